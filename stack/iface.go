@@ -1,0 +1,208 @@
+package stack
+
+import (
+	"net"
+	"net/netip"
+	"sort"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// Interface describes one network interface as SIOCGIFCONF and friends
+// would.
+type Interface struct {
+	Index    int
+	Name     string
+	MTU      uint32
+	Addrs    []netip.Prefix
+	Loopback bool
+	MAC      net.HardwareAddr
+}
+
+// route is one entry of our copy of the route table.
+type route struct {
+	dst     netip.Prefix
+	gw      netip.Addr
+	ifindex int
+}
+
+// AddInterface attaches ep as a new NIC named name and enables it. The
+// ifindex is gVisor's NICID, allocated in order like Linux allocates ifindex.
+func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
+	if name == "" || len(name) >= unix.IFNAMSIZ {
+		return 0, unix.EINVAL
+	}
+	if _, ok := s.InterfaceByName(name); ok {
+		return 0, unix.EEXIST
+	}
+	id := s.g.NextNICID()
+	if e := s.g.CreateNICWithOptions(id, ep, gstack.NICOptions{Name: name}); e != nil {
+		return 0, errnoOf(e)
+	}
+	return int(id), nil
+}
+
+// AddAddress assigns p (address and prefix length) to the interface.
+func (s *Stack) AddAddress(ifindex int, p netip.Prefix) error {
+	if !p.IsValid() || !p.Addr().Is4() {
+		return unix.EINVAL
+	}
+	if !s.g.HasNIC(tcpip.NICID(ifindex)) {
+		return unix.ENODEV
+	}
+	pa := tcpip.ProtocolAddress{
+		Protocol: header.IPv4ProtocolNumber,
+		AddressWithPrefix: tcpip.AddressWithPrefix{
+			Address:   tcpip.AddrFrom4(p.Addr().As4()),
+			PrefixLen: p.Bits(),
+		},
+	}
+	if e := s.g.AddProtocolAddress(tcpip.NICID(ifindex), pa, gstack.AddressProperties{}); e != nil {
+		return errnoOf(e)
+	}
+	return nil
+}
+
+// AddRoute adds a route to dst through gw (invalid gw = on-link) on the
+// interface. gVisor's route table is first-match, so the table is kept
+// sorted by prefix length, longest first, which gives Linux's
+// longest-prefix-match result.
+func (s *Stack) AddRoute(dst netip.Prefix, gw netip.Addr, ifindex int) error {
+	if !dst.IsValid() || !dst.Addr().Is4() || (gw.IsValid() && !gw.Is4()) {
+		return unix.EINVAL
+	}
+	if !s.g.HasNIC(tcpip.NICID(ifindex)) {
+		return unix.ENODEV
+	}
+	dst = dst.Masked()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.routes {
+		if r.dst == dst && r.ifindex == ifindex && r.gw == gw {
+			return unix.EEXIST
+		}
+	}
+	s.routes = append(s.routes, route{dst: dst, gw: gw, ifindex: ifindex})
+	sort.SliceStable(s.routes, func(i, j int) bool { return s.routes[i].dst.Bits() > s.routes[j].dst.Bits() })
+	table := make([]tcpip.Route, 0, len(s.routes))
+	for _, r := range s.routes {
+		sub, err := tcpip.NewSubnet(tcpip.AddrFrom4(r.dst.Addr().As4()), tcpip.MaskFromBytes(prefixMask(r.dst.Bits())))
+		if err != nil {
+			return unix.EINVAL
+		}
+		tr := tcpip.Route{Destination: sub, NIC: tcpip.NICID(r.ifindex)}
+		if r.gw.IsValid() {
+			tr.Gateway = tcpip.AddrFrom4(r.gw.As4())
+		}
+		table = append(table, tr)
+	}
+	s.g.SetRouteTable(table)
+	return nil
+}
+
+// prefixMask returns the 4-byte netmask of a prefix length.
+func prefixMask(bits int) []byte {
+	m := ^uint32(0) << (32 - bits)
+	if bits == 0 {
+		m = 0
+	}
+	return []byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
+}
+
+// InterfaceByName returns the interface called name.
+func (s *Stack) InterfaceByName(name string) (Interface, bool) {
+	for _, ifc := range s.Interfaces() {
+		if ifc.Name == name {
+			return ifc, true
+		}
+	}
+	return Interface{}, false
+}
+
+// InterfaceByIndex returns the interface with ifindex i.
+func (s *Stack) InterfaceByIndex(i int) (Interface, bool) {
+	if i <= 0 {
+		return Interface{}, false
+	}
+	info, ok := s.g.SingleNICInfo(tcpip.NICID(i))
+	if !ok {
+		return Interface{}, false
+	}
+	return interfaceOf(i, info), true
+}
+
+// Interfaces returns every interface, ordered by ifindex.
+func (s *Stack) Interfaces() []Interface {
+	infos := s.g.NICInfo()
+	out := make([]Interface, 0, len(infos))
+	for id, info := range infos {
+		out = append(out, interfaceOf(int(id), &info))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+func interfaceOf(id int, info *gstack.NICInfo) Interface {
+	ifc := Interface{
+		Index:    id,
+		Name:     info.Name,
+		MTU:      info.MTU,
+		Loopback: info.Flags.Loopback,
+	}
+	if la := info.LinkAddress; len(la) == 6 {
+		ifc.MAC = net.HardwareAddr([]byte(la))
+	}
+	for _, pa := range info.ProtocolAddresses {
+		if pa.Protocol != header.IPv4ProtocolNumber {
+			continue
+		}
+		a := netip.AddrFrom4(pa.AddressWithPrefix.Address.As4())
+		ifc.Addrs = append(ifc.Addrs, netip.PrefixFrom(a, pa.AddressWithPrefix.PrefixLen))
+	}
+	return ifc
+}
+
+// IsLocalAddr reports whether a is assigned to an interface, including every
+// address of 127.0.0.0/8 (Linux routes the whole block to lo as local).
+func (s *Stack) IsLocalAddr(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	if a.IsLoopback() {
+		return true
+	}
+	return s.g.CheckLocalAddress(0, header.IPv4ProtocolNumber, tcpip.AddrFrom4(a.As4())) != 0
+}
+
+// IsBroadcast reports whether a is the limited broadcast address or the
+// directed broadcast address of a local subnet.
+func (s *Stack) IsBroadcast(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return true
+	}
+	for _, ifc := range s.Interfaces() {
+		for _, p := range ifc.Addrs {
+			if p.Bits() >= 31 {
+				continue // /31 and /32 have no broadcast address
+			}
+			if p.Contains(a) && a == lastAddr(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lastAddr returns the highest address of p (its directed broadcast).
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := ^uint32(0) >> p.Bits()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}

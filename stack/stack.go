@@ -1,0 +1,156 @@
+// Package stack is the protocol layer netsandbox adds to gVisor's TCP/IP
+// stack: its own UDP transport (protocol 17), the interface table (ifindex ==
+// gVisor NICID), the sysctl knobs and the owner's capabilities.
+package stack
+
+import (
+	"net/netip"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+)
+
+// Config configures a Stack.
+type Config struct {
+	Caps   Caps              // owner's capabilities; zero value = none
+	Sysctl map[string]string // overrides of Linux defaults, by /proc/sys name
+	GID    uint32            // owner's gid, for ping_group_range
+}
+
+// Stack is a gVisor stack with netsandbox's protocol layer on top.
+type Stack struct {
+	g      *gstack.Stack
+	caps   Caps
+	gid    uint32
+	sysctl *Sysctl
+	udp    *udpProtocol
+	stats  Stats
+
+	// mu guards routes, which mirrors gVisor's route table in our order.
+	mu     sync.Mutex
+	routes []route
+}
+
+// loopbackMTU is Linux's MTU for lo.
+const loopbackMTU = 65536
+
+// New builds a stack: IPv4, ARP, ICMP, TCP and raw sockets from gVisor, UDP
+// from netsandbox, and lo as ifindex 1 with 127.0.0.1/8.
+func New(cfg Config) (*Stack, error) {
+	sc, err := newSysctl(cfg.Sysctl)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc}
+	s.g = gstack.New(gstack.Options{
+		NetworkProtocols: []gstack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []gstack.TransportProtocolFactory{
+			tcp.NewProtocol,
+			icmp.NewProtocol4,
+			func(g *gstack.Stack) gstack.TransportProtocol {
+				s.udp = &udpProtocol{s: s, g: g}
+				return s.udp
+			},
+		},
+		RawFactory: raw.EndpointFactory{},
+	})
+	sc.attach(s)
+
+	// Linux enables SACK by default (net.ipv4.tcp_sack = 1); gVisor does not.
+	sack := tcpip.TCPSACKEnabled(true)
+	if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); e != nil {
+		s.g.Destroy()
+		return nil, errnoOf(e)
+	}
+	if err := sc.apply(); err != nil {
+		s.g.Destroy()
+		return nil, err
+	}
+
+	lo := loopback.New()
+	lo.SetMTU(loopbackMTU)
+	if _, err := s.AddInterface("lo", lo); err != nil {
+		s.g.Destroy()
+		return nil, err
+	}
+	if err := s.AddAddress(1, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+		s.g.Destroy()
+		return nil, err
+	}
+	if err := s.AddRoute(netip.MustParsePrefix("127.0.0.0/8"), netip.Addr{}, 1); err != nil {
+		s.g.Destroy()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close tears the stack down: every NIC is removed and every endpoint closed.
+func (s *Stack) Close() {
+	s.g.Destroy()
+}
+
+// Gvisor returns the underlying gVisor stack, for endpoint/ to wrap gVisor's
+// TCP, raw and ICMP endpoints.
+func (s *Stack) Gvisor() *gstack.Stack { return s.g }
+
+// Caps returns the owner's capabilities.
+func (s *Stack) Caps() Caps { return s.caps }
+
+// GID returns the owner's gid.
+func (s *Stack) GID() uint32 { return s.gid }
+
+// Sysctl returns the stack's sysctl table.
+func (s *Stack) Sysctl() *Sysctl { return s.sysctl }
+
+// Stats returns the stack's UDP counters.
+func (s *Stack) Stats() *Stats { return &s.stats }
+
+// errnoOf maps a gVisor error to the errno Linux reports for the same
+// condition.
+func errnoOf(e tcpip.Error) unix.Errno {
+	switch e.(type) {
+	case nil:
+		return 0
+	case *tcpip.ErrNetworkUnreachable, *tcpip.ErrNoNet:
+		return unix.ENETUNREACH
+	case *tcpip.ErrHostUnreachable:
+		return unix.EHOSTUNREACH
+	case *tcpip.ErrMessageTooLong:
+		return unix.EMSGSIZE
+	case *tcpip.ErrPortInUse, *tcpip.ErrDuplicateAddress:
+		return unix.EADDRINUSE
+	case *tcpip.ErrBadLocalAddress:
+		return unix.EADDRNOTAVAIL
+	case *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
+		return unix.ENODEV
+	case *tcpip.ErrDuplicateNICID:
+		return unix.EEXIST
+	case *tcpip.ErrNoPortAvailable:
+		return unix.EAGAIN
+	case *tcpip.ErrInvalidEndpointState, *tcpip.ErrBadAddress, *tcpip.ErrInvalidOptionValue:
+		return unix.EINVAL
+	case *tcpip.ErrNoBufferSpace, *tcpip.ErrWouldBlock:
+		return unix.ENOBUFS
+	case *tcpip.ErrNotPermitted:
+		return unix.EPERM
+	case *tcpip.ErrBroadcastDisabled:
+		return unix.EACCES
+	case *tcpip.ErrClosedForSend, *tcpip.ErrClosedForReceive:
+		return unix.EPIPE
+	case *tcpip.ErrConnectionRefused:
+		return unix.ECONNREFUSED
+	case *tcpip.ErrNotSupported, *tcpip.ErrUnknownProtocol:
+		return unix.EOPNOTSUPP
+	case *tcpip.ErrAddressFamilyNotSupported:
+		return unix.EAFNOSUPPORT
+	}
+	return unix.EINVAL
+}
