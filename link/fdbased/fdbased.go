@@ -98,7 +98,7 @@ func newEndpoint(fd int, mtu uint32, mac net.HardwareAddr, ethernet, packetSocke
 // that no vendor assigns, so it cannot collide with a real NIC.
 func LocalMAC() net.HardwareAddr {
 	mac := make(net.HardwareAddr, 6)
-	rand.Read(mac) // never fails on Linux
+	rand.Read(mac)               // never fails on Linux
 	mac[0] = mac[0]&^0x01 | 0x02 // clear the group bit, set the local bit
 	return mac
 }

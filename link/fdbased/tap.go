@@ -80,4 +80,3 @@ func OpenTAP(name string, opts Options) (stack.LinkEndpoint, *Info, error) {
 	ok = true
 	return ep, &Info{Name: name, Index: ifi.Index, MTU: mtu, MAC: mac, InterfaceMAC: ifi.HardwareAddr, FD: fd}, nil
 }
-
