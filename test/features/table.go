@@ -1,0 +1,54 @@
+package features
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Status of one row given the registered scenario names.
+func (f Feature) Status(scenarios []string) (works bool, count int) {
+	if f.Covers == "" {
+		return false, 0
+	}
+	re := regexp.MustCompile(f.Covers)
+	for _, s := range scenarios {
+		if re.MatchString(s) {
+			count++
+		}
+	}
+	return count > 0, count
+}
+
+// Markdown renders the feature table for README.md from the scenario names.
+func Markdown(scenarios []string) string {
+	var b strings.Builder
+	works := 0
+	b.WriteString("| kind | name | status | scenarios | note |\n| --- | --- | --- | --- | --- |\n")
+	for _, f := range Catalog {
+		ok, n := f.Status(scenarios)
+		status := "missing"
+		if ok {
+			status = "works, tested against the kernel"
+			works++
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %s |\n", f.Kind, f.Name, status, n, f.Note)
+	}
+	fmt.Fprintf(&b, "\n%d of %d rows work; %d scenarios in all.\n", works, len(Catalog), len(scenarios))
+	return b.String()
+}
+
+const (
+	beginMarker = "<!-- features:begin -->\n"
+	endMarker   = "<!-- features:end -->"
+)
+
+// Splice replaces the table between the markers of readme.
+func Splice(readme, table string) (string, error) {
+	i := strings.Index(readme, beginMarker)
+	j := strings.Index(readme, endMarker)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("README.md has no %q ... %q markers", strings.TrimSpace(beginMarker), endMarker)
+	}
+	return readme[:i+len(beginMarker)] + table + readme[j:], nil
+}

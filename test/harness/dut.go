@@ -1,0 +1,57 @@
+package harness
+
+import (
+	"errors"
+	"sync"
+)
+
+// DUT is one device-under-test setup: a topology, the host under test in
+// its DUT namespace and a kernel peer in its peer namespace.
+type DUT struct {
+	Kind string // "kernel" or "netsandbox"
+	Host Host
+	Peer Host
+	Topo *Topology
+
+	closeOnce sync.Once
+	closers   []func() error
+}
+
+var (
+	prefixOnce sync.Once
+	runPrefix  string
+)
+
+// RunPrefix is this process's namespace prefix, "nsbx-<6 hex>-".
+func RunPrefix() string {
+	prefixOnce.Do(func() { runPrefix = NewRunPrefix() })
+	return runPrefix
+}
+
+// NewKernelDUT builds a topology whose DUT is a kernel namespace.
+func NewKernelDUT(tag string) (*DUT, error) {
+	t, err := NewTopology(RunPrefix(), tag, true)
+	if err != nil {
+		return nil, err
+	}
+	return &DUT{
+		Kind: "kernel",
+		Host: NewKernelHost("dut", t.DUTNS),
+		Peer: NewKernelHost("peer", t.PeerNS),
+		Topo: t,
+	}, nil
+}
+
+// Close releases the DUT and removes its namespaces.
+func (d *DUT) Close() error {
+	var errs []error
+	d.closeOnce.Do(func() {
+		for i := len(d.closers) - 1; i >= 0; i-- {
+			errs = append(errs, d.closers[i]())
+		}
+		if d.Topo != nil {
+			errs = append(errs, d.Topo.Close())
+		}
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,30 @@
+// Package scenarios holds the differential conformance scenarios: each is a
+// small function written once against harness.Env and run on a kernel host
+// and on a netsandbox host.
+package scenarios
+
+import "netsandbox/test/harness"
+
+// All returns every scenario in a fixed order (the order sets each
+// scenario's private port block, so append new groups at the end).
+func All() []harness.Scenario {
+	var all []harness.Scenario
+	for _, group := range [][]harness.Scenario{
+		socketScenarios(),
+		bindScenarios(),
+		connectScenarios(),
+		udpScenarios(),
+		shutdownScenarios(),
+		tcpScenarios(),
+		sockOptScenarios(),
+		ipOptScenarios(),
+		rawScenarios(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// Expected maps scenario names to the reason netsandbox must differ from
+// Linux there. Keep it empty unless a difference is deliberate.
+var Expected = map[string]string{}
