@@ -61,6 +61,9 @@ func New(cfg Config) (*Stack, error) {
 			},
 		},
 		RawFactory: raw.EndpointFactory{},
+		// Deliver datagrams to our own non-loopback addresses locally, as
+		// Linux routes them through lo.
+		HandleLocal: true,
 	})
 	sc.attach(s)
 
@@ -80,6 +83,14 @@ func New(cfg Config) (*Stack, error) {
 	if _, err := s.AddInterface("lo", lo); err != nil {
 		s.g.Destroy()
 		return nil, err
+	}
+	// Everything lo carries was sent by this stack to one of its own
+	// addresses (Linux routes all local traffic through lo). gVisor's lo
+	// accepts only its own addresses, which would drop 127.0.0.1 ->
+	// 10.0.0.1; promiscuous mode makes it accept them all.
+	if e := s.g.SetPromiscuousMode(1, true); e != nil {
+		s.g.Destroy()
+		return nil, errnoOf(e)
 	}
 	if err := s.AddAddress(1, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
 		s.g.Destroy()

@@ -11,4 +11,5 @@ type Stats struct {
 	UDPOutDatagrams atomic.Uint64 // datagrams sent
 	UDPRcvbufErrors atomic.Uint64 // datagrams dropped because a receive buffer was full
 	UDPInCsumErrors atomic.Uint64 // datagrams dropped for a bad checksum
+	UDPIgnoredMulti atomic.Uint64 // broadcast/multicast datagrams no socket wanted
 }

@@ -35,9 +35,9 @@ type sysctlEntry struct {
 	min, max int64 // bounds of each integer (Linux's extra1/extra2)
 	def      string
 	val      atomic.Int64
-	// check validates a parsed pair and may rewrite it (ping_group_range
-	// turns an inverted range into the disabled "1 0").
-	check func(lo, hi int64) (int64, int64, error)
+	// check validates a parsed value against the rest of the table and may
+	// rewrite it (ping_group_range turns an inverted range into "1 0").
+	check func(t *Sysctl, lo, hi int64) (int64, int64, error)
 	// apply pushes a new value into gVisor.
 	apply func(s *Stack, e *sysctlEntry) error
 }
@@ -54,30 +54,33 @@ func sysctlDefs() []*sysctlEntry {
 		{name: "net.ipv4.ip_default_ttl", def: "64", min: 1, max: 255, apply: applyDefaultTTL},
 		{name: "net.ipv4.ip_local_port_range", kind: kindPair, def: "32768\t60999", min: 1, max: 65535,
 			check: checkPortRange, apply: applyPortRange},
-		{name: "net.ipv4.ip_nonlocal_bind", def: "0", min: intMin, max: intMax},
-		{name: "net.ipv4.ip_no_pmtu_disc", def: "0", min: intMin, max: intMax},
+		{name: "net.ipv4.ip_unprivileged_port_start", def: "1024", min: 0, max: 65535, check: checkUnprivilegedPortStart},
+		{name: "net.ipv4.ip_nonlocal_bind", def: "0", min: 0, max: intMax},
+		{name: "net.ipv4.ip_no_pmtu_disc", def: "0", min: 0, max: intMax},
 		{name: "net.ipv4.ip_forward", def: "0", min: intMin, max: intMax},
-		{name: "net.ipv4.ip_unprivileged_port_start", def: "1024", min: 0, max: 65535},
 		{name: "net.ipv4.igmp_max_memberships", def: "20", min: intMin, max: intMax},
 		{name: "net.ipv4.igmp_max_msf", def: "10", min: intMin, max: intMax},
 		{name: "net.ipv4.igmp_qrv", def: "2", min: 1, max: intMax},
-		{name: "net.ipv4.ping_group_range", kind: kindPair, def: "1\t0", min: 0, max: intMax - 1,
+		{name: "net.ipv4.ping_group_range", kind: kindPair, def: "1\t0", min: 0, max: 1<<32 - 2,
 			check: checkPingGroupRange},
 		{name: "net.ipv4.udp_rmem_min", def: "4096", min: 1, max: intMax},
 		{name: "net.ipv4.udp_wmem_min", def: "4096", min: 1, max: intMax},
 		{name: "net.ipv4.route.min_pmtu", def: "552", min: 68, max: intMax},
 		{name: "net.ipv4.route.mtu_expires", def: "600", min: intMin, max: intMax},
-		{name: "net.ipv4.icmp_ratelimit", def: "1000", min: intMin, max: intMax},
+		{name: "net.ipv4.icmp_ratelimit", def: "1000", min: 0, max: intMax},
 		{name: "net.ipv4.icmp_ratemask", def: "6168", min: intMin, max: intMax},
 		{name: "net.ipv4.icmp_msgs_per_sec", def: "1000", min: 0, max: intMax},
 		{name: "net.ipv4.icmp_msgs_burst", def: "50", min: 0, max: intMax},
 		{name: "net.ipv4.icmp_echo_ignore_all", def: "0", min: 0, max: 1},
 		{name: "net.ipv4.icmp_echo_ignore_broadcasts", def: "1", min: 0, max: 1},
+		// Linux's compiled-in defaults (SK_RMEM_MAX/SK_WMEM_MAX); a host may
+		// raise the _max pair, which Config.Sysctl can mirror. The minimums
+		// are SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF on 64-bit.
 		{name: "net.core.rmem_default", def: "212992", min: 2304, max: intMax},
 		{name: "net.core.rmem_max", def: "212992", min: 2304, max: intMax},
 		{name: "net.core.wmem_default", def: "212992", min: 4608, max: intMax},
 		{name: "net.core.wmem_max", def: "212992", min: 4608, max: intMax},
-		{name: "net.core.optmem_max", def: "131072", min: intMin, max: intMax},
+		{name: "net.core.optmem_max", def: "131072", min: 0, max: intMax},
 		{name: "net.core.somaxconn", def: "4096", min: 0, max: intMax},
 	}
 }
@@ -85,7 +88,7 @@ func sysctlDefs() []*sysctlEntry {
 func newSysctl(overrides map[string]string) (*Sysctl, error) {
 	t := &Sysctl{entries: map[string]*sysctlEntry{}}
 	for _, e := range sysctlDefs() {
-		lo, hi, err := e.parse(e.def)
+		lo, hi, err := e.parse(nil, e.def) // defaults are consistent; no cross-checks
 		if err != nil {
 			panic("stack: bad sysctl default for " + e.name)
 		}
@@ -95,16 +98,27 @@ func newSysctl(overrides map[string]string) (*Sysctl, error) {
 	}
 	sort.Strings(t.names)
 	// Apply overrides in name order so the result does not depend on map
-	// iteration.
-	keys := make([]string, 0, len(overrides))
+	// iteration. Knobs that check each other (ip_local_port_range and
+	// ip_unprivileged_port_start) may need another knob set first, so
+	// failures are retried while some override succeeds.
+	pending := make([]string, 0, len(overrides))
 	for k := range overrides {
-		keys = append(keys, k)
+		pending = append(pending, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := t.Set(k, overrides[k]); err != nil {
-			return nil, err
+	sort.Strings(pending)
+	for len(pending) > 0 {
+		var failed []string
+		var lastErr error
+		for _, k := range pending {
+			if err := t.Set(k, overrides[k]); err != nil {
+				failed = append(failed, k)
+				lastErr = err
+			}
 		}
+		if len(failed) == len(pending) {
+			return nil, lastErr
+		}
+		pending = failed
 	}
 	return t, nil
 }
@@ -132,18 +146,23 @@ func (t *Sysctl) apply() error {
 }
 
 // Set writes a value as writing /proc/sys/<name> would: EINVAL for a value
-// the kernel's proc handler rejects, ENOENT for an unknown name.
+// the kernel's proc handler rejects, ENOENT for an unknown name. As with
+// proc_dointvec, an empty write changes nothing, values beyond the knob's
+// count are ignored, and a pair written with one value keeps its second.
 func (t *Sysctl) Set(name, value string) error {
 	e, ok := t.entries[name]
 	if !ok {
 		return unix.ENOENT
 	}
-	lo, hi, err := e.parse(value)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if value == "" {
+		return nil
+	}
+	lo, hi, err := e.parse(t, value)
 	if err != nil {
 		return err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	old := e.val.Load()
 	e.store(lo, hi)
 	if e.apply != nil && t.stack != nil {
@@ -192,56 +211,98 @@ func (t *Sysctl) Pair(name string) (lo, hi int) {
 	return int(l), int(h)
 }
 
+// store packs a pair as two 32-bit halves (ping_group_range reaches
+// 2^32-2, so the halves are unsigned).
 func (e *sysctlEntry) store(lo, hi int64) {
 	if e.kind == kindPair {
-		e.val.Store(lo<<32 | (hi & 0xffffffff))
+		e.val.Store(int64(uint64(uint32(lo))<<32 | uint64(uint32(hi))))
 		return
 	}
 	e.val.Store(lo)
 }
 
 func (e *sysctlEntry) pair() (lo, hi int64) {
-	v := e.val.Load()
-	return v >> 32, int64(int32(uint32(v)))
+	v := uint64(e.val.Load())
+	return int64(v >> 32), int64(uint32(v))
 }
 
 // parse reads a value the way proc_dointvec_minmax does: integers separated
-// by white space, each within [min, max].
-func (e *sysctlEntry) parse(s string) (lo, hi int64, err error) {
+// by white space, each in C's base-0 syntax (decimal, 0x hex, 0 octal) with
+// an optional minus sign, each within [min, max].
+func (e *sysctlEntry) parse(t *Sysctl, s string) (lo, hi int64, err error) {
 	want := 1
 	if e.kind == kindPair {
 		want = 2
+		lo, hi = e.pair()
 	}
 	fields := strings.Fields(s)
-	if len(fields) < want {
+	if len(fields) == 0 {
 		return 0, 0, unix.EINVAL
 	}
-	var v [2]int64
-	for i := 0; i < want; i++ {
-		n, err := strconv.ParseInt(fields[i], 10, 64)
-		if err != nil || n < e.min || n > e.max {
+	v := [2]int64{lo, hi}
+	for i := 0; i < want && i < len(fields); i++ {
+		n, ok := parseCInt(fields[i])
+		if !ok || n < e.min || n > e.max {
 			return 0, 0, unix.EINVAL
 		}
 		v[i] = n
 	}
-	if e.check != nil {
-		return e.check(v[0], v[1])
+	if e.check != nil && t != nil {
+		return e.check(t, v[0], v[1])
 	}
 	return v[0], v[1], nil
 }
 
+// parseCInt parses an integer as the kernel's proc_get_long does:
+// optional '-', then strtoul with base 0. Results beyond 32 bits fail.
+func parseCInt(s string) (int64, bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	u, err := strconv.ParseUint(s, base, 64)
+	if err != nil || u > 1<<32 {
+		return 0, false
+	}
+	n := int64(u)
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
 // checkPortRange is ipv4_local_port_range's rule: the range may not be
-// inverted.
-func checkPortRange(lo, hi int64) (int64, int64, error) {
-	if hi < lo {
+// inverted nor start below ip_unprivileged_port_start.
+func checkPortRange(t *Sysctl, lo, hi int64) (int64, int64, error) {
+	if hi < lo || lo < t.entries["net.ipv4.ip_unprivileged_port_start"].val.Load() {
 		return 0, 0, unix.EINVAL
 	}
 	return lo, hi, nil
 }
 
+// checkUnprivilegedPortStart is ipv4_privileged_ports's rule: the
+// privileged ports may not overlap the local port range.
+func checkUnprivilegedPortStart(t *Sysctl, v, _ int64) (int64, int64, error) {
+	lo, _ := t.entries["net.ipv4.ip_local_port_range"].pair()
+	if v > lo {
+		return 0, 0, unix.EINVAL
+	}
+	return v, 0, nil
+}
+
 // checkPingGroupRange is ipv4_ping_group_range's rule: an inverted range
 // disables ping sockets ("1 0") instead of failing.
-func checkPingGroupRange(lo, hi int64) (int64, int64, error) {
+func checkPingGroupRange(_ *Sysctl, lo, hi int64) (int64, int64, error) {
 	if hi < lo {
 		return 1, 0, nil
 	}

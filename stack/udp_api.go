@@ -1,10 +1,6 @@
 package stack
 
-import (
-	"net/netip"
-
-	"golang.org/x/sys/unix"
-)
+import "net/netip"
 
 // UDPReceiver is implemented by the socket layer (endpoint/) to receive
 // datagrams for a UDP binding.
@@ -30,6 +26,8 @@ type Datagram struct {
 type UDPBindFlags struct {
 	ReuseAddr, ReusePort bool
 	BindToDevice         int // ifindex; 0 = any
+	// FreeBind allows a non-local address (IP_FREEBIND or IP_TRANSPARENT).
+	FreeBind bool
 }
 
 // UDPSend describes one outgoing datagram.
@@ -40,39 +38,8 @@ type UDPSend struct {
 	TTL     uint8 // 0 = route default (ip_default_ttl)
 	TOS     uint8
 	DF      bool
-	Payload []byte
-}
-
-// UDPBinding is a reserved local UDP port registered with the demuxer.
-type UDPBinding struct {
-	s     *Stack
-	r     UDPReceiver
-	local netip.AddrPort
-	flags UDPBindFlags
-}
-
-// UDPBind reserves local (port 0 => ephemeral from ip_local_port_range) and
-// registers r with the demuxer. It returns the binding, whose Local() is the
-// bound address. Errors (EADDRINUSE, EADDRNOTAVAIL, EACCES) follow Linux.
-func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*UDPBinding, error) {
-	return nil, unix.ENOSYS
-}
-
-// Local returns the bound local address and port.
-func (b *UDPBinding) Local() netip.AddrPort { return b.local }
-
-// Connect re-registers the binding with the 4-tuple; an invalid remote
-// disconnects.
-func (b *UDPBinding) Connect(remote netip.AddrPort) error { return unix.ENOSYS }
-
-// Release unregisters the binding and frees its port.
-func (b *UDPBinding) Release() {}
-
-// SendUDP sends one datagram. Errors are unix.Errno (ENETUNREACH, EMSGSIZE, ...).
-func (s *Stack) SendUDP(m *UDPSend) error { return unix.ENOSYS }
-
-// RouteSource returns the source address and ifindex the route to dst would
-// choose (ifindex 0 = any interface).
-func (s *Stack) RouteSource(dst netip.Addr, ifindex int) (netip.Addr, int, error) {
-	return netip.Addr{}, 0, unix.ENOSYS
+	// NoMulticastLoop stops a multicast datagram from being looped back to
+	// local sockets (IP_MULTICAST_LOOP 0); the zero value loops, as Linux.
+	NoMulticastLoop bool
+	Payload         []byte
 }

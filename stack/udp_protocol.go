@@ -3,7 +3,9 @@ package stack
 import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/header/parse"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
@@ -24,8 +26,9 @@ func (*udpProtocol) NewEndpoint(tcpip.NetworkProtocolNumber, *waiter.Queue) (tcp
 	return nil, &tcpip.ErrNotSupported{}
 }
 
-func (p *udpProtocol) NewRawEndpoint(tcpip.NetworkProtocolNumber, *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
-	return nil, &tcpip.ErrNotSupported{}
+// NewRawEndpoint gives SOCK_RAW IPPROTO_UDP sockets gVisor's raw endpoint.
+func (p *udpProtocol) NewRawEndpoint(netProto tcpip.NetworkProtocolNumber, wq *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
+	return raw.NewEndpoint(p.g, netProto, header.UDPProtocolNumber, wq)
 }
 
 func (*udpProtocol) MinimumPacketSize() int { return header.UDPMinimumSize }
@@ -38,7 +41,20 @@ func (*udpProtocol) ParsePorts(b []byte) (src, dst uint16, err tcpip.Error) {
 	return h.SourcePort(), h.DestinationPort(), nil
 }
 
-func (p *udpProtocol) HandleUnknownDestinationPacket(gstack.TransportEndpointID, *gstack.PacketBuffer) gstack.UnknownDestinationPacketDisposition {
+// HandleUnknownDestinationPacket runs for a datagram no socket wants. Like
+// Linux, a corrupt datagram is dropped silently; a good one counts as NoPorts
+// and is left unhandled so that gVisor's IPv4 answers with ICMP port
+// unreachable (it sends none for broadcast or multicast destinations).
+func (p *udpProtocol) HandleUnknownDestinationPacket(_ gstack.TransportEndpointID, pkt *gstack.PacketBuffer) gstack.UnknownDestinationPacketDisposition {
+	if !udpValid(p.s, pkt) {
+		return gstack.UnknownDestinationPacketHandled
+	}
+	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(pkt.Network().DestinationAddress()) {
+		// Linux counts these as IgnoredMulti, not NoPorts.
+		p.s.stats.UDPIgnoredMulti.Add(1)
+		return gstack.UnknownDestinationPacketHandled
+	}
+	p.s.stats.UDPNoPorts.Add(1)
 	return gstack.UnknownDestinationPacketUnhandled
 }
 
@@ -56,7 +72,13 @@ func (*udpProtocol) Pause()   {}
 func (*udpProtocol) Resume()  {}
 func (*udpProtocol) Restore() {}
 
-func (*udpProtocol) Parse(pkt *gstack.PacketBuffer) bool {
-	_, ok := pkt.TransportHeader().Consume(header.UDPMinimumSize)
-	return ok
+// Parse sets the UDP header and trims the payload to the UDP length. A
+// datagram shorter than its header or its length field is counted as an
+// input error (Linux's "short packet").
+func (p *udpProtocol) Parse(pkt *gstack.PacketBuffer) bool {
+	if !parse.UDP(pkt) {
+		p.s.stats.UDPInErrors.Add(1)
+		return false
+	}
+	return true
 }

@@ -1,0 +1,250 @@
+package stack
+
+import (
+	"net/netip"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/ports"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+var ipv4Only = []tcpip.NetworkProtocolNumber{header.IPv4ProtocolNumber}
+
+// UDPBinding is a reserved local UDP port registered with gVisor's demuxer.
+type UDPBinding struct {
+	s  *Stack
+	ep *udpEndpoint // what the demuxer holds; delivers to the receiver
+
+	mu        sync.Mutex
+	requested netip.AddrPort // as passed to UDPBind (port 0 = not locked)
+	flags     UDPBindFlags
+	resAddr   tcpip.Address // address of the port reservation
+	local     netip.AddrPort
+	id        gstack.TransportEndpointID // current demuxer registration
+	released  bool
+}
+
+// UDPBind reserves local (port 0 => ephemeral from ip_local_port_range) and
+// registers r with the demuxer. The checks run in the order of Linux's
+// __inet_bind: address (EADDRNOTAVAIL), privileged port (EACCES), port
+// conflict (EADDRINUSE).
+func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*UDPBinding, error) {
+	if r == nil || !local.Addr().Is4() {
+		return nil, unix.EINVAL
+	}
+	a := local.Addr()
+	// Linux accepts any address whose route type is local, broadcast or
+	// multicast, and the wildcard; others need ip_nonlocal_bind or
+	// IP_FREEBIND/IP_TRANSPARENT.
+	if !a.IsUnspecified() && !a.IsMulticast() && !s.IsLocalAddr(a) && !s.IsBroadcast(a) &&
+		!f.FreeBind && s.sysctl.Int("net.ipv4.ip_nonlocal_bind") == 0 {
+		return nil, unix.EADDRNOTAVAIL
+	}
+	if p := int(local.Port()); p != 0 && p < s.sysctl.Int("net.ipv4.ip_unprivileged_port_start") &&
+		!s.caps.Has(CapNetBindService) {
+		return nil, unix.EACCES
+	}
+	if f.BindToDevice != 0 && !s.g.HasNIC(tcpip.NICID(f.BindToDevice)) {
+		return nil, unix.ENODEV
+	}
+	b := &UDPBinding{s: s, requested: local, flags: f}
+	b.ep = &udpEndpoint{s: s, r: r}
+	b.resAddr = gAddr(a)
+	port, err := b.reserve(b.resAddr, local.Port())
+	if err != nil {
+		return nil, err
+	}
+	b.local = netip.AddrPortFrom(a, port)
+	b.id = gstack.TransportEndpointID{LocalPort: port, LocalAddress: b.resAddr}
+	if e := s.g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device()); e != nil {
+		b.unreserve(b.resAddr, port)
+		return nil, unix.EADDRINUSE
+	}
+	return b, nil
+}
+
+// gAddr converts an address to gVisor's form; the wildcard is gVisor's
+// empty address, which its port manager and demuxer treat as "any".
+func gAddr(a netip.Addr) tcpip.Address {
+	if !a.IsValid() || a.IsUnspecified() {
+		return tcpip.Address{}
+	}
+	return tcpip.AddrFrom4(a.As4())
+}
+
+// nAddr converts a gVisor IPv4 address to netip (empty = 0.0.0.0).
+func nAddr(a tcpip.Address) netip.Addr {
+	if a.Len() != 4 {
+		return netip.IPv4Unspecified()
+	}
+	return netip.AddrFrom4(a.As4())
+}
+
+// portFlags maps the socket options to gVisor's sharing rules: SO_REUSEADDR
+// shares with other SO_REUSEADDR sockets and the most recent one gets
+// unicast, SO_REUSEPORT shares and load-balances, as Linux's UDP does.
+func (b *UDPBinding) portFlags() ports.Flags {
+	return ports.Flags{MostRecent: b.flags.ReuseAddr, LoadBalanced: b.flags.ReusePort}
+}
+
+func (b *UDPBinding) device() tcpip.NICID { return tcpip.NICID(b.flags.BindToDevice) }
+
+func (b *UDPBinding) reservation(addr tcpip.Address, port uint16) ports.Reservation {
+	return ports.Reservation{
+		Networks:     ipv4Only,
+		Transport:    header.UDPProtocolNumber,
+		Addr:         addr,
+		Port:         port,
+		Flags:        b.portFlags(),
+		BindToDevice: b.device(),
+	}
+}
+
+// reserve takes port (0 = an ephemeral one) at addr in the port manager.
+func (b *UDPBinding) reserve(addr tcpip.Address, port uint16) (uint16, error) {
+	got, e := b.s.g.ReservePort(b.s.g.SecureRNG(), b.reservation(addr, port), nil)
+	if e != nil {
+		// Linux's bind reports an exhausted ephemeral range as EADDRINUSE.
+		return 0, unix.EADDRINUSE
+	}
+	return got, nil
+}
+
+func (b *UDPBinding) unreserve(addr tcpip.Address, port uint16) {
+	b.s.g.ReleasePort(b.reservation(addr, port))
+}
+
+// Local returns the bound local address and port. After Connect on a
+// wildcard binding the address is the source the route chose, as
+// getsockname shows on Linux; after a disconnect that released the binding
+// it is the zero AddrPort.
+func (b *UDPBinding) Local() netip.AddrPort {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.local
+}
+
+// Connect re-registers the binding with the 4-tuple so that only datagrams
+// from remote reach it; an invalid remote disconnects. Like Linux's
+// ip4_datagram_connect, connecting a wildcard binding fixes its local
+// address to the route's source. Like __udp_disconnect, disconnecting
+// resets an address that bind did not set, and a binding whose port bind did
+// not set (UDPBind with port 0) is released entirely: Local() is then zero
+// and the caller must bind again before sending.
+func (b *UDPBinding) Connect(remote netip.AddrPort) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.released {
+		return unix.EINVAL
+	}
+	if !remote.IsValid() {
+		return b.disconnectLocked()
+	}
+	if !remote.Addr().Is4() {
+		return unix.EAFNOSUPPORT
+	}
+	src := b.local.Addr()
+	if src.IsUnspecified() {
+		a, _, err := b.s.RouteSource(remote.Addr(), b.flags.BindToDevice)
+		if err != nil {
+			return err
+		}
+		src = a
+	}
+	next := gstack.TransportEndpointID{
+		LocalPort:     b.local.Port(),
+		LocalAddress:  gAddr(src),
+		RemotePort:    remote.Port(),
+		RemoteAddress: gAddr(remote.Addr()),
+	}
+	if err := b.moveLocked(gAddr(src), next); err != nil {
+		return err
+	}
+	b.local = netip.AddrPortFrom(src, b.local.Port())
+	return nil
+}
+
+// disconnectLocked undoes Connect as __udp_disconnect does.
+func (b *UDPBinding) disconnectLocked() error {
+	if b.requested.Port() == 0 {
+		b.releaseLocked()
+		return nil
+	}
+	addr := gAddr(b.requested.Addr())
+	next := gstack.TransportEndpointID{LocalPort: b.local.Port(), LocalAddress: addr}
+	if err := b.moveLocked(addr, next); err != nil {
+		return err
+	}
+	b.local = netip.AddrPortFrom(b.requested.Addr(), b.local.Port())
+	return nil
+}
+
+// moveLocked re-registers the endpoint under next, moving the port
+// reservation to resAddr first when it changes. On failure the old state is
+// restored.
+func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndpointID) error {
+	g := b.s.g
+	port := b.local.Port()
+	g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
+	oldRes := b.resAddr
+	if resAddr != oldRes {
+		b.unreserve(oldRes, port)
+		if _, err := b.reserve(resAddr, port); err != nil {
+			b.restoreLocked(oldRes)
+			return err
+		}
+		b.resAddr = resAddr
+	}
+	if e := g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, next, b.ep, b.portFlags(), b.device()); e != nil {
+		if resAddr != oldRes {
+			b.unreserve(resAddr, port)
+			b.resAddr = oldRes
+			b.restoreLocked(oldRes)
+		} else {
+			b.reregisterLocked()
+		}
+		return unix.EADDRINUSE
+	}
+	b.id = next
+	return nil
+}
+
+// restoreLocked takes back the reservation at addr and the registration
+// under b.id after a failed move. Both were ours a moment ago, so failure
+// here means a concurrent bind took the port; the binding is then dead.
+func (b *UDPBinding) restoreLocked(addr tcpip.Address) {
+	if _, err := b.reserve(addr, b.local.Port()); err != nil {
+		b.released = true
+		b.local = netip.AddrPort{}
+		return
+	}
+	b.reregisterLocked()
+}
+
+func (b *UDPBinding) reregisterLocked() {
+	if e := b.s.g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device()); e != nil {
+		b.unreserve(b.resAddr, b.local.Port())
+		b.released = true
+		b.local = netip.AddrPort{}
+	}
+}
+
+// Release unregisters the binding and frees its port. It is idempotent.
+func (b *UDPBinding) Release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.releaseLocked()
+}
+
+func (b *UDPBinding) releaseLocked() {
+	if b.released {
+		return
+	}
+	b.released = true
+	b.s.g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
+	b.unreserve(b.resAddr, b.local.Port())
+	b.local = netip.AddrPort{}
+}

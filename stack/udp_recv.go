@@ -1,0 +1,75 @@
+package stack
+
+import (
+	"net/netip"
+
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// udpEndpoint is what a UDPBinding registers with gVisor's demuxer: it turns
+// a packet into a Datagram for the socket's receiver.
+type udpEndpoint struct {
+	s *Stack
+	r UDPReceiver
+}
+
+var _ gstack.TransportEndpoint = (*udpEndpoint)(nil)
+
+// HandlePacket validates the datagram (length and checksum, dropping and
+// counting as Linux's __udp4_lib_rcv does) and delivers it.
+func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
+	if !udpValid(e.s, pkt) {
+		return
+	}
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	udp := header.UDP(pkt.TransportHeader().Slice())
+	tos, _ := ip.TOS()
+	d := Datagram{
+		Src:     netip.AddrPortFrom(nAddr(ip.SourceAddress()), udp.SourcePort()),
+		Dst:     netip.AddrPortFrom(nAddr(ip.DestinationAddress()), udp.DestinationPort()),
+		IfIndex: int(pkt.NICID),
+		TTL:     ip.TTL(),
+		TOS:     tos,
+		Payload: pkt.Data().AsRange().ToSlice(),
+	}
+	if opts := ip.Options(); len(opts) > 0 {
+		d.IPOptions = append([]byte(nil), opts...)
+	}
+	e.s.stats.UDPInDatagrams.Add(1)
+	e.r.DeliverUDP(&d)
+}
+
+// HandleError ignores ICMP errors here: netsandbox taps ICMP with a raw
+// endpoint so that every error type reaches sockets, not only those gVisor
+// passes to transports.
+func (*udpEndpoint) HandleError(gstack.TransportError, *gstack.PacketBuffer) {}
+
+// Abort has nothing to tear down: the binding owns the registration.
+func (*udpEndpoint) Abort() {}
+
+// Wait has no goroutines to wait for.
+func (*udpEndpoint) Wait() {}
+
+// udpValid checks the UDP length and checksum of an inbound packet and counts
+// a failure as Linux does (InErrors, plus InCsumErrors for a checksum).
+func udpValid(s *Stack, pkt *gstack.PacketBuffer) bool {
+	hdr := header.UDP(pkt.TransportHeader().Slice())
+	net := pkt.Network()
+	lengthOK, csumOK := header.UDPValid(hdr,
+		func() uint16 { return pkt.Data().Checksum() },
+		uint16(pkt.Data().Size()),
+		pkt.NetworkProtocolNumber,
+		net.SourceAddress(), net.DestinationAddress(),
+		pkt.RXChecksumValidated)
+	if !lengthOK {
+		s.stats.UDPInErrors.Add(1)
+		return false
+	}
+	if !csumOK {
+		s.stats.UDPInErrors.Add(1)
+		s.stats.UDPInCsumErrors.Add(1)
+		return false
+	}
+	return true
+}
