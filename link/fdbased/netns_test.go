@@ -19,6 +19,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
 
@@ -137,13 +138,13 @@ func vethPair(t *testing.T, nsNear, nsFar string) (near, far string) {
 	return near, far
 }
 
-// newGvisorStack builds a minimal gVisor stack (IPv4, ARP, ICMP, UDP) on
+// newGvisorStack builds a minimal gVisor stack (IPv4, ARP, ICMP, UDP, TCP) on
 // ep with addr, straight from gVisor so this package needs nothing of ours.
 func newGvisorStack(t *testing.T, ep stack.LinkEndpoint, addr netip.Prefix) *stack.Stack {
 	t.Helper()
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{udp.NewProtocol, icmp.NewProtocol4},
+		TransportProtocols: []stack.TransportProtocolFactory{udp.NewProtocol, icmp.NewProtocol4, tcp.NewProtocol},
 	})
 	if err := s.CreateNIC(1, ep); err != nil {
 		ep.Close()

@@ -19,6 +19,10 @@ import (
 // packets for it too), and preferably assign no IPv4 address to this
 // interface at all. Frames the kernel itself sends on the interface are not
 // passed to the stack.
+//
+// Kernel peers must compute TCP/UDP checksums in software, or their frames
+// arrive unfinished and the stack drops them: see DisableTxOffload. An
+// interface taken down later ends the endpoint's reader (ENETDOWN).
 func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, error) {
 	ifi, err := lookup(name)
 	if err != nil {
