@@ -1,0 +1,114 @@
+package endpoint
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/stack"
+)
+
+// base is what every socket kind shares: the stack, its identity for
+// SO_TYPE/SO_PROTOCOL, the O_NONBLOCK flag, the wait queue readiness changes
+// are announced on, and the SOL_SOCKET/SOL_IP option values kept in our
+// layer.
+type base struct {
+	s     *stack.Stack
+	typ   int
+	proto int
+	q     *waiter.Queue
+
+	nonblock atomic.Bool
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close: wakes every blocked call
+
+	optMu sync.Mutex
+	opts  sockOpts
+}
+
+func (b *base) init(s *stack.Stack, typ, proto int) {
+	b.s, b.typ, b.proto = s, typ, proto
+	b.q = &waiter.Queue{}
+	b.closed = make(chan struct{})
+	b.opts = defaultOpts(s, typ, proto)
+}
+
+func (b *base) SetNonblock(v bool) { b.nonblock.Store(v) }
+
+// mayBlock tells whether a call with these MSG_* flags waits for readiness.
+func (b *base) mayBlock(flags int) bool {
+	return !b.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
+}
+
+// markClosed wakes every waiter; it reports whether this was the first call.
+func (b *base) markClosed() bool {
+	first := false
+	b.closeOnce.Do(func() {
+		first = true
+		close(b.closed)
+		b.q.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventErr)
+	})
+	return first
+}
+
+func (b *base) isClosed() bool {
+	select {
+	case <-b.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitReady blocks until ready(mask) is non-zero, the deadline passes
+// (EAGAIN, as Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO) or the socket
+// is closed (EBADF). EPOLLERR and EPOLLHUP always wake it, as in poll(2).
+func (b *base) waitReady(ready func(uint32) uint32, mask uint32, deadline time.Time) (uint32, error) {
+	mask |= unix.EPOLLERR | unix.EPOLLHUP
+	if r := ready(mask); r != 0 {
+		return r, nil
+	}
+	e, ch := waiter.NewChannelEntry(waiter.EventMaskFromLinux(mask))
+	b.q.EventRegister(&e)
+	defer b.q.EventUnregister(&e)
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return 0, unix.EAGAIN
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		// Checked after registering so a notification between the first
+		// check and EventRegister is not lost.
+		if r := ready(mask); r != 0 {
+			return r, nil
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			if r := ready(mask); r != 0 {
+				return r, nil
+			}
+			return 0, unix.EAGAIN
+		case <-b.closed:
+			return 0, unix.EBADF
+		}
+	}
+}
+
+// deadlineAfter turns an SO_RCVTIMEO/SO_SNDTIMEO value into a deadline
+// (0 = wait forever).
+func deadlineAfter(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}

@@ -1,0 +1,330 @@
+package endpoint
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// gsock is a socket backed by a gVisor endpoint: TCP, raw or ping. Our layer
+// keeps the option values Linux reports and validates arguments in Linux's
+// order; gVisor moves the packets.
+type gsock struct {
+	base
+	ep tcpip.Endpoint
+
+	mu     sync.Mutex
+	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername
+	conn   bool           // raw/ping: connected
+}
+
+func newTCP(s *stack.Stack) (Socket, error) {
+	return newGsock(s, unix.SOCK_STREAM, 0, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
+		return s.Gvisor().NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, q)
+	})
+}
+
+func newRaw(s *stack.Stack, proto int) (Socket, error) {
+	return newGsock(s, unix.SOCK_RAW, proto, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
+		// An IPPROTO_RAW socket is send-only with the header included; it
+		// is not associated with a protocol for receiving.
+		return s.Gvisor().NewRawEndpoint(tcpip.TransportProtocolNumber(proto), ipv4.ProtocolNumber, q, proto != unix.IPPROTO_RAW)
+	})
+}
+
+// newPing creates an ICMP datagram socket; ping_init_sock allows it only to
+// a gid inside net.ipv4.ping_group_range.
+func newPing(s *stack.Stack) (Socket, error) {
+	lo, hi := s.Sysctl().Pair("net.ipv4.ping_group_range")
+	if gid := int64(s.GID()); gid < int64(lo) || gid > int64(hi) {
+		return nil, unix.EACCES
+	}
+	return newGsock(s, unix.SOCK_DGRAM, unix.IPPROTO_ICMP, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
+		return s.Gvisor().NewEndpoint(icmp.ProtocolNumber4, ipv4.ProtocolNumber, q)
+	})
+}
+
+func newGsock(s *stack.Stack, typ, proto int, mk func(*waiter.Queue) (tcpip.Endpoint, tcpip.Error)) (Socket, error) {
+	g := &gsock{}
+	g.init(s, typ, proto)
+	ep, e := mk(g.q)
+	if e != nil {
+		return nil, errnoOf(e)
+	}
+	g.ep = ep
+	if err := g.pushOpts(); err != nil {
+		ep.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *gsock) isTCP() bool  { return g.typ == unix.SOCK_STREAM }
+func (g *gsock) isPing() bool { return g.typ == unix.SOCK_DGRAM }
+
+// pushOpts hands gVisor every option value it acts on.
+func (g *gsock) pushOpts() error {
+	o := g.optsSnapshot()
+	so := g.ep.SocketOptions()
+	so.SetReuseAddress(o.reuseAddr)
+	so.SetReusePort(o.reusePort)
+	so.SetBroadcast(o.broadcast)
+	so.SetReceiveBufferSize(int64(o.rcvbuf), true)
+	so.SetSendBufferSize(int64(o.sndbuf), true)
+	if g.typ == unix.SOCK_RAW {
+		so.SetHeaderIncluded(o.hdrincl)
+	}
+	if e := so.SetBindToDevice(int32(o.bindIf)); e != nil {
+		return errnoOf(e)
+	}
+	ttl := o.ttl
+	if ttl < 0 {
+		ttl = 0 // gVisor's "use the default"
+	}
+	if e := g.ep.SetSockOptInt(tcpip.IPv4TTLOption, ttl); e != nil {
+		return errnoOf(e)
+	}
+	if e := g.ep.SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
+		return errnoOf(e)
+	}
+	return nil
+}
+
+func (g *gsock) Bind(sa []byte) error {
+	r, err := options.ParseBindAddr(sa)
+	if err != nil {
+		return err
+	}
+	if g.typ == unix.SOCK_RAW {
+		// raw_bind has no port; a raw socket stays bound to its protocol.
+		r.Addr = netip.AddrPortFrom(r.Addr.Addr(), 0)
+	}
+	if g.isTCP() {
+		if err := checkPrivilegedPort(g.s, r.Addr.Port()); err != nil {
+			return err
+		}
+	}
+	return errOf(g.ep.Bind(fullAddress(r.Addr)))
+}
+
+// checkPrivilegedPort is inet_bind's rule for ports below
+// net.ipv4.ip_unprivileged_port_start.
+func checkPrivilegedPort(s *stack.Stack, port uint16) error {
+	if port != 0 && int(port) < s.Sysctl().Int("net.ipv4.ip_unprivileged_port_start") && !s.Caps().Has(stack.CapNetBindService) {
+		return unix.EACCES
+	}
+	return nil
+}
+
+func (g *gsock) Connect(sa []byte) error {
+	r, err := options.ParseConnectAddr(sa)
+	if err != nil {
+		return err
+	}
+	if r.Unspec {
+		return g.disconnect()
+	}
+	addr := fullAddress(r.Addr)
+	if g.typ == unix.SOCK_RAW {
+		addr.Port = 0
+	}
+	e := g.ep.Connect(addr)
+	if !g.isTCP() {
+		if e == nil {
+			g.mu.Lock()
+			g.remote, g.conn = r.Addr, true
+			g.mu.Unlock()
+		}
+		return errOf(e)
+	}
+	if _, started := e.(*tcpip.ErrConnectStarted); !started {
+		return errOf(e)
+	}
+	if !g.mayBlock(0) {
+		return unix.EINPROGRESS
+	}
+	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
+	if _, err := g.waitReady(g.Readiness, unix.EPOLLOUT, deadline); err != nil {
+		if err == unix.EAGAIN {
+			// A connect that times out while in progress is EINPROGRESS.
+			return unix.EINPROGRESS
+		}
+		return err
+	}
+	return errOf(g.ep.LastError())
+}
+
+// disconnect is connect(AF_UNSPEC).
+func (g *gsock) disconnect() error {
+	if g.isTCP() {
+		// tcp_disconnect on a socket that never connected is a no-op;
+		// for a live connection gVisor offers only an abort.
+		if g.ep.State() != uint32(tcp.StateInitial) && g.ep.State() != uint32(tcp.StateBound) && g.ep.State() != uint32(tcp.StateClose) {
+			g.ep.Abort()
+		}
+		return nil
+	}
+	g.mu.Lock()
+	g.remote, g.conn = netip.AddrPort{}, false
+	g.mu.Unlock()
+	e := g.ep.Disconnect()
+	if _, ok := e.(*tcpip.ErrNotSupported); ok {
+		return nil
+	}
+	return errOf(e)
+}
+
+func (g *gsock) Listen(backlog int) error {
+	if !g.isTCP() {
+		return unix.EOPNOTSUPP
+	}
+	// __sys_listen caps the backlog at net.core.somaxconn, comparing it
+	// as unsigned so a negative backlog means the maximum.
+	if somax := g.s.Sysctl().Int("net.core.somaxconn"); uint32(int32(backlog)) > uint32(somax) {
+		backlog = somax
+	}
+	return errOf(g.ep.Listen(backlog))
+}
+
+func (g *gsock) Accept(flags int) (Socket, []byte, error) {
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+		return nil, nil, unix.EINVAL
+	}
+	if !g.isTCP() {
+		return nil, nil, unix.EOPNOTSUPP
+	}
+	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
+	for {
+		var peer tcpip.FullAddress
+		nep, nq, e := g.ep.Accept(&peer)
+		if e == nil {
+			ns := &gsock{ep: nep}
+			ns.init(g.s, g.typ, g.proto)
+			ns.q = nq
+			// Linux clones the listener's socket options into the child.
+			ns.opts = g.optsSnapshot()
+			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
+			return ns, sockaddr(addrPortOf(peer)), nil
+		}
+		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !g.mayBlock(0) {
+			return nil, nil, errnoOf(e)
+		}
+		if _, err := g.waitReady(g.Readiness, unix.EPOLLIN, deadline); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+func (g *gsock) GetSockName() ([]byte, error) {
+	fa, e := g.ep.GetLocalAddress()
+	if e != nil {
+		return nil, errnoOf(e)
+	}
+	ap := addrPortOf(fa)
+	if g.typ == unix.SOCK_RAW {
+		// A raw socket's "port" is its protocol number (inet_create sets
+		// inet_sport from it).
+		ap = netip.AddrPortFrom(ap.Addr(), uint16(g.proto))
+	}
+	return sockaddr(ap), nil
+}
+
+func (g *gsock) GetPeerName() ([]byte, error) {
+	if !g.isTCP() {
+		// inet_getname: no destination port means not connected, which
+		// is how raw sockets connected without a port answer too.
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if !g.conn || g.remote.Port() == 0 {
+			return nil, unix.ENOTCONN
+		}
+		return sockaddr(g.remote), nil
+	}
+	fa, e := g.ep.GetRemoteAddress()
+	if e != nil {
+		return nil, errnoOf(e)
+	}
+	return sockaddr(addrPortOf(fa)), nil
+}
+
+func (g *gsock) Readiness(mask uint32) uint32 {
+	return g.ep.Readiness(waiter.EventMaskFromLinux(mask)).ToLinux() & mask
+}
+
+func (g *gsock) Wait(mask uint32, deadline time.Time) (uint32, error) {
+	return g.waitReady(g.Readiness, mask, deadline)
+}
+
+func (g *gsock) Shutdown(how int) error {
+	var f tcpip.ShutdownFlags
+	switch how {
+	case unix.SHUT_RD:
+		f = tcpip.ShutdownRead
+	case unix.SHUT_WR:
+		f = tcpip.ShutdownWrite
+	case unix.SHUT_RDWR:
+		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
+	default:
+		return unix.EINVAL
+	}
+	return errOf(g.ep.Shutdown(f))
+}
+
+func (g *gsock) Close() error {
+	if !g.markClosed() {
+		return unix.EBADF
+	}
+	g.ep.Close()
+	return nil
+}
+
+func (g *gsock) SetSockOpt(level, name int, val []byte) error {
+	if level == unix.SOL_TCP {
+		return g.setTCPOpt(name, val)
+	}
+	if err := g.setCommon(level, name, val); err != nil {
+		return err
+	}
+	return g.pushOpts()
+}
+
+func (g *gsock) setTCPOpt(name int, val []byte) error {
+	if !g.isTCP() {
+		return unix.ENOPROTOOPT
+	}
+	switch name {
+	case unix.TCP_NODELAY:
+		v, err := options.ParseSockInt(val)
+		if err != nil {
+			return err
+		}
+		g.ep.SocketOptions().SetDelayOption(v == 0)
+		return nil
+	}
+	return unix.ENOPROTOOPT
+}
+
+func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
+	switch {
+	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
+		return putErrno(buf, errnoOf(g.ep.LastError())), nil
+	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
+		return options.PutSockInt(buf, int32(boolInt(g.ep.SocketOptions().GetAcceptConn()))), nil
+	case level == unix.SOL_TCP:
+		if !g.isTCP() || name != unix.TCP_NODELAY {
+			return 0, unix.ENOPROTOOPT
+		}
+		return options.PutSockInt(buf, int32(boolInt(!g.ep.SocketOptions().GetDelayOption()))), nil
+	}
+	return g.getCommon(level, name, buf)
+}

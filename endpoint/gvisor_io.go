@@ -1,0 +1,232 @@
+package endpoint
+
+import (
+	"bytes"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"netsandbox/options"
+)
+
+// maxIPPayload is the largest length raw_sendmsg, ping and udp_sendmsg
+// accept before anything else is checked (0xFFFF).
+const maxIPPayload = 0xFFFF
+
+func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
+	if len(oob) > 0 {
+		// Control messages on gVisor-backed sockets are not implemented;
+		// refusing beats ignoring them.
+		return 0, unix.EINVAL
+	}
+	if g.isTCP() {
+		return g.sendStream(p, flags)
+	}
+	if len(p) > maxIPPayload {
+		return 0, unix.EMSGSIZE
+	}
+	if g.isPing() {
+		if err := checkPingRequest(p); err != nil {
+			return 0, err
+		}
+	}
+	if flags&unix.MSG_OOB != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	var wo tcpip.WriteOptions
+	if to != nil {
+		ap, err := g.parseDest(to)
+		if err != nil {
+			return 0, err
+		}
+		fa := fullAddress(ap)
+		wo.To = &fa
+	} else {
+		g.mu.Lock()
+		conn := g.conn
+		g.mu.Unlock()
+		if !conn {
+			return 0, unix.EDESTADDRREQ
+		}
+	}
+	n, e := g.ep.Write(bytes.NewReader(p), wo)
+	if e != nil {
+		return 0, errnoOf(e)
+	}
+	return int(n), nil
+}
+
+// checkPingRequest is ping_common_sendmsg's check of the user's ICMP header:
+// it must be whole and an echo request.
+func checkPingRequest(p []byte) error {
+	if len(p) < header.ICMPv4MinimumSize {
+		return unix.EINVAL
+	}
+	if header.ICMPv4(p).Type() != header.ICMPv4Echo || header.ICMPv4(p).Code() != 0 {
+		return unix.EINVAL
+	}
+	return nil
+}
+
+// parseDest reads a sendto address: raw_sendmsg takes AF_UNSPEC as AF_INET,
+// ping_v4_sendmsg does not.
+func (g *gsock) parseDest(to []byte) (netip.AddrPort, error) {
+	if g.isPing() {
+		ap, fam, err := options.ParseSockaddrIn(to)
+		if err != nil {
+			return ap, err
+		}
+		if fam != unix.AF_INET {
+			return ap, unix.EAFNOSUPPORT
+		}
+		return ap, nil
+	}
+	r, err := options.ParseSendtoAddr(to)
+	if err != nil {
+		return r.Addr, err
+	}
+	return netip.AddrPortFrom(r.Addr.Addr(), 0), nil
+}
+
+// sendStream writes all of p unless nonblocking, as tcp_sendmsg does; a
+// partial count is returned when a later wait fails.
+func (g *gsock) sendStream(p []byte, flags int) (int, error) {
+	if flags&unix.MSG_OOB != 0 {
+		// Urgent data is not implemented.
+		return 0, unix.EOPNOTSUPP
+	}
+	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
+	done := 0
+	for {
+		n, e := g.ep.Write(bytes.NewReader(p[done:]), tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0})
+		done += int(n)
+		if e == nil && done == len(p) {
+			return done, nil
+		}
+		if e != nil {
+			if _, wb := e.(*tcpip.ErrWouldBlock); !wb {
+				if done > 0 {
+					return done, nil
+				}
+				return 0, errnoOf(e)
+			}
+		}
+		if !g.mayBlock(flags) {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.EAGAIN
+		}
+		if _, err := g.waitReady(g.Readiness, unix.EPOLLOUT, deadline); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+	if flags&unix.MSG_ERRQUEUE != 0 {
+		// The error queue of gVisor-backed sockets is not wired up: it is
+		// always empty, as ip_recv_error reports with EAGAIN.
+		return 0, 0, 0, nil, unix.EAGAIN
+	}
+	if flags&unix.MSG_OOB != 0 {
+		if g.isTCP() {
+			// tcp_recv_urg without urgent data.
+			return 0, 0, 0, nil, unix.EINVAL
+		}
+		return 0, 0, 0, nil, unix.EOPNOTSUPP
+	}
+	if g.isTCP() {
+		n, err := g.recvStream(p, flags)
+		return n, 0, 0, nil, err
+	}
+	return g.recvDatagram(p, flags)
+}
+
+// readOnce reads what is there without blocking.
+func (g *gsock) readOnce(p []byte, peek, needAddr bool) (tcpip.ReadResult, tcpip.Error) {
+	w := tcpip.SliceWriter(p)
+	return g.ep.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: needAddr})
+}
+
+func (g *gsock) recvStream(p []byte, flags int) (int, error) {
+	peek := flags&unix.MSG_PEEK != 0
+	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
+	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
+	done := 0
+	for {
+		res, e := g.readOnce(p[done:], peek, false)
+		done += res.Count
+		switch e.(type) {
+		case nil:
+			if !waitAll || done == len(p) {
+				return done, nil
+			}
+		case *tcpip.ErrClosedForReceive:
+			return done, nil // end of stream
+		case *tcpip.ErrWouldBlock:
+			if done > 0 && !waitAll {
+				return done, nil
+			}
+		case *tcpip.ErrInvalidEndpointState, *tcpip.ErrNotConnected:
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.ENOTCONN
+		default:
+			if done > 0 {
+				return done, nil
+			}
+			return 0, errnoOf(e)
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		if !g.mayBlock(flags) {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.EAGAIN
+		}
+		if _, err := g.waitReady(g.Readiness, unix.EPOLLIN|unix.EPOLLRDHUP, deadline); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+func (g *gsock) recvDatagram(p []byte, flags int) (int, int, int, []byte, error) {
+	peek := flags&unix.MSG_PEEK != 0
+	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
+	for {
+		res, e := g.readOnce(p, peek, true)
+		if e == nil {
+			n, rflags := res.Count, 0
+			if res.Total > res.Count {
+				rflags |= unix.MSG_TRUNC
+			}
+			if flags&unix.MSG_TRUNC != 0 {
+				n = res.Total
+			}
+			// raw_recvmsg and ping_recvmsg report port 0.
+			from := sockaddr(netip.AddrPortFrom(addrPortOf(res.RemoteAddr).Addr(), 0))
+			return n, 0, rflags, from, nil
+		}
+		if _, cr := e.(*tcpip.ErrClosedForReceive); cr {
+			return 0, 0, 0, nil, nil
+		}
+		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !g.mayBlock(flags) {
+			return 0, 0, 0, nil, errnoOf(e)
+		}
+		if _, err := g.waitReady(g.Readiness, unix.EPOLLIN, deadline); err != nil {
+			return 0, 0, 0, nil, err
+		}
+	}
+}

@@ -1,0 +1,423 @@
+package endpoint
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// Shutdown bits, as sk_shutdown.
+const (
+	rcvShutdown = 1
+	sndShutdown = 2
+)
+
+// maxUDPPayload is the largest UDP payload an IPv4 datagram can carry.
+const maxUDPPayload = 0xFFFF - 20 - 8
+
+// udpSock is a UDP socket on netsandbox's own transport.
+type udpSock struct {
+	base
+
+	mu       sync.Mutex
+	binding  *stack.UDPBinding // nil until bound (explicitly or implicitly)
+	remote   netip.AddrPort    // valid when connected
+	userPort bool              // bind(2) chose the port: disconnect keeps it
+	shut     int
+	queue    dgramQueue
+	rmem     int // sum of queued truesizes (sk_rmem_alloc)
+	drops    uint64
+	soErr    unix.Errno // pending asynchronous error (sk_err)
+}
+
+func newUDP(s *stack.Stack) (Socket, error) {
+	u := &udpSock{}
+	u.init(s, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	return u, nil
+}
+
+// DeliverUDP queues a datagram from the stack, charging its truesize
+// against SO_RCVBUF and dropping it when the buffer is full.
+func (u *udpSock) DeliverUDP(d *stack.Datagram) {
+	size := udpTruesize(len(d.Payload))
+	rcvbuf := u.optsSnapshot().rcvbuf
+	u.mu.Lock()
+	if !rcvbufHasSpace(u.rmem, rcvbuf, size) {
+		u.drops++
+		u.mu.Unlock()
+		return
+	}
+	u.rmem += size
+	u.queue.push(queued{d: *d, truesize: size})
+	u.mu.Unlock()
+	u.q.Notify(waiter.ReadableEvents)
+}
+
+func (u *udpSock) bindFlags() stack.UDPBindFlags {
+	o := u.optsSnapshot()
+	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf}
+}
+
+func (u *udpSock) Bind(sa []byte) error {
+	r, err := options.ParseBindAddr(sa)
+	if err != nil {
+		return err
+	}
+	if err := checkPrivilegedPort(u.s, r.Addr.Port()); err != nil {
+		return err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.binding != nil {
+		return unix.EINVAL
+	}
+	b, err := u.s.UDPBind(u, r.Addr, u.bindFlags())
+	if err != nil {
+		return err
+	}
+	u.binding = b
+	u.userPort = r.Addr.Port() != 0
+	return nil
+}
+
+// autobindLocked binds an ephemeral port on any address, as inet_autobind.
+func (u *udpSock) autobindLocked() error {
+	if u.binding != nil {
+		return nil
+	}
+	b, err := u.s.UDPBind(u, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), u.bindFlags())
+	if err != nil {
+		return err
+	}
+	u.binding = b
+	return nil
+}
+
+func (u *udpSock) Connect(sa []byte) error {
+	r, err := options.ParseConnectAddr(sa)
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if r.Unspec {
+		return u.disconnectLocked()
+	}
+	if err := u.autobindLocked(); err != nil {
+		return err
+	}
+	if err := u.binding.Connect(r.Addr); err != nil {
+		return err
+	}
+	u.remote = r.Addr
+	return nil
+}
+
+// disconnectLocked is udp_disconnect: the peer is forgotten, and a port
+// the socket only got implicitly is given back.
+func (u *udpSock) disconnectLocked() error {
+	u.remote = netip.AddrPort{}
+	if u.binding == nil {
+		return nil
+	}
+	if err := u.binding.Connect(netip.AddrPort{}); err != nil {
+		return err
+	}
+	if !u.userPort {
+		u.binding = nil
+	}
+	return nil
+}
+
+func (u *udpSock) Listen(int) error { return unix.EOPNOTSUPP }
+
+func (u *udpSock) Accept(flags int) (Socket, []byte, error) {
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+		return nil, nil, unix.EINVAL
+	}
+	return nil, nil, unix.EOPNOTSUPP
+}
+
+func (u *udpSock) GetSockName() ([]byte, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.binding == nil {
+		return sockaddr(netip.AddrPortFrom(netip.IPv4Unspecified(), 0)), nil
+	}
+	return sockaddr(u.binding.Local()), nil
+}
+
+func (u *udpSock) GetPeerName() ([]byte, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.remote.IsValid() {
+		return nil, unix.ENOTCONN
+	}
+	return sockaddr(u.remote), nil
+}
+
+// sendParams are the per-call overrides of ip_cmsg_send.
+type sendParams struct {
+	ttl int // 0 = socket's
+	tos int // -1 = socket's
+}
+
+// parseSendCmsgs applies ip_cmsg_send's rules to a sendmsg control buffer.
+// SOL_IP IP_TTL and IP_TOS are implemented; other SOL_IP and SOL_SOCKET
+// types are EINVAL (Linux implements some of them: they are not yet here);
+// other levels are skipped, as Linux does.
+func parseSendCmsgs(oob []byte) (sendParams, error) {
+	sp := sendParams{tos: -1}
+	p := options.NewCmsgParser(oob)
+	for {
+		m, ok := p.Next()
+		if !ok {
+			break
+		}
+		switch m.Level {
+		case unix.SOL_SOCKET:
+			return sp, unix.EINVAL
+		case unix.SOL_IP:
+		default:
+			continue
+		}
+		switch m.Type {
+		case unix.IP_TTL:
+			if len(m.Data) != 4 {
+				return sp, unix.EINVAL
+			}
+			v := options.Int32(m.Data)
+			if v < 1 || v > 255 {
+				return sp, unix.EINVAL
+			}
+			sp.ttl = int(v)
+		case unix.IP_TOS:
+			var v int32
+			switch len(m.Data) {
+			case 4:
+				v = options.Int32(m.Data)
+			case 1:
+				v = int32(m.Data[0])
+			default:
+				return sp, unix.EINVAL
+			}
+			if v < 0 || v > 255 {
+				return sp, unix.EINVAL
+			}
+			sp.tos = int(v)
+		default:
+			return sp, unix.EINVAL
+		}
+	}
+	return sp, p.Err()
+}
+
+// SendMsg follows inet_sendmsg and udp_sendmsg: autobind first, then the
+// length, flag, address and control-message checks in Linux's order, the
+// broadcast permission, the IPv4 size limit and finally SHUT_WR.
+func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
+	u.mu.Lock()
+	err := u.autobindLocked()
+	var src netip.AddrPort
+	if u.binding != nil {
+		src = u.binding.Local()
+	}
+	remote, shut := u.remote, u.shut
+	u.mu.Unlock()
+	if err != nil {
+		return 0, unix.EAGAIN
+	}
+	if len(p) > 0xFFFF {
+		return 0, unix.EMSGSIZE
+	}
+	if flags&unix.MSG_OOB != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	var dst netip.AddrPort
+	if to != nil {
+		r, err := options.ParseSendtoAddr(to)
+		if err != nil {
+			return 0, err
+		}
+		if r.Addr.Port() == 0 {
+			return 0, unix.EINVAL
+		}
+		dst = r.Addr
+	} else {
+		if !remote.IsValid() {
+			return 0, unix.EDESTADDRREQ
+		}
+		dst = remote
+	}
+	sp, err := parseSendCmsgs(oob)
+	if err != nil {
+		return 0, err
+	}
+	o := u.optsSnapshot()
+	if !o.broadcast && u.s.IsBroadcast(dst.Addr()) {
+		return 0, unix.EACCES
+	}
+	if len(p) > maxUDPPayload {
+		return 0, unix.EMSGSIZE
+	}
+	if shut&sndShutdown != 0 {
+		return 0, unix.EPIPE
+	}
+	m := stack.UDPSend{
+		Src:     src,
+		Dst:     dst,
+		IfIndex: o.bindIf,
+		TTL:     u.effectiveTTL(),
+		TOS:     o.tos,
+		Payload: p,
+	}
+	if sp.ttl != 0 {
+		m.TTL = uint8(sp.ttl)
+	}
+	if sp.tos >= 0 {
+		m.TOS = uint8(sp.tos)
+	}
+	if err := u.s.SendUDP(&m); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// RecvMsg follows udp_recvmsg: a pending error comes first, then the
+// oldest datagram; MSG_TRUNC reports the datagram's real length.
+func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+	if flags&unix.MSG_ERRQUEUE != 0 {
+		// The error queue (IP_RECVERR) is not wired up yet: always empty.
+		return 0, 0, 0, nil, unix.EAGAIN
+	}
+	deadline := deadlineAfter(u.optsSnapshot().rcvTimeo)
+	for {
+		u.mu.Lock()
+		if e := u.soErr; e != 0 {
+			u.soErr = 0
+			u.mu.Unlock()
+			return 0, 0, 0, nil, e
+		}
+		if u.queue.len() > 0 {
+			n, rflags, from := u.takeLocked(p, flags)
+			u.mu.Unlock()
+			return n, 0, rflags, from, nil
+		}
+		shut := u.shut
+		u.mu.Unlock()
+		if !u.mayBlock(flags) {
+			return 0, 0, 0, nil, unix.EAGAIN
+		}
+		if shut&rcvShutdown != 0 {
+			return 0, 0, 0, nil, nil
+		}
+		if _, err := u.waitReady(u.Readiness, unix.EPOLLIN, deadline); err != nil {
+			return 0, 0, 0, nil, err
+		}
+	}
+}
+
+// takeLocked copies the head datagram into p and dequeues it unless
+// MSG_PEEK.
+func (u *udpSock) takeLocked(p []byte, flags int) (int, int, []byte) {
+	e := u.queue.front()
+	payload := e.d.Payload
+	n := copy(p, payload)
+	rflags := 0
+	if n < len(payload) {
+		rflags |= unix.MSG_TRUNC
+	}
+	if flags&unix.MSG_TRUNC != 0 {
+		n = len(payload)
+	}
+	from := sockaddr(e.d.Src)
+	if flags&unix.MSG_PEEK == 0 {
+		u.rmem -= e.truesize
+		u.queue.pop()
+	}
+	return n, rflags, from
+}
+
+// Readiness is datagram_poll.
+func (u *udpSock) Readiness(mask uint32) uint32 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var r uint32
+	if u.soErr != 0 {
+		r |= unix.EPOLLERR
+	}
+	if u.shut&rcvShutdown != 0 {
+		r |= unix.EPOLLRDHUP | unix.EPOLLIN | unix.EPOLLRDNORM
+	}
+	if u.shut == rcvShutdown|sndShutdown {
+		r |= unix.EPOLLHUP
+	}
+	if u.queue.len() > 0 {
+		r |= unix.EPOLLIN | unix.EPOLLRDNORM
+	}
+	// Sends complete synchronously, so the socket is always writable.
+	r |= unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLWRBAND
+	return r & mask
+}
+
+func (u *udpSock) Wait(mask uint32, deadline time.Time) (uint32, error) {
+	return u.waitReady(u.Readiness, mask, deadline)
+}
+
+// Shutdown is inet_shutdown for a datagram socket: an unconnected socket
+// answers ENOTCONN yet records the shutdown all the same.
+func (u *udpSock) Shutdown(how int) error {
+	if how < unix.SHUT_RD || how > unix.SHUT_RDWR {
+		return unix.EINVAL
+	}
+	u.mu.Lock()
+	u.shut |= how + 1
+	connected := u.remote.IsValid()
+	u.mu.Unlock()
+	u.q.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventRdHUp)
+	if !connected {
+		return unix.ENOTCONN
+	}
+	return nil
+}
+
+func (u *udpSock) Close() error {
+	if !u.markClosed() {
+		return unix.EBADF
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.binding != nil {
+		u.binding.Release()
+		u.binding = nil
+	}
+	u.queue = dgramQueue{}
+	u.rmem = 0
+	return nil
+}
+
+func (u *udpSock) SetSockOpt(level, name int, val []byte) error {
+	return u.setCommon(level, name, val)
+}
+
+func (u *udpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
+	if level == unix.SOL_SOCKET {
+		switch name {
+		case unix.SO_ERROR:
+			u.mu.Lock()
+			e := u.soErr
+			u.soErr = 0
+			u.mu.Unlock()
+			return putErrno(buf, e), nil
+		case unix.SO_ACCEPTCONN:
+			return options.PutSockInt(buf, 0), nil
+		}
+	}
+	return u.getCommon(level, name, buf)
+}
