@@ -167,3 +167,15 @@ func TestCloseEndsRead(t *testing.T) {
 		t.Fatal("Read still blocked 5s after Close")
 	}
 }
+
+func TestStackCloseClosesEndpoint(t *testing.T) {
+	ep := New(1500, macB)
+	s := newGvisorStack(t, ep, netip.MustParsePrefix("10.9.0.2/24"))
+	s.Close()
+	s.Wait() // removes the NIC, which closes the link endpoint
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, ok := ep.Read(ctx); ok || ctx.Err() != nil {
+		t.Fatalf("Read after the stack closed: ok=%v, ctx err %v; want an immediate false", ok, ctx.Err())
+	}
+}

@@ -183,3 +183,70 @@ func TestLocalMAC(t *testing.T) {
 		t.Fatalf("LocalMAC repeats: %d distinct of 100", len(seen))
 	}
 }
+
+// openRawTAP makes what a parent process would pass down: a TAP fd made
+// with TUNSETIFF in namespace ns.
+func openRawTAP(t *testing.T, ns, name string, flags uint16) int {
+	t.Helper()
+	var fd int
+	err := inNetns(t, ns, func() error {
+		var err error
+		fd, err = unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		ifr, _ := unix.NewIfreq(name)
+		ifr.SetUint16(flags)
+		if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+func TestAdoptTAPPing(t *testing.T) {
+	needNetns(t, "ping")
+	ns := newNetns(t)
+	tap := "nsbxtap" + suffix()
+	fd := openRawTAP(t, ns, tap, unix.IFF_TAP|unix.IFF_NO_PI)
+	if _, _, err := Adopt(fd, Options{MTU: 1500, IPOnly: true}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "TAP") {
+		unix.Close(fd)
+		t.Fatalf("Adopt(TAP fd, IPOnly) = %v, want EINVAL naming the TAP", err)
+	}
+	ep, info, err := Adopt(fd, Options{MTU: 1500})
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	if info.Name != tap || len(info.MAC) != 6 || info.MAC[0]&0x02 == 0 {
+		t.Errorf("info %+v: want name %s and a locally administered MAC", info, tap)
+	}
+	mustRun(t, "ip", "-n", ns, "link", "set", tap, "up")
+	mustRun(t, "ip", "-n", ns, "addr", "add", "198.18.1.1/24", "dev", tap)
+	newGvisorStack(t, ep, netip.MustParsePrefix("198.18.1.2/24"))
+	pingFrom(t, ns, "198.18.1.2")
+}
+
+func TestAdoptTUNPing(t *testing.T) {
+	needNetns(t, "ping")
+	ns := newNetns(t)
+	tun := "nsbxtun" + suffix()
+	fd := openRawTAP(t, ns, tun, unix.IFF_TUN|unix.IFF_NO_PI)
+	ep, info, err := Adopt(fd, Options{MTU: 1500, IPOnly: true})
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	if info.Name != tun || info.MAC != nil || ep.LinkAddress() != "" {
+		t.Errorf("info %+v, link address %q: want name %s and no MAC", info, ep.LinkAddress(), tun)
+	}
+	mustRun(t, "ip", "-n", ns, "link", "set", tun, "up")
+	mustRun(t, "ip", "-n", ns, "addr", "add", "198.18.2.1/24", "dev", tun)
+	newGvisorStack(t, ep, netip.MustParsePrefix("198.18.2.2/24"))
+	pingFrom(t, ns, "198.18.2.2")
+}
