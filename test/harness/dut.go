@@ -12,6 +12,9 @@ type DUT struct {
 	Host Host
 	Peer Host
 	Topo *Topology
+	// Notes are setup findings worth reporting (e.g. a sysctl that could
+	// not be mirrored).
+	Notes []string
 
 	closeOnce sync.Once
 	closers   []func() error

@@ -44,12 +44,17 @@ type Report struct {
 	Identical int   `json:"identical"`
 	Differ    int   `json:"differ"`
 	Expected  int   `json:"expected"`
+	// Notes are setup findings (not counted as differences).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // WriteText prints one row per scenario (with the diff below a differing
 // one) and ends with the summary line.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
 	for _, row := range r.Rows {
 		fmt.Fprintf(&b, "%-9s %s", row.Status, row.Name)
 		if row.Reason != "" {
@@ -105,6 +110,12 @@ func RunScenarios(list []Scenario, expected map[string]string, opts Options) (Re
 	defer other.Close()
 
 	var rep Report
+	rep.Notes = append(rep.Notes, other.Notes...)
+	if opts.Progress != nil {
+		for _, n := range rep.Notes {
+			fmt.Fprintf(opts.Progress, "note: %s\n", n)
+		}
+	}
 	for i, sc := range list {
 		if opts.Run != nil && !opts.Run.MatchString(sc.Name) {
 			continue
