@@ -84,9 +84,9 @@ func (g *gsock) pushOpts() error {
 	if g.typ == unix.SOCK_RAW {
 		so.SetHeaderIncluded(o.hdrincl)
 	}
-	if e := so.SetBindToDevice(int32(o.bindIf)); e != nil {
-		return errnoOf(e)
-	}
+	// Linux lets SO_BINDTOIFINDEX name a missing interface; gVisor does
+	// not, and such a socket can reach nothing either way.
+	_ = so.SetBindToDevice(int32(o.bindIf))
 	ttl := o.ttl
 	if ttl < 0 {
 		ttl = 0 // gVisor's "use the default"

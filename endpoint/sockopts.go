@@ -23,6 +23,9 @@ const (
 	timeoInfinite  = time.Duration(-1)
 	sizeofTimeval  = 16
 	maxTimeoutSecs = math.MaxInt64 / 1000 / 1000
+	// usecPerTick is 1e6/HZ for the HZ=250 kernels (Debian, Ubuntu, the
+	// test machine) whose rounding of SO_RCVTIMEO we reproduce.
+	usecPerTick = 4000
 )
 
 // sockOpts are the option values our layer keeps for every socket kind; the
@@ -173,10 +176,10 @@ func parseTimeval(val []byte) (time.Duration, error) {
 	if sec == 0 && usec == 0 || sec >= maxTimeoutSecs {
 		return timeoInfinite, nil
 	}
-	// Linux keeps the timeout in jiffies, rounding microseconds up; this
-	// assumes HZ=1000.
-	ms := (usec + 999) / 1000
-	return time.Duration(sec)*time.Second + time.Duration(ms)*time.Millisecond, nil
+	// Linux keeps the timeout in jiffies, rounding microseconds up to the
+	// next tick; getsockopt then reports whole ticks.
+	ticks := (usec + usecPerTick - 1) / usecPerTick
+	return time.Duration(sec)*time.Second + time.Duration(ticks*usecPerTick)*time.Microsecond, nil
 }
 
 func putTimeval(buf []byte, d time.Duration) int {
@@ -212,15 +215,11 @@ func (b *base) setBindToDevice(val []byte) error {
 	return b.bindToIndexChecked(index)
 }
 
-// bindToIndex is SO_BINDTOIFINDEX: negative is EINVAL, unknown ENODEV.
+// bindToIndex is SO_BINDTOIFINDEX: negative is EINVAL; Linux does not
+// check that the interface exists.
 func (b *base) bindToIndex(index int) error {
 	if index < 0 {
 		return unix.EINVAL
-	}
-	if index != 0 {
-		if _, ok := b.s.InterfaceByIndex(index); !ok {
-			return unix.ENODEV
-		}
 	}
 	return b.bindToIndexChecked(index)
 }
@@ -325,14 +324,17 @@ func (b *base) protocolNumber() int {
 }
 
 // getBindToDevice follows sock_getbindtodevice: a buffer shorter than
-// IFNAMSIZ is EINVAL, an unbound socket ENODEV; the name is returned with
-// its NUL.
+// IFNAMSIZ is EINVAL, an unbound socket reads as empty, an index with no
+// interface behind it is ENODEV; the name is returned with its NUL.
 func (b *base) getBindToDevice(index int, buf []byte) (int, error) {
 	if len(buf) < ifNameSize {
 		return 0, unix.EINVAL
 	}
+	if index == 0 {
+		return 0, nil
+	}
 	ifc, ok := b.s.InterfaceByIndex(index)
-	if index == 0 || !ok {
+	if !ok {
 		return 0, unix.ENODEV
 	}
 	n := copy(buf, ifc.Name)

@@ -9,12 +9,12 @@ import (
 // Sizes behind Linux's skb->truesize on x86_64, which UDP charges against
 // SO_RCVBUF (sk_rmem_alloc vs sk_rcvbuf).
 const (
-	skbStructSize  = 256   // SKB_DATA_ALIGN(sizeof(struct sk_buff))
-	skbSharedInfo  = 320   // SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
-	skbSmallHead   = 576   // SKB_SMALL_HEAD_CACHE_SIZE
-	skbMaxAlloc    = 16064 // SKB_MAX_ALLOC: larger datagrams go to page frags
+	skbStructSize   = 256   // SKB_DATA_ALIGN(sizeof(struct sk_buff))
+	skbSharedInfo   = 320   // SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
+	skbSmallHead    = 576   // SKB_SMALL_HEAD_CACHE_SIZE
+	skbMaxAlloc     = 16064 // SKB_MAX_ALLOC: larger datagrams go to page frags
 	udpSendOverhead = 8 + 20 + 31
-	kmallocMaxSize = 8192 // largest kmalloc cache; above it whole pages
+	kmallocMaxSize  = 8192 // largest kmalloc cache; above it whole pages
 )
 
 // udpTruesize models skb->truesize of a datagram with n payload bytes as a
