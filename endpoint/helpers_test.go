@@ -114,7 +114,9 @@ func errStr(err error) string {
 // logger collects a scenario's observable results.
 type logger struct{ lines []string }
 
-func (l *logger) add(format string, args ...any) { l.lines = append(l.lines, fmt.Sprintf(format, args...)) }
+func (l *logger) add(format string, args ...any) {
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
 
 // diffRun runs scenario on the kernel socket and on netsandbox's, each on
 // a fresh socket made by open, and fails on any difference in the logs.
