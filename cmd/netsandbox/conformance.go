@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+
+	"netsandbox/test/conformance"
+)
+
+// errDiffer makes the command exit 1 once the report is printed.
+var errDiffer = errors.New("netsandbox differs from the kernel")
+
+func runConformance(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("conformance", stderr)
+	runRE := fs.String("run", "", "only scenarios whose name matches this regular expression")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: netsandbox conformance [--run REGEXP] [--json] [-q]")
+		fmt.Fprintln(stderr, "\nRuns every scenario on a kernel socket and on a netsandbox socket, each in")
+		fmt.Fprintln(stderr, "network namespaces made for the run (removed afterwards), and compares them.")
+		fmt.Fprintln(stderr, "Needs root. Exits 1 if any scenario differs unexpectedly.")
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var opts conformance.Options
+	if *runRE != "" {
+		re, err := regexp.Compile(*runRE)
+		if err != nil {
+			return usagef("--run: %v", err)
+		}
+		opts.Run = re
+	}
+	if !*quiet {
+		opts.Progress = stderr
+	}
+	if err := conformance.Available(); err != nil {
+		return fmt.Errorf("%w\nconformance makes network namespaces: run it as root (sudo) on Linux with iproute2 installed", err)
+	}
+	rep, err := conformance.RunAll(opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.N == 0 {
+		return usagef("--run %q matches no scenario", *runRE)
+	}
+	if rep.Differ > 0 {
+		return fmt.Errorf("%w in %d of %d scenarios (see the diffs above)", errDiffer, rep.Differ, rep.N)
+	}
+	return nil
+}
