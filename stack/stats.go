@@ -3,7 +3,10 @@ package stack
 import "sync/atomic"
 
 // Stats are the stack's UDP counters, named after the Udp: fields of
-// /proc/net/snmp.
+// /proc/net/snmp. The stack counts what it sees; a receiver that drops a
+// delivered datagram (full receive buffer) adds to UDPRcvbufErrors and
+// UDPInErrors itself. Deviation: Linux counts InDatagrams when recvmsg
+// dequeues, the stack counts it on delivery to the receiver.
 type Stats struct {
 	UDPInDatagrams  atomic.Uint64 // datagrams delivered to a socket
 	UDPNoPorts      atomic.Uint64 // datagrams to a port with no socket

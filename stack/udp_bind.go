@@ -183,50 +183,44 @@ func (b *UDPBinding) disconnectLocked() error {
 }
 
 // moveLocked re-registers the endpoint under next, moving the port
-// reservation to resAddr first when it changes. On failure the old state is
-// restored.
+// reservation to resAddr first when it changes. The new registration is made
+// before the old one is dropped so no datagram finds the port closed in
+// between. On failure the old state is kept.
 func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndpointID) error {
+	if next == b.id {
+		return nil
+	}
 	g := b.s.g
 	port := b.local.Port()
-	g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
 	oldRes := b.resAddr
 	if resAddr != oldRes {
+		// Our own reservation would conflict with the new one, so it goes
+		// first; it is taken back if the new one fails.
 		b.unreserve(oldRes, port)
 		if _, err := b.reserve(resAddr, port); err != nil {
-			b.restoreLocked(oldRes)
+			b.retakeLocked(oldRes)
 			return err
 		}
-		b.resAddr = resAddr
 	}
 	if e := g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, next, b.ep, b.portFlags(), b.device()); e != nil {
 		if resAddr != oldRes {
 			b.unreserve(resAddr, port)
-			b.resAddr = oldRes
-			b.restoreLocked(oldRes)
-		} else {
-			b.reregisterLocked()
+			b.retakeLocked(oldRes)
 		}
 		return unix.EADDRINUSE
 	}
+	g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
 	b.id = next
+	b.resAddr = resAddr
 	return nil
 }
 
-// restoreLocked takes back the reservation at addr and the registration
-// under b.id after a failed move. Both were ours a moment ago, so failure
-// here means a concurrent bind took the port; the binding is then dead.
-func (b *UDPBinding) restoreLocked(addr tcpip.Address) {
+// retakeLocked takes back the reservation at addr after a failed move. It
+// was ours a moment ago, so failure means a concurrent bind took the port;
+// the binding is then dead, as if released.
+func (b *UDPBinding) retakeLocked(addr tcpip.Address) {
 	if _, err := b.reserve(addr, b.local.Port()); err != nil {
-		b.released = true
-		b.local = netip.AddrPort{}
-		return
-	}
-	b.reregisterLocked()
-}
-
-func (b *UDPBinding) reregisterLocked() {
-	if e := b.s.g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device()); e != nil {
-		b.unreserve(b.resAddr, b.local.Port())
+		b.s.g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
 		b.released = true
 		b.local = netip.AddrPort{}
 	}
