@@ -254,7 +254,29 @@ func Cmsgs(oob []byte) string {
 	}
 	var parts []string
 	for _, m := range msgs {
-		parts = append(parts, fmt.Sprintf("%d/%d/%x", m.Header.Level, m.Header.Type, m.Data))
+		data := hex.EncodeToString(m.Data)
+		if m.Header.Level == unix.SOL_SOCKET && (m.Header.Type == unix.SCM_TIMESTAMP || m.Header.Type == unix.SCM_TIMESTAMPNS) {
+			data = timestamp(m.Data, m.Header.Type == unix.SCM_TIMESTAMPNS)
+		}
+		parts = append(parts, fmt.Sprintf("%d/%d/%s", m.Header.Level, m.Header.Type, data))
 	}
 	return "{" + strings.Join(parts, " ") + "}"
+}
+
+// timestamp normalises a struct timeval/timespec control message: the value
+// differs on every run, so only its size and plausibility (within a minute
+// of now) are recorded.
+func timestamp(b []byte, ns bool) string {
+	if len(b) != 16 {
+		return fmt.Sprintf("ts?%x", b)
+	}
+	sec := int64(binary.NativeEndian.Uint64(b))
+	frac := int64(binary.NativeEndian.Uint64(b[8:]))
+	unit := time.Microsecond
+	if ns {
+		unit = time.Nanosecond
+	}
+	t := time.Unix(sec, frac*int64(unit))
+	d := time.Since(t)
+	return fmt.Sprintf("ts(plausible=%v)", d > -time.Minute && d < time.Minute && frac >= 0 && frac < int64(time.Second/unit))
 }

@@ -19,6 +19,7 @@ func All() []harness.Scenario {
 		sockOptScenarios(),
 		ipOptScenarios(),
 		rawScenarios(),
+		cmsgScenarios(),
 	} {
 		all = append(all, group...)
 	}
