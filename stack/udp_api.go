@@ -17,7 +17,7 @@ type Datagram struct {
 	Src, Dst  netip.AddrPort // Dst is the header destination (may be bcast/mcast)
 	IfIndex   int            // receiving interface
 	TTL, TOS  uint8
-	IPOptions []byte // raw IP options as received (nil if none)
+	IPOptions []byte // raw IP options as received (nil if none); a fresh copy
 	Payload   []byte // UDP payload; the receiver owns it
 }
 

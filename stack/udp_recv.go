@@ -2,6 +2,7 @@ package stack
 
 import (
 	"net/netip"
+	"sync"
 
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -25,7 +26,11 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	udp := header.UDP(pkt.TransportHeader().Slice())
 	tos, _ := ip.TOS()
-	d := Datagram{
+	// The Datagram is valid only during DeliverUDP, so it is recycled; only
+	// the payload, which the receiver keeps, is allocated per packet (and
+	// the rare IP options).
+	d := datagramPool.Get().(*Datagram)
+	*d = Datagram{
 		Src:     netip.AddrPortFrom(nAddr(ip.SourceAddress()), udp.SourcePort()),
 		Dst:     netip.AddrPortFrom(nAddr(ip.DestinationAddress()), udp.DestinationPort()),
 		IfIndex: int(pkt.NICID),
@@ -34,11 +39,17 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 		Payload: pkt.Data().AsRange().ToSlice(),
 	}
 	if opts := ip.Options(); len(opts) > 0 {
+		// Copied although the contract allows less: a receiver that keeps
+		// the whole Datagram must not see packet memory reused under it.
 		d.IPOptions = append([]byte(nil), opts...)
 	}
 	e.s.stats.UDPInDatagrams.Add(1)
-	e.r.DeliverUDP(&d)
+	e.r.DeliverUDP(d)
+	*d = Datagram{}
+	datagramPool.Put(d)
 }
+
+var datagramPool = sync.Pool{New: func() any { return new(Datagram) }}
 
 // HandleError ignores ICMP errors here: netsandbox taps ICMP with a raw
 // endpoint so that every error type reaches sockets, not only those gVisor

@@ -85,6 +85,13 @@ func TestUDPLoopback(t *testing.T) {
 			t.Errorf("own-address datagram from %s: %+v", src, d)
 		}
 	}
+	// From our eth0 address to 127.0.0.1 works too, as on Linux.
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("10.0.0.1:7003"), Dst: ap("127.0.0.1:7000"), Payload: []byte("w")}); err != nil {
+		t.Fatalf("send 10.0.0.1 -> 127.0.0.1: %v", err)
+	}
+	if d := r1.next(t); d.Src != ap("10.0.0.1:7003") || string(d.Payload) != "w" {
+		t.Errorf("10.0.0.1 -> 127.0.0.1 datagram %+v", d)
+	}
 	// Any address of 127/8 is local on Linux.
 	r3 := newRecorder()
 	bind(t, s, r3, "127.0.0.2:7002", stack.UDPBindFlags{})
