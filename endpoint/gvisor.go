@@ -21,11 +21,19 @@ import (
 // order; gVisor moves the packets.
 type gsock struct {
 	base
-	ep tcpip.Endpoint
+
+	epMu sync.RWMutex
+	ep   tcpip.Endpoint // replaced when a failed connect resets a TCP socket
+	mk   func(*waiter.Queue) (tcpip.Endpoint, tcpip.Error)
+	// bound is the address bind(2) gave, restored after such a reset.
+	bound netip.AddrPort
 
 	mu     sync.Mutex
 	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername
-	conn   bool           // raw/ping: connected
+	conn   bool           // raw/ping: connected; TCP: connect(2) has reported success
+	// errTaken: TCP's pending error was reported once (SO_ERROR reads and
+	// clears sk_err in Linux; gVisor keeps answering it).
+	errTaken bool
 }
 
 func newTCP(s *stack.Stack) (Socket, error) {
@@ -61,12 +69,41 @@ func newGsock(s *stack.Stack, typ, proto int, mk func(*waiter.Queue) (tcpip.Endp
 	if e != nil {
 		return nil, errnoOf(e)
 	}
-	g.ep = ep
+	g.ep, g.mk = ep, mk
 	if err := g.pushOpts(); err != nil {
 		ep.Close()
 		return nil, err
 	}
 	return g, nil
+}
+
+func (g *gsock) endpoint() tcpip.Endpoint {
+	g.epMu.RLock()
+	defer g.epMu.RUnlock()
+	return g.ep
+}
+
+// resetTCP gives a TCP socket whose blocking connect failed a fresh
+// endpoint: Linux's inet_stream_connect disconnects it back to an
+// unconnected socket that may connect again, keeping an explicit bind.
+func (g *gsock) resetTCP() {
+	ep, e := g.mk(g.q)
+	if e != nil {
+		return
+	}
+	g.epMu.Lock()
+	old := g.ep
+	g.ep = ep
+	g.epMu.Unlock()
+	old.Close()
+	_ = g.pushOpts()
+	g.mu.Lock()
+	bound := g.bound
+	g.errTaken = false
+	g.mu.Unlock()
+	if bound.IsValid() {
+		_ = ep.Bind(fullAddress(bound))
+	}
 }
 
 func (g *gsock) isTCP() bool  { return g.typ == unix.SOCK_STREAM }
@@ -75,7 +112,7 @@ func (g *gsock) isPing() bool { return g.typ == unix.SOCK_DGRAM }
 // pushOpts hands gVisor every option value it acts on.
 func (g *gsock) pushOpts() error {
 	o := g.optsSnapshot()
-	so := g.ep.SocketOptions()
+	so := g.endpoint().SocketOptions()
 	so.SetReuseAddress(o.reuseAddr)
 	so.SetReusePort(o.reusePort)
 	so.SetBroadcast(o.broadcast)
@@ -91,10 +128,10 @@ func (g *gsock) pushOpts() error {
 	if ttl < 0 {
 		ttl = 0 // gVisor's "use the default"
 	}
-	if e := g.ep.SetSockOptInt(tcpip.IPv4TTLOption, ttl); e != nil {
+	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TTLOption, ttl); e != nil {
 		return errnoOf(e)
 	}
-	if e := g.ep.SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
+	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
 		return errnoOf(e)
 	}
 	return nil
@@ -114,7 +151,15 @@ func (g *gsock) Bind(sa []byte) error {
 			return err
 		}
 	}
-	return errOf(g.ep.Bind(fullAddress(r.Addr)))
+	if err := errOf(g.endpoint().Bind(fullAddress(r.Addr))); err != nil {
+		return err
+	}
+	if g.isTCP() {
+		g.mu.Lock()
+		g.bound = r.Addr
+		g.mu.Unlock()
+	}
+	return nil
 }
 
 // checkPrivilegedPort is inet_bind's rule for ports below
@@ -138,7 +183,15 @@ func (g *gsock) Connect(sa []byte) error {
 	if g.typ == unix.SOCK_RAW {
 		addr.Port = 0
 	}
-	e := g.ep.Connect(addr)
+	if g.isTCP() {
+		g.mu.Lock()
+		conn := g.conn
+		g.mu.Unlock()
+		if conn {
+			return unix.EISCONN
+		}
+	}
+	e := g.endpoint().Connect(addr)
 	if !g.isTCP() {
 		if e == nil {
 			g.mu.Lock()
@@ -148,7 +201,15 @@ func (g *gsock) Connect(sa []byte) error {
 		return errOf(e)
 	}
 	if _, started := e.(*tcpip.ErrConnectStarted); !started {
-		return errOf(e)
+		if e == nil {
+			g.markConnected()
+			return nil
+		}
+		err := g.takeErr(e)
+		if _, refused := e.(*tcpip.ErrConnectionRefused); refused {
+			g.resetTCP()
+		}
+		return err
 	}
 	if !g.mayBlock(0) {
 		return unix.EINPROGRESS
@@ -161,7 +222,53 @@ func (g *gsock) Connect(sa []byte) error {
 		}
 		return err
 	}
-	return errOf(g.ep.LastError())
+	if err := g.takeErr(g.endpoint().LastError()); err != nil {
+		g.resetTCP()
+		return err
+	}
+	g.markConnected()
+	return nil
+}
+
+func (g *gsock) markConnected() {
+	g.mu.Lock()
+	g.conn = true
+	g.mu.Unlock()
+}
+
+// takeErr converts a TCP error and, when it is the connection's pending
+// error, marks it reported so SO_ERROR and poll stop showing it.
+func (g *gsock) takeErr(e tcpip.Error) error {
+	if e == nil {
+		return nil
+	}
+	switch e.(type) {
+	case *tcpip.ErrConnectionRefused, *tcpip.ErrConnectionReset, *tcpip.ErrTimeout, *tcpip.ErrConnectionAborted,
+		*tcpip.ErrNetworkUnreachable, *tcpip.ErrHostUnreachable:
+		g.mu.Lock()
+		g.errTaken = true
+		g.mu.Unlock()
+	}
+	return errOf(e)
+}
+
+// pendingErr is SO_ERROR: read and clear.
+func (g *gsock) pendingErr() unix.Errno {
+	if !g.isTCP() {
+		return errnoOf(g.endpoint().LastError())
+	}
+	g.mu.Lock()
+	taken := g.errTaken
+	g.mu.Unlock()
+	e := g.endpoint().LastError()
+	if taken || e == nil {
+		return 0
+	}
+	err := g.takeErr(e)
+	if err == nil {
+		return 0
+	}
+	return err.(unix.Errno)
 }
 
 // disconnect is connect(AF_UNSPEC).
@@ -169,15 +276,15 @@ func (g *gsock) disconnect() error {
 	if g.isTCP() {
 		// tcp_disconnect on a socket that never connected is a no-op;
 		// for a live connection gVisor offers only an abort.
-		if g.ep.State() != uint32(tcp.StateInitial) && g.ep.State() != uint32(tcp.StateBound) && g.ep.State() != uint32(tcp.StateClose) {
-			g.ep.Abort()
+		if g.endpoint().State() != uint32(tcp.StateInitial) && g.endpoint().State() != uint32(tcp.StateBound) && g.endpoint().State() != uint32(tcp.StateClose) {
+			g.endpoint().Abort()
 		}
 		return nil
 	}
 	g.mu.Lock()
 	g.remote, g.conn = netip.AddrPort{}, false
 	g.mu.Unlock()
-	e := g.ep.Disconnect()
+	e := g.endpoint().Disconnect()
 	if _, ok := e.(*tcpip.ErrNotSupported); ok {
 		return nil
 	}
@@ -193,7 +300,7 @@ func (g *gsock) Listen(backlog int) error {
 	if somax := g.s.Sysctl().Int("net.core.somaxconn"); uint32(int32(backlog)) > uint32(somax) {
 		backlog = somax
 	}
-	return errOf(g.ep.Listen(backlog))
+	return errOf(g.endpoint().Listen(backlog))
 }
 
 func (g *gsock) Accept(flags int) (Socket, []byte, error) {
@@ -206,9 +313,9 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
 	for {
 		var peer tcpip.FullAddress
-		nep, nq, e := g.ep.Accept(&peer)
+		nep, nq, e := g.endpoint().Accept(&peer)
 		if e == nil {
-			ns := &gsock{ep: nep}
+			ns := &gsock{ep: nep, mk: g.mk}
 			ns.init(g.s, g.typ, g.proto)
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
@@ -226,7 +333,7 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 }
 
 func (g *gsock) GetSockName() ([]byte, error) {
-	fa, e := g.ep.GetLocalAddress()
+	fa, e := g.endpoint().GetLocalAddress()
 	if e != nil {
 		return nil, errnoOf(e)
 	}
@@ -250,7 +357,7 @@ func (g *gsock) GetPeerName() ([]byte, error) {
 		}
 		return sockaddr(g.remote), nil
 	}
-	fa, e := g.ep.GetRemoteAddress()
+	fa, e := g.endpoint().GetRemoteAddress()
 	if e != nil {
 		return nil, errnoOf(e)
 	}
@@ -258,7 +365,31 @@ func (g *gsock) GetPeerName() ([]byte, error) {
 }
 
 func (g *gsock) Readiness(mask uint32) uint32 {
-	return g.ep.Readiness(waiter.EventMaskFromLinux(mask)).ToLinux() & mask
+	r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
+	if g.isTCP() {
+		r = g.tcpPoll(r)
+	}
+	return r & mask
+}
+
+// tcpPoll corrects gVisor's TCP readiness to tcp_poll's: a socket that is
+// not connected is writable and hung up; a closed one is ready for
+// everything except EPOLLERR, which only a pending error raises, and never
+// EPOLLPRI/EPOLLWRBAND without urgent data.
+func (g *gsock) tcpPoll(r uint32) uint32 {
+	switch tcp.EndpointState(g.endpoint().State()) {
+	case tcp.StateInitial, tcp.StateBound:
+		r |= unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLHUP
+	case tcp.StateClose, tcp.StateError, tcp.StateTimeWait:
+		r &^= unix.EPOLLPRI | unix.EPOLLWRBAND | unix.EPOLLERR
+		g.mu.Lock()
+		taken := g.errTaken
+		g.mu.Unlock()
+		if tcp.EndpointState(g.endpoint().State()) == tcp.StateError && !taken {
+			r |= unix.EPOLLERR
+		}
+	}
+	return r
 }
 
 func (g *gsock) Wait(mask uint32, deadline time.Time) (uint32, error) {
@@ -277,14 +408,14 @@ func (g *gsock) Shutdown(how int) error {
 	default:
 		return unix.EINVAL
 	}
-	return errOf(g.ep.Shutdown(f))
+	return errOf(g.endpoint().Shutdown(f))
 }
 
 func (g *gsock) Close() error {
 	if !g.markClosed() {
 		return unix.EBADF
 	}
-	g.ep.Close()
+	g.endpoint().Close()
 	return nil
 }
 
@@ -308,7 +439,7 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 		if err != nil {
 			return err
 		}
-		g.ep.SocketOptions().SetDelayOption(v == 0)
+		g.endpoint().SocketOptions().SetDelayOption(v == 0)
 		return nil
 	}
 	return unix.ENOPROTOOPT
@@ -317,14 +448,14 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
-		return putErrno(buf, errnoOf(g.ep.LastError())), nil
+		return putErrno(buf, g.pendingErr()), nil
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
-		return options.PutSockInt(buf, int32(boolInt(g.ep.SocketOptions().GetAcceptConn()))), nil
+		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
 	case level == unix.SOL_TCP:
 		if !g.isTCP() || name != unix.TCP_NODELAY {
 			return 0, unix.ENOPROTOOPT
 		}
-		return options.PutSockInt(buf, int32(boolInt(!g.ep.SocketOptions().GetDelayOption()))), nil
+		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil
 	}
 	return g.getCommon(level, name, buf)
 }

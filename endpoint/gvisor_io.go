@@ -51,7 +51,7 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			return 0, unix.EDESTADDRREQ
 		}
 	}
-	n, e := g.ep.Write(bytes.NewReader(p), wo)
+	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
 		return 0, errnoOf(e)
 	}
@@ -100,7 +100,7 @@ func (g *gsock) sendStream(p []byte, flags int) (int, error) {
 	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
 	done := 0
 	for {
-		n, e := g.ep.Write(bytes.NewReader(p[done:]), tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0})
+		n, e := g.endpoint().Write(bytes.NewReader(p[done:]), tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0})
 		done += int(n)
 		if e == nil && done == len(p) {
 			return done, nil
@@ -151,7 +151,7 @@ func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 // readOnce reads what is there without blocking.
 func (g *gsock) readOnce(p []byte, peek, needAddr bool) (tcpip.ReadResult, tcpip.Error) {
 	w := tcpip.SliceWriter(p)
-	return g.ep.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: needAddr})
+	return g.endpoint().Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: needAddr})
 }
 
 func (g *gsock) recvStream(p []byte, flags int) (int, error) {

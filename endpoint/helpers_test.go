@@ -126,10 +126,12 @@ func diffRun(t *testing.T, name string, open func(t *testing.T) pair, scenario f
 	var kl, nl logger
 	scenario(&kl, p.k)
 	scenario(&nl, p.n)
-	if d := cmp.Diff(kl.lines, nl.lines); d != "" {
+	if d := diffLines(kl.lines, nl.lines); d != "" {
 		t.Errorf("%s: kernel vs netsandbox (-kernel +netsandbox):\n%s", name, d)
 	}
 }
+
+func diffLines(k, n []string) string { return cmp.Diff(k, n) }
 
 // portOf reads the port of a sockaddr_in.
 func portOf(b []byte) uint16 {

@@ -133,9 +133,20 @@ func (k *kernelSock) Readiness(mask uint32) uint32 {
 }
 
 func (k *kernelSock) poll(timeout time.Duration) (uint32, error) {
-	fds := []unix.PollFd{{Fd: int32(k.fd), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP | unix.POLLPRI}}
+	fds := []unix.PollFd{{Fd: int32(k.fd), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP | unix.POLLPRI | 0x40 | 0x100 | 0x80 | 0x200}}
 	_, err := unix.Poll(fds, int(timeout/time.Millisecond))
 	return uint32(uint16(fds[0].Revents)), err
 }
 
 func (k *kernelSock) SetNonblock(v bool) { _ = unix.SetNonblock(k.fd, v) }
+
+// accept is accept4 returning the peer address bytes.
+func (k *kernelSock) accept(flags int) (*kernelSock, []byte, error) {
+	buf := make([]byte, 128)
+	l := uint32(len(buf))
+	fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(k.fd), ptr(buf), uintptr(unsafe.Pointer(&l)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return nil, nil, e
+	}
+	return &kernelSock{fd: int(fd)}, buf[:l], nil
+}
