@@ -20,6 +20,7 @@ func All() []harness.Scenario {
 		ipOptScenarios(),
 		rawScenarios(),
 		cmsgScenarios(),
+		defaultScenarios(),
 	} {
 		all = append(all, group...)
 	}
