@@ -2,12 +2,16 @@ package stack_test
 
 import (
 	"bytes"
+	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/stack"
@@ -95,3 +99,37 @@ func TestRawUDPSocket(t *testing.T) {
 }
 
 func checksumOf(b []byte) uint16 { return checksum.Checksum(b, 0) }
+
+// Linux is a weak host: a socket bound to the address of one interface can
+// send through another. B sees the datagram from A's second address, with a
+// valid checksum (it would be dropped otherwise).
+func TestUDPWeakHostSource(t *testing.T) {
+	a, b := pair(t)
+	i2, err := a.AddInterface("eth1", channelEP())
+	must(t, err)
+	must(t, a.AddAddress(i2, netip.MustParsePrefix("172.16.0.1/16")))
+	r := newRecorder()
+	bind(t, b, r, "0.0.0.0:8000", stack.UDPBindFlags{})
+	for _, df := range []bool{false, true} {
+		m := stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), TTL: 5, TOS: 0x20, DF: df, Payload: []byte("weak")}
+		if err := a.SendUDP(&m); err != nil {
+			t.Fatalf("send from eth1's address through eth0: %v", err)
+		}
+		d := r.next(t)
+		if d.Src != m.Src || d.TTL != 5 || d.TOS != 0x20 || string(d.Payload) != "weak" {
+			t.Errorf("got %+v", d)
+		}
+	}
+	// Large datagrams are fragmented on the way.
+	big := make([]byte, 4000)
+	big[3999] = 7
+	must(t, a.SendUDP(&stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), Payload: big}))
+	if d := r.next(t); !bytes.Equal(d.Payload, big) {
+		t.Errorf("fragmented weak-host datagram: %d bytes", len(d.Payload))
+	}
+	if err := a.SendUDP(&stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), DF: true, Payload: big}); !errors.Is(err, unix.EMSGSIZE) {
+		t.Errorf("DF over MTU: %v", err)
+	}
+}
+
+func channelEP() *channel.Endpoint { return channel.New(16, 1500, "") }

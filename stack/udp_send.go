@@ -28,15 +28,28 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	if m.Dst.Port() == 0 {
 		return unix.EINVAL // udp_sendmsg refuses destination port 0
 	}
-	r, err := s.findRoute(m.Src.Addr(), m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+	src := m.Src.Addr()
+	r, err := s.findRoute(src, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+	weakHost := false
+	if err == unix.ENETUNREACH && src.IsValid() && !src.IsUnspecified() && s.IsLocalAddr(src) {
+		// gVisor is a strong host: it sends from an address only through
+		// that address's NIC. Linux is a weak host and sends from any
+		// local address through whatever interface the route picks, so
+		// route without the source and write our own IPv4 header.
+		r, err = s.findRoute(netip.Addr{}, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+		weakHost = true
+	}
 	if err != nil {
 		return err
 	}
 	defer r.Release()
+	if !weakHost {
+		src = nAddr(r.LocalAddress())
+	}
 
 	// gVisor fragments regardless of DF; Linux refuses a datagram that
-	// cannot go out whole when fragmenting is not allowed.
-	// Route.MTU is the room left after the IPv4 header.
+	// cannot go out whole when fragmenting is not allowed. Route.MTU is the
+	// room left after the IPv4 header.
 	if m.DF && header.UDPMinimumSize+len(m.Payload) > int(r.MTU()) {
 		return unix.EMSGSIZE
 	}
@@ -44,7 +57,20 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	if ttl == 0 {
 		ttl = r.DefaultTTL()
 	}
-	length := uint16(header.UDPMinimumSize + len(m.Payload))
+	if weakHost {
+		err = s.writeWeakHost(r, src, m, ttl)
+	} else {
+		err = s.write(r, m, ttl)
+	}
+	if err != nil {
+		return err
+	}
+	s.stats.UDPOutDatagrams.Add(1)
+	return nil
+}
+
+// write sends through gVisor's IPv4, which adds the header.
+func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8) error {
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
 		ReserveHeaderBytes: header.UDPMinimumSize + int(r.MaxHeaderLength()),
 		Payload:            buffer.MakeWithData(m.Payload),
@@ -52,21 +78,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	defer pkt.DecRef()
 	udp := header.UDP(pkt.TransportHeader().Push(header.UDPMinimumSize))
 	pkt.TransportProtocolNumber = header.UDPProtocolNumber
-	udp.Encode(&header.UDPFields{
-		SrcPort: m.Src.Port(),
-		DstPort: m.Dst.Port(),
-		Length:  length,
-	})
-	// Always checksum, also on loopback, so that raw sockets and captures see
-	// a valid datagram. Zero means "no checksum" in UDP, so it is sent as
-	// all ones (RFC 768).
-	xsum := r.PseudoHeaderChecksum(header.UDPProtocolNumber, length)
-	xsum = checksum.Combine(xsum, checksum.Checksum(m.Payload, 0))
-	if c := ^udp.CalculateChecksum(xsum); c != 0 {
-		udp.SetChecksum(c)
-	} else {
-		udp.SetChecksum(0xffff)
-	}
+	putUDPHeader(udp, r.LocalAddress(), r.RemoteAddress(), m)
 	e := r.WritePacket(gstack.NetworkHeaderParams{
 		Protocol: header.UDPProtocolNumber,
 		TTL:      ttl,
@@ -76,8 +88,61 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	if e != nil {
 		return errnoOf(e)
 	}
-	s.stats.UDPOutDatagrams.Add(1)
 	return nil
+}
+
+// writeWeakHost sends a datagram whose source address belongs to another
+// NIC than the route's, with an IPv4 header built here. gVisor still fills
+// in the ID and header checksum and fragments as needed.
+func (s *Stack) writeWeakHost(r *gstack.Route, src netip.Addr, m *UDPSend, ttl uint8) error {
+	n := header.IPv4MinimumSize + header.UDPMinimumSize + len(m.Payload)
+	b := make([]byte, n)
+	var flags uint8
+	if m.DF {
+		flags = header.IPv4FlagDontFragment
+	}
+	header.IPv4(b).Encode(&header.IPv4Fields{
+		TOS:         m.TOS,
+		TotalLength: uint16(n),
+		Flags:       flags,
+		TTL:         ttl,
+		Protocol:    uint8(header.UDPProtocolNumber),
+		SrcAddr:     gAddr(src),
+		DstAddr:     r.RemoteAddress(),
+	})
+	udp := header.UDP(b[header.IPv4MinimumSize:])
+	copy(udp.Payload(), m.Payload)
+	putUDPHeader(udp, gAddr(src), r.RemoteAddress(), m)
+	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
+		ReserveHeaderBytes: int(r.MaxHeaderLength()),
+		Payload:            buffer.MakeWithData(b),
+	})
+	defer pkt.DecRef()
+	if e := r.WriteHeaderIncludedPacket(pkt); e != nil {
+		return errnoOf(e)
+	}
+	return nil
+}
+
+// putUDPHeader fills in a UDP header whose payload follows it in udp's
+// backing memory or, for write, is m.Payload.
+func putUDPHeader(udp header.UDP, src, dst tcpip.Address, m *UDPSend) {
+	length := uint16(header.UDPMinimumSize + len(m.Payload))
+	udp.Encode(&header.UDPFields{
+		SrcPort: m.Src.Port(),
+		DstPort: m.Dst.Port(),
+		Length:  length,
+	})
+	// Always checksum, also on loopback, so that raw sockets and captures see
+	// a valid datagram. Zero means "no checksum" in UDP, so it is sent as
+	// all ones (RFC 768).
+	xsum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, src, dst, length)
+	xsum = checksum.Combine(xsum, checksum.Checksum(m.Payload, 0))
+	if c := ^udp.CalculateChecksum(xsum); c != 0 {
+		udp.SetChecksum(c)
+	} else {
+		udp.SetChecksum(0xffff)
+	}
 }
 
 // RouteSource returns the source address and ifindex the route to dst would
