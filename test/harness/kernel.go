@@ -2,6 +2,7 @@ package harness
 
 import (
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -33,7 +34,7 @@ func (h *KernelHost) Socket(domain, typ, proto int) (Sock, error) {
 	if errno != 0 {
 		return nil, errno
 	}
-	return &kernelSock{fd: int(fd)}, nil
+	return newKernelSock(int(fd)), nil
 }
 
 func (h *KernelHost) SetSysctl(name, value string) error {
@@ -43,9 +44,20 @@ func (h *KernelHost) SetSysctl(name, value string) error {
 
 func (h *KernelHost) GetSysctl(name string) (string, error) { return ReadSysctl(h.ns, name) }
 
+// kernelSock is one kernel socket. fd is atomic because the runner may
+// shut a socket down while a timed-out scenario still uses it.
 type kernelSock struct {
-	fd int
+	fd atomic.Int64
 }
+
+func newKernelSock(fd int) *kernelSock {
+	s := &kernelSock{}
+	s.fd.Store(int64(fd))
+	return s
+}
+
+// sysfd is the descriptor as a syscall argument; -1 after Close (EBADF).
+func (s *kernelSock) sysfd() uintptr { return uintptr(s.fd.Load()) }
 
 // ptr returns a pointer usable for a user buffer of any length, including
 // zero, so that a zero length reaches the kernel as a length, not as NULL.
@@ -65,34 +77,34 @@ func errOf(e unix.Errno) error {
 }
 
 func (s *kernelSock) Bind(sa []byte) error {
-	_, _, e := unix.Syscall(unix.SYS_BIND, uintptr(s.fd), uintptr(ptr(sa)), uintptr(len(sa)))
+	_, _, e := unix.Syscall(unix.SYS_BIND, s.sysfd(), uintptr(ptr(sa)), uintptr(len(sa)))
 	return errOf(e)
 }
 
 func (s *kernelSock) Connect(sa []byte) error {
-	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(s.fd), uintptr(ptr(sa)), uintptr(len(sa)))
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, s.sysfd(), uintptr(ptr(sa)), uintptr(len(sa)))
 	return errOf(e)
 }
 
 func (s *kernelSock) Listen(backlog int) error {
-	_, _, e := unix.Syscall(unix.SYS_LISTEN, uintptr(s.fd), uintptr(backlog), 0)
+	_, _, e := unix.Syscall(unix.SYS_LISTEN, s.sysfd(), uintptr(backlog), 0)
 	return errOf(e)
 }
 
 func (s *kernelSock) Accept(flags int) (Sock, []byte, error) {
 	buf := make([]byte, 128)
 	l := uint32(len(buf))
-	fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(s.fd), uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)), uintptr(flags), 0, 0)
+	fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, s.sysfd(), uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)), uintptr(flags), 0, 0)
 	if e != 0 {
 		return nil, nil, e
 	}
-	return &kernelSock{fd: int(fd)}, buf[:min(int(l), len(buf))], nil
+	return newKernelSock(int(fd)), buf[:min(int(l), len(buf))], nil
 }
 
 func (s *kernelSock) name(nr uintptr) ([]byte, error) {
 	buf := make([]byte, 128)
 	l := uint32(len(buf))
-	_, _, e := unix.Syscall(nr, uintptr(s.fd), uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)))
+	_, _, e := unix.Syscall(nr, s.sysfd(), uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)))
 	if e != 0 {
 		return nil, e
 	}
@@ -117,7 +129,7 @@ func (s *kernelSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		msg.Control = (*byte)(ptr(oob))
 		msg.SetControllen(len(oob))
 	}
-	n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	n, _, e := unix.Syscall(unix.SYS_SENDMSG, s.sysfd(), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, e
 	}
@@ -138,7 +150,7 @@ func (s *kernelSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, e
 		msg.Control = (*byte)(ptr(oob))
 		msg.SetControllen(len(oob))
 	}
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, s.sysfd(), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return 0, 0, 0, nil, e
 	}
@@ -150,13 +162,13 @@ func (s *kernelSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, e
 }
 
 func (s *kernelSock) SetSockOpt(level, name int, val []byte) error {
-	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(s.fd), uintptr(level), uintptr(name), uintptr(ptr(val)), uintptr(len(val)), 0)
+	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, s.sysfd(), uintptr(level), uintptr(name), uintptr(ptr(val)), uintptr(len(val)), 0)
 	return errOf(e)
 }
 
 func (s *kernelSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	l := int32(len(buf))
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), uintptr(level), uintptr(name), uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)), 0)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, s.sysfd(), uintptr(level), uintptr(name), uintptr(ptr(buf)), uintptr(unsafe.Pointer(&l)), 0)
 	if e != 0 {
 		return 0, e
 	}
@@ -164,21 +176,20 @@ func (s *kernelSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 }
 
 func (s *kernelSock) Shutdown(how int) error {
-	_, _, e := unix.Syscall(unix.SYS_SHUTDOWN, uintptr(s.fd), uintptr(how), 0)
+	_, _, e := unix.Syscall(unix.SYS_SHUTDOWN, s.sysfd(), uintptr(how), 0)
 	return errOf(e)
 }
 
 func (s *kernelSock) Close() error {
-	if s.fd < 0 {
+	fd := s.fd.Swap(-1)
+	if fd < 0 {
 		return unix.EBADF
 	}
-	err := unix.Close(s.fd)
-	s.fd = -1
-	return err
+	return unix.Close(int(fd))
 }
 
 func (s *kernelSock) Poll(mask uint32, timeout time.Duration) (uint32, error) {
-	fds := []unix.PollFd{{Fd: int32(s.fd), Events: int16(mask)}}
+	fds := []unix.PollFd{{Fd: int32(s.fd.Load()), Events: int16(mask)}}
 	ms := int(timeout / time.Millisecond)
 	deadline := time.Now().Add(timeout)
 	for i := 0; i < 100; i++ { // bounded retries on EINTR

@@ -189,17 +189,22 @@ func runOne(sc Scenario, d *DUT, base int, timeout time.Duration) []string {
 	e.done = true
 	socks, undo := e.socks, e.sysctls
 	e.mu.Unlock()
+	// Shutdown first so that a call blocked in a timed-out scenario returns,
+	// then let the scenario finish before closing: closing under a running
+	// scenario could let it act on a reused descriptor.
 	for _, s := range socks {
-		// Shutdown first so a call blocked in a timed-out scenario returns.
 		s.Shutdown(unix.SHUT_RDWR)
-		s.Close()
-	}
-	for i := len(undo) - 1; i >= 0; i-- {
-		undo[i].h.SetSysctl(undo[i].name, undo[i].value)
 	}
 	select {
 	case <-finished:
-	case <-time.After(time.Second):
+		for _, s := range socks {
+			s.Close()
+		}
+	case <-time.After(2 * time.Second):
+		// Still stuck: leave its sockets open (leaked) rather than risk that.
+	}
+	for i := len(undo) - 1; i >= 0; i-- {
+		undo[i].h.SetSysctl(undo[i].name, undo[i].value)
 	}
 	return steps
 }
