@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,9 @@ func diffWorlds(t *testing.T, s *stack.Stack, scenario func(w *world, l *logger)
 	var kl, nl logger
 	scenario(kernelWorld(t), &kl)
 	scenario(nsWorld(t, s), &nl)
+	if testing.Verbose() {
+		t.Logf("kernel log:\n%s", strings.Join(kl.lines, "\n"))
+	}
 	if d := diffLines(kl.lines, nl.lines); d != "" {
 		t.Errorf("kernel vs netsandbox (-kernel +netsandbox):\n%s", d)
 	}
