@@ -146,13 +146,18 @@ func (b *UDPBinding) Connect(remote netip.AddrPort) error {
 	if !remote.Addr().Is4() {
 		return unix.EAFNOSUPPORT
 	}
+	// Like ip4_datagram_connect, connecting needs a route, and a loopback
+	// source can only reach this host.
+	routeSrc, _, err := b.s.RouteSource(remote.Addr(), b.flags.BindToDevice)
+	if err != nil {
+		return err
+	}
 	src := b.local.Addr()
+	if src.IsLoopback() && !b.s.IsLocalAddr(remote.Addr()) {
+		return unix.EINVAL
+	}
 	if src.IsUnspecified() {
-		a, _, err := b.s.RouteSource(remote.Addr(), b.flags.BindToDevice)
-		if err != nil {
-			return err
-		}
-		src = a
+		src = routeSrc
 	}
 	next := gstack.TransportEndpointID{
 		LocalPort:     b.local.Port(),

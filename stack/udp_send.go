@@ -164,19 +164,20 @@ func (s *Stack) findRoute(src, dst netip.Addr, ifindex int, mcastLoop bool) (*gs
 	if ifindex != 0 && !s.g.HasNIC(tcpip.NICID(ifindex)) {
 		return nil, unix.ENODEV
 	}
-	// Linux: a loopback source may only talk to this host (EINVAL from
-	// ip_route_output for an outgoing device that is not loopback).
 	if src.IsValid() && src.IsLoopback() && !s.IsLocalAddr(dst) {
+		// Linux's ip_route_output: with a route to dst the error is EINVAL
+		// (a loopback source on a non-loopback device), without one it is
+		// ENETUNREACH.
+		r, err := s.findRoute(netip.Addr{}, dst, ifindex, mcastLoop)
+		if err != nil {
+			return nil, err
+		}
+		r.Release()
 		return nil, unix.EINVAL
 	}
 	r, e := s.g.FindRoute(tcpip.NICID(ifindex), gAddr(src), gAddr(dst), header.IPv4ProtocolNumber, mcastLoop)
 	if e != nil {
-		switch e.(type) {
-		case *tcpip.ErrBadLocalAddress:
-			// Linux's ip_route_output rejects a source that is not local
-			// with EINVAL.
-			return nil, unix.EINVAL
-		case *tcpip.ErrHostUnreachable:
+		if _, ok := e.(*tcpip.ErrHostUnreachable); ok {
 			return nil, unix.EHOSTUNREACH
 		}
 		return nil, unix.ENETUNREACH

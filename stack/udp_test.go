@@ -116,6 +116,7 @@ func TestUDPSendErrors(t *testing.T) {
 		{"DF over MTU", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), DF: true, Payload: make([]byte, 1473)}, unix.EMSGSIZE},
 		{"non-local source", stack.UDPSend{Src: ap("10.0.0.9:1234"), Dst: ap("10.0.0.2:9")}, unix.ENETUNREACH},
 		{"loopback source to remote", stack.UDPSend{Src: ap("127.0.0.1:1234"), Dst: ap("10.0.0.2:9")}, unix.EINVAL},
+		{"loopback source, no route", stack.UDPSend{Src: ap("127.0.0.1:1234"), Dst: ap("192.0.2.1:9")}, unix.ENETUNREACH},
 		{"port 0", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:0")}, unix.EINVAL},
 		{"limited broadcast without route", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("255.255.255.255:9")}, unix.ENETUNREACH},
 		{"unknown ifindex", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), IfIndex: 42}, unix.ENODEV},
@@ -307,6 +308,25 @@ func TestUDPConnectFilters(t *testing.T) {
 	again := bind(t, b, newRecorder(), netip.AddrPortFrom(netip.IPv4Unspecified(), port).String(), stack.UDPBindFlags{})
 	if again.Local().Port() != port {
 		t.Errorf("rebind got port %d", again.Local().Port())
+	}
+}
+
+func TestUDPConnectErrors(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	attach(t, s, "10.0.0.1/24")
+	lo := bind(t, s, newRecorder(), "127.0.0.5:0", stack.UDPBindFlags{})
+	if err := lo.Connect(ap("10.0.0.2:9")); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("connect from 127.0.0.5 to 10.0.0.2: %v, want EINVAL", err)
+	}
+	if err := lo.Connect(ap("10.0.0.1:9")); err != nil {
+		t.Errorf("connect from 127.0.0.5 to own 10.0.0.1: %v", err)
+	}
+	spec := bind(t, s, newRecorder(), "10.0.0.1:0", stack.UDPBindFlags{})
+	if err := spec.Connect(ap("192.0.2.1:9")); !errors.Is(err, unix.ENETUNREACH) {
+		t.Errorf("connect without route: %v, want ENETUNREACH", err)
+	}
+	if got := spec.Local().Addr().String(); got != "10.0.0.1" {
+		t.Errorf("Local after failed connect = %s", spec.Local())
 	}
 }
 
