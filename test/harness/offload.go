@@ -14,7 +14,8 @@ const ethtoolSetTxCsum = 0x17
 // with offload hands frames to the other end with TCP/UDP checksums left
 // partial; a kernel receiver trusts that, but a userspace stack reading the
 // frames through AF_PACKET sees bad checksums. Both topologies do this on
-// the peer so that both DUTs receive identical, complete frames.
+// both ends, so every frame on the wire is complete and the peer sees the
+// same bytes whichever DUT sent them.
 func disableTxChecksum(ns, dev string) error {
 	return InNetns(ns, func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)

@@ -66,8 +66,10 @@ func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
 			return t, err
 		}
 	}
-	if err := disableTxChecksum(t.PeerNS, "eth0"); err != nil {
-		return t, err
+	for _, ns := range []string{t.DUTNS, t.PeerNS} {
+		if err := disableTxChecksum(ns, "eth0"); err != nil {
+			return t, err
+		}
 	}
 	for _, ns := range []string{t.DUTNS, t.PeerNS} {
 		if _, err := runIP("-n", ns, "link", "set", "eth0", "up"); err != nil {

@@ -21,6 +21,7 @@ func All() []harness.Scenario {
 		rawScenarios(),
 		cmsgScenarios(),
 		defaultScenarios(),
+		wireScenarios(),
 	} {
 		all = append(all, group...)
 	}
