@@ -86,7 +86,11 @@ func TestPcapStickyError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pw.WritePacket(time.Now(), []byte{1}) == nil || pw.WritePacket(time.Now(), []byte{1}) == nil || pw.Err() == nil {
+	if pw.WritePacket(time.Now(), []byte{1}) == nil {
+		t.Fatal("first write error not reported")
+	}
+	// The error sticks: a later write fails without touching the writer.
+	if pw.WritePacket(time.Now(), []byte{1}) == nil || pw.Err() == nil {
 		t.Fatal("write error not kept")
 	}
 }
