@@ -261,6 +261,11 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	o := u.optsSnapshot()
 	if !o.broadcast && u.s.IsBroadcast(dst.Addr()) {
+		// The route lookup comes first: no route is ENETUNREACH even for
+		// a broadcast destination.
+		if _, _, err := u.s.RouteSource(dst.Addr(), o.bindIf); err != nil {
+			return 0, err
+		}
 		return 0, unix.EACCES
 	}
 	if len(p) > maxUDPPayload {

@@ -43,7 +43,9 @@ func TestUDPErrnosMatchKernel(t *testing.T) {
 		send("inet6 family", []byte("x"), rawSA(unix.AF_INET6, "127.0.0.1:9", 16), 0)
 		send("unspec family", []byte("x"), rawSA(unix.AF_UNSPEC, "127.0.0.1:9", 16), 0)
 		send("port 0", []byte("x"), sa("127.0.0.1:0"), 0)
-		send("broadcast", []byte("x"), sa("255.255.255.255:9"), 0)
+		// 255.255.255.255 depends on the routing table (the host has a
+		// default route, the stack only lo): see TestUDPBroadcastNeedsRoute.
+		send("lo broadcast", []byte("x"), sa("127.255.255.255:9"), 0)
 		send("65507", make([]byte, 65507), sa("127.0.0.1:9"), 0)
 		send("65508", make([]byte, 65508), sa("127.0.0.1:9"), 0)
 		send("65536 oob", make([]byte, 65536), sa("127.0.0.1:9"), unix.MSG_OOB)
@@ -287,5 +289,20 @@ func TestUDPTruesizeModel(t *testing.T) {
 		if got := udpTruesize(n); got != want {
 			t.Errorf("udpTruesize(%d) = %d, want %d", n, got, want)
 		}
+	}
+}
+
+// TestUDPBroadcastNeedsRoute: without a route to 255.255.255.255 (only lo
+// exists) the send fails with ENETUNREACH before the SO_BROADCAST check,
+// as ip_route_output_flow fails before udp_sendmsg's RTCF_BROADCAST test.
+func TestUDPBroadcastNeedsRoute(t *testing.T) {
+	s := newStack(t, stack.AllCaps, nil)
+	u, _ := New(s, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	defer u.Close()
+	if _, err := u.SendMsg([]byte("x"), nil, sa("255.255.255.255:9"), 0); err != unix.ENETUNREACH {
+		t.Errorf("limited broadcast without route: %v, want ENETUNREACH", err)
+	}
+	if _, err := u.SendMsg([]byte("x"), nil, sa("127.255.255.255:9"), 0); err != unix.EACCES {
+		t.Errorf("lo broadcast without SO_BROADCAST: %v, want EACCES", err)
 	}
 }
