@@ -34,6 +34,9 @@ type gsock struct {
 	// errTaken: TCP's pending error was reported once (SO_ERROR reads and
 	// clears sk_err in Linux; gVisor keeps answering it).
 	errTaken bool
+	// shut is sk_shutdown for raw and ping sockets, kept here because
+	// Linux records it even on an unconnected socket and gVisor does not.
+	shut int
 }
 
 func newTCP(s *stack.Stack) (Socket, error) {
@@ -320,6 +323,8 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
 			ns.opts = g.optsSnapshot()
+			_ = ns.pushOpts()
+			ns.conn = true
 			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
 			return ns, sockaddr(addrPortOf(peer)), nil
 		}
@@ -365,10 +370,28 @@ func (g *gsock) GetPeerName() ([]byte, error) {
 }
 
 func (g *gsock) Readiness(mask uint32) uint32 {
-	r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
-	if g.isTCP() {
-		r = g.tcpPoll(r)
+	if !g.isTCP() {
+		return g.datagramPoll(mask)
 	}
+	r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
+	return g.tcpPoll(r) & mask
+}
+
+// datagramPoll is Linux's datagram_poll for raw and ping sockets: gVisor
+// says whether data is queued; the shutdown and writability bits are ours.
+func (g *gsock) datagramPoll(mask uint32) uint32 {
+	gv := g.endpoint().Readiness(waiter.ReadableEvents | waiter.EventErr).ToLinux()
+	r := gv & (unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLERR)
+	g.mu.Lock()
+	shut := g.shut
+	g.mu.Unlock()
+	if shut&rcvShutdown != 0 {
+		r |= unix.EPOLLRDHUP | unix.EPOLLIN | unix.EPOLLRDNORM
+	}
+	if shut == rcvShutdown|sndShutdown {
+		r |= unix.EPOLLHUP
+	}
+	r |= unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLWRBAND
 	return r & mask
 }
 
@@ -397,6 +420,9 @@ func (g *gsock) Wait(mask uint32, deadline time.Time) (uint32, error) {
 }
 
 func (g *gsock) Shutdown(how int) error {
+	if !g.isTCP() {
+		return g.shutdownDatagram(how)
+	}
 	var f tcpip.ShutdownFlags
 	switch how {
 	case unix.SHUT_RD:
@@ -458,4 +484,23 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil
 	}
 	return g.getCommon(level, name, buf)
+}
+
+// shutdownDatagram is inet_shutdown on a raw or ping socket: the flags are
+// recorded (an unconnected socket still answers ENOTCONN); receiving stops
+// after the queue drains, and sending goes on, as raw_sendmsg does not look
+// at SEND_SHUTDOWN.
+func (g *gsock) shutdownDatagram(how int) error {
+	if how < unix.SHUT_RD || how > unix.SHUT_RDWR {
+		return unix.EINVAL
+	}
+	g.mu.Lock()
+	g.shut |= how + 1
+	conn := g.conn
+	g.mu.Unlock()
+	g.q.Notify(waiter.EventIn | waiter.EventHUp | waiter.EventRdHUp)
+	if !conn {
+		return unix.ENOTCONN
+	}
+	return nil
 }

@@ -225,6 +225,12 @@ func (g *gsock) recvDatagram(p []byte, flags int) (int, int, int, []byte, error)
 		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !g.mayBlock(flags) {
 			return 0, 0, 0, nil, errnoOf(e)
 		}
+		g.mu.Lock()
+		shut := g.shut
+		g.mu.Unlock()
+		if shut&rcvShutdown != 0 {
+			return 0, 0, 0, nil, nil
+		}
 		if _, err := g.waitReady(g.Readiness, unix.EPOLLIN, deadline); err != nil {
 			return 0, 0, 0, nil, err
 		}

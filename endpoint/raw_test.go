@@ -43,6 +43,7 @@ func TestRawMatchesKernel(t *testing.T) {
 	id := uint16(os.Getpid())
 	diffWorlds(t, s, func(w *world, l *logger) {
 		r := w.sock(unix.SOCK_RAW, unix.IPPROTO_ICMP)
+		l.add("readiness fresh: %#x", r.Readiness(allEvents&^unix.EPOLLIN))
 		req := echoRequest(id, 7, "nsbx-raw-probe")
 		send := func(what string, p, to []byte, flags int) {
 			n, err := r.SendMsg(p, nil, to, flags)
@@ -92,6 +93,11 @@ func TestRawMatchesKernel(t *testing.T) {
 		n, err := r2.SendMsg(req, nil, nil, 0)
 		l.add("send connected: %d %s", n, errStr(err))
 		l.add("shutdown connected: %s", errStr(r2.Shutdown(unix.SHUT_WR)))
+		l.add("readiness shut wr: %#x", r2.Readiness(allEvents&^unix.EPOLLIN))
+		n, err = r2.SendMsg(req, nil, nil, 0)
+		l.add("send after shut wr: %d %s", n, errStr(err))
+		l.add("shutdown rd: %s", errStr(r2.Shutdown(unix.SHUT_RD)))
+		l.add("readiness shut rdwr: %#x", r2.Readiness(allEvents))
 	})
 }
 
