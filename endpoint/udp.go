@@ -25,15 +25,20 @@ const maxUDPPayload = 0xFFFF - 20 - 8
 type udpSock struct {
 	base
 
-	mu       sync.Mutex
+	// bindMu guards the binding's life. Calls into the stack are made
+	// under it but never under mu, which DeliverUDP takes: the stack may
+	// deliver while it holds its own locks.
+	bindMu   sync.Mutex
 	binding  *stack.UDPBinding // nil until bound (explicitly or implicitly)
 	remote   netip.AddrPort    // valid when connected
 	userPort bool              // bind(2) chose the port: disconnect keeps it
-	shut     int
-	queue    dgramQueue
-	rmem     int // sum of queued truesizes (sk_rmem_alloc)
-	drops    uint64
-	soErr    unix.Errno // pending asynchronous error (sk_err)
+
+	mu    sync.Mutex // guards the receive side below
+	shut  int
+	queue dgramQueue
+	rmem  int // sum of queued truesizes (sk_rmem_alloc)
+	drops uint64
+	soErr unix.Errno // pending asynchronous error (sk_err)
 }
 
 func newUDP(s *stack.Stack) (Socket, error) {
@@ -72,8 +77,8 @@ func (u *udpSock) Bind(sa []byte) error {
 	if err := checkPrivilegedPort(u.s, r.Addr.Port()); err != nil {
 		return err
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.bindMu.Lock()
+	defer u.bindMu.Unlock()
 	if u.binding != nil {
 		return unix.EINVAL
 	}
@@ -104,8 +109,8 @@ func (u *udpSock) Connect(sa []byte) error {
 	if err != nil {
 		return err
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.bindMu.Lock()
+	defer u.bindMu.Unlock()
 	if r.Unspec {
 		return u.disconnectLocked()
 	}
@@ -145,8 +150,8 @@ func (u *udpSock) Accept(flags int) (Socket, []byte, error) {
 }
 
 func (u *udpSock) GetSockName() ([]byte, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.bindMu.Lock()
+	defer u.bindMu.Unlock()
 	if u.binding == nil {
 		return sockaddr(netip.AddrPortFrom(netip.IPv4Unspecified(), 0)), nil
 	}
@@ -154,8 +159,8 @@ func (u *udpSock) GetSockName() ([]byte, error) {
 }
 
 func (u *udpSock) GetPeerName() ([]byte, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.bindMu.Lock()
+	defer u.bindMu.Unlock()
 	if !u.remote.IsValid() {
 		return nil, unix.ENOTCONN
 	}
@@ -222,13 +227,16 @@ func parseSendCmsgs(oob []byte) (sendParams, error) {
 // length, flag, address and control-message checks in Linux's order, the
 // broadcast permission, the IPv4 size limit and finally SHUT_WR.
 func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
-	u.mu.Lock()
+	u.bindMu.Lock()
 	err := u.autobindLocked()
 	var src netip.AddrPort
 	if u.binding != nil {
 		src = u.binding.Local()
 	}
-	remote, shut := u.remote, u.shut
+	remote := u.remote
+	u.bindMu.Unlock()
+	u.mu.Lock()
+	shut := u.shut
 	u.mu.Unlock()
 	if err != nil {
 		return 0, unix.EAGAIN
@@ -381,9 +389,11 @@ func (u *udpSock) Shutdown(how int) error {
 	if how < unix.SHUT_RD || how > unix.SHUT_RDWR {
 		return unix.EINVAL
 	}
+	u.bindMu.Lock()
+	connected := u.remote.IsValid()
+	u.bindMu.Unlock()
 	u.mu.Lock()
 	u.shut |= how + 1
-	connected := u.remote.IsValid()
 	u.mu.Unlock()
 	u.q.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventRdHUp)
 	if !connected {
@@ -396,14 +406,16 @@ func (u *udpSock) Close() error {
 	if !u.markClosed() {
 		return unix.EBADF
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.bindMu.Lock()
 	if u.binding != nil {
 		u.binding.Release()
 		u.binding = nil
 	}
+	u.bindMu.Unlock()
+	u.mu.Lock()
 	u.queue = dgramQueue{}
 	u.rmem = 0
+	u.mu.Unlock()
 	return nil
 }
 

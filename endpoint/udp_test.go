@@ -306,3 +306,56 @@ func TestUDPBroadcastNeedsRoute(t *testing.T) {
 		t.Errorf("lo broadcast without SO_BROADCAST: %v, want EACCES", err)
 	}
 }
+
+// TestUDPConcurrent: several senders, one reader and a closer racing, for
+// the race detector; every datagram is either received or counted as
+// dropped.
+func TestUDPConcurrent(t *testing.T) {
+	s := newStack(t, stack.AllCaps, nil)
+	r, _ := New(s, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	r.Bind(sa("127.0.0.1:0"))
+	rname, _ := r.GetSockName()
+	const senders, each = 4, 200
+	done := make(chan struct{})
+	for range senders {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			w, _ := New(s, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			defer w.Close()
+			for range each {
+				w.SendMsg([]byte("data"), nil, rname, 0)
+			}
+		}()
+	}
+	got := 0
+	p := make([]byte, 8)
+	finished := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for finished < senders && time.Now().Before(deadline) {
+		select {
+		case <-done:
+			finished++
+		default:
+		}
+		if _, _, _, _, err := r.RecvMsg(p, nil, unix.MSG_DONTWAIT); err == nil {
+			got++
+		}
+	}
+	for {
+		if _, _, _, _, err := r.RecvMsg(p, nil, unix.MSG_DONTWAIT); err != nil {
+			break
+		}
+		got++
+	}
+	u := r.(*udpSock)
+	u.mu.Lock()
+	drops := u.drops
+	u.mu.Unlock()
+	if got+int(drops) != senders*each {
+		t.Errorf("received %d + dropped %d != sent %d", got, drops, senders*each)
+	}
+	r.Close()
+	if err := r.Close(); err != unix.EBADF {
+		t.Errorf("second Close: %v, want EBADF", err)
+	}
+}
