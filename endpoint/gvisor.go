@@ -105,8 +105,17 @@ func (g *gsock) resetTCP() {
 	g.errTaken = false
 	g.mu.Unlock()
 	if bound.IsValid() {
-		_ = ep.Bind(fullAddress(bound))
+		_ = ep.Bind(bindAddress(bound))
 	}
+}
+
+// localAddr is the bound local address (unspecified when none).
+func (g *gsock) localAddr() netip.Addr {
+	fa, e := g.endpoint().GetLocalAddress()
+	if e != nil {
+		return netip.Addr{}
+	}
+	return addrPortOf(fa).Addr()
 }
 
 func (g *gsock) isTCP() bool  { return g.typ == unix.SOCK_STREAM }
@@ -154,7 +163,7 @@ func (g *gsock) Bind(sa []byte) error {
 			return err
 		}
 	}
-	if err := errOf(g.endpoint().Bind(fullAddress(r.Addr))); err != nil {
+	if err := errOf(g.endpoint().Bind(bindAddress(r.Addr))); err != nil {
 		return err
 	}
 	if g.isTCP() {
@@ -182,6 +191,7 @@ func (g *gsock) Connect(sa []byte) error {
 	if r.Unspec {
 		return g.disconnect()
 	}
+	r.Addr = routeDst(r.Addr, g.localAddr())
 	addr := fullAddress(r.Addr)
 	if g.typ == unix.SOCK_RAW {
 		addr.Port = 0

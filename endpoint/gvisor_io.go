@@ -41,7 +41,7 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		fa := fullAddress(ap)
+		fa := fullAddress(routeDst(ap, g.localAddr()))
 		wo.To = &fa
 	} else {
 		g.mu.Lock()

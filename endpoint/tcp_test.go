@@ -109,6 +109,17 @@ func TestTCPMatchesKernel(t *testing.T) {
 		n, _ = r2.GetSockOpt(unix.SOL_SOCKET, unix.SO_ERROR, buf)
 		l.add("so_error cleared: %v", buf[:n])
 
+		// A listener on INADDR_ANY, reached through destination 0.0.0.0.
+		any := w.sock(unix.SOCK_STREAM, 0)
+		l.add("bind any: %s", errStr(any.Bind(sa("0.0.0.0:0"))))
+		l.add("listen any: %s", errStr(any.Listen(1)))
+		anyName, _ := any.GetSockName()
+		l.add("any name: %s", addrOf(anyName))
+		ac := w.sock(unix.SOCK_STREAM, 0)
+		l.add("connect 0.0.0.0: %s", errStr(ac.Connect(anyName)))
+		peer, err = ac.GetPeerName()
+		l.add("peer: %s %s", errStr(err), addrOf(peer))
+
 		u := w.sock(unix.SOCK_DGRAM, 0)
 		l.add("listen udp: %s", errStr(u.Listen(1)))
 		_, _, err = w.accept(u, 0)

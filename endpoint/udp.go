@@ -117,6 +117,7 @@ func (u *udpSock) Connect(sa []byte) error {
 	if err := u.autobindLocked(); err != nil {
 		return err
 	}
+	r.Addr = routeDst(r.Addr, u.binding.Local().Addr())
 	if err := u.binding.Connect(r.Addr); err != nil {
 		return err
 	}
@@ -256,7 +257,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		if r.Addr.Port() == 0 {
 			return 0, unix.EINVAL
 		}
-		dst = r.Addr
+		dst = routeDst(r.Addr, src.Addr())
 	} else {
 		if !remote.IsValid() {
 			return 0, unix.EDESTADDRREQ

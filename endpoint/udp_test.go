@@ -158,6 +158,19 @@ func TestUDPDataMatchesKernel(t *testing.T) {
 		l.add("recv drained: %d %s", n, errStr(err))
 		l.add("readiness drained: %#x", r.Readiness(allEvents))
 
+		// INADDR_ANY as a destination means this host.
+		anyDst := append([]byte(nil), rname...)
+		copy(anyDst[4:8], []byte{0, 0, 0, 0})
+		n, err = snd.SendMsg([]byte("to any"), nil, anyDst, 0)
+		l.add("send to 0.0.0.0: %d %s", n, errStr(err))
+		w.wait(r, unix.EPOLLIN, time.Second)
+		n, _, _, _, err = r.RecvMsg(p, nil, 0)
+		l.add("got: %q %s", p[:n], errStr(err))
+		ca := w.sock(unix.SOCK_DGRAM, 0)
+		l.add("connect 0.0.0.0: %s", errStr(ca.Connect(anyDst)))
+		peer, err := ca.GetPeerName()
+		l.add("peer: %s %s", errStr(err), addrOf(peer))
+
 		// Sendto on a connected socket is allowed, to any address.
 		c := w.sock(unix.SOCK_DGRAM, 0)
 		c.Connect(sa("127.0.0.1:9"))
