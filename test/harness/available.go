@@ -17,7 +17,6 @@ func Available() error {
 	}
 	probe := RunPrefix() + "probe"
 	if err := AddNetns(probe); err != nil {
-		DelNetns(probe)
 		return fmt.Errorf("cannot create network namespaces: %v", err)
 	}
 	return DelNetns(probe)

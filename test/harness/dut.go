@@ -6,11 +6,13 @@ import (
 )
 
 // DUT is one device-under-test setup: a topology, the host under test in
-// its DUT namespace and a kernel peer in its peer namespace.
+// its DUT namespace, a kernel peer (also its router) and a kernel far host
+// behind the peer.
 type DUT struct {
 	Kind string // "kernel" or "netsandbox"
 	Host Host
 	Peer Host
+	Far  Host
 	Topo *Topology
 	// Notes are setup findings worth reporting (e.g. a sysctl that could
 	// not be mirrored).
@@ -41,6 +43,7 @@ func NewKernelDUT(tag string) (*DUT, error) {
 		Kind: "kernel",
 		Host: NewKernelHost("dut", t.DUTNS),
 		Peer: NewKernelHost("peer", t.PeerNS),
+		Far:  NewKernelHost("far", t.FarNS),
 		Topo: t,
 	}, nil
 }

@@ -27,6 +27,10 @@ type Env struct {
 	DUT, Peer         Host
 	DUTAddr, PeerAddr netip.Addr
 	PrefixLen         int
+	// Far is a kernel host behind the peer (which routes to it over a link
+	// with MTU FarMTU); FarAddrs are its addresses.
+	Far      Host
+	FarAddrs []netip.Addr
 	// BasePort is a port block (BasePort..BasePort+9) private to this scenario
 	// and identical on both runs, outside the ephemeral range.
 	BasePort int

@@ -135,7 +135,7 @@ func TestTopologyAndInNetns(t *testing.T) {
 func TestTopologyFailureCleansUp(t *testing.T) {
 	requireNetns(t)
 	// The peer namespace already exists, so building fails halfway.
-	clash := RunPrefix() + "f-peer"
+	clash := RunPrefix() + "f-far"
 	if err := AddNetns(clash); err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +143,8 @@ func TestTopologyFailureCleansUp(t *testing.T) {
 	if _, err := NewTopology(RunPrefix(), "f", true); err == nil {
 		t.Fatal("NewTopology succeeded despite a clashing namespace")
 	}
-	left, _ := ListOurNetns(RunPrefix() + "f-dut")
-	if len(left) != 0 {
+	left, _ := ListOurNetns(RunPrefix() + "f-")
+	if len(left) != 1 || left[0] != clash {
 		t.Errorf("half-built topology left %v", left)
 	}
 }

@@ -54,19 +54,25 @@ var live struct {
 }
 
 // AddNetns creates a named network namespace and registers it for cleanup.
+// A name that already exists is an error and stays unregistered: it is not
+// ours to delete.
 func AddNetns(name string) error {
 	if !strings.HasPrefix(name, NamePrefix) {
 		return fmt.Errorf("netns name %q lacks prefix %q", name, NamePrefix)
+	}
+	live.Lock()
+	installSignalCleanup()
+	live.Unlock()
+	if _, err := runIP("netns", "add", name); err != nil {
+		return err
 	}
 	live.Lock()
 	if live.names == nil {
 		live.names = map[string]bool{}
 	}
 	live.names[name] = true
-	installSignalCleanup()
 	live.Unlock()
-	_, err := runIP("netns", "add", name)
-	return err
+	return nil
 }
 
 // DelNetns deletes a namespace created by AddNetns. Deleting the namespace

@@ -77,7 +77,7 @@ func NewNetsandboxDUT(tag string) (d *DUT, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d = &DUT{Kind: "netsandbox", Peer: NewKernelHost("peer", t.PeerNS), Topo: t}
+	d = &DUT{Kind: "netsandbox", Peer: NewKernelHost("peer", t.PeerNS), Far: NewKernelHost("far", t.FarNS), Topo: t}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -112,6 +112,9 @@ func NewNetsandboxDUT(tag string) (d *DUT, err error) {
 	}
 	if err := st.AddRoute(netip.PrefixFrom(DUTAddr, PrefixLen).Masked(), netip.Addr{}, idx); err != nil && !errors.Is(err, unix.EEXIST) {
 		return d, fmt.Errorf("AddRoute: %w", err)
+	}
+	if err := st.AddRoute(FarNet, PeerAddr, idx); err != nil {
+		return d, fmt.Errorf("AddRoute far: %w", err)
 	}
 	d.Host = &NetsandboxHost{name: "dut", st: st}
 	return d, nil

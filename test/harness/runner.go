@@ -164,6 +164,8 @@ func runOne(sc Scenario, d *DUT, base int, timeout time.Duration) []string {
 	}
 	e.DUT = trackedHost{d.Host, e}
 	e.Peer = trackedHost{d.Peer, e}
+	e.Far = trackedHost{d.Far, e}
+	e.FarAddrs = FarAddrs
 
 	finished := make(chan struct{})
 	go func() {

@@ -9,47 +9,71 @@ import (
 )
 
 // Addressing shared by every topology, so both DUT kinds face identical
-// peers. 198.18.0.0/15 is reserved for benchmarking (RFC 2544) and never
-// routed, and it only exists inside our namespaces.
+// peers. 198.18.0.0/15 is reserved for benchmarking (RFC 2544), never
+// routed, and here it only exists inside our namespaces.
 var (
 	DUTAddr  = netip.MustParseAddr("198.18.0.2")
-	PeerAddr = netip.MustParseAddr("198.18.0.1")
+	PeerAddr = netip.MustParseAddr("198.18.0.1") // also the DUT's router
+	// The far subnet lies behind the peer, which forwards to it over a link
+	// with a smaller MTU: the place for ICMP "time exceeded" and
+	// "fragmentation needed".
+	FarNet        = netip.MustParsePrefix("198.19.0.0/24")
+	RouterFarAddr = netip.MustParseAddr("198.19.0.1")
+	// FarAddrs are all on the far host; scenarios that change path state
+	// (a learned PMTU) each use their own.
+	FarAddrs = []netip.Addr{
+		netip.MustParseAddr("198.19.0.2"), netip.MustParseAddr("198.19.0.3"),
+		netip.MustParseAddr("198.19.0.4"), netip.MustParseAddr("198.19.0.5"),
+		netip.MustParseAddr("198.19.0.6"), netip.MustParseAddr("198.19.0.7"),
+	}
 )
 
-// PrefixLen is the length of the shared subnet.
+// PrefixLen is the length of the DUT's subnet.
 const PrefixLen = 24
 
-// Topology is a pair of namespaces, DUT and Peer, joined by a veth pair whose
-// ends are both called eth0 (ifindex 2 in each namespace; lo is 1).
+// FarMTU is the MTU of the peer-to-far link.
+const FarMTU = 1280
+
+// Topology is three namespaces in a line: DUT -- Peer -- Far. DUT and Peer
+// are joined by a veth pair whose ends are both eth0 (ifindex 2 on each
+// side; lo is 1); Peer (eth1, ifindex 3) and Far (eth0) by a second pair
+// with MTU FarMTU. The peer forwards between the two.
 type Topology struct {
-	DUTNS, PeerNS string
+	DUTNS, PeerNS, FarNS string
+	created              []string // what Close may delete
 }
 
-// NewTopology creates <prefix><tag>-dut and <prefix><tag>-peer. The peer end
-// always gets PeerAddr; the DUT end gets DUTAddr only if dutAddr is set (the
-// netsandbox DUT leaves its kernel end unaddressed and owns the address in
-// userspace). On error everything created so far is removed.
+func (t *Topology) namespaces() []string { return []string{t.DUTNS, t.PeerNS, t.FarNS} }
+
+// NewTopology creates <prefix><tag>-dut, -peer and -far. The DUT end gets
+// DUTAddr and a route to FarNet via the peer only if dutAddr is set (the
+// netsandbox DUT leaves its kernel end unaddressed and owns the address and
+// routes in userspace). On error everything created so far is removed.
 func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
-	t = &Topology{DUTNS: prefix + tag + "-dut", PeerNS: prefix + tag + "-peer"}
+	t = &Topology{DUTNS: prefix + tag + "-dut", PeerNS: prefix + tag + "-peer", FarNS: prefix + tag + "-far"}
 	defer func() {
 		if err != nil {
 			t.Close()
 			t = nil
 		}
 	}()
-	for _, ns := range []string{t.DUTNS, t.PeerNS} {
+	for _, ns := range t.namespaces() {
 		if err := AddNetns(ns); err != nil {
 			return t, err
 		}
+		t.created = append(t.created, ns)
 	}
-	// Created directly inside the namespaces so that each namespace sees
-	// only lo (1) and eth0 (2).
+	// Created directly inside the namespaces so that each new namespace
+	// numbers its interfaces from scratch.
 	if _, err := runIP("-n", t.DUTNS, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", t.PeerNS); err != nil {
 		return t, err
 	}
-	for _, ns := range []string{t.DUTNS, t.PeerNS} {
+	if _, err := runIP("-n", t.PeerNS, "link", "add", "eth1", "mtu", fmt.Sprint(FarMTU), "type", "veth", "peer", "name", "eth0", "netns", t.FarNS, "mtu", fmt.Sprint(FarMTU)); err != nil {
+		return t, err
+	}
+	for _, ns := range t.namespaces() {
 		// No IPv6: keeps router solicitations and the like off the wire.
-		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6", "net.ipv6.conf.eth0.disable_ipv6"} {
+		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
 			if err := WriteSysctl(ns, k, "1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return t, err
 			}
@@ -58,24 +82,59 @@ func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
 			return t, err
 		}
 	}
-	if _, err := runIP("-n", t.PeerNS, "addr", "add", fmt.Sprintf("%s/%d", PeerAddr, PrefixLen), "dev", "eth0"); err != nil {
+	if err := WriteSysctl(t.PeerNS, "net.ipv4.ip_forward", "1"); err != nil {
 		return t, err
 	}
+	// Kernel peers answer every packet with its ICMP error: rate limiting
+	// would make scenarios depend on what ran just before.
+	for _, ns := range []string{t.PeerNS, t.FarNS} {
+		if err := WriteSysctl(ns, "net.ipv4.icmp_ratemask", "0"); err != nil {
+			return t, err
+		}
+	}
+	type step struct {
+		ns   string
+		args []string
+	}
+	steps := []step{
+		{t.PeerNS, []string{"addr", "add", fmt.Sprintf("%s/%d", PeerAddr, PrefixLen), "dev", "eth0"}},
+		{t.PeerNS, []string{"addr", "add", fmt.Sprintf("%s/%d", RouterFarAddr, FarNet.Bits()), "dev", "eth1"}},
+	}
+	for _, a := range FarAddrs {
+		steps = append(steps, step{t.FarNS, []string{"addr", "add", fmt.Sprintf("%s/%d", a, FarNet.Bits()), "dev", "eth0"}})
+	}
 	if dutAddr {
-		if _, err := runIP("-n", t.DUTNS, "addr", "add", fmt.Sprintf("%s/%d", DUTAddr, PrefixLen), "dev", "eth0"); err != nil {
+		steps = append(steps, step{t.DUTNS, []string{"addr", "add", fmt.Sprintf("%s/%d", DUTAddr, PrefixLen), "dev", "eth0"}})
+	}
+	for _, st := range steps {
+		if _, err := runIP(append([]string{"-n", st.ns}, st.args...)...); err != nil {
 			return t, err
 		}
 	}
-	for _, ns := range []string{t.DUTNS, t.PeerNS} {
-		if err := disableTxChecksum(ns, "eth0"); err != nil {
+	links := []struct{ ns, dev string }{{t.DUTNS, "eth0"}, {t.PeerNS, "eth0"}, {t.PeerNS, "eth1"}, {t.FarNS, "eth0"}}
+	for _, l := range links {
+		if err := disableTxChecksum(l.ns, l.dev); err != nil {
+			return t, err
+		}
+		if _, err := runIP("-n", l.ns, "link", "set", l.dev, "up"); err != nil {
 			return t, err
 		}
 	}
-	for _, ns := range []string{t.DUTNS, t.PeerNS} {
-		if _, err := runIP("-n", ns, "link", "set", "eth0", "up"); err != nil {
+	routes := []step{{t.FarNS, []string{"route", "add", "default", "via", RouterFarAddr.String()}}}
+	if dutAddr {
+		routes = append(routes, step{t.DUTNS, []string{"route", "add", FarNet.String(), "via", PeerAddr.String()}})
+	}
+	for _, st := range routes {
+		if _, err := runIP(append([]string{"-n", st.ns}, st.args...)...); err != nil {
 			return t, err
 		}
-		if err := checkIfindexes(ns); err != nil {
+	}
+	for ns, want := range map[string]map[string]int{
+		t.DUTNS:  {"lo": 1, "eth0": 2},
+		t.PeerNS: {"lo": 1, "eth0": 2, "eth1": 3},
+		t.FarNS:  {"lo": 1, "eth0": 2},
+	} {
+		if err := checkIfindexes(ns, want); err != nil {
 			return t, err
 		}
 	}
@@ -83,9 +142,9 @@ func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
 }
 
 // checkIfindexes verifies the layout scenarios depend on.
-func checkIfindexes(ns string) error {
+func checkIfindexes(ns string, layout map[string]int) error {
 	return InNetns(ns, func() error {
-		for name, want := range map[string]int{"lo": 1, "eth0": 2} {
+		for name, want := range layout {
 			ifi, err := net.InterfaceByName(name)
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", ns, name, err)
@@ -98,19 +157,15 @@ func checkIfindexes(ns string) error {
 	})
 }
 
-// Close deletes both namespaces (and with them the veth pair). It is safe to
+// Close deletes the namespaces (and with them the veth pairs). It is safe to
 // call on a partly built topology and more than once.
 func (t *Topology) Close() error {
 	var errs []error
-	for _, ns := range []string{t.DUTNS, t.PeerNS} {
-		live.Lock()
-		ours := live.names[ns]
-		live.Unlock()
-		if ours {
-			if err := DelNetns(ns); err != nil {
-				errs = append(errs, err)
-			}
+	for _, ns := range t.created {
+		if err := DelNetns(ns); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	t.created = nil
 	return errors.Join(errs...)
 }

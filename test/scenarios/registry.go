@@ -22,6 +22,7 @@ func All() []harness.Scenario {
 		cmsgScenarios(),
 		defaultScenarios(),
 		wireScenarios(),
+		icmpScenarios(),
 	} {
 		all = append(all, group...)
 	}
