@@ -16,12 +16,10 @@ import (
 const maxIPPayload = 0xFFFF
 
 func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
-	if len(oob) > 0 {
-		// Control messages on gVisor-backed sockets are not implemented;
-		// refusing beats ignoring them.
-		return 0, unix.EINVAL
-	}
 	if g.isTCP() {
+		if err := checkStreamCmsgs(oob); err != nil {
+			return 0, err
+		}
 		return g.sendStream(p, flags)
 	}
 	if len(p) > maxIPPayload {
@@ -51,11 +49,38 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			return 0, unix.EDESTADDRREQ
 		}
 	}
+	sp, err := parseSendCmsgs(oob)
+	if err != nil {
+		return 0, err
+	}
+	if sp.tos >= 0 {
+		// gVisor takes no per-packet TOS for raw and ICMP endpoints.
+		return 0, unix.EINVAL
+	}
+	if sp.ttl != 0 {
+		wo.ControlMessages.HasTTL, wo.ControlMessages.TTL = true, uint8(sp.ttl)
+	}
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
 		return 0, errnoOf(e)
 	}
 	return int(n), nil
+}
+
+// checkStreamCmsgs is tcp_sendmsg's sock_cmsg_send: only SOL_SOCKET
+// messages are looked at (none is implemented here, so each is EINVAL);
+// other levels are ignored; a malformed buffer is EINVAL.
+func checkStreamCmsgs(oob []byte) error {
+	p := options.NewCmsgParser(oob)
+	for {
+		m, ok := p.Next()
+		if !ok {
+			return p.Err()
+		}
+		if m.Level == unix.SOL_SOCKET {
+			return unix.EINVAL
+		}
+	}
 }
 
 // checkPingRequest is ping_common_sendmsg's check of the user's ICMP header:

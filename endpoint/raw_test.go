@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netsandbox/options"
 	"netsandbox/stack"
 )
 
@@ -55,6 +56,19 @@ func TestRawMatchesKernel(t *testing.T) {
 		send("oob", req, sa("127.0.0.1:0"), unix.MSG_OOB)
 		send("too big", make([]byte, 0x10000), sa("127.0.0.1:0"), 0)
 		send("broadcast", req, sa("127.255.255.255:0"), 0)
+		for _, c := range []struct {
+			name string
+			oob  []byte
+		}{
+			{"ttl 0", options.AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, intOpt(0))},
+			{"ttl 5", options.AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, intOpt(5))},
+			{"unknown SOL_IP", options.AppendCmsg(nil, unix.SOL_IP, 9999, intOpt(1))},
+			{"other level", options.AppendCmsg(nil, unix.SOL_TCP, 1, intOpt(1))},
+			{"truncated", options.AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, intOpt(9))[:17]},
+		} {
+			n, err := r.SendMsg(req, c.oob, sa("127.0.0.1:0"), 0)
+			l.add("send cmsg %s: %d %s", c.name, n, errStr(err))
+		}
 		_, _, _, _, err := r.RecvMsg(make([]byte, 8), nil, unix.MSG_OOB)
 		l.add("recv oob: %s", errStr(err))
 		l.add("listen: %s", errStr(r.Listen(1)))

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netsandbox/options"
 	"netsandbox/stack"
 )
 
@@ -37,6 +38,12 @@ func TestTCPMatchesKernel(t *testing.T) {
 		c := w.sock(unix.SOCK_STREAM, 0)
 		all := uint32(unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR | unix.EPOLLPRI | unix.EPOLLRDNORM | unix.EPOLLWRNORM)
 		l.add("readiness fresh: %#x", c.Readiness(all))
+		for _, v := range [][]byte{intOpt(1), intOpt(0), intOpt(7), {1}} {
+			err := c.SetSockOpt(unix.SOL_TCP, unix.TCP_NODELAY, v)
+			buf := make([]byte, 4)
+			n, gerr := c.GetSockOpt(unix.SOL_TCP, unix.TCP_NODELAY, buf)
+			l.add("nodelay %v: %s get %s %v", v, errStr(err), errStr(gerr), buf[:n])
+		}
 		_, err = c.GetPeerName()
 		l.add("getpeername unconnected: %s", errStr(err))
 		_, err = c.SendMsg([]byte("x"), nil, nil, unix.MSG_NOSIGNAL)
@@ -59,6 +66,14 @@ func TestTCPMatchesKernel(t *testing.T) {
 			return
 		}
 		l.add("accepted peer matches: %v", portOf(from) == portOf(cname))
+		for _, oob := range [][]byte{
+			options.AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, intOpt(0)),
+			options.AppendCmsg(nil, unix.SOL_SOCKET, 9999, intOpt(0)),
+			options.AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, intOpt(9))[:17],
+		} {
+			n, err = c.SendMsg(nil, oob, nil, 0)
+			l.add("send cmsg only: %d %s", n, errStr(err))
+		}
 		n, err = c.SendMsg([]byte("hello"), nil, nil, 0)
 		l.add("send: %d %s", n, errStr(err))
 		w.wait(a, unix.EPOLLIN, time.Second)
