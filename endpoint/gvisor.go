@@ -157,6 +157,17 @@ func (g *gsock) Bind(sa []byte) error {
 	if g.typ == unix.SOCK_RAW {
 		// raw_bind has no port; a raw socket stays bound to its protocol.
 		r.Addr = netip.AddrPortFrom(r.Addr.Addr(), 0)
+		g.mu.Lock()
+		conn := g.conn
+		g.mu.Unlock()
+		if conn {
+			return unix.EINVAL // raw_bind: sk_state != TCP_CLOSE
+		}
+	}
+	// inet_bind, ping_bind and raw_bind all judge the address before
+	// whether the socket is already bound.
+	if !bindableAddr(g.s, r.Addr.Addr()) {
+		return unix.EADDRNOTAVAIL
 	}
 	if g.isTCP() {
 		if err := checkPrivilegedPort(g.s, r.Addr.Port()); err != nil {
@@ -172,6 +183,13 @@ func (g *gsock) Bind(sa []byte) error {
 		g.mu.Unlock()
 	}
 	return nil
+}
+
+// bindableAddr is inet_addr_valid_or_nonlocal: any, a local, multicast or
+// broadcast address, or anything under net.ipv4.ip_nonlocal_bind.
+func bindableAddr(s *stack.Stack, a netip.Addr) bool {
+	return a.IsUnspecified() || a.IsMulticast() || s.IsLocalAddr(a) || s.IsBroadcast(a) ||
+		s.Sysctl().Int("net.ipv4.ip_nonlocal_bind") != 0
 }
 
 // checkPrivilegedPort is inet_bind's rule for ports below

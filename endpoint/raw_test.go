@@ -42,7 +42,7 @@ func inetChecksum(b []byte) uint16 {
 func TestRawMatchesKernel(t *testing.T) {
 	s := newStack(t, stack.AllCaps, nil)
 	id := uint16(os.Getpid())
-	diffWorlds(t, s, func(w *world, l *logger) {
+	diffWorldsIn(t, privateNetnsWorld(t, nil), s, func(w *world, l *logger) {
 		r := w.sock(unix.SOCK_RAW, unix.IPPROTO_ICMP)
 		l.add("readiness fresh: %#x", r.Readiness(allEvents&^unix.EPOLLIN))
 		req := echoRequest(id, 7, "nsbx-raw-probe")
@@ -83,7 +83,7 @@ func TestRawMatchesKernel(t *testing.T) {
 			l.add("send echo: %d %s", n, errStr(err))
 		}
 		send2(rawSA(unix.AF_UNSPEC, "127.0.0.1:0", 16))
-		// The host sees other ICMP traffic on lo too: look for our reply.
+		// Look for our reply among whatever else arrives.
 		p := make([]byte, 256)
 		found := false
 		deadline := time.Now().Add(2 * time.Second)
@@ -165,4 +165,63 @@ func TestPingSocket(t *testing.T) {
 	if string(from) != string(sa("127.0.0.1:0")) {
 		t.Errorf("from %v", from)
 	}
+}
+
+// TestPingMatchesKernel runs the ping socket scenario against a kernel ping
+// socket in a private network namespace whose ping_group_range admits us.
+func TestPingMatchesKernel(t *testing.T) {
+	const groups = "0 0"
+	s := newStack(t, 0, map[string]string{"net.ipv4.ping_group_range": groups})
+	kw := privateNetnsWorld(t, map[string]string{"net.ipv4.ping_group_range": groups})
+	diffWorldsIn(t, kw, s, func(w *world, l *logger) {
+		p := w.sock(unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+		p.SetNonblock(true)
+		l.add("readiness fresh: %#x", p.Readiness(allEvents))
+		name, _ := p.GetSockName()
+		l.add("getsockname fresh: %v", name)
+		for _, c := range []struct {
+			name  string
+			msg   []byte
+			to    []byte
+			flags int
+		}{
+			{"short", []byte{8, 0, 0}, sa("127.0.0.1:0"), 0},
+			{"not echo", []byte{13, 0, 0, 0, 0, 0, 0, 0}, sa("127.0.0.1:0"), 0},
+			{"echo code 1", []byte{8, 1, 0, 0, 0, 0, 0, 0}, sa("127.0.0.1:0"), 0},
+			{"too big", make([]byte, 0x10000), sa("127.0.0.1:0"), 0},
+			{"oob", echoRequest(1, 1, ""), sa("127.0.0.1:0"), unix.MSG_OOB},
+			{"oob short", []byte{8}, sa("127.0.0.1:0"), unix.MSG_OOB},
+			{"unspec", echoRequest(1, 1, ""), rawSA(unix.AF_UNSPEC, "127.0.0.1:0", 16), 0},
+			{"inet6", echoRequest(1, 1, ""), rawSA(unix.AF_INET6, "127.0.0.1:0", 16), 0},
+			{"short addr", echoRequest(1, 1, ""), sa("127.0.0.1:0")[:8], 0},
+			{"no addr", echoRequest(1, 1, ""), nil, 0},
+			{"broadcast", echoRequest(1, 1, ""), sa("127.255.255.255:0"), 0},
+		} {
+			n, err := p.SendMsg(c.msg, nil, c.to, c.flags)
+			l.add("send %s: %d %s", c.name, n, errStr(err))
+		}
+		_, _, _, _, err := p.RecvMsg(make([]byte, 8), nil, unix.MSG_OOB)
+		l.add("recv oob: %s", errStr(err))
+		l.add("bind short: %s", errStr(p.Bind(sa("127.0.0.1:0")[:15])))
+		l.add("bind foreign: %s", errStr(p.Bind(sa("10.99.99.99:0"))))
+		l.add("bind: %s", errStr(p.Bind(sa("127.0.0.1:4242"))))
+		name, _ = p.GetSockName()
+		l.add("getsockname bound: %s", addrOf(name))
+		n, err := p.SendMsg(echoRequest(0x1234, 3, "ping!"), nil, sa("127.0.0.1:0"), 0)
+		l.add("send echo: %d %s", n, errStr(err))
+		w.wait(p, unix.EPOLLIN, 2*time.Second)
+		l.add("readiness reply: %#x", p.Readiness(allEvents))
+		buf := make([]byte, 64)
+		n, _, rf, from, err := p.RecvMsg(buf[:10], nil, unix.MSG_PEEK)
+		l.add("peek short: %d flags %#x %s", n, rf, errStr(err))
+		n, _, rf, from, err = p.RecvMsg(buf, nil, 0)
+		l.add("reply: %d type %d code %d id=port %v seq %d data %q flags %#x from %v %s", n, buf[0], buf[1], binary.BigEndian.Uint16(buf[4:6]) == portOf(name), binary.BigEndian.Uint16(buf[6:8]), buf[8:n], rf, from, errStr(err))
+		l.add("connect: %s", errStr(p.Connect(sa("127.0.0.1:0"))))
+		_, err = p.GetPeerName()
+		l.add("getpeername: %s", errStr(err))
+		n, err = p.SendMsg(echoRequest(0x1234, 4, "again"), nil, nil, 0)
+		l.add("send connected: %d %s", n, errStr(err))
+		l.add("shutdown: %s", errStr(p.Shutdown(unix.SHUT_RDWR)))
+		l.add("readiness shut: %#x", p.Readiness(allEvents))
+	})
 }

@@ -16,7 +16,7 @@ import (
 // the datagrams on both sides.
 func TestTTLAndTOSOnTheWire(t *testing.T) {
 	s := newStack(t, stack.AllCaps, nil)
-	diffWorlds(t, s, func(w *world, l *logger) {
+	diffWorldsIn(t, privateNetnsWorld(t, nil), s, func(w *world, l *logger) {
 		watch := w.sock(unix.SOCK_RAW, unix.IPPROTO_UDP)
 		watch.SetNonblock(true)
 		r := w.sock(unix.SOCK_DGRAM, 0)
@@ -64,7 +64,7 @@ func TestTTLAndTOSOnTheWire(t *testing.T) {
 // TestTCPTTLOnTheWire: IP_TTL and IP_TOS set before connect reach the SYN.
 func TestTCPTTLOnTheWire(t *testing.T) {
 	s := newStack(t, stack.AllCaps, nil)
-	diffWorlds(t, s, func(w *world, l *logger) {
+	diffWorldsIn(t, privateNetnsWorld(t, nil), s, func(w *world, l *logger) {
 		watch := w.sock(unix.SOCK_RAW, unix.IPPROTO_TCP)
 		watch.SetNonblock(true)
 		ln := w.sock(unix.SOCK_STREAM, 0)

@@ -79,8 +79,14 @@ func nsWorld(t *testing.T, s *stack.Stack) *world {
 // the logs.
 func diffWorlds(t *testing.T, s *stack.Stack, scenario func(w *world, l *logger)) {
 	t.Helper()
+	diffWorldsIn(t, kernelWorld(t), s, scenario)
+}
+
+// diffWorldsIn is diffWorlds with a given kernel world.
+func diffWorldsIn(t *testing.T, kw *world, s *stack.Stack, scenario func(w *world, l *logger)) {
+	t.Helper()
 	var kl, nl logger
-	scenario(kernelWorld(t), &kl)
+	scenario(kw, &kl)
 	scenario(nsWorld(t, s), &nl)
 	if testing.Verbose() {
 		t.Logf("kernel log:\n%s", strings.Join(kl.lines, "\n"))
