@@ -31,6 +31,7 @@ func TestTCPMatchesKernel(t *testing.T) {
 		_, _, err = w.accept(ln, 0x1000)
 		l.add("accept bad flags: %s", errStr(err))
 		ln.SetNonblock(true)
+		l.add("readiness idle listener: %#x", ln.Readiness(allEvents))
 		_, _, err = w.accept(ln, 0)
 		l.add("accept empty nonblocking: %s", errStr(err))
 		lname, _ := ln.GetSockName()
@@ -60,6 +61,7 @@ func TestTCPMatchesKernel(t *testing.T) {
 		l.add("getsockname: %s", addrOf(cname))
 
 		w.wait(ln, unix.EPOLLIN, time.Second)
+		l.add("readiness listener with pending: %#x", ln.Readiness(allEvents))
 		a, from, err := w.accept(ln, unix.SOCK_NONBLOCK)
 		l.add("accept: %s %s", errStr(err), addrOf(from))
 		if err != nil {

@@ -56,6 +56,9 @@ func (u *udpSock) DeliverUDP(d *stack.Datagram) {
 	if !rcvbufHasSpace(u.rmem, rcvbuf, size) {
 		u.drops++
 		u.mu.Unlock()
+		st := u.s.Stats()
+		st.UDPRcvbufErrors.Add(1)
+		st.UDPInErrors.Add(1)
 		return
 	}
 	u.rmem += size

@@ -294,6 +294,9 @@ func TestUDPDropsCounted(t *testing.T) {
 	if q != 1 || drops != 4 {
 		t.Errorf("queued %d dropped %d, want 1 and 4", q, drops)
 	}
+	if got := s.Stats().UDPRcvbufErrors.Load(); got != 4 {
+		t.Errorf("UDPRcvbufErrors %d, want 4", got)
+	}
 }
 
 func TestUDPTruesizeModel(t *testing.T) {
