@@ -3,7 +3,6 @@ package endpoint
 import (
 	"net/netip"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -118,36 +117,9 @@ func (g *gsock) localAddr() netip.Addr {
 	return addrPortOf(fa).Addr()
 }
 
-func (g *gsock) isTCP() bool  { return g.typ == unix.SOCK_STREAM }
-func (g *gsock) isPing() bool { return g.typ == unix.SOCK_DGRAM }
+func (g *gsock) isTCP() bool { return g.typ == unix.SOCK_STREAM }
 
-// pushOpts hands gVisor every option value it acts on.
-func (g *gsock) pushOpts() error {
-	o := g.optsSnapshot()
-	so := g.endpoint().SocketOptions()
-	so.SetReuseAddress(o.reuseAddr)
-	so.SetReusePort(o.reusePort)
-	so.SetBroadcast(o.broadcast)
-	so.SetReceiveBufferSize(int64(o.rcvbuf), true)
-	so.SetSendBufferSize(int64(o.sndbuf), true)
-	if g.typ == unix.SOCK_RAW {
-		so.SetHeaderIncluded(o.hdrincl)
-	}
-	// Linux lets SO_BINDTOIFINDEX name a missing interface; gVisor does
-	// not, and such a socket can reach nothing either way.
-	_ = so.SetBindToDevice(int32(o.bindIf))
-	ttl := o.ttl
-	if ttl < 0 {
-		ttl = 0 // gVisor's "use the default"
-	}
-	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TTLOption, ttl); e != nil {
-		return errnoOf(e)
-	}
-	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
-		return errnoOf(e)
-	}
-	return nil
-}
+func (g *gsock) isPing() bool { return g.typ == unix.SOCK_DGRAM }
 
 func (g *gsock) Bind(sa []byte) error {
 	r, err := options.ParseBindAddr(sa)
@@ -267,41 +239,6 @@ func (g *gsock) markConnected() {
 	g.mu.Unlock()
 }
 
-// takeErr converts a TCP error and, when it is the connection's pending
-// error, marks it reported so SO_ERROR and poll stop showing it.
-func (g *gsock) takeErr(e tcpip.Error) error {
-	if e == nil {
-		return nil
-	}
-	switch e.(type) {
-	case *tcpip.ErrConnectionRefused, *tcpip.ErrConnectionReset, *tcpip.ErrTimeout, *tcpip.ErrConnectionAborted,
-		*tcpip.ErrNetworkUnreachable, *tcpip.ErrHostUnreachable:
-		g.mu.Lock()
-		g.errTaken = true
-		g.mu.Unlock()
-	}
-	return errOf(e)
-}
-
-// pendingErr is SO_ERROR: read and clear.
-func (g *gsock) pendingErr() unix.Errno {
-	if !g.isTCP() {
-		return errnoOf(g.endpoint().LastError())
-	}
-	g.mu.Lock()
-	taken := g.errTaken
-	g.mu.Unlock()
-	e := g.endpoint().LastError()
-	if taken || e == nil {
-		return 0
-	}
-	err := g.takeErr(e)
-	if err == nil {
-		return 0
-	}
-	return err.(unix.Errno)
-}
-
 // disconnect is connect(AF_UNSPEC).
 func (g *gsock) disconnect() error {
 	if g.isTCP() {
@@ -395,140 +332,4 @@ func (g *gsock) GetPeerName() ([]byte, error) {
 		return nil, errnoOf(e)
 	}
 	return sockaddr(addrPortOf(fa)), nil
-}
-
-func (g *gsock) Readiness(mask uint32) uint32 {
-	if !g.isTCP() {
-		return g.datagramPoll(mask)
-	}
-	r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
-	return g.tcpPoll(r) & mask
-}
-
-// datagramPoll is Linux's datagram_poll for raw and ping sockets: gVisor
-// says whether data is queued; the shutdown and writability bits are ours.
-func (g *gsock) datagramPoll(mask uint32) uint32 {
-	gv := g.endpoint().Readiness(waiter.ReadableEvents | waiter.EventErr).ToLinux()
-	r := gv & (unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLERR)
-	g.mu.Lock()
-	shut := g.shut
-	g.mu.Unlock()
-	if shut&rcvShutdown != 0 {
-		r |= unix.EPOLLRDHUP | unix.EPOLLIN | unix.EPOLLRDNORM
-	}
-	if shut == rcvShutdown|sndShutdown {
-		r |= unix.EPOLLHUP
-	}
-	r |= unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLWRBAND
-	return r & mask
-}
-
-// tcpPoll corrects gVisor's TCP readiness to tcp_poll's: a socket that is
-// not connected is writable and hung up; a closed one is ready for
-// everything except EPOLLERR, which only a pending error raises, and never
-// EPOLLPRI/EPOLLWRBAND without urgent data.
-func (g *gsock) tcpPoll(r uint32) uint32 {
-	switch tcp.EndpointState(g.endpoint().State()) {
-	case tcp.StateInitial, tcp.StateBound:
-		r |= unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLHUP
-	case tcp.StateClose, tcp.StateError, tcp.StateTimeWait:
-		r &^= unix.EPOLLPRI | unix.EPOLLWRBAND | unix.EPOLLERR
-		g.mu.Lock()
-		taken := g.errTaken
-		g.mu.Unlock()
-		if tcp.EndpointState(g.endpoint().State()) == tcp.StateError && !taken {
-			r |= unix.EPOLLERR
-		}
-	}
-	return r
-}
-
-func (g *gsock) Wait(mask uint32, deadline time.Time) (uint32, error) {
-	return g.waitReady(g.Readiness, mask, deadline)
-}
-
-func (g *gsock) Shutdown(how int) error {
-	if !g.isTCP() {
-		return g.shutdownDatagram(how)
-	}
-	var f tcpip.ShutdownFlags
-	switch how {
-	case unix.SHUT_RD:
-		f = tcpip.ShutdownRead
-	case unix.SHUT_WR:
-		f = tcpip.ShutdownWrite
-	case unix.SHUT_RDWR:
-		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
-	default:
-		return unix.EINVAL
-	}
-	return errOf(g.endpoint().Shutdown(f))
-}
-
-func (g *gsock) Close() error {
-	if !g.markClosed() {
-		return unix.EBADF
-	}
-	g.endpoint().Close()
-	return nil
-}
-
-func (g *gsock) SetSockOpt(level, name int, val []byte) error {
-	if level == unix.SOL_TCP {
-		return g.setTCPOpt(name, val)
-	}
-	if err := g.setCommon(level, name, val); err != nil {
-		return err
-	}
-	return g.pushOpts()
-}
-
-func (g *gsock) setTCPOpt(name int, val []byte) error {
-	if !g.isTCP() {
-		return unix.ENOPROTOOPT
-	}
-	switch name {
-	case unix.TCP_NODELAY:
-		v, err := options.ParseSockInt(val)
-		if err != nil {
-			return err
-		}
-		g.endpoint().SocketOptions().SetDelayOption(v == 0)
-		return nil
-	}
-	return unix.ENOPROTOOPT
-}
-
-func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
-	switch {
-	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
-		return putErrno(buf, g.pendingErr()), nil
-	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
-		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
-	case level == unix.SOL_TCP:
-		if !g.isTCP() || name != unix.TCP_NODELAY {
-			return 0, unix.ENOPROTOOPT
-		}
-		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil
-	}
-	return g.getCommon(level, name, buf)
-}
-
-// shutdownDatagram is inet_shutdown on a raw or ping socket: the flags are
-// recorded (an unconnected socket still answers ENOTCONN); receiving stops
-// after the queue drains, and sending goes on, as raw_sendmsg does not look
-// at SEND_SHUTDOWN.
-func (g *gsock) shutdownDatagram(how int) error {
-	if how < unix.SHUT_RD || how > unix.SHUT_RDWR {
-		return unix.EINVAL
-	}
-	g.mu.Lock()
-	g.shut |= how + 1
-	conn := g.conn
-	g.mu.Unlock()
-	g.q.Notify(waiter.EventIn | waiter.EventHUp | waiter.EventRdHUp)
-	if !conn {
-		return unix.ENOTCONN
-	}
-	return nil
 }

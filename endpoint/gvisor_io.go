@@ -67,22 +67,6 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	return int(n), nil
 }
 
-// checkStreamCmsgs is tcp_sendmsg's sock_cmsg_send: only SOL_SOCKET
-// messages are looked at (none is implemented here, so each is EINVAL);
-// other levels are ignored; a malformed buffer is EINVAL.
-func checkStreamCmsgs(oob []byte) error {
-	p := options.NewCmsgParser(oob)
-	for {
-		m, ok := p.Next()
-		if !ok {
-			return p.Err()
-		}
-		if m.Level == unix.SOL_SOCKET {
-			return unix.EINVAL
-		}
-	}
-}
-
 // checkPingRequest is ping_common_sendmsg's check of the user's ICMP header:
 // it must be whole and an echo request.
 func checkPingRequest(p []byte) error {

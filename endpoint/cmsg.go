@@ -1,0 +1,79 @@
+package endpoint
+
+import (
+	"golang.org/x/sys/unix"
+
+	"netsandbox/options"
+)
+
+// sendParams are the per-call overrides of ip_cmsg_send.
+type sendParams struct {
+	ttl int // 0 = socket's
+	tos int // -1 = socket's
+}
+
+// parseSendCmsgs applies ip_cmsg_send's rules to a sendmsg control buffer.
+// SOL_IP IP_TTL and IP_TOS are implemented; other SOL_IP and SOL_SOCKET
+// types are EINVAL (Linux implements some of them: they are not yet here);
+// other levels are skipped, as Linux does.
+func parseSendCmsgs(oob []byte) (sendParams, error) {
+	sp := sendParams{tos: -1}
+	p := options.NewCmsgParser(oob)
+	for {
+		m, ok := p.Next()
+		if !ok {
+			break
+		}
+		switch m.Level {
+		case unix.SOL_SOCKET:
+			return sp, unix.EINVAL
+		case unix.SOL_IP:
+		default:
+			continue
+		}
+		switch m.Type {
+		case unix.IP_TTL:
+			if len(m.Data) != 4 {
+				return sp, unix.EINVAL
+			}
+			v := options.Int32(m.Data)
+			if v < 1 || v > 255 {
+				return sp, unix.EINVAL
+			}
+			sp.ttl = int(v)
+		case unix.IP_TOS:
+			var v int32
+			switch len(m.Data) {
+			case 4:
+				v = options.Int32(m.Data)
+			case 1:
+				v = int32(m.Data[0])
+			default:
+				return sp, unix.EINVAL
+			}
+			if v < 0 || v > 255 {
+				return sp, unix.EINVAL
+			}
+			sp.tos = int(v)
+		default:
+			return sp, unix.EINVAL
+		}
+	}
+	return sp, p.Err()
+}
+
+// checkStreamCmsgs is tcp_sendmsg's sock_cmsg_send: only SOL_SOCKET
+// messages are looked at (none is implemented here, so each is EINVAL);
+// other levels are ignored; a malformed buffer is EINVAL.
+func checkStreamCmsgs(oob []byte) error {
+	p := options.NewCmsgParser(oob)
+	for {
+		m, ok := p.Next()
+		if !ok {
+			return p.Err()
+		}
+		if m.Level == unix.SOL_SOCKET {
+			return unix.EINVAL
+		}
+	}
+}

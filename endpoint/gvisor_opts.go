@@ -1,0 +1,112 @@
+package endpoint
+
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"netsandbox/options"
+)
+
+// pushOpts hands gVisor every option value it acts on.
+func (g *gsock) pushOpts() error {
+	o := g.optsSnapshot()
+	so := g.endpoint().SocketOptions()
+	so.SetReuseAddress(o.reuseAddr)
+	so.SetReusePort(o.reusePort)
+	so.SetBroadcast(o.broadcast)
+	so.SetReceiveBufferSize(int64(o.rcvbuf), true)
+	so.SetSendBufferSize(int64(o.sndbuf), true)
+	if g.typ == unix.SOCK_RAW {
+		so.SetHeaderIncluded(o.hdrincl)
+	}
+	// Linux lets SO_BINDTOIFINDEX name a missing interface; gVisor does
+	// not, and such a socket can reach nothing either way.
+	_ = so.SetBindToDevice(int32(o.bindIf))
+	ttl := o.ttl
+	if ttl < 0 {
+		ttl = 0 // gVisor's "use the default"
+	}
+	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TTLOption, ttl); e != nil {
+		return errnoOf(e)
+	}
+	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
+		return errnoOf(e)
+	}
+	return nil
+}
+
+// takeErr converts a TCP error and, when it is the connection's pending
+// error, marks it reported so SO_ERROR and poll stop showing it.
+func (g *gsock) takeErr(e tcpip.Error) error {
+	if e == nil {
+		return nil
+	}
+	switch e.(type) {
+	case *tcpip.ErrConnectionRefused, *tcpip.ErrConnectionReset, *tcpip.ErrTimeout, *tcpip.ErrConnectionAborted,
+		*tcpip.ErrNetworkUnreachable, *tcpip.ErrHostUnreachable:
+		g.mu.Lock()
+		g.errTaken = true
+		g.mu.Unlock()
+	}
+	return errOf(e)
+}
+
+// pendingErr is SO_ERROR: read and clear.
+func (g *gsock) pendingErr() unix.Errno {
+	if !g.isTCP() {
+		return errnoOf(g.endpoint().LastError())
+	}
+	g.mu.Lock()
+	taken := g.errTaken
+	g.mu.Unlock()
+	e := g.endpoint().LastError()
+	if taken || e == nil {
+		return 0
+	}
+	err := g.takeErr(e)
+	if err == nil {
+		return 0
+	}
+	return err.(unix.Errno)
+}
+
+func (g *gsock) SetSockOpt(level, name int, val []byte) error {
+	if level == unix.SOL_TCP {
+		return g.setTCPOpt(name, val)
+	}
+	if err := g.setCommon(level, name, val); err != nil {
+		return err
+	}
+	return g.pushOpts()
+}
+
+func (g *gsock) setTCPOpt(name int, val []byte) error {
+	if !g.isTCP() {
+		return unix.ENOPROTOOPT
+	}
+	switch name {
+	case unix.TCP_NODELAY:
+		v, err := options.ParseSockInt(val)
+		if err != nil {
+			return err
+		}
+		g.endpoint().SocketOptions().SetDelayOption(v == 0)
+		return nil
+	}
+	return unix.ENOPROTOOPT
+}
+
+func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
+	switch {
+	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
+		return putErrno(buf, g.pendingErr()), nil
+	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
+		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
+	case level == unix.SOL_TCP:
+		if !g.isTCP() || name != unix.TCP_NODELAY {
+			return 0, unix.ENOPROTOOPT
+		}
+		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil
+	}
+	return g.getCommon(level, name, buf)
+}
