@@ -3,9 +3,12 @@ package endpoint
 import (
 	"net/netip"
 
+	"golang.org/x/sys/unix"
+
 	"gvisor.dev/gvisor/pkg/tcpip"
 
 	"netsandbox/options"
+	"netsandbox/stack"
 )
 
 // fullAddress turns a parsed sockaddr into gVisor's form.
@@ -46,4 +49,18 @@ func routeDst(dst netip.AddrPort, src netip.Addr) netip.AddrPort {
 		return netip.AddrPortFrom(src, dst.Port())
 	}
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port())
+}
+
+// checkBroadcastDst is the RTCF_BROADCAST test of udp_sendmsg,
+// ip4_datagram_connect and raw_sendmsg: a broadcast destination needs
+// SO_BROADCAST (EACCES). The route lookup comes first, so without a route
+// the answer is the routing error even for a broadcast destination.
+func checkBroadcastDst(s *stack.Stack, dst netip.Addr, o sockOpts) error {
+	if o.broadcast || !s.IsBroadcast(dst) {
+		return nil
+	}
+	if _, _, err := s.RouteSource(dst, o.bindIf); err != nil {
+		return err
+	}
+	return unix.EACCES
 }

@@ -194,6 +194,9 @@ func (g *gsock) Connect(sa []byte) error {
 			return unix.EISCONN
 		}
 	}
+	if err := g.checkConnectDst(r.Addr.Addr()); err != nil {
+		return err
+	}
 	e := g.endpoint().Connect(addr)
 	if !g.isTCP() {
 		if e == nil {
@@ -237,6 +240,22 @@ func (g *gsock) markConnected() {
 	g.mu.Lock()
 	g.conn = true
 	g.mu.Unlock()
+}
+
+// checkConnectDst applies the destination rules gVisor lacks:
+// tcp_v4_connect refuses multicast and broadcast routes with ENETUNREACH;
+// ip4_datagram_connect wants SO_BROADCAST for a broadcast peer.
+func (g *gsock) checkConnectDst(dst netip.Addr) error {
+	if !g.isTCP() {
+		return checkBroadcastDst(g.s, dst, g.optsSnapshot())
+	}
+	if dst.IsMulticast() || g.s.IsBroadcast(dst) {
+		if _, _, err := g.s.RouteSource(dst, g.optsSnapshot().bindIf); err != nil {
+			return err
+		}
+		return unix.ENETUNREACH
+	}
+	return nil
 }
 
 // disconnect is connect(AF_UNSPEC).

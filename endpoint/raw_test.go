@@ -101,6 +101,7 @@ func TestRawMatchesKernel(t *testing.T) {
 		}
 		l.add("found reply: %v", found)
 
+		l.add("connect broadcast: %s", errStr(r2.Connect(sa("127.255.255.255:0"))))
 		l.add("connect: %s", errStr(r2.Connect(sa("127.0.0.1:0"))))
 		_, err = r2.GetPeerName()
 		l.add("getpeername port 0: %s", errStr(err))
@@ -216,6 +217,7 @@ func TestPingMatchesKernel(t *testing.T) {
 		l.add("peek short: %d flags %#x %s", n, rf, errStr(err))
 		n, _, rf, from, err = p.RecvMsg(buf, nil, 0)
 		l.add("reply: %d type %d code %d id=port %v seq %d data %q flags %#x from %v %s", n, buf[0], buf[1], binary.BigEndian.Uint16(buf[4:6]) == portOf(name), binary.BigEndian.Uint16(buf[6:8]), buf[8:n], rf, from, errStr(err))
+		l.add("connect broadcast: %s", errStr(p.Connect(sa("127.255.255.255:0"))))
 		l.add("connect: %s", errStr(p.Connect(sa("127.0.0.1:0"))))
 		_, err = p.GetPeerName()
 		l.add("getpeername: %s", errStr(err))

@@ -53,6 +53,8 @@ func TestTCPMatchesKernel(t *testing.T) {
 		l.add("recv unconnected: %s", errStr(err))
 		l.add("shutdown bad: %s", errStr(c.Shutdown(7)))
 		l.add("listen connect short: %s", errStr(c.Connect(lname[:8])))
+		l.add("connect broadcast: %s", errStr(c.Connect(sa("127.255.255.255:80"))))
+		l.add("connect multicast: %s", errStr(c.Connect(sa("224.0.0.1:80"))))
 		l.add("connect: %s", errStr(c.Connect(lname)))
 		l.add("connect again: %s", errStr(c.Connect(lname)))
 		peer, err := c.GetPeerName()

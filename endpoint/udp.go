@@ -121,6 +121,9 @@ func (u *udpSock) Connect(sa []byte) error {
 		return err
 	}
 	r.Addr = routeDst(r.Addr, u.binding.Local().Addr())
+	if err := checkBroadcastDst(u.s, r.Addr.Addr(), u.optsSnapshot()); err != nil {
+		return err
+	}
 	if err := u.binding.Connect(r.Addr); err != nil {
 		return err
 	}
@@ -216,13 +219,8 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	o := u.optsSnapshot()
-	if !o.broadcast && u.s.IsBroadcast(dst.Addr()) {
-		// The route lookup comes first: no route is ENETUNREACH even for
-		// a broadcast destination.
-		if _, _, err := u.s.RouteSource(dst.Addr(), o.bindIf); err != nil {
-			return 0, err
-		}
-		return 0, unix.EACCES
+	if err := checkBroadcastDst(u.s, dst.Addr(), o); err != nil {
+		return 0, err
 	}
 	if len(p) > maxUDPPayload {
 		return 0, unix.EMSGSIZE

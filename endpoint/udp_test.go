@@ -85,6 +85,9 @@ func TestUDPErrnosMatchKernel(t *testing.T) {
 		l.add("recv blocking after shut rd: %d %s", n, errStr(err))
 
 		c := w.sock(unix.SOCK_DGRAM, 0)
+		l.add("connect broadcast: %s", errStr(c.Connect(sa("127.255.255.255:9"))))
+		name, _ = c.GetSockName()
+		l.add("getsockname after failed connect: %s", addrOf(name))
 		l.add("connect: %s", errStr(c.Connect(sa("127.0.0.1:9"))))
 		name, _ = c.GetSockName()
 		l.add("getsockname connected: %s", addrOf(name))
