@@ -23,6 +23,7 @@ func All() []harness.Scenario {
 		defaultScenarios(),
 		wireScenarios(),
 		icmpScenarios(),
+		mcastScenarios(),
 	} {
 		all = append(all, group...)
 	}
