@@ -34,11 +34,11 @@ func TestCatalogPatterns(t *testing.T) {
 }
 
 func TestStatusIgnoresNonMatching(t *testing.T) {
-	f := Feature{Name: "X", Covers: `^sockopt/X$`}
-	if ok, n := f.Status([]string{"sockopt/Y", "sockopt/X/extra"}); ok || n != 0 {
+	f := Feature{Name: "SO_X", Covers: `^SOCKOPT/SO_X$`}
+	if ok, n := f.Status([]string{"sockopt/so-y", "sockopt/so-x/extra", "sockopt/default/SO_X"}); ok || n != 0 {
 		t.Fatalf("Status = %v, %d; want false, 0", ok, n)
 	}
-	if ok, n := f.Status([]string{"sockopt/X"}); !ok || n != 1 {
+	if ok, n := f.Status([]string{"sockopt/so-x"}); !ok || n != 1 {
 		t.Fatalf("Status = %v, %d; want true, 1", ok, n)
 	}
 	if ok, _ := (Feature{Name: "Z"}).Status([]string{"anything"}); ok {

@@ -6,14 +6,21 @@ import (
 	"strings"
 )
 
-// Status of one row given the registered scenario names.
+// Status of one row given the registered scenario names. Patterns are written
+// in the spelling of the option names (IP_TTL); scenario names are matched in
+// that spelling too ("sockopt/so-rcvbuf-udp" reads as "SOCKOPT/SO_RCVBUF_UDP").
+// Scenarios that only read a default value ("*/default/*") pin no behaviour and
+// do not count.
 func (f Feature) Status(scenarios []string) (works bool, count int) {
 	if f.Covers == "" {
 		return false, 0
 	}
 	re := regexp.MustCompile(f.Covers)
 	for _, s := range scenarios {
-		if re.MatchString(s) {
+		if strings.Contains(s, "/default/") {
+			continue
+		}
+		if re.MatchString(strings.ToUpper(strings.ReplaceAll(s, "-", "_"))) {
 			count++
 		}
 	}

@@ -24,6 +24,7 @@ func All() []harness.Scenario {
 		wireScenarios(),
 		icmpScenarios(),
 		mcastScenarios(),
+		moreScenarios(),
 	} {
 		all = append(all, group...)
 	}
