@@ -25,6 +25,7 @@ func All() []harness.Scenario {
 		icmpScenarios(),
 		mcastScenarios(),
 		moreScenarios(),
+		blockingScenarios(),
 	} {
 		all = append(all, group...)
 	}
