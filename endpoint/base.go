@@ -28,6 +28,8 @@ type base struct {
 
 	optMu sync.Mutex
 	opts  sockOpts
+
+	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
 }
 
 func (b *base) init(s *stack.Stack, typ, proto int) {

@@ -78,6 +78,9 @@ func (b *base) optsSnapshot() sockOpts {
 // do_ip_setsockopt's checks in their order. It answers ENOPROTOOPT for
 // anything else; socket kinds handle their own options before calling it.
 func (b *base) setCommon(level, name int, val []byte) error {
+	if handled, err := b.setRecvOpt(level, name, val); handled {
+		return err
+	}
 	switch level {
 	case unix.SOL_SOCKET:
 		return b.setSocketLevel(name, val)
@@ -269,6 +272,9 @@ func (b *base) setIPLevel(name int, val []byte) error {
 // getCommon reads an option kept in our layer; socket kinds answer their
 // own options (SO_ERROR, SO_ACCEPTCONN) before calling it.
 func (b *base) getCommon(level, name int, buf []byte) (int, error) {
+	if handled, n, err := b.getRecvOpt(level, name, buf); handled {
+		return n, err
+	}
 	switch level {
 	case unix.SOL_SOCKET:
 		return b.getSocketLevel(name, buf)

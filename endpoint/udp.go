@@ -62,7 +62,7 @@ func (u *udpSock) DeliverUDP(d *stack.Datagram) {
 		return
 	}
 	u.rmem += size
-	u.queue.push(queued{d: *d, truesize: size})
+	u.queue.push(u.noteArrival(d, size))
 	u.mu.Unlock()
 	u.q.Notify(waiter.ReadableEvents)
 }
@@ -264,9 +264,13 @@ func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, erro
 			return 0, 0, 0, nil, e
 		}
 		if u.queue.len() > 0 {
+			// Control messages are built outside the lock: pktinfo for a
+			// broadcast may ask the stack for a route.
+			head := *u.queue.front()
 			n, rflags, from := u.takeLocked(p, flags)
 			u.mu.Unlock()
-			return n, 0, rflags, from, nil
+			oobn, cflags := u.recvCmsgs(oob, &head)
+			return n, oobn, rflags | cflags, from, nil
 		}
 		shut := u.shut
 		u.mu.Unlock()

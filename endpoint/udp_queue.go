@@ -69,6 +69,7 @@ func rcvbufHasSpace(rmem, rcvbuf, size int) bool {
 type queued struct {
 	d        stack.Datagram
 	truesize int
+	arr      arrival // noted for control messages (recvcmsg.go)
 }
 
 // dgramQueue is a FIFO of datagrams; a slice with a moving head keeps the

@@ -26,6 +26,7 @@ func All() []harness.Scenario {
 		mcastScenarios(),
 		moreScenarios(),
 		blockingScenarios(),
+		extraScenarios(),
 	} {
 		all = append(all, group...)
 	}

@@ -1,0 +1,224 @@
+package endpoint
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// arrival is what Linux notes about a datagram when it is queued, not when
+// it is read: the receive timestamp, the socket's drop count for
+// SO_RXQ_OVFL (sock_skb_set_dropcount) and whether IP_PKTINFO was on
+// (ipv4_pktinfo_prepare fills ifindex and spec_dst only then).
+type arrival struct {
+	stamp   int64  // Unix nanoseconds; 0 = take the time when it is read
+	drops   uint32 // 0 = no SO_RXQ_OVFL message
+	pktinfo bool
+}
+
+// noteArrival builds the queue entry for d; u.mu is held.
+func (u *udpSock) noteArrival(d *stack.Datagram, truesize int) queued {
+	f := u.rx()
+	e := queued{d: *d, truesize: truesize}
+	if f&rxStamp != 0 {
+		e.arr.stamp = time.Now().UnixNano()
+	}
+	if f&rxQueueOvfl != 0 {
+		e.arr.drops = uint32(u.drops)
+	}
+	e.arr.pktinfo = f&rxPktinfo != 0
+	return e
+}
+
+// recvCmsgs writes the control messages udp_recvmsg adds for a datagram
+// into oob, in Linux's order: the SOL_SOCKET ones of sock_recv_cmsgs
+// (timestamp, then drop count), then ip_cmsg_recv_offset's SOL_IP ones. It
+// returns msg_controllen and MSG_CTRUNC as put_cmsg leaves them.
+func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
+	f := u.rx()
+	if f == 0 {
+		return 0, 0
+	}
+	b := options.NewCmsgBuilder(oob)
+	d := &e.d
+	putTimestamp(&b, f, e.arr.stamp)
+	if f&rxQueueOvfl != 0 && e.arr.drops != 0 {
+		b.PutInt32(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, int32(e.arr.drops))
+	}
+	if f&rxIPMask == 0 {
+		return b.Len(), b.Flags()
+	}
+	if f&rxPktinfo != 0 {
+		pi := options.InPktinfo{Addr: d.Dst.Addr()}
+		if e.arr.pktinfo {
+			pi.IfIndex = int32(u.pktinfoIfIndex(d))
+			pi.SpecDst = specDst(u.s, d)
+		}
+		enc := pi.Encode()
+		b.Put(unix.SOL_IP, unix.IP_PKTINFO, enc[:])
+	}
+	if f&rxTTL != 0 {
+		b.PutInt32(unix.SOL_IP, unix.IP_TTL, int32(d.TTL))
+	}
+	if f&rxTOS != 0 {
+		tos := [1]byte{d.TOS}
+		b.Put(unix.SOL_IP, unix.IP_TOS, tos[:])
+	}
+	if f&rxRecvOpts != 0 && len(d.IPOptions) > 0 {
+		b.Put(unix.SOL_IP, unix.IP_RECVOPTS, d.IPOptions)
+	}
+	if f&rxRetOpts != 0 && len(d.IPOptions) > 0 {
+		var echo [maxIPOptions]byte
+		n := echoIPOptions(d.IPOptions, &echo)
+		b.Put(unix.SOL_IP, unix.IP_RETOPTS, echo[:n])
+	}
+	// IP_PASSSEC: with no LSM labelling security_socket_getpeersec_dgram
+	// fails and no SCM_SECURITY is added.
+	if f&rxOrigDst != 0 {
+		sa := options.SockaddrInArray(d.Dst)
+		b.Put(unix.SOL_IP, unix.IP_ORIGDSTADDR, sa[:])
+	}
+	// IP_CHECKSUM reports only CHECKSUM_COMPLETE packets, which a veth or
+	// a userspace link never delivers; IP_RECVFRAGSIZE reports only
+	// reassembled datagrams, whose fragment sizes the stack does not pass
+	// up. Neither adds a message here.
+	return b.Len(), b.Flags()
+}
+
+// putTimestamp adds __sock_recv_timestamp's software timestamp: one of
+// SO_TIMESTAMP{,NS}_{OLD,NEW} as the last option set chose. A datagram
+// that arrived before timestamps were on is stamped now, as Linux stamps
+// an skb without a time when it is read.
+func putTimestamp(b *options.CmsgBuilder, f rxFlags, stamp int64) {
+	if f&rxStamp == 0 {
+		return
+	}
+	if stamp == 0 {
+		stamp = time.Now().UnixNano()
+	}
+	var ts [16]byte
+	sec, frac := stamp/1e9, stamp%1e9
+	typ := unix.SO_TIMESTAMPNS_OLD
+	if f&rxStampNS == 0 {
+		frac /= 1e3
+		typ = unix.SO_TIMESTAMP_OLD
+		if f&rxStampNew != 0 {
+			typ = unix.SO_TIMESTAMP_NEW
+		}
+	} else if f&rxStampNew != 0 {
+		typ = unix.SO_TIMESTAMPNS_NEW
+	}
+	// struct timeval / timespec and their 64-bit "new" twins share this
+	// layout on 64-bit Linux: two native 64-bit integers.
+	binary.NativeEndian.PutUint64(ts[0:8], uint64(sec))
+	binary.NativeEndian.PutUint64(ts[8:16], uint64(frac))
+	b.Put(unix.SOL_SOCKET, int32(typ), ts[:])
+}
+
+// pktinfoIfIndex is ipi_ifindex: the interface the datagram came in on. A
+// unicast datagram this host sent to itself came in on lo in Linux (the
+// loopback route), whichever interface owns the address; gVisor hands it
+// to the owning interface instead.
+func (u *udpSock) pktinfoIfIndex(d *stack.Datagram) int {
+	if d.IfIndex != loopbackIfIndex && isUnicastLocal(u.s, d.Dst.Addr()) && u.s.IsLocalAddr(d.Src.Addr()) {
+		return loopbackIfIndex
+	}
+	return d.IfIndex
+}
+
+const loopbackIfIndex = 1
+
+// specDst is fib_compute_spec_dst: the header destination for a datagram
+// to a local unicast address; for broadcast and multicast the source
+// address this host would use to answer the sender (the preferred source
+// of the route back), or the receiving interface's primary address when
+// the sender is 0.0.0.0 or unreachable.
+func specDst(s *stack.Stack, d *stack.Datagram) netip.Addr {
+	dst := d.Dst.Addr()
+	if isUnicastLocal(s, dst) {
+		return dst
+	}
+	if src := d.Src.Addr(); !src.IsUnspecified() {
+		if a, _, err := s.RouteSource(src, 0); err == nil {
+			return a
+		}
+	}
+	if ifc, ok := s.InterfaceByIndex(d.IfIndex); ok && len(ifc.Addrs) > 0 {
+		return ifc.Addrs[0].Addr()
+	}
+	return netip.IPv4Unspecified()
+}
+
+// isUnicastLocal tells a datagram delivered to a local unicast address
+// from a broadcast or multicast one (gVisor delivers only these three).
+// A directed broadcast address has all host bits set and a prefix of /30
+// or shorter, so an address whose two low bits are not both set is never
+// one: the common case answers without the interface walk.
+func isUnicastLocal(s *stack.Stack, a netip.Addr) bool {
+	if a.IsMulticast() {
+		return false
+	}
+	b := a.As4()
+	if b[3]&3 != 3 {
+		return true
+	}
+	return !s.IsBroadcast(a)
+}
+
+// maxIPOptions is the room for IPv4 options (60-byte header less 20).
+const maxIPOptions = 40
+
+// IPv4 option types that ip_options_echo copies into a reply.
+const (
+	ipoptEnd       = 0
+	ipoptNop       = 1
+	ipoptRR        = 7
+	ipoptTimestamp = 68
+)
+
+// echoIPOptions is IP_RETOPTS: ip_options_echo then ip_options_undo on
+// the options as received (record route and timestamp already hold this
+// hop's entry). Record route comes first, then timestamp, each copied as
+// it is (the echo's extra slot is taken back by the undo), and the result
+// is padded with END to a multiple of 4. Source-route options are not
+// echoed yet.
+func echoIPOptions(opts []byte, out *[maxIPOptions]byte) int {
+	rr, ts := findIPOption(opts, ipoptRR), findIPOption(opts, ipoptTimestamp)
+	n := copy(out[:], rr)
+	n += copy(out[n:], ts)
+	for n&3 != 0 {
+		out[n] = ipoptEnd
+		n++
+	}
+	return n
+}
+
+// findIPOption returns the first option of type typ, or nil.
+func findIPOption(opts []byte, typ byte) []byte {
+	for i := 0; i < len(opts); {
+		switch opts[i] {
+		case ipoptEnd:
+			return nil
+		case ipoptNop:
+			i++
+			continue
+		}
+		if i+1 >= len(opts) {
+			return nil
+		}
+		l := int(opts[i+1])
+		if l < 2 || i+l > len(opts) {
+			return nil
+		}
+		if opts[i] == typ {
+			return opts[i : i+l]
+		}
+		i += l
+	}
+	return nil
+}
