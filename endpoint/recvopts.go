@@ -26,9 +26,7 @@ const (
 	rxStampNS                         // SOCK_RCVTSTAMPNS
 	rxStampNew                        // SOCK_TSTAMP_NEW (the y2038-safe cmsg types)
 	rxQueueOvfl                       // SO_RXQ_OVFL
-	rxIPMask      = rxPktinfo | rxTTL | rxTOS | rxRecvOpts | rxRetOpts | rxPassSec | rxOrigDst | rxChecksum | rxFragSize
-	rxSocketMask  = rxStamp | rxQueueOvfl
-	rxNeedArrival = rxStamp // flags that make delivery record the arrival time
+	rxIPMask    = rxPktinfo | rxTTL | rxTOS | rxRecvOpts | rxRetOpts | rxPassSec | rxOrigDst | rxChecksum | rxFragSize
 )
 
 // ipRecvFlag maps a SOL_IP option to its flag; 0 if it is not one.
