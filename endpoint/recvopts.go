@@ -13,19 +13,19 @@ import (
 type rxFlags uint32
 
 const (
-	rxPktinfo     rxFlags = 1 << iota // IP_PKTINFO
-	rxTTL                             // IP_RECVTTL
-	rxTOS                             // IP_RECVTOS
-	rxRecvOpts                        // IP_RECVOPTS
-	rxRetOpts                         // IP_RETOPTS
-	rxPassSec                         // IP_PASSSEC
-	rxOrigDst                         // IP_RECVORIGDSTADDR
-	rxChecksum                        // IP_CHECKSUM
-	rxFragSize                        // IP_RECVFRAGSIZE
-	rxStamp                           // SOCK_RCVTSTAMP
-	rxStampNS                         // SOCK_RCVTSTAMPNS
-	rxStampNew                        // SOCK_TSTAMP_NEW (the y2038-safe cmsg types)
-	rxQueueOvfl                       // SO_RXQ_OVFL
+	rxPktinfo   rxFlags = 1 << iota // IP_PKTINFO
+	rxTTL                           // IP_RECVTTL
+	rxTOS                           // IP_RECVTOS
+	rxRecvOpts                      // IP_RECVOPTS
+	rxRetOpts                       // IP_RETOPTS
+	rxPassSec                       // IP_PASSSEC
+	rxOrigDst                       // IP_RECVORIGDSTADDR
+	rxChecksum                      // IP_CHECKSUM
+	rxFragSize                      // IP_RECVFRAGSIZE
+	rxStamp                         // SOCK_RCVTSTAMP
+	rxStampNS                       // SOCK_RCVTSTAMPNS
+	rxStampNew                      // SOCK_TSTAMP_NEW (the y2038-safe cmsg types)
+	rxQueueOvfl                     // SO_RXQ_OVFL
 	rxIPMask    = rxPktinfo | rxTTL | rxTOS | rxRecvOpts | rxRetOpts | rxPassSec | rxOrigDst | rxChecksum | rxFragSize
 )
 
