@@ -38,6 +38,7 @@ type sockOpts struct {
 	ttl                             int           // -1 = net.ipv4.ip_default_ttl
 	tos                             uint8
 	hdrincl                         bool
+	pmtudisc                        int // IP_MTU_DISCOVER, IP_PMTUDISC_*
 }
 
 func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
@@ -49,6 +50,11 @@ func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
 		ttl:      -1,
 		// inet_create turns IP_HDRINCL on for IPPROTO_RAW sockets.
 		hdrincl: typ == unix.SOCK_RAW && proto == unix.IPPROTO_RAW,
+		// inet_create: DONT when net.ipv4.ip_no_pmtu_disc is set, else WANT.
+		pmtudisc: unix.IP_PMTUDISC_WANT,
+	}
+	if s.Sysctl().Int("net.ipv4.ip_no_pmtu_disc") != 0 {
+		o.pmtudisc = unix.IP_PMTUDISC_DONT
 	}
 	if typ == unix.SOCK_STREAM {
 		o.rcvbuf, o.sndbuf = tcpDefaultRcv, tcpDefaultSnd

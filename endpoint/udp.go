@@ -3,6 +3,7 @@ package endpoint
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,10 +29,13 @@ type udpSock struct {
 	// bindMu guards the binding's life. Calls into the stack are made
 	// under it but never under mu, which DeliverUDP takes: the stack may
 	// deliver while it holds its own locks.
-	bindMu   sync.Mutex
-	binding  *stack.UDPBinding // nil until bound (explicitly or implicitly)
-	remote   netip.AddrPort    // valid when connected
-	userPort bool              // bind(2) chose the port: disconnect keeps it
+	bindMu  sync.Mutex
+	binding *stack.UDPBinding // nil until bound (explicitly or implicitly)
+	remote  netip.AddrPort    // valid when connected
+	// connected mirrors remote.IsValid() for the delivery path, which
+	// must not take bindMu.
+	connected atomic.Bool
+	userPort  bool // bind(2) chose the port: disconnect keeps it
 
 	mu    sync.Mutex // guards the receive side below
 	shut  int
@@ -128,6 +132,7 @@ func (u *udpSock) Connect(sa []byte) error {
 		return err
 	}
 	u.remote = r.Addr
+	u.connected.Store(true)
 	return nil
 }
 
@@ -135,6 +140,7 @@ func (u *udpSock) Connect(sa []byte) error {
 // the socket only got implicitly is given back.
 func (u *udpSock) disconnectLocked() error {
 	u.remote = netip.AddrPort{}
+	u.connected.Store(false)
 	if u.binding == nil {
 		return nil
 	}
@@ -241,6 +247,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if sp.tos >= 0 {
 		m.TOS = uint8(sp.tos)
+	}
+	if err := u.takeSendErr(&m); err != nil {
+		return 0, err
 	}
 	if err := u.s.SendUDP(&m); err != nil {
 		return 0, err

@@ -15,9 +15,33 @@ import (
 )
 
 // recorder is a UDPReceiver that queues what it gets.
-type recorder struct{ ch chan stack.Datagram }
+type recorder struct {
+	ch   chan stack.Datagram
+	errs chan stack.ICMPError
+}
 
-func newRecorder() *recorder { return &recorder{ch: make(chan stack.Datagram, 64)} }
+func newRecorder() *recorder {
+	return &recorder{ch: make(chan stack.Datagram, 64), errs: make(chan stack.ICMPError, 16)}
+}
+
+func (r *recorder) DeliverICMPError(e *stack.ICMPError) {
+	select {
+	case r.errs <- *e:
+	default:
+	}
+}
+
+// nextErr waits up to a second for an ICMP error.
+func (r *recorder) nextErr(t *testing.T) stack.ICMPError {
+	t.Helper()
+	select {
+	case e := <-r.errs:
+		return e
+	case <-time.After(time.Second):
+		t.Fatal("no ICMP error within 1s")
+		return stack.ICMPError{}
+	}
+}
 
 func (r *recorder) DeliverUDP(d *stack.Datagram) {
 	select {

@@ -9,6 +9,10 @@ type UDPReceiver interface {
 	// valid only during the call except d.Payload, which the receiver owns
 	// after the call.
 	DeliverUDP(d *Datagram)
+	// DeliverICMPError is called, on the same path and with the same
+	// rules, for an ICMP error about a datagram the binding sent; e is
+	// valid only during the call except e.Payload, which the receiver owns.
+	DeliverICMPError(e *ICMPError)
 }
 
 // Datagram is one received UDP datagram with the IP header facts the socket

@@ -51,11 +51,6 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 
 var datagramPool = sync.Pool{New: func() any { return new(Datagram) }}
 
-// HandleError ignores ICMP errors here: netsandbox taps ICMP with a raw
-// endpoint so that every error type reaches sockets, not only those gVisor
-// passes to transports.
-func (*udpEndpoint) HandleError(gstack.TransportError, *gstack.PacketBuffer) {}
-
 // Abort has nothing to tear down: the binding owns the registration.
 func (*udpEndpoint) Abort() {}
 
