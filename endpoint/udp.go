@@ -174,7 +174,8 @@ func (u *udpSock) GetSockName() ([]byte, error) {
 func (u *udpSock) GetPeerName() ([]byte, error) {
 	u.bindMu.Lock()
 	defer u.bindMu.Unlock()
-	if !u.remote.IsValid() {
+	// inet_getname: a peer with port 0 reads as not connected.
+	if !u.remote.IsValid() || u.remote.Port() == 0 {
 		return nil, unix.ENOTCONN
 	}
 	return sockaddr(u.remote), nil
