@@ -10,10 +10,14 @@ import (
 type sendParams struct {
 	ttl int // 0 = socket's
 	tos int // -1 = socket's
+	// IP_PKTINFO: ipi_spec_dst replaces the source address and a non-zero
+	// ipi_ifindex the output interface (udp_sendmsg's ipc.addr, ipc.oif).
+	hasPktinfo bool
+	pktinfo    options.InPktinfo
 }
 
 // parseSendCmsgs applies ip_cmsg_send's rules to a sendmsg control buffer.
-// SOL_IP IP_TTL and IP_TOS are implemented; other SOL_IP and SOL_SOCKET
+// SOL_IP IP_TTL, IP_TOS and IP_PKTINFO are implemented; other SOL_IP and SOL_SOCKET
 // types are EINVAL (Linux implements some of them: they are not yet here);
 // other levels are skipped, as Linux does.
 func parseSendCmsgs(oob []byte) (sendParams, error) {
@@ -55,6 +59,12 @@ func parseSendCmsgs(oob []byte) (sendParams, error) {
 				return sp, unix.EINVAL
 			}
 			sp.tos = int(v)
+		case unix.IP_PKTINFO:
+			pi, err := options.ParseInPktinfo(m.Data)
+			if err != nil || len(m.Data) != options.SizeofInPktinfo {
+				return sp, unix.EINVAL
+			}
+			sp.hasPktinfo, sp.pktinfo = true, pi
 		default:
 			return sp, unix.EINVAL
 		}

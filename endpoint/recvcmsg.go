@@ -222,3 +222,14 @@ func findIPOption(opts []byte, typ byte) []byte {
 	}
 	return nil
 }
+
+// applySendPktinfo is IP_PKTINFO on sendmsg as ip_cmsg_send and
+// udp_sendmsg use it: ipi_spec_dst becomes the source address even over a
+// bound one (0.0.0.0 lets the route choose), and a non-zero ipi_ifindex
+// the output interface in place of SO_BINDTODEVICE's.
+func applySendPktinfo(m *stack.UDPSend, pi options.InPktinfo) {
+	m.Src = netip.AddrPortFrom(pi.SpecDst, m.Src.Port())
+	if pi.IfIndex != 0 {
+		m.IfIndex = int(pi.IfIndex)
+	}
+}

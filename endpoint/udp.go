@@ -241,13 +241,19 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		IfIndex: o.bindIf,
 		TTL:     u.effectiveTTL(),
 		TOS:     o.tos,
-		Payload: p,
+		PMTU:    stack.PMTUMode(o.pmtudisc),
+		// Linux's "connected" for the IP ID is a peer address being set.
+		Connected: remote.IsValid(),
+		Payload:   p,
 	}
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
 	if sp.tos >= 0 {
 		m.TOS = uint8(sp.tos)
+	}
+	if sp.hasPktinfo {
+		applySendPktinfo(&m, sp.pktinfo)
 	}
 	if err := u.takeSendErr(&m); err != nil {
 		return 0, err
