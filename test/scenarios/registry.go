@@ -27,6 +27,7 @@ func All() []harness.Scenario {
 		moreScenarios(),
 		blockingScenarios(),
 		extraScenarios(),
+		querierScenarios(),
 	} {
 		all = append(all, group...)
 	}
