@@ -32,6 +32,9 @@ func (g *gsock) pushOpts() error {
 	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
 		return errnoOf(e)
 	}
+	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
+		return errnoOf(e)
+	}
 	return nil
 }
 
@@ -109,4 +112,18 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil
 	}
 	return g.getCommon(level, name, buf)
+}
+
+// gvisorPMTU maps IP_MTU_DISCOVER to gVisor's strategies, which decide DF
+// only: INTERFACE and OMIT send without DF, as DONT does.
+func gvisorPMTU(mode int) tcpip.PMTUDStrategy {
+	switch mode {
+	case unix.IP_PMTUDISC_WANT:
+		return tcpip.PMTUDiscoveryWant
+	case unix.IP_PMTUDISC_DO:
+		return tcpip.PMTUDiscoveryDo
+	case unix.IP_PMTUDISC_PROBE:
+		return tcpip.PMTUDiscoveryProbe
+	}
+	return tcpip.PMTUDiscoveryDont
 }

@@ -269,6 +269,11 @@ func (b *base) setIPLevel(name int, val []byte) error {
 			return unix.ENOPROTOOPT
 		}
 		b.opts.hdrincl = v != 0
+	case unix.IP_MTU_DISCOVER:
+		if v < unix.IP_PMTUDISC_DONT || v > unix.IP_PMTUDISC_OMIT {
+			return unix.EINVAL
+		}
+		b.opts.pmtudisc = v
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -364,6 +369,8 @@ func (b *base) getIPLevel(name int, buf []byte) (int, error) {
 		v = int(o.tos)
 	case unix.IP_HDRINCL:
 		v = boolInt(o.hdrincl)
+	case unix.IP_MTU_DISCOVER:
+		v = o.pmtudisc
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

@@ -241,7 +241,10 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		IfIndex: o.bindIf,
 		TTL:     u.effectiveTTL(),
 		TOS:     o.tos,
-		Payload: p,
+		PMTU:    stack.PMTUMode(o.pmtudisc),
+		// Linux's "connected" for the IP ID is a peer address being set.
+		Connected: remote.IsValid(),
+		Payload:   p,
 	}
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)

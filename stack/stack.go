@@ -6,6 +6,7 @@ package stack
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -33,6 +34,7 @@ type Stack struct {
 	sysctl *Sysctl
 	udp    *udpProtocol
 	stats  Stats
+	ipID   atomic.Uint32 // IP IDs of the datagrams whose header we build
 
 	// mu guards routes, which mirrors gVisor's route table in our order.
 	mu     sync.Mutex
@@ -66,6 +68,8 @@ func New(cfg Config) (*Stack, error) {
 		HandleLocal: true,
 	})
 	sc.attach(s)
+	rng := s.g.SecureRNG()
+	s.ipID.Store(rng.Uint32())
 
 	// Linux enables SACK by default (net.ipv4.tcp_sack = 1); gVisor does not.
 	sack := tcpip.TCPSACKEnabled(true)

@@ -41,9 +41,29 @@ type UDPSend struct {
 	IfIndex int   // 0 = route decides
 	TTL     uint8 // 0 = route default (ip_default_ttl)
 	TOS     uint8
-	DF      bool
+	// PMTU is the socket's IP_MTU_DISCOVER mode; it decides DF and what
+	// happens to a datagram larger than the route MTU.
+	PMTU PMTUMode
+	// Connected tells that the socket is connected; Linux then numbers its
+	// datagrams' IP IDs from a per-socket counter, never 0.
+	Connected bool
 	// NoMulticastLoop stops a multicast datagram from being looped back to
 	// local sockets (IP_MULTICAST_LOOP 0); the zero value loops, as Linux.
 	NoMulticastLoop bool
 	Payload         []byte
 }
+
+// PMTUMode is IP_MTU_DISCOVER, with Linux's IP_PMTUDISC_* values.
+type PMTUMode uint8
+
+// The modes as __ip_append_data and __ip_make_skb apply them. There is no
+// path-MTU cache yet, so the route MTU stands for the path MTU and PROBE
+// acts as DO.
+const (
+	PMTUDont      PMTUMode = iota // no DF; fragment as needed
+	PMTUWant                      // DF when the datagram fits the MTU, else fragment without DF
+	PMTUDo                        // DF; EMSGSIZE above the MTU
+	PMTUProbe                     // DF; EMSGSIZE above the interface MTU
+	PMTUInterface                 // no DF; EMSGSIZE above the interface MTU
+	PMTUOmit                      // no DF; fragment as needed
+)

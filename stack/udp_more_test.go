@@ -110,8 +110,8 @@ func TestUDPWeakHostSource(t *testing.T) {
 	must(t, a.AddAddress(i2, netip.MustParsePrefix("172.16.0.1/16")))
 	r := newRecorder()
 	bind(t, b, r, "0.0.0.0:8000", stack.UDPBindFlags{})
-	for _, df := range []bool{false, true} {
-		m := stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), TTL: 5, TOS: 0x20, DF: df, Payload: []byte("weak")}
+	for _, mode := range []stack.PMTUMode{stack.PMTUDont, stack.PMTUWant, stack.PMTUDo} {
+		m := stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), TTL: 5, TOS: 0x20, PMTU: mode, Payload: []byte("weak")}
 		if err := a.SendUDP(&m); err != nil {
 			t.Fatalf("send from eth1's address through eth0: %v", err)
 		}
@@ -127,7 +127,7 @@ func TestUDPWeakHostSource(t *testing.T) {
 	if d := r.next(t); !bytes.Equal(d.Payload, big) {
 		t.Errorf("fragmented weak-host datagram: %d bytes", len(d.Payload))
 	}
-	if err := a.SendUDP(&stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), DF: true, Payload: big}); !errors.Is(err, unix.EMSGSIZE) {
+	if err := a.SendUDP(&stack.UDPSend{Src: ap("172.16.0.1:8001"), Dst: ap("10.0.0.2:8000"), PMTU: stack.PMTUDo, Payload: big}); !errors.Is(err, unix.EMSGSIZE) {
 		t.Errorf("DF over MTU: %v", err)
 	}
 }

@@ -47,20 +47,29 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		src = nAddr(r.LocalAddress())
 	}
 
-	// gVisor fragments regardless of DF; Linux refuses a datagram that
-	// cannot go out whole when fragmenting is not allowed. Route.MTU is the
-	// room left after the IPv4 header.
-	if m.DF && header.UDPMinimumSize+len(m.Payload) > int(r.MTU()) {
+	// gVisor fragments whatever the DF bit says, so the mode is applied
+	// here. Route.MTU is the room left after the IPv4 header.
+	fits := header.UDPMinimumSize+len(m.Payload) <= int(r.MTU())
+	df, refuse := m.PMTU.dfAndRefuse(fits)
+	if refuse {
 		return unix.EMSGSIZE
 	}
 	ttl := m.TTL
 	if ttl == 0 {
 		ttl = r.DefaultTTL()
 	}
-	if weakHost {
-		err = s.writeWeakHost(r, src, m, ttl)
+	// Linux (ip_select_ident) sends ID 0 only for a DF datagram of an
+	// unconnected socket in DO or PROBE mode; gVisor gives every DF
+	// datagram ID 0, so other DF datagrams get a header built here.
+	zeroID := df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected
+	if weakHost || df && !zeroID {
+		var id uint16
+		if !zeroID {
+			id = s.nextIPID()
+		}
+		err = s.writeOwnHeader(r, src, m, ttl, df, id)
 	} else {
-		err = s.write(r, m, ttl)
+		err = s.write(r, m, ttl, df)
 	}
 	if err != nil {
 		return err
@@ -69,8 +78,33 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	return nil
 }
 
-// write sends through gVisor's IPv4, which adds the header.
-func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8) error {
+// dfAndRefuse tells whether a datagram leaves with DF and whether it is
+// refused with EMSGSIZE, given whether it fits the route MTU unfragmented.
+func (p PMTUMode) dfAndRefuse(fits bool) (df, refuse bool) {
+	switch p {
+	case PMTUWant:
+		return fits, false
+	case PMTUDo, PMTUProbe:
+		return true, !fits
+	case PMTUInterface:
+		return false, !fits
+	}
+	return false, false
+}
+
+// nextIPID returns a nonzero IP ID from a counter that starts at a random
+// value.
+func (s *Stack) nextIPID() uint16 {
+	for {
+		if id := uint16(s.ipID.Add(1)); id != 0 {
+			return id
+		}
+	}
+}
+
+// write sends through gVisor's IPv4, which adds the header (ID 0 with DF,
+// a fresh one without).
+func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
 		ReserveHeaderBytes: header.UDPMinimumSize + int(r.MaxHeaderLength()),
 		Payload:            buffer.MakeWithData(m.Payload),
@@ -83,7 +117,7 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8) error {
 		Protocol: header.UDPProtocolNumber,
 		TTL:      ttl,
 		TOS:      m.TOS,
-		DF:       m.DF,
+		DF:       df,
 	}, pkt)
 	if e != nil {
 		return errnoOf(e)
@@ -91,31 +125,38 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8) error {
 	return nil
 }
 
-// writeWeakHost sends a datagram whose source address belongs to another
-// NIC than the route's, with an IPv4 header built here. gVisor still fills
-// in the ID and header checksum and fragments as needed.
-func (s *Stack) writeWeakHost(r *gstack.Route, src netip.Addr, m *UDPSend, ttl uint8) error {
-	n := header.IPv4MinimumSize + header.UDPMinimumSize + len(m.Payload)
-	b := make([]byte, n)
+// writeOwnHeader sends a datagram with an IPv4 header built here: for a
+// source address of another NIC than the route's (weak host), or for an IP
+// ID gVisor would not choose. gVisor fills in the header checksum, an ID
+// when id is 0 and DF is clear, and fragments as needed.
+func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl uint8, df bool, id uint16) error {
+	const hdrLen = header.IPv4MinimumSize + header.UDPMinimumSize
+	n := hdrLen + len(m.Payload)
+	hdr := buffer.NewViewSize(hdrLen)
+	b := hdr.AsSlice()
 	var flags uint8
-	if m.DF {
+	if df {
 		flags = header.IPv4FlagDontFragment
 	}
 	header.IPv4(b).Encode(&header.IPv4Fields{
 		TOS:         m.TOS,
 		TotalLength: uint16(n),
+		ID:          id,
 		Flags:       flags,
 		TTL:         ttl,
 		Protocol:    uint8(header.UDPProtocolNumber),
 		SrcAddr:     gAddr(src),
 		DstAddr:     r.RemoteAddress(),
 	})
-	udp := header.UDP(b[header.IPv4MinimumSize:])
-	copy(udp.Payload(), m.Payload)
-	putUDPHeader(udp, gAddr(src), r.RemoteAddress(), m)
+	putUDPHeader(header.UDP(b[header.IPv4MinimumSize:]), gAddr(src), r.RemoteAddress(), m)
+	payload := buffer.MakeWithView(hdr)
+	if err := payload.Append(buffer.NewViewWithData(m.Payload)); err != nil {
+		payload.Release()
+		return unix.ENOBUFS
+	}
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
 		ReserveHeaderBytes: int(r.MaxHeaderLength()),
-		Payload:            buffer.MakeWithData(b),
+		Payload:            payload,
 	})
 	defer pkt.DecRef()
 	if e := r.WriteHeaderIncludedPacket(pkt); e != nil {
@@ -124,8 +165,7 @@ func (s *Stack) writeWeakHost(r *gstack.Route, src netip.Addr, m *UDPSend, ttl u
 	return nil
 }
 
-// putUDPHeader fills in a UDP header whose payload follows it in udp's
-// backing memory or, for write, is m.Payload.
+// putUDPHeader fills in the UDP header of a datagram carrying m.Payload.
 func putUDPHeader(udp header.UDP, src, dst tcpip.Address, m *UDPSend) {
 	length := uint16(header.UDPMinimumSize + len(m.Payload))
 	udp.Encode(&header.UDPFields{

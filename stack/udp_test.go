@@ -113,7 +113,7 @@ func TestUDPSendErrors(t *testing.T) {
 	}{
 		{"no route", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("192.0.2.1:9")}, unix.ENETUNREACH},
 		{"too long", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), Payload: make([]byte, 65508)}, unix.EMSGSIZE},
-		{"DF over MTU", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), DF: true, Payload: make([]byte, 1473)}, unix.EMSGSIZE},
+		{"DF over MTU", stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), PMTU: stack.PMTUDo, Payload: make([]byte, 1473)}, unix.EMSGSIZE},
 		{"non-local source", stack.UDPSend{Src: ap("10.0.0.9:1234"), Dst: ap("10.0.0.2:9")}, unix.ENETUNREACH},
 		{"loopback source to remote", stack.UDPSend{Src: ap("127.0.0.1:1234"), Dst: ap("10.0.0.2:9")}, unix.EINVAL},
 		{"loopback source, no route", stack.UDPSend{Src: ap("127.0.0.1:1234"), Dst: ap("192.0.2.1:9")}, unix.ENETUNREACH},
@@ -129,7 +129,7 @@ func TestUDPSendErrors(t *testing.T) {
 	}
 	// 1472 bytes with DF fit a 1500 MTU; 65507 bytes fit in one
 	// (fragmented) datagram.
-	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), DF: true, Payload: make([]byte, 1472)}); err != nil {
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), PMTU: stack.PMTUDo, Payload: make([]byte, 1472)}); err != nil {
 		t.Errorf("1472-byte DF payload: %v", err)
 	}
 	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), Payload: make([]byte, 65507)}); err != nil {
