@@ -28,6 +28,7 @@ func All() []harness.Scenario {
 		blockingScenarios(),
 		extraScenarios(),
 		querierScenarios(),
+		tailScenarios(),
 	} {
 		all = append(all, group...)
 	}
