@@ -104,7 +104,7 @@ func (g *gsock) resetTCP() {
 	g.errTaken = false
 	g.mu.Unlock()
 	if bound.IsValid() {
-		_ = ep.Bind(bindAddress(bound))
+		_ = ep.Bind(g.gvisorBindAddress(bound))
 	}
 }
 
@@ -146,7 +146,7 @@ func (g *gsock) Bind(sa []byte) error {
 			return err
 		}
 	}
-	if err := errOf(g.endpoint().Bind(bindAddress(r.Addr))); err != nil {
+	if err := errOf(g.endpoint().Bind(g.gvisorBindAddress(r.Addr))); err != nil {
 		return err
 	}
 	if g.isTCP() {
@@ -155,6 +155,20 @@ func (g *gsock) Bind(sa []byte) error {
 		g.mu.Unlock()
 	}
 	return nil
+}
+
+// gvisorBindAddress is the address handed to gVisor's Bind. Linux lets a
+// TCP socket bind (and listen) on a multicast address, where no SYN ever
+// arrives; gVisor's TCP accepts only local addresses unless a NIC is named,
+// so lo is named: the socket keeps the address for getsockname and its port
+// reservation. (A connect from such a socket, which Linux attempts with a
+// multicast source, fails in gVisor with EADDRNOTAVAIL.)
+func (g *gsock) gvisorBindAddress(ap netip.AddrPort) tcpip.FullAddress {
+	fa := bindAddress(ap)
+	if g.isTCP() && ap.Addr().IsMulticast() {
+		fa.NIC = loopbackIfIndex
+	}
+	return fa
 }
 
 // bindableAddr is inet_addr_valid_or_nonlocal: any, a local, multicast or
