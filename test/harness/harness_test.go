@@ -204,3 +204,34 @@ func TestRunnerTimeoutPanicAndRestore(t *testing.T) {
 		t.Errorf("after-sysctl: %q, want the default restored", got)
 	}
 }
+
+func TestRunnerClassifiesDifferences(t *testing.T) {
+	requireNetns(t)
+	// Each scenario records how often it ran, so its two runs differ.
+	counter := func() func(e *Env) {
+		n := 0
+		return func(e *Env) { n++; e.Rec("run", n) }
+	}
+	list := []Scenario{
+		{Name: "same", Run: func(e *Env) { e.Rec("x", 1) }},
+		{Name: "accepted", Run: counter()},
+		{Name: "bug", Run: counter()},
+	}
+	rep, err := RunScenarios(list, map[string]string{"accepted": "documented reason"}, Options{Against: "kernel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Row{}
+	for _, r := range rep.Rows {
+		got[r.Name] = r
+	}
+	if got["same"].Status != "identical" || got["accepted"].Status != "expected" || got["bug"].Status != "differ" {
+		t.Errorf("statuses: %+v", rep.Rows)
+	}
+	if got["accepted"].Reason != "documented reason" || !strings.Contains(got["bug"].Diff, `"run: 2"`) {
+		t.Errorf("reason/diff: %+v", rep.Rows)
+	}
+	if rep.N != 3 || rep.Identical != 1 || rep.Expected != 1 || rep.Differ != 1 {
+		t.Errorf("counts: %+v", rep)
+	}
+}
