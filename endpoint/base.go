@@ -30,6 +30,7 @@ type base struct {
 	opts  sockOpts
 
 	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
+	mcast  mcastOpts     // guarded by optMu (mcastopts.go)
 }
 
 func (b *base) init(s *stack.Stack, typ, proto int) {

@@ -32,6 +32,9 @@ func (g *gsock) pushOpts() error {
 	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
 		return errnoOf(e)
 	}
+	if err := g.pushMcastOpts(); err != nil {
+		return err
+	}
 	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
 		return errnoOf(e)
 	}

@@ -67,14 +67,15 @@ func (b *base) updateRx(f func(rxFlags) rxFlags) {
 	}
 }
 
-// setRecvOpt handles the options that switch control messages on and off.
-// handled is false for every other option.
+// setRecvOpt handles the options that switch control messages on and off
+// and, through setMcastOpt, the multicast TTL and loopback. handled is
+// false for every other option.
 func (b *base) setRecvOpt(level, name int, val []byte) (handled bool, err error) {
 	switch level {
 	case unix.SOL_IP:
 		flag := ipRecvFlag(name)
 		if flag == 0 {
-			return false, nil
+			return b.setMcastOpt(name, val)
 		}
 		// do_ip_setsockopt: int, or one byte when shorter, or 0 when empty.
 		v, _ := options.ParseIPInt(val)
@@ -131,7 +132,8 @@ func (b *base) getRecvOpt(level, name int, buf []byte) (handled bool, n int, err
 	case unix.SOL_IP:
 		flag := ipRecvFlag(name)
 		if flag == 0 {
-			return false, 0, nil
+			h, n := b.getMcastOpt(name, buf)
+			return h, n, nil
 		}
 		return true, options.PutIPInt(buf, int32(boolInt(f&flag != 0))), nil
 	case unix.SOL_SOCKET:

@@ -246,6 +246,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		Connected: remote.IsValid(),
 		Payload:   p,
 	}
+	u.applyMcastOpts(&m)
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
