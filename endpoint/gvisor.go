@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sync"
 
@@ -188,6 +189,9 @@ func checkPrivilegedPort(s *stack.Stack, port uint16) error {
 }
 
 func (g *gsock) Connect(sa []byte) error {
+	if err := g.tcpConnectState(sa); err != nil {
+		return err
+	}
 	r, err := options.ParseConnectAddr(sa)
 	if err != nil {
 		return err
@@ -199,14 +203,6 @@ func (g *gsock) Connect(sa []byte) error {
 	addr := fullAddress(r.Addr)
 	if g.typ == unix.SOCK_RAW {
 		addr.Port = 0
-	}
-	if g.isTCP() {
-		g.mu.Lock()
-		conn := g.conn
-		g.mu.Unlock()
-		if conn {
-			return unix.EISCONN
-		}
 	}
 	if err := g.checkConnectDst(r.Addr.Addr()); err != nil {
 		return err
@@ -247,6 +243,22 @@ func (g *gsock) Connect(sa []byte) error {
 		return err
 	}
 	g.markConnected()
+	return nil
+}
+
+// tcpConnectState is inet_stream_connect's state test, made after the
+// AF_UNSPEC test and before tcp_v4_connect looks at the address: a
+// connected socket, or one that is not closed (listening), is EISCONN.
+func (g *gsock) tcpConnectState(sa []byte) error {
+	if !g.isTCP() || len(sa) < 2 || binary.NativeEndian.Uint16(sa) == unix.AF_UNSPEC {
+		return nil
+	}
+	g.mu.Lock()
+	conn := g.conn
+	g.mu.Unlock()
+	if conn || g.endpoint().State() == uint32(tcp.StateListen) {
+		return unix.EISCONN
+	}
 	return nil
 }
 
