@@ -108,8 +108,8 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		return putErrno(buf, g.pendingErr()), nil
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
-	case level == unix.SOL_TCP:
-		if !g.isTCP() || name != unix.TCP_NODELAY {
+	case level == unix.SOL_TCP && g.isTCP():
+		if name != unix.TCP_NODELAY {
 			return 0, unix.ENOPROTOOPT
 		}
 		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil

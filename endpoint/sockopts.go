@@ -292,7 +292,27 @@ func (b *base) getCommon(level, name int, buf []byte) (int, error) {
 	case unix.SOL_IP:
 		return b.getIPLevel(name, buf)
 	}
-	return 0, unix.ENOPROTOOPT
+	if level == b.protocolLevel() {
+		return 0, unix.ENOPROTOOPT
+	}
+	// The protocol's getsockopt passes any other level to ip_getsockopt,
+	// whose do_ip_getsockopt answers EOPNOTSUPP (setsockopt: ENOPROTOOPT).
+	return 0, unix.EOPNOTSUPP
+}
+
+// protocolLevel is the option level the socket's own protocol answers
+// (udp_getsockopt, tcp_getsockopt, raw_getsockopt); ping sockets have
+// none (-1).
+func (b *base) protocolLevel() int {
+	switch {
+	case b.typ == unix.SOCK_STREAM:
+		return unix.SOL_TCP
+	case b.typ == unix.SOCK_RAW:
+		return unix.SOL_RAW
+	case b.proto == unix.IPPROTO_ICMP:
+		return -1
+	}
+	return unix.SOL_UDP
 }
 
 func (b *base) getSocketLevel(name int, buf []byte) (int, error) {
