@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 
 	"netsandbox/options"
 	"netsandbox/stack"
@@ -39,7 +41,10 @@ func (u *udpSock) noteArrival(d *stack.Datagram, truesize int) queued {
 // into oob, in Linux's order: the SOL_SOCKET ones of sock_recv_cmsgs
 // (timestamp, then drop count), then ip_cmsg_recv_offset's SOL_IP ones. It
 // returns msg_controllen and MSG_CTRUNC as put_cmsg leaves them.
-func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
+//
+// truncated and peek say how the payload was read: they decide whether
+// Linux had a full checksum at hand for IP_CHECKSUM.
+func (u *udpSock) recvCmsgs(oob []byte, e *queued, truncated, peek bool) (int, int) {
 	f := u.rx()
 	if f == 0 {
 		return 0, 0
@@ -56,7 +61,7 @@ func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
 	if f&rxPktinfo != 0 {
 		pi := options.InPktinfo{Addr: d.Dst.Addr()}
 		if e.arr.pktinfo {
-			pi.IfIndex = int32(u.pktinfoIfIndex(d))
+			pi.IfIndex = int32(pktinfoIfIndex(u.s, d))
 			pi.SpecDst = specDst(u.s, d)
 		}
 		enc := pi.Encode()
@@ -83,11 +88,68 @@ func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
 		sa := options.SockaddrInArray(d.Dst)
 		b.Put(unix.SOL_IP, unix.IP_ORIGDSTADDR, sa[:])
 	}
-	// IP_CHECKSUM reports only CHECKSUM_COMPLETE packets, which a veth or
-	// a userspace link never delivers; IP_RECVFRAGSIZE reports only
-	// reassembled datagrams, whose fragment sizes the stack does not pass
-	// up. Neither adds a message here.
+	if f&rxChecksum != 0 {
+		if sum, ok := payloadChecksum(d, truncated, peek); ok {
+			b.PutInt32(unix.SOL_IP, unix.IP_CHECKSUM, int32(sum))
+		}
+	}
+	// IP_RECVFRAGSIZE reports only reassembled datagrams, whose fragment
+	// sizes the stack does not pass up: no message here.
 	return b.Len(), b.Flags()
+}
+
+// checksumBreak is CHECKSUM_BREAK: a datagram up to this long (UDP header
+// included) has its checksum computed in full on arrival.
+const checksumBreak = 76
+
+// payloadChecksum is IP_CHECKSUM: the unfolded 32-bit sum of the payload
+// that Linux keeps in skb->csum once it has checksummed the datagram in
+// software (CHECKSUM_COMPLETE). A datagram from a real link (the peer sends
+// with no checksum offload) is checksummed on arrival when short; a longer
+// one only when recvmsg must verify before copying (a short buffer or
+// MSG_PEEK). Loopback traffic is never checksummed. On arrival the header's
+// sum is subtracted from the datagram's, which turns a zero sum into
+// 0xffffffff; the later path sums the payload alone.
+func payloadChecksum(d *stack.Datagram, truncated, peek bool) (uint32, bool) {
+	if d.IfIndex == loopbackIfIndex {
+		return 0, false
+	}
+	short := 8+len(d.Payload) <= checksumBreak
+	if !short && !truncated && !peek {
+		return 0, false
+	}
+	sum := csumPartial32(d.Payload)
+	if short && sum == 0 {
+		sum = 0xffffffff
+	}
+	return sum, true
+}
+
+// csumPartial32 is x86-64 csum_partial from a zero seed: little-endian
+// words added with end-around carry (the trailing bytes zero-padded),
+// folded to 32 bits.
+func csumPartial32(b []byte) uint32 {
+	var sum uint64
+	add := func(w uint64) {
+		s := sum + w
+		if s < sum {
+			s++
+		}
+		sum = s
+	}
+	for len(b) >= 8 {
+		add(binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	if len(b) > 0 {
+		var tail [8]byte
+		copy(tail[:], b)
+		add(binary.LittleEndian.Uint64(tail[:]))
+	}
+	for sum>>32 != 0 {
+		sum = sum&0xffffffff + sum>>32
+	}
+	return uint32(sum)
 }
 
 // putTimestamp adds __sock_recv_timestamp's software timestamp: one of
@@ -120,18 +182,22 @@ func putTimestamp(b *options.CmsgBuilder, f rxFlags, stamp int64) {
 	b.Put(unix.SOL_SOCKET, int32(typ), ts[:])
 }
 
-// pktinfoIfIndex is ipi_ifindex: the interface the datagram came in on. A
-// unicast datagram this host sent to itself came in on lo in Linux (the
-// loopback route), whichever interface owns the address; gVisor hands it
-// to the owning interface instead.
-func (u *udpSock) pktinfoIfIndex(d *stack.Datagram) int {
-	if d.IfIndex != loopbackIfIndex && isUnicastLocal(u.s, d.Dst.Addr()) && u.s.IsLocalAddr(d.Src.Addr()) {
-		return loopbackIfIndex
+const loopbackIfIndex = 1
+
+// pktinfoIfIndex is ipi_ifindex: the interface the datagram came in on,
+// except that a datagram this host sent to one of its own addresses, which
+// travels over lo, reports the interface that owns the address (Linux's
+// output route keeps the FIB result's device as rt_iif).
+func pktinfoIfIndex(s *stack.Stack, d *stack.Datagram) int {
+	dst := d.Dst.Addr()
+	if d.IfIndex != loopbackIfIndex || dst.IsLoopback() || !isUnicastLocal(s, dst) {
+		return d.IfIndex
+	}
+	if nic := s.Gvisor().CheckLocalAddress(0, header.IPv4ProtocolNumber, tcpip.AddrFrom4(dst.As4())); nic != 0 {
+		return int(nic)
 	}
 	return d.IfIndex
 }
-
-const loopbackIfIndex = 1
 
 // specDst is fib_compute_spec_dst: the header destination for a datagram
 // to a local unicast address; for broadcast and multicast the source
@@ -226,10 +292,24 @@ func findIPOption(opts []byte, typ byte) []byte {
 // applySendPktinfo is IP_PKTINFO on sendmsg as ip_cmsg_send and
 // udp_sendmsg use it: ipi_spec_dst becomes the source address even over a
 // bound one (0.0.0.0 lets the route choose), and a non-zero ipi_ifindex
-// the output interface in place of SO_BINDTODEVICE's.
-func applySendPktinfo(m *stack.UDPSend, pi options.InPktinfo) {
-	m.Src = netip.AddrPortFrom(pi.SpecDst, m.Src.Port())
+// the output interface in place of SO_BINDTODEVICE's. The source is judged
+// as __ip_route_output_key judges it: multicast, limited broadcast or
+// 0.x.x.x is EINVAL, an address no interface owns (a directed broadcast
+// included) ENETUNREACH.
+func applySendPktinfo(s *stack.Stack, m *stack.UDPSend, pi options.InPktinfo) error {
+	src := pi.SpecDst
+	if !src.IsUnspecified() {
+		b := src.As4()
+		if src.IsMulticast() || b == [4]byte{255, 255, 255, 255} || b[0] == 0 {
+			return unix.EINVAL
+		}
+		if !isUnicastLocal(s, src) || !s.IsLocalAddr(src) {
+			return unix.ENETUNREACH
+		}
+	}
+	m.Src = netip.AddrPortFrom(src, m.Src.Port())
 	if pi.IfIndex != 0 {
 		m.IfIndex = int(pi.IfIndex)
 	}
+	return nil
 }

@@ -254,7 +254,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		m.TOS = uint8(sp.tos)
 	}
 	if sp.hasPktinfo {
-		applySendPktinfo(&m, sp.pktinfo)
+		if err := applySendPktinfo(u.s, &m, sp.pktinfo); err != nil {
+			return 0, err
+		}
 	}
 	if err := u.takeSendErr(&m); err != nil {
 		return 0, err
@@ -286,7 +288,7 @@ func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, erro
 			head := *u.queue.front()
 			n, rflags, from := u.takeLocked(p, flags)
 			u.mu.Unlock()
-			oobn, cflags := u.recvCmsgs(oob, &head)
+			oobn, cflags := u.recvCmsgs(oob, &head, rflags&unix.MSG_TRUNC != 0, flags&unix.MSG_PEEK != 0)
 			return n, oobn, rflags | cflags, from, nil
 		}
 		shut := u.shut

@@ -29,6 +29,7 @@ func All() []harness.Scenario {
 		extraScenarios(),
 		querierScenarios(),
 		tailScenarios(),
+		recvCmsgScenarios(),
 	} {
 		all = append(all, group...)
 	}
