@@ -263,7 +263,7 @@ func TestRecvCmsgsAllocationFree(t *testing.T) {
 	}, arr: arrival{pktinfo: true, stamp: 1}}
 	oob := make([]byte, 256)
 	allocs := testing.AllocsPerRun(100, func() {
-		if n, _ := u.recvCmsgs(oob, &e, false, false); n == 0 {
+		if n, _ := u.recvCmsgs(oob, &e); n == 0 {
 			t.Fatal("no control messages")
 		}
 	})

@@ -288,7 +288,7 @@ func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, erro
 			head := *u.queue.front()
 			n, rflags, from := u.takeLocked(p, flags)
 			u.mu.Unlock()
-			oobn, cflags := u.recvCmsgs(oob, &head, rflags&unix.MSG_TRUNC != 0, flags&unix.MSG_PEEK != 0)
+			oobn, cflags := u.recvCmsgs(oob, &head)
 			return n, oobn, rflags | cflags, from, nil
 		}
 		shut := u.shut

@@ -269,5 +269,47 @@ func recvCmsgScenarios() []harness.Scenario {
 			n, err := s.SendMsg([]byte("short"), short, to, 0)
 			e.Rec("send short pktinfo", err, n)
 		}},
+		{Name: "cmsg/recv-checksum", Run: func(e *harness.Env) {
+			// IP_CHECKSUM appears when Linux checksummed the datagram in
+			// software: short ones on arrival, longer ones only when recvmsg
+			// has to verify (short buffer, MSG_PEEK).
+			p := peerUDP(e, e.BasePort)
+			s := dutUDP(e, e.BasePort+1)
+			e.SetInt("IP_CHECKSUM", s, unix.IPPROTO_IP, unix.IP_CHECKSUM, 1)
+			to := harness.Sockaddr(e.DUTAddr, e.BasePort+1)
+			pattern := func(n int) []byte {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = byte(i*31 + 7)
+				}
+				return b
+			}
+			for _, tc := range []struct {
+				op      string
+				payload []byte
+				buf     int
+				flags   int
+			}{
+				{"empty", nil, 512, 0},
+				{"zeros", make([]byte, 12), 512, 0},
+				{"ones", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 512, 0},
+				{"68 bytes", pattern(68), 512, 0},
+				{"69 bytes", pattern(69), 512, 0},
+				{"300 bytes", pattern(300), 512, 0},
+				{"300 bytes short buffer", pattern(300), 100, 0},
+				{"300 bytes peek", pattern(300), 512, unix.MSG_PEEK},
+				{"300 zero bytes short buffer", make([]byte, 300), 10, 0},
+			} {
+				send(e, "peer send "+tc.op, p, tc.payload, to, 0)
+				harness.WaitReadable(s, 2*time.Second)
+				oob := make([]byte, 64)
+				n, oobn, fl, _, err := s.RecvMsg(make([]byte, tc.buf), oob, tc.flags|unix.MSG_DONTWAIT)
+				e.Rec("  recv", err, n, fl, harness.Cmsgs(oob[:oobn]))
+				if tc.flags&unix.MSG_PEEK != 0 {
+					n, oobn, fl, _, err = s.RecvMsg(make([]byte, tc.buf), oob, unix.MSG_DONTWAIT)
+					e.Rec("  recv after peek", err, n, fl, harness.Cmsgs(oob[:oobn]))
+				}
+			}
+		}},
 	}
 }
