@@ -40,6 +40,10 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		weakHost = true
 	}
 	if err != nil {
+		if s.loopbackBlackhole(err, m.IfIndex, m.Dst.Addr()) {
+			s.stats.UDPOutDatagrams.Add(1)
+			return nil
+		}
 		return err
 	}
 	defer r.Release()
@@ -193,6 +197,9 @@ func (s *Stack) RouteSource(dst netip.Addr, ifindex int) (netip.Addr, int, error
 	}
 	r, err := s.findRoute(netip.Addr{}, dst, ifindex, true)
 	if err != nil {
+		if s.loopbackBlackhole(err, ifindex, dst) {
+			return s.loopbackSource(), loopbackIfIndex, nil
+		}
 		return netip.Addr{}, 0, err
 	}
 	defer r.Release()
@@ -204,7 +211,13 @@ func (s *Stack) findRoute(src, dst netip.Addr, ifindex int, mcastLoop bool) (*gs
 	if ifindex != 0 && !s.g.HasNIC(tcpip.NICID(ifindex)) {
 		return nil, unix.ENODEV
 	}
-	if src.IsValid() && src.IsLoopback() && !s.IsLocalAddr(dst) {
+	if ifindex == 0 {
+		var err error
+		if ifindex, err = s.sourceDevice(src, dst); err != nil {
+			return nil, err
+		}
+	}
+	if src.IsValid() && src.IsLoopback() && ifindex != loopbackIfIndex && !s.IsLocalAddr(dst) {
 		// Linux's ip_route_output: with a route to dst the error is EINVAL
 		// (a loopback source on a non-loopback device), without one it is
 		// ENETUNREACH.

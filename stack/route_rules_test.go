@@ -1,0 +1,57 @@
+package stack_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"netsandbox/stack"
+)
+
+// A limited broadcast or multicast from a bound source leaves through the
+// source's interface without any route; without a source it needs one.
+func TestBroadcastFromBoundSource(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	ch, _ := attach(t, s, "10.0.0.1/24")
+	for _, dst := range []string{"255.255.255.255:9", "239.1.2.3:9"} {
+		if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap(dst), Payload: []byte("x")}); !errors.Is(err, unix.ENETUNREACH) {
+			t.Errorf("%s unbound: %v, want ENETUNREACH", dst, err)
+		}
+		if err := s.SendUDP(&stack.UDPSend{Src: ap("10.0.0.1:1234"), Dst: ap(dst), Payload: []byte("x")}); err != nil {
+			t.Fatalf("%s from 10.0.0.1: %v", dst, err)
+		}
+		ip := header.IPv4(readFrame(t, ch))
+		if ip.SourceAddress().String() != "10.0.0.1" || ip.DestinationAddress().String() != ap(dst).Addr().String() {
+			t.Errorf("%s: sent %s -> %s", dst, ip.SourceAddress(), ip.DestinationAddress())
+		}
+	}
+}
+
+// With lo as the output interface and no route, Linux routes through lo
+// and the datagram is dropped there: the send succeeds, nothing leaves.
+func TestLoopbackDeviceNoRoute(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	ch, _ := attach(t, s, "10.0.0.1/24")
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), IfIndex: 1, Payload: []byte("x")}); err != nil {
+		t.Fatalf("send via lo: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if pkt := ch.ReadContext(ctx); pkt != nil {
+		pkt.DecRef()
+		t.Errorf("datagram bound to lo left through eth0")
+	}
+	src, idx, err := s.RouteSource(netip.MustParseAddr("192.0.2.1"), 1)
+	if err != nil || src != netip.MustParseAddr("10.0.0.1") || idx != 1 {
+		t.Errorf("RouteSource via lo = %s, %d, %v; want 10.0.0.1, 1", src, idx, err)
+	}
+	// Other interfaces keep the routing error.
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("192.0.2.1:9"), IfIndex: 2, Payload: []byte("x")}); !errors.Is(err, unix.ENETUNREACH) {
+		t.Errorf("send via eth0 without route: %v", err)
+	}
+}
