@@ -155,7 +155,7 @@ func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 		n, err := g.recvStream(p, flags)
 		return n, 0, 0, nil, err
 	}
-	return g.recvDatagram(p, flags)
+	return g.recvDatagram(p, oob, flags)
 }
 
 // readOnce reads what is there without blocking.
@@ -212,7 +212,7 @@ func (g *gsock) recvStream(p []byte, flags int) (int, error) {
 	}
 }
 
-func (g *gsock) recvDatagram(p []byte, flags int) (int, int, int, []byte, error) {
+func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	peek := flags&unix.MSG_PEEK != 0
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
 	for {
@@ -227,7 +227,8 @@ func (g *gsock) recvDatagram(p []byte, flags int) (int, int, int, []byte, error)
 			}
 			// raw_recvmsg and ping_recvmsg report port 0.
 			from := sockaddr(netip.AddrPortFrom(addrPortOf(res.RemoteAddr).Addr(), 0))
-			return n, 0, rflags, from, nil
+			oobn, cflags := g.datagramCmsgs(oob, &res, p[:res.Count])
+			return n, oobn, rflags | cflags, from, nil
 		}
 		if _, cr := e.(*tcpip.ErrClosedForReceive); cr {
 			return 0, 0, 0, nil, nil

@@ -35,6 +35,7 @@ func (g *gsock) pushOpts() error {
 	if err := g.pushMcastOpts(); err != nil {
 		return err
 	}
+	g.pushRecvOpts()
 	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
 		return errnoOf(e)
 	}

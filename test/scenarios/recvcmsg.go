@@ -269,6 +269,44 @@ func recvCmsgScenarios() []harness.Scenario {
 			n, err := s.SendMsg([]byte("short"), short, to, 0)
 			e.Rec("send short pktinfo", err, n)
 		}},
+		{Name: "cmsg/raw-recv", Run: func(e *harness.Env) {
+			// raw_recvmsg adds the same control messages as UDP; for a raw
+			// socket the ORIGDSTADDR "port" is read after the IP header.
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS, unix.IP_RECVORIGDSTADDR, unix.IP_RECVOPTS, unix.IP_RETOPTS} {
+				e.SetInt(fmt.Sprintf("opt %d", o), s, unix.IPPROTO_IP, o, 1)
+			}
+			e.SetInt("SO_TIMESTAMP", s, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 1)
+			send(e, "sendto peer", s, echoRequest(0x4343, 2, []byte("raw cmsg")), harness.Sockaddr(e.PeerAddr, 0), 0)
+			deadline := time.Now().Add(2 * time.Second)
+			for i := 0; i < 8 && time.Now().Before(deadline); i++ {
+				harness.WaitReadable(s, time.Until(deadline))
+				buf, oob := make([]byte, 256), make([]byte, 256)
+				n, oobn, fl, from, err := s.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+				if err != nil {
+					e.Rec("recv", err)
+					break
+				}
+				if n < 28 || buf[20] != 0 {
+					continue
+				}
+				e.Rec("reply", n, fl, e.SA(from), harness.Cmsgs(oob[:oobn]))
+				break
+			}
+		}},
+		{Name: "cmsg/ping-recv", Run: func(e *harness.Env) {
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS} {
+				e.SetInt(fmt.Sprintf("opt %d", o), s, unix.IPPROTO_IP, o, 1)
+			}
+			e.SetInt("SO_TIMESTAMPNS", s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+			send(e, "send echo", s, echoRequest(0, 3, []byte("ping cmsg")), harness.Sockaddr(e.PeerAddr, 0), 0)
+			harness.WaitReadable(s, 2*time.Second)
+			buf, oob := make([]byte, 64), make([]byte, 256)
+			n, oobn, fl, from, err := s.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+			e.Rec("recv", err, n, fl, e.SA(from), harness.Cmsgs(oob[:oobn]))
+		}},
 		{Name: "cmsg/recv-checksum", Run: func(e *harness.Env) {
 			// IP_CHECKSUM appears when Linux checksummed the datagram in
 			// software: short ones on arrival, longer ones only when recvmsg
