@@ -29,8 +29,7 @@ func (g *gsock) pushRecvOpts() {
 // ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS and IP_ORIGDSTADDR. data is
 // what was copied to the caller (for raw, the packet from its IP header;
 // for ping, from the ICMP header), read for the "port" Linux takes from
-// the transport header. IP options are not passed up by gVisor's raw
-// endpoints, so IP_RECVOPTS/IP_RETOPTS add nothing here.
+// the transport header, and on raw sockets for the IP options.
 func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data []byte) (int, int) {
 	f := g.rx()
 	if f == 0 {
@@ -69,6 +68,24 @@ func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data []byte) (i
 		tos := [1]byte{cm.TOS}
 		b.Put(unix.SOL_IP, unix.IP_TOS, tos[:])
 	}
+	opts := g.rawIPOptions(data)
+	if len(opts) > 0 && cm.HasIPPacketInfo {
+		// gVisor hands raw sockets the header as it arrived; Linux has
+		// already recorded this hop in it (ip_options_compile on input),
+		// in the caller's copy too.
+		d := stack.Datagram{Src: netip.AddrPortFrom(addrPortOf(res.RemoteAddr).Addr(), 0), Dst: netip.AddrPortFrom(dst, 0), IfIndex: int(cm.PacketInfo.NIC)}
+		fillRecordRoute(opts, specDst(g.s, &d))
+	}
+	if len(opts) > 0 {
+		if f&rxRecvOpts != 0 {
+			b.Put(unix.SOL_IP, unix.IP_RECVOPTS, opts)
+		}
+		if f&rxRetOpts != 0 {
+			var echo [maxIPOptions]byte
+			n := echoIPOptions(opts, &echo)
+			b.Put(unix.SOL_IP, unix.IP_RETOPTS, echo[:n])
+		}
+	}
 	if f&rxOrigDst != 0 && cm.HasIPPacketInfo {
 		if port, ok := g.transportPort(data); ok {
 			sa := options.SockaddrInArray(netip.AddrPortFrom(dst, port))
@@ -76,6 +93,38 @@ func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data []byte) (i
 		}
 	}
 	return b.Len(), b.Flags()
+}
+
+// rawIPOptions returns the IP options of a packet read by a raw socket,
+// whose data starts with the IP header; ping sockets see no header. The
+// options are read from what was copied, so a buffer too short for the
+// header yields none.
+func (g *gsock) rawIPOptions(data []byte) []byte {
+	if g.isPing() || len(data) < 20 {
+		return nil
+	}
+	ihl := int(data[0]&0x0f) * 4
+	if ihl <= 20 || len(data) < ihl {
+		return nil
+	}
+	return data[20:ihl]
+}
+
+// fillRecordRoute writes addr into the next free slot of a record route
+// option and advances its pointer, as ip_options_compile does for a
+// received packet; a full or malformed option is left alone.
+func fillRecordRoute(opts []byte, addr netip.Addr) {
+	rr := findIPOption(opts, ipoptRR)
+	if len(rr) < 3 {
+		return
+	}
+	ptr := int(rr[2])
+	if ptr < 4 || ptr > len(rr) || ptr+3 > len(rr) {
+		return
+	}
+	a := addr.As4()
+	copy(rr[ptr-1:ptr+3], a[:])
+	rr[2] += 4
 }
 
 // transportPort is what ip_cmsg_recv_dstaddr reads as the destination

@@ -271,3 +271,24 @@ func TestRecvCmsgsAllocationFree(t *testing.T) {
 		t.Errorf("recvCmsgs allocates %.1f times per datagram", allocs)
 	}
 }
+
+func TestFillRecordRoute(t *testing.T) {
+	me := netip.MustParseAddr("198.18.0.2")
+	for _, tc := range []struct{ in, want []byte }{
+		// The kernel's answer in cmsg/raw-recv-ip-options.
+		{[]byte{7, 11, 8, 198, 18, 0, 1, 0, 0, 0, 0, 0}, []byte{7, 11, 12, 198, 18, 0, 1, 198, 18, 0, 2, 0}},
+		{[]byte{1, 7, 7, 4, 0, 0, 0, 0}, []byte{1, 7, 7, 8, 198, 18, 0, 2}},
+		// Full: unchanged.
+		{[]byte{7, 7, 8, 1, 2, 3, 4, 0}, []byte{7, 7, 8, 1, 2, 3, 4, 0}},
+		// Pointer into the header bytes or past the end: unchanged.
+		{[]byte{7, 7, 2, 0, 0, 0, 0, 0}, []byte{7, 7, 2, 0, 0, 0, 0, 0}},
+		{[]byte{7, 7, 200, 0, 0, 0, 0, 0}, []byte{7, 7, 200, 0, 0, 0, 0, 0}},
+		{[]byte{7, 2}, []byte{7, 2}},
+	} {
+		got := append([]byte(nil), tc.in...)
+		fillRecordRoute(got, me)
+		if !cmp.Equal(got, tc.want) {
+			t.Errorf("fillRecordRoute(%x) = %x, want %x", tc.in, got, tc.want)
+		}
+	}
+}

@@ -294,6 +294,32 @@ func recvCmsgScenarios() []harness.Scenario {
 				break
 			}
 		}},
+		{Name: "cmsg/raw-recv-ip-options", Run: func(e *harness.Env) {
+			// A raw UDP socket sees the peer's datagram with a record route
+			// option filled in by this hop.
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			e.SetInt("IP_RECVOPTS", s, unix.IPPROTO_IP, unix.IP_RECVOPTS, 1)
+			e.SetInt("IP_RETOPTS", s, unix.IPPROTO_IP, unix.IP_RETOPTS, 1)
+			p := peerUDP(e, e.BasePort)
+			e.Rec("peer IP_OPTIONS rr", p.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, []byte{7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
+			send(e, "peer send", p, []byte("rr"), harness.Sockaddr(e.DUTAddr, e.BasePort+1), 0)
+			deadline := time.Now().Add(2 * time.Second)
+			for i := 0; i < 8 && time.Now().Before(deadline); i++ {
+				harness.WaitReadable(s, time.Until(deadline))
+				buf, oob := make([]byte, 256), make([]byte, 256)
+				n, oobn, _, _, err := s.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+				if err != nil {
+					e.Rec("recv", err)
+					break
+				}
+				ihl := int(buf[0]&0xf) * 4
+				if n < ihl+8 || string(buf[ihl+8:n]) != "rr" {
+					continue
+				}
+				e.Rec("recv", n, ihl, buf[20:ihl], harness.Cmsgs(oob[:oobn]))
+				break
+			}
+		}},
 		{Name: "cmsg/ping-recv", Run: func(e *harness.Env) {
 			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
