@@ -142,3 +142,17 @@ func (g *gsock) transportPort(data []byte) (uint16, bool) {
 	}
 	return binary.BigEndian.Uint16(data[off+2 : off+4]), true
 }
+
+// streamCmsgs is tcp_recv_timestamp: with SO_TIMESTAMP{,NS} on, a read
+// that copied data reports a receive time (gVisor keeps none per segment,
+// so the time of the read stands in for it); SOL_IP receive flags add
+// nothing on TCP.
+func (g *gsock) streamCmsgs(oob []byte, n int, err error) (int, int) {
+	f := g.rx()
+	if f&rxStamp == 0 || n <= 0 || err != nil {
+		return 0, 0
+	}
+	b := options.NewCmsgBuilder(oob)
+	putTimestamp(&b, f, 0)
+	return b.Len(), b.Flags()
+}

@@ -320,6 +320,33 @@ func recvCmsgScenarios() []harness.Scenario {
 				break
 			}
 		}},
+		{Name: "cmsg/tcp-timestamp", Run: func(e *harness.Env) {
+			// tcp_recvmsg adds SCM_TIMESTAMP{,NS} for data it copied; the
+			// SOL_IP receive flags add nothing on TCP.
+			s, a := tcpPair(e)
+			e.SetInt("IP_PKTINFO", s, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+			e.SetInt("IP_RECVTTL", s, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			e.SetInt("SO_TIMESTAMP", s, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 1)
+			// Linux stamps TCP segments only once net_enable_timestamp's
+			// deferred work has run: give it time.
+			time.Sleep(200 * time.Millisecond)
+			for i, sz := range []int{64, 8, 0} {
+				if i == 1 {
+					e.SetInt("SO_TIMESTAMPNS", s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+				}
+				send(e, "peer send", a, []byte("stamped"), nil, 0)
+				harness.WaitReadable(s, 2*time.Second)
+				oob := make([]byte, sz)
+				n, oobn, fl, _, err := s.RecvMsg(make([]byte, 64), oob, unix.MSG_DONTWAIT)
+				e.Rec(fmt.Sprintf("recv oob %d", sz), err, n, fl, harness.Cmsgs(oob[:oobn]))
+			}
+			n, oobn, fl, _, err := s.RecvMsg(make([]byte, 64), make([]byte, 64), unix.MSG_DONTWAIT)
+			e.Rec("recv nothing", err, n, oobn, fl)
+			e.Rec("peer shutdown", a.Shutdown(unix.SHUT_WR))
+			harness.WaitReadable(s, 2*time.Second)
+			n, oobn, fl, _, err = s.RecvMsg(make([]byte, 64), make([]byte, 64), unix.MSG_DONTWAIT)
+			e.Rec("recv eof", err, n, oobn, fl)
+		}},
 		{Name: "cmsg/ping-recv", Run: func(e *harness.Env) {
 			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
