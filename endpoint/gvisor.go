@@ -207,6 +207,9 @@ func (g *gsock) Connect(sa []byte) error {
 	if err := g.checkConnectDst(r.Addr.Addr()); err != nil {
 		return err
 	}
+	if err := checkDontRoute(g.s, r.Addr.Addr(), g.optsSnapshot(), 0); err != nil {
+		return err
+	}
 	e := g.endpoint().Connect(addr)
 	if !g.isTCP() {
 		if e == nil {

@@ -61,6 +61,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if sp.ttl != 0 {
 		wo.ControlMessages.HasTTL, wo.ControlMessages.TTL = true, uint8(sp.ttl)
 	}
+	if err := g.checkSendDontRoute(wo.To, flags); err != nil {
+		return 0, err
+	}
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
 		return 0, errnoOf(e)
@@ -169,6 +172,11 @@ func (g *gsock) recvStream(p []byte, flags int) (int, error) {
 	peek := flags&unix.MSG_PEEK != 0
 	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
+	if !waitAll {
+		if err := g.waitLowat(len(p), flags, deadline); err != nil {
+			return 0, err
+		}
+	}
 	done := 0
 	for {
 		res, e := g.readOnce(p[done:], peek, false)
@@ -247,4 +255,21 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 			return 0, 0, 0, nil, err
 		}
 	}
+}
+
+// checkSendDontRoute applies SO_DONTROUTE/MSG_DONTROUTE to a raw or ping
+// send, whose route gVisor looks up without the link-scope limit.
+func (g *gsock) checkSendDontRoute(to *tcpip.FullAddress, flags int) error {
+	var dst netip.Addr
+	if to != nil {
+		dst = addrPortOf(*to).Addr()
+	} else {
+		g.mu.Lock()
+		dst = g.remote.Addr()
+		g.mu.Unlock()
+	}
+	if !dst.IsValid() {
+		return nil
+	}
+	return checkDontRoute(g.s, dst, g.optsSnapshot(), flags)
 }

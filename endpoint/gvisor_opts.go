@@ -1,6 +1,8 @@
 package endpoint
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 
@@ -16,6 +18,9 @@ func (g *gsock) pushOpts() error {
 	so.SetBroadcast(o.broadcast)
 	so.SetReceiveBufferSize(int64(o.rcvbuf), true)
 	so.SetSendBufferSize(int64(o.sndbuf), true)
+	so.SetKeepAlive(o.misc.keepalive)
+	so.SetOutOfBandInline(o.misc.oobinline)
+	so.SetLinger(tcpip.LingerOption{Enabled: o.misc.lingerOn, Timeout: time.Duration(o.misc.lingerSecs) * time.Second})
 	if g.typ == unix.SOCK_RAW {
 		so.SetHeaderIncluded(o.hdrincl)
 	}

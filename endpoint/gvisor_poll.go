@@ -14,6 +14,7 @@ func (g *gsock) Readiness(mask uint32) uint32 {
 		return g.datagramPoll(mask)
 	}
 	r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
+	r = g.filterLowat(r, int(g.optsSnapshot().misc.rcvlowat))
 	return g.tcpPoll(r) & mask
 }
 
@@ -74,7 +75,15 @@ func (g *gsock) Shutdown(how int) error {
 	default:
 		return unix.EINVAL
 	}
-	return errOf(g.endpoint().Shutdown(f))
+	if err := errOf(g.endpoint().Shutdown(f)); err != nil {
+		return err
+	}
+	if f&tcpip.ShutdownRead != 0 {
+		g.mu.Lock()
+		g.shut |= rcvShutdown
+		g.mu.Unlock()
+	}
+	return nil
 }
 
 func (g *gsock) Close() error {
@@ -82,7 +91,36 @@ func (g *gsock) Close() error {
 		return unix.EBADF
 	}
 	g.endpoint().Close()
+	g.lingerWait()
 	return nil
+}
+
+// lingerWait is sk_stream_wait_close: with SO_LINGER on and a non-zero
+// time, close(2) on TCP returns once the FIN is acknowledged (the
+// connection left FIN-WAIT-1, CLOSING and LAST-ACK) or the time is up; a
+// negative l_linger means no limit, as MAX_SCHEDULE_TIMEOUT. (Linger 0 is
+// gVisor's: it resets the connection.)
+func (g *gsock) lingerWait() {
+	m := g.optsSnapshot().misc
+	if !g.isTCP() || !m.lingerOn || m.lingerSecs == 0 {
+		return
+	}
+	var deadline time.Time
+	if m.lingerSecs > 0 {
+		deadline = time.Now().Add(time.Duration(m.lingerSecs) * time.Second)
+	}
+	const tick = 5 * time.Millisecond
+	for {
+		switch tcp.EndpointState(g.endpoint().State()) {
+		case tcp.StateFinWait1, tcp.StateClosing, tcp.StateLastAck:
+		default:
+			return
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(tick)
+	}
 }
 
 // shutdownDatagram is inet_shutdown on a raw or ping socket: the flags are

@@ -39,6 +39,7 @@ type sockOpts struct {
 	tos                             uint8
 	hdrincl                         bool
 	pmtudisc                        int // IP_MTU_DISCOVER, IP_PMTUDISC_*
+	misc                            miscOpts
 }
 
 func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
@@ -52,6 +53,7 @@ func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
 		hdrincl: typ == unix.SOCK_RAW && proto == unix.IPPROTO_RAW,
 		// inet_create: DONT when net.ipv4.ip_no_pmtu_disc is set, else WANT.
 		pmtudisc: unix.IP_PMTUDISC_WANT,
+		misc:     defaultMiscOpts(),
 	}
 	if s.Sysctl().Int("net.ipv4.ip_no_pmtu_disc") != 0 {
 		o.pmtudisc = unix.IP_PMTUDISC_DONT
@@ -148,7 +150,7 @@ func (b *base) setSocketLevel(name int, val []byte) error {
 			b.opts.sndTimeo = d
 		}
 	default:
-		return unix.ENOPROTOOPT
+		return b.setMiscLocked(name, v32, val)
 	}
 	return nil
 }
@@ -263,6 +265,10 @@ func (b *base) setIPLevel(name int, val []byte) error {
 			const ecnMask = 3
 			tos = tos&^ecnMask | b.opts.tos&ecnMask
 		}
+		if tos != b.opts.tos {
+			// __ip_sock_set_tos: a new TOS sets the priority too.
+			b.opts.misc.priority = tosPriority(tos)
+		}
 		b.opts.tos = tos
 	case unix.IP_HDRINCL:
 		if b.typ != unix.SOCK_RAW {
@@ -344,7 +350,7 @@ func (b *base) getSocketLevel(name int, buf []byte) (int, error) {
 	case unix.SO_SNDTIMEO_OLD:
 		return putTimeval(buf, o.sndTimeo), nil
 	default:
-		return 0, unix.ENOPROTOOPT
+		return b.getMisc(name, o, buf)
 	}
 	return options.PutSockInt(buf, int32(v)), nil
 }

@@ -128,6 +128,9 @@ func (u *udpSock) Connect(sa []byte) error {
 	if err := checkBroadcastDst(u.s, r.Addr.Addr(), u.optsSnapshot()); err != nil {
 		return err
 	}
+	if err := checkDontRoute(u.s, r.Addr.Addr(), u.optsSnapshot(), 0); err != nil {
+		return err
+	}
 	if err := u.binding.Connect(r.Addr); err != nil {
 		return err
 	}
@@ -243,8 +246,10 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		TOS:     o.tos,
 		PMTU:    stack.PMTUMode(o.pmtudisc),
 		// Linux's "connected" for the IP ID is a peer address being set.
-		Connected: remote.IsValid(),
-		Payload:   p,
+		Connected:  remote.IsValid(),
+		NoChecksum: o.misc.noCheck,
+		DontRoute:  o.misc.dontroute || flags&unix.MSG_DONTROUTE != 0,
+		Payload:    p,
 	}
 	u.applyMcastOpts(&m)
 	if sp.ttl != 0 {

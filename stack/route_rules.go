@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // loopbackIfIndex is lo's ifindex: New adds it first.
@@ -57,4 +58,31 @@ func (s *Stack) loopbackSource() netip.Addr {
 		}
 	}
 	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
+// onLink tells whether a route reaches its destination without a gateway,
+// as a lookup with RT_SCOPE_LINK (SO_DONTROUTE) requires: gateway routes
+// have universe scope and do not match it.
+func onLink(r *gstack.Route) bool { return r.NextHop().Len() == 0 }
+
+// CheckOnLink is the route lookup of a socket with SO_DONTROUTE (or a send
+// with MSG_DONTROUTE) for gVisor-backed sockets: nil when the route to dst
+// needs no gateway, ENETUNREACH when it does, routing errors as
+// RouteSource.
+func (s *Stack) CheckOnLink(dst netip.Addr, ifindex int) error {
+	if !dst.Is4() {
+		return unix.EAFNOSUPPORT
+	}
+	r, err := s.findRoute(netip.Addr{}, dst, ifindex, true)
+	if err != nil {
+		if s.loopbackBlackhole(err, ifindex, dst) {
+			return nil
+		}
+		return err
+	}
+	defer r.Release()
+	if !onLink(r) {
+		return unix.ENETUNREACH
+	}
+	return nil
 }

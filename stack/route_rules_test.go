@@ -55,3 +55,29 @@ func TestLoopbackDeviceNoRoute(t *testing.T) {
 		t.Errorf("send via eth0 without route: %v", err)
 	}
 }
+
+// SO_DONTROUTE: a gateway route does not qualify; on-link and local
+// destinations do.
+func TestDontRoute(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	ch, _ := attach(t, s, "10.0.0.1/24")
+	must(t, s.AddRoute(netip.MustParsePrefix("192.0.2.0/24"), netip.MustParseAddr("10.0.0.254"), 2))
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("192.0.2.1:9"), DontRoute: true, Payload: []byte("x")}); !errors.Is(err, unix.ENETUNREACH) {
+		t.Errorf("DontRoute via gateway: %v, want ENETUNREACH", err)
+	}
+	if err := s.CheckOnLink(netip.MustParseAddr("192.0.2.1"), 0); !errors.Is(err, unix.ENETUNREACH) {
+		t.Errorf("CheckOnLink via gateway: %v", err)
+	}
+	for _, dst := range []string{"10.0.0.7", "127.0.0.1", "10.0.0.1"} {
+		if err := s.CheckOnLink(netip.MustParseAddr(dst), 0); err != nil {
+			t.Errorf("CheckOnLink %s: %v", dst, err)
+		}
+	}
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.7:9"), DontRoute: true, NoChecksum: true, Payload: []byte("x")}); err != nil {
+		t.Fatalf("DontRoute on link: %v", err)
+	}
+	ip := header.IPv4(readFrame(t, ch))
+	if c := header.UDP(ip.Payload()).Checksum(); c != 0 {
+		t.Errorf("NoChecksum: checksum %#x, want 0", c)
+	}
+}

@@ -47,6 +47,13 @@ type UDPSend struct {
 	// Connected tells that the socket is connected; Linux then numbers its
 	// datagrams' IP IDs from a per-socket counter, never 0.
 	Connected bool
+	// NoChecksum sends the datagram without a UDP checksum (0), as
+	// SO_NO_CHECK does.
+	NoChecksum bool
+	// DontRoute restricts the route to destinations on a directly
+	// connected network (SO_DONTROUTE, MSG_DONTROUTE): a route through a
+	// gateway is ENETUNREACH.
+	DontRoute bool
 	// NoMulticastLoop stops a multicast datagram from being looped back to
 	// local sockets (IP_MULTICAST_LOOP 0); the zero value loops, as Linux.
 	NoMulticastLoop bool

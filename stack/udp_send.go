@@ -47,6 +47,9 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		return err
 	}
 	defer r.Release()
+	if m.DontRoute && !onLink(r) {
+		return unix.ENETUNREACH
+	}
 	if !weakHost {
 		src = nAddr(r.LocalAddress())
 	}
@@ -177,6 +180,9 @@ func putUDPHeader(udp header.UDP, src, dst tcpip.Address, m *UDPSend) {
 		DstPort: m.Dst.Port(),
 		Length:  length,
 	})
+	if m.NoChecksum {
+		return // the checksum field stays 0: none
+	}
 	// Always checksum, also on loopback, so that raw sockets and captures see
 	// a valid datagram. Zero means "no checksum" in UDP, so it is sent as
 	// all ones (RFC 768).
