@@ -29,6 +29,8 @@ type base struct {
 	optMu sync.Mutex
 	opts  sockOpts
 
+	peekOff peekOffset // SO_PEEK_OFF (peekoff.go)
+
 	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
 	mcast  mcastOpts     // guarded by optMu (mcastopts.go)
 }

@@ -336,6 +336,7 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
 			ns.opts = g.optsSnapshot()
+			ns.peekOff.set(g.peekOff.get())
 			_ = ns.pushOpts()
 			ns.conn = true
 			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)

@@ -171,6 +171,9 @@ func (g *gsock) readOnce(p []byte, peek, needAddr bool) (tcpip.ReadResult, tcpip
 func (g *gsock) recvStream(p []byte, flags int) (int, error) {
 	peek := flags&unix.MSG_PEEK != 0
 	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
+	if off := int(g.peekOff.get()); peek && off >= 0 {
+		return g.peekStreamAtOffset(p, flags, off)
+	}
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
 	if !waitAll {
 		if err := g.waitLowat(len(p), flags, deadline); err != nil {
@@ -178,6 +181,10 @@ func (g *gsock) recvStream(p []byte, flags int) (int, error) {
 		}
 	}
 	done := 0
+	if !peek {
+		// A read moves SO_PEEK_OFF back by what it took.
+		defer func() { g.peekOff.bwd(done) }()
+	}
 	for {
 		res, e := g.readOnce(p[done:], peek, false)
 		done += res.Count

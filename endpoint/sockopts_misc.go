@@ -97,6 +97,11 @@ func (b *base) setMiscLocked(name int, v int32, val []byte) error {
 		m.rcvlowat = v
 	case unix.SO_SNDLOWAT:
 		return unix.ENOPROTOOPT
+	case unix.SO_PEEK_OFF:
+		if !b.peekOffSupported() {
+			return unix.EOPNOTSUPP
+		}
+		b.peekOff.set(v)
 	case unix.SO_PASSCRED:
 		// Credentials pass only over AF_UNIX and netlink (sk_may_scm_recv).
 		return unix.EOPNOTSUPP
@@ -140,6 +145,11 @@ func (b *base) getMisc(name int, o sockOpts, buf []byte) (int, error) {
 		v = m.rcvlowat
 	case unix.SO_SNDLOWAT:
 		v = 1
+	case unix.SO_PEEK_OFF:
+		if !b.peekOffSupported() {
+			return 0, unix.EOPNOTSUPP
+		}
+		v = b.peekOff.get()
 	case unix.SO_LINGER:
 		var l [sizeofLinger]byte
 		binary.NativeEndian.PutUint32(l[0:4], uint32(boolInt(m.lingerOn)))

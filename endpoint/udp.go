@@ -287,7 +287,14 @@ func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, erro
 			u.mu.Unlock()
 			return 0, 0, 0, nil, e
 		}
-		if u.queue.len() > 0 {
+		peekOff := int(u.peekOff.get())
+		if flags&unix.MSG_PEEK != 0 && peekOff >= 0 {
+			if head, n, rflags, from, ok := u.peekAtOffsetLocked(p, flags, peekOff); ok {
+				u.mu.Unlock()
+				oobn, cflags := u.recvCmsgs(oob, &head)
+				return n, oobn, rflags | cflags, from, nil
+			}
+		} else if u.queue.len() > 0 {
 			// Control messages are built outside the lock: pktinfo for a
 			// broadcast may ask the stack for a route.
 			head := *u.queue.front()
@@ -304,7 +311,11 @@ func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, erro
 		if shut&rcvShutdown != 0 {
 			return 0, 0, 0, nil, nil
 		}
-		if _, err := u.waitReady(u.Readiness, unix.EPOLLIN, deadline); err != nil {
+		ready := u.Readiness
+		if flags&unix.MSG_PEEK != 0 && peekOff >= 0 {
+			ready = u.peekReady
+		}
+		if _, err := u.waitReady(ready, unix.EPOLLIN, deadline); err != nil {
 			return 0, 0, 0, nil, err
 		}
 	}
@@ -327,6 +338,7 @@ func (u *udpSock) takeLocked(p []byte, flags int) (int, int, []byte) {
 	if flags&unix.MSG_PEEK == 0 {
 		u.rmem -= e.truesize
 		u.queue.pop()
+		u.peekOff.bwd(n)
 	}
 	return n, rflags, from
 }
