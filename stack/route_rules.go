@@ -86,3 +86,13 @@ func (s *Stack) CheckOnLink(dst netip.Addr, ifindex int) error {
 	}
 	return nil
 }
+
+// loopbackPrefSrc gives a datagram to any 127/8 address the source Linux's
+// local route for 127.0.0.0/8 prefers, 127.0.0.1, when the socket has none
+// (gVisor would answer from the destination address itself).
+func loopbackPrefSrc(src, dst netip.Addr) netip.Addr {
+	if (!src.IsValid() || src.IsUnspecified()) && dst.IsLoopback() {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return src
+}

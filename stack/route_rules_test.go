@@ -81,3 +81,20 @@ func TestDontRoute(t *testing.T) {
 		t.Errorf("NoChecksum: checksum %#x, want 0", c)
 	}
 }
+
+// A datagram to any 127/8 address from an unbound socket comes from
+// 127.0.0.1, the preferred source of Linux's local 127.0.0.0/8 route.
+func TestLoopbackPreferredSource(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	r := newRecorder()
+	bind(t, s, r, "0.0.0.0:5000", stack.UDPBindFlags{})
+	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("127.0.0.9:5000"), Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := r.next(t); d.Src.Addr() != netip.MustParseAddr("127.0.0.1") || d.Dst.Addr() != netip.MustParseAddr("127.0.0.9") {
+		t.Errorf("got %s -> %s, want 127.0.0.1 -> 127.0.0.9", d.Src, d.Dst)
+	}
+	if src, _, err := s.RouteSource(netip.MustParseAddr("127.0.0.9"), 0); err != nil || src != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("RouteSource(127.0.0.9) = %s, %v", src, err)
+	}
+}

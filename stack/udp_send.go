@@ -223,6 +223,7 @@ func (s *Stack) findRoute(src, dst netip.Addr, ifindex int, mcastLoop bool) (*gs
 			return nil, err
 		}
 	}
+	src = loopbackPrefSrc(src, dst)
 	if src.IsValid() && src.IsLoopback() && ifindex != loopbackIfIndex && !s.IsLocalAddr(dst) {
 		// Linux's ip_route_output: with a route to dst the error is EINVAL
 		// (a loopback source on a non-loopback device), without one it is
