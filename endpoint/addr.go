@@ -55,11 +55,11 @@ func routeDst(dst netip.AddrPort, src netip.Addr) netip.AddrPort {
 // ip4_datagram_connect and raw_sendmsg: a broadcast destination needs
 // SO_BROADCAST (EACCES). The route lookup comes first, so without a route
 // the answer is the routing error even for a broadcast destination.
-func checkBroadcastDst(s *stack.Stack, dst netip.Addr, o sockOpts) error {
+func checkBroadcastDst(s *stack.Stack, src, dst netip.Addr, o sockOpts) error {
 	if o.broadcast || !s.IsBroadcast(dst) {
 		return nil
 	}
-	if _, _, err := s.RouteSource(dst, o.bindIf); err != nil {
+	if _, _, err := s.RouteFrom(src, dst, o.bindIf); err != nil {
 		return err
 	}
 	return unix.EACCES

@@ -276,7 +276,7 @@ func (g *gsock) markConnected() {
 // ip4_datagram_connect wants SO_BROADCAST for a broadcast peer.
 func (g *gsock) checkConnectDst(dst netip.Addr) error {
 	if !g.isTCP() {
-		return checkBroadcastDst(g.s, dst, g.optsSnapshot())
+		return checkBroadcastDst(g.s, g.localAddr(), dst, g.optsSnapshot())
 	}
 	if dst.IsMulticast() || g.s.IsBroadcast(dst) {
 		if _, _, err := g.s.RouteSource(dst, g.optsSnapshot().bindIf); err != nil {

@@ -125,7 +125,7 @@ func (u *udpSock) Connect(sa []byte) error {
 		return err
 	}
 	r.Addr = routeDst(r.Addr, u.binding.Local().Addr())
-	if err := checkBroadcastDst(u.s, r.Addr.Addr(), u.optsSnapshot()); err != nil {
+	if err := checkBroadcastDst(u.s, u.binding.Local().Addr(), r.Addr.Addr(), u.optsSnapshot()); err != nil {
 		return err
 	}
 	if err := checkDontRoute(u.s, r.Addr.Addr(), u.optsSnapshot(), 0); err != nil {
@@ -229,7 +229,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	o := u.optsSnapshot()
-	if err := checkBroadcastDst(u.s, dst.Addr(), o); err != nil {
+	if err := checkBroadcastDst(u.s, src.Addr(), dst.Addr(), o); err != nil {
 		return 0, err
 	}
 	if len(p) > maxUDPPayload {

@@ -91,7 +91,7 @@ func (u *udpSock) takeSendErr(m *stack.UDPSend) error {
 	if !pending {
 		return nil
 	}
-	if _, _, err := u.s.RouteSource(m.Dst.Addr(), m.IfIndex); err != nil {
+	if _, _, err := u.s.RouteFrom(m.Src.Addr(), m.Dst.Addr(), m.IfIndex); err != nil {
 		return err
 	}
 	u.mu.Lock()

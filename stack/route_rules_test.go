@@ -98,3 +98,24 @@ func TestLoopbackPreferredSource(t *testing.T) {
 		t.Errorf("RouteSource(127.0.0.9) = %s, %v", src, err)
 	}
 }
+
+// RouteFrom takes the bound source into the lookup: a limited broadcast
+// from a bound address is routable without any route; a local source of
+// another interface does not stop a unicast route (weak host).
+func TestRouteFrom(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	attach(t, s, "10.0.0.1/24")
+	i2, err := s.AddInterface("eth1", channelEP())
+	must(t, err)
+	must(t, s.AddAddress(i2, netip.MustParsePrefix("172.16.0.1/16")))
+	bc := netip.MustParseAddr("255.255.255.255")
+	if _, _, err := s.RouteFrom(netip.IPv4Unspecified(), bc, 0); !errors.Is(err, unix.ENETUNREACH) {
+		t.Errorf("limited broadcast unbound: %v", err)
+	}
+	if src, idx, err := s.RouteFrom(netip.MustParseAddr("10.0.0.1"), bc, 0); err != nil || idx != 2 || src != netip.MustParseAddr("10.0.0.1") {
+		t.Errorf("limited broadcast from 10.0.0.1: %s %d %v", src, idx, err)
+	}
+	if _, idx, err := s.RouteFrom(netip.MustParseAddr("172.16.0.1"), netip.MustParseAddr("10.0.0.9"), 0); err != nil || idx != 2 {
+		t.Errorf("weak host: %d %v", idx, err)
+	}
+}

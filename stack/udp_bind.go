@@ -148,7 +148,7 @@ func (b *UDPBinding) Connect(remote netip.AddrPort) error {
 	}
 	// Like ip4_datagram_connect, connecting needs a route, and a loopback
 	// source can only reach this host.
-	routeSrc, _, err := b.s.RouteSource(remote.Addr(), b.flags.BindToDevice)
+	routeSrc, _, err := b.s.RouteFrom(b.local.Addr(), remote.Addr(), b.flags.BindToDevice)
 	if err != nil {
 		return err
 	}

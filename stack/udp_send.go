@@ -198,10 +198,25 @@ func putUDPHeader(udp header.UDP, src, dst tcpip.Address, m *UDPSend) {
 // RouteSource returns the source address and ifindex the route to dst would
 // choose (ifindex 0 = any interface).
 func (s *Stack) RouteSource(dst netip.Addr, ifindex int) (netip.Addr, int, error) {
-	if !dst.Is4() {
+	return s.RouteFrom(netip.Addr{}, dst, ifindex)
+}
+
+// RouteFrom is RouteSource for a socket bound to src (invalid or 0.0.0.0 =
+// none): a bound source takes part in the lookup as in Linux (a multicast
+// or limited broadcast leaves through the source's interface), and, Linux
+// being a weak host, a local source of another interface does not make a
+// route fail.
+func (s *Stack) RouteFrom(src, dst netip.Addr, ifindex int) (netip.Addr, int, error) {
+	if !dst.Is4() || src.IsValid() && !src.Is4() {
 		return netip.Addr{}, 0, unix.EAFNOSUPPORT
 	}
-	r, err := s.findRoute(netip.Addr{}, dst, ifindex, true)
+	if src.IsValid() && src.IsUnspecified() {
+		src = netip.Addr{}
+	}
+	r, err := s.findRoute(src, dst, ifindex, true)
+	if err == unix.ENETUNREACH && src.IsValid() && s.IsLocalAddr(src) {
+		r, err = s.findRoute(netip.Addr{}, dst, ifindex, true)
+	}
 	if err != nil {
 		if s.loopbackBlackhole(err, ifindex, dst) {
 			return s.loopbackSource(), loopbackIfIndex, nil
