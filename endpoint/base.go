@@ -33,6 +33,7 @@ type base struct {
 
 	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
 	mcast  mcastOpts     // guarded by optMu (mcastopts.go)
+	memb   mcMembers     // multicast memberships (mcast_member.go)
 }
 
 func (b *base) init(s *stack.Stack, typ, proto int) {

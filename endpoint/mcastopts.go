@@ -1,6 +1,8 @@
 package endpoint
 
 import (
+	"net/netip"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 
@@ -14,6 +16,9 @@ type mcastOpts struct {
 	ttl    uint8
 	ttlSet bool // ttl holds a value set by the user
 	noLoop bool
+	// IP_MULTICAST_IF (mcast_sockopt.go): Linux's mc_index and mc_addr.
+	ifIndex int
+	ifAddr  netip.Addr
 }
 
 func (m mcastOpts) effectiveTTL() uint8 {
@@ -27,6 +32,9 @@ func (m mcastOpts) effectiveTTL() uint8 {
 // stream sockets; empty is EINVAL; -1 means 1; 0..255) and
 // IP_MULTICAST_LOOP (empty is EINVAL; any non-zero value is on).
 func (b *base) setMcastOpt(name int, val []byte) (handled bool, err error) {
+	if handled, err := b.setMembershipOpt(name, val); handled {
+		return true, err
+	}
 	if name != unix.IP_MULTICAST_TTL && name != unix.IP_MULTICAST_LOOP {
 		return false, nil
 	}
@@ -53,17 +61,20 @@ func (b *base) setMcastOpt(name int, val []byte) (handled bool, err error) {
 	return true, nil
 }
 
-func (b *base) getMcastOpt(name int, buf []byte) (handled bool, n int) {
+func (b *base) getMcastOpt(name int, buf []byte) (handled bool, n int, err error) {
+	if handled, n, err := b.getMembershipOpt(name, buf); handled {
+		return true, n, err
+	}
 	b.optMu.Lock()
 	m := b.mcast
 	b.optMu.Unlock()
 	switch name {
 	case unix.IP_MULTICAST_TTL:
-		return true, options.PutIPInt(buf, int32(m.effectiveTTL()))
+		return true, options.PutIPInt(buf, int32(m.effectiveTTL())), nil
 	case unix.IP_MULTICAST_LOOP:
-		return true, options.PutIPInt(buf, int32(boolInt(!m.noLoop)))
+		return true, options.PutIPInt(buf, int32(boolInt(!m.noLoop))), nil
 	}
-	return false, 0
+	return false, 0, nil
 }
 
 // applyMcastOpts gives a datagram to a multicast group the socket's
@@ -78,6 +89,7 @@ func (b *base) applyMcastOpts(m *stack.UDPSend) {
 	b.optMu.Unlock()
 	m.TTL = mc.effectiveTTL()
 	m.NoMulticastLoop = mc.noLoop
+	b.applyMulticastIf(m, mc)
 }
 
 // pushMcastOpts hands the multicast TTL and loopback to a gVisor raw or

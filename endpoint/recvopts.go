@@ -132,8 +132,7 @@ func (b *base) getRecvOpt(level, name int, buf []byte) (handled bool, n int, err
 	case unix.SOL_IP:
 		flag := ipRecvFlag(name)
 		if flag == 0 {
-			h, n := b.getMcastOpt(name, buf)
-			return h, n, nil
+			return b.getMcastOpt(name, buf)
 		}
 		return true, options.PutIPInt(buf, int32(boolInt(f&flag != 0))), nil
 	case unix.SOL_SOCKET:

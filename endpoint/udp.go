@@ -392,6 +392,7 @@ func (u *udpSock) Close() error {
 	if !u.markClosed() {
 		return unix.EBADF
 	}
+	u.dropMemberships()
 	u.bindMu.Lock()
 	if u.binding != nil {
 		u.binding.Release()

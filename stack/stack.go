@@ -39,6 +39,8 @@ type Stack struct {
 	// mu guards routes, which mirrors gVisor's route table in our order.
 	mu     sync.Mutex
 	routes []route
+
+	mc mcastState // multicast memberships and IGMP (mcast.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.
@@ -61,6 +63,7 @@ func New(cfg Config) (*Stack, error) {
 				s.udp = &udpProtocol{s: s, g: g}
 				return s.udp
 			},
+			func(g *gstack.Stack) gstack.TransportProtocol { return &igmpProtocol{g: g} },
 		},
 		RawFactory: raw.EndpointFactory{},
 		// Deliver datagrams to our own non-loopback addresses locally, as
@@ -68,6 +71,10 @@ func New(cfg Config) (*Stack, error) {
 		HandleLocal: true,
 	})
 	sc.attach(s)
+	if err := s.initMcast(); err != nil {
+		s.g.Destroy()
+		return nil, err
+	}
 	rng := s.g.SecureRNG()
 	s.ipID.Store(rng.Uint32())
 
@@ -111,6 +118,7 @@ func New(cfg Config) (*Stack, error) {
 
 // Close tears the stack down: every NIC is removed and every endpoint closed.
 func (s *Stack) Close() {
+	s.closeMcast()
 	s.g.Destroy()
 }
 

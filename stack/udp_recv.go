@@ -20,7 +20,7 @@ var _ gstack.TransportEndpoint = (*udpEndpoint)(nil)
 // HandlePacket validates the datagram (length and checksum, dropping and
 // counting as Linux's __udp4_lib_rcv does) and delivers it.
 func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
-	if !udpValid(e.s, pkt) {
+	if !udpValid(e.s, pkt) || !e.mcastDeliverable(pkt) {
 		return
 	}
 	ip := header.IPv4(pkt.NetworkHeader().Slice())

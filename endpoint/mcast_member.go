@@ -1,0 +1,258 @@
+package endpoint
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/stack"
+)
+
+// mcMember is one multicast membership of a socket (Linux's
+// ip_mc_socklist): a group on an interface, its filter mode and source
+// list. srcs nil is Linux's absent list, which differs from an empty one:
+// only an absent list lets IP_ADD_SOURCE_MEMBERSHIP or IP_BLOCK_SOURCE
+// switch the mode.
+type mcMember struct {
+	group   netip.Addr
+	ifindex int
+	addr    netip.Addr // imr_address as the join gave it (leave matches it)
+	mode    stack.FilterMode
+	srcs    []netip.Addr
+	set     map[netip.Addr]struct{} // srcs as a set, for the delivery path
+}
+
+type mcKey struct {
+	group   netip.Addr
+	ifindex int
+}
+
+// mcMembers is a socket's membership list. op serialises the option calls
+// (Linux's RTNL) and is held while the stack is told; mu guards the list
+// for the delivery path, which only reads and never waits for op.
+type mcMembers struct {
+	op    sync.Mutex
+	mu    sync.RWMutex
+	list  []*mcMember // newest first, as Linux links them
+	byKey map[mcKey]*mcMember
+	// noAll is IP_MULTICAST_ALL 0: no datagrams of groups the socket has
+	// not joined itself.
+	noAll atomic.Bool
+}
+
+// AllowMulticast is ip_mc_sf_allow: the socket's own filter for a
+// datagram from src to group that arrived on ifindex. O(1).
+func (b *base) AllowMulticast(group, src netip.Addr, ifindex int) bool {
+	m := &b.memb
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e := m.byKey[mcKey{group, ifindex}]
+	if e == nil {
+		return !m.noAll.Load()
+	}
+	_, listed := e.set[src]
+	if e.mode == stack.McastInclude {
+		return listed
+	}
+	return !listed
+}
+
+func (m *mcMembers) find(group netip.Addr, ifindex int) *mcMember {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.byKey[mcKey{group, ifindex}]
+}
+
+// update changes a membership under the delivery lock.
+func (m *mcMembers) update(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f()
+}
+
+func (e *mcMember) setSources(srcs []netip.Addr) {
+	e.srcs = srcs
+	e.set = nil
+	if srcs != nil {
+		e.set = make(map[netip.Addr]struct{}, len(srcs))
+		for _, a := range srcs {
+			e.set[a] = struct{}{}
+		}
+	}
+}
+
+// mcJoin is __ip_mc_join_group. Called with op held.
+func (b *base) mcJoin(group, addr netip.Addr, ifindex int, mode stack.FilterMode) (resolved int, err error) {
+	if !group.IsMulticast() {
+		return 0, unix.EINVAL
+	}
+	ifx, ok := b.s.McastFindDev(group, addr, ifindex)
+	if !ok {
+		return 0, unix.ENODEV
+	}
+	m := &b.memb
+	if m.find(group, ifx) != nil {
+		return ifx, unix.EADDRINUSE
+	}
+	if len(m.list) >= b.s.Sysctl().Int("net.ipv4.igmp_max_memberships") {
+		return ifx, unix.ENOBUFS
+	}
+	if err := b.s.McastIncGroup(ifx, group, mode); err != nil {
+		return ifx, err
+	}
+	e := &mcMember{group: group, ifindex: ifx, addr: addr, mode: mode}
+	m.update(func() {
+		if m.byKey == nil {
+			m.byKey = make(map[mcKey]*mcMember)
+		}
+		m.list = slices.Insert(m.list, 0, e)
+		m.byKey[mcKey{group, ifx}] = e
+	})
+	return ifx, nil
+}
+
+// mcLeave is ip_mc_leave_group. Called with op held.
+func (b *base) mcLeave(group, addr netip.Addr, ifindex int) error {
+	ifx, found := b.s.McastFindDev(group, addr, ifindex)
+	unspecAddr := !addr.IsValid() || addr.IsUnspecified()
+	if ifindex == 0 && unspecAddr && !found {
+		return unix.ENODEV
+	}
+	if ifindex != 0 {
+		ifx = ifindex
+	} else if !found {
+		ifx = 0
+	}
+	m := &b.memb
+	for _, e := range m.list {
+		if e.group != group {
+			continue
+		}
+		if ifx != 0 {
+			if e.ifindex != ifx {
+				continue
+			}
+		} else if !unspecAddr && addr != e.addr {
+			continue
+		}
+		b.dropMember(e)
+		return nil
+	}
+	return unix.EADDRNOTAVAIL
+}
+
+// dropMember takes a membership's sources and itself off the interface
+// and off the list (ip_mc_leave_src + ip_mc_dec_group).
+func (b *base) dropMember(e *mcMember) {
+	m := &b.memb
+	b.s.McastDelSources(e.ifindex, e.group, e.mode, e.srcs, false)
+	b.s.McastDecGroup(e.ifindex, e.group)
+	m.update(func() {
+		m.list = slices.DeleteFunc(m.list, func(x *mcMember) bool { return x == e })
+		delete(m.byKey, mcKey{e.group, e.ifindex})
+	})
+}
+
+// dropMemberships is ip_mc_drop_socket: every membership is left when the
+// socket closes.
+func (b *base) dropMemberships() {
+	m := &b.memb
+	m.op.Lock()
+	defer m.op.Unlock()
+	for len(m.list) > 0 {
+		b.dropMember(m.list[0])
+	}
+}
+
+// mcSource is ip_mc_source: add (or drop) one source of a membership in
+// mode omode. Called with op held.
+func (b *base) mcSource(add bool, omode stack.FilterMode, group, ifaddr, src netip.Addr, ifindex int) error {
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	ifx, ok := b.s.McastFindDev(group, ifaddr, ifindex)
+	if !ok {
+		return unix.ENODEV
+	}
+	m := &b.memb
+	e := m.find(group, ifx)
+	if e == nil {
+		return unix.EINVAL // must have a prior join
+	}
+	if e.srcs != nil {
+		if e.mode != omode {
+			return unix.EINVAL
+		}
+	} else if e.mode != omode {
+		// An empty filter may switch mode.
+		b.s.McastAddSources(ifx, group, omode, nil, false)
+		b.s.McastDelSources(ifx, group, e.mode, nil, false)
+		m.update(func() { e.mode = omode })
+	}
+	if !add {
+		i := slices.Index(e.srcs, src)
+		if i < 0 {
+			return unix.EADDRNOTAVAIL
+		}
+		if len(e.srcs) == 1 && omode == stack.McastInclude {
+			// (INCLUDE, empty) is leaving the group.
+			return b.mcLeave(group, ifaddr, ifx)
+		}
+		b.s.McastDelSources(ifx, group, omode, []netip.Addr{src}, true)
+		m.update(func() { e.setSources(slices.Delete(slices.Clone(e.srcs), i, i+1)) })
+		return nil
+	}
+	if e.srcs != nil && len(e.srcs) >= b.s.Sysctl().Int("net.ipv4.igmp_max_msf") {
+		return unix.ENOBUFS
+	}
+	if e.srcs == nil {
+		m.update(func() { e.setSources([]netip.Addr{}) })
+	}
+	if _, dup := e.set[src]; dup {
+		return unix.EADDRNOTAVAIL
+	}
+	m.update(func() {
+		e.srcs = append(e.srcs, src)
+		e.set[src] = struct{}{}
+	})
+	b.s.McastAddSources(ifx, group, omode, []netip.Addr{src}, true)
+	return nil
+}
+
+// mcMsfilter is ip_mc_msfilter: replace a membership's mode and source
+// list. Called with op held.
+func (b *base) mcMsfilter(group, ifaddr netip.Addr, ifindex int, fmode uint32, srcs []netip.Addr) error {
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	if fmode != unix.MCAST_INCLUDE && fmode != unix.MCAST_EXCLUDE {
+		return unix.EINVAL
+	}
+	ifx, ok := b.s.McastFindDev(group, ifaddr, ifindex)
+	if !ok {
+		return unix.ENODEV
+	}
+	mode := stack.FilterMode(fmode)
+	if mode == stack.McastInclude && len(srcs) == 0 {
+		return b.mcLeave(group, ifaddr, ifx)
+	}
+	m := &b.memb
+	e := m.find(group, ifx)
+	if e == nil {
+		return unix.EINVAL
+	}
+	var next []netip.Addr
+	if len(srcs) > 0 {
+		next = slices.Clone(srcs)
+	}
+	b.s.McastAddSources(ifx, group, mode, next, false)
+	b.s.McastDelSources(ifx, group, e.mode, e.srcs, false)
+	m.update(func() {
+		e.setSources(next)
+		e.mode = mode
+	})
+	return nil
+}

@@ -1,0 +1,384 @@
+package stack
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// IGMPv3 record types (RFC 3376 4.2.12).
+const (
+	igmpIsIn    = 1
+	igmpIsEx    = 2
+	igmpToIn    = 3
+	igmpToEx    = 4
+	igmpAllow   = 5
+	igmpBlock   = 6
+	igmpV3Type  = 0x22
+	igmpV2Type  = 0x16
+	igmpLeave   = 0x17
+	igmpQuery   = 0x11
+	igmpV1Type  = 0x12
+	igmpHdrSize = header.IPv4MinimumSize + 4 // IPv4 header with Router Alert
+)
+
+var (
+	igmpv3Routers = netip.AddrFrom4([4]byte{224, 0, 0, 22})
+	allHosts      = netip.AddrFrom4([4]byte{224, 0, 0, 1})
+	allRouters    = netip.AddrFrom4([4]byte{224, 0, 0, 2})
+)
+
+// Timings of Linux's IGMP (net/ipv4/igmp.c): the first state-change report
+// leaves a few milliseconds after the change, retransmissions within the
+// unsolicited report interval (1 s for IGMPv3, 10 s for v1/v2).
+const (
+	firstReportDelay  = 10 * time.Millisecond
+	v3UnsolicitedIvl  = time.Second
+	v2UnsolicitedIvl  = 10 * time.Second
+	olderQuerierAfter = 2*125*time.Second + 10*time.Second // QRV*QI + QRI
+)
+
+// igmpRecord is one group record of a report.
+type igmpRecord struct {
+	typ     byte
+	group   netip.Addr
+	sources []netip.Addr
+}
+
+// igmpIf is an interface's report machinery.
+type igmpIf struct {
+	ifindex   int
+	changeT   *time.Timer // state-change reports
+	generalT  *time.Timer // answer to a general query
+	generalAt time.Time
+	groupT    map[netip.Addr]*time.Timer // answers to group-specific queries
+	// compat is the IGMP version an older querier forces (1 or 2) until
+	// compatUntil; 0 = IGMPv3.
+	compat      int
+	compatUntil time.Time
+}
+
+func (m *mcastState) ifState(ifindex int) *igmpIf {
+	st := m.ifs[ifindex]
+	if st == nil {
+		st = &igmpIf{ifindex: ifindex, groupT: make(map[netip.Addr]*time.Timer)}
+		m.ifs[ifindex] = st
+	}
+	return st
+}
+
+// version is the IGMP version the interface speaks now.
+func (st *igmpIf) version() int {
+	if st.compat != 0 && time.Now().Before(st.compatUntil) {
+		return st.compat
+	}
+	return 3
+}
+
+// reportable tells whether a group is reported at all: never 224.0.0.1,
+// never on lo (Linux's igmp_group_added).
+func reportable(k mcKey) bool {
+	return k.ifindex != loopbackIfIndex && k.group != allHosts
+}
+
+// stateChanged records the state-change report a membership change calls
+// for (RFC 3376 5.1) and starts sending it. Called with ctl held.
+func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet map[netip.Addr]struct{}) {
+	m := &s.mc
+	if m.closed || !reportable(k) {
+		s.forgetIdle(k, g)
+		return
+	}
+	newMode, newSet := g.state()
+	qrv := max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
+	st := m.ifState(k.ifindex)
+	if st.version() < 3 {
+		s.stateChangedV2(st, k, g, oldMode, oldSet, newMode)
+		return
+	}
+	changed := false
+	if oldMode != newMode {
+		g.modeChange = qrv
+		clear(g.allow)
+		clear(g.block)
+		changed = true
+	} else if g.modeChange == 0 {
+		gained, lost := setDiff(newSet, oldSet), setDiff(oldSet, newSet)
+		// In INCLUDE mode a listed source is wanted; in EXCLUDE mode it is
+		// blocked.
+		if newMode == McastExclude {
+			gained, lost = lost, gained
+		}
+		for _, a := range gained {
+			g.allow = setCount(g.allow, a, qrv)
+			delete(g.block, a)
+			changed = true
+		}
+		for _, a := range lost {
+			g.block = setCount(g.block, a, qrv)
+			delete(g.allow, a)
+			changed = true
+		}
+	}
+	if !changed {
+		s.forgetIdle(k, g)
+		return
+	}
+	s.armChange(st, firstReportDelay)
+}
+
+func setCount(m map[netip.Addr]int, a netip.Addr, n int) map[netip.Addr]int {
+	if m == nil {
+		m = make(map[netip.Addr]int)
+	}
+	m[a] = n
+	return m
+}
+
+// setDiff returns the members of a not in b, sorted.
+func setDiff(a, b map[netip.Addr]struct{}) []netip.Addr {
+	var out []netip.Addr
+	for x := range a {
+		if _, ok := b[x]; !ok {
+			out = append(out, x)
+		}
+	}
+	sortAddrs(out)
+	return out
+}
+
+func sortAddrs(a []netip.Addr) { slices.SortFunc(a, func(x, y netip.Addr) int { return x.Compare(y) }) }
+
+// forgetIdle drops a left group once nothing is left to report about it.
+// Called with ctl held.
+func (s *Stack) forgetIdle(k mcKey, g *ifGroup) {
+	if g.users > 0 || g.modeChange > 0 || len(g.allow) > 0 || len(g.block) > 0 {
+		return
+	}
+	s.mc.mu.Lock()
+	if s.mc.groups[k] == g {
+		delete(s.mc.groups, k)
+	}
+	s.mc.mu.Unlock()
+}
+
+// armChange (re)starts the interface's state-change timer: like
+// igmp_ifc_start_timer, a new change moves it forward.
+func (s *Stack) armChange(st *igmpIf, within time.Duration) {
+	d := time.Duration(rand.Int64N(int64(within))) + time.Millisecond
+	if st.changeT == nil {
+		st.changeT = time.AfterFunc(d, func() { s.sendChanges(st) })
+		return
+	}
+	st.changeT.Reset(d)
+}
+
+// sendChanges sends one round of the pending state-change records of an
+// interface and schedules the next retransmission while any is left.
+func (s *Stack) sendChanges(st *igmpIf) {
+	m := &s.mc
+	m.ctl.Lock()
+	if m.closed {
+		m.ctl.Unlock()
+		return
+	}
+	var recs []igmpRecord
+	more := false
+	for _, k := range s.groupKeys(st.ifindex, true) {
+		g := m.groups[k]
+		mode, set := g.state()
+		if g.modeChange > 0 {
+			typ := byte(igmpToIn)
+			if mode == McastExclude {
+				typ = igmpToEx
+			}
+			recs = append(recs, igmpRecord{typ: typ, group: k.group, sources: setList(set)})
+			g.modeChange--
+		} else {
+			allow := igmpRecord{typ: igmpAllow, group: k.group, sources: takeRound(g.allow)}
+			block := igmpRecord{typ: igmpBlock, group: k.group, sources: takeRound(g.block)}
+			first, second := allow, block
+			if mode == McastExclude {
+				first, second = block, allow
+			}
+			for _, r := range []igmpRecord{first, second} {
+				if len(r.sources) > 0 {
+					recs = append(recs, r)
+				}
+			}
+		}
+		more = more || g.modeChange > 0 || len(g.allow) > 0 || len(g.block) > 0
+		s.forgetIdle(k, g)
+	}
+	if more {
+		s.armChange(st, v3UnsolicitedIvl)
+	}
+	m.ctl.Unlock()
+	s.sendV3(st.ifindex, recs)
+}
+
+// takeRound returns the sources with retransmissions left, counting one
+// off each.
+func takeRound(m map[netip.Addr]int) []netip.Addr {
+	var out []netip.Addr
+	for a, n := range m {
+		out = append(out, a)
+		if n <= 1 {
+			delete(m, a)
+		} else {
+			m[a] = n - 1
+		}
+	}
+	sortAddrs(out)
+	return out
+}
+
+func setList(set map[netip.Addr]struct{}) []netip.Addr {
+	out := make([]netip.Addr, 0, len(set))
+	for a := range set {
+		out = append(out, a)
+	}
+	sortAddrs(out)
+	return out
+}
+
+// groupKeys lists the interface's reportable groups: left groups first
+// (Linux reports its tomb list first), each part sorted by address. With
+// left false, only joined groups. Called with ctl held.
+func (s *Stack) groupKeys(ifindex int, left bool) []mcKey {
+	var gone, joined []mcKey
+	s.mc.mu.RLock()
+	for k, g := range s.mc.groups {
+		if k.ifindex != ifindex || !reportable(k) {
+			continue
+		}
+		if g.users == 0 {
+			if left {
+				gone = append(gone, k)
+			}
+			continue
+		}
+		joined = append(joined, k)
+	}
+	s.mc.mu.RUnlock()
+	byGroup := func(a, b mcKey) int { return a.group.Compare(b.group) }
+	slices.SortFunc(gone, byGroup)
+	slices.SortFunc(joined, byGroup)
+	return append(gone, joined...)
+}
+
+// currentState is the IS_IN/IS_EX record of a joined group.
+func currentState(k mcKey, g *ifGroup) igmpRecord {
+	mode, set := g.state()
+	typ := byte(igmpIsIn)
+	if mode == McastExclude {
+		typ = igmpIsEx
+	}
+	return igmpRecord{typ: typ, group: k.group, sources: setList(set)}
+}
+
+// sendV3 sends records as IGMPv3 reports, as many per packet as the MTU
+// allows; a record too large for one packet is cut (Linux truncates
+// EXCLUDE records the same way).
+func (s *Stack) sendV3(ifindex int, recs []igmpRecord) {
+	if len(recs) == 0 {
+		return
+	}
+	mtu := 1500
+	if ifc, ok := s.InterfaceByIndex(ifindex); ok && ifc.MTU > 0 {
+		mtu = int(ifc.MTU)
+	}
+	room := mtu - igmpHdrSize - 8
+	var body []byte
+	n := 0
+	flush := func() {
+		if n > 0 {
+			s.sendIGMP(ifindex, igmpv3Routers, v3Report(body, n))
+		}
+		body, n = body[:0], 0
+	}
+	for _, r := range recs {
+		size := 8 + 4*len(r.sources)
+		if len(body)+size > room {
+			flush()
+		}
+		if size > room {
+			r.sources = r.sources[:(room-8)/4]
+		}
+		body = appendRecord(body, r)
+		n++
+	}
+	flush()
+}
+
+func appendRecord(b []byte, r igmpRecord) []byte {
+	g := r.group.As4()
+	b = append(b, r.typ, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(r.sources)))
+	b = append(b, g[:]...)
+	for _, a := range r.sources {
+		v := a.As4()
+		b = append(b, v[:]...)
+	}
+	return b
+}
+
+// v3Report is an IGMPv3 membership report carrying n records.
+func v3Report(records []byte, n int) []byte {
+	b := make([]byte, 8, 8+len(records))
+	b[0] = igmpV3Type
+	binary.BigEndian.PutUint16(b[6:], uint16(n))
+	b = append(b, records...)
+	binary.BigEndian.PutUint16(b[2:], ^igmpChecksum(b))
+	return b
+}
+
+// igmpChecksum is the Internet checksum's one's complement sum.
+func igmpChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return uint16(sum)
+}
+
+// sendIGMP sends an IGMP message out of the interface as Linux's
+// igmpv3_newpack builds it: TOS 0xc0, DF, ID 0, TTL 1, Router Alert, from
+// the interface's primary address. Without an address nothing is sent.
+func (s *Stack) sendIGMP(ifindex int, dst netip.Addr, igmp []byte) {
+	r, e := s.g.FindRoute(tcpip.NICID(ifindex), tcpip.Address{}, gAddr(dst), header.IPv4ProtocolNumber, false)
+	if e != nil {
+		return
+	}
+	defer r.Release()
+	hdr := make([]byte, igmpHdrSize, igmpHdrSize+len(igmp))
+	header.IPv4(hdr).Encode(&header.IPv4Fields{
+		TOS:         0xc0,
+		TotalLength: uint16(igmpHdrSize + len(igmp)),
+		Flags:       header.IPv4FlagDontFragment,
+		TTL:         1,
+		Protocol:    uint8(header.IGMPProtocolNumber),
+		SrcAddr:     r.LocalAddress(),
+		DstAddr:     gAddr(dst),
+		Options:     header.IPv4OptionsSerializer{&header.IPv4SerializableRouterAlertOption{}},
+	})
+	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
+		ReserveHeaderBytes: int(r.MaxHeaderLength()),
+		Payload:            buffer.MakeWithData(append(hdr, igmp...)),
+	})
+	defer pkt.DecRef()
+	_ = r.WriteHeaderIncludedPacket(pkt)
+}
