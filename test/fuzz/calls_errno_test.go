@@ -66,11 +66,13 @@ var (
 		// EADDRINUSE/EADDRNOTAVAIL for memberships, ENODEV for interfaces,
 		// ENOBUFS for igmp_max_memberships), EDOM from sock_set_timeout,
 		// ENOENT/EEXIST/EBUSY from TCP_CONGESTION/TCP_ULP, EOPNOTSUPP and
-		// EACCES from option handlers, EISCONN/ENOTCONN from TCP state checks.
+		// EACCES from option handlers, EISCONN/ENOTCONN from TCP state checks,
+		// EPROTO for multicast options on a TCP socket (do_ip_setsockopt's
+		// is_icsk check; measured: IP_ADD_MEMBERSHIP on SOCK_STREAM).
 		"setsockopt": setOf(resourceErrnos, []unix.Errno{
 			unix.EINVAL, unix.ENOPROTOOPT, unix.EPERM, unix.EACCES, unix.EADDRINUSE,
 			unix.EADDRNOTAVAIL, unix.ENODEV, unix.EOPNOTSUPP, unix.ENOENT, unix.EBUSY,
-			unix.EEXIST, unix.EDOM, unix.EISCONN, unix.ENOTCONN,
+			unix.EEXIST, unix.EDOM, unix.EISCONN, unix.ENOTCONN, unix.EPROTO,
 		}),
 		// getsockopt: EOPNOTSUPP at a level the protocol does not own
 		// (ip_getsockopt), ENOTCONN for peer information.
