@@ -30,6 +30,7 @@ func All() []harness.Scenario {
 		querierScenarios(),
 		tailScenarios(),
 		recvCmsgScenarios(),
+		mcastFilterScenarios(),
 	} {
 		all = append(all, group...)
 	}

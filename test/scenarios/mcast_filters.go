@@ -1,0 +1,365 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/test/harness"
+)
+
+// Source-filter scenarios: a peer sends to a group from three source
+// addresses of the DUT's subnet (spoofed with IP_HDRINCL), and which
+// datagrams each DUT socket gets shows the per-socket and per-interface
+// filters. Each scenario has its own group.
+var (
+	fsrc1 = netip.MustParseAddr("198.18.0.51")
+	fsrc2 = netip.MustParseAddr("198.18.0.52")
+	fsrc3 = netip.MustParseAddr("198.18.0.53")
+)
+
+func filterGroup(n int) netip.Addr { return netip.AddrFrom4([4]byte{239, 1, 2, byte(n)}) }
+
+// spoofer is a peer raw socket that sends UDP datagrams to a group from any
+// source address.
+type spoofer struct {
+	e     *harness.Env
+	s     harness.Sock
+	group netip.Addr
+	port  int
+}
+
+func newSpoofer(e *harness.Env, group netip.Addr, port int) *spoofer {
+	s := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+	e.Check("spoofer IP_HDRINCL", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_HDRINCL, harness.Int32(1)))
+	e.Check("spoofer IP_MULTICAST_IF", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq(anyAddr, e.PeerAddr, -1)[4:8]))
+	e.Check("spoofer IP_MULTICAST_LOOP 0", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, harness.Int32(0)))
+	return &spoofer{e: e, s: s, group: group, port: port}
+}
+
+// send sends payload from src; the kernel fills in the IP checksum and ID,
+// the UDP checksum is left out (0).
+func (p *spoofer) send(src netip.Addr, payload string) {
+	n := 28 + len(payload)
+	b := make([]byte, n)
+	b[0], b[8], b[9] = 0x45, 1, unix.IPPROTO_UDP
+	binary.BigEndian.PutUint16(b[2:], uint16(n))
+	s, g := src.As4(), p.group.As4()
+	copy(b[12:], s[:])
+	copy(b[16:], g[:])
+	binary.BigEndian.PutUint16(b[20:], 4444)
+	binary.BigEndian.PutUint16(b[22:], uint16(p.port))
+	binary.BigEndian.PutUint16(b[24:], uint16(8+len(payload)))
+	copy(b[28:], payload)
+	if _, err := p.s.SendMsg(b, nil, harness.Sockaddr(p.group, 0), 0); err != nil {
+		p.e.Rec("spoof send", err)
+	}
+}
+
+// round sends one datagram from each source and records what each
+// receiver got (sender addresses and payloads, sorted: datagrams of
+// different sources may be reordered on the way), after a bounded wait.
+func (p *spoofer) round(op string, rcv ...harness.Sock) {
+	for i, src := range []netip.Addr{fsrc1, fsrc2, fsrc3} {
+		p.send(src, fmt.Sprintf("s%d", i+1))
+	}
+	time.Sleep(150 * time.Millisecond)
+	for i, r := range rcv {
+		var got []string
+		for k := 0; k < 8; k++ {
+			buf := make([]byte, 16)
+			n, _, _, from, err := r.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			if err != nil {
+				break
+			}
+			got = append(got, fmt.Sprintf("%s from %s", buf[:n], p.e.SA(from)))
+		}
+		sort.Strings(got)
+		p.e.Rec(fmt.Sprintf("%s: socket %d got", op, i), "["+strings.Join(got, ", ")+"]")
+	}
+}
+
+// mcastRcv is a DUT UDP socket bound to the wildcard on port, sharing it.
+func mcastRcv(e *harness.Env, port int) harness.Sock {
+	s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	e.Check("SO_REUSEADDR", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, harness.Int32(1)))
+	e.Check("bind", s.Bind(harness.Sockaddr(anyAddr, port)))
+	return s
+}
+
+// getMsfilter records getsockopt(IP_MSFILTER) with room for n sources.
+func getMsfilter(e *harness.Env, op string, s harness.Sock, group netip.Addr, n int) {
+	buf := ipMsfilter(group, e.DUTAddr, 0, zeros(n)...)
+	binary.NativeEndian.PutUint32(buf[12:], uint32(n))
+	got, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, buf)
+	e.Rec(op, err, got, buf)
+}
+
+// zeros is n times 0.0.0.0, room for sources in a getsockopt buffer.
+func zeros(n int) []netip.Addr {
+	z := make([]netip.Addr, n)
+	for i := range z {
+		z[i] = anyAddr
+	}
+	return z
+}
+
+// groupFilterBytes builds struct group_filter (64-bit layout) with AF_INET
+// addresses.
+func groupFilterBytes(ifindex int, group netip.Addr, mode uint32, sources ...netip.Addr) []byte {
+	b := make([]byte, 144+128*len(sources))
+	binary.NativeEndian.PutUint32(b, uint32(ifindex))
+	copy(b[8:], harness.Sockaddr(group, 0))
+	binary.NativeEndian.PutUint32(b[136:], mode)
+	binary.NativeEndian.PutUint32(b[140:], uint32(len(sources)))
+	for i, s := range sources {
+		copy(b[144+128*i:], harness.Sockaddr(s, 0))
+	}
+	return b
+}
+
+func mcastFilterScenarios() []harness.Scenario {
+	setIP := func(e *harness.Env, op string, s harness.Sock, name int, v []byte) {
+		e.Rec(op, s.SetSockOpt(unix.IPPROTO_IP, name, v))
+	}
+	return []harness.Scenario{
+		{Name: "mcast/filter-asm-all-sources", Run: func(e *harness.Env) {
+			g := filterGroup(1)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			p.round("not joined", r)
+			setIP(e, "join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			p.round("joined", r)
+		}},
+		{Name: "mcast/filter-block-unblock", Run: func(e *harness.Env) {
+			g := filterGroup(2)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "block s2", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			p.round("s2 blocked", r)
+			setIP(e, "block s3", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc3))
+			p.round("s2 s3 blocked", r)
+			getMsfilter(e, "msfilter", r, g, 3)
+			setIP(e, "unblock s2", r, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			p.round("s3 blocked", r)
+			setIP(e, "unblock s1 (not blocked)", r, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "add source in exclude mode", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+		}},
+		{Name: "mcast/filter-ssm-include", Run: func(e *harness.Env) {
+			g := filterGroup(3)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "add s1", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "add s3", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
+			p.round("include s1 s3", r)
+			getMsfilter(e, "msfilter", r, g, 3)
+			setIP(e, "block in include mode", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			setIP(e, "drop s1", r, unix.IP_DROP_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			p.round("include s3", r)
+			setIP(e, "drop s3 (leaves)", r, unix.IP_DROP_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
+			p.round("left", r)
+			getMsfilter(e, "msfilter after leave", r, g, 1)
+		}},
+		{Name: "mcast/filter-msfilter-modes", Run: func(e *harness.Env) {
+			g := filterGroup(4)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "include s2", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc2))
+			p.round("include s2", r)
+			setIP(e, "exclude s2", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc2))
+			p.round("exclude s2", r)
+			getMsfilter(e, "msfilter", r, g, 2)
+			setIP(e, "exclude s1 s1 (duplicate)", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc1, fsrc1))
+			p.round("exclude s1", r)
+			getMsfilter(e, "msfilter", r, g, 2)
+			setIP(e, "include s3 s1", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc3, fsrc1))
+			p.round("include s3 s1", r)
+			getMsfilter(e, "msfilter", r, g, 2)
+			setIP(e, "unblock in include mode", r, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "drop s3", r, unix.IP_DROP_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
+			setIP(e, "add s2", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc2))
+			p.round("include s1 s2", r)
+			getMsfilter(e, "msfilter", r, g, 2)
+		}},
+		{Name: "mcast/filter-mcast-api", Run: func(e *harness.Env) {
+			g := filterGroup(5)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "MCAST_JOIN_GROUP", r, unix.MCAST_JOIN_GROUP, groupReqBytes(2, g, netip.Addr{}))
+			setIP(e, "MCAST_BLOCK_SOURCE s1", r, unix.MCAST_BLOCK_SOURCE, groupReqBytes(2, g, fsrc1))
+			p.round("s1 blocked", r)
+			setIP(e, "MCAST_MSFILTER include s3", r, unix.MCAST_MSFILTER, groupFilterBytes(2, g, unix.MCAST_INCLUDE, fsrc3))
+			p.round("include s3", r)
+			for _, room := range []int{0, 1, 2} {
+				buf := groupFilterBytes(2, g, 0, zeros(room)...)
+				n, err := r.GetSockOpt(unix.IPPROTO_IP, unix.MCAST_MSFILTER, buf)
+				e.Rec(fmt.Sprintf("get MCAST_MSFILTER room %d", room), err, n, buf[136:])
+			}
+			setIP(e, "MCAST_UNBLOCK_SOURCE in include mode", r, unix.MCAST_UNBLOCK_SOURCE, groupReqBytes(2, g, fsrc3))
+			setIP(e, "MCAST_JOIN_SOURCE_GROUP s2", r, unix.MCAST_JOIN_SOURCE_GROUP, groupReqBytes(2, g, fsrc2))
+			p.round("include s3 s2", r)
+			setIP(e, "MCAST_LEAVE_SOURCE_GROUP s3", r, unix.MCAST_LEAVE_SOURCE_GROUP, groupReqBytes(2, g, fsrc3))
+			setIP(e, "MCAST_LEAVE_GROUP", r, unix.MCAST_LEAVE_GROUP, groupReqBytes(2, g, netip.Addr{}))
+			p.round("left", r)
+			setIP(e, "MCAST_LEAVE_GROUP again", r, unix.MCAST_LEAVE_GROUP, groupReqBytes(2, g, netip.Addr{}))
+		}},
+		{Name: "mcast/filter-two-sockets-merge", Run: func(e *harness.Env) {
+			g := filterGroup(6)
+			a, b := mcastRcv(e, e.BasePort), mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "a include s1", a, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			p.round("a IN{s1}", a, b)
+			setIP(e, "b join", b, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "b block s2", b, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			p.round("a IN{s1} b EX{s2}", a, b)
+			setIP(e, "b block s1", b, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			p.round("a IN{s1} b EX{s1,s2}", a, b)
+			e.Rec("close a", a.Close())
+			p.round("b EX{s1,s2}", b)
+		}},
+		{Name: "mcast/filter-multicast-all", Run: func(e *harness.Env) {
+			g := filterGroup(7)
+			joined, other := mcastRcv(e, e.BasePort), mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			e.GetInt("IP_MULTICAST_ALL default", other, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL)
+			setIP(e, "joined include s1", joined, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			p.round("other multicast_all 1", joined, other)
+			e.SetInt("other IP_MULTICAST_ALL 0", other, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+			e.GetInt("IP_MULTICAST_ALL", other, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL)
+			p.round("other multicast_all 0", joined, other)
+			e.SetInt("other IP_MULTICAST_ALL 1", other, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 1)
+			e.Rec("close joined", joined.Close())
+			p.round("nobody joined", other)
+		}},
+		{Name: "mcast/filter-bound-to-group", Run: func(e *harness.Env) {
+			g, h := filterGroup(8), filterGroup(9)
+			onG := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("SO_REUSEADDR", onG.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, harness.Int32(1)))
+			e.Rec("bind to group", onG.Bind(harness.Sockaddr(g, e.BasePort)))
+			wild := mcastRcv(e, e.BasePort)
+			setIP(e, "wildcard joins g and h", wild, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "join h", wild, unix.IP_ADD_MEMBERSHIP, mreq(h, e.DUTAddr, -1))
+			setIP(e, "block s1 on g", wild, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			newSpoofer(e, g, e.BasePort).round("to g", onG, wild)
+			newSpoofer(e, h, e.BasePort).round("to h", onG, wild)
+		}},
+		{Name: "mcast/filter-long-sequence", Run: func(e *harness.Env) {
+			g := filterGroup(10)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "block s1", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "block s2", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			setIP(e, "unblock s1", r, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			p.round("EX{s2}", r)
+			setIP(e, "msfilter include s3 s1", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc3, fsrc1))
+			setIP(e, "drop s3", r, unix.IP_DROP_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
+			setIP(e, "add s2", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc2))
+			p.round("IN{s1,s2}", r)
+			getMsfilter(e, "msfilter", r, g, 3)
+			setIP(e, "msfilter exclude none", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE))
+			setIP(e, "block s3", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc3))
+			p.round("EX{s3}", r)
+			setIP(e, "leave", r, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			p.round("left", r)
+			setIP(e, "rejoin by ifindex", r, unix.IP_ADD_MEMBERSHIP, mreq(g, anyAddr, 2))
+			p.round("rejoined", r)
+			getMsfilter(e, "msfilter", r, g, 3)
+		}},
+		{Name: "mcast/filter-igmp-block-allow", Run: func(e *harness.Env) {
+			g := filterGroup(11)
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureIGMP(e, "peer saw join", tap, g, 4)
+			time.Sleep(1200 * time.Millisecond) // past the join's retransmission
+			setIP(e, "block s1", s, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			captureIGMP(e, "peer saw block", tap, g, 6)
+			time.Sleep(1200 * time.Millisecond)
+			setIP(e, "unblock s1", s, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			captureIGMP(e, "peer saw unblock", tap, g, 5)
+		}},
+		{Name: "mcast/filter-igmp-mode-change", Run: func(e *harness.Env) {
+			g := filterGroup(12)
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "include s1", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			captureIGMP(e, "peer saw allow", tap, g, 5)
+			time.Sleep(1200 * time.Millisecond)
+			setIP(e, "msfilter exclude s2", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc2))
+			captureIGMP(e, "peer saw to_ex", tap, g, 4)
+			time.Sleep(1200 * time.Millisecond)
+			setIP(e, "msfilter include s3", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc3))
+			captureIGMP(e, "peer saw to_in", tap, g, 3)
+		}},
+		{Name: "mcast/filter-option-errors", Run: func(e *harness.Env) {
+			g := filterGroup(13)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			set := func(op string, name int, v []byte) { setIP(e, op, s, name, v) }
+			get := func(op string, name int, buf []byte) {
+				n, err := s.GetSockOpt(unix.IPPROTO_IP, name, buf)
+				e.Rec(op, err, n, buf)
+			}
+			set("IP_MULTICAST_ALL 2", unix.IP_MULTICAST_ALL, harness.Int32(2))
+			set("IP_MULTICAST_ALL empty", unix.IP_MULTICAST_ALL, nil)
+			set("IP_MULTICAST_ALL one byte", unix.IP_MULTICAST_ALL, []byte{0})
+			e.GetInt("IP_MULTICAST_ALL", s, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL)
+			set("source membership short", unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1)[:11])
+			set("source membership long", unix.IP_ADD_SOURCE_MEMBERSHIP, append(mreqSource(g, e.DUTAddr, fsrc1), 0))
+			set("source membership unicast group", unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(fsrc1, e.DUTAddr, fsrc1))
+			set("source membership foreign interface", unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, foreign, fsrc1))
+			set("block without join", unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			set("drop source without join", unix.IP_DROP_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			set("msfilter unicast group", unix.IP_MSFILTER, ipMsfilter(fsrc1, e.DUTAddr, unix.MCAST_EXCLUDE))
+			set("msfilter foreign interface", unix.IP_MSFILTER, ipMsfilter(g, foreign, unix.MCAST_EXCLUDE))
+			set("msfilter 11 sources", unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, zeros(11)...))
+			set("MCAST_MSFILTER short", unix.MCAST_MSFILTER, groupFilterBytes(2, g, 0)[:143])
+			set("MCAST_MSFILTER not joined", unix.MCAST_MSFILTER, groupFilterBytes(2, g, unix.MCAST_EXCLUDE, fsrc1))
+			set("MCAST_MSFILTER bad ifindex", unix.MCAST_MSFILTER, groupFilterBytes(99, g, unix.MCAST_EXCLUDE, fsrc1))
+			bad := groupFilterBytes(2, g, unix.MCAST_EXCLUDE, fsrc1)
+			binary.NativeEndian.PutUint16(bad[144:], unix.AF_INET6)
+			set("MCAST_MSFILTER inet6 source", unix.MCAST_MSFILTER, bad)
+			src := groupReqBytes(2, g, fsrc1)
+			set("group_source_req short", unix.MCAST_JOIN_SOURCE_GROUP, src[:263])
+			binary.NativeEndian.PutUint16(src[136:], unix.AF_INET6)
+			set("group_source_req inet6 source", unix.MCAST_JOIN_SOURCE_GROUP, src)
+			set("MCAST_JOIN_SOURCE_GROUP bad ifindex", unix.MCAST_JOIN_SOURCE_GROUP, groupReqBytes(99, g, fsrc1))
+			get("get IP_MSFILTER short", unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, 0)[:15])
+			get("get IP_MSFILTER unicast", unix.IP_MSFILTER, ipMsfilter(fsrc1, e.DUTAddr, 0))
+			get("get IP_MSFILTER foreign", unix.IP_MSFILTER, ipMsfilter(g, foreign, 0))
+			get("get MCAST_MSFILTER short", unix.MCAST_MSFILTER, groupFilterBytes(2, g, 0)[:143])
+			get("get MCAST_MSFILTER not joined", unix.MCAST_MSFILTER, groupFilterBytes(2, g, 0))
+			gbad := groupFilterBytes(2, g, 0)
+			binary.NativeEndian.PutUint16(gbad[8:], unix.AF_INET6)
+			get("get MCAST_MSFILTER inet6", unix.MCAST_MSFILTER, gbad)
+			set("join", unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			get("get MCAST_MSFILTER ifindex 0", unix.MCAST_MSFILTER, groupFilterBytes(0, g, 0))
+			get("get MCAST_MSFILTER ifindex 2", unix.MCAST_MSFILTER, groupFilterBytes(2, g, 0))
+			for i := 1; i <= 11; i++ {
+				a := netip.AddrFrom4([4]byte{198, 18, 1, byte(i)})
+				if err := s.SetSockOpt(unix.IPPROTO_IP, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, a)); err != nil || i >= 10 {
+					e.Rec(fmt.Sprintf("block source %d", i), err)
+				}
+			}
+		}},
+		{Name: "mcast/filter-membership-limit", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			for i := 1; i <= 21; i++ {
+				err := s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(netip.AddrFrom4([4]byte{239, 1, 3, byte(i)}), e.DUTAddr, -1))
+				if err != nil || i >= 20 {
+					e.Rec(fmt.Sprintf("join %d", i), err)
+				}
+			}
+			e.Rec("source join over the limit", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(filterGroup(14), e.DUTAddr, fsrc1)))
+			e.Rec("leave one", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_DROP_MEMBERSHIP, mreq(netip.AddrFrom4([4]byte{239, 1, 3, 1}), e.DUTAddr, -1)))
+			e.Rec("source join", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(filterGroup(14), e.DUTAddr, fsrc1)))
+		}},
+	}
+}
