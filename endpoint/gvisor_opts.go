@@ -112,6 +112,8 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
 		return putErrno(buf, g.pendingErr()), nil
+	case level == unix.SOL_IP && name == unix.IP_MTU:
+		return g.getIPMTU(buf)
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
 	case level == unix.SOL_TCP && g.isTCP():

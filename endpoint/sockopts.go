@@ -39,6 +39,7 @@ type sockOpts struct {
 	tos                             uint8
 	hdrincl                         bool
 	pmtudisc                        int // IP_MTU_DISCOVER, IP_PMTUDISC_*
+	recvErr, recvErrRFC4884         bool
 	misc                            miscOpts
 }
 
@@ -280,6 +281,13 @@ func (b *base) setIPLevel(name int, val []byte) error {
 			return unix.EINVAL
 		}
 		b.opts.pmtudisc = v
+	case unix.IP_RECVERR:
+		b.opts.recvErr = v != 0
+	case unix.IP_RECVERR_RFC4884:
+		if v < 0 || v > 1 {
+			return unix.EINVAL
+		}
+		b.opts.recvErrRFC4884 = v != 0
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -397,6 +405,14 @@ func (b *base) getIPLevel(name int, buf []byte) (int, error) {
 		v = boolInt(o.hdrincl)
 	case unix.IP_MTU_DISCOVER:
 		v = o.pmtudisc
+	case unix.IP_RECVERR:
+		v = boolInt(o.recvErr)
+	case unix.IP_RECVERR_RFC4884:
+		v = boolInt(o.recvErrRFC4884)
+	case unix.IP_MTU:
+		// Socket kinds answer for a connected socket; without a cached
+		// route (sk_dst_cache) Linux has no MTU to give.
+		return 0, unix.ENOTCONN
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

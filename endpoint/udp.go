@@ -43,6 +43,7 @@ type udpSock struct {
 	rmem  int // sum of queued truesizes (sk_rmem_alloc)
 	drops uint64
 	soErr unix.Errno // pending asynchronous error (sk_err)
+	errq  errQueue   // IP_RECVERR error queue (errqueue.go), charged to rmem
 }
 
 func newUDP(s *stack.Stack) (Socket, error) {
@@ -233,6 +234,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	if len(p) > maxUDPPayload {
+		u.noteSendError(unix.EMSGSIZE, &stack.UDPSend{Src: src, Dst: dst, IfIndex: o.bindIf, PMTU: stack.PMTUMode(o.pmtudisc)}, remote)
 		return 0, unix.EMSGSIZE
 	}
 	if shut&sndShutdown != 0 {
@@ -267,6 +269,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	if err := u.s.SendUDP(&m); err != nil {
+		u.noteSendError(err, &m, remote)
 		return 0, err
 	}
 	return len(p), nil
@@ -276,8 +279,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 // oldest datagram; MSG_TRUNC reports the datagram's real length.
 func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		// The error queue (IP_RECVERR) is not wired up yet: always empty.
-		return 0, 0, 0, nil, unix.EAGAIN
+		return u.recvErrQueue(p, oob)
 	}
 	deadline := deadlineAfter(u.optsSnapshot().rcvTimeo)
 	for {
@@ -348,7 +350,7 @@ func (u *udpSock) Readiness(mask uint32) uint32 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	var r uint32
-	if u.soErr != 0 {
+	if u.soErr != 0 || u.errQueuedLocked() {
 		r |= unix.EPOLLERR
 	}
 	if u.shut&rcvShutdown != 0 {
@@ -407,7 +409,13 @@ func (u *udpSock) Close() error {
 }
 
 func (u *udpSock) SetSockOpt(level, name int, val []byte) error {
-	return u.setCommon(level, name, val)
+	if err := u.setCommon(level, name, val); err != nil {
+		return err
+	}
+	if level == unix.SOL_IP && name == unix.IP_RECVERR && !u.optsSnapshot().recvErr {
+		u.purgeErrQueue()
+	}
+	return nil
 }
 
 func (u *udpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
@@ -422,6 +430,9 @@ func (u *udpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		case unix.SO_ACCEPTCONN:
 			return options.PutSockInt(buf, 0), nil
 		}
+	}
+	if level == unix.SOL_IP && name == unix.IP_MTU {
+		return u.getIPMTU(buf)
 	}
 	return u.getCommon(level, name, buf)
 }

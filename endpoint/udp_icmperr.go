@@ -67,15 +67,24 @@ func udpICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok 
 }
 
 // DeliverICMPError records an ICMP error about a datagram this socket
-// sent, as __udp4_lib_err: without IP_RECVERR only a hard error on a
-// connected socket becomes the pending error (sk_err) that poll, the next
-// send or receive and SO_ERROR report.
+// sent, as __udp4_lib_err: with IP_RECVERR every reported error is queued
+// (ip_icmp_error) and becomes the pending error (sk_err), connected or
+// not; without it only a hard error on a connected socket becomes the
+// pending error that poll, the next send or receive and SO_ERROR report.
 func (u *udpSock) DeliverICMPError(e *stack.ICMPError) {
 	errno, hard, ok := udpICMPErrno(e, u.pmtudisc())
-	if !ok || !hard || !u.connected.Load() {
+	if !ok {
+		return
+	}
+	o := u.optsSnapshot()
+	recvErr := o.recvErr
+	if !recvErr && (!hard || !u.connected.Load()) {
 		return
 	}
 	u.mu.Lock()
+	if recvErr {
+		u.queueErrLocked(icmpSockErr(e, errno), o.rcvbuf)
+	}
 	u.soErr = errno
 	u.mu.Unlock()
 	u.q.Notify(waiter.EventErr)

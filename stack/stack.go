@@ -41,6 +41,8 @@ type Stack struct {
 	routes []route
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
+
+	pmtu pmtuCache // learnt path MTUs (pmtu.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.
@@ -71,6 +73,10 @@ func New(cfg Config) (*Stack, error) {
 		HandleLocal: true,
 	})
 	sc.attach(s)
+	if err := s.startICMPTap(); err != nil {
+		s.g.Destroy()
+		return nil, err
+	}
 	if err := s.initMcast(); err != nil {
 		s.g.Destroy()
 		return nil, err

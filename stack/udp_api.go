@@ -63,9 +63,9 @@ type UDPSend struct {
 // PMTUMode is IP_MTU_DISCOVER, with Linux's IP_PMTUDISC_* values.
 type PMTUMode uint8
 
-// The modes as __ip_append_data and __ip_make_skb apply them. There is no
-// path-MTU cache yet, so the route MTU stands for the path MTU and PROBE
-// acts as DO.
+// The modes as __ip_append_data and __ip_make_skb apply them: DONT, WANT
+// and DO work with the path MTU (learnt from "fragmentation needed",
+// pmtu.go), PROBE, INTERFACE and OMIT with the interface MTU.
 const (
 	PMTUDont      PMTUMode = iota // no DF; fragment as needed
 	PMTUWant                      // DF when the datagram fits the MTU, else fragment without DF

@@ -55,12 +55,15 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	}
 
 	// gVisor fragments whatever the DF bit says, so the mode is applied
-	// here. Route.MTU is the room left after the IPv4 header.
-	fits := header.UDPMinimumSize+len(m.Payload) <= int(r.MTU())
+	// here, against the path MTU (pmtu_frag.go).
+	mtu, ifMTU, locked := s.sendMTU(r, m.Dst.Addr(), m.PMTU)
+	size := header.IPv4MinimumSize + header.UDPMinimumSize + len(m.Payload)
+	fits := size <= mtu
 	df, refuse := m.PMTU.dfAndRefuse(fits)
 	if refuse {
 		return unix.EMSGSIZE
 	}
+	df = df && !(locked && m.PMTU == PMTUWant)
 	ttl := m.TTL
 	if ttl == 0 {
 		ttl = r.DefaultTTL()
@@ -69,7 +72,9 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	// unconnected socket in DO or PROBE mode; gVisor gives every DF
 	// datagram ID 0, so other DF datagrams get a header built here.
 	zeroID := df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected
-	if weakHost || df && !zeroID {
+	if !fits && mtu < ifMTU {
+		err = s.writeFragments(r, src, m, ttl, mtu)
+	} else if weakHost || df && !zeroID {
 		var id uint16
 		if !zeroID {
 			id = s.nextIPID()

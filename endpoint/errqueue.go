@@ -1,0 +1,255 @@
+package endpoint
+
+import (
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// sockErr is one entry of a socket's error queue (sk_error_queue): the
+// sock_extended_err, where it points (msg_name), the datagram's data and,
+// for ICMP-origin errors, the ICMP message's header facts that
+// ip_cmsg_recv reports.
+type sockErr struct {
+	ee       options.SockExtendedErr
+	offender netip.Addr     // ICMP sender; valid only for SO_EE_ORIGIN_ICMP
+	name     netip.AddrPort // msg_name: original destination and port
+	payload  []byte
+	truesize int
+	icmp     stack.Datagram // Src = offender, Dst = ICMP destination, TTL, TOS, ifindex
+	stamp    int64          // arrival, Unix nanoseconds
+}
+
+// errQueue is a FIFO of errors.
+type errQueue struct{ items []sockErr }
+
+func (q *errQueue) len() int { return len(q.items) }
+
+func (q *errQueue) push(e sockErr) { q.items = append(q.items, e) }
+
+func (q *errQueue) pop() sockErr {
+	e := q.items[0]
+	q.items[0] = sockErr{}
+	q.items = q.items[1:]
+	if len(q.items) == 0 {
+		q.items = nil
+	}
+	return e
+}
+
+// Charges of error-queue skbs against SO_RCVBUF: an ICMP error is a clone
+// of the received packet (modelled like a datagram of the packet's size);
+// a local error is alloc_skb(sizeof(struct iphdr)).
+const localErrTruesize = 768
+
+// errQueueAdmits is sock_queue_err_skb's admission rule: the charge must
+// stay below the receive buffer (>= refuses, unlike the data path).
+func errQueueAdmits(rmem, rcvbuf, size int) bool { return rmem+size < rcvbuf }
+
+// queueErrLocked appends e to the error queue if the receive buffer has
+// room; u.mu is held. Linux drops the error silently otherwise.
+func (u *udpSock) queueErrLocked(e sockErr, rcvbuf int) bool {
+	if !errQueueAdmits(u.rmem, rcvbuf, e.truesize) {
+		return false
+	}
+	u.rmem += e.truesize
+	u.errq.push(e)
+	return true
+}
+
+// icmpSockErr builds the entry ip_icmp_error queues for e.
+func icmpSockErr(e *stack.ICMPError, errno unix.Errno) sockErr {
+	const ipUDPHeaders = 20 + 8
+	return sockErr{
+		ee: options.SockExtendedErr{
+			Errno:  uint32(errno),
+			Origin: unix.SO_EE_ORIGIN_ICMP,
+			Type:   e.Type,
+			Code:   e.Code,
+			Info:   e.Info,
+		},
+		offender: e.Offender,
+		name:     e.Dst,
+		payload:  e.Payload,
+		// The clone of the received ICMP packet: outer IP and ICMP
+		// headers, the quoted IP and UDP headers and the quoted data.
+		truesize: udpTruesize(ipUDPHeaders + ipUDPHeaders + len(e.Payload)),
+		icmp: stack.Datagram{
+			Src:     netip.AddrPortFrom(e.Offender, 0),
+			Dst:     netip.AddrPortFrom(e.Src.Addr(), 0),
+			IfIndex: e.IfIndex,
+			TTL:     e.TTL,
+			TOS:     e.TOS,
+		},
+		stamp: time.Now().UnixNano(),
+	}
+}
+
+// queueLocalError is ip_local_error: with IP_RECVERR on, a send refused
+// with EMSGSIZE leaves an SO_EE_ORIGIN_LOCAL error with the MTU in ee_info;
+// msg_name is the destination with the socket's connected port (0 when
+// unconnected). It does not set the pending error.
+func (u *udpSock) queueLocalError(errno unix.Errno, dst netip.Addr, port uint16, info int) {
+	o := u.optsSnapshot()
+	if !o.recvErr {
+		return
+	}
+	e := sockErr{
+		ee:       options.SockExtendedErr{Errno: uint32(errno), Origin: unix.SO_EE_ORIGIN_LOCAL, Info: uint32(info)},
+		name:     netip.AddrPortFrom(dst, port),
+		truesize: localErrTruesize,
+		stamp:    time.Now().UnixNano(),
+	}
+	u.mu.Lock()
+	ok := u.queueErrLocked(e, o.rcvbuf)
+	u.mu.Unlock()
+	if ok {
+		u.q.Notify(waiter.EventErr)
+	}
+}
+
+// sendMTU is the MTU __ip_append_data compares a datagram with (the value
+// ip_local_error reports): the path MTU for DONT, WANT and DO, the
+// interface MTU for PROBE, INTERFACE and OMIT (ip_sk_use_pmtu).
+func (u *udpSock) sendMTU(m *stack.UDPSend) int {
+	if m.PMTU < stack.PMTUProbe {
+		mtu, err := u.s.PathMTU(m.Src.Addr(), m.Dst.Addr(), m.IfIndex)
+		if err != nil {
+			return 0
+		}
+		return mtu
+	}
+	_, ifindex, err := u.s.RouteFrom(m.Src.Addr(), m.Dst.Addr(), m.IfIndex)
+	if err != nil {
+		return 0
+	}
+	ifc, ok := u.s.InterfaceByIndex(ifindex)
+	if !ok {
+		return 0
+	}
+	return min(int(ifc.MTU), 0xffff)
+}
+
+// noteSendError queues the local error of a send __ip_append_data refused
+// for its size.
+func (u *udpSock) noteSendError(err error, m *stack.UDPSend, remote netip.AddrPort) {
+	if err != unix.EMSGSIZE || !u.optsSnapshot().recvErr {
+		return
+	}
+	u.queueLocalError(unix.EMSGSIZE, m.Dst.Addr(), remote.Port(), u.sendMTU(m))
+}
+
+// recvErrQueue is ip_recv_error: it never blocks; the oldest error's data
+// (cut to p, MSG_TRUNC), its msg_name, the timestamp and, for ICMP errors,
+// the socket's IP control messages about the ICMP packet, then the
+// IP_RECVERR message. Dequeuing moves sk_err to the next ICMP error
+// (sock_dequeue_err_skb).
+func (u *udpSock) recvErrQueue(p, oob []byte) (int, int, int, []byte, error) {
+	u.mu.Lock()
+	if u.errq.len() == 0 {
+		u.mu.Unlock()
+		return 0, 0, 0, nil, unix.EAGAIN
+	}
+	e := u.errq.pop()
+	u.rmem -= e.truesize
+	icmpNext := false
+	if u.errq.len() > 0 {
+		next := &u.errq.items[0]
+		if next.ee.Origin == unix.SO_EE_ORIGIN_ICMP {
+			icmpNext = true
+			u.soErr = unix.Errno(next.ee.Errno)
+		}
+	}
+	if e.ee.Origin == unix.SO_EE_ORIGIN_ICMP && !icmpNext {
+		u.soErr = 0
+	}
+	more := u.errq.len() > 0
+	u.mu.Unlock()
+	if more {
+		u.q.Notify(waiter.EventErr)
+	}
+	n := copy(p, e.payload)
+	rflags := unix.MSG_ERRQUEUE
+	if n < len(e.payload) {
+		rflags |= unix.MSG_TRUNC
+	}
+	oobn, cflags := u.errCmsgs(oob, &e)
+	return n, oobn, rflags | cflags, sockaddr(e.name), nil
+}
+
+// errCmsgs writes ip_recv_error's control messages.
+func (u *udpSock) errCmsgs(oob []byte, e *sockErr) (int, int) {
+	f := u.rx()
+	b := options.NewCmsgBuilder(oob)
+	putTimestamp(&b, f, e.stamp)
+	isICMP := e.ee.Origin == unix.SO_EE_ORIGIN_ICMP
+	if isICMP && f&rxIPMask != 0 {
+		putICMPCmsgs(&b, f, e)
+	}
+	rec := options.EncodeRecvErr(e.ee, e.offender, isICMP)
+	b.Put(unix.SOL_IP, unix.IP_RECVERR, rec[:])
+	return b.Len(), b.Flags()
+}
+
+// putICMPCmsgs is ip_cmsg_recv on the ICMP packet that carried the error:
+// no ipv4_pktinfo_prepare ran on it, so IP_PKTINFO holds the arrival
+// interface from the IP control block and no spec_dst; IP_ORIGDSTADDR
+// reads its "port" from the quoted data, where the transport header was
+// reset to.
+func putICMPCmsgs(b *options.CmsgBuilder, f rxFlags, e *sockErr) {
+	d := &e.icmp
+	if f&rxPktinfo != 0 {
+		pi := options.InPktinfo{IfIndex: int32(d.IfIndex), Addr: d.Dst.Addr()}
+		enc := pi.Encode()
+		b.Put(unix.SOL_IP, unix.IP_PKTINFO, enc[:])
+	}
+	if f&rxTTL != 0 {
+		b.PutInt32(unix.SOL_IP, unix.IP_TTL, int32(d.TTL))
+	}
+	if f&rxTOS != 0 {
+		tos := [1]byte{d.TOS}
+		b.Put(unix.SOL_IP, unix.IP_TOS, tos[:])
+	}
+	if f&rxOrigDst != 0 && len(e.payload) >= 4 {
+		port := uint16(e.payload[2])<<8 | uint16(e.payload[3])
+		sa := options.SockaddrInArray(netip.AddrPortFrom(d.Dst.Addr(), port))
+		b.Put(unix.SOL_IP, unix.IP_ORIGDSTADDR, sa[:])
+	}
+}
+
+// purgeErrQueue is skb_errqueue_purge, run when IP_RECVERR is turned off.
+func (u *udpSock) purgeErrQueue() {
+	u.mu.Lock()
+	for u.errq.len() > 0 {
+		u.rmem -= u.errq.pop().truesize
+	}
+	u.mu.Unlock()
+}
+
+// errQueued tells whether the error queue holds anything; u.mu is held.
+func (u *udpSock) errQueuedLocked() bool { return u.errq.len() > 0 }
+
+// getIPMTU is IP_MTU: the path MTU of a connected socket's route,
+// ENOTCONN without a peer.
+func (u *udpSock) getIPMTU(buf []byte) (int, error) {
+	u.bindMu.Lock()
+	remote := u.remote
+	var local netip.Addr
+	if u.binding != nil {
+		local = u.binding.Local().Addr()
+	}
+	u.bindMu.Unlock()
+	if !remote.IsValid() {
+		return 0, unix.ENOTCONN
+	}
+	mtu, err := u.s.PathMTU(local, remote.Addr(), u.optsSnapshot().bindIf)
+	if err != nil || mtu == 0 {
+		return 0, unix.ENOTCONN
+	}
+	return options.PutIPInt(buf, int32(mtu)), nil
+}
