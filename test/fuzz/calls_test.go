@@ -164,6 +164,32 @@ func sockaddr(r *byteReader) []byte {
 	return b
 }
 
+// structVal decodes a well-formed option structure of the kinds ip(7)
+// and socket(7) take, so that the option handlers get past their length
+// checks: ip_mreq, ip_mreqn, ip_mreq_source (groups 224.0.0.1/239.1.1.1,
+// interfaces by address or index), struct timeval, struct linger.
+func structVal(r *byteReader) []byte {
+	group := pick(r, []byte{224, 0, 0, 1}, []byte{239, 1, 1, 1}, []byte{127, 0, 0, 1})
+	iface := pick(r, []byte{0, 0, 0, 0}, []byte{127, 0, 0, 1}, []byte{198, 18, 0, 2})
+	src := []byte{198, 18, 0, r.u8()}
+	num := make([]byte, 8)
+	binary.NativeEndian.PutUint64(num, uint64(r.u8()))
+	switch r.u8() % 5 {
+	case 0: // ip_mreq
+		return append(append([]byte(nil), group...), iface...)
+	case 1: // ip_mreqn: group, address, ifindex
+		ifindex := make([]byte, 4)
+		binary.NativeEndian.PutUint32(ifindex, uint32(r.u8()%4))
+		return append(append(append([]byte(nil), group...), iface...), ifindex...)
+	case 2: // ip_mreq_source: group, interface, source
+		return append(append(append([]byte(nil), group...), iface...), src...)
+	case 3: // struct timeval: seconds, microseconds
+		return append(num, num...)
+	default: // struct linger: l_onoff, l_linger
+		return num
+	}
+}
+
 // control decodes sendmsg control bytes: none, arbitrary bytes, or a few
 // well-formed messages with arbitrary types and bodies.
 func control(r *byteReader) []byte {
@@ -234,7 +260,24 @@ func (c *callRunner) step(r *byteReader) {
 	case opSetsockopt:
 		level := pick(r, unix.SOL_SOCKET, unix.SOL_IP, unix.SOL_TCP, unix.SOL_UDP)
 		name := int(r.u8() % 81)
-		val := pick(r, []byte{1, 0, 0, 0}, []byte{0, 0, 0, 0}, []byte{0xff, 0xff, 0xff, 0xff}, nil, r.bytes(int(r.u8()%48)))
+		raw := r.bytes(int(r.u8() % 48))
+		var val []byte
+		// The structure is decoded only when chosen, so that the other
+		// choices read no more bytes than the seeds were written for.
+		switch r.u8() % 6 {
+		case 0:
+			val = []byte{1, 0, 0, 0}
+		case 1:
+			val = []byte{0, 0, 0, 0}
+		case 2:
+			val = []byte{0xff, 0xff, 0xff, 0xff}
+		case 3:
+			val = nil
+		case 4:
+			val = raw
+		case 5:
+			val = structVal(r)
+		}
 		c.logf("setsockopt(s%d, %d, %s, %x)", i, level, options.Name(level, name), val)
 		c.check("setsockopt", so.SetSockOpt(level, name, val))
 	case opGetsockopt:
