@@ -198,12 +198,17 @@ func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
 	rec := currentState(k, g)
 	if g.queriedSrc != nil {
 		rec = igmpRecord{typ: igmpIsIn, group: k.group}
+		wanted := make(srcSet)
 		for a := range g.queriedSrc {
 			if g.allows(a) {
-				rec.sources = append(rec.sources, a)
+				var seq uint64 = 1 << 62 // sources the group never listed go last
+				if c := g.sources[a]; c != nil {
+					seq = c.seq
+				}
+				wanted[a] = seq
 			}
 		}
-		sortAddrs(rec.sources)
+		rec.sources = listOrder(wanted)
 	}
 	g.queried, g.queriedSrc = false, nil
 	v := st.version()
@@ -221,7 +226,7 @@ func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
 // stateChangedV2 reports a change while an older querier is present:
 // IGMPv1/v2 know only joins and leaves, sent at once (a report is
 // repeated once, as RFC 2236 advises).
-func (s *Stack) stateChangedV2(st *igmpIf, k mcKey, g *ifGroup, oldMode FilterMode, oldSet map[netip.Addr]struct{}, newMode FilterMode) {
+func (s *Stack) stateChangedV2(st *igmpIf, k mcKey, g *ifGroup, oldMode FilterMode, oldSet srcSet, newMode FilterMode) {
 	v := st.version()
 	wasIn := oldMode == McastExclude || len(oldSet) > 0
 	_, newSet := g.state()

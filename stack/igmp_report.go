@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
@@ -90,7 +91,7 @@ func reportable(k mcKey) bool {
 
 // stateChanged records the state-change report a membership change calls
 // for (RFC 3376 5.1) and starts sending it. Called with ctl held.
-func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet map[netip.Addr]struct{}) {
+func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet srcSet) {
 	m := &s.mc
 	if m.closed || !reportable(k) {
 		s.forgetIdle(k, g)
@@ -110,20 +111,32 @@ func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet map
 		clear(g.block)
 		changed = true
 	} else if g.modeChange == 0 {
-		gained, lost := setDiff(newSet, oldSet), setDiff(oldSet, newSet)
-		// In INCLUDE mode a listed source is wanted; in EXCLUDE mode it is
-		// blocked.
-		if newMode == McastExclude {
-			gained, lost = lost, gained
+		// Sources that join the list are reported in list order; those
+		// that leave it go to Linux's tomb list, newest first.
+		joined := listOrder(setDiff(newSet, oldSet))
+		var left []pending
+		for _, a := range listOrder(setDiff(oldSet, newSet)) {
+			g.tombSeq++
+			left = append(left, pending{addr: a, left: qrv, key: -g.tombSeq})
 		}
-		for _, a := range gained {
-			g.allow = setCount(g.allow, a, qrv)
-			delete(g.block, a)
+		var came []pending
+		for _, a := range joined {
+			came = append(came, pending{addr: a, left: qrv, key: int64(newSet[a])})
+		}
+		// In INCLUDE mode a listed source is wanted (ALLOW); in EXCLUDE
+		// mode it is blocked (BLOCK).
+		toAllow, toBlock := came, left
+		if newMode == McastExclude {
+			toAllow, toBlock = left, came
+		}
+		for _, p := range toAllow {
+			g.allow = setPending(g.allow, p)
+			delete(g.block, p.addr)
 			changed = true
 		}
-		for _, a := range lost {
-			g.block = setCount(g.block, a, qrv)
-			delete(g.allow, a)
+		for _, p := range toBlock {
+			g.block = setPending(g.block, p)
+			delete(g.allow, p.addr)
 			changed = true
 		}
 	}
@@ -134,23 +147,40 @@ func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet map
 	s.armChange(st, firstReportDelay)
 }
 
-func setCount(m map[netip.Addr]int, a netip.Addr, n int) map[netip.Addr]int {
+// pending is a source of an ALLOW or BLOCK record still to be sent left
+// times; key orders the record's sources.
+type pending struct {
+	addr netip.Addr
+	left int
+	key  int64
+}
+
+func setPending(m map[netip.Addr]pending, p pending) map[netip.Addr]pending {
 	if m == nil {
-		m = make(map[netip.Addr]int)
+		m = make(map[netip.Addr]pending)
 	}
-	m[a] = n
+	m[p.addr] = p
 	return m
 }
 
-// setDiff returns the members of a not in b, sorted.
-func setDiff(a, b map[netip.Addr]struct{}) []netip.Addr {
-	var out []netip.Addr
-	for x := range a {
+// setDiff returns the members of a not in b with their order keys.
+func setDiff(a, b srcSet) srcSet {
+	out := make(srcSet)
+	for x, seq := range a {
 		if _, ok := b[x]; !ok {
-			out = append(out, x)
+			out[x] = seq
 		}
 	}
-	sortAddrs(out)
+	return out
+}
+
+// listOrder returns a set's sources in list order.
+func listOrder(set srcSet) []netip.Addr {
+	out := make([]netip.Addr, 0, len(set))
+	for a := range set {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y netip.Addr) int { return cmp.Compare(set[x], set[y]) })
 	return out
 }
 
@@ -199,7 +229,7 @@ func (s *Stack) sendChanges(st *igmpIf) {
 			if mode == McastExclude {
 				typ = igmpToEx
 			}
-			recs = append(recs, igmpRecord{typ: typ, group: k.group, sources: setList(set)})
+			recs = append(recs, igmpRecord{typ: typ, group: k.group, sources: listOrder(set)})
 			g.modeChange--
 		} else {
 			allow := igmpRecord{typ: igmpAllow, group: k.group, sources: takeRound(g.allow)}
@@ -224,28 +254,24 @@ func (s *Stack) sendChanges(st *igmpIf) {
 	s.sendV3(st.ifindex, recs)
 }
 
-// takeRound returns the sources with retransmissions left, counting one
-// off each.
-func takeRound(m map[netip.Addr]int) []netip.Addr {
-	var out []netip.Addr
-	for a, n := range m {
-		out = append(out, a)
-		if n <= 1 {
+// takeRound returns the sources with retransmissions left, in record
+// order, counting one off each.
+func takeRound(m map[netip.Addr]pending) []netip.Addr {
+	ps := make([]pending, 0, len(m))
+	for a, p := range m {
+		ps = append(ps, p)
+		if p.left <= 1 {
 			delete(m, a)
 		} else {
-			m[a] = n - 1
+			p.left--
+			m[a] = p
 		}
 	}
-	sortAddrs(out)
-	return out
-}
-
-func setList(set map[netip.Addr]struct{}) []netip.Addr {
-	out := make([]netip.Addr, 0, len(set))
-	for a := range set {
-		out = append(out, a)
+	slices.SortFunc(ps, func(x, y pending) int { return cmp.Compare(x.key, y.key) })
+	out := make([]netip.Addr, len(ps))
+	for i, p := range ps {
+		out[i] = p.addr
 	}
-	sortAddrs(out)
 	return out
 }
 
@@ -281,7 +307,7 @@ func currentState(k mcKey, g *ifGroup) igmpRecord {
 	if mode == McastExclude {
 		typ = igmpIsEx
 	}
-	return igmpRecord{typ: typ, group: k.group, sources: setList(set)}
+	return igmpRecord{typ: typ, group: k.group, sources: listOrder(set)}
 }
 
 // sendV3 sends records as IGMPv3 reports, as many per packet as the MTU

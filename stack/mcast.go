@@ -39,16 +39,28 @@ type mcKey struct {
 type ifGroup struct {
 	users   int
 	sfcount [2]int
-	sources map[netip.Addr]*[2]int
+	sources map[netip.Addr]*srcCount
+	nextSeq uint64 // numbers sources in the order they appeared
+	tombSeq int64  // numbers sources in the order they were lost
 
 	// State-change report bookkeeping (igmp_report.go).
-	modeChange int                // TO_IN/TO_EX retransmissions left
-	allow      map[netip.Addr]int // ALLOW sources and retransmissions left
-	block      map[netip.Addr]int // BLOCK sources and retransmissions left
+	modeChange int                    // TO_IN/TO_EX retransmissions left
+	allow      map[netip.Addr]pending // ALLOW sources and retransmissions left
+	block      map[netip.Addr]pending // BLOCK sources and retransmissions left
 	// Pending answer to a group(-and-source)-specific query.
 	queried    bool
 	queriedSrc map[netip.Addr]struct{} // nil: the whole group
 }
+
+// srcCount counts the socket memberships of each mode that list a source;
+// seq orders sources as Linux's list does (by first appearance).
+type srcCount struct {
+	n   [2]int
+	seq uint64
+}
+
+// srcSet is a set of sources with their order keys.
+type srcSet map[netip.Addr]uint64
 
 // mode is the merged filter mode: EXCLUDE as soon as one socket excludes.
 func (g *ifGroup) mode() FilterMode {
@@ -67,9 +79,9 @@ func (g *ifGroup) listed(src netip.Addr) bool {
 		return false
 	}
 	if g.sfcount[McastExclude] > 0 {
-		return c[McastExclude] == g.sfcount[McastExclude] && c[McastInclude] == 0
+		return c.n[McastExclude] == g.sfcount[McastExclude] && c.n[McastInclude] == 0
 	}
-	return c[McastInclude] > 0
+	return c.n[McastInclude] > 0
 }
 
 // allows is ip_check_mc_rcu: whether the interface accepts src's datagrams.
@@ -81,11 +93,11 @@ func (g *ifGroup) allows(src netip.Addr) bool {
 }
 
 // state returns the merged filter: mode and source list.
-func (g *ifGroup) state() (FilterMode, map[netip.Addr]struct{}) {
-	set := make(map[netip.Addr]struct{})
-	for a := range g.sources {
+func (g *ifGroup) state() (FilterMode, srcSet) {
+	set := make(srcSet)
+	for a, c := range g.sources {
 		if g.listed(a) {
-			set[a] = struct{}{}
+			set[a] = c.seq
 		}
 	}
 	return g.mode(), set
@@ -157,7 +169,7 @@ func (s *Stack) McastIncGroup(ifindex int, group netip.Addr, mode FilterMode) er
 	g := m.groups[k]
 	fresh := g == nil || g.users == 0
 	if g == nil {
-		g = &ifGroup{sources: make(map[netip.Addr]*[2]int)}
+		g = &ifGroup{sources: make(map[netip.Addr]*srcCount)}
 		m.groups[k] = g
 	}
 	oldMode, oldSet := g.state()
@@ -230,11 +242,12 @@ func (s *Stack) changeSources(ifindex int, group netip.Addr, mode FilterMode, sr
 			if by < 0 {
 				continue
 			}
-			c = new([2]int)
+			c = &srcCount{seq: g.nextSeq}
+			g.nextSeq++
 			g.sources[a] = c
 		}
-		c[mode] = max(c[mode]+by, 0)
-		if c[0] == 0 && c[1] == 0 {
+		c.n[mode] = max(c.n[mode]+by, 0)
+		if c.n[0] == 0 && c.n[1] == 0 {
 			delete(g.sources, a)
 		}
 	}

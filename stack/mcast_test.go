@@ -146,13 +146,14 @@ func TestIGMPv3StateChangeReports(t *testing.T) {
 func TestIGMPv3SourceSpecificReports(t *testing.T) {
 	s := newStack(t, stack.Config{})
 	ch, idx := attach(t, s, "10.0.0.1/24")
-	// SSM join of two sources: ALLOW(s1, s2), no mode change record.
+	// SSM join of two sources: ALLOW(s2, s1) in the order they came, no
+	// mode change record.
 	if err := s.McastIncGroup(idx, mcGroup, stack.McastInclude); err != nil {
 		t.Fatal(err)
 	}
 	s.McastAddSources(idx, mcGroup, stack.McastInclude, []netip.Addr{mcSrc2, mcSrc1}, true)
-	expectReport(t, ch, 200*time.Millisecond, "05000002ef0102030a0000070a000008")
-	expectReport(t, ch, 1500*time.Millisecond, "05000002ef0102030a0000070a000008")
+	expectReport(t, ch, 200*time.Millisecond, "05000002ef0102030a0000080a000007")
+	expectReport(t, ch, 1500*time.Millisecond, "05000002ef0102030a0000080a000007")
 
 	// A second socket joins EXCLUDE{s3}: the interface switches to
 	// EXCLUDE mode; the record lists the sources excluded by every

@@ -299,6 +299,27 @@ func mcastFilterScenarios() []harness.Scenario {
 			setIP(e, "msfilter include s3", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc3))
 			captureIGMP(e, "peer saw to_in", tap, g, 3)
 		}},
+		{Name: "mcast/filter-igmp-source-order", Run: func(e *harness.Env) {
+			g := filterGroup(15)
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			pause := func() { time.Sleep(1200 * time.Millisecond) }
+			setIP(e, "include s3", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
+			captureIGMP(e, "peer saw allow", tap, g, 5)
+			pause()
+			setIP(e, "msfilter include s3 s2 s1", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc3, fsrc2, fsrc1))
+			captureIGMP(e, "peer saw allow", tap, g, 5)
+			pause()
+			setIP(e, "msfilter include s2", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc2))
+			captureIGMP(e, "peer saw block", tap, g, 6)
+			pause()
+			setIP(e, "msfilter exclude s1 s3 s2", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc1, fsrc3, fsrc2))
+			captureIGMP(e, "peer saw to_ex", tap, g, 4)
+			pause()
+			setIP(e, "unblock s3", s, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc3))
+			setIP(e, "unblock s1", s, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			captureIGMP(e, "peer saw allow", tap, g, 5)
+		}},
 		{Name: "mcast/filter-option-errors", Run: func(e *harness.Env) {
 			g := filterGroup(13)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
