@@ -15,6 +15,7 @@ const (
 	icmpTimeExceeded  = 11
 	icmpParamProblem  = 12
 	icmpFragNeeded    = 4  // destination-unreachable code
+	icmpExcFragTime   = 1  // time-exceeded code: fragment reassembly
 	icmpMaxUnreachCod = 15 // NR_ICMP_UNREACH
 )
 
@@ -107,6 +108,9 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 			}
 		}
 	case icmpTimeExceeded:
+		if code == icmpExcFragTime {
+			return nil, 0, false // icmp_unreach ignores reassembly timeouts
+		}
 	case icmpParamProblem:
 		info = uint32(icmp[4]) // the pointer: un.gateway >> 24
 	default:

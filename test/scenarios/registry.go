@@ -31,6 +31,7 @@ func All() []harness.Scenario {
 		tailScenarios(),
 		recvCmsgScenarios(),
 		mcastFilterScenarios(),
+		errQueueScenarios(),
 	} {
 		all = append(all, group...)
 	}
