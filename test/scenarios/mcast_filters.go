@@ -21,6 +21,8 @@ var (
 	fsrc1 = netip.MustParseAddr("198.18.0.51")
 	fsrc2 = netip.MustParseAddr("198.18.0.52")
 	fsrc3 = netip.MustParseAddr("198.18.0.53")
+
+	allRoutersV2 = netip.MustParseAddr("224.0.0.2")
 )
 
 func filterGroup(n int) netip.Addr { return netip.AddrFrom4([4]byte{239, 1, 2, byte(n)}) }
@@ -121,6 +123,61 @@ func groupFilterBytes(ifindex int, group netip.Addr, mode uint32, sources ...net
 		copy(b[144+128*i:], harness.Sockaddr(s, 0))
 	}
 	return b
+}
+
+// igmpv3SourceQuery is igmpv3Query for a group and sources.
+func igmpv3SourceQuery(group netip.Addr, maxResp byte, sources ...netip.Addr) []byte {
+	b := igmpv3Query(group, maxResp)
+	b[2], b[3] = 0, 0
+	binary.BigEndian.PutUint16(b[10:], uint16(len(sources)))
+	for _, s := range sources {
+		a := s.As4()
+		b = append(b, a[:]...)
+	}
+	binary.BigEndian.PutUint16(b[2:], checksum(b))
+	return b
+}
+
+// igmpv2Message builds an IGMPv1/v2 message (8 bytes).
+func igmpv2Message(typ, code byte, group netip.Addr) []byte {
+	b := []byte{typ, code, 0, 0}
+	g := group.As4()
+	b = append(b, g[:]...)
+	binary.BigEndian.PutUint16(b[2:], checksum(b))
+	return b
+}
+
+// captureFromDUT waits (bounded) on the peer's IGMP tap for a message of
+// type typ that the DUT sent and records its IP header and bytes.
+func captureFromDUT(e *harness.Env, op string, tap harness.Sock, typ byte) {
+	deadline := time.Now().Add(3 * time.Second)
+	buf := make([]byte, 2048)
+	for i := 0; i < 64 && time.Now().Before(deadline); i++ {
+		harness.WaitReadable(tap, time.Until(deadline))
+		n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || n < 28 {
+			continue
+		}
+		ihl := int(buf[0]&0xf) * 4
+		if n < ihl+8 || netip.AddrFrom4([4]byte(buf[12:16])) != e.DUTAddr || buf[ihl] != typ {
+			continue
+		}
+		e.Rec(op, ipHeaderNoLen(buf[:n]), buf[ihl:n])
+		return
+	}
+	e.Rec(op, "nothing")
+}
+
+// settleIGMP waits out the retransmissions of earlier reports and drops what
+// the tap queued meanwhile, so the next capture sees only new reports.
+func settleIGMP(tap harness.Sock) {
+	time.Sleep(1200 * time.Millisecond)
+	buf := make([]byte, 2048)
+	for i := 0; i < 64; i++ {
+		if _, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT); err != nil {
+			return
+		}
+	}
 }
 
 func mcastFilterScenarios() []harness.Scenario {
@@ -279,10 +336,10 @@ func mcastFilterScenarios() []harness.Scenario {
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
 			captureIGMP(e, "peer saw join", tap, g, 4)
-			time.Sleep(1200 * time.Millisecond) // past the join's retransmission
+			settleIGMP(tap) // past the join's retransmission
 			setIP(e, "block s1", s, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
 			captureIGMP(e, "peer saw block", tap, g, 6)
-			time.Sleep(1200 * time.Millisecond)
+			settleIGMP(tap)
 			setIP(e, "unblock s1", s, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
 			captureIGMP(e, "peer saw unblock", tap, g, 5)
 		}},
@@ -292,10 +349,10 @@ func mcastFilterScenarios() []harness.Scenario {
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			setIP(e, "include s1", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
 			captureIGMP(e, "peer saw allow", tap, g, 5)
-			time.Sleep(1200 * time.Millisecond)
+			settleIGMP(tap)
 			setIP(e, "msfilter exclude s2", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc2))
 			captureIGMP(e, "peer saw to_ex", tap, g, 4)
-			time.Sleep(1200 * time.Millisecond)
+			settleIGMP(tap)
 			setIP(e, "msfilter include s3", s, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, fsrc3))
 			captureIGMP(e, "peer saw to_in", tap, g, 3)
 		}},
@@ -303,7 +360,7 @@ func mcastFilterScenarios() []harness.Scenario {
 			g := filterGroup(15)
 			tap := peerIGMPTap(e)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
-			pause := func() { time.Sleep(1200 * time.Millisecond) }
+			pause := func() { settleIGMP(tap) }
 			setIP(e, "include s3", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
 			captureIGMP(e, "peer saw allow", tap, g, 5)
 			pause()
@@ -319,6 +376,48 @@ func mcastFilterScenarios() []harness.Scenario {
 			setIP(e, "unblock s3", s, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc3))
 			setIP(e, "unblock s1", s, unix.IP_UNBLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
 			captureIGMP(e, "peer saw allow", tap, g, 5)
+		}},
+		{Name: "mcast/filter-query-source-specific", Run: func(e *harness.Env) {
+			g := filterGroup(16)
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "IP_MSFILTER empty", s, unix.IP_MSFILTER, nil)
+			setIP(e, "join s1", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "join s2", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc2))
+			settleIGMP(tap)
+			q := peerQuerier(e)
+			send(e, "query s2 s3", q, igmpv3SourceQuery(g, 5, fsrc2, fsrc3), harness.Sockaddr(g, 0), 0)
+			captureIGMP(e, "peer saw", tap, g, 1)
+			send(e, "general query", q, igmpv3Query(anyAddr, 5), harness.Sockaddr(allHosts, 0), 0)
+			captureIGMP(e, "peer saw", tap, g, 1)
+		}},
+		{Name: "mcast/filter-query-exclude", Run: func(e *harness.Env) {
+			g := filterGroup(17)
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "block s2", s, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			setIP(e, "block s1", s, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			settleIGMP(tap)
+			q := peerQuerier(e)
+			send(e, "general query", q, igmpv3Query(anyAddr, 5), harness.Sockaddr(allHosts, 0), 0)
+			captureIGMP(e, "peer saw", tap, g, 2)
+			send(e, "group query", q, igmpv3Query(g, 5), harness.Sockaddr(g, 0), 0)
+			captureIGMP(e, "peer saw", tap, g, 2)
+		}},
+		{Name: "mcast/filter-igmpv2-querier", Run: func(e *harness.Env) {
+			g := filterGroup(18)
+			tap := peerIGMPTap(e)
+			e.Check("tap joins group", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(g, e.PeerAddr, -1)))
+			e.Check("tap joins 224.0.0.2", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(allRoutersV2, e.PeerAddr, -1)))
+			q := peerQuerier(e)
+			send(e, "v2 general query", q, igmpv2Message(0x11, 10, anyAddr), harness.Sockaddr(allHosts, 0), 0)
+			time.Sleep(200 * time.Millisecond)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureFromDUT(e, "peer saw v2 report", tap, 0x16)
+			setIP(e, "leave", s, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureFromDUT(e, "peer saw leave", tap, 0x17)
 		}},
 		{Name: "mcast/filter-option-errors", Run: func(e *harness.Env) {
 			g := filterGroup(13)
