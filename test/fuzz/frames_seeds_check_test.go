@@ -35,15 +35,19 @@ func TestFrameSeedsReachTheirTargets(t *testing.T) {
 	const connected, recvErr, ping = 1, 2, 5
 	errQueued := func(ft *frameTarget) bool { return readable(recvErr, unix.MSG_ERRQUEUE)(ft) == ft.recvErrOn }
 	checks := map[string]func(ft *frameTarget) bool{
-		"udp-bound":          delivered,
-		"udp-connected":      delivered,
-		"udp-recverr":        delivered,
-		"udp-broadcast":      delivered,
-		"udp-multicast":      func(ft *frameTarget) bool { return delivered(ft) == ft.member },
-		"udp-ip-options":     delivered,
-		"frags-out-of-order": delivered,
-		"udp-no-port":        func(ft *frameTarget) bool { return ft.s.Stats().UDPNoPorts.Load() == 1 },
-		"icmp-port-unreach":  soError(connected, unix.ECONNREFUSED),
+		"udp-bound":                    delivered,
+		"udp-connected":                delivered,
+		"udp-recverr":                  delivered,
+		"udp-broadcast":                delivered,
+		"udp-multicast":                func(ft *frameTarget) bool { return delivered(ft) == ft.member },
+		"udp-ip-options":               delivered,
+		"frags-out-of-order":           delivered,
+		"udp-multicast-blocked-source": func(ft *frameTarget) bool { return ft.s.Stats().UDPInDatagrams.Load() == 0 },
+		// Of the two datagrams to the source-specific group, only the one
+		// from the included source is delivered.
+		"udp-ssm":           func(ft *frameTarget) bool { return delivered(ft) == ft.ssm },
+		"udp-no-port":       func(ft *frameTarget) bool { return ft.s.Stats().UDPNoPorts.Load() == 1 },
+		"icmp-port-unreach": soError(connected, unix.ECONNREFUSED),
 		// Without IP_RECVERR (not every build has it) neither error may
 		// reach the socket: both are soft errors for UDP.
 		"icmp-time-exceeded": errQueued,

@@ -42,6 +42,17 @@ func frameSeeds() []frameSeed {
 	fixTransportChecksum(mpkt)
 	fixIPv4Checksum(mpkt)
 	add("udp-multicast", rec(linkRaw, ethernet([]byte{0x01, 0x00, 0x5e, 0x01, 0x01, 0x01}, 0x0800, mpkt)))
+	groupFrame := func(src, group netip.Addr, payload string) []byte {
+		h := toUs
+		h.src, h.dst, h.ttl = src, group, 1
+		p := h.packet(udp(6000, portBound, []byte(payload)))
+		fixTransportChecksum(p)
+		fixIPv4Checksum(p)
+		a := group.As4()
+		return rec(linkRaw, ethernet([]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, 0x0800, p))
+	}
+	add("udp-multicast-blocked-source", groupFrame(blockedSource, mcastGroup, "blocked"))
+	add("udp-ssm", groupFrame(peerAddr, ssmGroup, "ssm"), groupFrame(blockedSource, ssmGroup, "not included"))
 	add("udp-no-port", rec(fix, toUs.packet(udp(6000, 9, []byte("no port")))))
 
 	// IP options: record route, timestamp, router alert, a source route.

@@ -24,7 +24,11 @@ const (
 	pingIdent     = 0x1234
 )
 
-var mcastGroup = netip.MustParseAddr("239.1.1.1")
+var (
+	mcastGroup    = netip.MustParseAddr("239.1.1.1")
+	ssmGroup      = netip.MustParseAddr("232.1.1.1")
+	blockedSource = netip.MustParseAddr("198.18.0.9")
+)
 
 // frameTarget is a stack with a socket of every kind open, as a hostile
 // network finds it.
@@ -36,7 +40,7 @@ type frameTarget struct {
 	listener endpoint.Socket
 	// Whether the options that are best effort took: the seed check
 	// expects their effects only then.
-	member, recvErrOn bool
+	member, ssm, recvErrOn bool
 }
 
 func newFrameTarget(fail failFunc) *frameTarget {
@@ -66,6 +70,11 @@ func newFrameTarget(fail failFunc) *frameTarget {
 	g, l := mcastGroup.As4(), localAddr.As4()
 	// Options are best effort: the target is the receive path, not them.
 	ft.member = bound.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, append(g[:], l[:]...)) == nil
+	// Source filters: 239.1.1.1 excludes blockedSource; 232.1.1.1 is
+	// joined for peerAddr only (source-specific).
+	bs, ssm, pa := blockedSource.As4(), ssmGroup.As4(), peerAddr.As4()
+	_ = bound.SetSockOpt(unix.SOL_IP, unix.IP_BLOCK_SOURCE, append(append(g[:], l[:]...), bs[:]...))
+	ft.ssm = bound.SetSockOpt(unix.SOL_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, append(append(ssm[:], l[:]...), pa[:]...)) == nil
 	for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS, unix.IP_RECVOPTS, unix.IP_RETOPTS, unix.IP_RECVORIGDSTADDR} {
 		_ = bound.SetSockOpt(unix.SOL_IP, o, one)
 	}
