@@ -335,3 +335,67 @@ func TestIGMPv2Compatibility(t *testing.T) {
 		t.Errorf("leave %x to %x, want type 0x17 to 224.0.0.2", igmp, ip[16:20])
 	}
 }
+
+// TestMulticastConcurrentChanges runs membership changes, queries and
+// deliveries at once (for the race detector) and checks that everything is
+// left when every membership is gone.
+func TestMulticastConcurrentChanges(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	ch, idx := attach(t, s, "10.0.0.1/24")
+	r := newRecorder()
+	bind(t, s, r, "0.0.0.0:5000", stack.UDPBindFlags{})
+	done := make(chan struct{})
+	go func() { // drain the wire
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for i := 0; i < 100000; i++ {
+			pkt := ch.ReadContext(ctx)
+			if pkt == nil {
+				return
+			}
+			pkt.DecRef()
+		}
+	}()
+	srcs := []netip.Addr{mcSrc1, mcSrc2, mcSrc3}
+	finished := make(chan struct{}, 4)
+	for w := 0; w < 3; w++ {
+		go func() {
+			defer func() { finished <- struct{}{} }()
+			for i := 0; i < 200; i++ {
+				mode := stack.FilterMode(i % 2)
+				if err := s.McastIncGroup(idx, mcGroup, mode); err != nil {
+					t.Error(err)
+					return
+				}
+				s.McastAddSources(idx, mcGroup, mode, srcs[:1+i%3], true)
+				s.McastDelSources(idx, mcGroup, mode, srcs[:1+i%3], false)
+				s.McastDecGroup(idx, mcGroup)
+			}
+		}()
+	}
+	go func() {
+		defer func() { finished <- struct{}{} }()
+		for i := 0; i < 300; i++ {
+			inject(ch, udpToGroup(srcs[i%3], "x"))
+			if i%50 == 0 {
+				inject(ch, igmpQueryPacket(netip.IPv4Unspecified(), true))
+				inject(ch, igmpQueryPacket(mcGroup, true, mcSrc1))
+			}
+		}
+	}()
+	for i := 0; i < 4; i++ {
+		<-finished
+	}
+	if g := s.McastGroups(idx); len(g) != 0 {
+		t.Errorf("groups left: %v", g)
+	}
+	// With the group left, the NIC drops its datagrams again.
+	for len(r.ch) > 0 {
+		<-r.ch
+	}
+	inject(ch, udpToGroup(mcSrc1, "late"))
+	r.none(t)
+	s.Close()
+	<-done
+}
