@@ -39,7 +39,7 @@ type UDPSend struct {
 	Src     netip.AddrPort // Src.Addr() may be unspecified: the route picks it
 	Dst     netip.AddrPort
 	IfIndex int   // 0 = route decides
-	TTL     uint8 // 0 = route default (ip_default_ttl)
+	TTL     uint8 // 0 = route default (ip_default_ttl); to a group 0 is sent as 0
 	TOS     uint8
 	// PMTU is the socket's IP_MTU_DISCOVER mode; it decides DF and what
 	// happens to a datagram larger than the route MTU.

@@ -65,7 +65,9 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	}
 	df = df && !(locked && m.PMTU == PMTUWant)
 	ttl := m.TTL
-	if ttl == 0 {
+	if ttl == 0 && !m.Dst.Addr().IsMulticast() {
+		// A multicast TTL of 0 is real (IP_MULTICAST_TTL 0): Linux sends
+		// the datagram with TTL 0.
 		ttl = r.DefaultTTL()
 	}
 	// Linux (ip_select_ident) sends ID 0 only for a DF datagram of an

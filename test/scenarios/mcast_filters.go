@@ -419,6 +419,49 @@ func mcastFilterScenarios() []harness.Scenario {
 			setIP(e, "leave", s, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
 			captureFromDUT(e, "peer saw leave", tap, 0x17)
 		}},
+		{Name: "mcast/filter-own-loopback", Run: func(e *harness.Env) {
+			g := filterGroup(19)
+			r := mcastRcv(e, e.BasePort)
+			setIP(e, "join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			snd := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "IP_MULTICAST_IF", snd, unix.IP_MULTICAST_IF, mreq(anyAddr, e.DUTAddr, -1)[4:8])
+			to := harness.Sockaddr(g, e.BasePort)
+			recv := func(op string) {
+				rr, err := r.Poll(unix.EPOLLIN, 200*time.Millisecond)
+				if err != nil || rr == 0 {
+					e.Rec(op, "nothing")
+					return
+				}
+				e.RecvDgram(op, r, 16, 0)
+			}
+			send(e, "send", snd, []byte("own"), to, 0)
+			recv("recv own")
+			setIP(e, "block own address", r, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, e.DUTAddr))
+			send(e, "send", snd, []byte("blocked"), to, 0)
+			recv("recv blocked")
+			setIP(e, "include own address", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_INCLUDE, e.DUTAddr))
+			send(e, "send", snd, []byte("incl"), to, 0)
+			recv("recv included")
+			e.SetInt("IP_MULTICAST_TTL 0", snd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 0)
+			send(e, "send ttl 0", snd, []byte("ttl0"), to, 0)
+			recv("recv ttl 0")
+			e.SetInt("IP_MULTICAST_LOOP 0", snd, unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0)
+			send(e, "send no loop", snd, []byte("noloop"), to, 0)
+			recv("recv no loop")
+		}},
+		{Name: "mcast/filter-ttl0-not-on-wire", Run: func(e *harness.Env) {
+			g := filterGroup(20)
+			tap := peerTap(e, unix.IPPROTO_UDP)
+			e.Check("peer join", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(g, e.PeerAddr, -1)))
+			snd := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "IP_MULTICAST_IF", snd, unix.IP_MULTICAST_IF, mreq(anyAddr, e.DUTAddr, -1)[4:8])
+			e.SetInt("IP_MULTICAST_TTL 0", snd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 0)
+			send(e, "send ttl 0", snd, []byte("z"), harness.Sockaddr(g, e.BasePort), 0)
+			capture(e, "peer saw", tap, e.BasePort)
+			e.SetInt("IP_MULTICAST_TTL 1", snd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 1)
+			send(e, "send ttl 1", snd, []byte("o"), harness.Sockaddr(g, e.BasePort), 0)
+			capture(e, "peer saw", tap, e.BasePort)
+		}},
 		{Name: "mcast/filter-option-errors", Run: func(e *harness.Env) {
 			g := filterGroup(13)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
