@@ -111,12 +111,15 @@ func knownDeviation(call string, err error, a callArgs) bool {
 	// recvmsg(nil) -> n=0 flags=MSG_TRUNC).
 	case call == "recvmsg" && err == unix.EFAULT && a.bufLen == 0:
 		return true
-	// A TCP connection reset because the listener closed before accepting
-	// it answers ECONNABORTED (gVisor's ErrConnectionAborted) on the
-	// client's send, receive and later connect; Linux answers ECONNRESET,
-	// then EPIPE (measured: listen, connect, close listener, send ->
-	// ECONNRESET).
-	case (call == "sendmsg" || call == "recvmsg" || call == "connect") && err == unix.ECONNABORTED:
+	// A TCP socket disconnected with connect(AF_UNSPEC), or shut down
+	// while connecting (inet_shutdown disconnects a SYN_SENT socket),
+	// answers ECONNABORTED to later sends, receives and connects; Linux's
+	// tcp_disconnect leaves ECONNRESET as the pending error and a later
+	// connect starts a new connection (tcp_connect_init clears sk_err).
+	// Measured: connect in progress, connect(AF_UNSPEC) -> 0, send ->
+	// ECONNRESET, recv -> ENOTCONN; after a reset by a closed listener,
+	// connect(AF_UNSPEC) then connect(127.0.0.1:1) -> EINPROGRESS.
+	case a.tcpDisconnected && err == unix.ECONNABORTED:
 		return true
 	}
 	return false
@@ -125,4 +128,7 @@ func knownDeviation(call string, err error, a callArgs) bool {
 // callArgs is what knownDeviation may need to know about a call.
 type callArgs struct {
 	bufLen int // recvmsg/sendmsg data length
+	// tcpDisconnected: a TCP socket on which connect(AF_UNSPEC) or
+	// shutdown succeeded.
+	tcpDisconnected bool
 }

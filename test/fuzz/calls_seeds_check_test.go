@@ -23,7 +23,7 @@ func TestCallSeedsDecode(t *testing.T) {
 	}
 	for i, seed := range seeds {
 		s, ch := newStack(t.Fatalf)
-		c := &callRunner{s: s, fail: t.Fatalf}
+		c := newCallRunner(s, t.Fatalf)
 		r := &byteReader{b: seed}
 		for n := 0; n < maxCalls && !r.empty(); n++ {
 			c.step(r)

@@ -79,14 +79,28 @@ type callRunner struct {
 	fail  failFunc
 	socks []endpoint.Socket
 	trace []string
+	// stream and disconnected track what knownDeviation needs: which
+	// sockets are TCP, and which of those connect(AF_UNSPEC) or shutdown
+	// may have reset.
+	stream, disconnected map[endpoint.Socket]bool
 }
 
 func (c *callRunner) logf(format string, args ...any) {
 	c.trace = append(c.trace, fmt.Sprintf(format, args...))
 }
 
+func newCallRunner(s *stack.Stack, fail failFunc) *callRunner {
+	return &callRunner{s: s, fail: fail, stream: map[endpoint.Socket]bool{}, disconnected: map[endpoint.Socket]bool{}}
+}
+
 // check fails unless err is nil or an errno allowed for call.
 func (c *callRunner) check(call string, err error) { c.checkArgs(call, err, callArgs{}) }
+
+// checkOn is check for a call on so.
+func (c *callRunner) checkOn(so endpoint.Socket, call string, err error, a callArgs) {
+	a.tcpDisconnected = c.disconnected[so]
+	c.checkArgs(call, err, a)
+}
 
 // checkArgs is check with the arguments knownDeviation looks at.
 func (c *callRunner) checkArgs(call string, err error, a callArgs) {
@@ -225,6 +239,7 @@ func (c *callRunner) step(r *byteReader) {
 				return
 			}
 			c.socks = append(c.socks, so)
+			c.stream[so] = typ&0xf == unix.SOCK_STREAM
 		}
 		return
 	}
@@ -240,7 +255,11 @@ func (c *callRunner) step(r *byteReader) {
 	case opConnect:
 		sa := sockaddr(r)
 		c.logf("connect(s%d, %x)", i, sa)
-		c.check("connect", so.Connect(sa))
+		err := so.Connect(sa)
+		c.checkOn(so, "connect", err, callArgs{})
+		if err == nil && c.stream[so] && len(sa) >= 2 && binary.NativeEndian.Uint16(sa) == unix.AF_UNSPEC {
+			c.disconnected[so] = true
+		}
 	case opListen:
 		backlog := int(int8(r.u8()))
 		c.logf("listen(s%d, %d)", i, backlog)
@@ -255,6 +274,7 @@ func (c *callRunner) step(r *byteReader) {
 				c.check("close", ns.Close())
 			} else {
 				c.socks = append(c.socks, ns)
+				c.stream[ns] = true
 			}
 		}
 	case opSetsockopt:
@@ -278,6 +298,13 @@ func (c *callRunner) step(r *byteReader) {
 		case 5:
 			val = structVal(r)
 		}
+		if level == unix.SOL_SOCKET && name == unix.SO_LINGER && len(val) >= 8 && binary.NativeEndian.Uint32(val[4:]) > 1 {
+			// close() waits out l_linger seconds, as on Linux, even on a
+			// non-blocking socket; more than a second would look like a
+			// deadlock to bounded.
+			val = append([]byte(nil), val...)
+			binary.NativeEndian.PutUint32(val[4:], 1)
+		}
 		c.logf("setsockopt(s%d, %d, %s, %x)", i, level, options.Name(level, name), val)
 		c.check("setsockopt", so.SetSockOpt(level, name, val))
 	case opGetsockopt:
@@ -298,7 +325,7 @@ func (c *callRunner) step(r *byteReader) {
 			unix.MSG_NOSIGNAL, unix.MSG_OOB, unix.MSG_EOR, 1<<int(r.u8()%31))
 		c.logf("sendmsg(s%d, %d bytes, oob %x, to %x, %#x)", i, len(p), oob, to, flags)
 		n, err := so.SendMsg(p, oob, to, flags)
-		c.checkArgs("sendmsg", err, callArgs{bufLen: len(p)})
+		c.checkOn(so, "sendmsg", err, callArgs{bufLen: len(p)})
 		if err == nil && (n < 0 || n > len(p)) {
 			c.fail("sendmsg of %d bytes returned %d; calls:\n%s", len(p), n, c.dump())
 		}
@@ -309,14 +336,18 @@ func (c *callRunner) step(r *byteReader) {
 			unix.MSG_OOB, unix.MSG_WAITALL, unix.MSG_CMSG_CLOEXEC, 1<<int(r.u8()%31))
 		c.logf("recvmsg(s%d, %d, %d, %#x)", i, len(p), len(oob), flags)
 		n, oobn, _, from, err := so.RecvMsg(p, oob, flags)
-		c.checkArgs("recvmsg", err, callArgs{bufLen: len(p)})
+		c.checkOn(so, "recvmsg", err, callArgs{bufLen: len(p)})
 		if err == nil && (n < 0 || oobn < 0 || oobn > len(oob) || (flags&unix.MSG_TRUNC == 0 && n > len(p)) || len(from) > 16) {
 			c.fail("recvmsg(%d, %d) returned n=%d oobn=%d from %d bytes; calls:\n%s", len(p), len(oob), n, oobn, len(from), c.dump())
 		}
 	case opShutdown:
 		how := pick(r, unix.SHUT_RD, unix.SHUT_WR, unix.SHUT_RDWR, int(int8(r.u8())))
 		c.logf("shutdown(s%d, %d)", i, how)
-		c.check("shutdown", so.Shutdown(how))
+		err := so.Shutdown(how)
+		c.check("shutdown", err)
+		if err == nil && c.stream[so] {
+			c.disconnected[so] = true
+		}
 	case opClose:
 		c.logf("close(s%d)", i)
 		c.check("close", so.Close())
@@ -366,7 +397,7 @@ func FuzzSocketCalls(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		bounded(t, func(fail failFunc) {
 			s, ch := newStack(fail)
-			c := &callRunner{s: s, fail: fail}
+			c := newCallRunner(s, fail)
 			defer func() {
 				for _, so := range c.socks {
 					so.Close()

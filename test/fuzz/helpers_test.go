@@ -26,7 +26,8 @@ var (
 
 // perInputTimeout bounds one fuzz input; nothing in it may block, so
 // reaching it means a deadlock.
-const perInputTimeout = 5 * time.Second
+// It leaves room for a few closes that wait out a one-second SO_LINGER.
+const perInputTimeout = 10 * time.Second
 
 // newStack builds a stack with every capability and ping allowed for gid 0,
 // plus an Ethernet channel NIC eth0 with 198.18.0.2/24.
