@@ -181,9 +181,14 @@ func settleIGMP(tap harness.Sock) {
 }
 
 func mcastFilterScenarios() []harness.Scenario {
-	setIP := func(e *harness.Env, op string, s harness.Sock, name int, v []byte) {
-		e.Rec(op, s.SetSockOpt(unix.IPPROTO_IP, name, v))
-	}
+	return append(append(mcastFilterCore(), mcastErrnoScenarios()...), mcastDeliveryScenarios()...)
+}
+
+func setIP(e *harness.Env, op string, s harness.Sock, name int, v []byte) {
+	e.Rec(op, s.SetSockOpt(unix.IPPROTO_IP, name, v))
+}
+
+func mcastFilterCore() []harness.Scenario {
 	return []harness.Scenario{
 		{Name: "mcast/filter-asm-all-sources", Run: func(e *harness.Env) {
 			g := filterGroup(1)
@@ -449,7 +454,7 @@ func mcastFilterScenarios() []harness.Scenario {
 			send(e, "send no loop", snd, []byte("noloop"), to, 0)
 			recv("recv no loop")
 		}},
-		{Name: "mcast/filter-ttl0-not-on-wire", Run: func(e *harness.Env) {
+		{Name: "mcast/filter-ttl0-on-wire", Run: func(e *harness.Env) {
 			g := filterGroup(20)
 			tap := peerTap(e, unix.IPPROTO_UDP)
 			e.Check("peer join", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(g, e.PeerAddr, -1)))
@@ -523,6 +528,307 @@ func mcastFilterScenarios() []harness.Scenario {
 			e.Rec("source join over the limit", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(filterGroup(14), e.DUTAddr, fsrc1)))
 			e.Rec("leave one", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_DROP_MEMBERSHIP, mreq(netip.AddrFrom4([4]byte{239, 1, 3, 1}), e.DUTAddr, -1)))
 			e.Rec("source join", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(filterGroup(14), e.DUTAddr, fsrc1)))
+		}},
+	}
+}
+
+// resize returns b cut or zero-extended to n bytes.
+func resize(b []byte, n int) []byte {
+	out := make([]byte, n)
+	copy(out, b)
+	return out
+}
+
+// withIfindex returns an ip_mreqn with the given ifindex.
+func withIfindex(group, iface netip.Addr, ifindex int32) []byte {
+	return mreq(group, iface, int(uint32(ifindex)))
+}
+
+// errnoCase is one setsockopt of an errno scenario.
+type errnoCase struct {
+	label string
+	val   func(e *harness.Env, g netip.Addr) []byte
+}
+
+// mcastErrnoScenarios checks every membership option's errnos: lengths,
+// address kinds, interfaces and state, each option on a fresh socket
+// (joins made by the scenario are listed as cases too).
+func mcastErrnoScenarios() []harness.Scenario {
+	mr := func(iface func(e *harness.Env) netip.Addr, ifindex int32, n int) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, g netip.Addr) []byte {
+			return resize(withIfindex(g, iface(e), ifindex), n)
+		}
+	}
+	dut := func(e *harness.Env) netip.Addr { return e.DUTAddr }
+	zero := func(*harness.Env) netip.Addr { return anyAddr }
+	lo := func(*harness.Env) netip.Addr { return loopback }
+	far := func(*harness.Env) netip.Addr { return foreign }
+	grp := func(a string) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, _ netip.Addr) []byte { return mreq(netip.MustParseAddr(a), e.DUTAddr, -1) }
+	}
+	src := func(iface func(e *harness.Env) netip.Addr, source netip.Addr, n int) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, g netip.Addr) []byte { return resize(mreqSource(g, iface(e), source), n) }
+	}
+	gr := func(ifindex int, fam uint16, n int) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, g netip.Addr) []byte {
+			b := groupReqBytes(ifindex, g, netip.Addr{})
+			binary.NativeEndian.PutUint16(b[8:], fam)
+			return resize(b, n)
+		}
+	}
+	gsr := func(ifindex int, gfam, sfam uint16, n int) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, g netip.Addr) []byte {
+			b := groupReqBytes(ifindex, g, fsrc1)
+			binary.NativeEndian.PutUint16(b[8:], gfam)
+			binary.NativeEndian.PutUint16(b[136:], sfam)
+			return resize(b, n)
+		}
+	}
+	msf := func(iface func(e *harness.Env) netip.Addr, mode uint32, numsrc uint32, n int, srcs ...netip.Addr) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, g netip.Addr) []byte {
+			b := ipMsfilter(g, iface(e), mode, srcs...)
+			binary.NativeEndian.PutUint32(b[12:], numsrc)
+			if n >= 0 {
+				b = resize(b, n)
+			}
+			return b
+		}
+	}
+	gf := func(ifindex int, mode uint32, numsrc uint32, n int, srcs ...netip.Addr) func(*harness.Env, netip.Addr) []byte {
+		return func(e *harness.Env, g netip.Addr) []byte {
+			b := groupFilterBytes(ifindex, g, mode, srcs...)
+			binary.NativeEndian.PutUint32(b[140:], numsrc)
+			if n >= 0 {
+				b = resize(b, n)
+			}
+			return b
+		}
+	}
+	join := errnoCase{"join (ip_mreq)", func(e *harness.Env, g netip.Addr) []byte { return mreq(g, e.DUTAddr, -1) }}
+	type opt struct {
+		name  string
+		num   int
+		cases []errnoCase
+	}
+	opts := []opt{
+		{"IP_ADD_MEMBERSHIP", unix.IP_ADD_MEMBERSHIP, []errnoCase{
+			{"len 0", mr(dut, 0, 0)}, {"len 4", mr(dut, 0, 4)}, {"len 7", mr(dut, 0, 7)},
+			{"group 0.0.0.0", grp("0.0.0.0")}, {"group 255.255.255.255", grp("255.255.255.255")},
+			{"group 240.0.0.1", grp("240.0.0.1")}, {"group 224.0.0.1", grp("224.0.0.1")},
+			{"ifindex -1", mr(zero, -1, 12)}, {"ifindex 0 no route", mr(zero, 0, 12)},
+			{"address 0 no route (ip_mreq)", mr(zero, 0, 8)}, {"foreign address", mr(far, 0, 8)},
+			{"foreign address, ifindex 2", mr(far, 2, 12)}, {"lo by address", mr(lo, 0, 8)},
+			{"len 11 (ip_mreq)", mr(dut, 0, 11)}, {"len 16 (ip_mreqn)", mr(zero, 2, 16)},
+			{"ifindex 1", mr(zero, 1, 12)}, {"ifindex 2 again", mr(zero, 2, 12)},
+		}},
+		{"IP_DROP_MEMBERSHIP", unix.IP_DROP_MEMBERSHIP, []errnoCase{
+			{"len 7", mr(dut, 0, 7)}, {"not joined", mr(dut, 0, 8)}, {"no route", mr(zero, 0, 8)},
+			{"foreign address", mr(far, 0, 8)}, {"bad ifindex", mr(zero, 77, 12)},
+			{"unicast group", grp("198.18.0.1")},
+		}},
+		{"IP_ADD_SOURCE_MEMBERSHIP", unix.IP_ADD_SOURCE_MEMBERSHIP, []errnoCase{
+			{"len 0", src(dut, fsrc1, 0)}, {"len 8", src(dut, fsrc1, 8)}, {"len 11", src(dut, fsrc1, 11)},
+			{"len 13", src(dut, fsrc1, 13)}, {"len 16", src(dut, fsrc1, 16)}, {"no route", src(zero, fsrc1, 12)},
+			{"foreign interface", src(far, fsrc1, 12)}, {"source 0.0.0.0", src(dut, anyAddr, 12)},
+			{"source s1", src(dut, fsrc1, 12)}, {"source s1 again", src(dut, fsrc1, 12)},
+			{"source on lo", src(lo, fsrc2, 12)}, {"source group address", src(dut, filterGroup(40), 12)},
+		}},
+		{"IP_DROP_SOURCE_MEMBERSHIP", unix.IP_DROP_SOURCE_MEMBERSHIP, []errnoCase{
+			{"len 11", src(dut, fsrc1, 11)}, {"not joined", src(dut, fsrc1, 12)}, join,
+			{"ASM, no source list", src(dut, fsrc1, 12)}, {"no route", src(zero, fsrc1, 12)},
+			{"foreign interface", src(far, fsrc1, 12)},
+		}},
+		{"IP_BLOCK_SOURCE", unix.IP_BLOCK_SOURCE, []errnoCase{
+			{"len 11", src(dut, fsrc1, 11)}, {"not joined", src(dut, fsrc1, 12)}, join,
+			{"block s1", src(dut, fsrc1, 12)}, {"block s1 again", src(dut, fsrc1, 12)},
+			{"block 0.0.0.0", src(dut, anyAddr, 12)}, {"block own address", src(dut, netip.MustParseAddr("198.18.0.2"), 12)},
+			{"no route", src(zero, fsrc2, 12)}, {"foreign interface", src(far, fsrc2, 12)},
+		}},
+		{"IP_UNBLOCK_SOURCE", unix.IP_UNBLOCK_SOURCE, []errnoCase{
+			{"len 13", src(dut, fsrc1, 13)}, {"not joined", src(dut, fsrc1, 12)}, join,
+			{"nothing blocked", src(dut, fsrc1, 12)}, {"no route", src(zero, fsrc1, 12)},
+		}},
+		{"MCAST_JOIN_GROUP", unix.MCAST_JOIN_GROUP, []errnoCase{
+			{"len 0", gr(2, unix.AF_INET, 0)}, {"len 135", gr(2, unix.AF_INET, 135)},
+			{"family 0", gr(2, 0, 136)}, {"family inet6", gr(2, unix.AF_INET6, 136)},
+			{"ifindex 99", gr(99, unix.AF_INET, 136)}, {"ifindex -1", gr(-1, unix.AF_INET, 136)},
+			{"ifindex 0 no route", gr(0, unix.AF_INET, 136)}, {"ifindex 1", gr(1, unix.AF_INET, 136)},
+			{"ifindex 2 len 200", gr(2, unix.AF_INET, 200)}, {"ifindex 2 again", gr(2, unix.AF_INET, 136)},
+			{"ifindex 1 again", gr(1, unix.AF_INET, 136)},
+		}},
+		{"MCAST_LEAVE_GROUP", unix.MCAST_LEAVE_GROUP, []errnoCase{
+			{"len 135", gr(2, unix.AF_INET, 135)}, {"family inet6", gr(2, unix.AF_INET6, 136)},
+			{"not joined", gr(2, unix.AF_INET, 136)}, {"ifindex 0 no route", gr(0, unix.AF_INET, 136)},
+			{"ifindex 99", gr(99, unix.AF_INET, 136)},
+		}},
+		{"MCAST_JOIN_SOURCE_GROUP", unix.MCAST_JOIN_SOURCE_GROUP, []errnoCase{
+			{"len 136", gsr(2, unix.AF_INET, unix.AF_INET, 136)}, {"len 263", gsr(2, unix.AF_INET, unix.AF_INET, 263)},
+			{"len 265", gsr(2, unix.AF_INET, unix.AF_INET, 265)}, {"group family inet6", gsr(2, unix.AF_INET6, unix.AF_INET, 264)},
+			{"source family 0", gsr(2, unix.AF_INET, 0, 264)}, {"ifindex 0 no route", gsr(0, unix.AF_INET, unix.AF_INET, 264)},
+			{"ifindex 99", gsr(99, unix.AF_INET, unix.AF_INET, 264)}, {"ok", gsr(2, unix.AF_INET, unix.AF_INET, 264)},
+			{"again", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, {"on lo", gsr(1, unix.AF_INET, unix.AF_INET, 264)},
+		}},
+		{"MCAST_BLOCK_SOURCE", unix.MCAST_BLOCK_SOURCE, []errnoCase{
+			{"len 263", gsr(2, unix.AF_INET, unix.AF_INET, 263)}, {"source family inet6", gsr(2, unix.AF_INET, unix.AF_INET6, 264)},
+			{"not joined", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, join, {"ifindex 0 no route", gsr(0, unix.AF_INET, unix.AF_INET, 264)},
+			{"ok", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, {"again", gsr(2, unix.AF_INET, unix.AF_INET, 264)},
+		}},
+		{"MCAST_UNBLOCK_SOURCE", unix.MCAST_UNBLOCK_SOURCE, []errnoCase{
+			{"len 263", gsr(2, unix.AF_INET, unix.AF_INET, 263)}, {"not joined", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, join,
+			{"nothing blocked", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, {"ifindex 1", gsr(1, unix.AF_INET, unix.AF_INET, 264)},
+		}},
+		{"MCAST_LEAVE_SOURCE_GROUP", unix.MCAST_LEAVE_SOURCE_GROUP, []errnoCase{
+			{"len 263", gsr(2, unix.AF_INET, unix.AF_INET, 263)}, {"not joined", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, join,
+			{"ASM", gsr(2, unix.AF_INET, unix.AF_INET, 264)}, {"group family inet6", gsr(2, unix.AF_INET6, unix.AF_INET, 264)},
+		}},
+		{"IP_MSFILTER", unix.IP_MSFILTER, []errnoCase{
+			{"len 0", msf(dut, 0, 0, 0)}, {"len 15", msf(dut, 0, 0, 15)}, {"not joined include 1", msf(dut, 1, 1, -1, fsrc1)},
+			{"not joined include 0", msf(dut, 1, 0, 16)}, {"not joined exclude 0", msf(dut, 0, 0, 16)}, join,
+			{"mode 2", msf(dut, 2, 0, 16)}, {"mode -1", msf(dut, 0xffffffff, 0, 16)},
+			{"numsrc 1 len 16", msf(dut, 0, 1, 16)}, {"numsrc 11", msf(dut, 0, 11, 16)},
+			{"numsrc huge", msf(dut, 0, 0x3ffffffc, 16)}, {"no route", msf(zero, 0, 0, 16)},
+			{"foreign interface", msf(far, 0, 0, 16)}, {"exclude s1 len 24", msf(dut, 0, 1, 24, fsrc1)},
+			{"include s1 s2", msf(dut, 1, 2, -1, fsrc1, fsrc2)}, {"include 0 leaves", msf(dut, 1, 0, 16)},
+			{"include 0 again", msf(dut, 1, 0, 16)},
+		}},
+		{"MCAST_MSFILTER", unix.MCAST_MSFILTER, []errnoCase{
+			{"len 0", gf(2, 0, 0, 0)}, {"len 143", gf(2, 0, 0, 143)}, {"not joined", gf(2, 0, 0, 144)},
+			{"not joined include 0", gf(2, 1, 0, 144)}, join, {"mode 3", gf(2, 3, 0, 144)},
+			{"numsrc 1 len 144", gf(2, 0, 1, 144)}, {"numsrc 11", gf(2, 0, 11, 144)},
+			{"numsrc huge", gf(2, 0, 0x1ffffff, 144)}, {"ifindex 0 no route", gf(0, 0, 0, 144)},
+			{"ifindex 99", gf(99, 0, 0, 144)}, {"exclude s1", gf(2, 0, 1, -1, fsrc1)},
+			{"include s1 s2 s3", gf(2, 1, 3, -1, fsrc1, fsrc2, fsrc3)}, {"include 0 leaves", gf(2, 1, 0, 144)},
+		}},
+		{"IP_MULTICAST_IF", unix.IP_MULTICAST_IF, []errnoCase{
+			{"len 0", mr(dut, 0, 0)}, {"len 3", func(*harness.Env, netip.Addr) []byte { return []byte{198, 18, 0} }},
+			{"len 5", func(e *harness.Env, _ netip.Addr) []byte { return resize(mreq(e.DUTAddr, anyAddr, -1)[:4], 5) }},
+			{"ip_mreq with group", func(e *harness.Env, g netip.Addr) []byte { return mreq(g, e.DUTAddr, -1) }},
+			{"ip_mreqn ifindex 1 address foreign", mr(far, 1, 12)}, {"ip_mreqn ifindex -1", mr(zero, -1, 12)},
+			{"loopback address", func(*harness.Env, netip.Addr) []byte { a := loopback.As4(); return a[:] }},
+			{"127.0.0.5", func(*harness.Env, netip.Addr) []byte { return []byte{127, 0, 0, 5} }},
+			{"broadcast address", func(*harness.Env, netip.Addr) []byte { return []byte{198, 18, 0, 255} }},
+		}},
+	}
+	var out []harness.Scenario
+	for i, o := range opts {
+		g := netip.AddrFrom4([4]byte{239, 1, 4, byte(i + 1)})
+		out = append(out, harness.Scenario{Name: "mcast/errno/" + o.name, Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			for _, c := range o.cases {
+				num := o.num
+				if c.label == join.label {
+					num = unix.IP_ADD_MEMBERSHIP
+				}
+				setIP(e, c.label, s, num, c.val(e, g))
+				if o.num == unix.IP_MULTICAST_IF {
+					buf := make([]byte, 4)
+					n, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_IF, buf)
+					e.Rec("  get", err, n, buf)
+				}
+			}
+		}})
+	}
+	return out
+}
+
+// mcastDeliveryScenarios check which sockets a group's datagrams reach.
+// (SO_REUSEPORT groups are left out: Linux steers a group's datagrams
+// through a reuseport group by a per-namespace hash, so which socket gets
+// them differs from run to run on the kernel itself.)
+func mcastDeliveryScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "mcast/deliver/bound-to-unicast-address", Run: func(e *harness.Env) {
+			g := filterGroup(30)
+			u := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("SO_REUSEADDR", u.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, harness.Int32(1)))
+			e.Rec("bind unicast", u.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+			setIP(e, "join", u, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			w := mcastRcv(e, e.BasePort)
+			newSpoofer(e, g, e.BasePort).round("to group", u, w)
+		}},
+		{Name: "mcast/deliver/connected", Run: func(e *harness.Env) {
+			g := filterGroup(31)
+			c := mcastRcv(e, e.BasePort)
+			setIP(e, "join", c, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			e.Rec("connect to s2:4444", c.Connect(harness.Sockaddr(fsrc2, 4444)))
+			w := mcastRcv(e, e.BasePort)
+			newSpoofer(e, g, e.BasePort).round("to group", c, w)
+		}},
+		{Name: "mcast/deliver/bound-to-device", Run: func(e *harness.Env) {
+			g := filterGroup(32)
+			onLo := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("SO_REUSEADDR", onLo.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, harness.Int32(1)))
+			e.Rec("SO_BINDTODEVICE lo", onLo.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("lo")))
+			e.Rec("bind", onLo.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			setIP(e, "join on eth0", onLo, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			onEth := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("SO_REUSEADDR", onEth.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, harness.Int32(1)))
+			e.Rec("SO_BINDTODEVICE eth0", onEth.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("eth0")))
+			e.Rec("bind", onEth.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			newSpoofer(e, g, e.BasePort).round("to group", onLo, onEth)
+		}},
+		{Name: "mcast/deliver/other-port", Run: func(e *harness.Env) {
+			g := filterGroup(34)
+			j := mcastRcv(e, e.BasePort)
+			setIP(e, "join", j, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			o := mcastRcv(e, e.BasePort+1)
+			newSpoofer(e, g, e.BasePort+1).round("to other port", j, o)
+			setIP(e, "other port socket blocks s1 (not joined)", o, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+		}},
+		{Name: "mcast/deliver/joined-on-lo-only", Run: func(e *harness.Env) {
+			g := filterGroup(35)
+			r := mcastRcv(e, e.BasePort)
+			setIP(e, "join on lo", r, unix.IP_ADD_MEMBERSHIP, mreq(g, loopback, -1))
+			p := newSpoofer(e, g, e.BasePort)
+			p.round("lo only", r)
+			setIP(e, "join on eth0 by ifindex", r, unix.IP_ADD_MEMBERSHIP, mreq(g, anyAddr, 2))
+			setIP(e, "block s1 on lo", r, unix.IP_BLOCK_SOURCE, mreqSource(g, loopback, fsrc1))
+			p.round("lo and eth0", r)
+			getMsfilter(e, "msfilter eth0", r, g, 2)
+		}},
+		{Name: "mcast/deliver/include-and-exclude-sockets", Run: func(e *harness.Env) {
+			g := filterGroup(36)
+			a, b := mcastRcv(e, e.BasePort), mcastRcv(e, e.BasePort)
+			setIP(e, "a join", a, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "a block s1", a, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "b include s1", b, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			p := newSpoofer(e, g, e.BasePort)
+			p.round("a EX{s1} b IN{s1}", a, b)
+			setIP(e, "b leaves", b, unix.IP_DROP_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			p.round("a EX{s1}", a, b)
+		}},
+		{Name: "mcast/deliver/two-groups-one-port", Run: func(e *harness.Env) {
+			g, h := filterGroup(37), filterGroup(38)
+			r := mcastRcv(e, e.BasePort)
+			setIP(e, "include s1 on g", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			setIP(e, "join h", r, unix.IP_ADD_MEMBERSHIP, mreq(h, e.DUTAddr, -1))
+			setIP(e, "block s1 on h", r, unix.IP_BLOCK_SOURCE, mreqSource(h, e.DUTAddr, fsrc1))
+			e.SetInt("IP_MULTICAST_ALL 0", r, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+			newSpoofer(e, g, e.BasePort).round("to g", r)
+			newSpoofer(e, h, e.BasePort).round("to h", r)
+		}},
+		{Name: "mcast/deliver/rejoin-other-mode", Run: func(e *harness.Env) {
+			g := filterGroup(39)
+			r := mcastRcv(e, e.BasePort)
+			p := newSpoofer(e, g, e.BasePort)
+			setIP(e, "include s2", r, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc2))
+			p.round("IN{s2}", r)
+			setIP(e, "ASM join while SSM", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "leave", r, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "ASM join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			p.round("ASM", r)
+			getMsfilter(e, "msfilter", r, g, 1)
+		}},
+		{Name: "mcast/deliver/close-with-sources", Run: func(e *harness.Env) {
+			g := filterGroup(41)
+			a, other := mcastRcv(e, e.BasePort), mcastRcv(e, e.BasePort)
+			setIP(e, "a exclude s1 s2", a, unix.IP_MSFILTER, nil)
+			setIP(e, "a join", a, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "a msfilter exclude s1 s2", a, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc1, fsrc2))
+			p := newSpoofer(e, g, e.BasePort)
+			p.round("a EX{s1,s2}", a, other)
+			e.Rec("close a", a.Close())
+			p.round("after close", other)
 		}},
 	}
 }
