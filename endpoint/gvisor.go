@@ -139,7 +139,7 @@ func (g *gsock) Bind(sa []byte) error {
 	}
 	// inet_bind, ping_bind and raw_bind all judge the address before
 	// whether the socket is already bound.
-	if !bindableAddr(g.s, r.Addr.Addr()) {
+	if !bindableAddr(g.s, r.Addr.Addr()) && !(g.isTCP() && g.optsSnapshot().freeBind()) {
 		return unix.EADDRNOTAVAIL
 	}
 	if g.isTCP() {
@@ -168,6 +168,12 @@ func (g *gsock) gvisorBindAddress(ap netip.AddrPort) tcpip.FullAddress {
 	fa := bindAddress(ap)
 	if g.isTCP() && ap.Addr().IsMulticast() {
 		fa.NIC = loopbackIfIndex
+	}
+	if g.isTCP() && !ap.Addr().IsUnspecified() && !g.s.IsLocalAddr(ap.Addr()) && fa.NIC == 0 {
+		// A non-local address (IP_FREEBIND, IP_TRANSPARENT,
+		// ip_nonlocal_bind): named with the interface its route leaves
+		// through, where it would be assigned.
+		fa.NIC = nonLocalBindNIC(g.s, ap.Addr())
 	}
 	return fa
 }

@@ -41,6 +41,7 @@ type sockOpts struct {
 	pmtudisc                        int // IP_MTU_DISCOVER, IP_PMTUDISC_*
 	recvErr, recvErrRFC4884         bool
 	misc                            miscOpts
+	ext                             ipExtOpts // ipopts.go
 }
 
 func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
@@ -289,7 +290,7 @@ func (b *base) setIPLevel(name int, val []byte) error {
 		}
 		b.opts.recvErrRFC4884 = v != 0
 	default:
-		return unix.ENOPROTOOPT
+		return b.setIPExtLocked(name, val, v)
 	}
 	return nil
 }
@@ -414,7 +415,7 @@ func (b *base) getIPLevel(name int, buf []byte) (int, error) {
 		// route (sk_dst_cache) Linux has no MTU to give.
 		return 0, unix.ENOTCONN
 	default:
-		return 0, unix.ENOPROTOOPT
+		return b.getIPExt(name, o, buf)
 	}
 	return options.PutIPInt(buf, int32(v)), nil
 }

@@ -74,7 +74,7 @@ func (u *udpSock) DeliverUDP(d *stack.Datagram) {
 
 func (u *udpSock) bindFlags() stack.UDPBindFlags {
 	o := u.optsSnapshot()
-	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf}
+	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf, FreeBind: o.freeBind()}
 }
 
 func (u *udpSock) Bind(sa []byte) error {
@@ -251,6 +251,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		Connected:  remote.IsValid(),
 		NoChecksum: o.misc.noCheck,
 		DontRoute:  o.misc.dontroute || flags&unix.MSG_DONTROUTE != 0,
+		IPOptions:  o.ext.ipOptions,
 		Payload:    p,
 	}
 	u.applyMcastOpts(&m)

@@ -1,6 +1,10 @@
 package stack
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"netsandbox/options"
+)
 
 // UDPReceiver is implemented by the socket layer (endpoint/) to receive
 // datagrams for a UDP binding.
@@ -57,7 +61,11 @@ type UDPSend struct {
 	// NoMulticastLoop stops a multicast datagram from being looped back to
 	// local sockets (IP_MULTICAST_LOOP 0); the zero value loops, as Linux.
 	NoMulticastLoop bool
-	Payload         []byte
+	// IPOptions are the socket's IP_OPTIONS (nil = none): written into
+	// the header of every datagram; a source route sends it to its first
+	// hop.
+	IPOptions *options.IPOptions
+	Payload   []byte
 }
 
 // PMTUMode is IP_MTU_DISCOVER, with Linux's IP_PMTUDISC_* values.

@@ -29,14 +29,14 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		return unix.EINVAL // udp_sendmsg refuses destination port 0
 	}
 	src := m.Src.Addr()
-	r, err := s.findRoute(src, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+	r, err := s.findRoute(src, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
 	weakHost := false
 	if err == unix.ENETUNREACH && src.IsValid() && !src.IsUnspecified() && s.IsLocalAddr(src) {
 		// gVisor is a strong host: it sends from an address only through
 		// that address's NIC. Linux is a weak host and sends from any
 		// local address through whatever interface the route picks, so
 		// route without the source and write our own IPv4 header.
-		r, err = s.findRoute(netip.Addr{}, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+		r, err = s.findRoute(netip.Addr{}, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
 		weakHost = true
 	}
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	// gVisor fragments whatever the DF bit says, so the mode is applied
 	// here, against the path MTU (pmtu_frag.go).
 	mtu, ifMTU, locked := s.sendMTU(r, m.Dst.Addr(), m.PMTU)
-	size := header.IPv4MinimumSize + header.UDPMinimumSize + len(m.Payload)
+	size := header.IPv4MinimumSize + m.IPOptions.Len() + header.UDPMinimumSize + len(m.Payload)
 	fits := size <= mtu
 	df, refuse := m.PMTU.dfAndRefuse(fits)
 	if refuse {
@@ -74,7 +74,13 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	// unconnected socket in DO or PROBE mode; gVisor gives every DF
 	// datagram ID 0, so other DF datagrams get a header built here.
 	zeroID := df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected
-	if !fits && mtu < ifMTU {
+	if m.IPOptions.Len() > 0 {
+		var id uint16
+		if !zeroID {
+			id = s.nextIPID()
+		}
+		err = s.writeWithOptions(r, src, m, ttl, df, id)
+	} else if !fits && mtu < ifMTU {
 		err = s.writeFragments(r, src, m, ttl, mtu)
 	} else if weakHost || df && !zeroID {
 		var id uint16

@@ -1,0 +1,153 @@
+package endpoint
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// ipExtOpts are SOL_IP options kept in our layer beside sockOpts' common
+// ones, guarded by optMu.
+type ipExtOpts struct {
+	// ipOptions is IP_OPTIONS as compiled for sending (nil = none). Only
+	// our UDP puts them on the wire; gVisor's endpoints have no per-socket
+	// IP options, so TCP, raw and ping sockets refuse to set them.
+	ipOptions *options.IPOptions
+	// freebind and transparent let bind(2) take a non-local address.
+	freebind, transparent bool
+	// nodefrag is IP_NODEFRAG (raw only): it only steers netfilter's
+	// defragmentation in Linux, which the stack does not have.
+	nodefrag bool
+	// minTTL is IP_MINTTL. Linux checks it only for TCP (tcp_v4_rcv);
+	// its UDP ignores it, and so does ours. gVisor's TCP cannot filter by
+	// TTL, so TCP sockets refuse it.
+	minTTL uint8
+	// routerAlert is IP_ROUTER_ALERT on a raw socket: Linux hands it the
+	// forwarded packets carrying a Router Alert option; the stack does not
+	// forward, so, as on a Linux host with forwarding off, none arrive.
+	routerAlert bool
+}
+
+// setIPExtLocked sets one of the options above with do_ip_setsockopt's
+// checks in its order; optMu is held. v is the value read as an IP int.
+func (b *base) setIPExtLocked(name int, val []byte, v int) error {
+	x := &b.opts.ext
+	switch name {
+	case unix.IP_OPTIONS:
+		if len(val) > 40 {
+			return unix.EINVAL
+		}
+		if !b.isUDP() {
+			return unix.ENOPROTOOPT
+		}
+		opt, err := options.CompileIPOptions(val, b.s.Caps().Has(stack.CapNetRaw), b.remoteUnicast)
+		if err != nil {
+			return err
+		}
+		x.ipOptions = opt
+	case unix.IP_FREEBIND:
+		if len(val) < 1 {
+			return unix.EINVAL
+		}
+		x.freebind = v != 0
+	case unix.IP_TRANSPARENT:
+		caps := b.s.Caps()
+		if v != 0 && !caps.Has(stack.CapNetRaw) && !caps.Has(stack.CapNetAdmin) {
+			return unix.EPERM
+		}
+		if len(val) < 1 {
+			return unix.EINVAL
+		}
+		x.transparent = v != 0
+	case unix.IP_MINTTL:
+		if len(val) < 1 || v < 0 || v > 255 {
+			return unix.EINVAL
+		}
+		if b.typ == unix.SOCK_STREAM {
+			return unix.ENOPROTOOPT
+		}
+		x.minTTL = uint8(v)
+	case unix.IP_NODEFRAG:
+		if b.typ != unix.SOCK_RAW {
+			return unix.ENOPROTOOPT
+		}
+		x.nodefrag = v != 0
+	case unix.IP_ROUTER_ALERT:
+		// ip_ra_control: only raw sockets of a real protocol; joining twice
+		// is EADDRINUSE, leaving when not joined ENOENT.
+		if b.typ != unix.SOCK_RAW || b.proto == unix.IPPROTO_RAW {
+			return unix.EINVAL
+		}
+		on := v != 0
+		if on && x.routerAlert {
+			return unix.EADDRINUSE
+		}
+		if !on && !x.routerAlert {
+			return unix.ENOENT
+		}
+		x.routerAlert = on
+	default:
+		return unix.ENOPROTOOPT
+	}
+	return nil
+}
+
+// remoteUnicast is inet_addr_type(addr) == RTN_UNICAST for a prespecified
+// timestamp: a routable address that is not ours, broadcast or multicast.
+func (b *base) remoteUnicast(a netip.Addr) bool {
+	if a.IsUnspecified() || a.IsMulticast() || b.s.IsLocalAddr(a) || b.s.IsBroadcast(a) {
+		return false
+	}
+	_, _, err := b.s.RouteSource(a, 0)
+	return err == nil
+}
+
+// getIPExt reads one of the options above, with do_ip_getsockopt's
+// length rules.
+func (b *base) getIPExt(name int, o sockOpts, buf []byte) (int, error) {
+	x := o.ext
+	var v int
+	switch name {
+	case unix.IP_OPTIONS:
+		// The options as the user set them (ip_options_undo), cut to
+		// the caller's buffer.
+		return copy(buf, x.ipOptions.User()), nil
+	case unix.IP_FREEBIND:
+		v = boolInt(x.freebind)
+	case unix.IP_TRANSPARENT:
+		v = boolInt(x.transparent)
+	case unix.IP_MINTTL:
+		v = int(x.minTTL)
+	case unix.IP_NODEFRAG:
+		v = boolInt(x.nodefrag)
+	case unix.IP_ROUTER_ALERT:
+		v = boolInt(x.routerAlert)
+	case unix.IP_MULTICAST_IF:
+		if b.typ != unix.SOCK_STREAM {
+			return 0, unix.ENOPROTOOPT
+		}
+		// A stream socket cannot set it (EINVAL), so its mc_addr stays
+		// 0.0.0.0, given as an in_addr cut to the caller's length.
+		var zero [4]byte
+		return copy(buf, zero[:]), nil
+	default:
+		return 0, unix.ENOPROTOOPT
+	}
+	return options.PutIPInt(buf, int32(v)), nil
+}
+
+// freeBind tells whether bind(2) may take a non-local address.
+func (o sockOpts) freeBind() bool { return o.ext.freebind || o.ext.transparent }
+
+// nonLocalBindNIC is the interface gVisor's TCP is told a non-local bound
+// address belongs to: the one its route leaves through, else lo.
+func nonLocalBindNIC(s *stack.Stack, a netip.Addr) tcpip.NICID {
+	if _, ifindex, err := s.RouteSource(a, 0); err == nil && ifindex != 0 {
+		return tcpip.NICID(ifindex)
+	}
+	return loopbackIfIndex
+}
