@@ -154,6 +154,13 @@ func (ft *frameTarget) drain(fail failFunc) {
 	drainWire(ft.ch)
 }
 
+// udpCounted sums the counters of which a received datagram adds to
+// exactly one.
+func (ft *frameTarget) udpCounted() uint64 {
+	st := ft.s.Stats()
+	return st.UDPInDatagrams.Load() + st.UDPNoPorts.Load() + st.UDPIgnoredMulti.Load()
+}
+
 func (ft *frameTarget) close() {
 	for _, so := range ft.socks {
 		so.Close()
@@ -164,7 +171,8 @@ func (ft *frameTarget) close() {
 // FuzzFrames feeds frames from a hostile network into a stack with a socket
 // of every kind open. Properties: no panic, no input takes longer than
 // perInputTimeout (deadlock), every socket call answers nil or an errno,
-// and goroutines return to the baseline once the stack is closed.
+// no frame is counted as more than one UDP datagram, and goroutines return
+// to the baseline once the stack is closed.
 func FuzzFrames(f *testing.F) {
 	for _, seed := range frameSeeds() {
 		f.Add(seed.data)
@@ -176,8 +184,15 @@ func FuzzFrames(f *testing.F) {
 		bounded(t, func(fail failFunc) {
 			ft := newFrameTarget(fail)
 			defer ft.close()
-			for _, fr := range frames {
+			for i, fr := range frames {
+				before := ft.udpCounted()
 				ft.ch.Inject(fr)
+				// Each frame is at most one datagram (a fragment completes
+				// at most one), and only one socket listens on each port:
+				// the UDP counters may not count it twice.
+				if d := ft.udpCounted() - before; d > 1 {
+					fail("frame %d was counted as %d UDP datagrams (InDatagrams+NoPorts+IgnoredMulti): %x", i, d, fr)
+				}
 				ft.drain(fail)
 			}
 		})
