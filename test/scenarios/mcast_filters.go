@@ -467,6 +467,32 @@ func mcastFilterCore() []harness.Scenario {
 			send(e, "send ttl 1", snd, []byte("o"), harness.Sockaddr(g, e.BasePort), 0)
 			capture(e, "peer saw", tap, e.BasePort)
 		}},
+		{Name: "mcast/filter-igmpv1-querier", Run: func(e *harness.Env) {
+			g := filterGroup(42)
+			tap := peerIGMPTap(e)
+			e.Check("tap joins group", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(g, e.PeerAddr, -1)))
+			e.Check("tap joins 224.0.0.2", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(allRoutersV2, e.PeerAddr, -1)))
+			q := peerQuerier(e)
+			send(e, "v1 query", q, igmpv2Message(0x11, 0, anyAddr), harness.Sockaddr(allHosts, 0), 0)
+			time.Sleep(200 * time.Millisecond)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureFromDUT(e, "peer saw v1 report", tap, 0x12)
+			setIP(e, "leave", s, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			time.Sleep(300 * time.Millisecond)
+			buf := make([]byte, 2048)
+			leaves := 0
+			for i := 0; i < 64; i++ {
+				n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				if err != nil {
+					break
+				}
+				if n > 24 && buf[24] == 0x17 {
+					leaves++
+				}
+			}
+			e.Rec("leaves seen (IGMPv1 has none)", leaves)
+		}},
 		{Name: "mcast/filter-option-errors", Run: func(e *harness.Env) {
 			g := filterGroup(13)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
