@@ -63,7 +63,22 @@ func (s *Stack) AddAddress(ifindex int, p netip.Prefix) error {
 	if e := s.g.AddProtocolAddress(tcpip.NICID(ifindex), pa, gstack.AddressProperties{}); e != nil {
 		return errnoOf(e)
 	}
+	s.refreshBroadcasts()
 	return nil
+}
+
+// refreshBroadcasts rebuilds the set of directed broadcast addresses that
+// IsBroadcast reads on every send; addresses change rarely, sends often.
+func (s *Stack) refreshBroadcasts() {
+	var bcast []netip.Addr
+	for _, ifc := range s.Interfaces() {
+		for _, p := range ifc.Addrs {
+			if p.Bits() < 31 { // /31 and /32 have no broadcast address
+				bcast = append(bcast, lastAddr(p))
+			}
+		}
+	}
+	s.bcast.Store(&bcast)
 }
 
 // AddRoute adds a route to dst through gw (invalid gw = on-link) on the
@@ -186,12 +201,9 @@ func (s *Stack) IsBroadcast(a netip.Addr) bool {
 	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return true
 	}
-	for _, ifc := range s.Interfaces() {
-		for _, p := range ifc.Addrs {
-			if p.Bits() >= 31 {
-				continue // /31 and /32 have no broadcast address
-			}
-			if p.Contains(a) && a == lastAddr(p) {
+	if bcast := s.bcast.Load(); bcast != nil {
+		for _, b := range *bcast {
+			if a == b {
 				return true
 			}
 		}

@@ -34,7 +34,8 @@ type Stack struct {
 	sysctl *Sysctl
 	udp    *udpProtocol
 	stats  Stats
-	ipID   atomic.Uint32 // IP IDs of the datagrams whose header we build
+	ipID   atomic.Uint32                // IP IDs of the datagrams whose header we build
+	bcast  atomic.Pointer[[]netip.Addr] // directed broadcasts of local subnets (iface.go)
 
 	// mu guards routes, which mirrors gVisor's route table in our order.
 	mu     sync.Mutex
@@ -42,7 +43,8 @@ type Stack struct {
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
 
-	pmtu pmtuCache // learnt path MTUs (pmtu.go)
+	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
+	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
 }
 
 // loopbackMTU is Linux's MTU for lo.
