@@ -43,8 +43,7 @@ type Stack struct {
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
 
-	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
-	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
+	pmtu pmtuCache // learnt path MTUs (pmtu.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.
