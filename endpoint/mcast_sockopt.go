@@ -32,11 +32,10 @@ func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) 
 		b.memb.noAll.Store(v == 0)
 		return true, nil
 	case unix.IP_MULTICAST_IF:
+		// Raw and ping sockets get the choice pushed to gVisor
+		// (pushMcastOpts).
 		if b.typ == unix.SOCK_STREAM {
 			return true, unix.EINVAL
-		}
-		if !b.isUDP() {
-			return false, nil
 		}
 		return true, b.setMulticastIf(val)
 	case unix.IP_ADD_MEMBERSHIP, unix.IP_DROP_MEMBERSHIP:
@@ -183,9 +182,6 @@ func (b *base) getMembershipOpt(name int, buf []byte) (handled bool, n int, err 
 		}
 		return true, options.PutIPInt(buf, int32(boolInt(!b.memb.noAll.Load()))), nil
 	case unix.IP_MULTICAST_IF:
-		if !b.isUDP() {
-			return false, 0, nil
-		}
 		b.optMu.Lock()
 		a := b.mcast.ifAddr
 		b.optMu.Unlock()

@@ -92,8 +92,8 @@ func (b *base) applyMcastOpts(m *stack.UDPSend) {
 	b.applyMulticastIf(m, mc)
 }
 
-// pushMcastOpts hands the multicast TTL and loopback to a gVisor raw or
-// ping endpoint (TCP never sends to a group).
+// pushMcastOpts hands the multicast TTL, loopback and interface to a gVisor
+// raw or ping endpoint (TCP never sends to a group).
 func (g *gsock) pushMcastOpts() error {
 	if g.isTCP() {
 		return nil
@@ -103,6 +103,15 @@ func (g *gsock) pushMcastOpts() error {
 	g.optMu.Unlock()
 	g.endpoint().SocketOptions().SetMulticastLoop(!mc.noLoop)
 	if e := g.endpoint().SetSockOptInt(tcpip.MulticastTTLOption, int(mc.effectiveTTL())); e != nil {
+		return errnoOf(e)
+	}
+	// IP_MULTICAST_IF, checked by setMulticastIf: the interface is known
+	// to exist and to agree with SO_BINDTODEVICE.
+	ifc := tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(mc.ifIndex)}
+	if a := mc.ifAddr; a.Is4() && !a.IsUnspecified() {
+		ifc.InterfaceAddr = tcpip.AddrFrom4(a.As4())
+	}
+	if e := g.endpoint().SetSockOpt(&ifc); e != nil {
 		return errnoOf(e)
 	}
 	return nil
