@@ -30,6 +30,11 @@ type ipExtOpts struct {
 	// forwarded packets carrying a Router Alert option; the stack does not
 	// forward, so, as on a Linux host with forwarding off, none arrive.
 	routerAlert bool
+	// portRange is IP_LOCAL_PORT_RANGE (lo | hi<<16): our UDP takes
+	// ephemeral ports from it. Raw and ping sockets have no ephemeral
+	// ports in Linux either; TCP's are gVisor's, which has no per-socket
+	// range, so TCP refuses it.
+	portRange uint32
 }
 
 // setIPExtLocked sets one of the options above with do_ip_setsockopt's
@@ -78,7 +83,7 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 		x.nodefrag = v != 0
 	case unix.IP_ROUTER_ALERT:
 		// ip_ra_control: only raw sockets of a real protocol; joining twice
-		// is EADDRINUSE, leaving when not joined ENOENT.
+		// is EADDRINUSE, leaving when not joined ENOBUFS (measured).
 		if b.typ != unix.SOCK_RAW || b.proto == unix.IPPROTO_RAW {
 			return unix.EINVAL
 		}
@@ -87,9 +92,18 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 			return unix.EADDRINUSE
 		}
 		if !on && !x.routerAlert {
-			return unix.ENOENT
+			return unix.ENOBUFS
 		}
 		x.routerAlert = on
+	case unix.IP_LOCAL_PORT_RANGE:
+		lo, hi := uint16(v), uint16(uint32(v)>>16)
+		if len(val) != 4 || lo != 0 && hi != 0 && lo > hi {
+			return unix.EINVAL
+		}
+		if b.typ == unix.SOCK_STREAM {
+			return unix.ENOPROTOOPT
+		}
+		x.portRange = uint32(v)
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -126,6 +140,8 @@ func (b *base) getIPExt(name int, o sockOpts, buf []byte) (int, error) {
 		v = boolInt(x.nodefrag)
 	case unix.IP_ROUTER_ALERT:
 		v = boolInt(x.routerAlert)
+	case unix.IP_LOCAL_PORT_RANGE:
+		v = int(int32(x.portRange))
 	case unix.IP_MULTICAST_IF:
 		if b.typ != unix.SOCK_STREAM {
 			return 0, unix.ENOPROTOOPT

@@ -74,7 +74,7 @@ func (u *udpSock) DeliverUDP(d *stack.Datagram) {
 
 func (u *udpSock) bindFlags() stack.UDPBindFlags {
 	o := u.optsSnapshot()
-	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf, FreeBind: o.freeBind()}
+	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf, FreeBind: o.freeBind(), PortRange: o.ext.portRange}
 }
 
 func (u *udpSock) Bind(sa []byte) error {

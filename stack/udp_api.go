@@ -36,6 +36,9 @@ type UDPBindFlags struct {
 	BindToDevice         int // ifindex; 0 = any
 	// FreeBind allows a non-local address (IP_FREEBIND or IP_TRANSPARENT).
 	FreeBind bool
+	// PortRange is the socket's IP_LOCAL_PORT_RANGE (lo | hi<<16, 0 =
+	// none): an ephemeral port comes from it (EphemeralRange).
+	PortRange uint32
 }
 
 // UDPSend describes one outgoing datagram.

@@ -105,6 +105,12 @@ func (b *UDPBinding) reservation(addr tcpip.Address, port uint16) ports.Reservat
 
 // reserve takes port (0 = an ephemeral one) at addr in the port manager.
 func (b *UDPBinding) reserve(addr tcpip.Address, port uint16) (uint16, error) {
+	if port == 0 && b.flags.PortRange != 0 {
+		if got, ok := b.reserveInRange(addr); ok {
+			return got, nil
+		}
+		return 0, unix.EADDRINUSE
+	}
 	got, e := b.s.g.ReservePort(b.s.g.SecureRNG(), b.reservation(addr, port), nil)
 	if e != nil {
 		// Linux's bind reports an exhausted ephemeral range as EADDRINUSE.

@@ -32,6 +32,7 @@ func All() []harness.Scenario {
 		recvCmsgScenarios(),
 		mcastFilterScenarios(),
 		errQueueScenarios(),
+		ipOptionsScenarios(),
 	} {
 		all = append(all, group...)
 	}

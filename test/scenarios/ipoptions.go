@@ -1,0 +1,154 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/test/harness"
+)
+
+// getOptBytes records getsockopt(level, name) with an n-byte buffer.
+func getOptBytes(e *harness.Env, op string, s harness.Sock, level, name, n int) {
+	buf := make([]byte, n)
+	got, err := s.GetSockOpt(level, name, buf)
+	e.Rec(op, err, got, buf[:min(max(got, 0), len(buf))])
+}
+
+// sockPort reads s's bound port.
+func sockPort(s harness.Sock) int {
+	sa, err := s.GetSockName()
+	if err != nil || len(sa) < 4 {
+		return -1
+	}
+	return int(binary.BigEndian.Uint16(sa[2:4]))
+}
+
+func ipOptionsScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
+			s := dutUDP(e, 0)
+			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
+			lsrr2 := append(append([]byte{0x83, 11, 4}, peer[:]...), 198, 19, 0, 2)
+			for _, opts := range [][]byte{
+				append([]byte{0x83, 7, 4}, peer[:]...),                         // loose source route, one hop
+				lsrr2,                                                          // two hops
+				append([]byte{0x89, 7, 4}, peer[:]...),                         // strict source route
+				append([]byte{0x83, 7, 8}, peer[:]...),                         // pointer not at the first slot
+				{0x83, 8, 4, 1, 2, 3, 4, 5},                                    // length not 3+4n
+				{0x83, 3, 4},                                                   // no address
+				{7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0},                             // record route, two slots
+				{7, 7, 8, 1, 2, 3, 4},                                          // record route, full
+				{7, 7, 3, 0, 0, 0, 0},                                          // pointer below 4
+				{7, 7, 4, 0, 0, 0, 0, 7, 7, 4, 0, 0, 0, 0},                     // two record routes
+				{0x44, 8, 5, 0, 0, 0, 0, 0},                                    // timestamps only
+				{0x44, 12, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0},                       // timestamps and addresses
+				{0x44, 8, 5, 1, 0, 0, 0, 0},                                    // ... with no room for both
+				append(append([]byte{0x44, 12, 5, 3}, dut[:]...), 0, 0, 0, 0),  // prespecified, local
+				append(append([]byte{0x44, 12, 5, 3}, peer[:]...), 0, 0, 0, 0), // prespecified, remote
+				{0x44, 4, 5, 0x00},                                             // full, overflow 0
+				{0x44, 4, 5, 0xf0},                                             // full, overflow 15
+				{0x44, 8, 4, 0, 0, 0, 0, 0},                                    // pointer below 5
+				{0x44, 8, 5, 2, 0, 0, 0, 0},                                    // unknown flag (CAP_NET_RAW)
+				{0x94, 4, 1, 2},                                                // router alert with a value
+				{0x94, 3, 0},                                                   // router alert too short
+				{0x82, 4, 0, 0},                                                // security (CAP_NET_RAW)
+				{0x99, 2},                                                      // unknown type (CAP_NET_RAW)
+				{1, 7},                                                         // NOP then a lone type byte
+				{0, 7, 7, 4},                                                   // EOL then junk
+				make([]byte, 40),                                               // 40 EOLs
+				{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // 39 NOPs
+			} {
+				e.Rec(fmt.Sprintf("set %x", opts), s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, opts))
+				getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_OPTIONS, 48)
+			}
+			e.Rec("set lsrr2", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, lsrr2))
+			getOptBytes(e, "get 5 bytes", s, unix.IPPROTO_IP, unix.IP_OPTIONS, 5)
+			getOptBytes(e, "get 0 bytes", s, unix.IPPROTO_IP, unix.IP_OPTIONS, 0)
+		}},
+		{Name: "wire/ip-options-record-route", Run: func(e *harness.Env) {
+			tap := peerTap(e, unix.IPPROTO_UDP)
+			s := dutUDP(e, 0)
+			for _, opts := range [][]byte{
+				{7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0},   // two slots: this host fills the first
+				{7, 7, 8, 1, 2, 3, 4},                // full: sent as given
+				{1, 7, 7, 4, 0, 0, 0, 0},             // after a NOP
+				{0x94, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0}, // router alert and record route
+			} {
+				err := s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, opts)
+				e.Rec(fmt.Sprintf("set %x", opts), err)
+				if err != nil {
+					continue
+				}
+				send(e, "send", s, []byte("rr"), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+				capture(e, "peer saw", tap, e.BasePort)
+			}
+			e.SetInt("IP_MTU_DISCOVER do", s, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO)
+			send(e, "send 1460 with 12 option bytes", s, make([]byte, 1460), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+			send(e, "send 1472 with 12 option bytes", s, make([]byte, 1472), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+		}},
+		{Name: "ipopt/local-port-range-udp", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("lo > hi", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(41000, 40000)))
+			e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, append(portRange(40000, 40009), 0, 0, 0, 0)))
+			e.Rec("optlen 2", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, []byte{1, 2}))
+			e.Rec("only lo", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40000, 0)))
+			getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, 4)
+			getOptBytes(e, "get 2 bytes", s, unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, 2)
+			e.Rec("set 40000-40009", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40000, 40009)))
+			send(e, "send (autobind)", s, []byte("r"), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+			p := sockPort(s)
+			e.Rec("port in 40000-40009", p >= 40000 && p <= 40009)
+			var held []harness.Sock
+			for i := 0; i < 9; i++ {
+				t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+				t.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40000, 40009))
+				err := t.Bind(harness.Sockaddr(e.DUTAddr, 0))
+				q := sockPort(t)
+				e.Rec("bind port 0 in range", err, q >= 40000 && q <= 40009 && q != p)
+				held = append(held, t)
+			}
+			t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			t.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40000, 40009))
+			e.Rec("range exhausted", t.Bind(harness.Sockaddr(e.DUTAddr, 0)))
+			u := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			u.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(1000, 2000))
+			e.Rec("range outside the sysctl's", u.Bind(harness.Sockaddr(e.DUTAddr, 0)))
+			q := sockPort(u)
+			e.Rec("port from the sysctl range", q >= 32768 && q <= 60999)
+		}},
+		{Name: "ipopt/int-option-rules", Run: func(e *harness.Env) {
+			for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+				s := e.Socket(e.DUT, unix.AF_INET, typ, 0)
+				for _, o := range []struct {
+					name string
+					opt  int
+				}{{"IP_FREEBIND", unix.IP_FREEBIND}, {"IP_TRANSPARENT", unix.IP_TRANSPARENT}, {"IP_NODEFRAG", unix.IP_NODEFRAG}, {"IP_ROUTER_ALERT", unix.IP_ROUTER_ALERT}} {
+					e.Rec(o.name+" optlen 0", s.SetSockOpt(unix.IPPROTO_IP, o.opt, nil))
+					e.Rec(o.name+" optlen 1", s.SetSockOpt(unix.IPPROTO_IP, o.opt, []byte{2}))
+					getOptBytes(e, o.name+" get 1", s, unix.IPPROTO_IP, o.opt, 1)
+					e.Rec(o.name+" 0", s.SetSockOpt(unix.IPPROTO_IP, o.opt, harness.Int32(0)))
+					getOptBytes(e, o.name+" get", s, unix.IPPROTO_IP, o.opt, 8)
+				}
+			}
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			for _, v := range []int32{0, 1, 255, 256, -1} {
+				e.SetInt(fmt.Sprintf("IP_MINTTL %d", v), s, unix.IPPROTO_IP, unix.IP_MINTTL, v)
+			}
+			e.Rec("IP_MINTTL optlen 0", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MINTTL, nil))
+			e.Rec("IP_MINTTL optlen 1", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MINTTL, []byte{200}))
+			getOptBytes(e, "IP_MINTTL get", s, unix.IPPROTO_IP, unix.IP_MINTTL, 4)
+			for _, proto := range []int{unix.IPPROTO_ICMP, unix.IPPROTO_RAW} {
+				r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, proto)
+				e.SetInt("raw IP_NODEFRAG 1", r, unix.IPPROTO_IP, unix.IP_NODEFRAG, 1)
+				e.GetInt("raw IP_NODEFRAG", r, unix.IPPROTO_IP, unix.IP_NODEFRAG)
+				e.SetInt("raw IP_ROUTER_ALERT 1", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 1)
+				e.SetInt("raw IP_ROUTER_ALERT 1 again", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 1)
+				e.GetInt("raw IP_ROUTER_ALERT", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT)
+				e.SetInt("raw IP_ROUTER_ALERT 0", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 0)
+				e.SetInt("raw IP_ROUTER_ALERT 0 again", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 0)
+			}
+		}},
+	}
+}
