@@ -183,17 +183,17 @@ func (u *udpSock) recvErrQueue(p, oob []byte) (int, int, int, []byte, error) {
 }
 
 // errCmsgs writes ip_recv_error's control messages.
-func (u *udpSock) errCmsgs(oob []byte, e *sockErr) (int, int) {
-	f := u.rx()
-	b := options.NewCmsgBuilder(oob)
-	putTimestamp(&b, f, e.stamp)
+func (b *base) errCmsgs(oob []byte, e *sockErr) (int, int) {
+	f := b.rx()
+	cb := options.NewCmsgBuilder(oob)
+	putTimestamp(&cb, f, e.stamp)
 	isICMP := e.ee.Origin == unix.SO_EE_ORIGIN_ICMP
 	if isICMP && f&rxIPMask != 0 {
-		putICMPCmsgs(&b, f, e)
+		putICMPCmsgs(&cb, f, e)
 	}
 	rec := options.EncodeRecvErr(e.ee, e.offender, isICMP)
-	b.Put(unix.SOL_IP, unix.IP_RECVERR, rec[:])
-	return b.Len(), b.Flags()
+	cb.Put(unix.SOL_IP, unix.IP_RECVERR, rec[:])
+	return cb.Len(), cb.Flags()
 }
 
 // putICMPCmsgs is ip_cmsg_recv on the ICMP packet that carried the error:

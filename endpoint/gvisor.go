@@ -222,6 +222,7 @@ func (g *gsock) Connect(sa []byte) error {
 			g.mu.Lock()
 			g.remote, g.conn = r.Addr, true
 			g.mu.Unlock()
+			g.watchICMPErrors() // raw_err reports to connected sockets
 		}
 		return errOf(e)
 	}

@@ -22,6 +22,7 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		}
 		return g.sendStream(p, flags)
 	}
+	g.watchICMPErrors()
 	if len(p) > maxIPPayload {
 		return 0, unix.EMSGSIZE
 	}
@@ -63,6 +64,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if err := g.checkSendDontRoute(wo.To, flags); err != nil {
 		return 0, err
+	}
+	if e := g.takeICMPErr(); e != 0 {
+		return 0, e // sock_error when ip_append_data allocates
 	}
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
@@ -143,9 +147,12 @@ func (g *gsock) sendStream(p []byte, flags int) (int, error) {
 
 func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		// The error queue of gVisor-backed sockets is not wired up: it is
-		// always empty, as ip_recv_error reports with EAGAIN.
-		return 0, 0, 0, nil, unix.EAGAIN
+		if g.isTCP() {
+			// TCP queues only timestamps and zerocopy notices there,
+			// which netsandbox does not produce: always empty.
+			return 0, 0, 0, nil, unix.EAGAIN
+		}
+		return g.recvGErrQueue(p, oob)
 	}
 	if flags&unix.MSG_OOB != 0 {
 		if g.isTCP() {
@@ -158,6 +165,9 @@ func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 		n, err := g.recvStream(p, flags)
 		oobn, cflags := g.streamCmsgs(oob, n, err)
 		return n, oobn, cflags, nil, err
+	}
+	if e := g.takeICMPErr(); e != 0 {
+		return 0, 0, 0, nil, e // sock_error in __skb_try_recv_datagram
 	}
 	return g.recvDatagram(p, oob, flags)
 }

@@ -66,6 +66,9 @@ func (g *gsock) takeErr(e tcpip.Error) error {
 // pendingErr is SO_ERROR: read and clear.
 func (g *gsock) pendingErr() unix.Errno {
 	if !g.isTCP() {
+		if e := g.takeICMPErr(); e != 0 {
+			return e
+		}
 		return errnoOf(g.endpoint().LastError())
 	}
 	g.mu.Lock()
@@ -88,6 +91,9 @@ func (g *gsock) SetSockOpt(level, name int, val []byte) error {
 	}
 	if err := g.setCommon(level, name, val); err != nil {
 		return err
+	}
+	if level == unix.SOL_IP && name == unix.IP_RECVERR {
+		g.setRecvErrHook()
 	}
 	return g.pushOpts()
 }

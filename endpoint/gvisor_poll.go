@@ -23,6 +23,9 @@ func (g *gsock) Readiness(mask uint32) uint32 {
 func (g *gsock) datagramPoll(mask uint32) uint32 {
 	gv := g.endpoint().Readiness(waiter.ReadableEvents | waiter.EventErr).ToLinux()
 	r := gv & (unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLERR)
+	if g.icmpErrPending() {
+		r |= unix.EPOLLERR
+	}
 	g.mu.Lock()
 	shut := g.shut
 	g.mu.Unlock()
@@ -90,6 +93,7 @@ func (g *gsock) Close() error {
 	if !g.markClosed() {
 		return unix.EBADF
 	}
+	g.unwatchICMPErrors()
 	g.endpoint().Close()
 	g.lingerWait()
 	return nil

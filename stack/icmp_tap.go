@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -14,8 +15,11 @@ const (
 	icmpDestUnreach   = 3
 	icmpTimeExceeded  = 11
 	icmpParamProblem  = 12
-	icmpFragNeeded    = 4  // destination-unreachable code
-	icmpExcFragTime   = 1  // time-exceeded code: fragment reassembly
+	icmpFragNeeded    = 4 // destination-unreachable code
+	icmpExcFragTime   = 1 // time-exceeded code: fragment reassembly
+	icmpSourceQuench  = 4
+	icmpRedirect      = 5
+	icmpMaxRedirCode  = 3  // host redirect for TOS
 	icmpMaxUnreachCod = 15 // NR_ICMP_UNREACH
 )
 
@@ -38,9 +42,16 @@ func (s *Stack) startICMPTap() error {
 // hands it to the socket whose datagram it quotes, as icmp_socket_deliver
 // and the protocols' err handlers do.
 func (t *icmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
-	e, proto, ok := t.s.parseICMPTap(pkt)
+	e, proto, quote, ok := t.s.parseICMPTap(pkt)
 	if !ok {
 		return
+	}
+	fragNeeded := e.Type == icmpDestUnreach && e.Code == icmpFragNeeded
+	if t.s.deliverToSockets(e, quote) && fragNeeded {
+		t.s.LearnPMTU(e.Dst.Addr(), int(e.Info)) // raw_err, ping_err
+	}
+	if e.Type == icmpSourceQuench || e.Type == icmpRedirect {
+		return // only ping sockets report these
 	}
 	id := gstack.TransportEndpointID{
 		LocalPort:     e.Src.Port(),
@@ -52,7 +63,6 @@ func (t *icmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
 	if ep == nil {
 		return
 	}
-	fragNeeded := e.Type == icmpDestUnreach && e.Code == icmpFragNeeded
 	if fragNeeded {
 		// ipv4_sk_update_pmtu / tcp_v4_mtu_reduced: the err handler of the
 		// matched socket lowers the destination's path MTU (gVisor's TCP
@@ -66,16 +76,16 @@ func (t *icmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
 
 // parseICMPTap validates an ICMP error as icmp_rcv and icmp_unreach do and
 // reads what the sockets need. proto is the quoted transport protocol.
-func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.TransportProtocolNumber, bool) {
+func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.TransportProtocolNumber, []byte, bool) {
 	outer := header.IPv4(pkt.NetworkHeader().Slice())
 	if len(outer) < header.IPv4MinimumSize || int(outer.HeaderLength()) != len(outer) {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	dst := nAddr(outer.DestinationAddress())
 	// icmp_rcv: errors sent to a broadcast or multicast address are
 	// dropped.
 	if pkt.NetworkPacketInfo.LocalAddressBroadcast || dst.IsMulticast() || dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	v := pkt.ToView()
 	defer v.Release()
@@ -83,18 +93,18 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 	start := len(pkt.LinkHeader().Slice()) + len(outer)
 	end := len(pkt.LinkHeader().Slice()) + int(outer.TotalLength())
 	if end > len(all) || start+header.ICMPv4MinimumSize > end {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	icmp := header.ICMPv4(all[start:end])
 	if checksum.Checksum(icmp, 0) != 0xffff {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	typ, code := uint8(icmp.Type()), uint8(icmp.Code())
 	var info uint32
 	switch typ {
 	case icmpDestUnreach:
 		if code > icmpMaxUnreachCod {
-			return nil, 0, false
+			return nil, 0, nil, false
 		}
 		if code == icmpFragNeeded {
 			switch s.sysctl.Int("net.ipv4.ip_no_pmtu_disc") {
@@ -104,28 +114,36 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 			default:
 				// 2 ignores every frag-needed; 3 those of protocols
 				// without strict tag validation (all we carry).
-				return nil, 0, false
+				return nil, 0, nil, false
 			}
 		}
 	case icmpTimeExceeded:
 		if code == icmpExcFragTime {
-			return nil, 0, false // icmp_unreach ignores reassembly timeouts
+			return nil, 0, nil, false // icmp_unreach ignores reassembly timeouts
 		}
 	case icmpParamProblem:
 		info = uint32(icmp[4]) // the pointer: un.gateway >> 24
+	case icmpSourceQuench, icmpRedirect:
+		// For ping sockets only (ping_err reports them as EREMOTEIO).
+		if code > icmpMaxRedirCode {
+			return nil, 0, nil, false
+		}
+		if typ == icmpRedirect {
+			info = binary.BigEndian.Uint32(icmp[4:8]) // the gateway
+		}
 	default:
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	quote := []byte(icmp[header.ICMPv4MinimumSize:])
 	if len(quote) < header.IPv4MinimumSize {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	qip := header.IPv4(quote)
 	ihl := int(qip.HeaderLength())
 	// icmp_unreach: ihl >= 5; icmp_socket_deliver: 8 bytes of the
 	// transport header must be there.
 	if ihl < header.IPv4MinimumSize || len(quote) < ihl+8 {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	proto := tcpip.TransportProtocolNumber(qip.Protocol())
 	th := quote[ihl:]
@@ -144,5 +162,6 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 	if proto == header.UDPProtocolNumber {
 		e.Payload = append([]byte(nil), th[header.UDPMinimumSize:]...)
 	}
-	return e, proto, true
+	// The view is released on return: raw and ping sockets get a copy.
+	return e, proto, append([]byte(nil), quote...), true
 }

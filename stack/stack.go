@@ -43,7 +43,8 @@ type Stack struct {
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
 
-	pmtu pmtuCache // learnt path MTUs (pmtu.go)
+	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
+	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
 }
 
 // loopbackMTU is Linux's MTU for lo.

@@ -156,6 +156,7 @@ func errQueueScenarios() []harness.Scenario {
 	)
 	scs = append(scs, moreErrQueueScenarios()...)
 	scs = append(scs, pmtuScenarios()...)
+	scs = append(scs, rawPingScenarios()...)
 	return scs
 }
 
@@ -535,5 +536,123 @@ func captureFrags(e *harness.Env, op string, tap harness.Sock, src netip.Addr, n
 		}
 		e.Rec(op, ipHeader(buf[:m]))
 		got++
+	}
+}
+
+// quoteProto is an IPv4 datagram of protocol proto from src to dst with
+// transport bytes th, as an ICMP error quotes it.
+func quoteProto(proto byte, src, dst netip.Addr, th []byte) []byte {
+	b := make([]byte, 20+len(th))
+	b[0], b[8], b[9] = 0x45, 1, proto
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	s, d := src.As4(), dst.As4()
+	copy(b[12:], s[:])
+	copy(b[16:], d[:])
+	binary.BigEndian.PutUint16(b[10:], checksum(b[:20]))
+	copy(b[20:], th)
+	return b
+}
+
+// pingSock is a DUT ping socket bound to DUTAddr with identifier id.
+func pingSock(e *harness.Env, id int) harness.Sock {
+	e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+	s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+	e.Rec("bind ident", s.Bind(harness.Sockaddr(e.DUTAddr, id)))
+	return s
+}
+
+func rawPingScenarios() []harness.Scenario {
+	forgedPing := func(name string, typ, code byte, rest uint32, recverr, connect bool) harness.Scenario {
+		return harness.Scenario{Name: "errqueue/ping-" + name, Run: func(e *harness.Env) {
+			_, dst := errAddrs(e)
+			f := newForger(e)
+			s := pingSock(e, e.BasePort)
+			if recverr {
+				e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			}
+			if connect {
+				e.Rec("connect", s.Connect(harness.Sockaddr(dst.Addr(), 0)))
+			}
+			send(e, "send echo", s, echoRequest(0, 1, []byte("ping!")), harness.Sockaddr(dst.Addr(), 0), 0)
+			q := quoteProto(unix.IPPROTO_ICMP, e.DUTAddr, dst.Addr(), echoRequest(uint16(e.BasePort), 1, []byte("ping!")))
+			f.send(typ, code, rest, q, false)
+			settle()
+			pollNow(e, "poll", s)
+			recvErrOOB(e, "errqueue", s, 64, 128)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			f.send(typ, code, rest, q, false)
+			settle()
+			_, _, _, _, err := s.RecvMsg(make([]byte, 64), nil, unix.MSG_DONTWAIT)
+			e.Rec("recv", err)
+			send(e, "send echo again", s, echoRequest(0, 2, []byte("ping!")), harness.Sockaddr(dst.Addr(), 0), 0)
+			other := quoteProto(unix.IPPROTO_ICMP, e.DUTAddr, dst.Addr(), echoRequest(uint16(e.BasePort+1), 1, []byte("other")))
+			f.send(typ, code, rest, other, false)
+			settle()
+			recvErrOOB(e, "errqueue other ident", s, 64, 128)
+		}}
+	}
+	forgedRaw := func(name string, proto int, hdrincl, recverr, connect bool, typ, code byte) harness.Scenario {
+		return harness.Scenario{Name: "errqueue/raw-" + name, Run: func(e *harness.Env) {
+			src, dst := errAddrs(e)
+			f := newForger(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, proto)
+			if hdrincl {
+				e.SetInt("IP_HDRINCL", s, unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+			}
+			if recverr {
+				e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			}
+			if connect {
+				e.Rec("connect", s.Connect(harness.Sockaddr(dst.Addr(), 0)))
+			}
+			var q []byte
+			if proto == unix.IPPROTO_UDP {
+				q = quote(src, dst, []byte("raw udp"))
+			} else {
+				q = quoteProto(byte(proto), e.DUTAddr, dst.Addr(), echoRequest(0x1234, 9, []byte("raw icmp")))
+			}
+			f.send(typ, code, 0, q, false)
+			otherDst := quoteProto(byte(proto), e.DUTAddr, netip.AddrFrom4([4]byte{198, 18, 0, 99}), q[20:])
+			f.send(typ, code, 0, otherDst, false)
+			settle()
+			pollNow(e, "poll", s)
+			recvErrOOB(e, "errqueue", s, 64, 128)
+			recvErrOOB(e, "errqueue", s, 64, 128)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+		}}
+	}
+	return []harness.Scenario{
+		forgedPing("unreach-host", 3, 1, 0, true, false),
+		forgedPing("unreach-port-connected", 3, 3, 0, false, true),
+		forgedPing("unreach-port-unconnected", 3, 3, 0, false, false),
+		forgedPing("param-problem", 12, 0, 0x05000000, true, false),
+		forgedPing("source-quench", 4, 0, 0, true, false),
+		forgedPing("redirect", 5, 1, 0xc6120001, true, false),
+		forgedPing("frag-needed", 3, 4, 1100, true, true),
+		forgedPing("time-exceeded-connected", 11, 0, 0, false, true),
+		forgedRaw("udp-recverr", unix.IPPROTO_UDP, false, true, false, 3, 3),
+		forgedRaw("udp-hdrincl-recverr", unix.IPPROTO_UDP, true, true, false, 3, 1),
+		forgedRaw("udp-no-recverr", unix.IPPROTO_UDP, false, false, false, 3, 3),
+		forgedRaw("icmp-connected-hard", unix.IPPROTO_ICMP, false, false, true, 3, 2),
+		forgedRaw("icmp-connected-soft", unix.IPPROTO_ICMP, false, false, true, 3, 0),
+		forgedRaw("icmp-recverr-param", unix.IPPROTO_ICMP, false, true, false, 12, 0),
+		forgedRaw("icmp-recverr-frag-needed", unix.IPPROTO_ICMP, false, true, true, 3, 4),
+		{Name: "errqueue/ping-time-exceeded-real", Run: func(e *harness.Env) {
+			s := pingSock(e, e.BasePort)
+			e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			e.SetInt("IP_RECVTTL", s, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			e.SetInt("IP_TTL 1", s, unix.IPPROTO_IP, unix.IP_TTL, 1)
+			send(e, "echo far", s, echoRequest(0, 7, []byte("ttl1")), harness.Sockaddr(e.FarAddrs[0], 0), 0)
+			recvErrQueue(e, "errqueue", s)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+		}},
+		{Name: "errqueue/raw-icmp-time-exceeded-real", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			e.SetInt("IP_TTL 1", s, unix.IPPROTO_IP, unix.IP_TTL, 1)
+			send(e, "echo far", s, echoRequest(0x4321, 7, []byte("ttl1")), harness.Sockaddr(e.FarAddrs[0], 0), 0)
+			recvErrQueue(e, "errqueue", s)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+		}},
 	}
 }

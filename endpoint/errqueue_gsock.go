@@ -1,0 +1,281 @@
+package endpoint
+
+import (
+	"net/netip"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/stack"
+)
+
+// gErrState is the error side of a raw or ping socket, which gVisor does
+// not keep: the IP_RECVERR queue and the pending ICMP error (sk_err).
+type gErrState struct {
+	mu     sync.Mutex
+	q      errQueue
+	soErr  unix.Errno
+	rmem   int // charge of the queued errors against SO_RCVBUF
+	remove func()
+}
+
+// gErrStates holds the error state of the raw and ping sockets that
+// registered with the stack's ICMP tap (*gsock -> *gErrState). It lives
+// beside gsock so that sockets that never send pay nothing.
+var gErrStates sync.Map
+
+// errState is the socket's error state, nil before it registered.
+func (g *gsock) errState() *gErrState {
+	if v, ok := gErrStates.Load(g); ok {
+		return v.(*gErrState)
+	}
+	return nil
+}
+
+// watchICMPErrors registers a raw or ping socket with the stack's ICMP tap
+// (once): on its first send, or when IP_RECVERR is turned on, since a raw
+// socket also hears errors about its protocol's datagrams sent by others.
+func (g *gsock) watchICMPErrors() *gErrState {
+	if g.isTCP() {
+		return nil
+	}
+	if st := g.errState(); st != nil {
+		return st
+	}
+	st := &gErrState{}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if v, loaded := gErrStates.LoadOrStore(g, st); loaded {
+		return v.(*gErrState)
+	}
+	st.remove = g.s.AddICMPErrorSocket(g)
+	return st
+}
+
+// unwatchICMPErrors undoes watchICMPErrors when the socket closes.
+func (g *gsock) unwatchICMPErrors() {
+	v, ok := gErrStates.LoadAndDelete(g)
+	if !ok {
+		return
+	}
+	st := v.(*gErrState)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.remove != nil {
+		st.remove()
+	}
+	st.q = errQueue{}
+}
+
+// Echo request, the only ICMP message ping sockets send.
+const icmpEchoRequest = 8
+
+// QuotedICMPError is raw_err and ping_err: it tells whether the quoted
+// datagram is this socket's and records the error by their rules.
+func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
+	st := g.errState()
+	if st == nil || g.isClosed() || len(quote) < 28 {
+		return false
+	}
+	ihl := int(quote[0]&0xf) * 4
+	proto := int(quote[9])
+	qsrc := netip.AddrFrom4([4]byte(quote[12:16]))
+	qdst := netip.AddrFrom4([4]byte(quote[16:20]))
+	th := quote[ihl:]
+	local, remote, connected := g.icmpMatchAddrs()
+	if local.IsValid() && !local.IsUnspecified() && local != qsrc {
+		return false
+	}
+	o := g.optsSnapshot()
+	var errno unix.Errno
+	var hard bool
+	var payload []byte
+	if g.isPing() {
+		// ping_err: an echo request of ours, found by its identifier.
+		if proto != unix.IPPROTO_ICMP || th[0] != icmpEchoRequest || th[1] != 0 {
+			return false
+		}
+		id := uint16(th[4])<<8 | uint16(th[5])
+		if port, ok := g.pingIdent(); !ok || port != id {
+			return false
+		}
+		var ok bool
+		if errno, hard, ok = pingICMPErrno(e, o.pmtudisc); !ok {
+			return true
+		}
+		if !o.recvErr && (!hard || !connected) {
+			return true
+		}
+		payload = th
+	} else {
+		// raw_v4_match: the socket's protocol and addresses.
+		if proto != g.proto || g.proto == unix.IPPROTO_RAW || connected && remote != qdst {
+			return false
+		}
+		if e.Type == icmpRedirect || e.Type == icmpSourceQuench {
+			return true
+		}
+		if !o.recvErr && !connected {
+			return true
+		}
+		errno, hard = rawICMPErrno(e, o.pmtudisc)
+		payload = th
+		if o.hdrincl {
+			payload = quote
+		}
+		if !o.recvErr && !hard {
+			return true
+		}
+	}
+	se := icmpSockErr(e, errno)
+	se.name = netip.AddrPortFrom(qdst, 0)
+	se.payload = append([]byte(nil), payload...)
+	se.truesize = udpTruesize(28 + len(quote))
+	st.mu.Lock()
+	if o.recvErr && errQueueAdmits(st.rmem, o.rcvbuf, se.truesize) {
+		st.rmem += se.truesize
+		st.q.push(se)
+	}
+	st.soErr = errno
+	st.mu.Unlock()
+	g.q.Notify(waiter.EventErr | waiter.EventIn)
+	return true
+}
+
+// Types ping sockets report that other sockets ignore.
+const (
+	icmpSourceQuench = 4
+	icmpRedirect     = 5
+)
+
+// pingICMPErrno is ping_err's classification.
+func pingICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok bool) {
+	switch e.Type {
+	case icmpSourceQuench, icmpRedirect:
+		return unix.EREMOTEIO, false, true
+	case icmpParamProblem:
+		return unix.EPROTO, true, true
+	case icmpDestUnreach:
+		if e.Code == icmpFragNeeded {
+			if pmtudisc == unix.IP_PMTUDISC_DONT {
+				return 0, false, false
+			}
+			return unix.EMSGSIZE, true, true
+		}
+		if int(e.Code) < len(icmpUnreach) {
+			c := icmpUnreach[e.Code]
+			return c.errno, c.hard, true
+		}
+	}
+	return unix.EHOSTUNREACH, false, true
+}
+
+// rawICMPErrno is raw_err's classification: frag-needed is hard unless the
+// socket lets its packets be fragmented, but reported either way.
+func rawICMPErrno(e *stack.ICMPError, pmtudisc int) (unix.Errno, bool) {
+	switch e.Type {
+	case icmpParamProblem:
+		return unix.EPROTO, true
+	case icmpDestUnreach:
+		if e.Code == icmpFragNeeded {
+			return unix.EMSGSIZE, pmtudisc != unix.IP_PMTUDISC_DONT
+		}
+		if int(e.Code) < len(icmpUnreach) {
+			c := icmpUnreach[e.Code]
+			return c.errno, c.hard
+		}
+	}
+	return unix.EHOSTUNREACH, false
+}
+
+// icmpMatchAddrs returns the socket's bound address and its peer.
+func (g *gsock) icmpMatchAddrs() (local, remote netip.Addr, connected bool) {
+	g.mu.Lock()
+	remote, connected = g.remote.Addr(), g.conn
+	g.mu.Unlock()
+	return g.localAddr(), remote, connected
+}
+
+// pingIdent is the socket's echo identifier: its local "port".
+func (g *gsock) pingIdent() (uint16, bool) {
+	a, e := g.endpoint().GetLocalAddress()
+	if e != nil || a.Port == 0 {
+		return 0, false
+	}
+	return a.Port, true
+}
+
+// takeICMPErr is sock_error for raw and ping sockets: the pending ICMP
+// error, read and cleared.
+func (g *gsock) takeICMPErr() unix.Errno {
+	st := g.errState()
+	if st == nil {
+		return 0
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	e := st.soErr
+	st.soErr = 0
+	return e
+}
+
+// icmpErrPending tells poll about the error state (EPOLLERR).
+func (g *gsock) icmpErrPending() bool {
+	st := g.errState()
+	if st == nil {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.soErr != 0 || st.q.len() > 0
+}
+
+// recvGErrQueue is ip_recv_error for raw and ping sockets.
+func (g *gsock) recvGErrQueue(p, oob []byte) (int, int, int, []byte, error) {
+	st := g.errState()
+	if st == nil {
+		return 0, 0, 0, nil, unix.EAGAIN
+	}
+	st.mu.Lock()
+	if st.q.len() == 0 {
+		st.mu.Unlock()
+		return 0, 0, 0, nil, unix.EAGAIN
+	}
+	e := st.q.pop()
+	st.rmem -= e.truesize
+	icmpNext := false
+	if st.q.len() > 0 && st.q.items[0].ee.Origin == unix.SO_EE_ORIGIN_ICMP {
+		icmpNext = true
+		st.soErr = unix.Errno(st.q.items[0].ee.Errno)
+	}
+	if e.ee.Origin == unix.SO_EE_ORIGIN_ICMP && !icmpNext {
+		st.soErr = 0
+	}
+	st.mu.Unlock()
+	n := copy(p, e.payload)
+	rflags := unix.MSG_ERRQUEUE
+	if n < len(e.payload) {
+		rflags |= unix.MSG_TRUNC
+	}
+	oobn, cflags := g.errCmsgs(oob, &e)
+	return n, oobn, rflags | cflags, sockaddr(e.name), nil
+}
+
+// setRecvErrHook follows an IP_RECVERR change: on registers the socket
+// with the tap, off purges the queue (skb_errqueue_purge).
+func (g *gsock) setRecvErrHook() {
+	if g.optsSnapshot().recvErr {
+		g.watchICMPErrors()
+		return
+	}
+	st := g.errState()
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	for st.q.len() > 0 {
+		st.rmem -= st.q.pop().truesize
+	}
+	st.mu.Unlock()
+}
