@@ -24,6 +24,10 @@ type Config struct {
 	Caps   Caps              // owner's capabilities; zero value = none
 	Sysctl map[string]string // overrides of Linux defaults, by /proc/sys name
 	GID    uint32            // owner's gid, for ping_group_range
+	// Gateway makes a stack for package gateway, whose NIC runs promiscuous:
+	// gVisor's HandleLocal is off, because with it a promiscuous NIC drops
+	// every packet as sent from one of its own (temporary) addresses.
+	Gateway bool
 }
 
 // Stack is a gVisor stack with netsandbox's protocol layer on top.
@@ -72,7 +76,7 @@ func New(cfg Config) (*Stack, error) {
 		RawFactory: raw.EndpointFactory{},
 		// Deliver datagrams to our own non-loopback addresses locally, as
 		// Linux routes them through lo.
-		HandleLocal: true,
+		HandleLocal: !cfg.Gateway,
 	})
 	sc.attach(s)
 	if err := s.startICMPTap(); err != nil {
