@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,12 @@ type ipExtOpts struct {
 	// ports in Linux either; TCP's are gVisor's, which has no per-socket
 	// range, so TCP refuses it.
 	portRange uint32
+	// ucIndex is IP_UNICAST_IF: the interface unicast and limited
+	// broadcast datagrams leave through when nothing else names one. It
+	// steers our UDP's sends and connect; Linux's TCP ignores it (measured:
+	// connect routes as without it), so TCP only keeps it; gVisor's raw and
+	// ping endpoints cannot be steered per send, so they refuse it.
+	ucIndex int
 }
 
 // setIPExtLocked sets one of the options above with do_ip_setsockopt's
@@ -95,6 +102,25 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 			return unix.ENOBUFS
 		}
 		x.routerAlert = on
+	case unix.IP_UNICAST_IF:
+		if len(val) != 4 {
+			return unix.EINVAL
+		}
+		if !b.isUDP() && b.typ != unix.SOCK_STREAM {
+			return unix.ENOPROTOOPT
+		}
+		ifindex := int(int32(binary.BigEndian.Uint32(val)))
+		if ifindex == 0 {
+			x.ucIndex = 0
+			return nil
+		}
+		if _, ok := b.s.InterfaceByIndex(ifindex); !ok {
+			return unix.EADDRNOTAVAIL
+		}
+		if b.opts.bindIf != 0 {
+			return unix.EINVAL
+		}
+		x.ucIndex = ifindex
 	case unix.IP_LOCAL_PORT_RANGE:
 		lo, hi := uint16(v), uint16(uint32(v)>>16)
 		if len(val) != 4 || lo != 0 && hi != 0 && lo > hi {
@@ -142,6 +168,9 @@ func (b *base) getIPExt(name int, o sockOpts, buf []byte) (int, error) {
 		v = boolInt(x.routerAlert)
 	case unix.IP_LOCAL_PORT_RANGE:
 		v = int(int32(x.portRange))
+	case unix.IP_UNICAST_IF:
+		// htonl(uc_index) read back as a native int.
+		v = int(int32(binary.NativeEndian.Uint32(binary.BigEndian.AppendUint32(nil, uint32(x.ucIndex)))))
 	case unix.IP_MULTICAST_IF:
 		if b.typ != unix.SOCK_STREAM {
 			return 0, unix.ENOPROTOOPT
@@ -166,4 +195,20 @@ func nonLocalBindNIC(s *stack.Stack, a netip.Addr) tcpip.NICID {
 		return tcpip.NICID(ifindex)
 	}
 	return loopbackIfIndex
+}
+
+// unicastIf applies IP_UNICAST_IF to the output interface of a datagram to
+// dst, as udp_sendmsg and ip4_datagram_connect do: it names the interface
+// of a unicast destination when nothing (SO_BINDTODEVICE, IP_PKTINFO) did,
+// and overrides the bound device for 255.255.255.255.
+func unicastIf(oif int, dst netip.Addr, o sockOpts) int {
+	uc := o.ext.ucIndex
+	switch {
+	case dst.IsMulticast() || uc == 0:
+	case oif == 0:
+		return uc
+	case dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return uc
+	}
+	return oif
 }

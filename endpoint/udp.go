@@ -132,7 +132,8 @@ func (u *udpSock) Connect(sa []byte) error {
 	if err := checkDontRoute(u.s, r.Addr.Addr(), u.optsSnapshot(), 0); err != nil {
 		return err
 	}
-	if err := u.binding.Connect(r.Addr); err != nil {
+	o := u.optsSnapshot()
+	if err := u.binding.ConnectVia(r.Addr, unicastIf(o.bindIf, r.Addr.Addr(), o)); err != nil {
 		return err
 	}
 	u.remote = r.Addr
@@ -266,6 +267,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			return 0, err
 		}
 	}
+	m.IfIndex = unicastIf(m.IfIndex, m.Dst.Addr(), o)
 	if err := u.takeSendErr(&m); err != nil {
 		return 0, err
 	}

@@ -141,6 +141,13 @@ func (b *UDPBinding) Local() netip.AddrPort {
 // not set (UDPBind with port 0) is released entirely: Local() is then zero
 // and the caller must bind again before sending.
 func (b *UDPBinding) Connect(remote netip.AddrPort) error {
+	return b.ConnectVia(remote, b.flags.BindToDevice)
+}
+
+// ConnectVia is Connect with the route looked up through ifindex (0 = any):
+// ip4_datagram_connect's oif, which IP_UNICAST_IF sets for a socket not
+// bound to a device.
+func (b *UDPBinding) ConnectVia(remote netip.AddrPort, ifindex int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.released {
@@ -154,7 +161,7 @@ func (b *UDPBinding) Connect(remote netip.AddrPort) error {
 	}
 	// Like ip4_datagram_connect, connecting needs a route, and a loopback
 	// source can only reach this host.
-	routeSrc, _, err := b.s.RouteFrom(b.local.Addr(), remote.Addr(), b.flags.BindToDevice)
+	routeSrc, _, err := b.s.RouteFrom(b.local.Addr(), remote.Addr(), ifindex)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func sockPort(s harness.Sock) int {
 }
 
 func ipOptionsScenarios() []harness.Scenario {
-	return []harness.Scenario{
+	return append(unicastIfScenarios(), []harness.Scenario{
 		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
 			s := dutUDP(e, 0)
 			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
@@ -149,6 +149,50 @@ func ipOptionsScenarios() []harness.Scenario {
 				e.SetInt("raw IP_ROUTER_ALERT 0", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 0)
 				e.SetInt("raw IP_ROUTER_ALERT 0 again", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 0)
 			}
+		}},
+	}...)
+}
+
+// ifindexBE encodes IP_UNICAST_IF's value: an ifindex in network order.
+func ifindexBE(i uint32) []byte {
+	return binary.BigEndian.AppendUint32(nil, i)
+}
+
+func unicastIfScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ipopt/unicast-if", Run: func(e *harness.Env) {
+			for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+				s := e.Socket(e.DUT, unix.AF_INET, typ, 0)
+				getOptBytes(e, "default", s, unix.IPPROTO_IP, unix.IP_UNICAST_IF, 4)
+				e.Rec("optlen 1", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, []byte{2}))
+				e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, append(ifindexBE(2), 0, 0, 0, 0)))
+				e.Rec("no such interface", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(99)))
+				e.Rec("eth0", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(2)))
+				getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_UNICAST_IF, 4)
+				getOptBytes(e, "get 2 bytes", s, unix.IPPROTO_IP, unix.IP_UNICAST_IF, 2)
+				e.Rec("clear", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(0)))
+				getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_UNICAST_IF, 4)
+				e.Rec("SO_BINDTODEVICE lo", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("lo")))
+				e.Rec("with a bound device", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(2)))
+				e.Rec("clear with a bound device", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(0)))
+			}
+		}},
+		{Name: "ipopt/unicast-if-udp-route", Run: func(e *harness.Env) {
+			// Through lo, the peer is unreachable; through eth0 a
+			// loopback destination leaves from eth0's address.
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("IP_UNICAST_IF lo", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(1)))
+			send(e, "send to peer via lo", s, []byte("x"), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+			e.Rec("connect peer via lo", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			p := peerUDP(e, e.BasePort)
+			t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("IP_UNICAST_IF eth0", t.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(2)))
+			send(e, "send to peer via eth0", t, []byte("uc"), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+			e.RecvDgram("peer recv", p, 16, 0)
+			u := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("IP_UNICAST_IF eth0", u.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(2)))
+			e.Rec("connect far via eth0", u.Connect(harness.Sockaddr(e.FarAddrs[0], e.BasePort)))
+			recName(e, "getsockname", u)
 		}},
 	}
 }
