@@ -253,3 +253,82 @@ func (u *udpSock) getIPMTU(buf []byte) (int, error) {
 	}
 	return options.PutIPInt(buf, int32(mtu)), nil
 }
+
+// RFC 4884 extension structure: a 4-byte header (version 2, checksum) and
+// objects with a 4-byte header (length, class, type).
+const (
+	rfc4884MinOrig    = 128 // the original datagram is at least 128 bytes
+	rfc4884ExtHdr     = 4
+	rfc4884ObjHdr     = 4
+	rfc4884ExtVersion = 2
+)
+
+// setRFC4884 is ip_icmp_error_rfc4884 for IP_RECVERR_RFC4884: for
+// destination unreachable, time exceeded and parameter problem with a
+// length field, ee_data gets the offset of the extension structure in the
+// data the socket reads and whether it is invalid. hlen is how far that
+// data starts after the ICMP header.
+func setRFC4884(se *sockErr, e *stack.ICMPError, hlen int) {
+	switch e.Type {
+	case icmpDestUnreach, icmpTimeExceeded, icmpParamProblem:
+	default:
+		return
+	}
+	off := int(e.OrigLen) * 4
+	if off < rfc4884MinOrig || off < hlen {
+		return
+	}
+	off -= hlen
+	if off+rfc4884ExtHdr > len(se.payload) {
+		return
+	}
+	var flags uint8
+	if !validRFC4884(se.payload, off) {
+		flags = unix.SO_EE_RFC4884_FLAG_INVALID
+	}
+	se.ee.SetRFC4884(uint16(off), flags)
+}
+
+// validRFC4884 is ip_icmp_error_rfc4884_validate: another version is not
+// checked; a version 2 structure must have a good checksum (when set) and
+// objects that tile it.
+func validRFC4884(b []byte, off int) bool {
+	ext := b[off:]
+	if ext[0]>>4 != rfc4884ExtVersion {
+		return true
+	}
+	if ext[2] != 0 || ext[3] != 0 {
+		if foldChecksum(ext) != 0xffff {
+			return false
+		}
+	}
+	for o := rfc4884ExtHdr; o < len(ext); {
+		if o+rfc4884ObjHdr > len(ext) {
+			return false
+		}
+		l := int(ext[o])<<8 | int(ext[o+1])
+		if l < rfc4884ObjHdr {
+			return false
+		}
+		o += l
+		if o > len(ext) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldChecksum is the ones' complement sum of b folded to 16 bits.
+func foldChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return uint16(sum)
+}

@@ -91,6 +91,7 @@ func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	var errno unix.Errno
 	var hard bool
 	var payload []byte
+	hlen := ihl
 	if g.isPing() {
 		// ping_err: an echo request of ours, found by its identifier.
 		if proto != unix.IPPROTO_ICMP || th[0] != icmpEchoRequest || th[1] != 0 {
@@ -122,7 +123,7 @@ func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 		errno, hard = rawICMPErrno(e, o.pmtudisc)
 		payload = th
 		if o.hdrincl {
-			payload = quote
+			payload, hlen = quote, 0
 		}
 		if !o.recvErr && !hard {
 			return true
@@ -132,6 +133,9 @@ func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	se.name = netip.AddrPortFrom(qdst, 0)
 	se.payload = append([]byte(nil), payload...)
 	se.truesize = udpTruesize(28 + len(quote))
+	if o.recvErrRFC4884 {
+		setRFC4884(&se, e, hlen)
+	}
 	st.mu.Lock()
 	if o.recvErr && errQueueAdmits(st.rmem, o.rcvbuf, se.truesize) {
 		st.rmem += se.truesize

@@ -83,7 +83,11 @@ func (u *udpSock) DeliverICMPError(e *stack.ICMPError) {
 	}
 	u.mu.Lock()
 	if recvErr {
-		u.queueErrLocked(icmpSockErr(e, errno), o.rcvbuf)
+		se := icmpSockErr(e, errno)
+		if o.recvErrRFC4884 {
+			setRFC4884(&se, e, e.PayloadOffset)
+		}
+		u.queueErrLocked(se, o.rcvbuf)
 	}
 	u.soErr = errno
 	u.mu.Unlock()

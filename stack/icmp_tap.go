@@ -158,8 +158,10 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 		IfIndex:  int(pkt.NICID),
 		TTL:      outer.TTL(),
 		TOS:      tos,
+		OrigLen:  icmp[5],
 	}
 	if proto == header.UDPProtocolNumber {
+		e.PayloadOffset = ihl + header.UDPMinimumSize
 		e.Payload = append([]byte(nil), th[header.UDPMinimumSize:]...)
 	}
 	// The view is released on return: raw and ping sockets get a copy.

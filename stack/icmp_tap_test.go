@@ -45,7 +45,7 @@ func TestICMPTapDeliversEveryErrorType(t *testing.T) {
 	in(icmpError(tapRouter, tapLocal, 11, 0, 0, orig))
 	e := r.nextErr(t)
 	want := stack.ICMPError{Type: 11, Code: 0, Offender: netip.MustParseAddr("10.0.0.254"),
-		Src: ap("10.0.0.1:4000"), Dst: ap("10.0.0.9:53"), IfIndex: 2, TTL: 64}
+		Src: ap("10.0.0.1:4000"), Dst: ap("10.0.0.9:53"), IfIndex: 2, TTL: 64, PayloadOffset: 28}
 	if string(e.Payload) != "quoted" {
 		t.Errorf("payload %q", e.Payload)
 	}

@@ -27,6 +27,12 @@ type ICMPError struct {
 	// Payload is the quoted UDP payload after the UDP header, as far as
 	// the ICMP message carried it; the receiver owns it.
 	Payload []byte
+	// OrigLen is byte 5 of the ICMP header: the RFC 4884 length of the
+	// original datagram in 32-bit words (0 = no extension structure).
+	OrigLen uint8
+	// PayloadOffset is where Payload starts, counted from the end of the
+	// ICMP header: the quoted IP header and UDP header (RFC 4884 offsets).
+	PayloadOffset int
 }
 
 // HandleError ignores the ICMP errors gVisor's IPv4 passes to transports:

@@ -27,7 +27,7 @@ func TestICMPErrorReachesBinding(t *testing.T) {
 	e := r.nextErr(t)
 	want := stack.ICMPError{
 		Type: 3, Code: 3, Offender: netip.MustParseAddr("10.0.0.2"),
-		Src: ap("10.0.0.1:4000"), Dst: ap("10.0.0.2:4001"), IfIndex: 2, TTL: 64,
+		Src: ap("10.0.0.1:4000"), Dst: ap("10.0.0.2:4001"), IfIndex: 2, TTL: 64, PayloadOffset: 28,
 	}
 	payload := e.Payload
 	e.Payload, want.Payload = nil, nil

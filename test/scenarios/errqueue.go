@@ -157,6 +157,7 @@ func errQueueScenarios() []harness.Scenario {
 	scs = append(scs, moreErrQueueScenarios()...)
 	scs = append(scs, pmtuScenarios()...)
 	scs = append(scs, rawPingScenarios()...)
+	scs = append(scs, rfc4884Scenarios()...)
 	return scs
 }
 
@@ -655,4 +656,83 @@ func rawPingScenarios() []harness.Scenario {
 			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
 		}},
 	}
+}
+
+// rfc4884Ext is an RFC 4884 extension structure (version ver) with one
+// object of olen bytes, its checksum right unless badSum.
+func rfc4884Ext(ver byte, olen uint16, badSum bool) []byte {
+	b := []byte{ver << 4, 0, 0, 0, byte(olen >> 8), byte(olen), 1, 1, 0xde, 0xad, 0xbe, 0xef}
+	sum := checksum(b)
+	if badSum {
+		sum ^= 0x1111
+	}
+	binary.BigEndian.PutUint16(b[2:], sum)
+	return b
+}
+
+// rfc4884Scenarios send errors whose quote is padded to 128 bytes and
+// followed by an extension structure, and record ee_data with
+// IP_RECVERR_RFC4884 (offset of the extension in the data, INVALID flag).
+func rfc4884Scenarios() []harness.Scenario {
+	type variant struct {
+		name      string
+		kind      string // udp, ping, raw, rawhdr
+		typ, code byte
+		words     byte // RFC 4884 length field
+		ext       []byte
+		rfcOff    bool
+		padTo     int
+	}
+	vs := []variant{
+		{"udp-valid", "udp", 3, 1, 32, rfc4884Ext(2, 8, false), false, 128},
+		{"udp-option-off", "udp", 3, 1, 32, rfc4884Ext(2, 8, false), true, 128},
+		{"udp-bad-checksum", "udp", 3, 1, 32, rfc4884Ext(2, 8, true), false, 128},
+		{"udp-bad-object-length", "udp", 11, 0, 32, rfc4884Ext(2, 2, false), false, 128},
+		{"udp-object-overruns", "udp", 11, 0, 32, rfc4884Ext(2, 40, false), false, 128},
+		{"udp-version-1", "udp", 3, 1, 32, rfc4884Ext(1, 2, true), false, 128},
+		{"udp-length-below-128", "udp", 3, 1, 20, rfc4884Ext(2, 8, false), false, 80},
+		{"udp-longer-original", "udp", 12, 0, 40, rfc4884Ext(2, 8, false), false, 160},
+		{"udp-length-past-end", "udp", 3, 1, 60, rfc4884Ext(2, 8, false), false, 128},
+		{"udp-frag-needed", "udp", 3, 4, 32, rfc4884Ext(2, 8, false), false, 128},
+		{"ping-valid", "ping", 3, 1, 32, rfc4884Ext(2, 8, false), false, 128},
+		{"raw-valid", "raw", 11, 0, 32, rfc4884Ext(2, 8, false), false, 128},
+		{"raw-hdrincl-valid", "rawhdr", 11, 0, 32, rfc4884Ext(2, 8, false), false, 128},
+	}
+	var scs []harness.Scenario
+	for _, v := range vs {
+		v := v
+		scs = append(scs, harness.Scenario{Name: "errqueue/rfc4884-" + v.name, Run: func(e *harness.Env) {
+			src, dst := errAddrs(e)
+			f := newForger(e)
+			var s harness.Sock
+			var q []byte
+			switch v.kind {
+			case "udp":
+				s = dutUDP(e, e.BasePort)
+				q = quote(src, dst, make([]byte, v.padTo-28))
+			case "ping":
+				s = pingSock(e, e.BasePort)
+				send(e, "send echo", s, echoRequest(0, 1, nil), harness.Sockaddr(dst.Addr(), 0), 0)
+				q = quoteProto(unix.IPPROTO_ICMP, e.DUTAddr, dst.Addr(), append(echoRequest(uint16(e.BasePort), 1, nil), make([]byte, v.padTo-28)...))
+			default:
+				s = e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+				if v.kind == "rawhdr" {
+					e.SetInt("IP_HDRINCL", s, unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+				}
+				q = quote(src, dst, make([]byte, v.padTo-28))
+			}
+			e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			if !v.rfcOff {
+				e.SetInt("IP_RECVERR_RFC4884", s, unix.IPPROTO_IP, unix.IP_RECVERR_RFC4884, 1)
+			}
+			rest := uint32(v.words) << 16
+			if v.typ == 3 && v.code == 4 {
+				rest |= 1200
+			}
+			f.send(v.typ, v.code, rest, append(q, v.ext...), false)
+			settle()
+			recvErrOOB(e, "errqueue", s, 256, 128)
+		}})
+	}
+	return scs
 }
