@@ -27,6 +27,9 @@ type gsock struct {
 	mk   func(*waiter.Queue) (tcpip.Endpoint, tcpip.Error)
 	// bound is the address bind(2) gave, restored after such a reset.
 	bound netip.AddrPort
+	// pendingBind is the address of a TCP bind(2) whose port waits for
+	// connect or listen (IP_BIND_ADDRESS_NO_PORT, tcp_bindport.go); guarded by mu.
+	pendingBind netip.Addr
 
 	mu     sync.Mutex
 	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername
@@ -147,6 +150,11 @@ func (g *gsock) Bind(sa []byte) error {
 			return err
 		}
 	}
+	if g.isTCP() && r.Addr.Port() == 0 {
+		if handled, err := g.tcpBindPortZero(r.Addr.Addr()); handled {
+			return err
+		}
+	}
 	if err := errOf(g.endpoint().Bind(g.gvisorBindAddress(r.Addr))); err != nil {
 		return err
 	}
@@ -214,6 +222,9 @@ func (g *gsock) Connect(sa []byte) error {
 		return err
 	}
 	if err := checkDontRoute(g.s, r.Addr.Addr(), g.optsSnapshot(), 0); err != nil {
+		return err
+	}
+	if err := g.bindBeforeUse(); err != nil {
 		return err
 	}
 	e := g.endpoint().Connect(addr)
@@ -323,6 +334,9 @@ func (g *gsock) Listen(backlog int) error {
 	if somax := g.s.Sysctl().Int("net.core.somaxconn"); uint32(int32(backlog)) > uint32(somax) {
 		backlog = somax
 	}
+	if err := g.bindBeforeUse(); err != nil {
+		return err
+	}
 	return errOf(g.endpoint().Listen(backlog))
 }
 
@@ -359,6 +373,9 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 }
 
 func (g *gsock) GetSockName() ([]byte, error) {
+	if ap, ok := g.sockNameDeferred(); ok {
+		return sockaddr(ap), nil
+	}
 	fa, e := g.endpoint().GetLocalAddress()
 	if e != nil {
 		return nil, errnoOf(e)

@@ -31,11 +31,14 @@ type ipExtOpts struct {
 	// forwarded packets carrying a Router Alert option; the stack does not
 	// forward, so, as on a Linux host with forwarding off, none arrive.
 	routerAlert bool
-	// portRange is IP_LOCAL_PORT_RANGE (lo | hi<<16): our UDP takes
-	// ephemeral ports from it. Raw and ping sockets have no ephemeral
-	// ports in Linux either; TCP's are gVisor's, which has no per-socket
-	// range, so TCP refuses it.
+	// portRange is IP_LOCAL_PORT_RANGE (lo | hi<<16): our UDP and, by
+	// binding explicitly (tcp_bindport.go), TCP take ephemeral ports from
+	// it. Raw and ping sockets have no ephemeral ports in Linux either.
 	portRange uint32
+	// bindNoPort is IP_BIND_ADDRESS_NO_PORT: bind(addr, 0) leaves the
+	// port to connect or listen (TCP, tcp_bindport.go) or to the first
+	// send (UDP).
+	bindNoPort bool
 	// ucIndex is IP_UNICAST_IF: the interface unicast and limited
 	// broadcast datagrams leave through when nothing else names one. It
 	// steers our UDP's sends and connect; Linux's TCP ignores it (measured:
@@ -102,6 +105,8 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 			return unix.ENOBUFS
 		}
 		x.routerAlert = on
+	case unix.IP_BIND_ADDRESS_NO_PORT:
+		x.bindNoPort = v != 0
 	case unix.IP_UNICAST_IF:
 		if len(val) != 4 {
 			return unix.EINVAL
@@ -125,9 +130,6 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 		lo, hi := uint16(v), uint16(uint32(v)>>16)
 		if len(val) != 4 || lo != 0 && hi != 0 && lo > hi {
 			return unix.EINVAL
-		}
-		if b.typ == unix.SOCK_STREAM {
-			return unix.ENOPROTOOPT
 		}
 		x.portRange = uint32(v)
 	default:
@@ -168,6 +170,8 @@ func (b *base) getIPExt(name int, o sockOpts, buf []byte) (int, error) {
 		v = boolInt(x.routerAlert)
 	case unix.IP_LOCAL_PORT_RANGE:
 		v = int(int32(x.portRange))
+	case unix.IP_BIND_ADDRESS_NO_PORT:
+		v = boolInt(x.bindNoPort)
 	case unix.IP_UNICAST_IF:
 		// htonl(uc_index) read back as a native int.
 		v = int(int32(binary.NativeEndian.Uint32(binary.BigEndian.AppendUint32(nil, uint32(x.ucIndex)))))

@@ -36,6 +36,9 @@ type udpSock struct {
 	// must not take bindMu.
 	connected atomic.Bool
 	userPort  bool // bind(2) chose the port: disconnect keeps it
+	// deferredAddr is the address of a bind(addr, 0) made under
+	// IP_BIND_ADDRESS_NO_PORT: the port is taken by the first autobind.
+	deferredAddr netip.Addr
 
 	mu    sync.Mutex // guards the receive side below
 	shut  int
@@ -90,6 +93,9 @@ func (u *udpSock) Bind(sa []byte) error {
 	if u.binding != nil {
 		return unix.EINVAL
 	}
+	if r.Addr.Port() == 0 && u.optsSnapshot().ext.bindNoPort {
+		return u.deferPortLocked(r.Addr.Addr())
+	}
 	b, err := u.s.UDPBind(u, r.Addr, u.bindFlags())
 	if err != nil {
 		return err
@@ -104,11 +110,28 @@ func (u *udpSock) autobindLocked() error {
 	if u.binding != nil {
 		return nil
 	}
-	b, err := u.s.UDPBind(u, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), u.bindFlags())
+	addr := netip.IPv4Unspecified()
+	if u.deferredAddr.IsValid() {
+		addr = u.deferredAddr
+	}
+	b, err := u.s.UDPBind(u, netip.AddrPortFrom(addr, 0), u.bindFlags())
 	if err != nil {
 		return err
 	}
 	u.binding = b
+	return nil
+}
+
+// deferPortLocked is __inet_bind under IP_BIND_ADDRESS_NO_PORT: the address
+// is judged as for a real bind (a trial binding, given back at once) and
+// kept; no port is taken, so the socket may bind again.
+func (u *udpSock) deferPortLocked(addr netip.Addr) error {
+	b, err := u.s.UDPBind(u, netip.AddrPortFrom(addr, 0), u.bindFlags())
+	if err != nil {
+		return err
+	}
+	b.Release()
+	u.deferredAddr = addr
 	return nil
 }
 
@@ -171,6 +194,9 @@ func (u *udpSock) GetSockName() ([]byte, error) {
 	u.bindMu.Lock()
 	defer u.bindMu.Unlock()
 	if u.binding == nil {
+		if u.deferredAddr.IsValid() {
+			return sockaddr(netip.AddrPortFrom(u.deferredAddr, 0)), nil
+		}
 		return sockaddr(netip.AddrPortFrom(netip.IPv4Unspecified(), 0)), nil
 	}
 	return sockaddr(u.binding.Local()), nil
