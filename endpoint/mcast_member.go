@@ -23,7 +23,20 @@ type mcMember struct {
 	mode    stack.FilterMode
 	srcs    []netip.Addr
 	set     map[netip.Addr]struct{} // srcs as a set, for the delivery path
+	slMax   int                     // room of Linux's source list (its allocation)
 }
+
+// Sizes Linux charges to a socket's option memory (sk_omem_alloc, bounded
+// by net.core.optmem_max) for multicast state on x86_64: a membership
+// (struct ip_mc_socklist) and a source list (struct ip_sf_socklist plus
+// 4 bytes a source, grown IP_SFBLOCK sources at a time by ip_mc_source).
+const (
+	mcSocklistSize = 48
+	mcSflistHeader = 24
+	mcSfBlock      = 10
+)
+
+func sflistSize(n int) int { return mcSflistHeader + 4*n }
 
 type mcKey struct {
 	group   netip.Addr
@@ -41,6 +54,18 @@ type mcMembers struct {
 	// noAll is IP_MULTICAST_ALL 0: no datagrams of groups the socket has
 	// not joined itself.
 	noAll atomic.Bool
+	omem  int // option memory the lists would take on Linux (guarded by op)
+}
+
+// charge is sock_kmalloc's admission: size fits within optmem_max next to
+// what the socket holds already.
+func (b *base) charge(size int) error {
+	limit := b.s.Sysctl().Int("net.core.optmem_max")
+	if size > limit || b.memb.omem+size >= limit {
+		return unix.ENOBUFS
+	}
+	b.memb.omem += size
+	return nil
 }
 
 // AllowMulticast is ip_mc_sf_allow: the socket's own filter for a
@@ -73,6 +98,14 @@ func (m *mcMembers) update(f func()) {
 	f()
 }
 
+// listSize is the option memory of the source list (none when absent).
+func (e *mcMember) listSize() int {
+	if e.srcs == nil {
+		return 0
+	}
+	return sflistSize(e.slMax)
+}
+
 func (e *mcMember) setSources(srcs []netip.Addr) {
 	e.srcs = srcs
 	e.set = nil
@@ -100,7 +133,11 @@ func (b *base) mcJoin(group, addr netip.Addr, ifindex int, mode stack.FilterMode
 	if len(m.list) >= b.s.Sysctl().Int("net.ipv4.igmp_max_memberships") {
 		return ifx, unix.ENOBUFS
 	}
+	if err := b.charge(mcSocklistSize); err != nil {
+		return ifx, err
+	}
 	if err := b.s.McastIncGroup(ifx, group, mode); err != nil {
+		m.omem -= mcSocklistSize
 		return ifx, err
 	}
 	e := &mcMember{group: group, ifindex: ifx, addr: addr, mode: mode}
@@ -150,6 +187,7 @@ func (b *base) dropMember(e *mcMember) {
 	m := &b.memb
 	b.s.McastDelSources(e.ifindex, e.group, e.mode, e.srcs, false)
 	b.s.McastDecGroup(e.ifindex, e.group)
+	m.omem -= mcSocklistSize + e.listSize()
 	m.update(func() {
 		m.list = slices.DeleteFunc(m.list, func(x *mcMember) bool { return x == e })
 		delete(m.byKey, mcKey{e.group, e.ifindex})
@@ -208,6 +246,15 @@ func (b *base) mcSource(add bool, omode stack.FilterMode, group, ifaddr, src net
 	if e.srcs != nil && len(e.srcs) >= b.s.Sysctl().Int("net.ipv4.igmp_max_msf") {
 		return unix.ENOBUFS
 	}
+	if e.srcs == nil || len(e.srcs) == e.slMax {
+		// The list grows by a block; the old one is freed after.
+		grown := mcSfBlock + e.slMax
+		if err := b.charge(sflistSize(grown)); err != nil {
+			return err
+		}
+		m.omem -= e.listSize()
+		e.slMax = grown
+	}
 	if e.srcs == nil {
 		m.update(func() { e.setSources([]netip.Addr{}) })
 	}
@@ -246,8 +293,13 @@ func (b *base) mcMsfilter(group, ifaddr netip.Addr, ifindex int, fmode uint32, s
 	}
 	var next []netip.Addr
 	if len(srcs) > 0 {
+		if err := b.charge(sflistSize(len(srcs))); err != nil {
+			return err
+		}
 		next = slices.Clone(srcs)
 	}
+	m.omem -= e.listSize()
+	e.slMax = len(next)
 	b.s.McastAddSources(ifx, group, mode, next, false)
 	b.s.McastDelSources(ifx, group, e.mode, e.srcs, false)
 	m.update(func() {

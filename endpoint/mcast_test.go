@@ -154,3 +154,52 @@ func TestMembershipLimitsMatchKernel(t *testing.T) {
 		t.Errorf("memberships survive close: %v", g)
 	}
 }
+
+// TestMulticastOptionMemoryMatchesKernel raises the membership and source
+// limits and checks that net.core.optmem_max then bounds memberships and
+// source lists where the kernel's sock_kmalloc does.
+func TestMulticastOptionMemoryMatchesKernel(t *testing.T) {
+	limits := map[string]string{
+		"net.ipv4.igmp_max_memberships": "100000",
+		"net.ipv4.igmp_max_msf":         "100000",
+		"net.core.optmem_max":           "20000",
+	}
+	s := newStack(t, 0, limits)
+	diffWorldsIn(t, privateNetnsWorld(t, limits), s, func(w *world, l *logger) {
+		x := w.sock(unix.SOCK_DGRAM, 0)
+		n := 0
+		var err error
+		for n < 1000 {
+			g := netip.AddrFrom4([4]byte{239, 9, byte(n >> 8), byte(n)})
+			if err = x.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, lmreqn(g, 1)); err != nil {
+				break
+			}
+			n++
+		}
+		l.add("joins before %s: %d", errStr(err), n)
+		for i := 0; i < 40; i++ {
+			g := netip.AddrFrom4([4]byte{239, 9, byte(i >> 8), byte(i)})
+			if err := x.SetSockOpt(unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, lmreqn(g, 1)); err != nil {
+				l.add("drop %d: %s", i, errStr(err))
+			}
+		}
+		g := netip.AddrFrom4([4]byte{239, 9, 0, 0})
+		l.add("rejoin: %s", errStr(x.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, lmreqn(g, 1))))
+		blocked := 0
+		for blocked < 1000 {
+			src := netip.AddrFrom4([4]byte{10, 3, byte(blocked >> 8), byte(blocked)})
+			if err = x.SetSockOpt(unix.SOL_IP, unix.IP_BLOCK_SOURCE, lmreqSource(g.String(), "127.0.0.1", src.String())); err != nil {
+				break
+			}
+			blocked++
+		}
+		l.add("blocks before %s: %d", errStr(err), blocked)
+		for _, k := range []int{100, 300, 400, 1000} {
+			srcs := make([]string, k)
+			for i := range srcs {
+				srcs[i] = fmt.Sprintf("10.4.%d.%d", i>>8, i&0xff)
+			}
+			l.add("msfilter %d: %s", k, errStr(x.SetSockOpt(unix.SOL_IP, unix.IP_MSFILTER, lmsfilter(g.String(), "127.0.0.1", unix.MCAST_EXCLUDE, srcs...))))
+		}
+	})
+}
