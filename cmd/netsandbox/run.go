@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/link/sniffer"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/gateway"
+	"netsandbox/link/fdbased"
+	"netsandbox/stack"
+)
+
+// The sandbox's network, as slirp4netns lays it out.
+var (
+	sandboxAddr = netip.MustParsePrefix("10.0.2.100/24")
+	gatewayAddr = netip.MustParseAddr("10.0.2.2")
+	dnsAddr     = netip.MustParseAddr("10.0.2.3")
+)
+
+const (
+	sandboxTAP = "tap0"
+	maxTAPMTU  = 65520
+)
+
+// multiFlag collects a repeated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// publish is one -p mapping.
+type publish struct {
+	host    netip.AddrPort
+	sandbox uint16
+	udp     bool
+}
+
+type runConfig struct {
+	mtu               int
+	publish           []publish
+	policy            gateway.Policy
+	allowHostLoopback bool
+	verbose, stats    bool
+	pcap              string
+	resolvConf        bool
+	cmd               []string
+}
+
+func parseRun(args []string, stderr io.Writer) (runConfig, error) {
+	c := runConfig{}
+	fs := newFlagSet("run", stderr)
+	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
+	var pub, allow, deny multiFlag
+	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable; tcp only for now)")
+	fs.Var(&allow, "allow", "allow egress to [tcp:|udp:|icmp:]CIDR[:PORT] (repeatable)")
+	fs.Var(&deny, "deny", "deny egress to [tcp:|udp:|icmp:]CIDR[:PORT] (repeatable)")
+	fs.BoolVar(&c.policy.DenyAll, "deny-all", false, "deny egress not allowed by --allow (DNS through 10.0.2.3 stays allowed)")
+	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1")
+	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr")
+	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
+	fs.StringVar(&c.pcap, "pcap", "", "capture the sandbox's link to this pcap file")
+	fs.BoolVar(&c.resolvConf, "resolv-conf", true, "show CMD an /etc/resolv.conf naming 10.0.2.3 (private mount namespace)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: netsandbox run [FLAGS] -- CMD [ARGS...]")
+		fmt.Fprintln(stderr, "\nRuns CMD in a new network namespace whose only link is a TAP to a netsandbox")
+		fmt.Fprintln(stderr, "stack acting as its gateway: sandbox 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3.")
+		fmt.Fprintln(stderr, "TCP, UDP and ping go out through the host's sockets; netsandbox exits with CMD's status.")
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errFlagHelp
+		}
+		return c, usageError{err.Error()}
+	}
+	c.cmd = fs.Args()
+	if len(c.cmd) == 0 {
+		return c, usagef("no command: write netsandbox run [FLAGS] -- CMD [ARGS...]")
+	}
+	if c.mtu < 68 || c.mtu > maxTAPMTU {
+		return c, usagef("--mtu %d: want 68..%d", c.mtu, maxTAPMTU)
+	}
+	for _, p := range pub {
+		m, err := parsePublish(p)
+		if err != nil {
+			return c, err
+		}
+		c.publish = append(c.publish, m)
+	}
+	for _, set := range []struct {
+		list  multiFlag
+		allow bool
+	}{{allow, true}, {deny, false}} {
+		for _, s := range set.list {
+			r, err := gateway.ParseRule(s, set.allow)
+			if err != nil {
+				return c, usagef("%v", err)
+			}
+			c.policy.Rules = append(c.policy.Rules, r)
+		}
+	}
+	return c, nil
+}
+
+// parsePublish reads [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp].
+func parsePublish(s string) (publish, error) {
+	var p publish
+	spec, proto, _ := strings.Cut(s, "/")
+	switch proto {
+	case "", "tcp":
+	case "udp":
+		p.udp = true
+	default:
+		return p, usagef("-p %q: protocol %q: want tcp or udp", s, proto)
+	}
+	parts := strings.Split(spec, ":")
+	host := netip.IPv4Unspecified()
+	switch len(parts) {
+	case 2:
+	case 3:
+		a, err := netip.ParseAddr(parts[0])
+		if err != nil || !a.Is4() {
+			return p, usagef("-p %q: host address %q: want IPv4", s, parts[0])
+		}
+		host, parts = a, parts[1:]
+	default:
+		return p, usagef("-p %q: want [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]", s)
+	}
+	hp, err1 := strconv.ParseUint(parts[0], 10, 16)
+	sp, err2 := strconv.ParseUint(parts[1], 10, 16)
+	if err1 != nil || err2 != nil || hp == 0 || sp == 0 {
+		return p, usagef("-p %q: ports 1..65535", s)
+	}
+	if p.udp {
+		return p, usagef("-p %q: publishing UDP ports is not implemented yet", s)
+	}
+	p.host, p.sandbox = netip.AddrPortFrom(host, uint16(hp)), uint16(sp)
+	return p, nil
+}
+
+// runRun is `netsandbox run`. On success it exits the process with CMD's
+// status after removing everything it made.
+func runRun(args []string, stdout, stderr io.Writer) error {
+	c, err := parseRun(args, stderr)
+	if err != nil {
+		return err
+	}
+	code, err := runSandbox(c, stderr)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		os.Exit(code)
+	}
+	return nil
+}
+
+// hostResolver is the first IPv4 nameserver of the host's resolv.conf.
+func hostResolver() (netip.AddrPort, bool) {
+	f, err := os.Open("/etc/resolv.conf")
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "nameserver" {
+			if a, err := netip.ParseAddr(fields[1]); err == nil && a.Is4() {
+				return netip.AddrPortFrom(a, 53), true
+			}
+		}
+	}
+	return netip.AddrPort{}, false
+}
+
+// runSandbox starts CMD in its namespace behind the gateway and returns its
+// exit status (128+N for a death by signal N, as shells report it).
+func runSandbox(c runConfig, stderr io.Writer) (int, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	parentEnd := os.NewFile(uintptr(pair[0]), "netsandbox-run-parent")
+	childEnd := os.NewFile(uintptr(pair[1]), "netsandbox-run-child")
+	defer parentEnd.Close()
+
+	resolver, haveResolver := hostResolver()
+	resolvFile := ""
+	if c.resolvConf && haveResolver {
+		f, err := os.CreateTemp("", "netsandbox-resolv-*.conf")
+		if err != nil {
+			return 0, err
+		}
+		resolvFile = f.Name()
+		defer os.Remove(resolvFile)
+		fmt.Fprintf(f, "# written by netsandbox run\nnameserver %s\n", dnsAddr)
+		f.Close()
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	childArgs := append([]string{runChildArg, sandboxTAP, sandboxAddr.String(), gatewayAddr.String(),
+		strconv.Itoa(c.mtu), resolvFile, "--"}, c.cmd...)
+	cmd := exec.Command(self, childArgs...)
+	cmd.Args[0] = c.cmd[0]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{childEnd}
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	if resolvFile != "" {
+		attr.Cloneflags |= syscall.CLONE_NEWNS
+	}
+	if os.Geteuid() != 0 {
+		// Rootless: a user namespace owns the new network namespace, so the
+		// child may create the TAP; the gateway needs no privilege.
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		childEnd.Close()
+		return 0, fmt.Errorf("starting the sandbox: %w", err)
+	}
+	childEnd.Close()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	// Forward the signals that would end us to CMD; its status decides.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	gw, cleanup, err := startGateway(c, parentEnd, resolver, haveResolver, stderr)
+	if err != nil {
+		cmd.Process.Kill()
+		<-waited
+		return 0, err
+	}
+	cleanupOnce := sync.OnceFunc(cleanup)
+	cleanup = cleanupOnce
+	defer cleanup()
+	if _, err := parentEnd.Write([]byte{'g'}); err != nil {
+		cmd.Process.Kill()
+		<-waited
+		return 0, fmt.Errorf("starting the sandbox: %w", err)
+	}
+	for {
+		select {
+		case sig := <-sigs:
+			cmd.Process.Signal(sig)
+		case err := <-waited:
+			// Flows end (and log) before the summary.
+			cleanup()
+			if c.stats {
+				fmt.Fprintln(stderr, gw.Summary())
+			}
+			return exitStatus(cmd, err)
+		}
+	}
+}
+
+func exitStatus(cmd *exec.Cmd, err error) (int, error) {
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 0, err
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return cmd.ProcessState.ExitCode(), nil
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// receiveTAP waits for the child's TAP fd.
+func receiveTAP(sock *os.File) (int, error) {
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4))
+	var n, oobn int
+	var rerr error
+	deadline := time.Now().Add(30 * time.Second)
+	rc.Control(func(fd uintptr) {
+		tv := unix.NsecToTimeval(time.Until(deadline).Nanoseconds())
+		unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	})
+	if rerr != nil {
+		return -1, fmt.Errorf("sandbox setup: %w", rerr)
+	}
+	if n == 0 {
+		return -1, errors.New("sandbox setup failed (see the message above)")
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, errors.New("sandbox setup: no TAP fd from the sandbox")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, errors.New("sandbox setup: no TAP fd from the sandbox")
+	}
+	return fds[0], nil
+}
+
+// startGateway builds the stack on the child's TAP and the gateway on it.
+func startGateway(c runConfig, sock *os.File, resolver netip.AddrPort, haveResolver bool, stderr io.Writer) (*gateway.Gateway, func(), error) {
+	tap, err := receiveTAP(sock)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ep gstack.LinkEndpoint
+	ep, _, err = fdbased.Adopt(tap, fdbased.Options{MTU: uint32(c.mtu)})
+	if err != nil {
+		unix.Close(tap)
+		return nil, nil, err
+	}
+	var pcapFile *os.File
+	if c.pcap != "" {
+		if pcapFile, err = os.Create(c.pcap); err != nil {
+			ep.Close()
+			return nil, nil, fmt.Errorf("--pcap: %w", err)
+		}
+		// Frames go to the file only, not to the log.
+		sniffer.LogPackets.Store(0)
+		if ep, err = sniffer.NewWithWriter(ep, pcapFile, uint32(c.mtu)+14); err != nil {
+			pcapFile.Close()
+			return nil, nil, fmt.Errorf("--pcap: %w", err)
+		}
+	}
+	s, err := stack.New(stack.Config{Caps: stack.AllCaps, Gateway: true})
+	if err != nil {
+		ep.Close()
+		return nil, nil, err
+	}
+	closeAll := func() {
+		s.Close()
+		if pcapFile != nil {
+			pcapFile.Close()
+		}
+	}
+	nic, err := s.AddInterface(sandboxTAP, ep)
+	for _, a := range []netip.Addr{gatewayAddr, dnsAddr} {
+		if err == nil {
+			err = s.AddAddress(nic, netip.PrefixFrom(a, sandboxAddr.Bits()))
+		}
+	}
+	if err == nil {
+		err = s.AddRoute(sandboxAddr.Masked(), netip.Addr{}, nic)
+	}
+	if err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("configuring the gateway: %w", err)
+	}
+	cfg := gateway.Config{Stack: s, NIC: nic, Gateway: gatewayAddr, DNS: dnsAddr,
+		AllowHostLoopback: c.allowHostLoopback, Policy: &c.policy}
+	if haveResolver {
+		cfg.Resolver = resolver
+	}
+	if c.verbose {
+		cfg.Log = stderr
+	}
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	cleanup := func() { gw.Close(); closeAll() }
+	for _, p := range c.publish {
+		if err := gw.PublishTCP(p.host, netip.AddrPortFrom(sandboxAddr.Addr(), p.sandbox)); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("-p %s: %w", p.host, err)
+		}
+	}
+	return gw, cleanup, nil
+}

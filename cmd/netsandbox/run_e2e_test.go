@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"netsandbox/test/harness"
+)
+
+// runTopology is a "host" namespace where netsandbox runs (its kernel
+// sockets are the gateway's way out) and a "target" namespace behind a veth
+// with TCP and UDP echo servers; nothing else is reachable. (bash reads a
+// datagram socket a byte at a time, so the scripts read datagrams with dd.)
+type runTopology struct {
+	host, target string
+	mu           sync.Mutex
+	peers        []string // "tcp 198.18.5.2:port" as the target saw them
+}
+
+const (
+	targetAddr = "198.18.5.1"
+	hostAddr   = "198.18.5.2"
+)
+
+func (tp *runTopology) saw(s string) {
+	tp.mu.Lock()
+	tp.peers = append(tp.peers, s)
+	tp.mu.Unlock()
+}
+
+func (tp *runTopology) seen() []string {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return append([]string(nil), tp.peers...)
+}
+
+func newRunTopology(t *testing.T) *runTopology {
+	t.Helper()
+	requireNetns(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Fatalf("needs bash (its /dev/tcp and /dev/udp are the sandbox's clients)")
+	}
+	prefix := harness.NewRunPrefix()
+	tp := &runTopology{host: newNetns(t, prefix+"rn-host"), target: newNetns(t, prefix+"rn-tgt")}
+	ipCmd(t, "-n", tp.host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", tp.target)
+	ipCmd(t, "-n", tp.host, "addr", "add", hostAddr+"/24", "dev", "eth0")
+	ipCmd(t, "-n", tp.target, "addr", "add", targetAddr+"/24", "dev", "eth0")
+	for _, ns := range []string{tp.host, tp.target} {
+		ipCmd(t, "-n", ns, "link", "set", "eth0", "up")
+		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+	}
+	var tl net.Listener
+	var uc, dns net.PacketConn
+	err := harness.InNetns(tp.target, func() (err error) {
+		if tl, err = net.Listen("tcp4", targetAddr+":7"); err != nil {
+			return err
+		}
+		if uc, err = net.ListenPacket("udp4", targetAddr+":7"); err != nil {
+			return err
+		}
+		dns, err = net.ListenPacket("udp4", targetAddr+":53")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tl.Close(); uc.Close(); dns.Close() })
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			tp.saw("tcp " + c.RemoteAddr().String())
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	for _, pc := range []net.PacketConn{uc, dns} {
+		go func(pc net.PacketConn) {
+			buf := make([]byte, 65536)
+			for i := 0; i < 1000; i++ {
+				n, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				tp.saw(fmt.Sprintf("udp %s -> %s", from, pc.LocalAddr()))
+				pc.WriteTo(buf[:n], from)
+			}
+		}(pc)
+	}
+	return tp
+}
+
+// sandboxRun runs `netsandbox run ARGS` inside the host namespace, with
+// stdin, and returns its combined output and exit status.
+func sandboxRun(t *testing.T, bin, host, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", host, bin, "run"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("netsandbox run %q did not end in 60 s:\n%s", args, out.String())
+	}
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	tp := newRunTopology(t)
+	bin := buildBinary(t)
+
+	t.Run("exit status and stdio", func(t *testing.T) {
+		if out, code := sandboxRun(t, bin, tp.host, "", "--", "sh", "-c", "exit 7"); code != 7 {
+			t.Errorf("run -- sh -c 'exit 7': exit %d, want 7\n%s", code, out)
+		}
+		if out, code := sandboxRun(t, bin, tp.host, "", "--", "sh", "-c", "kill -TERM $$"); code != 143 {
+			t.Errorf("CMD killed by SIGTERM: exit %d, want 143\n%s", code, out)
+		}
+		out, code := sandboxRun(t, bin, tp.host, "from stdin\n", "--", "sh", "-c", "cat; echo to-stderr >&2")
+		if code != 0 || !strings.Contains(out, "from stdin") || !strings.Contains(out, "to-stderr") {
+			t.Errorf("stdin/stdout/stderr: exit %d\n%s", code, out)
+		}
+		if out, code := sandboxRun(t, bin, tp.host, "", "--", "no-such-command-nsbx"); code != 127 {
+			t.Errorf("missing CMD: exit %d, want 127\n%s", code, out)
+		}
+	})
+
+	t.Run("sandbox network", func(t *testing.T) {
+		out, code := sandboxRun(t, bin, tp.host, "", "--mtu", "9000", "--", "sh", "-c",
+			"ip -4 -o addr show dev tap0; ip route; ip link show tap0; cat /etc/resolv.conf")
+		for _, want := range []string{"10.0.2.100/24", "default via 10.0.2.2 dev tap0", "mtu 9000", "nameserver 10.0.2.3"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("sandbox lacks %q (exit %d):\n%s", want, code, out)
+			}
+		}
+		// Nothing is left behind in the host namespace.
+		links, _ := exec.Command("ip", "-n", tp.host, "-o", "link").CombinedOutput()
+		if strings.Contains(string(links), "tap") {
+			t.Errorf("host namespace keeps a TAP after run:\n%s", links)
+		}
+	})
+
+	t.Run("tcp udp ping", func(t *testing.T) {
+		script := `exec 3<>/dev/tcp/` + targetAddr + `/7 || exit 10
+echo hello-tcp >&3; read -t 5 l <&3; echo "tcp:$l"; exec 3<&-
+exec 4<>/dev/udp/` + targetAddr + `/7 || exit 11
+echo hello-udp >&4; echo "udp:$(timeout 5 dd bs=65536 count=1 <&4 2>/dev/null)"; exec 4<&-
+ping -c 2 -i 0.2 -W 2 ` + targetAddr + ` || exit 12
+ping -c 1 -W 1 198.18.5.9 && exit 13
+(exec 5<>/dev/tcp/` + targetAddr + `/8) 2>/dev/null && exit 14
+exit 0`
+		out, code := sandboxRun(t, bin, tp.host, "", "-v", "--stats", "--", "bash", "-c", script)
+		if code != 0 {
+			t.Fatalf("sandbox script failed with %d:\n%s", code, out)
+		}
+		for _, want := range []string{"tcp:hello-tcp", "udp:hello-udp", "2 received", "ttl=63", "1 packets transmitted, 0 received",
+			"netsandbox: flows tcp 1 udp 1 icmp 2"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		// The target saw the host's address: the flows left through the
+		// host's kernel sockets.
+		seen := strings.Join(tp.seen(), "\n")
+		for _, re := range []string{`tcp ` + hostAddr + `:\d+`, `udp ` + hostAddr + `:\d+ -> ` + targetAddr + `:7`} {
+			if !regexp.MustCompile(re).MatchString(seen) {
+				t.Errorf("target did not see %s; saw:\n%s", re, seen)
+			}
+		}
+	})
+
+	t.Run("egress deny", func(t *testing.T) {
+		before := len(tp.seen())
+		script := `(exec 3<>/dev/tcp/` + targetAddr + `/7) 2>/dev/null && exit 20
+ping -c 1 -W 2 ` + targetAddr + `; echo "ping:$?"
+exit 0`
+		out, code := sandboxRun(t, bin, tp.host, "", "-v", "--deny", targetAddr+"/32", "--", "bash", "-c", script)
+		if code != 0 || !strings.Contains(out, "refused: denied by policy") || !strings.Contains(out, "Packet filtered") {
+			t.Errorf("deny: exit %d, want a refused connection and a filtered ping:\n%s", code, out)
+		}
+		if after := tp.seen(); len(after) != before {
+			t.Errorf("the target saw denied flows: %q", after[before:])
+		}
+		out, code = sandboxRun(t, bin, tp.host, "", "--deny-all", "--allow", "tcp:"+targetAddr+":7", "--", "bash", "-c",
+			`exec 3<>/dev/tcp/`+targetAddr+`/7 && echo allowed-tcp; ping -c 1 -W 2 `+targetAddr+` >/dev/null || echo denied-ping`)
+		if code != 0 || !strings.Contains(out, "allowed-tcp") || !strings.Contains(out, "denied-ping") {
+			t.Errorf("--deny-all --allow tcp:...:7: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("dns forwarded to the host resolver", func(t *testing.T) {
+		// ip netns exec shows /etc/netns/NS/resolv.conf as the host's
+		// /etc/resolv.conf: the "host resolver" is the target's UDP echo.
+		dir := filepath.Join("/etc/netns", tp.host)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+targetAddr+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, code := sandboxRun(t, bin, tp.host, "", "--", "bash", "-c",
+			`exec 3<>/dev/udp/10.0.2.3/53 && echo query >&3 && echo "dns:$(timeout 5 dd bs=65536 count=1 <&3 2>/dev/null)"`)
+		if code != 0 || !strings.Contains(out, "dns:query") {
+			t.Errorf("query to 10.0.2.3:53 not answered by the host resolver: exit %d\n%s", code, out)
+		}
+		if !regexp.MustCompile(`udp ` + hostAddr + `:\d+ -> ` + targetAddr + `:53`).MatchString(strings.Join(tp.seen(), "\n")) {
+			t.Errorf("resolver saw no query from the host: %q", tp.seen())
+		}
+	})
+
+	t.Run("published port", func(t *testing.T) {
+		if _, err := exec.LookPath("socat"); err != nil {
+			if os.Getenv("NETSANDBOX_REQUIRE_NETNS") == "1" {
+				t.Fatal("needs socat (a listener inside the sandbox)")
+			}
+			t.Skip("needs socat (a listener inside the sandbox)")
+		}
+		cmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "-p", "127.0.0.1:18080:8080", "--",
+			"socat", "TCP-LISTEN:8080", "EXEC:cat")
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		defer func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		}()
+		var got string
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) && got != "through -p\n" {
+			harness.InNetns(tp.host, func() error {
+				c, err := net.DialTimeout("tcp4", "127.0.0.1:18080", time.Second)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(3 * time.Second))
+				c.Write([]byte("through -p\n"))
+				c.(*net.TCPConn).CloseWrite()
+				b, _ := io.ReadAll(c)
+				got = string(b)
+				return nil
+			})
+			if got != "through -p\n" {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		if got != "through -p\n" {
+			t.Errorf("-p 127.0.0.1:18080:8080: got %q\n%s", got, out.String())
+		}
+	})
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"--"},
+		{"--mtu", "65521", "--", "true"},
+		{"--mtu", "67", "--", "true"},
+		{"-p", "80", "--", "true"},
+		{"-p", "1.2.3:80:80", "--", "true"},
+		{"-p", "80:80/sctp", "--", "true"},
+		{"--deny", "10.0.0.0/33", "--", "true"},
+		{"--allow", "tcp:10.0.0.1:0", "--", "true"},
+	} {
+		var out bytes.Buffer
+		if code := run(append([]string{"run"}, args...), &out, &out); code != exitUsage {
+			t.Errorf("run %q: exit %d, want %d (usage)\n%s", args, code, exitUsage, out.String())
+		}
+	}
+}

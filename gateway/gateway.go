@@ -1,0 +1,180 @@
+// Package gateway makes a netsandbox stack the gateway of a sandbox: every
+// TCP, UDP and ICMP echo flow the sandbox starts, to any destination, ends in
+// the stack and is relayed over the host's kernel sockets, so the sandbox
+// reaches what the host reaches and sees real answers only.
+//
+// The gateway's NIC runs promiscuous (packets to any address are delivered
+// to the stack) with spoofing (the stack answers from any address). Flows
+// are caught with gVisor's per-protocol default handlers, which run only
+// for packets no endpoint of the stack wants; an ICMP echo request a
+// handler takes gets no built-in reply, so the sandbox never sees a reply
+// the destination did not send.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/stack"
+)
+
+// Config describes the gateway.
+type Config struct {
+	Stack *stack.Stack
+	// NIC is the ifindex of the sandbox-facing interface; it must carry
+	// Gateway (and DNS, if set) as addresses.
+	NIC     int
+	Gateway netip.Addr // the sandbox's default gateway, e.g. 10.0.2.2
+	// DNS is the address where the sandbox finds a resolver (e.g. 10.0.2.3);
+	// port 53 there (UDP and TCP) goes to Resolver. Invalid: no DNS.
+	DNS      netip.Addr
+	Resolver netip.AddrPort
+	// AllowHostLoopback lets connections to Gateway reach the host's
+	// 127.0.0.1 on the same port; without it they are refused.
+	AllowHostLoopback bool
+	Policy            *Policy // nil: allow everything
+	// Log, when set, gets one line per flow when it ends (and per refusal).
+	Log io.Writer
+	// UDPIdle ends a UDP or ICMP flow after this long without traffic
+	// (0: 60 s).
+	UDPIdle time.Duration
+	// MaxFlows bounds the UDP and ICMP flows held at once (0: 4096); TCP
+	// connections in handshake are bounded by the forwarder.
+	MaxFlows int
+}
+
+// Gateway relays the sandbox's flows. Close stops it.
+type Gateway struct {
+	cfg    Config
+	g      *gstack.Stack
+	nic    tcpip.NICID
+	closed atomic.Bool
+	done   chan struct{}
+	ctx    context.Context // cancelled by Close: ends host connects in progress
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	stats Stats
+	logMu sync.Mutex
+
+	udp  udpTable
+	icmp icmpTable
+
+	pubMu     sync.Mutex
+	listeners []io.Closer
+}
+
+// Stats counts flows and bytes, for --stats.
+type Stats struct {
+	TCPFlows, UDPFlows, ICMPFlows atomic.Int64
+	Denied, Failed                atomic.Int64
+	BytesOut, BytesIn             atomic.Int64 // sandbox to world, world to sandbox (payload)
+}
+
+// New installs the gateway on cfg.Stack.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Stack == nil || cfg.NIC == 0 || !cfg.Gateway.Is4() {
+		return nil, errors.New("gateway: Config needs Stack, NIC and an IPv4 Gateway")
+	}
+	if cfg.UDPIdle == 0 {
+		cfg.UDPIdle = 60 * time.Second
+	}
+	if cfg.MaxFlows == 0 {
+		cfg.MaxFlows = 4096
+	}
+	gw := &Gateway{cfg: cfg, g: cfg.Stack.Gvisor(), nic: tcpip.NICID(cfg.NIC), done: make(chan struct{})}
+	gw.ctx, gw.cancel = context.WithCancel(context.Background())
+	if e := gw.g.SetPromiscuousMode(gw.nic, true); e != nil {
+		return nil, fmt.Errorf("gateway: promiscuous mode on NIC %d: %s", cfg.NIC, e)
+	}
+	if e := gw.g.SetSpoofing(gw.nic, true); e != nil {
+		return nil, fmt.Errorf("gateway: spoofing on NIC %d: %s", cfg.NIC, e)
+	}
+	gw.udp.flows = make(map[udpKey]*udpFlow)
+	gw.icmp.flows = make(map[icmpKey]*icmpFlow)
+	gw.startTCP()
+	gw.startUDP()
+	gw.startICMP()
+	return gw, nil
+}
+
+// Stats returns the live counters.
+func (gw *Gateway) Stats() *Stats { return &gw.stats }
+
+// Close stops accepting flows, closes every host socket and waits for the
+// relays to end.
+func (gw *Gateway) Close() {
+	if gw.closed.Swap(true) {
+		return
+	}
+	close(gw.done)
+	gw.cancel()
+	gw.pubMu.Lock()
+	for _, l := range gw.listeners {
+		l.Close()
+	}
+	gw.pubMu.Unlock()
+	gw.udp.closeAll()
+	gw.icmp.closeAll()
+	gw.wg.Wait()
+}
+
+// Summary is the one-line --stats report.
+func (gw *Gateway) Summary() string {
+	s := &gw.stats
+	return fmt.Sprintf("netsandbox: flows tcp %d udp %d icmp %d, denied %d, failed %d; bytes out %d in %d",
+		s.TCPFlows.Load(), s.UDPFlows.Load(), s.ICMPFlows.Load(), s.Denied.Load(), s.Failed.Load(),
+		s.BytesOut.Load(), s.BytesIn.Load())
+}
+
+func (gw *Gateway) logf(format string, args ...any) {
+	if gw.cfg.Log == nil {
+		return
+	}
+	gw.logMu.Lock()
+	defer gw.logMu.Unlock()
+	fmt.Fprintf(gw.cfg.Log, "netsandbox: "+format+"\n", args...)
+}
+
+// target maps the destination the sandbox used to the host address to dial,
+// applying the gateway's own addresses and the egress policy. ok false means
+// refuse; why says why.
+func (gw *Gateway) target(proto Proto, dst netip.AddrPort) (to netip.AddrPort, ok bool, why string) {
+	a := dst.Addr()
+	switch {
+	case gw.cfg.DNS.IsValid() && a == gw.cfg.DNS:
+		if dst.Port() == 53 && gw.cfg.Resolver.IsValid() && proto != ProtoICMP {
+			return gw.cfg.Resolver, true, ""
+		}
+		return to, false, "no service on the DNS address"
+	case a == gw.cfg.Gateway:
+		if !gw.cfg.AllowHostLoopback {
+			return to, false, "host loopback not allowed (--allow-host-loopback)"
+		}
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port()), true, ""
+	case a.IsLoopback() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return to, false, "not a unicast destination"
+	}
+	if gw.cfg.Policy != nil && !gw.cfg.Policy.Allows(proto, dst) {
+		return to, false, "denied by policy"
+	}
+	return dst, true, ""
+}
+
+func addrOf(a tcpip.Address) netip.Addr {
+	if a.Len() != 4 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4(a.As4())
+}
+
+func gAddr(a netip.Addr) tcpip.Address { return tcpip.AddrFrom4(a.As4()) }

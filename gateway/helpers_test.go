@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"net/netip"
+	"testing"
+
+	"netsandbox/link/channel"
+	"netsandbox/stack"
+)
+
+var (
+	testSandbox = netip.MustParsePrefix("10.0.2.100/24")
+	testGateway = netip.MustParseAddr("10.0.2.2")
+	testDNS     = netip.MustParseAddr("10.0.2.3")
+)
+
+// pair is a sandbox stack wired to a gateway stack by an in-memory cable.
+type pair struct {
+	sandbox, gwStack *stack.Stack
+	gw               *Gateway
+}
+
+func newPair(t *testing.T, cfg Config) *pair {
+	t.Helper()
+	sb, err := stack.New(stack.Config{Caps: stack.AllCaps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := stack.New(stack.Config{Caps: stack.AllCaps, Gateway: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := channel.New(1500, "\x02\x00\x00\x00\x00\x01")
+	b := channel.New(1500, "\x02\x00\x00\x00\x00\x02")
+	stop := channel.Join(a, b)
+	sbNIC, err := sb.AddInterface("eth0", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, sb.AddAddress(sbNIC, testSandbox))
+	must(t, sb.AddRoute(testSandbox.Masked(), netip.Addr{}, sbNIC))
+	must(t, sb.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), testGateway, sbNIC))
+	gwNIC, err := gs.AddInterface("tap0", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, gs.AddAddress(gwNIC, netip.PrefixFrom(testGateway, 24)))
+	must(t, gs.AddAddress(gwNIC, netip.PrefixFrom(testDNS, 24)))
+	must(t, gs.AddRoute(testSandbox.Masked(), netip.Addr{}, gwNIC))
+	cfg.Stack, cfg.NIC, cfg.Gateway = gs, gwNIC, testGateway
+	if !cfg.DNS.IsValid() {
+		cfg.DNS = testDNS
+	}
+	gw, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		gw.Close()
+		stop()
+		sb.Close()
+		gs.Close()
+	})
+	return &pair{sandbox: sb, gwStack: gs, gw: gw}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

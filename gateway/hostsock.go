@@ -1,0 +1,153 @@
+package gateway
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// hostSock is a host kernel datagram socket (UDP, ping or raw ICMP) driven
+// through Go's poller, so reads honour deadlines and Close wakes them.
+type hostSock struct {
+	f  *os.File
+	rc syscall.RawConn
+}
+
+func openHostSock(typ, proto int) (*hostSock, error) {
+	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "gateway-socket")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &hostSock{f: f, rc: rc}, nil
+}
+
+func (h *hostSock) Close() error { return h.f.Close() }
+
+func (h *hostSock) control(fn func(fd int) error) error {
+	var err error
+	if cerr := h.rc.Control(func(fd uintptr) { err = fn(int(fd)) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+func (h *hostSock) setInt(level, opt, v int) error {
+	return h.control(func(fd int) error { return unix.SetsockoptInt(fd, level, opt, v) })
+}
+
+func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
+	return &unix.SockaddrInet4{Addr: ap.Addr().As4(), Port: int(ap.Port())}
+}
+
+func (h *hostSock) bind(ap netip.AddrPort) error {
+	return h.control(func(fd int) error { return unix.Bind(fd, sockaddr(ap)) })
+}
+
+func (h *hostSock) connect(ap netip.AddrPort) error {
+	return h.control(func(fd int) error { return unix.Connect(fd, sockaddr(ap)) })
+}
+
+// sendTo sends p (to may be invalid on a connected socket). A full socket
+// buffer drops the datagram, as a router's queue would.
+func (h *hostSock) sendTo(p []byte, to netip.AddrPort) error {
+	var err error
+	cerr := h.rc.Write(func(fd uintptr) bool {
+		if to.IsValid() {
+			err = unix.Sendto(int(fd), p, unix.MSG_DONTWAIT, sockaddr(to))
+		} else {
+			_, err = unix.Write(int(fd), p)
+		}
+		return true
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// recv reads one datagram (or, with errQueue, one error-queue message) and
+// its control messages, waiting at most until deadline.
+func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oobn int, from netip.AddrPort, err error) {
+	h.f.SetReadDeadline(deadline)
+	flags := 0
+	if errQueue {
+		flags = unix.MSG_ERRQUEUE
+	}
+	cerr := h.rc.Read(func(fd uintptr) bool {
+		var sa unix.Sockaddr
+		n, oobn, _, sa, err = unix.Recvmsg(int(fd), p, oob, flags)
+		if errQueue && err == unix.EAGAIN {
+			// The error queue raises EPOLLERR, which the poller reports as
+			// readable; nothing queued means a normal datagram woke us.
+			return true
+		}
+		if err == unix.EAGAIN {
+			return false
+		}
+		if sin, ok := sa.(*unix.SockaddrInet4); ok {
+			from = netip.AddrPortFrom(netip.AddrFrom4(sin.Addr), uint16(sin.Port))
+		}
+		return true
+	})
+	if cerr != nil {
+		return 0, 0, from, cerr
+	}
+	return n, oobn, from, err
+}
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// cmsgInfo is what the gateway reads from a host datagram's control
+// messages.
+type cmsgInfo struct {
+	ttl, tos uint8
+	hasTTL   bool
+	ee       *unix.SockExtendedErr
+	offender netip.Addr
+}
+
+func parseCmsgs(oob []byte) cmsgInfo {
+	var ci cmsgInfo
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return ci
+	}
+	for _, m := range msgs {
+		if m.Header.Level != unix.SOL_IP {
+			continue
+		}
+		switch m.Header.Type {
+		case unix.IP_TTL:
+			if len(m.Data) >= 4 {
+				ci.ttl, ci.hasTTL = uint8(nativeInt(m.Data)), true
+			}
+		case unix.IP_TOS:
+			if len(m.Data) >= 1 {
+				ci.tos = m.Data[0]
+			}
+		case unix.IP_RECVERR:
+			if len(m.Data) >= sizeofSockExtendedErr {
+				ee := *(*unix.SockExtendedErr)(unsafePointer(m.Data))
+				ci.ee = &ee
+				// The offender's sockaddr_in follows the struct.
+				if off := m.Data[sizeofSockExtendedErr:]; len(off) >= 8 && off[0]|off[1] != 0 {
+					ci.offender = netip.AddrFrom4([4]byte{off[4], off[5], off[6], off[7]})
+				}
+			}
+		}
+	}
+	return ci
+}
+
+// sizeofSockExtendedErr is sizeof(struct sock_extended_err).
+const sizeofSockExtendedErr = 16

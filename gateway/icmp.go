@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// icmpKey is one ping flow: the sandbox's address and echo identifier and
+// the destination.
+type icmpKey struct {
+	src netip.Addr
+	id  uint16
+	dst netip.Addr
+}
+
+// icmpFlow relays one ping flow through a host socket: a raw ICMP socket
+// when the host allows it (identifiers kept, errors seen directly), else a
+// ping socket (the kernel picks the identifier; errors come from its error
+// queue).
+type icmpFlow struct {
+	key   icmpKey
+	host  *hostSock
+	raw   bool
+	last  atomic.Int64
+	start time.Time
+	sent  atomic.Int64
+	recvd atomic.Int64
+
+	mu       sync.Mutex
+	ttl, tos int
+	head     []byte // the last request's IP header + ICMP header
+}
+
+type icmpTable struct {
+	mu    sync.Mutex
+	flows map[icmpKey]*icmpFlow
+	n     atomic.Int64
+}
+
+func (t *icmpTable) count() int { return int(t.n.Load()) }
+
+func (t *icmpTable) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.flows {
+		f.host.Close()
+	}
+}
+
+// startICMP takes every echo request to an address that is not the
+// gateway's. Taking it (the handler returns true) is what stops gVisor from
+// answering it itself: the sandbox only sees replies the destination sent.
+func (gw *Gateway) startICMP() {
+	gw.g.SetTransportProtocolHandler(header.ICMPv4ProtocolNumber, gw.handleICMP)
+}
+
+func (gw *Gateway) isGatewayAddr(a netip.Addr) bool {
+	return a == gw.cfg.Gateway || (gw.cfg.DNS.IsValid() && a == gw.cfg.DNS)
+}
+
+func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
+	if pkt.NICID != gw.nic {
+		return false
+	}
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	src, dst := addrOf(ip.SourceAddress()), addrOf(ip.DestinationAddress())
+	if gw.isGatewayAddr(dst) {
+		return false // the gateway itself answers, as a real router does
+	}
+	if gw.closed.Load() {
+		return true
+	}
+	msgView := gstack.PayloadSince(pkt.TransportHeader())
+	msg := append([]byte(nil), msgView.AsSlice()...)
+	msgView.Release()
+	if len(msg) < header.ICMPv4MinimumSize || header.ICMPv4(msg).Type() != header.ICMPv4Echo {
+		// Only echo is relayed; other ICMP to the world ends here.
+		return true
+	}
+	echoID := binary.BigEndian.Uint16(msg[4:])
+	if _, ok, why := gw.target(ProtoICMP, netip.AddrPortFrom(dst, 0)); !ok {
+		gw.stats.Denied.Add(1)
+		gw.logf("icmp %s -> %s refused: %s", src, dst, why)
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4AdminProhibited), 0, packetHead(pkt))
+		return true
+	}
+	if ip.TTL() <= 1 {
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4TimeExceeded), uint8(header.ICMPv4TTLExceeded), 0, packetHead(pkt))
+		return true
+	}
+	f := gw.icmpFlow(icmpKey{src, echoID, dst})
+	if f == nil {
+		return true
+	}
+	f.mu.Lock()
+	ttl, tos := int(ip.TTL())-1, int(tosOf(ip))
+	if ttl != f.ttl && f.host.setInt(unix.IPPROTO_IP, unix.IP_TTL, ttl) == nil {
+		f.ttl = ttl
+	}
+	if tos != f.tos && f.host.setInt(unix.IPPROTO_IP, unix.IP_TOS, tos) == nil {
+		f.tos = tos
+	}
+	f.head = packetHead(pkt)
+	// The kernel fills a ping socket's identifier and checksum; a raw
+	// socket sends the sandbox's message as it is.
+	err := f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
+	f.mu.Unlock()
+	f.last.Store(time.Now().UnixNano())
+	if err == nil {
+		f.sent.Add(1)
+		gw.stats.BytesOut.Add(int64(len(msg)))
+	}
+	return true
+}
+
+func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
+	t := &gw.icmp
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f, ok := t.flows[k]; ok {
+		return f
+	}
+	gw.udp.mu.Lock()
+	n := len(gw.udp.flows)
+	gw.udp.mu.Unlock()
+	if n+len(t.flows) >= gw.cfg.MaxFlows || gw.closed.Load() {
+		gw.stats.Failed.Add(1)
+		return nil
+	}
+	raw := true
+	h, err := openHostSock(unix.SOCK_RAW, unix.IPPROTO_ICMP)
+	if err != nil {
+		raw = false
+		h, err = openHostSock(unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+	}
+	if err != nil {
+		gw.stats.Failed.Add(1)
+		gw.logf("icmp %s -> %s: no host ping or raw socket (%v); allow ping sockets with net.ipv4.ping_group_range", k.src, k.dst, err)
+		return nil
+	}
+	if !raw {
+		// Keep the sandbox's identifier when the host has it free.
+		h.bind(netip.AddrPortFrom(netip.IPv4Unspecified(), k.id))
+		h.setInt(unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		h.setInt(unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+		h.setInt(unix.IPPROTO_IP, unix.IP_RECVTOS, 1)
+		if err := h.connect(netip.AddrPortFrom(k.dst, 0)); err != nil {
+			h.Close()
+			gw.stats.Failed.Add(1)
+			return nil
+		}
+	}
+	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1}
+	f.last.Store(time.Now().UnixNano())
+	t.flows[k] = f
+	t.n.Add(1)
+	gw.stats.ICMPFlows.Add(1)
+	gw.wg.Add(1)
+	go gw.icmpReplies(f)
+	return f
+}
+
+func (gw *Gateway) icmpReplies(f *icmpFlow) {
+	defer gw.wg.Done()
+	defer func() {
+		gw.icmp.mu.Lock()
+		delete(gw.icmp.flows, f.key)
+		gw.icmp.n.Add(-1)
+		gw.icmp.mu.Unlock()
+		f.host.Close()
+		gw.logf("icmp %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
+	}()
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	for !gw.closed.Load() {
+		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
+		if time.Now().After(deadline) {
+			return
+		}
+		n, oobn, from, err := f.host.recv(buf, oob, false, deadline)
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			if !f.raw && gw.pingError(f, buf, oob) {
+				continue
+			}
+			return
+		}
+		if f.raw {
+			gw.rawICMP(f, buf[:n])
+			continue
+		}
+		ci := parseCmsgs(oob[:oobn])
+		msg := buf[:n]
+		if len(msg) < header.ICMPv4MinimumSize || header.ICMPv4(msg).Type() != header.ICMPv4EchoReply || from.Addr() != f.key.dst {
+			continue
+		}
+		ttl := uint8(0)
+		if ci.hasTTL && ci.ttl > 1 {
+			ttl = ci.ttl - 1
+		}
+		gw.echoReply(f, msg, ttl, ci.tos)
+	}
+}
+
+// echoReply sends a destination's echo reply into the sandbox with the
+// sandbox's identifier.
+func (gw *Gateway) echoReply(f *icmpFlow, msg []byte, ttl, tos uint8) {
+	out := append([]byte(nil), msg...)
+	binary.BigEndian.PutUint16(out[4:], f.key.id)
+	f.last.Store(time.Now().UnixNano())
+	f.recvd.Add(1)
+	gw.stats.BytesIn.Add(int64(len(out)))
+	gw.sendICMP(f.key.dst, f.key.src, ttl, tos, out)
+}
+
+// rawICMP handles one packet of a raw ICMP socket (IP header included): an
+// echo reply from the destination with the flow's identifier, or an error
+// quoting one of the flow's requests.
+func (gw *Gateway) rawICMP(f *icmpFlow, pkt []byte) {
+	ip := header.IPv4(pkt)
+	if len(pkt) < header.IPv4MinimumSize || !ip.IsValid(len(pkt)) {
+		return
+	}
+	hl := int(ip.HeaderLength())
+	msg := pkt[hl:min(len(pkt), int(ip.TotalLength()))]
+	if len(msg) < header.ICMPv4MinimumSize {
+		return
+	}
+	from := addrOf(ip.SourceAddress())
+	ttl := ip.TTL()
+	if ttl > 1 {
+		ttl--
+	}
+	switch header.ICMPv4(msg).Type() {
+	case header.ICMPv4EchoReply:
+		if from == f.key.dst && binary.BigEndian.Uint16(msg[4:]) == f.key.id {
+			gw.echoReply(f, msg, ttl, tosOf(ip))
+		}
+	case header.ICMPv4DstUnreachable, header.ICMPv4TimeExceeded, header.ICMPv4ParamProblem:
+		inner := header.IPv4(msg[8:])
+		if len(inner) < header.IPv4MinimumSize || int(inner.HeaderLength()) > len(inner) ||
+			inner.Protocol() != uint8(header.ICMPv4ProtocolNumber) || addrOf(inner.DestinationAddress()) != f.key.dst {
+			return
+		}
+		echo := msg[8+int(inner.HeaderLength()):]
+		if len(echo) < 8 || echo[0] != uint8(header.ICMPv4Echo) || binary.BigEndian.Uint16(echo[4:]) != f.key.id {
+			return
+		}
+		gw.relayEchoError(f, from, msg[0], msg[1], binary.BigEndian.Uint32(msg[4:]), binary.BigEndian.Uint16(echo[6:]))
+	}
+}
+
+// pingError drains one error-queue message of a ping socket into the
+// sandbox. It reports whether the socket is still usable.
+func (gw *Gateway) pingError(f *icmpFlow, buf, oob []byte) bool {
+	n, oobn, _, err := f.host.recv(buf, oob, true, time.Now().Add(time.Second))
+	if err != nil {
+		return err == unix.EAGAIN || isTimeout(err)
+	}
+	ci := parseCmsgs(oob[:oobn])
+	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() || n < 8 {
+		return true
+	}
+	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, binary.BigEndian.Uint16(buf[6:]))
+	return true
+}
+
+// relayEchoError sends an ICMP error from the real offender quoting the
+// sandbox's request with sequence seq.
+func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code uint8, info uint32, seq uint16) {
+	f.mu.Lock()
+	head := append([]byte(nil), f.head...)
+	f.mu.Unlock()
+	if len(head) < header.IPv4MinimumSize+8 {
+		return
+	}
+	hl := int(header.IPv4(head).HeaderLength())
+	if len(head) < hl+8 {
+		return
+	}
+	binary.BigEndian.PutUint16(head[hl+6:], seq)
+	if typ == uint8(header.ICMPv4DstUnreachable) && code == uint8(header.ICMPv4FragmentationNeeded) {
+		info &= 0xffff
+	}
+	gw.sendICMPError(offender, typ, code, info, head)
+}

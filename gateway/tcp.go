@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+const (
+	// tcpMaxInFlight bounds connections between the sandbox's SYN and the
+	// host connect's outcome.
+	tcpMaxInFlight = 512
+	tcpDialTimeout = 10 * time.Second
+	// relayBuffer is each direction's fixed copy buffer: the only data a
+	// relay holds besides the two sockets' own (bounded) buffers.
+	relayBuffer = 64 << 10
+)
+
+// startTCP terminates every TCP connection the sandbox opens in the stack:
+// the forwarder completes the handshake only after the host connect
+// succeeded, and answers a refused or failed one with a RST.
+func (gw *Gateway) startTCP() {
+	fwd := tcp.NewForwarder(gw.g, 0, tcpMaxInFlight, gw.handleTCP)
+	gw.g.SetTransportProtocolHandler(tcp.ProtocolNumber, func(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
+		if pkt.NICID != gw.nic || gw.closed.Load() {
+			return false
+		}
+		return fwd.HandlePacket(id, pkt)
+	})
+}
+
+func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
+	id := r.ID()
+	src := netip.AddrPortFrom(addrOf(id.RemoteAddress), id.RemotePort)
+	dst := netip.AddrPortFrom(addrOf(id.LocalAddress), id.LocalPort)
+	to, ok, why := gw.target(ProtoTCP, dst)
+	if !ok {
+		gw.stats.Denied.Add(1)
+		gw.logf("tcp %s -> %s refused: %s", src, dst, why)
+		r.Complete(true)
+		return
+	}
+	if gw.closed.Load() {
+		r.Complete(true)
+		return
+	}
+	gw.wg.Add(1)
+	defer gw.wg.Done()
+	ctx, cancel := context.WithTimeout(gw.ctx, tcpDialTimeout)
+	var d net.Dialer
+	host, err := d.DialContext(ctx, "tcp4", to.String())
+	cancel()
+	if err != nil {
+		gw.stats.Failed.Add(1)
+		gw.logf("tcp %s -> %s failed: %v", src, dst, err)
+		r.Complete(true)
+		return
+	}
+	var wq waiter.Queue
+	ep, e := r.CreateEndpoint(&wq)
+	if e != nil {
+		host.Close()
+		gw.stats.Failed.Add(1)
+		gw.logf("tcp %s -> %s: sandbox side: %s", src, dst, e)
+		r.Complete(true)
+		return
+	}
+	r.Complete(false)
+	gw.stats.TCPFlows.Add(1)
+	sb := gonet.NewTCPConn(&wq, ep)
+	start := time.Now()
+	up, down := gw.relay(sb, host.(*net.TCPConn))
+	gw.logf("tcp %s -> %s up %d B down %d B %.3fs", src, dst, up, down, time.Since(start).Seconds())
+}
+
+// halfCloser is a stream whose write side can be shut alone.
+type halfCloser interface {
+	io.ReadWriteCloser
+	CloseWrite() error
+}
+
+// relay copies both ways with fixed buffers, passes each FIN on as a
+// half-close, and closes both once both directions ended or the gateway
+// closes. It returns the bytes copied sandbox->world and world->sandbox.
+func (gw *Gateway) relay(sandbox, world halfCloser) (up, down int64) {
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-gw.done:
+			sandbox.Close()
+			world.Close()
+		case <-finished:
+		}
+	}()
+	downDone := make(chan int64, 1)
+	go func() {
+		n := copyCounted(sandbox, world, &gw.stats.BytesIn)
+		sandbox.CloseWrite()
+		downDone <- n
+	}()
+	up = copyCounted(world, sandbox, &gw.stats.BytesOut)
+	world.CloseWrite()
+	down = <-downDone
+	sandbox.Close()
+	world.Close()
+	return up, down
+}
+
+type counter interface{ Add(int64) int64 }
+
+func copyCounted(dst io.Writer, src io.Reader, total counter) int64 {
+	buf := make([]byte, relayBuffer)
+	var n int64
+	for {
+		m, err := src.Read(buf)
+		if m > 0 {
+			w, werr := dst.Write(buf[:m])
+			n += int64(w)
+			total.Add(int64(w))
+			if werr != nil {
+				return n
+			}
+		}
+		if err != nil {
+			return n
+		}
+	}
+}
+
+// PublishTCP accepts connections on host and connects each to sandbox
+// (the sandbox's address and port) from the gateway address.
+func (gw *Gateway) PublishTCP(host, sandbox netip.AddrPort) error {
+	l, err := net.Listen("tcp4", host.String())
+	if err != nil {
+		return err
+	}
+	gw.pubMu.Lock()
+	gw.listeners = append(gw.listeners, l)
+	gw.pubMu.Unlock()
+	gw.wg.Add(1)
+	go func() {
+		defer gw.wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			gw.wg.Add(1)
+			go func() {
+				defer gw.wg.Done()
+				gw.publishedTCP(c.(*net.TCPConn), sandbox)
+			}()
+		}
+	}()
+	return nil
+}
+
+func (gw *Gateway) publishedTCP(c *net.TCPConn, sandbox netip.AddrPort) {
+	ctx, cancel := context.WithTimeout(gw.ctx, tcpDialTimeout)
+	defer cancel()
+	sb, err := gonet.DialTCPWithBind(ctx, gw.g,
+		tcpip.FullAddress{NIC: gw.nic, Addr: gAddr(gw.cfg.Gateway)},
+		tcpip.FullAddress{NIC: gw.nic, Addr: gAddr(sandbox.Addr()), Port: sandbox.Port()},
+		ipv4.ProtocolNumber)
+	if err != nil {
+		gw.stats.Failed.Add(1)
+		gw.logf("tcp %s -> published %s failed: %v", c.RemoteAddr(), sandbox, err)
+		c.Close()
+		return
+	}
+	gw.stats.TCPFlows.Add(1)
+	start := time.Now()
+	in, out := gw.relay(c, sb)
+	gw.logf("tcp %s -> published %s in %d B out %d B %.3fs", c.RemoteAddr(), sandbox, in, out, time.Since(start).Seconds())
+}

@@ -1,0 +1,223 @@
+package gateway
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/stack"
+)
+
+// udpKey is one sandbox flow: its source and the destination it used.
+type udpKey struct{ src, dst netip.AddrPort }
+
+type udpFlow struct {
+	key   udpKey
+	host  *hostSock
+	to    netip.AddrPort // host destination (dst, or the resolver for DNS)
+	last  atomic.Int64   // unix nanos of the last datagram either way
+	start time.Time
+	up    atomic.Int64
+	down  atomic.Int64
+
+	mu       sync.Mutex
+	ttl, tos int    // options now set on host, -1 unknown
+	head     []byte // the last sandbox datagram's IP+UDP header, for errors
+}
+
+type udpTable struct {
+	mu    sync.Mutex
+	flows map[udpKey]*udpFlow
+}
+
+func (t *udpTable) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.flows {
+		f.host.Close()
+	}
+}
+
+func (gw *Gateway) startUDP() {
+	gw.g.SetTransportProtocolHandler(header.UDPProtocolNumber, gw.handleUDP)
+}
+
+// handleUDP runs on the stack's delivery path for each datagram no socket
+// of the stack wants: it must not block.
+func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
+	if pkt.NICID != gw.nic || gw.closed.Load() {
+		return false
+	}
+	src := netip.AddrPortFrom(addrOf(id.RemoteAddress), id.RemotePort)
+	dst := netip.AddrPortFrom(addrOf(id.LocalAddress), id.LocalPort)
+	if !udpChecksumOK(pkt) {
+		return true // a corrupt datagram is dropped, as any host would
+	}
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	to, ok, why := gw.target(ProtoUDP, dst)
+	if !ok {
+		if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
+			// The gateway's own address: no service there, so the stack
+			// answers port unreachable like a host.
+			return false
+		}
+		gw.stats.Denied.Add(1)
+		gw.logf("udp %s -> %s refused: %s", src, dst, why)
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4AdminProhibited), 0, packetHead(pkt))
+		return true
+	}
+	if ip.TTL() <= 1 && dst.Addr() != gw.cfg.DNS {
+		// The gateway is a hop: a datagram that would leave with TTL 0 ends
+		// here, as in any router (traceroute's first hop).
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4TimeExceeded), uint8(header.ICMPv4TTLExceeded), 0, packetHead(pkt))
+		return true
+	}
+	f := gw.udpFlow(udpKey{src, dst}, to)
+	if f == nil {
+		return true
+	}
+	payload := pkt.Data().AsRange().ToSlice()
+	f.mu.Lock()
+	ttl, tos := int(ip.TTL())-1, int(tosOf(ip))
+	if dst.Addr() == gw.cfg.DNS {
+		ttl = 64 // the gateway's own query to its resolver
+	}
+	if ttl != f.ttl && f.host.setInt(unix.IPPROTO_IP, unix.IP_TTL, ttl) == nil {
+		f.ttl = ttl
+	}
+	if tos != f.tos && f.host.setInt(unix.IPPROTO_IP, unix.IP_TOS, tos) == nil {
+		f.tos = tos
+	}
+	f.head = packetHead(pkt)
+	err := f.host.sendTo(payload, netip.AddrPort{})
+	f.mu.Unlock()
+	f.last.Store(time.Now().UnixNano())
+	if err == nil {
+		f.up.Add(int64(len(payload)))
+		gw.stats.BytesOut.Add(int64(len(payload)))
+	}
+	return true
+}
+
+func udpChecksumOK(pkt *gstack.PacketBuffer) bool {
+	h := header.UDP(pkt.TransportHeader().Slice())
+	if len(h) < header.UDPMinimumSize {
+		return false
+	}
+	n := pkt.Network()
+	lengthOK, csumOK := header.UDPValid(h, func() uint16 { return pkt.Data().Checksum() },
+		uint16(pkt.Data().Size()), pkt.NetworkProtocolNumber,
+		n.SourceAddress(), n.DestinationAddress(), pkt.RXChecksumValidated)
+	return lengthOK && csumOK
+}
+
+// udpFlow finds or opens the host socket of a flow (nil when full or the
+// host refuses a socket).
+func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
+	t := &gw.udp
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f, ok := t.flows[k]; ok {
+		return f
+	}
+	if len(t.flows)+gw.icmp.count() >= gw.cfg.MaxFlows || gw.closed.Load() {
+		gw.stats.Failed.Add(1)
+		return nil
+	}
+	h, err := openHostSock(unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	if err != nil {
+		gw.stats.Failed.Add(1)
+		gw.logf("udp %s -> %s: host socket: %v", k.src, k.dst, err)
+		return nil
+	}
+	for _, o := range []int{unix.IP_RECVTTL, unix.IP_RECVTOS, unix.IP_RECVERR} {
+		h.setInt(unix.IPPROTO_IP, o, 1)
+	}
+	if err := h.connect(to); err != nil {
+		h.Close()
+		gw.stats.Failed.Add(1)
+		gw.logf("udp %s -> %s: %v", k.src, k.dst, err)
+		return nil
+	}
+	f := &udpFlow{key: k, host: h, to: to, start: time.Now(), ttl: -1, tos: -1}
+	f.last.Store(time.Now().UnixNano())
+	t.flows[k] = f
+	gw.stats.UDPFlows.Add(1)
+	gw.wg.Add(1)
+	go gw.udpReplies(f)
+	return f
+}
+
+// udpReplies sends the host socket's datagrams back to the sandbox from the
+// address the sandbox wrote to, and its ICMP errors as ICMP errors from the
+// real offender; the flow ends after UDPIdle without traffic.
+func (gw *Gateway) udpReplies(f *udpFlow) {
+	defer gw.wg.Done()
+	defer func() {
+		gw.udp.mu.Lock()
+		delete(gw.udp.flows, f.key)
+		gw.udp.mu.Unlock()
+		f.host.Close()
+		gw.logf("udp %s -> %s up %d B down %d B %.3fs", f.key.src, f.key.dst, f.up.Load(), f.down.Load(), time.Since(f.start).Seconds())
+	}()
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	for !gw.closed.Load() {
+		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
+		if time.Now().After(deadline) {
+			return
+		}
+		n, oobn, _, err := f.host.recv(buf, oob, false, deadline)
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			if gw.udpError(f, buf, oob) {
+				continue
+			}
+			return
+		}
+		f.last.Store(time.Now().UnixNano())
+		ci := parseCmsgs(oob[:oobn])
+		ttl := uint8(0)
+		if ci.hasTTL && ci.ttl > 1 {
+			ttl = ci.ttl - 1
+		}
+		payload := make([]byte, n)
+		copy(payload, buf[:n])
+		err = gw.cfg.Stack.SendUDP(&stack.UDPSend{
+			Src: f.key.dst, Dst: f.key.src, IfIndex: gw.cfg.NIC,
+			TTL: ttl, TOS: ci.tos, Payload: payload,
+		})
+		if err == nil {
+			f.down.Add(int64(n))
+			gw.stats.BytesIn.Add(int64(n))
+		}
+	}
+}
+
+// udpError drains one error-queue message of the host socket and sends the
+// matching ICMP error into the sandbox, quoting the sandbox's last datagram
+// of the flow. It reports whether the socket is still usable.
+func (gw *Gateway) udpError(f *udpFlow, buf, oob []byte) bool {
+	_, oobn, _, err := f.host.recv(buf, oob, true, time.Now().Add(time.Second))
+	if err != nil {
+		return err == unix.EAGAIN || isTimeout(err)
+	}
+	ci := parseCmsgs(oob[:oobn])
+	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() {
+		return true
+	}
+	f.mu.Lock()
+	head := f.head
+	f.mu.Unlock()
+	if head != nil && f.key.dst.Addr() != gw.cfg.DNS {
+		gw.sendICMPError(ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, head)
+	}
+	return true
+}
