@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -30,6 +31,8 @@ type gsock struct {
 	// pendingBind is the address of a TCP bind(2) whose port waits for
 	// connect or listen (IP_BIND_ADDRESS_NO_PORT, tcp_bindport.go); guarded by mu.
 	pendingBind netip.Addr
+	// icmpFilter is ICMP_FILTER's mask (raw ICMP sockets, icmpfilter.go).
+	icmpFilter atomic.Uint32
 
 	mu     sync.Mutex
 	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername

@@ -242,6 +242,7 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 	peek := flags&unix.MSG_PEEK != 0
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
 	for {
+		g.dropFilteredICMP()
 		res, e := g.readOnce(p, peek, true)
 		if e == nil {
 			n, rflags := res.Count, 0

@@ -89,6 +89,9 @@ func (g *gsock) SetSockOpt(level, name int, val []byte) error {
 	if level == unix.SOL_TCP {
 		return g.setTCPOpt(name, val)
 	}
+	if level == unix.SOL_RAW && g.typ == unix.SOCK_RAW {
+		return g.setRawOpt(name, val)
+	}
 	if err := g.setCommon(level, name, val); err != nil {
 		return err
 	}
@@ -122,6 +125,8 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		return g.getIPMTU(buf)
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
+	case level == unix.SOL_RAW && g.typ == unix.SOCK_RAW:
+		return g.getRawOpt(name, buf)
 	case level == unix.SOL_TCP && g.isTCP():
 		if name != unix.TCP_NODELAY {
 			return 0, unix.ENOPROTOOPT

@@ -21,6 +21,7 @@ func (g *gsock) Readiness(mask uint32) uint32 {
 // datagramPoll is Linux's datagram_poll for raw and ping sockets: gVisor
 // says whether data is queued; the shutdown and writability bits are ours.
 func (g *gsock) datagramPoll(mask uint32) uint32 {
+	g.dropFilteredICMP()
 	gv := g.endpoint().Readiness(waiter.ReadableEvents | waiter.EventErr).ToLinux()
 	r := gv & (unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLERR)
 	if g.icmpErrPending() {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,7 +27,7 @@ func sockPort(s harness.Sock) int {
 }
 
 func ipOptionsScenarios() []harness.Scenario {
-	return append(append(unicastIfScenarios(), bindNoPortScenarios()...), []harness.Scenario{
+	return append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), []harness.Scenario{
 		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
 			s := dutUDP(e, 0)
 			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
@@ -252,6 +253,36 @@ func bindNoPortScenarios() []harness.Scenario {
 			e.Rec("set", l.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
 			e.Rec("listen unbound", l.Listen(4))
 			inRange("listening in range", l)
+		}},
+	}
+}
+
+func icmpFilterScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "raw/icmp-filter", Run: func(e *harness.Env) {
+			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			all := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			getOptBytes(e, "default", r, unix.SOL_RAW, 1, 8)
+			getOptBytes(e, "get 2 bytes", r, unix.SOL_RAW, 1, 2)
+			// Drop echo replies (type 0) only.
+			e.Rec("set 2 bytes", r.SetSockOpt(unix.SOL_RAW, 1, []byte{1, 0}))
+			getOptBytes(e, "get", r, unix.SOL_RAW, 1, 4)
+			e.Rec("other SOL_RAW option", r.SetSockOpt(unix.SOL_RAW, 2, harness.Int32(0)))
+			getOptBytes(e, "get other", r, unix.SOL_RAW, 2, 4)
+			ping := echoRequest(0x4242, 1, []byte("filter"))
+			send(e, "echo to peer", r, ping, harness.Sockaddr(e.PeerAddr, 0), 0)
+			harness.WaitReadable(all, 2*time.Second)
+			buf := make([]byte, 128)
+			n, _, _, _, err := all.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			e.Rec("unfiltered socket", err, n > 20 && buf[20] == 0)
+			e.Rec("poll filtered socket", harness.WaitReadable(r, 300*time.Millisecond))
+			_, _, _, _, err = r.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			e.Rec("filtered socket", err)
+			e.Rec("let replies through", r.SetSockOpt(unix.SOL_RAW, 1, harness.Int32(-2)))
+			send(e, "echo to peer", r, ping, harness.Sockaddr(e.PeerAddr, 0), 0)
+			harness.WaitReadable(r, 2*time.Second)
+			n, _, _, _, err = r.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			e.Rec("filtered socket", err, n > 20 && buf[20] == 0)
 		}},
 	}
 }
