@@ -80,9 +80,9 @@ func BenchmarkMulticastSourceFilter(b *testing.B) {
 				if err := so.SetSockOpt(unix.SOL_IP, unix.IP_MSFILTER, options.AppendIPMsfilter(nil, f, uint32(n))); err != nil {
 					b.Fatal(fmt.Errorf("IP_MSFILTER with %d sources: %w", n, err))
 				}
-				// Let the state-change reports (sent within a second,
+				// Let the state-change reports (the last within about a second,
 				// robustness times) finish: they are not per-datagram cost.
-				time.Sleep(1100 * time.Millisecond)
+				time.Sleep(2500 * time.Millisecond)
 			}
 			runtime.GC()
 			frame := benchDatagram(dst)
