@@ -25,9 +25,9 @@ type udpFlow struct {
 	up    atomic.Int64
 	down  atomic.Int64
 
-	mu       sync.Mutex
-	ttl, tos int    // options now set on host, -1 unknown
-	head     []byte // the last sandbox datagram's IP+UDP header, for errors
+	mu             sync.Mutex
+	ttl, tos, pmtu int    // options now set on host, -1 unknown
+	head           []byte // the last sandbox datagram's IP+UDP header, for errors
 }
 
 type udpTable struct {
@@ -93,9 +93,31 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	if tos != f.tos && f.host.setInt(unix.IPPROTO_IP, unix.IP_TOS, tos) == nil {
 		f.tos = tos
 	}
+	// DF travels too: a DF datagram leaves with DF and meets the path MTU
+	// (IP_PMTUDISC_DO), one without may be fragmented (IP_PMTUDISC_DONT).
+	pmtu := unix.IP_PMTUDISC_DONT
+	if ip.Flags()&header.IPv4FlagDontFragment != 0 {
+		pmtu = unix.IP_PMTUDISC_DO
+	}
+	if pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
+		f.pmtu = pmtu
+	}
 	f.head = packetHead(pkt)
 	err := f.host.sendTo(payload, netip.AddrPort{})
+	var mtu int
+	if err == unix.EMSGSIZE {
+		f.host.control(func(fd int) error {
+			mtu, err = unix.GetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU)
+			return nil
+		})
+	}
 	f.mu.Unlock()
+	if mtu > 0 {
+		// The host knows the path is narrower: the gateway is the hop that
+		// cannot forward it, as a router answers "fragmentation needed".
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4FragmentationNeeded), uint32(mtu), packetHead(pkt))
+		return true
+	}
 	f.last.Store(time.Now().UnixNano())
 	if err == nil {
 		f.up.Add(int64(len(payload)))
@@ -144,7 +166,7 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 		gw.logf("udp %s -> %s: %v", k.src, k.dst, err)
 		return nil
 	}
-	f := &udpFlow{key: k, host: h, to: to, start: time.Now(), ttl: -1, tos: -1}
+	f := &udpFlow{key: k, host: h, to: to, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
 	t.flows[k] = f
 	gw.stats.UDPFlows.Add(1)

@@ -22,7 +22,7 @@ import (
 // with TCP and UDP echo servers; nothing else is reachable. (bash reads a
 // datagram socket a byte at a time, so the scripts read datagrams with dd.)
 type runTopology struct {
-	host, target string
+	host, target, far string
 	mu           sync.Mutex
 	peers        []string // "tcp 198.18.5.2:port" as the target saw them
 }
@@ -30,6 +30,9 @@ type runTopology struct {
 const (
 	targetAddr = "198.18.5.1"
 	hostAddr   = "198.18.5.2"
+	// The target also routes to a far namespace over a link with MTU 1280.
+	farAddr = "198.18.6.2"
+	farMTU  = "1280"
 )
 
 func (tp *runTopology) saw(s string) {
@@ -55,9 +58,27 @@ func newRunTopology(t *testing.T) *runTopology {
 	ipCmd(t, "-n", tp.host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", tp.target)
 	ipCmd(t, "-n", tp.host, "addr", "add", hostAddr+"/24", "dev", "eth0")
 	ipCmd(t, "-n", tp.target, "addr", "add", targetAddr+"/24", "dev", "eth0")
-	for _, ns := range []string{tp.host, tp.target} {
+	tp.far = newNetns(t, prefix+"rn-far")
+	ipCmd(t, "-n", tp.target, "link", "add", "eth1", "mtu", farMTU, "type", "veth", "peer", "name", "eth0", "mtu", farMTU, "netns", tp.far)
+	ipCmd(t, "-n", tp.target, "addr", "add", "198.18.6.1/24", "dev", "eth1")
+	ipCmd(t, "-n", tp.far, "addr", "add", farAddr+"/24", "dev", "eth0")
+	ipCmd(t, "-n", tp.target, "link", "set", "eth1", "up")
+	for _, ns := range []string{tp.host, tp.target, tp.far} {
 		ipCmd(t, "-n", ns, "link", "set", "eth0", "up")
 		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+	}
+	ipCmd(t, "-n", tp.host, "route", "add", "198.18.6.0/24", "via", targetAddr)
+	ipCmd(t, "-n", tp.far, "route", "add", "default", "via", "198.18.6.1")
+	// The target forwards; kernel peers answer every probe (no ICMP rate
+	// limiting).
+	for _, w := range [][3]string{
+		{tp.target, "net.ipv4.ip_forward", "1"},
+		{tp.target, "net.ipv4.icmp_ratelimit", "0"},
+		{tp.far, "net.ipv4.icmp_ratelimit", "0"},
+	} {
+		if err := harness.WriteSysctl(w[0], w[1], w[2]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var tl net.Listener
 	var uc, dns net.PacketConn
@@ -192,6 +213,27 @@ exit 0`
 		}
 	})
 
+	t.Run("tracepath sees the real path", func(t *testing.T) {
+		if _, err := exec.LookPath("tracepath"); err != nil {
+			t.Fatal("needs iputils-tracepath")
+		}
+		direct, err := exec.Command("ip", "netns", "exec", tp.host, "tracepath", "-n", farAddr).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tracepath on the host side: %v\n%s", err, direct)
+		}
+		out, code := sandboxRun(t, bin, tp.host, "", "--", "tracepath", "-n", farAddr)
+		if code != 0 {
+			t.Fatalf("tracepath in the sandbox: exit %d\n%s", code, out)
+		}
+		hostHops, hostPMTU := tracepathHops(string(direct))
+		sbHops, sbPMTU := tracepathHops(out)
+		want := append([]string{"10.0.2.2"}, hostHops...)
+		if strings.Join(sbHops, " ") != strings.Join(want, " ") || sbPMTU != hostPMTU || hostPMTU != farMTU {
+			t.Errorf("sandbox hops %q pmtu %s; want %q pmtu %s (host side: %q pmtu %s)\nsandbox:\n%s\nhost:\n%s",
+				sbHops, sbPMTU, want, farMTU, hostHops, hostPMTU, out, direct)
+		}
+	})
+
 	t.Run("egress deny", func(t *testing.T) {
 		before := len(tp.seen())
 		script := `(exec 3<>/dev/tcp/` + targetAddr + `/7) 2>/dev/null && exit 20
@@ -299,4 +341,25 @@ func TestRunUsageErrors(t *testing.T) {
 			t.Errorf("run %q: exit %d, want %d (usage)\n%s", args, code, exitUsage, out.String())
 		}
 	}
+}
+
+var (
+	tracepathHop    = regexp.MustCompile(`(?m)^\s*(\d+):\s+(\d+\.\d+\.\d+\.\d+)\s`)
+	tracepathResume = regexp.MustCompile(`Resume: pmtu (\d+)`)
+)
+
+// tracepathHops lists the distinct hop addresses of a tracepath -n output in
+// hop order, and the final pmtu.
+func tracepathHops(out string) (hops []string, pmtu string) {
+	last := ""
+	for _, m := range tracepathHop.FindAllStringSubmatch(out, -1) {
+		if m[2] != last {
+			hops = append(hops, m[2])
+			last = m[2]
+		}
+	}
+	if m := tracepathResume.FindStringSubmatch(out); m != nil {
+		pmtu = m[1]
+	}
+	return hops, pmtu
 }
