@@ -23,8 +23,8 @@ import (
 // datagram socket a byte at a time, so the scripts read datagrams with dd.)
 type runTopology struct {
 	host, target, far string
-	mu           sync.Mutex
-	peers        []string // "tcp 198.18.5.2:port" as the target saw them
+	mu                sync.Mutex
+	peers             []string // "tcp 198.18.5.2:port" as the target saw them
 }
 
 const (
