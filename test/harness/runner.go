@@ -24,6 +24,11 @@ type Options struct {
 	Timeout time.Duration // per scenario and host; 0 = 10s
 	// Records keeps each scenario's kernel record in its Row.
 	Records bool
+	// Parallel runs a scenario's two runs at the same time (their
+	// namespaces share nothing; about twice as fast). Scenarios must then
+	// keep no state outside their Env, and timing-sensitive ones see more
+	// CPU contention, so it is off by default.
+	Parallel bool
 }
 
 // Row is the outcome of one scenario.
@@ -121,8 +126,19 @@ func RunScenarios(list []Scenario, expected map[string]string, opts Options) (Re
 			continue
 		}
 		base := 10000 + 10*i // outside ip_local_port_range, same on both runs
-		a := runOne(sc, ref, base, opts.Timeout)
-		b := runOne(sc, other, base, opts.Timeout)
+		var a, b []string
+		if opts.Parallel {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				b = runOne(sc, other, base, opts.Timeout)
+			}()
+			a = runOne(sc, ref, base, opts.Timeout)
+			<-done
+		} else {
+			a = runOne(sc, ref, base, opts.Timeout)
+			b = runOne(sc, other, base, opts.Timeout)
+		}
 		row := Row{Name: sc.Name, Status: "identical"}
 		if opts.Records {
 			row.Record = a
