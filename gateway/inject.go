@@ -37,13 +37,9 @@ func (gw *Gateway) sendICMP(src, dst netip.Addr, ttl, tos uint8, msg []byte) {
 	r.WritePacket(gstack.NetworkHeaderParams{Protocol: header.ICMPv4ProtocolNumber, TTL: ttl, TOS: tos}, pkt)
 }
 
-// icmpQuoteMax is how much of the offending packet an error quotes: its IP
-// header and the first 8 bytes after it (RFC 792), as every router does at
-// least.
-const icmpQuoteMax = 60 + 8
-
 // sendICMPError sends type/code from offender to the sandbox, quoting the
-// sandbox's packet ip (its IP header and at least 8 bytes that follow).
+// sandbox's packet ip: its IP header and the 8 bytes that follow (RFC 792),
+// which is all any host matches an error on.
 func (gw *Gateway) sendICMPError(offender netip.Addr, typ, code uint8, info uint32, ip []byte) {
 	h := header.IPv4(ip)
 	// A quote is a truncated packet: its total length says more than it has.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"netsandbox/test/harness"
 )
 
@@ -231,6 +233,50 @@ exit 0`
 		if strings.Join(sbHops, " ") != strings.Join(want, " ") || sbPMTU != hostPMTU || hostPMTU != farMTU {
 			t.Errorf("sandbox hops %q pmtu %s; want %q pmtu %s (host side: %q pmtu %s)\nsandbox:\n%s\nhost:\n%s",
 				sbHops, sbPMTU, want, farMTU, hostHops, hostPMTU, out, direct)
+		}
+	})
+
+	t.Run("rootless", func(t *testing.T) {
+		for _, tool := range []string{"unshare", "setpriv", "mount"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Fatalf("needs %s (util-linux)", tool)
+			}
+		}
+		// An unprivileged user: the binary and a TAP device node it may
+		// open (hosts often keep /dev/net/tun 0600; a private node, bound
+		// over it in a private mount namespace, leaves the host's alone).
+		dir, err := os.MkdirTemp("", "nsbx-rootless-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(os.Chmod(dir, 0o755))
+		exe, err := os.ReadFile(bin)
+		must(err)
+		userBin := filepath.Join(dir, "netsandbox")
+		must(os.WriteFile(userBin, exe, 0o755))
+		tun := filepath.Join(dir, "tun")
+		must(unix.Mknod(tun, unix.S_IFCHR|0o666, int(unix.Mkdev(10, 200))))
+		must(os.Chmod(tun, 0o666))
+		// Ping sockets for the unprivileged gateway (raw needs CAP_NET_RAW).
+		must(harness.WriteSysctl(tp.host, "net.ipv4.ping_group_range", "0 2147483647"))
+		script := `[ "$(id -u)" = 0 ] || exit 30
+exec 3<>/dev/tcp/` + targetAddr + `/7 || exit 31
+echo rootless-tcp >&3; read -t 5 l <&3; echo "tcp:$l"
+ping -c 1 -W 2 ` + targetAddr + ` || exit 32
+exit 4`
+		cmd := exec.Command("unshare", "-m", "sh", "-c",
+			`mount --make-rprivate / && mount --bind "$1" /dev/net/tun && exec ip netns exec "$2" setpriv --reuid=65534 --regid=65534 --clear-groups "$3" run -- bash -c "$4"`,
+			"sh", tun, tp.host, userBin, script)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 4 || !strings.Contains(string(out), "tcp:rootless-tcp") || !strings.Contains(string(out), "1 received") {
+			t.Errorf("rootless run: exit %d, want 4 with a TCP echo and a ping reply:\n%s", code, out)
 		}
 	})
 
