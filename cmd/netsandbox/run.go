@@ -66,7 +66,7 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	fs := newFlagSet("run", stderr)
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
 	var pub, allow, deny multiFlag
-	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable; tcp only for now)")
+	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable)")
 	fs.Var(&allow, "allow", "allow egress to [tcp:|udp:|icmp:]CIDR[:PORT] (repeatable)")
 	fs.Var(&deny, "deny", "deny egress to [tcp:|udp:|icmp:]CIDR[:PORT] (repeatable)")
 	fs.BoolVar(&c.policy.DenyAll, "deny-all", false, "deny egress not allowed by --allow (DNS through 10.0.2.3 stays allowed)")
@@ -146,9 +146,6 @@ func parsePublish(s string) (publish, error) {
 	sp, err2 := strconv.ParseUint(parts[1], 10, 16)
 	if err1 != nil || err2 != nil || hp == 0 || sp == 0 {
 		return p, usagef("-p %q: ports 1..65535", s)
-	}
-	if p.udp {
-		return p, usagef("-p %q: publishing UDP ports is not implemented yet", s)
 	}
 	p.host, p.sandbox = netip.AddrPortFrom(host, uint16(hp)), uint16(sp)
 	return p, nil
@@ -390,7 +387,11 @@ func startGateway(c runConfig, sock *os.File, resolver netip.AddrPort, haveResol
 	}
 	cleanup := func() { gw.Close(); closeAll() }
 	for _, p := range c.publish {
-		if err := gw.PublishTCP(p.host, netip.AddrPortFrom(sandboxAddr.Addr(), p.sandbox)); err != nil {
+		publish := gw.PublishTCP
+		if p.udp {
+			publish = gw.PublishUDP
+		}
+		if err := publish(p.host, netip.AddrPortFrom(sandboxAddr.Addr(), p.sandbox)); err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("-p %s: %w", p.host, err)
 		}

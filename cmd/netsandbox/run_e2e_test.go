@@ -367,6 +367,45 @@ exit 0`
 		if got != "through -p\n" {
 			t.Errorf("-p 127.0.0.1:18080:8080: got %q\n%s", got, out.String())
 		}
+
+		// UDP: socat answers the first datagram it gets, then ends CMD.
+		ucmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "-p", "127.0.0.1:18053:5353/udp", "--",
+			"socat", "UDP-RECVFROM:5353", "EXEC:cat")
+		var uout syncBuffer
+		ucmd.Stdout, ucmd.Stderr = &uout, &uout
+		if err := ucmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		udone := make(chan error, 1)
+		go func() { udone <- ucmd.Wait() }()
+		defer func() {
+			select {
+			case <-udone:
+			case <-time.After(10 * time.Second):
+				ucmd.Process.Kill()
+				<-udone
+			}
+		}()
+		got = ""
+		deadline = time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) && got != "udp through -p" {
+			harness.InNetns(tp.host, func() error {
+				c, err := net.Dial("udp4", "127.0.0.1:18053")
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(500 * time.Millisecond))
+				c.Write([]byte("udp through -p"))
+				b := make([]byte, 100)
+				n, _ := c.Read(b)
+				got = string(b[:n])
+				return nil
+			})
+		}
+		if got != "udp through -p" {
+			t.Errorf("-p 127.0.0.1:18053:5353/udp: got %q\n%s", got, uout.String())
+		}
 	})
 }
 
@@ -379,6 +418,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"-p", "80", "--", "true"},
 		{"-p", "1.2.3:80:80", "--", "true"},
 		{"-p", "80:80/sctp", "--", "true"},
+		{"-p", "0:80/udp", "--", "true"},
 		{"--deny", "10.0.0.0/33", "--", "true"},
 		{"--allow", "tcp:10.0.0.1:0", "--", "true"},
 	} {
