@@ -14,10 +14,15 @@ type sendParams struct {
 	// ipi_ifindex the output interface (udp_sendmsg's ipc.addr, ipc.oif).
 	hasPktinfo bool
 	pktinfo    options.InPktinfo
+	// IP_RETOPTS: IP options for this message instead of the socket's
+	// (at most 40 bytes, the rest cut as ip_cmsg_send does), still to be
+	// compiled; empty means none.
+	hasOpts bool
+	opts    []byte
 }
 
 // parseSendCmsgs applies ip_cmsg_send's rules to a sendmsg control buffer.
-// SOL_IP IP_TTL, IP_TOS and IP_PKTINFO are implemented; other SOL_IP and SOL_SOCKET
+// SOL_IP IP_TTL, IP_TOS, IP_PKTINFO and IP_RETOPTS are implemented; other SOL_IP and SOL_SOCKET
 // types are EINVAL (Linux implements some of them: they are not yet here);
 // other levels are skipped, as Linux does.
 func parseSendCmsgs(oob []byte) (sendParams, error) {
@@ -59,6 +64,8 @@ func parseSendCmsgs(oob []byte) (sendParams, error) {
 				return sp, unix.EINVAL
 			}
 			sp.tos = int(v)
+		case unix.IP_RETOPTS:
+			sp.hasOpts, sp.opts = true, m.Data[:min(len(m.Data), 40)]
 		case unix.IP_PKTINFO:
 			pi, err := options.ParseInPktinfo(m.Data)
 			if err != nil || len(m.Data) != options.SizeofInPktinfo {

@@ -54,9 +54,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if sp.tos >= 0 || sp.hasPktinfo {
-		// gVisor takes no per-packet TOS or IPv4 pktinfo for raw and ICMP
-		// endpoints.
+	if sp.tos >= 0 || sp.hasPktinfo || sp.hasOpts {
+		// gVisor takes no per-packet TOS, IPv4 pktinfo or IP options for
+		// raw and ICMP endpoints.
 		return 0, unix.EINVAL
 	}
 	if sp.ttl != 0 {

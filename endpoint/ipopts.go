@@ -59,7 +59,7 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 		if !b.isUDP() {
 			return unix.ENOPROTOOPT
 		}
-		opt, err := options.CompileIPOptions(val, b.s.Caps().Has(stack.CapNetRaw), b.remoteUnicast)
+		opt, err := b.compileIPOptions(val)
 		if err != nil {
 			return err
 		}
@@ -215,4 +215,10 @@ func unicastIf(oif int, dst netip.Addr, o sockOpts) int {
 		return uc
 	}
 	return oif
+}
+
+// compileIPOptions validates IP options from setsockopt or an IP_RETOPTS
+// control message (ip_options_get).
+func (b *base) compileIPOptions(val []byte) (*options.IPOptions, error) {
+	return options.CompileIPOptions(val, b.s.Caps().Has(stack.CapNetRaw), b.remoteUnicast)
 }

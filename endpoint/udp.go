@@ -256,6 +256,13 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	var cmsgOpts *options.IPOptions
+	if sp.hasOpts {
+		// Compiled while ip_cmsg_send reads the messages.
+		if cmsgOpts, err = u.compileIPOptions(sp.opts); err != nil {
+			return 0, err
+		}
+	}
 	o := u.optsSnapshot()
 	if err := checkBroadcastDst(u.s, src.Addr(), dst.Addr(), o); err != nil {
 		return 0, err
@@ -287,6 +294,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if sp.tos >= 0 {
 		m.TOS = uint8(sp.tos)
+	}
+	if sp.hasOpts {
+		m.IPOptions = cmsgOpts
 	}
 	if sp.hasPktinfo {
 		if err := applySendPktinfo(u.s, &m, sp.pktinfo); err != nil {

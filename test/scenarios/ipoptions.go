@@ -27,7 +27,7 @@ func sockPort(s harness.Sock) int {
 }
 
 func ipOptionsScenarios() []harness.Scenario {
-	return append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), []harness.Scenario{
+	return append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), []harness.Scenario{
 		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
 			s := dutUDP(e, 0)
 			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
@@ -283,6 +283,50 @@ func icmpFilterScenarios() []harness.Scenario {
 			harness.WaitReadable(r, 2*time.Second)
 			n, _, _, _, err = r.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
 			e.Rec("filtered socket", err, n > 20 && buf[20] == 0)
+		}},
+	}
+}
+
+// retoptsCmsg builds an IP_RETOPTS control message carrying opts.
+func retoptsCmsg(opts []byte) []byte {
+	b := make([]byte, unix.CmsgSpace(len(opts)))
+	binary.NativeEndian.PutUint64(b, uint64(unix.CmsgLen(len(opts))))
+	binary.NativeEndian.PutUint32(b[8:], uint32(unix.IPPROTO_IP))
+	binary.NativeEndian.PutUint32(b[12:], uint32(unix.IP_RETOPTS))
+	copy(b[unix.CmsgLen(0):], opts)
+	return b
+}
+
+func retoptsScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "cmsg/send-retopts", Run: func(e *harness.Env) {
+			tap := peerTap(e, unix.IPPROTO_UDP)
+			s := dutUDP(e, 0)
+			to := harness.Sockaddr(e.PeerAddr, e.BasePort)
+			e.Rec("socket IP_OPTIONS rr", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, []byte{7, 7, 4, 0, 0, 0, 0}))
+			for _, c := range []struct {
+				name string
+				opts []byte
+			}{
+				{"router alert", []byte{0x94, 4, 0, 0}},
+				{"empty", nil},
+				{"nops", []byte{1, 1}},
+				{"record route 2 slots", []byte{7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0}},
+				{"malformed", []byte{7, 2}},
+				{"44 bytes, cut to 40", append(make([]byte, 40), 7, 2, 0, 0)},
+				{"45 bytes of record route", append([]byte{7, 39, 4}, make([]byte, 42)...)},
+			} {
+				n, err := s.SendMsg([]byte("ro"), retoptsCmsg(c.opts), to, 0)
+				e.Rec("send "+c.name, err, n)
+				if err == nil {
+					capture(e, "peer saw", tap, e.BasePort)
+				}
+			}
+			send(e, "send without cmsg", s, []byte("ro"), to, 0)
+			capture(e, "peer saw", tap, e.BasePort)
+			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			_, err := r.SendMsg([]byte("12345678"), retoptsCmsg([]byte{7, 2}), to, 0)
+			e.Rec("raw send malformed", err)
 		}},
 	}
 }
