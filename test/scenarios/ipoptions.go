@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,7 +28,7 @@ func sockPort(s harness.Sock) int {
 }
 
 func ipOptionsScenarios() []harness.Scenario {
-	return append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), []harness.Scenario{
+	return append(append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), ipOptionsLocalScenarios()...), []harness.Scenario{
 		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
 			s := dutUDP(e, 0)
 			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
@@ -327,6 +328,28 @@ func retoptsScenarios() []harness.Scenario {
 			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
 			_, err := r.SendMsg([]byte("12345678"), retoptsCmsg([]byte{7, 2}), to, 0)
 			e.Rec("raw send malformed", err)
+		}},
+	}
+}
+
+func ipOptionsLocalScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "cmsg/ip-options-to-self", Run: func(e *harness.Env) {
+			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind", r.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			e.SetInt("IP_RETOPTS", r, unix.IPPROTO_IP, unix.IP_RETOPTS, 1)
+			e.SetInt("IP_RECVTTL", r, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			for _, opts := range [][]byte{
+				{0x94, 4, 0, 0},
+				{1, 1, 1},
+			} {
+				e.Rec(fmt.Sprintf("set %x", opts), s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, opts))
+				for _, dst := range []netip.Addr{loopback, e.DUTAddr} {
+					send(e, "send to "+dst.String(), s, []byte("self"), harness.Sockaddr(dst, e.BasePort), 0)
+					peerRecvCmsgs(e, "recv", r)
+				}
+			}
 		}},
 	}
 }
