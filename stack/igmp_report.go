@@ -276,8 +276,9 @@ func takeRound(m map[netip.Addr]pending) []netip.Addr {
 }
 
 // groupKeys lists the interface's reportable groups: left groups first
-// (Linux reports its tomb list first), each part sorted by address. With
-// left false, only joined groups. Called with ctl held.
+// (Linux reports its tomb list first), each part newest first as Linux
+// links them. With left false, only joined groups. Called with ctl held
+// (which keeps the map's groups in place while sorting).
 func (s *Stack) groupKeys(ifindex int, left bool) []mcKey {
 	var gone, joined []mcKey
 	s.mc.mu.RLock()
@@ -294,9 +295,11 @@ func (s *Stack) groupKeys(ifindex int, left bool) []mcKey {
 		joined = append(joined, k)
 	}
 	s.mc.mu.RUnlock()
-	byGroup := func(a, b mcKey) int { return a.group.Compare(b.group) }
-	slices.SortFunc(gone, byGroup)
-	slices.SortFunc(joined, byGroup)
+	newestFirst := func(a, b mcKey) int {
+		return cmp.Compare(s.mc.groups[b].order, s.mc.groups[a].order)
+	}
+	slices.SortFunc(gone, newestFirst)
+	slices.SortFunc(joined, newestFirst)
 	return append(gone, joined...)
 }
 

@@ -42,6 +42,9 @@ type ifGroup struct {
 	sources map[netip.Addr]*srcCount
 	nextSeq uint64 // numbers sources in the order they appeared
 	tombSeq int64  // numbers sources in the order they were lost
+	// order is when the group was joined, or left once users is 0: Linux
+	// reports its groups newest first, left ones first.
+	order uint64
 
 	// State-change report bookkeeping (igmp_report.go).
 	modeChange int                    // TO_IN/TO_EX retransmissions left
@@ -111,6 +114,7 @@ type mcastState struct {
 	mu     sync.RWMutex
 	groups map[mcKey]*ifGroup
 	ifs    map[int]*igmpIf // per-interface report state (igmp_report.go)
+	events uint64          // numbers joins and leaves for ifGroup.order
 	closed bool
 }
 
@@ -173,6 +177,10 @@ func (s *Stack) McastIncGroup(ifindex int, group netip.Addr, mode FilterMode) er
 		m.groups[k] = g
 	}
 	oldMode, oldSet := g.state()
+	if fresh {
+		m.events++
+		g.order = m.events
+	}
 	g.users++
 	g.sfcount[mode]++
 	m.mu.Unlock()
@@ -202,6 +210,8 @@ func (s *Stack) McastDecGroup(ifindex int, group netip.Addr) {
 	if gone {
 		g.sfcount = [2]int{}
 		clear(g.sources)
+		m.events++
+		g.order = m.events
 	}
 	m.mu.Unlock()
 	if gone {
@@ -263,7 +273,9 @@ func (s *Stack) mcastHostAllows(ifindex int, group, src netip.Addr) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	g := m.groups[mcKey{ifindex, group}]
-	if g == nil {
+	if g == nil || group == allHosts {
+		// 224.0.0.1 also carries the host's own EXCLUDE{} membership,
+		// so its merged filter lets everything through.
 		return true
 	}
 	return g.users > 0 && g.allows(src)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -193,6 +194,42 @@ func captureNoID(e *harness.Env, op string, tap harness.Sock, port int) {
 		return
 	}
 	e.Rec(op, "nothing captured")
+}
+
+// captureReport waits (bounded) for an IGMPv3 report from the DUT with a
+// record for group and records, in order, every record of it about group
+// or the other groups given (the DUT is shared by the scenarios of a run:
+// retransmissions of earlier scenarios' reports may ride along).
+func captureReport(e *harness.Env, op string, tap harness.Sock, group netip.Addr, others ...netip.Addr) {
+	deadline := time.Now().Add(3 * time.Second)
+	buf := make([]byte, 2048)
+	for i := 0; i < 64 && time.Now().Before(deadline); i++ {
+		harness.WaitReadable(tap, time.Until(deadline))
+		n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || n < 28 || netip.AddrFrom4([4]byte(buf[12:16])) != e.DUTAddr {
+			continue
+		}
+		igmp := buf[int(buf[0]&0xf)*4 : n]
+		if _, ok := igmpRecord(igmp, group, 0); !ok {
+			continue
+		}
+		var recs []string
+		off := 8
+		for k := 0; k < int(binary.BigEndian.Uint16(igmp[6:8])) && off+8 <= len(igmp); k++ {
+			nsrc := int(binary.BigEndian.Uint16(igmp[off+2:]))
+			end := off + 8 + 4*nsrc + 4*int(igmp[off+1])
+			if end > len(igmp) {
+				break
+			}
+			if g := netip.AddrFrom4([4]byte(igmp[off+4 : off+8])); g == group || slices.Contains(others, g) {
+				recs = append(recs, fmt.Sprintf("%d %v %x", igmp[off], g, igmp[off+8:off+8+4*nsrc]))
+			}
+			off = end
+		}
+		e.Rec(op, "["+strings.Join(recs, "; ")+"]")
+		return
+	}
+	e.Rec(op, "no report")
 }
 
 // settleIGMP waits out the retransmissions of earlier reports and drops what
@@ -549,6 +586,68 @@ func mcastFilterCore() []harness.Scenario {
 			captureNoID(e, "peer saw", tap, e.BasePort)
 			setIP(e, "raw reset", r, unix.IP_MULTICAST_IF, mreq(anyAddr, anyAddr, -1)[4:8])
 			send(e, "raw send after reset", r, udp, harness.Sockaddr(g, 0), 0)
+		}},
+		{Name: "mcast/filter-all-hosts", Run: func(e *harness.Env) {
+			a, b := mcastRcv(e, e.BasePort), mcastRcv(e, e.BasePort)
+			setIP(e, "a includes s1 on 224.0.0.1", a, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(allHosts, e.DUTAddr, fsrc1))
+			newSpoofer(e, allHosts, e.BasePort).round("to 224.0.0.1", a, b)
+			e.SetInt("b IP_MULTICAST_ALL 0", b, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+			newSpoofer(e, allHosts, e.BasePort).round("to 224.0.0.1", a, b)
+		}},
+		{Name: "mcast/filter-general-query-order", Run: func(e *harness.Env) {
+			g1, g2, g3 := filterGroup(44), filterGroup(45), filterGroup(46)
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join g2", s, unix.IP_ADD_MEMBERSHIP, mreq(g2, e.DUTAddr, -1))
+			setIP(e, "include s3 s1 on g1", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g1, e.DUTAddr, fsrc3))
+			setIP(e, "", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g1, e.DUTAddr, fsrc1))
+			setIP(e, "join g3", s, unix.IP_ADD_MEMBERSHIP, mreq(g3, e.DUTAddr, -1))
+			setIP(e, "block s2 s1 on g3", s, unix.IP_BLOCK_SOURCE, mreqSource(g3, e.DUTAddr, fsrc2))
+			setIP(e, "", s, unix.IP_BLOCK_SOURCE, mreqSource(g3, e.DUTAddr, fsrc1))
+			settleIGMP(tap)
+			settleIGMP(tap)
+			q := peerQuerier(e)
+			send(e, "general query", q, igmpv3Query(anyAddr, 5), harness.Sockaddr(allHosts, 0), 0)
+			captureReport(e, "peer saw", tap, g1, g2, g3)
+			settleIGMP(tap)
+			setIP(e, "leave g2", s, unix.IP_DROP_MEMBERSHIP, mreq(g2, e.DUTAddr, -1))
+			setIP(e, "leave g1", s, unix.IP_DROP_MEMBERSHIP, mreq(g1, e.DUTAddr, -1))
+			captureReport(e, "peer saw", tap, g1, g2, g3)
+		}},
+		{Name: "mcast/filter-shared-group-reports", Run: func(e *harness.Env) {
+			g := filterGroup(47)
+			tap := peerIGMPTap(e)
+			a := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			b := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "a join", a, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureReport(e, "peer saw", tap, g)
+			settleIGMP(tap)
+			setIP(e, "b join", b, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "a leaves", a, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureReport(e, "peer saw", tap, g)
+			e.Rec("b closes", b.Close())
+			captureReport(e, "peer saw", tap, g)
+		}},
+		{Name: "mcast/filter-leave-matching", Run: func(e *harness.Env) {
+			g := filterGroup(48)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join on lo by address", s, unix.IP_ADD_MEMBERSHIP, mreq(g, loopback, -1))
+			setIP(e, "join on eth0 by ifindex", s, unix.IP_ADD_MEMBERSHIP, mreq(g, anyAddr, 2))
+			setIP(e, "leave 0.0.0.0 (route)", s, unix.IP_DROP_MEMBERSHIP, mreq(g, anyAddr, -1))
+			setIP(e, "leave foreign address", s, unix.IP_DROP_MEMBERSHIP, mreq(g, foreign, -1))
+			getMsfilter(e, "msfilter eth0", s, g, 0)
+			setIP(e, "leave ifindex 1", s, unix.IP_DROP_MEMBERSHIP, mreq(g, anyAddr, 1))
+			setIP(e, "leave lo again", s, unix.IP_DROP_MEMBERSHIP, mreq(g, loopback, -1))
+			setIP(e, "leave by address", s, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "leave again", s, unix.IP_DROP_MEMBERSHIP, mreq(g, anyAddr, 2))
+			getMsfilter(e, "msfilter eth0", s, g, 0)
+		}},
+		{Name: "mcast/filter-link-local-report", Run: func(e *harness.Env) {
+			g := netip.MustParseAddr("224.0.0.251")
+			tap := peerIGMPTap(e)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join 224.0.0.251", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			captureReport(e, "peer saw", tap, g)
 		}},
 		{Name: "mcast/filter-option-errors", Run: func(e *harness.Env) {
 			g := filterGroup(13)
