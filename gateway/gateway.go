@@ -68,6 +68,7 @@ type Gateway struct {
 
 	udp  udpTable
 	icmp icmpTable
+	syns synTable
 
 	pubMu     sync.Mutex
 	listeners []io.Closer

@@ -205,3 +205,30 @@ func TestUDPDeniedAndTTLExpired(t *testing.T) {
 		t.Errorf("UDPFlows = %d, want 0 (nothing left the host)", n)
 	}
 }
+
+// TestTCPSynTTLExpires: a SYN with TTL 1 ends at the gateway with time
+// exceeded (TCP traceroute's first hop); nothing is dialled.
+func TestTCPSynTTLExpires(t *testing.T) {
+	p := newPair(t, Config{})
+	raw, err := endpoint.New(p.sandbox, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	s, err := endpoint.New(p.sandbox, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	must(t, s.SetSockOpt(unix.IPPROTO_IP, unix.IP_TTL, []byte{1, 0, 0, 0}))
+	if err := s.Connect(options.SockaddrIn(netip.MustParseAddrPort("203.0.113.7:80"))); err != unix.EINPROGRESS {
+		t.Fatalf("connect: %v, want EINPROGRESS", err)
+	}
+	pkt, from, err := recvFrom(t, raw, 3*time.Second)
+	if err != nil || len(pkt) < 22 || pkt[20] != 11 || from.Addr() != testGateway {
+		t.Fatalf("got % x from %v (%v); want time exceeded from %v", pkt, from, err, testGateway)
+	}
+	if n := p.gw.Stats().Failed.Load() + p.gw.Stats().TCPFlows.Load(); n != 0 {
+		t.Errorf("the gateway dialled (%d), want nothing", n)
+	}
+}

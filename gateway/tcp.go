@@ -2,13 +2,16 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -34,6 +37,9 @@ func (gw *Gateway) startTCP() {
 		if pkt.NICID != gw.nic || gw.closed.Load() {
 			return false
 		}
+		if gw.noteSYN(id, pkt) {
+			return true
+		}
 		return fwd.HandlePacket(id, pkt)
 	})
 }
@@ -55,14 +61,17 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	}
 	gw.wg.Add(1)
 	defer gw.wg.Done()
+	syn, _ := gw.syns.take(id)
+	if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
+		syn.ttl = 0 // the gateway's own connection: the host's default TTL
+	}
 	ctx, cancel := context.WithTimeout(gw.ctx, tcpDialTimeout)
-	var d net.Dialer
-	host, err := d.DialContext(ctx, "tcp4", to.String())
+	host, icmpErr, err := gw.dialHost(ctx, to, syn.ttl, syn.tos)
 	cancel()
 	if err != nil {
 		gw.stats.Failed.Add(1)
 		gw.logf("tcp %s -> %s failed: %v", src, dst, err)
-		r.Complete(true)
+		gw.refuseTCP(r, syn, icmpErr, err)
 		return
 	}
 	var wq waiter.Queue
@@ -78,7 +87,7 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	gw.stats.TCPFlows.Add(1)
 	sb := gonet.NewTCPConn(&wq, ep)
 	start := time.Now()
-	up, down := gw.relay(sb, host.(*net.TCPConn))
+	up, down := gw.relay(sb, host)
 	gw.logf("tcp %s -> %s up %d B down %d B %.3fs", src, dst, up, down, time.Since(start).Seconds())
 }
 
@@ -182,4 +191,25 @@ func (gw *Gateway) publishedTCP(c *net.TCPConn, sandbox netip.AddrPort) {
 	start := time.Now()
 	in, out := gw.relay(c, sb)
 	gw.logf("tcp %s -> published %s in %d B out %d B %.3fs", c.RemoteAddr(), sandbox, in, out, time.Since(start).Seconds())
+}
+
+// refuseTCP answers a SYN whose host connect failed the way the world
+// answered the host: the ICMP error from the real offender, a "no route"
+// from the gateway when the host has none, else a RST.
+func (gw *Gateway) refuseTCP(r *tcp.ForwarderRequest, syn synInfo, ie *hostICMPError, err error) {
+	switch {
+	case syn.head == nil:
+		r.Complete(true)
+	case ie != nil:
+		r.Complete(false)
+		gw.sendICMPError(ie.offender, ie.typ, ie.code, ie.info, syn.head)
+	case errors.Is(err, unix.ENETUNREACH):
+		r.Complete(false)
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4NetUnreachable), 0, syn.head)
+	case errors.Is(err, unix.EHOSTUNREACH):
+		r.Complete(false)
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4HostUnreachable), 0, syn.head)
+	default:
+		r.Complete(true)
+	}
 }

@@ -215,6 +215,19 @@ exit 0`
 		}
 	})
 
+	t.Run("tcp connect errors come from where they happen", func(t *testing.T) {
+		// 198.19.0.1: the host has no route, so the gateway answers net
+		// unreachable; 198.18.6.9: the router finds no neighbour and answers
+		// host unreachable; port 8 of the target: its RST.
+		script := `for d in 198.19.0.1/80 198.18.6.9/80 ` + targetAddr + `/8; do (exec 3<>/dev/tcp/$d) 2>&1 | sed 's/.*: //'; done`
+		out, _ := sandboxRun(t, bin, tp.host, "", "--", "bash", "-c", script)
+		for _, want := range []string{"Network is unreachable", "No route to host", "Connection refused"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	t.Run("tracepath sees the real path", func(t *testing.T) {
 		if _, err := exec.LookPath("tracepath"); err != nil {
 			t.Fatal("needs iputils-tracepath")
