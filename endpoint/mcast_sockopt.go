@@ -56,6 +56,10 @@ func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) 
 	m := &b.memb
 	m.op.Lock()
 	defer m.op.Unlock()
+	if b.isClosed() {
+		// Close has left every group; a join now would never be left.
+		return true, unix.EBADF
+	}
 	return true, b.setMembershipLocked(name, val)
 }
 

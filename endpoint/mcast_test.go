@@ -203,3 +203,26 @@ func TestMulticastOptionMemoryMatchesKernel(t *testing.T) {
 		}
 	})
 }
+
+// TestMembershipAfterClose checks that a closed socket joins nothing (its
+// memberships were left by Close).
+func TestMembershipAfterClose(t *testing.T) {
+	s := newStack(t, 0, nil)
+	so, err := New(s, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := so.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, lmreqn(lgroup, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.McastGroups(1)) != 1 {
+		t.Fatalf("groups after join: %v", s.McastGroups(1))
+	}
+	so.Close()
+	if err := so.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, lmreqn(lgroup, 1)); err != unix.EBADF {
+		t.Errorf("join after close: %v, want EBADF", err)
+	}
+	if g := s.McastGroups(1); len(g) != 0 {
+		t.Errorf("groups after close: %v", g)
+	}
+}
