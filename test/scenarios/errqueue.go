@@ -59,6 +59,9 @@ func (f *icmpForger) send(typ, code byte, rest uint32, q []byte, badSum bool) {
 	if _, err := f.s.SendMsg(b, nil, harness.Sockaddr(f.e.DUTAddr, 0), 0); err != nil {
 		f.e.Rec("forge send", err)
 	}
+	// A packet-socket link may hand frames to the stack from more than
+	// one goroutine: space the messages so they arrive in order.
+	time.Sleep(15 * time.Millisecond)
 }
 
 // fragNeeded is the "rest" of a frag-needed carrying mtu.
