@@ -54,9 +54,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if sp.tos >= 0 || sp.hasPktinfo || sp.hasOpts {
-		// gVisor takes no per-packet TOS, IPv4 pktinfo or IP options for
-		// raw and ICMP endpoints.
+	if sp.tos >= 0 || sp.hasPktinfo || sp.hasOpts && g.isPing() {
+		// gVisor takes no per-packet TOS or IPv4 pktinfo for raw and ICMP
+		// endpoints, nor IP options for ICMP ones (raw: raw_ipopts.go).
 		return 0, unix.EINVAL
 	}
 	if sp.ttl != 0 {
@@ -67,6 +67,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if e := g.takeICMPErr(); e != 0 {
 		return 0, e // sock_error when ip_append_data allocates
+	}
+	if handled, n, err := g.sendRawWithOptions(p, wo.To, &sp); handled {
+		return n, err
 	}
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {

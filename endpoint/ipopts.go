@@ -14,10 +14,14 @@ import (
 // ipExtOpts are SOL_IP options kept in our layer beside sockOpts' common
 // ones, guarded by optMu.
 type ipExtOpts struct {
-	// ipOptions is IP_OPTIONS as compiled for sending (nil = none). Only
-	// our UDP puts them on the wire; gVisor's endpoints have no per-socket
-	// IP options, so TCP, raw and ping sockets refuse to set them.
+	// ipOptions is IP_OPTIONS as compiled for sending (nil = none). Our
+	// UDP and raw sockets (through Stack.SendRawIP) put them on the wire;
+	// gVisor's TCP and ICMP endpoints build their own headers with no
+	// per-socket IP options, so TCP and ping sockets refuse to set them.
 	ipOptions *options.IPOptions
+	// ipOptionsSet: IP_OPTIONS was set (Linux's inet_opt is not NULL),
+	// even to nothing.
+	ipOptionsSet bool
 	// freebind and transparent let bind(2) take a non-local address.
 	freebind, transparent bool
 	// nodefrag is IP_NODEFRAG (raw only): it only steers netfilter's
@@ -56,14 +60,15 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 		if len(val) > 40 {
 			return unix.EINVAL
 		}
-		if !b.isUDP() {
+		if !b.isUDP() && b.typ != unix.SOCK_RAW {
 			return unix.ENOPROTOOPT
 		}
 		opt, err := b.compileIPOptions(val)
 		if err != nil {
 			return err
 		}
-		x.ipOptions = opt
+		// Linux keeps an options object even for an empty value.
+		x.ipOptions, x.ipOptionsSet = opt, true
 	case unix.IP_FREEBIND:
 		if len(val) < 1 {
 			return unix.EINVAL

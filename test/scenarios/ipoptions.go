@@ -28,7 +28,7 @@ func sockPort(s harness.Sock) int {
 }
 
 func ipOptionsScenarios() []harness.Scenario {
-	return append(append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), ipOptionsLocalScenarios()...), []harness.Scenario{
+	return append(append(append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), ipOptionsLocalScenarios()...), rawIPOptionsScenarios()...), []harness.Scenario{
 		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
 			s := dutUDP(e, 0)
 			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
@@ -350,6 +350,42 @@ func ipOptionsLocalScenarios() []harness.Scenario {
 					peerRecvCmsgs(e, "recv", r)
 				}
 			}
+		}},
+	}
+}
+
+func rawIPOptionsScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "wire/raw-ip-options", Run: func(e *harness.Env) {
+			tap := peerTap(e, unix.IPPROTO_UDP)
+			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			getOptBytes(e, "default", r, unix.IPPROTO_IP, unix.IP_OPTIONS, 40)
+			e.Rec("set rr", r.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, []byte{7, 7, 4, 0, 0, 0, 0}))
+			getOptBytes(e, "get", r, unix.IPPROTO_IP, unix.IP_OPTIONS, 40)
+			e.Rec("set bad", r.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, []byte{7, 2}))
+			udp := make([]byte, 10)
+			binary.BigEndian.PutUint16(udp[0:], uint16(e.BasePort+1))
+			binary.BigEndian.PutUint16(udp[2:], uint16(e.BasePort))
+			binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+			copy(udp[8:], "rw")
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			send(e, "send", r, udp, to, 0)
+			capture(e, "peer saw", tap, e.BasePort)
+			e.SetInt("IP_TTL 9", r, unix.IPPROTO_IP, unix.IP_TTL, 9)
+			e.SetInt("IP_TOS", r, unix.IPPROTO_IP, unix.IP_TOS, 0x20)
+			n, err := r.SendMsg(udp, retoptsCmsg([]byte{0x94, 4, 0, 0}), to, 0)
+			e.Rec("send with IP_RETOPTS", err, n)
+			capture(e, "peer saw", tap, e.BasePort)
+			n, err = r.SendMsg(udp, retoptsCmsg(nil), to, 0)
+			e.Rec("send with empty IP_RETOPTS", err, n)
+			capture(e, "peer saw", tap, e.BasePort)
+			e.SetInt("IP_HDRINCL", r, unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+			send(e, "send hdrincl with options", r, udp, to, 0)
+			e.Rec("clear", r.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, nil))
+			send(e, "send hdrincl after clearing", r, udp, to, 0)
+			h := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+			_, err = h.SendMsg(udp, retoptsCmsg([]byte{1, 1, 1, 1}), to, 0)
+			e.Rec("IPPROTO_RAW send with IP_RETOPTS", err)
 		}},
 	}
 }

@@ -1,0 +1,69 @@
+package endpoint
+
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"netsandbox/stack"
+)
+
+// sendRawWithOptions is raw_sendmsg for a datagram that carries IP options
+// (the socket's IP_OPTIONS or an IP_RETOPTS message): gVisor's raw endpoint
+// cannot add them, so the stack builds the header (Stack.SendRawIP).
+// handled is false when the socket has no options object (never set, no
+// IP_RETOPTS message) and gVisor sends the datagram.
+func (g *gsock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendParams) (handled bool, n int, err error) {
+	if g.typ != unix.SOCK_RAW {
+		return false, 0, nil
+	}
+	o := g.optsSnapshot()
+	opts := o.ext.ipOptions
+	if sp.hasOpts {
+		if opts, err = g.compileIPOptions(sp.opts); err != nil {
+			return true, 0, err
+		}
+	}
+	if o.hdrincl {
+		// "IP options + IP_HDRINCL is non-sense" (raw_sendmsg): any
+		// option set, even an empty one, refuses the send.
+		if sp.hasOpts || o.ext.ipOptionsSet {
+			return true, 0, unix.EINVAL
+		}
+		return false, 0, nil
+	}
+	if !sp.hasOpts && !o.ext.ipOptionsSet {
+		return false, 0, nil
+	}
+	g.mu.Lock()
+	remote, conn := g.remote, g.conn
+	g.mu.Unlock()
+	dst := remote.Addr()
+	if to != nil {
+		dst = addrPortOf(*to).Addr()
+	}
+	m := stack.RawSend{
+		Src:       g.localAddr(),
+		Dst:       dst,
+		IfIndex:   o.bindIf,
+		Protocol:  uint8(g.proto),
+		TTL:       g.effectiveTTL(),
+		TOS:       o.tos,
+		PMTU:      stack.PMTUMode(o.pmtudisc),
+		Connected: conn,
+		IPOptions: opts,
+		Payload:   p,
+	}
+	if dst.IsMulticast() {
+		g.optMu.Lock()
+		mc := g.mcast
+		g.optMu.Unlock()
+		m.TTL, m.NoMulticastLoop = mc.effectiveTTL(), mc.noLoop
+	}
+	if sp.ttl != 0 {
+		m.TTL = uint8(sp.ttl)
+	}
+	if err := g.s.SendRawIP(&m); err != nil {
+		return true, 0, err
+	}
+	return true, len(p), nil
+}

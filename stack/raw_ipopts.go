@@ -1,0 +1,81 @@
+package stack
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"netsandbox/options"
+)
+
+// RawSend is one datagram of a raw socket (header not included) that
+// carries IP options, which gVisor's raw endpoint cannot add: the stack
+// builds its header as raw_sendmsg's ip_append_data path would.
+type RawSend struct {
+	Src             netip.Addr // bound source; invalid or 0.0.0.0 = the route's
+	Dst             netip.Addr
+	IfIndex         int // 0 = route decides
+	Protocol        uint8
+	TTL             uint8 // 0 = route default (a multicast TTL is the caller's)
+	TOS             uint8
+	PMTU            PMTUMode
+	Connected       bool // a peer address is set: IP ID never 0
+	NoMulticastLoop bool
+	IPOptions       *options.IPOptions // nil = none
+	Payload         []byte
+}
+
+// SendRawIP sends m. Errors are unix.Errno as SendUDP's.
+func (s *Stack) SendRawIP(m *RawSend) error {
+	if !m.Dst.Is4() || (m.Src.IsValid() && !m.Src.Is4()) {
+		return unix.EAFNOSUPPORT
+	}
+	src := m.Src
+	if src.IsValid() && src.IsUnspecified() {
+		src = netip.Addr{}
+	}
+	dst := firstHop(m.IPOptions, m.Dst)
+	r, err := s.findRoute(src, dst, m.IfIndex, !m.NoMulticastLoop)
+	weakHost := false
+	if err == unix.ENETUNREACH && src.IsValid() && s.IsLocalAddr(src) {
+		r, err = s.findRoute(netip.Addr{}, dst, m.IfIndex, !m.NoMulticastLoop)
+		weakHost = true
+	}
+	if err != nil {
+		if s.loopbackBlackhole(err, m.IfIndex, dst) {
+			return nil
+		}
+		return err
+	}
+	defer r.Release()
+	if !weakHost {
+		src = nAddr(r.LocalAddress())
+	}
+	mtu, _, locked := s.sendMTU(r, m.Dst, m.PMTU)
+	ipLen := header.IPv4MinimumSize + m.IPOptions.Len()
+	size := ipLen + len(m.Payload)
+	if size > 0xffff {
+		return unix.EMSGSIZE
+	}
+	df, refuse := m.PMTU.dfAndRefuse(size <= mtu)
+	if refuse {
+		return unix.EMSGSIZE
+	}
+	df = df && !(locked && m.PMTU == PMTUWant)
+	ttl := m.TTL
+	if ttl == 0 && !m.Dst.IsMulticast() {
+		ttl = r.DefaultTTL()
+	}
+	var id uint16
+	if !(df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected) {
+		id = s.nextIPID()
+	}
+	hdr := buffer.NewViewSize(ipLen)
+	putIPv4(hdr.AsSlice(), r, &ipv4Fields{
+		src: src, final: m.Dst, proto: m.Protocol, ttl: ttl, tos: m.TOS,
+		df: df, id: id, opts: m.IPOptions,
+	}, size)
+	return writeHeaderIncluded(r, hdr, m.Payload)
+}
