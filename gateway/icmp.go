@@ -33,9 +33,9 @@ type icmpFlow struct {
 	sent  atomic.Int64
 	recvd atomic.Int64
 
-	mu       sync.Mutex
-	ttl, tos int
-	head     []byte // the last request's IP header + ICMP header
+	mu             sync.Mutex
+	ttl, tos, pmtu int
+	head           []byte // the last request's IP header + ICMP header
 }
 
 type icmpTable struct {
@@ -107,11 +107,22 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	if tos != f.tos && f.host.setInt(unix.IPPROTO_IP, unix.IP_TOS, tos) == nil {
 		f.tos = tos
 	}
+	if pmtu := dfMode(ip); pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
+		f.pmtu = pmtu
+	}
 	f.head = packetHead(pkt)
 	// The kernel fills a ping socket's identifier and checksum; a raw
 	// socket sends the sandbox's message as it is.
 	err := f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
 	f.mu.Unlock()
+	if err == unix.EMSGSIZE {
+		// DF and over the host's path MTU: the gateway is the hop that
+		// cannot forward it.
+		if mtu := hostPathMTU(dst); mtu > 0 {
+			gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4FragmentationNeeded), uint32(mtu), packetHead(pkt))
+		}
+		return true
+	}
 	f.last.Store(time.Now().UnixNano())
 	if err == nil {
 		f.sent.Add(1)
@@ -157,7 +168,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 			return nil
 		}
 	}
-	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1}
+	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
 	t.flows[k] = f
 	t.n.Add(1)
@@ -255,7 +266,7 @@ func (gw *Gateway) rawICMP(f *icmpFlow, pkt []byte) {
 		if len(echo) < 8 || echo[0] != uint8(header.ICMPv4Echo) || binary.BigEndian.Uint16(echo[4:]) != f.key.id {
 			return
 		}
-		gw.relayEchoError(f, from, msg[0], msg[1], binary.BigEndian.Uint32(msg[4:]), binary.BigEndian.Uint16(echo[6:]))
+		gw.relayEchoError(f, from, msg[0], msg[1], binary.BigEndian.Uint32(msg[4:]), binary.BigEndian.Uint16(echo[6:]), ip.TTL())
 	}
 }
 
@@ -270,13 +281,13 @@ func (gw *Gateway) pingError(f *icmpFlow, buf, oob []byte) bool {
 	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() || n < 8 {
 		return true
 	}
-	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, binary.BigEndian.Uint16(buf[6:]))
+	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, binary.BigEndian.Uint16(buf[6:]), ci.ttl)
 	return true
 }
 
 // relayEchoError sends an ICMP error from the real offender quoting the
 // sandbox's request with sequence seq.
-func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code uint8, info uint32, seq uint16) {
+func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code uint8, info uint32, seq uint16, hostTTL uint8) {
 	f.mu.Lock()
 	head := append([]byte(nil), f.head...)
 	f.mu.Unlock()
@@ -291,5 +302,5 @@ func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code ui
 	if typ == uint8(header.ICMPv4DstUnreachable) && code == uint8(header.ICMPv4FragmentationNeeded) {
 		info &= 0xffff
 	}
-	gw.sendICMPError(offender, typ, code, info, head)
+	gw.relayICMPError(offender, typ, code, info, head, hostTTL)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -37,10 +38,21 @@ func (gw *Gateway) sendICMP(src, dst netip.Addr, ttl, tos uint8, msg []byte) {
 	r.WritePacket(gstack.NetworkHeaderParams{Protocol: header.ICMPv4ProtocolNumber, TTL: ttl, TOS: tos}, pkt)
 }
 
-// sendICMPError sends type/code from offender to the sandbox, quoting the
-// sandbox's packet ip: its IP header and the 8 bytes that follow (RFC 792),
-// which is all any host matches an error on.
+// sendICMPError sends type/code from the gateway's own offender address to
+// the sandbox, quoting the sandbox's packet ip: its IP header and the 8
+// bytes that follow (RFC 792), which is all any host matches an error on.
 func (gw *Gateway) sendICMPError(offender netip.Addr, typ, code uint8, info uint32, ip []byte) {
+	gw.relayICMPError(offender, typ, code, info, ip, 0)
+}
+
+// relayICMPError is sendICMPError for an error the host received with TTL
+// hostTTL (0: unknown): it reaches the sandbox one hop later, so the
+// sandbox counts the real way back (tracepath's "back").
+func (gw *Gateway) relayICMPError(offender netip.Addr, typ, code uint8, info uint32, ip []byte, hostTTL uint8) {
+	ttl := uint8(0)
+	if hostTTL > 1 {
+		ttl = hostTTL - 1
+	}
 	h := header.IPv4(ip)
 	// A quote is a truncated packet: its total length says more than it has.
 	if len(ip) < header.IPv4MinimumSize || h.HeaderLength() < header.IPv4MinimumSize || int(h.HeaderLength()) > len(ip) {
@@ -51,7 +63,7 @@ func (gw *Gateway) sendICMPError(offender netip.Addr, typ, code uint8, info uint
 	msg[0], msg[1] = typ, code
 	binary.BigEndian.PutUint32(msg[4:], info)
 	copy(msg[8:], quote)
-	gw.sendICMP(offender, addrOf(h.SourceAddress()), 0, 0, msg)
+	gw.sendICMP(offender, addrOf(h.SourceAddress()), ttl, 0, msg)
 }
 
 // packetHead copies a received packet's IP header and the first 8 bytes of
@@ -72,4 +84,32 @@ func packetHead(pkt *gstack.PacketBuffer) []byte {
 func tosOf(ip header.IPv4) uint8 {
 	tos, _ := ip.TOS()
 	return tos
+}
+
+// hostPathMTU is the host's path MTU to dst (what IP_MTU answers on a
+// socket connected there), 0 if unknown.
+func hostPathMTU(dst netip.Addr) int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	if unix.Connect(fd, &unix.SockaddrInet4{Addr: dst.As4(), Port: 9}) != nil {
+		return 0
+	}
+	mtu, err := unix.GetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU)
+	if err != nil {
+		return 0
+	}
+	return mtu
+}
+
+// dfMode is the host socket's IP_MTU_DISCOVER for a sandbox packet: DF set
+// means the packet must meet the path MTU unfragmented (DO), else the host
+// may fragment it (DONT).
+func dfMode(ip header.IPv4) int {
+	if ip.Flags()&header.IPv4FlagDontFragment != 0 {
+		return unix.IP_PMTUDISC_DO
+	}
+	return unix.IP_PMTUDISC_DONT
 }

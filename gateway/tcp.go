@@ -202,7 +202,7 @@ func (gw *Gateway) refuseTCP(r *tcp.ForwarderRequest, syn synInfo, ie *hostICMPE
 		r.Complete(true)
 	case ie != nil:
 		r.Complete(false)
-		gw.sendICMPError(ie.offender, ie.typ, ie.code, ie.info, syn.head)
+		gw.relayICMPError(ie.offender, ie.typ, ie.code, ie.info, syn.head, ie.ttl)
 	case errors.Is(err, unix.ENETUNREACH):
 		r.Complete(false)
 		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4NetUnreachable), 0, syn.head)

@@ -66,9 +66,9 @@ func (gw *Gateway) noteSYN(id gstack.TransportEndpointID, pkt *gstack.PacketBuff
 
 // hostICMPError is an ICMP error the host received for a connect.
 type hostICMPError struct {
-	offender  netip.Addr
-	typ, code uint8
-	info      uint32
+	offender       netip.Addr
+	typ, code, ttl uint8
+	info           uint32
 }
 
 // dialHost connects to the host destination with the sandbox's TTL and TOS
@@ -85,6 +85,7 @@ func (gw *Gateway) dialHost(ctx context.Context, to netip.AddrPort, ttl, tos uin
 	}
 	h.setInt(unix.IPPROTO_IP, unix.IP_TOS, int(tos))
 	h.setInt(unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+	h.setInt(unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
 	stop := context.AfterFunc(ctx, func() { h.Close() })
 	defer stop()
 
@@ -122,7 +123,7 @@ func (gw *Gateway) dialHost(ctx context.Context, to netip.AddrPort, ttl, tos uin
 				return nil
 			}
 			if ci := parseCmsgs(oob[:oobn]); ci.ee != nil && ci.ee.Origin == unix.SO_EE_ORIGIN_ICMP && ci.offender.IsValid() {
-				ie = &hostICMPError{offender: ci.offender, typ: ci.ee.Type, code: ci.ee.Code, info: ci.ee.Info}
+				ie = &hostICMPError{offender: ci.offender, typ: ci.ee.Type, code: ci.ee.Code, info: ci.ee.Info, ttl: ci.ttl}
 			}
 			return nil
 		})

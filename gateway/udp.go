@@ -95,11 +95,7 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	}
 	// DF travels too: a DF datagram leaves with DF and meets the path MTU
 	// (IP_PMTUDISC_DO), one without may be fragmented (IP_PMTUDISC_DONT).
-	pmtu := unix.IP_PMTUDISC_DONT
-	if ip.Flags()&header.IPv4FlagDontFragment != 0 {
-		pmtu = unix.IP_PMTUDISC_DO
-	}
-	if pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
+	if pmtu := dfMode(ip); pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
 		f.pmtu = pmtu
 	}
 	f.head = packetHead(pkt)
@@ -239,7 +235,7 @@ func (gw *Gateway) udpError(f *udpFlow, buf, oob []byte) bool {
 	head := f.head
 	f.mu.Unlock()
 	if head != nil && f.key.dst.Addr() != gw.cfg.DNS {
-		gw.sendICMPError(ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, head)
+		gw.relayICMPError(ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, head, ci.ttl)
 	}
 	return true
 }

@@ -240,12 +240,21 @@ exit 0`
 		if code != 0 {
 			t.Fatalf("tracepath in the sandbox: exit %d\n%s", code, out)
 		}
-		hostHops, hostPMTU := tracepathHops(string(direct))
-		sbHops, sbPMTU := tracepathHops(out)
+		hostHops, hostResume := tracepathHops(string(direct))
+		sbHops, sbResume := tracepathHops(out)
 		want := append([]string{"10.0.2.2"}, hostHops...)
-		if strings.Join(sbHops, " ") != strings.Join(want, " ") || sbPMTU != hostPMTU || hostPMTU != farMTU {
-			t.Errorf("sandbox hops %q pmtu %s; want %q pmtu %s (host side: %q pmtu %s)\nsandbox:\n%s\nhost:\n%s",
-				sbHops, sbPMTU, want, farMTU, hostHops, hostPMTU, out, direct)
+		// One more hop each way (the gateway), the same path MTU.
+		wantResume := fmt.Sprintf("pmtu %s hops %d back %d", farMTU, len(hostHops)+1, len(hostHops)+1)
+		if strings.Join(sbHops, " ") != strings.Join(want, " ") || sbResume != wantResume || hostResume != fmt.Sprintf("pmtu %s hops %d back %d", farMTU, len(hostHops), len(hostHops)) {
+			t.Errorf("sandbox hops %q, %q; want %q, %q (host side: %q, %q)\nsandbox:\n%s\nhost:\n%s",
+				sbHops, sbResume, want, wantResume, hostHops, hostResume, out, direct)
+		}
+		// ping with DF over the narrow link learns the MTU; a fitting one
+		// gets through.
+		out, code = sandboxRun(t, bin, tp.host, "", "--", "sh", "-c",
+			"ping -c 1 -W 2 -M do -s 1400 "+farAddr+"; ping -c 1 -W 2 -M do -s 1200 "+farAddr)
+		if code != 0 || !strings.Contains(out, "mtu = "+farMTU) || !strings.Contains(out, "1 received") {
+			t.Errorf("ping -M do: exit %d, want frag needed (mtu = %s) then a reply:\n%s", code, farMTU, out)
 		}
 	})
 
@@ -444,12 +453,12 @@ func TestRunUsageErrors(t *testing.T) {
 
 var (
 	tracepathHop    = regexp.MustCompile(`(?m)^\s*(\d+):\s+(\d+\.\d+\.\d+\.\d+)\s`)
-	tracepathResume = regexp.MustCompile(`Resume: pmtu (\d+)`)
+	tracepathResume = regexp.MustCompile(`Resume: (pmtu \d+ hops \d+ back \d+)`)
 )
 
 // tracepathHops lists the distinct hop addresses of a tracepath -n output in
-// hop order, and the final pmtu.
-func tracepathHops(out string) (hops []string, pmtu string) {
+// hop order, and its summary ("pmtu P hops H back B").
+func tracepathHops(out string) (hops []string, resume string) {
 	last := ""
 	for _, m := range tracepathHop.FindAllStringSubmatch(out, -1) {
 		if m[2] != last {
@@ -458,7 +467,7 @@ func tracepathHops(out string) (hops []string, pmtu string) {
 		}
 	}
 	if m := tracepathResume.FindStringSubmatch(out); m != nil {
-		pmtu = m[1]
+		resume = m[1]
 	}
-	return hops, pmtu
+	return hops, resume
 }
