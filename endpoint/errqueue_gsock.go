@@ -3,10 +3,13 @@ package endpoint
 import (
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/waiter"
 
+	"netsandbox/options"
 	"netsandbox/stack"
 )
 
@@ -282,4 +285,79 @@ func (g *gsock) setRecvErrHook() {
 		st.rmem -= st.q.pop().truesize
 	}
 	st.mu.Unlock()
+}
+
+// checkLocalMsgSize is the size check of __ip_append_data (raw and ping
+// sockets) and raw_send_hdrinc that gVisor does not make: a datagram above
+// the MTU fails with EMSGSIZE where Linux refuses it, leaving a local
+// error with the MTU when IP_RECVERR is on. to is the sendto address, nil
+// for the connected peer.
+func (g *gsock) checkLocalMsgSize(p []byte, to *tcpip.FullAddress) error {
+	o := g.optsSnapshot()
+	var dst netip.Addr
+	if to != nil {
+		dst = addrPortOf(*to).Addr()
+	} else {
+		g.mu.Lock()
+		dst = g.remote.Addr()
+		g.mu.Unlock()
+	}
+	if !dst.Is4() {
+		return nil
+	}
+	hdrincl := g.typ == unix.SOCK_RAW && o.hdrincl
+	mode := stack.PMTUMode(o.pmtudisc)
+	// raw_send_hdrinc compares with the device MTU whatever the mode;
+	// ip_append_data refuses only in the modes that do not fragment.
+	if !hdrincl && mode != stack.PMTUDo && mode != stack.PMTUProbe && mode != stack.PMTUInterface {
+		return nil
+	}
+	size := len(p)
+	if !hdrincl {
+		size += 20
+	}
+	mtu := g.sendMTUTo(dst, mode, hdrincl)
+	if mtu == 0 || size <= mtu {
+		return nil
+	}
+	if o.recvErr {
+		st := g.watchICMPErrors()
+		se := sockErr{
+			ee:       options.SockExtendedErr{Errno: uint32(unix.EMSGSIZE), Origin: unix.SO_EE_ORIGIN_LOCAL, Info: uint32(mtu)},
+			name:     netip.AddrPortFrom(dst, 0),
+			truesize: localErrTruesize,
+			stamp:    time.Now().UnixNano(),
+		}
+		st.mu.Lock()
+		if errQueueAdmits(st.rmem, o.rcvbuf, se.truesize) {
+			st.rmem += se.truesize
+			st.q.push(se)
+		}
+		st.mu.Unlock()
+		g.q.Notify(waiter.EventErr)
+	}
+	return unix.EMSGSIZE
+}
+
+// sendMTUTo is the MTU a raw or ping datagram to dst is held to: the
+// device MTU for IP_HDRINCL and for PROBE/INTERFACE, else the path MTU.
+func (g *gsock) sendMTUTo(dst netip.Addr, mode stack.PMTUMode, device bool) int {
+	src := g.localAddr()
+	ifindex := g.optsSnapshot().bindIf
+	if !device && mode < stack.PMTUProbe {
+		mtu, err := g.s.PathMTU(src, dst, ifindex)
+		if err != nil {
+			return 0
+		}
+		return mtu
+	}
+	_, idx, err := g.s.RouteFrom(src, dst, ifindex)
+	if err != nil {
+		return 0
+	}
+	ifc, ok := g.s.InterfaceByIndex(idx)
+	if !ok {
+		return 0
+	}
+	return min(int(ifc.MTU), 0xffff)
 }

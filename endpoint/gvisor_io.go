@@ -65,6 +65,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err := g.checkSendDontRoute(wo.To, flags); err != nil {
 		return 0, err
 	}
+	if err := g.checkLocalMsgSize(p, wo.To); err != nil {
+		return 0, err
+	}
 	if e := g.takeICMPErr(); e != 0 {
 		return 0, e // sock_error when ip_append_data allocates
 	}

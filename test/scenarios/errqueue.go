@@ -161,6 +161,7 @@ func errQueueScenarios() []harness.Scenario {
 	scs = append(scs, pmtuScenarios()...)
 	scs = append(scs, rawPingScenarios()...)
 	scs = append(scs, rfc4884Scenarios()...)
+	scs = append(scs, localRawPingScenarios()...)
 	return scs
 }
 
@@ -738,4 +739,38 @@ func rfc4884Scenarios() []harness.Scenario {
 		}})
 	}
 	return scs
+}
+
+// localRawPingScenarios send raw and ping datagrams above the MTU with
+// each IP_MTU_DISCOVER mode and IP_RECVERR on: EMSGSIZE and the local error
+// (ip_local_error) or fragmentation, as raw_sendmsg and ping_v4_sendmsg do.
+func localRawPingScenarios() []harness.Scenario {
+	run := func(e *harness.Env, s harness.Sock, payload func(n int) []byte, to []byte) {
+		e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		for _, mode := range []int32{unix.IP_PMTUDISC_DONT, unix.IP_PMTUDISC_WANT, unix.IP_PMTUDISC_DO, unix.IP_PMTUDISC_PROBE, unix.IP_PMTUDISC_INTERFACE, unix.IP_PMTUDISC_OMIT} {
+			e.SetInt(fmt.Sprintf("IP_MTU_DISCOVER %d", mode), s, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, mode)
+			for _, n := range []int{1480, 1481, 3000} {
+				send(e, fmt.Sprintf("send %d", n), s, payload(n), to, 0)
+				recvErrOOB(e, "errqueue", s, 8, 128)
+			}
+		}
+	}
+	return []harness.Scenario{
+		{Name: "errqueue/local-ping-modes", Run: func(e *harness.Env) {
+			p := pingSock(e, e.BasePort)
+			run(e, p, func(n int) []byte { return echoRequest(0, 1, make([]byte, n-8)) }, harness.Sockaddr(e.PeerAddr, 0))
+		}},
+		{Name: "errqueue/local-raw-modes", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			run(e, s, func(n int) []byte { return echoRequest(0x55, 1, make([]byte, n-8)) }, harness.Sockaddr(e.PeerAddr, 0))
+		}},
+		{Name: "errqueue/local-raw-hdrincl", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			e.SetInt("IP_HDRINCL", s, unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+			src := netip.AddrPortFrom(e.DUTAddr, uint16(e.BasePort))
+			dst := netip.AddrPortFrom(e.PeerAddr, uint16(e.BasePort+1))
+			peerUDP(e, e.BasePort+1)
+			run(e, s, func(n int) []byte { return quote(src, dst, make([]byte, n-8)) }, harness.Sockaddr(e.PeerAddr, 0))
+		}},
+	}
 }
