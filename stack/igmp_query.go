@@ -178,8 +178,8 @@ func (s *Stack) answerGeneral(st *igmpIf) {
 }
 
 // answerGroup answers a group-specific query with the group's current
-// state, or a group-and-source-specific one with IS_IN of the queried
-// sources the interface wants (RFC 3376 5.2).
+// state, or a group-and-source-specific one in INCLUDE mode with IS_IN of
+// the queried sources the interface wants (RFC 3376 5.2).
 func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
 	m := &s.mc
 	m.ctl.Lock()
@@ -196,7 +196,18 @@ func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
 		return
 	}
 	rec := currentState(k, g)
-	if g.queriedSrc != nil {
+	if g.queriedSrc != nil && g.mode() == McastExclude {
+		// Linux (igmp_xmarksources) answers a source query in EXCLUDE
+		// mode with the whole current state, and not at all when every
+		// queried source is excluded.
+		all := true
+		for a := range g.queriedSrc {
+			all = all && g.listed(a)
+		}
+		if all {
+			rec = igmpRecord{typ: igmpIsIn, group: k.group}
+		}
+	} else if g.queriedSrc != nil {
 		rec = igmpRecord{typ: igmpIsIn, group: k.group}
 		wanted := make(srcSet)
 		for a := range g.queriedSrc {

@@ -474,6 +474,37 @@ func mcastFilterCore() []harness.Scenario {
 			send(e, "group query", q, igmpv3Query(g, 5), harness.Sockaddr(g, 0), 0)
 			captureIGMP(e, "peer saw", tap, g, 2)
 		}},
+		{Name: "mcast/filter-query-source-exclude", Run: func(e *harness.Env) {
+			g := filterGroup(49)
+			tap := peerIGMPTap(e)
+			settleIGMP(tap)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "block s1", s, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc1))
+			settleIGMP(tap)
+			q := peerQuerier(e)
+			send(e, "query s1 (excluded)", q, igmpv3SourceQuery(g, 5, fsrc1), harness.Sockaddr(g, 0), 0)
+			captureReport(e, "peer saw", tap, g)
+			send(e, "query s1 s2", q, igmpv3SourceQuery(g, 5, fsrc1, fsrc2), harness.Sockaddr(g, 0), 0)
+			captureReport(e, "peer saw", tap, g)
+			send(e, "query s3", q, igmpv3SourceQuery(g, 5, fsrc3), harness.Sockaddr(g, 0), 0)
+			captureReport(e, "peer saw", tap, g)
+		}},
+		{Name: "mcast/filter-query-source-include", Run: func(e *harness.Env) {
+			g := filterGroup(50)
+			tap := peerIGMPTap(e)
+			settleIGMP(tap)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "include s3 s1", s, unix.IP_MSFILTER, nil)
+			setIP(e, "join s3", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc3))
+			setIP(e, "join s1", s, unix.IP_ADD_SOURCE_MEMBERSHIP, mreqSource(g, e.DUTAddr, fsrc1))
+			settleIGMP(tap)
+			q := peerQuerier(e)
+			send(e, "query s2 (not wanted)", q, igmpv3SourceQuery(g, 5, fsrc2), harness.Sockaddr(g, 0), 0)
+			captureReport(e, "peer saw", tap, g)
+			send(e, "query s1 s2 s3", q, igmpv3SourceQuery(g, 5, fsrc1, fsrc2, fsrc3), harness.Sockaddr(g, 0), 0)
+			captureReport(e, "peer saw", tap, g)
+		}},
 		{Name: "mcast/filter-igmpv2-querier", Run: func(e *harness.Env) {
 			g := filterGroup(18)
 			tap := peerIGMPTap(e)
