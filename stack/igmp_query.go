@@ -82,6 +82,8 @@ func (s *Stack) heardQuery(ifindex int, q []byte) {
 		maxDelay = time.Duration(q[1]) * 100 * time.Millisecond
 	case len(q) >= 12:
 		maxDelay = v3MaxResp(q[1])
+		// RFC 3376 4.1.6: adopt the querier's robustness variable.
+		st.qrv = int(q[8] & 7)
 		n := int(binary.BigEndian.Uint16(q[10:12]))
 		if len(q) < 12+4*n {
 			return

@@ -64,6 +64,9 @@ type igmpIf struct {
 	// compatUntil; 0 = IGMPv3.
 	compat      int
 	compatUntil time.Time
+	// qrv is the querier's robustness variable from its last IGMPv3 query
+	// (0: none heard, or it said 0; use net.ipv4.igmp_qrv).
+	qrv int
 }
 
 func (m *mcastState) ifState(ifindex int) *igmpIf {
@@ -98,8 +101,11 @@ func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet src
 		return
 	}
 	newMode, newSet := g.state()
-	qrv := max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
 	st := m.ifState(k.ifindex)
+	qrv := st.qrv
+	if qrv == 0 {
+		qrv = max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
+	}
 	if st.version() < 3 {
 		s.stateChangedV2(st, k, g, oldMode, oldSet, newMode)
 		return

@@ -505,6 +505,34 @@ func mcastFilterCore() []harness.Scenario {
 			send(e, "query s1 s2 s3", q, igmpv3SourceQuery(g, 5, fsrc1, fsrc2, fsrc3), harness.Sockaddr(g, 0), 0)
 			captureReport(e, "peer saw", tap, g)
 		}},
+		{Name: "mcast/filter-querier-robustness", Run: func(e *harness.Env) {
+			g := filterGroup(51)
+			tap := peerIGMPTap(e)
+			settleIGMP(tap)
+			q := peerQuerier(e)
+			query := igmpv3Query(anyAddr, 5)
+			query[8] = 3 // QRV 3
+			query[2], query[3] = 0, 0
+			binary.BigEndian.PutUint16(query[2:], checksum(query))
+			send(e, "general query with QRV 3", q, query, harness.Sockaddr(allHosts, 0), 0)
+			time.Sleep(100 * time.Millisecond)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			deadline := time.Now().Add(3500 * time.Millisecond)
+			buf := make([]byte, 2048)
+			reports := 0
+			for i := 0; i < 64 && time.Now().Before(deadline); i++ {
+				harness.WaitReadable(tap, time.Until(deadline))
+				n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				if err != nil || n < 28 {
+					continue
+				}
+				if _, ok := igmpRecord(buf[int(buf[0]&0xf)*4:n], g, 4); ok {
+					reports++
+				}
+			}
+			e.Rec("TO_EX reports in 3.5 s", reports)
+		}},
 		{Name: "mcast/filter-igmpv2-querier", Run: func(e *harness.Env) {
 			g := filterGroup(18)
 			tap := peerIGMPTap(e)
