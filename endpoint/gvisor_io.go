@@ -74,6 +74,9 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if handled, n, err := g.sendRawWithOptions(p, wo.To, &sp); handled {
 		return n, err
 	}
+	if handled, n, err := g.sendHdrinclAtMTU(p, wo.To); handled {
+		return n, err
+	}
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
 		return 0, errnoOf(e)

@@ -31,7 +31,7 @@ func (g *gsock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendPara
 		}
 		return false, 0, nil
 	}
-	if !sp.hasOpts && !o.ext.ipOptionsSet {
+	if !sp.hasOpts && !o.ext.ipOptionsSet && !g.beyondGvisorRawMTU(p, to) {
 		return false, 0, nil
 	}
 	g.mu.Lock()
