@@ -63,7 +63,12 @@ func New(cfg Config) (*Stack, error) {
 	}
 	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc}
 	s.g = gstack.New(gstack.Options{
-		NetworkProtocols: []gstack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		// gVisor's IGMP stays off: netsandbox speaks IGMPv3 with source
+		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
+		NetworkProtocols: []gstack.NetworkProtocolFactory{
+			ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}}),
+			arp.NewProtocol,
+		},
 		TransportProtocols: []gstack.TransportProtocolFactory{
 			tcp.NewProtocol,
 			icmp.NewProtocol4,
