@@ -63,14 +63,17 @@ type Gateway struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	stats Stats
-	logMu sync.Mutex
+	stats  Stats
+	logMu  sync.Mutex
+	relays atomic.Int64 // TCP relays running
 
 	udp  udpTable
 	icmp icmpTable
 	syns synTable
 
-	pubMu     sync.Mutex
+	// lifeMu orders new work against Close: work registers with wg (and a
+	// published port with listeners) only while the gateway is open.
+	lifeMu    sync.Mutex
 	listeners []io.Closer
 }
 
@@ -114,19 +117,51 @@ func (gw *Gateway) Stats() *Stats { return &gw.stats }
 // Close stops accepting flows, closes every host socket and waits for the
 // relays to end.
 func (gw *Gateway) Close() {
+	gw.lifeMu.Lock()
 	if gw.closed.Swap(true) {
+		gw.lifeMu.Unlock()
 		return
 	}
-	close(gw.done)
-	gw.cancel()
-	gw.pubMu.Lock()
 	for _, l := range gw.listeners {
 		l.Close()
 	}
-	gw.pubMu.Unlock()
+	gw.lifeMu.Unlock()
+	close(gw.done)
+	gw.cancel()
 	gw.udp.closeAll()
 	gw.icmp.closeAll()
 	gw.wg.Wait()
+}
+
+// begin registers one piece of work Close waits for, with the listener l
+// (nil: none) that Close must close; false once the gateway is closing.
+func (gw *Gateway) begin(l io.Closer) bool {
+	gw.lifeMu.Lock()
+	defer gw.lifeMu.Unlock()
+	if gw.closed.Load() {
+		return false
+	}
+	if l != nil {
+		gw.listeners = append(gw.listeners, l)
+	}
+	gw.wg.Add(1)
+	return true
+}
+
+// errClosed is what publishing on a closed gateway returns.
+var errClosed = errors.New("gateway: closed")
+
+// Drain gives flows in progress up to max to finish after the sandbox's
+// program ended: frames it sent last (a server's final answer, a FIN) are
+// still queued on the link. It returns when no TCP relay runs, after at
+// least one short pass for queued datagrams.
+func (gw *Gateway) Drain(max time.Duration) {
+	const pass = 50 * time.Millisecond
+	deadline := time.Now().Add(max)
+	time.Sleep(min(pass, max))
+	for gw.relays.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Summary is the one-line --stats report.

@@ -168,12 +168,15 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 			return nil
 		}
 	}
+	if !gw.begin(nil) {
+		h.Close()
+		return nil
+	}
 	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
 	t.flows[k] = f
 	t.n.Add(1)
 	gw.stats.ICMPFlows.Add(1)
-	gw.wg.Add(1)
 	go gw.icmpReplies(f)
 	return f
 }

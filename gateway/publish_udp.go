@@ -49,16 +49,16 @@ func (gw *Gateway) PublishUDP(host, sandbox netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	gw.pubMu.Lock()
-	gw.listeners = append(gw.listeners, pc)
-	gw.pubMu.Unlock()
+	if !gw.begin(pc) {
+		pc.Close()
+		return errClosed
+	}
 	var mu sync.Mutex
 	sessions := map[netip.AddrPort]*pubUDPSession{}
 	end := func(s *pubUDPSession) {
 		s.b.Release()
 		gw.logf("udp %s -> published %s in %d B out %d B %.3fs", s.client, sandbox, s.in.Load(), s.out.Load(), time.Since(s.start).Seconds())
 	}
-	gw.wg.Add(1)
 	go func() {
 		defer gw.wg.Done()
 		defer func() {

@@ -232,3 +232,39 @@ func TestTCPSynTTLExpires(t *testing.T) {
 		t.Errorf("the gateway dialled (%d), want nothing", n)
 	}
 }
+
+// TestCloseEndsLiveFlows: Close ends a TCP relay in progress, UDP flows and
+// published ports, and publishing afterwards fails.
+func TestCloseEndsLiveFlows(t *testing.T) {
+	l := hostTCPEcho(t)
+	echo := hostUDPEcho(t)
+	p := newPair(t, Config{AllowHostLoopback: true})
+	c, err := dialSandboxTCP(p, netip.AddrPortFrom(testGateway, uint16(l.Addr().(*net.TCPAddr).Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := sandboxUDP(t, p)
+	dst := netip.AddrPortFrom(testGateway, uint16(echo.LocalAddr().(*net.UDPAddr).Port))
+	if _, err := s.SendMsg([]byte("x"), nil, options.SockaddrIn(dst), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := recvFrom(t, s, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	must(t, p.gw.PublishTCP(freePort(t, "tcp4"), netip.AddrPortFrom(testSandbox.Addr(), 80)))
+	closed := make(chan struct{})
+	go func() { p.gw.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s with live flows")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 10)); err == nil {
+		t.Error("the sandbox's connection still reads after Close")
+	}
+	if err := p.gw.PublishUDP(freePort(t, "udp4"), netip.AddrPortFrom(testSandbox.Addr(), 53)); err == nil {
+		t.Error("PublishUDP after Close succeeded")
+	}
+}

@@ -55,11 +55,10 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 		r.Complete(true)
 		return
 	}
-	if gw.closed.Load() {
+	if !gw.begin(nil) {
 		r.Complete(true)
 		return
 	}
-	gw.wg.Add(1)
 	defer gw.wg.Done()
 	syn, _ := gw.syns.take(id)
 	if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
@@ -101,6 +100,8 @@ type halfCloser interface {
 // half-close, and closes both once both directions ended or the gateway
 // closes. It returns the bytes copied sandbox->world and world->sandbox.
 func (gw *Gateway) relay(sandbox, world halfCloser) (up, down int64) {
+	gw.relays.Add(1)
+	defer gw.relays.Add(-1)
 	finished := make(chan struct{})
 	defer close(finished)
 	go func() {
@@ -153,10 +154,10 @@ func (gw *Gateway) PublishTCP(host, sandbox netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	gw.pubMu.Lock()
-	gw.listeners = append(gw.listeners, l)
-	gw.pubMu.Unlock()
-	gw.wg.Add(1)
+	if !gw.begin(l) {
+		l.Close()
+		return errClosed
+	}
 	go func() {
 		defer gw.wg.Done()
 		for {
@@ -164,7 +165,7 @@ func (gw *Gateway) PublishTCP(host, sandbox netip.AddrPort) error {
 			if err != nil {
 				return
 			}
-			gw.wg.Add(1)
+			gw.wg.Add(1) // the loop's own count keeps wg above zero
 			go func() {
 				defer gw.wg.Done()
 				gw.publishedTCP(c.(*net.TCPConn), sandbox)

@@ -162,11 +162,14 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 		gw.logf("udp %s -> %s: %v", k.src, k.dst, err)
 		return nil
 	}
+	if !gw.begin(nil) {
+		h.Close()
+		return nil
+	}
 	f := &udpFlow{key: k, host: h, to: to, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
 	t.flows[k] = f
 	gw.stats.UDPFlows.Add(1)
-	gw.wg.Add(1)
 	go gw.udpReplies(f)
 	return f
 }

@@ -265,7 +265,9 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 		case sig := <-sigs:
 			cmd.Process.Signal(sig)
 		case err := <-waited:
-			// Flows end (and log) before the summary.
+			// What CMD sent last still crosses; then flows end (and log)
+			// before the summary.
+			gw.Drain(time.Second)
 			cleanup()
 			if c.stats {
 				fmt.Fprintln(stderr, gw.Summary())

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,6 +166,22 @@ func TestRunEndToEnd(t *testing.T) {
 		out, code := sandboxRun(t, bin, tp.host, "from stdin\n", "--", "sh", "-c", "cat; echo to-stderr >&2")
 		if code != 0 || !strings.Contains(out, "from stdin") || !strings.Contains(out, "to-stderr") {
 			t.Errorf("stdin/stdout/stderr: exit %d\n%s", code, out)
+		}
+		// SIGTERM to netsandbox goes to CMD, whose status decides.
+		cmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "--", "sh", "-c", "echo started; exec sleep 20")
+		var sigOut syncBuffer
+		cmd.Stdout, cmd.Stderr = &sigOut, &sigOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 100 && !strings.Contains(sigOut.String(), "started"); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 143 || time.Since(start) > 10*time.Second {
+			t.Errorf("SIGTERM to netsandbox run: exit %d (%v) after %v, want 143 at once\n%s", code, err, time.Since(start), sigOut.String())
 		}
 		if out, code := sandboxRun(t, bin, tp.host, "", "--", "no-such-command-nsbx"); code != 127 {
 			t.Errorf("missing CMD: exit %d, want 127\n%s", code, out)
@@ -349,7 +366,7 @@ exit 0`
 			}
 			t.Skip("needs socat (a listener inside the sandbox)")
 		}
-		cmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "-p", "127.0.0.1:18080:8080", "--",
+		cmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "-v", "-p", "127.0.0.1:18080:8080", "--",
 			"socat", "TCP-LISTEN:8080", "EXEC:cat")
 		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -391,7 +408,7 @@ exit 0`
 		}
 
 		// UDP: socat answers the first datagram it gets, then ends CMD.
-		ucmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "-p", "127.0.0.1:18053:5353/udp", "--",
+		ucmd := exec.Command("ip", "netns", "exec", tp.host, bin, "run", "-v", "-p", "127.0.0.1:18053:5353/udp", "--",
 			"socat", "UDP-RECVFROM:5353", "EXEC:cat")
 		var uout syncBuffer
 		ucmd.Stdout, ucmd.Stderr = &uout, &uout
