@@ -56,19 +56,6 @@ type ipExtOpts struct {
 func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 	x := &b.opts.ext
 	switch name {
-	case unix.IP_OPTIONS:
-		if len(val) > 40 {
-			return unix.EINVAL
-		}
-		if !b.isUDP() && b.typ != unix.SOCK_RAW {
-			return unix.ENOPROTOOPT
-		}
-		opt, err := b.compileIPOptions(val)
-		if err != nil {
-			return err
-		}
-		// Linux keeps an options object even for an empty value.
-		x.ipOptions, x.ipOptionsSet = opt, true
 	case unix.IP_FREEBIND:
 		if len(val) < 1 {
 			return unix.EINVAL
@@ -140,6 +127,26 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 	default:
 		return unix.ENOPROTOOPT
 	}
+	return nil
+}
+
+// setIPOptions is IP_OPTIONS: more than 40 bytes is EINVAL, then the
+// options are compiled (which may look up a route, so before optMu).
+func (b *base) setIPOptions(val []byte) error {
+	if len(val) > 40 {
+		return unix.EINVAL
+	}
+	if !b.isUDP() && b.typ != unix.SOCK_RAW {
+		return unix.ENOPROTOOPT
+	}
+	opt, err := b.compileIPOptions(val)
+	if err != nil {
+		return err
+	}
+	b.optMu.Lock()
+	defer b.optMu.Unlock()
+	// Linux keeps an options object even for an empty value.
+	b.opts.ext.ipOptions, b.opts.ext.ipOptionsSet = opt, true
 	return nil
 }
 

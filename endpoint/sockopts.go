@@ -250,6 +250,9 @@ func (b *base) bindToIndexChecked(index int) error {
 }
 
 func (b *base) setIPLevel(name int, val []byte) error {
+	if name == unix.IP_OPTIONS {
+		return b.setIPOptions(val) // compiled before optMu is taken (ipopts.go)
+	}
 	v32, _ := options.ParseIPInt(val)
 	v := int(v32)
 	b.optMu.Lock()
