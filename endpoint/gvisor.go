@@ -33,6 +33,9 @@ type gsock struct {
 	pendingBind netip.Addr
 	// icmpFilter is ICMP_FILTER's mask (raw ICMP sockets, icmpfilter.go).
 	icmpFilter atomic.Uint32
+	// minTTL is the TCP socket's IP_MINTTL registration (tcp_minttl.go);
+	// guarded by mu.
+	minTTL minTTLReg
 
 	mu     sync.Mutex
 	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername
@@ -165,6 +168,7 @@ func (g *gsock) Bind(sa []byte) error {
 		g.mu.Lock()
 		g.bound = r.Addr
 		g.mu.Unlock()
+		g.syncMinTTL(netip.AddrPort{})
 	}
 	return nil
 }
@@ -228,6 +232,9 @@ func (g *gsock) Connect(sa []byte) error {
 		return err
 	}
 	if err := g.bindBeforeUse(); err != nil {
+		return err
+	}
+	if err := g.minTTLBeforeConnect(r.Addr); err != nil {
 		return err
 	}
 	e := g.endpoint().Connect(addr)
@@ -340,7 +347,11 @@ func (g *gsock) Listen(backlog int) error {
 	if err := g.bindBeforeUse(); err != nil {
 		return err
 	}
-	return errOf(g.endpoint().Listen(backlog))
+	if err := errOf(g.endpoint().Listen(backlog)); err != nil {
+		return err
+	}
+	g.syncMinTTL(netip.AddrPort{})
+	return nil
 }
 
 func (g *gsock) Accept(flags int) (Socket, []byte, error) {
@@ -362,6 +373,10 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 			ns.opts = g.optsSnapshot()
 			ns.peekOff.set(g.peekOff.get())
 			_ = ns.pushOpts()
+			g.mu.Lock()
+			ns.minTTL.ever = g.minTTL.ever
+			g.mu.Unlock()
+			ns.syncMinTTL(netip.AddrPort{})
 			ns.conn = true
 			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
 			return ns, sockaddr(addrPortOf(peer)), nil

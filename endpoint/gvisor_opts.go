@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -97,6 +98,9 @@ func (g *gsock) SetSockOpt(level, name int, val []byte) error {
 	}
 	if level == unix.SOL_IP && name == unix.IP_RECVERR {
 		g.setRecvErrHook()
+	}
+	if level == unix.SOL_IP && name == unix.IP_MINTTL {
+		g.syncMinTTL(netip.AddrPort{})
 	}
 	return g.pushOpts()
 }

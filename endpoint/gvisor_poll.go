@@ -95,6 +95,7 @@ func (g *gsock) Close() error {
 		return unix.EBADF
 	}
 	g.unwatchICMPErrors()
+	g.dropMinTTL()
 	g.endpoint().Close()
 	g.lingerWait()
 	return nil

@@ -27,9 +27,9 @@ type ipExtOpts struct {
 	// nodefrag is IP_NODEFRAG (raw only): it only steers netfilter's
 	// defragmentation in Linux, which the stack does not have.
 	nodefrag bool
-	// minTTL is IP_MINTTL. Linux checks it only for TCP (tcp_v4_rcv);
-	// its UDP ignores it, and so does ours. gVisor's TCP cannot filter by
-	// TTL, so TCP sockets refuse it.
+	// minTTL is IP_MINTTL. Linux checks it only for TCP (tcp_v4_rcv),
+	// and so does netsandbox (tcp_minttl.go, the stack's TCP wrapper); its
+	// UDP ignores it, and so does ours.
 	minTTL uint8
 	// routerAlert is IP_ROUTER_ALERT on a raw socket: Linux hands it the
 	// forwarded packets carrying a Router Alert option; the stack does not
@@ -73,9 +73,6 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 	case unix.IP_MINTTL:
 		if len(val) < 1 || v < 0 || v > 255 {
 			return unix.EINVAL
-		}
-		if b.typ == unix.SOCK_STREAM {
-			return unix.ENOPROTOOPT
 		}
 		x.minTTL = uint8(v)
 	case unix.IP_NODEFRAG:

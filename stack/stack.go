@@ -49,6 +49,7 @@ type Stack struct {
 
 	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
 	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
+	minTTL    tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.
@@ -70,7 +71,7 @@ func New(cfg Config) (*Stack, error) {
 			arp.NewProtocol,
 		},
 		TransportProtocols: []gstack.TransportProtocolFactory{
-			tcp.NewProtocol,
+			s.newTCPProtocol,
 			icmp.NewProtocol4,
 			func(g *gstack.Stack) gstack.TransportProtocol {
 				s.udp = &udpProtocol{s: s, g: g}
