@@ -71,7 +71,7 @@ func New(cfg Config) (*Stack, error) {
 			arp.NewProtocol,
 		},
 		TransportProtocols: []gstack.TransportProtocolFactory{
-			s.newTCPProtocol,
+			s.tcpProtocolFor(cfg),
 			icmp.NewProtocol4,
 			func(g *gstack.Stack) gstack.TransportProtocol {
 				s.udp = &udpProtocol{s: s, g: g}
