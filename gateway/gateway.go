@@ -60,8 +60,10 @@ type Gateway struct {
 	closed atomic.Bool
 	done   chan struct{}
 	ctx    context.Context // cancelled by Close: ends host connects in progress
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// sandboxNet is the gateway address's subnet: the sandbox's own link.
+	sandboxNet netip.Prefix
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 
 	stats  Stats
 	logMu  sync.Mutex
@@ -97,6 +99,14 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	gw := &Gateway{cfg: cfg, g: cfg.Stack.Gvisor(), nic: tcpip.NICID(cfg.NIC), done: make(chan struct{})}
 	gw.ctx, gw.cancel = context.WithCancel(context.Background())
+	gw.sandboxNet = netip.PrefixFrom(cfg.Gateway, 32)
+	if ifc, ok := cfg.Stack.InterfaceByIndex(cfg.NIC); ok {
+		for _, p := range ifc.Addrs {
+			if p.Addr() == cfg.Gateway {
+				gw.sandboxNet = p.Masked()
+			}
+		}
+	}
 	if e := gw.g.SetPromiscuousMode(gw.nic, true); e != nil {
 		return nil, fmt.Errorf("gateway: promiscuous mode on NIC %d: %s", cfg.NIC, e)
 	}
@@ -199,6 +209,9 @@ func (gw *Gateway) target(proto Proto, dst netip.AddrPort) (to netip.AddrPort, o
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), dst.Port()), true, ""
 	case a.IsLoopback() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		return to, false, "not a unicast destination"
+	case gw.sandboxNet.Contains(a):
+		// The sandbox's own link: nothing there is the world's.
+		return to, false, "on the sandbox's own link"
 	}
 	if gw.cfg.Policy != nil && !gw.cfg.Policy.Allows(proto, dst) {
 		return to, false, "denied by policy"

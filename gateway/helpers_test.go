@@ -40,7 +40,7 @@ func newPair(t *testing.T, cfg Config) *pair {
 	must(t, sb.AddAddress(sbNIC, testSandbox))
 	must(t, sb.AddRoute(testSandbox.Masked(), netip.Addr{}, sbNIC))
 	must(t, sb.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), testGateway, sbNIC))
-	gwNIC, err := gs.AddInterface("tap0", b)
+	gwNIC, err := gs.AddInterface("tap0", FilterLink(b, testGateway, testDNS))
 	if err != nil {
 		t.Fatal(err)
 	}

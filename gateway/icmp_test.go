@@ -83,3 +83,18 @@ func TestPingNoFakeReplies(t *testing.T) {
 		t.Fatalf("ping TTL 1: got type %d from %v (ok %v); want 11 (time exceeded) from %v", typ, from, ok, testGateway)
 	}
 }
+
+// TestNoNeighbourThroughTheGateway: an address of the sandbox's own subnet
+// that is not the gateway's gets no ARP answer, so nothing reaches it.
+func TestNoNeighbourThroughTheGateway(t *testing.T) {
+	p := newPair(t, Config{})
+	if _, typ, ok := ping(t, p, netip.MustParseAddr("10.0.2.50"), 0, 4*time.Second); ok && typ == 0 {
+		t.Fatal("echo reply from a neighbour that does not exist")
+	}
+	if n := p.gw.Stats().ICMPFlows.Load() + p.gw.Stats().Denied.Load(); n != 0 {
+		t.Errorf("the request reached the gateway (%d flows or refusals), want no ARP answer", n)
+	}
+	if _, typ, ok := ping(t, p, testDNS, 0, 2*time.Second); !ok || typ != 0 {
+		t.Errorf("ping the DNS address: type %d ok %v, want an echo reply", typ, ok)
+	}
+}

@@ -361,7 +361,7 @@ func startGateway(c runConfig, sock *os.File, resolver netip.AddrPort, haveResol
 			pcapFile.Close()
 		}
 	}
-	nic, err := s.AddInterface(sandboxTAP, ep)
+	nic, err := s.AddInterface(sandboxTAP, gateway.FilterLink(ep, gatewayAddr, dnsAddr))
 	for _, a := range []netip.Addr{gatewayAddr, dnsAddr} {
 		if err == nil {
 			err = s.AddAddress(nic, netip.PrefixFrom(a, sandboxAddr.Bits()))
