@@ -288,7 +288,10 @@ exit 0`
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
+		t.Cleanup(func() {
+			os.RemoveAll(dir)
+			os.Remove("/etc/netns") // only if empty: made here, or nobody's
+		})
 		must := func(err error) {
 			t.Helper()
 			if err != nil {
