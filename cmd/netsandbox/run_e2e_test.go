@@ -288,10 +288,7 @@ exit 0`
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			os.RemoveAll(dir)
-			os.Remove("/etc/netns") // only if empty: made here, or nobody's
-		})
+		t.Cleanup(func() { os.RemoveAll(dir) })
 		must := func(err error) {
 			t.Helper()
 			if err != nil {
@@ -348,7 +345,10 @@ exit 0`
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
+		t.Cleanup(func() {
+			os.RemoveAll(dir)
+			os.Remove("/etc/netns") // only if empty: made here, or nobody's
+		})
 		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+targetAddr+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
