@@ -148,7 +148,7 @@ func (g *gsock) Bind(sa []byte) error {
 	}
 	// inet_bind, ping_bind and raw_bind all judge the address before
 	// whether the socket is already bound.
-	if !bindableAddr(g.s, r.Addr.Addr()) && !(g.isTCP() && g.optsSnapshot().freeBind()) {
+	if !bindableAddr(g.s, r.Addr.Addr()) && !g.optsSnapshot().freeBind() {
 		return unix.EADDRNOTAVAIL
 	}
 	if g.isTCP() {
@@ -184,7 +184,7 @@ func (g *gsock) gvisorBindAddress(ap netip.AddrPort) tcpip.FullAddress {
 	if g.isTCP() && ap.Addr().IsMulticast() {
 		fa.NIC = loopbackIfIndex
 	}
-	if g.isTCP() && !ap.Addr().IsUnspecified() && !g.s.IsLocalAddr(ap.Addr()) && fa.NIC == 0 {
+	if !ap.Addr().IsUnspecified() && !ap.Addr().IsMulticast() && !g.s.IsLocalAddr(ap.Addr()) && !g.s.IsBroadcast(ap.Addr()) && fa.NIC == 0 {
 		// A non-local address (IP_FREEBIND, IP_TRANSPARENT,
 		// ip_nonlocal_bind): named with the interface its route leaves
 		// through, where it would be assigned.

@@ -28,7 +28,7 @@ func sockPort(s harness.Sock) int {
 }
 
 func ipOptionsScenarios() []harness.Scenario {
-	return append(append(append(append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), ipOptionsLocalScenarios()...), rawIPOptionsScenarios()...), minTTLTCPScenarios()...), []harness.Scenario{
+	return append(append(append(append(append(append(append(append(unicastIfScenarios(), bindNoPortScenarios()...), icmpFilterScenarios()...), retoptsScenarios()...), ipOptionsLocalScenarios()...), rawIPOptionsScenarios()...), minTTLTCPScenarios()...), freebindRawScenarios()...), []harness.Scenario{
 		{Name: "ipopt/ip-options-forms", Run: func(e *harness.Env) {
 			s := dutUDP(e, 0)
 			dut, peer := e.DUTAddr.As4(), e.PeerAddr.As4()
@@ -453,6 +453,29 @@ func minTTLTCPScenarios() []harness.Scenario {
 			e.SetInt("peer IP_TTL 63", a, unix.IPPROTO_IP, unix.IP_TTL, 63)
 			send(e, "peer send y", a, []byte("y"), nil, 0)
 			e.Rec("bytes with ttl 63", streamBytes(s, 1, 300*time.Millisecond))
+		}},
+	}
+}
+
+func freebindRawScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "bind/freebind-raw-ping", Run: func(e *harness.Env) {
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			foreign := netip.AddrFrom4([4]byte{198, 18, 0, 99})
+			for _, k := range []struct{ typ, proto int }{{unix.SOCK_RAW, unix.IPPROTO_UDP}, {unix.SOCK_DGRAM, unix.IPPROTO_ICMP}} {
+				s := e.Socket(e.DUT, unix.AF_INET, k.typ, k.proto)
+				e.Rec("bind foreign", s.Bind(harness.Sockaddr(foreign, 0)))
+				e.SetInt("IP_FREEBIND", s, unix.IPPROTO_IP, unix.IP_FREEBIND, 1)
+				e.Rec("bind foreign with IP_FREEBIND", s.Bind(harness.Sockaddr(foreign, 0)))
+				// Only the address: a ping identifier is not taken from
+				// ip_local_port_range, so it cannot be compared.
+				sa, err := s.GetSockName()
+				if err == nil && len(sa) >= 8 {
+					e.Rec("getsockname address", err, netip.AddrFrom4([4]byte(sa[4:8])))
+				} else {
+					e.Rec("getsockname address", err)
+				}
+			}
 		}},
 	}
 }
