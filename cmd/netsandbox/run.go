@@ -242,6 +242,9 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	go func() { waited <- cmd.Wait() }()
 
 	// Forward the signals that would end us to CMD; its status decides.
+	// In a terminal's foreground group, CMD (in our process group) gets
+	// the terminal's SIGINT and SIGQUIT itself: those are not sent twice.
+	fromTerminal := inForegroundGroup()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
@@ -263,7 +266,9 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	for {
 		select {
 		case sig := <-sigs:
-			cmd.Process.Signal(sig)
+			if !fromTerminal || (sig != os.Interrupt && sig != syscall.SIGQUIT) {
+				cmd.Process.Signal(sig)
+			}
 		case err := <-waited:
 			// What CMD sent last still crosses; then flows end (and log)
 			// before the summary.
@@ -399,4 +404,11 @@ func startGateway(c runConfig, sock *os.File, resolver netip.AddrPort, haveResol
 		}
 	}
 	return gw, cleanup, nil
+}
+
+// inForegroundGroup tells whether stdin is a terminal whose foreground
+// process group is ours.
+func inForegroundGroup() bool {
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
