@@ -13,6 +13,9 @@ import (
 	"netsandbox/stack"
 )
 
+// dnsIdle ends a flow to the gateway's DNS address.
+const dnsIdle = 10 * time.Second
+
 // udpKey is one sandbox flow: its source and the destination it used.
 type udpKey struct{ src, dst netip.AddrPort }
 
@@ -188,8 +191,14 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 	}()
 	buf := make([]byte, 65536)
 	oob := make([]byte, 256)
+	idle := gw.cfg.UDPIdle
+	if f.key.dst.Addr() == gw.cfg.DNS {
+		// A resolver answers at once; a query per source port must not
+		// hold a host socket for a minute.
+		idle = min(idle, dnsIdle)
+	}
 	for !gw.closed.Load() {
-		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
+		deadline := time.Unix(0, f.last.Load()).Add(idle)
 		if time.Now().After(deadline) {
 			return
 		}
