@@ -212,7 +212,8 @@ ping -c 2 -i 0.2 -W 2 ` + targetAddr + ` || exit 12
 ping -c 1 -W 1 198.18.5.9 && exit 13
 (exec 5<>/dev/tcp/` + targetAddr + `/8) 2>/dev/null && exit 14
 exit 0`
-		out, code := sandboxRun(t, bin, tp.host, "", "-v", "--stats", "--", "bash", "-c", script)
+		pcap := filepath.Join(t.TempDir(), "run.pcap")
+		out, code := sandboxRun(t, bin, tp.host, "", "-v", "--stats", "--pcap", pcap, "--", "bash", "-c", script)
 		if code != 0 {
 			t.Fatalf("sandbox script failed with %d:\n%s", code, out)
 		}
@@ -221,6 +222,11 @@ exit 0`
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
+		}
+		// The capture holds the sandbox's side: the echo request to the
+		// target and its reply from the target's address.
+		if b, err := os.ReadFile(pcap); err != nil || len(b) < 24+16+34 || !bytes.Contains(b, []byte{198, 18, 5, 1, 10, 0, 2, 100}) {
+			t.Errorf("--pcap: %d bytes (%v), want frames from %s to 10.0.2.100", len(b), err, targetAddr)
 		}
 		// The target saw the host's address: the flows left through the
 		// host's kernel sockets.
