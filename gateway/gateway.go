@@ -47,8 +47,9 @@ type Config struct {
 	// UDPIdle ends a UDP or ICMP flow after this long without traffic
 	// (0: 60 s).
 	UDPIdle time.Duration
-	// MaxFlows bounds the UDP and ICMP flows held at once (0: 4096); TCP
-	// connections in handshake are bounded by the forwarder.
+	// MaxFlows bounds the UDP and ICMP flows held at once, and apart the
+	// TCP connections relayed at once (0: 4096 each); connections in
+	// handshake are bounded by the forwarder.
 	MaxFlows int
 }
 

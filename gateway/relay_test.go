@@ -268,3 +268,32 @@ func TestCloseEndsLiveFlows(t *testing.T) {
 		t.Error("PublishUDP after Close succeeded")
 	}
 }
+
+// TestTCPRelayLimit: past MaxFlows relayed connections, a new one is
+// refused; it is accepted again once one ends.
+func TestTCPRelayLimit(t *testing.T) {
+	l := hostTCPEcho(t)
+	p := newPair(t, Config{AllowHostLoopback: true, MaxFlows: 1})
+	dst := netip.AddrPortFrom(testGateway, uint16(l.Addr().(*net.TCPAddr).Port))
+	first, err := dialSandboxTCP(p, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The relay starts after the handshake: wait until it counts.
+	for i := 0; i < 100 && p.gw.relays.Load() == 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, err := dialSandboxTCP(p, dst); err == nil {
+		c.Close()
+		t.Fatal("second connection relayed past MaxFlows 1")
+	}
+	first.Close()
+	for i := 0; i < 200 && p.gw.relays.Load() != 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, err := dialSandboxTCP(p, dst)
+	if err != nil {
+		t.Fatalf("connection after the first ended: %v", err)
+	}
+	c.Close()
+}

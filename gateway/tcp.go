@@ -55,6 +55,12 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 		r.Complete(true)
 		return
 	}
+	if gw.relays.Load() >= int64(gw.cfg.MaxFlows) {
+		gw.stats.Failed.Add(1)
+		gw.logf("tcp %s -> %s refused: %d connections relayed already", src, dst, gw.relays.Load())
+		r.Complete(true)
+		return
+	}
 	if !gw.begin(nil) {
 		r.Complete(true)
 		return
