@@ -33,9 +33,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "run a command in a sandbox whose network goes through a netsandbox gateway", runRun},
 		{"serve", "run a userspace host on a real NIC that answers ping and echoes", runServe},
 		{"conformance", "compare netsandbox sockets with the running kernel's", runConformance},
-		{"run", "run a command in a sandbox whose network goes through a netsandbox gateway", runRun},
 		{"tracepath", "trace the path and its MTU to a host, as iputils tracepath", runTracepath},
 		{"version", "print the version", runVersion},
 		{"help", "show this help, or a command's flags", runHelp},
