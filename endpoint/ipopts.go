@@ -74,6 +74,9 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 		if len(val) < 1 || v < 0 || v > 255 {
 			return unix.EINVAL
 		}
+		if b.typ == unix.SOCK_STREAM && !b.s.TCPMinTTLSupported() {
+			return unix.ENOPROTOOPT
+		}
 		x.minTTL = uint8(v)
 	case unix.IP_NODEFRAG:
 		if b.typ != unix.SOCK_RAW {

@@ -25,10 +25,11 @@ import (
 type minTTLKey struct{ local, remote netip.AddrPort }
 
 type tcpMinTTL struct {
-	n     atomic.Int32
-	mu    sync.RWMutex
-	m     map[minTTLKey]uint8
-	drops atomic.Uint64
+	active atomic.Bool // the wrapper is TCP's protocol (not on a gateway stack)
+	n      atomic.Int32
+	mu     sync.RWMutex
+	m      map[minTTLKey]uint8
+	drops  atomic.Uint64
 }
 
 // SetTCPMinTTL registers a TCP socket's IP_MINTTL under its local address
@@ -60,6 +61,10 @@ func (s *Stack) SetTCPMinTTL(local, remote netip.AddrPort, ttl uint8) (remove fu
 		})
 	}
 }
+
+// TCPMinTTLSupported tells whether the stack filters TCP by IP_MINTTL (a
+// gateway stack runs gVisor's TCP unwrapped and does not).
+func (s *Stack) TCPMinTTLSupported() bool { return s.minTTL.active.Load() }
 
 // TCPMinTTLDrops counts the segments dropped for IP_MINTTL
 // (LINUX_MIB_TCPMINTTLDROP).
@@ -125,5 +130,6 @@ func (p *minTTLTCP) QueuePacket(ep gstack.TransportEndpoint, id gstack.Transport
 }
 
 func (s *Stack) newTCPProtocol(g *gstack.Stack) gstack.TransportProtocol {
+	s.minTTL.active.Store(true)
 	return &minTTLTCP{TransportProtocol: tcp.NewProtocol(g), t: &s.minTTL}
 }
