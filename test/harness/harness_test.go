@@ -161,8 +161,7 @@ func TestRunnerTimeoutPanicAndRestore(t *testing.T) {
 		}},
 		{Name: "panics", Run: func(e *Env) {
 			e.Rec("before")
-			var m map[string]int
-			m["x"] = 1
+			panic("scenario panics")
 		}},
 		{Name: "sysctl", Run: func(e *Env) {
 			e.Check("set", e.SetSysctl(e.DUT, knob, "0 0"))

@@ -102,14 +102,12 @@ func ipOptionsScenarios() []harness.Scenario {
 			send(e, "send (autobind)", s, []byte("r"), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
 			p := sockPort(s)
 			e.Rec("port in 40000-40009", p >= 40000 && p <= 40009)
-			var held []harness.Sock
 			for i := 0; i < 9; i++ {
 				t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
 				t.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40000, 40009))
 				err := t.Bind(harness.Sockaddr(e.DUTAddr, 0))
 				q := sockPort(t)
 				e.Rec("bind port 0 in range", err, q >= 40000 && q <= 40009 && q != p)
-				held = append(held, t)
 			}
 			t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			t.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40000, 40009))

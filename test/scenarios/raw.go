@@ -77,7 +77,7 @@ func rawScenarios() []harness.Scenario {
 			// A ping socket's "port" is its ICMP identifier, chosen at
 			// random outside ip_local_port_range: record only that it is set.
 			sa, err := s.GetSockName()
-			e.Rec("getsockname", err, len(sa), sa != nil && len(sa) >= 4 && (sa[2] != 0 || sa[3] != 0), sa[4:8])
+			e.Rec("getsockname", err, len(sa), len(sa) >= 4 && (sa[2] != 0 || sa[3] != 0), sa[4:8])
 			send(e, "send echo", s, echoRequest(0, 7, []byte("dgram ping")), nil, 0)
 			harness.WaitReadable(s, 2*time.Second)
 			buf := make([]byte, 64)
