@@ -192,7 +192,7 @@ func TestRunnerTimeoutPanicAndRestore(t *testing.T) {
 	if !strings.HasSuffix(rec["blocks"], "timeout") {
 		t.Errorf("blocks: %q, want a timeout record", rec["blocks"])
 	}
-	if !strings.Contains(rec["panics"], "panic: assignment to entry in nil map") {
+	if !strings.Contains(rec["panics"], "panic: scenario panics") {
 		t.Errorf("panics: %q", rec["panics"])
 	}
 	if !strings.Contains(rec["sysctl"], "get: ok 0 0") {
