@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
@@ -155,45 +154,3 @@ func (s *Stack) Sysctl() *Sysctl { return s.sysctl }
 
 // Stats returns the stack's UDP counters.
 func (s *Stack) Stats() *Stats { return &s.stats }
-
-// errnoOf maps a gVisor error to the errno Linux reports for the same
-// condition.
-func errnoOf(e tcpip.Error) unix.Errno {
-	switch e.(type) {
-	case nil:
-		return 0
-	case *tcpip.ErrNetworkUnreachable, *tcpip.ErrNoNet:
-		return unix.ENETUNREACH
-	case *tcpip.ErrHostUnreachable:
-		return unix.EHOSTUNREACH
-	case *tcpip.ErrMessageTooLong:
-		return unix.EMSGSIZE
-	case *tcpip.ErrPortInUse, *tcpip.ErrDuplicateAddress:
-		return unix.EADDRINUSE
-	case *tcpip.ErrBadLocalAddress:
-		return unix.EADDRNOTAVAIL
-	case *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
-		return unix.ENODEV
-	case *tcpip.ErrDuplicateNICID:
-		return unix.EEXIST
-	case *tcpip.ErrNoPortAvailable:
-		return unix.EAGAIN
-	case *tcpip.ErrInvalidEndpointState, *tcpip.ErrBadAddress, *tcpip.ErrInvalidOptionValue:
-		return unix.EINVAL
-	case *tcpip.ErrNoBufferSpace, *tcpip.ErrWouldBlock:
-		return unix.ENOBUFS
-	case *tcpip.ErrNotPermitted:
-		return unix.EPERM
-	case *tcpip.ErrBroadcastDisabled:
-		return unix.EACCES
-	case *tcpip.ErrClosedForSend, *tcpip.ErrClosedForReceive:
-		return unix.EPIPE
-	case *tcpip.ErrConnectionRefused:
-		return unix.ECONNREFUSED
-	case *tcpip.ErrNotSupported, *tcpip.ErrUnknownProtocol:
-		return unix.EOPNOTSUPP
-	case *tcpip.ErrAddressFamilyNotSupported:
-		return unix.EAFNOSUPPORT
-	}
-	return unix.EINVAL
-}
