@@ -231,6 +231,7 @@ func (g *gsock) Connect(sa []byte) error {
 	if err := checkDontRoute(g.s, r.Addr.Addr(), g.optsSnapshot(), 0); err != nil {
 		return err
 	}
+	g.renewFailedTCP()
 	if err := g.bindBeforeUse(); err != nil {
 		return err
 	}
@@ -275,6 +276,21 @@ func (g *gsock) Connect(sa []byte) error {
 	}
 	g.markConnected()
 	return nil
+}
+
+// renewFailedTCP gives a TCP socket whose earlier connect failed (its error
+// already reported, e.g. by a recv after a refused nonblocking connect) a
+// fresh endpoint, as resetTCP does after a failed blocking connect: on Linux
+// such a socket is closed and a new connect starts a new connection, where
+// gVisor's endpoint would answer ECONNABORTED.
+func (g *gsock) renewFailedTCP() {
+	if !g.isTCP() {
+		return
+	}
+	switch tcp.EndpointState(g.endpoint().State()) {
+	case tcp.StateError, tcp.StateClose:
+		g.resetTCP()
+	}
 }
 
 // tcpConnectState is inet_stream_connect's state test, made after the
