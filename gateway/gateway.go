@@ -70,8 +70,8 @@ type Gateway struct {
 	logMu  sync.Mutex
 	relays atomic.Int64 // TCP relays running
 
-	udp  udpTable
-	icmp icmpTable
+	udp  flowTable[udpKey, *udpFlow]
+	icmp flowTable[icmpKey, *icmpFlow]
 	syns synTable
 
 	// lifeMu orders new work against Close: work registers with wg (and a
@@ -114,8 +114,8 @@ func New(cfg Config) (*Gateway, error) {
 	if e := gw.g.SetSpoofing(gw.nic, true); e != nil {
 		return nil, fmt.Errorf("gateway: spoofing on NIC %d: %s", cfg.NIC, e)
 	}
-	gw.udp.flows = make(map[udpKey]*udpFlow)
-	gw.icmp.flows = make(map[icmpKey]*icmpFlow)
+	gw.udp = newFlowTable[udpKey, *udpFlow]()
+	gw.icmp = newFlowTable[icmpKey, *icmpFlow]()
 	gw.startTCP()
 	gw.startUDP()
 	gw.startICMP()

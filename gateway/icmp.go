@@ -38,22 +38,6 @@ type icmpFlow struct {
 	head           []byte // the last request's IP header + ICMP header
 }
 
-type icmpTable struct {
-	mu    sync.Mutex
-	flows map[icmpKey]*icmpFlow
-	n     atomic.Int64
-}
-
-func (t *icmpTable) count() int { return int(t.n.Load()) }
-
-func (t *icmpTable) closeAll() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, f := range t.flows {
-		f.host.Close()
-	}
-}
-
 // startICMP takes every echo request to an address that is not the
 // gateway's. Taking it (the handler returns true) is what stops gVisor from
 // answering it itself: the sandbox only sees replies the destination sent.
@@ -138,10 +122,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 	if f, ok := t.flows[k]; ok {
 		return f
 	}
-	gw.udp.mu.Lock()
-	n := len(gw.udp.flows)
-	gw.udp.mu.Unlock()
-	if n+len(t.flows) >= gw.cfg.MaxFlows || gw.closed.Load() {
+	if gw.flowCount() >= gw.cfg.MaxFlows || gw.closed.Load() {
 		gw.stats.Failed.Add(1)
 		return nil
 	}
@@ -174,8 +155,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 	}
 	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
-	t.flows[k] = f
-	t.n.Add(1)
+	t.putLocked(k, f)
 	gw.stats.ICMPFlows.Add(1)
 	go gw.icmpReplies(f)
 	return f
@@ -184,10 +164,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 func (gw *Gateway) icmpReplies(f *icmpFlow) {
 	defer gw.wg.Done()
 	defer func() {
-		gw.icmp.mu.Lock()
-		delete(gw.icmp.flows, f.key)
-		gw.icmp.n.Add(-1)
-		gw.icmp.mu.Unlock()
+		gw.icmp.remove(f.key)
 		f.host.Close()
 		gw.logf("icmp %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
 	}()

@@ -33,19 +33,6 @@ type udpFlow struct {
 	head           []byte // the last sandbox datagram's IP+UDP header, for errors
 }
 
-type udpTable struct {
-	mu    sync.Mutex
-	flows map[udpKey]*udpFlow
-}
-
-func (t *udpTable) closeAll() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, f := range t.flows {
-		f.host.Close()
-	}
-}
-
 func (gw *Gateway) startUDP() {
 	gw.g.SetTransportProtocolHandler(header.UDPProtocolNumber, gw.handleUDP)
 }
@@ -146,7 +133,7 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 	if f, ok := t.flows[k]; ok {
 		return f
 	}
-	if len(t.flows)+gw.icmp.count() >= gw.cfg.MaxFlows || gw.closed.Load() {
+	if gw.flowCount() >= gw.cfg.MaxFlows || gw.closed.Load() {
 		gw.stats.Failed.Add(1)
 		return nil
 	}
@@ -171,7 +158,7 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 	}
 	f := &udpFlow{key: k, host: h, to: to, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
-	t.flows[k] = f
+	t.putLocked(k, f)
 	gw.stats.UDPFlows.Add(1)
 	go gw.udpReplies(f)
 	return f
@@ -183,9 +170,7 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 func (gw *Gateway) udpReplies(f *udpFlow) {
 	defer gw.wg.Done()
 	defer func() {
-		gw.udp.mu.Lock()
-		delete(gw.udp.flows, f.key)
-		gw.udp.mu.Unlock()
+		gw.udp.remove(f.key)
 		f.host.Close()
 		gw.logf("udp %s -> %s up %d B down %d B %.3fs", f.key.src, f.key.dst, f.up.Load(), f.down.Load(), time.Since(f.start).Seconds())
 	}()
