@@ -78,9 +78,10 @@ func (b *base) waitReady(ready func(uint32) uint32, mask uint32, deadline time.T
 	if r := ready(mask); r != 0 {
 		return r, nil
 	}
-	e, ch := waiter.NewChannelEntry(waiter.EventMaskFromLinux(mask))
-	b.q.EventRegister(&e)
-	defer b.q.EventUnregister(&e)
+	w := getWaitEntry(waiter.EventMaskFromLinux(mask))
+	b.q.EventRegister(&w.e)
+	defer putWaitEntry(b.q, w)
+	ch := w.ch
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -108,6 +109,36 @@ func (b *base) waitReady(ready func(uint32) uint32, mask uint32, deadline time.T
 			return 0, unix.EBADF
 		}
 	}
+}
+
+// waitEntry is a waiter entry with its channel, pooled so that a blocking
+// call that has to wait allocates nothing in steady state.
+type waitEntry struct {
+	e  waiter.Entry
+	ch chan struct{}
+}
+
+var waitEntries = sync.Pool{New: func() any {
+	w := &waitEntry{ch: make(chan struct{}, 1)}
+	w.e.Init(waiter.ChannelNotifier(w.ch), 0)
+	return w
+}}
+
+func getWaitEntry(mask waiter.EventMask) *waitEntry {
+	w := waitEntries.Get().(*waitEntry)
+	w.e.Init(waiter.ChannelNotifier(w.ch), mask)
+	return w
+}
+
+// putWaitEntry unregisters w and returns it to the pool with its channel
+// drained, so a late notification cannot wake its next user.
+func putWaitEntry(q *waiter.Queue, w *waitEntry) {
+	q.EventUnregister(&w.e)
+	select {
+	case <-w.ch:
+	default:
+	}
+	waitEntries.Put(w)
 }
 
 // deadlineAfter turns an SO_RCVTIMEO/SO_SNDTIMEO value into a deadline
