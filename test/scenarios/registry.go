@@ -33,6 +33,10 @@ func All() []harness.Scenario {
 		mcastFilterScenarios(),
 		errQueueScenarios(),
 		ipOptionsScenarios(),
+		mcastSequenceScenarios(),
+		cmsgSendScenarios(),
+		ioctlScenarios(),
+		errnoScenarios(),
 	} {
 		all = append(all, group...)
 	}
