@@ -34,6 +34,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "run a command in a sandbox whose network goes through a netsandbox gateway", runRun},
+		{"attach", "give an existing network namespace (a container's) its network through a netsandbox gateway", runAttach},
+		{"mcast", "join a multicast group on a NIC and print the datagrams that arrive", runMcast},
 		{"serve", "run a userspace host on a real NIC that answers ping and echoes", runServe},
 		{"conformance", "compare netsandbox sockets with the running kernel's", runConformance},
 		{"tracepath", "trace the path and its MTU to a host, as iputils tracepath", runTracepath},
