@@ -252,6 +252,7 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
 	for {
 		g.dropFilteredICMP()
+		hdr := g.peekFragHeader(p)
 		res, e := g.readOnce(p, peek, true)
 		if e == nil {
 			n, rflags := res.Count, 0
@@ -263,7 +264,10 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 			}
 			// raw_recvmsg and ping_recvmsg report port 0.
 			from := sockaddr(netip.AddrPortFrom(addrPortOf(res.RemoteAddr).Addr(), 0))
-			oobn, cflags := g.datagramCmsgs(oob, &res, p[:res.Count])
+			if hdr == nil {
+				hdr = p[:res.Count]
+			}
+			oobn, cflags := g.datagramCmsgs(oob, &res, p[:res.Count], hdr)
 			return n, oobn, rflags | cflags, from, nil
 		}
 		if _, cr := e.(*tcpip.ErrClosedForReceive); cr {
@@ -299,4 +303,19 @@ func (g *gsock) checkSendDontRoute(to *tcpip.FullAddress, flags int) error {
 		return nil
 	}
 	return checkDontRoute(g.s, dst, g.optsSnapshot(), flags)
+}
+
+// peekFragHeader returns the IP header of the next packet when the caller's
+// buffer is too short to hold it and IP_RECVFRAGSIZE needs it to name the
+// datagram (raw sockets only); nil otherwise.
+func (g *gsock) peekFragHeader(p []byte) []byte {
+	if g.rx()&rxFragSize == 0 || g.isPing() || len(p) >= header.IPv4MinimumSize {
+		return nil
+	}
+	hb := make([]byte, header.IPv4MinimumSize)
+	res, e := g.readOnce(hb, true, false)
+	if e != nil {
+		return nil
+	}
+	return hb[:res.Count]
 }

@@ -29,8 +29,10 @@ func (g *gsock) pushRecvOpts() {
 // ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS and IP_ORIGDSTADDR. data is
 // what was copied to the caller (for raw, the packet from its IP header;
 // for ping, from the ICMP header), read for the "port" Linux takes from
-// the transport header, and on raw sockets for the IP options.
-func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data []byte) (int, int) {
+// the transport header, and on raw sockets for the IP options; hdr is the
+// packet's start as far as it is known (data, or a peek when data is too
+// short), which names the datagram for IP_RECVFRAGSIZE.
+func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byte) (int, int) {
 	f := g.rx()
 	if f == 0 {
 		return 0, 0
@@ -90,6 +92,13 @@ func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data []byte) (i
 		if port, ok := g.transportPort(data); ok {
 			sa := options.SockaddrInArray(netip.AddrPortFrom(dst, port))
 			b.Put(unix.SOL_IP, unix.IP_ORIGDSTADDR, sa[:])
+		}
+	}
+	if f&rxFragSize != 0 && !g.isPing() {
+		// ip_cmsg_recv_fragsize (a ping socket sees no header to name
+		// the datagram by: no message there yet).
+		if n := g.s.FragMaxSize(hdr, res.Total); n != 0 {
+			b.PutInt32(unix.SOL_IP, unix.IP_RECVFRAGSIZE, int32(n))
 		}
 	}
 	return b.Len(), b.Flags()

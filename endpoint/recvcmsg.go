@@ -90,8 +90,10 @@ func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
 			b.PutInt32(unix.SOL_IP, unix.IP_CHECKSUM, int32(sum))
 		}
 	}
-	// IP_RECVFRAGSIZE reports only reassembled datagrams, whose fragment
-	// sizes the stack does not pass up: no message here.
+	if f&rxFragSize != 0 && d.FragSize != 0 {
+		// ip_cmsg_recv_fragsize: only a datagram that was reassembled.
+		b.PutInt32(unix.SOL_IP, unix.IP_RECVFRAGSIZE, int32(d.FragSize))
+	}
 	return b.Len(), b.Flags()
 }
 

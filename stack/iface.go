@@ -39,6 +39,7 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
 		return 0, unix.EEXIST
 	}
 	id := s.g.NextNICID()
+	ep = s.tapFragments(ep)
 	if e := s.g.CreateNICWithOptions(id, ep, gstack.NICOptions{Name: name}); e != nil {
 		return 0, errnoOf(e)
 	}

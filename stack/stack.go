@@ -49,6 +49,7 @@ type Stack struct {
 	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
 	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
 	minTTL    tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
+	frags     fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.

@@ -26,6 +26,7 @@ type Datagram struct {
 	IfIndex   int            // receiving interface
 	TTL, TOS  uint8
 	IPOptions []byte // raw IP options as received (nil if none); a fresh copy
+	FragSize  int    // IP_RECVFRAGSIZE: largest fragment's IP length if it came in fragments, else 0
 	Payload   []byte // UDP payload; the receiver owns it
 }
 

@@ -38,6 +38,7 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 		TOS:     tos,
 		Payload: pkt.Data().AsRange().ToSlice(),
 	}
+	d.FragSize = e.s.frags.lookup(ip, int(ip.TotalLength())-len(ip))
 	if opts := ip.Options(); len(opts) > 0 {
 		// Copied although the contract allows less: a receiver that keeps
 		// the whole Datagram must not see packet memory reused under it.
