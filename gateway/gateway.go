@@ -73,6 +73,8 @@ type Gateway struct {
 	udp  flowTable[udpKey, *udpFlow]
 	icmp flowTable[icmpKey, *icmpFlow]
 	syns synTable
+	// names holds what the sandbox resolved, for domain rules.
+	names nameTable
 
 	// lifeMu orders new work against Close: work registers with wg (and a
 	// published port with listeners) only while the gateway is open.
@@ -214,8 +216,8 @@ func (gw *Gateway) target(proto Proto, dst netip.AddrPort) (to netip.AddrPort, o
 		// The sandbox's own link: nothing there is the world's.
 		return to, false, "on the sandbox's own link"
 	}
-	if gw.cfg.Policy != nil && !gw.cfg.Policy.Allows(proto, dst) {
-		return to, false, "denied by policy"
+	if ok, why := gw.policyVerdict(proto, dst); !ok {
+		return to, false, why
 	}
 	return dst, true, ""
 }

@@ -69,6 +69,9 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	syn, _ := gw.syns.take(id)
 	if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
 		syn.ttl = 0 // the gateway's own connection: the host's default TTL
+	} else if gw.cfg.Policy != nil && gw.cfg.Policy.NeedsName(ProtoTCP, dst.Port()) {
+		gw.holdTCP(r, src, dst, to, syn)
+		return
 	}
 	ctx, cancel := context.WithTimeout(gw.ctx, tcpDialTimeout)
 	host, icmpErr, err := gw.dialHost(ctx, to, syn.ttl, syn.tos)
@@ -92,7 +95,11 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	gw.stats.TCPFlows.Add(1)
 	sb := gonet.NewTCPConn(&wq, ep)
 	start := time.Now()
-	up, down := gw.relay(sb, host)
+	var world halfCloser = host
+	if dst.Addr() == gw.cfg.DNS && gw.domainPolicy() != nil {
+		world = &dnsStreamSnoop{halfCloser: host, gw: gw}
+	}
+	up, down := gw.relay(sb, world)
 	gw.logf("tcp %s -> %s up %d B down %d B %.3fs", src, dst, up, down, time.Since(start).Seconds())
 }
 

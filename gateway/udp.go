@@ -67,6 +67,9 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4TimeExceeded), uint8(header.ICMPv4TTLExceeded), 0, packetHead(pkt))
 		return true
 	}
+	if dst.Addr() == gw.cfg.DNS && gw.refuseDNSQuery(src, dst, pkt) {
+		return true
+	}
 	f := gw.udpFlow(udpKey{src, dst}, to)
 	if f == nil {
 		return true
@@ -198,6 +201,9 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 			return
 		}
 		f.last.Store(time.Now().UnixNano())
+		if f.key.dst.Addr() == gw.cfg.DNS {
+			gw.snoopDNS(buf[:n])
+		}
 		ci := parseCmsgs(oob[:oobn])
 		ttl := uint8(0)
 		if ci.hasTTL && ci.ttl > 1 {

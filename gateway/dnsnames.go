@@ -1,0 +1,223 @@
+package gateway
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/stack"
+)
+
+const (
+	// nameTableMax bounds the (address, name) pairs remembered; beyond it
+	// the oldest-expiring pairs of some address go (counted).
+	nameTableMax = 16384
+	// namesPerAddr bounds the names kept for one address (a CDN address
+	// may serve thousands).
+	namesPerAddr = 32
+	// nameMinTTL keeps a name at least this long: a TTL-0 answer still
+	// covers the connect that follows it.
+	nameMinTTL = 30 * time.Second
+	nameMaxTTL = 24 * time.Hour
+)
+
+// nameTable remembers which names resolved to which addresses through the
+// gateway's DNS, until their TTL ends.
+type nameTable struct {
+	mu        sync.Mutex
+	m         map[netip.Addr][]nameEntry
+	n         int
+	evictions atomic.Int64
+	now       func() time.Time // tests move time
+}
+
+type nameEntry struct {
+	name string
+	exp  time.Time
+}
+
+func (t *nameTable) clock() time.Time {
+	if t.now != nil {
+		return t.now()
+	}
+	return time.Now()
+}
+
+// learn records that name resolved to addr for ttl seconds.
+func (t *nameTable) learn(addr netip.Addr, name string, ttl uint32) {
+	d := min(max(time.Duration(ttl)*time.Second, nameMinTTL), nameMaxTTL)
+	now := t.clock()
+	exp := now.Add(d)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[netip.Addr][]nameEntry{}
+	}
+	es := t.m[addr]
+	for i := range es {
+		if es[i].name == name {
+			es[i].exp = exp
+			return
+		}
+	}
+	if len(es) >= namesPerAddr {
+		// Replace the one that ends first.
+		j := 0
+		for i := range es {
+			if es[i].exp.Before(es[j].exp) {
+				j = i
+			}
+		}
+		es[j] = nameEntry{name, exp}
+		t.evictions.Add(1)
+		return
+	}
+	if t.n >= nameTableMax {
+		t.sweepLocked(now)
+	}
+	for t.n >= nameTableMax {
+		// Still full of live names: drop some address's (map order is
+		// arbitrary, so no sandbox can aim at one).
+		for a, old := range t.m {
+			if a == addr {
+				continue
+			}
+			delete(t.m, a)
+			t.n -= len(old)
+			t.evictions.Add(int64(len(old)))
+			break
+		}
+	}
+	t.m[addr] = append(es, nameEntry{name, exp})
+	t.n++
+}
+
+// sweepLocked forgets expired names.
+func (t *nameTable) sweepLocked(now time.Time) {
+	for a, es := range t.m {
+		live := es[:0]
+		for _, e := range es {
+			if e.exp.After(now) {
+				live = append(live, e)
+			}
+		}
+		t.n -= len(es) - len(live)
+		if len(live) == 0 {
+			delete(t.m, a)
+		} else {
+			t.m[a] = live
+		}
+	}
+}
+
+// names returns the live names of addr.
+func (t *nameTable) names(addr netip.Addr) []string {
+	now := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, e := range t.m[addr] {
+		if e.exp.After(now) {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
+
+// size is the number of (address, name) pairs held.
+func (t *nameTable) size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// DNSNames reports the (address, name) pairs the gateway holds from DNS
+// answers and how many it dropped for room.
+func (gw *Gateway) DNSNames() (held int, evicted int64) {
+	return gw.names.size(), gw.names.evictions.Load()
+}
+
+// domainPolicy is the policy when it has domain rules, else nil.
+func (gw *Gateway) domainPolicy() *Policy {
+	if p := gw.cfg.Policy; p != nil && p.HasDomains() {
+		return p
+	}
+	return nil
+}
+
+// snoopDNS learns names from one resolver message to the sandbox.
+func (gw *Gateway) snoopDNS(msg []byte) {
+	if gw.domainPolicy() == nil {
+		return
+	}
+	recs, _ := parseDNSAnswer(msg)
+	for _, r := range recs {
+		gw.names.learn(r.addr, r.name, r.ttl)
+	}
+}
+
+// refuseDNSQuery answers a UDP query to the gateway's DNS address itself
+// when the policy denies its name outright: NXDOMAIN from the DNS address,
+// and the resolver never hears of it. It reports whether it answered.
+func (gw *Gateway) refuseDNSQuery(src, dst netip.AddrPort, pkt *gstack.PacketBuffer) bool {
+	p := gw.domainPolicy()
+	if p == nil || dst.Port() != 53 {
+		return false
+	}
+	msg := pkt.Data().AsRange().ToSlice()
+	q, err := parseDNSQuestion(msg)
+	if err != nil || q.isResponse || !q.opcodeQuery || q.name == "" {
+		return false
+	}
+	deny, by := p.RefusesName(q.name)
+	if !deny {
+		return false
+	}
+	gw.stats.Denied.Add(1)
+	gw.logf("dns %s -> %s %s refused: denied by policy (%s)", src, dst, q.name, ruleText(by))
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	gw.cfg.Stack.SendUDP(&stack.UDPSend{Src: dst, Dst: src, IfIndex: gw.cfg.NIC, TOS: tosOf(ip), Payload: dnsNXDomain(msg, q)})
+	return true
+}
+
+// dnsStreamSnoop reads DNS over TCP from the resolver (two-byte length,
+// message) and learns each message's names; at most one message is held.
+type dnsStreamSnoop struct {
+	halfCloser
+	gw   *Gateway
+	need int    // bytes of the current length prefix or message still due
+	msg  []byte // the message so far (nil while reading a length)
+	lenb []byte
+}
+
+func (s *dnsStreamSnoop) Read(b []byte) (int, error) {
+	n, err := s.halfCloser.Read(b)
+	s.feed(b[:n])
+	return n, err
+}
+
+func (s *dnsStreamSnoop) feed(b []byte) {
+	for len(b) > 0 {
+		if s.msg == nil {
+			s.lenb = append(s.lenb, b[0])
+			b = b[1:]
+			if len(s.lenb) == 2 {
+				s.need = int(s.lenb[0])<<8 | int(s.lenb[1])
+				s.lenb = s.lenb[:0]
+				s.msg = make([]byte, 0, s.need)
+			}
+		} else {
+			k := min(s.need-len(s.msg), len(b))
+			s.msg = append(s.msg, b[:k]...)
+			b = b[k:]
+		}
+		if s.msg != nil && len(s.msg) == s.need {
+			s.gw.snoopDNS(s.msg)
+			s.msg = nil
+		}
+	}
+}
