@@ -101,7 +101,7 @@ func TestDomainPolicyInProcess(t *testing.T) {
 	// TCP: connected (the name is in the first bytes), then reset.
 	for _, first := range [][]byte{
 		[]byte("GET / HTTP/1.1\r\nHost: blocked.test\r\n\r\n"), // resolved name, denied for tcp
-		clientHello(t, "x.sni.test"),                          // a denied SNI, never resolved
+		clientHello(t, "x.sni.test"),                           // a denied SNI, never resolved
 	} {
 		c, err := dialSandboxTCP(p, netip.AddrPortFrom(world, 80))
 		if err != nil {
@@ -120,4 +120,3 @@ func TestDomainPolicyInProcess(t *testing.T) {
 		t.Errorf("tcp flows %d failed %d denied %d; want 0, 0, 4 (1 dns, 1 udp, 2 tcp)", st.TCPFlows.Load(), st.Failed.Load(), st.Denied.Load())
 	}
 }
-
