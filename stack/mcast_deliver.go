@@ -21,10 +21,12 @@ func (e *udpEndpoint) mcastDeliverable(pkt *gstack.PacketBuffer) bool {
 	group, src := netip.AddrFrom4(dst.As4()), nAddr(ip.SourceAddress())
 	ifindex := int(pkt.NICID)
 	if !e.s.mcastHostAllows(ifindex, group, src) {
+		e.s.stats.udpMcastFiltered.Add(1)
 		return false
 	}
-	if f, ok := e.r.(MulticastFilter); ok {
-		return f.AllowMulticast(group, src, ifindex)
+	if f, ok := e.r.(MulticastFilter); ok && !f.AllowMulticast(group, src, ifindex) {
+		e.s.stats.udpMcastFiltered.Add(1)
+		return false
 	}
 	return true
 }

@@ -105,7 +105,8 @@ func (t *tcpMinTTL) dropForMinTTL(pkt *gstack.PacketBuffer) bool {
 // minTTLTCP is gVisor's TCP with the IP_MINTTL check in Parse.
 type minTTLTCP struct {
 	gstack.TransportProtocol
-	t *tcpMinTTL
+	t  *tcpMinTTL
+	st *Stats // reset counters (accounting_tcp.go)
 }
 
 func (p *minTTLTCP) Parse(pkt *gstack.PacketBuffer) bool {
@@ -131,5 +132,5 @@ func (p *minTTLTCP) QueuePacket(ep gstack.TransportEndpoint, id gstack.Transport
 
 func (s *Stack) newTCPProtocol(g *gstack.Stack) gstack.TransportProtocol {
 	s.minTTL.active.Store(true)
-	return &minTTLTCP{TransportProtocol: tcp.NewProtocol(g), t: &s.minTTL}
+	return &minTTLTCP{TransportProtocol: tcp.NewProtocol(g), t: &s.minTTL, st: &s.stats}
 }

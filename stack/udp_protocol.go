@@ -78,6 +78,7 @@ func (*udpProtocol) Restore() {}
 func (p *udpProtocol) Parse(pkt *gstack.PacketBuffer) bool {
 	if !parse.UDP(pkt) {
 		p.s.stats.UDPInErrors.Add(1)
+		p.s.stats.udpParseErrors.Add(1)
 		return false
 	}
 	return true
