@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 // ICMP_FILTER (raw(7)): a raw IPPROTO_ICMP socket drops the ICMP types
@@ -62,27 +61,7 @@ func icmpFiltered(pkt []byte, mask uint32) bool {
 	return t < 32 && mask&(1<<t) != 0
 }
 
-// dropFilteredICMP discards filtered packets at the head of the queue, so
-// the next packet poll and recvmsg see is one the socket takes. Bounded by
-// what is queued.
-func (g *gsock) dropFilteredICMP() {
-	if g.typ != unix.SOCK_RAW || g.proto != unix.IPPROTO_ICMP {
-		return
-	}
-	mask := g.icmpFilter.Load()
-	if mask == 0 {
-		return
-	}
-	var head [60 + 1]byte // the longest IPv4 header and the ICMP type
-	for {
-		w := tcpip.SliceWriter(head[:])
-		res, e := g.endpoint().Read(&tcpip.LimitedWriter{W: &w, N: int64(len(head))}, tcpip.ReadOptions{Peek: true})
-		if e != nil || !icmpFiltered(head[:res.Count], mask) {
-			return
-		}
-		var discard tcpip.SliceWriter
-		if _, e := g.endpoint().Read(&tcpip.LimitedWriter{W: &discard, N: 0}, tcpip.ReadOptions{}); e != nil {
-			return
-		}
-	}
-}
+// dropFilteredICMP is the receive and poll paths' hook: it discards, at
+// the head of a raw socket's queue, what ICMP_FILTER and the multicast
+// filters reject (dropUnwantedRaw, mcast_raw.go).
+func (g *gsock) dropFilteredICMP() { g.dropUnwantedRaw() }

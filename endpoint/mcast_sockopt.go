@@ -15,6 +15,14 @@ func (b *base) isUDP() bool {
 	return b.typ == unix.SOCK_DGRAM && (b.proto == 0 || b.proto == unix.IPPROTO_UDP)
 }
 
+// keepsMemberships tells whether the socket keeps its own multicast
+// memberships and filters: UDP, and raw sockets (Linux's raw_v4_input
+// applies ip_mc_sf_allow too; gVisor's raw endpoints keep none, so the
+// socket layer does, mcast_raw.go).
+func (b *base) keepsMemberships() bool {
+	return b.isUDP() || b.typ == unix.SOCK_RAW
+}
+
 // setMembershipOpt handles the SOL_IP multicast membership options,
 // IP_MULTICAST_IF and IP_MULTICAST_ALL with do_ip_setsockopt's checks in
 // its order. handled is false for other options and for socket kinds that
@@ -22,7 +30,7 @@ func (b *base) isUDP() bool {
 func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) {
 	switch name {
 	case unix.IP_MULTICAST_ALL:
-		if !b.isUDP() && b.typ != unix.SOCK_STREAM {
+		if !b.keepsMemberships() && b.typ != unix.SOCK_STREAM {
 			return false, nil
 		}
 		v, _ := options.ParseIPInt(val)
@@ -50,7 +58,7 @@ func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) 
 	default:
 		return false, nil
 	}
-	if !b.isUDP() {
+	if !b.keepsMemberships() {
 		return false, nil
 	}
 	m := &b.memb
@@ -181,7 +189,7 @@ func (b *base) setMulticastIf(val []byte) error {
 func (b *base) getMembershipOpt(name int, buf []byte) (handled bool, n int, err error) {
 	switch name {
 	case unix.IP_MULTICAST_ALL:
-		if !b.isUDP() && b.typ != unix.SOCK_STREAM {
+		if !b.keepsMemberships() && b.typ != unix.SOCK_STREAM {
 			return false, 0, nil
 		}
 		return true, options.PutIPInt(buf, int32(boolInt(!b.memb.noAll.Load()))), nil
@@ -195,7 +203,7 @@ func (b *base) getMembershipOpt(name int, buf []byte) (handled bool, n int, err 
 		}
 		return true, copy(buf, v[:]), nil
 	case unix.IP_MSFILTER, unix.MCAST_MSFILTER:
-		if !b.isUDP() {
+		if !b.keepsMemberships() {
 			return false, 0, nil
 		}
 	default:

@@ -30,3 +30,19 @@ func (e *udpEndpoint) mcastDeliverable(pkt *gstack.PacketBuffer) bool {
 	}
 	return true
 }
+
+// McastAccepts is ip_check_mc_rcu for packets that do not pass our UDP
+// demuxer (gVisor's raw endpoints see every multicast packet the NIC takes):
+// a datagram from src to group that arrived on ifindex is the host's only
+// if a socket joined group there and the merged filter lets src through.
+// 224.0.0.1 is always joined.
+func (s *Stack) McastAccepts(ifindex int, group, src netip.Addr) bool {
+	if group == allHosts {
+		return true
+	}
+	m := &s.mc
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	g := m.groups[mcKey{ifindex, group}]
+	return g != nil && g.users > 0 && g.allows(src)
+}

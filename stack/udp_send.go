@@ -52,6 +52,9 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	}
 	if !weakHost {
 		src = nAddr(r.LocalAddress())
+		if a, ok := s.mcastLoopbackSource(r, m.Dst.Addr()); ok {
+			src, weakHost = a, true
+		}
 	}
 
 	// gVisor fragments whatever the DF bit says, so the mode is applied
