@@ -59,7 +59,7 @@ func TestParseDNSAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := netip.MustParseAddr("198.18.5.1")
-	want := []dnsAddrName{{a, "www.example.test", 60}, {a, "edge.cdn.test", 60}}
+	want := []dnsAddrName{{a, "www.example.test", "www.example.test", 60}, {a, "edge.cdn.test", "www.example.test", 60}}
 	if !slices.Equal(got, want) {
 		t.Errorf("parseDNSAnswer = %v, want %v (the chain only, lower case, smallest TTL)", got, want)
 	}
@@ -104,25 +104,38 @@ func TestNameTable(t *testing.T) {
 	now := time.Unix(1000, 0)
 	tb := &nameTable{now: func() time.Time { return now }}
 	a := netip.MustParseAddr("198.18.5.1")
-	tb.learn(a, "a.test", 0)      // held nameMinTTL
-	tb.learn(a, "b.test", 100000) // held nameMaxTTL at most... here 100000 s
-	if got := tb.names(a); !slices.Equal(got, []string{"a.test", "b.test"}) {
+	tb.learn(a, "a.test", "a.test", 0)             // held nameMinTTL
+	tb.learn(a, "b.test", "b.test", 100000)        // held 100000 s
+	tb.learn(a, "edge.cdn.test", "b.test", 100000) // b.test's CNAME
+	tb.learn(a, "edge.cdn.test", "c.test", 100000) // and c.test's
+	tb.learn(a, "c.test", "c.test", 100000)
+	if got := tb.names(a); !slices.Equal(got, []string{"a.test", "b.test", "edge.cdn.test", "c.test"}) {
 		t.Errorf("names = %q", got)
 	}
+	if got := tb.chain(a, "b.test"); !slices.Equal(got, []string{"b.test", "edge.cdn.test"}) {
+		t.Errorf("chain of b.test = %q, want b.test and its CNAME only", got)
+	}
+	if got := tb.chain(a, "edge.cdn.test"); len(got) != 3 {
+		t.Errorf("chain of edge.cdn.test = %q, want both chains it is in", got)
+	}
+	if got := tb.chain(netip.MustParseAddr("198.18.5.9"), "b.test"); got != nil {
+		t.Errorf("chain at another address = %q", got)
+	}
 	now = now.Add(nameMinTTL + time.Second)
-	if got := tb.names(a); !slices.Equal(got, []string{"b.test"}) {
-		t.Errorf("after %v: names = %q, want only b.test", nameMinTTL, got)
+	if got := tb.names(a); !slices.Equal(got, []string{"b.test", "edge.cdn.test", "c.test"}) {
+		t.Errorf("after %v: names = %q, want a.test gone", nameMinTTL, got)
 	}
 	// One address keeps at most namesPerAddr names; the table at most
 	// nameTableMax pairs, dropping (and counting) others for room.
 	for i := 0; i < namesPerAddr+5; i++ {
-		tb.learn(a, "n"+string(rune('a'+i%26))+strings.Repeat("x", i)+".test", 60)
+		n := "n" + strings.Repeat("x", i) + ".test"
+		tb.learn(a, n, n, 60)
 	}
 	if n := len(tb.names(a)); n > namesPerAddr {
 		t.Errorf("%d names for one address, want <= %d", n, namesPerAddr)
 	}
 	for i := 0; i < nameTableMax+100; i++ {
-		tb.learn(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), "flood.test", 60)
+		tb.learn(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), "flood.test", "flood.test", 60)
 	}
 	if n := tb.size(); n > nameTableMax {
 		t.Errorf("table holds %d pairs, want <= %d", n, nameTableMax)

@@ -40,6 +40,7 @@ type dnsQuestion struct {
 type dnsAddrName struct {
 	addr netip.Addr
 	name string
+	head string // the question: the chain's first name
 	ttl  uint32
 }
 
@@ -152,7 +153,7 @@ func parseDNSAnswer(m []byte) ([]dnsAddrName, error) {
 			continue
 		}
 		for _, n := range chain {
-			out = append(out, dnsAddrName{a.addr, n, min(ttl, a.ttl)})
+			out = append(out, dnsAddrName{a.addr, n, q.name, min(ttl, a.ttl)})
 		}
 	}
 	return out, nil

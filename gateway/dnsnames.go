@@ -37,6 +37,7 @@ type nameTable struct {
 
 type nameEntry struct {
 	name string
+	head string // the question whose answer held name (its CNAME chain)
 	exp  time.Time
 }
 
@@ -47,8 +48,9 @@ func (t *nameTable) clock() time.Time {
 	return time.Now()
 }
 
-// learn records that name resolved to addr for ttl seconds.
-func (t *nameTable) learn(addr netip.Addr, name string, ttl uint32) {
+// learn records that name, in the answer to head, resolved to addr for ttl
+// seconds.
+func (t *nameTable) learn(addr netip.Addr, name, head string, ttl uint32) {
 	d := min(max(time.Duration(ttl)*time.Second, nameMinTTL), nameMaxTTL)
 	now := t.clock()
 	exp := now.Add(d)
@@ -59,7 +61,7 @@ func (t *nameTable) learn(addr netip.Addr, name string, ttl uint32) {
 	}
 	es := t.m[addr]
 	for i := range es {
-		if es[i].name == name {
+		if es[i].name == name && es[i].head == head {
 			es[i].exp = exp
 			return
 		}
@@ -72,7 +74,7 @@ func (t *nameTable) learn(addr netip.Addr, name string, ttl uint32) {
 				j = i
 			}
 		}
-		es[j] = nameEntry{name, exp}
+		es[j] = nameEntry{name, head, exp}
 		t.evictions.Add(1)
 		return
 	}
@@ -92,7 +94,7 @@ func (t *nameTable) learn(addr netip.Addr, name string, ttl uint32) {
 			break
 		}
 	}
-	t.m[addr] = append(es, nameEntry{name, exp})
+	t.m[addr] = append(es, nameEntry{name, head, exp})
 	t.n++
 }
 
@@ -121,7 +123,29 @@ func (t *nameTable) names(addr netip.Addr) []string {
 	defer t.mu.Unlock()
 	var out []string
 	for _, e := range t.m[addr] {
-		if e.exp.After(now) {
+		if e.exp.After(now) && !contains(out, e.name) {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
+
+// chain returns the live names of addr learnt from the same answers as
+// name (name and the CNAMEs that led from it or to it); nil when name did
+// not resolve to addr.
+func (t *nameTable) chain(addr netip.Addr, name string) []string {
+	now := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	es := t.m[addr]
+	var heads, out []string
+	for _, e := range es {
+		if e.name == name && e.exp.After(now) {
+			heads = append(heads, e.head)
+		}
+	}
+	for _, e := range es {
+		if contains(heads, e.head) && e.exp.After(now) && !contains(out, e.name) {
 			out = append(out, e.name)
 		}
 	}
@@ -156,7 +180,7 @@ func (gw *Gateway) snoopDNS(msg []byte) {
 	}
 	recs, _ := parseDNSAnswer(msg)
 	for _, r := range recs {
-		gw.names.learn(r.addr, r.name, r.ttl)
+		gw.names.learn(r.addr, r.name, r.head, r.ttl)
 	}
 }
 

@@ -206,28 +206,25 @@ type Flow struct {
 	// Presented is the name the client itself sent (TLS SNI, HTTP Host),
 	// normalized; "" when none.
 	Presented string
+	// PresentedChain is the names of the DNS answers that took Presented
+	// to Dst's address (Presented and its CNAMEs); empty when Presented
+	// did not resolve there.
+	PresentedChain []string
 }
 
 // Decide returns the verdict for f and the deciding rule (nil: the
-// default). Domain rules match the flow's names: the presented name alone
-// when it is one of Names (the client said which of the address's names it
-// wants, and that name did resolve there); otherwise Names and the
-// presented name, but then only deny rules count for domains — an allow by
-// name needs a name that resolved to the address and, if the client
-// presented one, that very name. Address rules match the destination.
+// default). Domain rules match the flow's names: the presented name and its
+// CNAMEs alone when it resolved to the address (the client said which of
+// the address's names it wants); otherwise Names and the presented name,
+// but then only deny rules count for domains — an allow by name needs a
+// name that resolved to the address and, if the client presented one, that
+// very name. Address rules match the destination.
 func (p *Policy) Decide(f Flow) (allow bool, by *Rule) {
 	names := f.Names
 	allowByName := true
 	if f.Presented != "" {
-		verified := false
-		for _, n := range f.Names {
-			if n == f.Presented {
-				verified = true
-				break
-			}
-		}
-		if verified {
-			names = []string{f.Presented}
+		if len(f.PresentedChain) > 0 {
+			names = f.PresentedChain
 		} else {
 			names = append(append([]string(nil), f.Names...), f.Presented)
 			allowByName = false

@@ -24,6 +24,9 @@ func (gw *Gateway) decide(f Flow) (bool, string) {
 	p := gw.cfg.Policy
 	if p.HasDomains() {
 		f.Names = gw.names.names(f.Dst.Addr())
+		if f.Presented != "" {
+			f.PresentedChain = gw.names.chain(f.Dst.Addr(), f.Presented)
+		}
 	}
 	allow, by := p.Decide(f)
 	if allow {

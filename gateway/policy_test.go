@@ -92,24 +92,26 @@ func TestPolicyDomains(t *testing.T) {
 		dst       netip.AddrPort
 		names     []string
 		presented string
+		chain     []string
 		want      bool
 	}{
-		{"resolved allowed name", ProtoTCP, addr, []string{"allowed.test"}, "", true},
-		{"a domain rule outranks an address rule", ProtoUDP, addr, []string{"allowed.test"}, "", true},
-		{"no name: the address rule", ProtoTCP, addr, nil, "", false},
-		{"subdomain denied", ProtoTCP, addr, []string{"x.cdn.test"}, "", false},
-		{"subdomain rule misses the name itself", ProtoTCP, addr, []string{"cdn.test"}, "", false},
-		{"exact beats subdomains", ProtoTCP, addr, []string{"api.cdn.test"}, "", true},
-		{"CNAME chain: the most specific name decides", ProtoTCP, addr, []string{"api.cdn.test", "edge.cdn.test"}, "", true},
-		{"verified SNI", ProtoTCP, addr, []string{"allowed.test", "x.cdn.test"}, "allowed.test", true},
-		{"verified SNI of a denied name", ProtoTCP, addr, []string{"allowed.test", "x.cdn.test"}, "x.cdn.test", false},
-		{"SNI never resolved here cannot allow", ProtoTCP, netip.MustParseAddrPort("203.0.113.9:443"), nil, "allowed.test", false},
-		{"fronting: other SNI to an allowed name's address", ProtoTCP, addr, []string{"allowed.test"}, "other.test", false},
-		{"port range by name", ProtoTCP, netip.MustParseAddrPort("198.18.9.9:8080"), []string{"ports.test"}, "", true},
-		{"outside the port range", ProtoTCP, netip.MustParseAddrPort("198.18.9.9:8101"), []string{"ports.test"}, "", false},
-		{"protocol of a name rule", ProtoUDP, netip.MustParseAddrPort("198.18.9.9:8080"), []string{"ports.test"}, "", false},
+		{"resolved allowed name", ProtoTCP, addr, []string{"allowed.test"}, "", nil, true},
+		{"a domain rule outranks an address rule", ProtoUDP, addr, []string{"allowed.test"}, "", nil, true},
+		{"no name: the address rule", ProtoTCP, addr, nil, "", nil, false},
+		{"subdomain denied", ProtoTCP, addr, []string{"x.cdn.test"}, "", nil, false},
+		{"subdomain rule misses the name itself", ProtoTCP, addr, []string{"cdn.test"}, "", nil, false},
+		{"exact beats subdomains", ProtoTCP, addr, []string{"api.cdn.test"}, "", nil, true},
+		{"CNAME chain: the most specific name decides", ProtoTCP, addr, []string{"api.cdn.test", "edge.cdn.test"}, "", nil, true},
+		{"verified SNI", ProtoTCP, addr, []string{"allowed.test", "x.cdn.test"}, "allowed.test", []string{"allowed.test"}, true},
+		{"verified SNI of a denied name", ProtoTCP, addr, []string{"allowed.test", "x.cdn.test"}, "x.cdn.test", []string{"x.cdn.test"}, false},
+		{"verified SNI allowed by its CNAME", ProtoTCP, addr, []string{"www.alias.test", "allowed.test"}, "www.alias.test", []string{"www.alias.test", "allowed.test"}, true},
+		{"SNI never resolved here cannot allow", ProtoTCP, netip.MustParseAddrPort("203.0.113.9:443"), nil, "allowed.test", nil, false},
+		{"fronting: other SNI to an allowed name's address", ProtoTCP, addr, []string{"allowed.test"}, "other.test", nil, false},
+		{"port range by name", ProtoTCP, netip.MustParseAddrPort("198.18.9.9:8080"), []string{"ports.test"}, "", nil, true},
+		{"outside the port range", ProtoTCP, netip.MustParseAddrPort("198.18.9.9:8101"), []string{"ports.test"}, "", nil, false},
+		{"protocol of a name rule", ProtoUDP, netip.MustParseAddrPort("198.18.9.9:8080"), []string{"ports.test"}, "", nil, false},
 	} {
-		got, by := p.Decide(Flow{Proto: c.proto, Dst: c.dst, Names: c.names, Presented: c.presented})
+		got, by := p.Decide(Flow{Proto: c.proto, Dst: c.dst, Names: c.names, Presented: c.presented, PresentedChain: c.chain})
 		if got != c.want {
 			t.Errorf("%s: allowed %v by %+v, want %v", c.name, got, by, c.want)
 		}

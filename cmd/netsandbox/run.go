@@ -57,6 +57,7 @@ type runConfig struct {
 	allowHostLoopback bool
 	verbose, stats    bool
 	pcap              string
+	dnsUpstream       netip.AddrPort // --dns-upstream; invalid: the host's resolver
 	resolvConf        bool
 	cmd               []string
 }
@@ -65,11 +66,9 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	c := runConfig{}
 	fs := newFlagSet("run", stderr)
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
-	var pub, allow, deny multiFlag
+	var pub multiFlag
 	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable)")
-	fs.Var(&allow, "allow", "allow egress to [tcp:|udp:|icmp:]CIDR[:PORT] (repeatable)")
-	fs.Var(&deny, "deny", "deny egress to [tcp:|udp:|icmp:]CIDR[:PORT] (repeatable)")
-	fs.BoolVar(&c.policy.DenyAll, "deny-all", false, "deny egress not allowed by --allow (DNS through 10.0.2.3 stays allowed)")
+	finishPolicy := policyFlags(fs, &c.policy, &c.dnsUpstream)
 	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1")
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr")
 	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
@@ -103,19 +102,7 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 		}
 		c.publish = append(c.publish, m)
 	}
-	for _, set := range []struct {
-		list  multiFlag
-		allow bool
-	}{{allow, true}, {deny, false}} {
-		for _, s := range set.list {
-			r, err := gateway.ParseRule(s, set.allow)
-			if err != nil {
-				return c, usagef("%v", err)
-			}
-			c.policy.Rules = append(c.policy.Rules, r)
-		}
-	}
-	return c, nil
+	return c, finishPolicy()
 }
 
 // parsePublish reads [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp].
@@ -198,7 +185,7 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	childEnd := os.NewFile(uintptr(pair[1]), "netsandbox-run-child")
 	defer parentEnd.Close()
 
-	resolver, haveResolver := hostResolver()
+	resolver, haveResolver := resolverFor(c.dnsUpstream)
 	resolvFile := ""
 	if c.resolvConf && haveResolver {
 		f, err := os.CreateTemp("", "netsandbox-resolv-*.conf")
