@@ -144,3 +144,22 @@ func TestNameTable(t *testing.T) {
 		t.Error("no evictions counted")
 	}
 }
+
+// TestDNSStreamSnoop: DNS over TCP (length-prefixed messages) read in
+// pieces of any size teaches the same names as over UDP.
+func TestDNSStreamSnoop(t *testing.T) {
+	msg := dnsTestAnswer()
+	framed := binary.BigEndian.AppendUint16(nil, uint16(len(msg)))
+	framed = append(framed, msg...)
+	stream := append(append([]byte(nil), framed...), framed...)
+	for _, step := range []int{1, 3, 100, len(stream)} {
+		gw := &Gateway{cfg: Config{Policy: &Policy{Rules: []Rule{mustRule(t, "www.example.test", false)}}}}
+		s := &dnsStreamSnoop{gw: gw}
+		for i := 0; i < len(stream); i += step {
+			s.feed(stream[i:min(i+step, len(stream))])
+		}
+		if got := gw.names.names(netip.MustParseAddr("198.18.5.1")); !slices.Equal(got, []string{"www.example.test", "edge.cdn.test"}) {
+			t.Errorf("pieces of %d: names %q", step, got)
+		}
+	}
+}
