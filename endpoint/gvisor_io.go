@@ -54,11 +54,6 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if sp.tos >= 0 || sp.hasPktinfo || sp.hasOpts && g.isPing() {
-		// gVisor takes no per-packet TOS or IPv4 pktinfo for raw and ICMP
-		// endpoints, nor IP options for ICMP ones (raw: raw_ipopts.go).
-		return 0, unix.EINVAL
-	}
 	if sp.ttl != 0 {
 		wo.ControlMessages.HasTTL, wo.ControlMessages.TTL = true, uint8(sp.ttl)
 	}
@@ -70,6 +65,13 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if e := g.takeICMPErr(); e != 0 {
 		return 0, e // sock_error when ip_append_data allocates
+	}
+	// gVisor takes no per-packet TOS, IPv4 pktinfo or output interface
+	// for raw and ICMP endpoints, nor IP options for ICMP ones: those
+	// sends build their header in the stack (gvisor_sendctl.go, and
+	// raw_ipopts.go for raw IP options).
+	if handled, n, err := g.sendWithControl(p, wo.To, &sp); handled {
+		return n, err
 	}
 	if handled, n, err := g.sendRawWithOptions(p, wo.To, &sp); handled {
 		return n, err

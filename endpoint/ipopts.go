@@ -46,8 +46,8 @@ type ipExtOpts struct {
 	// ucIndex is IP_UNICAST_IF: the interface unicast and limited
 	// broadcast datagrams leave through when nothing else names one. It
 	// steers our UDP's sends and connect; Linux's TCP ignores it (measured:
-	// connect routes as without it), so TCP only keeps it; gVisor's raw and
-	// ping endpoints cannot be steered per send, so they refuse it.
+	// connect routes as without it), so TCP only keeps it; raw and ping
+	// sends it steers are built by the stack (gvisor_sendctl.go).
 	ucIndex int
 }
 
@@ -102,9 +102,6 @@ func (b *base) setIPExtLocked(name int, val []byte, v int) error {
 	case unix.IP_UNICAST_IF:
 		if len(val) != 4 {
 			return unix.EINVAL
-		}
-		if !b.isUDP() && b.typ != unix.SOCK_STREAM {
-			return unix.ENOPROTOOPT
 		}
 		ifindex := int(int32(binary.BigEndian.Uint32(val)))
 		if ifindex == 0 {

@@ -1,6 +1,10 @@
 package scenarios
 
 import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -138,6 +142,238 @@ func recvFragsizeScenarios() []harness.Scenario {
 	}
 }
 
+// expProto is the protocol of the raw-socket send scenarios (RFC 3692
+// experimentation), which no other scenario uses.
+const expProto = 253
+
+// peerProtoTap is a kernel raw socket on the peer receiving protocol proto.
+func peerProtoTap(e *harness.Env, proto int) harness.Sock {
+	return e.Socket(e.Peer, unix.AF_INET, unix.SOCK_RAW, proto)
+}
+
+// tapRecv records the header and payload of the next packet the peer's tap
+// gets from the DUT (bounded wait), or that none came.
+func tapRecv(e *harness.Env, op string, tap harness.Sock) {
+	deadline := time.Now().Add(300 * time.Millisecond)
+	buf := make([]byte, 2048)
+	for i := 0; i < 16 && time.Now().Before(deadline); i++ {
+		if r, _ := tap.Poll(unix.EPOLLIN, time.Until(deadline)); r == 0 {
+			break
+		}
+		n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || n < 20 {
+			continue
+		}
+		ihl := int(buf[0]&0xf) * 4
+		if buf[9] == unix.IPPROTO_ICMP && (n <= ihl || buf[ihl] != 8) {
+			continue // only echo requests: other ICMP is not the DUT's send
+		}
+		e.Rec(op, ipHeaderNoID(buf[:n]), buf[ihl:n])
+		return
+	}
+	e.Rec(op, "nothing")
+}
+
+// ipHeaderNoID is ipHeader without whether the IP ID is 0: gVisor's raw
+// and ICMP endpoints send ID 0 with DF set where Linux numbers the
+// datagram, a difference of their own that these scenarios do not pin.
+func ipHeaderNoID(b []byte) string {
+	var kept []string
+	for _, f := range strings.Fields(ipHeader(b)) {
+		if !strings.HasPrefix(f, "id0=") {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, " ")
+}
+
+// sendCtl records sendmsg with control messages oob.
+func sendCtl(e *harness.Env, op string, s harness.Sock, p, oob, to []byte) error {
+	n, err := s.SendMsg(p, oob, to, 0)
+	e.Rec(op, err, n)
+	return err
+}
+
+// ctlCases are the control messages every raw and ping send scenario
+// tries, with what each should show on the wire.
+func ctlCases(e *harness.Env) []struct {
+	op  string
+	oob []byte
+} {
+	return []struct {
+		op  string
+		oob []byte
+	}{
+		{"no cmsg", nil},
+		{"IP_TTL 9", cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 9)},
+		{"IP_TTL 0", cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 0)},
+		{"IP_TOS 0x20", cmsgInt(unix.IPPROTO_IP, unix.IP_TOS, 0x20)},
+		{"IP_TOS 1 byte", cmsgTOSByte(0x10)},
+		{"IP_TOS 256", cmsgInt(unix.IPPROTO_IP, unix.IP_TOS, 256)},
+		{"TTL and TOS", append(cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 12), cmsgInt(unix.IPPROTO_IP, unix.IP_TOS, 0x08)...)},
+		{"pktinfo spec_dst DUT", cmsgPktinfo(0, e.DUTAddr)},
+		{"pktinfo ifindex eth0", cmsgPktinfo(2, anyAddr)},
+		{"pktinfo ifindex lo", cmsgPktinfo(1, anyAddr)},
+		{"pktinfo ifindex 99", cmsgPktinfo(99, anyAddr)},
+		{"pktinfo spec_dst foreign", cmsgPktinfo(0, foreign)},
+		{"pktinfo spec_dst loopback", cmsgPktinfo(0, loopback)},
+		{"pktinfo spec_dst multicast", cmsgPktinfo(0, netip.MustParseAddr("239.1.2.3"))},
+		{"pktinfo short", cmsgPktinfo(0, e.DUTAddr)[:unix.CmsgLen(8)]},
+		{"pktinfo and TTL", append(cmsgPktinfo(2, e.DUTAddr), cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 3)...)},
+	}
+}
+
+// cmsgTOSByte is an IP_TOS message carrying one byte.
+func cmsgTOSByte(v byte) []byte {
+	b := make([]byte, unix.CmsgSpace(1))
+	binary.NativeEndian.PutUint64(b, uint64(unix.CmsgLen(1)))
+	binary.NativeEndian.PutUint32(b[8:], unix.IPPROTO_IP)
+	binary.NativeEndian.PutUint32(b[12:], unix.IP_TOS)
+	b[unix.CmsgLen(0)] = v
+	return b
+}
+
+// pingReply records the echo reply a ping socket got, or that none came.
+func pingReply(e *harness.Env, op string, s harness.Sock) {
+	if r, _ := s.Poll(unix.EPOLLIN, 300*time.Millisecond); r == 0 {
+		e.Rec(op, "nothing")
+		return
+	}
+	e.RecvDgram(op, s, 256, 0)
+}
+
 func rawPingSendCmsgScenarios() []harness.Scenario {
-	return nil
+	return []harness.Scenario{
+		{Name: "cmsg/send-raw-ctl", Run: func(e *harness.Env) {
+			// raw_sendmsg: ip_cmsg_send's TTL, TOS and pktinfo build the
+			// header ip_append_data writes.
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for i, tc := range ctlCases(e) {
+				if sendCtl(e, "send "+tc.op, s, echoRequest(0x3e3e, uint16(i), []byte("raw")), tc.oob, to) == nil {
+					tapRecv(e, "  peer got", tap)
+				}
+			}
+		}},
+		{Name: "cmsg/send-raw-pktinfo-bound", Run: func(e *harness.Env) {
+			// A bound or connected raw socket: spec_dst still replaces
+			// the source, 0.0.0.0 lets the route choose.
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			e.Rec("bind", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for _, tc := range []struct {
+				op  string
+				oob []byte
+			}{
+				{"spec_dst any", cmsgPktinfo(0, anyAddr)},
+				{"spec_dst loopback", cmsgPktinfo(0, loopback)},
+			} {
+				if sendCtl(e, "send "+tc.op, s, echoRequest(0x3e3f, 1, []byte(tc.op)), tc.oob, to) == nil {
+					tapRecv(e, "  peer got", tap)
+				}
+			}
+			e.Rec("connect", s.Connect(to))
+			if sendCtl(e, "send connected TTL 7", s, echoRequest(0x3e3f, 2, nil), cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 7), nil) == nil {
+				tapRecv(e, "  peer got", tap)
+			}
+			if sendCtl(e, "send connected pktinfo", s, echoRequest(0x3e3f, 3, nil), cmsgPktinfo(2, anyAddr), nil) == nil {
+				tapRecv(e, "  peer got", tap)
+			}
+		}},
+		{Name: "cmsg/send-raw-hdrincl-ctl", Run: func(e *harness.Env) {
+			// With IP_HDRINCL the caller's header is sent as it is: TTL
+			// and TOS messages change nothing; pktinfo picks the route
+			// and a zero source.
+			tap := peerProtoTap(e, expProto)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			pkt := quoteProto(expProto, anyAddr, e.PeerAddr, []byte("hdrincl"))
+			pkt[8] = 33
+			for _, tc := range ctlCases(e) {
+				if sendCtl(e, "send "+tc.op, s, pkt, tc.oob, to) == nil {
+					tapRecv(e, "  peer got", tap)
+				}
+			}
+		}},
+		{Name: "cmsg/send-ping-ctl", Run: func(e *harness.Env) {
+			// ping_v4_sendmsg takes the same messages; the reply comes
+			// back to the socket.
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			s := pingSock(e, e.BasePort)
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for i, tc := range ctlCases(e) {
+				if sendCtl(e, "send "+tc.op, s, echoRequest(0, uint16(i), []byte("ping")), tc.oob, to) == nil {
+					tapRecv(e, "  peer got", tap)
+					pingReply(e, "  reply", s)
+				}
+			}
+		}},
+		{Name: "cmsg/send-ping-unbound-ctl", Run: func(e *harness.Env) {
+			// The first send binds an ephemeral ident; the reply still
+			// finds the socket.
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			if sendCtl(e, "send TOS", s, echoRequest(0, 1, []byte("x")), cmsgInt(unix.IPPROTO_IP, unix.IP_TOS, 0x04), harness.Sockaddr(e.PeerAddr, 0)) == nil {
+				harness.WaitReadable(s, 2*time.Second)
+				buf := make([]byte, 64)
+				n, _, _, _, err := s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				e.Rec("reply", err, n, n >= 8 && buf[0] == 0 && string(buf[8:n]) == "x")
+			}
+		}},
+		{Name: "cmsg/send-ping-retopts", Run: func(e *harness.Env) {
+			// IP_RETOPTS on a ping socket: the options go into this
+			// request's header (the peer echoes them back).
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			s := pingSock(e, e.BasePort)
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for i, opts := range [][]byte{
+				{7, 7, 4, 0, 0, 0, 0, 0},                // record route, one slot
+				{1, 1, 1, 1},                            // NOPs
+				{68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0},  // timestamp
+				{7, 2},                                  // bad length
+				{},                                      // empty: none
+				{130, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, // security (CIPSO-less): needs CAP_NET_RAW
+			} {
+				if sendCtl(e, fmt.Sprintf("send opts %x", opts), s, echoRequest(0, uint16(i), []byte("o")), retoptsCmsg(opts), to) == nil {
+					tapRecv(e, "  peer got", tap)
+					pingReply(e, "  reply", s)
+				}
+			}
+		}},
+		{Name: "cmsg/send-raw-ping-unicast-if", Run: func(e *harness.Env) {
+			// IP_UNICAST_IF (ifindex in network order) steers unicast
+			// sends of raw and ping sockets too.
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			p := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			e.Rec("ping bind", p.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for _, s := range []harness.Sock{r, p} {
+				for _, idx := range []uint32{2, 1, 99, 0} {
+					e.Rec(fmt.Sprintf("IP_UNICAST_IF %d", idx), s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(idx)))
+					getOptBytes(e, "  get", s, unix.IPPROTO_IP, unix.IP_UNICAST_IF, 4)
+					e.Rec("  short", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(idx)[:2]))
+					if s == r {
+						if sendCtl(e, "  send", s, echoRequest(0x3e40, uint16(idx), []byte("uc")), nil, to) == nil {
+							tapRecv(e, "  peer got", tap)
+						}
+					} else if sendCtl(e, "  send", s, echoRequest(0, uint16(idx), []byte("uc")), nil, to) == nil {
+						pingReply(e, "  reply", s)
+					}
+				}
+				e.Rec("IP_UNICAST_IF lo", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(1)))
+				if s == r {
+					if sendCtl(e, "  send pktinfo eth0 over it", s, echoRequest(0x3e40, 9, []byte("uc2")), cmsgPktinfo(2, anyAddr), to) == nil {
+						tapRecv(e, "  peer got", tap)
+					}
+				} else if sendCtl(e, "  send pktinfo eth0 over it", s, echoRequest(0, 77, []byte("uc2")), cmsgPktinfo(2, anyAddr), to) == nil {
+					pingReply(e, "  reply", s)
+				}
+				e.Rec("  reset", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_UNICAST_IF, ifindexBE(0)))
+			}
+		}},
+	}
 }

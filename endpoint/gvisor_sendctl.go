@@ -1,0 +1,172 @@
+package endpoint
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"netsandbox/stack"
+)
+
+// sendWithControl is raw_sendmsg and ping_v4_sendmsg for a send gVisor's
+// raw and ICMP endpoints cannot express: an IP_PKTINFO message (source
+// and output interface), an IP_TOS message, IP_UNICAST_IF steering a
+// unicast send, IP options on a ping socket. The stack then builds the
+// header (Stack.SendRawIP; with IP_HDRINCL, Stack.SendHeaderIncluded).
+// handled is false for every other send, which gVisor makes.
+func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams) (handled bool, n int, err error) {
+	if g.typ != unix.SOCK_RAW && !g.isPing() {
+		return false, 0, nil
+	}
+	o := g.optsSnapshot()
+	g.mu.Lock()
+	remote, conn := g.remote, g.conn
+	g.mu.Unlock()
+	dst := remote.Addr()
+	if to != nil {
+		dst = addrPortOf(*to).Addr()
+	}
+	if !dst.Is4() {
+		return false, 0, nil
+	}
+	// ipcm_init_sk's oif is the bound device; ip_cmsg_send's pktinfo
+	// replaces it; IP_UNICAST_IF fills it for a unicast destination.
+	oif := o.bindIf
+	if sp.hasPktinfo && sp.pktinfo.IfIndex != 0 {
+		oif = int(sp.pktinfo.IfIndex)
+	}
+	steer := oif == 0 && !dst.IsMulticast() && o.ext.ucIndex != 0
+	if steer {
+		oif = o.ext.ucIndex
+	}
+	pingOpts := g.isPing() && (sp.hasOpts || o.ext.ipOptionsSet)
+	if !sp.hasPktinfo && sp.tos < 0 && !steer && !pingOpts {
+		return false, 0, nil
+	}
+	if g.typ == unix.SOCK_RAW && o.hdrincl {
+		if !sp.hasPktinfo && !steer {
+			return false, 0, nil // TTL and TOS messages leave the caller's header alone
+		}
+		if err := g.sendHdrinclCtl(p, dst, oif, sp); err != nil {
+			return true, 0, err
+		}
+		return true, len(p), nil
+	}
+	opts := o.ext.ipOptions
+	if sp.hasOpts {
+		if opts, err = g.compileIPOptions(sp.opts); err != nil {
+			return true, 0, err
+		}
+	}
+	src := g.localAddr()
+	if sp.hasPktinfo {
+		// ipc.addr: spec_dst replaces a bound source, 0.0.0.0 lets the
+		// route choose; it is judged as udp_sendmsg's route judges it.
+		um := stack.UDPSend{IfIndex: oif}
+		if err := applySendPktinfo(g.s, &um, sp.pktinfo); err != nil {
+			return true, 0, err
+		}
+		src = um.Src.Addr()
+	}
+	m := stack.RawSend{
+		Src:       src,
+		Dst:       dst,
+		IfIndex:   oif,
+		Protocol:  uint8(g.proto),
+		TTL:       g.effectiveTTL(),
+		TOS:       o.tos,
+		PMTU:      stack.PMTUMode(o.pmtudisc),
+		Connected: conn,
+		IPOptions: opts,
+		Payload:   p,
+	}
+	if dst.IsMulticast() {
+		g.optMu.Lock()
+		mc := g.mcast
+		g.optMu.Unlock()
+		m.TTL, m.NoMulticastLoop = mc.effectiveTTL(), mc.noLoop
+		if m.IfIndex == 0 {
+			m.IfIndex = mc.ifIndex
+		}
+		if !m.Src.IsValid() || m.Src.IsUnspecified() {
+			m.Src = mc.ifAddr
+		}
+	}
+	if sp.ttl != 0 {
+		m.TTL = uint8(sp.ttl)
+	}
+	if sp.tos >= 0 {
+		m.TOS = uint8(sp.tos)
+	}
+	if g.isPing() {
+		m.Protocol = unix.IPPROTO_ICMP
+		if m.Payload, err = g.pingRequest(p); err != nil {
+			return true, 0, err
+		}
+	}
+	if err := g.s.SendRawIP(&m); err != nil {
+		return true, 0, err
+	}
+	return true, len(p), nil
+}
+
+// pingRequest is what ping_v4_sendmsg puts on the wire for the user's
+// echo request p: the socket's ident in place of the user's and the
+// checksum computed anew. A socket not bound yet gets its ident now, as
+// the send would give it one (ping_get_port).
+func (g *gsock) pingRequest(p []byte) ([]byte, error) {
+	fa, e := g.endpoint().GetLocalAddress()
+	if e != nil || fa.Port == 0 {
+		if e := g.endpoint().Bind(tcpip.FullAddress{}); e != nil {
+			return nil, errnoOf(e)
+		}
+		if fa, e = g.endpoint().GetLocalAddress(); e != nil {
+			return nil, errnoOf(e)
+		}
+	}
+	req := append([]byte(nil), p...)
+	binary.BigEndian.PutUint16(req[4:6], fa.Port)
+	req[2], req[3] = 0, 0
+	binary.BigEndian.PutUint16(req[2:4], ^checksum.Checksum(req, 0))
+	return req, nil
+}
+
+// sendHdrinclCtl sends a header-included packet routed by an IP_PKTINFO
+// message or IP_UNICAST_IF: oif picks the device and a non-zero
+// ipi_spec_dst fills a zero source. Any source is allowed (IP_HDRINCL
+// sets FLOWI_FLAG_ANYSRC), except those __ip_route_output_key refuses.
+func (g *gsock) sendHdrinclCtl(p []byte, dst netip.Addr, oif int, sp *sendParams) error {
+	if len(p) < header.IPv4MinimumSize {
+		return unix.EINVAL
+	}
+	pkt := append([]byte(nil), p...)
+	if spec := sp.pktinfo.SpecDst; sp.hasPktinfo && !spec.IsUnspecified() {
+		if err := checkAnySource(spec, dst); err != nil {
+			return err
+		}
+		if header.IPv4(pkt).SourceAddress() == (tcpip.Address{}) || header.IPv4(pkt).SourceAddress().Unspecified() {
+			a := spec.As4()
+			copy(pkt[12:16], a[:])
+		}
+	}
+	return g.s.SendHeaderIncluded(pkt, oif)
+}
+
+// checkAnySource is __ip_route_output_key's judgement of a given source
+// when any source is allowed: multicast, limited broadcast and 0.x.x.x
+// are EINVAL, and so is a loopback source leaving for a non-loopback
+// destination.
+func checkAnySource(src, dst netip.Addr) error {
+	b := src.As4()
+	if src.IsMulticast() || b == [4]byte{255, 255, 255, 255} || b[0] == 0 {
+		return unix.EINVAL
+	}
+	if src.IsLoopback() && !dst.IsLoopback() {
+		return unix.EINVAL
+	}
+	return nil
+}
