@@ -120,3 +120,20 @@ func TestDomainPolicyInProcess(t *testing.T) {
 		t.Errorf("tcp flows %d failed %d denied %d; want 0, 0, 4 (1 dns, 1 udp, 2 tcp)", st.TCPFlows.Load(), st.Failed.Load(), st.Denied.Load())
 	}
 }
+
+// TestCloseEndsHeldFlow: Close does not wait out the hold of a flow whose
+// client sends nothing (the policy denies it anyway: nothing is dialled).
+func TestCloseEndsHeldFlow(t *testing.T) {
+	p := newPair(t, Config{Policy: &Policy{DenyAll: true, Rules: []Rule{mustRule(t, "allowed.test", true)}}})
+	c, err := dialSandboxTCP(p, netip.MustParseAddrPort("203.0.113.7:22"))
+	if err != nil {
+		t.Fatalf("connect: %v; want the handshake to complete (held flow)", err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	p.gw.Close()
+	if d := time.Since(start); d > holdTime/2 {
+		t.Errorf("Close took %v with a held flow, want well under the %v hold", d, holdTime)
+	}
+}

@@ -43,6 +43,10 @@ func (gw *Gateway) holdTCP(r *tcp.ForwarderRequest, src, dst, to netip.AddrPort,
 	gw.relays.Add(1)
 	head, name := gw.sniffName(sb)
 	gw.relays.Add(-1)
+	if gw.closed.Load() {
+		reset()
+		return
+	}
 	allow, why := gw.decide(Flow{Proto: ProtoTCP, Dst: dst, Presented: name})
 	shown := ""
 	if name != "" {
@@ -87,6 +91,9 @@ func (gw *Gateway) sniffName(sb *gonet.TCPConn) ([]byte, string) {
 	buf := make([]byte, 0, holdBytes)
 	sb.SetReadDeadline(time.Now().Add(holdTime))
 	defer sb.SetReadDeadline(time.Time{})
+	// Close does not wait out the hold.
+	stop := context.AfterFunc(gw.ctx, func() { sb.SetReadDeadline(time.Now()) })
+	defer stop()
 	for len(buf) < cap(buf) && !gw.closed.Load() {
 		n, err := sb.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
