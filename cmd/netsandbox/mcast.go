@@ -1,11 +1,308 @@
 package main
 
 import (
+	"context"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/endpoint"
+	"netsandbox/options"
+	"netsandbox/stack"
 )
 
-// runMcast is being written; until then it says so rather than pretending.
+// mcastLeaveGrace is how long the stack lives on after the socket closed,
+// for the IGMP leave report to reach the wire.
+const mcastLeaveGrace = 100 * time.Millisecond
+
+type mcastConfig struct {
+	link    string
+	addr    netip.Prefix
+	gw      netip.Addr
+	pcap    string
+	group   netip.Addr
+	port    int
+	sources []netip.Addr // include mode (source-specific)
+	blocks  []netip.Addr // exclude mode
+	count   int
+	timeout time.Duration
+	hex     bool
+	text    bool
+}
+
+// addrList is a repeatable flag of IPv4 unicast addresses.
+type addrList struct {
+	name string
+	list *[]netip.Addr
+}
+
+func (l addrList) String() string {
+	if l.list == nil {
+		return ""
+	}
+	s := make([]string, len(*l.list))
+	for i, a := range *l.list {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l addrList) Set(v string) error {
+	a, err := netip.ParseAddr(v)
+	if err != nil || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return fmt.Errorf("%q: want an IPv4 unicast source address", v)
+	}
+	*l.list = append(*l.list, a)
+	return nil
+}
+
+func parseMcast(args []string, stderr io.Writer) (mcastConfig, error) {
+	var c mcastConfig
+	fs := newFlagSet("mcast", stderr)
+	fs.StringVar(&c.link, "link", "", "the NIC: tap:NAME (created if missing) or iface:NAME (an existing interface, e.g. a veth end)")
+	addr := fs.String("addr", "", "the host's address and prefix length, e.g. 198.18.0.2/24")
+	gw := fs.String("gw", "", "default gateway (optional)")
+	group := fs.String("group", "", "the multicast group to join, e.g. 239.1.2.3")
+	fs.IntVar(&c.port, "port", 0, "the UDP port to receive on")
+	fs.Var(addrList{"--source", &c.sources}, "source", "receive only from this source (include mode, source-specific; repeatable)")
+	fs.Var(addrList{"--block", &c.blocks}, "block", "receive from any source but this one (exclude mode; repeatable)")
+	fs.IntVar(&c.count, "count", 0, "exit after this many datagrams (0: until stopped)")
+	fs.DurationVar(&c.timeout, "timeout", 0, "stop after this long (0: no limit); with --count, fewer datagrams by then is a failure")
+	fs.BoolVar(&c.hex, "hex", false, "print each payload in hex")
+	fs.BoolVar(&c.text, "text", false, "print each payload as a quoted string (non-printable bytes escaped)")
+	fs.StringVar(&c.pcap, "pcap", "", "write every frame of the NIC to this pcap file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: netsandbox mcast --link tap:NAME|iface:NAME --addr A/N --group G --port P [--source S]... | [--block S]... [--count N] [--timeout D] [--hex|--text]")
+		fmt.Fprintln(stderr, "\nJoins a multicast group on a NIC from a userspace host (IGMPv3) and prints one line")
+		fmt.Fprintln(stderr, "per datagram that arrives: source, group, interface, length and, if asked, the payload.")
+		fmt.Fprintln(stderr, "Without --source or --block any source is taken.")
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return c, err
+	}
+	sc, err := parseServe(linkArgs(c.link, *addr, *gw), stderr)
+	if err != nil {
+		return c, err
+	}
+	c.addr, c.gw = sc.addr, sc.gw
+	if *group == "" {
+		return c, usagef("--group is required, e.g. --group 239.1.2.3")
+	}
+	g, err := netip.ParseAddr(*group)
+	if err != nil || !g.Is4() || !g.IsMulticast() {
+		return c, usagef("--group %q: want an IPv4 multicast address (224.0.0.0/4), e.g. 239.1.2.3", *group)
+	}
+	c.group = g
+	if c.port < 1 || c.port > 65535 {
+		return c, usagef("--port %d: want a UDP port in 1..65535", c.port)
+	}
+	if len(c.sources) > 0 && len(c.blocks) > 0 {
+		return c, usagef("--source and --block exclude each other: a membership is either include (--source) or exclude (--block) mode")
+	}
+	if c.count < 0 {
+		return c, usagef("--count %d: want 0 (no limit) or more", c.count)
+	}
+	if c.timeout < 0 {
+		return c, usagef("--timeout %v: want 0 (no limit) or a positive duration", c.timeout)
+	}
+	if c.hex && c.text {
+		return c, usagef("--hex and --text exclude each other")
+	}
+	return c, nil
+}
+
 func runMcast(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	c, err := parseMcast(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+
+	s, err := stack.New(stack.Config{Caps: stack.AllCaps})
+	if err != nil {
+		return fmt.Errorf("starting the stack: %w", err)
+	}
+	nic, closeLink, err := attachLink(s, serveConfig{link: c.link, addr: c.addr, gw: c.gw, pcap: c.pcap})
+	if err != nil {
+		s.Close()
+		return err
+	}
+	defer func() { s.Close(); closeLink() }()
+
+	sock, err := mcastSocket(s, c, nic)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "netsandbox: joined %s on %s (ifindex %d), UDP port %d, %s; Ctrl-C stops\n",
+		c.group, c.link, nic, c.port, filterText(c))
+	got, err := mcastReceive(ctx, s, sock, c, stdout)
+	// Closing leaves the group; the stack sends the leave report after a
+	// few milliseconds, so it waits a little before it stops.
+	sock.Close()
+	time.Sleep(mcastLeaveGrace)
+	if err != nil {
+		return err
+	}
+	if c.count > 0 && got < c.count {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("--timeout %v passed with %d of %d datagrams; check that senders reach %s:%d on this link (TTL > 1 across routers) and that the filter lets them through", c.timeout, got, c.count, c.group, c.port)
+		}
+	}
+	fmt.Fprintf(stderr, "netsandbox: %d datagrams; left %s\n", got, c.group)
+	return nil
+}
+
+func filterText(c mcastConfig) string {
+	switch {
+	case len(c.sources) > 0:
+		return "include {" + addrList{list: &c.sources}.String() + "}"
+	case len(c.blocks) > 0:
+		return "exclude {" + addrList{list: &c.blocks}.String() + "}"
+	}
+	return "any source"
+}
+
+// mcastSocket opens the receiving socket: bound to the port, IP_PKTINFO on,
+// datagrams of groups it did not join itself refused (IP_MULTICAST_ALL 0),
+// and the membership made with the MCAST_* API on the NIC's ifindex.
+func mcastSocket(s *stack.Stack, c mcastConfig, nic int) (endpoint.Socket, error) {
+	sock, err := endpoint.New(s, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening a UDP socket: %w", err)
+	}
+	fail := func(what string, err error) (endpoint.Socket, error) {
+		sock.Close()
+		return nil, fmt.Errorf("%s: %w%s", what, err, joinHint(err))
+	}
+	one := []byte{1, 0, 0, 0}
+	if err := sock.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, one); err != nil {
+		return fail("SO_REUSEADDR", err)
+	}
+	if err := sock.Bind(options.SockaddrIn(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(c.port)))); err != nil {
+		return fail(fmt.Sprintf("binding UDP port %d", c.port), err)
+	}
+	if err := sock.SetSockOpt(unix.IPPROTO_IP, unix.IP_PKTINFO, one); err != nil {
+		return fail("IP_PKTINFO", err)
+	}
+	if err := sock.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, []byte{0, 0, 0, 0}); err != nil {
+		return fail("IP_MULTICAST_ALL", err)
+	}
+	ifx := uint32(nic)
+	if len(c.sources) > 0 {
+		for _, src := range c.sources {
+			r := options.GroupSourceReq{Interface: ifx, Group: c.group, Source: src}.Encode()
+			if err := sock.SetSockOpt(unix.IPPROTO_IP, unix.MCAST_JOIN_SOURCE_GROUP, r[:]); err != nil {
+				return fail(fmt.Sprintf("joining %s from source %s", c.group, src), err)
+			}
+		}
+		return sock, nil
+	}
+	r := options.GroupReq{Interface: ifx, Group: c.group}.Encode()
+	if err := sock.SetSockOpt(unix.IPPROTO_IP, unix.MCAST_JOIN_GROUP, r[:]); err != nil {
+		return fail(fmt.Sprintf("joining %s", c.group), err)
+	}
+	for _, src := range c.blocks {
+		r := options.GroupSourceReq{Interface: ifx, Group: c.group, Source: src}.Encode()
+		if err := sock.SetSockOpt(unix.IPPROTO_IP, unix.MCAST_BLOCK_SOURCE, r[:]); err != nil {
+			return fail(fmt.Sprintf("blocking source %s", src), err)
+		}
+	}
+	return sock, nil
+}
+
+// joinHint tells the user what to change after a refused membership call.
+func joinHint(err error) string {
+	switch {
+	case errors.Is(err, unix.ENOBUFS):
+		return " (too many sources or groups: Linux's defaults allow 10 sources a group, net.ipv4.igmp_max_msf, and 20 groups a socket)"
+	case errors.Is(err, unix.EADDRNOTAVAIL):
+		return " (a source was given twice)"
+	case errors.Is(err, unix.EADDRINUSE):
+		return " (the port is taken by another program on this stack)"
+	}
+	return ""
+}
+
+// mcastReceive prints datagrams until ctx ends or --count is reached.
+func mcastReceive(ctx context.Context, s *stack.Stack, sock endpoint.Socket, c mcastConfig, out io.Writer) (int, error) {
+	buf, oob := make([]byte, 65536), make([]byte, 256)
+	got := 0
+	for c.count == 0 || got < c.count {
+		if ctx.Err() != nil {
+			return got, nil
+		}
+		// Short waits so Ctrl-C and --timeout are noticed promptly.
+		if _, err := sock.Wait(unix.EPOLLIN, time.Now().Add(200*time.Millisecond)); err != nil && !errors.Is(err, unix.EAGAIN) {
+			return got, fmt.Errorf("waiting for datagrams: %w", err)
+		}
+		n, oobn, flags, from, err := sock.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if err != nil {
+			return got, fmt.Errorf("receiving: %w", err)
+		}
+		got++
+		fmt.Fprintln(out, datagramLine(s, buf[:n], oob[:oobn], flags, from, c))
+	}
+	return got, nil
+}
+
+// datagramLine renders one datagram: sender, group and interface (from
+// IP_PKTINFO's ipi_addr and ipi_ifindex), length and optionally payload.
+func datagramLine(s *stack.Stack, p, oob []byte, flags int, from []byte, c mcastConfig) string {
+	var b strings.Builder
+	src, _, err := options.ParseSockaddrIn(from)
+	if err != nil {
+		b.WriteString("from ?")
+	} else {
+		b.WriteString("from " + src.String())
+	}
+	group, ifindex := netip.Addr{}, 0
+	cp := options.NewCmsgParser(oob)
+	for m, ok := cp.Next(); ok; m, ok = cp.Next() {
+		if m.Level == unix.IPPROTO_IP && m.Type == unix.IP_PKTINFO {
+			if pi, err := options.ParseInPktinfo(m.Data); err == nil {
+				group, ifindex = pi.Addr, int(pi.IfIndex)
+			}
+		}
+	}
+	if group.IsValid() {
+		b.WriteString(" group " + group.String())
+	} else {
+		b.WriteString(" group ?")
+	}
+	name := "?"
+	if ifc, ok := s.InterfaceByIndex(ifindex); ok {
+		name = ifc.Name
+	}
+	fmt.Fprintf(&b, " if %s/%d len %d", name, ifindex, len(p))
+	if flags&unix.MSG_TRUNC != 0 {
+		b.WriteString(" (truncated)")
+	}
+	switch {
+	case c.hex:
+		b.WriteString(" hex " + hex.EncodeToString(p))
+	case c.text:
+		b.WriteString(" text " + strconv.QuoteToASCII(string(p)))
+	}
+	return b.String()
 }
