@@ -50,7 +50,9 @@ type publish struct {
 	udp     bool
 }
 
-type runConfig struct {
+// gatewayConfig is what run and attach share: the sandbox link's MTU and
+// the gateway's flags.
+type gatewayConfig struct {
 	mtu               int
 	publish           []publish
 	policy            gateway.Policy
@@ -58,13 +60,11 @@ type runConfig struct {
 	verbose, stats    bool
 	pcap              string
 	dnsUpstream       netip.AddrPort // --dns-upstream; invalid: the host's resolver
-	resolvConf        bool
-	cmd               []string
 }
 
-func parseRun(args []string, stderr io.Writer) (runConfig, error) {
-	c := runConfig{}
-	fs := newFlagSet("run", stderr)
+// gatewayFlags registers the gateway's flags on fs; the returned function
+// checks them and fills c once fs has parsed.
+func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
 	var pub multiFlag
 	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable)")
@@ -73,6 +73,31 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr")
 	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
 	fs.StringVar(&c.pcap, "pcap", "", "capture the sandbox's link to this pcap file")
+	return func() error {
+		if c.mtu < 68 || c.mtu > maxTAPMTU {
+			return usagef("--mtu %d: want 68..%d", c.mtu, maxTAPMTU)
+		}
+		for _, p := range pub {
+			m, err := parsePublish(p)
+			if err != nil {
+				return err
+			}
+			c.publish = append(c.publish, m)
+		}
+		return finishPolicy()
+	}
+}
+
+type runConfig struct {
+	gatewayConfig
+	resolvConf bool
+	cmd        []string
+}
+
+func parseRun(args []string, stderr io.Writer) (runConfig, error) {
+	c := runConfig{}
+	fs := newFlagSet("run", stderr)
+	finish := c.gatewayFlags(fs)
 	fs.BoolVar(&c.resolvConf, "resolv-conf", true, "show CMD an /etc/resolv.conf naming 10.0.2.3 (private mount namespace)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: netsandbox run [FLAGS] -- CMD [ARGS...]")
@@ -92,17 +117,7 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	if len(c.cmd) == 0 {
 		return c, usagef("no command: write netsandbox run [FLAGS] -- CMD [ARGS...]")
 	}
-	if c.mtu < 68 || c.mtu > maxTAPMTU {
-		return c, usagef("--mtu %d: want 68..%d", c.mtu, maxTAPMTU)
-	}
-	for _, p := range pub {
-		m, err := parsePublish(p)
-		if err != nil {
-			return c, err
-		}
-		c.publish = append(c.publish, m)
-	}
-	return c, finishPolicy()
+	return c, finish()
 }
 
 // parsePublish reads [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp].
@@ -185,7 +200,7 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	childEnd := os.NewFile(uintptr(pair[1]), "netsandbox-run-child")
 	defer parentEnd.Close()
 
-	resolver, haveResolver := resolverFor(c.dnsUpstream)
+	_, haveResolver := resolverFor(c.dnsUpstream)
 	resolvFile := ""
 	if c.resolvConf && haveResolver {
 		f, err := os.CreateTemp("", "netsandbox-resolv-*.conf")
@@ -202,8 +217,7 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	childArgs := append([]string{runChildArg, sandboxTAP, sandboxAddr.String(), gatewayAddr.String(),
-		strconv.Itoa(c.mtu), resolvFile, "--"}, c.cmd...)
+	childArgs := append([]string{runChildArg, sandboxTAP, strconv.Itoa(c.mtu), resolvFile, "--"}, c.cmd...)
 	cmd := exec.Command(self, childArgs...)
 	cmd.Args[0] = c.cmd[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -236,7 +250,13 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 
-	gw, cleanup, err := startGateway(c, parentEnd, resolver, haveResolver, stderr)
+	tap, err := receiveTAP(parentEnd)
+	if err != nil {
+		cmd.Process.Kill()
+		<-waited
+		return 0, err
+	}
+	gw, cleanup, err := startGateway(c.gatewayConfig, tap, stderr)
 	if err != nil {
 		cmd.Process.Kill()
 		<-waited
@@ -317,12 +337,11 @@ func receiveTAP(sock *os.File) (int, error) {
 	return fds[0], nil
 }
 
-// startGateway builds the stack on the child's TAP and the gateway on it.
-func startGateway(c runConfig, sock *os.File, resolver netip.AddrPort, haveResolver bool, stderr io.Writer) (*gateway.Gateway, func(), error) {
-	tap, err := receiveTAP(sock)
-	if err != nil {
-		return nil, nil, err
-	}
+// startGateway builds the stack on the sandbox's TAP fd (which it takes
+// over: closing the stack closes it) and the gateway on it. The cleanup it
+// returns ends the gateway and closes the fd.
+func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway, func(), error) {
+	var err error
 	var ep gstack.LinkEndpoint
 	ep, _, err = fdbased.Adopt(tap, fdbased.Options{MTU: uint32(c.mtu)})
 	if err != nil {
@@ -368,7 +387,7 @@ func startGateway(c runConfig, sock *os.File, resolver netip.AddrPort, haveResol
 	}
 	cfg := gateway.Config{Stack: s, NIC: nic, Gateway: gatewayAddr, DNS: dnsAddr,
 		AllowHostLoopback: c.allowHostLoopback, Policy: &c.policy}
-	if haveResolver {
+	if resolver, ok := resolverFor(c.dnsUpstream); ok {
 		cfg.Resolver = resolver
 	}
 	if c.verbose {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -25,24 +24,23 @@ func init() {
 	}
 }
 
-// runChild's args: TAPNAME ADDR/LEN GATEWAY MTU RESOLV -- CMD [ARGS...].
+// runChild's args: TAPNAME MTU RESOLV -- CMD [ARGS...].
 // RESOLV is a file to bind-mount on /etc/resolv.conf ("" for none).
 func runChild(args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "netsandbox run: sandbox setup: "+format+"\n", a...)
 		return 125
 	}
-	if len(args) < 7 || args[5] != "--" {
+	if len(args) < 5 || args[3] != "--" {
 		return fail("bad helper arguments")
 	}
-	addr, err1 := netip.ParsePrefix(args[1])
-	gw, err2 := netip.ParseAddr(args[2])
-	mtu, err3 := strconv.Atoi(args[3])
-	if err1 != nil || err2 != nil || err3 != nil {
+	mtu, err := strconv.Atoi(args[1])
+	if err != nil {
 		return fail("bad helper arguments")
 	}
 	unix.CloseOnExec(runChildFD)
-	tap, err := openSandboxTAP(args[0], addr, gw, mtu)
+	// A new namespace: lo comes up, and nothing else routes yet.
+	tap, err := openSandboxTAP(tapSetup{name: args[0], mtu: mtu, loUp: true, defaultRoute: true})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -56,12 +54,12 @@ func runChild(args []string) int {
 		return 125
 	}
 	unix.Close(runChildFD)
-	if resolv := args[4]; resolv != "" {
+	if resolv := args[2]; resolv != "" {
 		if err := mountResolvConf(resolv); err != nil {
 			fmt.Fprintf(os.Stderr, "netsandbox run: /etc/resolv.conf left as is: %v\n", err)
 		}
 	}
-	cmd := args[6:]
+	cmd := args[4:]
 	path, err := exec.LookPath(cmd[0])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "netsandbox run: %v\n", err)

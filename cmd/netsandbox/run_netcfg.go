@@ -9,11 +9,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openSandboxTAP creates the sandbox's TAP device in the calling process's
-// network namespace and configures its kernel side: address, MTU, up, a
-// default route via gw; lo comes up too. The fd is the only reference to
-// the device: it disappears when the last copy of the fd closes.
-func openSandboxTAP(name string, addr netip.Prefix, gw netip.Addr, mtu int) (int, error) {
+// tapSetup says how openSandboxTAP configures the sandbox's TAP.
+type tapSetup struct {
+	name string
+	mtu  int
+	// loUp brings lo up too (a namespace netsandbox made has it down).
+	loUp bool
+	// defaultRoute adds 0.0.0.0/0 via the gateway on the TAP.
+	defaultRoute bool
+}
+
+// openSandboxTAP creates the sandbox's TAP device in the calling thread's
+// network namespace and configures its kernel side: address sandboxAddr,
+// MTU, up, and (as ts says) lo up and a default route via gatewayAddr. The
+// fd is the only reference to the device: it disappears, with its address
+// and routes, when the last copy of the fd closes.
+func openSandboxTAP(ts tapSetup) (int, error) {
+	name, addr, gw, mtu := ts.name, sandboxAddr, gatewayAddr, ts.mtu
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("opening /dev/net/tun: %w", err)
@@ -37,8 +49,10 @@ func openSandboxTAP(name string, addr netip.Prefix, gw netip.Addr, mtu int) (int
 		return -1, err
 	}
 	defer unix.Close(s)
-	if err := ifUp(s, "lo"); err != nil {
-		return -1, err
+	if ts.loUp {
+		if err := ifUp(s, "lo"); err != nil {
+			return -1, err
+		}
 	}
 	ifr, _ = unix.NewIfreq(name)
 	ifr.SetUint32(uint32(mtu))
@@ -62,12 +76,14 @@ func openSandboxTAP(name string, addr netip.Prefix, gw netip.Addr, mtu int) (int
 	if err := ifUp(s, name); err != nil {
 		return -1, err
 	}
-	idx, err := ifIndex(s, name)
-	if err != nil {
-		return -1, err
-	}
-	if err := addDefaultRoute(gw, idx); err != nil {
-		return -1, fmt.Errorf("default route via %s: %w", gw, err)
+	if ts.defaultRoute {
+		idx, err := ifIndex(s, name)
+		if err != nil {
+			return -1, err
+		}
+		if err := addDefaultRoute(gw, idx); err != nil {
+			return -1, fmt.Errorf("default route via %s: %w", gw, err)
+		}
 	}
 	ok = true
 	return fd, nil
