@@ -30,6 +30,7 @@ type base struct {
 	opts  sockOpts
 
 	peekOff peekOffset // SO_PEEK_OFF (peekoff.go)
+	stamp   sockStamp  // SIOCGSTAMP's sk_stamp (ioctl_stamp.go)
 
 	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
 	mcast  mcastOpts     // guarded by optMu (mcastopts.go)

@@ -34,6 +34,7 @@ func (g *gsock) pushRecvOpts() {
 // short), which names the datagram for IP_RECVFRAGSIZE.
 func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byte) (int, int) {
 	f := g.rx()
+	g.noteRecvStamp(f, &res.ControlMessages)
 	if f == 0 {
 		return 0, 0
 	}

@@ -27,7 +27,7 @@ type arrival struct {
 func (u *udpSock) noteArrival(d *stack.Datagram, truesize int) queued {
 	f := u.rx()
 	e := queued{d: *d, truesize: truesize}
-	if f&rxStamp != 0 {
+	if f&rxStamp != 0 || u.stamp.wanted() {
 		e.arr.stamp = time.Now().UnixNano()
 	}
 	if f&rxQueueOvfl != 0 {
@@ -43,6 +43,7 @@ func (u *udpSock) noteArrival(d *stack.Datagram, truesize int) queued {
 // returns msg_controllen and MSG_CTRUNC as put_cmsg leaves them.
 func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
 	f := u.rx()
+	u.stamp.noteRecv(f, e.arr.stamp)
 	if f == 0 {
 		return 0, 0
 	}

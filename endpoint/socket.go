@@ -39,6 +39,12 @@ type Socket interface {
 	GetSockOpt(level, name int, buf []byte) (int, error)
 	Shutdown(how int) error
 	Close() error
+	// Ioctl is ioctl(2) on the socket (ioctl.go): arg is all the memory
+	// the call may read or write (nil is a NULL pointer, an access past
+	// its end is EFAULT) and receives the results. For SIOCGIFCONF, arg
+	// is struct ifconf followed by the buffer: a non-zero ifc_buf stands
+	// for arg[options.SizeofIfconf:].
+	Ioctl(req uint, arg []byte) error
 	// Readiness returns the EPOLL* bits of mask that hold now.
 	Readiness(mask uint32) uint32
 	// Wait blocks until one of mask (or EPOLLERR/EPOLLHUP) holds and returns

@@ -70,6 +70,7 @@ const (
 	opClose
 	opGetpeername
 	opWait
+	opIoctl
 	numOps
 )
 
@@ -359,6 +360,19 @@ func (c *callRunner) step(r *byteReader) {
 		c.logf("wait(s%d, %#x)", i, mask)
 		_, err := so.Wait(mask, time.Now().Add(waitTimeout))
 		c.check("wait", err)
+	case opIoctl:
+		req := pick(r, uint(unix.SIOCINQ), unix.SIOCOUTQ, unix.SIOCOUTQNSD, unix.SIOCGSTAMP, unix.SIOCGSTAMPNS,
+			unix.SIOCGIFCONF, unix.SIOCGIFFLAGS, unix.SIOCGIFADDR, unix.SIOCGIFNAME, unix.SIOCGIFHWADDR,
+			unix.SIOCATMARK, 0x8900|uint(r.u8()), uint(r.u16())<<16|uint(r.u16()))
+		if req&0xffffffff == 0x5421 {
+			return // FIONBIO could make the socket blocking
+		}
+		var arg []byte
+		if n := int(r.u8()); n < 250 {
+			arg = append(r.bytes(n%64), make([]byte, n/64*16)...)
+		}
+		c.logf("ioctl(s%d, %#x, %x)", i, req, arg)
+		c.check("ioctl", so.Ioctl(req, arg))
 	case opGetpeername:
 		c.logf("getpeername(s%d)", i)
 		sa, err := so.GetPeerName()

@@ -30,6 +30,11 @@ type Sock interface {
 	GetSockOpt(level, name int, buf []byte) (int, error)
 	Shutdown(how int) error
 	Close() error
+	// Ioctl is ioctl(2): arg is all the memory the call may touch (nil is
+	// NULL; past its end is EFAULT) and receives the results. For
+	// SIOCGIFCONF, arg is struct ifconf followed by the buffer, and a
+	// non-zero ifc_buf stands for that buffer (see endpoint.Socket).
+	Ioctl(req uint, arg []byte) error
 	// Poll waits up to timeout for any event in mask (EPOLLIN, EPOLLOUT,
 	// EPOLLRDHUP, ...; EPOLLERR and EPOLLHUP are always reported) and returns
 	// the events that are ready, 0 on timeout.

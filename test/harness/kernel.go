@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/binary"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -207,4 +208,46 @@ func (s *kernelSock) Poll(mask uint32, timeout time.Duration) (uint32, error) {
 		return uint32(uint16(fds[0].Revents)) & (mask | unix.EPOLLERR | unix.EPOLLHUP), nil
 	}
 	return 0, unix.EINTR
+}
+
+// Ioctl runs ioctl(2) on a copy of arg that ends where an inaccessible
+// page begins, so a kernel access past arg faults (EFAULT) exactly as
+// netsandbox's bounds check does. SIOCGIFCONF's ifc_buf is pointed at the
+// bytes after the struct ifconf when non-zero.
+func (s *kernelSock) Ioctl(req uint, arg []byte) error {
+	if arg == nil {
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, s.sysfd(), uintptr(req), 0)
+		return errOf(e)
+	}
+	page := unix.Getpagesize()
+	size := (len(arg) + page - 1) / page * page
+	mem, err := unix.Mmap(-1, 0, size+page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(mem)
+	if err := unix.Mprotect(mem[size:], unix.PROT_NONE); err != nil {
+		return err
+	}
+	buf := mem[size-len(arg) : size]
+	copy(buf, arg)
+	const ifconfLen = 16
+	var token uint64
+	if uint32(req) == unix.SIOCGIFCONF && len(arg) >= ifconfLen {
+		if token = binary.NativeEndian.Uint64(buf[8:]); token != 0 {
+			binary.NativeEndian.PutUint64(buf[8:], uint64(uintptr(unsafe.Pointer(&mem[size-len(arg)]))+ifconfLen))
+		}
+	}
+	var p uintptr
+	if len(arg) > 0 {
+		p = uintptr(unsafe.Pointer(&buf[0]))
+	} else {
+		p = uintptr(unsafe.Pointer(&mem[size])) // a zero-length buffer: any access faults
+	}
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, s.sysfd(), uintptr(req), p)
+	if token != 0 {
+		binary.NativeEndian.PutUint64(buf[8:], token)
+	}
+	copy(arg, buf)
+	return errOf(e)
 }
