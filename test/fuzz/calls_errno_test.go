@@ -97,6 +97,12 @@ var (
 		"close": setOf(),
 		// Wait is poll(2) on one socket: EAGAIN when the deadline passes.
 		"wait": setOf([]unix.Errno{unix.EAGAIN}),
+		// ioctl(2), netdevice(7) and the socket ioctls: EFAULT stands for
+		// an argument shorter than the request reads or writes.
+		"ioctl": setOf(resourceErrnos, []unix.Errno{
+			unix.ENOTTY, unix.EFAULT, unix.EINVAL, unix.ENOENT, unix.ENODEV, unix.EADDRNOTAVAIL,
+			unix.EOPNOTSUPP, unix.EPERM,
+		}),
 	}
 )
 
