@@ -36,6 +36,8 @@ type gsock struct {
 	// minTTL is the TCP socket's IP_MINTTL registration (tcp_minttl.go);
 	// guarded by mu.
 	minTTL minTTLReg
+	// ipo is IP_OPTIONS on the wire for TCP and ping (tcp_ipopts.go).
+	ipo ipOptsReg
 
 	mu     sync.Mutex
 	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername
@@ -238,6 +240,9 @@ func (g *gsock) Connect(sa []byte) error {
 	if err := g.minTTLBeforeConnect(r.Addr); err != nil {
 		return err
 	}
+	if err := g.ipOptionsBeforeConnect(r.Addr); err != nil {
+		return err
+	}
 	e := g.endpoint().Connect(addr)
 	if !g.isTCP() {
 		if e == nil {
@@ -387,6 +392,7 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
 			ns.opts = g.optsSnapshot()
+			ns.acceptIPOptions()
 			ns.peekOff.set(g.peekOff.get())
 			_ = ns.pushOpts()
 			g.mu.Lock()

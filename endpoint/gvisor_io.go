@@ -128,6 +128,7 @@ func (g *gsock) sendStream(p []byte, flags int) (int, error) {
 	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
 	done := 0
 	for {
+		g.tcpIPOptionsMSS()
 		n, e := g.endpoint().Write(bytes.NewReader(p[done:]), tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0})
 		done += int(n)
 		if e == nil && done == len(p) {

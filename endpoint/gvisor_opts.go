@@ -42,6 +42,7 @@ func (g *gsock) pushOpts() error {
 		return err
 	}
 	g.pushRecvOpts()
+	g.pushIPOptions(o)
 	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
 		return errnoOf(e)
 	}

@@ -96,6 +96,7 @@ func (g *gsock) Close() error {
 	}
 	g.unwatchICMPErrors()
 	g.dropMinTTL()
+	g.dropIPOptions()
 	g.dropMemberships() // raw sockets' (ip_mc_drop_socket)
 	g.endpoint().Close()
 	g.lingerWait()

@@ -15,9 +15,8 @@ import (
 // ones, guarded by optMu.
 type ipExtOpts struct {
 	// ipOptions is IP_OPTIONS as compiled for sending (nil = none). Our
-	// UDP and raw sockets (through Stack.SendRawIP) put them on the wire;
-	// gVisor's TCP and ICMP endpoints build their own headers with no
-	// per-socket IP options, so TCP and ping sockets refuse to set them.
+	// UDP and raw sockets (through Stack.SendRawIP) put them on the wire,
+	// the stack's IPv4 wrapper those of TCP and ping sockets (tcp_ipopts.go).
 	ipOptions *options.IPOptions
 	// ipOptionsSet: IP_OPTIONS was set (Linux's inet_opt is not NULL),
 	// even to nothing.
@@ -133,7 +132,7 @@ func (b *base) setIPOptions(val []byte) error {
 	if len(val) > 40 {
 		return unix.EINVAL
 	}
-	if !b.isUDP() && b.typ != unix.SOCK_RAW {
+	if b.ipOptionsUnsupported() {
 		return unix.ENOPROTOOPT
 	}
 	opt, err := b.compileIPOptions(val)

@@ -49,6 +49,7 @@ type Stack struct {
 	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
 	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
 	minTTL    tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
+	ipo       ipoState    // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
 	frags     fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
 }
 
@@ -67,7 +68,7 @@ func New(cfg Config) (*Stack, error) {
 		// gVisor's IGMP stays off: netsandbox speaks IGMPv3 with source
 		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
 		NetworkProtocols: []gstack.NetworkProtocolFactory{
-			ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}}),
+			s.ipv4ProtocolFor(cfg, ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}})),
 			arp.NewProtocol,
 		},
 		TransportProtocols: []gstack.TransportProtocolFactory{

@@ -16,6 +16,7 @@ import (
 func cmsgSendScenarios() []harness.Scenario {
 	s := recvFragsizeScenarios()
 	s = append(s, rawPingSendCmsgScenarios()...)
+	s = append(s, tcpPingIPOptionScenarios()...)
 	return s
 }
 

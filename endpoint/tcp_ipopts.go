@@ -1,0 +1,228 @@
+package endpoint
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"netsandbox/options"
+)
+
+// IP_OPTIONS on gVisor's TCP and ping sockets. The options are set and
+// read back like UDP's (ipopts.go); on the wire the stack's IPv4 wrapper
+// adds them (stack/ipopts_out.go): a TCP connection registers them under
+// its addresses (Stack.SetTCPIPOptions) before its SYN leaves and whenever
+// they change, a ping socket hands gVisor a packet owner that carries them.
+//
+// TCP's segment size shrinks by the option length as Linux's
+// icsk_ext_hdr_len does (__tcp_mtu_to_mss): once the connection is
+// established, gVisor's TCP is told the path MTU less the options (a
+// "packet too big" it takes like an ICMP one), which lowers its payload
+// size and leaves the MSS it advertised in the SYN alone, as in Linux.
+// gVisor only ever lowers that size, so options shortened or removed on an
+// established connection keep the smaller segments (Linux grows them back).
+//
+// A listener's options never reach the wire (Linux answers a SYN with the
+// options of that SYN, reversed), and an accepted socket starts without
+// any (tcp_v4_syn_recv_sock: inet_opt comes from the SYN).
+
+// ipOptsReg is a gsock's IP_OPTIONS state on the wire; guarded by gsock.mu
+// except active.
+type ipOptsReg struct {
+	active atomic.Bool // TCP: a registration exists (fast path of sends)
+	opts   *options.IPOptions
+	remove func()             // TCP: the stack registration
+	watch  func()             // TCP: the peer MSS watch
+	mssFor *options.IPOptions // TCP: options the payload size was cut for
+	mssEP  tcpip.Endpoint     // ... on this gVisor endpoint
+	owner  *pingIPOwner       // ping: the owner stamped on echo requests
+}
+
+// pingIPOwner carries a ping socket's options to the stack
+// (stack.IPOptionsSource).
+type pingIPOwner struct {
+	opts atomic.Pointer[options.IPOptions]
+	gid  uint32
+}
+
+func (o *pingIPOwner) KUID() uint32                          { return 0 }
+func (o *pingIPOwner) KGID() uint32                          { return o.gid }
+func (o *pingIPOwner) OutgoingIPOptions() *options.IPOptions { return o.opts.Load() }
+
+// pushIPOptions hands the socket's current IP_OPTIONS to the stack; it
+// runs with every option push (setsockopt, a new or accepted endpoint).
+func (g *gsock) pushIPOptions(o sockOpts) {
+	switch {
+	case g.isPing():
+		g.mu.Lock()
+		owner := g.ipo.owner
+		if owner == nil && o.ext.ipOptionsSet {
+			owner = &pingIPOwner{gid: g.s.GID()}
+			g.ipo.owner = owner
+			defer g.endpoint().SetOwner(owner)
+		}
+		g.mu.Unlock()
+		if owner != nil {
+			owner.opts.Store(o.ext.ipOptions)
+		}
+	case g.isTCP():
+		g.syncTCPIPOptions(netip.AddrPort{}, o.ext.ipOptions)
+	}
+}
+
+// syncTCPIPOptions re-registers a TCP socket's options under its current
+// addresses; remote is the peer of a connect in progress (zero = ask
+// gVisor). Sockets without a peer (unconnected, listening) register none.
+func (g *gsock) syncTCPIPOptions(remote netip.AddrPort, opts *options.IPOptions) {
+	g.mu.Lock()
+	old := g.ipo.remove
+	g.ipo.remove, g.ipo.opts = nil, opts
+	g.ipo.active.Store(false)
+	g.mu.Unlock()
+	if old != nil {
+		old()
+	}
+	ep := g.endpoint()
+	if opts == nil || ep.State() == uint32(tcp.StateListen) {
+		return
+	}
+	fa, e := ep.GetLocalAddress()
+	if e != nil || fa.Port == 0 {
+		return
+	}
+	if !remote.IsValid() {
+		ra, e := ep.GetRemoteAddress()
+		if e != nil {
+			return
+		}
+		remote = addrPortOf(ra)
+	}
+	remove := g.s.SetTCPIPOptions(addrPortOf(fa), remote, opts)
+	g.mu.Lock()
+	if g.ipo.opts != opts {
+		// Changed meanwhile: the newer call registers.
+		g.mu.Unlock()
+		remove()
+		return
+	}
+	g.ipo.remove = remove
+	g.ipo.active.Store(true)
+	g.mu.Unlock()
+	g.tcpIPOptionsMSS()
+}
+
+// ipOptionsBeforeConnect registers the options of a TCP socket about to
+// connect to remote, so that its SYN carries them: the socket gets its
+// port first (as minTTLBeforeConnect does). A source route is routed to
+// its first hop, as tcp_v4_connect routes to opt.faddr.
+func (g *gsock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
+	if !g.isTCP() {
+		return nil
+	}
+	o := g.optsSnapshot()
+	opts := o.ext.ipOptions
+	if opts == nil {
+		return nil
+	}
+	if hop := opts.FirstHop; hop.IsValid() {
+		if _, _, err := g.s.RouteFrom(g.localAddr(), hop, o.bindIf); err != nil {
+			return err
+		}
+	}
+	if g.endpoint().State() == uint32(tcp.StateInitial) {
+		a := g.pendingBindAddr()
+		if !a.IsValid() {
+			a = netip.IPv4Unspecified()
+		}
+		if err := g.bindEphemeral(a, o.ext.portRange); err != nil {
+			return err
+		}
+	}
+	stop := g.s.WatchPeerMSS(remote)
+	g.mu.Lock()
+	old := g.ipo.watch
+	g.ipo.watch = stop
+	g.mu.Unlock()
+	if old != nil {
+		old()
+	}
+	g.syncTCPIPOptions(remote, opts)
+	return nil
+}
+
+// tcpIPOptionsMSS cuts an established connection's payload size for its
+// options, once per set of options and endpoint. Sends call it before
+// writing, so no data leaves with the larger size.
+func (g *gsock) tcpIPOptionsMSS() {
+	if !g.ipo.active.Load() {
+		return
+	}
+	ep := g.endpoint()
+	switch tcp.EndpointState(ep.State()) {
+	case tcp.StateEstablished, tcp.StateCloseWait:
+	default:
+		return // gVisor builds its sender when the handshake completes
+	}
+	g.mu.Lock()
+	opts := g.ipo.opts
+	done := g.ipo.mssFor == opts && g.ipo.mssEP == ep
+	g.mu.Unlock()
+	if done || opts == nil {
+		return
+	}
+	la, e1 := ep.GetLocalAddress()
+	ra, e2 := ep.GetRemoteAddress()
+	te, ok := ep.(gstack.TransportEndpoint)
+	if e1 != nil || e2 != nil || !ok {
+		return
+	}
+	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len())
+	if err != nil {
+		return
+	}
+	te.HandleError(optionsRoom(mtu), nil)
+	g.mu.Lock()
+	g.ipo.mssFor, g.ipo.mssEP = opts, ep
+	g.mu.Unlock()
+}
+
+// dropIPOptions removes the socket's registrations (close).
+func (g *gsock) dropIPOptions() {
+	g.mu.Lock()
+	remove, watch := g.ipo.remove, g.ipo.watch
+	g.ipo.remove, g.ipo.watch = nil, nil
+	g.ipo.active.Store(false)
+	g.mu.Unlock()
+	if remove != nil {
+		remove()
+	}
+	if watch != nil {
+		watch()
+	}
+}
+
+// acceptIPOptions gives an accepted socket, whose options were cloned
+// from the listener, Linux's: none unless its SYN carried some.
+func (g *gsock) acceptIPOptions() {
+	g.opts.ext.ipOptions, g.opts.ext.ipOptionsSet = nil, false
+}
+
+// optionsRoom is the "packet too big" that tells gVisor's TCP the MTU left
+// once the options are in the header.
+type optionsRoom uint32
+
+func (optionsRoom) Origin() tcpip.SockErrOrigin     { return tcpip.SockExtErrorOriginLocal }
+func (optionsRoom) Type() uint8                     { return 0 }
+func (optionsRoom) Code() uint8                     { return 0 }
+func (m optionsRoom) Info() uint32                  { return uint32(m) }
+func (optionsRoom) Kind() gstack.TransportErrorKind { return gstack.PacketTooBigTransportError }
+
+// ipOptionsUnsupported is IP_OPTIONS on a TCP or ping socket of a stack
+// whose IPv4 cannot add them (a gateway stack).
+func (b *base) ipOptionsUnsupported() bool {
+	return (b.typ == unix.SOCK_STREAM || b.typ == unix.SOCK_DGRAM && b.proto == unix.IPPROTO_ICMP) && !b.s.IPOptionsOutputSupported()
+}

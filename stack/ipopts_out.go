@@ -1,0 +1,212 @@
+package stack
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/options"
+)
+
+// IP_OPTIONS on gVisor's TCP and ping sockets. gVisor's IPv4 layer builds
+// their headers with no per-socket options, so the stack wraps its IPv4
+// protocol: WritePacket, which every TCP segment and echo request passes
+// through before gVisor adds the header, looks up the options of the flow
+// the packet belongs to (tcp_ipopts.go, ping_ipopts.go) and, when there
+// are some, builds the header itself as ip_queue_xmit / __ip_make_skb do
+// (options filled in by ip_options_build, a source route sent to its first
+// hop) and hands gVisor the finished packet. Every other packet costs one
+// type assertion and one atomic load.
+
+// ipv4Protocol is what gVisor's stack asks of its IPv4 protocol.
+type ipv4Protocol interface {
+	gstack.NetworkProtocol
+	gstack.MulticastForwardingNetworkProtocol
+	gstack.RejectIPv4WithHandler
+}
+
+// ipv4Endpoint is the set of interfaces gVisor's NIC and route code look
+// for on an IPv4 endpoint; the wrapper passes them all through.
+type ipv4Endpoint interface {
+	gstack.NetworkEndpoint
+	gstack.AddressableEndpoint
+	gstack.GroupAddressableEndpoint
+	gstack.ForwardingNetworkEndpoint
+	gstack.MulticastForwardingNetworkEndpoint
+	gstack.LinkResolvableNetworkEndpoint
+	ipv4.IGMPEndpoint
+}
+
+// optIPv4 is gVisor's IPv4 with endpoints that can add IP options.
+type optIPv4 struct {
+	ipv4Protocol
+	s *Stack
+}
+
+// optIPv4EP is one NIC's IPv4 endpoint.
+type optIPv4EP struct {
+	ipv4Endpoint
+	s *Stack
+}
+
+// ipv4ProtocolFor wraps the IPv4 factory for New. A gateway stack keeps
+// gVisor's own: it has no sockets that set options.
+func (s *Stack) ipv4ProtocolFor(cfg Config, f gstack.NetworkProtocolFactory) gstack.NetworkProtocolFactory {
+	if cfg.Gateway {
+		return f
+	}
+	return func(g *gstack.Stack) gstack.NetworkProtocol {
+		p := f(g)
+		full, ok := p.(ipv4Protocol)
+		if !ok {
+			return p
+		}
+		s.ipo.out.Store(true)
+		return &optIPv4{ipv4Protocol: full, s: s}
+	}
+}
+
+func (p *optIPv4) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDispatcher) gstack.NetworkEndpoint {
+	ep := p.ipv4Protocol.NewEndpoint(nic, d)
+	full, ok := ep.(ipv4Endpoint)
+	if !ok {
+		// Cannot happen with gVisor's IPv4; if it did, TCP and ping
+		// sockets would refuse IP_OPTIONS rather than drop them.
+		p.s.ipo.out.Store(false)
+		return ep
+	}
+	return &optIPv4EP{ipv4Endpoint: full, s: p.s}
+}
+
+// IPOptionsOutputSupported tells whether TCP and ping sockets can send IP
+// options (false on a gateway stack, whose IPv4 is gVisor's own).
+func (s *Stack) IPOptionsOutputSupported() bool { return s.ipo.out.Load() }
+
+func (e *optIPv4EP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer) tcpip.Error {
+	if o := e.s.flowIPOptions(r, pkt); o != nil && pkt.GSOOptions.Type == gstack.GSONone {
+		return e.s.writeWithFlowOptions(r, params, pkt, o)
+	}
+	return e.ipv4Endpoint.WritePacket(r, params, pkt)
+}
+
+func (e *optIPv4EP) HandlePacket(pkt *gstack.PacketBuffer) {
+	if e.s.ipo.synMSS.n.Load() > 0 {
+		e.s.ipo.synMSS.observe(pkt)
+	}
+	e.ipv4Endpoint.HandlePacket(pkt)
+}
+
+// flowIPOptions returns the options of the socket pkt comes from: a ping
+// socket's through the packet's owner, a TCP connection's from the
+// registry. nil = none.
+func (s *Stack) flowIPOptions(r *gstack.Route, pkt *gstack.PacketBuffer) *options.IPOptions {
+	if src, ok := pkt.Owner.(IPOptionsSource); ok {
+		if o := src.OutgoingIPOptions(); o.Len() > 0 {
+			return o
+		}
+		return nil
+	}
+	if pkt.TransportProtocolNumber != header.TCPProtocolNumber || s.ipo.tcp.n.Load() == 0 {
+		return nil
+	}
+	th := pkt.TransportHeader().Slice()
+	if len(th) < header.TCPMinimumSize {
+		return nil
+	}
+	t := header.TCP(th)
+	return s.ipo.tcp.lookup(
+		netip.AddrPortFrom(nAddr(r.LocalAddress()), t.SourcePort()),
+		netip.AddrPortFrom(nAddr(r.RemoteAddress()), t.DestinationPort()))
+}
+
+// writeWithFlowOptions sends pkt (transport header pushed, no IP header)
+// with o in its IPv4 header. The header keeps what gVisor would have
+// written (TTL, TOS, DF; the ID gVisor picks for a packet without DF) and
+// goes to the first hop of a source route, routed there as Linux routes
+// the flow (tcp_v4_connect / ping_v4_sendmsg use opt.faddr); the transport
+// checksum stays the one computed against the final destination, as
+// Linux's TCP does.
+func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer, o *options.IPOptions) tcpip.Error {
+	src, final := nAddr(r.LocalAddress()), nAddr(r.RemoteAddress())
+	out := r
+	if hop := o.FirstHop; hop.IsValid() {
+		fr, err := s.findRoute(src, hop, 0, false)
+		if err != nil {
+			return &tcpip.ErrHostUnreachable{}
+		}
+		defer fr.Release()
+		// ip_queue_xmit: a strict route whose first hop is not on-link
+		// has no route.
+		if strictRoute(o) && fr.NextHop() != fr.RemoteAddress() && fr.NextHop() != (tcpip.Address{}) {
+			return &tcpip.ErrHostUnreachable{}
+		}
+		out = fr
+	}
+	th := pkt.TransportHeader().Slice()
+	ipLen := header.IPv4MinimumSize + o.Len()
+	total := ipLen + len(th) + pkt.Data().Size()
+	if total > 0xffff {
+		return &tcpip.ErrMessageTooLong{}
+	}
+	hdr := buffer.NewViewSize(ipLen + len(th))
+	b := hdr.AsSlice()
+	putIPv4(b, out, &ipv4Fields{
+		src: src, final: final, proto: uint8(params.Protocol),
+		ttl: params.TTL, tos: params.TOS, df: params.DF, opts: o,
+	}, total)
+	copy(b[ipLen:], th)
+	if pkt.TransportProtocolNumber == header.TCPProtocolNumber && !r.RequiresTXTransportChecksum() {
+		// gVisor left the checksum to an offloading device; a packet that
+		// carries options is delivered as a header-included one, which
+		// the receiving side checks.
+		t := header.TCP(b[ipLen:])
+		t.SetChecksum(0)
+		xsum := header.PseudoHeaderChecksum(header.TCPProtocolNumber, r.LocalAddress(), r.RemoteAddress(), uint16(len(th)+pkt.Data().Size()))
+		xsum = checksum.Combine(xsum, pkt.Data().Checksum())
+		t.SetChecksum(^t.CalculateChecksum(xsum))
+	}
+	payload := buffer.MakeWithView(hdr)
+	data := pkt.Data().ToBuffer()
+	payload.Merge(&data)
+	np := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
+		ReserveHeaderBytes: int(out.MaxHeaderLength()),
+		Payload:            payload,
+	})
+	defer np.DecRef()
+	np.Owner = pkt.Owner
+	return out.WriteHeaderIncludedPacket(np)
+}
+
+// strictRoute tells whether o holds a strict source route (SSRR).
+func strictRoute(o *options.IPOptions) bool {
+	d := o.Data
+	for i := 0; i < len(d); {
+		switch d[i] {
+		case options.IPOptEnd:
+			return false
+		case options.IPOptNop:
+			i++
+			continue
+		case options.IPOptSSRR:
+			return true
+		}
+		if i+1 >= len(d) || d[i+1] < 2 {
+			return false
+		}
+		i += int(d[i+1])
+	}
+	return false
+}
+
+// ipoState is the stack's part of TCP and ping IP options.
+type ipoState struct {
+	out    atomic.Bool // the IPv4 wrapper is installed
+	tcp    tcpIPOptions
+	synMSS synMSSWatch
+}

@@ -1,0 +1,207 @@
+package stack
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/options"
+)
+
+// TCP connections with IP_OPTIONS: a connection registers its options
+// under its local address and peer, and the IPv4 wrapper (ipopts_out.go)
+// puts them on every segment the connection sends. The local address may
+// be the wildcard until connect has picked one.
+
+type tcpIPOKey struct{ local, remote netip.AddrPort }
+
+type tcpIPOptions struct {
+	n  atomic.Int32
+	mu sync.RWMutex
+	m  map[tcpIPOKey]*options.IPOptions
+}
+
+// SetTCPIPOptions registers a TCP connection's IP options (o non-nil) under
+// local (0.0.0.0 before connect picks the source) and remote. The returned
+// func removes the registration.
+func (s *Stack) SetTCPIPOptions(local, remote netip.AddrPort, o *options.IPOptions) (remove func()) {
+	t := &s.ipo.tcp
+	k := tcpIPOKey{local, remote}
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = make(map[tcpIPOKey]*options.IPOptions)
+	}
+	if _, dup := t.m[k]; !dup {
+		t.n.Add(1)
+	}
+	t.m[k] = o
+	t.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			if v, ok := t.m[k]; ok && v == o {
+				delete(t.m, k)
+				t.n.Add(-1)
+			}
+			t.mu.Unlock()
+		})
+	}
+}
+
+func (t *tcpIPOptions) lookup(local, remote netip.AddrPort) *options.IPOptions {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if o, ok := t.m[tcpIPOKey{local, remote}]; ok {
+		return o
+	}
+	return t.m[tcpIPOKey{netip.AddrPortFrom(netip.IPv4Unspecified(), local.Port()), remote}]
+}
+
+// TCPOptionsMTU is the path MTU gVisor's TCP is to be told (as a "packet
+// too big") so that its segments leave room for optLen bytes of IP
+// options, as Linux's __tcp_mtu_to_mss subtracts icsk_ext_hdr_len after
+// clamping to the peer's MSS: the payload becomes min(path MTU - 40, peer
+// MSS) - optLen (at least tcp_min_snd_mss), less TCP options as before.
+// The path is the one to the first hop of a source route (firstHop, or
+// invalid). The advertised MSS of the SYN is not affected, as in Linux.
+func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen int) (int, error) {
+	dst := remote.Addr()
+	if firstHop.IsValid() {
+		dst = firstHop
+	}
+	pmtu, err := s.PathMTU(local.Addr(), dst, 0)
+	if err != nil {
+		return 0, err
+	}
+	mss := pmtu - header.IPv4MinimumSize - header.TCPMinimumSize
+	if peer, ok := s.ipo.synMSS.peerMSS(local, remote); ok && peer < mss {
+		mss = peer
+	}
+	mss -= optLen
+	// net.ipv4.tcp_min_snd_mss, which the stack does not let change.
+	const minSndMSS = 48
+	mss = max(mss, minSndMSS)
+	// gVisor takes the TCP header off the MTU it is told.
+	return mss + header.TCPMinimumSize, nil
+}
+
+// synMSSWatch records the MSS option of the SYNs that peers being
+// connected to with IP options send, which gVisor keeps to itself and
+// TCPOptionsMTU needs. Only watched peers are recorded, at most
+// maxSYNMSS of them.
+type synMSSWatch struct {
+	n       atomic.Int32 // watched peers
+	mu      sync.Mutex
+	watched map[netip.AddrPort]int // peer -> watchers
+	seen    map[tcpIPOKey]int
+}
+
+const maxSYNMSS = 1024
+
+// WatchPeerMSS starts recording the MSS that remote announces in its SYN
+// to any local port; the returned func stops it.
+func (s *Stack) WatchPeerMSS(remote netip.AddrPort) (stop func()) {
+	w := &s.ipo.synMSS
+	w.mu.Lock()
+	if w.watched == nil {
+		w.watched = make(map[netip.AddrPort]int)
+		w.seen = make(map[tcpIPOKey]int)
+	}
+	if w.watched[remote] == 0 {
+		w.n.Add(1)
+	}
+	w.watched[remote]++
+	w.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.watched[remote]--; w.watched[remote] > 0 {
+				return
+			}
+			delete(w.watched, remote)
+			w.n.Add(-1)
+			for k := range w.seen {
+				if k.remote == remote {
+					delete(w.seen, k)
+				}
+			}
+		})
+	}
+}
+
+func (w *synMSSWatch) peerMSS(local, remote netip.AddrPort) (int, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	mss, ok := w.seen[tcpIPOKey{local, remote}]
+	return mss, ok
+}
+
+// observe records the MSS of an inbound SYN from a watched peer. pkt is
+// an IPv4 packet as a NIC hands it to IPv4, its header not yet parsed.
+func (w *synMSSWatch) observe(pkt *gstack.PacketBuffer) {
+	d := pkt.Data()
+	b, ok := d.PullUp(header.IPv4MinimumSize)
+	if !ok || len(pkt.NetworkHeader().Slice()) != 0 {
+		return
+	}
+	ip := header.IPv4(b)
+	ihl := int(ip.HeaderLength())
+	if ip.Protocol() != uint8(header.TCPProtocolNumber) || ihl < header.IPv4MinimumSize || ip.FragmentOffset() != 0 || ip.Flags()&header.IPv4FlagMoreFragments != 0 {
+		return
+	}
+	if b, ok = d.PullUp(ihl + header.TCPMinimumSize); !ok {
+		return
+	}
+	t := header.TCP(b[ihl:])
+	if t.Flags()&header.TCPFlagSyn == 0 {
+		return
+	}
+	off := int(t.DataOffset())
+	if off < header.TCPMinimumSize {
+		return
+	}
+	if b, ok = d.PullUp(ihl + off); !ok {
+		return
+	}
+	ip, t = header.IPv4(b), header.TCP(b[ihl:])
+	remote := netip.AddrPortFrom(nAddr(ip.SourceAddress()), t.SourcePort())
+	local := netip.AddrPortFrom(nAddr(ip.DestinationAddress()), t.DestinationPort())
+	// A SYN without the option means 536 (RFC 1122), as both stacks assume.
+	mss := header.TCPDefaultMSS
+	if v, ok := synMSSOption(t.Options()); ok {
+		mss = v
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.watched[remote] == 0 || len(w.seen) >= maxSYNMSS {
+		return
+	}
+	w.seen[tcpIPOKey{local, remote}] = mss
+}
+
+// synMSSOption finds the MSS option in a SYN's TCP options.
+func synMSSOption(opts []byte) (int, bool) {
+	for i := 0; i < len(opts); {
+		switch opts[i] {
+		case header.TCPOptionEOL:
+			return 0, false
+		case header.TCPOptionNOP:
+			i++
+			continue
+		}
+		if i+1 >= len(opts) || opts[i+1] < 2 || i+int(opts[i+1]) > len(opts) {
+			return 0, false
+		}
+		if opts[i] == header.TCPOptionMSS && opts[i+1] == header.TCPOptionMSSLength {
+			return int(opts[i+2])<<8 | int(opts[i+3]), true
+		}
+		i += int(opts[i+1])
+	}
+	return 0, false
+}
