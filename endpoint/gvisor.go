@@ -48,6 +48,7 @@ type gsock struct {
 	// shut is sk_shutdown for raw and ping sockets, kept here because
 	// Linux records it even on an unconnected socket and gVisor does not.
 	shut int
+	tcpc tcpConnState // TCP: connect(2) state, disconnect's error (tcp_connect.go)
 }
 
 func newTCP(s *stack.Stack) (Socket, error) {
@@ -114,6 +115,7 @@ func (g *gsock) resetTCP() {
 	g.mu.Lock()
 	bound := g.bound
 	g.errTaken = false
+	g.conn, g.tcpc.connecting = false, false // a fresh endpoint is an unconnected socket
 	g.mu.Unlock()
 	if bound.IsValid() {
 		_ = ep.Bind(g.gvisorBindAddress(bound))
@@ -212,6 +214,11 @@ func checkPrivilegedPort(s *stack.Stack, port uint16) error {
 }
 
 func (g *gsock) Connect(sa []byte) error {
+	if g.isTCP() {
+		if done, err := g.tcpConnectPre(sa); done {
+			return err
+		}
+	}
 	if err := g.tcpConnectState(sa); err != nil {
 		return err
 	}
@@ -264,6 +271,7 @@ func (g *gsock) Connect(sa []byte) error {
 		}
 		return err
 	}
+	g.tcpConnectStarted()
 	if !g.mayBlock(0) {
 		return unix.EINPROGRESS
 	}
@@ -316,7 +324,7 @@ func (g *gsock) tcpConnectState(sa []byte) error {
 
 func (g *gsock) markConnected() {
 	g.mu.Lock()
-	g.conn = true
+	g.conn, g.tcpc.connecting = true, false
 	g.mu.Unlock()
 }
 

@@ -125,6 +125,9 @@ func (g *gsock) sendStream(p []byte, flags int) (int, error) {
 		// Urgent data is not implemented.
 		return 0, unix.EOPNOTSUPP
 	}
+	if e := g.takeDiscErr(); e != 0 {
+		return 0, e
+	}
 	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
 	done := 0
 	for {
@@ -174,6 +177,9 @@ func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 		return 0, 0, 0, nil, unix.EOPNOTSUPP
 	}
 	if g.isTCP() {
+		if e := g.takeDiscErr(); e != 0 {
+			return 0, 0, 0, nil, e
+		}
 		n, err := g.recvStream(p, flags)
 		oobn, cflags := g.streamCmsgs(oob, n, err)
 		return n, oobn, cflags, nil, err
@@ -256,13 +262,13 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 	for {
 		g.dropFilteredICMP()
 		hdr := g.peekFragHeader(p)
-		res, e := g.readOnce(p, peek, true)
+		res, e := g.readDatagram(p, peek)
 		if e == nil {
 			n, rflags := res.Count, 0
 			if res.Total > res.Count {
 				rflags |= unix.MSG_TRUNC
 			}
-			if flags&unix.MSG_TRUNC != 0 {
+			if flags&unix.MSG_TRUNC != 0 && !g.isPing() { // ping_recvmsg ignores MSG_TRUNC
 				n = res.Total
 			}
 			// raw_recvmsg and ping_recvmsg report port 0.

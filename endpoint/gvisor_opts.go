@@ -73,6 +73,9 @@ func (g *gsock) pendingErr() unix.Errno {
 		}
 		return errnoOf(g.endpoint().LastError())
 	}
+	if e := g.takeDiscErr(); e != 0 {
+		return e
+	}
 	g.mu.Lock()
 	taken := g.errTaken
 	g.mu.Unlock()

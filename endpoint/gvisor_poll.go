@@ -48,6 +48,7 @@ func (g *gsock) tcpPoll(r uint32) uint32 {
 	switch tcp.EndpointState(g.endpoint().State()) {
 	case tcp.StateInitial, tcp.StateBound:
 		r |= unix.EPOLLOUT | unix.EPOLLWRNORM | unix.EPOLLHUP
+		r = g.tcpPollErr(r)
 	case tcp.StateClose, tcp.StateError, tcp.StateTimeWait:
 		r &^= unix.EPOLLPRI | unix.EPOLLWRBAND | unix.EPOLLERR
 		g.mu.Lock()
@@ -78,6 +79,9 @@ func (g *gsock) Shutdown(how int) error {
 		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
 	default:
 		return unix.EINVAL
+	}
+	if g.endpoint().State() == uint32(tcp.StateSynSent) {
+		return g.tcpDisconnect() // inet_shutdown disconnects a SYN_SENT socket
 	}
 	if err := errOf(g.endpoint().Shutdown(f)); err != nil {
 		return err
