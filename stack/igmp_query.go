@@ -43,6 +43,11 @@ func (s *Stack) closeMcast() {
 			t.Stop()
 		}
 	}
+	for _, g := range m.groups {
+		if g.v2T != nil {
+			g.v2T.Stop()
+		}
+	}
 }
 
 // HandlePacket reads a query (RFC 3376 4.1, RFC 2236 2) and schedules the
@@ -164,11 +169,13 @@ func (s *Stack) answerGeneral(st *igmpIf) {
 	st.generalAt = time.Time{}
 	var recs []igmpRecord
 	var groups []netip.Addr
-	for _, k := range s.groupKeys(st.ifindex, false) {
-		recs = append(recs, currentState(k, m.groups[k]))
-		groups = append(groups, k.group)
-	}
 	v := st.version()
+	for _, k := range s.groupKeys(st.ifindex, false) {
+		g := m.groups[k]
+		recs = append(recs, currentState(k, g))
+		groups = append(groups, k.group)
+		g.reporter = g.reporter || v < 3
+	}
 	m.ctl.Unlock()
 	if v < 3 {
 		for _, g := range groups {
@@ -225,6 +232,7 @@ func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
 	}
 	g.queried, g.queriedSrc = false, nil
 	v := st.version()
+	g.reporter = g.reporter || v < 3
 	m.ctl.Unlock()
 	if v < 3 {
 		s.sendV12(st.ifindex, v, k.group)
@@ -234,31 +242,6 @@ func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
 		return // nothing wanted of what was asked
 	}
 	s.sendV3(st.ifindex, []igmpRecord{rec})
-}
-
-// stateChangedV2 reports a change while an older querier is present:
-// IGMPv1/v2 know only joins and leaves, sent at once (a report is
-// repeated once, as RFC 2236 advises).
-func (s *Stack) stateChangedV2(st *igmpIf, k mcKey, g *ifGroup, oldMode FilterMode, oldSet srcSet, newMode FilterMode) {
-	v := st.version()
-	wasIn := oldMode == McastExclude || len(oldSet) > 0
-	_, newSet := g.state()
-	isIn := g.users > 0 && (newMode == McastExclude || len(newSet) > 0)
-	s.forgetIdle(k, g)
-	switch {
-	case isIn && !wasIn:
-		s.sendV12(k.ifindex, v, k.group)
-		time.AfterFunc(time.Duration(rand.Int64N(int64(v2UnsolicitedIvl))), func() {
-			s.mc.ctl.Lock()
-			closed := s.mc.closed
-			s.mc.ctl.Unlock()
-			if !closed {
-				s.sendV12(k.ifindex, v, k.group)
-			}
-		})
-	case wasIn && !isIn && v == 2:
-		s.sendIGMP(k.ifindex, allRouters, v2Message(igmpLeave, k.group))
-	}
 }
 
 // sendV12 sends an IGMPv1 or v2 membership report for group, to the group.

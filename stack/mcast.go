@@ -3,6 +3,7 @@ package stack
 import (
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -53,6 +54,13 @@ type ifGroup struct {
 	// Pending answer to a group(-and-source)-specific query.
 	queried    bool
 	queriedSrc map[netip.Addr]struct{} // nil: the whole group
+
+	// IGMPv1/v2 unsolicited reports (igmp_v2.go): the pending one and how
+	// many are left; reporter is set once this host has reported the group
+	// (a v2 leave is sent only then).
+	v2T      *time.Timer
+	v2Left   int
+	reporter bool
 }
 
 // srcCount counts the socket memberships of each mode that list a source;

@@ -83,7 +83,7 @@ type phase struct {
 func TestBridgeMDB(t *testing.T) {
 	requireNetns(t, "bridge", "tshark")
 	began := time.Now()
-	topo, err := NewTopology("mdb")
+	topo, err := NewTopology("mdb3", 3)
 	if err != nil {
 		t.Fatalf("topology: %v", err)
 	}

@@ -109,14 +109,18 @@ func Only(es []Entry, group string) []Entry {
 }
 
 // Filter renders the (*,G) entry of group the way the host-side
-// expectation is written, "IN{a,b}" or "EX{a}", or "" when the bridge has
-// no entry. In EXCLUDE mode only sources whose timer is 0 are listed: a
+// expectation is written, "IN{a,b}" or "EX{a}", "member" for an entry
+// without IGMPv3 state (a bridge speaking IGMPv2), or "" when the bridge
+// has no entry. In EXCLUDE mode only sources whose timer is 0 are listed: a
 // source with a running timer is one some host asked for again (RFC 3376
 // 6.2.1's "requested list"), forwarded like any source not excluded.
 func Filter(es []Entry, group string) string {
 	for _, e := range es {
 		if e.Group != group || e.Src != "" {
 			continue
+		}
+		if e.Mode == "" && len(e.Sources) == 0 {
+			return "member"
 		}
 		var srcs []string
 		for _, s := range e.Sources {

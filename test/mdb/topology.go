@@ -77,10 +77,11 @@ type Topology struct {
 	closers []func()
 }
 
-// NewTopology builds the bridge and both hosts. tag makes the namespace
-// names distinct within the run (the run prefix makes them distinct across
-// runs). On error everything made so far is removed.
-func NewTopology(tag string) (t *Topology, err error) {
+// NewTopology builds the bridge, speaking IGMP version igmpVersion (2 or
+// 3), and both hosts. tag makes the namespace names distinct within the run
+// (the run prefix makes them distinct across runs). On error everything
+// made so far is removed.
+func NewTopology(tag string, igmpVersion int) (t *Topology, err error) {
 	p := harness.RunPrefix() + tag
 	t = &Topology{
 		BridgeNS:   p + "-br",
@@ -109,7 +110,7 @@ func NewTopology(tag string) (t *Topology, err error) {
 		}
 	}
 	if err := ip("-n", t.BridgeNS, "link", "add", "br0", "type", "bridge",
-		"mcast_snooping", "1", "mcast_querier", "1", "mcast_igmp_version", "3",
+		"mcast_snooping", "1", "mcast_querier", "1", "mcast_igmp_version", fmt.Sprint(igmpVersion),
 		"mcast_query_interval", fmt.Sprint(queryInterval),
 		"mcast_startup_query_interval", fmt.Sprint(queryInterval),
 		"mcast_query_response_interval", fmt.Sprint(queryResponseIvl),
