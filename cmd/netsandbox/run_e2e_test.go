@@ -347,17 +347,7 @@ exit 0`
 	t.Run("dns forwarded to the host resolver", func(t *testing.T) {
 		// ip netns exec shows /etc/netns/NS/resolv.conf as the host's
 		// /etc/resolv.conf: the "host resolver" is the target's UDP echo.
-		dir := filepath.Join("/etc/netns", tp.host)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			os.RemoveAll(dir)
-			os.Remove("/etc/netns") // only if empty: made here, or nobody's
-		})
-		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+targetAddr+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		hostResolvConf(t, tp.host, targetAddr)
 		out, code := sandboxRun(t, bin, tp.host, "", "--", "bash", "-c",
 			`exec 3<>/dev/udp/10.0.2.3/53 && echo query >&3 && echo "dns:$(timeout 5 dd bs=65536 count=1 <&3 2>/dev/null)"`)
 		if code != 0 || !strings.Contains(out, "dns:query") {
