@@ -15,24 +15,16 @@ func (b *base) isUDP() bool {
 	return b.typ == unix.SOCK_DGRAM && (b.proto == 0 || b.proto == unix.IPPROTO_UDP)
 }
 
-// keepsMemberships tells whether the socket keeps its own multicast
-// memberships and filters: UDP, and raw sockets (Linux's raw_v4_input
-// applies ip_mc_sf_allow too; gVisor's raw endpoints keep none, so the
-// socket layer does, mcast_raw.go).
-func (b *base) keepsMemberships() bool {
-	return b.isUDP() || b.typ == unix.SOCK_RAW
-}
 
 // setMembershipOpt handles the SOL_IP multicast membership options,
 // IP_MULTICAST_IF and IP_MULTICAST_ALL with do_ip_setsockopt's checks in
-// its order. handled is false for other options and for socket kinds that
-// do not take them here.
+// its order. handled is false for other options. Every socket kind keeps
+// memberships as on Linux (only IP_ADD/DROP_MEMBERSHIP refuse TCP); UDP
+// and raw sockets also filter what they receive by them (raw:
+// mcast_raw.go), TCP and ping sockets only make the interface join.
 func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) {
 	switch name {
 	case unix.IP_MULTICAST_ALL:
-		if !b.keepsMemberships() && b.typ != unix.SOCK_STREAM {
-			return false, nil
-		}
 		v, _ := options.ParseIPInt(val)
 		if len(val) < 1 || v != 0 && v != 1 {
 			return true, unix.EINVAL
@@ -56,9 +48,6 @@ func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) 
 		unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
 		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
 	default:
-		return false, nil
-	}
-	if !b.keepsMemberships() {
 		return false, nil
 	}
 	m := &b.memb
@@ -189,9 +178,6 @@ func (b *base) setMulticastIf(val []byte) error {
 func (b *base) getMembershipOpt(name int, buf []byte) (handled bool, n int, err error) {
 	switch name {
 	case unix.IP_MULTICAST_ALL:
-		if !b.keepsMemberships() && b.typ != unix.SOCK_STREAM {
-			return false, 0, nil
-		}
 		return true, options.PutIPInt(buf, int32(boolInt(!b.memb.noAll.Load()))), nil
 	case unix.IP_MULTICAST_IF:
 		b.optMu.Lock()
@@ -203,9 +189,6 @@ func (b *base) getMembershipOpt(name int, buf []byte) (handled bool, n int, err 
 		}
 		return true, copy(buf, v[:]), nil
 	case unix.IP_MSFILTER, unix.MCAST_MSFILTER:
-		if !b.keepsMemberships() {
-			return false, 0, nil
-		}
 	default:
 		return false, 0, nil
 	}

@@ -98,7 +98,9 @@ func getGroupFilter(e *harness.Env, op string, s harness.Sock, ifindex int, grou
 }
 
 func mcastSequenceScenarios() []harness.Scenario {
-	return append(append(seqFilterScenarios(), seqLimitScenarios()...), seqSocketScenarios()...)
+	all := append(seqFilterScenarios(), seqLimitScenarios()...)
+	all = append(all, seqSocketScenarios()...)
+	return append(all, seqKindScenarios()...)
 }
 
 func seqFilterScenarios() []harness.Scenario {
@@ -655,6 +657,72 @@ func seqSocketScenarios() []harness.Scenario {
 			setIP(e, "IPPROTO_RAW block", rr, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc3))
 			getMsfilter(e, "IPPROTO_RAW msfilter", rr, g, 2)
 			rawRound("IPPROTO_RAW joined")
+		}},
+	}
+}
+
+// seqKindScenarios: membership options of other socket kinds and the
+// option lengths of the full-state calls.
+func seqKindScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "mcast/seq-raw-close-leaves", Run: func(e *harness.Env) {
+			g := seqGroup(49)
+			raw := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			obs := mcastRcv(e, e.BasePort) // unjoined: sees what the interface takes
+			w := newSeqWorld(e, g, e.BasePort)
+			e.SetInt("raw IP_MULTICAST_ALL 0", raw, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+			e.GetInt("raw IP_MULTICAST_ALL", raw, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL)
+			setIP(e, "raw MCAST_JOIN_SOURCE_GROUP s1", raw, unix.MCAST_JOIN_SOURCE_GROUP, groupReqBytes(2, g, fsrc1))
+			setIP(e, "raw MCAST_JOIN_SOURCE_GROUP s3", raw, unix.MCAST_JOIN_SOURCE_GROUP, groupReqBytes(2, g, fsrc3))
+			getGroupFilter(e, "raw group_filter", raw, 2, g, 2)
+			w.round("raw IN{s1,s3}", obs)
+			setIP(e, "raw MCAST_BLOCK_SOURCE in include", raw, unix.MCAST_BLOCK_SOURCE, groupReqBytes(2, g, fsrc2))
+			setIP(e, "raw MCAST_MSFILTER EX{s3}", raw, unix.MCAST_MSFILTER, groupFilterBytes(2, g, unix.MCAST_EXCLUDE, fsrc3))
+			w.round("raw EX{s3}", obs)
+			e.Rec("close raw", raw.Close())
+			w.round("raw closed", obs)
+			tcp := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			setIP(e, "tcp MCAST_JOIN_GROUP", tcp, unix.MCAST_JOIN_GROUP, groupReqBytes(2, g, netip.Addr{}))
+			setIP(e, "tcp IP_MSFILTER", tcp, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE))
+			getMsfilter(e, "tcp get IP_MSFILTER", tcp, g, 1)
+			w.round("after tcp", obs)
+		}},
+		{Name: "mcast/seq-msfilter-set-lengths", Run: func(e *harness.Env) {
+			g := seqGroup(50)
+			r := mcastRcv(e, e.BasePort)
+			w := newSeqWorld(e, g, e.BasePort)
+			setIP(e, "join", r, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			three := ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc1, fsrc2, fsrc3)
+			binary.NativeEndian.PutUint32(three[12:], 1)
+			w.step("numsrc 1 in a buffer of 3 (rest ignored)", r, unix.IP_MSFILTER, three, r)
+			binary.NativeEndian.PutUint32(three[12:], 4)
+			w.step("numsrc 4 in a buffer of 3", r, unix.IP_MSFILTER, three, r)
+			binary.NativeEndian.PutUint32(three[12:], 2)
+			w.step("numsrc 2, length 24 (one source short)", r, unix.IP_MSFILTER, three[:24], r)
+			w.step("numsrc 2, length 25", r, unix.IP_MSFILTER, append(append([]byte(nil), three[:24]...), 0), r)
+			gf := groupFilterBytes(2, g, unix.MCAST_INCLUDE, fsrc4, e.PeerAddr)
+			binary.NativeEndian.PutUint32(gf[140:], 1)
+			w.step("group_filter numsrc 1 of 2", r, unix.MCAST_MSFILTER, gf, r)
+			binary.NativeEndian.PutUint32(gf[140:], 2)
+			w.step("group_filter numsrc 2, one byte short", r, unix.MCAST_MSFILTER, gf[:len(gf)-1], r)
+			e.Check("optmem_max 40", e.SetSysctl(e.DUT, "net.core.optmem_max", "40"))
+			w.step("ip_msfilter longer than optmem_max", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE, fsrc1, fsrc2, fsrc3, fsrc4, e.PeerAddr, fsrc1, fsrc2), r)
+			w.step("group_filter longer than optmem_max", r, unix.MCAST_MSFILTER, groupFilterBytes(2, g, unix.MCAST_EXCLUDE), r)
+			w.step("ip_msfilter EX{} within optmem_max", r, unix.IP_MSFILTER, ipMsfilter(g, e.DUTAddr, unix.MCAST_EXCLUDE), r)
+		}},
+		{Name: "mcast/seq-ping-socket-membership", Run: func(e *harness.Env) {
+			g := seqGroup(51)
+			e.Check("ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			ping := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			obs := mcastRcv(e, e.BasePort)
+			w := newSeqWorld(e, g, e.BasePort)
+			setIP(e, "ping IP_ADD_MEMBERSHIP", ping, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
+			setIP(e, "ping IP_BLOCK_SOURCE s2", ping, unix.IP_BLOCK_SOURCE, mreqSource(g, e.DUTAddr, fsrc2))
+			getMsfilter(e, "ping IP_MSFILTER", ping, g, 2)
+			e.GetInt("ping IP_MULTICAST_ALL", ping, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL)
+			w.round("ping EX{s2}", obs)
+			e.Rec("close ping", ping.Close())
+			w.round("ping closed", obs)
 		}},
 	}
 }
