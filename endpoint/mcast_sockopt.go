@@ -15,7 +15,6 @@ func (b *base) isUDP() bool {
 	return b.typ == unix.SOCK_DGRAM && (b.proto == 0 || b.proto == unix.IPPROTO_UDP)
 }
 
-
 // setMembershipOpt handles the SOL_IP multicast membership options,
 // IP_MULTICAST_IF and IP_MULTICAST_ALL with do_ip_setsockopt's checks in
 // its order. handled is false for other options. Every socket kind keeps
