@@ -379,6 +379,7 @@ func (g *gsock) Listen(backlog int) error {
 	if err := errOf(g.endpoint().Listen(backlog)); err != nil {
 		return err
 	}
+	g.noteListen(backlog)
 	g.syncMinTTL(netip.AddrPort{})
 	return nil
 }

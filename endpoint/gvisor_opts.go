@@ -136,6 +136,9 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	case level == unix.SOL_RAW && g.typ == unix.SOCK_RAW:
 		return g.getRawOpt(name, buf)
 	case level == unix.SOL_TCP && g.isTCP():
+		if name == unix.TCP_INFO {
+			return g.getTCPInfo(buf) // tcp_opts.go
+		}
 		if name != unix.TCP_NODELAY {
 			return 0, unix.ENOPROTOOPT
 		}

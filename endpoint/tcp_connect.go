@@ -15,6 +15,7 @@ import (
 type tcpConnState struct {
 	connecting bool
 	discErr    unix.Errno
+	backlog    int // listen(2)'s backlog, for TCP_INFO (tcp_opts.go)
 }
 
 // tcpConnectPre is __inet_stream_connect up to tcp_v4_connect: AF_UNSPEC

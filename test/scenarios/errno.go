@@ -184,6 +184,121 @@ func pingRecvZeroLength(e *harness.Env) {
 	})
 }
 
-func tcpInfoScenarios() []harness.Scenario { return nil }
+// tcpInfoField is one member of struct tcp_info (Linux 6.18, 280 bytes).
+type tcpInfoField struct {
+	name      string
+	off, size int
+}
+
+var tcpInfoFields = []tcpInfoField{
+	{"state", 0, 1}, {"ca_state", 1, 1}, {"retransmits", 2, 1}, {"probes", 3, 1}, {"backoff", 4, 1},
+	{"options", 5, 1}, {"wscale", 6, 1}, {"flags", 7, 1}, {"rto", 8, 4}, {"ato", 12, 4},
+	{"snd_mss", 16, 4}, {"rcv_mss", 20, 4}, {"unacked", 24, 4}, {"sacked", 28, 4}, {"lost", 32, 4},
+	{"retrans", 36, 4}, {"fackets", 40, 4}, {"last_data_sent", 44, 4}, {"last_ack_sent", 48, 4},
+	{"last_data_recv", 52, 4}, {"last_ack_recv", 56, 4}, {"pmtu", 60, 4}, {"rcv_ssthresh", 64, 4},
+	{"rtt", 68, 4}, {"rttvar", 72, 4}, {"snd_ssthresh", 76, 4}, {"snd_cwnd", 80, 4}, {"advmss", 84, 4},
+	{"reordering", 88, 4}, {"rcv_rtt", 92, 4}, {"rcv_space", 96, 4}, {"total_retrans", 100, 4},
+	{"pacing_rate", 104, 8}, {"max_pacing_rate", 112, 8}, {"bytes_acked", 120, 8}, {"bytes_received", 128, 8},
+	{"segs_out", 136, 4}, {"segs_in", 140, 4}, {"notsent_bytes", 144, 4}, {"min_rtt", 148, 4},
+	{"data_segs_in", 152, 4}, {"data_segs_out", 156, 4}, {"delivery_rate", 160, 8}, {"busy_time", 168, 8},
+	{"rwnd_limited", 176, 8}, {"sndbuf_limited", 184, 8}, {"delivered", 192, 4}, {"delivered_ce", 196, 4},
+	{"bytes_sent", 200, 8}, {"bytes_retrans", 208, 8}, {"dsack_dups", 216, 4}, {"reord_seen", 220, 4},
+	{"rcv_ooopack", 224, 4}, {"snd_wnd", 228, 4}, {"rcv_wnd", 232, 4}, {"rehash", 236, 4},
+	{"total_rto", 240, 2}, {"total_rto_recoveries", 242, 2}, {"total_rto_time", 244, 4},
+	{"received_ce", 248, 4}, {"accecn", 252, 28},
+}
+
+// recTCPInfo records getsockopt(TCP_INFO) with a large buffer: the length,
+// then each field the caller does not name in skip (timing-dependent ones).
+func recTCPInfo(e *harness.Env, op string, s harness.Sock, skip ...string) {
+	b := make([]byte, 512)
+	n, err := s.GetSockOpt(unix.SOL_TCP, unix.TCP_INFO, b)
+	e.Rec(op, err, n)
+	if err != nil {
+		return
+	}
+	omit := map[string]bool{}
+	for _, f := range skip {
+		omit[f] = true
+	}
+	for _, f := range tcpInfoFields {
+		if omit[f.name] || f.off+f.size > n {
+			continue
+		}
+		var v uint64
+		for i := f.size - 1; i >= 0; i-- {
+			v = v<<8 | uint64(b[f.off+i])
+		}
+		if f.name == "wscale" { // two 4-bit fields, snd_wscale low
+			for _, w := range []struct {
+				name string
+				v    uint64
+			}{{"snd_wscale", v & 0xf}, {"rcv_wscale", v >> 4}} {
+				if !omit[w.name] {
+					e.Rec(op+" "+w.name, w.v)
+				}
+			}
+			continue
+		}
+		e.Rec(op+" "+f.name, v)
+	}
+}
+
+// tcpInfoTimes are the fields that hold times since an event or
+// measured delays: never the same twice.
+var tcpInfoTimes = []string{"last_data_sent", "last_ack_sent", "last_data_recv", "last_ack_recv"}
+
+// tcpInfoConnSkip are a connection's fields left out of the comparison:
+// the times, the RTT estimates and what derives from them (rto, pacing
+// rate), and what depends on how each stack sizes its buffers (the
+// receive window scale, rcv_ssthresh, rcv_space, rcv_wnd); snd_mss is
+// gVisor's sender MSS, which reserves room for SACK blocks (1420 where
+// Linux has 1448 on a 1500 MTU with timestamps), and bytes_acked and
+// delivered, which count the SYN on Linux, gVisor does not keep.
+var tcpInfoConnSkip = append([]string{"rto", "rtt", "rttvar", "min_rtt", "pacing_rate", "delivery_rate",
+	"rcv_wscale", "rcv_ssthresh", "rcv_space", "rcv_wnd", "snd_mss", "bytes_acked", "delivered"}, tcpInfoTimes...)
+
+func tcpInfoScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "errno/tcp-info-unconnected", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			recTCPInfo(e, "fresh", s, tcpInfoTimes...)
+			e.Check("bind", s.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+			recTCPInfo(e, "bound", s, tcpInfoTimes...)
+			// getsockopt copies min(optlen, sizeof(struct tcp_info)).
+			for _, l := range []int{0, 1, 7, 8, 44, 279, 280, 281, 1000} {
+				b := make([]byte, l)
+				n, err := s.GetSockOpt(unix.SOL_TCP, unix.TCP_INFO, b)
+				e.Rec("optlen", l, err, n, b[:min(n, 44)])
+			}
+		}},
+		{Name: "errno/tcp-info-listener", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("bind", s.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+			e.Check("listen", s.Listen(5))
+			recTCPInfo(e, "listener", s)
+		}},
+		{Name: "errno/tcp-info-established", Run: func(e *harness.Env) {
+			l := peerListener(e, e.BasePort)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			a, _, err := l.Accept(0)
+			e.Check("peer accept", err)
+			_ = a
+			recTCPInfo(e, "client", s, tcpInfoConnSkip...)
+			ds := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("dut bind", ds.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort+1)))
+			e.Check("dut listen", ds.Listen(5))
+			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("peer connect", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort+1)))
+			harness.WaitReadable(ds, 2*time.Second)
+			c, _, err := ds.Accept(0)
+			e.Check("dut accept", err)
+			// Linux counts a passive connection's SYN on the child and its
+			// SYN-ACK on the request sock; gVisor the other way round.
+			recTCPInfo(e, "accepted", c, append(append([]string(nil), tcpInfoConnSkip...), "segs_in", "segs_out")...)
+		}},
+	}
+}
 
 func privScenarios() []harness.Scenario { return nil }
