@@ -33,13 +33,14 @@ import (
 // ipOptsReg is a gsock's IP_OPTIONS state on the wire; guarded by gsock.mu
 // except active.
 type ipOptsReg struct {
-	active atomic.Bool // TCP: a registration exists (fast path of sends)
-	opts   *options.IPOptions
-	remove func()             // TCP: the stack registration
-	watch  func()             // TCP: the peer MSS watch
-	mssFor *options.IPOptions // TCP: options the payload size was cut for
-	mssEP  tcpip.Endpoint     // ... on this gVisor endpoint
-	owner  *pingIPOwner       // ping: the owner stamped on echo requests
+	active  atomic.Bool // TCP: a registration exists (fast path of sends)
+	opts    *options.IPOptions
+	remove  func()             // TCP: the stack registration
+	watch   func()             // TCP: the peer MSS watch
+	mssFor  *options.IPOptions // TCP: options the payload size was cut for
+	mssEP   tcpip.Endpoint     // ... on this gVisor endpoint
+	peerMSS int                // TCP: the MSS of an accepted SYN (0 = ask the stack)
+	owner   *pingIPOwner       // ping: the owner stamped on echo requests
 }
 
 // pingIPOwner carries a ping socket's options to the stack
@@ -168,7 +169,7 @@ func (g *gsock) tcpIPOptionsMSS() {
 		return // gVisor builds its sender when the handshake completes
 	}
 	g.mu.Lock()
-	opts := g.ipo.opts
+	opts, peerMSS := g.ipo.opts, g.ipo.peerMSS
 	done := g.ipo.mssFor == opts && g.ipo.mssEP == ep
 	g.mu.Unlock()
 	if done || opts == nil {
@@ -180,7 +181,7 @@ func (g *gsock) tcpIPOptionsMSS() {
 	if e1 != nil || e2 != nil || !ok {
 		return
 	}
-	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len())
+	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS)
 	if err != nil {
 		return
 	}
@@ -206,9 +207,19 @@ func (g *gsock) dropIPOptions() {
 }
 
 // acceptIPOptions gives an accepted socket, whose options were cloned
-// from the listener, Linux's: none unless its SYN carried some.
+// from the listener, Linux's: those its SYN asked for (reversed), else
+// none. The socket is not shared yet.
 func (g *gsock) acceptIPOptions() {
 	g.opts.ext.ipOptions, g.opts.ext.ipOptionsSet = nil, false
+	la, e1 := g.ep.GetLocalAddress()
+	ra, e2 := g.ep.GetRemoteAddress()
+	if e1 != nil || e2 != nil {
+		return
+	}
+	if o, mss := g.s.TakeSYNIPOptions(addrPortOf(la), addrPortOf(ra)); o != nil {
+		g.opts.ext.ipOptions, g.opts.ext.ipOptionsSet = o, true
+		g.ipo.peerMSS = mss
+	}
 }
 
 // optionsRoom is the "packet too big" that tells gVisor's TCP the MTU left
@@ -222,7 +233,8 @@ func (m optionsRoom) Info() uint32                  { return uint32(m) }
 func (optionsRoom) Kind() gstack.TransportErrorKind { return gstack.PacketTooBigTransportError }
 
 // ipOptionsUnsupported is IP_OPTIONS on a TCP or ping socket of a stack
-// whose IPv4 cannot add them (a gateway stack).
+// whose IPv4 cannot add them (a gateway stack); UDP and raw sockets send
+// their own headers.
 func (b *base) ipOptionsUnsupported() bool {
-	return (b.typ == unix.SOCK_STREAM || b.typ == unix.SOCK_DGRAM && b.proto == unix.IPPROTO_ICMP) && !b.s.IPOptionsOutputSupported()
+	return !b.isUDP() && b.typ != unix.SOCK_RAW && !b.s.IPOptionsOutputSupported()
 }

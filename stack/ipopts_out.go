@@ -96,9 +96,7 @@ func (e *optIPv4EP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderPara
 }
 
 func (e *optIPv4EP) HandlePacket(pkt *gstack.PacketBuffer) {
-	if e.s.ipo.synMSS.n.Load() > 0 {
-		e.s.ipo.synMSS.observe(pkt)
-	}
+	e.s.observeSYN(pkt)
 	e.ipv4Endpoint.HandlePacket(pkt)
 }
 
@@ -209,4 +207,5 @@ type ipoState struct {
 	out    atomic.Bool // the IPv4 wrapper is installed
 	tcp    tcpIPOptions
 	synMSS synMSSWatch
+	syn    synEchoes
 }

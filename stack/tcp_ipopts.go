@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 
 	"netsandbox/options"
 )
@@ -67,8 +66,10 @@ func (t *tcpIPOptions) lookup(local, remote netip.AddrPort) *options.IPOptions {
 // clamping to the peer's MSS: the payload becomes min(path MTU - 40, peer
 // MSS) - optLen (at least tcp_min_snd_mss), less TCP options as before.
 // The path is the one to the first hop of a source route (firstHop, or
-// invalid). The advertised MSS of the SYN is not affected, as in Linux.
-func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen int) (int, error) {
+// invalid); peerMSS is the peer's MSS when the caller knows it (0 = the
+// one a WatchPeerMSS saw, if any). The advertised MSS of the SYN is not
+// affected, as in Linux.
+func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen, peerMSS int) (int, error) {
 	dst := remote.Addr()
 	if firstHop.IsValid() {
 		dst = firstHop
@@ -78,8 +79,11 @@ func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr,
 		return 0, err
 	}
 	mss := pmtu - header.IPv4MinimumSize - header.TCPMinimumSize
-	if peer, ok := s.ipo.synMSS.peerMSS(local, remote); ok && peer < mss {
-		mss = peer
+	if peerMSS == 0 {
+		peerMSS, _ = s.ipo.synMSS.peerMSS(local, remote)
+	}
+	if peerMSS > 0 && peerMSS < mss {
+		mss = peerMSS
 	}
 	mss -= optLen
 	// net.ipv4.tcp_min_snd_mss, which the stack does not let change.
@@ -142,41 +146,8 @@ func (w *synMSSWatch) peerMSS(local, remote netip.AddrPort) (int, bool) {
 	return mss, ok
 }
 
-// observe records the MSS of an inbound SYN from a watched peer. pkt is
-// an IPv4 packet as a NIC hands it to IPv4, its header not yet parsed.
-func (w *synMSSWatch) observe(pkt *gstack.PacketBuffer) {
-	d := pkt.Data()
-	b, ok := d.PullUp(header.IPv4MinimumSize)
-	if !ok || len(pkt.NetworkHeader().Slice()) != 0 {
-		return
-	}
-	ip := header.IPv4(b)
-	ihl := int(ip.HeaderLength())
-	if ip.Protocol() != uint8(header.TCPProtocolNumber) || ihl < header.IPv4MinimumSize || ip.FragmentOffset() != 0 || ip.Flags()&header.IPv4FlagMoreFragments != 0 {
-		return
-	}
-	if b, ok = d.PullUp(ihl + header.TCPMinimumSize); !ok {
-		return
-	}
-	t := header.TCP(b[ihl:])
-	if t.Flags()&header.TCPFlagSyn == 0 {
-		return
-	}
-	off := int(t.DataOffset())
-	if off < header.TCPMinimumSize {
-		return
-	}
-	if b, ok = d.PullUp(ihl + off); !ok {
-		return
-	}
-	ip, t = header.IPv4(b), header.TCP(b[ihl:])
-	remote := netip.AddrPortFrom(nAddr(ip.SourceAddress()), t.SourcePort())
-	local := netip.AddrPortFrom(nAddr(ip.DestinationAddress()), t.DestinationPort())
-	// A SYN without the option means 536 (RFC 1122), as both stacks assume.
-	mss := header.TCPDefaultMSS
-	if v, ok := synMSSOption(t.Options()); ok {
-		mss = v
-	}
+// record notes the MSS a watched peer announced in its SYN.
+func (w *synMSSWatch) record(local, remote netip.AddrPort, mss int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.watched[remote] == 0 || len(w.seen) >= maxSYNMSS {

@@ -71,6 +71,27 @@ func TestFrameSeedsReachTheirTargets(t *testing.T) {
 			return false
 		},
 	}
+	// The SYN-ACK to a SYN with IP options carries them echoed: the
+	// record route then holds the peer's and this host's address.
+	checks["tcp-syn-listener-ip-options"] = func(ft *frameTarget) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for i := 0; i < 16; i++ {
+			f, ok := ft.ch.Read(ctx)
+			if !ok {
+				return false
+			}
+			if len(f) < 34 || binary.BigEndian.Uint16(f[12:]) != 0x0800 || f[23] != 6 {
+				continue
+			}
+			ihl := int(f[14]&0xf) * 4
+			if ihl >= 32 && len(f) >= 14+ihl+14 && binary.BigEndian.Uint16(f[14+ihl:]) == portListen && f[14+ihl+13] == 0x12 {
+				l := localAddr.As4()
+				return f[34] == 7 && f[36] == 12 && [4]byte(f[41:45]) == l
+			}
+		}
+		return false
+	}
 	for name, check := range checks {
 		t.Run(name, func(t *testing.T) {
 			data, ok := byName[name]

@@ -113,6 +113,10 @@ func frameSeeds() []frameSeed {
 	// a bare SYN-ACK to the connecting client.
 	tcpTo := ipv4{src: peerAddr, dst: localAddr, proto: 6, id: 3}
 	add("tcp-syn-listener", arpReply, rec(fix, tcpTo.packet(tcpSegment(33333, portListen, 1000, 0, 0x02))))
+	// ... with IP options, which the SYN-ACK echoes (ip_options_echo).
+	tcpOpts := tcpTo
+	tcpOpts.options = []byte{7, 11, 8, 198, 18, 0, 1, 0, 0, 0, 0, 0x44, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	add("tcp-syn-listener-ip-options", arpReply, rec(fix, tcpOpts.packet(tcpSegment(33334, portListen, 1000, 0, 0x02))))
 	add("tcp-synack-client", arpReply, rec(fix, tcpTo.packet(tcpSegment(7000, portTCPClient, 5000, 1, 0x12))))
 	add("tcp-rst-client", rec(fix, tcpTo.packet(tcpSegment(7000, portTCPClient, 0, 0, 0x04))))
 

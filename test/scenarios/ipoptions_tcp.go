@@ -187,6 +187,73 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 			send(e, "accepted send", a, []byte("ra"), nil, 0)
 			captureTCPData(e, "peer saw", tap, e.BasePort+1, "ra")
 		}},
+		{Name: "ipopt/tcp-accept-syn-ip-options", Run: func(e *harness.Env) {
+			// A connection accepted from a SYN with options answers with
+			// them reversed (ip_options_echo), SYN-ACK included, and its
+			// socket reads them back.
+			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("bind", l.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+			e.Check("listen", l.Listen(8))
+			tap := peerTap(e, unix.IPPROTO_TCP)
+			for i, opts := range [][]byte{
+				rrSlots(2),
+				rrSlots(1),
+				{0x44, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+				{0x44, 20, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+				{0x94, 4, 0, 0},
+				{1, 1, 1, 1},
+			} {
+				port := e.BasePort + 1 + i
+				p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.Check("peer bind", p.Bind(harness.Sockaddr(e.PeerAddr, port)))
+				e.Rec(fmt.Sprintf("peer set %x", opts), p.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, opts))
+				e.Rec("peer connect", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+				captureTCP(e, "peer saw SYN-ACK", tap, port, tcpSYNACK)
+				a, _, err := l.Accept(0)
+				e.Rec("accept", err)
+				if err != nil {
+					continue
+				}
+				getOptsMasked(e, "accepted get", a)
+				send(e, "accepted send", a, []byte("echo"), nil, 0)
+				captureTCPData(e, "peer saw", tap, port, "echo")
+				e.Rec("peer got", streamBytes(p, 4, 2*time.Second))
+				a.Close()
+				p.Close()
+			}
+		}},
+		{Name: "wire/tcp-accept-syn-ip-options-segment-size", Run: func(e *harness.Env) {
+			// The accepted socket's segments shrink by the echoed options.
+			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("bind", l.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+			e.Check("listen", l.Listen(8))
+			tap := peerTap(e, unix.IPPROTO_TCP)
+			const n = 6000
+			var base int
+			for i, opts := range [][]byte{nil, rrSlots(5)} {
+				port := e.BasePort + 1 + i
+				p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.Check("peer bind", p.Bind(harness.Sockaddr(e.PeerAddr, port)))
+				if opts != nil {
+					e.Rec("peer set rr", p.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, opts))
+				}
+				e.Rec("peer connect", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+				a, _, err := l.Accept(0)
+				e.Rec("accept", err)
+				if err != nil {
+					continue
+				}
+				send(e, "accepted send", a, make([]byte, n), nil, 0)
+				_, biggest, total := segmentSizesFrom(tap, e.BasePort, port, n)
+				if opts == nil {
+					base = biggest
+				}
+				e.Rec("payload cut", base-biggest, "largest packet within 1500", total <= 1500 && total > 1400)
+				e.Rec("peer got", streamBytes(p, n, 3*time.Second))
+				a.Close()
+				p.Close()
+			}
+		}},
 	}
 }
 
@@ -221,6 +288,14 @@ func ipOptionsSetGet(e *harness.Env, s harness.Sock) {
 	}
 	e.Rec("set empty", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, nil))
 	getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_OPTIONS, 48)
+}
+
+// getOptsMasked records getsockopt(IP_OPTIONS) with the times of a
+// timestamp option reduced as optHeader does.
+func getOptsMasked(e *harness.Env, op string, s harness.Sock) {
+	buf := make([]byte, 40)
+	n, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, buf)
+	e.Rec(op, err, n, maskTimes(buf[:min(max(n, 0), len(buf))]))
 }
 
 // rrSlots is a record route option with n empty slots.
@@ -335,6 +410,12 @@ func captureEcho(e *harness.Env, op string, tap harness.Sock) {
 // port: the MSS option of its SYN, the largest payload and the largest IP
 // length among the data segments, until want payload bytes were seen.
 func segmentSizes(tap harness.Sock, port, want int) (synMSS, payload, total int) {
+	return segmentSizesFrom(tap, port, -1, want)
+}
+
+// segmentSizesFrom is segmentSizes for the segments from port to dport
+// (-1 = any).
+func segmentSizesFrom(tap harness.Sock, port, dport, want int) (synMSS, payload, total int) {
 	deadline := time.Now().Add(3 * time.Second)
 	buf := make([]byte, 70000)
 	seen := 0
@@ -346,7 +427,7 @@ func segmentSizes(tap harness.Sock, port, want int) (synMSS, payload, total int)
 		}
 		p := buf[:n]
 		ihl := int(p[0]&0xf) * 4
-		if n < ihl+20 || int(binary.BigEndian.Uint16(p[ihl:])) != port {
+		if n < ihl+20 || int(binary.BigEndian.Uint16(p[ihl:])) != port || dport >= 0 && int(binary.BigEndian.Uint16(p[ihl+2:])) != dport {
 			continue
 		}
 		thl := int(p[ihl+12]>>4) * 4
