@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -64,15 +65,29 @@ func (a *attached) wait(t *testing.T, why string) int {
 	return a.cmd.ProcessState.ExitCode()
 }
 
-// attachedLinks lists ns's links and its IPv4 routes.
+// attachedLinks describes ns's links, IPv4 addresses and routes, without
+// their state (a fresh veth's carrier comes up on its own time).
 func attachedLinks(t *testing.T, ns string) string {
 	t.Helper()
-	links, err := exec.Command("ip", "-n", ns, "-o", "link").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip -n %s link: %v\n%s", ns, err, links)
+	var b strings.Builder
+	for _, args := range [][]string{{"-o", "link"}, {"-4", "-o", "addr"}, {"-4", "route"}} {
+		out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip -n %s %s: %v\n%s", ns, strings.Join(args, " "), err, out)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(l)
+			switch {
+			case len(f) > 3 && args[0] == "-o": // "N: NAME: <FLAGS> mtu M ..."
+				fmt.Fprintf(&b, "link %s %s %s\n", f[1], f[3], f[4])
+			case len(f) > 3 && args[1] == "-o": // "N: NAME inet ADDR/LEN ..."
+				fmt.Fprintf(&b, "addr %s %s\n", f[1], f[3])
+			case len(f) > 0:
+				fmt.Fprintf(&b, "route %s\n", strings.TrimSuffix(strings.TrimSpace(l), " linkdown"))
+			}
+		}
 	}
-	routes, _ := exec.Command("ip", "-n", ns, "-4", "route").CombinedOutput()
-	return string(links) + string(routes)
+	return b.String()
 }
 
 // checkAttachedNetwork drives ping, TCP and UDP from inside ns through the
@@ -142,7 +157,7 @@ func TestAttachEndToEnd(t *testing.T) {
 		t.Cleanup(func() { sleeper.Process.Kill(); <-slept })
 		a := startAttach(t, bin, tp.host, "--pid", strconv.Itoa(sleeper.Process.Pid), "--tap", "nsbx0", "--mtu", "1400")
 		checkAttachedNetwork(t, tp, ctr, "nsbx0")
-		if links := attachedLinks(t, ctr); !strings.Contains(links, "nsbx0") || !strings.Contains(links, "mtu 1400") {
+		if links := attachedLinks(t, ctr); !strings.Contains(links, "link nsbx0: mtu 1400") {
 			t.Errorf("attached namespace lacks nsbx0 with mtu 1400:\n%s", links)
 		}
 		sleeper.Process.Kill()
@@ -160,6 +175,43 @@ func TestAttachEndToEnd(t *testing.T) {
 		ipCmd(t, "netns", "del", gone)
 		if code := a.wait(t, "ip netns del"); code != 0 || !strings.Contains(a.out.String(), "/run/netns/"+gone+" is gone: detached, tap0 removed") {
 			t.Errorf("attach after ip netns del: exit %d\n%s", code, a.out.String())
+		}
+	})
+
+	t.Run("rootless, from the namespace's own user namespace", func(t *testing.T) {
+		for _, tool := range []string{"unshare", "setpriv", "nsenter", "mount"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Fatalf("needs %s (util-linux)", tool)
+			}
+		}
+		userBin, tun := rootlessFiles(t, bin)
+		if err := harness.WriteSysctl(tp.host, "net.ipv4.ping_group_range", "0 2147483647"); err != nil {
+			t.Fatal(err)
+		}
+		// An unprivileged user's container: a user namespace it owns with a
+		// network namespace. Outside the user namespace attach is refused;
+		// inside it (nsenter --user) attach may enter the network namespace,
+		// while the gateway's sockets stay in the host's.
+		script := `unshare --user --map-root-user --net sleep 30 >/dev/null 2>&1 & C=$!
+i=0; while [ "$(readlink /proc/$C/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+inside() { nsenter --user --net --preserve-credentials --target $C "$@"; }
+timeout 10 "$BIN" attach --pid $C; echo "outside: exit $?"
+nsenter --user --preserve-credentials --target $C "$BIN" attach --pid $C & A=$! # ends with sleep 30 at the latest
+i=0; until inside ip -o link show tap0 >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done
+inside bash -c 'exec 3<>/dev/tcp/` + targetAddr + `/7 && echo rootless-attach >&3 && read -t 5 l <&3 && echo "tcp:$l"'
+inside ping -c 1 -W 2 ` + targetAddr + `
+kill -TERM $A; wait $A; echo "attach: exit $?"
+inside ip -o link | grep -c tap0
+kill $C`
+		cmd := exec.Command("unshare", "-m", "sh", "-c",
+			`mount --make-rprivate / && mount --bind "$1" /dev/net/tun && exec ip netns exec "$2" setpriv --reuid=65534 --regid=65534 --clear-groups env BIN="$3" bash -c "$4"`,
+			"sh", tun, tp.host, userBin, script)
+		out, _ := cmd.CombinedOutput()
+		for _, want := range []string{"outside: exit 1", "run as root, or from inside the user namespace that owns it",
+			"tap0 in process", "tcp:rootless-attach", "1 received", "detached, tap0 removed", "attach: exit 0\n0\n"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("rootless attach: output lacks %q:\n%s", want, out)
+			}
 		}
 	})
 

@@ -139,11 +139,13 @@ func (ns *targetNetns) do(fn func() error) error {
 			return
 		}
 		ferr := fn()
-		if err := unix.Setns(self, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("returning from %s: %w", ns.desc, err)
-			return
+		// From inside the namespace's user namespace there may be no way
+		// back (our namespace is not that user namespace's): the thread
+		// then stays locked and ends with the goroutine. What fn made
+		// keeps its namespace either way.
+		if err := unix.Setns(self, unix.CLONE_NEWNET); err == nil {
+			runtime.UnlockOSThread()
 		}
-		runtime.UnlockOSThread()
 		errc <- ferr
 	}()
 	return <-errc
@@ -152,7 +154,7 @@ func (ns *targetNetns) do(fn func() error) error {
 // explainPerm adds what to do to a permission error.
 func explainPerm(err error, what string) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%w: %s: run as root, or from inside the user namespace that owns it (e.g. podman unshare netsandbox attach ..., or nsenter --user --target PID netsandbox attach ...)", err, what)
+		return fmt.Errorf("%w: %s: run as root, or from inside the user namespace that owns it (e.g. podman unshare netsandbox attach ..., or nsenter --user --preserve-credentials --target PID netsandbox attach ...)", err, what)
 	}
 	return err
 }

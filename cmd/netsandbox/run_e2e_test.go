@@ -287,30 +287,11 @@ exit 0`
 				t.Fatalf("needs %s (util-linux)", tool)
 			}
 		}
-		// An unprivileged user: the binary and a TAP device node it may
-		// open (hosts often keep /dev/net/tun 0600; a private node, bound
-		// over it in a private mount namespace, leaves the host's alone).
-		dir, err := os.MkdirTemp("", "nsbx-rootless-")
-		if err != nil {
+		userBin, tun := rootlessFiles(t, bin)
+		// Ping sockets for the unprivileged gateway (raw needs CAP_NET_RAW).
+		if err := harness.WriteSysctl(tp.host, "net.ipv4.ping_group_range", "0 2147483647"); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		must := func(err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		must(os.Chmod(dir, 0o755))
-		exe, err := os.ReadFile(bin)
-		must(err)
-		userBin := filepath.Join(dir, "netsandbox")
-		must(os.WriteFile(userBin, exe, 0o755))
-		tun := filepath.Join(dir, "tun")
-		must(unix.Mknod(tun, unix.S_IFCHR|0o666, int(unix.Mkdev(10, 200))))
-		must(os.Chmod(tun, 0o666))
-		// Ping sockets for the unprivileged gateway (raw needs CAP_NET_RAW).
-		must(harness.WriteSysctl(tp.host, "net.ipv4.ping_group_range", "0 2147483647"))
 		script := `[ "$(id -u)" = 0 ] || exit 30
 exec 3<>/dev/tcp/` + targetAddr + `/7 || exit 31
 echo rootless-tcp >&3; read -t 5 l <&3; echo "tcp:$l"
@@ -445,6 +426,33 @@ exit 0`
 			t.Errorf("-p 127.0.0.1:18053:5353/udp: got %q\n%s", got, uout.String())
 		}
 	})
+}
+
+// rootlessFiles gives an unprivileged user the binary and a TAP device node
+// it may open (hosts often keep /dev/net/tun 0600; a private node, bound
+// over it in a private mount namespace, leaves the host's alone).
+func rootlessFiles(t *testing.T, bin string) (userBin, tun string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nsbx-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Chmod(dir, 0o755))
+	exe, err := os.ReadFile(bin)
+	must(err)
+	userBin = filepath.Join(dir, "netsandbox")
+	must(os.WriteFile(userBin, exe, 0o755))
+	tun = filepath.Join(dir, "tun")
+	must(unix.Mknod(tun, unix.S_IFCHR|0o666, int(unix.Mkdev(10, 200))))
+	must(os.Chmod(tun, 0o666))
+	return userBin, tun
 }
 
 func TestRunUsageErrors(t *testing.T) {
