@@ -111,6 +111,18 @@ func parseMcast(args []string, stderr io.Writer) (mcastConfig, error) {
 	if len(c.sources) > 0 && len(c.blocks) > 0 {
 		return c, usagef("--source and --block exclude each other: a membership is either include (--source) or exclude (--block) mode")
 	}
+	for _, l := range []struct {
+		flag string
+		list []netip.Addr
+	}{{"--source", c.sources}, {"--block", c.blocks}} {
+		seen := map[netip.Addr]bool{}
+		for _, a := range l.list {
+			if seen[a] {
+				return c, usagef("%s %s given twice", l.flag, a)
+			}
+			seen[a] = true
+		}
+	}
 	if c.count < 0 {
 		return c, usagef("--count %d: want 0 (no limit) or more", c.count)
 	}
@@ -232,9 +244,7 @@ func mcastSocket(s *stack.Stack, c mcastConfig, nic int) (endpoint.Socket, error
 func joinHint(err error) string {
 	switch {
 	case errors.Is(err, unix.ENOBUFS):
-		return " (too many sources or groups: Linux's defaults allow 10 sources a group, net.ipv4.igmp_max_msf, and 20 groups a socket)"
-	case errors.Is(err, unix.EADDRNOTAVAIL):
-		return " (a source was given twice)"
+		return " (too many sources: a membership takes at most 10, Linux's net.ipv4.igmp_max_msf default; give fewer --source or --block)"
 	case errors.Is(err, unix.EADDRINUSE):
 		return " (the port is taken by another program on this stack)"
 	}

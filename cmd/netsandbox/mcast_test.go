@@ -25,6 +25,7 @@ func TestMcastUsageErrors(t *testing.T) {
 		{append(base, "--group", "239.1.1.1", "--port", "9", "--timeout", "-1s"), "--timeout"},
 		{append(base, "--group", "239.1.1.1", "--port", "9", "--hex", "--text"), "exclude each other"},
 		{append(base, "--group", "239.1.1.1", "--port", "9", "extra"), "unexpected argument"},
+		{append(base, "--group", "239.1.1.1", "--port", "9", "--source", "1.1.1.1", "--source", "1.1.1.1"), "given twice"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(append([]string{"mcast"}, c.args...), &out, &errOut)
