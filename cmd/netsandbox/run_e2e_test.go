@@ -73,11 +73,14 @@ func newRunTopology(t *testing.T) *runTopology {
 	ipCmd(t, "-n", tp.host, "route", "add", "198.18.6.0/24", "via", targetAddr)
 	ipCmd(t, "-n", tp.far, "route", "add", "default", "via", "198.18.6.1")
 	// The target forwards; kernel peers answer every probe (no ICMP rate
-	// limiting).
+	// limiting, per destination or overall: parallel traceroutes get
+	// dozens of host unreachables at once).
 	for _, w := range [][3]string{
 		{tp.target, "net.ipv4.ip_forward", "1"},
 		{tp.target, "net.ipv4.icmp_ratelimit", "0"},
 		{tp.far, "net.ipv4.icmp_ratelimit", "0"},
+		{tp.target, "net.ipv4.icmp_msgs_burst", "10000"},
+		{tp.far, "net.ipv4.icmp_msgs_burst", "10000"},
 	} {
 		if err := harness.WriteSysctl(w[0], w[1], w[2]); err != nil {
 			t.Fatal(err)
