@@ -7,7 +7,7 @@ import (
 )
 
 // mcastLoopbackSource is inet_select_addr for a datagram to a group that
-// leaves through lo without a chosen source: lo's 127/8 addresses have
+// leaves through lo when neither bind nor IP_MULTICAST_IF chose a source: lo's 127/8 addresses have
 // host scope, too narrow for a group, so Linux takes the first address of
 // universe scope of any interface, in ifindex order (lo comes first and
 // has none). gVisor would send from 127.0.0.1. ok is false when the route

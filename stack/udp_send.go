@@ -51,8 +51,9 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		return unix.ENETUNREACH
 	}
 	if !weakHost {
+		chosen := !src.IsValid() || src.IsUnspecified()
 		src = nAddr(r.LocalAddress())
-		if a, ok := s.mcastLoopbackSource(r, m.Dst.Addr()); ok {
+		if a, ok := s.mcastLoopbackSource(r, m.Dst.Addr()); ok && chosen {
 			src, weakHost = a, true
 		}
 	}
