@@ -17,6 +17,7 @@ func errnoScenarios() []harness.Scenario {
 		{Name: "errno/tcp-unspec-established", Run: tcpUnspecEstablished(false)},
 		{Name: "errno/tcp-unspec-established-soerror", Run: tcpUnspecEstablished(true)},
 		{Name: "errno/tcp-unspec-refused", Run: tcpUnspecRefused},
+		{Name: "errno/tcp-shutdown-connecting", Run: tcpShutdownConnecting},
 		{Name: "errno/raw-recv-zero-length", Run: rawRecvZeroLength},
 		{Name: "errno/ping-recv-zero-length", Run: pingRecvZeroLength},
 	}
@@ -88,6 +89,34 @@ func tcpUnspecConnecting(e *harness.Env) {
 	pollTCP(e, "poll listener", s)
 	e.GetInt("SO_ERROR listener", s, unix.SOL_SOCKET, unix.SO_ERROR)
 	recPeer(e, "getpeername listener", s)
+	harness.WaitReadable(l, 2*time.Second)
+	_, sa, err := l.Accept(0)
+	e.Rec("peer accept", err, e.SA(sa))
+}
+
+// tcpShutdownConnecting: inet_shutdown disconnects a SYN_SENT socket (as
+// connect(AF_UNSPEC) does), whatever how says.
+func tcpShutdownConnecting(e *harness.Env) {
+	for _, how := range []int{unix.SHUT_RD, unix.SHUT_WR, unix.SHUT_RDWR} {
+		s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+		e.Rec("connect", s.Connect(harness.Sockaddr(foreign, e.BasePort)))
+		e.Rec("shutdown", how, s.Shutdown(how))
+		r, err := s.Poll(unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP, 0)
+		e.Rec("poll", err, r)
+		n, _, _, _, err := s.RecvMsg(make([]byte, 8), nil, unix.MSG_DONTWAIT)
+		e.Rec("recv", n, err)
+		n, err = s.SendMsg([]byte("x"), nil, nil, unix.MSG_NOSIGNAL)
+		e.Rec("send", n, err)
+		e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+		e.Rec("shutdown again", s.Shutdown(how))
+	}
+	l := peerListener(e, e.BasePort+1)
+	s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	e.Rec("connect", s.Connect(harness.Sockaddr(foreign, e.BasePort)))
+	e.Rec("shutdown", s.Shutdown(unix.SHUT_WR))
+	e.Rec("connect listener", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort+1)))
+	pollTCP(e, "poll listener", s)
+	e.GetInt("SO_ERROR listener", s, unix.SOL_SOCKET, unix.SO_ERROR)
 	harness.WaitReadable(l, 2*time.Second)
 	_, sa, err := l.Accept(0)
 	e.Rec("peer accept", err, e.SA(sa))
@@ -301,4 +330,59 @@ func tcpInfoScenarios() []harness.Scenario {
 	}
 }
 
-func privScenarios() []harness.Scenario { return nil }
+// privScenarios run calls as a program without some capabilities
+// (harness Env.Unprivileged: per-thread capabilities on the kernel host, a
+// stack made without them on the netsandbox host, lo only).
+func privScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "errno/eacces-privileged-port", Run: func(e *harness.Env) {
+			u := e.Unprivileged(e.DUT, unix.CAP_NET_BIND_SERVICE)
+			for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+				for _, port := range []int{80, 1023, 1024, 0} {
+					s := e.Socket(u, unix.AF_INET, typ, 0)
+					e.Rec("bind", typ, port, s.Bind(harness.Sockaddr(loopback, port)))
+					e.Check("close", s.Close())
+				}
+				s := e.Socket(u, unix.AF_INET, typ, 0)
+				e.Rec("bind wildcard 1", typ, s.Bind(harness.Sockaddr(anyAddr, 1)))
+				// ip_unprivileged_port_start moves the line.
+				e.Rec("sysctl", e.SetSysctl(u, "net.ipv4.ip_unprivileged_port_start", "80"))
+				e.Rec("bind 80 after sysctl", typ, s.Bind(harness.Sockaddr(loopback, 80)))
+				s2 := e.Socket(u, unix.AF_INET, typ, 0)
+				e.Rec("bind 79 after sysctl", typ, s2.Bind(harness.Sockaddr(loopback, 79)))
+				e.Rec("sysctl back", e.SetSysctl(u, "net.ipv4.ip_unprivileged_port_start", "1024"))
+			}
+		}},
+		{Name: "errno/eperm-without-net-raw-admin", Run: func(e *harness.Env) {
+			u := e.Unprivileged(e.DUT, unix.CAP_NET_RAW, unix.CAP_NET_ADMIN)
+			for _, proto := range []int{unix.IPPROTO_UDP, unix.IPPROTO_ICMP, unix.IPPROTO_RAW, unix.IPPROTO_TCP} {
+				s, err := u.Socket(unix.AF_INET, unix.SOCK_RAW, proto)
+				e.Rec("socket raw", proto, err)
+				if err == nil {
+					s.Close()
+				}
+			}
+			s := e.Socket(u, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("IP_TRANSPARENT", s, unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+			e.SetInt("IP_TRANSPARENT 0", s, unix.SOL_IP, unix.IP_TRANSPARENT, 0)
+			e.SetInt("SO_PRIORITY 6", s, unix.SOL_SOCKET, unix.SO_PRIORITY, 6)
+			e.SetInt("SO_PRIORITY 7", s, unix.SOL_SOCKET, unix.SO_PRIORITY, 7)
+			e.SetInt("SO_RCVBUFFORCE", s, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 65536)
+			e.SetInt("SO_SNDBUFFORCE", s, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 65536)
+			e.SetInt("IP_FREEBIND", s, unix.SOL_IP, unix.IP_FREEBIND, 1)
+			t := e.Socket(u, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.SetInt("TCP IP_TRANSPARENT", t, unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+		}},
+		{Name: "errno/eacces-ping-group-range", Run: func(e *harness.Env) {
+			// ping sockets are for the gids in ping_group_range.
+			for _, r := range []string{"1 0", "0 0", "1 1"} {
+				e.Rec("ping_group_range", r, e.SetSysctl(e.DUT, "net.ipv4.ping_group_range", r))
+				s, err := e.DUT.Socket(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+				e.Rec("socket ping", err)
+				if err == nil {
+					s.Close()
+				}
+			}
+		}},
+	}
+}
