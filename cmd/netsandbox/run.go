@@ -156,6 +156,7 @@ func parsePublish(s string) (publish, error) {
 // runRun is `netsandbox run`. On success it exits the process with CMD's
 // status after removing everything it made.
 func runRun(args []string, stdout, stderr io.Writer) error {
+	defer cpuProfile(&args)()
 	c, err := parseRun(args, stderr)
 	if err != nil {
 		return err
