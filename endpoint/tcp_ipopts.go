@@ -12,11 +12,11 @@ import (
 	"netsandbox/options"
 )
 
-// IP_OPTIONS on gVisor's TCP and ping sockets. The options are set and
-// read back like UDP's (ipopts.go); on the wire the stack's IPv4 wrapper
-// adds them (stack/ipopts_out.go): a TCP connection registers them under
-// its addresses (Stack.SetTCPIPOptions) before its SYN leaves and whenever
-// they change, a ping socket hands gVisor a packet owner that carries them.
+// IP_OPTIONS on gVisor's TCP sockets. The options are set and read back
+// like UDP's (ipopts.go); on the wire the stack's IPv4 wrapper adds them
+// (stack/ipopts_out.go): a TCP connection registers them under its
+// addresses (Stack.SetTCPIPOptions) before its SYN leaves and whenever
+// they change.
 //
 // TCP's segment size shrinks by the option length as Linux's
 // icsk_ext_hdr_len does (__tcp_mtu_to_mss): once the connection is
@@ -30,8 +30,8 @@ import (
 // options of that SYN, reversed), and an accepted socket starts without
 // any (tcp_v4_syn_recv_sock: inet_opt comes from the SYN).
 
-// ipOptsReg is a gsock's IP_OPTIONS state on the wire; guarded by gsock.mu
-// except active.
+// ipOptsReg is a TCP gsock's IP_OPTIONS state on the wire; guarded by
+// gsock.mu except active.
 type ipOptsReg struct {
 	active  atomic.Bool // TCP: a registration exists (fast path of sends)
 	opts    *options.IPOptions
@@ -40,37 +40,14 @@ type ipOptsReg struct {
 	mssFor  *options.IPOptions // TCP: options the payload size was cut for
 	mssEP   tcpip.Endpoint     // ... on this gVisor endpoint
 	peerMSS int                // TCP: the MSS of an accepted SYN (0 = ask the stack)
-	owner   *pingIPOwner       // ping: the owner stamped on echo requests
 }
 
-// pingIPOwner carries a ping socket's options to the stack
-// (stack.IPOptionsSource).
-type pingIPOwner struct {
-	opts atomic.Pointer[options.IPOptions]
-	gid  uint32
-}
-
-func (o *pingIPOwner) KUID() uint32                          { return 0 }
-func (o *pingIPOwner) KGID() uint32                          { return o.gid }
-func (o *pingIPOwner) OutgoingIPOptions() *options.IPOptions { return o.opts.Load() }
-
-// pushIPOptions hands the socket's current IP_OPTIONS to the stack; it
+// pushIPOptions hands a TCP socket's current IP_OPTIONS to the stack; it
 // runs with every option push (setsockopt, a new or accepted endpoint).
+// Ping sockets with options have their headers built by the stack on each
+// send (sendWithControl).
 func (g *gsock) pushIPOptions(o sockOpts) {
-	switch {
-	case g.isPing():
-		g.mu.Lock()
-		owner := g.ipo.owner
-		if owner == nil && o.ext.ipOptionsSet {
-			owner = &pingIPOwner{gid: g.s.GID()}
-			g.ipo.owner = owner
-			defer g.endpoint().SetOwner(owner)
-		}
-		g.mu.Unlock()
-		if owner != nil {
-			owner.opts.Store(o.ext.ipOptions)
-		}
-	case g.isTCP():
+	if g.isTCP() {
 		g.syncTCPIPOptions(netip.AddrPort{}, o.ext.ipOptions)
 	}
 }

@@ -14,15 +14,15 @@ import (
 	"netsandbox/options"
 )
 
-// IP_OPTIONS on gVisor's TCP and ping sockets. gVisor's IPv4 layer builds
-// their headers with no per-socket options, so the stack wraps its IPv4
-// protocol: WritePacket, which every TCP segment and echo request passes
-// through before gVisor adds the header, looks up the options of the flow
-// the packet belongs to (tcp_ipopts.go, ping_ipopts.go) and, when there
-// are some, builds the header itself as ip_queue_xmit / __ip_make_skb do
-// (options filled in by ip_options_build, a source route sent to its first
-// hop) and hands gVisor the finished packet. Every other packet costs one
-// type assertion and one atomic load.
+// IP_OPTIONS on gVisor's TCP sockets. gVisor's IPv4 layer builds their
+// headers with no per-socket options, so the stack wraps its IPv4
+// protocol: WritePacket, which every TCP segment passes through before
+// gVisor adds the header, looks up the options of the connection the
+// segment belongs to (tcp_ipopts.go, tcp_ipopts_syn.go) and, when there
+// are some, builds the header itself as ip_queue_xmit does (options filled
+// in by ip_options_build, a source route sent to its first hop) and hands
+// gVisor the finished packet. Every other packet costs one atomic load.
+// (Ping sockets with options have their header built by SendRawIP.)
 
 // ipv4Protocol is what gVisor's stack asks of its IPv4 protocol.
 type ipv4Protocol interface {
@@ -100,16 +100,9 @@ func (e *optIPv4EP) HandlePacket(pkt *gstack.PacketBuffer) {
 	e.ipv4Endpoint.HandlePacket(pkt)
 }
 
-// flowIPOptions returns the options of the socket pkt comes from: a ping
-// socket's through the packet's owner, a TCP connection's from the
-// registry. nil = none.
+// flowIPOptions returns the options of the TCP connection pkt belongs to
+// (nil = none).
 func (s *Stack) flowIPOptions(r *gstack.Route, pkt *gstack.PacketBuffer) *options.IPOptions {
-	if src, ok := pkt.Owner.(IPOptionsSource); ok {
-		if o := src.OutgoingIPOptions(); o.Len() > 0 {
-			return o
-		}
-		return nil
-	}
 	if pkt.TransportProtocolNumber != header.TCPProtocolNumber || s.ipo.tcp.n.Load() == 0 {
 		return nil
 	}
@@ -127,16 +120,15 @@ func (s *Stack) flowIPOptions(r *gstack.Route, pkt *gstack.PacketBuffer) *option
 // with o in its IPv4 header. The header keeps what gVisor would have
 // written (TTL, TOS, DF; the ID gVisor picks for a packet without DF) and
 // goes to the first hop of a source route, routed there as Linux routes
-// the flow (tcp_v4_connect / ping_v4_sendmsg use opt.faddr); the transport
-// checksum stays the one computed against the final destination, as
-// Linux's TCP does.
+// the connection (tcp_v4_connect uses opt.faddr); the TCP checksum stays
+// the one computed against the final destination, as Linux's does.
 func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer, o *options.IPOptions) tcpip.Error {
 	src, final := nAddr(r.LocalAddress()), nAddr(r.RemoteAddress())
 	out := r
 	if hop := o.FirstHop; hop.IsValid() {
 		fr, err := s.findRoute(src, hop, 0, false)
 		if err != nil {
-			return &tcpip.ErrHostUnreachable{}
+			return &tcpip.ErrNetworkUnreachable{}
 		}
 		defer fr.Release()
 		// ip_queue_xmit: a strict route whose first hop is not on-link
@@ -168,6 +160,12 @@ func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeade
 		xsum := header.PseudoHeaderChecksum(header.TCPProtocolNumber, r.LocalAddress(), r.RemoteAddress(), uint16(len(th)+pkt.Data().Size()))
 		xsum = checksum.Combine(xsum, pkt.Data().Checksum())
 		t.SetChecksum(^t.CalculateChecksum(xsum))
+	}
+	if total > int(out.MTU())+header.IPv4MinimumSize {
+		// Not a TCP segment (their payload is cut to fit): fragment.
+		ip := header.IPv4(b)
+		ip.SetID(s.nextIPID())
+		return fragmentWithOptions(out, b, ipLen, pkt.Data().AsRange().ToSlice())
 	}
 	payload := buffer.MakeWithView(hdr)
 	data := pkt.Data().ToBuffer()

@@ -63,9 +63,12 @@ func putIPv4(b []byte, r *gstack.Route, f *ipv4Fields, total int) {
 }
 
 // writeHeaderIncluded sends hdr followed by payload as one IPv4 packet;
-// gVisor fills in the header checksum and fragments at the interface MTU,
-// copying the options into every fragment.
+// gVisor fills in the header checksum and fragments at the interface MTU
+// (with options, ipopts_frag.go does, as Linux).
 func writeHeaderIncluded(r *gstack.Route, hdr *buffer.View, payload []byte) error {
+	if sent, err := fragmentIfOptions(r, hdr, payload); sent { // ipopts_frag.go
+		return err
+	}
 	pb := buffer.MakeWithView(hdr)
 	if err := pb.Append(buffer.NewViewWithData(payload)); err != nil {
 		pb.Release()

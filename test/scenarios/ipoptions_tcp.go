@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -252,6 +253,19 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 				e.Rec("peer got", streamBytes(p, n, 3*time.Second))
 				a.Close()
 				p.Close()
+			}
+		}},
+		{Name: "wire/ping-ip-options-fragments", Run: func(e *harness.Env) {
+			// An echo larger than the MTU leaves in fragments; Linux keeps
+			// only the options with the copy bit (source route, router
+			// alert) in the later ones (ip_options_fragment).
+			tap := e.Socket(e.Peer, unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_IP)))
+			s := pingSock(e, e.BasePort)
+			for i, opts := range [][]byte{rrSlots(2), append([]byte{0x94, 4, 0, 0}, 0x44, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0)} {
+				e.Rec(fmt.Sprintf("set %x", opts), s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, opts))
+				send(e, "send 3000", s, echoRequest(0, uint16(i), make([]byte, 3000)), harness.Sockaddr(e.PeerAddr, 0), 0)
+				captureICMPFrags(e, "peer saw", tap, e.DUTAddr, 3)
+				optsPingReply(e, "reply", s)
 			}
 		}},
 	}
@@ -526,4 +540,27 @@ func optsPingReply(e *harness.Env, op string, s harness.Sock) {
 		return
 	}
 	e.RecvDgram(op, s, 256, 0)
+}
+
+// captureICMPFrags reads up to n ICMP packets from src off an AF_PACKET
+// tap (bounded) and records their headers and data lengths.
+func captureICMPFrags(e *harness.Env, op string, tap harness.Sock, src netip.Addr, n int) {
+	deadline := time.Now().Add(2 * time.Second)
+	buf := make([]byte, 70000)
+	got := 0
+	for i := 0; i < 64 && got < n && time.Now().Before(deadline); i++ {
+		if r, _ := tap.Poll(unix.EPOLLIN, time.Until(deadline)); r == 0 {
+			break
+		}
+		m, _, _, from, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || m < 20 || len(from) < 11 || from[10] != unix.PACKET_HOST ||
+			buf[9] != unix.IPPROTO_ICMP || netip.AddrFrom4([4]byte(buf[12:16])) != src {
+			continue
+		}
+		e.Rec(op, optHeader(buf[:m]))
+		got++
+	}
+	if got == 0 {
+		e.Rec(op, "nothing captured")
+	}
 }
