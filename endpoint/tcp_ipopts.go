@@ -79,7 +79,7 @@ func (g *gsock) syncTCPIPOptions(remote netip.AddrPort, opts *options.IPOptions)
 		}
 		remote = addrPortOf(ra)
 	}
-	remove := g.s.SetTCPIPOptions(addrPortOf(fa), remote, opts)
+	remove := g.s.SetTCPIPOptions(addrPortOf(fa), remote, opts, g.tcpIPOptionsPMTU)
 	g.mu.Lock()
 	if g.ipo.opts != opts {
 		// Changed meanwhile: the newer call registers.
@@ -158,7 +158,7 @@ func (g *gsock) tcpIPOptionsMSS() {
 	if e1 != nil || e2 != nil || !ok {
 		return
 	}
-	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS)
+	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, 0)
 	if err != nil {
 		return
 	}
@@ -166,6 +166,30 @@ func (g *gsock) tcpIPOptionsMSS() {
 	g.mu.Lock()
 	g.ipo.mssFor, g.ipo.mssEP = opts, ep
 	g.mu.Unlock()
+}
+
+// tcpIPOptionsPMTU cuts the payload size for the options again after a
+// "fragmentation needed" with path MTU pmtu, which gVisor took without
+// them; it runs on the stack's receive path, as gVisor's own handling.
+func (g *gsock) tcpIPOptionsPMTU(pmtu int) {
+	ep := g.endpoint()
+	la, e1 := ep.GetLocalAddress()
+	ra, e2 := ep.GetRemoteAddress()
+	te, ok := ep.(gstack.TransportEndpoint)
+	if e1 != nil || e2 != nil || !ok {
+		return
+	}
+	g.mu.Lock()
+	opts, peerMSS := g.ipo.opts, g.ipo.peerMSS
+	g.mu.Unlock()
+	if opts == nil {
+		return
+	}
+	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, pmtu)
+	if err != nil {
+		return
+	}
+	te.HandleError(optionsRoom(mtu), nil)
 }
 
 // dropIPOptions removes the socket's registrations (close).

@@ -97,7 +97,11 @@ func (e *optIPv4EP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderPara
 
 func (e *optIPv4EP) HandlePacket(pkt *gstack.PacketBuffer) {
 	e.s.observeSYN(pkt)
+	after := e.s.tcpFragNeeded(pkt)
 	e.ipv4Endpoint.HandlePacket(pkt)
+	if after != nil {
+		after()
+	}
 }
 
 // flowIPOptions returns the options of the TCP connection pkt belongs to

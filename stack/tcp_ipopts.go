@@ -21,33 +21,33 @@ type tcpIPOptions struct {
 	n  atomic.Int32
 	mu sync.RWMutex
 	m  map[tcpIPOKey]*options.IPOptions
+	// tooBig tells a connection the path MTU of a "fragmentation needed"
+	// that quotes one of its segments (tcp_ipopts_pmtu.go).
+	tooBig map[tcpIPOKey]func(pmtu int)
 }
 
 // SetTCPIPOptions registers a TCP connection's IP options (o non-nil) under
-// local (0.0.0.0 before connect picks the source) and remote. The returned
-// func removes the registration.
-func (s *Stack) SetTCPIPOptions(local, remote netip.AddrPort, o *options.IPOptions) (remove func()) {
+// local (0.0.0.0 before connect picks the source) and remote; tooBig (may
+// be nil) is called with the MTU of each "fragmentation needed" quoting
+// the connection, after gVisor's TCP took it, to leave room for the
+// options again. The returned func removes the registration.
+func (s *Stack) SetTCPIPOptions(local, remote netip.AddrPort, o *options.IPOptions, tooBig func(pmtu int)) (remove func()) {
 	t := &s.ipo.tcp
 	k := tcpIPOKey{local, remote}
 	t.mu.Lock()
 	if t.m == nil {
 		t.m = make(map[tcpIPOKey]*options.IPOptions)
+		t.tooBig = make(map[tcpIPOKey]func(int))
 	}
 	if _, dup := t.m[k]; !dup {
 		t.n.Add(1)
 	}
 	t.m[k] = o
+	t.tooBig[k] = tooBig
 	t.mu.Unlock()
 	var once sync.Once
 	return func() {
-		once.Do(func() {
-			t.mu.Lock()
-			if v, ok := t.m[k]; ok && v == o {
-				delete(t.m, k)
-				t.n.Add(-1)
-			}
-			t.mu.Unlock()
-		})
+		once.Do(func() { t.removeIf(k, o) })
 	}
 }
 
@@ -66,17 +66,20 @@ func (t *tcpIPOptions) lookup(local, remote netip.AddrPort) *options.IPOptions {
 // clamping to the peer's MSS: the payload becomes min(path MTU - 40, peer
 // MSS) - optLen (at least tcp_min_snd_mss), less TCP options as before.
 // The path is the one to the first hop of a source route (firstHop, or
-// invalid); peerMSS is the peer's MSS when the caller knows it (0 = the
-// one a WatchPeerMSS saw, if any). The advertised MSS of the SYN is not
+// invalid), its MTU pmtu (0 = the route's, lowered by a learnt one);
+// peerMSS is the peer's MSS when the caller knows it (0 = the one a
+// WatchPeerMSS saw, if any). The advertised MSS of the SYN is not
 // affected, as in Linux.
-func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen, peerMSS int) (int, error) {
+func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen, peerMSS, pmtu int) (int, error) {
 	dst := remote.Addr()
 	if firstHop.IsValid() {
 		dst = firstHop
 	}
-	pmtu, err := s.PathMTU(local.Addr(), dst, 0)
-	if err != nil {
-		return 0, err
+	if pmtu == 0 {
+		var err error
+		if pmtu, err = s.PathMTU(local.Addr(), dst, 0); err != nil {
+			return 0, err
+		}
 	}
 	mss := pmtu - header.IPv4MinimumSize - header.TCPMinimumSize
 	if peerMSS == 0 {

@@ -144,6 +144,7 @@ func (s *Stack) addSYNEcho(local, remote netip.AddrPort, o *options.IPOptions, m
 	defer t.mu.Unlock()
 	if t.m == nil {
 		t.m = make(map[tcpIPOKey]*options.IPOptions)
+		t.tooBig = make(map[tcpIPOKey]func(int))
 	}
 	old, dup := t.m[k]
 	if prev, ok := e.m[k]; dup && (!ok || prev.opts != old) {
@@ -165,6 +166,7 @@ func (t *tcpIPOptions) removeIf(k tcpIPOKey, o *options.IPOptions) {
 	defer t.mu.Unlock()
 	if v, ok := t.m[k]; ok && v == o {
 		delete(t.m, k)
+		delete(t.tooBig, k)
 		t.n.Add(-1)
 	}
 }

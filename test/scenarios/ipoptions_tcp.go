@@ -268,6 +268,41 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 				optsPingReply(e, "reply", s)
 			}
 		}},
+		{Name: "wire/tcp-ip-options-frag-needed", Run: func(e *harness.Env) {
+			// After a "fragmentation needed", Linux sizes segments for the
+			// new path MTU less the options (tcp_sync_mss). The far
+			// address is one no later scenario uses: the learnt MTU stays.
+			far := e.FarAddrs[2]
+			l := e.Socket(e.Far, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("far bind", l.Bind(harness.Sockaddr(far, e.BasePort)))
+			e.Check("far listen", l.Listen(4))
+			tap := e.Socket(e.Far, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Rec("set 40 option bytes", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, rrSlots(9)))
+			e.Rec("connect far", s.Connect(harness.Sockaddr(far, e.BasePort)))
+			a, _, err := l.Accept(0)
+			e.Rec("far accept", err)
+			if err != nil {
+				return
+			}
+			port := sockPort(s)
+			send(e, "send x", s, []byte("x"), nil, 0)
+			seq, ok := dataSeq(tap, port)
+			e.Rec("far saw x", ok, "far got", streamBytes(a, 1, 2*time.Second))
+			settle()
+			th := make([]byte, 20)
+			binary.BigEndian.PutUint16(th[0:], uint16(port))
+			binary.BigEndian.PutUint16(th[2:], uint16(e.BasePort))
+			binary.BigEndian.PutUint32(th[4:], seq+1)
+			th[12] = 5 << 4
+			newForger(e).send(3, 4, fragNeeded(1000), quoteProto(unix.IPPROTO_TCP, e.DUTAddr, far, th), false)
+			settle()
+			const n = 6000
+			send(e, "send", s, make([]byte, n), nil, 0)
+			_, _, total := segmentSizesFrom(tap, port, e.BasePort, n)
+			e.Rec("largest packet within 1000", total <= 1000 && total > 900)
+			e.Rec("far got", streamBytes(a, n, 3*time.Second))
+		}},
 	}
 }
 
@@ -563,4 +598,24 @@ func captureICMPFrags(e *harness.Env, op string, tap harness.Sock, src netip.Add
 	if got == 0 {
 		e.Rec(op, "nothing captured")
 	}
+}
+
+// dataSeq reads the tap (bounded) for the next data segment from the DUT's
+// port and returns its sequence number.
+func dataSeq(tap harness.Sock, port int) (uint32, bool) {
+	deadline := time.Now().Add(2 * time.Second)
+	buf := make([]byte, 70000)
+	for i := 0; i < 32 && time.Now().Before(deadline); i++ {
+		harness.WaitReadable(tap, time.Until(deadline))
+		n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || n < 20 {
+			continue
+		}
+		ihl := int(buf[0]&0xf) * 4
+		if n < ihl+20 || int(binary.BigEndian.Uint16(buf[ihl:])) != port || n-ihl-int(buf[ihl+12]>>4)*4 <= 0 {
+			continue
+		}
+		return binary.BigEndian.Uint32(buf[ihl+4:]), true
+	}
+	return 0, false
 }
