@@ -74,7 +74,7 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	if f == nil {
 		return true
 	}
-	payload := pkt.Data().AsRange().ToSlice()
+	payload := udpPayload(pkt)
 	f.mu.Lock()
 	ttl, tos := int(ip.TTL())-1, int(tosOf(ip))
 	if dst.Addr() == gw.cfg.DNS {
@@ -113,6 +113,18 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		gw.stats.BytesOut.Add(int64(len(payload)))
 	}
 	return true
+}
+
+// udpPayload is the datagram's payload as one slice: the packet's own
+// storage when it is contiguous (or can be merged in the packet's pooled
+// buffer), so a datagram costs no heap allocation and no copy on the way
+// to the host socket. It is valid while the packet is.
+func udpPayload(pkt *gstack.PacketBuffer) []byte {
+	d := pkt.Data()
+	if b, ok := d.PullUp(d.Size()); ok {
+		return b
+	}
+	return d.AsRange().ToSlice()
 }
 
 func udpChecksumOK(pkt *gstack.PacketBuffer) bool {
