@@ -40,7 +40,8 @@ func openSandboxTAP(ts tapSetup) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	// IFF_VNET_HDR: the gateway writes TCP as GSO frames (link/fdbased/vnet.go).
+	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		return -1, fmt.Errorf("creating TAP %s: %w", name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
@@ -40,12 +41,15 @@ func Adopt(fd int, opts Options) (stack.LinkEndpoint, *Info, error) {
 		}
 		packetSocket = true
 		info.Index = ll.Ifindex
-	} else if ifr, err := unix.NewIfreq(""); err == nil {
+	}
+	vnetHdr := false
+	if ifr, err := unix.NewIfreq(""); err == nil && !packetSocket {
 		// A tun/tap fd names its device; other fds (a pipe, a file) are
 		// accepted as the caller's business, like gVisor does.
 		if err := unix.IoctlIfreq(fd, unix.TUNGETIFF, ifr); err == nil {
 			info.Name = ifr.Name()
 			isTAP := ifr.Uint16()&unix.IFF_TAP != 0
+			vnetHdr = isTAP && ifr.Uint16()&unix.IFF_VNET_HDR != 0
 			if isTAP == opts.IPOnly {
 				return nil, nil, fmt.Errorf("fdbased: Adopt: fd %d is a %s device but IPOnly is %v: %w", fd, tunKind(isTAP), opts.IPOnly, unix.EINVAL)
 			}
@@ -61,6 +65,14 @@ func Adopt(fd int, opts Options) (stack.LinkEndpoint, *Info, error) {
 		if err := checkMAC(info.MAC); err != nil {
 			return nil, nil, err
 		}
+	}
+	if vnetHdr {
+		// A TAP made with IFF_VNET_HDR: TCP leaves in GSO frames (vnet.go).
+		ep, err := newVnetEndpoint(fd, opts.MTU, tcpip.LinkAddress(info.MAC))
+		if err != nil {
+			return nil, nil, err
+		}
+		return ep, info, nil
 	}
 	ep, err := newEndpoint(fd, opts.MTU, info.MAC, !opts.IPOnly, packetSocket)
 	if err != nil {

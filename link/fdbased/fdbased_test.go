@@ -186,7 +186,7 @@ func TestLocalMAC(t *testing.T) {
 
 // openRawTAP makes what a parent process would pass down: a TAP fd made
 // with TUNSETIFF in namespace ns.
-func openRawTAP(t *testing.T, ns, name string, flags uint16) int {
+func openRawTAP(t testing.TB, ns, name string, flags uint16) int {
 	t.Helper()
 	var fd int
 	err := inNetns(t, ns, func() error {

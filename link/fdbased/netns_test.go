@@ -25,7 +25,7 @@ import (
 
 // needNetns skips the test when it cannot make network namespaces, or fails
 // it when NETSANDBOX_REQUIRE_NETNS=1 says the environment must allow them.
-func needNetns(t *testing.T, tools ...string) {
+func needNetns(t testing.TB, tools ...string) {
 	t.Helper()
 	missing := func(msg string) {
 		if os.Getenv("NETSANDBOX_REQUIRE_NETNS") == "1" {
@@ -60,7 +60,7 @@ func run(name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-func mustRun(t *testing.T, name string, args ...string) string {
+func mustRun(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := run(name, args...)
 	if err != nil {
@@ -71,7 +71,7 @@ func mustRun(t *testing.T, name string, args ...string) string {
 
 // newNetns creates a uniquely named namespace, removed at cleanup with all
 // links in it.
-func newNetns(t *testing.T) string {
+func newNetns(t testing.TB) string {
 	t.Helper()
 	name := "nsbx-lk-" + suffix()
 	if _, err := run("ip", "netns", "add", name); err != nil {
@@ -93,7 +93,7 @@ func newNetns(t *testing.T) string {
 // inNetns runs f on an OS thread switched into namespace ns, and switches
 // the thread back before releasing it. If it cannot switch back the thread
 // stays locked, so the runtime discards it instead of reusing it.
-func inNetns(t *testing.T, ns string, f func() error) error {
+func inNetns(t testing.TB, ns string, f func() error) error {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
@@ -140,7 +140,7 @@ func vethPair(t *testing.T, nsNear, nsFar string) (near, far string) {
 
 // newGvisorStack builds a minimal gVisor stack (IPv4, ARP, ICMP, UDP, TCP) on
 // ep with addr, straight from gVisor so this package needs nothing of ours.
-func newGvisorStack(t *testing.T, ep stack.LinkEndpoint, addr netip.Prefix) *stack.Stack {
+func newGvisorStack(t testing.TB, ep stack.LinkEndpoint, addr netip.Prefix) *stack.Stack {
 	t.Helper()
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
@@ -170,7 +170,7 @@ func newGvisorStack(t *testing.T, ep stack.LinkEndpoint, addr netip.Prefix) *sta
 
 // pingFrom pings dst from namespace ns and fails the test unless it is
 // answered.
-func pingFrom(t *testing.T, ns, dst string) {
+func pingFrom(t testing.TB, ns, dst string) {
 	t.Helper()
 	out, err := run("ip", "netns", "exec", ns, "ping", "-c", "2", "-W", "1", dst)
 	if err != nil {

@@ -1,0 +1,287 @@
+package fdbased
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/rawfile"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// A TAP opened with IFF_VNET_HDR prefixes every frame, both ways, with a
+// struct virtio_net_hdr. gVisor's fdbased endpoint only speaks it on
+// sockets, so a TAP fd gets this endpoint instead: it writes the stack's
+// TCP segments of up to gsoMaxSize bytes as one frame that the kernel
+// takes as a GSO packet (segmented only if it ever leaves the host; a
+// local receiver takes it whole), instead of one write(2) per MSS.
+//
+// Inbound, the kernel is not told we take offloads (no TUNSETOFFLOAD), so
+// it hands us finished, MTU-sized frames and the header is skipped.
+
+const (
+	vnetHdrSize = 10 // sizeof(struct virtio_net_hdr)
+
+	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	vnetGSOTCPv4      = 1 // VIRTIO_NET_HDR_GSO_TCPV4
+
+	// vnetGSOMaxSize is the largest TCP segment the stack builds for one
+	// write: the kernel's GSO limit for an IPv4 packet (64 KiB less the
+	// headers).
+	vnetGSOMaxSize = 65535 - header.IPv4MaximumHeaderSize - header.TCPHeaderMaximumSize
+
+	// vnetHeadSize is the pooled view a frame is read into; the rest of a
+	// larger frame lands in the reader's scratch and is copied out. Small
+	// frames (ACKs, MTU-1500 segments) then cost no copy and do not pin a
+	// 64 KiB chunk while queued in a socket.
+	vnetHeadSize = 2048
+	vnetMaxFrame = 65535 + header.EthernetMinimumSize
+)
+
+// vnetEndpoint is a stack.LinkEndpoint on a TAP fd with IFF_VNET_HDR.
+type vnetEndpoint struct {
+	fd    int
+	stop  int // eventfd: readable once the reader must stop
+	mtu   atomic.Uint32
+	close sync.Once
+
+	mu         sync.RWMutex
+	addr       tcpip.LinkAddress
+	dispatcher stack.NetworkDispatcher
+	onClose    func()
+	wg         sync.WaitGroup
+
+	// stats for tests and benchmarks.
+	framesOut, gsoFramesOut atomic.Uint64
+}
+
+var _ stack.GSOEndpoint = (*vnetEndpoint)(nil)
+
+func newVnetEndpoint(fd int, mtu uint32, mac tcpip.LinkAddress) (*vnetEndpoint, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, fmt.Errorf("fdbased: non-blocking fd %d: %w", fd, err)
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrSize); err != nil {
+		return nil, fmt.Errorf("fdbased: TUNSETVNETHDRSZ on fd %d: %w", fd, err)
+	}
+	stop, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("fdbased: eventfd: %w", err)
+	}
+	e := &vnetEndpoint{fd: fd, stop: stop, addr: mac}
+	e.mtu.Store(mtu)
+	return e, nil
+}
+
+func (e *vnetEndpoint) MTU() uint32           { return e.mtu.Load() }
+func (e *vnetEndpoint) SetMTU(mtu uint32)     { e.mtu.Store(mtu) }
+func (*vnetEndpoint) MaxHeaderLength() uint16 { return header.EthernetMinimumSize }
+func (*vnetEndpoint) Capabilities() stack.LinkEndpointCapabilities {
+	return stack.CapabilityResolutionRequired
+}
+func (*vnetEndpoint) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareEther }
+func (*vnetEndpoint) GSOMaxSize() uint32                      { return vnetGSOMaxSize }
+func (*vnetEndpoint) SupportedGSO() stack.SupportedGSO        { return stack.HostGSOSupported }
+
+func (e *vnetEndpoint) LinkAddress() tcpip.LinkAddress {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.addr
+}
+
+func (e *vnetEndpoint) SetLinkAddress(a tcpip.LinkAddress) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.addr = a
+}
+
+func (e *vnetEndpoint) SetOnCloseAction(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onClose = f
+}
+
+// Attach starts the reader for d; Attach(nil) stops it and waits.
+func (e *vnetEndpoint) Attach(d stack.NetworkDispatcher) {
+	e.mu.Lock()
+	if d == nil {
+		had := e.dispatcher != nil
+		e.dispatcher = nil
+		e.mu.Unlock()
+		if had {
+			var one [8]byte
+			binary.NativeEndian.PutUint64(one[:], 1)
+			unix.Write(e.stop, one[:])
+			e.wg.Wait()
+		}
+		return
+	}
+	defer e.mu.Unlock()
+	if e.dispatcher != nil {
+		return
+	}
+	e.dispatcher = d
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.readLoop(d)
+	}()
+}
+
+func (e *vnetEndpoint) IsAttached() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.dispatcher != nil
+}
+
+func (e *vnetEndpoint) Wait() { e.wg.Wait() }
+
+// Close stops the reader, then closes the eventfd and the fd, which the
+// endpoint owns.
+func (e *vnetEndpoint) Close() {
+	e.close.Do(func() {
+		e.Attach(nil)
+		unix.Close(e.stop)
+		unix.Close(e.fd)
+	})
+}
+
+func (e *vnetEndpoint) AddHeader(pkt *stack.PacketBuffer) {
+	eth := header.Ethernet(pkt.LinkHeader().Push(header.EthernetMinimumSize))
+	eth.Encode(&header.EthernetFields{
+		SrcAddr: pkt.EgressRoute.LocalLinkAddress,
+		DstAddr: pkt.EgressRoute.RemoteLinkAddress,
+		Type:    pkt.NetworkProtocolNumber,
+	})
+}
+
+func (e *vnetEndpoint) ParseHeader(pkt *stack.PacketBuffer) bool {
+	b, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+	if !ok {
+		return false
+	}
+	pkt.NetworkProtocolNumber = header.Ethernet(b).Type()
+	return true
+}
+
+// vnetHeader fills h (vnetHdrSize bytes, little endian as virtio 1.0 and
+// the TAP on a little-endian host read it) for pkt.
+func vnetHeader(h []byte, pkt *stack.PacketBuffer) {
+	clear(h)
+	g := pkt.GSOOptions
+	if g.Type == stack.GSONone {
+		return
+	}
+	binary.LittleEndian.PutUint16(h[2:], uint16(pkt.HeaderSize()))
+	if g.NeedsCsum {
+		// The stack left the pseudo-header sum; the kernel finishes it.
+		h[0] = vnetFlagNeedsCsum
+		binary.LittleEndian.PutUint16(h[6:], uint16(header.EthernetMinimumSize+int(g.L3HdrLen)))
+		binary.LittleEndian.PutUint16(h[8:], g.CsumOffset)
+	}
+	if g.Type == stack.GSOTCPv4 && pkt.Data().Size() > int(g.MSS) {
+		h[1] = vnetGSOTCPv4
+		binary.LittleEndian.PutUint16(h[4:], g.MSS)
+	}
+}
+
+// WritePackets writes each packet as one frame (one writev). A TAP write
+// does not block: the kernel queues the frame or drops it, as a wire would.
+func (e *vnetEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	var hdr [vnetHdrSize]byte
+	var iovArr [16]unix.Iovec
+	n := 0
+	for _, pkt := range pkts.AsSlice() {
+		vnetHeader(hdr[:], pkt)
+		iov := append(iovArr[:0], rawfile.IovecFromBytes(hdr[:]))
+		views, off := pkt.AsViewList()
+		for v := views.Front(); v != nil; v = v.Next() {
+			b := v.AsSlice()
+			if off >= len(b) {
+				off -= len(b)
+				continue
+			}
+			iov = append(iov, rawfile.IovecFromBytes(b[off:]))
+			off = 0
+		}
+		if errno := rawfile.NonBlockingWriteIovec(e.fd, iov); errno != 0 {
+			return n, tcpip.TranslateErrno(errno)
+		}
+		e.framesOut.Add(1)
+		if hdr[1] != 0 {
+			e.gsoFramesOut.Add(1)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// readLoop reads frames until Attach(nil) or a read error, and delivers
+// each on this goroutine.
+func (e *vnetEndpoint) readLoop(d stack.NetworkDispatcher) {
+	var hdr [vnetHdrSize]byte
+	scratch := make([]byte, vnetMaxFrame)
+	var head *buffer.View
+	defer func() {
+		if head != nil {
+			head.Release()
+		}
+	}()
+	for {
+		if head == nil {
+			head = buffer.NewViewSize(vnetHeadSize)
+		}
+		iov := [3]unix.Iovec{
+			rawfile.IovecFromBytes(hdr[:]),
+			rawfile.IovecFromBytes(head.AsSlice()),
+			rawfile.IovecFromBytes(scratch),
+		}
+		n, errno := rawfile.BlockingReadvUntilStopped(e.stop, e.fd, iov[:])
+		if n < 0 || (errno != 0 && errno != unix.EINTR) {
+			if errno != 0 {
+				e.mu.RLock()
+				f := e.onClose
+				e.mu.RUnlock()
+				if f != nil {
+					f()
+				}
+			}
+			return
+		}
+		n -= vnetHdrSize
+		if n < header.EthernetMinimumSize {
+			continue // a runt, or an empty read: nothing to deliver
+		}
+		var payload buffer.Buffer
+		if n <= vnetHeadSize {
+			head.CapLength(n)
+			payload = buffer.MakeWithView(head)
+		} else {
+			payload = buffer.MakeWithView(head)
+			payload.Append(buffer.NewViewWithData(scratch[:n-vnetHeadSize]))
+		}
+		head = nil
+		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: payload})
+		e.deliver(d, pkt)
+		pkt.DecRef()
+	}
+}
+
+func (e *vnetEndpoint) deliver(d stack.NetworkDispatcher, pkt *stack.PacketBuffer) {
+	b, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+	if !ok {
+		return
+	}
+	eth := header.Ethernet(b)
+	dst := eth.DestinationAddress()
+	if dst != e.LinkAddress() && dst[0]&0x01 == 0 {
+		return // another station's unicast frame
+	}
+	pkt.NetworkProtocolNumber = eth.Type()
+	d.DeliverNetworkPacket(eth.Type(), pkt)
+}
