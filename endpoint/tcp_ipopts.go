@@ -3,6 +3,7 @@ package endpoint
 import (
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -192,20 +193,50 @@ func (g *gsock) tcpIPOptionsPMTU(pmtu int) {
 	te.HandleError(optionsRoom(mtu), nil)
 }
 
-// dropIPOptions removes the socket's registrations (close).
+// dropIPOptions removes the socket's registrations (close). A connection
+// still sends after close (its FIN, retransmissions), and Linux sends
+// those with the options (the socket keeps inet_opt until it is freed),
+// so the registration stays until gVisor's endpoint is closed, checked
+// every half second for at most dropIPOptionsWait.
 func (g *gsock) dropIPOptions() {
 	g.mu.Lock()
 	remove, watch := g.ipo.remove, g.ipo.watch
 	g.ipo.remove, g.ipo.watch = nil, nil
 	g.ipo.active.Store(false)
 	g.mu.Unlock()
-	if remove != nil {
-		remove()
+	release := func() {
+		if remove != nil {
+			remove()
+		}
+		if watch != nil {
+			watch()
+		}
 	}
-	if watch != nil {
-		watch()
+	if remove == nil {
+		release()
+		return
 	}
+	ep := g.endpoint()
+	deadline := time.Now().Add(dropIPOptionsWait)
+	var check func()
+	check = func() {
+		switch tcp.EndpointState(ep.State()) {
+		case tcp.StateClose, tcp.StateError, tcp.StateInitial, tcp.StateBound:
+			release()
+			return
+		}
+		if time.Now().After(deadline) {
+			release()
+			return
+		}
+		time.AfterFunc(500*time.Millisecond, check)
+	}
+	time.AfterFunc(500*time.Millisecond, check)
 }
+
+// dropIPOptionsWait bounds how long a closed connection keeps its options
+// registered: past gVisor's TIME_WAIT (60 s) and FIN_WAIT_2 (60 s).
+const dropIPOptionsWait = 3 * time.Minute
 
 // acceptIPOptions gives an accepted socket, whose options were cloned
 // from the listener, Linux's: those its SYN asked for (reversed), else

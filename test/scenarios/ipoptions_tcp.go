@@ -303,6 +303,21 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 			e.Rec("largest packet within 1000", total <= 1000 && total > 900)
 			e.Rec("far got", streamBytes(a, n, 3*time.Second))
 		}},
+		{Name: "wire/tcp-ip-options-fin", Run: func(e *harness.Env) {
+			// The FIN of a closed socket still carries its options.
+			l := peerListener(e, e.BasePort)
+			tap := peerTap(e, unix.IPPROTO_TCP)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Rec("set rr", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, rrSlots(2)))
+			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			a, _, err := l.Accept(0)
+			e.Rec("peer accept", err)
+			e.Rec("close", s.Close())
+			captureTCP(e, "peer saw FIN", tap, e.BasePort, tcpFIN)
+			if err == nil {
+				e.Rec("peer read EOF", streamBytes(a, 1, 500*time.Millisecond))
+			}
+		}},
 	}
 }
 
@@ -386,6 +401,7 @@ const (
 	tcpSYNOnly = iota
 	tcpSYNACK
 	tcpWithData
+	tcpFIN
 )
 
 // captureTCP reads the tap (bounded) until a TCP segment to port of the
@@ -426,6 +442,8 @@ func captureTCPSeg(e *harness.Env, op string, tap harness.Sock, port, kind int, 
 			ok = flags&0x12 == 0x12
 		case tcpWithData:
 			ok = data > 0 && (payload == "" || string(p[n-data:]) == payload)
+		case tcpFIN:
+			ok = flags&0x01 != 0
 		}
 		if ok {
 			e.Rec(op, optHeader(p), fmt.Sprintf("tcpflags=%#x data=%d", flags, data))
