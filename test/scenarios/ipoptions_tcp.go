@@ -318,6 +318,31 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 				e.Rec("peer read EOF", streamBytes(a, 1, 500*time.Millisecond))
 			}
 		}},
+		{Name: "wire/tcp-ip-options-strict-route-off-link", Run: func(e *harness.Env) {
+			// A strict source route whose first hop is behind a gateway
+			// has no route (ip_queue_xmit): the SYN never leaves (the far
+			// host, its first hop, would see it).
+			// The peer forwards source-routed packets only when allowed.
+			for _, name := range []string{"all", "eth0"} {
+				e.Check("accept_source_route", e.SetSysctl(e.Peer, "net.ipv4.conf."+name+".accept_source_route", "1"))
+			}
+			far := e.FarAddrs[0].As4()
+			// A packet socket: the far host forwards a source-routed SYN
+			// on rather than delivering it to a raw socket.
+			tap := e.Socket(e.Far, unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_IP)))
+			peerListener(e, e.BasePort)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+			e.Rec("set ssrr via far", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, append([]byte{0x89, 7, 4}, far[:]...)))
+			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			r, err := s.Poll(unix.EPOLLOUT, 300*time.Millisecond)
+			e.Rec("poll", r, err)
+			captureTCP(e, "far saw SYN", tap, e.BasePort, tcpSYNOnly)
+			getOptBytes(e, "SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR, 4)
+			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+			e.Rec("set lsrr via far", l.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, append([]byte{0x83, 7, 4}, far[:]...)))
+			e.Rec("connect", l.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			captureTCP(e, "far saw SYN", tap, e.BasePort, tcpSYNOnly)
+		}},
 	}
 }
 
