@@ -343,6 +343,29 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 			e.Rec("connect", l.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
 			captureTCP(e, "far saw SYN", tap, e.BasePort, tcpSYNOnly)
 		}},
+		{Name: "ipopt/tcp-ip-options-to-self", Run: func(e *harness.Env) {
+			// A connection to one of this host's own addresses: the
+			// accepted socket reads back the SYN's options as they
+			// arrived through lo, this host's address recorded.
+			for i, dst := range []netip.Addr{loopback, e.DUTAddr} {
+				l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.Check("bind", l.Bind(harness.Sockaddr(dst, e.BasePort+i)))
+				e.Check("listen", l.Listen(4))
+				c := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.Rec("set rr", c.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, rrSlots(3)))
+				e.Rec("connect "+dst.String(), c.Connect(harness.Sockaddr(dst, e.BasePort+i)))
+				a, _, err := l.Accept(0)
+				e.Rec("accept", err)
+				if err != nil {
+					continue
+				}
+				getOptsMasked(e, "accepted get", a)
+				send(e, "send", c, []byte("self"), nil, 0)
+				e.Rec("accepted got", streamBytes(a, 4, 2*time.Second))
+				send(e, "accepted send", a, []byte("back"), nil, 0)
+				e.Rec("client got", streamBytes(c, 4, 2*time.Second))
+			}
+		}},
 	}
 }
 
