@@ -10,6 +10,7 @@ import (
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/rawfile"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -21,14 +22,23 @@ import (
 // takes as a GSO packet (segmented only if it ever leaves the host; a
 // local receiver takes it whole), instead of one write(2) per MSS.
 //
-// Inbound, the kernel is not told we take offloads (no TUNSETOFFLOAD), so
-// it hands us finished, MTU-sized frames and the header is skipped.
+// Inbound, the endpoint takes checksum and TCP segmentation offload
+// (TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4): the sandbox's TCP arrives in
+// segments of up to 64 KiB, as the kernel built them before segmentation,
+// and what its sockets send (TCP, UDP) may carry only the pseudo-header
+// sum (VIRTIO_NET_HDR_F_NEEDS_CSUM). The endpoint finishes that checksum
+// itself, as the kernel's skb_checksum_help would, so the stack verifies
+// every frame as before: one that was written with a wrong checksum (a
+// packet socket in the sandbox) is still dropped.
 
 const (
 	vnetHdrSize = 10 // sizeof(struct virtio_net_hdr)
 
 	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
 	vnetGSOTCPv4      = 1 // VIRTIO_NET_HDR_GSO_TCPV4
+
+	tunFCsum = 0x01 // TUN_F_CSUM: we take partial checksums
+	tunFTSO4 = 0x02 // TUN_F_TSO4: and TCP segments before segmentation
 
 	// vnetGSOMaxSize is the largest TCP segment the stack builds for one
 	// write: the kernel's GSO limit for an IPv4 packet (64 KiB less the
@@ -40,7 +50,10 @@ const (
 	// frames (ACKs, MTU-1500 segments) then cost no copy and do not pin a
 	// 64 KiB chunk while queued in a socket.
 	vnetHeadSize = 2048
-	vnetMaxFrame = 65535 + header.EthernetMinimumSize
+	// vnetMaxFrame bounds one read: a GSO frame is at most 64 KiB of IP
+	// (gso_ipv4_max_size; more only if BIG TCP is configured, and then the
+	// frame is truncated and dropped as malformed).
+	vnetMaxFrame = 65536 + header.EthernetMinimumSize
 )
 
 // vnetEndpoint is a stack.LinkEndpoint on a TAP fd with IFF_VNET_HDR.
@@ -58,6 +71,7 @@ type vnetEndpoint struct {
 
 	// stats for tests and benchmarks.
 	framesOut, gsoFramesOut atomic.Uint64
+	framesIn, gsoFramesIn   atomic.Uint64
 }
 
 var _ stack.GSOEndpoint = (*vnetEndpoint)(nil)
@@ -68,6 +82,9 @@ func newVnetEndpoint(fd int, mtu uint32, mac tcpip.LinkAddress) (*vnetEndpoint, 
 	}
 	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrSize); err != nil {
 		return nil, fmt.Errorf("fdbased: TUNSETVNETHDRSZ on fd %d: %w", fd, err)
+	}
+	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunFCsum|tunFTSO4); err != nil {
+		return nil, fmt.Errorf("fdbased: TUNSETOFFLOAD on fd %d: %w", fd, err)
 	}
 	stop, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -257,6 +274,16 @@ func (e *vnetEndpoint) readLoop(d stack.NetworkDispatcher) {
 		if n < header.EthernetMinimumSize {
 			continue // a runt, or an empty read: nothing to deliver
 		}
+		e.framesIn.Add(1)
+		if hdr[1] != 0 {
+			e.gsoFramesIn.Add(1)
+		}
+		if hdr[0]&vnetFlagNeedsCsum != 0 {
+			tail := scratch[:max(0, n-vnetHeadSize)]
+			if !finishChecksum(hdr[:], head.AsSlice()[:min(n, vnetHeadSize)], tail) {
+				continue // offsets outside the frame: not from a sane kernel
+			}
+		}
 		var payload buffer.Buffer
 		if n <= vnetHeadSize {
 			head.CapLength(n)
@@ -284,4 +311,34 @@ func (e *vnetEndpoint) deliver(d stack.NetworkDispatcher, pkt *stack.PacketBuffe
 	}
 	pkt.NetworkProtocolNumber = eth.Type()
 	d.DeliverNetworkPacket(eth.Type(), pkt)
+}
+
+// finishChecksum completes a partial checksum as the virtio header hdr
+// describes it: the 16-bit sum of the frame (head then tail) from
+// csum_start to its end, where the field at csum_start+csum_offset holds
+// the pseudo-header sum, is complemented into that field. false when the
+// offsets do not fit the frame.
+func finishChecksum(hdr, head, tail []byte) bool {
+	start := int(binary.LittleEndian.Uint16(hdr[6:]))
+	field := start + int(binary.LittleEndian.Uint16(hdr[8:]))
+	n := len(head) + len(tail)
+	if start >= n || field+2 > n {
+		return false
+	}
+	var c checksum.Checksumer
+	if start < len(head) {
+		c.Add(head[start:])
+		c.Add(tail)
+	} else {
+		c.Add(tail[start-len(head):])
+	}
+	sum := ^c.Checksum()
+	for i, b := range [2]byte{byte(sum >> 8), byte(sum)} {
+		if at := field + i; at < len(head) {
+			head[at] = b
+		} else {
+			tail[at-len(head)] = b
+		}
+	}
+	return true
 }

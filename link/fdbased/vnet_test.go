@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -218,8 +221,14 @@ func TestAdoptVnetTAP(t *testing.T) {
 				t.Errorf("stack -> kernel: %d frames (%d GSO) for %d segments of MSS: GSO unused", frames, gso, segments)
 			}
 			data = randomBytes(size)
+			in0, gsoIn0 := vep.framesIn.Load(), vep.gsoFramesIn.Load()
 			if got := e.fromKernel(t, 7002, data); !bytes.Equal(got, data) {
 				t.Fatalf("stack received %d bytes, not the %d sent", len(got), size)
+			}
+			in, gsoIn := vep.framesIn.Load()-in0, vep.gsoFramesIn.Load()-gsoIn0
+			t.Logf("kernel -> stack: %d bytes in %d frames (%d GSO)", size, in, gsoIn)
+			if mtu < 16000 && gsoIn == 0 {
+				t.Errorf("kernel -> stack: no GSO frame among %d: TSO offload unused", in)
 			}
 		})
 	}
@@ -300,5 +309,111 @@ func BenchmarkTAPTCP(b *testing.B) {
 				e.fromKernel(b, 7102, data)
 			})
 		}
+	}
+}
+
+// TestFinishChecksum: a TCP segment whose checksum field holds only the
+// pseudo-header sum, as the kernel hands it with NEEDS_CSUM, gets the full
+// checksum back however the frame is split between head view and scratch;
+// offsets outside the frame are refused.
+func TestFinishChecksum(t *testing.T) {
+	src, dst := tcpip.AddrFrom4([4]byte{10, 0, 2, 100}), tcpip.AddrFrom4([4]byte{198, 18, 3, 1})
+	for _, payload := range []int{0, 1, 1447, 3000} {
+		frame := make([]byte, 14+20+20+payload)
+		ip := header.IPv4(frame[14:])
+		ip.Encode(&header.IPv4Fields{TotalLength: uint16(len(frame) - 14), TTL: 64, Protocol: uint8(header.TCPProtocolNumber), SrcAddr: src, DstAddr: dst})
+		tcp := header.TCP(frame[34:])
+		tcp.Encode(&header.TCPFields{SrcPort: 1, DstPort: 2, SeqNum: 7, DataOffset: 20, Flags: header.TCPFlagAck, WindowSize: 100})
+		copy(frame[54:], randomBytes(payload))
+		pseudo := header.PseudoHeaderChecksum(header.TCPProtocolNumber, src, dst, uint16(20+payload))
+		tcp.SetChecksum(^checksum.Checksum(tcp, pseudo))
+		want := append([]byte(nil), frame...)
+		tcp.SetChecksum(pseudo)
+		hdr := hdrBytes(vnetFlagNeedsCsum, 0, 0, 0, 34, header.TCPChecksumOffset)
+		for _, split := range []int{20, 34, 35, 51, 54, len(frame)} {
+			if split > len(frame) {
+				continue
+			}
+			f := append([]byte(nil), frame...)
+			if !finishChecksum(hdr[:], f[:split], f[split:]) || !bytes.Equal(f, want) {
+				t.Errorf("payload %d, split %d: checksum %#04x, want %#04x", payload, split, header.TCP(f[34:]).Checksum(), header.TCP(want[34:]).Checksum())
+			}
+		}
+		bad := hdrBytes(vnetFlagNeedsCsum, 0, 0, 0, uint16(len(frame)-1), 4)
+		if finishChecksum(bad[:], frame, nil) {
+			t.Errorf("payload %d: field past the frame accepted", payload)
+		}
+	}
+}
+
+// TestVnetTAPDropsBadChecksum: with checksum offload taken, a frame the
+// sandbox writes itself (a packet socket: no NEEDS_CSUM) with a wrong UDP
+// checksum is still dropped by the stack, and the same datagram with the
+// right checksum is delivered.
+func TestVnetTAPDropsBadChecksum(t *testing.T) {
+	needNetns(t)
+	e := newTAPEnv(t, 1500, true)
+	uc, err := gonet.DialUDP(e.s, &tcpip.FullAddress{NIC: 1, Addr: tcpip.AddrFrom4(vnetStack), Port: 7}, nil, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	uc.SetDeadline(time.Now().Add(5 * time.Second))
+	// The stack's MAC, learnt by the kernel side through ARP.
+	pingFrom(t, e.ns, "198.18.3.2")
+	stackMAC := e.ep.LinkAddress()
+	var tapIndex int
+	var tapMAC []byte
+	if err := inNetns(t, e.ns, func() error {
+		ifs, err := net.Interfaces()
+		for _, ifc := range ifs {
+			if strings.HasPrefix(ifc.Name, "nsbxvt") {
+				tapIndex, tapMAC = ifc.Index, ifc.HardwareAddr
+			}
+		}
+		return err
+	}); err != nil || tapIndex == 0 {
+		t.Fatalf("TAP not found: %v", err)
+	}
+	var ps int
+	if err := inNetns(t, e.ns, func() (err error) {
+		ps, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ps)
+	frame := func(payload string, corrupt bool) []byte {
+		f := make([]byte, 14+20+8+len(payload))
+		header.Ethernet(f).Encode(&header.EthernetFields{SrcAddr: tcpip.LinkAddress(tapMAC), DstAddr: stackMAC, Type: header.IPv4ProtocolNumber})
+		ip := header.IPv4(f[14:])
+		src, dst := tcpip.AddrFrom4(vnetKernel), tcpip.AddrFrom4(vnetStack)
+		ip.Encode(&header.IPv4Fields{TotalLength: uint16(len(f) - 14), TTL: 64, Protocol: uint8(header.UDPProtocolNumber), SrcAddr: src, DstAddr: dst})
+		ip.SetChecksum(^ip.CalculateChecksum())
+		u := header.UDP(f[34:])
+		u.Encode(&header.UDPFields{SrcPort: 9, DstPort: 7, Length: uint16(8 + len(payload))})
+		copy(f[42:], payload)
+		sum := ^checksum.Checksum(u, header.PseudoHeaderChecksum(header.UDPProtocolNumber, src, dst, uint16(len(u))))
+		if corrupt {
+			sum ^= 0x0101
+		}
+		u.SetChecksum(sum)
+		return f
+	}
+	to := &unix.SockaddrLinklayer{Ifindex: tapIndex, Halen: 6}
+	copy(to.Addr[:], stackMAC)
+	errs0 := e.s.Stats().UDP.ChecksumErrors.Value()
+	for _, f := range [][]byte{frame("corrupt", true), frame("intact", false)} {
+		if err := unix.Sendto(ps, f, 0, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 100)
+	n, _, err := uc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "intact" {
+		t.Fatalf("stack read %q, %v: want only the intact datagram", buf[:n], err)
+	}
+	if got := e.s.Stats().UDP.ChecksumErrors.Value() - errs0; got != 1 {
+		t.Errorf("UDP checksum errors %d, want 1", got)
 	}
 }
