@@ -357,7 +357,7 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 		}
 		// Frames go to the file only, not to the log.
 		sniffer.LogPackets.Store(0)
-		if ep, err = sniffer.NewWithWriter(ep, pcapFile, uint32(c.mtu)+14); err != nil {
+		if ep, err = sniffer.NewWithWriter(ep, pcapFile, fdbased.MaxFrameSize); err != nil {
 			pcapFile.Close()
 			return nil, nil, fmt.Errorf("--pcap: %w", err)
 		}

@@ -56,6 +56,11 @@ const (
 	vnetMaxFrame = 65536 + header.EthernetMinimumSize
 )
 
+// MaxFrameSize is the largest frame an endpoint of this package passes
+// either way: with GSO on a vnet TAP, a TCP frame is up to 64 KiB whatever
+// the MTU (a capture's snap length).
+const MaxFrameSize = vnetMaxFrame
+
 // vnetEndpoint is a stack.LinkEndpoint on a TAP fd with IFF_VNET_HDR.
 type vnetEndpoint struct {
 	fd    int
