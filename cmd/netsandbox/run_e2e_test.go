@@ -74,13 +74,22 @@ func newRunTopology(t *testing.T) *runTopology {
 	ipCmd(t, "-n", tp.far, "route", "add", "default", "via", "198.18.6.1")
 	// The target forwards; kernel peers answer every probe (no ICMP rate
 	// limiting, per destination or overall: parallel traceroutes get
-	// dozens of host unreachables at once).
+	// dozens of host unreachables at once). Packets waiting for a far
+	// neighbour that never answers ARP all get their host unreachable:
+	// the default queue (212992 B of truesize) holds only a few dozen
+	// forwarded probes and drops the oldest. A SYN retransmitted while the
+	// kernel sends those errors restarts resolution and leaves the rest
+	// queued for another round; connects waiting on the same neighbour
+	// retransmit each second in step with its ARP probes, so ARP probes
+	// every 0.5 s make resolution fail (after 1.5 s) between two of them.
 	for _, w := range [][3]string{
 		{tp.target, "net.ipv4.ip_forward", "1"},
 		{tp.target, "net.ipv4.icmp_ratelimit", "0"},
 		{tp.far, "net.ipv4.icmp_ratelimit", "0"},
 		{tp.target, "net.ipv4.icmp_msgs_burst", "10000"},
 		{tp.far, "net.ipv4.icmp_msgs_burst", "10000"},
+		{tp.target, "net.ipv4.neigh.eth1.unres_qlen_bytes", "4194304"},
+		{tp.target, "net.ipv4.neigh.eth1.retrans_time_ms", "500"},
 	} {
 		if err := harness.WriteSysctl(w[0], w[1], w[2]); err != nil {
 			t.Fatal(err)
