@@ -259,9 +259,13 @@ c tcp -n 32M; c tcp-reverse -n 32M -R; c udp -u -b 20M -t 1 -l 1400`
 						t.Errorf("%s: iperf3 %s sent %d B, received %d B; want %d sent and at least half received", side.name, test, sent, got, n)
 					}
 				case "udp":
-					// 20 Mbit/s for 1 s: 2.5 MB.
-					if sent < 2_000_000 || sent > 3_000_000 || got < sent*8/10 || got > sent {
-						t.Errorf("%s: iperf3 -u sent %d B, received %d B; want ~2.5 MB sent and at least 80%% received", side.name, sent, got)
+					// 20 Mbit/s for 1 s: 2.5 MB. The receiver's count too
+					// stops at the end of the test: on a loaded machine
+					// datagrams still queued (in the gateway, in the
+					// server's socket) are not counted, nor those a full
+					// socket buffer dropped, from a kernel client too.
+					if sent < 2_000_000 || sent > 3_000_000 || got < sent/2 || got > sent {
+						t.Errorf("%s: iperf3 -u sent %d B, received %d B; want ~2.5 MB sent and at least half received", side.name, sent, got)
 					}
 				}
 			}
