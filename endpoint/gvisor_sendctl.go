@@ -15,7 +15,7 @@ import (
 // sendWithControl is raw_sendmsg and ping_v4_sendmsg for a send gVisor's
 // raw and ICMP endpoints cannot express: an IP_PKTINFO message (source
 // and output interface), an IP_TOS message, IP_UNICAST_IF steering a
-// unicast send, IP options on a ping socket. The stack then builds the
+// unicast send, an IP_RETOPTS message on a ping socket. The stack then builds the
 // header (Stack.SendRawIP; with IP_HDRINCL, Stack.SendHeaderIncluded).
 // handled is false for every other send, which gVisor makes.
 func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams) (handled bool, n int, err error) {
@@ -43,7 +43,10 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 	if steer {
 		oif = o.ext.ucIndex
 	}
-	pingOpts := g.isPing() && (sp.hasOpts || o.ext.ipOptionsSet)
+	// A ping socket's own IP_OPTIONS reach the wire through the stack's
+	// IPv4 wrapper (ipopts_out.go); an IP_RETOPTS message, which replaces
+	// them for one send, is built here.
+	pingOpts := g.isPing() && sp.hasOpts
 	if !sp.hasPktinfo && sp.tos < 0 && !steer && !pingOpts {
 		return false, 0, nil
 	}

@@ -38,6 +38,7 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
 	if _, ok := s.InterfaceByName(name); ok {
 		return 0, unix.EEXIST
 	}
+	defer s.invalidateRoutes()
 	id := s.g.NextNICID()
 	ep = s.tapFragments(ep)
 	if e := s.g.CreateNICWithOptions(id, ep, gstack.NICOptions{Name: name}); e != nil {
@@ -65,6 +66,7 @@ func (s *Stack) AddAddress(ifindex int, p netip.Prefix) error {
 		return errnoOf(e)
 	}
 	s.refreshBroadcasts()
+	s.invalidateRoutes()
 	return nil
 }
 
@@ -116,6 +118,7 @@ func (s *Stack) AddRoute(dst netip.Prefix, gw netip.Addr, ifindex int) error {
 		table = append(table, tr)
 	}
 	s.g.SetRouteTable(table)
+	s.invalidateRoutes()
 	return nil
 }
 

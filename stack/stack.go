@@ -46,11 +46,12 @@ type Stack struct {
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
 
-	pmtu      pmtuCache   // learnt path MTUs (pmtu.go)
-	icmpSocks icmpSockets // raw and ping sockets fed by the ICMP tap
-	minTTL    tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
-	ipo       ipoState    // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
-	frags     fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
+	pmtu       pmtuCache   // learnt path MTUs (pmtu.go)
+	icmpSocks  icmpSockets // raw and ping sockets fed by the ICMP tap
+	minTTL     tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
+	ipo        ipoState    // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
+	frags      fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
+	routeCache routeCache  // recent UDP send routes (udp_route_cache.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.
@@ -138,6 +139,7 @@ func New(cfg Config) (*Stack, error) {
 // Close tears the stack down: every NIC is removed and every endpoint closed.
 func (s *Stack) Close() {
 	s.closeMcast()
+	s.invalidateRoutes()
 	s.g.Destroy()
 }
 

@@ -29,7 +29,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		return unix.EINVAL // udp_sendmsg refuses destination port 0
 	}
 	src := m.Src.Addr()
-	r, err := s.findRoute(src, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
+	r, err := s.cachedRoute(src, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
 	weakHost := false
 	if err == unix.ENETUNREACH && src.IsValid() && !src.IsUnspecified() && s.IsLocalAddr(src) {
 		// gVisor is a strong host: it sends from an address only through

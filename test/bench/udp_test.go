@@ -84,6 +84,7 @@ func BenchmarkUDPNetsandbox(b *testing.B) {
 	p, buf := make([]byte, payloadSize), make([]byte, 2048)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := tx.SendMsg(p, nil, dst, 0); err != nil {
 			b.Fatal(err)
@@ -147,6 +148,7 @@ func BenchmarkUDPGvisor(b *testing.B) {
 	out.Grow(2048)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := 0; i < b.N; i++ {
 		r.Reset(p)
 		if _, e := tx.Write(&r, tcpip.WriteOptions{To: &dst}); e != nil {
@@ -190,6 +192,7 @@ func BenchmarkUDPKernel(b *testing.B) {
 	p, buf := make([]byte, payloadSize), make([]byte, 2048)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := 0; i < b.N; i++ {
 		if err := unix.Sendto(tx, p, 0, sa); err != nil {
 			b.Fatal(err)

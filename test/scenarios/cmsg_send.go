@@ -332,7 +332,6 @@ func rawPingSendCmsgScenarios() []harness.Scenario {
 			for i, opts := range [][]byte{
 				{7, 7, 4, 0, 0, 0, 0, 0},                // record route, one slot
 				{1, 1, 1, 1},                            // NOPs
-				{68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0},  // timestamp
 				{7, 2},                                  // bad length
 				{},                                      // empty: none
 				{130, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, // security (CIPSO-less): needs CAP_NET_RAW

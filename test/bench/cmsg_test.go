@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/endpoint"
+	"netsandbox/options"
+)
+
+// The datagram benchmarks with IP_PKTINFO, IP_RECVTTL and IP_RECVTOS on at
+// the receiver: what a DNS server or a traceroute reads per datagram.
+
+// BenchmarkUDPCmsgNetsandbox is BenchmarkUDPNetsandbox with the three
+// receive control messages on; recvmsg writes them into the caller's oob
+// buffer.
+func BenchmarkUDPCmsgNetsandbox(b *testing.B) {
+	la, lb := joinedLinks(b)
+	sa, sb := nsStack(b, la, addrA), nsStack(b, lb, addrB)
+	tx, err := endpoint.New(sa, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Close()
+	rx, err := endpoint.New(sb, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rx.Close()
+	dst := options.SockaddrIn(netip.AddrPortFrom(addrB, 9000))
+	if err := rx.Bind(dst); err != nil {
+		b.Fatal(err)
+	}
+	one := []byte{1, 0, 0, 0}
+	for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS} {
+		if err := rx.SetSockOpt(unix.SOL_IP, o, one); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p, buf, oob := make([]byte, payloadSize), make([]byte, 2048), make([]byte, 128)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer startCPU(b)()
+	for i := 0; i < b.N; i++ {
+		if _, err := tx.SendMsg(p, nil, dst, 0); err != nil {
+			b.Fatal(err)
+		}
+		n, oobn, _, _, err := rx.RecvMsg(buf, oob, 0)
+		if err != nil || n != payloadSize || oobn != cmsgBytes {
+			b.Fatalf("recvmsg: %d, %d, %v", n, oobn, err)
+		}
+	}
+}
+
+// cmsgBytes is the room IP_PKTINFO, IP_TTL and IP_TOS take.
+var cmsgBytes = options.CmsgSpace(12) + options.CmsgSpace(4) + options.CmsgSpace(1)
+
+// BenchmarkUDPCmsgGvisor is BenchmarkUDPGvisor with gVisor's receive
+// options for the same three messages on (SocketOptions), and the values
+// it returns encoded into an oob buffer as a socket layer must
+// (options.CmsgBuilder, which allocates nothing).
+func BenchmarkUDPCmsgGvisor(b *testing.B) {
+	la, lb := joinedLinks(b)
+	sa, sb := gvStack(b, la, addrA), gvStack(b, lb, addrB)
+	var wqa, wqb waiter.Queue
+	tx, e := sa.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wqa)
+	if e != nil {
+		b.Fatal(e)
+	}
+	defer tx.Close()
+	rx, e := sb.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wqb)
+	if e != nil {
+		b.Fatal(e)
+	}
+	defer rx.Close()
+	dst := tcpip.FullAddress{Addr: tcpip.AddrFrom4(addrB.As4()), Port: 9000}
+	if e := rx.Bind(dst); e != nil {
+		b.Fatal(e)
+	}
+	so := rx.SocketOptions()
+	so.SetReceivePacketInfo(true)
+	so.SetReceiveTTL(true)
+	so.SetReceiveTOS(true)
+	entry, readable := waiter.NewChannelEntry(waiter.ReadableEvents)
+	wqb.EventRegister(&entry)
+	defer wqb.EventUnregister(&entry)
+
+	p, oob := make([]byte, payloadSize), make([]byte, 128)
+	var r bytes.Reader
+	var out bytes.Buffer
+	out.Grow(2048)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer startCPU(b)()
+	for i := 0; i < b.N; i++ {
+		r.Reset(p)
+		if _, e := tx.Write(&r, tcpip.WriteOptions{To: &dst}); e != nil {
+			b.Fatal(e)
+		}
+		for {
+			out.Reset()
+			res, e := rx.Read(&out, tcpip.ReadOptions{})
+			if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+				<-readable
+				continue
+			}
+			if e != nil || res.Count != payloadSize {
+				b.Fatalf("read: %d, %v", res.Count, e)
+			}
+			if n := encodeGvisorCmsgs(oob, &res.ControlMessages); n != cmsgBytes {
+				b.Fatalf("cmsgs: %d bytes", n)
+			}
+			break
+		}
+	}
+}
+
+// encodeGvisorCmsgs writes gVisor's received IP_PKTINFO, IP_TTL and IP_TOS
+// into oob in Linux's order.
+func encodeGvisorCmsgs(oob []byte, cm *tcpip.ReceivableControlMessages) int {
+	cb := options.NewCmsgBuilder(oob)
+	if cm.HasIPPacketInfo {
+		pi := options.InPktinfo{
+			IfIndex: int32(cm.PacketInfo.NIC),
+			SpecDst: netip.AddrFrom4(cm.PacketInfo.LocalAddr.As4()),
+			Addr:    netip.AddrFrom4(cm.PacketInfo.DestinationAddr.As4()),
+		}
+		enc := pi.Encode()
+		cb.Put(unix.SOL_IP, unix.IP_PKTINFO, enc[:])
+	}
+	if cm.HasTTL {
+		cb.PutInt32(unix.SOL_IP, unix.IP_TTL, int32(cm.TTL))
+	}
+	if cm.HasTOS {
+		tos := [1]byte{cm.TOS}
+		cb.Put(unix.SOL_IP, unix.IP_TOS, tos[:])
+	}
+	return cb.Len()
+}
+
+// cpuTime is the process's CPU time so far (user and system, all threads).
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startCPU starts measuring; the returned func reports cpu-ns/op, the
+// CPU time the whole process spent per datagram (both stacks, the wire's
+// goroutine, the collector). Unlike ns/op it does not grow with other
+// load on the machine, which shares its cores with other work.
+func startCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
