@@ -246,23 +246,11 @@ func (e *vnetEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Err
 // readLoop reads frames until Attach(nil) or a read error, and delivers
 // each on this goroutine.
 func (e *vnetEndpoint) readLoop(d stack.NetworkDispatcher) {
-	var hdr [vnetHdrSize]byte
-	scratch := make([]byte, vnetMaxFrame)
-	var head *buffer.View
-	defer func() {
-		if head != nil {
-			head.Release()
-		}
-	}()
+	var rx rxBuffers
+	rx.scratch = make([]byte, vnetMaxFrame)
+	defer rx.release()
 	for {
-		if head == nil {
-			head = buffer.NewViewSize(vnetHeadSize)
-		}
-		iov := [3]unix.Iovec{
-			rawfile.IovecFromBytes(hdr[:]),
-			rawfile.IovecFromBytes(head.AsSlice()),
-			rawfile.IovecFromBytes(scratch),
-		}
+		iov := rx.iovecs()
 		n, errno := rawfile.BlockingReadvUntilStopped(e.stop, e.fd, iov[:])
 		if n < 0 || (errno != 0 && errno != unix.EINTR) {
 			if errno != 0 {
@@ -280,27 +268,101 @@ func (e *vnetEndpoint) readLoop(d stack.NetworkDispatcher) {
 			continue // a runt, or an empty read: nothing to deliver
 		}
 		e.framesIn.Add(1)
-		if hdr[1] != 0 {
+		if rx.hdr[1] != 0 {
 			e.gsoFramesIn.Add(1)
 		}
-		if hdr[0]&vnetFlagNeedsCsum != 0 {
-			tail := scratch[:max(0, n-vnetHeadSize)]
-			if !finishChecksum(hdr[:], head.AsSlice()[:min(n, vnetHeadSize)], tail) {
+		if rx.hdr[0]&vnetFlagNeedsCsum != 0 {
+			head := rx.head.AsSlice()
+			if !finishChecksum(rx.hdr[:], head[:min(n, len(head))], rx.scratch[:max(0, n-len(head))]) {
 				continue // offsets outside the frame: not from a sane kernel
 			}
 		}
-		var payload buffer.Buffer
-		if n <= vnetHeadSize {
-			head.CapLength(n)
-			payload = buffer.MakeWithView(head)
-		} else {
-			payload = buffer.MakeWithView(head)
-			payload.Append(buffer.NewViewWithData(scratch[:n-vnetHeadSize]))
-		}
-		head = nil
-		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: payload})
+		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: rx.take(n)})
 		e.deliver(d, pkt)
 		pkt.DecRef()
+	}
+}
+
+// rxBuffers is where frames are read: a pooled head view, then scratch
+// for what does not fit. The head is small (vnetHeadSize) while frames
+// are small and 64 KiB once one was not (GSO frames, a large MTU), so a
+// frame lands whole in a view it can keep: no copy, and the payload is
+// one contiguous view (the UDP relay sends it as it is).
+type rxBuffers struct {
+	hdr     [vnetHdrSize]byte
+	head    *buffer.View
+	scratch []byte
+	big     bool
+	small   int // small frames in a row while big
+}
+
+const (
+	vnetBigHead = buffer.MaxChunkSize
+	// A frame keeps a big head only if it fills half of it: memory held
+	// by queued frames stays within twice what the stack accounts.
+	vnetBigKeep = vnetBigHead / 2
+	// This many small frames in a row take the reader back to small heads.
+	vnetSmallRun = 16
+)
+
+func (rx *rxBuffers) iovecs() [3]unix.Iovec {
+	if rx.head == nil {
+		size := vnetHeadSize
+		if rx.big {
+			size = vnetBigHead
+		}
+		rx.head = buffer.NewViewSize(size)
+	}
+	return [3]unix.Iovec{
+		rawfile.IovecFromBytes(rx.hdr[:]),
+		rawfile.IovecFromBytes(rx.head.AsSlice()),
+		rawfile.IovecFromBytes(rx.scratch),
+	}
+}
+
+// take returns the n-byte frame just read as a buffer and readies the
+// head for the next read.
+func (rx *rxBuffers) take(n int) buffer.Buffer {
+	headLen := rx.head.Size()
+	wasBig := rx.big
+	if n > vnetHeadSize {
+		rx.big, rx.small = true, 0
+	} else if rx.big {
+		if rx.small++; rx.small >= vnetSmallRun {
+			rx.big = false
+		}
+	}
+	var b buffer.Buffer
+	switch {
+	case n > headLen:
+		b = buffer.MakeWithView(rx.head)
+		b.Append(buffer.NewViewWithData(rx.scratch[:n-headLen]))
+		rx.head = nil
+	case wasBig && n < vnetBigKeep:
+		// A small frame in a big head: copied out, the head is read
+		// into again (unless the reader goes back to small heads).
+		b = buffer.MakeWithView(buffer.NewViewWithData(rx.head.AsSlice()[:n]))
+		if !rx.big {
+			rx.head.Release()
+			rx.head = nil
+		}
+		return b
+	default:
+		rx.head.CapLength(n)
+		b = buffer.MakeWithView(rx.head)
+		rx.head = nil
+	}
+	if rx.big != wasBig && rx.head != nil {
+		rx.head.Release()
+		rx.head = nil
+	}
+	return b
+}
+
+func (rx *rxBuffers) release() {
+	if rx.head != nil {
+		rx.head.Release()
+		rx.head = nil
 	}
 }
 

@@ -417,3 +417,48 @@ func TestVnetTAPDropsBadChecksum(t *testing.T) {
 		t.Errorf("UDP checksum errors %d, want 1", got)
 	}
 }
+
+// TestRxBuffers: frames of every size come out of the read buffers intact
+// whatever the head's size, a frame that fits the head is one view, and
+// the head grows after a large frame and shrinks after a run of small
+// ones.
+func TestRxBuffers(t *testing.T) {
+	rx := rxBuffers{scratch: make([]byte, vnetMaxFrame)}
+	defer rx.release()
+	sizes := []int{60, 1514, 2048, 2049, 9014, 60, 40000, 65536, 65549, 100}
+	for i := 0; i < vnetSmallRun; i++ {
+		sizes = append(sizes, 60+i)
+	}
+	sizes = append(sizes, 1514, 70)
+	for i, n := range sizes {
+		iov := rx.iovecs()
+		headLen := int(iov[1].Len)
+		frame := randomBytes(n)
+		copy(rx.head.AsSlice(), frame)
+		if n > headLen {
+			copy(rx.scratch, frame[headLen:])
+		}
+		wantBig := rx.big
+		b := rx.take(n)
+		if got := b.Flatten(); !bytes.Equal(got, frame) {
+			t.Fatalf("frame %d (%d bytes, head %d): got %d bytes, not the frame", i, n, headLen, len(got))
+		}
+		if n <= headLen && b.Size() > 0 {
+			views := 0
+			b.SubApply(0, int(b.Size()), func(*buffer.View) { views++ })
+			if views != 1 {
+				t.Errorf("frame %d (%d bytes, head %d): %d views, want 1", i, n, headLen, views)
+			}
+		}
+		if wantBig && headLen != vnetBigHead || !wantBig && headLen != vnetHeadSize {
+			t.Errorf("frame %d: head %d bytes in big=%v mode", i, headLen, wantBig)
+		}
+		b.Release()
+		if i == 3 && !rx.big {
+			t.Errorf("after a %d-byte frame the reader stays on small heads", n)
+		}
+	}
+	if rx.big {
+		t.Errorf("after %d small frames the reader stays on big heads", vnetSmallRun+2)
+	}
+}
