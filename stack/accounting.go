@@ -114,37 +114,38 @@ func (a Accounting) String() string {
 
 // Outcome reasons, as reported by Accounting.
 const (
-	OutUDP              = "udp"               // datagram queued on a UDP socket
-	OutICMPEchoReply    = "icmp-echo-reply"   // to a ping socket, or none matched: gVisor does not tell
-	OutEchoRequest      = "icmp-echo-request" // answered with an echo reply
-	OutUDPPortUnreach   = "udp-port-unreach"  // no socket: ICMP port unreachable
-	OutProtoUnreach     = "proto-unreach"     // no transport: ICMP protocol unreachable
-	OutTCPReset         = "tcp-rst"           // no socket: RST
-	OutARP              = "arp"               // request or reply handled
-	OutIGMP             = "igmp"              // query/report/leave (a typed message gVisor found invalid included)
-	OutICMPError        = "icmp-error"        // unreachable, quench, redirect, time exceeded, parameter problem
-	OutICMPOther        = "icmp-other"        // timestamp and information messages
-	OutTCPSegment       = "tcp-segment"       // valid segment handed to a connection or listener
-	DropLinkDisabled    = "nic-disabled"      // NIC disabled
-	DropUnknownL3       = "unknown-ethertype" // no network protocol for the EtherType
-	DropARPMalformed    = "arp-malformed"     // ARP header
-	DropARPDisabled     = "arp-disabled"      // ARP off on the NIC
-	DropIPDisabled      = "ip-disabled"       // IPv4 off on the NIC
-	DropIPMalformed     = "ip-malformed"      // IPv4 header, fragment, option problem (ICMP sent)
-	DropIPSource        = "ip-bad-source"     // martian/broadcast/multicast/own source
-	DropIPDestination   = "ip-not-for-us"     // not a local address, group not joined, loopback
-	DropIPTables        = "iptables"          // prerouting/input chains (unused by netsandbox)
-	DropL4Malformed     = "l4-malformed"      // unparsable transport header, TCP bad checksum to no socket, IP_MINTTL
-	DropICMPInvalid     = "icmp-invalid"      // short, bad checksum, unknown type
-	DropIGMPChecksum    = "igmp-checksum"     // bad checksum
-	DropUDPChecksum     = "udp-checksum"      // bad checksum
-	DropUDPLength       = "udp-length"        // length field disagrees with the IP length
-	DropUDPRcvbuf       = "udp-rcvbuf"        // receive buffer full
-	DropUDPNoSocketMult = "udp-ignored-multi" // broadcast/multicast no socket wanted
-	DropUDPMcastFilter  = "udp-mcast-filter"  // multicast source filter (interface or socket)
-	DropTCPChecksum     = "tcp-checksum"      // bad checksum, to a socket
-	DropTCPInvalid      = "tcp-invalid"       // segment a socket's parser refused
-	DropTCPResetNoSock  = "tcp-rst-no-socket" // RST to no socket: nothing to answer
+	OutUDP              = "udp"                       // datagram queued on a UDP socket
+	OutICMPEchoReply    = "icmp-echo-reply"           // to a ping socket (a full buffer drops it there, counted per socket only)
+	OutEchoRequest      = "icmp-echo-request"         // answered with an echo reply
+	OutUDPPortUnreach   = "udp-port-unreach"          // no socket: ICMP port unreachable
+	OutProtoUnreach     = "proto-unreach"             // no transport: ICMP protocol unreachable
+	OutTCPReset         = "tcp-rst"                   // no socket: RST
+	OutARP              = "arp"                       // request or reply handled
+	OutIGMP             = "igmp"                      // query/report/leave (a typed message gVisor found invalid included)
+	OutICMPError        = "icmp-error"                // unreachable, quench, redirect, time exceeded, parameter problem
+	OutICMPOther        = "icmp-other"                // timestamp and information messages
+	OutTCPSegment       = "tcp-segment"               // valid segment handed to a connection or listener
+	DropLinkDisabled    = "nic-disabled"              // NIC disabled
+	DropUnknownL3       = "unknown-ethertype"         // no network protocol for the EtherType
+	DropARPMalformed    = "arp-malformed"             // ARP header
+	DropARPDisabled     = "arp-disabled"              // ARP off on the NIC
+	DropIPDisabled      = "ip-disabled"               // IPv4 off on the NIC
+	DropIPMalformed     = "ip-malformed"              // IPv4 header, fragment, option problem (ICMP sent)
+	DropIPSource        = "ip-bad-source"             // martian/broadcast/multicast/own source
+	DropIPDestination   = "ip-not-for-us"             // not a local address, group not joined, loopback
+	DropIPTables        = "iptables"                  // prerouting/input chains (unused by netsandbox)
+	DropL4Malformed     = "l4-malformed"              // unparsable transport header, TCP bad checksum to no socket, IP_MINTTL
+	DropICMPInvalid     = "icmp-invalid"              // short, bad checksum, unknown type
+	DropIGMPChecksum    = "igmp-checksum"             // bad checksum
+	DropUDPChecksum     = "udp-checksum"              // bad checksum
+	DropUDPLength       = "udp-length"                // length field disagrees with the IP length
+	DropUDPRcvbuf       = "udp-rcvbuf"                // receive buffer full
+	DropUDPNoSocketMult = "udp-ignored-multi"         // broadcast/multicast no socket wanted
+	DropUDPMcastFilter  = "udp-mcast-filter"          // multicast source filter (interface or socket)
+	DropTCPChecksum     = "tcp-checksum"              // bad checksum, to a socket
+	DropTCPInvalid      = "tcp-invalid"               // segment a socket's parser refused
+	DropTCPResetNoSock  = "tcp-rst-no-socket"         // RST to no socket: nothing to answer
+	DropEchoReplyNoSock = "icmp-echo-reply-no-socket" // no ping socket has its ident
 )
 
 // Accounting reads the inbound counters. Snapshots are not atomic: take
@@ -162,7 +163,7 @@ func (s *Stack) Accounting() Accounting {
 		Frames: nic.Rx.Packets.Value() + nic.DisabledRx.Packets.Value(),
 		Outcomes: []Outcome{
 			{Delivered, OutUDP, u.UDPInDatagrams.Load() - rcvbuf},
-			{Delivered, OutICMPEchoReply, icmp.EchoReply.Value()},
+			{Delivered, OutICMPEchoReply, icmp.EchoReply.Value() - u.icmpEchoReplyNoSocket.Load()},
 			{Answered, OutEchoRequest, icmp.EchoRequest.Value()},
 			{Answered, OutUDPPortUnreach, u.UDPNoPorts.Load()},
 			{Answered, OutProtoUnreach, sumMap(nic.UnknownL4ProtocolRcvdPacketCounts)},
@@ -194,6 +195,7 @@ func (s *Stack) Accounting() Accounting {
 			{Dropped, DropTCPChecksum, st.TCP.ChecksumErrors.Value()},
 			{Dropped, DropTCPInvalid, st.TCP.InvalidSegmentsReceived.Value()},
 			{Dropped, DropTCPResetNoSock, u.tcpResetsNoSocket.Load()},
+			{Dropped, DropEchoReplyNoSock, u.icmpEchoReplyNoSocket.Load()},
 		},
 	}
 	return a

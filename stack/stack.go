@@ -13,7 +13,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
@@ -74,7 +73,7 @@ func New(cfg Config) (*Stack, error) {
 		},
 		TransportProtocols: []gstack.TransportProtocolFactory{
 			s.tcpProtocolFor(cfg),
-			icmp.NewProtocol4,
+			s.newICMPProtocol, // gVisor's, counting unwanted echo replies (accounting_icmp.go)
 			func(g *gstack.Stack) gstack.TransportProtocol {
 				s.udp = &udpProtocol{s: s, g: g}
 				return s.udp

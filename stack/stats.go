@@ -17,8 +17,9 @@ type Stats struct {
 	UDPIgnoredMulti atomic.Uint64 // broadcast/multicast datagrams no socket wanted
 
 	// Counters of inbound outcomes gVisor does not count (accounting.go).
-	udpParseErrors    atomic.Uint64 // datagrams Parse refused (also in UDPInErrors)
-	udpMcastFiltered  atomic.Uint64 // multicast datagrams a source filter refused
-	tcpResetsAnswered atomic.Uint64 // segments to no socket answered with RST
-	tcpResetsNoSocket atomic.Uint64 // RSTs to no socket, dropped
+	udpParseErrors        atomic.Uint64 // datagrams Parse refused (also in UDPInErrors)
+	udpMcastFiltered      atomic.Uint64 // multicast datagrams a source filter refused
+	tcpResetsAnswered     atomic.Uint64 // segments to no socket answered with RST
+	tcpResetsNoSocket     atomic.Uint64 // RSTs to no socket, dropped
+	icmpEchoReplyNoSocket atomic.Uint64 // echo replies no ping socket wanted
 }

@@ -91,6 +91,7 @@ func TestFrameAccounting(t *testing.T) {
 		}()},
 		{name: "fragments", steps: []step{{frag(0, 504, true), gap}, {frag(504, len(whole), false), stack.OutUDP}}},
 		{name: "icmp-echo-request", steps: []step{{fr(fix, icmpTo.packet(icmp(8, 0, 0x10001, []byte("p")))), stack.OutEchoRequest}}},
+		{name: "icmp-echo-reply-no-socket", steps: []step{{fr(fix, icmpTo.packet(icmp(0, 0, 0x4321<<16|1, []byte("p")))), stack.DropEchoReplyNoSock}}},
 		{name: "icmp-echo-reply", steps: []step{{fr(fix, icmpTo.packet(icmp(0, 0, pingIdent<<16|1, []byte("p")))), stack.OutICMPEchoReply}}},
 		{name: "icmp-port-unreach", steps: []step{{fr(fix, icmpTo.packet(icmp(3, 3, 0, make([]byte, 28)))), stack.OutICMPError}}},
 		{name: "icmp-timestamp", steps: []step{{fr(fix, icmpTo.packet(icmp(13, 0, 0x10001, make([]byte, 12)))), stack.OutICMPOther}}},
