@@ -17,7 +17,8 @@
 # (Debian packages: iperf3 jq slirp4netns passt). Not run by CI.
 #
 # Usage: scripts/bench-run.sh [-t SECONDS] [-r REPS] [-m "1500 65520"]
-#            [-b "netsandbox slirp4netns pasta"] [--netsandbox BINARY]
+#            [-b "netsandbox slirp4netns pasta"] [-T "tcp-up tcp-down udp"]
+#            [--netsandbox BINARY]
 #            [--write] [--cpuprofile-dir DIR]
 set -euo pipefail
 
@@ -25,17 +26,23 @@ secs=5
 reps=3
 mtus="1500 65520"
 backends="netsandbox slirp4netns pasta"
+tests="tcp-up tcp-down udp"
 nsb_bin=""
 write=0
 profdir=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit "${1:-2}"; }
+args=()
 while [ $# -gt 0 ]; do
+	case "$1" in
+	-t | -r | -m | -b | -T) case $2 in *" "*) args+=("$1" "'$2'") ;; *) args+=("$1" "$2") ;; esac ;;
+	esac
 	case "$1" in
 	-t) secs=$2; shift 2 ;;
 	-r) reps=$2; shift 2 ;;
 	-m) mtus=$2; shift 2 ;;
 	-b) backends=$2; shift 2 ;;
+	-T) tests=$2; shift 2 ;;
 	--netsandbox) nsb_bin=$2; shift 2 ;;
 	--write) write=1; shift ;;
 	--cpuprofile-dir) profdir=$2; shift 2 ;;
@@ -116,7 +123,10 @@ if ip -4 addr show | grep -q "inet $net3\." || [ -n "$(ip -4 route show match "$
 	exit 1
 fi
 
-if [ -z "$nsb_bin" ]; then
+built="netsandbox built from the tree at commit"
+if [ -n "$nsb_bin" ]; then
+	built="netsandbox binary $nsb_bin given; tree at commit"
+else
 	log "building netsandbox"
 	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$tmp/netsandbox" ./cmd/netsandbox)
 	nsb_bin=$tmp/netsandbox
@@ -211,7 +221,9 @@ run_test() {
 	fi
 }
 
-tests="tcp-up tcp-down udp"
+for t in $tests; do
+	case $t in tcp-up | tcp-down | udp) ;; *) echo "bench-run: unknown test $t" >&2; exit 2 ;; esac
+done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load average $load_before; $reps x ($backends) x MTU ($mtus) x ($tests), ${secs}s each"
 for r in $(seq "$reps"); do
@@ -237,12 +249,13 @@ median() {
 	awk -v b="$1" -v m="$2" -v t="$3" -v f="$4" '
 		$1 == b && $2 == m && $3 == t { if ($f == "fail") bad = 1; v[n++] = $f }
 		END {
-			if (bad || n == 0) { print "fail"; exit }
+			if (n == 0) { print "-"; exit }
+			if (bad) { print "fail"; exit }
 			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
 			print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
 		}' "$tmp/results"
 }
-fmt() { [ "$1" = fail ] && echo fail || printf "$2" "$1"; }
+fmt() { case $1 in fail | -) echo "$1" ;; *) printf "$2" "$1" ;; esac; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
@@ -251,7 +264,7 @@ dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | gre
 {
 	echo "$(nproc) cores ($cpu), Linux $(uname -r), $(go version 2>/dev/null | cut -d' ' -f3 || echo go?),"
 	echo "iperf3 $(ver iperf3), slirp4netns $(ver slirp4netns) (libslirp $(ver libslirp0)), pasta (passt $(ver passt)),"
-	echo "netsandbox at commit $commit$dirty. Load average (1, 5, 15 min) $load_before at the start,"
+	echo "$built $commit$dirty. Load average (1, 5, 15 min) $load_before at the start,"
 	echo "$load_after at the end; the machine was shared, so single numbers move by tens of percent."
 	echo "Median of $reps runs of ${secs} s each; Gbit/s as the receiver counted it."
 	echo
@@ -265,14 +278,16 @@ dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | gre
 			loss=$(median "$b" "$mtu" udp 5)
 			name=$b
 			[ "$b" = netsandbox ] && name='`netsandbox run`'
-			echo "| $name | $mtu | $(fmt "$up" '%.2f') | $(fmt "$down" '%.2f') | $(fmt "$udp" '%.2f') ($(fmt "$loss" '%.0f') %) |"
+			udpcell=$(fmt "$udp" '%.2f')
+			[ "$udp" = - ] || udpcell="$udpcell ($(fmt "$loss" '%.0f') %)"
+			echo "| $name | $mtu | $(fmt "$up" '%.2f') | $(fmt "$down" '%.2f') | $udpcell |"
 		done
 	done
 	echo
 	echo "Reproduce (as root; the server runs in a namespace the script makes):"
 	echo
 	echo '```sh'
-	echo "scripts/bench-run.sh -t $secs -r $reps --write"
+	echo "scripts/bench-run.sh ${args[*]+${args[*]}} --write"
 	echo '```'
 	echo
 	echo "Per-run numbers:"
