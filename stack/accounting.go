@@ -30,9 +30,16 @@ import (
 //     than their header) move neither Frames nor any outcome.
 //
 // Limits: a broadcast or multicast UDP datagram delivered to (or filtered
-// by) n sockets counts n times, as each socket's delivery is counted; the
-// TCP reset counters exist only on a host stack (a Gateway stack runs
-// gVisor's TCP unwrapped). The counters are stack-wide, lo included.
+// by) n sockets counts n times, as each socket's delivery is counted; a
+// valid TCP segment counts as consumed when gVisor queues it for its
+// connection or listener (what the connection then does with it, e.g. an
+// out-of-window segment, is TCP's business, as in Linux's InSegs); an echo
+// reply a ping socket drops for a full buffer counts as delivered (gVisor
+// counts that per socket only); IP_MINTTL drops are among the unparsable
+// transport headers (the TCP wrapper refuses them in Parse; its own count
+// is Stack.TCPMinTTLDrops). The TCP reset counters exist only on a host
+// stack (a Gateway stack runs gVisor's TCP unwrapped). The counters are
+// stack-wide, lo included.
 
 // OutcomeClass is the kind of terminal outcome.
 type OutcomeClass int
