@@ -44,6 +44,10 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
 	if e := s.g.CreateNICWithOptions(id, ep, gstack.NICOptions{Name: name}); e != nil {
 		return 0, errnoOf(e)
 	}
+	// conf.<name>.* and neigh.<name>.* (sysctl_dev.go)
+	if err := s.sysctl.addDevice(int(id), name, ep.Capabilities()&gstack.CapabilityLoopback != 0); err != nil {
+		return 0, err
+	}
 	return int(id), nil
 }
 

@@ -14,17 +14,22 @@ import (
 // ("net.ipv4.ip_default_ttl"). Reads are atomic loads because the data path
 // reads them per packet; writes are serialised.
 type Sysctl struct {
-	mu      sync.Mutex // serialises Set and its side effects
-	entries map[string]*sysctlEntry
+	mu      sync.Mutex              // serialises Set and its side effects
+	entries map[string]*sysctlEntry // fixed after newSysctl; read without mu
 	names   []string
 	stack   *Stack // for side effects into gVisor; nil until attach
+	// dev holds the per-interface knobs (conf.<dev>.*, neigh.<dev>.*),
+	// added as interfaces are; guarded by mu (sysctl_dev.go).
+	dev  map[string]*sysctlEntry
+	devs []*devKnobs
 }
 
 type sysctlKind int
 
 const (
-	kindInt  sysctlKind = iota // one integer
-	kindPair                   // two integers, shown tab-separated
+	kindInt   sysctlKind = iota // one integer
+	kindPair                    // two integers, shown tab-separated
+	kindULong                   // one unsigned long (proc_doulongvec_minmax), stored as its bits
 )
 
 // sysctlEntry is one knob. A pair is packed into one atomic word so readers
@@ -40,6 +45,18 @@ type sysctlEntry struct {
 	check func(t *Sysctl, lo, hi int64) (int64, int64, error)
 	// apply pushes a new value into gVisor.
 	apply func(s *Stack, e *sysctlEntry) error
+	// changed runs under the table's lock after a write changed the value,
+	// with or without a stack (ip_forward copies itself to conf.default
+	// and every interface, as inet_forward_change does).
+	changed func(t *Sysctl, e *sysctlEntry)
+	// base and unit make the entry a view of another knob in other units:
+	// it reads base/unit and writes value*unit (neigh retrans_time is
+	// retrans_time_ms in hundredths of a second).
+	base *sysctlEntry
+	unit int64
+	// aliases are further names of the same value (ip_forward is
+	// conf/all/forwarding).
+	aliases []string
 }
 
 const (
@@ -55,9 +72,19 @@ func sysctlDefs() []*sysctlEntry {
 		{name: "net.ipv4.ip_local_port_range", kind: kindPair, def: "32768\t60999", min: 1, max: 65535,
 			check: checkPortRange, apply: applyPortRange},
 		{name: "net.ipv4.ip_unprivileged_port_start", def: "1024", min: 0, max: 65535, check: checkUnprivilegedPortStart},
-		{name: "net.ipv4.ip_nonlocal_bind", def: "0", min: 0, max: intMax},
-		{name: "net.ipv4.ip_no_pmtu_disc", def: "0", min: 0, max: intMax},
-		{name: "net.ipv4.ip_forward", def: "0", min: intMin, max: intMax},
+		// u8 knobs (proc_dou8vec_minmax): 0..255.
+		{name: "net.ipv4.ip_nonlocal_bind", def: "0", min: 0, max: 255},
+		{name: "net.ipv4.ip_no_pmtu_disc", def: "0", min: 0, max: 255},
+		{name: "net.ipv4.ip_dynaddr", def: "0", min: 0, max: 255},
+		// ip_forward is conf/all/forwarding (devinet.c): any int; a change
+		// is copied to conf/default and every interface (forward.go).
+		{name: "net.ipv4.ip_forward", aliases: []string{"net.ipv4.conf.all.forwarding"}, def: "0", min: intMin, max: intMax,
+			changed: forwardAllChanged, apply: applyForwarding},
+		{name: "net.ipv4.conf.default.forwarding", def: "0", min: intMin, max: intMax},
+		// Reassembly memory bounds (ip_fragment.c): unsigned longs, the
+		// high one at least the low one.
+		{name: "net.ipv4.ipfrag_high_thresh", kind: kindULong, def: "4194304", check: checkFragHigh},
+		{name: "net.ipv4.ipfrag_low_thresh", kind: kindULong, def: "3145728", check: checkFragLow},
 		{name: "net.ipv4.igmp_max_memberships", def: "20", min: intMin, max: intMax},
 		{name: "net.ipv4.igmp_max_msf", def: "10", min: intMin, max: intMax},
 		{name: "net.ipv4.igmp_qrv", def: "2", min: 1, max: intMax},
@@ -93,8 +120,10 @@ func newSysctl(overrides map[string]string) (*Sysctl, error) {
 			panic("stack: bad sysctl default for " + e.name)
 		}
 		e.store(lo, hi)
-		t.entries[e.name] = e
-		t.names = append(t.names, e.name)
+		for _, n := range append([]string{e.name}, e.aliases...) {
+			t.entries[n] = e
+			t.names = append(t.names, n)
+		}
 	}
 	sort.Strings(t.names)
 	// Apply overrides in name order so the result does not depend on map
@@ -150,12 +179,12 @@ func (t *Sysctl) apply() error {
 // proc_dointvec, an empty write changes nothing, values beyond the knob's
 // count are ignored, and a pair written with one value keeps its second.
 func (t *Sysctl) Set(name, value string) error {
-	e, ok := t.entries[name]
-	if !ok {
-		return unix.ENOENT
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	e := t.lookupLocked(name)
+	if e == nil {
+		return unix.ENOENT
+	}
 	if value == "" {
 		return nil
 	}
@@ -163,8 +192,14 @@ func (t *Sysctl) Set(name, value string) error {
 	if err != nil {
 		return err
 	}
+	if e.base != nil {
+		e, lo = e.base, lo*e.unit
+	}
 	old := e.val.Load()
 	e.store(lo, hi)
+	if e.changed != nil && e.val.Load() != old {
+		e.changed(t, e)
+	}
 	if e.apply != nil && t.stack != nil {
 		if err := e.apply(t.stack, e); err != nil {
 			e.val.Store(old)
@@ -174,21 +209,45 @@ func (t *Sysctl) Set(name, value string) error {
 	return nil
 }
 
+// lookupLocked finds a knob by name, the table's own or an interface's.
+func (t *Sysctl) lookupLocked(name string) *sysctlEntry {
+	if e, ok := t.entries[name]; ok {
+		return e
+	}
+	return t.dev[name]
+}
+
 // Get reads a value as /proc/sys/<name> shows it (without the newline).
 func (t *Sysctl) Get(name string) (string, error) {
-	e, ok := t.entries[name]
-	if !ok {
+	t.mu.Lock()
+	e := t.lookupLocked(name)
+	t.mu.Unlock()
+	if e == nil {
 		return "", unix.ENOENT
 	}
-	if e.kind == kindPair {
+	switch {
+	case e.base != nil:
+		return strconv.FormatInt(e.base.val.Load()/e.unit, 10), nil
+	case e.kind == kindPair:
 		lo, hi := e.pair()
 		return strconv.FormatInt(lo, 10) + "\t" + strconv.FormatInt(hi, 10), nil
+	case e.kind == kindULong:
+		return strconv.FormatUint(uint64(e.val.Load()), 10), nil
 	}
 	return strconv.FormatInt(e.val.Load(), 10), nil
 }
 
-// Names returns every knob's name, sorted.
-func (t *Sysctl) Names() []string { return append([]string(nil), t.names...) }
+// Names returns every knob's name, sorted, the interfaces' included.
+func (t *Sysctl) Names() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	names := append([]string(nil), t.names...)
+	for n := range t.dev {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
 
 // Int reads an integer knob. An unknown name or a pair knob is a programming
 // error and panics.
@@ -239,6 +298,17 @@ func (e *sysctlEntry) parse(t *Sysctl, s string) (lo, hi int64, err error) {
 	if len(fields) == 0 {
 		return 0, 0, unix.EINVAL
 	}
+	if e.kind == kindULong {
+		// proc_doulongvec_minmax: no sign, base 0, the whole 64 bits.
+		u, ok := parseCULong(fields[0])
+		if !ok {
+			return 0, 0, unix.EINVAL
+		}
+		if e.check != nil && t != nil {
+			return e.check(t, int64(u), 0)
+		}
+		return int64(u), 0, nil
+	}
 	v := [2]int64{lo, hi}
 	for i := 0; i < want && i < len(fields); i++ {
 		n, ok := parseCInt(fields[i])
@@ -281,6 +351,23 @@ func parseCInt(s string) (int64, bool) {
 	return n, true
 }
 
+// parseCULong parses an unsigned long as proc_doulongvec_minmax does:
+// strtoul with base 0, no sign (a minus is EINVAL), 64 bits.
+func parseCULong(s string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	u, err := strconv.ParseUint(s, base, 64)
+	return u, err == nil
+}
+
 // checkPortRange is ipv4_local_port_range's rule: the range may not be
 // inverted nor start below ip_unprivileged_port_start.
 func checkPortRange(t *Sysctl, lo, hi int64) (int64, int64, error) {
@@ -307,4 +394,20 @@ func checkPingGroupRange(_ *Sysctl, lo, hi int64) (int64, int64, error) {
 		return 1, 0, nil
 	}
 	return lo, hi, nil
+}
+
+// checkFragHigh is ipfrag_high_thresh's bound: not below ipfrag_low_thresh.
+func checkFragHigh(t *Sysctl, v, _ int64) (int64, int64, error) {
+	if uint64(v) < uint64(t.entries["net.ipv4.ipfrag_low_thresh"].val.Load()) {
+		return 0, 0, unix.EINVAL
+	}
+	return v, 0, nil
+}
+
+// checkFragLow is ipfrag_low_thresh's bound: not above ipfrag_high_thresh.
+func checkFragLow(t *Sysctl, v, _ int64) (int64, int64, error) {
+	if uint64(v) > uint64(t.entries["net.ipv4.ipfrag_high_thresh"].val.Load()) {
+		return 0, 0, unix.EINVAL
+	}
+	return v, 0, nil
 }

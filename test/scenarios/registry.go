@@ -37,6 +37,7 @@ func All() []harness.Scenario {
 		cmsgSendScenarios(),
 		ioctlScenarios(),
 		errnoScenarios(),
+		rowScenarios(),
 	} {
 		all = append(all, group...)
 	}

@@ -1,0 +1,65 @@
+package stack
+
+import "strconv"
+
+// Per-interface knobs. Linux makes conf/<dev>/ and neigh/<dev>/ for every
+// device; a new device copies conf/default, and its neighbour parameters
+// start from the table's defaults (neigh/default itself exists only in
+// the initial namespace, so a sandbox, like a namespace, does not show it).
+
+// devKnobs are the per-interface entries of one interface.
+type devKnobs struct {
+	ifindex  int
+	loopback bool
+	forward  *sysctlEntry
+	// neighbour parameters the stack's NUD can honour (neigh.go)
+	mcastSolicit, ucastSolicit, retransMS, reachableMS, delayProbe *sysctlEntry
+}
+
+// addDevice creates conf.<name>.* and neigh.<name>.* for a new interface
+// and pushes their values into gVisor.
+func (t *Sysctl) addDevice(ifindex int, name string, loopback bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dev == nil {
+		t.dev = map[string]*sysctlEntry{}
+	}
+	d := &devKnobs{ifindex: ifindex, loopback: loopback}
+	conf, neigh := "net.ipv4.conf."+name+".", "net.ipv4.neigh."+name+"."
+	dflt := t.entries["net.ipv4.conf.default.forwarding"].val.Load()
+	d.forward = &sysctlEntry{name: conf + "forwarding", min: intMin, max: intMax, def: strconv.FormatInt(dflt, 10),
+		apply: func(s *Stack, _ *sysctlEntry) error { return s.applyDevForwarding(d) }}
+	applyNeigh := func(s *Stack, _ *sysctlEntry) error { return s.applyNeigh(d) }
+	// Linux's proc handlers: the solicit counts are ints from 0, the
+	// _ms knobs milliseconds from 0; base_reachable_time and
+	// delay_first_probe_time are seconds and take a sign (proc_dointvec_jiffies).
+	// Values are kept exactly, as a kernel with HZ=1000 keeps them.
+	d.mcastSolicit = &sysctlEntry{name: neigh + "mcast_solicit", def: "3", min: 0, max: intMax, apply: applyNeigh}
+	d.ucastSolicit = &sysctlEntry{name: neigh + "ucast_solicit", def: "3", min: 0, max: intMax, apply: applyNeigh}
+	d.retransMS = &sysctlEntry{name: neigh + "retrans_time_ms", def: "1000", min: 0, max: intMax, apply: applyNeigh}
+	d.reachableMS = &sysctlEntry{name: neigh + "base_reachable_time_ms", def: "30000", min: 0, max: intMax, apply: applyNeigh}
+	d.delayProbe = &sysctlEntry{name: neigh + "delay_first_probe_time", def: "5", min: -intMax / 1000, max: intMax / 1000, apply: applyNeigh}
+	views := []*sysctlEntry{
+		{name: neigh + "retrans_time", base: d.retransMS, unit: 10, min: 0, max: intMax / 10},
+		{name: neigh + "base_reachable_time", base: d.reachableMS, unit: 1000, min: -intMax / 1000, max: intMax / 1000},
+	}
+	for _, e := range []*sysctlEntry{d.forward, d.mcastSolicit, d.ucastSolicit, d.retransMS, d.reachableMS, d.delayProbe} {
+		lo, _, err := e.parse(nil, e.def)
+		if err != nil {
+			panic("stack: bad sysctl default for " + e.name)
+		}
+		e.store(lo, 0)
+		t.dev[e.name] = e
+	}
+	for _, e := range views {
+		t.dev[e.name] = e
+	}
+	t.devs = append(t.devs, d)
+	if t.stack == nil {
+		return nil
+	}
+	if err := t.stack.applyDevForwarding(d); err != nil {
+		return err
+	}
+	return t.stack.applyNeigh(d)
+}
