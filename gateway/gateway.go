@@ -73,6 +73,8 @@ type Gateway struct {
 	udp  flowTable[udpKey, *udpFlow]
 	icmp flowTable[icmpKey, *icmpFlow]
 	syns synTable
+	// out relays ICMP errors the sandbox sends about relayed UDP flows.
+	out icmpOut
 	// names holds what the sandbox resolved, for domain rules.
 	names nameTable
 
@@ -87,6 +89,11 @@ type Stats struct {
 	TCPFlows, UDPFlows, ICMPFlows atomic.Int64
 	Denied, Failed                atomic.Int64
 	BytesOut, BytesIn             atomic.Int64 // sandbox to world, world to sandbox (payload)
+	// ICMP errors the sandbox sent about relayed UDP datagrams (icmp_out.go):
+	// relayed to the world, held back by the rate limit, dropped (quoting
+	// no flow the gateway relays, or malformed), and flows ended instead
+	// because the host gave no raw socket.
+	ICMPErrRelayed, ICMPErrLimited, ICMPErrDropped, ICMPErrClosed atomic.Int64
 }
 
 // New installs the gateway on cfg.Stack.
@@ -121,6 +128,9 @@ func New(cfg Config) (*Gateway, error) {
 	gw.startTCP()
 	gw.startUDP()
 	gw.startICMP()
+	if err := gw.startICMPOut(); err != nil {
+		return nil, err
+	}
 	return gw, nil
 }
 
@@ -144,6 +154,7 @@ func (gw *Gateway) Close() {
 	gw.udp.closeAll()
 	gw.icmp.closeAll()
 	gw.wg.Wait()
+	gw.stopICMPOut()
 }
 
 // begin registers one piece of work Close waits for, with the listener l
@@ -180,9 +191,13 @@ func (gw *Gateway) Drain(max time.Duration) {
 // Summary is the one-line --stats report.
 func (gw *Gateway) Summary() string {
 	s := &gw.stats
-	return fmt.Sprintf("netsandbox: flows tcp %d udp %d icmp %d, denied %d, failed %d; bytes out %d in %d",
+	sum := fmt.Sprintf("netsandbox: flows tcp %d udp %d icmp %d, denied %d, failed %d; bytes out %d in %d",
 		s.TCPFlows.Load(), s.UDPFlows.Load(), s.ICMPFlows.Load(), s.Denied.Load(), s.Failed.Load(),
 		s.BytesOut.Load(), s.BytesIn.Load())
+	if r, l, d, c := s.ICMPErrRelayed.Load(), s.ICMPErrLimited.Load(), s.ICMPErrDropped.Load(), s.ICMPErrClosed.Load(); r+l+d+c > 0 {
+		sum += fmt.Sprintf("; sandbox icmp errors relayed %d, rate-limited %d, dropped %d, flows closed %d", r, l, d, c)
+	}
+	return sum
 }
 
 func (gw *Gateway) logf(format string, args ...any) {

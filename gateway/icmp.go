@@ -35,7 +35,7 @@ type icmpFlow struct {
 
 	mu             sync.Mutex
 	ttl, tos, pmtu int
-	head           []byte // the last request's IP header + ICMP header
+	reqs           quoteRing // the last requests' IP and echo headers, by sequence
 }
 
 // startICMP takes every echo request to an address that is not the
@@ -94,7 +94,7 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	if pmtu := dfMode(ip); pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
 		f.pmtu = pmtu
 	}
-	f.head = packetHead(pkt)
+	f.reqs.put(ip, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
 	// The kernel fills a ping socket's identifier and checksum; a raw
 	// socket sends the sandbox's message as it is.
 	err := f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
@@ -246,7 +246,7 @@ func (gw *Gateway) rawICMP(f *icmpFlow, pkt []byte) {
 		if len(echo) < 8 || echo[0] != uint8(header.ICMPv4Echo) || binary.BigEndian.Uint16(echo[4:]) != f.key.id {
 			return
 		}
-		gw.relayEchoError(f, from, msg[0], msg[1], binary.BigEndian.Uint32(msg[4:]), binary.BigEndian.Uint16(echo[6:]), ip.TTL())
+		gw.relayEchoError(f, from, msg[0], msg[1], binary.BigEndian.Uint32(msg[4:]), echo, ip.TTL())
 	}
 }
 
@@ -261,26 +261,32 @@ func (gw *Gateway) pingError(f *icmpFlow, buf, oob []byte) bool {
 	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() || n < 8 {
 		return true
 	}
-	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, binary.BigEndian.Uint16(buf[6:]), ci.ttl)
+	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, errorInfoWord(ci.ee.Type, ci.ee.Code, ci.ee.Info), buf[:n], ci.ttl)
 	return true
 }
 
 // relayEchoError sends an ICMP error from the real offender quoting the
-// sandbox's request with sequence seq.
-func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code uint8, info uint32, seq uint16, hostTTL uint8) {
+// sandbox's request it is about: echo is the host's quote of its own
+// request from the echo header on (at least 8 bytes), whose sequence
+// number and data pick the request (quote_ring.go). info is the header's
+// second word.
+func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code uint8, info uint32, echo []byte, hostTTL uint8) {
+	seq := binary.BigEndian.Uint16(echo[6:])
 	f.mu.Lock()
-	head := append([]byte(nil), f.head...)
+	p, matched, ok := f.reqs.find(echo[8:], true, seq)
 	f.mu.Unlock()
-	if len(head) < header.IPv4MinimumSize+8 {
+	if !ok || p.hlen < header.IPv4MinimumSize+8 {
 		return
 	}
-	hl := int(header.IPv4(head).HeaderLength())
-	if len(head) < hl+8 {
-		return
+	data := echo[8:]
+	if !matched {
+		// Not one of the last requests: the last one's header with the
+		// quoted sequence number, as before the ring.
+		binary.BigEndian.PutUint16(p.head[p.hlen-2:], seq)
+		data = nil
 	}
-	binary.BigEndian.PutUint16(head[hl+6:], seq)
 	if typ == uint8(header.ICMPv4DstUnreachable) && code == uint8(header.ICMPv4FragmentationNeeded) {
 		info &= 0xffff
 	}
-	gw.relayICMPError(offender, typ, code, info, head, hostTTL)
+	gw.relayQuote(offender, typ, code, info, p.quote(data), hostTTL)
 }

@@ -23,14 +23,15 @@ type udpFlow struct {
 	key   udpKey
 	host  *hostSock
 	to    netip.AddrPort // host destination (dst, or the resolver for DNS)
+	local netip.AddrPort // the host socket's own address
 	last  atomic.Int64   // unix nanos of the last datagram either way
 	start time.Time
 	up    atomic.Int64
 	down  atomic.Int64
 
 	mu             sync.Mutex
-	ttl, tos, pmtu int    // options now set on host, -1 unknown
-	head           []byte // the last sandbox datagram's IP+UDP header, for errors
+	ttl, tos, pmtu int       // options now set on host, -1 unknown
+	sent           quoteRing // the last sandbox datagrams' headers, for errors
 }
 
 func (gw *Gateway) startUDP() {
@@ -91,8 +92,16 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	if pmtu := dfMode(ip); pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
 		f.pmtu = pmtu
 	}
-	f.head = packetHead(pkt)
+	f.sent.put(ip, pkt.TransportHeader().Slice(), payload, 0)
 	err := f.host.sendTo(payload, netip.AddrPort{})
+	switch err {
+	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO:
+		// An ICMP error about an earlier datagram was pending (sk_err,
+		// which the send has now cleared; udpError relays the error
+		// itself): this datagram was not sent, but a router forwards
+		// every packet.
+		err = f.host.sendTo(payload, netip.AddrPort{})
+	}
 	var mtu int
 	if err == unix.EMSGSIZE {
 		f.host.control(func(fd int) error {
@@ -171,7 +180,7 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 		h.Close()
 		return nil
 	}
-	f := &udpFlow{key: k, host: h, to: to, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
+	f := &udpFlow{key: k, host: h, to: to, local: h.localAddr(), start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
 	t.putLocked(k, f)
 	gw.stats.UDPFlows.Add(1)
@@ -235,22 +244,48 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 }
 
 // udpError drains one error-queue message of the host socket and sends the
-// matching ICMP error into the sandbox, quoting the sandbox's last datagram
-// of the flow. It reports whether the socket is still usable.
+// matching ICMP error into the sandbox, quoting the sandbox's datagram it
+// is about (quote_ring.go) with as much payload as the host's error quoted.
+// It reports whether the socket is still usable.
 func (gw *Gateway) udpError(f *udpFlow, buf, oob []byte) bool {
-	_, oobn, _, err := f.host.recv(buf, oob, true, time.Now().Add(time.Second))
+	n, oobn, _, err := f.host.recv(buf, oob, true, time.Now().Add(time.Second))
 	if err != nil {
 		return err == unix.EAGAIN || isTimeout(err)
 	}
 	ci := parseCmsgs(oob[:oobn])
-	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() {
+	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() || f.key.dst.Addr() == gw.cfg.DNS {
 		return true
 	}
-	f.mu.Lock()
-	head := f.head
-	f.mu.Unlock()
-	if head != nil && f.key.dst.Addr() != gw.cfg.DNS {
-		gw.relayICMPError(ci.offender, ci.ee.Type, ci.ee.Code, ci.ee.Info, head, ci.ttl)
+	offender := ci.offender
+	if offender.IsLoopback() {
+		// The host's loopback is the gateway's address to the sandbox
+		// (--allow-host-loopback); 127/8 would be a martian there.
+		offender = f.key.dst.Addr()
 	}
+	q := buf[:n]
+	f.mu.Lock()
+	p, matched, ok := f.sent.find(q, false, 0)
+	f.mu.Unlock()
+	if !ok {
+		return true
+	}
+	if !matched {
+		q = nil // an older datagram: its header is gone, quote the last one's alone
+	}
+	gw.relayQuote(offender, ci.ee.Type, ci.ee.Code, errorInfoWord(ci.ee.Type, ci.ee.Code, ci.ee.Info), p.quote(q), ci.ttl)
 	return true
+}
+
+// errorInfoWord is the second word of an ICMP error header for the info
+// the host's error queue reports (sock_extended_err's ee_info): the MTU of
+// "fragmentation needed" in its low half, a parameter problem's pointer in
+// its first byte.
+func errorInfoWord(typ, code uint8, info uint32) uint32 {
+	switch {
+	case typ == uint8(header.ICMPv4DstUnreachable) && code == uint8(header.ICMPv4FragmentationNeeded):
+		return info & 0xffff
+	case typ == uint8(header.ICMPv4ParamProblem):
+		return (info & 0xff) << 24
+	}
+	return 0
 }

@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/stack"
+)
+
+// icmpOut relays the ICMP errors the sandbox's own stack sends about
+// datagrams the gateway gave it (a reply to a socket that has closed, a
+// datagram to a published port nobody listens on) to the world, as the
+// host itself would send them: from the host address the datagram reached,
+// quoting it as the host received it. Sending ICMP needs a raw socket
+// (CAP_NET_RAW); without one the flow's host socket is closed instead, so
+// the host kernel answers the next datagram itself.
+type icmpOut struct {
+	tap *icmpOutTap
+	lim *icmpLimiter
+
+	once  sync.Once
+	mu    sync.Mutex
+	fd    int // raw IPPROTO_ICMP socket, -1 when the host refused one
+	noRaw error
+}
+
+// icmpOutTap sees a copy of every ICMP packet the sandbox sends (a raw
+// endpoint of the gateway's stack: gVisor hands its ICMP handling only
+// destination unreachable, and only to endpoints it has).
+type icmpOutTap struct{ gw *Gateway }
+
+// icmpQuoteRoom is how much of the offending datagram an ICMP error
+// carries, its IP header included: Linux fills an error up to 576 bytes
+// (icmp_send), minus the error's IP and ICMP headers.
+const icmpQuoteRoom = 576 - header.IPv4MinimumSize - header.ICMPv4MinimumSize
+
+// icmpFilter is ICMP_FILTER (linux/icmp.h), a raw ICMP socket's receive
+// filter.
+const icmpFilter = 1
+
+func (gw *Gateway) startICMPOut() error {
+	gw.out.fd = -1
+	gw.out.lim = newICMPLimiter(hostICMPLimits())
+	gw.out.tap = &icmpOutTap{gw: gw}
+	if e := gw.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, gw.out.tap); e != nil {
+		return fmt.Errorf("gateway: icmp tap: %s", e)
+	}
+	return nil
+}
+
+func (gw *Gateway) stopICMPOut() {
+	gw.g.UnregisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, gw.out.tap)
+	gw.out.mu.Lock()
+	defer gw.out.mu.Unlock()
+	if gw.out.fd >= 0 {
+		unix.Close(gw.out.fd)
+		gw.out.fd = -1
+	}
+	gw.out.noRaw = errClosed
+}
+
+// rawFD opens the raw socket on first use; -1 when the host gives none.
+func (o *icmpOut) rawFD() int {
+	o.once.Do(func() {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+		if err != nil {
+			o.mu.Lock()
+			o.noRaw = err
+			o.mu.Unlock()
+			return
+		}
+		// It only sends: a filter passing no type keeps the host's ICMP
+		// traffic out of its receive queue.
+		unix.SetsockoptInt(fd, unix.SOL_RAW, icmpFilter, -1)
+		o.mu.Lock()
+		if o.noRaw == nil {
+			o.fd = fd
+		} else {
+			unix.Close(fd) // closed meanwhile
+		}
+		o.mu.Unlock()
+	})
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fd
+}
+
+// send writes one ICMP message (header first; its checksum is filled
+// here) from the host address src to dst, with tos. It reports false when
+// no raw socket could be had.
+func (o *icmpOut) send(src, dst netip.Addr, tos uint8, msg []byte) bool {
+	fd := o.rawFD()
+	if fd < 0 {
+		return false
+	}
+	binary.BigEndian.PutUint16(msg[2:], 0)
+	binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, 0))
+	oob := unix.PktInfo4(&unix.Inet4Pktinfo{Spec_dst: src.As4()})
+	tosMsg := make([]byte, unix.CmsgSpace(4))
+	h := (*unix.Cmsghdr)(unsafePointer(tosMsg))
+	h.Level, h.Type = unix.IPPROTO_IP, unix.IP_TOS
+	h.SetLen(unix.CmsgLen(4))
+	binary.NativeEndian.PutUint32(tosMsg[unix.CmsgLen(0):], uint32(tos))
+	oob = append(oob, tosMsg...)
+	// A full send buffer drops the error, as the kernel's own ICMP socket
+	// would.
+	unix.SendmsgN(fd, msg, oob, &unix.SockaddrInet4{Addr: dst.As4()}, unix.MSG_DONTWAIT)
+	return true
+}
+
+// errorTOS is the TOS of an error about a packet with tos: its TOS bits
+// with internetwork-control precedence, as icmp_send sets it.
+func errorTOS(tos uint8) uint8 { return tos&0x1e | 0xc0 }
+
+// HandlePacket runs on the stack's delivery path: an ICMP error the
+// sandbox sent about a datagram of a relayed UDP flow goes to the flow's
+// remote; one about no such flow is dropped, counted. Errors to the
+// gateway's own addresses about anything else are the stack's (a
+// published port's binding gets them, publish_udp.go).
+func (t *icmpOutTap) HandlePacket(pkt *gstack.PacketBuffer) {
+	gw := t.gw
+	if pkt.NICID != gw.nic || gw.closed.Load() {
+		return
+	}
+	outer := header.IPv4(pkt.NetworkHeader().Slice())
+	if len(outer) < header.IPv4MinimumSize || int(outer.HeaderLength()) != len(outer) {
+		return
+	}
+	toGateway := gw.isGatewayAddr(addrOf(outer.DestinationAddress()))
+	v := pkt.ToView()
+	defer v.Release()
+	all := v.AsSlice()
+	start := len(pkt.LinkHeader().Slice()) + len(outer)
+	end := len(pkt.LinkHeader().Slice()) + int(outer.TotalLength())
+	if end > len(all) || start+header.ICMPv4MinimumSize > end {
+		return
+	}
+	msg := all[start:end]
+	typ, code := msg[0], msg[1]
+	switch {
+	case typ == uint8(header.ICMPv4DstUnreachable) && code <= 15,
+		typ == uint8(header.ICMPv4TimeExceeded), typ == uint8(header.ICMPv4ParamProblem):
+	default:
+		return // not an error: echo is icmp.go's, the rest ends here
+	}
+	if checksum.Checksum(msg, 0) != 0xffff {
+		gw.stats.ICMPErrDropped.Add(1)
+		return
+	}
+	q := msg[header.ICMPv4MinimumSize:]
+	src, dst, udpLen, payload, ok := parseUDPQuote(q)
+	if !ok {
+		if !toGateway {
+			gw.stats.ICMPErrDropped.Add(1)
+		}
+		return
+	}
+	// The quoted datagram went from the remote (as the sandbox saw it) to
+	// the sandbox: the flow the sandbox started the other way.
+	gw.udp.mu.Lock()
+	f := gw.udp.flows[udpKey{src: dst, dst: src}]
+	gw.udp.mu.Unlock()
+	if f == nil {
+		if !toGateway {
+			gw.stats.ICMPErrDropped.Add(1)
+		}
+		return
+	}
+	if f.key.dst.Addr() == gw.cfg.DNS {
+		return // the query to the resolver is the gateway's own
+	}
+	qip := header.IPv4(q)
+	ttl := qip.TTL()
+	if ttl < 255 {
+		ttl++ // the gateway took one off on the way in
+	}
+	tos := tosOf(qip)
+	gw.relayErrorToWorld(f, typ, code, msg[4:8], ttl, tos, udpLen, payload)
+}
+
+// relayErrorToWorld sends the sandbox's error about a reply of flow f to
+// the flow's remote, quoting that reply as the host socket received it.
+func (gw *Gateway) relayErrorToWorld(f *udpFlow, typ, code uint8, rest []byte, ttl, tos uint8, udpLen uint16, payload []byte) {
+	if !f.local.IsValid() {
+		gw.stats.ICMPErrDropped.Add(1)
+		return
+	}
+	if !gw.out.lim.allow(f.to.Addr(), typ, code, time.Now()) {
+		gw.stats.ICMPErrLimited.Add(1)
+		return
+	}
+	msg := buildUDPError(typ, code, rest, f.to, f.local, ttl, tos, udpLen, payload, true)
+	if !gw.out.send(f.local.Addr(), f.to.Addr(), errorTOS(tos), msg) {
+		// No raw socket: closing the host socket makes the host kernel
+		// answer the remote's next datagram itself.
+		gw.stats.ICMPErrClosed.Add(1)
+		gw.logf("udp %s -> %s: the sandbox refused a reply; no raw socket to tell %s, host socket closed", f.key.src, f.key.dst, f.to)
+		f.host.Close()
+		return
+	}
+	gw.stats.ICMPErrRelayed.Add(1)
+}
+
+// parseUDPQuote reads an ICMP error's quote of a UDP datagram: its
+// addresses, its UDP length and the payload bytes quoted.
+func parseUDPQuote(q []byte) (src, dst netip.AddrPort, udpLen uint16, payload []byte, ok bool) {
+	if len(q) < header.IPv4MinimumSize {
+		return
+	}
+	ip := header.IPv4(q)
+	hl := int(ip.HeaderLength())
+	if q[0]>>4 != 4 || hl < header.IPv4MinimumSize || len(q) < hl+header.UDPMinimumSize ||
+		ip.Protocol() != uint8(header.UDPProtocolNumber) || ip.FragmentOffset() != 0 {
+		return
+	}
+	u := header.UDP(q[hl:])
+	src = netip.AddrPortFrom(addrOf(ip.SourceAddress()), u.SourcePort())
+	dst = netip.AddrPortFrom(addrOf(ip.DestinationAddress()), u.DestinationPort())
+	return src, dst, u.Length(), q[hl+header.UDPMinimumSize:], true
+}
+
+// buildUDPError makes an ICMP error quoting a UDP datagram from -> to of
+// UDP length udpLen whose payload starts with payload, with the IP header
+// the host received it with as far as its socket told (ttl, tos; the IP ID
+// and DF are not reported and quoted as 0). rest is the ICMP header's
+// second word (the MTU, the pointer). The UDP checksum is the datagram's
+// when payload is all of it, else 0 (the receiver does not check a
+// quote's).
+func buildUDPError(typ, code uint8, rest []byte, from, to netip.AddrPort, ttl, tos uint8, udpLen uint16, payload []byte, withSum bool) []byte {
+	room := icmpQuoteRoom - header.IPv4MinimumSize - header.UDPMinimumSize
+	if len(payload) > room {
+		payload = payload[:room]
+	}
+	msg := make([]byte, header.ICMPv4MinimumSize+header.IPv4MinimumSize+header.UDPMinimumSize+len(payload))
+	msg[0], msg[1] = typ, code
+	copy(msg[4:8], rest)
+	if typ != uint8(header.ICMPv4DstUnreachable) || code != uint8(header.ICMPv4FragmentationNeeded) {
+		msg[5] = 0 // RFC 4884 length: no extension is carried
+	}
+	ip := header.IPv4(msg[header.ICMPv4MinimumSize:])
+	ip.Encode(&header.IPv4Fields{
+		TOS:         tos,
+		TotalLength: header.IPv4MinimumSize + udpLen,
+		TTL:         ttl,
+		Protocol:    uint8(header.UDPProtocolNumber),
+		SrcAddr:     gAddr(from.Addr()),
+		DstAddr:     gAddr(to.Addr()),
+	})
+	ip.SetChecksum(^ip.CalculateChecksum())
+	u := header.UDP(msg[header.ICMPv4MinimumSize+header.IPv4MinimumSize:])
+	u.Encode(&header.UDPFields{SrcPort: from.Port(), DstPort: to.Port(), Length: udpLen})
+	copy(u[header.UDPMinimumSize:], payload)
+	if withSum && int(udpLen) == header.UDPMinimumSize+len(payload) {
+		sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, gAddr(from.Addr()), gAddr(to.Addr()), udpLen)
+		sum = checksum.Checksum(payload, sum)
+		u.SetChecksum(^u.CalculateChecksum(sum))
+		if u.Checksum() == 0 {
+			u.SetChecksum(0xffff)
+		}
+	}
+	return msg
+}
+
+// icmpErrorRest is the second word of an ICMP error's header for a
+// stack.ICMPError: the next-hop MTU of "fragmentation needed", the pointer
+// of a parameter problem.
+func icmpErrorRest(e *stack.ICMPError) []byte {
+	rest := make([]byte, 4)
+	switch {
+	case e.Type == uint8(header.ICMPv4DstUnreachable) && e.Code == uint8(header.ICMPv4FragmentationNeeded):
+		binary.BigEndian.PutUint16(rest[2:], uint16(e.Info))
+	case e.Type == uint8(header.ICMPv4ParamProblem):
+		rest[0] = uint8(e.Info)
+	}
+	return rest
+}
+
+// localAddr is the socket's own address (getsockname), invalid if unknown.
+func (h *hostSock) localAddr() netip.AddrPort {
+	var ap netip.AddrPort
+	h.control(func(fd int) error {
+		sa, err := unix.Getsockname(fd)
+		if sin, ok := sa.(*unix.SockaddrInet4); ok && err == nil {
+			ap = netip.AddrPortFrom(netip.AddrFrom4(sin.Addr), uint16(sin.Port))
+		}
+		return err
+	})
+	return ap
+}
