@@ -106,6 +106,9 @@ func (g *gsock) SetSockOpt(level, name int, val []byte) error {
 	if level == unix.SOL_IP && name == unix.IP_MINTTL {
 		g.syncMinTTL(netip.AddrPort{})
 	}
+	if level == unix.SOL_IP && name == unix.IP_ROUTER_ALERT {
+		g.syncRouterAlert() // router_alert.go
+	}
 	return g.pushOpts()
 }
 

@@ -102,6 +102,7 @@ func (g *gsock) Close() error {
 	g.dropMinTTL()
 	g.dropIPOptions()
 	g.dropMemberships() // raw sockets' (ip_mc_drop_socket)
+	g.leaveRouterAlert()
 	g.endpoint().Close()
 	g.lingerWait()
 	return nil

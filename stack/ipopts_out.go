@@ -52,7 +52,8 @@ type optIPv4 struct {
 // optIPv4EP is one NIC's IPv4 endpoint.
 type optIPv4EP struct {
 	ipv4Endpoint
-	s *Stack
+	s   *Stack
+	nic tcpip.NICID
 }
 
 // ipv4ProtocolFor wraps the IPv4 factory for New. A gateway stack keeps
@@ -73,7 +74,8 @@ func (s *Stack) ipv4ProtocolFor(cfg Config, f gstack.NetworkProtocolFactory) gst
 }
 
 func (p *optIPv4) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDispatcher) gstack.NetworkEndpoint {
-	ep := p.ipv4Protocol.NewEndpoint(nic, d)
+	gate := &rawGate{TransportDispatcher: d, loopback: nic.IsLoopback()} // forward_ra.go
+	ep := p.ipv4Protocol.NewEndpoint(nic, gate)
 	full, ok := ep.(ipv4Endpoint)
 	if !ok {
 		// Cannot happen with gVisor's IPv4; if it did, TCP and ping
@@ -81,7 +83,8 @@ func (p *optIPv4) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDis
 		p.s.ipo.out.Store(false)
 		return ep
 	}
-	return &optIPv4EP{ipv4Endpoint: full, s: p.s}
+	gate.ep.Store(&ipv4EndpointRef{full})
+	return &optIPv4EP{ipv4Endpoint: full, s: p.s, nic: nic.ID()}
 }
 
 // IPOptionsOutputSupported tells whether TCP and ping sockets can send IP
@@ -96,6 +99,9 @@ func (e *optIPv4EP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderPara
 }
 
 func (e *optIPv4EP) HandlePacket(pkt *gstack.PacketBuffer) {
+	if e.s.routerAlertTake(e.ipv4Endpoint, e.nic, pkt) {
+		return
+	}
 	e.s.observeSYN(pkt)
 	after := e.s.tcpFragNeeded(pkt)
 	e.ipv4Endpoint.HandlePacket(pkt)

@@ -51,6 +51,7 @@ type Stack struct {
 	ipo        ipoState    // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
 	frags      fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
 	routeCache routeCache  // recent UDP send routes (udp_route_cache.go)
+	ra         raChain     // IP_ROUTER_ALERT sockets (forward_ra.go)
 }
 
 // loopbackMTU is Linux's MTU for lo.

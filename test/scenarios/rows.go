@@ -1,7 +1,10 @@
 package scenarios
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -15,6 +18,7 @@ func rowScenarios() []harness.Scenario {
 	var scs []harness.Scenario
 	scs = append(scs, rowOptionScenarios()...)
 	scs = append(scs, rowSysctlScenarios()...)
+	scs = append(scs, rowForwardScenarios()...)
 	return scs
 }
 
@@ -187,6 +191,153 @@ func rowSysctlScenarios() []harness.Scenario {
 			sysctlReads(e, n+"base_reachable_time_ms")
 			sysctlWrites(e, n+"delay_first_probe_time", "-1", "3", "abc")
 			sysctlReads(e, "net.ipv4.neigh.lo.mcast_solicit")
+		}},
+	}
+}
+
+// transit is a peer that sends hand-made IPv4 packets to the DUT's MAC
+// over a packet socket, so their destination can be an address the DUT
+// does not own (the peer's routing would never send them there).
+type transit struct {
+	e   *harness.Env
+	pkt harness.Sock
+	mac []byte
+}
+
+// transitSrc is the source of transit packets: on the DUT's subnet, owned
+// by no host, so the peer accepts the forwarded copy coming back.
+var transitSrc = netip.AddrFrom4([4]byte{198, 18, 0, 77})
+
+// newTransit learns the DUT's MAC from a datagram the DUT sends to the
+// peer and opens the packet socket; it aborts the scenario without one.
+func newTransit(e *harness.Env) *transit {
+	tap := e.Socket(e.Peer, unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_IP)))
+	p := peerUDP(e, e.BasePort+9)
+	s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	e.Check("mac probe", errOnly(s.SendMsg([]byte("mac"), nil, harness.Sockaddr(e.PeerAddr, e.BasePort+9), 0)))
+	var mac []byte
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(2 * time.Second)
+	for i := 0; i < 64 && mac == nil && time.Now().Before(deadline); i++ {
+		harness.WaitReadable(tap, time.Until(deadline))
+		n, _, _, from, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		// sockaddr_ll: halen at 11, address from 12.
+		if err == nil && n >= 20 && len(from) >= 18 && from[11] == 6 &&
+			netip.AddrFrom4([4]byte(buf[12:16])) == e.DUTAddr && buf[9] == unix.IPPROTO_UDP {
+			mac = append([]byte(nil), from[12:18]...)
+		}
+	}
+	if mac == nil {
+		e.Check("learn the DUT's MAC", unix.ETIMEDOUT)
+	}
+	p.Close()
+	tap.Close()
+	return &transit{e: e, pkt: e.Socket(e.Peer, unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_IP))), mac: mac}
+}
+
+func errOnly(_ int, err error) error { return err }
+
+// send hands the DUT a UDP datagram from transitSrc to dst:port with the
+// given TTL and IP options (a multiple of 4 bytes), and waits for it to
+// settle.
+func (t *transit) send(op string, dst netip.Addr, port int, ttl byte, opts []byte, payload string) {
+	ihl := 20 + len(opts)
+	b := make([]byte, ihl+8+len(payload))
+	b[0], b[8], b[9] = 0x40|byte(ihl/4), ttl, unix.IPPROTO_UDP
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	binary.BigEndian.PutUint16(b[4:], 0x5151)
+	s, d := transitSrc.As4(), dst.As4()
+	copy(b[12:], s[:])
+	copy(b[16:], d[:])
+	copy(b[20:], opts)
+	binary.BigEndian.PutUint16(b[10:], checksum(b[:ihl]))
+	binary.BigEndian.PutUint16(b[ihl:], uint16(t.e.BasePort+8))
+	binary.BigEndian.PutUint16(b[ihl+2:], uint16(port))
+	binary.BigEndian.PutUint16(b[ihl+4:], uint16(8+len(payload)))
+	copy(b[ihl+8:], payload)
+	sll := make([]byte, 20)
+	binary.NativeEndian.PutUint16(sll[0:], unix.AF_PACKET)
+	binary.BigEndian.PutUint16(sll[2:], unix.ETH_P_IP)
+	binary.NativeEndian.PutUint32(sll[4:], 2) // the peer's eth0
+	sll[11] = 6
+	copy(sll[12:], t.mac)
+	_, err := t.pkt.SendMsg(b, nil, sll, 0)
+	t.e.Rec(op, err)
+	time.Sleep(150 * time.Millisecond)
+}
+
+// drain records every datagram waiting on s (bounded), headers of raw
+// sockets decoded.
+func drain(e *harness.Env, op string, s harness.Sock, raw bool) {
+	buf, oob := make([]byte, 2048), make([]byte, 256)
+	for i := 0; i < 8; i++ {
+		n, oobn, fl, _, err := s.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+		if err != nil {
+			e.Rec(op, err)
+			return
+		}
+		if raw {
+			e.Rec(op, n, fl, ipHeader(buf[:n]), buf[min(n, int(buf[0]&0xf)*4+8):n])
+			continue
+		}
+		e.Rec(op, n, fl, buf[:n], harness.Cmsgs(oob[:oobn]))
+	}
+}
+
+// raOpt is a Router Alert option (RFC 2113): value 0, "examine packet".
+var raOpt = []byte{0x94, 0x04, 0x00, 0x00}
+
+func rowForwardScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "sysctl/ip-forward-routes", Run: func(e *harness.Env) {
+			t := newTransit(e)
+			far := farUDP(e, 2, e.BasePort)
+			e.SetInt("far IP_RECVTTL", far, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			t.send("to far, forwarding off", e.FarAddrs[2], e.BasePort, 10, nil, "off")
+			drain(e, "far", far, false)
+			e.Check("ip_forward 1", e.SetSysctl(e.DUT, "net.ipv4.ip_forward", "1"))
+			t.send("to far, forwarding on", e.FarAddrs[2], e.BasePort, 10, nil, "on")
+			drain(e, "far", far, false)
+			t.send("to far, ttl 2", e.FarAddrs[2], e.BasePort, 2, nil, "ttl2")
+			drain(e, "far", far, false)
+			e.Check("eth0 forwarding 0", e.SetSysctl(e.DUT, "net.ipv4.conf.eth0.forwarding", "0"))
+			t.send("to far, eth0 off", e.FarAddrs[2], e.BasePort, 10, nil, "eth0off")
+			drain(e, "far", far, false)
+			e.Check("eth0 forwarding 1", e.SetSysctl(e.DUT, "net.ipv4.conf.eth0.forwarding", "1"))
+			t.send("to far, eth0 on", e.FarAddrs[2], e.BasePort, 10, nil, "eth0on")
+			drain(e, "far", far, false)
+		}},
+		{Name: "rows/ip-router-alert-delivery", Run: func(e *harness.Env) {
+			t := newTransit(e)
+			far := farUDP(e, 3, e.BasePort)
+			r := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			e.SetInt("r IP_ROUTER_ALERT 1", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 1)
+			q := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			round := func(op string, dst netip.Addr, ttl byte, opts []byte) {
+				t.send(op, dst, e.BasePort, ttl, opts, op)
+				drain(e, "  r", r, true)
+				drain(e, "  q", q, true)
+				drain(e, "  far", far, false)
+			}
+			round("RA to far, forwarding off", e.FarAddrs[3], 10, raOpt)
+			round("RA to the DUT", e.DUTAddr, 10, raOpt)
+			e.Check("ip_forward 1", e.SetSysctl(e.DUT, "net.ipv4.ip_forward", "1"))
+			round("RA to far", e.FarAddrs[3], 10, raOpt)
+			round("RA to far, ttl 1", e.FarAddrs[3], 1, raOpt)
+			round("RA after End of List to far", e.FarAddrs[3], 10, []byte{0x01, 0x01, 0x01, 0x00, 0x94, 0x04, 0x00, 0x00})
+			round("RA after NOPs to far", e.FarAddrs[3], 10, []byte{0x01, 0x01, 0x94, 0x04, 0x00, 0x00, 0x01, 0x00})
+			round("no RA to far", e.FarAddrs[3], 10, nil)
+			round("RA to the DUT, forwarding on", e.DUTAddr, 10, raOpt)
+			e.SetInt("r SO_BINDTOIFINDEX 1", r, unix.SOL_SOCKET, unix.SO_BINDTOIFINDEX, 1)
+			round("RA to far, r bound to lo", e.FarAddrs[3], 10, raOpt)
+			e.SetInt("r SO_BINDTOIFINDEX 2", r, unix.SOL_SOCKET, unix.SO_BINDTOIFINDEX, 2)
+			round("RA to far, r bound to eth0", e.FarAddrs[3], 10, raOpt)
+			e.SetInt("r IP_ROUTER_ALERT 0", r, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 0)
+			round("RA to far, r left", e.FarAddrs[3], 10, raOpt)
+			u := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			e.SetInt("icmp socket IP_ROUTER_ALERT 1", u, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 1)
+			round("RA UDP to far, only an ICMP RA socket", e.FarAddrs[3], 10, raOpt)
+			drain(e, "  icmp socket", u, true)
 		}},
 	}
 }
