@@ -193,6 +193,69 @@ func TestRunSandboxICMPErrors(t *testing.T) {
 		wait()
 	})
 
+	t.Run("without a raw socket", func(t *testing.T) {
+		// Unprivileged, the gateway cannot send ICMP: it closes the
+		// flow's host socket, so the host's kernel refuses the remote's
+		// next datagram itself.
+		for _, tool := range []string{"unshare", "setpriv", "mount"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Fatalf("needs %s (util-linux)", tool)
+			}
+		}
+		userBin, tun := rootlessFiles(t, bin)
+		var pc *net.UDPConn
+		err := harness.InNetns(tp.target, func() (err error) {
+			pc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(targetAddr), Port: 1718})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		script := "exec 4<>/dev/udp/" + targetAddr + "/1718 && echo hi >&4 && exec 4<&- && echo closed && sleep 3"
+		cmd := exec.Command("unshare", "-m", "sh", "-c",
+			`mount --make-rprivate / && mount --bind "$1" /dev/net/tun && exec ip netns exec "$2" setpriv --reuid=65534 --regid=65534 --clear-groups "$3" run --stats -- bash -c "$4"`,
+			"sh", tun, tp.host, userBin, script)
+		out := new(syncBuffer)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		defer func() {
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		}()
+		pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, from, err := pc.ReadFromUDPAddrPort(make([]byte, 100))
+		if err != nil {
+			t.Fatalf("target got nothing: %v\n%s", err, out.String())
+		}
+		rc, _ := pc.SyscallConn()
+		rc.Control(func(fd uintptr) {
+			err = unix.Connect(int(fd), &unix.SockaddrInet4{Addr: from.Addr().As4(), Port: int(from.Port())})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitOutput(t, out, "closed")
+		pc.Write([]byte("late reply"))
+		time.Sleep(300 * time.Millisecond)
+		pc.Write([]byte("later reply"))
+		if err := readErr(pc, 5*time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("the remote after two replies to a closed sandbox socket, rootless: %v, want ECONNREFUSED\n%s", err, out.String())
+		}
+		<-done
+		if m := sandboxICMPStats.FindStringSubmatch(out.String()); m == nil || m[4] != "1" {
+			t.Errorf("--stats: want one flow closed:\n%s", out.String())
+		}
+	})
+
 	t.Run("errors quoting no flow", func(t *testing.T) {
 		self, err := os.Executable()
 		if err != nil {
