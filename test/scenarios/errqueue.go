@@ -16,8 +16,9 @@ import (
 // errors quoting datagrams the DUT could have sent: every type and code,
 // parameter problems and MTUs a real router would rarely produce.
 type icmpForger struct {
-	e *harness.Env
-	s harness.Sock
+	e   *harness.Env
+	s   harness.Sock
+	seq uint16 // of the barrier pings
 }
 
 func newForger(e *harness.Env) *icmpForger {
@@ -59,9 +60,37 @@ func (f *icmpForger) send(typ, code byte, rest uint32, q []byte, badSum bool) {
 	if _, err := f.s.SendMsg(b, nil, harness.Sockaddr(f.e.DUTAddr, 0), 0); err != nil {
 		f.e.Rec("forge send", err)
 	}
-	// A packet-socket link may hand frames to the stack from more than
-	// one goroutine: space the messages so they arrive in order.
-	time.Sleep(15 * time.Millisecond)
+	f.barrier()
+}
+
+// barrier returns once the DUT has handled everything forged so far: it
+// pings the DUT and waits for the reply, which both stacks send only after
+// the frames before the request (one link, handled in order). A fixed
+// sleep instead lost messages on a loaded machine. Bounded at 2 s; a lost
+// reply only leaves the scenario's own settle time.
+func (f *icmpForger) barrier() {
+	f.seq++
+	req := []byte{8, 0, 0, 0, 0xfb, 0x5e, byte(f.seq >> 8), byte(f.seq)}
+	binary.BigEndian.PutUint16(req[2:], checksum(req))
+	if _, err := f.s.SendMsg(req, nil, harness.Sockaddr(f.e.DUTAddr, 0), 0); err != nil {
+		return
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	buf := make([]byte, 1500)
+	for i := 0; i < 64 && time.Now().Before(deadline); i++ {
+		if r, _ := f.s.Poll(unix.EPOLLIN, time.Until(deadline)); r == 0 {
+			return
+		}
+		n, _, _, _, err := f.s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || n < 20 {
+			continue
+		}
+		ihl := int(buf[0]&0xf) * 4
+		if icmp := buf[ihl:n]; len(icmp) >= 8 && icmp[0] == 0 &&
+			icmp[4] == 0xfb && icmp[5] == 0x5e && binary.BigEndian.Uint16(icmp[6:]) == f.seq {
+			return
+		}
+	}
 }
 
 // fragNeeded is the "rest" of a frag-needed carrying mtu.
