@@ -162,6 +162,28 @@ func rowSysctlScenarios() []harness.Scenario {
 		{Name: "sysctl/ip-no-pmtu-disc-values", Run: func(e *harness.Env) {
 			sysctlWrites(e, "net.ipv4.ip_no_pmtu_disc", "1", "3", "255", "256", "-1", "0")
 		}},
+		{Name: "sysctl/ip-no-pmtu-disc-effect", Run: func(e *harness.Env) {
+			// Modes 1..3 first: only mode 0 learns a path MTU, and the
+			// learnt MTU would stay for the rest of the run.
+			src, dst := errAddrs(e)
+			f := newForger(e)
+			for _, mode := range []string{"1", "2", "3", "0"} {
+				e.Check("ip_no_pmtu_disc "+mode, e.SetSysctl(e.DUT, "net.ipv4.ip_no_pmtu_disc", mode))
+				for _, k := range rowSocketKinds {
+					s := e.Socket(e.DUT, unix.AF_INET, k.typ, k.proto)
+					e.GetInt(k.name+" IP_MTU_DISCOVER", s, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
+					s.Close()
+				}
+				s := dutUDP(e, e.BasePort)
+				e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+				e.Rec("connect", s.Connect(harness.Sockaddr(dst.Addr(), int(dst.Port()))))
+				f.send(3, 4, fragNeeded(1000), quote(src, dst, []byte("big")), false)
+				settle()
+				recvErrOOB(e, "errqueue", s, 8, 128)
+				e.GetInt("IP_MTU", s, unix.IPPROTO_IP, unix.IP_MTU)
+				s.Close()
+			}
+		}},
 		{Name: "sysctl/ipfrag-thresholds", Run: func(e *harness.Env) {
 			hi, lo := "net.ipv4.ipfrag_high_thresh", "net.ipv4.ipfrag_low_thresh"
 			sysctlReads(e, hi, lo)
