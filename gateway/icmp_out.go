@@ -93,14 +93,12 @@ func (o *icmpOut) rawFD() int {
 	return o.fd
 }
 
+// canSend reports whether the host gave a raw socket to send errors with.
+func (o *icmpOut) canSend() bool { return o.rawFD() >= 0 }
+
 // send writes one ICMP message (header first; its checksum is filled
-// here) from the host address src to dst, with tos. It reports false when
-// no raw socket could be had.
-func (o *icmpOut) send(src, dst netip.Addr, tos uint8, msg []byte) bool {
-	fd := o.rawFD()
-	if fd < 0 {
-		return false
-	}
+// here) from the host address src to dst, with tos.
+func (o *icmpOut) send(src, dst netip.Addr, tos uint8, msg []byte) {
 	binary.BigEndian.PutUint16(msg[2:], 0)
 	binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, 0))
 	oob := unix.PktInfo4(&unix.Inet4Pktinfo{Spec_dst: src.As4()})
@@ -110,10 +108,13 @@ func (o *icmpOut) send(src, dst netip.Addr, tos uint8, msg []byte) bool {
 	h.SetLen(unix.CmsgLen(4))
 	binary.NativeEndian.PutUint32(tosMsg[unix.CmsgLen(0):], uint32(tos))
 	oob = append(oob, tosMsg...)
-	// A full send buffer drops the error, as the kernel's own ICMP socket
-	// would.
-	unix.SendmsgN(fd, msg, oob, &unix.SockaddrInet4{Addr: dst.As4()}, unix.MSG_DONTWAIT)
-	return true
+	// Under mu: Close must not close the socket in the middle. A full
+	// send buffer drops the error, as the kernel's own ICMP socket would.
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fd >= 0 {
+		unix.SendmsgN(o.fd, msg, oob, &unix.SockaddrInet4{Addr: dst.As4()}, unix.MSG_DONTWAIT)
+	}
 }
 
 // errorTOS is the TOS of an error about a packet with tos: its TOS bits
@@ -193,19 +194,21 @@ func (gw *Gateway) relayErrorToWorld(f *udpFlow, typ, code uint8, rest []byte, t
 		gw.stats.ICMPErrDropped.Add(1)
 		return
 	}
+	if !gw.out.canSend() {
+		// No raw socket: closing the host socket makes the host kernel
+		// answer the remote's next datagram itself.
+		if f.refused.CompareAndSwap(false, true) {
+			gw.stats.ICMPErrClosed.Add(1)
+			gw.logf("udp %s -> %s: the sandbox refused a reply; no raw socket to tell %s, host socket closed", f.key.src, f.key.dst, f.to)
+			f.host.Close()
+		}
+		return
+	}
 	if !gw.out.lim.allow(f.to.Addr(), typ, code, time.Now()) {
 		gw.stats.ICMPErrLimited.Add(1)
 		return
 	}
-	msg := buildUDPError(typ, code, rest, f.to, f.local, ttl, tos, udpLen, payload, true)
-	if !gw.out.send(f.local.Addr(), f.to.Addr(), errorTOS(tos), msg) {
-		// No raw socket: closing the host socket makes the host kernel
-		// answer the remote's next datagram itself.
-		gw.stats.ICMPErrClosed.Add(1)
-		gw.logf("udp %s -> %s: the sandbox refused a reply; no raw socket to tell %s, host socket closed", f.key.src, f.key.dst, f.to)
-		f.host.Close()
-		return
-	}
+	gw.out.send(f.local.Addr(), f.to.Addr(), errorTOS(tos), buildUDPError(typ, code, rest, f.to, f.local, ttl, tos, udpLen, payload, true))
 	gw.stats.ICMPErrRelayed.Add(1)
 }
 

@@ -224,6 +224,12 @@ func (s *pubUDPSession) DeliverICMPError(e *stack.ICMPError) {
 		gw.stats.ICMPErrDropped.Add(1)
 		return
 	}
+	if !gw.out.canSend() {
+		gw.stats.ICMPErrClosed.Add(1)
+		gw.logf("udp %s -> published %s: the sandbox refused it; no raw socket to tell the client, session ended", s.client, s.sandbox)
+		go s.pub.endSession(s)
+		return
+	}
 	if !gw.out.lim.allow(s.client.Addr(), e.Type, e.Code, time.Now()) {
 		gw.stats.ICMPErrLimited.Add(1)
 		return
@@ -248,11 +254,6 @@ func (s *pubUDPSession) DeliverICMPError(e *stack.ICMPError) {
 			}
 		}
 	}
-	if !gw.out.send(dst, s.client.Addr(), errorTOS(tos), msg) {
-		gw.stats.ICMPErrClosed.Add(1)
-		gw.logf("udp %s -> published %s: the sandbox refused it; no raw socket to tell the client, session ended", s.client, s.sandbox)
-		go s.pub.endSession(s)
-		return
-	}
+	gw.out.send(dst, s.client.Addr(), errorTOS(tos), msg)
 	gw.stats.ICMPErrRelayed.Add(1)
 }

@@ -28,6 +28,9 @@ type udpFlow struct {
 	start time.Time
 	up    atomic.Int64
 	down  atomic.Int64
+	// refused: the sandbox refused a reply and, with no raw socket to
+	// tell the remote, the host socket was closed (icmp_out.go).
+	refused atomic.Bool
 
 	mu             sync.Mutex
 	ttl, tos, pmtu int       // options now set on host, -1 unknown
