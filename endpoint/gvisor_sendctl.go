@@ -43,10 +43,10 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 	if steer {
 		oif = o.ext.ucIndex
 	}
-	// A ping socket's own IP_OPTIONS reach the wire through the stack's
-	// IPv4 wrapper (ipopts_out.go); an IP_RETOPTS message, which replaces
-	// them for one send, is built here.
-	pingOpts := g.isPing() && sp.hasOpts
+	// gVisor's ICMP endpoint writes no IP options, so a ping socket with
+	// IP_OPTIONS set, or an IP_RETOPTS message (which replaces them for
+	// one send), has its header built here.
+	pingOpts := g.isPing() && (sp.hasOpts || o.ext.ipOptions != nil)
 	if !sp.hasPktinfo && sp.tos < 0 && !steer && !pingOpts {
 		return false, 0, nil
 	}
