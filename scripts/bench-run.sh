@@ -13,12 +13,15 @@
 # of the repetitions. With --write it replaces the "netsandbox run
 # throughput" section of BENCHMARKS.md (between its markers).
 #
+# netsandbox is built from the working tree, or with --head from the
+# committed tree alone (git archive HEAD), or taken from --netsandbox.
+#
 # Needs root, iperf3, jq, and for the other backends slirp4netns and pasta
 # (Debian packages: iperf3 jq slirp4netns passt). Not run by CI.
 #
 # Usage: scripts/bench-run.sh [-t SECONDS] [-r REPS] [-m "1500 65520"]
 #            [-b "netsandbox slirp4netns pasta"] [-T "tcp-up tcp-down udp"]
-#            [--netsandbox BINARY]
+#            [--netsandbox BINARY | --head]
 #            [--write] [--cpuprofile-dir DIR]
 set -euo pipefail
 
@@ -28,6 +31,7 @@ mtus="1500 65520"
 backends="netsandbox slirp4netns pasta"
 tests="tcp-up tcp-down udp"
 nsb_bin=""
+head=0
 write=0
 profdir=""
 
@@ -35,6 +39,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}/
 args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--head) args+=("$1") ;;
 	-t | -r | -m | -b | -T) case $2 in *" "*) args+=("$1" "'$2'") ;; *) args+=("$1" "$2") ;; esac ;;
 	esac
 	case "$1" in
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
 	-T) tests=$2; shift 2 ;;
 	--netsandbox) nsb_bin=$2; shift 2 ;;
 	--write) write=1; shift ;;
+	--head) head=1; shift ;;
 	--cpuprofile-dir) profdir=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "bench-run: unknown argument $1" >&2; usage ;;
@@ -123,13 +129,22 @@ if ip -4 addr show | grep -q "inet $net3\." || [ -n "$(ip -4 route show match "$
 	exit 1
 fi
 
-built="netsandbox built from the tree at commit"
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
+dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 if [ -n "$nsb_bin" ]; then
-	built="netsandbox binary $nsb_bin given; tree at commit"
+	built="netsandbox binary $nsb_bin (tree at commit $commit$dirty)"
+elif [ "$head" = 1 ]; then
+	log "building netsandbox from commit $commit"
+	mkdir "$tmp/src"
+	git -C "$repo" archive HEAD | tar -x -C "$tmp/src"
+	(cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath -o "$tmp/netsandbox" ./cmd/netsandbox)
+	nsb_bin=$tmp/netsandbox
+	built="netsandbox at commit $commit"
 else
 	log "building netsandbox"
 	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$tmp/netsandbox" ./cmd/netsandbox)
 	nsb_bin=$tmp/netsandbox
+	built="netsandbox from the tree at commit $commit$dirty"
 fi
 
 log "server namespace $srvns at $srvip (veth $vhost/$vsrv, host side $hostip)"
@@ -259,12 +274,10 @@ fmt() { case $1 in fail | -) echo "$1" ;; *) printf "$2" "$1" ;; esac; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
-dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (tree had uncommitted changes)" || true)
 {
 	echo "$(nproc) cores ($cpu), Linux $(uname -r), $(go version 2>/dev/null | cut -d' ' -f3 || echo go?),"
 	echo "iperf3 $(ver iperf3), slirp4netns $(ver slirp4netns) (libslirp $(ver libslirp0)), pasta (passt $(ver passt)),"
-	echo "$built $commit$dirty. Load average (1, 5, 15 min) $load_before at the start,"
+	echo "$built. Load average (1, 5, 15 min) $load_before at the start,"
 	echo "$load_after at the end; the machine was shared, so single numbers move by tens of percent."
 	echo "Median of $reps runs of ${secs} s each; Gbit/s as the receiver counted it."
 	echo
