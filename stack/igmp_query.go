@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -39,29 +40,53 @@ func (s *Stack) closeMcast() {
 				t.Stop()
 			}
 		}
-		for _, t := range st.groupT {
-			t.Stop()
-		}
 	}
 	for _, g := range m.groups {
-		if g.v2T != nil {
-			g.v2T.Stop()
-		}
+		g.stopGroupTimer()
 	}
 }
 
 // HandlePacket reads a query (RFC 3376 4.1, RFC 2236 2) and schedules the
-// answer. Everything else, and anything malformed, is ignored.
+// answer, and hears other hosts' IGMPv1/v2 membership reports sent to a
+// link-layer group address (igmp_rcv). Everything else, and anything
+// malformed, is ignored.
 func (t igmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
 	msg := append([]byte(nil), pkt.TransportHeader().Slice()...)
 	msg = append(msg, pkt.Data().AsRange().ToSlice()...)
-	if len(msg) < 8 || msg[0] != igmpQuery || igmpChecksum(msg) != 0xffff {
+	if len(msg) < 8 || igmpChecksum(msg) != 0xffff {
 		return
 	}
-	t.s.heardQuery(int(pkt.NICID), msg)
+	switch msg[0] {
+	case igmpQuery:
+		t.s.heardQuery(int(pkt.NICID), msg)
+	case igmpV1Type, igmpV2Type:
+		if linkMulticast(pkt) {
+			t.s.heardReport(int(pkt.NICID), netip.AddrFrom4([4]byte(msg[4:8])))
+		}
+	}
 }
 
-// heardQuery is igmp_heard_query.
+// linkMulticast tells whether a packet came to a link-layer multicast or
+// broadcast address: Linux does not rely on reports unicast to it. Without
+// a link header (a point-to-point link) the IP destination says it.
+func linkMulticast(pkt *gstack.PacketBuffer) bool {
+	switch pkt.PktType {
+	case tcpip.PacketMulticast, tcpip.PacketBroadcast:
+		return true
+	case tcpip.PacketHost:
+		ip := header.IPv4(pkt.NetworkHeader().Slice())
+		return pkt.LinkHeader().View().Size() == 0 && len(ip) >= header.IPv4MinimumSize &&
+			header.IsV4MulticastAddress(ip.DestinationAddress())
+	}
+	return false
+}
+
+// heardQuery is igmp_heard_query. An IGMPv1 or v2 query makes the
+// interface speak that version for the Older Version Querier Present
+// Timeout and is answered group by group; so is an IGMPv3 query while
+// that lasts (as a general one when a v1 querier is present). In IGMPv3
+// mode a general query is answered by one report, the others group by
+// group.
 func (s *Stack) heardQuery(ifindex int, q []byte) {
 	group := netip.AddrFrom4([4]byte(q[4:8]))
 	if !group.IsUnspecified() && !group.IsMulticast() {
@@ -76,19 +101,22 @@ func (s *Stack) heardQuery(ifindex int, q []byte) {
 	st := m.ifState(ifindex)
 	var maxDelay time.Duration
 	var sources []netip.Addr
-	switch {
+	switch v := st.version(); {
 	case len(q) == 8 && q[1] == 0: // IGMPv1 querier
-		st.compat, st.compatUntil = 1, time.Now().Add(olderQuerierAfter)
+		st.v1Until = time.Now().Add(s.olderQuerierPresent(st))
 		maxDelay, group = 10*time.Second, netip.IPv4Unspecified()
+		s.v12QueryHeard(st)
 	case len(q) == 8: // IGMPv2 querier
-		if st.compat != 1 || !time.Now().Before(st.compatUntil) {
-			st.compat, st.compatUntil = 2, time.Now().Add(olderQuerierAfter)
-		}
+		st.v2Until = time.Now().Add(s.olderQuerierPresent(st))
 		maxDelay = time.Duration(q[1]) * 100 * time.Millisecond
-	case len(q) >= 12:
+		s.v12QueryHeard(st)
+	case len(q) < 12:
+		return
+	case v == 1:
+		maxDelay, group = 10*time.Second, netip.IPv4Unspecified()
+	case v == 2:
 		maxDelay = v3MaxResp(q[1])
-		// RFC 3376 4.1.6: adopt the querier's robustness variable.
-		st.qrv = int(q[8] & 7)
+	default:
 		n := int(binary.BigEndian.Uint16(q[10:12]))
 		if len(q) < 12+4*n {
 			return
@@ -96,41 +124,114 @@ func (s *Stack) heardQuery(ifindex int, q []byte) {
 		for i := range n {
 			sources = append(sources, netip.AddrFrom4([4]byte(q[12+4*i:])))
 		}
-	default:
-		return
+		maxDelay = max(v3MaxResp(q[1]), time.Millisecond)
+		// RFC 3376 4.1.6, 4.1.7: adopt the querier's robustness
+		// variable and query interval (0: the defaults); the response
+		// interval stays below the query interval (8.3).
+		st.qrv = int(q[8] & 7)
+		st.qi = time.Duration(v3MaxResp(q[9])/100/time.Millisecond) * time.Second
+		if st.qi == 0 {
+			st.qi = defaultQueryIvl
+		}
+		if st.qri >= st.qi {
+			st.qri = st.qi - time.Second
+		}
+		if group.IsUnspecified() {
+			if n == 0 {
+				s.armGeneral(st, time.Duration(rand.Int64N(int64(maxDelay))))
+			}
+			return
+		}
 	}
 	maxDelay = max(maxDelay, time.Millisecond)
-	delay := time.Duration(rand.Int64N(int64(maxDelay)))
-	if group.IsUnspecified() {
-		s.armGeneral(st, delay)
-		return
-	}
-	k := mcKey{ifindex, group}
 	m.mu.RLock()
-	g := m.groups[k]
+	var keys []mcKey
+	for k, g := range m.groups {
+		if k.ifindex == ifindex && g.users > 0 && reportable(k) && (group.IsUnspecified() || k.group == group) {
+			keys = append(keys, k)
+		}
+	}
 	m.mu.RUnlock()
-	if g == nil || g.users == 0 || !reportable(k) {
-		return
+	for _, k := range keys {
+		g := m.groups[k]
+		if markSources(g, sources) {
+			s.modGroupTimer(st, k, g, maxDelay)
+		}
 	}
-	// A group query widens a pending source query to the whole group;
-	// source queries add up.
-	switch {
-	case len(sources) == 0:
+}
+
+// markSources records what a query asks about a group (Linux's gsquery
+// and igmp_marksources) and tells whether it calls for an answer. A
+// group query, or any query while a whole-group answer is pending, asks
+// for the whole group; source queries add up. In INCLUDE mode a source
+// query asking only for sources not listed is not answered (and makes a
+// pending source answer a whole-group one); in EXCLUDE mode it is
+// answered with the whole group unless every source asked for is
+// excluded.
+func markSources(g *ifGroup, sources []netip.Addr) bool {
+	gs := len(sources) > 0 && (!g.tOn || g.queriedSrc != nil)
+	if !gs {
 		g.queriedSrc = nil
-	case !g.queried || g.queriedSrc != nil:
-		if g.queriedSrc == nil {
-			g.queriedSrc = make(map[netip.Addr]struct{})
-		}
+		return true
+	}
+	if g.mode() == McastExclude {
+		g.queriedSrc = nil
 		for _, a := range sources {
+			if !g.listed(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !g.tOn || g.queriedSrc == nil {
+		g.queriedSrc = make(map[netip.Addr]struct{})
+	}
+	marked := false
+	for _, a := range sources {
+		if g.listed(a) {
 			g.queriedSrc[a] = struct{}{}
+			marked = true
 		}
 	}
-	g.queried = true
-	if t := st.groupT[group]; t != nil {
-		t.Reset(delay)
-		return
+	if !marked {
+		g.queriedSrc = nil
 	}
-	st.groupT[group] = time.AfterFunc(delay, func() { s.answerGroup(st, k) })
+	return marked
+}
+
+// olderQuerierPresent is the Older Version Querier Present Timeout (RFC
+// 3376 8.12): robustness variable times query interval plus query
+// response interval, as last heard from an IGMPv3 querier.
+func (s *Stack) olderQuerierPresent(st *igmpIf) time.Duration {
+	qrv := st.qrv
+	if qrv == 0 {
+		qrv = max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
+	}
+	return time.Duration(qrv)*st.qi + st.qri
+}
+
+// v12QueryHeard is what an IGMPv1/v2 query does to IGMPv3 state-change
+// reporting (igmp_heard_query): pending retransmissions stop, and what is
+// pending about left groups and left sources is dropped. Called with ctl
+// held.
+func (s *Stack) v12QueryHeard(st *igmpIf) {
+	if st.changeT != nil {
+		st.changeT.Stop()
+	}
+	for _, k := range s.groupKeys(st.ifindex, true) {
+		g := s.mc.groups[k]
+		switch {
+		case g.users == 0:
+			g.modeChange = 0
+			clear(g.allow)
+			clear(g.block)
+			s.forgetIdle(k, g)
+		case g.mode() == McastInclude:
+			clear(g.block) // sources no longer included
+		default:
+			clear(g.allow) // sources no longer excluded
+		}
+	}
 }
 
 // v3MaxResp decodes an IGMPv3 Max Resp Code (tenths of a second, with the
@@ -143,7 +244,7 @@ func v3MaxResp(code byte) time.Duration {
 	return time.Duration(v) * 100 * time.Millisecond
 }
 
-// armGeneral schedules the answer to a general query unless an earlier one
+// armGeneral schedules the answer to an IGMPv3 general query unless an earlier one
 // is pending.
 func (s *Stack) armGeneral(st *igmpIf, delay time.Duration) {
 	at := time.Now().Add(delay)
@@ -158,7 +259,8 @@ func (s *Stack) armGeneral(st *igmpIf, delay time.Duration) {
 	st.generalT.Reset(delay)
 }
 
-// answerGeneral sends the current state of every joined group.
+// answerGeneral answers an IGMPv3 general query with the current state
+// of every joined group.
 func (s *Stack) answerGeneral(st *igmpIf) {
 	m := &s.mc
 	m.ctl.Lock()
@@ -168,80 +270,13 @@ func (s *Stack) answerGeneral(st *igmpIf) {
 	}
 	st.generalAt = time.Time{}
 	var recs []igmpRecord
-	var groups []netip.Addr
-	v := st.version()
 	for _, k := range s.groupKeys(st.ifindex, false) {
-		g := m.groups[k]
-		recs = append(recs, currentState(k, g))
-		groups = append(groups, k.group)
-		g.reporter = g.reporter || v < 3
+		recs = append(recs, currentState(k, m.groups[k]))
 	}
 	m.ctl.Unlock()
-	if v < 3 {
-		for _, g := range groups {
-			s.sendV12(st.ifindex, v, g)
-		}
-		return
-	}
+	// Only an IGMPv3 query starts this timer, and it answers in IGMPv3
+	// even if an older querier spoke since (igmp_gq_timer_expire).
 	s.sendV3(st.ifindex, recs)
-}
-
-// answerGroup answers a group-specific query with the group's current
-// state, or a group-and-source-specific one in INCLUDE mode with IS_IN of
-// the queried sources the interface wants (RFC 3376 5.2).
-func (s *Stack) answerGroup(st *igmpIf, k mcKey) {
-	m := &s.mc
-	m.ctl.Lock()
-	if m.closed {
-		m.ctl.Unlock()
-		return
-	}
-	delete(st.groupT, k.group)
-	m.mu.RLock()
-	g := m.groups[k]
-	m.mu.RUnlock()
-	if g == nil || g.users == 0 || !g.queried {
-		m.ctl.Unlock()
-		return
-	}
-	rec := currentState(k, g)
-	if g.queriedSrc != nil && g.mode() == McastExclude {
-		// Linux (igmp_xmarksources) answers a source query in EXCLUDE
-		// mode with the whole current state, and not at all when every
-		// queried source is excluded.
-		all := true
-		for a := range g.queriedSrc {
-			all = all && g.listed(a)
-		}
-		if all {
-			rec = igmpRecord{typ: igmpIsIn, group: k.group}
-		}
-	} else if g.queriedSrc != nil {
-		rec = igmpRecord{typ: igmpIsIn, group: k.group}
-		wanted := make(srcSet)
-		for a := range g.queriedSrc {
-			if g.allows(a) {
-				var seq uint64 = 1 << 62 // sources the group never listed go last
-				if c := g.sources[a]; c != nil {
-					seq = c.seq
-				}
-				wanted[a] = seq
-			}
-		}
-		rec.sources = listOrder(wanted)
-	}
-	g.queried, g.queriedSrc = false, nil
-	v := st.version()
-	g.reporter = g.reporter || v < 3
-	m.ctl.Unlock()
-	if v < 3 {
-		s.sendV12(st.ifindex, v, k.group)
-		return
-	}
-	if rec.typ == igmpIsIn && len(rec.sources) == 0 {
-		return // nothing wanted of what was asked
-	}
-	s.sendV3(st.ifindex, []igmpRecord{rec})
 }
 
 // sendV12 sends an IGMPv1 or v2 membership report for group, to the group.

@@ -40,10 +40,14 @@ var (
 // leaves a few milliseconds after the change, retransmissions within the
 // unsolicited report interval (1 s for IGMPv3, 10 s for v1/v2).
 const (
-	firstReportDelay  = 10 * time.Millisecond
-	v3UnsolicitedIvl  = time.Second
-	v2UnsolicitedIvl  = 10 * time.Second
-	olderQuerierAfter = 2*125*time.Second + 10*time.Second // QRV*QI + QRI
+	firstReportDelay = 10 * time.Millisecond
+	v3UnsolicitedIvl = time.Second
+	v2UnsolicitedIvl = 10 * time.Second
+	// A querier's defaults until its IGMPv3 queries say otherwise
+	// (RFC 3376 8.2, 8.3; Linux's IGMP_QUERY_INTERVAL and
+	// IGMP_QUERY_RESPONSE_INTERVAL).
+	defaultQueryIvl     = 125 * time.Second
+	defaultQueryRespIvl = 10 * time.Second
 )
 
 // igmpRecord is one group record of a report.
@@ -57,22 +61,24 @@ type igmpRecord struct {
 type igmpIf struct {
 	ifindex   int
 	changeT   *time.Timer // state-change reports
-	generalT  *time.Timer // answer to a general query
+	generalT  *time.Timer // answer to an IGMPv3 general query
 	generalAt time.Time
-	groupT    map[netip.Addr]*time.Timer // answers to group-specific queries
-	// compat is the IGMP version an older querier forces (1 or 2) until
-	// compatUntil; 0 = IGMPv3.
-	compat      int
-	compatUntil time.Time
+	// v1Until and v2Until end the Older Version Querier Present
+	// timeouts (RFC 3376 7.2.1, Linux's mr_v1_seen and mr_v2_seen).
+	v1Until, v2Until time.Time
 	// qrv is the querier's robustness variable from its last IGMPv3 query
-	// (0: none heard, or it said 0; use net.ipv4.igmp_qrv).
+	// (0: none heard, or it said 0; use net.ipv4.igmp_qrv); qi its query
+	// interval and qri the query response interval, kept below qi (Linux's
+	// mr_qi and mr_qri). With qrv they time an older querier's presence.
 	qrv int
+	qi  time.Duration
+	qri time.Duration
 }
 
 func (m *mcastState) ifState(ifindex int) *igmpIf {
 	st := m.ifs[ifindex]
 	if st == nil {
-		st = &igmpIf{ifindex: ifindex, groupT: make(map[netip.Addr]*time.Timer)}
+		st = &igmpIf{ifindex: ifindex, qi: defaultQueryIvl, qri: defaultQueryRespIvl}
 		m.ifs[ifindex] = st
 	}
 	return st
@@ -80,8 +86,12 @@ func (m *mcastState) ifState(ifindex int) *igmpIf {
 
 // version is the IGMP version the interface speaks now.
 func (st *igmpIf) version() int {
-	if st.compat != 0 && time.Now().Before(st.compatUntil) {
-		return st.compat
+	now := time.Now()
+	switch {
+	case now.Before(st.v1Until):
+		return 1
+	case now.Before(st.v2Until):
+		return 2
 	}
 	return 3
 }
@@ -109,6 +119,9 @@ func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet src
 	if st.version() < 3 {
 		s.stateChangedV2(st, k, g, oldMode, oldSet, newMode)
 		return
+	}
+	if g.users == 0 {
+		g.stopGroupTimer() // igmp_group_dropped
 	}
 	changed := false
 	if oldMode != newMode {

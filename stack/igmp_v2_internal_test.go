@@ -31,7 +31,7 @@ func TestIGMPv2LeaveStopsRepetition(t *testing.T) {
 	m := &s.mc
 	m.ctl.Lock()
 	st := m.ifState(idx)
-	st.compat, st.compatUntil = 2, time.Now().Add(time.Minute)
+	st.v2Until = time.Now().Add(time.Minute)
 	m.ctl.Unlock()
 	if err := s.McastIncGroup(idx, group, McastExclude); err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestIGMPv2LeaveStopsRepetition(t *testing.T) {
 	reported := false
 	for deadline := time.Now().Add(time.Second); !reported && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		m.ctl.Lock()
-		reported = g.reporter && g.v2Left == 1
+		reported = g.reporter && g.unsolicit == 1
 		m.ctl.Unlock()
 	}
 	if !reported {
@@ -51,7 +51,7 @@ func TestIGMPv2LeaveStopsRepetition(t *testing.T) {
 	s.McastDecGroup(idx, group)
 	m.ctl.Lock()
 	defer m.ctl.Unlock()
-	if g.v2Left != 0 || g.reporter || g.v2T.Stop() {
-		t.Errorf("after the leave: %d repetitions left, reporter %v, timer still running", g.v2Left, g.reporter)
+	if g.unsolicit != 0 || g.reporter || g.tOn || g.t.Stop() {
+		t.Errorf("after the leave: %d repetitions left, reporter %v, timer still running", g.unsolicit, g.reporter)
 	}
 }

@@ -51,16 +51,21 @@ type ifGroup struct {
 	modeChange int                    // TO_IN/TO_EX retransmissions left
 	allow      map[netip.Addr]pending // ALLOW sources and retransmissions left
 	block      map[netip.Addr]pending // BLOCK sources and retransmissions left
-	// Pending answer to a group(-and-source)-specific query.
-	queried    bool
-	queriedSrc map[netip.Addr]struct{} // nil: the whole group
+	// The sources a pending group-and-source-specific query asked about
+	// (nil: the whole group; Linux's gsquery and sf_gsresp).
+	queriedSrc map[netip.Addr]struct{}
 
-	// IGMPv1/v2 unsolicited reports (igmp_v2.go): the pending one and how
-	// many are left; reporter is set once this host has reported the group
-	// (a v2 leave is sent only then).
-	v2T      *time.Timer
-	v2Left   int
-	reporter bool
+	// The group's report timer (igmp_timer.go): tOn while it runs, to
+	// run out at tAt; tGen tells a stale expiry from the current one.
+	// unsolicit counts the IGMPv1/v2 unsolicited reports left; reporter
+	// is set once this host has reported the group (a v2 leave is sent
+	// only then).
+	t         *time.Timer
+	tOn       bool
+	tAt       time.Time
+	tGen      uint64
+	unsolicit int
+	reporter  bool
 }
 
 // srcCount counts the socket memberships of each mode that list a source;
