@@ -2,7 +2,7 @@ package endpoint
 
 import (
 	"golang.org/x/sys/unix"
-		"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
 	"netsandbox/options"
 )
