@@ -335,13 +335,13 @@ func (rx *rxBuffers) take(n int) buffer.Buffer {
 	var b buffer.Buffer
 	switch {
 	case n > headLen:
-		b = buffer.MakeWithView(rx.head)
+		b = withHeadersApart(rx.head)
 		b.Append(buffer.NewViewWithData(rx.scratch[:n-headLen]))
 		rx.head = nil
 	case wasBig && n < vnetBigKeep:
 		// A small frame in a big head: copied out, the head is read
 		// into again (unless the reader goes back to small heads).
-		b = buffer.MakeWithView(buffer.NewViewWithData(rx.head.AsSlice()[:n]))
+		b = withHeadersApart(buffer.NewViewWithData(rx.head.AsSlice()[:n]))
 		if !rx.big {
 			rx.head.Release()
 			rx.head = nil
@@ -349,7 +349,7 @@ func (rx *rxBuffers) take(n int) buffer.Buffer {
 		return b
 	default:
 		rx.head.CapLength(n)
-		b = buffer.MakeWithView(rx.head)
+		b = withHeadersApart(rx.head)
 		rx.head = nil
 	}
 	if rx.big != wasBig && rx.head != nil {
@@ -357,6 +357,64 @@ func (rx *rxBuffers) take(n int) buffer.Buffer {
 		rx.head = nil
 	}
 	return b
+}
+
+// withHeadersApart makes a buffer of v (which it takes over) with the
+// frame's Ethernet, IPv4 and TCP/UDP headers copied into a small view of
+// their own ahead of the payload. gVisor's IP layer holds a reference to
+// the header view while it reads the header again, and reading a header
+// from a shared chunk copies the whole chunk first: 64 KiB per frame when
+// the headers sit in a big head. Apart, it copies the few header bytes,
+// and the payload stays one view (a relayed datagram is sent from it).
+func withHeadersApart(v *buffer.View) buffer.Buffer {
+	h := frameHeaderLen(v.AsSlice())
+	if h == 0 || h >= v.Size() {
+		return buffer.MakeWithView(v)
+	}
+	b := buffer.MakeWithView(buffer.NewViewWithData(v.AsSlice()[:h]))
+	v.TrimFront(h)
+	// Merge, not Append: Append would fill the header view's spare room
+	// from the payload, splitting the payload across two views.
+	payload := buffer.MakeWithView(v)
+	b.Merge(&payload)
+	return b
+}
+
+// frameHeaderLen is the length of an Ethernet frame's headers up to the
+// payload: Ethernet and IPv4, plus TCP or UDP in a first fragment or
+// whole datagram; 0 when the frame is not IPv4 or its headers do not add
+// up (gVisor then finds whatever is wrong with it).
+func frameHeaderLen(f []byte) int {
+	const eth = header.EthernetMinimumSize
+	if len(f) < eth+header.IPv4MinimumSize || header.Ethernet(f).Type() != header.IPv4ProtocolNumber {
+		return 0
+	}
+	ip := header.IPv4(f[eth:])
+	ihl := int(ip.HeaderLength())
+	if ihl < header.IPv4MinimumSize || eth+ihl > len(f) {
+		return 0
+	}
+	n := eth + ihl
+	if ip.FragmentOffset() != 0 {
+		return n
+	}
+	switch ip.TransportProtocol() {
+	case header.TCPProtocolNumber:
+		if n+header.TCPMinimumSize > len(f) {
+			return 0
+		}
+		off := int(header.TCP(f[n:]).DataOffset())
+		if off < header.TCPMinimumSize || n+off > len(f) {
+			return 0
+		}
+		return n + off
+	case header.UDPProtocolNumber:
+		if n+header.UDPMinimumSize > len(f) {
+			return 0
+		}
+		return n + header.UDPMinimumSize
+	}
+	return n
 }
 
 func (rx *rxBuffers) release() {

@@ -19,6 +19,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/header/parse"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -461,4 +462,102 @@ func TestRxBuffers(t *testing.T) {
 	if rx.big {
 		t.Errorf("after %d small frames the reader stays on big heads", vnetSmallRun+2)
 	}
+}
+
+// ipv4Frame is an Ethernet frame with an IPv4 header (ihl bytes, no
+// fragment unless fragOff) and n bytes after it, of protocol proto; a TCP
+// or UDP header (tcpLen for TCP) starts the n bytes.
+func ipv4Frame(proto uint8, ihl, tcpLen, n int, fragOff uint16) []byte {
+	f := randomBytes(14 + ihl + n)
+	header.Ethernet(f).Encode(&header.EthernetFields{Type: header.IPv4ProtocolNumber})
+	ip := header.IPv4(f[14:])
+	ip.Encode(&header.IPv4Fields{TotalLength: uint16(ihl + n), TTL: 64, Protocol: proto, FragmentOffset: fragOff,
+		SrcAddr: tcpip.AddrFrom4(vnetKernel), DstAddr: tcpip.AddrFrom4(vnetStack)})
+	ip.SetHeaderLength(uint8(ihl))
+	switch {
+	case fragOff != 0, n < tcpLen:
+	case proto == uint8(header.TCPProtocolNumber):
+		header.TCP(f[14+ihl:]).Encode(&header.TCPFields{DataOffset: uint8(tcpLen), Flags: header.TCPFlagAck})
+	case proto == uint8(header.UDPProtocolNumber):
+		header.UDP(f[14+ihl:]).Encode(&header.UDPFields{Length: uint16(n)})
+	}
+	return f
+}
+
+// TestWithHeadersApart: an IPv4 frame's headers get a view of their own
+// and, once gVisor parsed them, the payload is a single view (so header
+// reads never copy a shared big chunk and a datagram is sent as it is);
+// other frames (and one that is all headers) stay whole; no byte changes.
+func TestWithHeadersApart(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		hdr   int // frameHeaderLen; split when short of the frame
+	}{
+		{"udp", ipv4Frame(17, 20, 0, 8+65000, 0), 42},
+		{"udp options", ipv4Frame(17, 24, 0, 8+100, 0), 46},
+		{"tcp", ipv4Frame(6, 20, 32, 32+60000, 0), 66},
+		{"tcp ack", ipv4Frame(6, 20, 32, 32, 0), 66},
+		{"later fragment", ipv4Frame(17, 20, 0, 1480, 185), 34},
+		{"icmp", ipv4Frame(1, 20, 0, 1000, 0), 34},
+		{"short tcp", ipv4Frame(6, 20, 20, 10, 0), 0},
+		{"arp", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 6}, make([]byte, 28)...), 0},
+	} {
+		if got := frameHeaderLen(c.frame); got != c.hdr {
+			t.Errorf("%s: frameHeaderLen %d, want %d", c.name, got, c.hdr)
+		}
+		b := withHeadersApart(buffer.NewViewWithData(c.frame))
+		if !bytes.Equal(b.Flatten(), c.frame) {
+			t.Errorf("%s: bytes changed", c.name)
+		}
+		var sizes []int
+		b.SubApply(0, int(b.Size()), func(v *buffer.View) { sizes = append(sizes, v.Size()) })
+		split := c.hdr != 0 && c.hdr < len(c.frame)
+		if split && (len(sizes) != 2 || sizes[0] != c.hdr) || !split && len(sizes) != 1 {
+			t.Errorf("%s: views %v, want the %d header bytes apart", c.name, sizes, c.hdr)
+		}
+		if c.name == "udp" || c.name == "tcp" {
+			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: b})
+			pkt.LinkHeader().Consume(14)
+			parse.IPv4(pkt)
+			if c.name == "udp" {
+				parse.UDP(pkt)
+			} else {
+				parse.TCP(pkt)
+			}
+			d := pkt.Data().ToBuffer()
+			views := 0
+			d.SubApply(0, int(d.Size()), func(*buffer.View) { views++ })
+			if views != 1 {
+				t.Errorf("%s: parsed payload of %d bytes in %d views, want 1", c.name, d.Size(), views)
+			}
+			d.Release()
+			pkt.DecRef()
+		} else {
+			b.Release()
+		}
+	}
+}
+
+// FuzzFrameHeaderLen: for any frame the header length is 0 or covers at
+// least Ethernet and IPv4 within the frame, and splitting keeps the bytes.
+func FuzzFrameHeaderLen(f *testing.F) {
+	f.Add(ipv4Frame(17, 20, 0, 8+100, 0))
+	f.Add(ipv4Frame(6, 24, 40, 40+100, 0))
+	f.Add(ipv4Frame(17, 20, 0, 200, 100))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		h := frameHeaderLen(frame)
+		if h != 0 && (h < 14+header.IPv4MinimumSize || h > len(frame)) {
+			t.Fatalf("frameHeaderLen = %d for a %d-byte frame", h, len(frame))
+		}
+		if len(frame) == 0 {
+			return
+		}
+		b := withHeadersApart(buffer.NewViewWithData(frame))
+		if !bytes.Equal(b.Flatten(), frame) {
+			t.Fatal("bytes changed")
+		}
+		b.Release()
+	})
 }
