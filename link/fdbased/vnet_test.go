@@ -561,3 +561,37 @@ func FuzzFrameHeaderLen(f *testing.F) {
 		b.Release()
 	})
 }
+
+// TestOmitUDPChecksum: a NEEDS_CSUM UDP datagram's checksum field becomes
+// 0 (no checksum); a TCP segment, a later fragment, or offsets that are
+// not the UDP header's are left for finishChecksum, untouched.
+func TestOmitUDPChecksum(t *testing.T) {
+	udp := ipv4Frame(17, 20, 0, 8+100, 0)
+	header.UDP(udp[34:]).SetChecksum(0x1234)
+	for _, c := range []struct {
+		name      string
+		frame     []byte
+		start, at uint16
+		want      bool
+	}{
+		{"udp", udp, 34, 6, true},
+		{"udp, other offset", udp, 34, 4, false},
+		{"udp, start not at its header", udp, 38, 6, false},
+		{"tcp", ipv4Frame(6, 20, 20, 20+100, 0), 34, 6, false},
+		{"later fragment", ipv4Frame(17, 20, 0, 108, 100), 34, 6, false},
+	} {
+		f := append([]byte(nil), c.frame...)
+		hdr := hdrBytes(vnetFlagNeedsCsum, 0, 0, 0, c.start, c.at)
+		got := omitUDPChecksum(hdr[:], f)
+		if got != c.want {
+			t.Errorf("%s: omitUDPChecksum = %v, want %v", c.name, got, c.want)
+		}
+		want := append([]byte(nil), c.frame...)
+		if c.want {
+			want[40], want[41] = 0, 0
+		}
+		if !bytes.Equal(f, want) {
+			t.Errorf("%s: frame changed wrongly", c.name)
+		}
+	}
+}
