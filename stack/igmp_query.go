@@ -67,16 +67,20 @@ func (t igmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
 }
 
 // linkMulticast tells whether a packet came to a link-layer multicast or
-// broadcast address: Linux does not rely on reports unicast to it. Without
-// a link header (a point-to-point link) the IP destination says it.
+// broadcast address: Linux does not rely on reports unicast to it. Links
+// that do not classify frames leave PktType at PacketHost: then an
+// Ethernet header's destination says it, or without a link header (a
+// point-to-point link) the IP destination.
 func linkMulticast(pkt *gstack.PacketBuffer) bool {
 	switch pkt.PktType {
 	case tcpip.PacketMulticast, tcpip.PacketBroadcast:
 		return true
 	case tcpip.PacketHost:
+		if lh := pkt.LinkHeader().Slice(); len(lh) > 0 {
+			return len(lh) >= header.EthernetMinimumSize && lh[0]&1 == 1 // the group bit
+		}
 		ip := header.IPv4(pkt.NetworkHeader().Slice())
-		return pkt.LinkHeader().View().Size() == 0 && len(ip) >= header.IPv4MinimumSize &&
-			header.IsV4MulticastAddress(ip.DestinationAddress())
+		return len(ip) >= header.IPv4MinimumSize && header.IsV4MulticastAddress(ip.DestinationAddress())
 	}
 	return false
 }
