@@ -213,8 +213,18 @@ stop_backend() {
 	ip netns del "$cltns" 2>/dev/null || true
 }
 
+# udp_arrived: datagrams that reached the server namespace's UDP layer
+# (delivered, or dropped because the server's socket was full).
+udp_arrived() {
+	ip netns exec "$srvns" cat /proc/net/snmp |
+		awk '$1 == "Udp:" && $2 !~ /^[0-9]+$/ { for (i = 2; i <= NF; i++) if ($i == "InDatagrams" || $i == "RcvbufErrors") want[i] = 1; next }
+			$1 == "Udp:" { n = 0; for (i in want) n += $i; print n; exit }'
+}
+
 # run_test TEST: one iperf3 client run through $prefix; prints
-# "GBITS LOSS" (LOSS "-" for TCP), or "fail fail".
+# "GBITS LOSS RELAYED" (LOSS and RELAYED "-" for TCP), or "fail fail fail".
+# RELAYED (UDP): Gbit/s of datagrams that reached the server's socket,
+# whether or not the server kept up with them.
 run_test() {
 	local t=$1 args=(-c "$srvip" -p "$port" -t "$secs" -J)
 	case $t in
@@ -223,16 +233,20 @@ run_test() {
 	udp) args+=(-u -b 0 -l $((mtu - 28))) ;;
 	esac
 	local p=${prefix//PROFTEST/$t}
+	local before
+	before=$(udp_arrived)
 	# shellcheck disable=SC2086 # the prefix is words
 	if ! timeout $((secs + 30)) $p iperf3 "${args[@]}" >"$tmp/out.json" 2>"$tmp/err.log"; then
 		log "$t failed: $(head -c 300 "$tmp/err.log") $(jq -r '.error // empty' "$tmp/out.json" 2>/dev/null)"
-		echo "fail fail"
+		echo "fail fail fail"
 		return
 	fi
 	if [ "$t" = udp ]; then
-		jq -r '.end.sum_received | "\(.bits_per_second / 1e9) \(.lost_percent)"' "$tmp/out.json"
+		local relayed
+		relayed=$(awk -v a="$before" -v b="$(udp_arrived)" -v l=$((mtu - 28)) -v s="$secs" 'BEGIN { print (b - a) * l * 8 / s / 1e9 }')
+		jq -r --arg r "$relayed" '.end.sum_received | "\(.bits_per_second / 1e9) \(.lost_percent) \($r)"' "$tmp/out.json"
 	else
-		jq -r '"\(.end.sum_received.bits_per_second / 1e9) -"' "$tmp/out.json"
+		jq -r '"\(.end.sum_received.bits_per_second / 1e9) - -"' "$tmp/out.json"
 	fi
 }
 
@@ -246,11 +260,11 @@ for r in $(seq "$reps"); do
 		for b in $backends; do
 			start_backend "$b" "$mtu"
 			for t in $tests; do
-				read -r g loss < <(run_test "$t")
-				echo "$b $mtu $t $g $loss" >>"$tmp/results"
+				read -r g loss relayed < <(run_test "$t")
+				echo "$b $mtu $t $g $loss $relayed" >>"$tmp/results"
 				printf 'bench-run: [%d/%d] %-11s mtu %-5s %-8s %s Gbit/s%s\n' "$r" "$reps" "$b" "$mtu" "$t" \
 					"$([ "$g" = fail ] && echo fail || printf '%.2f' "$g")" \
-					"$([ "$loss" = - ] || [ "$loss" = fail ] || printf ', loss %.1f %%' "$loss")" >&2
+					"$([ "$loss" = - ] || [ "$loss" = fail ] || printf ', loss %.1f %%, %.2f Gbit/s reached the server' "$loss" "$relayed")" >&2
 			done
 			stop_backend
 		done
@@ -281,8 +295,8 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 	echo "$load_after at the end; the machine was shared, so single numbers move by tens of percent."
 	echo "Median of $reps runs of ${secs} s each; Gbit/s as the receiver counted it."
 	echo
-	echo "| backend | MTU | TCP upload | TCP download | UDP (loss) |"
-	echo "|---|---:|---:|---:|---:|"
+	echo "| backend | MTU | TCP upload | TCP download | UDP received (loss) | UDP reaching the server |"
+	echo "|---|---:|---:|---:|---:|---:|"
 	for mtu in $mtus; do
 		for b in $backends; do
 			up=$(median "$b" "$mtu" tcp-up 4)
@@ -293,7 +307,8 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 			[ "$b" = netsandbox ] && name='`netsandbox run`'
 			udpcell=$(fmt "$udp" '%.2f')
 			[ "$udp" = - ] || udpcell="$udpcell ($(fmt "$loss" '%.0f') %)"
-			echo "| $name | $mtu | $(fmt "$up" '%.2f') | $(fmt "$down" '%.2f') | $udpcell |"
+			arrived=$(median "$b" "$mtu" udp 6)
+			echo "| $name | $mtu | $(fmt "$up" '%.2f') | $(fmt "$down" '%.2f') | $udpcell | $(fmt "$arrived" '%.2f') |"
 		done
 	done
 	echo
@@ -307,7 +322,7 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 	echo
 	echo '```'
 	awk '{ g = ($4 == "fail") ? "fail" : sprintf("%.2f Gbit/s", $4)
-		l = ($5 == "-" || $5 == "fail") ? "" : sprintf(", loss %.1f %%", $5)
+		l = ($5 == "-" || $5 == "fail") ? "" : sprintf(", loss %.1f %%, %.2f Gbit/s reached the server", $5, $6)
 		printf "%-11s mtu %-5s %-8s %s%s\n", $1, $2, $3, g, l }' "$tmp/results"
 	echo '```'
 } >"$tmp/table.md"
