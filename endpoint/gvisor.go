@@ -38,6 +38,9 @@ type gsock struct {
 	minTTL minTTLReg
 	// ipo is IP_OPTIONS on the wire for TCP and ping (tcp_ipopts.go).
 	ipo ipOptsReg
+	// ipid numbers a raw or ping socket's datagrams (stack.DatagramIPID);
+	// nil for TCP, whose IDs the stack keeps by connection.
+	ipid *stack.DatagramIPID
 
 	mu     sync.Mutex
 	remote netip.AddrPort // raw/ping: the connect(2) address, for getpeername
@@ -85,6 +88,9 @@ func newGsock(s *stack.Stack, typ, proto int, mk func(*waiter.Queue) (tcpip.Endp
 		return nil, errnoOf(e)
 	}
 	g.ep, g.mk = ep, mk
+	if typ != unix.SOCK_STREAM {
+		g.ipid = s.NewDatagramIPID(ep)
+	}
 	if err := g.pushOpts(); err != nil {
 		ep.Close()
 		return nil, err
@@ -256,6 +262,7 @@ func (g *gsock) Connect(sa []byte) error {
 			g.mu.Lock()
 			g.remote, g.conn = r.Addr, true
 			g.mu.Unlock()
+			g.ipid.Connected()
 			g.watchICMPErrors() // raw_err reports to connected sockets
 		}
 		return errOf(e)
@@ -357,6 +364,7 @@ func (g *gsock) disconnect() error {
 	g.mu.Lock()
 	g.remote, g.conn = netip.AddrPort{}, false
 	g.mu.Unlock()
+	g.ipid.Disconnected()
 	e := g.endpoint().Disconnect()
 	if _, ok := e.(*tcpip.ErrNotSupported); ok {
 		return nil

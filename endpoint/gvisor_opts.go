@@ -8,6 +8,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 
 	"netsandbox/options"
+	"netsandbox/stack"
 )
 
 // pushOpts hands gVisor every option value it acts on.
@@ -46,6 +47,7 @@ func (g *gsock) pushOpts() error {
 	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
 		return errnoOf(e)
 	}
+	g.ipid.SetPMTUMode(stack.PMTUMode(o.pmtudisc))
 	return nil
 }
 

@@ -84,6 +84,7 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 		TOS:       o.tos,
 		PMTU:      stack.PMTUMode(o.pmtudisc),
 		Connected: conn,
+		IPID:      g.ipid,
 		IPOptions: opts,
 		Payload:   p,
 	}

@@ -50,6 +50,7 @@ func (g *gsock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendPara
 		TOS:       o.tos,
 		PMTU:      stack.PMTUMode(o.pmtudisc),
 		Connected: conn,
+		IPID:      g.ipid,
 		IPOptions: opts,
 		Payload:   p,
 	}

@@ -22,7 +22,8 @@ import (
 // are some, builds the header itself as ip_queue_xmit does (options filled
 // in by ip_options_build, a source route sent to its first hop) and hands
 // gVisor the finished packet. Every other packet costs one atomic load.
-// (Ping sockets with options have their header built by SendRawIP.)
+// (Ping sockets with options have their header built by SendRawIP.) The
+// wrapper also gives every packet gVisor builds Linux's IP ID (ipid.go).
 
 // ipv4Protocol is what gVisor's stack asks of its IPv4 protocol.
 type ipv4Protocol interface {
@@ -75,7 +76,9 @@ func (s *Stack) ipv4ProtocolFor(cfg Config, f gstack.NetworkProtocolFactory) gst
 
 func (p *optIPv4) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDispatcher) gstack.NetworkEndpoint {
 	gate := &rawGate{TransportDispatcher: d, loopback: nic.IsLoopback()} // forward_ra.go
-	ep := p.ipv4Protocol.NewEndpoint(nic, gate)
+	// gVisor's endpoint writes through ipidNIC, which gives each packet
+	// Linux's IP ID (ipid.go).
+	ep := p.ipv4Protocol.NewEndpoint(&ipidNIC{NetworkInterface: nic, s: p.s}, gate)
 	full, ok := ep.(ipv4Endpoint)
 	if !ok {
 		// Cannot happen with gVisor's IPv4; if it did, TCP and ping
@@ -128,7 +131,7 @@ func (s *Stack) flowIPOptions(r *gstack.Route, pkt *gstack.PacketBuffer) *option
 
 // writeWithFlowOptions sends pkt (transport header pushed, no IP header)
 // with o in its IPv4 header. The header keeps what gVisor would have
-// written (TTL, TOS, DF; the ID gVisor picks for a packet without DF) and
+// written (TTL, TOS, DF), takes the connection's IP ID (ipid_tcp.go) and
 // goes to the first hop of a source route, routed there as Linux routes
 // the connection (tcp_v4_connect uses opt.faddr); the TCP checksum stays
 // the one computed against the final destination, as Linux's does.
@@ -161,6 +164,11 @@ func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeade
 		ttl: params.TTL, tos: params.TOS, df: params.DF, opts: o,
 	}, total)
 	copy(b[ipLen:], th)
+	if len(th) >= header.TCPMinimumSize {
+		// Numbered against the final destination, as the connection's
+		// other segments are.
+		s.stampTCP(r, header.IPv4(b[:ipLen]), header.TCP(th), pkt)
+	}
 	if pkt.TransportProtocolNumber == header.TCPProtocolNumber && !r.RequiresTXTransportChecksum() {
 		// gVisor left the checksum to an offloading device; a packet that
 		// carries options is delivered as a header-included one, which
@@ -216,4 +224,5 @@ type ipoState struct {
 	tcp    tcpIPOptions
 	synMSS synMSSWatch
 	syn    synEchoes
+	ipid   ipidState
 }

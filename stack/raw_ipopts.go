@@ -21,7 +21,8 @@ type RawSend struct {
 	TTL             uint8 // 0 = route default (a multicast TTL is the caller's)
 	TOS             uint8
 	PMTU            PMTUMode
-	Connected       bool // a peer address is set: IP ID never 0
+	Connected       bool          // a peer address is set: IP ID never 0
+	IPID            *DatagramIPID // the socket's IP ID counter (nil = none)
 	NoMulticastLoop bool
 	IPOptions       *options.IPOptions // nil = none
 	Payload         []byte
@@ -69,7 +70,9 @@ func (s *Stack) SendRawIP(m *RawSend) error {
 		ttl = r.DefaultTTL()
 	}
 	var id uint16
-	if !(df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected) {
+	if m.Connected && m.IPID != nil {
+		id = m.IPID.take() // the socket's own counter (ipid_dgram.go)
+	} else if !(df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected) {
 		id = s.nextIPID()
 	}
 	hdr := buffer.NewViewSize(ipLen)

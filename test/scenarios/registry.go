@@ -38,6 +38,7 @@ func All() []harness.Scenario {
 		ioctlScenarios(),
 		errnoScenarios(),
 		rowScenarios(),
+		ipIDScenarios(),
 	} {
 		all = append(all, group...)
 	}
@@ -47,10 +48,6 @@ func All() []harness.Scenario {
 // Expected maps scenario names to the reason netsandbox must differ from
 // Linux there. Keep it empty unless a difference is deliberate.
 var Expected = map[string]string{
-	// gVisor's IPv4 layer writes IP ID 0 on every DF packet it builds (RFC 6864
-	// allows it) and its NetworkHeaderParams carry no ID, so TCP segments cannot
-	// get Linux's per-socket IDs without replacing gVisor's TCP output path.
-	"wire/tcp-syn-header": "gVisor TCP sends IP ID 0 with DF; Linux a non-zero per-socket ID",
 	// Missing: TCP-level options other than TCP_NODELAY answer ENOPROTOOPT;
 	// gVisor exposes neither the current nor the peer's MSS.
 	"icmp/tcp-via-router": "missing: getsockopt TCP_MAXSEG answers ENOPROTOOPT (gVisor exposes no MSS)",
