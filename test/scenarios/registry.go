@@ -39,6 +39,7 @@ func All() []harness.Scenario {
 		errnoScenarios(),
 		rowScenarios(),
 		ipIDScenarios(),
+		igmpCompatScenarios(),
 	} {
 		all = append(all, group...)
 	}
