@@ -35,7 +35,9 @@ type udpSock struct {
 	// connected mirrors remote.IsValid() for the delivery path, which
 	// must not take bindMu.
 	connected atomic.Bool
-	userPort  bool // bind(2) chose the port: disconnect keeps it
+	// ipid numbers the datagrams of the connected socket (ipid_dgram.go).
+	ipid     *stack.DatagramIPID
+	userPort bool // bind(2) chose the port: disconnect keeps it
 	// deferredAddr is the address of a bind(addr, 0) made under
 	// IP_BIND_ADDRESS_NO_PORT: the port is taken by the first autobind.
 	deferredAddr netip.Addr
@@ -52,6 +54,7 @@ type udpSock struct {
 func newUDP(s *stack.Stack) (Socket, error) {
 	u := &udpSock{}
 	u.init(s, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	u.ipid = s.NewSocketIPID()
 	return u, nil
 }
 
@@ -161,6 +164,7 @@ func (u *udpSock) Connect(sa []byte) error {
 	}
 	u.remote = r.Addr
 	u.connected.Store(true)
+	u.ipid.Connected()
 	return nil
 }
 
@@ -169,6 +173,7 @@ func (u *udpSock) Connect(sa []byte) error {
 func (u *udpSock) disconnectLocked() error {
 	u.remote = netip.AddrPort{}
 	u.connected.Store(false)
+	u.ipid.Disconnected()
 	if u.binding == nil {
 		return nil
 	}
@@ -283,6 +288,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		PMTU:    stack.PMTUMode(o.pmtudisc),
 		// Linux's "connected" for the IP ID is a peer address being set.
 		Connected:  remote.IsValid(),
+		IPID:       u.ipid,
 		NoChecksum: o.misc.noCheck,
 		DontRoute:  o.misc.dontroute || flags&unix.MSG_DONTROUTE != 0,
 		IPOptions:  o.ext.ipOptions,

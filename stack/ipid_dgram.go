@@ -7,7 +7,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
-// DatagramIPID is the IP ID state of one raw or ping socket (ipid.go).
+// DatagramIPID is the IP ID state of one raw, ping or UDP socket (ipid.go).
 // The socket layer makes it the owner of the gVisor endpoint's packets
 // (SetOwner), so the IPv4 wrapper finds it on every packet gVisor builds
 // for the socket, and passes it to SendRawIP for the headers the stack
@@ -28,10 +28,28 @@ type DatagramIPID struct {
 // NewDatagramIPID gives the raw or ICMP endpoint ep its IP ID state and
 // makes it the owner of ep's packets.
 func (s *Stack) NewDatagramIPID(ep tcpip.Endpoint) *DatagramIPID {
-	d := &DatagramIPID{s: s, so: ep.SocketOptions()}
-	d.mode.Store(int32(PMTUWant))
+	d := s.NewSocketIPID()
+	d.so = ep.SocketOptions()
 	ep.SetOwner(d)
 	return d
+}
+
+// NewSocketIPID is the IP ID state of a socket whose headers the stack
+// builds (UDP, UDPSend.IPID).
+func (s *Stack) NewSocketIPID() *DatagramIPID {
+	d := &DatagramIPID{s: s}
+	d.mode.Store(int32(PMTUWant))
+	return d
+}
+
+// datagramIPID is the ID of a datagram whose header the stack builds and
+// that is not to carry 0: the socket's counter when it is connected, else
+// the stack's.
+func (s *Stack) datagramIPID(d *DatagramIPID, connected bool) uint16 {
+	if connected && d != nil {
+		return d.take()
+	}
+	return s.nextIPID()
 }
 
 // KUID is tcpip.PacketOwner's; the stack has no iptables owner rules.
@@ -69,7 +87,7 @@ func (d *DatagramIPID) take() uint16 { return uint16(d.next.Add(1)) }
 
 // stamp numbers a datagram gVisor built for the socket.
 func (d *DatagramIPID) stamp(ip header.IPv4) {
-	if d.so.GetHeaderIncluded() {
+	if d.so != nil && d.so.GetHeaderIncluded() {
 		// raw_send_hdrinc keeps the caller's ID (gVisor fills a zero
 		// one as Linux does).
 		return

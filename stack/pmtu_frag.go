@@ -48,7 +48,7 @@ func (s *Stack) writeFragments(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 	if per <= 0 {
 		return unix.EMSGSIZE
 	}
-	id := s.nextIPID()
+	id := s.datagramIPID(m.IPID, m.Connected)
 	for off := 0; off < udpLen; off += per {
 		end := min(off+per, udpLen)
 		var flags uint8

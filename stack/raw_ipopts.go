@@ -70,10 +70,8 @@ func (s *Stack) SendRawIP(m *RawSend) error {
 		ttl = r.DefaultTTL()
 	}
 	var id uint16
-	if m.Connected && m.IPID != nil {
-		id = m.IPID.take() // the socket's own counter (ipid_dgram.go)
-	} else if !(df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected) {
-		id = s.nextIPID()
+	if !(df && (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && !m.Connected) {
+		id = s.datagramIPID(m.IPID, m.Connected)
 	}
 	hdr := buffer.NewViewSize(ipLen)
 	putIPv4(hdr.AsSlice(), r, &ipv4Fields{

@@ -55,6 +55,8 @@ type UDPSend struct {
 	// Connected tells that the socket is connected; Linux then numbers its
 	// datagrams' IP IDs from a per-socket counter, never 0.
 	Connected bool
+	// IPID is the socket's IP ID counter (nil = the stack's).
+	IPID *DatagramIPID
 	// NoChecksum sends the datagram without a UDP checksum (0), as
 	// SO_NO_CHECK does.
 	NoChecksum bool

@@ -81,7 +81,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	if m.IPOptions.Len() > 0 {
 		var id uint16
 		if !zeroID {
-			id = s.nextIPID()
+			id = s.datagramIPID(m.IPID, m.Connected)
 		}
 		err = s.writeWithOptions(r, src, m, ttl, df, id)
 	} else if !fits && mtu < ifMTU {
@@ -89,7 +89,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	} else if weakHost || df && !zeroID {
 		var id uint16
 		if !zeroID {
-			id = s.nextIPID()
+			id = s.datagramIPID(m.IPID, m.Connected)
 		}
 		err = s.writeOwnHeader(r, src, m, ttl, df, id)
 	} else {
@@ -137,6 +137,11 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 	udp := header.UDP(pkt.TransportHeader().Push(header.UDPMinimumSize))
 	pkt.TransportProtocolNumber = header.UDPProtocolNumber
 	putUDPHeader(udp, r.LocalAddress(), r.RemoteAddress(), m)
+	if m.Connected && m.IPID != nil {
+		// gVisor picks a random ID without DF; the IPv4 wrapper puts
+		// the socket's next one in its place (ipid.go).
+		pkt.Owner = m.IPID
+	}
 	e := r.WritePacket(gstack.NetworkHeaderParams{
 		Protocol: header.UDPProtocolNumber,
 		TTL:      ttl,

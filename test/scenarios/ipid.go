@@ -263,6 +263,50 @@ func ipIDScenarios() []harness.Scenario {
 				recIDs(e, "rst", captureIDs(tap, 1, tcpFrom(e, e.BasePort+1, 0)), false)
 			}
 		}},
+		{Name: "ipid/udp-connected-counters", Run: func(e *harness.Env) {
+			// Two connected sockets sending in turn: each counts on its
+			// own (a stack-wide counter would step by two). The second
+			// half leaves without DF.
+			p1, p2 := peerUDP(e, e.BasePort), peerUDP(e, e.BasePort+1)
+			_, _ = p1, p2
+			tap := peerTap(e, unix.IPPROTO_UDP)
+			s1, s2 := dutUDP(e, e.BasePort+2), dutUDP(e, e.BasePort+3)
+			e.Rec("connect 1", s1.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			e.Rec("connect 2", s2.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort+1)))
+			for i := 0; i < 6; i++ {
+				if i == 3 {
+					e.SetInt("IP_MTU_DISCOVER dont 1", s1, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
+					e.SetInt("IP_MTU_DISCOVER dont 2", s2, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
+				}
+				send(e, "send 1", s1, []byte("one"), nil, 0)
+				send(e, "send 2", s2, []byte("two"), nil, 0)
+			}
+			udpTo := func(port int) func(ip, l4 []byte) (string, bool) {
+				return func(ip, l4 []byte) (string, bool) {
+					return "udp", int(binary.BigEndian.Uint16(l4[2:])) == port
+				}
+			}
+			// One tap read both: take the packets of each socket apart.
+			all := captureIDs(tap, 12, func(ip, l4 []byte) (string, bool) {
+				if _, ok := udpTo(e.BasePort)(ip, l4); ok {
+					return "to 1", true
+				}
+				if _, ok := udpTo(e.BasePort+1)(ip, l4); ok {
+					return "to 2", true
+				}
+				return "", false
+			})
+			var one, two []idPkt
+			for _, p := range all {
+				if p.what == "to 1" {
+					one = append(one, p)
+				} else {
+					two = append(two, p)
+				}
+			}
+			recIDs(e, "socket 1", one, true)
+			recIDs(e, "socket 2", two, true)
+		}},
 		{Name: "ipid/ping-connected-unconnected", Run: func(e *harness.Env) {
 			s := pingSock(e, e.BasePort)
 			dgramIDSteps(e, s, e.BasePort, false)
