@@ -57,7 +57,7 @@ func (s *Stack) stampTCP(r *gstack.Route, ip header.IPv4, t header.TCP, pkt *gst
 	flags := t.Flags()
 	if flags&(header.TCPFlagSyn|header.TCPFlagAck) == header.TCPFlagSyn {
 		// connect: a fresh counter, also for a connection that reuses
-		// the addresses of an earlier one.
+		// the addresses of an earlier one; a retransmitted SYN counts on.
 		if f := tab.open(s, k, nic); f != nil {
 			setIPID(ip, uint16(f.next.Add(segs)-segs))
 		} else {
@@ -113,14 +113,21 @@ func (s *Stack) tcpEndpointFor(k tcpIDKey, nic tcpip.NICID) interface{ State() u
 	return st
 }
 
-// open starts a connection's counter at a random value (nil when gVisor
-// has no endpoint for it).
+// open starts a connection's counter at a random value, unless the SYN
+// is a retransmission, which goes on counting (nil when gVisor has no
+// endpoint for it).
 func (t *tcpIDTable) open(s *Stack, k tcpIDKey, nic tcpip.NICID) *tcpIDFlow {
 	ep := s.tcpEndpointFor(k, nic)
 	if ep == nil {
 		return nil
 	}
-	f := &tcpIDFlow{ep: ep}
+	t.mu.RLock()
+	f := t.m[k]
+	t.mu.RUnlock()
+	if f != nil && f.ep == ep {
+		return f
+	}
+	f = &tcpIDFlow{ep: ep}
 	f.next.Store(randomIPID())
 	t.put(k, f)
 	return f

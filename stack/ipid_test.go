@@ -121,6 +121,49 @@ func TestIPIDTCPConnection(t *testing.T) {
 	}
 }
 
+// TestIPIDTCPTimeWait: the FIN and the ACK of the peer's FIN come from the
+// connection's counter; once in TIME_WAIT, an ACK for a retransmitted FIN
+// is the timewait sock's, sent through the control socket: DF, ID 0.
+func TestIPIDTCPTimeWait(t *testing.T) {
+	s, ch := ipidStack(t)
+	ep, syn, _ := establish(t, s, ch)
+	id := header.IPv4(syn).ID()
+	sth := header.TCP(syn[header.IPv4MinimumSize:])
+	lport, iss := sth.SourcePort(), sth.SequenceNumber()
+	ep.Close()
+	fin := header.IPv4(nextIPv4(t, ch))
+	if header.TCP(fin[header.IPv4MinimumSize:]).Flags()&header.TCPFlagFin == 0 || fin.ID() != id+2 {
+		t.Fatalf("FIN: flags %v ID %d, want a FIN with ID %d", header.TCP(fin[header.IPv4MinimumSize:]).Flags(), fin.ID(), id+2)
+	}
+	injectTCP(ch, 80, lport, 1001, iss+2, header.TCPFlagFin|header.TCPFlagAck)
+	if ack := header.IPv4(nextIPv4(t, ch)); ack.ID() != id+3 {
+		t.Errorf("ACK of the peer's FIN: ID %d, want %d", ack.ID(), id+3)
+	}
+	injectTCP(ch, 80, lport, 1001, iss+2, header.TCPFlagFin|header.TCPFlagAck)
+	tw := header.IPv4(nextIPv4(t, ch))
+	if tw.ID() != 0 || tw.Flags()&header.IPv4FlagDontFragment == 0 {
+		t.Errorf("TIME_WAIT ACK: ID %d flags %#x, want ID 0 with DF", tw.ID(), tw.Flags())
+	}
+}
+
+// TestIPIDTCPSYNRetransmit: a retransmitted SYN takes the next ID of the
+// same counter (tcp_retransmit_skb goes through ip_queue_xmit again).
+func TestIPIDTCPSYNRetransmit(t *testing.T) {
+	s, ch := ipidStack(t)
+	var wq waiter.Queue
+	ep, e := s.g.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	if e != nil {
+		t.Fatal(e)
+	}
+	defer ep.Abort()
+	_ = ep.Connect(tcpip.FullAddress{Addr: tcpip.AddrFrom4(ipidRemote.As4()), Port: 80})
+	first := header.IPv4(nextIPv4(t, ch)).ID()
+	// gVisor's initial RTO is one second.
+	if again := header.IPv4(nextIPv4(t, ch)).ID(); again != first+1 {
+		t.Errorf("retransmitted SYN: ID %d, want %d", again, first+1)
+	}
+}
+
 func TestIPIDTCPResetNoSocket(t *testing.T) {
 	s, ch := ipidStack(t)
 	_ = s
