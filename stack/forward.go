@@ -41,5 +41,9 @@ func (s *Stack) applyDevForwarding(d *devKnobs) error {
 	if _, e := s.g.SetNICForwarding(tcpip.NICID(d.ifindex), ipv4.ProtocolNumber, d.forward.val.Load() != 0); e != nil {
 		return errnoOf(e)
 	}
+	// gVisor's route lookup reads each NIC's forwarding switch (a source
+	// address of another NIC may leave only through a forwarding one), so
+	// routes cached under the old value are stale (udp_route_cache.go).
+	s.invalidateRoutes()
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 // fifth of a datagram's cost. Linux caches output routes (the socket's
 // dst and the FIB nexthop cache); the stack keeps a few recent lookups,
 // keyed by everything findRoute reads from its arguments. The stack's
-// own interface, address and route changes (iface.go) clear it; an entry
+// own interface, address and route changes (iface.go) and forwarding
+// switches (forward.go: gVisor's lookup reads them) clear it; an entry
 // is also looked up afresh after routeCacheUses sends, so that a gVisor
 // route's resolved neighbour is not kept forever. Routes that deliver
 // locally are not cached (see cachedRoute).

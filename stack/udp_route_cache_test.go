@@ -46,3 +46,48 @@ func TestUDPRouteCacheFollowsRouteChanges(t *testing.T) {
 	}
 	noFrame(t, ch0)
 }
+
+// TestUDPRouteCacheFollowsForwarding: gVisor's route lookup lets a source
+// address of another interface leave through a forwarding interface only;
+// a route cached while forwarding was on must not outlive its switch-off.
+func TestUDPRouteCacheFollowsForwarding(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	ch0, idx0 := attach(t, s, "10.0.0.1/24")
+	ch1 := channel.New(256, 1500, "")
+	idx1, err := s.AddInterface("eth1", ch1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAddress(idx1, netip.MustParsePrefix("10.1.0.1/24")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), netip.MustParseAddr("10.0.0.254"), idx0); err != nil {
+		t.Fatal(err)
+	}
+	send := func() error {
+		return s.SendUDP(&stack.UDPSend{Src: ap("10.1.0.1:5000"), Dst: ap("192.0.2.7:9"), Payload: []byte("x")})
+	}
+	before := send() // forwarding off: gVisor's answer, uncached
+	if before == nil {
+		readFrame(t, ch0)
+	}
+	if err := s.Sysctl().Set("net.ipv4.ip_forward", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := send(); err != nil {
+			t.Fatalf("forwarding on, send %d: %v", i, err)
+		}
+		readFrame(t, ch0)
+	}
+	if err := s.Sysctl().Set("net.ipv4.ip_forward", "0"); err != nil {
+		t.Fatal(err)
+	}
+	after := send()
+	if after == nil {
+		readFrame(t, ch0)
+	}
+	if (before == nil) != (after == nil) {
+		t.Fatalf("forwarding off: send %v, before it was switched on %v", after, before)
+	}
+}
