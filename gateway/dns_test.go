@@ -163,3 +163,34 @@ func TestDNSStreamSnoop(t *testing.T) {
 		}
 	}
 }
+
+// TestNameTableSweepKeepsCount: when learning a name for an address fills
+// the table, the sweep that makes room may drop that address's own expired
+// names; the new name joins what is left, and the count stays the number
+// of pairs held (it bounds the table).
+func TestNameTableSweepKeepsCount(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tb := &nameTable{now: func() time.Time { return now }}
+	a := netip.MustParseAddr("198.18.5.1")
+	tb.learn(a, "old1.test", "old1.test", 0) // expire after nameMinTTL
+	tb.learn(a, "old2.test", "old2.test", 0)
+	tb.learn(a, "live.test", "live.test", 100000)
+	for i := 0; tb.size() < nameTableMax; i++ {
+		tb.learn(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), "f.test", "f.test", 100000)
+	}
+	now = now.Add(nameMinTTL + time.Second)
+	tb.learn(a, "new.test", "new.test", 100000)
+	held := 0
+	tb.mu.Lock()
+	for _, es := range tb.m {
+		held += len(es)
+	}
+	got := len(tb.m[a])
+	tb.mu.Unlock()
+	if held != tb.size() {
+		t.Errorf("count %d, pairs held %d", tb.size(), held)
+	}
+	if got != 2 {
+		t.Errorf("%d entries for the address, want live.test and new.test", got)
+	}
+}

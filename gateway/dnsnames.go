@@ -80,6 +80,7 @@ func (t *nameTable) learn(addr netip.Addr, name, head string, ttl uint32) {
 	}
 	if t.n >= nameTableMax {
 		t.sweepLocked(now)
+		es = t.m[addr] // the sweep compacted (or dropped) addr's own names
 	}
 	for t.n >= nameTableMax {
 		// Still full of live names: drop some address's (map order is
