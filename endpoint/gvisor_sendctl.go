@@ -88,18 +88,7 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 		IPOptions: opts,
 		Payload:   p,
 	}
-	if dst.IsMulticast() {
-		g.optMu.Lock()
-		mc := g.mcast
-		g.optMu.Unlock()
-		m.TTL, m.NoMulticastLoop = mc.effectiveTTL(), mc.noLoop
-		if m.IfIndex == 0 {
-			m.IfIndex = mc.ifIndex
-		}
-		if !m.Src.IsValid() || m.Src.IsUnspecified() {
-			m.Src = mc.ifAddr
-		}
-	}
+	g.mcastDefaults(&m)
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
@@ -116,6 +105,26 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 		return true, 0, err
 	}
 	return true, len(p), nil
+}
+
+// mcastDefaults is raw_sendmsg's multicast part for a header the stack
+// builds: a group datagram takes IP_MULTICAST_TTL and IP_MULTICAST_LOOP,
+// IP_MULTICAST_IF's interface when no other was chosen (mc_index) and its
+// address as a source when none was (mc_addr).
+func (g *gsock) mcastDefaults(m *stack.RawSend) {
+	if !m.Dst.IsMulticast() {
+		return
+	}
+	g.optMu.Lock()
+	mc := g.mcast
+	g.optMu.Unlock()
+	m.TTL, m.NoMulticastLoop = mc.effectiveTTL(), mc.noLoop
+	if m.IfIndex == 0 {
+		m.IfIndex = mc.ifIndex
+	}
+	if !m.Src.IsValid() || m.Src.IsUnspecified() {
+		m.Src = mc.ifAddr
+	}
 }
 
 // pingRequest is what ping_v4_sendmsg puts on the wire for the user's

@@ -54,12 +54,7 @@ func (g *gsock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendPara
 		IPOptions: opts,
 		Payload:   p,
 	}
-	if dst.IsMulticast() {
-		g.optMu.Lock()
-		mc := g.mcast
-		g.optMu.Unlock()
-		m.TTL, m.NoMulticastLoop = mc.effectiveTTL(), mc.noLoop
-	}
+	g.mcastDefaults(&m) // IP_MULTICAST_IF too, as sendWithControl's
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
