@@ -357,10 +357,13 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 		}
 		// Frames go to the file only, not to the log.
 		sniffer.LogPackets.Store(0)
-		if ep, err = sniffer.NewWithWriter(ep, pcapFile, fdbased.MaxFrameSize); err != nil {
+		sniff, err := sniffer.NewWithWriter(ep, pcapFile, fdbased.MaxFrameSize)
+		if err != nil {
 			pcapFile.Close()
+			ep.Close()
 			return nil, nil, fmt.Errorf("--pcap: %w", err)
 		}
+		ep = sniff
 	}
 	s, err := stack.New(stack.Config{Caps: stack.AllCaps, Gateway: true})
 	if err != nil {
@@ -374,6 +377,9 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 		}
 	}
 	nic, err := s.AddInterface(sandboxTAP, gateway.FilterLink(ep, gatewayAddr, dnsAddr))
+	if err != nil {
+		ep.Close() // not the stack's yet, so s.Close would leave its fd open
+	}
 	for _, a := range []netip.Addr{gatewayAddr, dnsAddr} {
 		if err == nil {
 			err = s.AddAddress(nic, netip.PrefixFrom(a, sandboxAddr.Bits()))
