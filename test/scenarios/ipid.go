@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -205,7 +206,9 @@ func ipIDScenarios() []harness.Scenario {
 			l := peerListener(e, e.BasePort)
 			tap := peerTap(e, unix.IPPROTO_TCP)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Check("bind", s.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort+4)))
+			// Bound to the wildcard address: a fixed port to tell the
+			// connections apart.
+			e.Check("bind", s.Bind(harness.Sockaddr(netip.IPv4Unspecified(), e.BasePort+4)))
 			e.SetInt("TCP_NODELAY", s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
 			a, _, err := l.Accept(0)
@@ -223,7 +226,7 @@ func ipIDScenarios() []harness.Scenario {
 
 			// A second connection: its own random start.
 			s2 := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Check("bind second", s2.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort+5)))
+			e.Check("bind second", s2.Bind(harness.Sockaddr(netip.IPv4Unspecified(), e.BasePort+5)))
 			e.Rec("connect second", s2.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
 			second := captureIDs(tap, 2, tcpFrom(e, e.BasePort+5, e.BasePort))
 			recIDs(e, "second connection", second, true)
@@ -308,7 +311,9 @@ func ipIDScenarios() []harness.Scenario {
 			recIDs(e, "socket 2", two, true)
 		}},
 		{Name: "ipid/ping-connected-unconnected", Run: func(e *harness.Env) {
-			s := pingSock(e, e.BasePort)
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			e.Rec("bind ident", s.Bind(harness.Sockaddr(netip.IPv4Unspecified(), e.BasePort)))
 			dgramIDSteps(e, s, e.BasePort, false)
 		}},
 		{Name: "ipid/raw-connected-unconnected", Run: func(e *harness.Env) {
