@@ -22,7 +22,7 @@ type RawSend struct {
 	TOS             uint8
 	PMTU            PMTUMode
 	Connected       bool          // a peer address is set: IP ID never 0
-	IPID            *DatagramIPID // the socket's IP ID counter (nil = none)
+	IPID            *DatagramIPID // the socket's IP ID counter (nil = the stack's)
 	NoMulticastLoop bool
 	IPOptions       *options.IPOptions // nil = none
 	Payload         []byte
