@@ -20,7 +20,7 @@ import (
 // IPv4 endpoints a NIC whose WritePacket rewrites the ID, and the header
 // checksum with it, of each packet gVisor has finished: TCP segments by
 // their connection (ipid_tcp.go), raw and ICMP datagrams by the socket
-// gVisor names as their owner (ipid_dgram.go). Other packets cost a few
+// gVisor names as their owner (ipid_dgram.go). Other packets cost two
 // compares; nothing is allocated per packet.
 
 // ipidNIC is the NIC one IPv4 endpoint writes through.
@@ -42,6 +42,9 @@ type ipidState struct {
 // stampIPID gives pkt, whose IPv4 header gVisor has just written, the ID
 // Linux would have.
 func (s *Stack) stampIPID(r *gstack.Route, pkt *gstack.PacketBuffer) {
+	if pkt.TransportProtocolNumber != header.TCPProtocolNumber && pkt.Owner == nil {
+		return // neither a TCP segment nor a socket's datagram
+	}
 	if pkt.NetworkPacketInfo.IsForwardedPacket || r.Loop()&gstack.PacketLoop != 0 {
 		// Forwarded: not ours to number. Looped back: the local copy
 		// shares the header bytes already delivered.
