@@ -194,6 +194,12 @@ func (g *gsock) gvisorBindAddress(ap netip.AddrPort) tcpip.FullAddress {
 	if g.isTCP() && ap.Addr().IsMulticast() {
 		fa.NIC = loopbackIfIndex
 	}
+	if fa.NIC == 0 {
+		// gVisor keeps the NIC it finds the address on as the socket's
+		// route limit; its own search may find lo's temporary copy of
+		// the address (stack.AddrIfIndex), so the NIC is named here.
+		fa.NIC = tcpip.NICID(g.s.AddrIfIndex(ap.Addr()))
+	}
 	if !ap.Addr().IsUnspecified() && !ap.Addr().IsMulticast() && !g.s.IsLocalAddr(ap.Addr()) && !g.s.IsBroadcast(ap.Addr()) && fa.NIC == 0 {
 		// A non-local address (IP_FREEBIND, IP_TRANSPARENT,
 		// ip_nonlocal_bind): named with the interface its route leaves

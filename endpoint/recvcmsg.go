@@ -189,6 +189,9 @@ func pktinfoIfIndex(s *stack.Stack, d *stack.Datagram) int {
 	if d.IfIndex != loopbackIfIndex || dst.IsLoopback() || !isUnicastLocal(s, dst) {
 		return d.IfIndex
 	}
+	if i := s.AddrIfIndex(dst); i != 0 {
+		return i // not lo, which holds a temporary copy of dst (AddrIfIndex)
+	}
 	if nic := s.Gvisor().CheckLocalAddress(0, header.IPv4ProtocolNumber, tcpip.AddrFrom4(dst.As4())); nic != 0 {
 		return int(nic)
 	}

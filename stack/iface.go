@@ -200,6 +200,26 @@ func (s *Stack) IsLocalAddr(a netip.Addr) bool {
 	return s.g.CheckLocalAddress(0, header.IPv4ProtocolNumber, tcpip.AddrFrom4(a.As4())) != 0
 }
 
+// AddrIfIndex returns the interface a is assigned to (0 when none). Only
+// assigned addresses count: lo, being promiscuous, also holds a temporary
+// copy of a local address while a connection over lo to it lives, which
+// gVisor's own lookup (CheckLocalAddress, in map order) may pick instead.
+func (s *Stack) AddrIfIndex(a netip.Addr) int {
+	if !a.Is4() {
+		return 0
+	}
+	ga := tcpip.AddrFrom4(a.As4())
+	best := 0
+	for id, pas := range s.g.AllAddresses() {
+		for _, pa := range pas {
+			if pa.Protocol == header.IPv4ProtocolNumber && pa.AddressWithPrefix.Address == ga && (best == 0 || int(id) < best) {
+				best = int(id) // the lowest ifindex when several hold it
+			}
+		}
+	}
+	return best
+}
+
 // IsBroadcast reports whether a is the limited broadcast address or the
 // directed broadcast address of a local subnet.
 func (s *Stack) IsBroadcast(a netip.Addr) bool {

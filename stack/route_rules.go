@@ -26,6 +26,9 @@ func (s *Stack) sourceDevice(src, dst netip.Addr) (int, error) {
 	if src.IsLoopback() {
 		return loopbackIfIndex, nil
 	}
+	if i := s.AddrIfIndex(src); i != 0 {
+		return i, nil // not lo's temporary copy of src (AddrIfIndex)
+	}
 	nic := s.g.CheckLocalAddress(0, header.IPv4ProtocolNumber, tcpip.AddrFrom4(src.As4()))
 	if nic == 0 {
 		return 0, unix.ENETUNREACH
