@@ -87,6 +87,11 @@ func newEndpoint(fd int, mtu uint32, mac net.HardwareAddr, ethernet, packetSocke
 		EthernetHeader:     ethernet,
 		Address:            tcpip.LinkAddress(mac),
 		PacketDispatchMode: mode,
+		// One goroutine hands frames to the stack. gVisor's default of
+		// one per CPU, chosen by a hash that reads any protocol's first
+		// four bytes as TCP ports, reorders a source's IGMP and ICMP
+		// messages (a query overtaken by the report behind it).
+		ProcessorsPerChannel: 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fdbased: %w", err)
