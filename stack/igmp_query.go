@@ -105,7 +105,7 @@ func (s *Stack) heardQuery(ifindex int, q []byte) {
 	st := m.ifState(ifindex)
 	var maxDelay time.Duration
 	var sources []netip.Addr
-	switch v := st.version(); {
+	switch v := s.igmpVersion(st); {
 	case len(q) == 8 && q[1] == 0: // IGMPv1 querier
 		st.v1Until = time.Now().Add(s.olderQuerierPresent(st))
 		maxDelay, group = 10*time.Second, netip.IPv4Unspecified()

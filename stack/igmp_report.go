@@ -38,11 +38,9 @@ var (
 
 // Timings of Linux's IGMP (net/ipv4/igmp.c): the first state-change report
 // leaves a few milliseconds after the change, retransmissions within the
-// unsolicited report interval (1 s for IGMPv3, 10 s for v1/v2).
+// unsolicited report interval (the interface's knobs, unsolicitedIvl).
 const (
 	firstReportDelay = 10 * time.Millisecond
-	v3UnsolicitedIvl = time.Second
-	v2UnsolicitedIvl = 10 * time.Second
 	// A querier's defaults until its IGMPv3 queries say otherwise
 	// (RFC 3376 8.2, 8.3; Linux's IGMP_QUERY_INTERVAL and
 	// IGMP_QUERY_RESPONSE_INTERVAL).
@@ -66,6 +64,9 @@ type igmpIf struct {
 	// v1Until and v2Until end the Older Version Querier Present
 	// timeouts (RFC 3376 7.2.1, Linux's mr_v1_seen and mr_v2_seen).
 	v1Until, v2Until time.Time
+	// knobs are the interface's conf knobs (force_igmp_version, the
+	// unsolicited report intervals); found on first use.
+	knobs *devKnobs
 	// qrv is the querier's robustness variable from its last IGMPv3 query
 	// (0: none heard, or it said 0; use net.ipv4.igmp_qrv); qi its query
 	// interval and qri the query response interval, kept below qi (Linux's
@@ -84,16 +85,54 @@ func (m *mcastState) ifState(ifindex int) *igmpIf {
 	return st
 }
 
-// version is the IGMP version the interface speaks now.
-func (st *igmpIf) version() int {
+// igmpKnobs returns the interface's conf knobs (nil for an interface the
+// table does not know). Called with ctl held.
+func (s *Stack) igmpKnobs(st *igmpIf) *devKnobs {
+	if st.knobs == nil {
+		st.knobs = s.sysctl.devByIndex(st.ifindex)
+	}
+	return st.knobs
+}
+
+// igmpVersion is the IGMP version the interface speaks now, as Linux's
+// IGMP_V1_SEEN and IGMP_V2_SEEN decide it: IGMPv1 while conf/all's or the
+// interface's force_igmp_version is 1 or an IGMPv1 querier was heard
+// lately, else IGMPv2 likewise with 2 (so a v1 querier still wins over a
+// forced 2), else IGMPv3. Any other value, 3 included, forces nothing.
+// Called with ctl held.
+func (s *Stack) igmpVersion(st *igmpIf) int {
+	all := int64(s.sysctl.Int("net.ipv4.conf.all.force_igmp_version"))
+	var dev int64
+	if d := s.igmpKnobs(st); d != nil {
+		dev = d.conf[confForceIGMP].val.Load()
+	}
 	now := time.Now()
 	switch {
-	case now.Before(st.v1Until):
+	case all == 1 || dev == 1 || now.Before(st.v1Until):
 		return 1
-	case now.Before(st.v2Until):
+	case all == 2 || dev == 2 || now.Before(st.v2Until):
 		return 2
 	}
 	return 3
+}
+
+// unsolicitedIvl is Linux's unsolicited_report_interval: the span within
+// which the next unsolicited report goes (a v1/v2 join's repetition, an
+// IGMPv3 state-change retransmission). It is the interface's own
+// igmpv2_unsolicited_report_interval while it speaks IGMPv1/v2, else its
+// igmpv3_unsolicited_report_interval, in milliseconds; conf/all's do not
+// count. Linux turns it into jiffies and uses at least one, so 0 and
+// negative values (msecs_to_jiffies reads those as infinite, which is
+// negative as an int) give the shortest interval. Called with ctl held.
+func (s *Stack) unsolicitedIvl(st *igmpIf) time.Duration {
+	k, ms := confIGMPv3Ivl, int64(1000)
+	if s.igmpVersion(st) < 3 {
+		k, ms = confIGMPv2Ivl, 10000
+	}
+	if d := s.igmpKnobs(st); d != nil {
+		ms = d.conf[k].val.Load()
+	}
+	return max(time.Duration(ms)*time.Millisecond, time.Millisecond)
 }
 
 // reportable tells whether a group is reported at all: never 224.0.0.1,
@@ -116,7 +155,7 @@ func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet src
 	if qrv == 0 {
 		qrv = max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
 	}
-	if st.version() < 3 {
+	if s.igmpVersion(st) < 3 {
 		s.stateChangedV2(st, k, g, oldMode, oldSet, newMode)
 		return
 	}
@@ -267,7 +306,7 @@ func (s *Stack) sendChanges(st *igmpIf) {
 		s.forgetIdle(k, g)
 	}
 	if more {
-		s.armChange(st, v3UnsolicitedIvl)
+		s.armChange(st, s.unsolicitedIvl(st))
 	}
 	m.ctl.Unlock()
 	s.sendV3(st.ifindex, recs)

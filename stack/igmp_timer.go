@@ -63,15 +63,11 @@ func (s *Stack) groupTimerExpired(st *igmpIf, k mcKey, g *ifGroup, gen uint64) {
 		return
 	}
 	g.tOn = false
-	v := st.version()
+	v := s.igmpVersion(st)
 	if g.unsolicit > 0 {
 		g.unsolicit--
 		if g.unsolicit > 0 {
-			ivl := v3UnsolicitedIvl
-			if v < 3 {
-				ivl = v2UnsolicitedIvl
-			}
-			s.startGroupTimer(st, k, g, ivl)
+			s.startGroupTimer(st, k, g, s.unsolicitedIvl(st))
 		}
 	}
 	g.reporter = true

@@ -26,7 +26,7 @@ func (s *Stack) stateChangedV2(st *igmpIf, k mcKey, g *ifGroup, oldMode FilterMo
 	case wasIn && !isIn:
 		reporter := g.reporter
 		g.stopGroupTimer()
-		if reporter && st.version() == 2 {
+		if reporter && s.igmpVersion(st) == 2 {
 			s.sendIGMP(k.ifindex, allRouters, v2Message(igmpLeave, k.group))
 		}
 	}

@@ -57,6 +57,15 @@ type sysctlEntry struct {
 	// aliases are further names of the same value (ip_forward is
 	// conf/all/forwarding).
 	aliases []string
+	// wrote runs under the table's lock after every write, failed or
+	// empty ones included: devinet_conf_proc marks a conf knob as set,
+	// and copies conf/default to the interfaces, whatever proc_dointvec
+	// returned (sysctl_dev.go).
+	wrote func(t *Sysctl, e *sysctlEntry)
+	// set tells that an interface's conf knob was written, so conf/default
+	// no longer overrides it (Linux's in_dev->cnf.state bit). Guarded by
+	// the table's lock.
+	set bool
 }
 
 const (
@@ -81,6 +90,20 @@ func sysctlDefs() []*sysctlEntry {
 		{name: "net.ipv4.ip_forward", aliases: []string{"net.ipv4.conf.all.forwarding"}, def: "0", min: intMin, max: intMax,
 			changed: forwardAllChanged, apply: applyForwarding},
 		{name: "net.ipv4.conf.default.forwarding", def: "0", min: intMin, max: intMax},
+		// The IGMP conf knobs of conf/all and conf/default (devinet.c's
+		// devinet_conf_proc over proc_dointvec: any int). conf/all's
+		// force_igmp_version counts for every interface besides the
+		// interface's own; conf/all's intervals count for nothing. A
+		// write to conf/default is copied to every interface whose own
+		// knob was never written (sysctl_dev.go).
+		{name: "net.ipv4.conf.all.force_igmp_version", def: "0", min: intMin, max: intMax},
+		{name: "net.ipv4.conf.all.igmpv2_unsolicited_report_interval", def: "10000", min: intMin, max: intMax},
+		{name: "net.ipv4.conf.all.igmpv3_unsolicited_report_interval", def: "1000", min: intMin, max: intMax},
+		{name: "net.ipv4.conf.default.force_igmp_version", def: "0", min: intMin, max: intMax, wrote: confDefaultWrote},
+		{name: "net.ipv4.conf.default.igmpv2_unsolicited_report_interval", def: "10000", min: intMin, max: intMax,
+			wrote: confDefaultWrote},
+		{name: "net.ipv4.conf.default.igmpv3_unsolicited_report_interval", def: "1000", min: intMin, max: intMax,
+			wrote: confDefaultWrote},
 		// Reassembly memory bounds (ip_fragment.c): unsigned longs, the
 		// high one at least the low one.
 		{name: "net.ipv4.ipfrag_high_thresh", kind: kindULong, def: "4194304", check: checkFragHigh},
@@ -184,6 +207,9 @@ func (t *Sysctl) Set(name, value string) error {
 	e := t.lookupLocked(name)
 	if e == nil {
 		return unix.ENOENT
+	}
+	if e.wrote != nil {
+		defer e.wrote(t, e) // before the unlock
 	}
 	if value == "" {
 		return nil

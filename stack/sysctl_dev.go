@@ -1,6 +1,9 @@
 package stack
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Per-interface knobs. Linux makes conf/<dev>/ and neigh/<dev>/ for every
 // device; a new device copies conf/default, and its neighbour parameters
@@ -14,6 +17,57 @@ type devKnobs struct {
 	forward  *sysctlEntry
 	// neighbour parameters the stack's NUD can honour (neigh.go)
 	mcastSolicit, ucastSolicit, retransMS, reachableMS, delayProbe *sysctlEntry
+	// conf holds the IGMP knobs, indexed as confKnobs (igmp_report.go).
+	conf [len(confKnobs)]*sysctlEntry
+}
+
+// confKnobs are the conf.<dev>.* knobs with devinet_conf_proc's rules
+// (devinet.c): any int; a new interface copies conf/default; a write to
+// conf/default is copied to every interface whose own knob was never
+// written, a write to the interface's own knob, even a refused or an
+// empty one, ends that (the in_dev->cnf.state bit).
+var confKnobs = [...]string{
+	confForceIGMP: "force_igmp_version",
+	confIGMPv2Ivl: "igmpv2_unsolicited_report_interval",
+	confIGMPv3Ivl: "igmpv3_unsolicited_report_interval",
+}
+
+const (
+	confForceIGMP = iota
+	confIGMPv2Ivl
+	confIGMPv3Ivl
+)
+
+// confDefaultWrote is devinet_copy_dflt_conf: after a write to a
+// conf.default knob, every interface whose own knob was never written
+// takes its value.
+func confDefaultWrote(t *Sysctl, e *sysctlEntry) {
+	suffix := strings.TrimPrefix(e.name, "net.ipv4.conf.default.")
+	for i, k := range confKnobs {
+		if k != suffix {
+			continue
+		}
+		for _, d := range t.devs {
+			if !d.conf[i].set {
+				d.conf[i].val.Store(e.val.Load())
+			}
+		}
+	}
+}
+
+// markSet records that an interface's conf knob was written.
+func markSet(_ *Sysctl, e *sysctlEntry) { e.set = true }
+
+// devByIndex returns an interface's knobs, nil for an unknown ifindex.
+func (t *Sysctl) devByIndex(ifindex int) *devKnobs {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range t.devs {
+		if d.ifindex == ifindex {
+			return d
+		}
+	}
+	return nil
 }
 
 // addDevice creates conf.<name>.* and neigh.<name>.* for a new interface
@@ -43,7 +97,11 @@ func (t *Sysctl) addDevice(ifindex int, name string, loopback bool) error {
 		{name: neigh + "retrans_time", base: d.retransMS, unit: 10, min: 0, max: intMax / 10},
 		{name: neigh + "base_reachable_time", base: d.reachableMS, unit: 1000, min: -intMax / 1000, max: intMax / 1000},
 	}
-	for _, e := range []*sysctlEntry{d.forward, d.mcastSolicit, d.ucastSolicit, d.retransMS, d.reachableMS, d.delayProbe} {
+	for i, k := range confKnobs {
+		v := t.entries["net.ipv4.conf.default."+k].val.Load()
+		d.conf[i] = &sysctlEntry{name: conf + k, min: intMin, max: intMax, def: strconv.FormatInt(v, 10), wrote: markSet}
+	}
+	for _, e := range append([]*sysctlEntry{d.forward, d.mcastSolicit, d.ucastSolicit, d.retransMS, d.reachableMS, d.delayProbe}, d.conf[:]...) {
 		lo, _, err := e.parse(nil, e.def)
 		if err != nil {
 			panic("stack: bad sysctl default for " + e.name)
