@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/binary"
+	"io"
 	"net/netip"
 	"slices"
 	"strings"
@@ -146,22 +148,52 @@ func TestNameTable(t *testing.T) {
 }
 
 // TestDNSStreamSnoop: DNS over TCP (length-prefixed messages) read in
-// pieces of any size teaches the same names as over UDP.
+// pieces of any size gives the messages whole and teaches the same names
+// as over UDP.
 func TestDNSStreamSnoop(t *testing.T) {
 	msg := dnsTestAnswer()
-	framed := binary.BigEndian.AppendUint16(nil, uint16(len(msg)))
-	framed = append(framed, msg...)
+	framed := appendDNSFrame(nil, msg)
 	stream := append(append([]byte(nil), framed...), framed...)
 	for _, step := range []int{1, 3, 100, len(stream)} {
 		gw := &Gateway{cfg: Config{Policy: &Policy{Rules: []Rule{mustRule(t, "www.example.test", false)}}}}
-		s := &dnsStreamSnoop{gw: gw}
-		for i := 0; i < len(stream); i += step {
-			s.feed(stream[i:min(i+step, len(stream))])
+		r := &chunkReader{b: stream, step: step}
+		var buf []byte
+		for i := 0; i < 2; i++ {
+			frame, cut, err := readDNSFrame(r, &buf)
+			if err != nil || cut || !bytes.Equal(frame, framed) {
+				t.Fatalf("pieces of %d: frame %d: %x %v %v", step, i, frame, cut, err)
+			}
+			gw.snoopDNS(frame[2:])
+		}
+		if _, cut, err := readDNSFrame(r, &buf); err != io.EOF || cut {
+			t.Errorf("pieces of %d: at the end: %v %v, want EOF", step, cut, err)
 		}
 		if got := gw.names.names(netip.MustParseAddr("198.18.5.1")); !slices.Equal(got, []string{"www.example.test", "edge.cdn.test"}) {
 			t.Errorf("pieces of %d: names %q", step, got)
 		}
 	}
+	// Cut inside the length or the message: cut, never a frame.
+	for n := 1; n < len(framed); n++ {
+		var buf []byte
+		if f, cut, err := readDNSFrame(bytes.NewReader(framed[:n]), &buf); f != nil || !cut || err != io.ErrUnexpectedEOF {
+			t.Errorf("cut at %d: %x %v %v", n, f, cut, err)
+		}
+	}
+}
+
+// chunkReader reads b at most step bytes at a time.
+type chunkReader struct {
+	b    []byte
+	step int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[:min(r.step, len(r.b))])
+	r.b = r.b[n:]
+	return n, nil
 }
 
 // TestNameTableSweepKeepsCount: when learning a name for an address fills

@@ -186,63 +186,20 @@ func (gw *Gateway) snoopDNS(msg []byte) {
 }
 
 // refuseDNSQuery answers a UDP query to the gateway's DNS address itself
-// when the policy denies its name outright: NXDOMAIN from the DNS address,
-// and the resolver never hears of it. It reports whether it answered.
+// when the policy denies its name outright (dnsRefusal): NXDOMAIN from the
+// DNS address, and the resolver never hears of it. It reports whether it
+// answered.
 func (gw *Gateway) refuseDNSQuery(src, dst netip.AddrPort, pkt *gstack.PacketBuffer) bool {
-	p := gw.domainPolicy()
-	if p == nil || dst.Port() != 53 {
+	if gw.domainPolicy() == nil || dst.Port() != 53 {
 		return false
 	}
-	msg := pkt.Data().AsRange().ToSlice()
-	q, err := parseDNSQuestion(msg)
-	if err != nil || q.isResponse || !q.opcodeQuery || q.name == "" {
-		return false
-	}
-	deny, by := p.RefusesName(q.name)
-	if !deny {
+	ans, name, by := gw.dnsRefusal(pkt.Data().AsRange().ToSlice())
+	if ans == nil {
 		return false
 	}
 	gw.stats.Denied.Add(1)
-	gw.logf("dns %s -> %s %s refused: denied by policy (%s)", src, dst, q.name, ruleText(by))
+	gw.logf("dns %s -> %s %s refused: denied by policy (%s)", src, dst, name, ruleText(by))
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	gw.cfg.Stack.SendUDP(&stack.UDPSend{Src: dst, Dst: src, IfIndex: gw.cfg.NIC, TOS: tosOf(ip), Payload: dnsNXDomain(msg, q)})
+	gw.cfg.Stack.SendUDP(&stack.UDPSend{Src: dst, Dst: src, IfIndex: gw.cfg.NIC, TOS: tosOf(ip), Payload: ans})
 	return true
-}
-
-// dnsStreamSnoop reads DNS over TCP from the resolver (two-byte length,
-// message) and learns each message's names; at most one message is held.
-type dnsStreamSnoop struct {
-	halfCloser
-	gw   *Gateway
-	need int    // bytes of the current length prefix or message still due
-	msg  []byte // the message so far (nil while reading a length)
-	lenb []byte
-}
-
-func (s *dnsStreamSnoop) Read(b []byte) (int, error) {
-	n, err := s.halfCloser.Read(b)
-	s.feed(b[:n])
-	return n, err
-}
-
-func (s *dnsStreamSnoop) feed(b []byte) {
-	for len(b) > 0 {
-		if s.msg == nil {
-			s.lenb = append(s.lenb, b[0])
-			b = b[1:]
-			if len(s.lenb) == 2 {
-				s.need = int(s.lenb[0])<<8 | int(s.lenb[1])
-				s.lenb = s.lenb[:0]
-				s.msg = make([]byte, 0, s.need)
-			}
-		} else {
-			k := min(s.need-len(s.msg), len(b))
-			s.msg = append(s.msg, b[:k]...)
-			b = b[k:]
-		}
-		if s.msg != nil && len(s.msg) == s.need {
-			s.gw.snoopDNS(s.msg)
-			s.msg = nil
-		}
-	}
 }

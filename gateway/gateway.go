@@ -94,6 +94,10 @@ type Stats struct {
 	// no flow the gateway relays, or malformed), and flows ended instead
 	// because the host gave no raw socket.
 	ICMPErrRelayed, ICMPErrLimited, ICMPErrDropped, ICMPErrClosed atomic.Int64
+	// DNS messages over TCP from the sandbox dropped under a domain policy:
+	// too short for a header, or cut short by the client's FIN or silence
+	// (dns_tcp.go).
+	DNSDropped atomic.Int64
 }
 
 // New installs the gateway on cfg.Stack.
@@ -196,6 +200,9 @@ func (gw *Gateway) Summary() string {
 		s.BytesOut.Load(), s.BytesIn.Load())
 	if r, l, d, c := s.ICMPErrRelayed.Load(), s.ICMPErrLimited.Load(), s.ICMPErrDropped.Load(), s.ICMPErrClosed.Load(); r+l+d+c > 0 {
 		sum += fmt.Sprintf("; sandbox icmp errors relayed %d, rate-limited %d, dropped %d, flows closed %d", r, l, d, c)
+	}
+	if d := s.DNSDropped.Load(); d > 0 {
+		sum += fmt.Sprintf("; dns over tcp messages dropped %d", d)
 	}
 	return sum
 }

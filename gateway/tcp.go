@@ -67,6 +67,10 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	}
 	defer gw.wg.Done()
 	syn, _ := gw.syns.take(id)
+	if dst.Addr() == gw.cfg.DNS && gw.domainPolicy() != nil {
+		gw.serveDNSTCP(r, src, dst, to, syn) // each query decided (dns_tcp.go)
+		return
+	}
 	if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
 		syn.ttl = 0 // the gateway's own connection: the host's default TTL
 	} else if gw.cfg.Policy != nil && gw.cfg.Policy.NeedsName(ProtoTCP, dst.Port()) {
@@ -95,11 +99,7 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	gw.stats.TCPFlows.Add(1)
 	sb := gonet.NewTCPConn(&wq, ep)
 	start := time.Now()
-	var world halfCloser = host
-	if dst.Addr() == gw.cfg.DNS && gw.domainPolicy() != nil {
-		world = &dnsStreamSnoop{halfCloser: host, gw: gw}
-	}
-	up, down := gw.relay(sb, world)
+	up, down := gw.relay(sb, host)
 	gw.logf("tcp %s -> %s up %d B down %d B %.3fs", src, dst, up, down, time.Since(start).Seconds())
 }
 
