@@ -1,16 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"net/netip"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
-	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/endpoint"
 	"netsandbox/options"
@@ -68,59 +64,16 @@ var cmsgBytes = options.CmsgSpace(12) + options.CmsgSpace(4) + options.CmsgSpace
 // it returns encoded into an oob buffer as a socket layer must
 // (options.CmsgBuilder, which allocates nothing).
 func BenchmarkUDPCmsgGvisor(b *testing.B) {
-	la, lb := joinedLinks(b)
-	sa, sb := gvStack(b, la, addrA), gvStack(b, lb, addrB)
-	var wqa, wqb waiter.Queue
-	tx, e := sa.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wqa)
-	if e != nil {
-		b.Fatal(e)
-	}
-	defer tx.Close()
-	rx, e := sb.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wqb)
-	if e != nil {
-		b.Fatal(e)
-	}
-	defer rx.Close()
-	dst := tcpip.FullAddress{Addr: tcpip.AddrFrom4(addrB.As4()), Port: 9000}
-	if e := rx.Bind(dst); e != nil {
-		b.Fatal(e)
-	}
-	so := rx.SocketOptions()
-	so.SetReceivePacketInfo(true)
-	so.SetReceiveTTL(true)
-	so.SetReceiveTOS(true)
-	entry, readable := waiter.NewChannelEntry(waiter.ReadableEvents)
-	wqb.EventRegister(&entry)
-	defer wqb.EventUnregister(&entry)
-
-	p, oob := make([]byte, payloadSize), make([]byte, 128)
-	var r bytes.Reader
-	var out bytes.Buffer
-	out.Grow(2048)
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer startCPU(b)()
-	for i := 0; i < b.N; i++ {
-		r.Reset(p)
-		if _, e := tx.Write(&r, tcpip.WriteOptions{To: &dst}); e != nil {
-			b.Fatal(e)
+	oob := make([]byte, 128)
+	gvisorUDPRoundTrips(b, func(so *tcpip.SocketOptions) {
+		so.SetReceivePacketInfo(true)
+		so.SetReceiveTTL(true)
+		so.SetReceiveTOS(true)
+	}, func(res tcpip.ReadResult) {
+		if n := encodeGvisorCmsgs(oob, &res.ControlMessages); n != cmsgBytes {
+			b.Fatalf("cmsgs: %d bytes", n)
 		}
-		for {
-			out.Reset()
-			res, e := rx.Read(&out, tcpip.ReadOptions{})
-			if _, ok := e.(*tcpip.ErrWouldBlock); ok {
-				<-readable
-				continue
-			}
-			if e != nil || res.Count != payloadSize {
-				b.Fatalf("read: %d, %v", res.Count, e)
-			}
-			if n := encodeGvisorCmsgs(oob, &res.ControlMessages); n != cmsgBytes {
-				b.Fatalf("cmsgs: %d bytes", n)
-			}
-			break
-		}
-	}
+	})
 }
 
 // encodeGvisorCmsgs writes gVisor's received IP_PKTINFO, IP_TTL and IP_TOS

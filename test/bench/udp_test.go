@@ -118,7 +118,14 @@ func gvStack(b *testing.B, ep *channel.Endpoint, addr netip.Addr) *gstack.Stack 
 // BenchmarkUDPGvisor is BenchmarkUDPNetsandbox with gVisor's own UDP
 // endpoints (tcpip.Endpoint Write/Read) on plain gVisor stacks, the same
 // wire in between.
-func BenchmarkUDPGvisor(b *testing.B) {
+func BenchmarkUDPGvisor(b *testing.B) { gvisorUDPRoundTrips(b, nil, nil) }
+
+// gvisorUDPRoundTrips sends one datagram per iteration from a gVisor UDP
+// endpoint to another and reads it back as a socket layer built on gVisor
+// does: try, and wait for the readable event on ErrWouldBlock. rxOpts (may
+// be nil) sets the receiver's options; onRead (may be nil) sees each
+// result.
+func gvisorUDPRoundTrips(b *testing.B, rxOpts func(*tcpip.SocketOptions), onRead func(tcpip.ReadResult)) {
 	la, lb := joinedLinks(b)
 	sa, sb := gvStack(b, la, addrA), gvStack(b, lb, addrB)
 	var wqa, wqb waiter.Queue
@@ -136,8 +143,9 @@ func BenchmarkUDPGvisor(b *testing.B) {
 	if e := rx.Bind(dst); e != nil {
 		b.Fatal(e)
 	}
-	// A blocking read as a socket layer builds it on gVisor: try, and wait
-	// for the readable event on ErrWouldBlock.
+	if rxOpts != nil {
+		rxOpts(rx.SocketOptions())
+	}
 	entry, readable := waiter.NewChannelEntry(waiter.ReadableEvents)
 	wqb.EventRegister(&entry)
 	defer wqb.EventUnregister(&entry)
@@ -163,6 +171,9 @@ func BenchmarkUDPGvisor(b *testing.B) {
 			}
 			if e != nil || res.Count != payloadSize {
 				b.Fatalf("read: %d, %v", res.Count, e)
+			}
+			if onRead != nil {
+				onRead(res)
 			}
 			break
 		}
