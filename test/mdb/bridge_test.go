@@ -83,41 +83,9 @@ type phase struct {
 func TestBridgeMDB(t *testing.T) {
 	requireNetns(t, "bridge", "tshark")
 	began := time.Now()
-	topo, err := NewTopology("mdb3", 3)
-	if err != nil {
-		t.Fatalf("topology: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := topo.Close(); err != nil {
-			t.Errorf("removing the topology: %v", err)
-		}
-	})
+	topo, caps, hosts := bridgeRig(t, "mdb3", 3)
 	portRole := map[string]string{topo.Kernel.BridgeIf: RoleKernel, topo.Netsandbox.BridgeIf: RoleNetsandbox}
 	roles := []string{RoleKernel, RoleNetsandbox}
-	caps := map[string]*Capture{}
-	for _, p := range []Port{topo.Kernel, topo.Netsandbox} {
-		c, err := StartCapture(topo.BridgeNS, p.BridgeIf)
-		if err != nil {
-			t.Fatalf("capture on %s: %v", p.BridgeIf, err)
-		}
-		t.Cleanup(func() { c.Stop() })
-		caps[p.Role] = c
-	}
-	kIdx, err := hostIfindex(topo.Kernel.HostNS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts := []*Host{
-		{Role: RoleKernel, Addr: KernelAddr, Ifindex: kIdx, Socket: func() (Sock, error) {
-			return topo.KernelHost.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-		}},
-		{Role: RoleNetsandbox, Addr: NetsandboxAddr, Ifindex: topo.NetsandboxIfindex, Socket: func() (Sock, error) {
-			return endpoint.New(topo.Stack, unix.AF_INET, unix.SOCK_DGRAM, 0)
-		}},
-	}
-	for _, h := range hosts {
-		t.Cleanup(h.CloseAll)
-	}
 
 	seqs := Sequences()
 	if re := os.Getenv("NETSANDBOX_MDB_RUN"); re != "" {
@@ -353,4 +321,46 @@ func hostIfindex(ns string) (int, error) {
 		return err
 	})
 	return idx, err
+}
+
+// bridgeRig builds a bridge topology whose querier speaks IGMP version,
+// starts a capture on each host's bridge port (by role) and returns the
+// two hosts, a kernel one and a netsandbox one; everything is removed
+// when the test ends.
+func bridgeRig(t *testing.T, name string, version int) (*Topology, map[string]*Capture, []*Host) {
+	t.Helper()
+	topo, err := NewTopology(name, version)
+	if err != nil {
+		t.Fatalf("topology: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := topo.Close(); err != nil {
+			t.Errorf("removing the topology: %v", err)
+		}
+	})
+	caps := map[string]*Capture{}
+	for _, p := range []Port{topo.Kernel, topo.Netsandbox} {
+		c, err := StartCapture(topo.BridgeNS, p.BridgeIf)
+		if err != nil {
+			t.Fatalf("capture on %s: %v", p.BridgeIf, err)
+		}
+		t.Cleanup(func() { c.Stop() })
+		caps[p.Role] = c
+	}
+	kIdx, err := hostIfindex(topo.Kernel.HostNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []*Host{
+		{Role: RoleKernel, Addr: KernelAddr, Ifindex: kIdx, Socket: func() (Sock, error) {
+			return topo.KernelHost.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		}},
+		{Role: RoleNetsandbox, Addr: NetsandboxAddr, Ifindex: topo.NetsandboxIfindex, Socket: func() (Sock, error) {
+			return endpoint.New(topo.Stack, unix.AF_INET, unix.SOCK_DGRAM, 0)
+		}},
+	}
+	for _, h := range hosts {
+		t.Cleanup(h.CloseAll)
+	}
+	return topo, caps, hosts
 }

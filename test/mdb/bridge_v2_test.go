@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 
-	"netsandbox/endpoint"
 	"netsandbox/test/harness"
 )
 
@@ -57,40 +55,8 @@ func v2Sequences() []Sequence {
 func TestBridgeMDBIGMPv2(t *testing.T) {
 	requireNetns(t, "bridge", "tshark")
 	began := time.Now()
-	topo, err := NewTopology("mdb2", 2)
-	if err != nil {
-		t.Fatalf("topology: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := topo.Close(); err != nil {
-			t.Errorf("removing the topology: %v", err)
-		}
-	})
+	topo, caps, hosts := bridgeRig(t, "mdb2", 2)
 	portRole := map[string]string{topo.Kernel.BridgeIf: RoleKernel, topo.Netsandbox.BridgeIf: RoleNetsandbox}
-	caps := map[string]*Capture{}
-	for _, p := range []Port{topo.Kernel, topo.Netsandbox} {
-		c, err := StartCapture(topo.BridgeNS, p.BridgeIf)
-		if err != nil {
-			t.Fatalf("capture on %s: %v", p.BridgeIf, err)
-		}
-		t.Cleanup(func() { c.Stop() })
-		caps[p.Role] = c
-	}
-	kIdx, err := hostIfindex(topo.Kernel.HostNS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts := []*Host{
-		{Role: RoleKernel, Addr: KernelAddr, Ifindex: kIdx, Socket: func() (Sock, error) {
-			return topo.KernelHost.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-		}},
-		{Role: RoleNetsandbox, Addr: NetsandboxAddr, Ifindex: topo.NetsandboxIfindex, Socket: func() (Sock, error) {
-			return endpoint.New(topo.Stack, unix.AF_INET, unix.SOCK_DGRAM, 0)
-		}},
-	}
-	for _, h := range hosts {
-		t.Cleanup(h.CloseAll)
-	}
 	// The v2 query that puts both hosts in IGMPv2 mode.
 	if err := topo.GeneralQuery(); err != nil {
 		t.Fatalf("general query: %v", err)
