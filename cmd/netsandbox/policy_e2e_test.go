@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -57,9 +58,12 @@ func startPolicyWorld(t *testing.T, tp *runTopology) *policyWorld {
 	t.Helper()
 	w := &policyWorld{}
 	var dns net.PacketConn
-	var l80, l443 net.Listener
+	var dnsTCP, l80, l443 net.Listener
 	err := harness.InNetns(tp.target, func() (err error) {
 		if dns, err = net.ListenPacket("udp4", targetAddr+":"+policyDNSPort); err != nil {
+			return err
+		}
+		if dnsTCP, err = net.Listen("tcp4", targetAddr+":"+policyDNSPort); err != nil {
 			return err
 		}
 		if l80, err = net.Listen("tcp4", targetAddr+":80"); err != nil {
@@ -71,7 +75,8 @@ func startPolicyWorld(t *testing.T, tp *runTopology) *policyWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { dns.Close(); l80.Close(); l443.Close() })
+	t.Cleanup(func() { dns.Close(); dnsTCP.Close(); l80.Close(); l443.Close() })
+	go serveDNSTCP(dnsTCP, w)
 	go func() {
 		buf := make([]byte, 1500)
 		for i := 0; i < 1000; i++ {
@@ -100,6 +105,39 @@ func startPolicyWorld(t *testing.T, tp *runTopology) *policyWorld {
 		go srv.Serve(l)
 	}
 	return w
+}
+
+// serveDNSTCP answers DNS over TCP (RFC 1035 4.2.2: a two-byte length,
+// then the message) from policyZone, recording "dns-tcp NAME".
+func serveDNSTCP(l net.Listener, w *policyWorld) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			for {
+				var n [2]byte
+				if _, err := io.ReadFull(c, n[:]); err != nil {
+					return
+				}
+				q := make([]byte, binary.BigEndian.Uint16(n[:]))
+				if _, err := io.ReadFull(c, q); err != nil {
+					return
+				}
+				r, name := answerPolicyQuery(q)
+				if r == nil {
+					return
+				}
+				w.saw("dns-tcp " + name)
+				if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(r))), r...)); err != nil {
+					return
+				}
+			}
+		}()
+	}
 }
 
 // acceptLog records each connection the target accepted: one the gateway
@@ -287,6 +325,39 @@ exit 0`
 		got := strings.Join(tp.seen()[before:], "\n")
 		if strings.Contains(got, "tcp ") || !strings.Contains(got, "udp ") {
 			t.Errorf("the target's echo saw (want the UDP datagram only):\n%s", got)
+		}
+	})
+
+	t.Run("dns over tcp", func(t *testing.T) {
+		w.reset()
+		// socat sends a length-prefixed query over TCP to the gateway's DNS
+		// address and prints the framed answer in hex; curl --resolve
+		// presents a name without resolving it.
+		script := `q() { printf "$1" | socat -t 3 - TCP:10.0.2.3:53 | od -An -tx1 | tr -d ' \n'; echo; }
+echo "tcp-denied:$(q '\x00\x1d\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06denied\x04test\x00\x00\x01\x00\x01')"
+echo "tcp-allowed:$(q '\x00\x1e\x12\x35\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07allowed\x04test\x00\x00\x01\x00\x01')"
+` + curl + `--resolve allowed.test:80:` + targetAddr + ` http://allowed.test/; echo "learnt:$?"
+` + curl + `--resolve other.test:80:` + targetAddr + ` http://other.test/; echo "unlearnt:$?"
+exit 0`
+		out, code := sandboxRun(t, bin, tp.host, "", append(up, "--deny-all", "--deny", "denied.test",
+			"--allow", "tcp:allowed.test:80", "--allow", "tcp:other.test:80", "--", "bash", "-c", script)...)
+		for _, want := range []string{
+			"tcp-denied:001d12348183000100000000000006", // NXDOMAIN from the gateway, framed
+			"tcp-allowed:", "12358180000100010000", // the resolver's answer, one A record
+			"served http allowed.test", "learnt:0",
+			"denied.test refused: denied by policy (--deny denied.test)",
+			"(other.test) refused: denied by policy (--deny-all)",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q (exit %d):\n%s", want, code, out)
+			}
+		}
+		if strings.Contains(out, "unlearnt:0") || strings.Contains(out, "served http other.test") {
+			t.Errorf("a name never resolved allowed by name:\n%s", out)
+		}
+		seen := w.log()
+		if strings.Contains(seen, "dns-tcp denied.test") || !strings.Contains(seen, "dns-tcp allowed.test") || strings.Contains(seen, "dns ") {
+			t.Errorf("the resolver saw (want allowed.test over TCP only):\n%s", seen)
 		}
 	})
 
