@@ -59,6 +59,7 @@ func (s *Stack) AddAddress(ifindex int, p netip.Prefix) error {
 	if !s.g.HasNIC(tcpip.NICID(ifindex)) {
 		return unix.ENODEV
 	}
+	s.sysctl.pinDevice(ifindex) // conf/default no longer reaches it (sysctl_dev.go)
 	pa := tcpip.ProtocolAddress{
 		Protocol: header.IPv4ProtocolNumber,
 		AddressWithPrefix: tcpip.AddressWithPrefix{

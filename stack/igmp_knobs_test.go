@@ -2,11 +2,12 @@ package stack_test
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 
 	"netsandbox/stack"
 )
@@ -73,40 +74,56 @@ func TestIGMPKnobValues(t *testing.T) {
 }
 
 // TestIGMPKnobDefaultCopied: a write to conf/default reaches every
-// interface whose own knob was never written, a refused or an empty
-// write to the interface's knob included (devinet_conf_proc sets the
-// knob's state bit whatever proc_dointvec returned); conf/all is not
-// copied anywhere; a new interface starts from conf/default.
+// interface whose own knob was never written: a refused or an empty write
+// to the interface's knob counts as written (devinet_conf_proc sets the
+// knob's state bit whatever proc_dointvec returned), and giving the
+// interface an address makes all its knobs count as written (lo has
+// 127.0.0.1 from the start); conf/all is not copied anywhere; a new
+// interface starts from conf/default.
 func TestIGMPKnobDefaultCopied(t *testing.T) {
 	s := newStack(t, stack.Config{})
 	attach(t, s, "10.0.0.1/24")
-	eth1, err := s.AddInterface("eth1", channel.New(16, 1500, ""))
-	if err != nil || eth1 == 0 {
+	if _, err := s.AddInterface("eth1", channel.New(16, 1500, "")); err != nil {
 		t.Fatalf("AddInterface eth1: %v", err)
 	}
-	if err := s.Sysctl().Set(confName("eth0", knobV3Ivl), "abc"); !errors.Is(err, unix.EINVAL) {
+	eth3, err := s.AddInterface("eth3", channel.New(16, 1500, ""))
+	if err != nil {
+		t.Fatalf("AddInterface eth3: %v", err)
+	}
+	if err := s.Sysctl().Set(confName("eth1", knobV3Ivl), "abc"); !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("bad write: %v, want EINVAL", err)
 	}
-	setKnob(t, s, "eth0", knobV2Ivl, "") // empty: no change, but written
-	setKnob(t, s, "eth1", knobForce, "0")
+	setKnob(t, s, "eth1", knobV2Ivl, "") // empty: no change, but written
+	setKnob(t, s, "eth3", knobForce, "0")
 	setKnob(t, s, "all", knobForce, "1")
 	setKnob(t, s, "default", knobForce, "2")
 	setKnob(t, s, "default", knobV2Ivl, "88")
 	setKnob(t, s, "default", knobV3Ivl, "77")
+	if err := s.AddAddress(eth3, netip.MustParsePrefix("10.0.3.1/24")); err != nil {
+		t.Fatal(err)
+	}
+	setKnob(t, s, "default", knobV3Ivl, "66")
 	for _, c := range []struct{ dev, k, want string }{
-		{"eth0", knobForce, "2"}, {"eth0", knobV2Ivl, "10000"}, {"eth0", knobV3Ivl, "1000"},
-		{"eth1", knobForce, "0"}, {"eth1", knobV2Ivl, "88"}, {"eth1", knobV3Ivl, "77"},
-		{"lo", knobForce, "2"}, {"lo", knobV2Ivl, "88"}, {"lo", knobV3Ivl, "77"},
-		{"all", knobForce, "1"}, {"all", knobV2Ivl, "10000"},
+		{"eth0", knobForce, "0"}, {"eth0", knobV2Ivl, "10000"}, {"eth0", knobV3Ivl, "1000"},
+		{"lo", knobForce, "0"}, {"lo", knobV2Ivl, "10000"}, {"lo", knobV3Ivl, "1000"},
+		{"eth1", knobForce, "2"}, {"eth1", knobV2Ivl, "10000"}, {"eth1", knobV3Ivl, "1000"},
+		{"eth3", knobForce, "0"}, {"eth3", knobV2Ivl, "88"}, {"eth3", knobV3Ivl, "77"},
+		{"all", knobForce, "1"}, {"all", knobV2Ivl, "10000"}, {"all", knobV3Ivl, "1000"},
 	} {
 		if got := knob(t, s, c.dev, c.k); got != c.want {
 			t.Errorf("%s = %q, want %q", confName(c.dev, c.k), got, c.want)
 		}
 	}
+	// A new interface takes conf/default's values, and its knobs that
+	// conf/default's were ever written start pinned (inetdev_init copies
+	// the state bits as well).
 	if _, err := s.AddInterface("eth2", channel.New(16, 1500, "")); err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{knobForce: "2", knobV2Ivl: "88", knobV3Ivl: "77"} {
+	if err := s.Sysctl().Set("net.ipv4.conf.default.igmpv3_unsolicited_report_interval", "55"); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{knobForce: "2", knobV2Ivl: "88", knobV3Ivl: "66"} {
 		if got := knob(t, s, "eth2", k); got != want {
 			t.Errorf("new interface: %s = %q, want %q", k, got, want)
 		}
