@@ -40,6 +40,7 @@ func All() []harness.Scenario {
 		rowScenarios(),
 		ipIDScenarios(),
 		igmpCompatScenarios(),
+		igmpKnobScenarios(),
 		tcpMaxsegScenarios(),
 	} {
 		all = append(all, group...)
