@@ -126,6 +126,8 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 		}
 		g.endpoint().SocketOptions().SetDelayOption(v == 0)
 		return nil
+	case unix.TCP_MAXSEG:
+		return g.setTCPMaxseg(val) // tcp_maxseg.go
 	}
 	return unix.ENOPROTOOPT
 }
@@ -143,6 +145,9 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	case level == unix.SOL_TCP && g.isTCP():
 		if name == unix.TCP_INFO {
 			return g.getTCPInfo(buf) // tcp_opts.go
+		}
+		if name == unix.TCP_MAXSEG {
+			return g.getTCPMaxseg(buf) // tcp_maxseg.go
 		}
 		if name != unix.TCP_NODELAY {
 			return 0, unix.ENOPROTOOPT

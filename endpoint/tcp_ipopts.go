@@ -41,6 +41,8 @@ type ipOptsReg struct {
 	mssFor  *options.IPOptions // TCP: options the payload size was cut for
 	mssEP   tcpip.Endpoint     // ... on this gVisor endpoint
 	peerMSS int                // TCP: the MSS of an accepted SYN (0 = ask the stack)
+	mss     tcpMaxseg          // TCP: TCP_MAXSEG (tcp_maxseg.go)
+	mssClam int32              // TCP: the clamp the payload size was cut for
 }
 
 // pushIPOptions hands a TCP socket's current IP_OPTIONS to the stack; it
@@ -102,6 +104,7 @@ func (g *gsock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
 	if !g.isTCP() {
 		return nil
 	}
+	g.maxsegBeforeConnect() // tcp_maxseg.go
 	o := g.optsSnapshot()
 	opts := o.ext.ipOptions
 	if opts == nil {
@@ -134,10 +137,12 @@ func (g *gsock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
 }
 
 // tcpIPOptionsMSS cuts an established connection's payload size for its
-// options, once per set of options and endpoint. Sends call it before
-// writing, so no data leaves with the larger size.
+// options and its TCP_MAXSEG clamp (tcp_maxseg.go), once per set of
+// options, clamp and endpoint. Sends call it before writing, so no data
+// leaves with the larger size.
 func (g *gsock) tcpIPOptionsMSS() {
-	if !g.ipo.active.Load() {
+	withOpts := g.ipo.active.Load()
+	if !withOpts && !g.ipo.mss.active.Load() {
 		return
 	}
 	ep := g.endpoint()
@@ -147,10 +152,13 @@ func (g *gsock) tcpIPOptionsMSS() {
 		return // gVisor builds its sender when the handshake completes
 	}
 	g.mu.Lock()
-	opts, peerMSS := g.ipo.opts, g.ipo.peerMSS
-	done := g.ipo.mssFor == opts && g.ipo.mssEP == ep
+	opts, peerMSS, clamp := g.ipo.opts, g.ipo.peerMSS, g.ipo.mss.clamp
+	if !withOpts {
+		opts = nil
+	}
+	done := g.ipo.mssFor == opts && g.ipo.mssClam == clamp && g.ipo.mssEP == ep
 	g.mu.Unlock()
-	if done || opts == nil {
+	if done || opts == nil && clamp == 0 {
 		return
 	}
 	la, e1 := ep.GetLocalAddress()
@@ -159,13 +167,18 @@ func (g *gsock) tcpIPOptionsMSS() {
 	if e1 != nil || e2 != nil || !ok {
 		return
 	}
-	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, 0)
+	var hop netip.Addr
+	var optLen int
+	if opts != nil {
+		hop, optLen = opts.FirstHop, opts.Len()
+	}
+	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), hop, optLen, peerMSS, 0, tcpClampRoom(ep, int(clamp)))
 	if err != nil {
 		return
 	}
 	te.HandleError(optionsRoom(mtu), nil)
 	g.mu.Lock()
-	g.ipo.mssFor, g.ipo.mssEP = opts, ep
+	g.ipo.mssFor, g.ipo.mssClam, g.ipo.mssEP = opts, clamp, ep
 	g.mu.Unlock()
 }
 
@@ -181,12 +194,12 @@ func (g *gsock) tcpIPOptionsPMTU(pmtu int) {
 		return
 	}
 	g.mu.Lock()
-	opts, peerMSS := g.ipo.opts, g.ipo.peerMSS
+	opts, peerMSS, clamp := g.ipo.opts, g.ipo.peerMSS, g.ipo.mss.clamp
 	g.mu.Unlock()
 	if opts == nil {
 		return
 	}
-	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, pmtu)
+	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, pmtu, tcpClampRoom(ep, int(clamp)))
 	if err != nil {
 		return
 	}
@@ -242,6 +255,7 @@ const dropIPOptionsWait = 3 * time.Minute
 // from the listener, Linux's: those its SYN asked for (reversed), else
 // none. The socket is not shared yet.
 func (g *gsock) acceptIPOptions() {
+	g.acceptMaxseg() // tcp_maxseg.go
 	g.opts.ext.ipOptions, g.opts.ext.ipOptionsSet = nil, false
 	la, e1 := g.ep.GetLocalAddress()
 	ra, e2 := g.ep.GetRemoteAddress()

@@ -144,10 +144,12 @@ func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
 		put32(tiSegsOut, uint32(st.SegmentsSent.Value()))
 		put32(tiSegsIn, uint32(st.SegmentsReceived.Value()))
 	}
+	g.tcpIPOptionsMSS() // the payload size gets its cut first, as sends do
 	in, ok := tcpInternalsOf(ep, g.s.Gvisor().Clock())
 	if !ok {
 		return // no connection: the fresh socket's values stay
 	}
+	clamp, optLen := g.mssCut() // tcp_maxseg.go
 	var opts uint8
 	if in.ts {
 		opts |= tcpiOptTimestamps
@@ -174,11 +176,14 @@ func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
 	if in.sinceSendMS >= 0 {
 		put32(tiLastDataSent, uint32(in.sinceSendMS))
 	}
-	mss := uint32(in.maxPayload)
+	mss := uint32(linuxSndMSS(in, clamp, optLen)) // mss_cache
 	put32(tiSndMSS, mss)
 	if mtu := g.routeMTU(); mtu > 0 {
 		put32(tiPMTU, mtu)
 		advmss := mtu - 40 // IPv4 + TCP headers, as dst_metric_advmss
+		if clamp > 0 {
+			advmss = min(advmss, uint32(clamp)) // tcp_mss_clamp
+		}
 		if in.ts {
 			advmss -= 12 // the aligned timestamp option, as the handshake leaves it
 		}

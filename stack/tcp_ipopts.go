@@ -68,9 +68,11 @@ func (t *tcpIPOptions) lookup(local, remote netip.AddrPort) *options.IPOptions {
 // The path is the one to the first hop of a source route (firstHop, or
 // invalid), its MTU pmtu (0 = the route's, lowered by a learnt one);
 // peerMSS is the peer's MSS when the caller knows it (0 = the one a
-// WatchPeerMSS saw, if any). The advertised MSS of the SYN is not
-// affected, as in Linux.
-func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen, peerMSS, pmtu int) (int, error) {
+// WatchPeerMSS saw, if any). clamp, when not 0, bounds the MSS before
+// the options as the socket's TCP_MAXSEG does (Linux's rx_opt.mss_clamp),
+// in the same units as the path's MSS. The advertised MSS of the SYN is
+// not affected, as in Linux.
+func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr, optLen, peerMSS, pmtu, clamp int) (int, error) {
 	dst := remote.Addr()
 	if firstHop.IsValid() {
 		dst = firstHop
@@ -87,6 +89,9 @@ func (s *Stack) TCPOptionsMTU(local, remote netip.AddrPort, firstHop netip.Addr,
 	}
 	if peerMSS > 0 && peerMSS < mss {
 		mss = peerMSS
+	}
+	if clamp > 0 && clamp < mss {
+		mss = clamp
 	}
 	mss -= optLen
 	// net.ipv4.tcp_min_snd_mss, which the stack does not let change.
