@@ -96,12 +96,14 @@ func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	var payload []byte
 	hlen := ihl
 	if g.isPing() {
-		// ping_err: an echo request of ours, found by its identifier.
+		// ping_err: an echo request, for the socket ping_lookup finds by
+		// its identifier (the newest of those sharing it whose address
+		// and device fit).
 		if proto != unix.IPPROTO_ICMP || th[0] != icmpEchoRequest || th[1] != 0 {
 			return false
 		}
 		id := uint16(th[4])<<8 | uint16(th[5])
-		if port, ok := g.pingIdent(); !ok || port != id {
+		if so := g.s.PingLookup(id, qsrc, e.IfIndex); so == nil || so != stack.PingSocket(g) {
 			return false
 		}
 		var ok bool
@@ -202,15 +204,6 @@ func (g *gsock) icmpMatchAddrs() (local, remote netip.Addr, connected bool) {
 	remote, connected = g.remote.Addr(), g.conn
 	g.mu.Unlock()
 	return g.localAddr(), remote, connected
-}
-
-// pingIdent is the socket's echo identifier: its local "port".
-func (g *gsock) pingIdent() (uint16, bool) {
-	a, e := g.endpoint().GetLocalAddress()
-	if e != nil || a.Port == 0 {
-		return 0, false
-	}
-	return a.Port, true
 }
 
 // takeICMPErr is sock_error for raw and ping sockets: the pending ICMP

@@ -52,6 +52,11 @@ type gsock struct {
 	// Linux records it even on an unconnected socket and gVisor does not.
 	shut int
 	tcpc tcpConnState // TCP: connect(2) state, disconnect's error (tcp_connect.go)
+
+	// pingMu orders a ping socket's bind, connect and disconnect (write)
+	// before its sends (read); it guards ping (ping_ident.go).
+	pingMu sync.RWMutex
+	ping   pingIdent
 }
 
 func newTCP(s *stack.Stack) (Socket, error) {
@@ -171,6 +176,9 @@ func (g *gsock) Bind(sa []byte) error {
 			return err
 		}
 	}
+	if g.isPing() {
+		return g.pingBind(r.Addr)
+	}
 	if err := errOf(g.endpoint().Bind(g.gvisorBindAddress(r.Addr))); err != nil {
 		return err
 	}
@@ -234,6 +242,18 @@ func (g *gsock) Connect(sa []byte) error {
 	if err := g.tcpConnectState(sa); err != nil {
 		return err
 	}
+	if g.isPing() {
+		g.pingMu.Lock()
+		defer g.pingMu.Unlock()
+		// inet_dgram_connect: an AF_UNSPEC address disconnects; any other
+		// first gives the socket an identifier (inet_autobind), before
+		// ip4_datagram_connect reads the address.
+		if len(sa) >= 2 && binary.NativeEndian.Uint16(sa) != unix.AF_UNSPEC {
+			if err := g.pingAutobind(); err != nil {
+				return err
+			}
+		}
+	}
 	r, err := options.ParseConnectAddr(sa)
 	if err != nil {
 		return err
@@ -262,7 +282,12 @@ func (g *gsock) Connect(sa []byte) error {
 	if err := g.ipOptionsBeforeConnect(r.Addr); err != nil {
 		return err
 	}
-	e := g.endpoint().Connect(addr)
+	var e tcpip.Error
+	if g.isPing() {
+		e = g.pingConnect(addr)
+	} else {
+		e = g.endpoint().Connect(addr)
+	}
 	if !g.isTCP() {
 		if e == nil {
 			g.mu.Lock()
@@ -371,6 +396,9 @@ func (g *gsock) disconnect() error {
 	g.remote, g.conn = netip.AddrPort{}, false
 	g.mu.Unlock()
 	g.ipid.Disconnected()
+	if g.isPing() {
+		return g.pingDisconnect() // pingMu is held (Connect)
+	}
 	e := g.endpoint().Disconnect()
 	if _, ok := e.(*tcpip.ErrNotSupported); ok {
 		return nil
@@ -438,6 +466,11 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 func (g *gsock) GetSockName() ([]byte, error) {
 	if ap, ok := g.sockNameDeferred(); ok {
 		return sockaddr(ap), nil
+	}
+	if g.isPing() {
+		if ap, ok := g.pingSockName(); ok {
+			return sockaddr(ap), nil
+		}
 	}
 	fa, e := g.endpoint().GetLocalAddress()
 	if e != nil {

@@ -23,6 +23,14 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return g.sendStream(p, flags)
 	}
 	g.watchICMPErrors()
+	if g.isPing() {
+		// inet_send_prepare gives the socket its identifier before
+		// ping_v4_sendmsg looks at anything.
+		if err := g.pingSendPrepare(); err != nil {
+			return 0, err
+		}
+		defer g.pingMu.RUnlock()
+	}
 	if len(p) > maxIPPayload {
 		return 0, unix.EMSGSIZE
 	}

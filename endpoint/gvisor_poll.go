@@ -103,6 +103,9 @@ func (g *gsock) Close() error {
 	g.dropIPOptions()
 	g.dropMemberships() // raw sockets' (ip_mc_drop_socket)
 	g.leaveRouterAlert()
+	if g.isPing() {
+		g.pingClose()
+	}
 	g.endpoint().Close()
 	g.lingerWait()
 	return nil

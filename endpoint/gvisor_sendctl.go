@@ -129,20 +129,15 @@ func (g *gsock) mcastDefaults(m *stack.RawSend) {
 
 // pingRequest is what ping_v4_sendmsg puts on the wire for the user's
 // echo request p: the socket's ident in place of the user's and the
-// checksum computed anew. A socket not bound yet gets its ident now, as
-// the send would give it one (ping_get_port).
+// checksum computed anew. SendMsg gave the socket its ident
+// (pingSendPrepare) and holds pingMu.
 func (g *gsock) pingRequest(p []byte) ([]byte, error) {
-	fa, e := g.endpoint().GetLocalAddress()
-	if e != nil || fa.Port == 0 {
-		if e := g.endpoint().Bind(tcpip.FullAddress{}); e != nil {
-			return nil, errnoOf(e)
-		}
-		if fa, e = g.endpoint().GetLocalAddress(); e != nil {
-			return nil, errnoOf(e)
-		}
+	ident := g.ping.ident
+	if ident == 0 {
+		return nil, unix.EAGAIN
 	}
 	req := append([]byte(nil), p...)
-	binary.BigEndian.PutUint16(req[4:6], fa.Port)
+	binary.BigEndian.PutUint16(req[4:6], ident)
 	req[2], req[3] = 0, 0
 	binary.BigEndian.PutUint16(req[2:4], ^checksum.Checksum(req, 0))
 	return req, nil

@@ -63,6 +63,11 @@ func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
 	if typ == unix.SOCK_STREAM {
 		o.rcvbuf, o.sndbuf = tcpDefaultRcv, tcpDefaultSnd
 	}
+	// inetsw's INET_PROTOSW_REUSE: raw and ping sockets start with
+	// sk_reuse set, so ping sockets share identifiers (ping_get_port).
+	if typ == unix.SOCK_RAW || typ == unix.SOCK_DGRAM && proto == unix.IPPROTO_ICMP {
+		o.reuseAddr = true
+	}
 	return o
 }
 

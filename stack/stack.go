@@ -47,6 +47,7 @@ type Stack struct {
 
 	pmtu       pmtuCache   // learnt path MTUs (pmtu.go)
 	icmpSocks  icmpSockets // raw and ping sockets fed by the ICMP tap
+	pings      pingTable   // ping sockets by echo identifier (ping_table.go)
 	minTTL     tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
 	ipo        ipoState    // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
 	frags      fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)

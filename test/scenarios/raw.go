@@ -33,7 +33,7 @@ func echoRequest(id, seq uint16, payload []byte) []byte {
 const pingGroupRange = "net.ipv4.ping_group_range"
 
 func rawScenarios() []harness.Scenario {
-	return []harness.Scenario{
+	return append([]harness.Scenario{
 		{Name: "raw/hdrincl-defaults", Run: func(e *harness.Env) {
 			for _, p := range []int{unix.IPPROTO_RAW, unix.IPPROTO_ICMP, unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 				s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, p)
@@ -100,5 +100,5 @@ func rawScenarios() []harness.Scenario {
 				e.Rec("set "+val, err != nil, gerr, v)
 			}
 		}},
-	}
+	}, pingIdentScenarios()...) // ping_ident.go
 }
