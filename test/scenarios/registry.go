@@ -51,9 +51,6 @@ func All() []harness.Scenario {
 // Expected maps scenario names to the reason netsandbox must differ from
 // Linux there. Keep it empty unless a difference is deliberate.
 var Expected = map[string]string{
-	// Missing: TCP-level options other than TCP_NODELAY answer ENOPROTOOPT;
-	// gVisor exposes neither the current nor the peer's MSS.
-	"icmp/tcp-via-router": "missing: getsockopt TCP_MAXSEG answers ENOPROTOOPT (gVisor exposes no MSS)",
 	// Missing: gVisor's TCP has no urgent data, so MSG_OOB is refused rather
 	// than faked.
 	"blocking/tcp-waitall-and-peek": "missing: send(MSG_OOB) on TCP answers EOPNOTSUPP (gVisor TCP has no urgent data)",
