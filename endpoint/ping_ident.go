@@ -4,7 +4,9 @@ import (
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport"
 )
@@ -54,9 +56,7 @@ func (g *gsock) pingBind(ap netip.AddrPort) error {
 	if g.ping.ident != 0 {
 		return unix.EINVAL
 	}
-	ident, err := g.s.PingGetPort(g, ap.Port(), func(id uint16) error {
-		return g.pingBindEndpoint(g.endpoint(), netip.AddrPortFrom(ap.Addr(), id))
-	})
+	ident, err := g.pingTakeIdent(ap)
 	if err != nil {
 		return err
 	}
@@ -90,9 +90,7 @@ func (g *gsock) pingAutobind() error {
 	if !addr.IsValid() {
 		addr = netip.IPv4Unspecified()
 	}
-	ident, err := g.s.PingGetPort(g, 0, func(id uint16) error {
-		return g.pingBindEndpoint(g.endpoint(), netip.AddrPortFrom(addr, id))
-	})
+	ident, err := g.pingTakeIdent(netip.AddrPortFrom(addr, 0))
 	if err != nil {
 		return unix.EAGAIN
 	}
@@ -137,61 +135,151 @@ func (g *gsock) pingConnect(addr tcpip.FullAddress) tcpip.Error {
 	return e
 }
 
+// pingTakeIdent is ping_get_port for the socket at ap (port 0: pick one)
+// and binds its gVisor endpoint there. An endpoint that still holds the
+// identifier a disconnect gave up cannot bind again: a fresh one does and
+// takes over its queued replies.
+func (g *gsock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
+	ep := g.endpoint()
+	target := ep
+	stale := transport.DatagramEndpointState(ep.State()) != transport.DatagramEndpointStateInitial
+	if stale {
+		nep, e := g.mk(g.q)
+		if e != nil {
+			return 0, errnoOf(e)
+		}
+		target = nep
+	}
+	ident, err := g.s.PingGetPort(g, ap.Port(), func(id uint16) error {
+		return g.pingBindEndpoint(target, netip.AddrPortFrom(ap.Addr(), id))
+	})
+	if err != nil {
+		if stale {
+			target.Close()
+		}
+		return 0, err
+	}
+	if stale {
+		g.pingSwap(ep, target)
+	}
+	return ident, nil
+}
+
+// pingSwap makes nep the socket's gVisor endpoint in place of old, with
+// the socket's options and old's queued replies. pingMu is held, so no
+// send runs meanwhile.
+func (g *gsock) pingSwap(old, nep tcpip.Endpoint) {
+	g.epMu.Lock()
+	g.ep = nep
+	g.epMu.Unlock()
+	nep.SetOwner(g.ipid)
+	_ = g.pushOpts()
+	pingMoveQueue(old, nep)
+	old.Close()
+}
+
+// pingMoveQueue hands the echo replies queued on from to to, in order:
+// __udp_disconnect leaves the receive queue alone. gVisor keeps of each
+// what recvmsg reports (sender, destination, interface, TTL, TOS), from
+// which the IPv4 header is made again; the receive time becomes now.
+func pingMoveQueue(from, to tcpip.Endpoint) {
+	te, ok := to.(gstack.TransportEndpoint)
+	if !ok {
+		return
+	}
+	buf := make([]byte, header.IPv4MinimumSize+maxIPPayload)
+	for {
+		w := tcpip.SliceWriter(buf[header.IPv4MinimumSize:])
+		res, e := from.Read(&tcpip.LimitedWriter{W: &w, N: maxIPPayload}, tcpip.ReadOptions{NeedRemoteAddr: true})
+		if e != nil {
+			return
+		}
+		if res.Count < header.ICMPv4MinimumSize {
+			continue
+		}
+		cm := res.ControlMessages
+		pkt := buf[:header.IPv4MinimumSize+res.Count]
+		ip := header.IPv4(pkt)
+		ip.Encode(&header.IPv4Fields{
+			TOS:         cm.TOS,
+			TotalLength: uint16(len(pkt)),
+			TTL:         cm.TTL,
+			Protocol:    uint8(header.ICMPv4ProtocolNumber),
+			SrcAddr:     res.RemoteAddr.Addr,
+			DstAddr:     cm.PacketInfo.DestinationAddr,
+		})
+		ip.SetChecksum(^ip.CalculateChecksum())
+		pb := gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
+		pb.NetworkProtocolNumber = header.IPv4ProtocolNumber
+		pb.TransportProtocolNumber = header.ICMPv4ProtocolNumber
+		pb.NICID = cm.PacketInfo.NIC
+		if _, ok := pb.NetworkHeader().Consume(header.IPv4MinimumSize); ok {
+			if _, ok := pb.TransportHeader().Consume(header.ICMPv4MinimumSize); ok {
+				te.HandlePacket(gstack.TransportEndpointID{
+					LocalAddress:  cm.PacketInfo.DestinationAddr,
+					LocalPort:     header.ICMPv4(pkt[header.IPv4MinimumSize:]).Ident(),
+					RemoteAddress: res.RemoteAddr.Addr,
+				}, pb)
+			}
+		}
+		pb.DecRef()
+	}
+}
+
 // pingDisconnect is __udp_disconnect for a ping socket: the source address
 // is forgotten unless bind(2) named it, the identifier given up unless
-// bind(2) named it (ping_unhash). gVisor's ICMP endpoint cannot disconnect
-// or give up its identifier, so the socket gets a fresh one, bound again
-// when the identifier stays. pingMu is held.
+// bind(2) named it (ping_unhash). A socket that gives its identifier up
+// leaves the table at once, so nothing more reaches it, and keeps its
+// gVisor endpoint (and queued replies) until it takes a new identifier
+// (pingTakeIdent). One that keeps its identifier gets a fresh endpoint
+// bound to it: gVisor's ICMP endpoint cannot disconnect. pingMu is held.
 func (g *gsock) pingDisconnect() error {
 	st := g.ping
-	ep := g.endpoint()
-	state := transport.DatagramEndpointState(ep.State())
-	if st.ident == 0 && state == transport.DatagramEndpointStateInitial {
+	if st.ident == 0 {
+		return nil
+	}
+	if !st.portLock {
+		g.s.PingUnhash(g, st.ident)
+		g.ping.ident = 0
 		return nil
 	}
 	keepAddr := st.addrLock
 	if !keepAddr.IsValid() {
 		keepAddr = netip.IPv4Unspecified()
 	}
-	if st.portLock && state == transport.DatagramEndpointStateBound && g.localAddr() == keepAddr {
+	ep := g.endpoint()
+	if transport.DatagramEndpointState(ep.State()) == transport.DatagramEndpointStateBound && g.localAddr() == keepAddr {
 		return nil // already what a disconnect leaves
 	}
 	nep, e := g.mk(g.q)
 	if e != nil {
 		return errnoOf(e)
 	}
-	if st.portLock {
-		var err error
-		g.s.PingLocked(func() {
-			err = g.pingBindEndpoint(nep, netip.AddrPortFrom(keepAddr, st.ident))
-		})
-		if err != nil {
-			nep.Close()
-			return err
-		}
+	var err error
+	g.s.PingLocked(func() {
+		err = g.pingBindEndpoint(nep, netip.AddrPortFrom(keepAddr, st.ident))
+	})
+	if err != nil {
+		nep.Close()
+		return err
 	}
-	g.epMu.Lock()
-	g.ep = nep
-	g.epMu.Unlock()
-	nep.SetOwner(g.ipid)
-	_ = g.pushOpts()
-	if !st.portLock {
-		g.s.PingUnhash(g, st.ident)
-		g.ping.ident = 0
-	}
-	ep.Close()
+	g.pingSwap(ep, nep)
 	return nil
 }
 
-// pingSockName is getsockname of a ping socket without an identifier
-// whose address bind(2) named: that address and identifier 0.
+// pingSockName is getsockname of a ping socket without an identifier:
+// the address bind(2) named, or any, and identifier 0.
 func (g *gsock) pingSockName() (netip.AddrPort, bool) {
 	g.pingMu.RLock()
 	defer g.pingMu.RUnlock()
-	if g.ping.ident != 0 || !g.ping.addrLock.IsValid() {
+	if g.ping.ident != 0 {
 		return netip.AddrPort{}, false
 	}
-	return netip.AddrPortFrom(g.ping.addrLock, 0), true
+	a := g.ping.addrLock
+	if !a.IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	return netip.AddrPortFrom(a, 0), true
 }
 
 // pingClose is ping_unhash at close.

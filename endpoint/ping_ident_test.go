@@ -155,3 +155,42 @@ func TestPingReconnectAfterUnspec(t *testing.T) {
 		}
 	}
 }
+
+// Replies queued before connect(AF_UNSPEC) stay readable, also after the
+// socket took a new identifier (and gVisor endpoint), with their TTL.
+func TestPingDisconnectKeepsQueue(t *testing.T) {
+	s := pingStack(t)
+	p := openPing(t, s)
+	if err := p.SetSockOpt(unix.SOL_IP, unix.IP_RECVTTL, intOpt(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Connect(sa("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []byte{1, 2} {
+		if _, err := p.SendMsg([]byte{8, 0, 0, 0, 0, 0, 0, seq, 'q'}, nil, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Wait(unix.EPOLLIN, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the second reply
+	if err := p.Connect(rawSA(unix.AF_UNSPEC, "0.0.0.0:0", 16)); err != nil {
+		t.Fatal(err)
+	}
+	buf, oob := make([]byte, 64), make([]byte, 64)
+	if n, _, _, _, err := p.RecvMsg(buf, nil, unix.MSG_DONTWAIT); err != nil || n != 9 || buf[7] != 1 {
+		t.Fatalf("after disconnect: %x %v, want reply 1", buf[:n], err)
+	}
+	if err := p.Connect(sa("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	n, oobn, _, from, err := p.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+	if err != nil || n != 9 || buf[7] != 2 || !bytes.Equal(from, sa("127.0.0.1:0")) {
+		t.Fatalf("after connecting again: %x from %x %v, want reply 2", buf[:n], from, err)
+	}
+	if want := cmsgBytes(unix.SOL_IP, unix.IP_TTL, intOpt(64)); !bytes.Equal(oob[:oobn], want) {
+		t.Errorf("cmsgs %x, want %x", oob[:oobn], want)
+	}
+}

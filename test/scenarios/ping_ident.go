@@ -235,5 +235,30 @@ func pingIdentScenarios() []harness.Scenario {
 			e.Rec("u connect short address", u.Connect([]byte{2, 0, 0, 0}))
 			recPingName(e, "u getsockname after failed connect", u)
 		}},
+		{Name: "ping/disconnect-keeps-queue", Run: func(e *harness.Env) {
+			openPingGroup(e)
+			unspec := make([]byte, 16) // AF_UNSPEC
+			for _, bound := range []bool{false, true} {
+				s := newPingSock(e)
+				if bound {
+					e.Rec("bind any:4451", s.Bind(harness.Sockaddr(anyAddr, 4451)))
+				}
+				e.Rec("connect peer", s.Connect(harness.Sockaddr(e.PeerAddr, 0)))
+				send(e, "echo 1", s, echoRequest(0, 1, []byte("one")), nil, 0)
+				send(e, "echo 2", s, echoRequest(0, 2, []byte("two")), nil, 0)
+				harness.WaitReadable(s, 2*time.Second)
+				time.Sleep(100 * time.Millisecond)
+				e.Rec("disconnect", s.Connect(unspec))
+				e.Rec("readable after disconnect", harness.WaitReadable(s, 0)&unix.EPOLLIN != 0)
+				buf := make([]byte, 64)
+				n, _, _, from, err := s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				e.Rec("recv after disconnect", err, e.SA(from), buf[6:8], buf[8:max(n, 8)])
+				e.Rec("connect lo", s.Connect(harness.Sockaddr(loopback, 0)))
+				n, _, _, from, err = s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				e.Rec("recv after connect again", err, e.SA(from), buf[6:8], buf[8:max(n, 8)])
+				_, _, _, _, err = s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				e.Rec("queue empty", err)
+			}
+		}},
 	}
 }
