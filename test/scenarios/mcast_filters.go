@@ -35,6 +35,9 @@ type spoofer struct {
 	s     harness.Sock
 	group netip.Addr
 	port  int
+	// bar (a DUT socket at barTo) receives the barrier barTx sends.
+	bar, barTx harness.Sock
+	barTo      []byte
 }
 
 func newSpoofer(e *harness.Env, group netip.Addr, port int) *spoofer {
@@ -42,7 +45,32 @@ func newSpoofer(e *harness.Env, group netip.Addr, port int) *spoofer {
 	e.Check("spoofer IP_HDRINCL", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_HDRINCL, harness.Int32(1)))
 	e.Check("spoofer IP_MULTICAST_IF", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq(anyAddr, e.PeerAddr, -1)[4:8]))
 	e.Check("spoofer IP_MULTICAST_LOOP 0", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, harness.Int32(0)))
-	return &spoofer{e: e, s: s, group: group, port: port}
+	bar := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	e.Check("barrier bind", bar.Bind(harness.Sockaddr(e.DUTAddr, 0)))
+	to, err := bar.GetSockName()
+	e.Check("barrier getsockname", err)
+	barTx := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	return &spoofer{e: e, s: s, group: group, port: port, bar: bar, barTx: barTx, barTo: to}
+}
+
+// barrier sends a unicast datagram to a DUT socket after the spoofed
+// ones and waits (bounded) for it: the DUT's link hands packets to its
+// stack in order, so by then the earlier ones were delivered or dropped,
+// however slow the DUT runs. The short sleep after it covers a kernel
+// whose per-CPU backlogs may hold a packet sent from another CPU a little
+// longer.
+func (p *spoofer) barrier() {
+	if _, err := p.barTx.SendMsg([]byte("b"), nil, p.barTo, 0); err != nil {
+		p.e.Rec("barrier send", err)
+	}
+	harness.WaitReadable(p.bar, 2*time.Second)
+	buf := make([]byte, 4)
+	for range 8 {
+		if _, _, _, _, err := p.bar.RecvMsg(buf, nil, unix.MSG_DONTWAIT); err != nil {
+			break
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
 }
 
 // send sends payload from src; the kernel fills in the IP checksum and ID,
@@ -66,12 +94,13 @@ func (p *spoofer) send(src netip.Addr, payload string) {
 
 // round sends one datagram from each source and records what each
 // receiver got (sender addresses and payloads, sorted: datagrams of
-// different sources may be reordered on the way), after a bounded wait.
+// different sources may be reordered on the way), once a barrier behind
+// them has arrived.
 func (p *spoofer) round(op string, rcv ...harness.Sock) {
 	for i, src := range []netip.Addr{fsrc1, fsrc2, fsrc3} {
 		p.send(src, fmt.Sprintf("s%d", i+1))
 	}
-	time.Sleep(150 * time.Millisecond)
+	p.barrier()
 	for i, r := range rcv {
 		var got []string
 		for k := 0; k < 8; k++ {

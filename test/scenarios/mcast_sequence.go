@@ -51,7 +51,7 @@ func (w *seqWorld) send() {
 // round sends and records what each receiver got.
 func (w *seqWorld) round(op string, rcv ...harness.Sock) {
 	w.send()
-	time.Sleep(150 * time.Millisecond)
+	w.sp.barrier()
 	for i, r := range rcv {
 		w.e.Rec(fmt.Sprintf("%s: socket %d got", op, i), drainUDP(w.e, r))
 	}
