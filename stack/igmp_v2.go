@@ -2,10 +2,12 @@ package stack
 
 import "time"
 
-// initialReportDelay bounds the delay of the first IGMPv1/v2 report after
-// a join (Linux's IGMP_INITIAL_REPORT_DELAY, HZ/5). A group left before it
-// ran out was never reported, so its leave is not announced either.
-const initialReportDelay = 200 * time.Millisecond
+// initialReportDelay bounds the random delay of the first IGMPv1/v2
+// report after a join: Linux's IGMP_INITIAL_REPORT_DELAY is one jiffy, so
+// the report leaves after the timer's slack (one jiffy here, as
+// timerSlack counts HZ=1000). A group left before it ran out was never
+// reported, so its leave is not announced either.
+const initialReportDelay = time.Millisecond
 
 // stateChangedV2 reports a change while an older querier is present:
 // IGMPv1/v2 know only joins and leaves. A join is reported after a short
