@@ -54,7 +54,4 @@ var Expected = map[string]string{
 	// Missing: gVisor's TCP has no urgent data, so MSG_OOB is refused rather
 	// than faked.
 	"blocking/tcp-waitall-and-peek": "missing: send(MSG_OOB) on TCP answers EOPNOTSUPP (gVisor TCP has no urgent data)",
-	// gVisor's ICMP endpoints register echo identifiers without sharing; Linux
-	// 6.18 lets a second ping socket bind the same identifier.
-	"ping/bound-identifier": "gVisor ping sockets cannot share an echo identifier; Linux 6.18 allows a second bind",
 }
