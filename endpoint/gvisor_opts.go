@@ -44,6 +44,16 @@ func (g *gsock) pushOpts() error {
 	}
 	g.pushRecvOpts()
 	g.pushIPOptions(o)
+	if g.isTCP() {
+		g.mu.Lock()
+		user := g.ipo.mss.user
+		g.mu.Unlock()
+		if user != 0 {
+			if err := g.pushTCPMaxseg(user); err != nil {
+				return err
+			}
+		}
+	}
 	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
 		return errnoOf(e)
 	}

@@ -70,8 +70,13 @@ func (g *gsock) setTCPMaxseg(val []byte) error {
 	g.mu.Lock()
 	g.ipo.mss.user = v
 	g.mu.Unlock()
-	// gVisor reads it when it builds a SYN or SYN-ACK (and copies it to
-	// accepted endpoints).
+	return g.pushTCPMaxseg(v)
+}
+
+// pushTCPMaxseg gives gVisor's endpoint user_mss, which it reads when it
+// builds a SYN or SYN-ACK (and copies to accepted endpoints): at set, and
+// on each fresh endpoint a failed connect leaves (pushOpts).
+func (g *gsock) pushTCPMaxseg(v int32) error {
 	gv := int(v)
 	if gv == 0 {
 		gv = gvisorNoUserMSS

@@ -49,28 +49,8 @@ func TestLinuxSndMSS(t *testing.T) {
 // payload size gVisor's sender ends up with after a send.
 func TestTCPMaxsegLoopback(t *testing.T) {
 	s := newStack(t, stack.AllCaps, nil)
-	mk := func() *gsock {
-		so, err := New(s, unix.AF_INET, unix.SOCK_STREAM, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { so.Close() })
-		g, ok := so.(*gsock)
-		if !ok {
-			t.Fatalf("socket is %T", so)
-		}
-		return g
-	}
-	get := func(g *gsock) string {
-		b := make([]byte, 4)
-		n, err := g.GetSockOpt(unix.SOL_TCP, unix.TCP_MAXSEG, b)
-		return fmt.Sprintf("%v %d %d", err, n, int32(binary.NativeEndian.Uint32(b)))
-	}
-	setv := func(g *gsock, v int32) error {
-		b := make([]byte, 4)
-		binary.NativeEndian.PutUint32(b, uint32(v))
-		return g.SetSockOpt(unix.SOL_TCP, unix.TCP_MAXSEG, b)
-	}
+	mk := func() *gsock { return newTCPGsock(t, s) }
+	get, setv := getMaxseg, setMaxseg
 	l, c := mk(), mk()
 	if got := get(l); got != "<nil> 4 536" {
 		t.Errorf("fresh: %s", got)
@@ -129,5 +109,69 @@ func TestTCPMaxsegLoopback(t *testing.T) {
 	}
 	if got := get(a); got != "<nil> 4 688" {
 		t.Errorf("accepted after set: %s", got)
+	}
+}
+
+// newTCPGsock is a TCP socket on s, closed when the test ends.
+func newTCPGsock(t *testing.T, s *stack.Stack) *gsock {
+	t.Helper()
+	so, err := New(s, unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { so.Close() })
+	g, ok := so.(*gsock)
+	if !ok {
+		t.Fatalf("socket is %T", so)
+	}
+	return g
+}
+
+// getMaxseg renders getsockopt(TCP_MAXSEG): error, length, value.
+func getMaxseg(g *gsock) string {
+	b := make([]byte, 4)
+	n, err := g.GetSockOpt(unix.SOL_TCP, unix.TCP_MAXSEG, b)
+	return fmt.Sprintf("%v %d %d", err, n, int32(binary.NativeEndian.Uint32(b)))
+}
+
+func setMaxseg(g *gsock, v int32) error {
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint32(b, uint32(v))
+	return g.SetSockOpt(unix.SOL_TCP, unix.TCP_MAXSEG, b)
+}
+
+// TestTCPMaxsegAfterRefusedConnect: the fresh gVisor endpoint a refused
+// connect leaves behind still advertises user_mss in the next SYN, so the
+// accepting side clamps to it.
+func TestTCPMaxsegAfterRefusedConnect(t *testing.T) {
+	s := newStack(t, stack.AllCaps, nil)
+	l, c, closed := newTCPGsock(t, s), newTCPGsock(t, s), newTCPGsock(t, s)
+	for _, g := range []*gsock{l, closed} {
+		if err := g.Bind(sa("127.0.0.1:0")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Listen(4); err != nil {
+		t.Fatal(err)
+	}
+	if err := setMaxseg(c, 600); err != nil {
+		t.Fatal(err)
+	}
+	shut, _ := closed.GetSockName()
+	if err := c.Connect(sa(fmt.Sprintf("127.0.0.1:%d", portOf(shut)))); err != unix.ECONNREFUSED {
+		t.Fatalf("connect to a closed port: %v, want ECONNREFUSED", err)
+	}
+	name, _ := l.GetSockName()
+	if err := c.Connect(sa(fmt.Sprintf("127.0.0.1:%d", portOf(name)))); err != nil {
+		t.Fatal(err)
+	}
+	as, _, err := l.Accept(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	// The SYN offered 600; timestamps take 12.
+	if got := getMaxseg(as.(*gsock)); got != "<nil> 4 588" {
+		t.Errorf("accepted: %s, want <nil> 4 588", got)
 	}
 }
