@@ -57,6 +57,10 @@ type gsock struct {
 	// before its sends (read); it guards ping (ping_ident.go).
 	pingMu sync.RWMutex
 	ping   pingIdent
+	// deliverMu orders a ping socket's deliveries (PingDeliver) with the
+	// swap of its gVisor endpoint (pingSwap), so that no reply lands on
+	// the old endpoint after its queue moved, or ahead of the moved ones.
+	deliverMu sync.Mutex
 }
 
 func newTCP(s *stack.Stack) (Socket, error) {

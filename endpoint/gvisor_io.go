@@ -270,6 +270,7 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 	for {
 		g.dropFilteredICMP()
 		hdr := g.peekFragHeader(p)
+		ep := g.endpoint()
 		res, e := g.readDatagram(p, peek)
 		if e == nil {
 			n, rflags := res.Count, 0
@@ -288,6 +289,9 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 			return n, oobn, rflags | cflags, from, nil
 		}
 		if _, cr := e.(*tcpip.ErrClosedForReceive); cr {
+			if g.isPing() && !g.isClosed() && g.endpoint() != ep {
+				continue // a connect on another thread swapped the endpoint (pingSwap)
+			}
 			return 0, 0, 0, nil, nil
 		}
 		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !g.mayBlock(flags) {

@@ -105,8 +105,9 @@ func (g *gsock) Close() error {
 	g.leaveRouterAlert()
 	if g.isPing() {
 		g.pingClose()
+	} else {
+		g.endpoint().Close()
 	}
-	g.endpoint().Close()
 	g.lingerWait()
 	return nil
 }

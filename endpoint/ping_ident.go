@@ -9,6 +9,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // pingIdent is a ping socket's echo identifier as Linux keeps it
@@ -39,6 +40,8 @@ func (g *gsock) PingReuse() bool { return g.optsSnapshot().reuseAddr }
 // PingDeliver implements stack.PingSocket: the reply joins the gVisor
 // endpoint's receive queue.
 func (g *gsock) PingDeliver(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
+	g.deliverMu.Lock()
+	defer g.deliverMu.Unlock()
 	if te, ok := g.endpoint().(gstack.TransportEndpoint); ok {
 		te.HandlePacket(id, pkt)
 	}
@@ -53,6 +56,9 @@ func (g *gsock) pingBind(ap netip.AddrPort) error {
 	}
 	g.pingMu.Lock()
 	defer g.pingMu.Unlock()
+	if g.isClosed() {
+		return unix.EBADF // a close on another thread has begun
+	}
 	if g.ping.ident != 0 {
 		return unix.EINVAL
 	}
@@ -83,6 +89,9 @@ func (g *gsock) pingBindEndpoint(ep tcpip.Endpoint, ap netip.AddrPort) error {
 // an identifier gets the next free one, keeping a bound address; failure
 // is EAGAIN. pingMu is held.
 func (g *gsock) pingAutobind() error {
+	if g.isClosed() {
+		return unix.EBADF // a close on another thread has begun
+	}
 	if g.ping.ident != 0 {
 		return nil
 	}
@@ -167,14 +176,18 @@ func (g *gsock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
 
 // pingSwap makes nep the socket's gVisor endpoint in place of old, with
 // the socket's options and old's queued replies. pingMu is held, so no
-// send runs meanwhile.
+// send runs meanwhile; deliveries wait until the queue has moved, so they
+// neither land on old nor overtake what it held. A reader that was
+// blocked on old is woken by the moved replies, which it finds on nep.
 func (g *gsock) pingSwap(old, nep tcpip.Endpoint) {
+	g.deliverMu.Lock()
 	g.epMu.Lock()
 	g.ep = nep
 	g.epMu.Unlock()
 	nep.SetOwner(g.ipid)
 	_ = g.pushOpts()
 	pingMoveQueue(old, nep)
+	g.deliverMu.Unlock()
 	old.Close()
 }
 
@@ -184,7 +197,7 @@ func (g *gsock) pingSwap(old, nep tcpip.Endpoint) {
 // which the IPv4 header is made again; the receive time becomes now.
 func pingMoveQueue(from, to tcpip.Endpoint) {
 	te, ok := to.(gstack.TransportEndpoint)
-	if !ok {
+	if !ok || from.Readiness(waiter.ReadableEvents) == 0 {
 		return
 	}
 	buf := make([]byte, header.IPv4MinimumSize+maxIPPayload)
@@ -282,7 +295,9 @@ func (g *gsock) pingSockName() (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(a, 0), true
 }
 
-// pingClose is ping_unhash at close.
+// pingClose is ping_unhash at close, and closes the gVisor endpoint: both
+// under pingMu, so a bind, connect or send that began before close marked
+// the socket closed has finished its swap, and none starts after.
 func (g *gsock) pingClose() {
 	g.pingMu.Lock()
 	defer g.pingMu.Unlock()
@@ -290,4 +305,5 @@ func (g *gsock) pingClose() {
 		g.s.PingUnhash(g, g.ping.ident)
 		g.ping.ident = 0
 	}
+	g.endpoint().Close()
 }

@@ -194,3 +194,44 @@ func TestPingDisconnectKeepsQueue(t *testing.T) {
 		t.Errorf("cmsgs %x, want %x", oob[:oobn], want)
 	}
 }
+
+// A recvmsg blocked on a ping socket while another thread's connect(2)
+// gives the socket a fresh gVisor endpoint keeps waiting, and gets the
+// reply that then arrives (not 0 bytes from the closed old endpoint).
+func TestPingBlockedRecvAcrossSwap(t *testing.T) {
+	s := pingStack(t)
+	p := openPing(t, s)
+	if err := p.Bind(sa("127.0.0.1:905")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Connect(sa("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	tv := make([]byte, 16)
+	binary.NativeEndian.PutUint64(tv, 2) // 2 s
+	if err := p.SetSockOpt(unix.SOL_SOCKET, unix.SO_RCVTIMEO_OLD, tv); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		buf := make([]byte, 64)
+		n, _, _, _, err := p.RecvMsg(buf, nil, 0)
+		got <- result{n, err}
+	}()
+	time.Sleep(50 * time.Millisecond) // the reader blocks
+	// The identifier was bound, so the disconnect keeps it on a fresh
+	// endpoint (pingDisconnect) and closes the old one.
+	if err := p.Connect(rawSA(unix.AF_UNSPEC, "0.0.0.0:0", 16)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendMsg([]byte{8, 0, 0, 0, 0, 0, 0, 1, 'q'}, nil, sa("127.0.0.1:0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.err != nil || r.n != 9 {
+		t.Fatalf("blocked recvmsg: %d, %v; want the 9-byte reply", r.n, r.err)
+	}
+}

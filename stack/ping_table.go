@@ -165,11 +165,10 @@ func (s *Stack) PingUnregister(ep tcpip.Endpoint, ident uint16) {
 // deliverEchoReply hands an echo reply to the ping socket ping_lookup
 // finds; false when there is none.
 func (s *Stack) deliverEchoReply(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
-	dst, ok := netip.AddrFromSlice(id.LocalAddress.AsSlice())
-	if !ok {
+	if id.LocalAddress.Len() != 4 {
 		return false
 	}
-	so := s.PingLookup(id.LocalPort, dst, int(pkt.NICID))
+	so := s.PingLookup(id.LocalPort, netip.AddrFrom4(id.LocalAddress.As4()), int(pkt.NICID))
 	if so == nil {
 		return false
 	}
