@@ -179,15 +179,17 @@ func (g *gsock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
 // send runs meanwhile; deliveries wait until the queue has moved, so they
 // neither land on old nor overtake what it held. A reader that was
 // blocked on old is woken by the moved replies, which it finds on nep.
+// Options are pushed after deliverMu is released: pushing them takes
+// stack locks a delivering goroutine may hold while it waits for it.
 func (g *gsock) pingSwap(old, nep tcpip.Endpoint) {
+	nep.SetOwner(g.ipid)
 	g.deliverMu.Lock()
 	g.epMu.Lock()
 	g.ep = nep
 	g.epMu.Unlock()
-	nep.SetOwner(g.ipid)
-	_ = g.pushOpts()
 	pingMoveQueue(old, nep)
 	g.deliverMu.Unlock()
+	_ = g.pushOpts()
 	old.Close()
 }
 
