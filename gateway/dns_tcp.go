@@ -10,9 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // DNS over TCP to the gateway's DNS address under a domain policy (RFC 1035
@@ -98,17 +96,11 @@ func (gw *Gateway) dnsRefusal(msg []byte) (answer []byte, name string, by *Rule)
 // once (a denied query needs no resolver) and serves it. The caller has
 // registered with wg.
 func (gw *Gateway) serveDNSTCP(r *tcp.ForwarderRequest, src, dst, to netip.AddrPort, syn synInfo) {
-	var wq waiter.Queue
-	ep, e := r.CreateEndpoint(&wq)
-	if e != nil {
-		gw.stats.Failed.Add(1)
-		gw.logf("tcp %s -> %s: sandbox side: %s", src, dst, e)
-		r.Complete(true)
+	ep, sb, ok := gw.acceptSandbox(r, src, dst)
+	if !ok {
 		return
 	}
-	r.Complete(false)
 	gw.stats.TCPFlows.Add(1)
-	sb := gonet.NewTCPConn(&wq, ep)
 	s := &dnsTCP{
 		gw: gw, src: src, dst: dst, sb: sb,
 		reset: func() { ep.Abort(); sb.Close() },

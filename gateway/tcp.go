@@ -86,18 +86,12 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 		gw.refuseTCP(r, syn, icmpErr, err)
 		return
 	}
-	var wq waiter.Queue
-	ep, e := r.CreateEndpoint(&wq)
-	if e != nil {
+	_, sb, ok := gw.acceptSandbox(r, src, dst)
+	if !ok {
 		host.Close()
-		gw.stats.Failed.Add(1)
-		gw.logf("tcp %s -> %s: sandbox side: %s", src, dst, e)
-		r.Complete(true)
 		return
 	}
-	r.Complete(false)
 	gw.stats.TCPFlows.Add(1)
-	sb := gonet.NewTCPConn(&wq, ep)
 	start := time.Now()
 	up, down := gw.relay(sb, host)
 	gw.logf("tcp %s -> %s up %d B down %d B %.3fs", src, dst, up, down, time.Since(start).Seconds())
@@ -226,4 +220,20 @@ func (gw *Gateway) refuseTCP(r *tcp.ForwarderRequest, syn synInfo, ie *hostICMPE
 	default:
 		r.Complete(true)
 	}
+}
+
+// acceptSandbox completes the sandbox's handshake of a forwarded flow and
+// wraps its endpoint; when gVisor cannot make the endpoint, the SYN is
+// refused, counted and logged.
+func (gw *Gateway) acceptSandbox(r *tcp.ForwarderRequest, src, dst netip.AddrPort) (tcpip.Endpoint, *gonet.TCPConn, bool) {
+	var wq waiter.Queue
+	ep, e := r.CreateEndpoint(&wq)
+	if e != nil {
+		gw.stats.Failed.Add(1)
+		gw.logf("tcp %s -> %s: sandbox side: %s", src, dst, e)
+		r.Complete(true)
+		return nil, nil, false
+	}
+	r.Complete(false)
+	return ep, gonet.NewTCPConn(&wq, ep), true
 }

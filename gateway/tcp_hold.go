@@ -7,7 +7,6 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 const (
@@ -25,16 +24,10 @@ const (
 // and replays the bytes. A denied or failed flow is reset. The caller has
 // registered with wg.
 func (gw *Gateway) holdTCP(r *tcp.ForwarderRequest, src, dst, to netip.AddrPort, syn synInfo) {
-	var wq waiter.Queue
-	ep, e := r.CreateEndpoint(&wq)
-	if e != nil {
-		gw.stats.Failed.Add(1)
-		gw.logf("tcp %s -> %s: sandbox side: %s", src, dst, e)
-		r.Complete(true)
+	ep, sb, ok := gw.acceptSandbox(r, src, dst)
+	if !ok {
 		return
 	}
-	r.Complete(false)
-	sb := gonet.NewTCPConn(&wq, ep)
 	reset := func() {
 		ep.Abort()
 		sb.Close()
