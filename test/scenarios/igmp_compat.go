@@ -44,7 +44,7 @@ func compatSetup(e *harness.Env, g netip.Addr, code byte) (tap, q harness.Sock) 
 
 // dutIGMP collects what the DUT sends about g (v1/v2 reports, leaves,
 // IGMPv3 records) until deadline, or until the first message when first
-// is set, rendered as "type@dst".
+// is set, rendered as "type@dst" (an IGMPv3 report with g's record).
 func dutIGMP(e *harness.Env, tap harness.Sock, g netip.Addr, deadline time.Time, first bool) []string {
 	var got []string
 	buf := make([]byte, 2048)
@@ -59,15 +59,18 @@ func dutIGMP(e *harness.Env, tap harness.Sock, g netip.Addr, deadline time.Time,
 			continue
 		}
 		m := buf[ihl:n]
+		msg := fmt.Sprintf("%#x@%v", m[0], netip.AddrFrom4([4]byte(buf[16:20])))
 		switch {
 		case m[0] == 0x22:
-			if _, ok := igmpRecord(m, g, 0); !ok {
+			rec, ok := igmpRecord(m, g, 0)
+			if !ok {
 				continue
 			}
+			msg += " " + rec
 		case netip.AddrFrom4([4]byte(m[4:8])) != g:
 			continue
 		}
-		got = append(got, fmt.Sprintf("%#x@%v", m[0], netip.AddrFrom4([4]byte(buf[16:20]))))
+		got = append(got, msg)
 		if first {
 			break
 		}

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -59,48 +58,14 @@ func knobTap(e *harness.Env, g netip.Addr) harness.Sock {
 	return tap
 }
 
-// knobIGMP renders what the DUT sends about g during d: v1/v2 messages as
-// "type@dst", IGMPv3 reports with g's record type.
-func knobIGMP(e *harness.Env, tap harness.Sock, g netip.Addr, d time.Duration) []string {
-	var got []string
-	deadline := time.Now().Add(d)
-	buf := make([]byte, 2048)
-	for i := 0; i < 64 && time.Now().Before(deadline); i++ {
-		harness.WaitReadable(tap, time.Until(deadline))
-		n, _, _, _, err := tap.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
-		if err != nil || n < 28 {
-			continue
-		}
-		ihl := int(buf[0]&0xf) * 4
-		if n < ihl+8 || netip.AddrFrom4([4]byte(buf[12:16])) != e.DUTAddr {
-			continue
-		}
-		m := buf[ihl:n]
-		dst := netip.AddrFrom4([4]byte(buf[16:20]))
-		if m[0] == 0x22 {
-			rec, ok := igmpRecord(m, g, 0)
-			if !ok {
-				continue
-			}
-			got = append(got, fmt.Sprintf("0x22@%v %s", dst, rec))
-			continue
-		}
-		if netip.AddrFrom4([4]byte(m[4:8])) != g {
-			continue
-		}
-		got = append(got, fmt.Sprintf("%#x@%v", m[0], dst))
-	}
-	return got
-}
-
 // knobJoinLeave joins g on the DUT, records what it sends in 600 ms, then
 // leaves and records what it sends in 400 ms.
 func knobJoinLeave(e *harness.Env, tap harness.Sock, g netip.Addr) {
 	s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
 	setIP(e, "join", s, unix.IP_ADD_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
-	e.Rec("DUT sent in 600 ms after the join", knobIGMP(e, tap, g, 600*time.Millisecond))
+	e.Rec("DUT sent in 600 ms after the join", dutIGMP(e, tap, g, time.Now().Add(600*time.Millisecond), false))
 	setIP(e, "leave", s, unix.IP_DROP_MEMBERSHIP, mreq(g, e.DUTAddr, -1))
-	e.Rec("DUT sent in 400 ms after the leave", knobIGMP(e, tap, g, 400*time.Millisecond))
+	e.Rec("DUT sent in 400 ms after the leave", dutIGMP(e, tap, g, time.Now().Add(400*time.Millisecond), false))
 }
 
 const longestIvl = "2147483647" // ms: no repetition within any window here
