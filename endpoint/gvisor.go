@@ -442,7 +442,7 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 		var peer tcpip.FullAddress
 		nep, nq, e := g.endpoint().Accept(&peer)
 		if e == nil {
-			ns := &gsock{ep: nep, mk: g.mk}
+			ns := &gsock{ep: nep, mk: g.mk, conn: true}
 			ns.init(g.s, g.typ, g.proto)
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
@@ -454,7 +454,6 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 			ns.minTTL.ever = g.minTTL.ever
 			g.mu.Unlock()
 			ns.syncMinTTL(netip.AddrPort{})
-			ns.conn = true
 			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
 			return ns, sockaddr(addrPortOf(peer)), nil
 		}

@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 
-	"netsandbox/endpoint"
 	"netsandbox/options"
 )
 
@@ -19,22 +18,7 @@ import (
 // receive control messages on; recvmsg writes them into the caller's oob
 // buffer.
 func BenchmarkUDPCmsgNetsandbox(b *testing.B) {
-	la, lb := joinedLinks(b)
-	sa, sb := nsStack(b, la, addrA), nsStack(b, lb, addrB)
-	tx, err := endpoint.New(sa, unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Close()
-	rx, err := endpoint.New(sb, unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rx.Close()
-	dst := options.SockaddrIn(netip.AddrPortFrom(addrB, 9000))
-	if err := rx.Bind(dst); err != nil {
-		b.Fatal(err)
-	}
+	tx, rx, dst := nsUDPPair(b)
 	one := []byte{1, 0, 0, 0}
 	for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS} {
 		if err := rx.SetSockOpt(unix.SOL_IP, o, one); err != nil {

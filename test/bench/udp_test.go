@@ -61,26 +61,32 @@ func nsStack(b *testing.B, ep *channel.Endpoint, addr netip.Addr) *stack.Stack {
 	return s
 }
 
+// nsUDPPair is a netsandbox UDP socket on stack A and one bound to dst on
+// stack B, the two stacks joined by a wire; both close when b ends.
+func nsUDPPair(b *testing.B) (tx, rx endpoint.Socket, dst []byte) {
+	la, lb := joinedLinks(b)
+	sa, sb := nsStack(b, la, addrA), nsStack(b, lb, addrB)
+	var err error
+	if tx, err = endpoint.New(sa, unix.AF_INET, unix.SOCK_DGRAM, 0); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tx.Close() })
+	if rx, err = endpoint.New(sb, unix.AF_INET, unix.SOCK_DGRAM, 0); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rx.Close() })
+	dst = options.SockaddrIn(netip.AddrPortFrom(addrB, 9000))
+	if err := rx.Bind(dst); err != nil {
+		b.Fatal(err)
+	}
+	return tx, rx, dst
+}
+
 // BenchmarkUDPNetsandbox sends one datagram from a netsandbox socket on
 // stack A and receives it (blocking recvmsg) on a netsandbox socket on
 // stack B.
 func BenchmarkUDPNetsandbox(b *testing.B) {
-	la, lb := joinedLinks(b)
-	sa, sb := nsStack(b, la, addrA), nsStack(b, lb, addrB)
-	tx, err := endpoint.New(sa, unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Close()
-	rx, err := endpoint.New(sb, unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rx.Close()
-	dst := options.SockaddrIn(netip.AddrPortFrom(addrB, 9000))
-	if err := rx.Bind(dst); err != nil {
-		b.Fatal(err)
-	}
+	tx, rx, dst := nsUDPPair(b)
 	p, buf := make([]byte, payloadSize), make([]byte, 2048)
 	b.ReportAllocs()
 	b.ResetTimer()
