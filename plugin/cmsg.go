@@ -1,0 +1,129 @@
+package plugin
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/sentry/socket"
+	"gvisor.dev/gvisor/pkg/syserr"
+)
+
+// The sentry carries control messages in socket.ControlMessages, not as
+// bytes: recvmsg packs them from the IPControlMessages fields in a fixed
+// order (control.PackControlMessages) and sendmsg parses them into those
+// fields first (control.Parse). These functions convert between those
+// fields and the Linux control bytes endpoint.Socket speaks. A message the
+// struct has no field for (IP_RECVOPTS, IP_RETOPTS, IP_CHECKSUM,
+// IP_RECVFRAGSIZE, SO_TIMESTAMPNS, SO_TIMESTAMPING) cannot reach the
+// caller: that is the sentry's limit, in pkg/sentry/socket/control.
+
+// controlMessagesFrom parses the complete control messages in oob. A
+// message the endpoint truncated (MSG_CTRUNC) is dropped, as the sentry
+// writes only whole ones.
+func controlMessagesFrom(oob []byte) socket.ControlMessages {
+	var cm socket.ControlMessages
+	if len(oob) == 0 {
+		return cm
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil && len(msgs) == 0 {
+		return cm
+	}
+	ip := &cm.IP
+	for _, m := range msgs {
+		d := m.Data
+		switch {
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMP && len(d) >= 16:
+			sec := int64(binary.NativeEndian.Uint64(d))
+			usec := int64(binary.NativeEndian.Uint64(d[8:]))
+			ip.HasTimestamp, ip.Timestamp = true, time.Unix(sec, usec*1000)
+		case m.Header.Level == unix.SOL_TCP && m.Header.Type == unix.TCP_CM_INQ && len(d) >= 4:
+			ip.HasInq, ip.Inq = true, int32(binary.NativeEndian.Uint32(d))
+		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_TOS && len(d) >= 1:
+			ip.HasTOS, ip.TOS = true, d[0]
+		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_TTL && len(d) >= 4:
+			ip.HasTTL, ip.TTL = true, binary.NativeEndian.Uint32(d)
+		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_PKTINFO && len(d) >= linux.SizeOfControlMessageIPPacketInfo:
+			ip.HasIPPacketInfo = true
+			ip.PacketInfo.UnmarshalUnsafe(d)
+		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_ORIGDSTADDR && len(d) >= linux.SockAddrInetSize:
+			var sa linux.SockAddrInet
+			sa.UnmarshalUnsafe(d)
+			ip.OriginalDstAddress = &sa
+		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR:
+			var e linux.SockErrCMsgIPv4
+			if len(d) >= e.SizeBytes() {
+				e.UnmarshalBytes(d)
+				ip.SockErr = &e
+			} else if len(d) >= sizeofSockExtendedErr {
+				// No offender (an error the socket raised itself).
+				full := make([]byte, e.SizeBytes())
+				copy(full, d)
+				e.UnmarshalBytes(full)
+				ip.SockErr = &e
+			}
+		}
+	}
+	return cm
+}
+
+// controlBytes encodes what the sentry parsed from sendmsg's control
+// buffer back into Linux control messages for the endpoint, which then
+// validates them as Linux does. Messages the sentry does not parse for
+// AF_INET sockets never get here (control.Parse answers EINVAL), and IPv6
+// ones are dropped as ip_cmsg_send skips them on an AF_INET socket.
+func controlBytes(cm socket.ControlMessages) ([]byte, *syserr.Error) {
+	if cm.Unix.Rights != nil {
+		return nil, syserr.ErrInvalidArgument // SCM_RIGHTS on AF_INET: __sock_cmsg_send
+	}
+	var b []byte
+	ip := &cm.IP
+	if ip.HasTimestamp {
+		var tv [16]byte
+		ns := ip.Timestamp.UnixNano()
+		binary.NativeEndian.PutUint64(tv[:], uint64(ns/1e9))
+		binary.NativeEndian.PutUint64(tv[8:], uint64(ns%1e9/1e3))
+		b = appendCmsg(b, unix.SOL_SOCKET, unix.SO_TIMESTAMP, tv[:])
+	}
+	if ip.HasTOS {
+		var v [4]byte
+		binary.NativeEndian.PutUint32(v[:], uint32(ip.TOS))
+		b = appendCmsg(b, unix.SOL_IP, unix.IP_TOS, v[:])
+	}
+	if ip.HasTTL {
+		var v [4]byte
+		binary.NativeEndian.PutUint32(v[:], ip.TTL)
+		b = appendCmsg(b, unix.SOL_IP, unix.IP_TTL, v[:])
+	}
+	if ip.HasIPPacketInfo {
+		v := make([]byte, linux.SizeOfControlMessageIPPacketInfo)
+		ip.PacketInfo.MarshalUnsafe(v)
+		b = appendCmsg(b, unix.SOL_IP, unix.IP_PKTINFO, v)
+	}
+	if sa, ok := ip.OriginalDstAddress.(*linux.SockAddrInet); ok {
+		v := make([]byte, linux.SockAddrInetSize)
+		sa.MarshalUnsafe(v)
+		b = appendCmsg(b, unix.SOL_IP, unix.IP_ORIGDSTADDR, v)
+	}
+	if e, ok := ip.SockErr.(*linux.SockErrCMsgIPv4); ok {
+		v := make([]byte, e.SizeBytes())
+		e.MarshalBytes(v)
+		b = appendCmsg(b, unix.SOL_IP, unix.IP_RECVERR, v)
+	}
+	return b, nil
+}
+
+func appendCmsg(b []byte, level, typ int, data []byte) []byte {
+	h := make([]byte, unix.CmsgSpace(len(data)))
+	binary.NativeEndian.PutUint64(h, uint64(unix.CmsgLen(len(data))))
+	binary.NativeEndian.PutUint32(h[8:], uint32(level))
+	binary.NativeEndian.PutUint32(h[12:], uint32(typ))
+	copy(h[unix.CmsgLen(0):], data)
+	return append(b, h...)
+}
+
+// sizeofSockExtendedErr is sizeof(struct sock_extended_err).
+const sizeofSockExtendedErr = 16

@@ -1,0 +1,56 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// initConfig is what PreInit learns in the sandbox's network namespace and
+// hands to Init as the init string (JSON). Links[i] is reached through the
+// i-th fd.
+type initConfig struct {
+	Links  []linkConfig  `json:"links"`
+	Routes []routeConfig `json:"routes"`
+}
+
+// linkConfig is one Ethernet interface of the namespace.
+type linkConfig struct {
+	Name  string           `json:"name"`
+	Index int              `json:"index"` // in the host namespace; routes name it
+	MTU   uint32           `json:"mtu"`
+	MAC   net.HardwareAddr `json:"mac"`
+	Addrs []netip.Prefix   `json:"addrs"`
+}
+
+// routeConfig is one IPv4 route of the namespace's main table.
+type routeConfig struct {
+	Dst   netip.Prefix `json:"dst"`
+	Gw    netip.Addr   `json:"gw,omitzero"`
+	Index int          `json:"index"` // host ifindex of the output interface
+}
+
+func (c *initConfig) encode() (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("netsandbox plugin: encoding init string: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeInitConfig(s string, nfds int) (*initConfig, error) {
+	var c initConfig
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return nil, fmt.Errorf("netsandbox plugin: bad init string %q: %w", s, err)
+	}
+	if len(c.Links) != nfds {
+		return nil, fmt.Errorf("netsandbox plugin: init string names %d links but %d fds came", len(c.Links), nfds)
+	}
+	for _, l := range c.Links {
+		if len(l.MAC) != 6 || l.MTU == 0 || l.Name == "" {
+			return nil, fmt.Errorf("netsandbox plugin: bad link in init string: %+v", l)
+		}
+	}
+	return &c, nil
+}

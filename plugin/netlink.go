@@ -1,0 +1,115 @@
+package plugin
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// readRoutes returns the IPv4 unicast routes of the main table of the
+// calling thread's network namespace.
+func readRoutes() ([]routeConfig, error) {
+	rib, err := syscall.NetlinkRIB(unix.RTM_GETROUTE, unix.AF_INET)
+	if err != nil {
+		return nil, fmt.Errorf("netsandbox plugin: RTM_GETROUTE: %w", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		return nil, fmt.Errorf("netsandbox plugin: parsing routes: %w", err)
+	}
+	var out []routeConfig
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Header.Type != unix.RTM_NEWROUTE || len(m.Data) < unix.SizeofRtMsg {
+			continue
+		}
+		family, dstLen, table, typ := m.Data[0], m.Data[1], m.Data[4], m.Data[7]
+		if family != unix.AF_INET || table != unix.RT_TABLE_MAIN || typ != unix.RTN_UNICAST {
+			continue
+		}
+		attrs, err := syscall.ParseNetlinkRouteAttr(m)
+		if err != nil {
+			return nil, fmt.Errorf("netsandbox plugin: parsing route attributes: %w", err)
+		}
+		r := routeConfig{Dst: netip.PrefixFrom(netip.IPv4Unspecified(), int(dstLen))}
+		for _, a := range attrs {
+			switch a.Attr.Type {
+			case unix.RTA_DST:
+				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.Is4() {
+					r.Dst = netip.PrefixFrom(ip, int(dstLen))
+				}
+			case unix.RTA_GATEWAY:
+				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.Is4() {
+					r.Gw = ip
+				}
+			case unix.RTA_OIF:
+				if len(a.Value) >= 4 {
+					r.Index = int(binary.NativeEndian.Uint32(a.Value))
+				}
+			}
+		}
+		if r.Index != 0 {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// delAddr removes an IPv4 address from an interface of the calling
+// thread's network namespace (RTM_DELADDR).
+func delAddr(ifindex int, p netip.Prefix) error {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return err
+	}
+	a := p.Addr().As4()
+	body := make([]byte, unix.SizeofIfAddrmsg)
+	body[0], body[1] = unix.AF_INET, byte(p.Bits())
+	binary.NativeEndian.PutUint32(body[4:], uint32(ifindex))
+	body = append(body, rtattr(unix.IFA_LOCAL, a[:])...)
+	body = append(body, rtattr(unix.IFA_ADDRESS, a[:])...)
+	msg := make([]byte, unix.SizeofNlMsghdr, unix.SizeofNlMsghdr+len(body))
+	binary.NativeEndian.PutUint32(msg[0:], uint32(unix.SizeofNlMsghdr+len(body)))
+	binary.NativeEndian.PutUint16(msg[4:], unix.RTM_DELADDR)
+	binary.NativeEndian.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK)
+	binary.NativeEndian.PutUint32(msg[8:], 1) // sequence number
+	msg = append(msg, body...)
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	n, _, err := unix.Recvfrom(fd, buf, 0)
+	if err != nil {
+		return err
+	}
+	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.Header.Type == unix.NLMSG_ERROR && len(m.Data) >= 4 {
+			if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
+				return unix.Errno(-e)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no acknowledgement from netlink")
+}
+
+// rtattr encodes one route attribute, padded to 4 bytes.
+func rtattr(typ uint16, data []byte) []byte {
+	l := unix.SizeofRtAttr + len(data)
+	b := make([]byte, (l+3)&^3)
+	binary.NativeEndian.PutUint16(b[0:], uint16(l))
+	binary.NativeEndian.PutUint16(b[2:], typ)
+	copy(b[unix.SizeofRtAttr:], data)
+	return b
+}

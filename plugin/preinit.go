@@ -1,0 +1,183 @@
+package plugin
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"gvisor.dev/gvisor/pkg/sentry/socket/plugin"
+)
+
+// PreInit implements plugin.PluginStack.PreInit. It runs in the runsc
+// process (host root) with the sandbox's pid. In the sandbox's network
+// namespace it opens an AF_PACKET socket on every Ethernet interface, reads
+// the interface's MTU, MAC, IPv4 addresses and the IPv4 routes through it,
+// then removes those addresses from the kernel's interface, as runsc's own
+// sandbox network does, so that the kernel neither answers ARP for them nor
+// resets connections it does not know: from then on the netsandbox stack
+// owns them. It returns the configuration as the init string and the
+// packet sockets as the fds, in the same order.
+func (s *Stack) PreInit(args *plugin.PreInitStackArgs) (string, []int, error) {
+	type result struct {
+		cfg *initConfig
+		fds []int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// The thread joins another namespace and is never unlocked, so Go
+		// ends it with this goroutine instead of reusing it.
+		runtime.LockOSThread()
+		cfg, fds, err := preInitInNetns(args.Pid)
+		done <- result{cfg, fds, err}
+	}()
+	r := <-done
+	if r.err != nil {
+		return "", nil, r.err
+	}
+	str, err := r.cfg.encode()
+	if err != nil {
+		closeAll(r.fds)
+		return "", nil, err
+	}
+	return str, r.fds, nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// preInitInNetns does PreInit's work on a locked thread that it moves into
+// the network namespace of pid.
+func preInitInNetns(pid int) (*initConfig, []int, error) {
+	nsPath := fmt.Sprintf("/proc/%d/ns/net", pid)
+	nsFD, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netsandbox plugin: opening %s: %w", nsPath, err)
+	}
+	err = unix.Setns(nsFD, unix.CLONE_NEWNET)
+	unix.Close(nsFD)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netsandbox plugin: joining %s: %w", nsPath, err)
+	}
+
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, nil, fmt.Errorf("netsandbox plugin: listing interfaces in %s: %w", nsPath, err)
+	}
+	cfg := &initConfig{}
+	var fds []int
+	ok := false
+	defer func() {
+		if !ok {
+			closeAll(fds)
+		}
+	}()
+	for _, ifi := range ifaces {
+		if ifi.Flags&net.FlagLoopback != 0 || len(ifi.HardwareAddr) != 6 {
+			continue // only Ethernet devices (veth, NICs) are taken
+		}
+		l := linkConfig{Name: ifi.Name, Index: ifi.Index, MTU: uint32(ifi.MTU), MAC: ifi.HardwareAddr}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			return nil, nil, fmt.Errorf("netsandbox plugin: addresses of %q: %w", ifi.Name, err)
+		}
+		for _, a := range addrs {
+			ipn, isNet := a.(*net.IPNet)
+			if !isNet || ipn.IP.To4() == nil {
+				continue
+			}
+			ip, _ := netip.AddrFromSlice(ipn.IP.To4())
+			bits, _ := ipn.Mask.Size()
+			l.Addrs = append(l.Addrs, netip.PrefixFrom(ip, bits))
+		}
+		if err := linkUp(ifi.Name); err != nil {
+			return nil, nil, err
+		}
+		fd, err := openPacketSocket(ifi.Index)
+		if err != nil {
+			return nil, nil, fmt.Errorf("netsandbox plugin: packet socket on %q: %w", ifi.Name, err)
+		}
+		fds = append(fds, fd)
+		cfg.Links = append(cfg.Links, l)
+	}
+	routes, err := readRoutes()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range routes {
+		for _, l := range cfg.Links {
+			if l.Index == r.Index {
+				cfg.Routes = append(cfg.Routes, r)
+				break
+			}
+		}
+	}
+	// Routes are read before the addresses go: the kernel drops the
+	// prefix routes of an address with it.
+	for _, l := range cfg.Links {
+		for _, p := range l.Addrs {
+			if err := delAddr(l.Index, p); err != nil {
+				return nil, nil, fmt.Errorf("netsandbox plugin: removing %v from %q: %w", p, l.Name, err)
+			}
+		}
+	}
+	ok = true
+	return cfg, fds, nil
+}
+
+// openPacketSocket opens an AF_PACKET socket bound to the interface that
+// sees every frame it receives, but not the kernel's own transmissions, in
+// every multicast group.
+func openPacketSocket(ifindex int) (int, error) {
+	// Protocol 0 receives nothing until bind chooses the interface.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil && err != unix.ENOPROTOOPT {
+		unix.Close(fd)
+		return -1, fmt.Errorf("PACKET_IGNORE_OUTGOING: %w", err)
+	}
+	mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: unix.PACKET_MR_ALLMULTI}
+	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("all-multicast membership: %w", err)
+	}
+	const ethPAll = unix.ETH_P_ALL<<8&0xff00 | unix.ETH_P_ALL>>8 // htons
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: ethPAll, Ifindex: ifindex}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("bind: %w", err)
+	}
+	return fd, nil
+}
+
+// linkUp brings the interface up (binding a packet socket to a down
+// interface leaves ENETDOWN pending on it).
+func linkUp(name string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("netsandbox plugin: socket for SIOCSIFFLAGS: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("netsandbox plugin: SIOCGIFFLAGS %q: %w", name, err)
+	}
+	if ifr.Uint16()&unix.IFF_UP != 0 {
+		return nil
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("netsandbox plugin: bringing %q up: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+package plugin
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/context"
+	gerrors "gvisor.dev/gvisor/pkg/errors"
+	"gvisor.dev/gvisor/pkg/errors/linuxerr"
+	"gvisor.dev/gvisor/pkg/marshal"
+	"gvisor.dev/gvisor/pkg/sentry/fsimpl/sockfs"
+	"gvisor.dev/gvisor/pkg/sentry/kernel"
+	ktime "gvisor.dev/gvisor/pkg/sentry/ktime"
+	"gvisor.dev/gvisor/pkg/sentry/socket"
+	"gvisor.dev/gvisor/pkg/sentry/vfs"
+	"gvisor.dev/gvisor/pkg/syserr"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/endpoint"
+)
+
+// waitQueuer is what every endpoint.Socket has: the queue it announces
+// readiness changes on (endpoint/waitqueue.go).
+type waitQueuer interface{ WaitQueue() *waiter.Queue }
+
+// sock is a sentry socket over a netsandbox endpoint.Socket. The endpoint
+// never blocks (it is non-blocking from its creation): blocking, deadlines
+// and signals are the sentry's, through the endpoint's wait queue.
+type sock struct {
+	vfsfd vfs.FileDescription
+	vfs.FileDescriptionDefaultImpl
+	vfs.DentryMetadataFileDescriptionImpl
+	vfs.LockFD
+	socket.SendReceiveTimeout
+
+	ep       endpoint.Socket
+	q        *waiter.Queue
+	skType   linux.SockType
+	protocol int
+}
+
+var _ socket.Socket = (*sock)(nil)
+
+// newSocketFile wraps ep in a socket file; flags may hold O_NONBLOCK.
+func newSocketFile(t *kernel.Task, ep endpoint.Socket, skType linux.SockType, protocol int, flags uint32) (*vfs.FileDescription, *syserr.Error) {
+	wq, ok := ep.(waitQueuer)
+	if !ok {
+		ep.Close()
+		return nil, syserr.ErrInvalidArgument
+	}
+	ep.SetNonblock(true)
+	switch {
+	case skType == linux.SOCK_STREAM && protocol == 0:
+		protocol = linux.IPPROTO_TCP
+	case skType == linux.SOCK_DGRAM && protocol == 0:
+		protocol = linux.IPPROTO_UDP
+	}
+	mnt := t.Kernel().SocketMount()
+	d := sockfs.NewDentry(t, mnt)
+	defer d.DecRef(t)
+	s := &sock{ep: ep, q: wq.WaitQueue(), skType: skType, protocol: protocol}
+	s.LockFD.Init(&vfs.FileLocks{})
+	if err := s.vfsfd.Init(s, linux.O_RDWR|(flags&linux.O_NONBLOCK), t.Credentials(), mnt, d, &vfs.FileDescriptionOptions{
+		DenyPRead:         true,
+		DenyPWrite:        true,
+		UseDentryMetadata: true,
+		SpecialFile:       true,
+	}); err != nil {
+		ep.Close()
+		return nil, syserr.FromError(err)
+	}
+	return &s.vfsfd, nil
+}
+
+// toSysErr converts an endpoint's error (a unix.Errno) for the sentry.
+func toSysErr(err error) *syserr.Error {
+	if err == nil {
+		return nil
+	}
+	var en unix.Errno
+	if errors.As(err, &en) {
+		return syserr.FromHost(en)
+	}
+	var ge *gerrors.Error
+	if errors.As(err, &ge) {
+		return syserr.FromError(ge)
+	}
+	return syserr.FromHost(unix.EIO)
+}
+
+func isErrno(err error, e unix.Errno) bool {
+	var en unix.Errno
+	return errors.As(err, &en) && en == e
+}
+
+// nonblocking reports whether the file is in O_NONBLOCK mode.
+func (s *sock) nonblocking() bool { return s.vfsfd.StatusFlags()&linux.O_NONBLOCK != 0 }
+
+// block waits until one of mask (or an error or hang-up) may hold, the
+// deadline passes (EAGAIN) or a signal arrives (EINTR, restartable). The
+// entry is registered by the caller before it last tried the operation, so
+// no wake-up is lost.
+func (s *sock) block(t *kernel.Task, ch chan struct{}, haveDeadline bool, deadline ktime.Time) *syserr.Error {
+	if err := t.BlockWithDeadline(ch, haveDeadline, deadline); err != nil {
+		if linuxerr.Equals(linuxerr.ETIMEDOUT, err) {
+			return syserr.ErrTryAgain
+		}
+		return syserr.FromError(err)
+	}
+	return nil
+}
+
+// retry runs op until it stops answering EAGAIN, blocking between tries
+// for the events in mask. With blocking false it runs op once.
+func (s *sock) retry(t *kernel.Task, mask waiter.EventMask, blocking, haveDeadline bool, deadline ktime.Time, op func() error) *syserr.Error {
+	err := op()
+	if !blocking || !isErrno(err, unix.EAGAIN) {
+		return toSysErr(err)
+	}
+	e, ch := waiter.NewChannelEntry(mask | waiter.EventErr | waiter.EventHUp)
+	s.q.EventRegister(&e)
+	defer s.q.EventUnregister(&e)
+	for {
+		err = op()
+		if !isErrno(err, unix.EAGAIN) {
+			return toSysErr(err)
+		}
+		if serr := s.block(t, ch, haveDeadline, deadline); serr != nil {
+			return serr
+		}
+	}
+}
+
+// Release implements vfs.FileDescriptionImpl.Release.
+func (s *sock) Release(ctx context.Context) {
+	if k := kernel.KernelFromContext(ctx); k != nil {
+		k.DeleteSocket(&s.vfsfd)
+	}
+	s.ep.Close()
+}
+
+// Epollable implements vfs.FileDescriptionImpl.Epollable.
+func (s *sock) Epollable() bool { return true }
+
+// Readiness implements waiter.Waitable.Readiness.
+func (s *sock) Readiness(mask waiter.EventMask) waiter.EventMask {
+	return waiter.EventMaskFromLinux(s.ep.Readiness(mask.ToLinux()))
+}
+
+// EventRegister implements waiter.Waitable.EventRegister.
+func (s *sock) EventRegister(e *waiter.Entry) error {
+	s.q.EventRegister(e)
+	return nil
+}
+
+// EventUnregister implements waiter.Waitable.EventUnregister.
+func (s *sock) EventUnregister(e *waiter.Entry) { s.q.EventUnregister(e) }
+
+// Type implements socket.Socket.Type.
+func (s *sock) Type() (int, linux.SockType, int) { return linux.AF_INET, s.skType, s.protocol }
+
+// State implements socket.Socket.State: a TCP socket's state as
+// /proc/net/tcp numbers it (TCP_INFO's tcpi_state); 0 for the others.
+func (s *sock) State() uint32 {
+	if s.skType != linux.SOCK_STREAM {
+		return 0
+	}
+	var b [1]byte
+	if n, err := s.ep.GetSockOpt(linux.SOL_TCP, linux.TCP_INFO, b[:]); err != nil || n < 1 {
+		return 0
+	}
+	return uint32(b[0])
+}
+
+// Bind implements socket.Socket.Bind.
+func (s *sock) Bind(_ *kernel.Task, sa []byte) *syserr.Error { return toSysErr(s.ep.Bind(sa)) }
+
+// Listen implements socket.Socket.Listen.
+func (s *sock) Listen(_ *kernel.Task, backlog int) *syserr.Error {
+	return toSysErr(s.ep.Listen(backlog))
+}
+
+// Shutdown implements socket.Socket.Shutdown.
+func (s *sock) Shutdown(_ *kernel.Task, how int) *syserr.Error {
+	return toSysErr(s.ep.Shutdown(how))
+}
+
+// GetSockName implements socket.Socket.GetSockName.
+func (s *sock) GetSockName(*kernel.Task) (linux.SockAddr, uint32, *syserr.Error) {
+	b, err := s.ep.GetSockName()
+	if err != nil {
+		return nil, 0, toSysErr(err)
+	}
+	return socket.UnmarshalSockAddr(linux.AF_INET, b), uint32(len(b)), nil
+}
+
+// GetPeerName implements socket.Socket.GetPeerName.
+func (s *sock) GetPeerName(*kernel.Task) (linux.SockAddr, uint32, *syserr.Error) {
+	b, err := s.ep.GetPeerName()
+	if err != nil {
+		return nil, 0, toSysErr(err)
+	}
+	return socket.UnmarshalSockAddr(linux.AF_INET, b), uint32(len(b)), nil
+}
+
+// GetPeerCreds implements socket.Socket.GetPeerCreds: AF_INET sockets
+// carry no credentials (SO_PEERCRED reaches GetSockOpt).
+func (s *sock) GetPeerCreds(*kernel.Task) (marshal.Marshallable, *syserr.Error) {
+	return nil, syserr.ErrNotSupported
+}
+
+// Connect implements socket.Socket.Connect. A blocking connect waits, up
+// to SO_SNDTIMEO as Linux's does, for the handshake and then reports
+// SO_ERROR; on timeout it answers EINPROGRESS.
+func (s *sock) Connect(t *kernel.Task, sa []byte, blocking bool) *syserr.Error {
+	err := s.ep.Connect(sa)
+	if !blocking || !isErrno(err, unix.EINPROGRESS) {
+		return toSysErr(err)
+	}
+	var haveDeadline bool
+	var deadline ktime.Time
+	if dl := s.SendTimeout(); dl > 0 {
+		deadline = t.Kernel().MonotonicClock().Now().Add(time.Duration(dl))
+		haveDeadline = true
+	}
+	e, ch := waiter.NewChannelEntry(waiter.WritableEvents | waiter.EventErr | waiter.EventHUp)
+	s.q.EventRegister(&e)
+	defer s.q.EventUnregister(&e)
+	for {
+		if s.ep.Readiness(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+			var b [4]byte
+			if _, err := s.ep.GetSockOpt(linux.SOL_SOCKET, linux.SO_ERROR, b[:]); err != nil {
+				return toSysErr(err)
+			}
+			if e := int32(b[0]) | int32(b[1])<<8 | int32(b[2])<<16 | int32(b[3])<<24; e != 0 {
+				return syserr.FromHost(unix.Errno(e))
+			}
+			return nil
+		}
+		if serr := s.block(t, ch, haveDeadline, deadline); serr != nil {
+			if serr == syserr.ErrTryAgain {
+				return syserr.FromHost(unix.EINPROGRESS)
+			}
+			return serr
+		}
+	}
+}
+
+// Accept implements socket.Socket.Accept.
+func (s *sock) Accept(t *kernel.Task, peerRequested bool, flags int, blocking bool) (int32, linux.SockAddr, uint32, *syserr.Error) {
+	var (
+		child endpoint.Socket
+		peer  []byte
+	)
+	var haveDeadline bool
+	var deadline ktime.Time
+	if dl := s.RecvTimeout(); dl > 0 {
+		deadline = t.Kernel().MonotonicClock().Now().Add(time.Duration(dl))
+		haveDeadline = true
+	}
+	serr := s.retry(t, waiter.ReadableEvents, blocking, haveDeadline, deadline, func() error {
+		var err error
+		child, peer, err = s.ep.Accept(flags & unix.SOCK_NONBLOCK)
+		return err
+	})
+	if serr != nil {
+		return 0, nil, 0, serr
+	}
+	f, serr := newSocketFile(t, child, s.skType, s.protocol, uint32(flags&unix.SOCK_NONBLOCK))
+	if serr != nil {
+		return 0, nil, 0, serr
+	}
+	defer f.DecRef(t)
+	fd, err := t.NewFDFrom(0, f, kernel.FDFlags{CloseOnExec: flags&unix.SOCK_CLOEXEC != 0})
+	if err != nil {
+		return 0, nil, 0, syserr.FromError(err)
+	}
+	t.Kernel().RecordSocket(f)
+	var addr linux.SockAddr
+	var addrLen uint32
+	if peerRequested && peer != nil {
+		addr, addrLen = socket.UnmarshalSockAddr(linux.AF_INET, peer), uint32(len(peer))
+	}
+	return fd, addr, addrLen, nil
+}
+
+// isSysErrno reports whether a sentry error is errno e.
+func isSysErrno(serr *syserr.Error, e unix.Errno) bool {
+	return serr != nil && uint32(serr.ToLinux()) == uint32(e)
+}
