@@ -17,8 +17,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	runRE := fs.String("run", "", "only scenarios whose name matches this regular expression")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	list := fs.Bool("list", false, "print the names of the scenarios --run selects, one a line, and run nothing")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: netsandbox conformance [--run REGEXP] [--json] [-q]")
+		fmt.Fprintln(stderr, "Usage: netsandbox conformance [--run REGEXP] [--json] [-q] [--list]")
 		fmt.Fprintln(stderr, "\nRuns every scenario on a kernel socket and on a netsandbox socket, each in")
 		fmt.Fprintln(stderr, "network namespaces made for the run (removed afterwards), and compares them.")
 		fmt.Fprintln(stderr, "Needs root. Exits 1 if any scenario differs unexpectedly.")
@@ -35,6 +36,12 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			return usagef("--run: %v", err)
 		}
 		opts.Run = re
+	}
+	if *list {
+		for _, name := range conformance.Names(opts.Run) {
+			fmt.Fprintln(stdout, name)
+		}
+		return nil
 	}
 	if !*quiet {
 		opts.Progress = stderr

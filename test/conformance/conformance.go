@@ -3,6 +3,8 @@
 package conformance
 
 import (
+	"regexp"
+
 	"netsandbox/test/harness"
 	"netsandbox/test/scenarios"
 )
@@ -18,6 +20,17 @@ type (
 // the report. It needs root and network namespaces.
 func RunAll(opts Options) (Report, error) {
 	return harness.RunScenarios(scenarios.All(), scenarios.Expected, opts)
+}
+
+// Names lists the scenarios run selects (all of them for nil), in order.
+func Names(run *regexp.Regexp) []string {
+	var names []string
+	for _, sc := range scenarios.All() {
+		if run == nil || run.MatchString(sc.Name) {
+			names = append(names, sc.Name)
+		}
+	}
+	return names
 }
 
 // Available reports why namespaces cannot be made here, or nil.

@@ -70,8 +70,8 @@ func (s nsSock) Poll(mask uint32, timeout time.Duration) (uint32, error) {
 // NewNetsandboxDUT builds a topology whose DUT is a netsandbox stack with
 // every capability and gid 0 (as root on the kernel side), attached through
 // AF_PACKET to the DUT namespace's eth0, which keeps no IPv4 address of its
-// own. The stack gets the kernel DUT's address and routes, and the sysctl
-// values the kernel namespace has.
+// own. The stack gets the kernel DUT's address and routes; its knobs keep
+// stack.New's defaults, but for the host-global ones (HostGlobalKnobs).
 func NewNetsandboxDUT(tag string) (d *DUT, err error) {
 	t, err := NewTopology(RunPrefix(), tag, false)
 	if err != nil {
@@ -89,9 +89,9 @@ func NewNetsandboxDUT(tag string) (d *DUT, err error) {
 		return d, fmt.Errorf("stack.New: %w", err)
 	}
 	d.closers = append(d.closers, func() error { st.Close(); return nil })
-	// A knob the stack refuses to mirror is a finding, not a reason to
-	// stop: scenarios that depend on it will show the difference.
-	d.Notes = mirrorSysctls(st, t.DUTNS)
+	if err := giveHostGlobals(st, t.DUTNS); err != nil {
+		return d, err
+	}
 	var ep gstack.LinkEndpoint
 	if err := InNetns(t.DUTNS, func() error {
 		var aerr error
@@ -118,21 +118,4 @@ func NewNetsandboxDUT(tag string) (d *DUT, err error) {
 	}
 	d.Host = &NetsandboxHost{name: "dut", st: st}
 	return d, nil
-}
-
-// mirrorSysctls copies the kernel namespace's value of every sysctl the
-// stack models, so both DUTs start from the same knobs. Names the kernel
-// namespace does not show (host-global knobs) keep the stack's default.
-func mirrorSysctls(st *stack.Stack, ns string) []string {
-	var notes []string
-	for _, name := range st.Sysctl().Names() {
-		v, err := ReadSysctl(ns, name)
-		if err != nil {
-			continue
-		}
-		if err := st.Sysctl().Set(name, v); err != nil {
-			notes = append(notes, fmt.Sprintf("netsandbox refuses the kernel's sysctl %s=%q: %v", name, v, err))
-		}
-	}
-	return notes
 }

@@ -62,6 +62,9 @@ func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
 			return t, err
 		}
 		t.created = append(t.created, ns)
+		if err := pinLinuxDefaults(ns); err != nil {
+			return t, err
+		}
 	}
 	// Created directly inside the namespaces so that each new namespace
 	// numbers its interfaces from scratch.
@@ -112,7 +115,16 @@ func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
 		}
 	}
 	links := []struct{ ns, dev string }{{t.DUTNS, "eth0"}, {t.PeerNS, "eth0"}, {t.PeerNS, "eth1"}, {t.FarNS, "eth0"}}
+	for _, ns := range t.namespaces() {
+		if err := pinNeigh(ns, "lo"); err != nil {
+			return t, err
+		}
+	}
 	for _, l := range links {
+		// Devices copy the host's neigh/default when they are made.
+		if err := pinNeigh(l.ns, l.dev); err != nil {
+			return t, err
+		}
 		if err := disableTxChecksum(l.ns, l.dev); err != nil {
 			return t, err
 		}

@@ -94,7 +94,7 @@ func defaultScenarios() []harness.Scenario {
 			scs = append(scs, harness.Scenario{Name: group.prefix + o.name, Run: func(e *harness.Env) { probeOpt(e, o) }})
 		}
 	}
-	return scs
+	return append(scs, defaultsSweepScenarios()...)
 }
 
 // portRange encodes IP_LOCAL_PORT_RANGE's u32: low port in the low half.

@@ -1,0 +1,230 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/stack"
+	"netsandbox/test/harness"
+)
+
+// The defaults group compares what a user gets before touching anything:
+// every knob the stack models and every option of every level on a fresh
+// socket of every kind. The harness gives the kernel DUT Linux's compiled
+// defaults and the netsandbox DUT stack.New's own, so a wrong default in
+// either table shows here.
+
+// sockKind is one kind of socket whose fresh options are read.
+type sockKind struct {
+	name          string
+	typ, proto    int
+	needPingRange bool // ping sockets need the caller's group in ping_group_range
+}
+
+var sweepKinds = []sockKind{
+	{name: "udp", typ: unix.SOCK_DGRAM},
+	{name: "tcp", typ: unix.SOCK_STREAM},
+	{name: "ping", typ: unix.SOCK_DGRAM, proto: unix.IPPROTO_ICMP, needPingRange: true},
+	{name: "raw-icmp", typ: unix.SOCK_RAW, proto: unix.IPPROTO_ICMP},
+	{name: "raw-255", typ: unix.SOCK_RAW, proto: unix.IPPROTO_RAW},
+}
+
+// sweepLevel is one option level and the option numbers swept in it:
+// every number Linux 6.18 defines there, and a few past the last.
+type sweepLevel struct {
+	name  string
+	level int
+	max   int
+}
+
+var sweepLevels = []sweepLevel{
+	{"sol_socket", unix.SOL_SOCKET, 84},
+	{"ip", unix.IPPROTO_IP, 52},
+	{"tcp", unix.IPPROTO_TCP, 46},
+	{"udp", unix.IPPROTO_UDP, 104},
+}
+
+// sweepSkip are options whose value differs between two fresh sockets of
+// the same kernel (an identity or the CPU that ran the call), so no two
+// hosts can agree on them.
+var sweepSkip = map[[2]int]string{
+	{unix.SOL_SOCKET, unix.SO_COOKIE}:           "a per-socket identity",
+	{unix.SOL_SOCKET, unix.SO_NETNS_COOKIE}:     "a per-namespace identity",
+	{unix.SOL_SOCKET, unix.SO_INCOMING_CPU}:     "the CPU that ran the call",
+	{unix.SOL_SOCKET, unix.SO_INCOMING_NAPI_ID}: "a device queue identity",
+}
+
+// sweepMissing are options netsandbox does not implement yet: it answers
+// ENOPROTOOPT, as Linux does for an unknown option, and the README lists
+// them as missing. They are swept in their own scenarios, which are
+// expected to differ, so that the rest of each level stays strict.
+var sweepMissing = func() map[[2]int]string {
+	m := map[[2]int]string{}
+	for level, opts := range map[int]map[int]string{
+		unix.SOL_SOCKET: {
+			unix.SO_BSDCOMPAT: "SO_BSDCOMPAT", unix.SO_PEERCRED: "SO_PEERCRED",
+			unix.SO_ATTACH_FILTER: "SO_GET_FILTER", unix.SO_PEERNAME: "SO_PEERNAME",
+			unix.SO_PASSSEC: "SO_PASSSEC", unix.SO_TIMESTAMPING: "SO_TIMESTAMPING",
+			unix.SO_WIFI_STATUS: "SO_WIFI_STATUS", unix.SO_NOFCS: "SO_NOFCS",
+			unix.SO_LOCK_FILTER: "SO_LOCK_FILTER", unix.SO_SELECT_ERR_QUEUE: "SO_SELECT_ERR_QUEUE",
+			unix.SO_BUSY_POLL: "SO_BUSY_POLL", unix.SO_MAX_PACING_RATE: "SO_MAX_PACING_RATE",
+			unix.SO_BPF_EXTENSIONS: "SO_BPF_EXTENSIONS", unix.SO_MEMINFO: "SO_MEMINFO",
+			unix.SO_PEERGROUPS: "SO_PEERGROUPS", unix.SO_ZEROCOPY: "SO_ZEROCOPY",
+			unix.SO_TXTIME: "SO_TXTIME", unix.SO_TIMESTAMPING_NEW: "SO_TIMESTAMPING_NEW",
+			unix.SO_RCVTIMEO_NEW: "SO_RCVTIMEO_NEW", unix.SO_SNDTIMEO_NEW: "SO_SNDTIMEO_NEW",
+			unix.SO_PREFER_BUSY_POLL: "SO_PREFER_BUSY_POLL", unix.SO_BUF_LOCK: "SO_BUF_LOCK",
+			unix.SO_RESERVE_MEM: "SO_RESERVE_MEM", unix.SO_TXREHASH: "SO_TXREHASH",
+			unix.SO_RCVMARK: "SO_RCVMARK", unix.SO_PASSPIDFD: "SO_PASSPIDFD",
+			unix.SO_PEERPIDFD: "SO_PEERPIDFD", 82: "SO_RCVPRIORITY", 83: "SO_PASSRIGHTS",
+		},
+		unix.IPPROTO_IP: {unix.IP_PKTOPTIONS: "IP_PKTOPTIONS", unix.IP_PROTOCOL: "IP_PROTOCOL"},
+		unix.IPPROTO_TCP: {
+			unix.TCP_CORK: "TCP_CORK", unix.TCP_KEEPIDLE: "TCP_KEEPIDLE", unix.TCP_KEEPINTVL: "TCP_KEEPINTVL",
+			unix.TCP_KEEPCNT: "TCP_KEEPCNT", unix.TCP_SYNCNT: "TCP_SYNCNT", unix.TCP_LINGER2: "TCP_LINGER2",
+			unix.TCP_DEFER_ACCEPT: "TCP_DEFER_ACCEPT", unix.TCP_WINDOW_CLAMP: "TCP_WINDOW_CLAMP",
+			unix.TCP_QUICKACK: "TCP_QUICKACK", unix.TCP_CONGESTION: "TCP_CONGESTION",
+			unix.TCP_THIN_LINEAR_TIMEOUTS: "TCP_THIN_LINEAR_TIMEOUTS", unix.TCP_THIN_DUPACK: "TCP_THIN_DUPACK",
+			unix.TCP_USER_TIMEOUT: "TCP_USER_TIMEOUT", unix.TCP_REPAIR: "TCP_REPAIR",
+			unix.TCP_REPAIR_QUEUE: "TCP_REPAIR_QUEUE", unix.TCP_QUEUE_SEQ: "TCP_QUEUE_SEQ",
+			unix.TCP_FASTOPEN:  "TCP_FASTOPEN",
+			unix.TCP_TIMESTAMP: "TCP_TIMESTAMP", unix.TCP_NOTSENT_LOWAT: "TCP_NOTSENT_LOWAT",
+			unix.TCP_CC_INFO: "TCP_CC_INFO", unix.TCP_SAVE_SYN: "TCP_SAVE_SYN", unix.TCP_SAVED_SYN: "TCP_SAVED_SYN",
+			unix.TCP_REPAIR_WINDOW: "TCP_REPAIR_WINDOW", unix.TCP_FASTOPEN_CONNECT: "TCP_FASTOPEN_CONNECT",
+			unix.TCP_ULP: "TCP_ULP", unix.TCP_FASTOPEN_KEY: "TCP_FASTOPEN_KEY",
+			unix.TCP_FASTOPEN_NO_COOKIE: "TCP_FASTOPEN_NO_COOKIE", unix.TCP_ZEROCOPY_RECEIVE: "TCP_ZEROCOPY_RECEIVE",
+			unix.TCP_INQ: "TCP_INQ", unix.TCP_TX_DELAY: "TCP_TX_DELAY",
+			43: "TCP_IS_MPTCP", 44: "TCP_RTO_MAX_MS", 45: "TCP_RTO_MIN_US", 46: "TCP_DELACK_MAX_US",
+		},
+		unix.IPPROTO_UDP: {
+			unix.UDP_CORK: "UDP_CORK", 10: "UDPLITE_SEND_CSCOV", 11: "UDPLITE_RECV_CSCOV",
+			100: "UDP_ENCAP", 101: "UDP_NO_CHECK6_TX", 102: "UDP_NO_CHECK6_RX", 103: "UDP_SEGMENT", 104: "UDP_GRO",
+		},
+	} {
+		for opt, name := range opts {
+			m[[2]int{level, opt}] = name
+		}
+	}
+	return m
+}()
+
+// sweepOpts returns the options of level in kind's sweep: those that are
+// not skipped and are (missing=true) or are not (false) missing.
+func sweepOpts(l sweepLevel, missing bool) []int {
+	var opts []int
+	for opt := 0; opt <= l.max; opt++ {
+		k := [2]int{l.level, opt}
+		if _, skip := sweepSkip[k]; skip {
+			continue
+		}
+		if _, m := sweepMissing[k]; m == missing {
+			opts = append(opts, opt)
+		}
+	}
+	return opts
+}
+
+// sweepSocket reads each option of opts on a fresh socket of kind, with a
+// buffer large enough for every fixed-size option (TCP_INFO is 248 bytes
+// on 6.18; the buffer is the size of the whole struct Linux fills).
+func sweepSocket(e *harness.Env, k sockKind, l sweepLevel, opts []int) {
+	if k.needPingRange {
+		e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+	}
+	s := e.Socket(e.DUT, unix.AF_INET, k.typ, k.proto)
+	for _, opt := range opts {
+		buf := make([]byte, 512)
+		n, err := s.GetSockOpt(l.level, opt, buf)
+		if err != nil {
+			e.Rec(fmt.Sprintf("get %s %d", l.name, opt), err)
+			continue
+		}
+		e.Rec(fmt.Sprintf("get %s %d", l.name, opt), n, sweepValue(l.level, opt, buf[:n]))
+	}
+}
+
+// sweepValue renders an option's bytes; TCP_INFO keeps only its fields that
+// a fresh socket fixes (state, options, timeouts, MSS, window clamp), not
+// its clocks.
+func sweepValue(level, opt int, b []byte) string {
+	if level == unix.IPPROTO_TCP && opt == unix.TCP_INFO && len(b) >= 8 {
+		return fmt.Sprintf("state %d ca %d retransmits %d probes %d backoff %d options %d wscale %#x",
+			b[0], b[1], b[2], b[3], b[4], b[5], b[6])
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// knobNames are the names of every knob the stack models, the per-device
+// ones of lo and eth0 included, read from a scratch stack so the list
+// follows the table.
+var knobNames = sync.OnceValues(func() ([]string, error) {
+	st, err := stack.New(stack.Config{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var names []string
+	for _, n := range st.Sysctl().Names() {
+		names = append(names, n)
+		if lo := ".lo."; strings.Contains(n, lo) {
+			names = append(names, strings.Replace(n, lo, ".eth0.", 1))
+		}
+	}
+	return names, nil
+})
+
+// The missing options differ only where the socket has the level: TCP's
+// options on TCP sockets, UDP's on UDP sockets; elsewhere both kernels
+// refuse them alike and the scenario must stay identical.
+func init() {
+	for _, k := range sweepKinds {
+		for _, l := range sweepLevels {
+			if (l.level == unix.IPPROTO_TCP && k.name != "tcp") || (l.level == unix.IPPROTO_UDP && k.name != "udp") {
+				continue
+			}
+			if missing := sweepOpts(l, true); len(missing) > 0 {
+				Expected[fmt.Sprintf("defaults/%s/%s-missing", k.name, l.name)] =
+					"missing: netsandbox answers ENOPROTOOPT to " + missingNames(l.level, missing)
+			}
+		}
+	}
+}
+
+// missingNames lists the names of level's missing options.
+func missingNames(level int, opts []int) string {
+	names := make([]string, len(opts))
+	for i, o := range opts {
+		names[i] = sweepMissing[[2]int{level, o}]
+	}
+	return strings.Join(names, ", ")
+}
+
+func defaultsSweepScenarios() []harness.Scenario {
+	scs := []harness.Scenario{{Name: "defaults/sysctl", Run: func(e *harness.Env) {
+		names, err := knobNames()
+		e.Check("knob names", err)
+		for _, n := range names {
+			v, err := e.DUT.GetSysctl(n)
+			e.Rec(n, v, err)
+		}
+	}}}
+	for _, k := range sweepKinds {
+		for _, l := range sweepLevels {
+			k, l := k, l
+			scs = append(scs, harness.Scenario{
+				Name: fmt.Sprintf("defaults/%s/%s", k.name, l.name),
+				Run:  func(e *harness.Env) { sweepSocket(e, k, l, sweepOpts(l, false)) },
+			})
+			if missing := sweepOpts(l, true); len(missing) > 0 {
+				name := fmt.Sprintf("defaults/%s/%s-missing", k.name, l.name)
+				scs = append(scs, harness.Scenario{
+					Name: name,
+					Run:  func(e *harness.Env) { sweepSocket(e, k, l, missing) },
+				})
+			}
+		}
+	}
+	return scs
+}
