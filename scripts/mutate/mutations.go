@@ -20,7 +20,7 @@ var mutations = []mutation{
 		File: "stack/sysctl.go",
 		Find: `{name: "net.ipv4.ip_default_ttl", def: "64",`,
 		Repl: `{name: "net.ipv4.ip_default_ttl", def: "63",`,
-		Run:  `^sysctl/|^udp/ttl-and-tos-on-wire$`,
+		Run:  `^defaults/sysctl$|^sysctl/|^udp/ttl-and-tos-on-wire$`,
 		Bug:  "net.ipv4.ip_default_ttl defaults to 63 instead of 64",
 	},
 	{
@@ -28,7 +28,7 @@ var mutations = []mutation{
 		File: "endpoint/mcastopts.go",
 		Find: "\t\treturn m.ttl\n\t}\n\treturn 1\n}",
 		Repl: "\t\treturn m.ttl\n\t}\n\treturn 2\n}",
-		Run:  `^ipopt/default/|^mcast/ttl-on-wire$`,
+		Run:  `^defaults/[a-z0-9-]+/ip$|^ipopt/default/|^mcast/ttl-on-wire$`,
 		Bug:  "a fresh socket's IP_MULTICAST_TTL is 2 instead of 1",
 	},
 	{
