@@ -235,5 +235,8 @@ func (gw *Gateway) acceptSandbox(r *tcp.ForwarderRequest, src, dst netip.AddrPor
 		return nil, nil, false
 	}
 	r.Complete(false)
+	// A relay passes on each write as it comes: Nagle, on by default as
+	// in Linux, would hold small writes back for an ACK.
+	ep.SocketOptions().SetDelayOption(false)
 	return ep, gonet.NewTCPConn(&wq, ep), true
 }

@@ -105,6 +105,13 @@ func New(cfg Config) (*Stack, error) {
 		s.g.Destroy()
 		return nil, errnoOf(e)
 	}
+	// Linux's TCP sockets start with Nagle on (TCP_NODELAY 0); gVisor's
+	// start with it off.
+	delay := tcpip.TCPDelayEnabled(true)
+	if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, &delay); e != nil {
+		s.g.Destroy()
+		return nil, errnoOf(e)
+	}
 	if err := sc.apply(); err != nil {
 		s.g.Destroy()
 		return nil, err
