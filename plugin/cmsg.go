@@ -20,9 +20,90 @@ import (
 // IP_RECVFRAGSIZE, SO_TIMESTAMPNS, SO_TIMESTAMPING) cannot reach the
 // caller: that is the sentry's limit, in pkg/sentry/socket/control.
 
-// controlMessagesFrom parses the complete control messages in oob. A
-// message the endpoint truncated (MSG_CTRUNC) is dropped, as the sentry
-// writes only whole ones.
+// Truncation. Linux's put_cmsg writes a message that does not fit whole as
+// its header with cmsg_len cut to the bytes left and as much of its data
+// as fits, sets MSG_CTRUNC, and writes nothing after it. The sentry cannot
+// write that: recvSingleMsg (pkg/sentry/syscalls/linux/sys_socket.go)
+// builds the caller's control buffer itself from socket.ControlMessages
+// with control.PackControlMessages, in its own order, and the socket's
+// RecvMsg is told only the buffer's length (controlDataLen), never its
+// address, so it cannot write bytes there. For a message whose data does
+// not fit, putCmsgStruct (pkg/sentry/socket/control/control.go) writes the
+// header alone, with cmsg_len 16 and no data. So the endpoint is given
+// room for every message (the values stay whole), linuxControl finds the
+// messages Linux would deliver into the caller's length, whole or cut, and
+// MSG_CTRUNC is set as Linux sets it; the sentry then writes those it has
+// room for, a cut one as a bare header.
+
+// fullControl is a control buffer that holds every message an IPv4 socket
+// can deliver at once (timestamp, drop count, IP_PKTINFO, IP_TTL, IP_TOS,
+// 40 bytes of IP options twice, IP_ORIGDSTADDR, IP_CHECKSUM,
+// IP_RECVFRAGSIZE, IP_RECVERR with its offender: under 400 bytes).
+const fullControl = 512
+
+// linuxControl walks the complete messages in oob as put_cmsg would place
+// them into a control buffer of controlLen bytes. It returns the prefix of
+// oob holding the messages Linux delivers there, the last one possibly cut
+// (it is returned whole), and whether Linux sets MSG_CTRUNC.
+func linuxControl(oob []byte, controlLen int) ([]byte, bool) {
+	room, off := controlLen, 0
+	for off+unix.SizeofCmsghdr <= len(oob) {
+		cmlen := int(binary.NativeEndian.Uint64(oob[off:]))
+		if cmlen < unix.SizeofCmsghdr || off+cmlen > len(oob) {
+			break
+		}
+		space := min(unix.CmsgSpace(cmlen-unix.SizeofCmsghdr), len(oob)-off)
+		if room < unix.SizeofCmsghdr {
+			return oob[:off], true
+		}
+		if room < cmlen {
+			return oob[:off+space], true
+		}
+		room -= min(space, room)
+		off += space
+	}
+	return oob[:off], false
+}
+
+// sentryTruncates reports whether the sentry, packing cm into a control
+// buffer of controlLen bytes in its own order (control.PackControlMessages:
+// timestamp, TCP_CM_INQ, IP_TOS, IP_TTL, IP_PKTINFO, IP_ORIGDSTADDR,
+// IP_RECVERR), cuts a message to its bare header or leaves it out. Its
+// order is not Linux's (IP_PKTINFO, IP_TTL, IP_TOS), so it can cut a
+// message that Linux delivers whole; the caller is then told MSG_CTRUNC,
+// as for any cut message.
+func sentryTruncates(cm *socket.ControlMessages, controlLen int) bool {
+	ip := &cm.IP
+	var sizes [7]int
+	n := 0
+	add := func(present bool, size int) {
+		if present {
+			sizes[n] = size
+			n++
+		}
+	}
+	add(ip.HasTimestamp, linux.SizeOfTimeval)
+	add(ip.HasInq, linux.SizeOfControlMessageInq)
+	add(ip.HasTOS, linux.SizeOfControlMessageTOS)
+	add(ip.HasTTL, linux.SizeOfControlMessageTTL)
+	add(ip.HasIPPacketInfo, linux.SizeOfControlMessageIPPacketInfo)
+	if ip.OriginalDstAddress != nil {
+		add(true, ip.OriginalDstAddress.SizeBytes())
+	}
+	if ip.SockErr != nil {
+		add(true, ip.SockErr.SizeBytes())
+	}
+	off := 0
+	for _, size := range sizes[:n] {
+		if off+unix.CmsgLen(size) > controlLen {
+			return true
+		}
+		off += unix.CmsgSpace(size)
+	}
+	return false
+}
+
+// controlMessagesFrom parses the complete control messages in oob.
 func controlMessagesFrom(oob []byte) socket.ControlMessages {
 	var cm socket.ControlMessages
 	if len(oob) == 0 {

@@ -28,11 +28,31 @@ func (s *Stack) PreInit(args *plugin.PreInitStackArgs) (string, []int, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		// The thread joins another namespace and is never unlocked, so Go
-		// ends it with this goroutine instead of reusing it.
+		// The work runs on a locked thread that joins the sandbox's
+		// namespace and then goes back to its own. The thread must not
+		// end: `runsc run` starts the sandbox and the gofer with
+		// Pdeathsig=SIGKILL, which the kernel sends when the *thread*
+		// that forked them exits, and Go may have locked this goroutine
+		// to that very thread. Ending it (the usual way out of a setns)
+		// killed the sandbox or the gofer in about one start of five
+		// ("urpc method Network.InitPluginStack failed: connection reset
+		// by peer", "creating root file system: input/output error").
+		// If the way back fails the thread is parked for good instead.
 		runtime.LockOSThread()
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("netsandbox plugin: opening this thread's network namespace: %w", err)}
+			return
+		}
 		cfg, fds, err := preInitInNetns(args.Pid)
+		back := unix.Setns(self, unix.CLONE_NEWNET)
+		unix.Close(self)
 		done <- result{cfg, fds, err}
+		if back != nil {
+			select {} // never leaves the sandbox's namespace, never exits
+		}
+		runtime.UnlockOSThread()
 	}()
 	r := <-done
 	if r.err != nil {

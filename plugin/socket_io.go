@@ -41,19 +41,40 @@ func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDe
 		size = min(size, maxDatagram)
 	}
 	buf := make([]byte, size)
-	oob := make([]byte, min(controlDataLen, maxControl))
+	// With no control buffer the endpoint reports MSG_CTRUNC itself; with
+	// one it is given room for every message and linuxControl cuts them
+	// to the caller's length (cmsg.go).
+	var oob []byte
+	if controlDataLen > 0 {
+		oob = make([]byte, max(min(controlDataLen, maxControl), fullControl))
+	}
 	blocking := flags&(linux.MSG_DONTWAIT|linux.MSG_ERRQUEUE) == 0 && !s.nonblocking()
 	var n, oobn, rflags int
 	var from []byte
 	serr := s.retry(t, waiter.ReadableEvents, blocking, haveDeadline, deadline, func() error {
 		var err error
 		n, oobn, rflags, from, err = s.ep.RecvMsg(buf, oob, flags|unix.MSG_DONTWAIT)
+		if len(buf) == 0 && s.skType == linux.SOCK_STREAM && isErrno(err, unix.EFAULT) {
+			// gVisor's TCP Read refuses an empty buffer with ErrBadBuffer
+			// when data is queued; tcp_recvmsg returns 0 then (and waits
+			// while nothing is queued, which the endpoint's EAGAIN gives).
+			err = nil
+		}
 		return err
 	})
 	if serr != nil {
 		return 0, 0, nil, 0, socket.ControlMessages{}, serr
 	}
 	copied := min(n, len(buf))
+	cmsgs := oob[:oobn]
+	if uint64(len(oob)) > controlDataLen {
+		var ctrunc bool
+		cmsgs, ctrunc = linuxControl(cmsgs, int(controlDataLen))
+		rflags &^= linux.MSG_CTRUNC
+		if ctrunc {
+			rflags |= linux.MSG_CTRUNC
+		}
+	}
 	if _, err := dst.CopyOut(t, buf[:copied]); err != nil {
 		return 0, 0, nil, 0, socket.ControlMessages{}, syserr.FromError(err)
 	}
@@ -84,7 +105,11 @@ func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDe
 	if senderRequested && len(from) > 0 {
 		sender, senderLen = socket.UnmarshalSockAddr(linux.AF_INET, from), uint32(len(from))
 	}
-	return n, rflags, sender, senderLen, controlMessagesFrom(oob[:oobn]), nil
+	cm := controlMessagesFrom(cmsgs)
+	if controlDataLen > 0 && sentryTruncates(&cm, int(min(controlDataLen, maxControl))) {
+		rflags |= linux.MSG_CTRUNC
+	}
+	return n, rflags, sender, senderLen, cm, nil
 }
 
 // SendMsg implements socket.Socket.SendMsg.
