@@ -52,6 +52,7 @@ type gsock struct {
 	// Linux records it even on an unconnected socket and gVisor does not.
 	shut int
 	tcpc tcpConnState // TCP: connect(2) state, disconnect's error (tcp_connect.go)
+	tcpx tcpSynTimer  // TCP: when a connect gives up (tcp_opts_syn.go)
 
 	// pingMu orders a ping socket's bind, connect and disconnect (write)
 	// before its sends (read); it guards ping (ping_ident.go).
@@ -447,6 +448,7 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
 			ns.opts = g.optsSnapshot()
+			ns.acceptTCPOpts() // tcp_opts_vals.go
 			ns.acceptIPOptions()
 			ns.peekOff.set(g.peekOff.get())
 			_ = ns.pushOpts()

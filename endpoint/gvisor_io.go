@@ -140,7 +140,7 @@ func (g *gsock) sendStream(p []byte, flags int) (int, error) {
 	done := 0
 	for {
 		g.tcpIPOptionsMSS()
-		n, e := g.endpoint().Write(bytes.NewReader(p[done:]), tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0})
+		n, e := g.writeStream(p[done:], tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}) // tcp_opts_cork.go
 		done += int(n)
 		if e == nil && done == len(p) {
 			return done, nil
@@ -150,7 +150,7 @@ func (g *gsock) sendStream(p []byte, flags int) (int, error) {
 				if done > 0 {
 					return done, nil
 				}
-				return 0, errnoOf(e)
+				return 0, g.takeErr(e) // a connection's error is reported once
 			}
 		}
 		if !g.mayBlock(flags) {
@@ -244,7 +244,7 @@ func (g *gsock) recvStream(p []byte, flags int) (int, error) {
 			if done > 0 {
 				return done, nil
 			}
-			return 0, errnoOf(e)
+			return 0, g.takeErr(e) // a connection's error is reported once
 		}
 		if len(p) == 0 {
 			return 0, nil

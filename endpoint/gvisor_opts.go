@@ -58,6 +58,7 @@ func (g *gsock) pushOpts() error {
 		return errnoOf(e)
 	}
 	g.ipid.SetPMTUMode(stack.PMTUMode(o.pmtudisc))
+	g.pushTCPOpts() // tcp_opts_vals.go
 	return nil
 }
 
@@ -124,30 +125,16 @@ func (g *gsock) SetSockOpt(level, name int, val []byte) error {
 	return g.pushOpts()
 }
 
-func (g *gsock) setTCPOpt(name int, val []byte) error {
-	if !g.isTCP() {
-		return unix.ENOPROTOOPT
-	}
-	switch name {
-	case unix.TCP_NODELAY:
-		v, err := options.ParseSockInt(val)
-		if err != nil {
-			return err
-		}
-		g.endpoint().SocketOptions().SetDelayOption(v == 0)
-		return nil
-	case unix.TCP_MAXSEG:
-		return g.setTCPMaxseg(val) // tcp_maxseg.go
-	}
-	return unix.ENOPROTOOPT
-}
-
 func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
 		return putErrno(buf, g.pendingErr()), nil
 	case level == unix.SOL_IP && name == unix.IP_MTU:
 		return g.getIPMTU(buf)
+	case level == unix.SOL_IP && name == unix.IP_PROTOCOL:
+		return g.getIPProtocol(buf) // sockopts_ipproto.go
+	case level == unix.SOL_IP && name == unix.IP_PKTOPTIONS && g.isTCP():
+		return g.getIPPktoptions(buf) // sockopts_ipproto.go
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
 	case level == unix.SOL_RAW && g.typ == unix.SOCK_RAW:
@@ -159,10 +146,10 @@ func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		if name == unix.TCP_MAXSEG {
 			return g.getTCPMaxseg(buf) // tcp_maxseg.go
 		}
-		if name != unix.TCP_NODELAY {
-			return 0, unix.ENOPROTOOPT
+		if handled, n, err := g.getTCPOpt(name, buf); handled {
+			return n, err // tcp_opts_vals.go
 		}
-		return options.PutSockInt(buf, int32(boolInt(!g.endpoint().SocketOptions().GetDelayOption()))), nil
+		return 0, unix.ENOPROTOOPT
 	}
 	return g.getCommon(level, name, buf)
 }

@@ -15,6 +15,7 @@ func (g *gsock) Readiness(mask uint32) uint32 {
 	}
 	r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
 	r = g.filterLowat(r, int(g.optsSnapshot().misc.rcvlowat))
+	r = g.filterNotsent(r) // tcp_opts_notsent.go
 	return g.tcpPoll(r) & mask
 }
 

@@ -158,11 +158,13 @@ func (g *gsock) transportPort(data []byte) (uint16, bool) {
 // so the time of the read stands in for it); SOL_IP receive flags add
 // nothing on TCP.
 func (g *gsock) streamCmsgs(oob []byte, n int, err error) (int, int) {
-	f := g.rx()
-	if f&rxStamp == 0 || n <= 0 || err != nil {
+	if err != nil {
 		return 0, 0
 	}
 	b := options.NewCmsgBuilder(oob)
-	putTimestamp(&b, f, 0)
+	if n > 0 {
+		putTimestamp(&b, g.rx(), 0)
+	}
+	g.putInq(&b) // TCP_INQ, also at the end of the stream (tcp_opts_notsent.go)
 	return b.Len(), b.Flags()
 }

@@ -41,7 +41,8 @@ type sockOpts struct {
 	pmtudisc                        int // IP_MTU_DISCOVER, IP_PMTUDISC_*
 	recvErr, recvErrRFC4884         bool
 	misc                            miscOpts
-	ext                             ipExtOpts // ipopts.go
+	ext                             ipExtOpts  // ipopts.go
+	tcp                             tcpOptVals // tcp_opts_vals.go
 }
 
 func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
@@ -130,28 +131,34 @@ func (b *base) setSocketLevel(name int, val []byte) error {
 	case unix.SO_RCVBUF:
 		// min_t(u32, val, rmem_max): a negative value is a huge unsigned one.
 		b.opts.rcvbuf = bufSize(clampU32(v, sys.Int("net.core.rmem_max")), sockMinRcvbuf)
+		b.opts.misc.ext.bufLock |= sockRcvbufLock // SO_BUF_LOCK (sockopts_ext.go)
 	case unix.SO_SNDBUF:
 		b.opts.sndbuf = bufSize(clampU32(v, sys.Int("net.core.wmem_max")), sockMinSndbuf)
+		b.opts.misc.ext.bufLock |= sockSndbufLock
 	case unix.SO_RCVBUFFORCE, unix.SO_SNDBUFFORCE:
 		if !b.s.Caps().Has(stack.CapNetAdmin) {
 			return unix.EPERM
 		}
 		if name == unix.SO_RCVBUFFORCE {
 			b.opts.rcvbuf = bufSize(max(v, 0), sockMinRcvbuf)
+			b.opts.misc.ext.bufLock |= sockRcvbufLock
 		} else {
 			b.opts.sndbuf = bufSize(max(v, 0), sockMinSndbuf)
+			b.opts.misc.ext.bufLock |= sockSndbufLock
 		}
 	case unix.SO_BINDTOIFINDEX:
 		b.optMu.Unlock()
 		err := b.bindToIndex(v)
 		b.optMu.Lock()
 		return err
-	case unix.SO_RCVTIMEO_OLD, unix.SO_SNDTIMEO_OLD:
+	case unix.SO_RCVTIMEO_OLD, unix.SO_SNDTIMEO_OLD, unix.SO_RCVTIMEO_NEW, unix.SO_SNDTIMEO_NEW:
+		// The _NEW forms take struct __kernel_sock_timeval, which on
+		// 64-bit Linux is laid out as struct timeval.
 		d, err := parseTimeval(val)
 		if err != nil {
 			return err
 		}
-		if name == unix.SO_RCVTIMEO_OLD {
+		if name == unix.SO_RCVTIMEO_OLD || name == unix.SO_RCVTIMEO_NEW {
 			b.opts.rcvTimeo = d
 		} else {
 			b.opts.sndTimeo = d
@@ -362,9 +369,9 @@ func (b *base) getSocketLevel(name int, buf []byte) (int, error) {
 		v = o.bindIf
 	case unix.SO_BINDTODEVICE:
 		return b.getBindToDevice(o.bindIf, buf)
-	case unix.SO_RCVTIMEO_OLD:
+	case unix.SO_RCVTIMEO_OLD, unix.SO_RCVTIMEO_NEW:
 		return putTimeval(buf, o.rcvTimeo), nil
-	case unix.SO_SNDTIMEO_OLD:
+	case unix.SO_SNDTIMEO_OLD, unix.SO_SNDTIMEO_NEW:
 		return putTimeval(buf, o.sndTimeo), nil
 	default:
 		return b.getMisc(name, o, buf)

@@ -27,6 +27,7 @@ type miscOpts struct {
 	lingerOn                                        bool
 	lingerSecs                                      int32 // as getsockopt reports it
 	rcvlowat                                        int32
+	ext                                             sockExtOpts // sockopts_ext.go
 }
 
 func defaultMiscOpts() miscOpts { return miscOpts{rcvlowat: 1} }
@@ -106,7 +107,7 @@ func (b *base) setMiscLocked(name int, v int32, val []byte) error {
 		// Credentials pass only over AF_UNIX and netlink (sk_may_scm_recv).
 		return unix.EOPNOTSUPP
 	default:
-		return unix.ENOPROTOOPT
+		return b.setSockExtLocked(name, v) // sockopts_ext.go
 	}
 	return nil
 }
@@ -158,7 +159,7 @@ func (b *base) getMisc(name int, o sockOpts, buf []byte) (int, error) {
 	case unix.SO_PASSCRED:
 		return 0, unix.EOPNOTSUPP
 	default:
-		return 0, unix.ENOPROTOOPT
+		return b.getSockExt(name, o, buf) // sockopts_ext.go
 	}
 	return options.PutSockInt(buf, v), nil
 }

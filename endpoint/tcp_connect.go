@@ -83,6 +83,7 @@ func (g *gsock) tcpConnectStarted() {
 	g.mu.Lock()
 	g.tcpc = tcpConnState{connecting: true}
 	g.mu.Unlock()
+	g.armSynTimer() // tcp_opts_syn.go
 }
 
 // takeTCPPending is sock_error: the error a disconnect left, else the

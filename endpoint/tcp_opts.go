@@ -298,4 +298,5 @@ func (g *gsock) noteListen(backlog int) {
 	g.mu.Lock()
 	g.tcpc.backlog = backlog
 	g.mu.Unlock()
+	g.noteListenTCPOpts() // tcp_opts_vals.go
 }

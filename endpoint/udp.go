@@ -479,5 +479,8 @@ func (u *udpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	if level == unix.SOL_IP && name == unix.IP_MTU {
 		return u.getIPMTU(buf)
 	}
+	if level == unix.SOL_IP && name == unix.IP_PROTOCOL {
+		return u.getIPProtocol(buf) // sockopts_ipproto.go
+	}
 	return u.getCommon(level, name, buf)
 }

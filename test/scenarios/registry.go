@@ -42,6 +42,7 @@ func All() []harness.Scenario {
 		igmpCompatScenarios(),
 		igmpKnobScenarios(),
 		tcpMaxsegScenarios(),
+		tcpOptScenarios(),
 	} {
 		all = append(all, group...)
 	}

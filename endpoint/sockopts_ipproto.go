@@ -1,0 +1,82 @@
+package endpoint
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"netsandbox/options"
+)
+
+// IP_PROTOCOL reads inet_num (do_ip_getsockopt), which is not the
+// protocol for every socket: a raw socket's is its protocol, a TCP or UDP
+// socket's its local port (0 until it has one), a ping socket's its
+// identifier. It cannot be set (ENOPROTOOPT, as any unknown option).
+
+// getIPProtocol answers IP_PROTOCOL on a TCP, raw or ping socket.
+func (g *gsock) getIPProtocol(buf []byte) (int, error) {
+	if g.typ == unix.SOCK_RAW {
+		return options.PutIPInt(buf, int32(g.proto)), nil
+	}
+	port := sockaddrPort(g.GetSockName())
+	if g.isTCP() {
+		switch tcp.EndpointState(g.endpoint().State()) {
+		case tcp.StateClose, tcp.StateError:
+			// tcp_set_state(TCP_CLOSE) gives back a port bind(2) did
+			// not name (inet_put_port clears inet_num).
+			g.mu.Lock()
+			named := g.bound.Port() != 0
+			g.mu.Unlock()
+			if !named {
+				port = 0
+			}
+		}
+	}
+	return options.PutIPInt(buf, int32(port)), nil
+}
+
+// getIPProtocol answers IP_PROTOCOL on a UDP socket.
+func (u *udpSock) getIPProtocol(buf []byte) (int, error) {
+	return options.PutIPInt(buf, int32(sockaddrPort(u.GetSockName()))), nil
+}
+
+// sockaddrPort is the port of a getsockname answer, 0 on error.
+func sockaddrPort(sa []byte, err error) int {
+	if err != nil || len(sa) < 4 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint16(sa[2:4]))
+}
+
+// getIPPktoptions is IP_PKTOPTIONS on a TCP socket: the control messages
+// recvmsg would carry for the flags set (do_ip_getsockopt), built from the
+// socket, packed into optlen bytes as put_cmsg packs them: IP_PKTINFO
+// with the local address and the multicast interface (never set on TCP,
+// so 0), IP_TTL with the multicast TTL (likewise always 1), IP_TOS with
+// the TOS of the segment that completed the handshake (rcv_tos, set by
+// tcp_v4_syn_recv_sock). gVisor does not keep that TOS, so an accepted
+// socket reports 0 as a connecting one does; Linux reports the peer's
+// handshake ACK's TOS there.
+func (g *gsock) getIPPktoptions(buf []byte) (int, error) {
+	if !g.isTCP() {
+		return 0, unix.ENOPROTOOPT
+	}
+	f := g.rx()
+	b := options.NewCmsgBuilder(buf)
+	if f&rxPktinfo != 0 {
+		var pi [12]byte // struct in_pktinfo: ifindex, spec_dst, addr
+		if sa, err := g.GetSockName(); err == nil && len(sa) >= 8 {
+			copy(pi[4:8], sa[4:8])
+			copy(pi[8:12], sa[4:8])
+		}
+		b.Put(unix.SOL_IP, unix.IP_PKTINFO, pi[:])
+	}
+	if f&rxTTL != 0 {
+		b.PutInt32(unix.SOL_IP, unix.IP_TTL, 1)
+	}
+	if f&rxTOS != 0 {
+		b.PutInt32(unix.SOL_IP, unix.IP_TOS, 0)
+	}
+	return b.Len(), nil
+}
