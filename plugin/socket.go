@@ -162,11 +162,16 @@ func (s *sock) EventUnregister(e *waiter.Entry) { s.q.EventUnregister(e) }
 // Type implements socket.Socket.Type.
 func (s *sock) Type() (int, linux.SockType, int) { return linux.AF_INET, s.skType, s.protocol }
 
-// State implements socket.Socket.State: a TCP socket's state as
-// /proc/net/tcp numbers it (TCP_INFO's tcpi_state); 0 for the others.
+// State implements socket.Socket.State, the "st" column of /proc/net/tcp
+// and /proc/net/udp (pkg/sentry/fsimpl/proc/task_net.go): a TCP socket's
+// state as TCP_INFO's tcpi_state numbers it; for the others Linux's
+// sk_state, TCP_ESTABLISHED once connected, TCP_CLOSE before.
 func (s *sock) State() uint32 {
 	if s.skType != linux.SOCK_STREAM {
-		return 0
+		if _, err := s.ep.GetPeerName(); err == nil {
+			return linux.TCP_ESTABLISHED
+		}
+		return linux.TCP_CLOSE
 	}
 	var b [1]byte
 	if n, err := s.ep.GetSockOpt(linux.SOL_TCP, linux.TCP_INFO, b[:]); err != nil || n < 1 {

@@ -139,9 +139,10 @@ func (s *Stack) Destroy() {
 	}
 }
 
-// RegisteredEndpoints implements inet.Stack.RegisteredEndpoints. It feeds
-// /proc/net/tcp and /proc/net/udp, which type-assert netstack's endpoints,
-// so netsandbox's sockets are not listed there.
+// RegisteredEndpoints implements inet.Stack.RegisteredEndpoints, which
+// only save/restore uses. /proc/net/tcp and /proc/net/udp list the
+// kernel's socket table instead (every socket file, through the
+// socket.Socket methods), so netsandbox's sockets are listed there.
 func (s *Stack) RegisteredEndpoints() []gstack.TransportEndpoint { return nil }
 
 // CleanupEndpoints implements inet.Stack.CleanupEndpoints.
