@@ -28,6 +28,9 @@ func (g *gsock) datagramPoll(mask uint32) uint32 {
 	if g.icmpErrPending() {
 		r |= unix.EPOLLERR
 	}
+	if r&unix.EPOLLERR != 0 {
+		r |= g.errPri() // SO_SELECT_ERR_QUEUE (sockopts_ext.go)
+	}
 	g.mu.Lock()
 	shut := g.shut
 	g.mu.Unlock()

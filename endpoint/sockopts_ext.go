@@ -24,6 +24,9 @@ import (
 //   - SO_TXREHASH (TCP only): whether a retransmission timeout picks a new
 //     flow hash, which only steers multipath routing and device queue
 //     choice, neither of which netsandbox has: kept.
+//   - SO_SELECT_ERR_QUEUE: poll on a UDP, raw or ping socket adds EPOLLPRI
+//     to the EPOLLERR of a pending error or a queued one (datagram_poll;
+//     tcp_poll does not).
 //   - SO_BUF_LOCK: the SOCK_SNDBUF_LOCK/SOCK_RCVBUF_LOCK bits, also set by
 //     SO_SNDBUF/SO_RCVBUF; they stop buffer autotuning, which netsandbox's
 //     TCP never does once its buffers are given (pushOpts): kept.
@@ -45,6 +48,7 @@ type sockExtOpts struct {
 	busyPoll       int32  // sk_ll_usec
 	preferBusyPoll bool   // sk_prefer_busy_poll
 	busyPollBudget uint16 // sk_busy_poll_budget
+	selectErrQueue bool   // SOCK_SELECT_ERR_QUEUE
 	noTxRehash     bool   // SO_TXREHASH 0; a fresh socket has net.core.txrehash (1)
 	bufLock        uint8  // sk_userlocks & SOCK_BUF_LOCK_MASK
 }
@@ -58,6 +62,8 @@ func (b *base) setSockExtLocked(name int, v int32) error {
 	case unix.SO_BSDCOMPAT:
 	case unix.SO_PASSSEC, soPassPidfd, soPassRights:
 		return unix.EOPNOTSUPP
+	case unix.SO_SELECT_ERR_QUEUE:
+		x.selectErrQueue = v != 0
 	case unix.SO_BUSY_POLL:
 		if v < 0 {
 			return unix.EINVAL
@@ -110,6 +116,8 @@ func (b *base) getSockExt(name int, o sockOpts, buf []byte) (int, error) {
 		return 0, unix.ENODATA
 	case unix.SO_PASSSEC, soPassPidfd, soPassRights:
 		return 0, unix.EOPNOTSUPP
+	case unix.SO_SELECT_ERR_QUEUE:
+		v = int32(boolInt(x.selectErrQueue))
 	case unix.SO_BUSY_POLL:
 		v = x.busyPoll
 	case unix.SO_PREFER_BUSY_POLL:
@@ -125,4 +133,15 @@ func (b *base) getSockExt(name int, o sockOpts, buf []byte) (int, error) {
 		return 0, unix.ENOPROTOOPT
 	}
 	return options.PutSockInt(buf, v), nil
+}
+
+// errPri is what poll adds to EPOLLERR on a datagram socket:
+// EPOLLPRI under SO_SELECT_ERR_QUEUE.
+func (b *base) errPri() uint32 {
+	b.optMu.Lock()
+	defer b.optMu.Unlock()
+	if b.opts.misc.ext.selectErrQueue {
+		return unix.EPOLLPRI
+	}
+	return 0
 }

@@ -402,6 +402,7 @@ func TestSockExtOptions(t *testing.T) {
 			readsAs int32
 		}{
 			{unix.SO_BSDCOMPAT, 1, nil, nil, 0},
+			{unix.SO_SELECT_ERR_QUEUE, 5, nil, nil, 1},
 			{unix.SO_PASSSEC, 1, unix.EOPNOTSUPP, unix.EOPNOTSUPP, 0},
 			{soPassRights, 0, unix.EOPNOTSUPP, unix.EOPNOTSUPP, 0},
 			{unix.SO_BUSY_POLL, -1, unix.EINVAL, nil, 0},

@@ -392,11 +392,12 @@ func (u *udpSock) takeLocked(p []byte, flags int) (int, int, []byte) {
 
 // Readiness is datagram_poll.
 func (u *udpSock) Readiness(mask uint32) uint32 {
+	pri := u.errPri() // SO_SELECT_ERR_QUEUE (sockopts_ext.go)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	var r uint32
 	if u.soErr != 0 || u.errQueuedLocked() {
-		r |= unix.EPOLLERR
+		r |= unix.EPOLLERR | pri
 	}
 	if u.shut&rcvShutdown != 0 {
 		r |= unix.EPOLLRDHUP | unix.EPOLLIN | unix.EPOLLRDNORM

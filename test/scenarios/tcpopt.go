@@ -839,6 +839,32 @@ func tcpoptSocketScenarios() []harness.Scenario {
 				}
 			}
 		}},
+		{Name: "tcpopt/so-select-err-queue", Run: func(e *harness.Env) {
+			for _, k := range tcpoptKinds {
+				s := e.Socket(e.DUT, unix.AF_INET, k.typ, k.proto)
+				op := k.name + " SO_SELECT_ERR_QUEUE"
+				getOptBytes(e, op+" fresh", s, unix.SOL_SOCKET, unix.SO_SELECT_ERR_QUEUE, 4)
+				tcpoptSetGet(e, op, s, unix.SOL_SOCKET, unix.SO_SELECT_ERR_QUEUE, 1, 5, 0, -1)
+				e.Rec(op+" set optlen 2", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_SELECT_ERR_QUEUE, []byte{1, 0}))
+			}
+			// EPOLLPRI joins EPOLLERR for a pending error (a connected
+			// socket's ECONNREFUSED) and for a queued one (IP_RECVERR).
+			for i, c := range []struct {
+				name    string
+				recverr bool
+				sel     int32
+			}{{"pending", false, 0}, {"pending", false, 1}, {"queued", true, 0}, {"queued", true, 1}} {
+				u := dutUDP(e, e.BasePort+i)
+				if c.recverr {
+					e.SetInt("IP_RECVERR", u, unix.SOL_IP, unix.IP_RECVERR, 1)
+				}
+				e.SetInt(fmt.Sprintf("SO_SELECT_ERR_QUEUE %d", c.sel), u, unix.SOL_SOCKET, unix.SO_SELECT_ERR_QUEUE, c.sel)
+				e.Check("connect", u.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort+9)))
+				send(e, "send to a closed port", u, []byte("x"), nil, 0)
+				r, _ := u.Poll(unix.EPOLLIN|unix.EPOLLPRI, 2*time.Second)
+				e.Rec(fmt.Sprintf("%s error, flag %d: events", c.name, c.sel), fmt.Sprintf("%#x", r))
+			}
+		}},
 		{Name: "tcpopt/so-buf-lock", Run: func(e *harness.Env) {
 			for _, k := range tcpoptKinds {
 				s := e.Socket(e.DUT, unix.AF_INET, k.typ, k.proto)
