@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"strings"
 
 	"netsandbox/test/conformance"
 )
 
 // errDiffer makes the command exit 1 once the report is printed.
-var errDiffer = errors.New("netsandbox differs from the kernel")
+var errDiffer = errors.New("the DUT differs from the kernel")
 
 func runConformance(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("conformance", stderr)
@@ -18,10 +20,14 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	list := fs.Bool("list", false, "print the names of the scenarios --run selects, one a line, and run nothing")
+	dut := fs.String("dut", "netsandbox", "the implementation compared with the kernel: "+strings.Join(conformance.DUTs, ", ")+
+		" (runsc-netsandbox and runsc run the calls in an agent inside runsc --network=plugin or --network=sandbox; they build both, or take "+
+		"$NETSANDBOX_RUNSC_BIN and $NETSANDBOX_AGENT_BIN)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: netsandbox conformance [--run REGEXP] [--json] [-q] [--list]")
-		fmt.Fprintln(stderr, "\nRuns every scenario on a kernel socket and on a netsandbox socket, each in")
-		fmt.Fprintln(stderr, "network namespaces made for the run (removed afterwards), and compares them.")
+		fmt.Fprintln(stderr, "Usage: netsandbox conformance [--dut DUT] [--run REGEXP] [--json] [-q] [--list]")
+		fmt.Fprintln(stderr, "\nRuns every scenario on a kernel socket and on the DUT's socket (by default a")
+		fmt.Fprintln(stderr, "netsandbox socket), each in network namespaces made for the run (removed")
+		fmt.Fprintln(stderr, "afterwards), and compares them.")
 		fmt.Fprintln(stderr, "Needs root. Exits 1 if any scenario differs unexpectedly.")
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()
@@ -29,7 +35,10 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var opts conformance.Options
+	if !slices.Contains(conformance.DUTs, *dut) {
+		return usagef("--dut %q: want one of %s", *dut, strings.Join(conformance.DUTs, ", "))
+	}
+	opts := conformance.Options{Against: *dut}
 	if *runRE != "" {
 		re, err := regexp.Compile(*runRE)
 		if err != nil {

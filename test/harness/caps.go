@@ -2,13 +2,13 @@ package harness
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"netsandbox/endpoint"
 	"netsandbox/stack"
+	"netsandbox/test/agent"
 )
 
 // Unprivileged hosts: a scenario may act as a program that lacks some
@@ -47,31 +47,7 @@ func (e *Env) Unprivileged(h Host, caps ...int) Host {
 
 // withoutCaps runs fn on a locked OS thread with caps cleared from the
 // thread's effective set.
-func withoutCaps(caps []int, fn func()) error {
-	runtime.LockOSThread()
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var orig [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &orig[0]); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("capget: %w", err)
-	}
-	dropped := orig
-	for _, c := range caps {
-		dropped[c/32].Effective &^= 1 << (uint(c) % 32)
-	}
-	if err := unix.Capset(&hdr, &dropped[0]); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("capset: %w", err)
-	}
-	fn()
-	if err := unix.Capset(&hdr, &orig[0]); err != nil {
-		// The thread keeps the reduced set: leave it locked so the
-		// runtime discards it when this goroutine ends.
-		return fmt.Errorf("capset restore: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return nil
-}
+func withoutCaps(caps []int, fn func()) error { return agent.WithoutCaps(caps, fn) }
 
 // Unprivileged implements Unprivileger.
 func (h *KernelHost) Unprivileged(caps ...int) (Host, error) {

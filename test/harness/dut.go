@@ -9,7 +9,7 @@ import (
 // its DUT namespace, a kernel peer (also its router) and a kernel far host
 // behind the peer.
 type DUT struct {
-	Kind string // "kernel" or "netsandbox"
+	Kind string // "kernel", "netsandbox", "runsc-netsandbox" or "runsc"
 	Host Host
 	Peer Host
 	Far  Host
@@ -17,6 +17,9 @@ type DUT struct {
 	// Notes are setup findings worth reporting (e.g. a sysctl that could
 	// not be mirrored).
 	Notes []string
+	// Prepare, if set, runs before each scenario (a sandboxed DUT restarts
+	// an agent that died in the previous one).
+	Prepare func() error
 
 	closeOnce sync.Once
 	closers   []func() error

@@ -18,8 +18,11 @@ type Options struct {
 	Run      *regexp.Regexp // only scenarios whose name matches; nil = all
 	Progress io.Writer      // one line per scenario as it finishes; nil = quiet
 	// Against names the implementation compared with the kernel:
-	// "netsandbox" (default) or "kernel" (a second kernel topology, which
-	// checks that the scenarios themselves are deterministic).
+	// "netsandbox" (default), "kernel" (a second kernel topology, which
+	// checks that the scenarios themselves are deterministic),
+	// "runsc-netsandbox" or "runsc" (the same system calls made by an agent
+	// inside runsc with --network=plugin, netsandbox, or --network=sandbox,
+	// gVisor's netstack: see NewRunscDUT).
 	Against string
 	Timeout time.Duration // per scenario and host; 0 = 10s
 	// Records keeps each scenario's kernel record in its Row.
@@ -106,6 +109,10 @@ func RunScenarios(list []Scenario, expected map[string]string, opts Options) (Re
 		other, err = NewNetsandboxDUT("n")
 	case "kernel":
 		other, err = NewKernelDUT("x")
+	case "runsc-netsandbox":
+		other, err = NewRunscDUT(opts.Against, "r")
+	case "runsc":
+		other, err = NewRunscDUT(opts.Against, "g")
 	default:
 		err = fmt.Errorf("unknown implementation %q", opts.Against)
 	}
@@ -171,6 +178,11 @@ func runOne(sc Scenario, d *DUT, base int, timeout time.Duration) []string {
 	e := &Env{
 		DUTAddr: DUTAddr, PeerAddr: PeerAddr, PrefixLen: PrefixLen,
 		BasePort: base, portLo: 32768, portHi: 60999, ephemera: map[int]string{},
+	}
+	if d.Prepare != nil {
+		if err := d.Prepare(); err != nil {
+			return []string{fmt.Sprintf("%s DUT unusable: %v", d.Kind, err)}
+		}
 	}
 	if r, err := d.Host.GetSysctl("net.ipv4.ip_local_port_range"); err == nil {
 		if f := strings.Fields(r); len(f) == 2 {
