@@ -33,7 +33,8 @@ import (
 //   - TCP_LINGER2: gVisor's FIN-WAIT-2 timer for closed sockets.
 //   - TCP_DEFER_ACCEPT: gVisor's passive handshake, which drops bare ACKs
 //     until the time Linux's SYN-ACK retransmissions would take.
-//   - TCP_CONGESTION: gVisor's congestion control (reno and cubic).
+//   - TCP_CONGESTION: gVisor's congestion control (reno and cubic);
+//     TCP_CC_INFO reads as Linux's does for them (nothing).
 //   - TCP_NOTSENT_LOWAT: poll's EPOLLOUT (tcp_opts_lowat.go).
 //   - TCP_INQ: the TCP_CM_INQ control message of recvmsg.
 //
@@ -309,6 +310,10 @@ func (g *gsock) getTCPOpt(name int, buf []byte) (handled bool, n int, err error)
 		v = 0 // a plain TCP socket
 	case unix.TCP_CONGESTION:
 		return true, g.getTCPCongestion(buf), nil
+	case unix.TCP_CC_INFO:
+		// The algorithm's get_info: reno and cubic, the ones gVisor has,
+		// have none, so Linux copies nothing.
+		return true, 0, nil
 	default:
 		return false, 0, nil
 	}

@@ -59,6 +59,7 @@ var sweepSkip = map[[2]int]string{
 	// only pick one the host allows; tcpopt/congestion compares the
 	// names both accept.
 	{unix.IPPROTO_TCP, unix.TCP_CONGESTION}: "the host's default congestion control",
+	{unix.IPPROTO_TCP, unix.TCP_CC_INFO}:    "the host's default congestion control's information",
 }
 
 // sweepMissing are options netsandbox does not implement yet: it answers
@@ -79,7 +80,7 @@ var sweepMissing = func() map[[2]int]string {
 		unix.IPPROTO_TCP: {
 			unix.TCP_REPAIR: "TCP_REPAIR", unix.TCP_REPAIR_QUEUE: "TCP_REPAIR_QUEUE", unix.TCP_QUEUE_SEQ: "TCP_QUEUE_SEQ",
 			unix.TCP_FASTOPEN: "TCP_FASTOPEN", unix.TCP_TIMESTAMP: "TCP_TIMESTAMP",
-			unix.TCP_CC_INFO: "TCP_CC_INFO", unix.TCP_SAVE_SYN: "TCP_SAVE_SYN", unix.TCP_SAVED_SYN: "TCP_SAVED_SYN",
+			unix.TCP_SAVE_SYN: "TCP_SAVE_SYN", unix.TCP_SAVED_SYN: "TCP_SAVED_SYN",
 			unix.TCP_REPAIR_WINDOW: "TCP_REPAIR_WINDOW", unix.TCP_FASTOPEN_CONNECT: "TCP_FASTOPEN_CONNECT",
 			unix.TCP_ULP: "TCP_ULP", unix.TCP_FASTOPEN_KEY: "TCP_FASTOPEN_KEY",
 			unix.TCP_FASTOPEN_NO_COOKIE: "TCP_FASTOPEN_NO_COOKIE", unix.TCP_ZEROCOPY_RECEIVE: "TCP_ZEROCOPY_RECEIVE",

@@ -686,7 +686,9 @@ func tcpoptMiscScenarios() []harness.Scenario {
 				}
 				e.Rec(fmt.Sprintf("set %q", name), s.SetSockOpt(unix.SOL_TCP, unix.TCP_CONGESTION, v))
 				getOptBytes(e, "get", s, unix.SOL_TCP, unix.TCP_CONGESTION, 16)
+				getOptBytes(e, "TCP_CC_INFO", s, unix.SOL_TCP, unix.TCP_CC_INFO, 64)
 			}
+			e.SetInt("set TCP_CC_INFO", s, unix.SOL_TCP, unix.TCP_CC_INFO, 1)
 			e.Rec("set reno", s.SetSockOpt(unix.SOL_TCP, unix.TCP_CONGESTION, []byte("reno")))
 			for _, n := range []int{0, 1, 4, 5, 15, 16, 17, 64} {
 				getOptBytes(e, fmt.Sprintf("get %d", n), s, unix.SOL_TCP, unix.TCP_CONGESTION, n)
