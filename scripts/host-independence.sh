@@ -11,7 +11,8 @@
 #               (--run '^NAME$'), must give the verdict of the full run.
 #
 # Usage: sudo scripts/host-independence.sh [host-knobs|alone]...   (default both)
-# SAMPLE=N sets the sample size (30), SEED=N replays a sample.
+# SAMPLE=N sets the sample size (30), SEED=N replays a sample; GROUPS_RE=RE
+# sets the scenarios host-knobs runs (GROUPS_RE=. runs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +60,7 @@ conformance() {
 }
 
 host_knobs() {
-	local groups='^(sockopt|cmsg|ipopt|fwd|defaults|icmp|bind|connect)/'
+	local groups=${GROUPS_RE:-'^(sockopt|cmsg|ipopt|fwd|defaults|icmp|bind|connect)/'}
 	for rp in 2 1; do
 		echo "== host knobs: ip_forward=1, rp_filter=$rp and friends; groups $groups"
 		setknob net.ipv4.ip_forward 1

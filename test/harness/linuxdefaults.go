@@ -62,7 +62,7 @@ var neighDefaults = [][2]string{
 // is every machine these tests run on. tcp_congestion_control is copied
 // too, but a namespace may only pick one of the host's allowed ones
 // (tcp_set_default_congestion_control answers EPERM), so it stays the
-// host's; netsandbox has no TCP_CONGESTION to compare it with.
+// host's, and the defaults sweep leaves TCP_CONGESTION out.
 var netnsDefaults = [][2]string{
 	{"net.ipv4.tcp_rmem", "4096 131072 6291456"},
 	{"net.ipv4.tcp_wmem", "4096 16384 4194304"},
