@@ -71,8 +71,17 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err := g.checkLocalMsgSize(p, wo.To); err != nil {
 		return 0, err
 	}
-	if e := g.takeICMPErr(); e != 0 {
-		return 0, e // sock_error when ip_append_data allocates
+	// sock_error where the send allocates with sock_alloc_send_skb: a
+	// ping socket (ip_append_data with the ICMP header as transport
+	// header) and a raw one with IP_HDRINCL (raw_send_hdrinc). A raw send
+	// without IP_HDRINCL has no transport header, so __ip_append_data
+	// allocates with alloc_skb and leaves the error to recvmsg and
+	// SO_ERROR (traceroute -I keeps sending while "time exceeded" errors
+	// arrive).
+	if g.typ != unix.SOCK_RAW || g.optsSnapshot().hdrincl {
+		if e := g.takeICMPErr(); e != 0 {
+			return 0, e
+		}
 	}
 	// gVisor takes no per-packet TOS, IPv4 pktinfo or output interface
 	// for raw and ICMP endpoints, nor IP options for ICMP ones: those

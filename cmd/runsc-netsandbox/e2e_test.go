@@ -372,13 +372,14 @@ func tracepathLines(out string) []string {
 	return lines
 }
 
-// hops lists traceroute's hop addresses, one per hop ("*" for none).
-func hops(out string) []string {
+// hops lists traceroute's hop addresses, one per hop ("*" for none),
+// and how many probes of all hops got no answer.
+func hops(out string) ([]string, int) {
 	var h []string
 	for _, m := range hopLine.FindAllStringSubmatch(out, -1) {
 		h = append(h, m[2])
 	}
-	return h
+	return h, strings.Count(out, "*")
 }
 
 // ctruncRows maps the probe's lines by buffer length.
@@ -497,10 +498,11 @@ func TestPluginEndToEnd(t *testing.T) {
 		"sleep 1",
 		"echo ==tracepath==", "tracepath -n " + farIP, "echo ==end tracepath==",
 		"echo ==traceroute==", "traceroute -n -q 1 -w 2 -m 6 " + farIP, "echo ==end traceroute==",
-		// -N 1: one probe at a time. With simultaneous probes a raw send
-		// after an ICMP error fails with it (endpoint.SendMsg takes the
-		// socket error; Linux's raw_sendmsg does not look at it).
-		"echo ==traceroute-icmp==", "traceroute -n -I -N 1 -q 1 -w 2 -m 6 " + farIP, "echo ==end traceroute-icmp==",
+		// Three probes per hop, all sent at once (-N 16): the "time
+		// exceeded" of the first ones arrive while the later ones are
+		// sent, which must not fail them (a raw send leaves the socket
+		// error alone, as Linux's raw_sendmsg does).
+		"echo ==traceroute-icmp==", "traceroute -n -I -q 3 -w 2 -m 6 " + farIP, "echo ==end traceroute-icmp==",
 	}, "\n")
 	writeBundle(t, bundle, tp.sbx, script)
 	start := time.Now()
@@ -530,11 +532,11 @@ func TestPluginEndToEnd(t *testing.T) {
 		t.Errorf("tracepath -n %s: sandbox differs from the kernel (-kernel +sandbox):\n%s", farIP, diff)
 	}
 	wantHops := []string{peerIP, rtrIP, farIP}
-	if h := hops(section(got, "traceroute")); !slices.Equal(h, wantHops) {
-		t.Errorf("traceroute -n: hops %v, want %v", h, wantHops)
+	if h, lost := hops(section(got, "traceroute")); !slices.Equal(h, wantHops) || lost != 0 {
+		t.Errorf("traceroute -n: hops %v with %d unanswered probes, want %v and none", h, lost, wantHops)
 	}
-	if h := hops(section(got, "traceroute-icmp")); !slices.Equal(h, wantHops) {
-		t.Errorf("traceroute -n -I: hops %v, want %v", h, wantHops)
+	if h, lost := hops(section(got, "traceroute-icmp")); !slices.Equal(h, wantHops) || lost != 0 {
+		t.Errorf("traceroute -n -I: hops %v with %d unanswered probes, want %v and none", h, lost, wantHops)
 	}
 	compareCtrunc(t, kernelCtrunc, section(got, "ctrunc"))
 
