@@ -47,11 +47,15 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 	// IP_OPTIONS set, or an IP_RETOPTS message (which replaces them for
 	// one send), has its header built here.
 	pingOpts := g.isPing() && (sp.hasOpts || o.ext.ipOptions != nil)
-	if !sp.hasPktinfo && sp.tos < 0 && !steer && !pingOpts {
+	// A socket bound to lo sending to another host: Linux routes it
+	// through lo on link and delivers it here (Stack.LoopsOnLink), which
+	// gVisor's endpoint cannot route.
+	loop := oif == o.bindIf && g.s.LoopsOnLink(dst, oif)
+	if !sp.hasPktinfo && sp.tos < 0 && !steer && !pingOpts && !loop {
 		return false, 0, nil
 	}
 	if g.typ == unix.SOCK_RAW && o.hdrincl {
-		if !sp.hasPktinfo && !steer {
+		if !sp.hasPktinfo && !steer && !loop {
 			return false, 0, nil // TTL and TOS messages leave the caller's header alone
 		}
 		if err := g.sendHdrinclCtl(p, dst, oif, sp); err != nil {

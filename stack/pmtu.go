@@ -129,7 +129,7 @@ func (s *Stack) PathMTU(src, dst netip.Addr, ifindex int) (int, error) {
 		r, err = s.findRoute(netip.Addr{}, dst, ifindex, true)
 	}
 	if err != nil {
-		if s.loopbackBlackhole(err, ifindex, dst) {
+		if s.loopbackOnLink(err, ifindex, dst) {
 			return maxIPMTU, nil
 		}
 		return 0, err

@@ -28,16 +28,27 @@ func (s *Stack) SendHeaderIncluded(pkt []byte, ifindex int) error {
 		src = netip.Addr{}
 	}
 	r, err := s.findRoute(netip.Addr{}, dst, ifindex, true)
+	onLinkLo := false
 	if err != nil {
-		if s.loopbackBlackhole(err, ifindex, dst) {
-			return nil
+		if !s.loopbackOnLink(err, ifindex, dst) {
+			return err
 		}
-		return err
+		// Through lo, on link (see SendUDP).
+		if r, err = s.onLinkLoopbackRoute(dst); err != nil {
+			return err
+		}
+		onLinkLo = true
 	}
 	defer r.Release()
 	if len(pkt) > int(r.MTU())+header.IPv4MinimumSize {
 		return unix.EMSGSIZE
 	}
 	hdr := buffer.NewViewWithData(append([]byte(nil), pkt[:ihl]...))
+	if onLinkLo && !src.IsValid() {
+		// A zero source becomes the route's, which for this route is
+		// loopbackSource's, not lo's 127.0.0.1 that gVisor would fill in.
+		a := s.loopbackSource().As4()
+		copy(hdr.AsSlice()[12:16], a[:])
+	}
 	return writeHeaderIncluded(r, hdr, pkt[ihl:])
 }

@@ -44,17 +44,25 @@ func (s *Stack) SendRawIP(m *RawSend) error {
 		r, err = s.findRoute(netip.Addr{}, dst, m.IfIndex, !m.NoMulticastLoop)
 		weakHost = true
 	}
+	pmtuDst := m.Dst
 	if err != nil {
-		if s.loopbackBlackhole(err, m.IfIndex, dst) {
-			return nil
+		if !s.loopbackOnLink(err, m.IfIndex, dst) {
+			return err
 		}
-		return err
+		// Through lo, on link (see SendUDP).
+		if r, err = s.onLinkLoopbackRoute(dst); err != nil {
+			return err
+		}
+		if !src.IsValid() {
+			src = s.loopbackSource()
+		}
+		weakHost, pmtuDst = true, netip.Addr{}
 	}
 	defer r.Release()
 	if !weakHost {
 		src = nAddr(r.LocalAddress())
 	}
-	mtu, _, locked := s.sendMTU(r, m.Dst, m.PMTU)
+	mtu, _, locked := s.sendMTU(r, pmtuDst, m.PMTU)
 	ipLen := header.IPv4MinimumSize + m.IPOptions.Len()
 	size := ipLen + len(m.Payload)
 	if size > 0xffff {

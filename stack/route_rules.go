@@ -36,16 +36,48 @@ func (s *Stack) sourceDevice(src, dst netip.Addr) (int, error) {
 	return int(nic), nil
 }
 
-// loopbackBlackhole tells whether a failed route lookup is one Linux
-// answers with a route through lo: with an output interface given and no
-// route, ip_route_output_key_hash_rcu assumes the destination is on that
-// interface's link, and on lo that means the datagram is looped back and
-// dropped on input (the destination is not ours, or a local route would
-// have been found). Other interfaces would need an on-link route gVisor
-// cannot make, so they keep the routing error.
-func (s *Stack) loopbackBlackhole(err error, ifindex int, dst netip.Addr) bool {
+// loopbackOnLink tells whether a failed route lookup is one Linux answers
+// with a route through lo (net/ipv4/route.c): with an output interface
+// given, fib_lookup takes only next hops on it, and when none fits,
+// ip_route_output_key_hash_rcu assumes the destination is on that
+// interface's link ("routing tables are wrong"). __mkroute_output marks a
+// route through a loopback device RTCF_LOCAL (input ip_local_deliver), and
+// loopback_xmit keeps the route on the packet, so ip_rcv_finish delivers
+// it to this host's own sockets with no input route lookup: it is never
+// forwarded, whatever conf/*/forwarding says, and never reaches a wire.
+// Other interfaces would need an on-link route gVisor cannot make, so they
+// keep the routing error.
+func (s *Stack) loopbackOnLink(err error, ifindex int, dst netip.Addr) bool {
 	return err == unix.ENETUNREACH && ifindex == loopbackIfIndex &&
 		!dst.IsMulticast() && dst != limitedBroadcast
+}
+
+// onLinkLoopbackRoute is that route: through lo to dst, with no gateway
+// and lo's MTU. Its local address is lo's 127.0.0.1, not the source Linux
+// picks (loopbackSource), so callers write their own IPv4 header. A
+// packet written to it comes back in on lo (promiscuous: any destination
+// is accepted) and is delivered locally, as in Linux.
+func (s *Stack) onLinkLoopbackRoute(dst netip.Addr) (*gstack.Route, error) {
+	r := s.g.NewRouteForMulticast(loopbackIfIndex, gAddr(dst), header.IPv4ProtocolNumber)
+	if r == nil {
+		return nil, unix.ENETUNREACH
+	}
+	return r, nil
+}
+
+// LoopsOnLink tells whether a unicast send to dst through ifindex takes
+// the on-link route through lo (loopbackOnLink): the socket layer then
+// sends through the stack rather than through gVisor's endpoint.
+func (s *Stack) LoopsOnLink(dst netip.Addr, ifindex int) bool {
+	if ifindex != loopbackIfIndex || !dst.Is4() {
+		return false
+	}
+	r, err := s.findRoute(netip.Addr{}, dst, ifindex, true)
+	if err == nil {
+		r.Release()
+		return false
+	}
+	return s.loopbackOnLink(err, ifindex, dst)
 }
 
 // loopbackSource is the source inet_select_addr gives a route through lo:
@@ -78,7 +110,7 @@ func (s *Stack) CheckOnLink(dst netip.Addr, ifindex int) error {
 	}
 	r, err := s.findRoute(netip.Addr{}, dst, ifindex, true)
 	if err != nil {
-		if s.loopbackBlackhole(err, ifindex, dst) {
+		if s.loopbackOnLink(err, ifindex, dst) {
 			return nil
 		}
 		return err

@@ -32,27 +32,56 @@ func TestBroadcastFromBoundSource(t *testing.T) {
 	}
 }
 
-// With lo as the output interface and no route, Linux routes through lo
-// and the datagram is dropped there: the send succeeds, nothing leaves.
+// With lo as the output interface and no route through it, Linux routes
+// on link through lo and the datagram comes back to this host's own
+// sockets, from the first address of another interface (or the bound
+// one); nothing leaves, no port unreachable answers it, and forwarding
+// changes none of it (gVisor, forwarding, would lend eth0's route).
 func TestLoopbackDeviceNoRoute(t *testing.T) {
-	s := newStack(t, stack.Config{})
-	ch, _ := attach(t, s, "10.0.0.1/24")
-	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("10.0.0.2:9"), IfIndex: 1, Payload: []byte("x")}); err != nil {
-		t.Fatalf("send via lo: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if pkt := ch.ReadContext(ctx); pkt != nil {
-		pkt.DecRef()
-		t.Errorf("datagram bound to lo left through eth0")
-	}
-	src, idx, err := s.RouteSource(netip.MustParseAddr("192.0.2.1"), 1)
-	if err != nil || src != netip.MustParseAddr("10.0.0.1") || idx != 1 {
-		t.Errorf("RouteSource via lo = %s, %d, %v; want 10.0.0.1, 1", src, idx, err)
-	}
-	// Other interfaces keep the routing error.
-	if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("192.0.2.1:9"), IfIndex: 2, Payload: []byte("x")}); !errors.Is(err, unix.ENETUNREACH) {
-		t.Errorf("send via eth0 without route: %v", err)
+	for _, fwd := range []string{"0", "1"} {
+		t.Run("forwarding="+fwd, func(t *testing.T) {
+			s := newStack(t, stack.Config{Sysctl: map[string]string{"net.ipv4.ip_forward": fwd}})
+			ch, _ := attach(t, s, "10.0.0.1/24")
+			must(t, s.Sysctl().Set("net.ipv4.ip_forward", fwd)) // reaches eth0 too
+			r := newRecorder()
+			bind(t, s, r, "0.0.0.0:5009", stack.UDPBindFlags{})
+			for _, tc := range []struct{ src, dst, wantSrc string }{
+				{"0.0.0.0:1234", "10.0.0.2:5009", "10.0.0.1:1234"},
+				{"0.0.0.0:1234", "192.0.2.1:5009", "10.0.0.1:1234"},
+				{"127.0.0.1:1235", "10.0.0.2:5009", "127.0.0.1:1235"},
+			} {
+				if err := s.SendUDP(&stack.UDPSend{Src: ap(tc.src), Dst: ap(tc.dst), IfIndex: 1, Payload: []byte("x")}); err != nil {
+					t.Fatalf("send %s -> %s via lo: %v", tc.src, tc.dst, err)
+				}
+				d := r.next(t)
+				if d.Src != ap(tc.wantSrc) || d.Dst != ap(tc.dst) || d.IfIndex != 1 {
+					t.Errorf("via lo got %s -> %s on %d, want %s -> %s on 1", d.Src, d.Dst, d.IfIndex, tc.wantSrc, tc.dst)
+				}
+			}
+			// Nobody listens on port 5010: no port unreachable comes back.
+			if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:5009"), Dst: ap("10.0.0.2:5010"), IfIndex: 1, Payload: []byte("x")}); err != nil {
+				t.Fatalf("send via lo to a closed port: %v", err)
+			}
+			select {
+			case e := <-r.errs:
+				t.Errorf("ICMP error for a looped datagram: %+v", e)
+			case <-time.After(100 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			if pkt := ch.ReadContext(ctx); pkt != nil {
+				pkt.DecRef()
+				t.Errorf("datagram bound to lo left through eth0")
+			}
+			src, idx, err := s.RouteSource(netip.MustParseAddr("192.0.2.1"), 1)
+			if err != nil || src != netip.MustParseAddr("10.0.0.1") || idx != 1 {
+				t.Errorf("RouteSource via lo = %s, %d, %v; want 10.0.0.1, 1", src, idx, err)
+			}
+			// Other interfaces keep the routing error.
+			if err := s.SendUDP(&stack.UDPSend{Src: ap("0.0.0.0:1234"), Dst: ap("192.0.2.1:9"), IfIndex: 2, Payload: []byte("x")}); !errors.Is(err, unix.ENETUNREACH) {
+				t.Errorf("send via eth0 without route: %v", err)
+			}
+		})
 	}
 }
 

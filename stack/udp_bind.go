@@ -160,13 +160,15 @@ func (b *UDPBinding) ConnectVia(remote netip.AddrPort, ifindex int) error {
 		return unix.EAFNOSUPPORT
 	}
 	// Like ip4_datagram_connect, connecting needs a route, and a loopback
-	// source can only reach this host.
-	routeSrc, _, err := b.s.RouteFrom(b.local.Addr(), remote.Addr(), ifindex)
+	// source can only reach this host: through lo (__mkroute_output
+	// refuses it on any other device), which a socket bound to lo takes
+	// to any destination (Stack.loopbackOnLink).
+	routeSrc, routeIf, err := b.s.RouteFrom(b.local.Addr(), remote.Addr(), ifindex)
 	if err != nil {
 		return err
 	}
 	src := b.local.Addr()
-	if src.IsLoopback() && !b.s.IsLocalAddr(remote.Addr()) {
+	if src.IsLoopback() && routeIf != loopbackIfIndex && !b.s.IsLocalAddr(remote.Addr()) {
 		return unix.EINVAL
 	}
 	if src.IsUnspecified() {

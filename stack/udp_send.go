@@ -39,12 +39,21 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		r, err = s.findRoute(netip.Addr{}, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
 		weakHost = true
 	}
+	pmtuDst := m.Dst.Addr()
 	if err != nil {
-		if s.loopbackBlackhole(err, m.IfIndex, m.Dst.Addr()) {
-			s.stats.UDPOutDatagrams.Add(1)
-			return nil
+		if !s.loopbackOnLink(err, m.IfIndex, m.Dst.Addr()) {
+			return err
 		}
-		return err
+		// Through lo, on link: the datagram comes back to this host's
+		// own sockets, from the bound source or loopbackSource's, and
+		// with lo's MTU (the route has no nexthop to hold a path MTU).
+		if r, err = s.onLinkLoopbackRoute(m.routeDst()); err != nil {
+			return err
+		}
+		if !src.IsValid() || src.IsUnspecified() {
+			src = s.loopbackSource()
+		}
+		weakHost, pmtuDst = true, netip.Addr{}
 	}
 	defer r.Release()
 	if m.DontRoute && !onLink(r) {
@@ -60,7 +69,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 
 	// gVisor fragments whatever the DF bit says, so the mode is applied
 	// here, against the path MTU (pmtu_frag.go).
-	mtu, ifMTU, locked := s.sendMTU(r, m.Dst.Addr(), m.PMTU)
+	mtu, ifMTU, locked := s.sendMTU(r, pmtuDst, m.PMTU)
 	size := header.IPv4MinimumSize + m.IPOptions.Len() + header.UDPMinimumSize + len(m.Payload)
 	fits := size <= mtu
 	df, refuse := m.PMTU.dfAndRefuse(fits)
@@ -240,10 +249,13 @@ func (s *Stack) RouteFrom(src, dst netip.Addr, ifindex int) (netip.Addr, int, er
 		r, err = s.findRoute(netip.Addr{}, dst, ifindex, true)
 	}
 	if err != nil {
-		if s.loopbackBlackhole(err, ifindex, dst) {
-			return s.loopbackSource(), loopbackIfIndex, nil
+		if !s.loopbackOnLink(err, ifindex, dst) {
+			return netip.Addr{}, 0, err
 		}
-		return netip.Addr{}, 0, err
+		if src.IsValid() {
+			return src, loopbackIfIndex, nil
+		}
+		return s.loopbackSource(), loopbackIfIndex, nil
 	}
 	defer r.Release()
 	return nAddr(r.LocalAddress()), int(r.OutgoingNIC()), nil
@@ -277,6 +289,15 @@ func (s *Stack) findRoute(src, dst netip.Addr, ifindex int, mcastLoop bool) (*gs
 		if _, ok := e.(*tcpip.ErrHostUnreachable); ok {
 			return nil, unix.EHOSTUNREACH
 		}
+		return nil, unix.ENETUNREACH
+	}
+	if ifindex != 0 && r.Loop() == gstack.PacketOut && int(r.OutgoingNIC()) != ifindex {
+		// With forwarding on the output interface's NIC missing, gVisor
+		// lends a route of a forwarding NIC with ifindex's address as
+		// the source (a 127.0.0.1 leaving through eth0 for lo). Linux's
+		// output lookup reads no forwarding switch: with an output
+		// interface only next hops on it count, as without forwarding.
+		r.Release()
 		return nil, unix.ENETUNREACH
 	}
 	return r, nil

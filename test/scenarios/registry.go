@@ -43,6 +43,7 @@ func All() []harness.Scenario {
 		igmpKnobScenarios(),
 		tcpMaxsegScenarios(),
 		tcpOptScenarios(),
+		forwardingScenarios(),
 	} {
 		all = append(all, group...)
 	}
