@@ -186,8 +186,7 @@ fi
 
 tag=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 work=$(mktemp -d /tmp/nsbx-cpython.XXXXXX)
-keep_logs=1
-if [ -z "$logs" ]; then logs=$work/logs; keep_logs=0; fi
+if [ -z "$logs" ]; then logs=$work/logs; fi
 mkdir -p "$logs"
 fwd_before=$(cat /proc/sys/net/ipv4/ip_forward)
 namespaces=()
@@ -204,7 +203,7 @@ cleanup() {
 		echo "cpython-table: host net.ipv4.ip_forward changed to $(cat /proc/sys/net/ipv4/ip_forward); restoring $fwd_before" >&2
 		echo "$fwd_before" >/proc/sys/net/ipv4/ip_forward
 	fi
-	if [ "$keep_logs" = 0 ]; then rm -rf "$work"; else rm -rf "$work/state" "$work/bundle" "$work/bin"; fi
+	rm -rf "$work" # the logs too, unless --logs put them elsewhere
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
