@@ -91,7 +91,9 @@ var HostGlobalKnobs = []string{
 func pinLinuxDefaults(ns string) error {
 	// forwarding first: writing conf/all/forwarding also writes
 	// conf/default/forwarding and every device's (inet_forward_change).
-	for _, dir := range []string{"all", "default"} {
+	// lo copied conf/default when the namespace was made, and later
+	// writes to conf/default do not reach it: it is pinned by name.
+	for _, dir := range []string{"all", "default", "lo"} {
 		if err := pinConf(ns, dir); err != nil {
 			return err
 		}
@@ -104,7 +106,8 @@ func pinLinuxDefaults(ns string) error {
 	return nil
 }
 
-// pinConf writes conf/<dir>/* (all or default) to Linux's compiled values.
+// pinConf writes conf/<dir>/* (all, default or a device that copied
+// default) to Linux's compiled values.
 func pinConf(ns, dir string) error {
 	names, err := confNames(ns, dir)
 	if err != nil {
@@ -115,7 +118,7 @@ func pinConf(ns, dir string) error {
 		if want == "" {
 			want = "0"
 		}
-		if dir == "default" && k == "accept_source_route" {
+		if dir != "all" && k == "accept_source_route" {
 			want = "1"
 		}
 		name := "net.ipv4.conf." + dir + "." + k
