@@ -3,6 +3,7 @@ package test
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,10 +26,21 @@ func requireNetns(t *testing.T) {
 // TestConformance runs every scenario on a kernel DUT and on netsandbox
 // and fails on any difference not listed as expected.
 // NETSANDBOX_CONFORMANCE_RUN=REGEXP selects scenarios by name;
-// NETSANDBOX_CONFORMANCE_AGAINST=kernel compares two kernels instead.
+// NETSANDBOX_CONFORMANCE_DUT selects the compared DUT: netsandbox (the
+// library, default), kernel (two kernels), runsc-netsandbox or runsc (an
+// agent making the calls inside runsc --network=plugin or
+// --network=sandbox; see harness.NewRunscDUT).
+// NETSANDBOX_CONFORMANCE_AGAINST is the DUT's older name.
 func TestConformance(t *testing.T) {
 	requireNetns(t)
-	opts := conformance.Options{Against: os.Getenv("NETSANDBOX_CONFORMANCE_AGAINST")}
+	dut := os.Getenv("NETSANDBOX_CONFORMANCE_DUT")
+	if dut == "" {
+		dut = os.Getenv("NETSANDBOX_CONFORMANCE_AGAINST")
+	}
+	if dut != "" && !slices.Contains(conformance.DUTs, dut) {
+		t.Fatalf("NETSANDBOX_CONFORMANCE_DUT=%q: want one of %v", dut, conformance.DUTs)
+	}
+	opts := conformance.Options{Against: dut}
 	if re := os.Getenv("NETSANDBOX_CONFORMANCE_RUN"); re != "" {
 		opts.Run = regexp.MustCompile(re)
 	}
@@ -59,6 +71,11 @@ func TestConformance(t *testing.T) {
 	}
 	if rep.Differ > 0 {
 		t.Errorf("%d scenarios differ from Linux", rep.Differ)
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "ip_forward") {
+			t.Errorf("host knob: %s", n)
+		}
 	}
 	t.Run("no-namespaces-left", func(t *testing.T) {
 		left, err := harness.ListOurNetns(harness.RunPrefix())

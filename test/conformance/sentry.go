@@ -1,8 +1,189 @@
 package conformance
 
+// Where gVisor's sentry decides, before or after netsandbox's socket sees
+// a call (gvisor.dev/gvisor at the version in go.mod,
+// v0.0.0-20260905035102-160fafc42237; paths under its pkg/sentry).
+const (
+	sentryProcsys = "sentry: /proc/sys/net is a fixed table built from the root namespace's inet.Stack " +
+		"(fsimpl/proc/tasks_sys.go newSysNetDir): no net.ipv4.conf.*, ping_group_range, igmp_*, ip_default_ttl, neigh.*; " +
+		"the rest are read-only stubs with fixed values (EIO on write), so a knob the scenario writes or reads never reaches netsandbox's sysctl table"
+	sentryPack = "sentry: recvmsg control messages are packed by control.PackControlMessages (socket/control/control.go:336) " +
+		"from socket.IPControlMessages: fixed order (timestamp, TOS, TTL, PKTINFO, ORIGDSTADDR, RECVERR) " +
+		"and no field for IP_RECVOPTS, IP_RETOPTS, IP_CHECKSUM, IP_RECVFRAGSIZE, SO_RXQ_OVFL or SO_TIMESTAMPNS"
+	sentryCtrunc = "sentry: a control message that does not fit is written as a bare 16-byte header, or not at all under 16 bytes " +
+		"(socket/control/control.go:141 putCmsgStruct), where Linux writes the truncated message (put_cmsg)"
+	sentryParse = "sentry: sendmsg control messages are parsed by control.Parse (socket/control/control.go:439): " +
+		"a truncated header is EINVAL (:446), IP_TOS takes its first byte only (:505), IP_RETOPTS and any type it does not know are EINVAL (:607)"
+	sentrySotype = "sentry: getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL is answered by the sentry, EINVAL under 4 bytes " +
+		"(syscalls/linux/sys_socket.go:498); Linux writes the short value"
+	sentryBacklog = "sentry: listen(2) adds one to the backlog before the socket sees it (syscalls/linux/sys_socket.go:409 backlog++), " +
+		"so tcpi_sacked of a listener is one more (the plugin could take it back)"
+)
+
 // SentryExpected lists the scenarios in which runsc-netsandbox differs from
 // Linux only because of gVisor's sentry, which sits between the program's
-// system call and netsandbox's socket. Each reason names the gVisor code
-// (gvisor.dev/gvisor, the version in go.mod) that decides it. A difference
-// not listed here, nor in scenarios.Expected, is a netsandbox bug.
-var SentryExpected = map[string]string{}
+// system call and netsandbox's socket; each reason names the gVisor code
+// that decides it. A difference not listed here, nor in
+// scenarios.Expected, is a netsandbox bug (in plugin/ or below). Measured
+// with `netsandbox conformance --dut runsc-netsandbox` (FIDELITY.md).
+var SentryExpected = map[string]string{
+	// procsys
+	"bind/freebind-raw-ping":                 sentryProcsys,
+	"bind/freebind-transparent":              sentryProcsys,
+	"cmsg/ping-recv":                         sentryProcsys,
+	"cmsg/send-ping-ctl":                     sentryProcsys,
+	"cmsg/send-ping-retopts":                 sentryProcsys,
+	"cmsg/send-ping-unbound-ctl":             sentryProcsys,
+	"cmsg/send-raw-ping-unicast-if":          sentryProcsys,
+	"defaults/ping/ip":                       sentryProcsys,
+	"defaults/ping/sol_socket":               sentryProcsys,
+	"defaults/ping/sol_socket-missing":       sentryProcsys,
+	"defaults/ping/tcp":                      sentryProcsys,
+	"defaults/ping/tcp-missing":              sentryProcsys,
+	"defaults/ping/udp":                      sentryProcsys,
+	"defaults/ping/udp-missing":              sentryProcsys,
+	"defaults/sysctl":                        sentryProcsys,
+	"errno/eacces-ping-group-range":          sentryProcsys,
+	"errno/ping-recv-zero-length":            sentryProcsys,
+	"errqueue/local-ping-modes":              sentryProcsys,
+	"errqueue/ping-frag-needed":              sentryProcsys,
+	"errqueue/ping-param-problem":            sentryProcsys,
+	"errqueue/ping-redirect":                 sentryProcsys,
+	"errqueue/ping-source-quench":            sentryProcsys,
+	"errqueue/ping-time-exceeded-connected":  sentryProcsys,
+	"errqueue/ping-time-exceeded-real":       sentryProcsys,
+	"errqueue/ping-unreach-host":             sentryProcsys,
+	"errqueue/ping-unreach-port-connected":   sentryProcsys,
+	"errqueue/ping-unreach-port-unconnected": sentryProcsys,
+	"errqueue/rfc4884-ping-valid":            sentryProcsys,
+	"fwd/ping-lo-all":                        sentryProcsys,
+	"fwd/ping-lo-all-but-lo":                 sentryProcsys,
+	"fwd/ping-lo-eth0":                       sentryProcsys,
+	"fwd/ping-lo-lo":                         sentryProcsys,
+	"fwd/ping-lo-off":                        sentryProcsys,
+	"fwd/ping-out-all":                       sentryProcsys,
+	"fwd/ping-out-all-but-lo":                sentryProcsys,
+	"fwd/ping-out-eth0":                      sentryProcsys,
+	"fwd/ping-out-lo":                        sentryProcsys,
+	"fwd/ping-out-off":                       sentryProcsys,
+	"fwd/raw-hdrincl-lo-all":                 sentryProcsys,
+	"fwd/raw-hdrincl-lo-all-but-lo":          sentryProcsys,
+	"fwd/raw-hdrincl-lo-eth0":                sentryProcsys,
+	"fwd/raw-hdrincl-lo-lo":                  sentryProcsys,
+	"fwd/raw-hdrincl-lo-off":                 sentryProcsys,
+	"fwd/raw-hdrincl-out-all":                sentryProcsys,
+	"fwd/raw-hdrincl-out-all-but-lo":         sentryProcsys,
+	"fwd/raw-hdrincl-out-eth0":               sentryProcsys,
+	"fwd/raw-hdrincl-out-lo":                 sentryProcsys,
+	"fwd/raw-hdrincl-out-off":                sentryProcsys,
+	"fwd/raw-lo-all":                         sentryProcsys,
+	"fwd/raw-lo-all-but-lo":                  sentryProcsys,
+	"fwd/raw-lo-eth0":                        sentryProcsys,
+	"fwd/raw-lo-lo":                          sentryProcsys,
+	"fwd/raw-lo-off":                         sentryProcsys,
+	"fwd/raw-out-all":                        sentryProcsys,
+	"fwd/raw-out-all-but-lo":                 sentryProcsys,
+	"fwd/raw-out-eth0":                       sentryProcsys,
+	"fwd/raw-out-lo":                         sentryProcsys,
+	"fwd/raw-out-off":                        sentryProcsys,
+	"fwd/udp-lo-all":                         sentryProcsys,
+	"fwd/udp-lo-all-but-lo":                  sentryProcsys,
+	"fwd/udp-lo-eth0":                        sentryProcsys,
+	"fwd/udp-lo-lo":                          sentryProcsys,
+	"fwd/udp-lo-off":                         sentryProcsys,
+	"fwd/udp-out-all":                        sentryProcsys,
+	"fwd/udp-out-all-but-lo":                 sentryProcsys,
+	"fwd/udp-out-eth0":                       sentryProcsys,
+	"fwd/udp-out-lo":                         sentryProcsys,
+	"fwd/udp-out-off":                        sentryProcsys,
+	"igmp/knob-all-intervals-ignored":        sentryProcsys,
+	"igmp/knob-force-v1-all":                 sentryProcsys,
+	"igmp/knob-force-v2":                     sentryProcsys,
+	"igmp/knob-short-intervals":              sentryProcsys,
+	"igmp/knob-v3-interval-only":             sentryProcsys,
+	"igmp/knob-values":                       sentryProcsys,
+	"ioctl/fionread-ping":                    sentryProcsys,
+	"ioctl/siocgifaddr":                      sentryProcsys,
+	"ioctl/siocgifbrdaddr":                   sentryProcsys,
+	"ioctl/siocgifdstaddr":                   sentryProcsys,
+	"ioctl/siocgifflags":                     sentryProcsys,
+	"ioctl/siocgifhwaddr":                    sentryProcsys,
+	"ioctl/siocgifindex":                     sentryProcsys,
+	"ioctl/siocgifmap":                       sentryProcsys,
+	"ioctl/siocgifmetric":                    sentryProcsys,
+	"ioctl/siocgifmtu":                       sentryProcsys,
+	"ioctl/siocgifname":                      sentryProcsys,
+	"ioctl/siocgifnetmask":                   sentryProcsys,
+	"ioctl/siocgifpflags":                    sentryProcsys,
+	"ioctl/siocgifslave":                     sentryProcsys,
+	"ioctl/siocgiftxqlen":                    sentryProcsys,
+	"ioctl/siocgstamp-ping":                  sentryProcsys,
+	"ioctl/so-priority-from-ip-tos-ping":     sentryProcsys,
+	"ioctl/so-priority-ping":                 sentryProcsys,
+	"ioctl/unknown-ping":                     sentryProcsys,
+	"ipid/ping-connected-unconnected":        sentryProcsys,
+	"ipopt/ping-ip-options-set-get":          sentryProcsys,
+	"mcast/seq-max-memberships-sysctl":       sentryProcsys,
+	"mcast/seq-max-msf-sysctl":               sentryProcsys,
+	"mcast/seq-msfilter-set-lengths":         sentryProcsys,
+	"mcast/seq-optmem-limit":                 sentryProcsys,
+	"mcast/seq-ping-socket-membership":       sentryProcsys,
+	"ping/bound-identifier":                  sentryProcsys,
+	"ping/disconnect-keeps-queue":            sentryProcsys,
+	"ping/group-range-sysctl":                sentryProcsys,
+	"ping/ident-reuseaddr-off":               sentryProcsys,
+	"ping/ident-shared-by-default":           sentryProcsys,
+	"ping/ident-shared-reply-by-address":     sentryProcsys,
+	"ping/ident-shared-reply-newest":         sentryProcsys,
+	"ping/reconnect-after-unspec":            sentryProcsys,
+	"ping/with-group-range":                  sentryProcsys,
+	"ping/without-group-range":               sentryProcsys,
+	"sysctl/ip-default-ttl":                  sentryProcsys,
+	"sysctl/ip-dynaddr":                      sentryProcsys,
+	"sysctl/ip-forward-propagation":          sentryProcsys,
+	"sysctl/ip-forward-routes":               sentryProcsys,
+	"sysctl/ip-forward-values":               sentryProcsys,
+	"sysctl/ip-no-pmtu-disc-effect":          sentryProcsys,
+	"sysctl/ip-no-pmtu-disc-values":          sentryProcsys,
+	"sysctl/ipfrag-thresholds":               sentryProcsys,
+	"sysctl/neigh-values":                    sentryProcsys,
+	"tcpopt/ip-protocol":                     sentryProcsys,
+	"wire/ping-ip-options":                   sentryProcsys,
+	"wire/ping-ip-options-fragments":         sentryProcsys,
+	"wire/tcp-ping-ip-options-source-route":  sentryProcsys,
+	// pack
+	"cmsg/ip-options-to-self":              sentryPack,
+	"cmsg/raw-recv":                        sentryPack,
+	"cmsg/raw-recv-ip-options":             sentryPack,
+	"cmsg/recv-all-order":                  sentryPack,
+	"cmsg/recv-checksum":                   sentryPack,
+	"cmsg/recv-origdstaddr-and-opts":       sentryPack,
+	"cmsg/recv-pktinfo-late":               sentryPack,
+	"cmsg/recvfragsize-all":                sentryPack,
+	"cmsg/recvfragsize-late-and-peek":      sentryPack,
+	"cmsg/recvfragsize-order":              sentryPack,
+	"cmsg/recvfragsize-peer-ipoptions":     sentryPack,
+	"cmsg/recvfragsize-raw":                sentryPack,
+	"cmsg/recvfragsize-udp-far":            sentryPack,
+	"cmsg/recvfragsize-udp-peer":           sentryPack,
+	"cmsg/rxq-ovfl":                        sentryPack,
+	"cmsg/so-timestamp":                    sentryPack,
+	"errqueue/cmsgs-with-error":            sentryPack,
+	"errqueue/real-port-unreachable-cmsgs": sentryPack,
+	"mcast/seq-real-sender-pktinfo":        sentryPack,
+	"udp/recv-ttl-tos-cmsgs":               sentryPack,
+	// ctrunc
+	"cmsg/recv-all-ctrunc": sentryCtrunc,
+	"cmsg/recv-ctrunc":     sentryCtrunc,
+	"errqueue/truncation":  sentryCtrunc,
+	// parse
+	"cmsg/send-raw-ctl":         sentryParse,
+	"cmsg/send-raw-hdrincl-ctl": sentryParse,
+	"cmsg/send-retopts":         sentryParse,
+	"cmsg/send-ttl-tos":         sentryParse,
+	"wire/raw-ip-options":       sentryParse,
+	// sotype
+	"sockopt/identity-readonly": sentrySotype,
+	// backlog
+	"errno/tcp-info-listener": sentryBacklog,
+}
