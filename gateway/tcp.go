@@ -223,15 +223,21 @@ func (gw *Gateway) refuseTCP(r *tcp.ForwarderRequest, syn synInfo, ie *hostICMPE
 }
 
 // acceptSandbox completes the sandbox's handshake of a forwarded flow and
-// wraps its endpoint; when gVisor cannot make the endpoint, the SYN is
-// refused, counted and logged.
+// wraps its endpoint; when the handshake fails, the flow is counted and
+// logged, and nothing more is sent.
 func (gw *Gateway) acceptSandbox(r *tcp.ForwarderRequest, src, dst netip.AddrPort) (tcpip.Endpoint, *gonet.TCPConn, bool) {
 	var wq waiter.Queue
 	ep, e := r.CreateEndpoint(&wq)
 	if e != nil {
 		gw.stats.Failed.Add(1)
 		gw.logf("tcp %s -> %s: sandbox side: %s", src, dst, e)
-		r.Complete(true)
+		// CreateEndpoint fails mostly after its SYN-ACK went out: the
+		// sandbox reset the half-open connection (a raw-socket SYN, as
+		// hping3 or traceroute -T send, which the sandbox's kernel
+		// resets), or never acknowledged it. A RST now would answer a
+		// reset, or a SYN already answered (RFC 9293 3.10.7.3: a reset
+		// is never answered): the request ends without one.
+		r.Complete(false)
 		return nil, nil, false
 	}
 	r.Complete(false)
