@@ -40,9 +40,6 @@ func (g *gsock) errState() *gErrState {
 // (once): on its first send, or when IP_RECVERR is turned on, since a raw
 // socket also hears errors about its protocol's datagrams sent by others.
 func (g *gsock) watchICMPErrors() *gErrState {
-	if g.isTCP() {
-		return nil
-	}
 	if st := g.errState(); st != nil {
 		return st
 	}

@@ -16,12 +16,6 @@ import (
 const maxIPPayload = 0xFFFF
 
 func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
-	if g.isTCP() {
-		if err := checkStreamCmsgs(oob); err != nil {
-			return 0, err
-		}
-		return g.sendStream(p, flags)
-	}
 	g.watchICMPErrors()
 	if g.isPing() {
 		// inet_send_prepare gives the socket its identifier before
@@ -135,71 +129,12 @@ func (g *gsock) parseDest(to []byte) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(r.Addr.Addr(), 0), nil
 }
 
-// sendStream writes all of p unless nonblocking, as tcp_sendmsg does; a
-// partial count is returned when a later wait fails.
-func (g *gsock) sendStream(p []byte, flags int) (int, error) {
-	if flags&unix.MSG_OOB != 0 {
-		// Urgent data is not implemented.
-		return 0, unix.EOPNOTSUPP
-	}
-	if e := g.takeDiscErr(); e != 0 {
-		return 0, e
-	}
-	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
-	done := 0
-	for {
-		g.tcpIPOptionsMSS()
-		n, e := g.writeStream(p[done:], tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}) // tcp_opts_cork.go
-		done += int(n)
-		if e == nil && done == len(p) {
-			return done, nil
-		}
-		if e != nil {
-			if _, wb := e.(*tcpip.ErrWouldBlock); !wb {
-				if done > 0 {
-					return done, nil
-				}
-				return 0, g.takeErr(e) // a connection's error is reported once
-			}
-		}
-		if !g.mayBlock(flags) {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.EAGAIN
-		}
-		if _, err := g.waitReady(g.Readiness, unix.EPOLLOUT, deadline); err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-	}
-}
-
 func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		if g.isTCP() {
-			// TCP queues only timestamps and zerocopy notices there,
-			// which netsandbox does not produce: always empty.
-			return 0, 0, 0, nil, unix.EAGAIN
-		}
 		return g.recvGErrQueue(p, oob)
 	}
 	if flags&unix.MSG_OOB != 0 {
-		if g.isTCP() {
-			// tcp_recv_urg without urgent data.
-			return 0, 0, 0, nil, unix.EINVAL
-		}
 		return 0, 0, 0, nil, unix.EOPNOTSUPP
-	}
-	if g.isTCP() {
-		if e := g.takeDiscErr(); e != 0 {
-			return 0, 0, 0, nil, e
-		}
-		n, err := g.recvStream(p, flags)
-		oobn, cflags := g.streamCmsgs(oob, n, err)
-		return n, oobn, cflags, nil, err
 	}
 	if e := g.takeICMPErr(); e != 0 {
 		return 0, 0, 0, nil, e // sock_error in __skb_try_recv_datagram
@@ -211,66 +146,6 @@ func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 func (g *gsock) readOnce(p []byte, peek, needAddr bool) (tcpip.ReadResult, tcpip.Error) {
 	w := tcpip.SliceWriter(p)
 	return g.endpoint().Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: needAddr})
-}
-
-func (g *gsock) recvStream(p []byte, flags int) (int, error) {
-	peek := flags&unix.MSG_PEEK != 0
-	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
-	if off := int(g.peekOff.get()); peek && off >= 0 {
-		return g.peekStreamAtOffset(p, flags, off)
-	}
-	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
-	if !waitAll {
-		if err := g.waitLowat(len(p), flags, deadline); err != nil {
-			return 0, err
-		}
-	}
-	done := 0
-	if !peek {
-		// A read moves SO_PEEK_OFF back by what it took.
-		defer func() { g.peekOff.bwd(done) }()
-	}
-	for {
-		res, e := g.readOnce(p[done:], peek, false)
-		done += res.Count
-		switch e.(type) {
-		case nil:
-			if !waitAll || done == len(p) {
-				return done, nil
-			}
-		case *tcpip.ErrClosedForReceive:
-			return done, nil // end of stream
-		case *tcpip.ErrWouldBlock:
-			if done > 0 && !waitAll {
-				return done, nil
-			}
-		case *tcpip.ErrInvalidEndpointState, *tcpip.ErrNotConnected:
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.ENOTCONN
-		default:
-			if done > 0 {
-				return done, nil
-			}
-			return 0, g.takeErr(e) // a connection's error is reported once
-		}
-		if len(p) == 0 {
-			return 0, nil
-		}
-		if !g.mayBlock(flags) {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.EAGAIN
-		}
-		if _, err := g.waitReady(g.Readiness, unix.EPOLLIN|unix.EPOLLRDHUP, deadline); err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-	}
 }
 
 func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, error) {

@@ -15,9 +15,6 @@ import (
 // and packet info: which of them reach the caller is decided per recvmsg
 // from the socket's own flags (see datagramCmsgs).
 func (g *gsock) pushRecvOpts() {
-	if g.isTCP() {
-		return
-	}
 	so := g.endpoint().SocketOptions()
 	so.SetReceiveTTL(true)
 	so.SetReceiveTOS(true)
@@ -151,20 +148,4 @@ func (g *gsock) transportPort(data []byte) (uint16, bool) {
 		return 0, false
 	}
 	return binary.BigEndian.Uint16(data[off+2 : off+4]), true
-}
-
-// streamCmsgs is tcp_recv_timestamp: with SO_TIMESTAMP{,NS} on, a read
-// that copied data reports a receive time (gVisor keeps none per segment,
-// so the time of the read stands in for it); SOL_IP receive flags add
-// nothing on TCP.
-func (g *gsock) streamCmsgs(oob []byte, n int, err error) (int, int) {
-	if err != nil {
-		return 0, 0
-	}
-	b := options.NewCmsgBuilder(oob)
-	if n > 0 {
-		putTimestamp(&b, g.rx(), 0)
-	}
-	g.putInq(&b) // TCP_INQ, also at the end of the stream (tcp_opts_notsent.go)
-	return b.Len(), b.Flags()
 }

@@ -92,10 +92,7 @@ func (b *base) ioctl(req uint, arg []byte, proto protoIoctl) error {
 func (u *udpSock) Ioctl(req uint, arg []byte) error { return u.ioctl(req, arg, u.udpIoctl) }
 
 func (g *gsock) Ioctl(req uint, arg []byte) error {
-	switch {
-	case g.isTCP():
-		return g.ioctl(req, arg, g.tcpIoctl)
-	case g.isPing():
+	if g.isPing() {
 		return g.ioctl(req, arg, nil)
 	}
 	return g.ioctl(req, arg, g.rawIoctl)

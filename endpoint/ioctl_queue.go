@@ -52,7 +52,7 @@ func (g *gsock) rawIoctl(req uint32) (int32, error) {
 // SIOCOUTQNSD those not yet sent (write_seq - snd_nxt); EINVAL on a
 // listener, 0 while the handshake runs; SIOCATMARK whether the next byte
 // is urgent data.
-func (g *gsock) tcpIoctl(req uint32) (int32, error) {
+func (t *tcpSock) tcpIoctl(req uint32) (int32, error) {
 	switch req {
 	case unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCOUTQNSD:
 	case unix.SIOCATMARK:
@@ -62,7 +62,7 @@ func (g *gsock) tcpIoctl(req uint32) (int32, error) {
 	default:
 		return 0, errNoIoctlCmd
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	switch tcp.EndpointState(ep.State()) {
 	case tcp.StateListen:
 		return 0, unix.EINVAL

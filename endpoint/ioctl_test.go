@@ -20,7 +20,7 @@ func TestTCPSendQueueLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer so.Close()
-	if _, ok := tcpSendQueue(so.(*gsock).endpoint()); !ok {
+	if _, ok := tcpSendQueue(so.(*tcpSock).endpoint()); !ok {
 		t.Fatal("tcpSendQueue cannot read gVisor's send queue fields")
 	}
 	if _, ok := tcpSendQueue(nil); ok {

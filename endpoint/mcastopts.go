@@ -95,9 +95,6 @@ func (b *base) applyMcastOpts(m *stack.UDPSend) {
 // pushMcastOpts hands the multicast TTL, loopback and interface to a gVisor
 // raw or ping endpoint (TCP never sends to a group).
 func (g *gsock) pushMcastOpts() error {
-	if g.isTCP() {
-		return nil
-	}
 	g.optMu.Lock()
 	mc := g.mcast
 	g.optMu.Unlock()

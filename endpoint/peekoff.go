@@ -98,16 +98,16 @@ func (u *udpSock) peekReady(mask uint32) uint32 {
 // peekStreamAtOffset is MSG_PEEK with SO_PEEK_OFF on TCP
 // (tcp_recvmsg_locked peeking from copied_seq + offset): it waits until
 // data lies beyond the offset, unless the stream can bring no more.
-func (g *gsock) peekStreamAtOffset(p []byte, flags int, off int) (int, error) {
-	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
+func (t *tcpSock) peekStreamAtOffset(p []byte, flags int, off int) (int, error) {
+	deadline := deadlineAfter(t.optsSnapshot().rcvTimeo)
 	for {
-		if !g.belowLowat(off + 1) {
+		if !t.belowLowat(off + 1) {
 			buf := make([]byte, off+len(p))
-			res, e := g.readOnce(buf, true, false)
+			res, e := t.readOnce(buf, true, false)
 			switch e.(type) {
 			case nil:
 				n := copy(p, buf[min(off, res.Count):res.Count])
-				g.peekOff.fwd(n)
+				t.peekOff.fwd(n)
 				return n, nil
 			case *tcpip.ErrClosedForReceive:
 				return 0, nil
@@ -121,14 +121,14 @@ func (g *gsock) peekStreamAtOffset(p []byte, flags int, off int) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		if !g.mayBlock(flags) {
+		if !t.mayBlock(flags) {
 			return 0, unix.EAGAIN
 		}
 		ready := func(mask uint32) uint32 {
-			r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
-			return g.filterLowat(r, off+1) & mask
+			r := t.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
+			return t.filterLowat(r, off+1) & mask
 		}
-		if _, err := g.waitReady(ready, unix.EPOLLIN|unix.EPOLLRDHUP, deadline); err != nil {
+		if _, err := t.waitReady(ready, unix.EPOLLIN|unix.EPOLLRDHUP, deadline); err != nil {
 			return 0, err
 		}
 	}

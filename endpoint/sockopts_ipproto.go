@@ -14,23 +14,26 @@ import (
 // socket's its local port (0 until it has one), a ping socket's its
 // identifier. It cannot be set (ENOPROTOOPT, as any unknown option).
 
-// getIPProtocol answers IP_PROTOCOL on a TCP, raw or ping socket.
+// getIPProtocol answers IP_PROTOCOL on a raw or ping socket.
 func (g *gsock) getIPProtocol(buf []byte) (int, error) {
 	if g.typ == unix.SOCK_RAW {
 		return options.PutIPInt(buf, int32(g.proto)), nil
 	}
-	port := sockaddrPort(g.GetSockName())
-	if g.isTCP() {
-		switch tcp.EndpointState(g.endpoint().State()) {
-		case tcp.StateClose, tcp.StateError:
-			// tcp_set_state(TCP_CLOSE) gives back a port bind(2) did
-			// not name (inet_put_port clears inet_num).
-			g.mu.Lock()
-			named := g.bound.Port() != 0
-			g.mu.Unlock()
-			if !named {
-				port = 0
-			}
+	return options.PutIPInt(buf, int32(sockaddrPort(g.GetSockName()))), nil
+}
+
+// getIPProtocol answers IP_PROTOCOL on a TCP socket.
+func (t *tcpSock) getIPProtocol(buf []byte) (int, error) {
+	port := sockaddrPort(t.GetSockName())
+	switch tcp.EndpointState(t.endpoint().State()) {
+	case tcp.StateClose, tcp.StateError:
+		// tcp_set_state(TCP_CLOSE) gives back a port bind(2) did not
+		// name (inet_put_port clears inet_num).
+		t.mu.Lock()
+		named := t.bound.Port() != 0
+		t.mu.Unlock()
+		if !named {
+			port = 0
 		}
 	}
 	return options.PutIPInt(buf, int32(port)), nil
@@ -58,15 +61,12 @@ func sockaddrPort(sa []byte, err error) int {
 // tcp_v4_syn_recv_sock). gVisor does not keep that TOS, so an accepted
 // socket reports 0 as a connecting one does; Linux reports the peer's
 // handshake ACK's TOS there.
-func (g *gsock) getIPPktoptions(buf []byte) (int, error) {
-	if !g.isTCP() {
-		return 0, unix.ENOPROTOOPT
-	}
-	f := g.rx()
+func (t *tcpSock) getIPPktoptions(buf []byte) (int, error) {
+	f := t.rx()
 	b := options.NewCmsgBuilder(buf)
 	if f&rxPktinfo != 0 {
 		var pi [12]byte // struct in_pktinfo: ifindex, spec_dst, addr
-		if sa, err := g.GetSockName(); err == nil && len(sa) >= 8 {
+		if sa, err := t.GetSockName(); err == nil && len(sa) >= 8 {
 			copy(pi[4:8], sa[4:8])
 			copy(pi[8:12], sa[4:8])
 		}

@@ -113,7 +113,7 @@ func TestTCPOptionsReachGvisor(t *testing.T) {
 	if err := so.SetSockOpt(unix.SOL_SOCKET, unix.SO_LINGER, append(intOpt(1), intOpt(3)...)); err != nil {
 		t.Fatal(err)
 	}
-	ops := so.(*gsock).endpoint().SocketOptions()
+	ops := so.(*tcpSock).endpoint().SocketOptions()
 	if !ops.GetKeepAlive() || !ops.GetOutOfBandInline() || !ops.GetLinger().Enabled || ops.GetLinger().Timeout != 3*time.Second {
 		t.Errorf("gVisor options: keepalive %v oobinline %v linger %+v", ops.GetKeepAlive(), ops.GetOutOfBandInline(), ops.GetLinger())
 	}

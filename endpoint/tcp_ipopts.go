@@ -31,8 +31,8 @@ import (
 // options of that SYN, reversed), and an accepted socket starts without
 // any (tcp_v4_syn_recv_sock: inet_opt comes from the SYN).
 
-// ipOptsReg is a TCP gsock's IP_OPTIONS state on the wire; guarded by
-// gsock.mu except active.
+// ipOptsReg is a TCP socket's IP_OPTIONS state on the wire; guarded by
+// tcpSock.mu except active.
 type ipOptsReg struct {
 	active  atomic.Bool // TCP: a registration exists (fast path of sends)
 	opts    *options.IPOptions
@@ -49,25 +49,23 @@ type ipOptsReg struct {
 // runs with every option push (setsockopt, a new or accepted endpoint).
 // Ping sockets with options have their headers built by the stack on each
 // send (sendWithControl).
-func (g *gsock) pushIPOptions(o sockOpts) {
-	if g.isTCP() {
-		g.syncTCPIPOptions(netip.AddrPort{}, o.ext.ipOptions)
-	}
+func (t *tcpSock) pushIPOptions(o sockOpts) {
+	t.syncTCPIPOptions(netip.AddrPort{}, o.ext.ipOptions)
 }
 
 // syncTCPIPOptions re-registers a TCP socket's options under its current
 // addresses; remote is the peer of a connect in progress (zero = ask
 // gVisor). Sockets without a peer (unconnected, listening) register none.
-func (g *gsock) syncTCPIPOptions(remote netip.AddrPort, opts *options.IPOptions) {
-	g.mu.Lock()
-	old := g.ipo.remove
-	g.ipo.remove, g.ipo.opts = nil, opts
-	g.ipo.active.Store(false)
-	g.mu.Unlock()
+func (t *tcpSock) syncTCPIPOptions(remote netip.AddrPort, opts *options.IPOptions) {
+	t.mu.Lock()
+	old := t.ipo.remove
+	t.ipo.remove, t.ipo.opts = nil, opts
+	t.ipo.active.Store(false)
+	t.mu.Unlock()
 	if old != nil {
 		old()
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	if opts == nil || ep.State() == uint32(tcp.StateListen) {
 		return
 	}
@@ -82,57 +80,54 @@ func (g *gsock) syncTCPIPOptions(remote netip.AddrPort, opts *options.IPOptions)
 		}
 		remote = addrPortOf(ra)
 	}
-	remove := g.s.SetTCPIPOptions(addrPortOf(fa), remote, opts, g.tcpIPOptionsPMTU)
-	g.mu.Lock()
-	if g.ipo.opts != opts {
+	remove := t.s.SetTCPIPOptions(addrPortOf(fa), remote, opts, t.tcpIPOptionsPMTU)
+	t.mu.Lock()
+	if t.ipo.opts != opts {
 		// Changed meanwhile: the newer call registers.
-		g.mu.Unlock()
+		t.mu.Unlock()
 		remove()
 		return
 	}
-	g.ipo.remove = remove
-	g.ipo.active.Store(true)
-	g.mu.Unlock()
-	g.tcpIPOptionsMSS()
+	t.ipo.remove = remove
+	t.ipo.active.Store(true)
+	t.mu.Unlock()
+	t.tcpIPOptionsMSS()
 }
 
 // ipOptionsBeforeConnect registers the options of a TCP socket about to
 // connect to remote, so that its SYN carries them: the socket gets its
 // port first (as minTTLBeforeConnect does). A source route is routed to
 // its first hop, as tcp_v4_connect routes to opt.faddr.
-func (g *gsock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
-	if !g.isTCP() {
-		return nil
-	}
-	g.maxsegBeforeConnect() // tcp_maxseg.go
-	o := g.optsSnapshot()
+func (t *tcpSock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
+	t.maxsegBeforeConnect() // tcp_maxseg.go
+	o := t.optsSnapshot()
 	opts := o.ext.ipOptions
 	if opts == nil {
 		return nil
 	}
 	if hop := opts.FirstHop; hop.IsValid() {
-		if _, _, err := g.s.RouteFrom(g.localAddr(), hop, o.bindIf); err != nil {
+		if _, _, err := t.s.RouteFrom(t.localAddr(), hop, o.bindIf); err != nil {
 			return err
 		}
 	}
-	if g.endpoint().State() == uint32(tcp.StateInitial) {
-		a := g.pendingBindAddr()
+	if t.endpoint().State() == uint32(tcp.StateInitial) {
+		a := t.pendingBindAddr()
 		if !a.IsValid() {
 			a = netip.IPv4Unspecified()
 		}
-		if err := g.bindEphemeral(a, o.ext.portRange); err != nil {
+		if err := t.bindEphemeral(a, o.ext.portRange); err != nil {
 			return err
 		}
 	}
-	stop := g.s.WatchPeerMSS(remote)
-	g.mu.Lock()
-	old := g.ipo.watch
-	g.ipo.watch = stop
-	g.mu.Unlock()
+	stop := t.s.WatchPeerMSS(remote)
+	t.mu.Lock()
+	old := t.ipo.watch
+	t.ipo.watch = stop
+	t.mu.Unlock()
 	if old != nil {
 		old()
 	}
-	g.syncTCPIPOptions(remote, opts)
+	t.syncTCPIPOptions(remote, opts)
 	return nil
 }
 
@@ -140,24 +135,24 @@ func (g *gsock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
 // options and its TCP_MAXSEG clamp (tcp_maxseg.go), once per set of
 // options, clamp and endpoint. Sends call it before writing, so no data
 // leaves with the larger size.
-func (g *gsock) tcpIPOptionsMSS() {
-	withOpts := g.ipo.active.Load()
-	if !withOpts && !g.ipo.mss.active.Load() {
+func (t *tcpSock) tcpIPOptionsMSS() {
+	withOpts := t.ipo.active.Load()
+	if !withOpts && !t.ipo.mss.active.Load() {
 		return
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	switch tcp.EndpointState(ep.State()) {
 	case tcp.StateEstablished, tcp.StateCloseWait:
 	default:
 		return // gVisor builds its sender when the handshake completes
 	}
-	g.mu.Lock()
-	opts, peerMSS, clamp := g.ipo.opts, g.ipo.peerMSS, g.ipo.mss.clamp
+	t.mu.Lock()
+	opts, peerMSS, clamp := t.ipo.opts, t.ipo.peerMSS, t.ipo.mss.clamp
 	if !withOpts {
 		opts = nil
 	}
-	done := g.ipo.mssFor == opts && g.ipo.mssClam == clamp && g.ipo.mssEP == ep
-	g.mu.Unlock()
+	done := t.ipo.mssFor == opts && t.ipo.mssClam == clamp && t.ipo.mssEP == ep
+	t.mu.Unlock()
 	if done || opts == nil && clamp == 0 {
 		return
 	}
@@ -172,34 +167,34 @@ func (g *gsock) tcpIPOptionsMSS() {
 	if opts != nil {
 		hop, optLen = opts.FirstHop, opts.Len()
 	}
-	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), hop, optLen, peerMSS, 0, tcpClampRoom(ep, int(clamp)))
+	mtu, err := t.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), hop, optLen, peerMSS, 0, tcpClampRoom(ep, int(clamp)))
 	if err != nil {
 		return
 	}
 	te.HandleError(optionsRoom(mtu), nil)
-	g.mu.Lock()
-	g.ipo.mssFor, g.ipo.mssClam, g.ipo.mssEP = opts, clamp, ep
-	g.mu.Unlock()
+	t.mu.Lock()
+	t.ipo.mssFor, t.ipo.mssClam, t.ipo.mssEP = opts, clamp, ep
+	t.mu.Unlock()
 }
 
 // tcpIPOptionsPMTU cuts the payload size for the options again after a
 // "fragmentation needed" with path MTU pmtu, which gVisor took without
 // them; it runs on the stack's receive path, as gVisor's own handling.
-func (g *gsock) tcpIPOptionsPMTU(pmtu int) {
-	ep := g.endpoint()
+func (t *tcpSock) tcpIPOptionsPMTU(pmtu int) {
+	ep := t.endpoint()
 	la, e1 := ep.GetLocalAddress()
 	ra, e2 := ep.GetRemoteAddress()
 	te, ok := ep.(gstack.TransportEndpoint)
 	if e1 != nil || e2 != nil || !ok {
 		return
 	}
-	g.mu.Lock()
-	opts, peerMSS, clamp := g.ipo.opts, g.ipo.peerMSS, g.ipo.mss.clamp
-	g.mu.Unlock()
+	t.mu.Lock()
+	opts, peerMSS, clamp := t.ipo.opts, t.ipo.peerMSS, t.ipo.mss.clamp
+	t.mu.Unlock()
 	if opts == nil {
 		return
 	}
-	mtu, err := g.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, pmtu, tcpClampRoom(ep, int(clamp)))
+	mtu, err := t.s.TCPOptionsMTU(addrPortOf(la), addrPortOf(ra), opts.FirstHop, opts.Len(), peerMSS, pmtu, tcpClampRoom(ep, int(clamp)))
 	if err != nil {
 		return
 	}
@@ -211,12 +206,12 @@ func (g *gsock) tcpIPOptionsPMTU(pmtu int) {
 // those with the options (the socket keeps inet_opt until it is freed),
 // so the registration stays until gVisor's endpoint is closed, checked
 // every half second for at most dropIPOptionsWait.
-func (g *gsock) dropIPOptions() {
-	g.mu.Lock()
-	remove, watch := g.ipo.remove, g.ipo.watch
-	g.ipo.remove, g.ipo.watch = nil, nil
-	g.ipo.active.Store(false)
-	g.mu.Unlock()
+func (t *tcpSock) dropIPOptions() {
+	t.mu.Lock()
+	remove, watch := t.ipo.remove, t.ipo.watch
+	t.ipo.remove, t.ipo.watch = nil, nil
+	t.ipo.active.Store(false)
+	t.mu.Unlock()
 	release := func() {
 		if remove != nil {
 			remove()
@@ -229,7 +224,7 @@ func (g *gsock) dropIPOptions() {
 		release()
 		return
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	deadline := time.Now().Add(dropIPOptionsWait)
 	var check func()
 	check = func() {
@@ -254,17 +249,17 @@ const dropIPOptionsWait = 3 * time.Minute
 // acceptIPOptions gives an accepted socket, whose options were cloned
 // from the listener, Linux's: those its SYN asked for (reversed), else
 // none. The socket is not shared yet.
-func (g *gsock) acceptIPOptions() {
-	g.acceptMaxseg() // tcp_maxseg.go
-	g.opts.ext.ipOptions, g.opts.ext.ipOptionsSet = nil, false
-	la, e1 := g.ep.GetLocalAddress()
-	ra, e2 := g.ep.GetRemoteAddress()
+func (t *tcpSock) acceptIPOptions() {
+	t.acceptMaxseg() // tcp_maxseg.go
+	t.opts.ext.ipOptions, t.opts.ext.ipOptionsSet = nil, false
+	la, e1 := t.ep.GetLocalAddress()
+	ra, e2 := t.ep.GetRemoteAddress()
 	if e1 != nil || e2 != nil {
 		return
 	}
-	if o, mss := g.s.TakeSYNIPOptions(addrPortOf(la), addrPortOf(ra)); o != nil {
-		g.opts.ext.ipOptions, g.opts.ext.ipOptionsSet = o, true
-		g.ipo.peerMSS = mss
+	if o, mss := t.s.TakeSYNIPOptions(addrPortOf(la), addrPortOf(ra)); o != nil {
+		t.opts.ext.ipOptions, t.opts.ext.ipOptionsSet = o, true
+		t.ipo.peerMSS = mss
 	}
 }
 

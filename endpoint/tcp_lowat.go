@@ -16,29 +16,29 @@ import (
 // belowLowat tells whether fewer than want bytes are queued on a
 // connection that may still deliver more (established or closing its own
 // side, not shut down for reading).
-func (g *gsock) belowLowat(want int) bool {
+func (t *tcpSock) belowLowat(want int) bool {
 	if want <= 1 {
 		return false
 	}
-	switch tcp.EndpointState(g.endpoint().State()) {
+	switch tcp.EndpointState(t.endpoint().State()) {
 	case tcp.StateEstablished, tcp.StateFinWait1, tcp.StateFinWait2:
 	default:
 		return false
 	}
-	g.mu.Lock()
-	shutRd := g.shut&rcvShutdown != 0
-	g.mu.Unlock()
+	t.mu.Lock()
+	shutRd := t.shut&rcvShutdown != 0
+	t.mu.Unlock()
 	if shutRd {
 		return false
 	}
-	avail, e := g.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+	avail, e := t.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
 	return e == nil && avail < want
 }
 
 // filterLowat drops EPOLLIN from a TCP readiness while SO_RCVLOWAT is not
 // met.
-func (g *gsock) filterLowat(r uint32, lowat int) uint32 {
-	if r&unix.EPOLLIN != 0 && g.belowLowat(lowat) {
+func (t *tcpSock) filterLowat(r uint32, lowat int) uint32 {
+	if r&unix.EPOLLIN != 0 && t.belowLowat(lowat) {
 		r &^= unix.EPOLLIN | unix.EPOLLRDNORM
 	}
 	return r
@@ -48,16 +48,16 @@ func (g *gsock) filterLowat(r uint32, lowat int) uint32 {
 // are queued (all n with MSG_WAITALL is the read loop's business). A
 // nonblocking read, an expired SO_RCVTIMEO or a stream that can bring no
 // more stops the wait; the read then takes what there is.
-func (g *gsock) waitLowat(n, flags int, deadline time.Time) error {
-	want := min(int(g.optsSnapshot().misc.rcvlowat), n)
-	if want <= 1 || !g.mayBlock(flags) {
+func (t *tcpSock) waitLowat(n, flags int, deadline time.Time) error {
+	want := min(int(t.optsSnapshot().misc.rcvlowat), n)
+	if want <= 1 || !t.mayBlock(flags) {
 		return nil
 	}
 	ready := func(mask uint32) uint32 {
-		r := g.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
-		return g.filterLowat(r, want) & mask
+		r := t.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()
+		return t.filterLowat(r, want) & mask
 	}
-	_, err := g.waitReady(ready, unix.EPOLLIN|unix.EPOLLRDHUP, deadline)
+	_, err := t.waitReady(ready, unix.EPOLLIN|unix.EPOLLRDHUP, deadline)
 	if err == unix.EAGAIN {
 		return nil
 	}

@@ -51,7 +51,7 @@ const (
 )
 
 // tcpMaxseg is a TCP socket's TCP_MAXSEG state; user and clamp are
-// guarded by gsock.mu.
+// guarded by tcpSock.mu.
 type tcpMaxseg struct {
 	user   int32       // user_mss (0 = unset)
 	clamp  int32       // the connection's clamp: user_mss at connect or of the listener (0 = none)
@@ -59,7 +59,7 @@ type tcpMaxseg struct {
 }
 
 // setTCPMaxseg is setsockopt(SOL_TCP, TCP_MAXSEG).
-func (g *gsock) setTCPMaxseg(val []byte) error {
+func (t *tcpSock) setTCPMaxseg(val []byte) error {
 	v, err := options.ParseSockInt(val)
 	if err != nil {
 		return err
@@ -67,45 +67,45 @@ func (g *gsock) setTCPMaxseg(val []byte) error {
 	if v != 0 && (v < tcpMinMSS || v > maxTCPWindow) {
 		return unix.EINVAL
 	}
-	g.mu.Lock()
-	g.ipo.mss.user = v
-	g.mu.Unlock()
-	return g.pushTCPMaxseg(v)
+	t.mu.Lock()
+	t.ipo.mss.user = v
+	t.mu.Unlock()
+	return t.pushTCPMaxseg(v)
 }
 
 // pushTCPMaxseg gives gVisor's endpoint user_mss, which it reads when it
 // builds a SYN or SYN-ACK (and copies to accepted endpoints): at set, and
 // on each fresh endpoint a failed connect leaves (pushOpts).
-func (g *gsock) pushTCPMaxseg(v int32) error {
+func (t *tcpSock) pushTCPMaxseg(v int32) error {
 	gv := int(v)
 	if gv == 0 {
 		gv = gvisorNoUserMSS
 	}
-	if e := g.endpoint().SetSockOptInt(tcpip.MaxSegOption, gv); e != nil {
+	if e := t.endpoint().SetSockOptInt(tcpip.MaxSegOption, gv); e != nil {
 		return errnoOf(e)
 	}
 	return nil
 }
 
 // getTCPMaxseg is getsockopt(SOL_TCP, TCP_MAXSEG).
-func (g *gsock) getTCPMaxseg(buf []byte) (int, error) {
-	g.mu.Lock()
-	user := g.ipo.mss.user
-	g.mu.Unlock()
-	switch linuxTCPState(tcp.EndpointState(g.endpoint().State())) {
+func (t *tcpSock) getTCPMaxseg(buf []byte) (int, error) {
+	t.mu.Lock()
+	user := t.ipo.mss.user
+	t.mu.Unlock()
+	switch linuxTCPState(tcp.EndpointState(t.endpoint().State())) {
 	case 7, 10: // TCP_CLOSE, TCP_LISTEN
 		if user != 0 {
 			return options.PutSockInt(buf, user), nil
 		}
 	}
-	return options.PutSockInt(buf, int32(g.sndMSS())), nil
+	return options.PutSockInt(buf, int32(t.sndMSS())), nil
 }
 
 // sndMSS is Linux's mss_cache for the socket.
-func (g *gsock) sndMSS() int {
-	ep := g.endpoint()
-	g.tcpIPOptionsMSS() // the payload size first gets its cut, as sends do
-	clamp, optLen := g.mssCut()
+func (t *tcpSock) sndMSS() int {
+	ep := t.endpoint()
+	t.tcpIPOptionsMSS() // the payload size first gets its cut, as sends do
+	clamp, optLen := t.mssCut()
 	switch tcp.EndpointState(ep.State()) {
 	case tcp.StateSynSent, tcp.StateConnecting:
 		// tcp_connect_init: the peer's MSS is not known yet
@@ -115,18 +115,18 @@ func (g *gsock) sndMSS() int {
 		if clamp == 0 {
 			clamp = tcpMSSDefault
 		}
-		g.mu.Lock()
-		if o := g.ipo.opts; o != nil {
+		t.mu.Lock()
+		if o := t.ipo.opts; o != nil {
 			optLen = o.Len()
 		}
-		g.mu.Unlock()
+		t.mu.Unlock()
 		mss := clamp
-		if mtu := int(g.routeMTU()); mtu > 0 {
+		if mtu := int(t.routeMTU()); mtu > 0 {
 			mss = min(mss, mtu-header.IPv4MinimumSize-header.TCPMinimumSize)
 		}
 		return max(mss-optLen, minSndMSS) - tcpTSOptionLen
 	}
-	in, ok := tcpInternalsOf(ep, g.s.Gvisor().Clock())
+	in, ok := tcpInternalsOf(ep, t.s.Gvisor().Clock())
 	if !ok {
 		return tcpMSSDefault
 	}
@@ -135,14 +135,14 @@ func (g *gsock) sndMSS() int {
 
 // mssCut is the connection's TCP_MAXSEG clamp (0 = none) and the length
 // of the IP options its payload size was cut for.
-func (g *gsock) mssCut() (clamp, optLen int) {
-	ep := g.endpoint()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.ipo.mssFor != nil && g.ipo.mssEP == ep {
-		optLen = g.ipo.mssFor.Len()
+func (t *tcpSock) mssCut() (clamp, optLen int) {
+	ep := t.endpoint()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ipo.mssFor != nil && t.ipo.mssEP == ep {
+		optLen = t.ipo.mssFor.Len()
 	}
-	return int(g.ipo.mss.clamp), optLen
+	return int(t.ipo.mss.clamp), optLen
 }
 
 // minSndMSS is net.ipv4.tcp_min_snd_mss (the stack does not let it change).
@@ -207,12 +207,12 @@ func tcpClampRoom(ep tcpip.Endpoint, clamp int) int {
 
 // maxsegBeforeConnect makes user_mss the clamp of the connection about to
 // start (tcp_connect_init).
-func (g *gsock) maxsegBeforeConnect() {
-	g.mu.Lock()
-	g.ipo.mss.clamp = g.ipo.mss.user
-	g.ipo.mss.active.Store(g.ipo.mss.clamp != 0)
-	g.ipo.mssEP = nil // a new connection gets its cut again
-	g.mu.Unlock()
+func (t *tcpSock) maxsegBeforeConnect() {
+	t.mu.Lock()
+	t.ipo.mss.clamp = t.ipo.mss.user
+	t.ipo.mss.active.Store(t.ipo.mss.clamp != 0)
+	t.ipo.mssEP = nil // a new connection gets its cut again
+	t.mu.Unlock()
 }
 
 // acceptMaxseg gives an accepted socket the listener's user_mss, which
@@ -220,9 +220,9 @@ func (g *gsock) maxsegBeforeConnect() {
 // read by reflection: gVisor answers a default for it once connected),
 // as the socket's user_mss and its connection's clamp. The socket is not
 // shared yet.
-func (g *gsock) acceptMaxseg() {
-	g.ipo.mss.user, g.ipo.mss.clamp = 0, 0
-	tep, ok := g.ep.(*tcp.Endpoint)
+func (t *tcpSock) acceptMaxseg() {
+	t.ipo.mss.user, t.ipo.mss.clamp = 0, 0
+	tep, ok := t.ep.(*tcp.Endpoint)
 	if !ok {
 		return
 	}
@@ -234,7 +234,7 @@ func (g *gsock) acceptMaxseg() {
 	}
 	tep.UnlockUser()
 	if v >= tcpMinMSS && v <= maxTCPWindow {
-		g.ipo.mss.user, g.ipo.mss.clamp = int32(v), int32(v)
+		t.ipo.mss.user, t.ipo.mss.clamp = int32(v), int32(v)
 	}
-	g.ipo.mss.active.Store(g.ipo.mss.clamp != 0)
+	t.ipo.mss.active.Store(t.ipo.mss.clamp != 0)
 }

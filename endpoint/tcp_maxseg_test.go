@@ -49,7 +49,7 @@ func TestLinuxSndMSS(t *testing.T) {
 // payload size gVisor's sender ends up with after a send.
 func TestTCPMaxsegLoopback(t *testing.T) {
 	s := newStack(t, stack.AllCaps, nil)
-	mk := func() *gsock { return newTCPGsock(t, s) }
+	mk := func() *tcpSock { return newTCPSock(t, s) }
 	get, setv := getMaxseg, setMaxseg
 	l, c := mk(), mk()
 	if got := get(l); got != "<nil> 4 536" {
@@ -87,7 +87,7 @@ func TestTCPMaxsegLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer as.Close()
-	a := as.(*gsock)
+	a := as.(*tcpSock)
 	// The client's SYN offered 1000, the accepted socket clamps to 700
 	// (and the client to the SYN-ACK's 700); timestamps take 12.
 	if got := get(c); got != "<nil> 4 688" {
@@ -112,15 +112,15 @@ func TestTCPMaxsegLoopback(t *testing.T) {
 	}
 }
 
-// newTCPGsock is a TCP socket on s, closed when the test ends.
-func newTCPGsock(t *testing.T, s *stack.Stack) *gsock {
+// newTCPSock is a TCP socket on s, closed when the test ends.
+func newTCPSock(t *testing.T, s *stack.Stack) *tcpSock {
 	t.Helper()
 	so, err := New(s, unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { so.Close() })
-	g, ok := so.(*gsock)
+	g, ok := so.(*tcpSock)
 	if !ok {
 		t.Fatalf("socket is %T", so)
 	}
@@ -128,13 +128,13 @@ func newTCPGsock(t *testing.T, s *stack.Stack) *gsock {
 }
 
 // getMaxseg renders getsockopt(TCP_MAXSEG): error, length, value.
-func getMaxseg(g *gsock) string {
+func getMaxseg(g *tcpSock) string {
 	b := make([]byte, 4)
 	n, err := g.GetSockOpt(unix.SOL_TCP, unix.TCP_MAXSEG, b)
 	return fmt.Sprintf("%v %d %d", err, n, int32(binary.NativeEndian.Uint32(b)))
 }
 
-func setMaxseg(g *gsock, v int32) error {
+func setMaxseg(g *tcpSock, v int32) error {
 	b := make([]byte, 4)
 	binary.NativeEndian.PutUint32(b, uint32(v))
 	return g.SetSockOpt(unix.SOL_TCP, unix.TCP_MAXSEG, b)
@@ -145,8 +145,8 @@ func setMaxseg(g *gsock, v int32) error {
 // accepting side clamps to it.
 func TestTCPMaxsegAfterRefusedConnect(t *testing.T) {
 	s := newStack(t, stack.AllCaps, nil)
-	l, c, closed := newTCPGsock(t, s), newTCPGsock(t, s), newTCPGsock(t, s)
-	for _, g := range []*gsock{l, closed} {
+	l, c, closed := newTCPSock(t, s), newTCPSock(t, s), newTCPSock(t, s)
+	for _, g := range []*tcpSock{l, closed} {
 		if err := g.Bind(sa("127.0.0.1:0")); err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func TestTCPMaxsegAfterRefusedConnect(t *testing.T) {
 	}
 	defer as.Close()
 	// The SYN offered 600; timestamps take 12.
-	if got := getMaxseg(as.(*gsock)); got != "<nil> 4 588" {
+	if got := getMaxseg(as.(*tcpSock)); got != "<nil> 4 588" {
 		t.Errorf("accepted: %s, want <nil> 4 588", got)
 	}
 }

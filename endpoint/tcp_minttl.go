@@ -21,24 +21,21 @@ type minTTLReg struct {
 
 // syncMinTTL re-registers the socket's IP_MINTTL under its addresses;
 // remote is the peer of a connect in progress (zero = ask gVisor).
-func (g *gsock) syncMinTTL(remote netip.AddrPort) {
-	if !g.isTCP() {
-		return
-	}
-	ttl := g.optsSnapshot().ext.minTTL
-	g.mu.Lock()
-	old := g.minTTL.remove
-	ever := g.minTTL.ever || ttl > 0
-	g.minTTL.remove = nil
-	g.minTTL.ever = ever
-	g.mu.Unlock()
+func (t *tcpSock) syncMinTTL(remote netip.AddrPort) {
+	ttl := t.optsSnapshot().ext.minTTL
+	t.mu.Lock()
+	old := t.minTTL.remove
+	ever := t.minTTL.ever || ttl > 0
+	t.minTTL.remove = nil
+	t.minTTL.ever = ever
+	t.mu.Unlock()
 	if old != nil {
 		old()
 	}
 	if !ever {
 		return
 	}
-	fa, e := g.endpoint().GetLocalAddress()
+	fa, e := t.endpoint().GetLocalAddress()
 	if e != nil {
 		return
 	}
@@ -47,48 +44,45 @@ func (g *gsock) syncMinTTL(remote netip.AddrPort) {
 		return // not bound yet: bind, listen or connect registers it
 	}
 	if !remote.IsValid() {
-		if ra, e := g.endpoint().GetRemoteAddress(); e == nil {
+		if ra, e := t.endpoint().GetRemoteAddress(); e == nil {
 			remote = addrPortOf(ra)
 		}
 	}
-	remove := g.s.SetTCPMinTTL(local, remote, ttl)
-	g.mu.Lock()
-	g.minTTL.remove = remove
-	g.mu.Unlock()
+	remove := t.s.SetTCPMinTTL(local, remote, ttl)
+	t.mu.Lock()
+	t.minTTL.remove = remove
+	t.mu.Unlock()
 }
 
 // minTTLBeforeConnect gives a socket with a minimum a port before its SYN
 // leaves, so the SYN-ACK is already judged (Linux checks it on the
 // connecting socket too).
-func (g *gsock) minTTLBeforeConnect(remote netip.AddrPort) error {
-	if !g.isTCP() {
+func (t *tcpSock) minTTLBeforeConnect(remote netip.AddrPort) error {
+	t.mu.Lock()
+	ever := t.minTTL.ever
+	t.mu.Unlock()
+	if !ever && t.optsSnapshot().ext.minTTL == 0 {
 		return nil
 	}
-	g.mu.Lock()
-	ever := g.minTTL.ever
-	g.mu.Unlock()
-	if !ever && g.optsSnapshot().ext.minTTL == 0 {
-		return nil
-	}
-	if g.endpoint().State() == uint32(tcp.StateInitial) {
-		a := g.pendingBindAddr()
+	if t.endpoint().State() == uint32(tcp.StateInitial) {
+		a := t.pendingBindAddr()
 		if !a.IsValid() {
 			a = netip.IPv4Unspecified()
 		}
-		if err := g.bindEphemeral(a, g.optsSnapshot().ext.portRange); err != nil {
+		if err := t.bindEphemeral(a, t.optsSnapshot().ext.portRange); err != nil {
 			return err
 		}
 	}
-	g.syncMinTTL(remote)
+	t.syncMinTTL(remote)
 	return nil
 }
 
 // dropMinTTL removes the registration (close).
-func (g *gsock) dropMinTTL() {
-	g.mu.Lock()
-	old := g.minTTL.remove
-	g.minTTL.remove = nil
-	g.mu.Unlock()
+func (t *tcpSock) dropMinTTL() {
+	t.mu.Lock()
+	old := t.minTTL.remove
+	t.minTTL.remove = nil
+	t.mu.Unlock()
 	if old != nil {
 		old()
 	}

@@ -67,9 +67,9 @@ const (
 )
 
 // getTCPInfo answers getsockopt(SOL_TCP, TCP_INFO).
-func (g *gsock) getTCPInfo(buf []byte) (int, error) {
+func (t *tcpSock) getTCPInfo(buf []byte) (int, error) {
 	var b [tcpInfoLen]byte
-	g.fillTCPInfo(&b)
+	t.fillTCPInfo(&b)
 	return copy(buf, b[:]), nil
 }
 
@@ -113,10 +113,10 @@ func linuxCAState(s tcpip.CongestionControlState) uint8 {
 	return 0 // TCP_CA_Open
 }
 
-func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
+func (t *tcpSock) fillTCPInfo(b *[tcpInfoLen]byte) {
 	le := binary.LittleEndian // struct tcp_info is in host order (amd64/arm64)
 	put32 := func(off int, v uint32) { le.PutUint32(b[off:], v) }
-	ep := g.endpoint()
+	ep := t.endpoint()
 	state := tcp.EndpointState(ep.State())
 	b[tiState] = linuxTCPState(state)
 	// Reported for every state, listeners included.
@@ -125,7 +125,7 @@ func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
 	put32(tiReordering, tcpReorderingDflt)
 	put32(tiSndCwnd, tcpInitCwnd)
 	if state == tcp.StateListen {
-		put32(tiSacked, uint32(g.listenBacklog()))
+		put32(tiSacked, uint32(t.listenBacklog()))
 		return
 	}
 	b[tiFlags] = 1 // rate_app_limited: nothing sent beyond what the app gave
@@ -144,12 +144,12 @@ func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
 		put32(tiSegsOut, uint32(st.SegmentsSent.Value()))
 		put32(tiSegsIn, uint32(st.SegmentsReceived.Value()))
 	}
-	g.tcpIPOptionsMSS() // the payload size gets its cut first, as sends do
-	in, ok := tcpInternalsOf(ep, g.s.Gvisor().Clock())
+	t.tcpIPOptionsMSS() // the payload size gets its cut first, as sends do
+	in, ok := tcpInternalsOf(ep, t.s.Gvisor().Clock())
 	if !ok {
 		return // no connection: the fresh socket's values stay
 	}
-	clamp, optLen := g.mssCut() // tcp_maxseg.go
+	clamp, optLen := t.mssCut() // tcp_maxseg.go
 	var opts uint8
 	if in.ts {
 		opts |= tcpiOptTimestamps
@@ -178,7 +178,7 @@ func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
 	}
 	mss := uint32(linuxSndMSS(in, clamp, optLen)) // mss_cache
 	put32(tiSndMSS, mss)
-	if mtu := g.routeMTU(); mtu > 0 {
+	if mtu := t.routeMTU(); mtu > 0 {
 		put32(tiPMTU, mtu)
 		advmss := mtu - 40 // IPv4 + TCP headers, as dst_metric_advmss
 		if clamp > 0 {
@@ -194,16 +194,16 @@ func (g *gsock) fillTCPInfo(b *[tcpInfoLen]byte) {
 }
 
 // routeMTU is the path MTU to the peer (icsk_pmtu_cookie), 0 if unknown.
-func (g *gsock) routeMTU() uint32 {
-	remote, e := g.endpoint().GetRemoteAddress()
+func (t *tcpSock) routeMTU() uint32 {
+	remote, e := t.endpoint().GetRemoteAddress()
 	if e != nil || remote.Addr.Len() != 4 {
 		return 0
 	}
 	var local netip.Addr
-	if l, e := g.endpoint().GetLocalAddress(); e == nil && l.Addr.Len() == 4 {
+	if l, e := t.endpoint().GetLocalAddress(); e == nil && l.Addr.Len() == 4 {
 		local = netip.AddrFrom4(l.Addr.As4())
 	}
-	mtu, err := g.s.PathMTU(local, netip.AddrFrom4(remote.Addr.As4()), g.optsSnapshot().bindIf)
+	mtu, err := t.s.PathMTU(local, netip.AddrFrom4(remote.Addr.As4()), t.optsSnapshot().bindIf)
 	if err != nil {
 		return 0
 	}
@@ -287,16 +287,16 @@ func monotonicOf(v reflect.Value) (tcpip.MonotonicTime, bool) {
 
 // listenBacklog is sk_max_ack_backlog: listen(2)'s backlog after the
 // somaxconn cap.
-func (g *gsock) listenBacklog() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.tcpc.backlog
+func (t *tcpSock) listenBacklog() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tcpc.backlog
 }
 
 // noteListen records the backlog listen(2) settled on.
-func (g *gsock) noteListen(backlog int) {
-	g.mu.Lock()
-	g.tcpc.backlog = backlog
-	g.mu.Unlock()
-	g.noteListenTCPOpts() // tcp_opts_vals.go
+func (t *tcpSock) noteListen(backlog int) {
+	t.mu.Lock()
+	t.tcpc.backlog = backlog
+	t.mu.Unlock()
+	t.noteListenTCPOpts() // tcp_opts_vals.go
 }

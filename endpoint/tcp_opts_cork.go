@@ -19,12 +19,12 @@ import (
 // segment goes out, so a later held tail waits for the uncork.)
 
 // writeStream queues p on the connection.
-func (g *gsock) writeStream(p []byte, wo tcpip.WriteOptions) (int64, tcpip.Error) {
-	ep := g.endpoint()
+func (t *tcpSock) writeStream(p []byte, wo tcpip.WriteOptions) (int64, tcpip.Error) {
+	ep := t.endpoint()
 	if !ep.SocketOptions().GetCorkOption() {
 		return ep.Write(bytes.NewReader(p), wo)
 	}
-	in, ok := tcpInternalsOf(ep, g.s.Gvisor().Clock())
+	in, ok := tcpInternalsOf(ep, t.s.Gvisor().Clock())
 	q, qok := tcpSendQueue(ep)
 	if !ok || !qok || in.maxPayload <= 0 {
 		return ep.Write(bytes.NewReader(p), wo)

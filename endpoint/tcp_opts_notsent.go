@@ -22,15 +22,15 @@ import (
 // once, but only when it needs a new buffer: the partial one at the tail
 // of the queue, up to 64 KB with GSO, still takes data; netsandbox sends
 // leave that to gVisor's send buffer.)
-func (g *gsock) filterNotsent(r uint32) uint32 {
+func (t *tcpSock) filterNotsent(r uint32) uint32 {
 	if r&(unix.EPOLLOUT|unix.EPOLLWRNORM) == 0 {
 		return r
 	}
-	lowat := g.tcpOpts().notsentLowat
+	lowat := t.tcpOpts().notsentLowat
 	if lowat == 0 {
 		return r
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	switch tcp.EndpointState(ep.State()) {
 	case tcp.StateEstablished, tcp.StateCloseWait:
 	default:
@@ -46,11 +46,11 @@ func (g *gsock) filterNotsent(r uint32) uint32 {
 // putInq adds TCP_CM_INQ to a TCP recvmsg that returned without error
 // when TCP_INQ is on: the bytes left to read (tcp_inq_hint), or 1 at the
 // end of the stream so that the reader goes on to read it.
-func (g *gsock) putInq(b *options.CmsgBuilder) {
-	if !g.tcpOpts().inq {
+func (t *tcpSock) putInq(b *options.CmsgBuilder) {
+	if !t.tcpOpts().inq {
 		return
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	inq, e := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
 	if e != nil {
 		inq = 0

@@ -97,12 +97,12 @@ func tcpModelTimeout(boundary int, rtoBase, rtoMax time.Duration) time.Duration 
 
 // armSynTimer starts the give-up timer of the connect just started, if
 // TCP_SYNCNT or TCP_USER_TIMEOUT asks for Linux's timing.
-func (g *gsock) armSynTimer() {
-	o := g.tcpOpts()
+func (t *tcpSock) armSynTimer() {
+	o := t.tcpOpts()
 	if o.synCnt == 0 && o.userTimeout == 0 {
 		return
 	}
-	ep := g.endpoint()
+	ep := t.endpoint()
 	tep, ok := ep.(*tcp.Endpoint)
 	if !ok {
 		return
@@ -117,17 +117,17 @@ func (g *gsock) armSynTimer() {
 		return // an unknown gVisor layout: its own limit stays
 	}
 	after := linuxSynGiveUp(int(o.synRetries()), time.Duration(o.userTimeout)*time.Millisecond)
-	g.tcpx.mu.Lock()
-	defer g.tcpx.mu.Unlock()
-	if g.tcpx.t != nil {
-		g.tcpx.t.Stop()
+	t.tcpx.mu.Lock()
+	defer t.tcpx.mu.Unlock()
+	if t.tcpx.t != nil {
+		t.tcpx.t.Stop()
 	}
-	g.tcpx.t = time.AfterFunc(after, func() { g.synGiveUp(tep) })
+	t.tcpx.t = time.AfterFunc(after, func() { t.synGiveUp(tep) })
 }
 
 // synGiveUp ends ep's handshake if it still runs.
-func (g *gsock) synGiveUp(tep *tcp.Endpoint) {
-	if g.isClosed() || g.endpoint() != tcpip.Endpoint(tep) {
+func (t *tcpSock) synGiveUp(tep *tcp.Endpoint) {
+	if t.isClosed() || t.endpoint() != tcpip.Endpoint(tep) {
 		return
 	}
 	tep.LockUser()

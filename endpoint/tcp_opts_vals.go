@@ -97,33 +97,30 @@ func orDefault(v, def int32) int32 {
 }
 
 // tcpOpts returns the socket's TCP option values.
-func (g *gsock) tcpOpts() tcpOptVals {
-	g.optMu.Lock()
-	defer g.optMu.Unlock()
-	return g.opts.tcp
+func (t *tcpSock) tcpOpts() tcpOptVals {
+	t.optMu.Lock()
+	defer t.optMu.Unlock()
+	return t.opts.tcp
 }
 
 // setTCPVals applies fn to the values under optMu and, if it succeeds,
 // hands the result to gVisor.
-func (g *gsock) setTCPVals(fn func(v *tcpOptVals) error) error {
-	g.optMu.Lock()
-	err := fn(&g.opts.tcp)
-	g.optMu.Unlock()
+func (t *tcpSock) setTCPVals(fn func(v *tcpOptVals) error) error {
+	t.optMu.Lock()
+	err := fn(&t.opts.tcp)
+	t.optMu.Unlock()
 	if err != nil {
 		return err
 	}
-	g.pushTCPOpts()
+	t.pushTCPOpts()
 	return nil
 }
 
 // setTCPOpt is do_tcp_setsockopt.
-func (g *gsock) setTCPOpt(name int, val []byte) error {
-	if !g.isTCP() {
-		return unix.ENOPROTOOPT
-	}
+func (t *tcpSock) setTCPOpt(name int, val []byte) error {
 	switch name {
 	case unix.TCP_CONGESTION:
-		return g.setTCPCongestion(val)
+		return t.setTCPCongestion(val)
 	case unix.TCP_ULP, unix.TCP_FASTOPEN_KEY:
 		return unix.ENOPROTOOPT // string options netsandbox does not have
 	}
@@ -133,13 +130,13 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 	}
 	switch name {
 	case unix.TCP_MAXSEG:
-		return g.setTCPMaxseg(val) // tcp_maxseg.go
+		return t.setTCPMaxseg(val) // tcp_maxseg.go
 	case unix.TCP_NODELAY:
-		return g.setTCPNodelay(v != 0)
+		return t.setTCPNodelay(v != 0)
 	case unix.TCP_CORK:
-		return g.setTCPVals(func(o *tcpOptVals) error { o.cork = v != 0; return nil })
+		return t.setTCPVals(func(o *tcpOptVals) error { o.cork = v != 0; return nil })
 	case unix.TCP_KEEPIDLE:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 1 || v > maxTCPKeepIdle {
 				return unix.EINVAL
 			}
@@ -147,7 +144,7 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 			return nil
 		})
 	case unix.TCP_KEEPINTVL:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 1 || v > maxTCPKeepIntvl {
 				return unix.EINVAL
 			}
@@ -155,7 +152,7 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 			return nil
 		})
 	case unix.TCP_KEEPCNT:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 1 || v > maxTCPKeepCnt {
 				return unix.EINVAL
 			}
@@ -163,7 +160,7 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 			return nil
 		})
 	case unix.TCP_SYNCNT:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 1 || v > maxTCPSynCnt {
 				return unix.EINVAL
 			}
@@ -171,7 +168,7 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 			return nil
 		})
 	case unix.TCP_LINGER2:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			switch {
 			case v < 0:
 				o.linger2 = -1
@@ -183,19 +180,19 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 			return nil
 		})
 	case unix.TCP_DEFER_ACCEPT:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			o.deferAccept = secsToRetrans(v, tcpTimeoutInitSec, tcpRTOMaxSec)
 			return nil
 		})
 	case unix.TCP_WINDOW_CLAMP:
-		return g.setTCPWindowClamp(v)
+		return t.setTCPWindowClamp(v)
 	case unix.TCP_QUICKACK:
 		// __tcp_sock_set_quickack: 0 enters delayed-ACK mode, anything
 		// else leaves it (an even value re-enters it only when an ACK
 		// is scheduled, which gVisor never leaves pending).
-		return g.setTCPVals(func(o *tcpOptVals) error { o.pingpong = v == 0; return nil })
+		return t.setTCPVals(func(o *tcpOptVals) error { o.pingpong = v == 0; return nil })
 	case unix.TCP_THIN_LINEAR_TIMEOUTS:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 0 || v > 1 {
 				return unix.EINVAL
 			}
@@ -208,7 +205,7 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 		}
 		return nil // Linux validates and ignores it
 	case unix.TCP_USER_TIMEOUT:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 0 {
 				return unix.EINVAL
 			}
@@ -216,11 +213,11 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 			return nil
 		})
 	case unix.TCP_NOTSENT_LOWAT:
-		err := g.setTCPVals(func(o *tcpOptVals) error { o.notsentLowat = uint32(v); return nil })
-		g.q.Notify(waiter.WritableEvents) // sk_write_space: writability may have changed
+		err := t.setTCPVals(func(o *tcpOptVals) error { o.notsentLowat = uint32(v); return nil })
+		t.q.Notify(waiter.WritableEvents) // sk_write_space: writability may have changed
 		return err
 	case unix.TCP_INQ:
-		return g.setTCPVals(func(o *tcpOptVals) error {
+		return t.setTCPVals(func(o *tcpOptVals) error {
 			if v < 0 || v > 1 {
 				return unix.EINVAL
 			}
@@ -233,15 +230,15 @@ func (g *gsock) setTCPOpt(name int, val []byte) error {
 
 // setTCPNodelay is __tcp_sock_set_nodelay: turning Nagle off also pushes
 // what is queued, a corked partial segment included.
-func (g *gsock) setTCPNodelay(on bool) error {
+func (t *tcpSock) setTCPNodelay(on bool) error {
 	var flush bool
-	err := g.setTCPVals(func(o *tcpOptVals) error {
+	err := t.setTCPVals(func(o *tcpOptVals) error {
 		flush = on && o.cork
 		o.nodelay = on
 		return nil
 	})
 	if flush {
-		so := g.endpoint().SocketOptions()
+		so := t.endpoint().SocketOptions()
 		so.SetCorkOption(false) // sends the held segment
 		so.SetCorkOption(true)
 	}
@@ -250,10 +247,10 @@ func (g *gsock) setTCPNodelay(on bool) error {
 
 // setTCPWindowClamp is tcp_set_window_clamp: 0 clears the clamp only on
 // a closed socket; anything else is raised to SOCK_MIN_RCVBUF/2.
-func (g *gsock) setTCPWindowClamp(v int32) error {
-	return g.setTCPVals(func(o *tcpOptVals) error {
+func (t *tcpSock) setTCPWindowClamp(v int32) error {
+	return t.setTCPVals(func(o *tcpOptVals) error {
 		if v == 0 {
-			if linuxTCPState(tcp.EndpointState(g.endpoint().State())) != tcpClose {
+			if linuxTCPState(tcp.EndpointState(t.endpoint().State())) != tcpClose {
 				return unix.EINVAL
 			}
 			o.windowClamp = 0
@@ -269,8 +266,8 @@ const tcpClose = 7
 
 // getTCPOpt answers the options of this file; handled is false for the
 // others.
-func (g *gsock) getTCPOpt(name int, buf []byte) (handled bool, n int, err error) {
-	o := g.tcpOpts()
+func (t *tcpSock) getTCPOpt(name int, buf []byte) (handled bool, n int, err error) {
+	o := t.tcpOpts()
 	var v int32
 	switch name {
 	case unix.TCP_NODELAY:
@@ -309,7 +306,7 @@ func (g *gsock) getTCPOpt(name int, buf []byte) (handled bool, n int, err error)
 	case tcpIsMPTCP:
 		v = 0 // a plain TCP socket
 	case unix.TCP_CONGESTION:
-		return true, g.getTCPCongestion(buf), nil
+		return true, t.getTCPCongestion(buf), nil
 	case unix.TCP_CC_INFO:
 		// The algorithm's get_info: reno and cubic, the ones gVisor has,
 		// have none, so Linux copies nothing.
@@ -360,7 +357,7 @@ func retransToSecs(retrans uint8, timeout, rtoMax int32) int32 {
 // TCP_CA_NAME_MAX-1 bytes up to a NUL; an unknown name is ENOENT; without
 // CAP_NET_ADMIN only reno and the default (tcp_allowed_congestion_control)
 // may be chosen.
-func (g *gsock) setTCPCongestion(val []byte) error {
+func (t *tcpSock) setTCPCongestion(val []byte) error {
 	if len(val) < 1 {
 		return unix.EINVAL
 	}
@@ -369,19 +366,19 @@ func (g *gsock) setTCPCongestion(val []byte) error {
 		name = name[:i]
 	}
 	cc := string(name)
-	if !g.ccAvailable(cc) {
+	if !t.ccAvailable(cc) {
 		return unix.ENOENT
 	}
-	if !g.s.Caps().Has(stack.CapNetAdmin) && cc != "reno" && cc != g.defaultCC() {
+	if !t.s.Caps().Has(stack.CapNetAdmin) && cc != "reno" && cc != t.defaultCC() {
 		return unix.EPERM
 	}
-	return g.setTCPVals(func(o *tcpOptVals) error { o.cc = cc; return nil })
+	return t.setTCPVals(func(o *tcpOptVals) error { o.cc = cc; return nil })
 }
 
 // ccAvailable tells whether gVisor's TCP has congestion control name.
-func (g *gsock) ccAvailable(name string) bool {
+func (t *tcpSock) ccAvailable(name string) bool {
 	var avail tcpip.TCPAvailableCongestionControlOption
-	if e := g.s.Gvisor().TransportProtocolOption(tcp.ProtocolNumber, &avail); e != nil {
+	if e := t.s.Gvisor().TransportProtocolOption(tcp.ProtocolNumber, &avail); e != nil {
 		return false
 	}
 	for _, n := range bytes.Fields([]byte(avail)) {
@@ -393,9 +390,9 @@ func (g *gsock) ccAvailable(name string) bool {
 }
 
 // defaultCC is the stack's default congestion control.
-func (g *gsock) defaultCC() string {
+func (t *tcpSock) defaultCC() string {
 	var cc tcpip.CongestionControlOption
-	if e := g.s.Gvisor().TransportProtocolOption(tcp.ProtocolNumber, &cc); e != nil {
+	if e := t.s.Gvisor().TransportProtocolOption(tcp.ProtocolNumber, &cc); e != nil {
 		return ""
 	}
 	return string(cc)
@@ -403,10 +400,10 @@ func (g *gsock) defaultCC() string {
 
 // getTCPCongestion copies the algorithm's name, NUL-padded to
 // TCP_CA_NAME_MAX, cut to the caller's length.
-func (g *gsock) getTCPCongestion(buf []byte) int {
+func (t *tcpSock) getTCPCongestion(buf []byte) int {
 	var cc tcpip.CongestionControlOption
-	if e := g.endpoint().GetSockOpt(&cc); e != nil {
-		cc = tcpip.CongestionControlOption(g.defaultCC())
+	if e := t.endpoint().GetSockOpt(&cc); e != nil {
+		cc = tcpip.CongestionControlOption(t.defaultCC())
 	}
 	var name [tcpCANameMax]byte
 	copy(name[:tcpCANameMax-1], cc)
@@ -416,28 +413,25 @@ func (g *gsock) getTCPCongestion(buf []byte) int {
 // acceptTCPOpts adjusts an accepted socket's copy of its listener's
 // values as Linux's child socket has them: rskq_defer_accept belongs to
 // the listener's accept queue, which the child starts without.
-func (g *gsock) acceptTCPOpts() {
-	g.optMu.Lock()
-	g.opts.tcp.deferAccept = 0
-	g.optMu.Unlock()
+func (t *tcpSock) acceptTCPOpts() {
+	t.optMu.Lock()
+	t.opts.tcp.deferAccept = 0
+	t.optMu.Unlock()
 }
 
 // noteListenTCPOpts is inet_csk_listen_start's reset of the ACK state
 // (inet_csk_delack_init): a listener leaves delayed-ACK mode.
-func (g *gsock) noteListenTCPOpts() {
-	g.optMu.Lock()
-	g.opts.tcp.pingpong = false
-	g.optMu.Unlock()
+func (t *tcpSock) noteListenTCPOpts() {
+	t.optMu.Lock()
+	t.opts.tcp.pingpong = false
+	t.optMu.Unlock()
 }
 
 // pushTCPOpts hands gVisor the values it acts on, each only when gVisor's
 // differs (setting a keepalive value restarts gVisor's keepalive timer).
-func (g *gsock) pushTCPOpts() {
-	if !g.isTCP() {
-		return
-	}
-	o := g.tcpOpts()
-	ep := g.endpoint()
+func (t *tcpSock) pushTCPOpts() {
+	o := t.tcpOpts()
+	ep := t.endpoint()
 	so := ep.SocketOptions()
 	if so.GetDelayOption() == o.nodelay {
 		so.SetDelayOption(!o.nodelay)

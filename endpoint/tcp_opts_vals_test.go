@@ -180,7 +180,7 @@ func TestTCPOptsReachGvisor(t *testing.T) {
 				ep.SocketOptions().GetDelayOption())
 		}
 	}
-	check("listener", l.(*gsock).endpoint(), 3*time.Second)
+	check("listener", l.(*tcpSock).endpoint(), 3*time.Second)
 	if err := l.SetSockOpt(unix.SOL_TCP, unix.TCP_QUICKACK, intOpt(0)); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestTCPOptsReachGvisor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	check("accepted", a.(*gsock).endpoint(), 0)
+	check("accepted", a.(*tcpSock).endpoint(), 0)
 	if v := getInt(t, a, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT); v != 0 {
 		t.Errorf("accepted DEFER_ACCEPT %d, want 0", v)
 	}
@@ -369,7 +369,7 @@ func TestCorkFullSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in, _ := tcpInternalsOf(c.(*gsock).endpoint(), s.Gvisor().Clock())
+	in, _ := tcpInternalsOf(c.(*tcpSock).endpoint(), s.Gvisor().Clock())
 	got := read(100 * time.Millisecond)
 	if got == 0 || got == 3200 || got%in.maxPayload != 0 {
 		t.Errorf("corked 200+3000 with segments of %d: %d bytes left, want whole segments and a held tail", in.maxPayload, got)
