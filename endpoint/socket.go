@@ -100,6 +100,8 @@ func New(s *stack.Stack, domain, typ, proto int) (Socket, error) {
 			sock, err = newUDP(s)
 		case unix.IPPROTO_ICMP:
 			sock, err = newPing(s)
+		case unix.IPPROTO_UDPLITE:
+			sock, err = newUDPLite(s)
 		default:
 			return nil, unix.EPROTONOSUPPORT
 		}

@@ -41,6 +41,11 @@ type udpSock struct {
 	// deferredAddr is the address of a bind(addr, 0) made under
 	// IP_BIND_ADDRESS_NO_PORT: the port is taken by the first autobind.
 	deferredAddr netip.Addr
+	// lite makes it a UDP-Lite socket (udplite.go); liteSend and
+	// liteRecv are its UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV, with
+	// covSet once set.
+	lite               bool
+	liteSend, liteRecv atomic.Uint32
 
 	mu    sync.Mutex // guards the receive side below
 	shut  int
@@ -80,7 +85,7 @@ func (u *udpSock) DeliverUDP(d *stack.Datagram) {
 
 func (u *udpSock) bindFlags() stack.UDPBindFlags {
 	o := u.optsSnapshot()
-	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf, FreeBind: o.freeBind(), PortRange: o.ext.portRange}
+	return stack.UDPBindFlags{ReuseAddr: o.reuseAddr, ReusePort: o.reusePort, BindToDevice: o.bindIf, FreeBind: o.freeBind(), PortRange: o.ext.portRange, Lite: u.lite}
 }
 
 func (u *udpSock) Bind(sa []byte) error {
@@ -295,6 +300,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		Payload:    p,
 	}
 	u.applyMcastOpts(&m)
+	if u.lite {
+		u.applyLite(&m)
+	}
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
@@ -455,6 +463,9 @@ func (u *udpSock) Close() error {
 }
 
 func (u *udpSock) SetSockOpt(level, name int, val []byte) error {
+	if level == unix.SOL_UDP || level == solUDPLite {
+		return u.setUDPLevel(name, val) // udplite.go
+	}
 	if err := u.setCommon(level, name, val); err != nil {
 		return err
 	}
@@ -475,7 +486,14 @@ func (u *udpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 			return putErrno(buf, e), nil
 		case unix.SO_ACCEPTCONN:
 			return options.PutSockInt(buf, 0), nil
+		case unix.SO_PROTOCOL:
+			if u.lite {
+				return options.PutSockInt(buf, solUDPLite), nil
+			}
 		}
+	}
+	if level == unix.SOL_UDP || level == solUDPLite {
+		return u.getUDPLevel(name, buf) // udplite.go
 	}
 	if level == unix.SOL_IP && name == unix.IP_MTU {
 		return u.getIPMTU(buf)

@@ -160,7 +160,7 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 		TOS:      tos,
 		OrigLen:  icmp[5],
 	}
-	if proto == header.UDPProtocolNumber {
+	if proto == header.UDPProtocolNumber || proto == UDPLiteProtocolNumber {
 		e.PayloadOffset = ihl + header.UDPMinimumSize
 		e.Payload = append([]byte(nil), th[header.UDPMinimumSize:]...)
 	}

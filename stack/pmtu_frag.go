@@ -64,7 +64,7 @@ func (s *Stack) writeFragments(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 			Flags:          flags,
 			FragmentOffset: uint16(off),
 			TTL:            ttl,
-			Protocol:       uint8(header.UDPProtocolNumber),
+			Protocol:       uint8(m.proto()),
 			SrcAddr:        gAddr(src),
 			DstAddr:        r.RemoteAddress(),
 		})

@@ -80,6 +80,7 @@ func New(cfg Config) (*Stack, error) {
 				s.udp = &udpProtocol{s: s, g: g}
 				return s.udp
 			},
+			s.newUDPLiteProtocol, // the same transport as protocol 136 (udplite.go)
 			func(g *gstack.Stack) gstack.TransportProtocol { return &igmpProtocol{g: g} },
 		},
 		RawFactory: raw.EndpointFactory{},

@@ -40,6 +40,9 @@ type UDPBindFlags struct {
 	// PortRange is the socket's IP_LOCAL_PORT_RANGE (lo | hi<<16, 0 =
 	// none): an ephemeral port comes from it (EphemeralRange).
 	PortRange uint32
+	// Lite binds a UDP-Lite port (its own port space, as udplite_table);
+	// the receiver must be a UDPLiteReceiver.
+	Lite bool
 }
 
 // UDPSend describes one outgoing datagram.
@@ -71,7 +74,13 @@ type UDPSend struct {
 	// the header of every datagram; a source route sends it to its first
 	// hop.
 	IPOptions *options.IPOptions
-	Payload   []byte
+	// Lite sends a UDP-Lite datagram (udplite.go); NoChecksum does not
+	// apply to it. CsCovSet tells that UDPLITE_SEND_CSCOV was set, to
+	// CsCov (0 or 8..65535).
+	Lite     bool
+	CsCovSet bool
+	CsCov    uint16
+	Payload  []byte
 }
 
 // PMTUMode is IP_MTU_DISCOVER, with Linux's IP_PMTUDISC_* values.

@@ -25,6 +25,7 @@ type UDPBinding struct {
 	local     netip.AddrPort
 	id        gstack.TransportEndpointID // current demuxer registration
 	released  bool
+	proto     tcpip.TransportProtocolNumber // UDP or UDP-Lite (flags.Lite)
 }
 
 // UDPBind reserves local (port 0 => ephemeral from ip_local_port_range) and
@@ -50,8 +51,15 @@ func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*U
 	if f.BindToDevice != 0 && !s.g.HasNIC(tcpip.NICID(f.BindToDevice)) {
 		return nil, unix.ENODEV
 	}
-	b := &UDPBinding{s: s, requested: local, flags: f}
+	b := &UDPBinding{s: s, requested: local, flags: f, proto: header.UDPProtocolNumber}
 	b.ep = &udpEndpoint{s: s, r: r}
+	if f.Lite {
+		lr, ok := r.(UDPLiteReceiver)
+		if !ok {
+			return nil, unix.EINVAL
+		}
+		b.ep.lite, b.proto = lr, UDPLiteProtocolNumber
+	}
 	b.resAddr = gAddr(a)
 	port, err := b.reserve(b.resAddr, local.Port())
 	if err != nil {
@@ -59,7 +67,7 @@ func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*U
 	}
 	b.local = netip.AddrPortFrom(a, port)
 	b.id = gstack.TransportEndpointID{LocalPort: port, LocalAddress: b.resAddr}
-	if e := s.g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device()); e != nil {
+	if e := s.g.RegisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device()); e != nil {
 		b.unreserve(b.resAddr, port)
 		return nil, unix.EADDRINUSE
 	}
@@ -95,7 +103,7 @@ func (b *UDPBinding) device() tcpip.NICID { return tcpip.NICID(b.flags.BindToDev
 func (b *UDPBinding) reservation(addr tcpip.Address, port uint16) ports.Reservation {
 	return ports.Reservation{
 		Networks:     ipv4Only,
-		Transport:    header.UDPProtocolNumber,
+		Transport:    b.proto,
 		Addr:         addr,
 		Port:         port,
 		Flags:        b.portFlags(),
@@ -222,14 +230,14 @@ func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndp
 			return err
 		}
 	}
-	if e := g.RegisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, next, b.ep, b.portFlags(), b.device()); e != nil {
+	if e := g.RegisterTransportEndpoint(ipv4Only, b.proto, next, b.ep, b.portFlags(), b.device()); e != nil {
 		if resAddr != oldRes {
 			b.unreserve(resAddr, port)
 			b.retakeLocked(oldRes)
 		}
 		return unix.EADDRINUSE
 	}
-	g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
+	g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.id = next
 	b.resAddr = resAddr
 	return nil
@@ -240,7 +248,7 @@ func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndp
 // the binding is then dead, as if released.
 func (b *UDPBinding) retakeLocked(addr tcpip.Address) {
 	if _, err := b.reserve(addr, b.local.Port()); err != nil {
-		b.s.g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
+		b.s.g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
 		b.released = true
 		b.local = netip.AddrPort{}
 	}
@@ -258,7 +266,7 @@ func (b *UDPBinding) releaseLocked() {
 		return
 	}
 	b.released = true
-	b.s.g.UnregisterTransportEndpoint(ipv4Only, header.UDPProtocolNumber, b.id, b.ep, b.portFlags(), b.device())
+	b.s.g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.unreserve(b.resAddr, b.local.Port())
 	b.local = netip.AddrPort{}
 }

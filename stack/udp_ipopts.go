@@ -95,7 +95,7 @@ func (s *Stack) writeWithOptions(r *gstack.Route, src netip.Addr, m *UDPSend, tt
 	hdr := buffer.NewViewSize(hdrLen)
 	b := hdr.AsSlice()
 	putIPv4(b, r, &ipv4Fields{
-		src: src, final: m.Dst.Addr(), proto: uint8(header.UDPProtocolNumber),
+		src: src, final: m.Dst.Addr(), proto: uint8(m.proto()),
 		ttl: ttl, tos: m.TOS, df: df, id: id, opts: m.IPOptions,
 	}, hdrLen+len(m.Payload))
 	putUDPHeader(header.UDP(b[ipLen:]), gAddr(src), r.RemoteAddress(), m)

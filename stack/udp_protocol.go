@@ -10,15 +10,22 @@ import (
 )
 
 // udpProtocol is netsandbox's UDP, registered in gVisor's stack as transport
-// protocol 17 in place of gVisor's own.
+// protocol 17 in place of gVisor's own, and again as UDP-Lite (136,
+// udplite.go) with num set.
 type udpProtocol struct {
-	s *Stack
-	g *gstack.Stack
+	s   *Stack
+	g   *gstack.Stack
+	num tcpip.TransportProtocolNumber // 0 = UDP (17)
 }
 
 var _ gstack.TransportProtocol = (*udpProtocol)(nil)
 
-func (*udpProtocol) Number() tcpip.TransportProtocolNumber { return header.UDPProtocolNumber }
+func (p *udpProtocol) Number() tcpip.TransportProtocolNumber {
+	if p.lite() {
+		return UDPLiteProtocolNumber
+	}
+	return header.UDPProtocolNumber
+}
 
 // NewEndpoint is not supported: UDP sockets are made by endpoint/ through
 // Stack.UDPBind.
@@ -26,9 +33,10 @@ func (*udpProtocol) NewEndpoint(tcpip.NetworkProtocolNumber, *waiter.Queue) (tcp
 	return nil, &tcpip.ErrNotSupported{}
 }
 
-// NewRawEndpoint gives SOCK_RAW IPPROTO_UDP sockets gVisor's raw endpoint.
+// NewRawEndpoint gives SOCK_RAW IPPROTO_UDP (and IPPROTO_UDPLITE) sockets
+// gVisor's raw endpoint.
 func (p *udpProtocol) NewRawEndpoint(netProto tcpip.NetworkProtocolNumber, wq *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
-	return raw.NewEndpoint(p.g, netProto, header.UDPProtocolNumber, wq)
+	return raw.NewEndpoint(p.g, netProto, p.Number(), wq)
 }
 
 func (*udpProtocol) MinimumPacketSize() int { return header.UDPMinimumSize }
@@ -46,7 +54,7 @@ func (*udpProtocol) ParsePorts(b []byte) (src, dst uint16, err tcpip.Error) {
 // and is left unhandled so that gVisor's IPv4 answers with ICMP port
 // unreachable (it sends none for broadcast or multicast destinations).
 func (p *udpProtocol) HandleUnknownDestinationPacket(_ gstack.TransportEndpointID, pkt *gstack.PacketBuffer) gstack.UnknownDestinationPacketDisposition {
-	if !udpValid(p.s, pkt) {
+	if !p.valid(pkt) {
 		return gstack.UnknownDestinationPacketHandled
 	}
 	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(pkt.Network().DestinationAddress()) {
@@ -74,12 +82,27 @@ func (*udpProtocol) Restore() {}
 
 // Parse sets the UDP header and trims the payload to the UDP length. A
 // datagram shorter than its header or its length field is counted as an
-// input error (Linux's "short packet").
+// input error (Linux's "short packet"). A UDP-Lite datagram needs its
+// header only.
 func (p *udpProtocol) Parse(pkt *gstack.PacketBuffer) bool {
-	if !parse.UDP(pkt) {
+	ok := false
+	if p.lite() {
+		ok = parseUDPLite(pkt)
+	} else {
+		ok = parse.UDP(pkt)
+	}
+	if !ok {
 		p.s.stats.UDPInErrors.Add(1)
 		p.s.stats.udpParseErrors.Add(1)
 		return false
 	}
 	return true
+}
+
+// valid is udpValid or, for UDP-Lite, udpLiteValid.
+func (p *udpProtocol) valid(pkt *gstack.PacketBuffer) bool {
+	if p.lite() {
+		return udpLiteValid(p.s, pkt)
+	}
+	return udpValid(p.s, pkt)
 }

@@ -13,14 +13,22 @@ import (
 type udpEndpoint struct {
 	s *Stack
 	r UDPReceiver
+	// lite is r of a UDP-Lite binding (udplite.go), nil for UDP.
+	lite UDPLiteReceiver
 }
 
 var _ gstack.TransportEndpoint = (*udpEndpoint)(nil)
 
 // HandlePacket validates the datagram (length and checksum, dropping and
-// counting as Linux's __udp4_lib_rcv does) and delivers it.
+// counting as Linux's __udp4_lib_rcv does) and delivers it. A UDP-Lite
+// datagram has its coverage and checksum checked instead, and then the
+// socket's minimum coverage.
 func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
-	if !udpValid(e.s, pkt) || !e.mcastDeliverable(pkt) {
+	if e.lite != nil {
+		if !udpLiteValid(e.s, pkt) || !e.mcastDeliverable(pkt) || !e.liteCoverageAccepted(pkt) {
+			return
+		}
+	} else if !udpValid(e.s, pkt) || !e.mcastDeliverable(pkt) {
 		return
 	}
 	ip := header.IPv4(pkt.NetworkHeader().Slice())

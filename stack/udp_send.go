@@ -144,7 +144,7 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 	})
 	defer pkt.DecRef()
 	udp := header.UDP(pkt.TransportHeader().Push(header.UDPMinimumSize))
-	pkt.TransportProtocolNumber = header.UDPProtocolNumber
+	pkt.TransportProtocolNumber = m.proto()
 	putUDPHeader(udp, r.LocalAddress(), r.RemoteAddress(), m)
 	if m.Connected && m.IPID != nil {
 		// gVisor picks a random ID without DF; the IPv4 wrapper puts
@@ -152,7 +152,7 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 		pkt.Owner = m.IPID
 	}
 	e := r.WritePacket(gstack.NetworkHeaderParams{
-		Protocol: header.UDPProtocolNumber,
+		Protocol: m.proto(),
 		TTL:      ttl,
 		TOS:      m.TOS,
 		DF:       df,
@@ -182,7 +182,7 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 		ID:          id,
 		Flags:       flags,
 		TTL:         ttl,
-		Protocol:    uint8(header.UDPProtocolNumber),
+		Protocol:    uint8(m.proto()),
 		SrcAddr:     gAddr(src),
 		DstAddr:     r.RemoteAddress(),
 	})
@@ -205,6 +205,10 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 
 // putUDPHeader fills in the UDP header of a datagram carrying m.Payload.
 func putUDPHeader(udp header.UDP, src, dst tcpip.Address, m *UDPSend) {
+	if m.Lite {
+		putUDPLiteHeader(udp, src, dst, m)
+		return
+	}
 	length := uint16(header.UDPMinimumSize + len(m.Payload))
 	udp.Encode(&header.UDPFields{
 		SrcPort: m.Src.Port(),

@@ -87,8 +87,7 @@ var sweepMissing = func() map[[2]int]string {
 			unix.TCP_TX_DELAY: "TCP_TX_DELAY", 44: "TCP_RTO_MAX_MS", 45: "TCP_RTO_MIN_US", 46: "TCP_DELACK_MAX_US",
 		},
 		unix.IPPROTO_UDP: {
-			unix.UDP_CORK: "UDP_CORK", 10: "UDPLITE_SEND_CSCOV", 11: "UDPLITE_RECV_CSCOV",
-			100: "UDP_ENCAP", 101: "UDP_NO_CHECK6_TX", 102: "UDP_NO_CHECK6_RX", 103: "UDP_SEGMENT", 104: "UDP_GRO",
+			unix.UDP_CORK: "UDP_CORK", 100: "UDP_ENCAP", 101: "UDP_NO_CHECK6_TX", 102: "UDP_NO_CHECK6_RX", 103: "UDP_SEGMENT", 104: "UDP_GRO",
 		},
 	} {
 		for opt, name := range opts {

@@ -44,6 +44,7 @@ func All() []harness.Scenario {
 		tcpMaxsegScenarios(),
 		tcpOptScenarios(),
 		forwardingScenarios(),
+		udpliteScenarios(),
 	} {
 		all = append(all, group...)
 	}
