@@ -49,7 +49,7 @@ func (g *gsock) watchICMPErrors() *gErrState {
 	if v, loaded := gErrStates.LoadOrStore(g, st); loaded {
 		return v.(*gErrState)
 	}
-	st.remove = g.s.AddICMPErrorSocket(g)
+	st.remove = g.s.AddICMPErrorSocket(g.errSock)
 	return st
 }
 
@@ -71,73 +71,83 @@ func (g *gsock) unwatchICMPErrors() {
 // Echo request, the only ICMP message ping sockets send.
 const icmpEchoRequest = 8
 
-// QuotedICMPError is raw_err and ping_err: it tells whether the quoted
-// datagram is this socket's and records the error by their rules.
-func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
+// quotedDatagram is the datagram an ICMP error quotes, as a raw or ping
+// socket's error handler reads it, with the socket's peer.
+type quotedDatagram struct {
+	st        *gErrState
+	ihl       int
+	proto     int
+	src, dst  netip.Addr
+	th        []byte // from the transport header on
+	remote    netip.Addr
+	connected bool
+}
+
+// matchQuote reads the quote of an ICMP error for this socket: none when
+// the socket does not watch errors, is closing, the quote is short or its
+// source is not the socket's bound address.
+func (g *gsock) matchQuote(quote []byte) (quotedDatagram, bool) {
 	st := g.errState()
 	if st == nil || g.isClosed() || len(quote) < 28 {
+		return quotedDatagram{}, false
+	}
+	q := quotedDatagram{
+		st:    st,
+		ihl:   int(quote[0]&0xf) * 4,
+		proto: int(quote[9]),
+		src:   netip.AddrFrom4([4]byte(quote[12:16])),
+		dst:   netip.AddrFrom4([4]byte(quote[16:20])),
+	}
+	q.th = quote[q.ihl:]
+	var local netip.Addr
+	local, q.remote, q.connected = g.icmpMatchAddrs()
+	if local.IsValid() && !local.IsUnspecified() && local != q.src {
+		return quotedDatagram{}, false
+	}
+	return q, true
+}
+
+// QuotedICMPError is raw_err: raw_v4_match finds the socket by its
+// protocol and addresses.
+func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
+	q, ok := g.matchQuote(quote)
+	if !ok {
 		return false
 	}
-	ihl := int(quote[0]&0xf) * 4
-	proto := int(quote[9])
-	qsrc := netip.AddrFrom4([4]byte(quote[12:16]))
-	qdst := netip.AddrFrom4([4]byte(quote[16:20]))
-	th := quote[ihl:]
-	local, remote, connected := g.icmpMatchAddrs()
-	if local.IsValid() && !local.IsUnspecified() && local != qsrc {
+	if q.proto != g.proto || g.proto == unix.IPPROTO_RAW || q.connected && q.remote != q.dst {
 		return false
+	}
+	if e.Type == icmpRedirect || e.Type == icmpSourceQuench {
+		return true
 	}
 	o := g.optsSnapshot()
-	var errno unix.Errno
-	var hard bool
-	var payload []byte
-	hlen := ihl
-	if g.isPing() {
-		// ping_err: an echo request, for the socket ping_lookup finds by
-		// its identifier (the newest of those sharing it whose address
-		// and device fit).
-		if proto != unix.IPPROTO_ICMP || th[0] != icmpEchoRequest || th[1] != 0 {
-			return false
-		}
-		id := uint16(th[4])<<8 | uint16(th[5])
-		if so := g.s.PingLookup(id, qsrc, e.IfIndex); so == nil || so != stack.PingSocket(g) {
-			return false
-		}
-		var ok bool
-		if errno, hard, ok = pingICMPErrno(e, o.pmtudisc); !ok {
-			return true
-		}
-		if !o.recvErr && (!hard || !connected) {
-			return true
-		}
-		payload = th
-	} else {
-		// raw_v4_match: the socket's protocol and addresses.
-		if proto != g.proto || g.proto == unix.IPPROTO_RAW || connected && remote != qdst {
-			return false
-		}
-		if e.Type == icmpRedirect || e.Type == icmpSourceQuench {
-			return true
-		}
-		if !o.recvErr && !connected {
-			return true
-		}
-		errno, hard = rawICMPErrno(e, o.pmtudisc)
-		payload = th
-		if o.hdrincl {
-			payload, hlen = quote, 0
-		}
-		if !o.recvErr && !hard {
-			return true
-		}
+	if !o.recvErr && !q.connected {
+		return true
 	}
+	errno, hard := rawICMPErrno(e, o.pmtudisc)
+	payload, hlen := q.th, q.ihl
+	if o.hdrincl {
+		payload, hlen = quote, 0
+	}
+	if !o.recvErr && !hard {
+		return true
+	}
+	g.queueICMPError(q, e, quote, payload, hlen, errno, o)
+	return true
+}
+
+// queueICMPError records an ICMP error the socket took: sk_err, and with
+// IP_RECVERR the error queue entry (payload from offset hlen of the
+// quote's headers, for RFC 4884).
+func (g *gsock) queueICMPError(q quotedDatagram, e *stack.ICMPError, quote, payload []byte, hlen int, errno unix.Errno, o sockOpts) {
 	se := icmpSockErr(e, errno)
-	se.name = netip.AddrPortFrom(qdst, 0)
+	se.name = netip.AddrPortFrom(q.dst, 0)
 	se.payload = append([]byte(nil), payload...)
 	se.truesize = udpTruesize(28 + len(quote))
 	if o.recvErrRFC4884 {
 		setRFC4884(&se, e, hlen)
 	}
+	st := q.st
 	st.mu.Lock()
 	if o.recvErr && errQueueAdmits(st.rmem, o.rcvbuf, se.truesize) {
 		st.rmem += se.truesize
@@ -146,7 +156,6 @@ func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	st.soErr = errno
 	st.mu.Unlock()
 	g.q.Notify(waiter.EventErr | waiter.EventIn)
-	return true
 }
 
 // Types ping sockets report that other sockets ignore.

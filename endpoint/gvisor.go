@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -9,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/options"
@@ -40,14 +38,9 @@ type gsock struct {
 	// unconnected raw or ping socket and gVisor does not.
 	shut int
 
-	// pingMu orders a ping socket's bind, connect and disconnect (write)
-	// before its sends (read); it guards ping (ping_ident.go).
-	pingMu sync.RWMutex
-	ping   pingIdent
-	// deliverMu orders a ping socket's deliveries (PingDeliver) with the
-	// swap of its gVisor endpoint (pingSwap), so that no reply lands on
-	// the old endpoint after its queue moved, or ahead of the moved ones.
-	deliverMu sync.Mutex
+	// errSock is the raw or ping socket that registers with the stack's
+	// ICMP tap (errqueue_gsock.go): the kind's own QuotedICMPError.
+	errSock stack.ICMPErrorSocket
 }
 
 func newRaw(s *stack.Stack, proto int) (Socket, error) {
@@ -58,29 +51,27 @@ func newRaw(s *stack.Stack, proto int) (Socket, error) {
 	})
 }
 
-// newPing creates an ICMP datagram socket; ping_init_sock allows it only to
-// a gid inside net.ipv4.ping_group_range.
-func newPing(s *stack.Stack) (Socket, error) {
-	lo, hi := s.Sysctl().Pair("net.ipv4.ping_group_range")
-	if gid := int64(s.GID()); gid < int64(lo) || gid > int64(hi) {
-		return nil, unix.EACCES
-	}
-	return newGsock(s, unix.SOCK_DGRAM, unix.IPPROTO_ICMP, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
-		return s.Gvisor().NewEndpoint(icmp.ProtocolNumber4, ipv4.ProtocolNumber, q)
-	})
-}
-
 func newGsock(s *stack.Stack, typ, proto int, mk func(*waiter.Queue) (tcpip.Endpoint, tcpip.Error)) (Socket, error) {
 	g := &gsock{}
-	if err := g.open(s, typ, proto, mk); err != nil {
-		return nil, err
-	}
-	g.ipid = s.NewDatagramIPID(g.ep)
-	if err := g.pushOpts(); err != nil {
-		g.ep.Close()
+	if err := g.openDatagram(s, typ, proto, mk, g); err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// openDatagram opens a raw or ping socket: its endpoint, IP ID counter and
+// options; self is the socket the stack reports ICMP errors to.
+func (g *gsock) openDatagram(s *stack.Stack, typ, proto int, mk func(*waiter.Queue) (tcpip.Endpoint, tcpip.Error), self stack.ICMPErrorSocket) error {
+	if err := g.open(s, typ, proto, mk); err != nil {
+		return err
+	}
+	g.ipid = s.NewDatagramIPID(g.ep)
+	g.errSock = self
+	if err := g.pushOpts(); err != nil {
+		g.ep.Close()
+		return err
+	}
+	return nil
 }
 
 // open makes the socket's gVisor endpoint with mk, which also makes the
@@ -127,13 +118,10 @@ func (g *gsock) Bind(sa []byte) error {
 			return unix.EINVAL // raw_bind: sk_state != TCP_CLOSE
 		}
 	}
-	// ping_bind and raw_bind judge the address before whether the socket
-	// is already bound.
+	// raw_bind judges the address before whether the socket is already
+	// bound.
 	if !bindableAddr(g.s, r.Addr.Addr()) && !g.optsSnapshot().freeBind() {
 		return unix.EADDRNOTAVAIL
-	}
-	if g.isPing() {
-		return g.pingBind(r.Addr)
 	}
 	return errOf(g.endpoint().Bind(g.gvisorBindAddress(r.Addr)))
 }
@@ -173,67 +161,55 @@ func checkPrivilegedPort(s *stack.Stack, port uint16) error {
 }
 
 func (g *gsock) Connect(sa []byte) error {
-	if g.isPing() {
-		g.pingMu.Lock()
-		defer g.pingMu.Unlock()
-		// inet_dgram_connect: an AF_UNSPEC address disconnects; any other
-		// first gives the socket an identifier (inet_autobind), before
-		// ip4_datagram_connect reads the address.
-		if len(sa) >= 2 && binary.NativeEndian.Uint16(sa) != unix.AF_UNSPEC {
-			if err := g.pingAutobind(); err != nil {
-				return err
-			}
-		}
-	}
 	r, err := options.ParseConnectAddr(sa)
 	if err != nil {
 		return err
 	}
 	if r.Unspec {
-		return g.disconnect()
+		g.disconnected()
+		e := g.endpoint().Disconnect()
+		if _, ok := e.(*tcpip.ErrNotSupported); ok {
+			return nil
+		}
+		return errOf(e)
 	}
 	r.Addr = routeDst(r.Addr, g.localAddr())
+	if err := g.checkDatagramDst(r.Addr.Addr()); err != nil {
+		return err
+	}
 	addr := fullAddress(r.Addr)
-	if g.typ == unix.SOCK_RAW {
-		addr.Port = 0
-	}
-	// ip4_datagram_connect wants SO_BROADCAST for a broadcast peer.
-	if err := checkBroadcastDst(g.s, g.localAddr(), r.Addr.Addr(), g.optsSnapshot()); err != nil {
+	addr.Port = 0
+	if err := errOf(g.endpoint().Connect(addr)); err != nil {
 		return err
 	}
-	if err := checkDontRoute(g.s, r.Addr.Addr(), g.optsSnapshot(), 0); err != nil {
-		return err
-	}
-	var e tcpip.Error
-	if g.isPing() {
-		e = g.pingConnect(addr)
-	} else {
-		e = g.endpoint().Connect(addr)
-	}
-	if e == nil {
-		g.mu.Lock()
-		g.remote, g.conn = r.Addr, true
-		g.mu.Unlock()
-		g.ipid.Connected()
-		g.watchICMPErrors() // raw_err reports to connected sockets
-	}
-	return errOf(e)
+	g.connected(r.Addr)
+	return nil
 }
 
-// disconnect is connect(AF_UNSPEC).
-func (g *gsock) disconnect() error {
+// checkDatagramDst is ip4_datagram_connect's judgement of the peer:
+// SO_BROADCAST for a broadcast address, then SO_DONTROUTE's on-link rule.
+func (g *gsock) checkDatagramDst(dst netip.Addr) error {
+	if err := checkBroadcastDst(g.s, g.localAddr(), dst, g.optsSnapshot()); err != nil {
+		return err
+	}
+	return checkDontRoute(g.s, dst, g.optsSnapshot(), 0)
+}
+
+// connected records the peer of a raw or ping connect(2).
+func (g *gsock) connected(remote netip.AddrPort) {
+	g.mu.Lock()
+	g.remote, g.conn = remote, true
+	g.mu.Unlock()
+	g.ipid.Connected()
+	g.watchICMPErrors() // raw_err and ping_err report to connected sockets
+}
+
+// disconnected forgets the peer (connect(AF_UNSPEC)).
+func (g *gsock) disconnected() {
 	g.mu.Lock()
 	g.remote, g.conn = netip.AddrPort{}, false
 	g.mu.Unlock()
 	g.ipid.Disconnected()
-	if g.isPing() {
-		return g.pingDisconnect() // pingMu is held (Connect)
-	}
-	e := g.endpoint().Disconnect()
-	if _, ok := e.(*tcpip.ErrNotSupported); ok {
-		return nil
-	}
-	return errOf(e)
 }
 
 func (g *gsock) Listen(int) error { return unix.EOPNOTSUPP }
@@ -246,11 +222,6 @@ func (g *gsock) Accept(flags int) (Socket, []byte, error) {
 }
 
 func (g *gsock) GetSockName() ([]byte, error) {
-	if g.isPing() {
-		if ap, ok := g.pingSockName(); ok {
-			return sockaddr(ap), nil
-		}
-	}
 	fa, e := g.endpoint().GetLocalAddress()
 	if e != nil {
 		return nil, errnoOf(e)

@@ -15,73 +15,43 @@ import (
 // accept before anything else is checked (0xFFFF).
 const maxIPPayload = 0xFFFF
 
+// SendMsg is raw_sendmsg.
 func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	g.watchICMPErrors()
-	if g.isPing() {
-		// inet_send_prepare gives the socket its identifier before
-		// ping_v4_sendmsg looks at anything.
-		if err := g.pingSendPrepare(); err != nil {
-			return 0, err
-		}
-		defer g.pingMu.RUnlock()
-	}
 	if len(p) > maxIPPayload {
 		return 0, unix.EMSGSIZE
-	}
-	if g.isPing() {
-		if err := checkPingRequest(p); err != nil {
-			return 0, err
-		}
 	}
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
-	var wo tcpip.WriteOptions
+	var dst netip.AddrPort
 	if to != nil {
-		ap, err := g.parseDest(to)
+		// raw_sendmsg takes AF_UNSPEC as AF_INET; there is no port.
+		r, err := options.ParseSendtoAddr(to)
 		if err != nil {
 			return 0, err
 		}
-		fa := fullAddress(routeDst(ap, g.localAddr()))
-		wo.To = &fa
-	} else {
-		g.mu.Lock()
-		conn := g.conn
-		g.mu.Unlock()
-		if !conn {
-			return 0, unix.EDESTADDRREQ
-		}
+		dst = netip.AddrPortFrom(r.Addr.Addr(), 0)
 	}
-	sp, err := parseSendCmsgs(oob)
+	wo, sp, err := g.sendPrep(p, oob, dst, to != nil, flags)
 	if err != nil {
 		return 0, err
 	}
-	if sp.ttl != 0 {
-		wo.ControlMessages.HasTTL, wo.ControlMessages.TTL = true, uint8(sp.ttl)
-	}
-	if err := g.checkSendDontRoute(wo.To, flags); err != nil {
-		return 0, err
-	}
-	if err := g.checkLocalMsgSize(p, wo.To); err != nil {
-		return 0, err
-	}
-	// sock_error where the send allocates with sock_alloc_send_skb: a
-	// ping socket (ip_append_data with the ICMP header as transport
-	// header) and a raw one with IP_HDRINCL (raw_send_hdrinc). A raw send
-	// without IP_HDRINCL has no transport header, so __ip_append_data
-	// allocates with alloc_skb and leaves the error to recvmsg and
-	// SO_ERROR (traceroute -I keeps sending while "time exceeded" errors
-	// arrive).
-	if g.typ != unix.SOCK_RAW || g.optsSnapshot().hdrincl {
+	// sock_error where the send allocates with sock_alloc_send_skb: with
+	// IP_HDRINCL (raw_send_hdrinc). Without it there is no transport
+	// header, so __ip_append_data allocates with alloc_skb and leaves the
+	// error to recvmsg and SO_ERROR (traceroute -I keeps sending while
+	// "time exceeded" errors arrive).
+	if g.optsSnapshot().hdrincl {
 		if e := g.takeICMPErr(); e != 0 {
 			return 0, e
 		}
 	}
 	// gVisor takes no per-packet TOS, IPv4 pktinfo or output interface
-	// for raw and ICMP endpoints, nor IP options for ICMP ones: those
-	// sends build their header in the stack (gvisor_sendctl.go, and
-	// raw_ipopts.go for raw IP options).
-	if handled, n, err := g.sendWithControl(p, wo.To, &sp); handled {
+	// for raw endpoints, nor IP options: those sends build their header
+	// in the stack (gvisor_sendctl.go, raw_ipopts.go), and so do
+	// header-included packets above gVisor's limit (raw_bigsend.go).
+	if handled, n, err := g.sendWithControl(p, wo.To, &sp, 0); handled {
 		return n, err
 	}
 	if handled, n, err := g.sendRawWithOptions(p, wo.To, &sp); handled {
@@ -90,43 +60,49 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if handled, n, err := g.sendHdrinclAtMTU(p, wo.To); handled {
 		return n, err
 	}
+	return g.write(p, wo)
+}
+
+// sendPrep is what raw_sendmsg and ping_v4_sendmsg check after their own
+// checks of the payload and the address, in their order: the destination
+// (to when hasTo, else the connected peer, EDESTADDRREQ without one), the
+// control messages, SO_DONTROUTE/MSG_DONTROUTE, the size against the MTU.
+func (g *gsock) sendPrep(p, oob []byte, to netip.AddrPort, hasTo bool, flags int) (tcpip.WriteOptions, sendParams, error) {
+	var wo tcpip.WriteOptions
+	if hasTo {
+		fa := fullAddress(routeDst(to, g.localAddr()))
+		wo.To = &fa
+	} else {
+		g.mu.Lock()
+		conn := g.conn
+		g.mu.Unlock()
+		if !conn {
+			return wo, sendParams{}, unix.EDESTADDRREQ
+		}
+	}
+	sp, err := parseSendCmsgs(oob)
+	if err != nil {
+		return wo, sp, err
+	}
+	if sp.ttl != 0 {
+		wo.ControlMessages.HasTTL, wo.ControlMessages.TTL = true, uint8(sp.ttl)
+	}
+	if err := g.checkSendDontRoute(wo.To, flags); err != nil {
+		return wo, sp, err
+	}
+	if err := g.checkLocalMsgSize(p, wo.To); err != nil {
+		return wo, sp, err
+	}
+	return wo, sp, nil
+}
+
+// write hands a datagram to the gVisor endpoint.
+func (g *gsock) write(p []byte, wo tcpip.WriteOptions) (int, error) {
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
 		return 0, errnoOf(e)
 	}
 	return int(n), nil
-}
-
-// checkPingRequest is ping_common_sendmsg's check of the user's ICMP header:
-// it must be whole and an echo request.
-func checkPingRequest(p []byte) error {
-	if len(p) < header.ICMPv4MinimumSize {
-		return unix.EINVAL
-	}
-	if header.ICMPv4(p).Type() != header.ICMPv4Echo || header.ICMPv4(p).Code() != 0 {
-		return unix.EINVAL
-	}
-	return nil
-}
-
-// parseDest reads a sendto address: raw_sendmsg takes AF_UNSPEC as AF_INET,
-// ping_v4_sendmsg does not.
-func (g *gsock) parseDest(to []byte) (netip.AddrPort, error) {
-	if g.isPing() {
-		ap, fam, err := options.ParseSockaddrIn(to)
-		if err != nil {
-			return ap, err
-		}
-		if fam != unix.AF_INET {
-			return ap, unix.EAFNOSUPPORT
-		}
-		return ap, nil
-	}
-	r, err := options.ParseSendtoAddr(to)
-	if err != nil {
-		return r.Addr, err
-	}
-	return netip.AddrPortFrom(r.Addr.Addr(), 0), nil
 }
 
 func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {

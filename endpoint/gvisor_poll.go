@@ -43,11 +43,7 @@ func (g *gsock) Close() error {
 	g.unwatchICMPErrors()
 	g.dropMemberships() // raw sockets' (ip_mc_drop_socket)
 	g.leaveRouterAlert()
-	if g.isPing() {
-		g.pingClose()
-	} else {
-		g.endpoint().Close()
-	}
+	g.endpoint().Close()
 	return nil
 }
 

@@ -1,12 +1,10 @@
 package endpoint
 
 import (
-	"encoding/binary"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 
 	"netsandbox/stack"
@@ -17,11 +15,9 @@ import (
 // and output interface), an IP_TOS message, IP_UNICAST_IF steering a
 // unicast send, an IP_RETOPTS message on a ping socket. The stack then builds the
 // header (Stack.SendRawIP; with IP_HDRINCL, Stack.SendHeaderIncluded).
-// handled is false for every other send, which gVisor makes.
-func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams) (handled bool, n int, err error) {
-	if g.typ != unix.SOCK_RAW && !g.isPing() {
-		return false, 0, nil
-	}
+// handled is false for every other send, which gVisor makes. ident is a
+// ping socket's identifier, written into its request.
+func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams, ident uint16) (handled bool, n int, err error) {
 	o := g.optsSnapshot()
 	g.mu.Lock()
 	remote, conn := g.remote, g.conn
@@ -101,7 +97,7 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams)
 	}
 	if g.isPing() {
 		m.Protocol = unix.IPPROTO_ICMP
-		if m.Payload, err = g.pingRequest(p); err != nil {
+		if m.Payload, err = pingRequest(p, ident); err != nil {
 			return true, 0, err
 		}
 	}
@@ -129,22 +125,6 @@ func (g *gsock) mcastDefaults(m *stack.RawSend) {
 	if !m.Src.IsValid() || m.Src.IsUnspecified() {
 		m.Src = mc.ifAddr
 	}
-}
-
-// pingRequest is what ping_v4_sendmsg puts on the wire for the user's
-// echo request p: the socket's ident in place of the user's and the
-// checksum computed anew. SendMsg gave the socket its ident
-// (pingSendPrepare) and holds pingMu.
-func (g *gsock) pingRequest(p []byte) ([]byte, error) {
-	ident := g.ping.ident
-	if ident == 0 {
-		return nil, unix.EAGAIN
-	}
-	req := append([]byte(nil), p...)
-	binary.BigEndian.PutUint16(req[4:6], ident)
-	req[2], req[3] = 0, 0
-	binary.BigEndian.PutUint16(req[2:4], ^checksum.Checksum(req, 0))
-	return req, nil
 }
 
 // sendHdrinclCtl sends a header-included packet routed by an IP_PKTINFO

@@ -16,7 +16,7 @@ import (
 // (net/ipv4/ping.c): inet_num and the bind locks. The stack's identifier
 // table (stack/ping_table.go) decides who may hold an identifier and which
 // socket a reply is for; gVisor's ICMP endpoint only writes the identifier
-// into the requests it sends. Guarded by gsock.pingMu.
+// into the requests it sends. Guarded by pingSock.pingMu.
 type pingIdent struct {
 	// ident is inet_num: 0 while the socket is not in the table.
 	ident uint16
@@ -30,19 +30,19 @@ type pingIdent struct {
 
 // PingFilter implements stack.PingSocket: inet_rcv_saddr (the bound or
 // connected source) and the bound device.
-func (g *gsock) PingFilter() (netip.Addr, int) {
-	return g.localAddr(), g.optsSnapshot().bindIf
+func (p *pingSock) PingFilter() (netip.Addr, int) {
+	return p.localAddr(), p.optsSnapshot().bindIf
 }
 
 // PingReuse implements stack.PingSocket: sk_reuse.
-func (g *gsock) PingReuse() bool { return g.optsSnapshot().reuseAddr }
+func (p *pingSock) PingReuse() bool { return p.optsSnapshot().reuseAddr }
 
 // PingDeliver implements stack.PingSocket: the reply joins the gVisor
 // endpoint's receive queue.
-func (g *gsock) PingDeliver(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
-	g.deliverMu.Lock()
-	defer g.deliverMu.Unlock()
-	if te, ok := g.endpoint().(gstack.TransportEndpoint); ok {
+func (p *pingSock) PingDeliver(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
+	p.deliverMu.Lock()
+	defer p.deliverMu.Unlock()
+	if te, ok := p.endpoint().(gstack.TransportEndpoint); ok {
 		te.HandlePacket(id, pkt)
 	}
 }
@@ -50,95 +50,95 @@ func (g *gsock) PingDeliver(id gstack.TransportEndpointID, pkt *gstack.PacketBuf
 // pingBind is ping_bind after ping_check_bind_addr: a socket holding an
 // identifier is EINVAL, then ping_get_port, then the bind locks. ap's
 // address has passed the address checks.
-func (g *gsock) pingBind(ap netip.AddrPort) error {
-	if ap.Addr().IsMulticast() || g.s.IsBroadcast(ap.Addr()) {
+func (p *pingSock) pingBind(ap netip.AddrPort) error {
+	if ap.Addr().IsMulticast() || p.s.IsBroadcast(ap.Addr()) {
 		return unix.EADDRNOTAVAIL // ping_check_bind_addr: RTN_MULTICAST, RTN_BROADCAST
 	}
-	g.pingMu.Lock()
-	defer g.pingMu.Unlock()
-	if g.isClosed() {
+	p.pingMu.Lock()
+	defer p.pingMu.Unlock()
+	if p.isClosed() {
 		return unix.EBADF // a close on another thread has begun
 	}
-	if g.ping.ident != 0 {
+	if p.ping.ident != 0 {
 		return unix.EINVAL
 	}
-	ident, err := g.pingTakeIdent(ap)
+	ident, err := p.pingTakeIdent(ap)
 	if err != nil {
 		return err
 	}
-	g.ping.ident = ident
-	g.ping.portLock = ap.Port() != 0
-	g.ping.addrLock = netip.Addr{}
+	p.ping.ident = ident
+	p.ping.portLock = ap.Port() != 0
+	p.ping.addrLock = netip.Addr{}
 	if !ap.Addr().IsUnspecified() {
-		g.ping.addrLock = ap.Addr()
+		p.ping.addrLock = ap.Addr()
 	}
 	return nil
 }
 
 // pingBindEndpoint binds the gVisor endpoint to ap (its identifier chosen)
 // and takes back the demuxer registration gVisor makes; the table is locked.
-func (g *gsock) pingBindEndpoint(ep tcpip.Endpoint, ap netip.AddrPort) error {
-	if e := ep.Bind(g.gvisorBindAddress(ap)); e != nil {
+func (p *pingSock) pingBindEndpoint(ep tcpip.Endpoint, ap netip.AddrPort) error {
+	if e := ep.Bind(p.gvisorBindAddress(ap)); e != nil {
 		return errOf(e)
 	}
-	g.s.PingUnregister(ep, ap.Port())
+	p.s.PingUnregister(ep, ap.Port())
 	return nil
 }
 
 // pingAutobind is inet_autobind for connect and sendmsg: a socket without
 // an identifier gets the next free one, keeping a bound address; failure
 // is EAGAIN. pingMu is held.
-func (g *gsock) pingAutobind() error {
-	if g.isClosed() {
+func (p *pingSock) pingAutobind() error {
+	if p.isClosed() {
 		return unix.EBADF // a close on another thread has begun
 	}
-	if g.ping.ident != 0 {
+	if p.ping.ident != 0 {
 		return nil
 	}
-	addr := g.ping.addrLock
+	addr := p.ping.addrLock
 	if !addr.IsValid() {
 		addr = netip.IPv4Unspecified()
 	}
-	ident, err := g.pingTakeIdent(netip.AddrPortFrom(addr, 0))
+	ident, err := p.pingTakeIdent(netip.AddrPortFrom(addr, 0))
 	if err != nil {
 		return unix.EAGAIN
 	}
-	g.ping.ident = ident
+	p.ping.ident = ident
 	return nil
 }
 
 // pingSendPrepare is inet_send_prepare's autobind for a ping socket. It
 // returns with pingMu read-locked (release with pingMu.RUnlock), so that
 // no connect(AF_UNSPEC) swaps the endpoint under the send.
-func (g *gsock) pingSendPrepare() error {
-	g.pingMu.RLock()
-	if g.ping.ident != 0 {
+func (p *pingSock) pingSendPrepare() error {
+	p.pingMu.RLock()
+	if p.ping.ident != 0 {
 		return nil
 	}
-	g.pingMu.RUnlock()
-	g.pingMu.Lock()
-	err := g.pingAutobind()
-	g.pingMu.Unlock()
-	g.pingMu.RLock()
-	if err == nil && g.ping.ident == 0 {
+	p.pingMu.RUnlock()
+	p.pingMu.Lock()
+	err := p.pingAutobind()
+	p.pingMu.Unlock()
+	p.pingMu.RLock()
+	if err == nil && p.ping.ident == 0 {
 		// A disconnect slipped in between: try again.
-		g.pingMu.RUnlock()
-		return g.pingSendPrepare()
+		p.pingMu.RUnlock()
+		return p.pingSendPrepare()
 	}
 	if err != nil {
-		g.pingMu.RUnlock()
+		p.pingMu.RUnlock()
 	}
 	return err
 }
 
 // pingConnect is connect(2) of the gVisor endpoint for a ping socket,
 // which holds an identifier (pingAutobind ran); pingMu is held.
-func (g *gsock) pingConnect(addr tcpip.FullAddress) tcpip.Error {
+func (p *pingSock) pingConnect(addr tcpip.FullAddress) tcpip.Error {
 	var e tcpip.Error
-	g.s.PingLocked(func() {
-		ep := g.endpoint()
+	p.s.PingLocked(func() {
+		ep := p.endpoint()
 		if e = ep.Connect(addr); e == nil {
-			g.s.PingUnregister(ep, g.ping.ident)
+			p.s.PingUnregister(ep, p.ping.ident)
 		}
 	})
 	return e
@@ -148,19 +148,19 @@ func (g *gsock) pingConnect(addr tcpip.FullAddress) tcpip.Error {
 // and binds its gVisor endpoint there. An endpoint that still holds the
 // identifier a disconnect gave up cannot bind again: a fresh one does and
 // takes over its queued replies.
-func (g *gsock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
-	ep := g.endpoint()
+func (p *pingSock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
+	ep := p.endpoint()
 	target := ep
 	stale := transport.DatagramEndpointState(ep.State()) != transport.DatagramEndpointStateInitial
 	if stale {
-		nep, e := g.mk(g.q)
+		nep, e := p.mk(p.q)
 		if e != nil {
 			return 0, errnoOf(e)
 		}
 		target = nep
 	}
-	ident, err := g.s.PingGetPort(g, ap.Port(), func(id uint16) error {
-		return g.pingBindEndpoint(target, netip.AddrPortFrom(ap.Addr(), id))
+	ident, err := p.s.PingGetPort(p, ap.Port(), func(id uint16) error {
+		return p.pingBindEndpoint(target, netip.AddrPortFrom(ap.Addr(), id))
 	})
 	if err != nil {
 		if stale {
@@ -169,7 +169,7 @@ func (g *gsock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
 		return 0, err
 	}
 	if stale {
-		g.pingSwap(ep, target)
+		p.pingSwap(ep, target)
 	}
 	return ident, nil
 }
@@ -181,15 +181,15 @@ func (g *gsock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
 // blocked on old is woken by the moved replies, which it finds on nep.
 // Options are pushed after deliverMu is released: pushing them takes
 // stack locks a delivering goroutine may hold while it waits for it.
-func (g *gsock) pingSwap(old, nep tcpip.Endpoint) {
-	nep.SetOwner(g.ipid)
-	g.deliverMu.Lock()
-	g.epMu.Lock()
-	g.ep = nep
-	g.epMu.Unlock()
+func (p *pingSock) pingSwap(old, nep tcpip.Endpoint) {
+	nep.SetOwner(p.ipid)
+	p.deliverMu.Lock()
+	p.epMu.Lock()
+	p.ep = nep
+	p.epMu.Unlock()
 	pingMoveQueue(old, nep)
-	g.deliverMu.Unlock()
-	_ = g.pushOpts()
+	p.deliverMu.Unlock()
+	_ = p.pushOpts()
 	old.Close()
 }
 
@@ -248,49 +248,49 @@ func pingMoveQueue(from, to tcpip.Endpoint) {
 // gVisor endpoint (and queued replies) until it takes a new identifier
 // (pingTakeIdent). One that keeps its identifier gets a fresh endpoint
 // bound to it: gVisor's ICMP endpoint cannot disconnect. pingMu is held.
-func (g *gsock) pingDisconnect() error {
-	st := g.ping
+func (p *pingSock) pingDisconnect() error {
+	st := p.ping
 	if st.ident == 0 {
 		return nil
 	}
 	if !st.portLock {
-		g.s.PingUnhash(g, st.ident)
-		g.ping.ident = 0
+		p.s.PingUnhash(p, st.ident)
+		p.ping.ident = 0
 		return nil
 	}
 	keepAddr := st.addrLock
 	if !keepAddr.IsValid() {
 		keepAddr = netip.IPv4Unspecified()
 	}
-	ep := g.endpoint()
-	if transport.DatagramEndpointState(ep.State()) == transport.DatagramEndpointStateBound && g.localAddr() == keepAddr {
+	ep := p.endpoint()
+	if transport.DatagramEndpointState(ep.State()) == transport.DatagramEndpointStateBound && p.localAddr() == keepAddr {
 		return nil // already what a disconnect leaves
 	}
-	nep, e := g.mk(g.q)
+	nep, e := p.mk(p.q)
 	if e != nil {
 		return errnoOf(e)
 	}
 	var err error
-	g.s.PingLocked(func() {
-		err = g.pingBindEndpoint(nep, netip.AddrPortFrom(keepAddr, st.ident))
+	p.s.PingLocked(func() {
+		err = p.pingBindEndpoint(nep, netip.AddrPortFrom(keepAddr, st.ident))
 	})
 	if err != nil {
 		nep.Close()
 		return err
 	}
-	g.pingSwap(ep, nep)
+	p.pingSwap(ep, nep)
 	return nil
 }
 
 // pingSockName is getsockname of a ping socket without an identifier:
 // the address bind(2) named, or any, and identifier 0.
-func (g *gsock) pingSockName() (netip.AddrPort, bool) {
-	g.pingMu.RLock()
-	defer g.pingMu.RUnlock()
-	if g.ping.ident != 0 {
+func (p *pingSock) pingSockName() (netip.AddrPort, bool) {
+	p.pingMu.RLock()
+	defer p.pingMu.RUnlock()
+	if p.ping.ident != 0 {
 		return netip.AddrPort{}, false
 	}
-	a := g.ping.addrLock
+	a := p.ping.addrLock
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
 	}
@@ -300,12 +300,12 @@ func (g *gsock) pingSockName() (netip.AddrPort, bool) {
 // pingClose is ping_unhash at close, and closes the gVisor endpoint: both
 // under pingMu, so a bind, connect or send that began before close marked
 // the socket closed has finished its swap, and none starts after.
-func (g *gsock) pingClose() {
-	g.pingMu.Lock()
-	defer g.pingMu.Unlock()
-	if g.ping.ident != 0 {
-		g.s.PingUnhash(g, g.ping.ident)
-		g.ping.ident = 0
+func (p *pingSock) pingClose() {
+	p.pingMu.Lock()
+	defer p.pingMu.Unlock()
+	if p.ping.ident != 0 {
+		p.s.PingUnhash(p, p.ping.ident)
+		p.ping.ident = 0
 	}
-	g.endpoint().Close()
+	p.endpoint().Close()
 }

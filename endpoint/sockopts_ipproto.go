@@ -14,12 +14,14 @@ import (
 // socket's its local port (0 until it has one), a ping socket's its
 // identifier. It cannot be set (ENOPROTOOPT, as any unknown option).
 
-// getIPProtocol answers IP_PROTOCOL on a raw or ping socket.
+// getIPProtocol answers IP_PROTOCOL on a raw socket.
 func (g *gsock) getIPProtocol(buf []byte) (int, error) {
-	if g.typ == unix.SOCK_RAW {
-		return options.PutIPInt(buf, int32(g.proto)), nil
-	}
-	return options.PutIPInt(buf, int32(sockaddrPort(g.GetSockName()))), nil
+	return options.PutIPInt(buf, int32(g.proto)), nil
+}
+
+// getIPProtocol answers IP_PROTOCOL on a ping socket: its identifier.
+func (p *pingSock) getIPProtocol(buf []byte) (int, error) {
+	return options.PutIPInt(buf, int32(sockaddrPort(p.GetSockName()))), nil
 }
 
 // getIPProtocol answers IP_PROTOCOL on a TCP socket.
