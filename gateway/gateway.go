@@ -32,7 +32,9 @@ type Config struct {
 	Stack *stack.Stack
 	// NIC is the ifindex of the sandbox-facing interface; it must carry
 	// Gateway (and DNS, if set) as addresses.
-	NIC     int
+	NIC int
+	// Link is what FilterLink returned for the NIC's link endpoint.
+	Link    gstack.LinkEndpoint
 	Gateway netip.Addr // the sandbox's default gateway, e.g. 10.0.2.2
 	// DNS is the address where the sandbox finds a resolver (e.g. 10.0.2.3);
 	// port 53 there (UDP and TCP) goes to Resolver. Invalid: no DNS.
@@ -98,12 +100,23 @@ type Stats struct {
 	// too short for a header, or cut short by the client's FIN or silence
 	// (dns_tcp.go).
 	DNSDropped atomic.Int64
+	// Packets of the sandbox dropped at the link (filter.go): of an IP
+	// protocol the gateway does not relay (not TCP, UDP or ICMP; denied
+	// ones count in Denied), source-routed, and with a malformed IP option
+	// (answered with parameter problem from the gateway). None gets an
+	// ICMP error claiming to come from a destination the gateway never
+	// heard from.
+	Unrelayed, SourceRouted, BadOptions atomic.Int64
 }
 
 // New installs the gateway on cfg.Stack.
 func New(cfg Config) (*Gateway, error) {
 	if cfg.Stack == nil || cfg.NIC == 0 || !cfg.Gateway.Is4() {
 		return nil, errors.New("gateway: Config needs Stack, NIC and an IPv4 Gateway")
+	}
+	link, ok := cfg.Link.(*arpFilter)
+	if !ok {
+		return nil, errors.New("gateway: Config.Link must be the NIC's endpoint as FilterLink returned it")
 	}
 	if cfg.UDPIdle == 0 {
 		cfg.UDPIdle = 60 * time.Second
@@ -135,6 +148,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err := gw.startICMPOut(); err != nil {
 		return nil, err
 	}
+	link.gw.Store(gw)
 	return gw, nil
 }
 
@@ -200,6 +214,9 @@ func (gw *Gateway) Summary() string {
 		s.BytesOut.Load(), s.BytesIn.Load())
 	if r, l, d, c := s.ICMPErrRelayed.Load(), s.ICMPErrLimited.Load(), s.ICMPErrDropped.Load(), s.ICMPErrClosed.Load(); r+l+d+c > 0 {
 		sum += fmt.Sprintf("; sandbox icmp errors relayed %d, rate-limited %d, dropped %d, flows closed %d", r, l, d, c)
+	}
+	if u, r, o := s.Unrelayed.Load(), s.SourceRouted.Load(), s.BadOptions.Load(); u+r+o > 0 {
+		sum += fmt.Sprintf("; packets dropped: protocol not relayed %d, source-routed %d, bad ip options %d", u, r, o)
 	}
 	if d := s.DNSDropped.Load(); d > 0 {
 		sum += fmt.Sprintf("; dns over tcp messages dropped %d", d)

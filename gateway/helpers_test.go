@@ -40,14 +40,15 @@ func newPair(t *testing.T, cfg Config) *pair {
 	must(t, sb.AddAddress(sbNIC, testSandbox))
 	must(t, sb.AddRoute(testSandbox.Masked(), netip.Addr{}, sbNIC))
 	must(t, sb.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), testGateway, sbNIC))
-	gwNIC, err := gs.AddInterface("tap0", FilterLink(b, testGateway, testDNS))
+	link := FilterLink(b, testGateway, testDNS)
+	gwNIC, err := gs.AddInterface("tap0", link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	must(t, gs.AddAddress(gwNIC, netip.PrefixFrom(testGateway, 24)))
 	must(t, gs.AddAddress(gwNIC, netip.PrefixFrom(testDNS, 24)))
 	must(t, gs.AddRoute(testSandbox.Masked(), netip.Addr{}, gwNIC))
-	cfg.Stack, cfg.NIC, cfg.Gateway = gs, gwNIC, testGateway
+	cfg.Stack, cfg.NIC, cfg.Link, cfg.Gateway = gs, gwNIC, link, testGateway
 	if !cfg.DNS.IsValid() {
 		cfg.DNS = testDNS
 	}

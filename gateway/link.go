@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/netip"
+	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -13,7 +14,10 @@ import (
 // answers ARP only for its own addresses. The NIC spoofs (it must answer
 // from any address), and a spoofing gVisor NIC answers ARP for every
 // address: the sandbox would then "reach" neighbours of its own subnet that
-// do not exist, through the gateway. Wrap the endpoint before AddInterface.
+// do not exist, through the gateway. Wrap the endpoint before AddInterface,
+// and pass what FilterLink returned as Config.Link: the gateway then sees
+// each IPv4 packet of the sandbox before the stack does (filter.go), so
+// that the stack never answers one in the name of its destination.
 func FilterLink(ep gstack.LinkEndpoint, own ...netip.Addr) gstack.LinkEndpoint {
 	f := &arpFilter{own: own}
 	f.Endpoint.Init(ep, f)
@@ -23,6 +27,7 @@ func FilterLink(ep gstack.LinkEndpoint, own ...netip.Addr) gstack.LinkEndpoint {
 type arpFilter struct {
 	nested.Endpoint
 	own []netip.Addr
+	gw  atomic.Pointer[Gateway] // set by New
 }
 
 func (f *arpFilter) DeliverNetworkPacket(protocol tcpip.NetworkProtocolNumber, pkt *gstack.PacketBuffer) {
@@ -30,6 +35,11 @@ func (f *arpFilter) DeliverNetworkPacket(protocol tcpip.NetworkProtocolNumber, p
 		h := header.ARP(pkt.Data().AsRange().ToSlice())
 		if h.IsValid() && h.Op() == header.ARPRequest && !f.owns(h.ProtocolAddressTarget()) {
 			return // no such neighbour: the sandbox's ARP fails, as on a real link
+		}
+	}
+	if protocol == header.IPv4ProtocolNumber {
+		if gw := f.gw.Load(); gw != nil && !gw.admit(pkt) {
+			return
 		}
 	}
 	f.Endpoint.DeliverNetworkPacket(protocol, pkt)

@@ -376,7 +376,8 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 			pcapFile.Close()
 		}
 	}
-	nic, err := s.AddInterface(sandboxTAP, gateway.FilterLink(ep, gatewayAddr, dnsAddr))
+	link := gateway.FilterLink(ep, gatewayAddr, dnsAddr)
+	nic, err := s.AddInterface(sandboxTAP, link)
 	if err != nil {
 		ep.Close() // not the stack's yet, so s.Close would leave its fd open
 	}
@@ -392,7 +393,7 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 		closeAll()
 		return nil, nil, fmt.Errorf("configuring the gateway: %w", err)
 	}
-	cfg := gateway.Config{Stack: s, NIC: nic, Gateway: gatewayAddr, DNS: dnsAddr,
+	cfg := gateway.Config{Stack: s, NIC: nic, Link: link, Gateway: gatewayAddr, DNS: dnsAddr,
 		AllowHostLoopback: c.allowHostLoopback, Policy: &c.policy}
 	if resolver, ok := resolverFor(c.dnsUpstream); ok {
 		cfg.Resolver = resolver
