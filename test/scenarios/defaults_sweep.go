@@ -48,13 +48,14 @@ var sweepLevels = []sweepLevel{
 }
 
 // sweepSkip are options whose value differs between two fresh sockets of
-// the same kernel (an identity or the CPU that ran the call), so no two
+// the same kernel (an identity, the CPU that ran the call, a clock), so no two
 // hosts can agree on them.
 var sweepSkip = map[[2]int]string{
 	{unix.SOL_SOCKET, unix.SO_COOKIE}:           "a per-socket identity",
 	{unix.SOL_SOCKET, unix.SO_NETNS_COOKIE}:     "a per-namespace identity",
 	{unix.SOL_SOCKET, unix.SO_INCOMING_CPU}:     "the CPU that ran the call",
 	{unix.SOL_SOCKET, unix.SO_INCOMING_NAPI_ID}: "a device queue identity",
+	{unix.IPPROTO_TCP, unix.TCP_TIMESTAMP}:      "the TCP clock, which moves between two reads",
 	// A namespace starts with the host's tcp_congestion_control and may
 	// only pick one the host allows; tcpopt/congestion compares the
 	// names both accept.
@@ -79,7 +80,7 @@ var sweepMissing = func() map[[2]int]string {
 		},
 		unix.IPPROTO_TCP: {
 			unix.TCP_REPAIR: "TCP_REPAIR", unix.TCP_REPAIR_QUEUE: "TCP_REPAIR_QUEUE", unix.TCP_QUEUE_SEQ: "TCP_QUEUE_SEQ",
-			unix.TCP_FASTOPEN: "TCP_FASTOPEN", unix.TCP_TIMESTAMP: "TCP_TIMESTAMP",
+			unix.TCP_FASTOPEN: "TCP_FASTOPEN",
 			unix.TCP_SAVE_SYN: "TCP_SAVE_SYN", unix.TCP_SAVED_SYN: "TCP_SAVED_SYN",
 			unix.TCP_REPAIR_WINDOW: "TCP_REPAIR_WINDOW", unix.TCP_FASTOPEN_CONNECT: "TCP_FASTOPEN_CONNECT",
 			unix.TCP_ULP: "TCP_ULP", unix.TCP_FASTOPEN_KEY: "TCP_FASTOPEN_KEY",
