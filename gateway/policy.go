@@ -34,6 +34,9 @@ type Rule struct {
 	PortHi     uint16 // PortLo..PortHi, inclusive
 	Proto      Proto  // ProtoAny: every protocol
 	Text       string // the rule as written, for log lines
+	// HostBits: the prefix was written with host bits set
+	// ("198.18.5.10/15"); Prefix is the masked one.
+	HostBits bool
 }
 
 // Policy decides which destinations the sandbox may reach. The most specific
@@ -44,10 +47,16 @@ type Policy struct {
 	Rules   []Rule
 }
 
-// ParseRule reads [PROTO:]TARGET[:PORT[-PORT]], where TARGET is an IPv4
-// CIDR or address (a /32), a domain ("example.test") or its subdomains
-// ("*.example.test" or ".example.test"): "198.18.5.0/24",
-// "tcp:198.18.5.1/32:80", "udp:0.0.0.0/0:8000-8100", "tcp:*.example.test:443".
+// RuleSyntax is the rule grammar ParseRule takes, for usage and errors.
+const RuleSyntax = "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]][/tcp|/udp|/icmp], TARGET = IPv4-CIDR|IPv4-ADDR|*|DOMAIN|*.DOMAIN"
+
+// ParseRule reads [PROTO:]TARGET[:PORT[-PORT]] or, with the protocol last
+// as -p writes it, TARGET[:PORT[-PORT]][/PROTO], where TARGET is an IPv4
+// CIDR or address (a /32), "*" (every address), a domain ("example.test")
+// or its subdomains ("*.example.test" or ".example.test"):
+// "198.18.5.0/24", "tcp:198.18.5.1/32:80", "198.18.5.1:80/tcp",
+// "udp:*:8000-8100", "tcp:*.example.test:443". A prefix with host bits
+// set ("198.18.5.10/15") covers its masked prefix, and sets HostBits.
 func ParseRule(s string, allow bool) (Rule, error) {
 	r := Rule{Allow: allow, Text: s}
 	rest := s
@@ -57,15 +66,28 @@ func ParseRule(s string, allow bool) (Rule, error) {
 			break
 		}
 	}
+	for _, p := range []Proto{ProtoTCP, ProtoUDP, ProtoICMP} {
+		if t, ok := strings.CutSuffix(rest, "/"+p.String()); ok {
+			if r.Proto != ProtoAny {
+				return r, fmt.Errorf("rule %q: the protocol twice: want %s", s, RuleSyntax)
+			}
+			r.Proto, rest = p, t
+			break
+		}
+	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		lo, hi, err := parsePorts(rest[i+1:])
 		if err != nil {
-			return r, fmt.Errorf("rule %q: %v", s, err)
+			return r, fmt.Errorf("rule %q: %v; want %s", s, err, RuleSyntax)
 		}
 		if r.Proto == ProtoICMP {
 			return r, fmt.Errorf("rule %q: icmp has no ports", s)
 		}
 		r.PortLo, r.PortHi, rest = lo, hi, rest[:i]
+	}
+	if rest == "*" {
+		r.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		return r, nil
 	}
 	if d, sub, ok := parseDomainPattern(rest); ok {
 		r.Domain, r.Subdomains = d, sub
@@ -76,9 +98,10 @@ func ParseRule(s string, allow bool) (Rule, error) {
 	}
 	p, err := netip.ParsePrefix(rest)
 	if err != nil || !p.Addr().Is4() {
-		return r, fmt.Errorf("rule %q: want [tcp:|udp:|icmp:]IPv4-CIDR|DOMAIN|*.DOMAIN[:PORT[-PORT]]", s)
+		return r, fmt.Errorf("rule %q: want %s", s, RuleSyntax)
 	}
 	r.Prefix = p.Masked()
+	r.HostBits = r.Prefix != p
 	return r, nil
 }
 

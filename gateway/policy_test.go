@@ -56,7 +56,8 @@ func TestPolicy(t *testing.T) {
 	}
 	for _, bad := range []string{"", "300.1.1.1", "10.0.0.0/8:0", "10.0.0.0/8:70000", "icmp:10.0.0.1:5", "sctp:10.0.0.1", "::1/128",
 		"10.0.0.1:90-80", "10.0.0.1:-5", "10.0.0.1:5-", "*.", ".", "*.*.example.test", "exa mple.test", "a..b", "example.test:0",
-		"tcp:example.test:x", "icmp:example.test:1", "1.2.3", "-", "exa/mple.test"} {
+		"tcp:example.test:x", "icmp:example.test:1", "1.2.3", "-", "exa/mple.test",
+		"tcp:10.0.0.1:80/tcp", "10.0.0.1:80/sctp", "10.0.0.1:5/icmp", "*:0", "**", "*/8"} {
 		if r, err := ParseRule(bad, true); err == nil {
 			t.Errorf("ParseRule(%q) accepted: %+v", bad, r)
 		}
@@ -67,6 +68,15 @@ func TestPolicy(t *testing.T) {
 		".example.test":            {Domain: "example.test", Subdomains: true},
 		"tcp:api.example.test:443": {Domain: "api.example.test", Proto: ProtoTCP, PortLo: 443, PortHi: 443},
 		"udp:10.0.0.0/8:1000-2000": {Prefix: netip.MustParsePrefix("10.0.0.0/8"), Proto: ProtoUDP, PortLo: 1000, PortHi: 2000},
+		// The protocol last, as -p writes it; * for every address.
+		"198.18.0.0/15:80/tcp": {Prefix: netip.MustParsePrefix("198.18.0.0/15"), Proto: ProtoTCP, PortLo: 80, PortHi: 80},
+		"198.18.5.1:53/udp":    {Prefix: netip.MustParsePrefix("198.18.5.1/32"), Proto: ProtoUDP, PortLo: 53, PortHi: 53},
+		"198.18.5.0/24/icmp":   {Prefix: netip.MustParsePrefix("198.18.5.0/24"), Proto: ProtoICMP},
+		"example.test:443/tcp": {Domain: "example.test", Proto: ProtoTCP, PortLo: 443, PortHi: 443},
+		"*":                    {Prefix: netip.MustParsePrefix("0.0.0.0/0")},
+		"tcp:*:443":            {Prefix: netip.MustParsePrefix("0.0.0.0/0"), Proto: ProtoTCP, PortLo: 443, PortHi: 443},
+		"*:8000-8100/udp":      {Prefix: netip.MustParsePrefix("0.0.0.0/0"), Proto: ProtoUDP, PortLo: 8000, PortHi: 8100},
+		"198.18.5.10/15":       {Prefix: netip.MustParsePrefix("198.18.0.0/15"), HostBits: true},
 	} {
 		r := rule(s, true)
 		want.Allow, want.Text = true, s

@@ -2,12 +2,13 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"net/netip"
 
 	"netsandbox/gateway"
 )
 
-const ruleSyntax = "[tcp:|udp:|icmp:]CIDR|DOMAIN|*.DOMAIN[:PORT[-PORT]]"
+const ruleSyntax = "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]][/tcp|/udp|/icmp], TARGET = CIDR|ADDR|*|DOMAIN|*.DOMAIN"
 
 // policyFlags registers the egress policy's flags (--allow, --deny,
 // --deny-all) and --dns-upstream on fs; the returned function fills pol
@@ -28,6 +29,13 @@ func policyFlags(fs *flag.FlagSet, pol *gateway.Policy, upstream *netip.AddrPort
 				r, err := gateway.ParseRule(s, set.allow)
 				if err != nil {
 					return usagef("%v", err)
+				}
+				if r.HostBits {
+					flag := "--deny"
+					if set.allow {
+						flag = "--allow"
+					}
+					fmt.Fprintf(fs.Output(), "netsandbox: warning: %s %s: the prefix has host bits set; the rule covers %s\n", flag, s, r.Prefix)
 				}
 				pol.Rules = append(pol.Rules, r)
 			}

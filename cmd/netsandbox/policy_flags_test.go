@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"netsandbox/gateway"
 )
 
 func TestPolicyFlags(t *testing.T) {
@@ -28,6 +31,24 @@ func TestPolicyFlags(t *testing.T) {
 	if r := c.policy.Rules; !c.policy.DenyAll || len(r) != 2 || r[0].Domain != "example.test" || !r[0].Subdomains || !r[0].Allow ||
 		r[1].PortLo != 1000 || r[1].PortHi != 2000 || r[1].Allow {
 		t.Errorf("policy %+v", c.policy)
+	}
+	// The protocol last, as -p writes it; host bits warn; a bad rule's
+	// error shows both orders.
+	var warn bytes.Buffer
+	c2, err := parseRun([]string{"--allow", "198.18.0.0/15:80/tcp", "--deny", "198.18.5.10/15", "--", "true"}, &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c2.policy.Rules; len(r) != 2 || r[0].Proto != gateway.ProtoTCP || r[0].PortLo != 80 || r[1].Prefix != netip.MustParsePrefix("198.18.0.0/15") {
+		t.Errorf("policy %+v", c2.policy)
+	}
+	if w := warn.String(); !strings.Contains(w, "--deny 198.18.5.10/15: the prefix has host bits set; the rule covers 198.18.0.0/15") || strings.Count(w, "warning") != 1 {
+		t.Errorf("warnings: %q, want one for the host bits of 198.18.5.10/15", w)
+	}
+	var out bytes.Buffer
+	if code := run([]string{"run", "--allow", "198.18.0.0/15:80/sctp", "--", "true"}, &out, &out); code != exitUsage ||
+		!strings.Contains(out.String(), "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]][/tcp|/udp|/icmp]") {
+		t.Errorf("a bad rule: exit %d, want %d and both forms in the error:\n%s", code, exitUsage, out.String())
 	}
 	if got, ok := resolverFor(c.dnsUpstream); !ok || got != netip.MustParseAddrPort("198.18.5.1:5353") {
 		t.Errorf("resolver %v %v, want --dns-upstream's", got, ok)

@@ -70,7 +70,7 @@ func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable)")
 	finishPolicy := policyFlags(fs, &c.policy, &c.dnsUpstream)
 	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1")
-	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr")
+	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr, and gVisor's own log lines")
 	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
 	fs.StringVar(&c.pcap, "pcap", "", "capture the sandbox's link to this pcap file")
 	return func() error {
@@ -342,6 +342,7 @@ func receiveTAP(sock *os.File) (int, error) {
 // over: closing the stack closes it) and the gateway on it. The cleanup it
 // returns ends the gateway and closes the fd.
 func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway, func(), error) {
+	routeGvisorLog(c.verbose, stderr)
 	var err error
 	var ep gstack.LinkEndpoint
 	ep, _, err = fdbased.Adopt(tap, fdbased.Options{MTU: uint32(c.mtu)})
