@@ -69,7 +69,7 @@ func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	var pub multiFlag
 	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable)")
 	finishPolicy := policyFlags(fs, &c.policy, &c.dnsUpstream)
-	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1")
+	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1 (before the egress policy: --deny-all does not close it)")
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr, and gVisor's own log lines")
 	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
 	fs.StringVar(&c.pcap, "pcap", "", "capture the sandbox's link to this pcap file")
