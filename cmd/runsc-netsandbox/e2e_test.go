@@ -321,17 +321,7 @@ func farServer(t *testing.T, ns string, blob []byte) {
 // (stdout and stderr through one pipe, so they keep their order).
 func runscRun(t *testing.T, bin, state, bundle, cid string, netRaw bool) string {
 	t.Helper()
-	args := []string{"--root=" + state, "--network=plugin", "--overlay2=all:memory"}
-	if netRaw {
-		args = append(args, "--net-raw")
-	}
-	t.Cleanup(func() {
-		// Removes the sandbox and gofer if the run did not end them, then
-		// the empty gofer namespace runsc bind-mounts in its state dir.
-		run(context.Background(), bin, append(args, "delete", "-force", cid)...)
-		for i := 0; i < 100 && unix.Unmount(filepath.Join(state, "null-netns"), unix.MNT_DETACH) == nil; i++ {
-		}
-	})
+	args := runscArgs(t, bin, state, cid, netRaw)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "run", "--bundle", bundle, cid)...)
@@ -345,6 +335,22 @@ func runscRun(t *testing.T, bin, state, bundle, cid string, netRaw bool) string 
 		t.Fatalf("runsc-netsandbox run %s: %v", cid, err)
 	}
 	return out.String()
+}
+
+// runscArgs are runsc's global flags for container cid under state; at the
+// end of the test the sandbox and gofer are removed if the run did not end
+// them, then the empty gofer namespace runsc bind-mounts in its state dir.
+func runscArgs(t *testing.T, bin, state, cid string, netRaw bool) []string {
+	args := []string{"--root=" + state, "--network=plugin", "--overlay2=all:memory"}
+	if netRaw {
+		args = append(args, "--net-raw")
+	}
+	t.Cleanup(func() {
+		run(context.Background(), bin, append(args, "delete", "-force", cid)...)
+		for i := 0; i < 100 && unix.Unmount(filepath.Join(state, "null-netns"), unix.MNT_DETACH) == nil; i++ {
+		}
+	})
+	return args
 }
 
 // section returns the lines between "==NAME==" and "==end NAME==".

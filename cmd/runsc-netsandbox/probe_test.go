@@ -26,10 +26,21 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	default:
+		if h, ok := helpers[os.Getenv(helperEnv)]; ok {
+			if err := h(); err != nil {
+				fmt.Fprintf(os.Stderr, "%s helper: %v\n", os.Getenv(helperEnv), err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
 	}
 }
+
+// helpers are the other probes, by the name helperEnv gives, registered by
+// the test files that run them.
+var helpers = map[string]func() error{}
 
 // ctruncSizes are the control buffer lengths the probe tries: around each
 // boundary of IP_PKTINFO (CMSG_LEN 28, CMSG_SPACE 32), IP_TTL (20, 24) and
