@@ -71,6 +71,7 @@ func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*U
 		b.unreserve(b.resAddr, port)
 		return nil, unix.EADDRINUSE
 	}
+	b.noteLite(true)
 	return b, nil
 }
 
@@ -240,6 +241,7 @@ func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndp
 	g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.id = next
 	b.resAddr = resAddr
+	b.noteLite(true)
 	return nil
 }
 
@@ -250,6 +252,7 @@ func (b *UDPBinding) retakeLocked(addr tcpip.Address) {
 	if _, err := b.reserve(addr, b.local.Port()); err != nil {
 		b.s.g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
 		b.released = true
+		b.noteLite(false)
 		b.local = netip.AddrPort{}
 	}
 }
@@ -266,6 +269,7 @@ func (b *UDPBinding) releaseLocked() {
 		return
 	}
 	b.released = true
+	b.noteLite(false)
 	b.s.g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.unreserve(b.resAddr, b.local.Port())
 	b.local = netip.AddrPort{}

@@ -16,6 +16,8 @@ type udpProtocol struct {
 	s   *Stack
 	g   *gstack.Stack
 	num tcpip.TransportProtocolNumber // 0 = UDP (17)
+	// bindings are UDP-Lite's, for its multicast fan-out (udplite.go).
+	bindings liteBindings
 }
 
 var _ gstack.TransportProtocol = (*udpProtocol)(nil)

@@ -25,12 +25,17 @@ var _ gstack.TransportEndpoint = (*udpEndpoint)(nil)
 // socket's minimum coverage.
 func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) {
 	if e.lite != nil {
-		if !udpLiteValid(e.s, pkt) || !e.mcastDeliverable(pkt) || !e.liteCoverageAccepted(pkt) {
-			return
-		}
-	} else if !udpValid(e.s, pkt) || !e.mcastDeliverable(pkt) {
+		e.handleLite(pkt) // udplite.go
 		return
 	}
+	if !udpValid(e.s, pkt) || !e.mcastDeliverable(pkt) {
+		return
+	}
+	e.deliver(pkt)
+}
+
+// deliver hands a valid datagram to the receiver.
+func (e *udpEndpoint) deliver(pkt *gstack.PacketBuffer) {
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	udp := header.UDP(pkt.TransportHeader().Slice())
 	tos, _ := ip.TOS()

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"sync"
+
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -15,10 +17,12 @@ import (
 // never left out. Bindings, ports, control messages, the error queue and
 // multicast are UDP's.
 //
-// Deviations: the counters are UDP's (Stats), where Linux keeps a
-// UdpLite MIB of its own; gVisor's demuxer fans a multicast or broadcast
-// datagram out to every matching endpoint for protocol 17 only, so a
-// UDP-Lite one reaches a single socket of those sharing the port.
+// gVisor's demuxer fans a multicast or broadcast datagram out to every
+// matching endpoint for protocol 17 only, so the UDP-Lite registration
+// keeps its bindings by port and fans out itself (liteBindings).
+//
+// Deviation: the counters are UDP's (Stats), where Linux keeps a UdpLite
+// MIB of its own.
 
 // UDPLiteProtocolNumber is IPPROTO_UDPLITE.
 const UDPLiteProtocolNumber tcpip.TransportProtocolNumber = 136
@@ -37,6 +41,107 @@ type UDPLiteReceiver interface {
 // newUDPLiteProtocol is the factory of the UDP-Lite registration.
 func (s *Stack) newUDPLiteProtocol(g *gstack.Stack) gstack.TransportProtocol {
 	return &udpProtocol{s: s, g: g, num: UDPLiteProtocolNumber}
+}
+
+// liteBindings are the UDP-Lite bindings by port with their demuxer
+// registrations, kept by the UDP-Lite registration for the fan-out of
+// multicast and broadcast datagrams.
+type liteBindings struct {
+	mu sync.RWMutex
+	m  map[uint16]map[*udpEndpoint]liteReg
+}
+
+// liteReg is what __udp_is_mcast_sock matches a binding on.
+type liteReg struct {
+	id     gstack.TransportEndpointID
+	device int // 0 = any
+}
+
+// liteTable returns the UDP-Lite registration's bindings.
+func (s *Stack) liteTable() *liteBindings {
+	p, _ := s.g.TransportProtocolInstance(UDPLiteProtocolNumber).(*udpProtocol)
+	return &p.bindings
+}
+
+// set records (or, with ok false, forgets) e's registration.
+func (t *liteBindings) set(e *udpEndpoint, r liteReg, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	port := t.m[r.id.LocalPort]
+	if !ok {
+		delete(port, e)
+		if len(port) == 0 {
+			delete(t.m, r.id.LocalPort)
+		}
+		return
+	}
+	if t.m == nil {
+		t.m = map[uint16]map[*udpEndpoint]liteReg{}
+	}
+	if port == nil {
+		port = map[*udpEndpoint]liteReg{}
+		t.m[r.id.LocalPort] = port
+	}
+	port[e] = r
+}
+
+// noteLite keeps the UDP-Lite table in step with b's registration (ok
+// false: b is gone). A binding's port never changes.
+func (b *UDPBinding) noteLite(ok bool) {
+	if b.proto == UDPLiteProtocolNumber {
+		b.s.liteTable().set(b.ep, liteReg{id: b.id, device: b.flags.BindToDevice}, ok)
+	}
+}
+
+// matching lists the bindings __udp4_lib_mcast_deliver hands a
+// multicast or broadcast datagram to: same port, bound to the destination
+// or to any address, connected to its source or not, bound to its
+// interface or to none.
+func (t *liteBindings) matching(pkt *gstack.PacketBuffer) []*udpEndpoint {
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	udp := header.UDP(pkt.TransportHeader().Slice())
+	dst, src := ip.DestinationAddress(), ip.SourceAddress()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var eps []*udpEndpoint
+	for e, r := range t.m[udp.DestinationPort()] {
+		id := r.id
+		if id.LocalAddress.Len() != 0 && id.LocalAddress != dst ||
+			id.RemoteAddress.Len() != 0 && id.RemoteAddress != src ||
+			id.RemotePort != 0 && id.RemotePort != udp.SourcePort() ||
+			r.device != 0 && r.device != int(pkt.NICID) {
+			continue
+		}
+		eps = append(eps, e)
+	}
+	return eps
+}
+
+// handleLite validates a UDP-Lite datagram once and delivers it to e or,
+// to a multicast or broadcast destination, to every matching binding, each
+// applying its own multicast filter and minimum coverage.
+func (e *udpEndpoint) handleLite(pkt *gstack.PacketBuffer) {
+	if !udpLiteValid(e.s, pkt) {
+		return
+	}
+	dst := header.IPv4(pkt.NetworkHeader().Slice()).DestinationAddress()
+	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(dst) || dst == header.IPv4Broadcast {
+		if eps := e.s.liteTable().matching(pkt); len(eps) > 0 {
+			for _, o := range eps {
+				o.deliverLite(pkt)
+			}
+			return
+		}
+	}
+	e.deliverLite(pkt)
+}
+
+// deliverLite applies the binding's multicast filter and minimum coverage
+// and delivers.
+func (e *udpEndpoint) deliverLite(pkt *gstack.PacketBuffer) {
+	if e.mcastDeliverable(pkt) && e.liteCoverageAccepted(pkt) {
+		e.deliver(pkt)
+	}
 }
 
 // lite tells whether p is the UDP-Lite registration.

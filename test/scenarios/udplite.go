@@ -313,5 +313,38 @@ func udpliteScenarios() []harness.Scenario {
 			e.Rec("recv after error", err)
 			e.GetInt("SO_ERROR", c, unix.SOL_SOCKET, unix.SO_ERROR)
 		}},
+		{Name: "udplite/multicast-fan-out", Run: func(e *harness.Env) {
+			// Every socket on the port gets its copy, each with its own
+			// minimum coverage; a UDP socket on the port gets none.
+			group := netip.MustParseAddr("239.1.1.137") // this scenario's own
+			var socks []harness.Sock
+			for i, addr := range []netip.Addr{anyAddr, group, anyAddr, e.DUTAddr} {
+				s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, ipprotoUDPLite)
+				e.SetInt("SO_REUSEADDR", s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+				e.Rec(fmt.Sprintf("bind %d", i), s.Bind(harness.Sockaddr(addr, e.BasePort)))
+				e.Rec("join", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(group, e.DUTAddr, -1)))
+				socks = append(socks, s)
+			}
+			e.SetInt("RECV_CSCOV 16 on 2", socks[2], ipprotoUDPLite, udpliteRecvCscov, 16)
+			u := dutUDP(e, 0)
+			e.Rec("udp join", u.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(group, e.DUTAddr, -1)))
+			time.Sleep(100 * time.Millisecond) // let the joins reach the wire first
+			p := liteSock(e, e.Peer, e.PeerAddr, e.BasePort+1)
+			e.Rec("peer IP_MULTICAST_IF", p.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq(anyAddr, e.PeerAddr, -1)[4:8]))
+			e.SetInt("peer SEND_CSCOV 12", p, ipprotoUDPLite, udpliteSendCscov, 12)
+			send(e, "peer send cov 12", p, []byte("cov 12"), harness.Sockaddr(group, e.BasePort), 0)
+			e.SetInt("peer SEND_CSCOV 0", p, ipprotoUDPLite, udpliteSendCscov, 0)
+			send(e, "peer send full", p, []byte("full"), harness.Sockaddr(group, e.BasePort), 0)
+			for i, s := range socks {
+				for j := 0; j < 2; j++ {
+					harness.WaitReadable(s, 500*time.Millisecond)
+					buf := make([]byte, 64)
+					n, _, _, from, err := s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+					e.Rec(fmt.Sprintf("sock %d recv", i), err, n, e.SA(from), buf[:max(n, 0)])
+				}
+			}
+			r, err := u.Poll(unix.EPOLLIN, 100*time.Millisecond)
+			e.Rec("udp poll", err, r)
+		}},
 	}
 }
