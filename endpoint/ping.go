@@ -148,7 +148,7 @@ func (p *pingSock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 	}
 	// gVisor's ICMP endpoint takes no per-packet TOS, IPv4 pktinfo,
 	// output interface or IP options: those sends have their header built
-	// in the stack (gvisor_sendctl.go), with the socket's identifier.
+	// in the stack (gsock_sendctl.go), with the socket's identifier.
 	if handled, n, err := p.sendWithControl(b, wo.To, &sp, p.ping.ident); handled {
 		return n, err
 	}

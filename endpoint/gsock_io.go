@@ -49,7 +49,7 @@ func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	// gVisor takes no per-packet TOS, IPv4 pktinfo or output interface
 	// for raw endpoints, nor IP options: those sends build their header
-	// in the stack (gvisor_sendctl.go, raw_ipopts.go), and so do
+	// in the stack (gsock_sendctl.go, raw_ipopts.go), and so do
 	// header-included packets above gVisor's limit (raw_bigsend.go).
 	if handled, n, err := g.sendWithControl(p, wo.To, &sp, 0); handled {
 		return n, err
