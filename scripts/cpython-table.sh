@@ -138,11 +138,9 @@ if "kernel" in runs:
     w.append("")
 w.append("""## Why the others do not pass in runsc-netsandbox
 
-- **UDP-Lite (IPv4)**: `socket(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE)` answers
-  `EPROTONOSUPPORT` because netsandbox has no UDP-Lite transport
-  (`endpoint.New`, endpoint/socket.go); this one is ours, not the sentry's
-  (the sentry hands the protocol number to the provider unchanged). Stock
-  runsc answers the same from `getTransportProtocol`
+- **UDP-Lite (IPv4)** passes since netsandbox serves IPPROTO_UDPLITE with
+  its own UDP transport (stack/udplite*.go); stock runsc answers
+  `EPROTONOSUPPORT` from `getTransportProtocol`
   (pkg/sentry/socket/netstack/provider.go).
 - **AF_INET6, UDP-Lite (IPv6)**: the plugin's provider answers `EAFNOSUPPORT`
   for AF_INET6 and `Stack.SupportsIPv6` is false (plugin/provider.go,
