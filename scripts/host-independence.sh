@@ -12,7 +12,8 @@
 #
 # Usage: sudo scripts/host-independence.sh [host-knobs|alone]...   (default both)
 # SAMPLE=N sets the sample size (30), SEED=N replays a sample; GROUPS_RE=RE
-# sets the scenarios host-knobs runs (GROUPS_RE=. runs them all).
+# sets the scenarios host-knobs runs (GROUPS_RE=. runs them all);
+# RP_FILTERS='2 1' the host rp_filter of each round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,7 +62,7 @@ conformance() {
 
 host_knobs() {
 	local groups=${GROUPS_RE:-'^(sockopt|cmsg|ipopt|fwd|defaults|icmp|bind|connect)/'}
-	for rp in 2 1; do
+	for rp in ${RP_FILTERS:-2 1}; do
 		echo "== host knobs: ip_forward=1, rp_filter=$rp and friends; groups $groups"
 		setknob net.ipv4.ip_forward 1
 		setknob net.ipv4.conf.all.rp_filter "$rp"
