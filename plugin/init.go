@@ -31,7 +31,13 @@ func (s *Stack) Init(args *plugin.InitStackArgs) error {
 	}
 	// Capabilities are checked per task by the socket provider (CAP_NET_RAW
 	// for SOCK_RAW); the stack itself allows what the sandbox's root may.
-	st, err := stack.New(stack.Config{Caps: stack.AllCaps, Sysctl: sandboxSysctl})
+	sysctl := make(map[string]string, len(sandboxSysctl)+len(cfg.Sysctl))
+	for _, m := range []map[string]string{cfg.Sysctl, sandboxSysctl} {
+		for k, v := range m {
+			sysctl[k] = v
+		}
+	}
+	st, err := stack.New(stack.Config{Caps: stack.AllCaps, Sysctl: sysctl})
 	if err != nil {
 		closeAll(args.FDs)
 		return fmt.Errorf("netsandbox plugin: creating the stack: %w", err)

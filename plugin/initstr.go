@@ -13,6 +13,9 @@ import (
 type initConfig struct {
 	Links  []linkConfig  `json:"links"`
 	Routes []routeConfig `json:"routes"`
+	// Sysctl holds the host-global knobs (hostGlobalKnobs) as the host
+	// has them, for the stack's table.
+	Sysctl map[string]string `json:"sysctl,omitempty"`
 }
 
 // linkConfig is one Ethernet interface of the namespace.

@@ -22,14 +22,21 @@ const (
 
 // Ioctl implements vfs.FileDescriptionImpl.Ioctl. The sentry has already
 // handled FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC and the owner requests; the
-// others go to the endpoint with the user memory they may touch.
+// others go to the endpoint with as much of the user memory as they may
+// touch and as is readable (a short argument is how the endpoint sees a
+// fault), and the endpoint decides: the socket-queue requests take an int
+// where the protocol has them, and a struct ifreq where they fall through
+// to the netdevice requests (SIOCATMARK on UDP reads the ifreq and answers
+// ENOTTY, not EFAULT). What the endpoint wrote is copied back on success
+// and on EFAULT, as Linux writes a timestamp's seconds before faulting on
+// its microseconds.
 func (s *sock) Ioctl(ctx context.Context, uio usermem.IO, sysno uintptr, args arch.SyscallArguments) (uintptr, error) {
 	req := uint32(args[1].Uint())
 	addr := args[2].Pointer()
-	var size int
+	var size, out int
 	switch req {
 	case unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCOUTQNSD, unix.SIOCATMARK:
-		size = 4
+		size, out = sizeofIfreq, 4
 	case unix.SIOCGSTAMP, unix.SIOCGSTAMPNS, siocgstampNew, siocgstampnsNew:
 		size = 16
 	case unix.SIOCGIFCONF:
@@ -45,13 +52,20 @@ func (s *sock) Ioctl(ctx context.Context, uio usermem.IO, sysno uintptr, args ar
 	if addr == 0 {
 		arg = nil
 	}
-	if err := s.ep.Ioctl(uint(req), arg); err != nil {
+	err := s.ep.Ioctl(uint(req), arg)
+	if err != nil && !isErrno(err, unix.EFAULT) {
 		return 0, errnoErr(err)
 	}
+	if out > 0 && len(arg) > out {
+		arg = arg[:out]
+	}
 	if len(arg) > 0 {
-		if _, err := uio.CopyOut(ctx, addr, arg, usermem.IOOpts{}); err != nil {
-			return 0, err
+		if _, cerr := uio.CopyOut(ctx, addr, arg, usermem.IOOpts{}); cerr != nil && err == nil {
+			return 0, cerr
 		}
+	}
+	if err != nil {
+		return 0, errnoErr(err)
 	}
 	return 0, nil
 }

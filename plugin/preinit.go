@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -58,12 +60,37 @@ func (s *Stack) PreInit(args *plugin.PreInitStackArgs) (string, []int, error) {
 	if r.err != nil {
 		return "", nil, r.err
 	}
+	r.cfg.Sysctl = readHostGlobals()
 	str, err := r.cfg.encode()
 	if err != nil {
 		closeAll(r.fds)
 		return "", nil, err
 	}
 	return str, r.fds, nil
+}
+
+// hostGlobalKnobs are the knobs Linux keeps once for the whole machine
+// (net_core_table, registered for init_net only; the socket layer reads
+// the global sysctl_rmem_max and friends): a container's sockets are
+// capped by the host's values, so the sandbox's stack takes them too.
+var hostGlobalKnobs = []string{
+	"net.core.rmem_default",
+	"net.core.rmem_max",
+	"net.core.wmem_default",
+	"net.core.wmem_max",
+}
+
+// readHostGlobals reads hostGlobalKnobs in runsc's own namespace; a knob
+// that cannot be read keeps the stack's default (Linux's compiled one).
+func readHostGlobals() map[string]string {
+	m := map[string]string{}
+	for _, name := range hostGlobalKnobs {
+		b, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(name, ".", "/"))
+		if v := strings.TrimSpace(string(b)); err == nil && v != "" {
+			m[name] = v
+		}
+	}
+	return m
 }
 
 func closeAll(fds []int) {

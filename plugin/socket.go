@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +41,11 @@ type sock struct {
 	q        *waiter.Queue
 	skType   linux.SockType
 	protocol int
+
+	// rdhup holds the companion entries of EPOLLRDHUP-only waiters
+	// (EventRegister).
+	rdhupMu sync.Mutex
+	rdhup   map[*waiter.Entry]*waiter.Entry
 }
 
 var _ socket.Socket = (*sock)(nil)
@@ -150,14 +156,45 @@ func (s *sock) Readiness(mask waiter.EventMask) waiter.EventMask {
 	return waiter.EventMaskFromLinux(s.ep.Readiness(mask.ToLinux()))
 }
 
-// EventRegister implements waiter.Waitable.EventRegister.
+// EventRegister implements waiter.Waitable.EventRegister. gVisor's TCP
+// announces the peer's FIN as readable only (readyToRead notifies
+// waiter.ReadableEvents), so a waiter for EPOLLRDHUP alone would sleep
+// through it; Linux wakes every waiter on a state change
+// (sock_def_wakeup). Such a waiter gets a companion entry that passes the
+// readable, hang-up and error events on to it as EPOLLRDHUP: poll, select
+// and epoll check the readiness again, so a wake-up without a FIN costs a
+// spurious check only.
 func (s *sock) EventRegister(e *waiter.Entry) error {
 	s.q.EventRegister(e)
+	if m := e.Mask(); m&waiter.EventRdHUp != 0 && m&waiter.ReadableEvents == 0 {
+		rd := waiter.NewFunctionEntry(waiter.ReadableEvents|waiter.EventHUp|waiter.EventErr, func(waiter.EventMask) {
+			e.NotifyEvent(waiter.EventRdHUp)
+		})
+		s.rdhupMu.Lock()
+		if s.rdhup == nil {
+			s.rdhup = make(map[*waiter.Entry]*waiter.Entry)
+		}
+		if old, ok := s.rdhup[e]; ok {
+			s.q.EventUnregister(old)
+		}
+		s.rdhup[e] = &rd
+		s.rdhupMu.Unlock()
+		s.q.EventRegister(&rd)
+	}
 	return nil
 }
 
 // EventUnregister implements waiter.Waitable.EventUnregister.
-func (s *sock) EventUnregister(e *waiter.Entry) { s.q.EventUnregister(e) }
+func (s *sock) EventUnregister(e *waiter.Entry) {
+	s.q.EventUnregister(e)
+	s.rdhupMu.Lock()
+	rd, ok := s.rdhup[e]
+	delete(s.rdhup, e)
+	s.rdhupMu.Unlock()
+	if ok {
+		s.q.EventUnregister(rd)
+	}
+}
 
 // Type implements socket.Socket.Type.
 func (s *sock) Type() (int, linux.SockType, int) { return linux.AF_INET, s.skType, s.protocol }
@@ -180,11 +217,24 @@ func (s *sock) State() uint32 {
 	return uint32(b[0])
 }
 
-// Bind implements socket.Socket.Bind.
-func (s *sock) Bind(_ *kernel.Task, sa []byte) *syserr.Error { return toSysErr(s.ep.Bind(sa)) }
+// Bind implements socket.Socket.Bind. The task's CAP_NET_BIND_SERVICE is
+// checked here (bindCapCheck); the stack's are all held.
+func (s *sock) Bind(t *kernel.Task, sa []byte) *syserr.Error {
+	if serr := s.bindCapCheck(t, sa); serr != nil {
+		return serr
+	}
+	return toSysErr(s.ep.Bind(sa))
+}
 
-// Listen implements socket.Socket.Listen.
+// Listen implements socket.Socket.Listen. The sentry's listen(2) caps
+// the backlog at 1024 and then adds one for gVisor's own stack, whose
+// queue check lacks Linux's off-by-one (syscalls/linux/sys_socket.go
+// backlog++); the endpoint has Linux's check already, so the one is taken
+// back.
 func (s *sock) Listen(_ *kernel.Task, backlog int) *syserr.Error {
+	if backlog > 0 {
+		backlog--
+	}
 	return toSysErr(s.ep.Listen(backlog))
 }
 
@@ -218,8 +268,14 @@ func (s *sock) GetPeerCreds(*kernel.Task) (marshal.Marshallable, *syserr.Error) 
 }
 
 // Connect implements socket.Socket.Connect. A blocking connect waits, up
-// to SO_SNDTIMEO as Linux's does, for the handshake and then reports
-// SO_ERROR; on timeout it answers EINPROGRESS.
+// to SO_SNDTIMEO as Linux's does, for the handshake and then connects once
+// more to learn its result, as __inet_stream_connect loops and gVisor's
+// netstack socket does: the endpoint, non-blocking, answers that second
+// connect as a non-blocking socket's next connect (0 once established,
+// the error once refused, resetting the socket for another try); reading
+// SO_ERROR instead would leave the endpoint's pending state behind (the
+// next connect answered 0 where Linux says EISCONN, and a refused socket
+// could not connect again). On timeout it answers EINPROGRESS.
 func (s *sock) Connect(t *kernel.Task, sa []byte, blocking bool) *syserr.Error {
 	err := s.ep.Connect(sa)
 	if !blocking || !isErrno(err, unix.EINPROGRESS) {
@@ -236,14 +292,10 @@ func (s *sock) Connect(t *kernel.Task, sa []byte, blocking bool) *syserr.Error {
 	defer s.q.EventUnregister(&e)
 	for {
 		if s.ep.Readiness(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-			var b [4]byte
-			if _, err := s.ep.GetSockOpt(linux.SOL_SOCKET, linux.SO_ERROR, b[:]); err != nil {
+			err := s.ep.Connect(sa)
+			if !isErrno(err, unix.EALREADY) && !isErrno(err, unix.EINPROGRESS) {
 				return toSysErr(err)
 			}
-			if e := int32(b[0]) | int32(b[1])<<8 | int32(b[2])<<16 | int32(b[3])<<24; e != 0 {
-				return syserr.FromHost(unix.Errno(e))
-			}
-			return nil
 		}
 		if serr := s.block(t, ch, haveDeadline, deadline); serr != nil {
 			if serr == syserr.ErrTryAgain {

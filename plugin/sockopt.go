@@ -41,9 +41,13 @@ func (s *sock) GetSockOpt(t *kernel.Task, level, name int, outPtr hostarch.Addr,
 }
 
 // SetSockOpt implements socket.Socket.SetSockOpt: the bytes go to the
-// endpoint unchanged. SO_RCVTIMEO and SO_SNDTIMEO are also given to the
+// endpoint unchanged, after the task's capabilities are checked
+// (setSockOptCapCheck). SO_RCVTIMEO and SO_SNDTIMEO are also given to the
 // sentry, whose syscalls turn them into deadlines.
 func (s *sock) SetSockOpt(t *kernel.Task, level, name int, opt []byte) *syserr.Error {
+	if serr := setSockOptCapCheck(t, level, name, opt); serr != nil {
+		return serr
+	}
 	if err := s.ep.SetSockOpt(level, name, opt); err != nil {
 		return toSysErr(err)
 	}

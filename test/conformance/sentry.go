@@ -16,8 +16,6 @@ const (
 		"a truncated header is EINVAL (:446), IP_TOS takes its first byte only (:505), IP_RETOPTS and any type it does not know are EINVAL (:607)"
 	sentrySotype = "sentry: getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL is answered by the sentry, EINVAL under 4 bytes " +
 		"(syscalls/linux/sys_socket.go:498); Linux writes the short value"
-	sentryBacklog = "sentry: listen(2) adds one to the backlog before the socket sees it (syscalls/linux/sys_socket.go:409 backlog++), " +
-		"so tcpi_sacked of a listener is one more (the plugin could take it back)"
 )
 
 // SentryExpected lists the scenarios in which runsc-netsandbox differs from
@@ -44,6 +42,7 @@ var SentryExpected = map[string]string{
 	"defaults/ping/udp-missing":              sentryProcsys,
 	"defaults/sysctl":                        sentryProcsys,
 	"errno/eacces-ping-group-range":          sentryProcsys,
+	"errno/eacces-privileged-port":           sentryProcsys,
 	"errno/ping-recv-zero-length":            sentryProcsys,
 	"errqueue/local-ping-modes":              sentryProcsys,
 	"errqueue/ping-frag-needed":              sentryProcsys,
@@ -184,6 +183,4 @@ var SentryExpected = map[string]string{
 	"wire/raw-ip-options":       sentryParse,
 	// sotype
 	"sockopt/identity-readonly": sentrySotype,
-	// backlog
-	"errno/tcp-info-listener": sentryBacklog,
 }
