@@ -12,14 +12,12 @@ import (
 )
 
 // pushOpts hands gVisor every option value it acts on.
-func (g *gsock) pushOpts() error {
+func (g *dgramSock) pushOpts() error {
 	o := g.optsSnapshot()
 	if err := g.pushSockOpts(o); err != nil {
 		return err
 	}
-	if g.typ == unix.SOCK_RAW {
-		g.endpoint().SocketOptions().SetHeaderIncluded(o.hdrincl)
-	}
+	g.endpoint().SocketOptions().SetHeaderIncluded(o.hdrincl) // set on raw sockets only
 	if err := g.pushMcastOpts(); err != nil {
 		return err
 	}
@@ -51,10 +49,10 @@ func (g *gsock) pushSockOpts(o sockOpts) error {
 		ttl = 0 // gVisor's "use the default"
 	}
 	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TTLOption, ttl); e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	if e := g.endpoint().SetSockOptInt(tcpip.IPv4TOSOption, int(o.tos)); e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	return nil
 }
@@ -62,25 +60,31 @@ func (g *gsock) pushSockOpts(o sockOpts) error {
 // pushPMTU hands gVisor IP_MTU_DISCOVER.
 func (g *gsock) pushPMTU(o sockOpts) error {
 	if e := g.endpoint().SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(o.pmtudisc))); e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	return nil
 }
 
 // pendingErr is SO_ERROR on a raw or ping socket: read and clear.
-func (g *gsock) pendingErr() unix.Errno {
+func (g *dgramSock) pendingErr() unix.Errno {
 	if e := g.takeICMPErr(); e != 0 {
 		return e
 	}
-	return errnoOf(g.endpoint().LastError())
+	return stack.Errno(g.endpoint().LastError())
 }
 
-func (g *gsock) SetSockOpt(level, name int, val []byte) error {
+func (g *dgramSock) SetSockOpt(level, name int, val []byte) error {
+	if err := g.setSockOpt(level, name, val); err != nil {
+		return err
+	}
+	return g.pushOpts()
+}
+
+// setSockOpt records an option of a raw or ping socket; the caller pushes
+// the values to gVisor (pushOpts).
+func (g *dgramSock) setSockOpt(level, name int, val []byte) error {
 	if level == unix.SOL_TCP {
 		return unix.ENOPROTOOPT
-	}
-	if level == unix.SOL_RAW && g.typ == unix.SOCK_RAW {
-		return g.setRawOpt(name, val)
 	}
 	if err := g.setCommon(level, name, val); err != nil {
 		return err
@@ -88,24 +92,19 @@ func (g *gsock) SetSockOpt(level, name int, val []byte) error {
 	if level == unix.SOL_IP && name == unix.IP_RECVERR {
 		g.setRecvErrHook()
 	}
-	if level == unix.SOL_IP && name == unix.IP_ROUTER_ALERT {
-		g.syncRouterAlert() // router_alert.go
-	}
-	return g.pushOpts()
+	return nil
 }
 
-func (g *gsock) GetSockOpt(level, name int, buf []byte) (int, error) {
+// GetSockOpt answers what raw and ping sockets answer alike; each kind
+// answers IP_PROTOCOL (and raw SOL_RAW) itself.
+func (g *dgramSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
 		return putErrno(buf, g.pendingErr()), nil
 	case level == unix.SOL_IP && name == unix.IP_MTU:
 		return g.getIPMTU(buf)
-	case level == unix.SOL_IP && name == unix.IP_PROTOCOL:
-		return g.getIPProtocol(buf) // sockopts_ipproto.go
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		return options.PutSockInt(buf, int32(boolInt(g.endpoint().SocketOptions().GetAcceptConn()))), nil
-	case level == unix.SOL_RAW && g.typ == unix.SOCK_RAW:
-		return g.getRawOpt(name, buf)
 	}
 	return g.getCommon(level, name, buf)
 }

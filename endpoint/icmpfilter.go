@@ -17,7 +17,7 @@ const icmpFilterOpt = 1 // ICMP_FILTER at SOL_RAW
 // setRawOpt handles SOL_RAW options on a raw socket as do_raw_setsockopt:
 // ICMP_FILTER on an ICMP socket, EOPNOTSUPP on others, ENOPROTOOPT for any
 // other option.
-func (g *gsock) setRawOpt(name int, val []byte) error {
+func (g *rawSock) setRawOpt(name int, val []byte) error {
 	if name != icmpFilterOpt {
 		return unix.ENOPROTOOPT
 	}
@@ -34,7 +34,7 @@ func (g *gsock) setRawOpt(name int, val []byte) error {
 }
 
 // getRawOpt is do_raw_getsockopt: min(optlen, 4) bytes of the mask.
-func (g *gsock) getRawOpt(name int, buf []byte) (int, error) {
+func (g *rawSock) getRawOpt(name int, buf []byte) (int, error) {
 	if name != icmpFilterOpt {
 		return 0, unix.ENOPROTOOPT
 	}
@@ -60,8 +60,3 @@ func icmpFiltered(pkt []byte, mask uint32) bool {
 	t := pkt[ihl]
 	return t < 32 && mask&(1<<t) != 0
 }
-
-// dropFilteredICMP is the receive and poll paths' hook: it discards, at
-// the head of a raw socket's queue, what ICMP_FILTER and the multicast
-// filters reject (dropUnwantedRaw, mcast_raw.go).
-func (g *gsock) dropFilteredICMP() { g.dropUnwantedRaw() }

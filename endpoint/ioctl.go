@@ -91,4 +91,4 @@ func (b *base) ioctl(req uint, arg []byte, proto protoIoctl) error {
 
 func (u *udpSock) Ioctl(req uint, arg []byte) error { return u.ioctl(req, arg, u.udpIoctl) }
 
-func (g *gsock) Ioctl(req uint, arg []byte) error { return g.ioctl(req, arg, g.rawIoctl) }
+func (g *rawSock) Ioctl(req uint, arg []byte) error { return g.ioctl(req, arg, g.rawIoctl) }

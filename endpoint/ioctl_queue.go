@@ -4,6 +4,8 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"netsandbox/stack"
 )
 
 // The protocols' own ioctls: queue sizes.
@@ -33,14 +35,14 @@ func (u *udpSock) udpIoctl(req uint32) (int32, error) {
 // header included; SIOCOUTQ as for UDP. (A queued packet that ICMP_FILTER
 // or a multicast filter will drop at the next read still counts here;
 // Linux drops those before queueing.)
-func (g *gsock) rawIoctl(req uint32) (int32, error) {
+func (g *rawSock) rawIoctl(req uint32) (int32, error) {
 	switch req {
 	case unix.SIOCOUTQ:
 		return 0, nil
 	case unix.SIOCINQ:
 		v, e := g.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
 		if e != nil {
-			return 0, errnoOf(e)
+			return 0, stack.Errno(e)
 		}
 		return int32(v), nil
 	}
@@ -72,7 +74,7 @@ func (t *tcpSock) tcpIoctl(req uint32) (int32, error) {
 	if req == unix.SIOCINQ {
 		v, e := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
 		if e != nil {
-			return 0, errnoOf(e)
+			return 0, stack.Errno(e)
 		}
 		return int32(v), nil
 	}

@@ -83,14 +83,10 @@ func (s *sockStamp) get(arg []byte, timeval bool) error {
 
 // noteRecvStamp records a raw or ping datagram just read for SIOCGSTAMP
 // (gVisor stamps every arrival).
-func (g *gsock) noteRecvStamp(f rxFlags, cm *tcpip.ReceivableControlMessages) {
+func (g *dgramSock) noteRecvStamp(f rxFlags, cm *tcpip.ReceivableControlMessages) {
 	var kt int64
 	if cm.HasTimestamp {
 		kt = cm.Timestamp.UnixNano()
 	}
-	if g.isPing() {
-		g.stamp.noteRecvPing(f, kt)
-		return
-	}
-	g.stamp.noteRecv(f, kt)
+	g.kind.noteStamp(f, kt)
 }

@@ -46,7 +46,7 @@ type ipExtOpts struct {
 	// broadcast datagrams leave through when nothing else names one. It
 	// steers our UDP's sends and connect; Linux's TCP ignores it (measured:
 	// connect routes as without it), so TCP only keeps it; raw and ping
-	// sends it steers are built by the stack (gsock_sendctl.go).
+	// sends it steers are built by the stack (dgram_sendctl.go).
 	ucIndex int
 }
 

@@ -17,7 +17,7 @@ import (
 
 // rawMcastWanted tells whether a queued packet (IPv4 header first) that
 // arrived on ifindex passes both multicast checks; other packets pass.
-func (g *gsock) rawMcastWanted(pkt []byte, ifindex int) bool {
+func (g *rawSock) rawMcastWanted(pkt []byte, ifindex int) bool {
 	if len(pkt) < 20 {
 		return true
 	}
@@ -29,14 +29,11 @@ func (g *gsock) rawMcastWanted(pkt []byte, ifindex int) bool {
 	return g.s.McastAccepts(ifindex, dst, src) && g.AllowMulticast(dst, src, ifindex)
 }
 
-// dropUnwantedRaw discards, at the head of a raw socket's queue, packets
+// dropUnwanted discards, at the head of a raw socket's queue, packets
 // ICMP_FILTER filters out and multicast packets the socket would not have
 // got (rawMcastWanted), so the next packet poll and recvmsg see is one it
 // takes. Bounded by what is queued.
-func (g *gsock) dropUnwantedRaw() {
-	if g.typ != unix.SOCK_RAW {
-		return
-	}
+func (g *rawSock) dropUnwanted() {
 	var mask uint32
 	if g.proto == unix.IPPROTO_ICMP {
 		mask = g.icmpFilter.Load()

@@ -100,7 +100,7 @@ func (g *gsock) pushMcastOpts() error {
 	g.optMu.Unlock()
 	g.endpoint().SocketOptions().SetMulticastLoop(!mc.noLoop)
 	if e := g.endpoint().SetSockOptInt(tcpip.MulticastTTLOption, int(mc.effectiveTTL())); e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	// IP_MULTICAST_IF, checked by setMulticastIf: the interface is known
 	// to exist and to agree with SO_BINDTODEVICE.
@@ -109,7 +109,7 @@ func (g *gsock) pushMcastOpts() error {
 		ifc.InterfaceAddr = tcpip.AddrFrom4(a.As4())
 	}
 	if e := g.endpoint().SetSockOpt(&ifc); e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	return nil
 }

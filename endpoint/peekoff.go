@@ -6,6 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/stack"
 )
 
 // peekOffset is sk_peek_off (SO_PEEK_OFF): where MSG_PEEK starts reading,
@@ -115,7 +117,7 @@ func (t *tcpSock) peekStreamAtOffset(p []byte, flags int, off int) (int, error) 
 			case *tcpip.ErrInvalidEndpointState, *tcpip.ErrNotConnected:
 				return 0, unix.ENOTCONN
 			default:
-				return 0, errnoOf(e)
+				return 0, stack.Errno(e)
 			}
 		}
 		if len(p) == 0 {

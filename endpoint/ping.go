@@ -21,7 +21,7 @@ import (
 // endpoint in the shared core, and the echo identifier the stack's table
 // hands out (ping_ident.go).
 type pingSock struct {
-	gsock
+	dgramSock
 
 	// pingMu orders the socket's bind, connect and disconnect (write)
 	// before its sends (read); it guards ping.
@@ -101,7 +101,7 @@ func (p *pingSock) GetSockName() ([]byte, error) {
 	}
 	fa, e := p.endpoint().GetLocalAddress()
 	if e != nil {
-		return nil, errnoOf(e)
+		return nil, stack.Errno(e)
 	}
 	return sockaddr(addrPortOf(fa)), nil
 }
@@ -148,11 +148,23 @@ func (p *pingSock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 	}
 	// gVisor's ICMP endpoint takes no per-packet TOS, IPv4 pktinfo,
 	// output interface or IP options: those sends have their header built
-	// in the stack (gsock_sendctl.go), with the socket's identifier.
-	if handled, n, err := p.sendWithControl(b, wo.To, &sp, p.ping.ident); handled {
+	// in the stack (dgram_sendctl.go), with the socket's identifier.
+	ident := p.ping.ident
+	finish := func(m *stack.RawSend) (err error) {
+		m.Protocol = unix.IPPROTO_ICMP
+		m.Payload, err = pingRequest(b, ident)
+		return err
+	}
+	if handled, n, err := p.sendWithControl(b, wo.To, &sp, true, finish); handled {
 		return n, err
 	}
 	return p.write(b, wo)
+}
+
+// RecvMsg is ping_recvmsg, which ignores MSG_TRUNC in the caller's flags:
+// it returns the bytes copied, not the datagram's length.
+func (p *pingSock) RecvMsg(b, oob []byte, flags int) (int, int, int, []byte, error) {
+	return p.dgramSock.RecvMsg(b, oob, flags&^unix.MSG_TRUNC)
 }
 
 // checkPingRequest is ping_common_sendmsg's check of the user's ICMP header:
@@ -185,7 +197,7 @@ func (p *pingSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 	if level == unix.SOL_IP && name == unix.IP_PROTOCOL {
 		return p.getIPProtocol(buf) // sockopts_ipproto.go
 	}
-	return p.gsock.GetSockOpt(level, name, buf)
+	return p.dgramSock.GetSockOpt(level, name, buf)
 }
 
 func (p *pingSock) Ioctl(req uint, arg []byte) error { return p.ioctl(req, arg, nil) }
@@ -227,3 +239,14 @@ func (p *pingSock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	p.queueICMPError(q, e, quote, th, q.ihl, errno, o)
 	return true
 }
+
+// dropUnwanted: a ping socket's replies were matched by identifier on
+// arrival (PingDeliver); nothing queued is refused later.
+func (p *pingSock) dropUnwanted() {}
+
+// noteStamp is ping_recvmsg's sock_recv_timestamp.
+func (p *pingSock) noteStamp(f rxFlags, kt int64) { p.stamp.noteRecvPing(f, kt) }
+
+// pktinfoSpecDst: ping_queue_rcv_skb skips ipv4_pktinfo_prepare, so Linux
+// reports spec_dst 0.0.0.0 on ping sockets (measured).
+func (p *pingSock) pktinfoSpecDst(*stack.Datagram) netip.Addr { return netip.Addr{} }

@@ -10,6 +10,8 @@ import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/stack"
 )
 
 // pingIdent is a ping socket's echo identifier as Linux keeps it
@@ -155,7 +157,7 @@ func (p *pingSock) pingTakeIdent(ap netip.AddrPort) (uint16, error) {
 	if stale {
 		nep, e := p.mk(p.q)
 		if e != nil {
-			return 0, errnoOf(e)
+			return 0, stack.Errno(e)
 		}
 		target = nep
 	}
@@ -268,7 +270,7 @@ func (p *pingSock) pingDisconnect() error {
 	}
 	nep, e := p.mk(p.q)
 	if e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	var err error
 	p.s.PingLocked(func() {

@@ -1,26 +1,14 @@
 package endpoint
 
-import (
-	"net/netip"
-
-	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/tcpip"
-)
+import "gvisor.dev/gvisor/pkg/tcpip"
 
 // beyondGvisorRawMTU tells whether a raw datagram (header not included) is
 // one gVisor's raw endpoint refuses although Linux sends it: larger than
 // the route's MTU, which Linux fragments (the modes that forbid it were
 // refused before, checkLocalMsgSize). The stack then builds and fragments
 // it (Stack.SendRawIP).
-func (g *gsock) beyondGvisorRawMTU(p []byte, to *tcpip.FullAddress) bool {
-	var dst netip.Addr
-	if to != nil {
-		dst = addrPortOf(*to).Addr()
-	} else {
-		g.mu.Lock()
-		dst = g.remote.Addr()
-		g.mu.Unlock()
-	}
+func (g *rawSock) beyondGvisorRawMTU(p []byte, to *tcpip.FullAddress) bool {
+	dst := g.sendDst(to)
 	if !dst.Is4() {
 		return false
 	}
@@ -35,9 +23,9 @@ func (g *gsock) beyondGvisorRawMTU(p []byte, to *tcpip.FullAddress) bool {
 // sendHdrinclAtMTU sends a header-included packet that fits the device
 // MTU but not gVisor's raw limit (MTU - 20) through the stack; handled is
 // false for every other send.
-func (g *gsock) sendHdrinclAtMTU(p []byte, to *tcpip.FullAddress) (handled bool, n int, err error) {
+func (g *rawSock) sendHdrinclAtMTU(p []byte, to *tcpip.FullAddress) (handled bool, n int, err error) {
 	o := g.optsSnapshot()
-	if g.typ != unix.SOCK_RAW || !o.hdrincl || len(p) < 20 {
+	if !o.hdrincl || len(p) < 20 {
 		return false, 0, nil
 	}
 	if !g.beyondGvisorRawMTU(p, to) { // gVisor takes at most MTU-20 bytes, header included

@@ -12,10 +12,7 @@ import (
 // cannot add them, so the stack builds the header (Stack.SendRawIP).
 // handled is false when the socket has no options object (never set, no
 // IP_RETOPTS message) and gVisor sends the datagram.
-func (g *gsock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendParams) (handled bool, n int, err error) {
-	if g.typ != unix.SOCK_RAW {
-		return false, 0, nil
-	}
+func (g *rawSock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendParams) (handled bool, n int, err error) {
 	o := g.optsSnapshot()
 	opts := o.ext.ipOptions
 	if sp.hasOpts {

@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"golang.org/x/sys/unix"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
@@ -10,10 +9,7 @@ import (
 // stack would otherwise forward.
 
 // syncRouterAlert joins or leaves the chain after IP_ROUTER_ALERT was set.
-func (g *gsock) syncRouterAlert() {
-	if g.typ != unix.SOCK_RAW {
-		return
-	}
+func (g *rawSock) syncRouterAlert() {
 	g.optMu.Lock()
 	on := g.opts.ext.routerAlert
 	g.optMu.Unlock()
@@ -26,17 +22,15 @@ func (g *gsock) syncRouterAlert() {
 
 // leaveRouterAlert takes a closing raw socket off the chain (ip_ra_control
 // from raw_close).
-func (g *gsock) leaveRouterAlert() {
-	if g.typ == unix.SOCK_RAW {
-		g.s.LeaveRouterAlert(g)
-	}
+func (g *rawSock) leaveRouterAlert() {
+	g.s.LeaveRouterAlert(g)
 }
 
 // RouterAlertProtocol implements stack.RouterAlertSocket.
-func (g *gsock) RouterAlertProtocol() uint8 { return uint8(g.proto) }
+func (g *rawSock) RouterAlertProtocol() uint8 { return uint8(g.proto) }
 
 // BoundDevice implements stack.RouterAlertSocket: SO_BINDTODEVICE.
-func (g *gsock) BoundDevice() int {
+func (g *rawSock) BoundDevice() int {
 	g.optMu.Lock()
 	defer g.optMu.Unlock()
 	return g.opts.bindIf
@@ -44,7 +38,7 @@ func (g *gsock) BoundDevice() int {
 
 // DeliverRouterAlert implements stack.RouterAlertSocket: the packet is
 // queued through gVisor's raw endpoint, as raw_rcv queues it in Linux.
-func (g *gsock) DeliverRouterAlert(pkt *gstack.PacketBuffer) {
+func (g *rawSock) DeliverRouterAlert(pkt *gstack.PacketBuffer) {
 	if ep, ok := g.endpoint().(interface{ HandlePacket(*gstack.PacketBuffer) }); ok {
 		ep.HandlePacket(pkt)
 	}

@@ -13,10 +13,6 @@ import (
 	"netsandbox/stack"
 )
 
-// Creds is reserved for per-socket credentials; today the stack's Config
-// carries the owner's capabilities and gid.
-type Creds struct{}
-
 // Socket is one AF_INET socket. Every method answers what the same call on a
 // Linux socket would, errno included.
 type Socket interface {

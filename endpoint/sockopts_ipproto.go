@@ -15,7 +15,7 @@ import (
 // identifier. It cannot be set (ENOPROTOOPT, as any unknown option).
 
 // getIPProtocol answers IP_PROTOCOL on a raw socket.
-func (g *gsock) getIPProtocol(buf []byte) (int, error) {
+func (g *rawSock) getIPProtocol(buf []byte) (int, error) {
 	return options.PutIPInt(buf, int32(g.proto)), nil
 }
 

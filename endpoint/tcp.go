@@ -22,6 +22,10 @@ import (
 type tcpSock struct {
 	gsock
 
+	// conn: connect(2) has reported success (mu).
+	conn bool
+	// shut is sk_shutdown's RCV_SHUTDOWN as Linux reports it (mu).
+	shut int
 	// bound is the address bind(2) gave, restored after a reset (mu).
 	bound netip.AddrPort
 	// pendingBind is the address of a bind(2) whose port waits for connect
@@ -290,7 +294,7 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 			return ns, sockaddr(addrPortOf(peer)), nil
 		}
 		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !t.mayBlock(0) {
-			return nil, nil, errnoOf(e)
+			return nil, nil, stack.Errno(e)
 		}
 		if _, err := t.waitReady(t.Readiness, unix.EPOLLIN, deadline); err != nil {
 			return nil, nil, err
@@ -304,7 +308,7 @@ func (t *tcpSock) GetSockName() ([]byte, error) {
 	}
 	fa, e := t.endpoint().GetLocalAddress()
 	if e != nil {
-		return nil, errnoOf(e)
+		return nil, stack.Errno(e)
 	}
 	return sockaddr(addrPortOf(fa)), nil
 }
@@ -312,7 +316,7 @@ func (t *tcpSock) GetSockName() ([]byte, error) {
 func (t *tcpSock) GetPeerName() ([]byte, error) {
 	fa, e := t.endpoint().GetRemoteAddress()
 	if e != nil {
-		return nil, errnoOf(e)
+		return nil, stack.Errno(e)
 	}
 	return sockaddr(addrPortOf(fa)), nil
 }

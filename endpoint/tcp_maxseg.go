@@ -10,6 +10,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
 	"netsandbox/options"
+	"netsandbox/stack"
 )
 
 // TCP_MAXSEG as Linux has it (net/ipv4/tcp.c do_tcp_setsockopt and
@@ -82,7 +83,7 @@ func (t *tcpSock) pushTCPMaxseg(v int32) error {
 		gv = gvisorNoUserMSS
 	}
 	if e := t.endpoint().SetSockOptInt(tcpip.MaxSegOption, gv); e != nil {
-		return errnoOf(e)
+		return stack.Errno(e)
 	}
 	return nil
 }

@@ -24,12 +24,12 @@ type gErrState struct {
 }
 
 // gErrStates holds the error state of the raw and ping sockets that
-// registered with the stack's ICMP tap (*gsock -> *gErrState). It lives
-// beside gsock so that sockets that never send pay nothing.
+// registered with the stack's ICMP tap (*dgramSock -> *gErrState). It lives
+// beside dgramSock so that sockets that never send pay nothing.
 var gErrStates sync.Map
 
 // errState is the socket's error state, nil before it registered.
-func (g *gsock) errState() *gErrState {
+func (g *dgramSock) errState() *gErrState {
 	if v, ok := gErrStates.Load(g); ok {
 		return v.(*gErrState)
 	}
@@ -39,7 +39,7 @@ func (g *gsock) errState() *gErrState {
 // watchICMPErrors registers a raw or ping socket with the stack's ICMP tap
 // (once): on its first send, or when IP_RECVERR is turned on, since a raw
 // socket also hears errors about its protocol's datagrams sent by others.
-func (g *gsock) watchICMPErrors() *gErrState {
+func (g *dgramSock) watchICMPErrors() *gErrState {
 	if st := g.errState(); st != nil {
 		return st
 	}
@@ -49,12 +49,12 @@ func (g *gsock) watchICMPErrors() *gErrState {
 	if v, loaded := gErrStates.LoadOrStore(g, st); loaded {
 		return v.(*gErrState)
 	}
-	st.remove = g.s.AddICMPErrorSocket(g.errSock)
+	st.remove = g.s.AddICMPErrorSocket(g.kind)
 	return st
 }
 
 // unwatchICMPErrors undoes watchICMPErrors when the socket closes.
-func (g *gsock) unwatchICMPErrors() {
+func (g *dgramSock) unwatchICMPErrors() {
 	v, ok := gErrStates.LoadAndDelete(g)
 	if !ok {
 		return
@@ -86,7 +86,7 @@ type quotedDatagram struct {
 // matchQuote reads the quote of an ICMP error for this socket: none when
 // the socket does not watch errors, is closing, the quote is short or its
 // source is not the socket's bound address.
-func (g *gsock) matchQuote(quote []byte) (quotedDatagram, bool) {
+func (g *dgramSock) matchQuote(quote []byte) (quotedDatagram, bool) {
 	st := g.errState()
 	if st == nil || g.isClosed() || len(quote) < 28 {
 		return quotedDatagram{}, false
@@ -109,7 +109,7 @@ func (g *gsock) matchQuote(quote []byte) (quotedDatagram, bool) {
 
 // QuotedICMPError is raw_err: raw_v4_match finds the socket by its
 // protocol and addresses.
-func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
+func (g *rawSock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	q, ok := g.matchQuote(quote)
 	if !ok {
 		return false
@@ -139,7 +139,7 @@ func (g *gsock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 // queueICMPError records an ICMP error the socket took: sk_err, and with
 // IP_RECVERR the error queue entry (payload from offset hlen of the
 // quote's headers, for RFC 4884).
-func (g *gsock) queueICMPError(q quotedDatagram, e *stack.ICMPError, quote, payload []byte, hlen int, errno unix.Errno, o sockOpts) {
+func (g *dgramSock) queueICMPError(q quotedDatagram, e *stack.ICMPError, quote, payload []byte, hlen int, errno unix.Errno, o sockOpts) {
 	se := icmpSockErr(e, errno)
 	se.name = netip.AddrPortFrom(q.dst, 0)
 	se.payload = append([]byte(nil), payload...)
@@ -205,7 +205,7 @@ func rawICMPErrno(e *stack.ICMPError, pmtudisc int) (unix.Errno, bool) {
 }
 
 // icmpMatchAddrs returns the socket's bound address and its peer.
-func (g *gsock) icmpMatchAddrs() (local, remote netip.Addr, connected bool) {
+func (g *dgramSock) icmpMatchAddrs() (local, remote netip.Addr, connected bool) {
 	g.mu.Lock()
 	remote, connected = g.remote.Addr(), g.conn
 	g.mu.Unlock()
@@ -214,7 +214,7 @@ func (g *gsock) icmpMatchAddrs() (local, remote netip.Addr, connected bool) {
 
 // takeICMPErr is sock_error for raw and ping sockets: the pending ICMP
 // error, read and cleared.
-func (g *gsock) takeICMPErr() unix.Errno {
+func (g *dgramSock) takeICMPErr() unix.Errno {
 	st := g.errState()
 	if st == nil {
 		return 0
@@ -227,7 +227,7 @@ func (g *gsock) takeICMPErr() unix.Errno {
 }
 
 // icmpErrPending tells poll about the error state (EPOLLERR).
-func (g *gsock) icmpErrPending() bool {
+func (g *dgramSock) icmpErrPending() bool {
 	st := g.errState()
 	if st == nil {
 		return false
@@ -238,7 +238,7 @@ func (g *gsock) icmpErrPending() bool {
 }
 
 // recvGErrQueue is ip_recv_error for raw and ping sockets.
-func (g *gsock) recvGErrQueue(p, oob []byte) (int, int, int, []byte, error) {
+func (g *dgramSock) recvGErrQueue(p, oob []byte) (int, int, int, []byte, error) {
 	st := g.errState()
 	if st == nil {
 		return 0, 0, 0, nil, unix.EAGAIN
@@ -270,7 +270,7 @@ func (g *gsock) recvGErrQueue(p, oob []byte) (int, int, int, []byte, error) {
 
 // setRecvErrHook follows an IP_RECVERR change: on registers the socket
 // with the tap, off purges the queue (skb_errqueue_purge).
-func (g *gsock) setRecvErrHook() {
+func (g *dgramSock) setRecvErrHook() {
 	if g.optsSnapshot().recvErr {
 		g.watchICMPErrors()
 		return
@@ -291,20 +291,13 @@ func (g *gsock) setRecvErrHook() {
 // the MTU fails with EMSGSIZE where Linux refuses it, leaving a local
 // error with the MTU when IP_RECVERR is on. to is the sendto address, nil
 // for the connected peer.
-func (g *gsock) checkLocalMsgSize(p []byte, to *tcpip.FullAddress) error {
+func (g *dgramSock) checkLocalMsgSize(p []byte, to *tcpip.FullAddress) error {
 	o := g.optsSnapshot()
-	var dst netip.Addr
-	if to != nil {
-		dst = addrPortOf(*to).Addr()
-	} else {
-		g.mu.Lock()
-		dst = g.remote.Addr()
-		g.mu.Unlock()
-	}
+	dst := g.sendDst(to)
 	if !dst.Is4() {
 		return nil
 	}
-	hdrincl := g.typ == unix.SOCK_RAW && o.hdrincl
+	hdrincl := o.hdrincl // IP_HDRINCL exists on raw sockets only
 	mode := stack.PMTUMode(o.pmtudisc)
 	// raw_send_hdrinc compares with the device MTU whatever the mode;
 	// ip_append_data refuses only in the modes that do not fragment.
@@ -340,7 +333,7 @@ func (g *gsock) checkLocalMsgSize(p []byte, to *tcpip.FullAddress) error {
 
 // sendMTUTo is the MTU a raw or ping datagram to dst is held to: the
 // device MTU for IP_HDRINCL and for PROBE/INTERFACE, else the path MTU.
-func (g *gsock) sendMTUTo(dst netip.Addr, mode stack.PMTUMode, device bool) int {
+func (g *dgramSock) sendMTUTo(dst netip.Addr, mode stack.PMTUMode, device bool) int {
 	src := g.localAddr()
 	ifindex := g.optsSnapshot().bindIf
 	if !device && mode < stack.PMTUProbe {

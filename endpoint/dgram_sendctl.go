@@ -13,11 +13,12 @@ import (
 // sendWithControl is raw_sendmsg and ping_v4_sendmsg for a send gVisor's
 // raw and ICMP endpoints cannot express: an IP_PKTINFO message (source
 // and output interface), an IP_TOS message, IP_UNICAST_IF steering a
-// unicast send, an IP_RETOPTS message on a ping socket. The stack then builds the
-// header (Stack.SendRawIP; with IP_HDRINCL, Stack.SendHeaderIncluded).
-// handled is false for every other send, which gVisor makes. ident is a
-// ping socket's identifier, written into its request.
-func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams, ident uint16) (handled bool, n int, err error) {
+// unicast send, and IP options when optsHere (the kind's gVisor endpoint
+// writes none: ping). The stack then builds the header (Stack.SendRawIP;
+// with IP_HDRINCL, Stack.SendHeaderIncluded). handled is false for every
+// other send, which gVisor makes. finish, when not nil, makes the kind's
+// last changes to what the stack sends (a ping socket's request).
+func (g *dgramSock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams, optsHere bool, finish func(*stack.RawSend) error) (handled bool, n int, err error) {
 	o := g.optsSnapshot()
 	g.mu.Lock()
 	remote, conn := g.remote, g.conn
@@ -39,18 +40,17 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams,
 	if steer {
 		oif = o.ext.ucIndex
 	}
-	// gVisor's ICMP endpoint writes no IP options, so a ping socket with
 	// IP_OPTIONS set, or an IP_RETOPTS message (which replaces them for
-	// one send), has its header built here.
-	pingOpts := g.isPing() && (sp.hasOpts || o.ext.ipOptions != nil)
+	// one send), on a socket whose endpoint writes no options.
+	withOpts := optsHere && (sp.hasOpts || o.ext.ipOptions != nil)
 	// A socket bound to lo sending to another host: Linux routes it
 	// through lo on link and delivers it here (Stack.LoopsOnLink), which
 	// gVisor's endpoint cannot route.
 	loop := oif == o.bindIf && g.s.LoopsOnLink(dst, oif)
-	if !sp.hasPktinfo && sp.tos < 0 && !steer && !pingOpts && !loop {
+	if !sp.hasPktinfo && sp.tos < 0 && !steer && !withOpts && !loop {
 		return false, 0, nil
 	}
-	if g.typ == unix.SOCK_RAW && o.hdrincl {
+	if o.hdrincl { // raw sockets only
 		if !sp.hasPktinfo && !steer && !loop {
 			return false, 0, nil // TTL and TOS messages leave the caller's header alone
 		}
@@ -95,9 +95,8 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams,
 	if sp.tos >= 0 {
 		m.TOS = uint8(sp.tos)
 	}
-	if g.isPing() {
-		m.Protocol = unix.IPPROTO_ICMP
-		if m.Payload, err = pingRequest(p, ident); err != nil {
+	if finish != nil {
+		if err := finish(&m); err != nil {
 			return true, 0, err
 		}
 	}
@@ -111,7 +110,7 @@ func (g *gsock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendParams,
 // builds: a group datagram takes IP_MULTICAST_TTL and IP_MULTICAST_LOOP,
 // IP_MULTICAST_IF's interface when no other was chosen (mc_index) and its
 // address as a source when none was (mc_addr).
-func (g *gsock) mcastDefaults(m *stack.RawSend) {
+func (g *dgramSock) mcastDefaults(m *stack.RawSend) {
 	if !m.Dst.IsMulticast() {
 		return
 	}
@@ -131,7 +130,7 @@ func (g *gsock) mcastDefaults(m *stack.RawSend) {
 // message or IP_UNICAST_IF: oif picks the device and a non-zero
 // ipi_spec_dst fills a zero source. Any source is allowed (IP_HDRINCL
 // sets FLOWI_FLAG_ANYSRC), except those __ip_route_output_key refuses.
-func (g *gsock) sendHdrinclCtl(p []byte, dst netip.Addr, oif int, sp *sendParams) error {
+func (g *dgramSock) sendHdrinclCtl(p []byte, dst netip.Addr, oif int, sp *sendParams) error {
 	if len(p) < header.IPv4MinimumSize {
 		return unix.EINVAL
 	}

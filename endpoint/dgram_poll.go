@@ -9,8 +9,8 @@ import (
 
 // Readiness is Linux's datagram_poll for raw and ping sockets: gVisor says
 // whether data is queued; the shutdown and writability bits are ours.
-func (g *gsock) Readiness(mask uint32) uint32 {
-	g.dropFilteredICMP()
+func (g *dgramSock) Readiness(mask uint32) uint32 {
+	g.kind.dropUnwanted()
 	gv := g.endpoint().Readiness(waiter.ReadableEvents | waiter.EventErr).ToLinux()
 	r := gv & (unix.EPOLLIN | unix.EPOLLRDNORM | unix.EPOLLERR)
 	if g.icmpErrPending() {
@@ -32,26 +32,15 @@ func (g *gsock) Readiness(mask uint32) uint32 {
 	return r & mask
 }
 
-func (g *gsock) Wait(mask uint32, deadline time.Time) (uint32, error) {
+func (g *dgramSock) Wait(mask uint32, deadline time.Time) (uint32, error) {
 	return g.waitReady(g.Readiness, mask, deadline)
-}
-
-func (g *gsock) Close() error {
-	if !g.markClosed() {
-		return unix.EBADF
-	}
-	g.unwatchICMPErrors()
-	g.dropMemberships() // raw sockets' (ip_mc_drop_socket)
-	g.leaveRouterAlert()
-	g.endpoint().Close()
-	return nil
 }
 
 // Shutdown is inet_shutdown on a raw or ping socket: the flags are
 // recorded (an unconnected socket still answers ENOTCONN); receiving stops
 // after the queue drains, and sending goes on, as raw_sendmsg does not look
 // at SEND_SHUTDOWN.
-func (g *gsock) Shutdown(how int) error {
+func (g *dgramSock) Shutdown(how int) error {
 	if how < unix.SHUT_RD || how > unix.SHUT_RDWR {
 		return unix.EINVAL
 	}

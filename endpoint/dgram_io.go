@@ -8,66 +8,18 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 
-	"netsandbox/options"
+	"netsandbox/stack"
 )
 
 // maxIPPayload is the largest length raw_sendmsg, ping and udp_sendmsg
 // accept before anything else is checked (0xFFFF).
 const maxIPPayload = 0xFFFF
 
-// SendMsg is raw_sendmsg.
-func (g *gsock) SendMsg(p, oob, to []byte, flags int) (int, error) {
-	g.watchICMPErrors()
-	if len(p) > maxIPPayload {
-		return 0, unix.EMSGSIZE
-	}
-	if flags&unix.MSG_OOB != 0 {
-		return 0, unix.EOPNOTSUPP
-	}
-	var dst netip.AddrPort
-	if to != nil {
-		// raw_sendmsg takes AF_UNSPEC as AF_INET; there is no port.
-		r, err := options.ParseSendtoAddr(to)
-		if err != nil {
-			return 0, err
-		}
-		dst = netip.AddrPortFrom(r.Addr.Addr(), 0)
-	}
-	wo, sp, err := g.sendPrep(p, oob, dst, to != nil, flags)
-	if err != nil {
-		return 0, err
-	}
-	// sock_error where the send allocates with sock_alloc_send_skb: with
-	// IP_HDRINCL (raw_send_hdrinc). Without it there is no transport
-	// header, so __ip_append_data allocates with alloc_skb and leaves the
-	// error to recvmsg and SO_ERROR (traceroute -I keeps sending while
-	// "time exceeded" errors arrive).
-	if g.optsSnapshot().hdrincl {
-		if e := g.takeICMPErr(); e != 0 {
-			return 0, e
-		}
-	}
-	// gVisor takes no per-packet TOS, IPv4 pktinfo or output interface
-	// for raw endpoints, nor IP options: those sends build their header
-	// in the stack (gsock_sendctl.go, raw_ipopts.go), and so do
-	// header-included packets above gVisor's limit (raw_bigsend.go).
-	if handled, n, err := g.sendWithControl(p, wo.To, &sp, 0); handled {
-		return n, err
-	}
-	if handled, n, err := g.sendRawWithOptions(p, wo.To, &sp); handled {
-		return n, err
-	}
-	if handled, n, err := g.sendHdrinclAtMTU(p, wo.To); handled {
-		return n, err
-	}
-	return g.write(p, wo)
-}
-
 // sendPrep is what raw_sendmsg and ping_v4_sendmsg check after their own
 // checks of the payload and the address, in their order: the destination
 // (to when hasTo, else the connected peer, EDESTADDRREQ without one), the
 // control messages, SO_DONTROUTE/MSG_DONTROUTE, the size against the MTU.
-func (g *gsock) sendPrep(p, oob []byte, to netip.AddrPort, hasTo bool, flags int) (tcpip.WriteOptions, sendParams, error) {
+func (g *dgramSock) sendPrep(p, oob []byte, to netip.AddrPort, hasTo bool, flags int) (tcpip.WriteOptions, sendParams, error) {
 	var wo tcpip.WriteOptions
 	if hasTo {
 		fa := fullAddress(routeDst(to, g.localAddr()))
@@ -100,12 +52,12 @@ func (g *gsock) sendPrep(p, oob []byte, to netip.AddrPort, hasTo bool, flags int
 func (g *gsock) write(p []byte, wo tcpip.WriteOptions) (int, error) {
 	n, e := g.endpoint().Write(bytes.NewReader(p), wo)
 	if e != nil {
-		return 0, errnoOf(e)
+		return 0, stack.Errno(e)
 	}
 	return int(n), nil
 }
 
-func (g *gsock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+func (g *dgramSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return g.recvGErrQueue(p, oob)
 	}
@@ -124,11 +76,11 @@ func (g *gsock) readOnce(p []byte, peek, needAddr bool) (tcpip.ReadResult, tcpip
 	return g.endpoint().Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: needAddr})
 }
 
-func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, error) {
+func (g *dgramSock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	peek := flags&unix.MSG_PEEK != 0
 	deadline := deadlineAfter(g.optsSnapshot().rcvTimeo)
 	for {
-		g.dropFilteredICMP()
+		g.kind.dropUnwanted()
 		hdr := g.peekFragHeader(p)
 		ep := g.endpoint()
 		res, e := g.readDatagram(p, peek)
@@ -137,7 +89,7 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 			if res.Total > res.Count {
 				rflags |= unix.MSG_TRUNC
 			}
-			if flags&unix.MSG_TRUNC != 0 && !g.isPing() { // ping_recvmsg ignores MSG_TRUNC
+			if flags&unix.MSG_TRUNC != 0 {
 				n = res.Total
 			}
 			// raw_recvmsg and ping_recvmsg report port 0.
@@ -149,13 +101,13 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 			return n, oobn, rflags | cflags, from, nil
 		}
 		if _, cr := e.(*tcpip.ErrClosedForReceive); cr {
-			if g.isPing() && !g.isClosed() && g.endpoint() != ep {
-				continue // a connect on another thread swapped the endpoint (pingSwap)
+			if !g.isClosed() && g.endpoint() != ep {
+				continue // a ping connect on another thread swapped the endpoint (pingSwap)
 			}
 			return 0, 0, 0, nil, nil
 		}
 		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !g.mayBlock(flags) {
-			return 0, 0, 0, nil, errnoOf(e)
+			return 0, 0, 0, nil, stack.Errno(e)
 		}
 		g.mu.Lock()
 		shut := g.shut
@@ -171,15 +123,8 @@ func (g *gsock) recvDatagram(p, oob []byte, flags int) (int, int, int, []byte, e
 
 // checkSendDontRoute applies SO_DONTROUTE/MSG_DONTROUTE to a raw or ping
 // send, whose route gVisor looks up without the link-scope limit.
-func (g *gsock) checkSendDontRoute(to *tcpip.FullAddress, flags int) error {
-	var dst netip.Addr
-	if to != nil {
-		dst = addrPortOf(*to).Addr()
-	} else {
-		g.mu.Lock()
-		dst = g.remote.Addr()
-		g.mu.Unlock()
-	}
+func (g *dgramSock) checkSendDontRoute(to *tcpip.FullAddress, flags int) error {
+	dst := g.sendDst(to)
 	if !dst.IsValid() {
 		return nil
 	}
@@ -189,8 +134,8 @@ func (g *gsock) checkSendDontRoute(to *tcpip.FullAddress, flags int) error {
 // peekFragHeader returns the IP header of the next packet when the caller's
 // buffer is too short to hold it and IP_RECVFRAGSIZE needs it to name the
 // datagram (raw sockets only); nil otherwise.
-func (g *gsock) peekFragHeader(p []byte) []byte {
-	if g.rx()&rxFragSize == 0 || g.isPing() || len(p) >= header.IPv4MinimumSize {
+func (g *dgramSock) peekFragHeader(p []byte) []byte {
+	if g.rx()&rxFragSize == 0 || !g.ipHeader || len(p) >= header.IPv4MinimumSize {
 		return nil
 	}
 	hb := make([]byte, header.IPv4MinimumSize)
@@ -199,4 +144,30 @@ func (g *gsock) peekFragHeader(p []byte) []byte {
 		return nil
 	}
 	return hb[:res.Count]
+}
+
+// readDatagram reads one raw or ping datagram into p. gVisor refuses a
+// zero-length read with ErrBadBuffer (EFAULT) after dequeuing the
+// datagram; raw_recvmsg and ping_recvmsg copy nothing and report the
+// datagram as truncated, so a zero-length read is made through a 1-byte
+// buffer and reported as 0 bytes of res.Total.
+func (g *dgramSock) readDatagram(p []byte, peek bool) (tcpip.ReadResult, tcpip.Error) {
+	if len(p) > 0 {
+		return g.readOnce(p, peek, true)
+	}
+	var one [1]byte
+	res, e := g.readOnce(one[:], peek, true)
+	res.Count = 0
+	return res, e
+}
+
+// sendDst is a send's destination: the sendto address to, or the
+// connected peer when to is nil (invalid without one).
+func (g *dgramSock) sendDst(to *tcpip.FullAddress) netip.Addr {
+	if to != nil {
+		return addrPortOf(*to).Addr()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.remote.Addr()
 }

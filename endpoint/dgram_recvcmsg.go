@@ -14,7 +14,7 @@ import (
 // pushRecvOpts has a gVisor raw or ping endpoint always record TTL, TOS
 // and packet info: which of them reach the caller is decided per recvmsg
 // from the socket's own flags (see datagramCmsgs).
-func (g *gsock) pushRecvOpts() {
+func (g *dgramSock) pushRecvOpts() {
 	so := g.endpoint().SocketOptions()
 	so.SetReceiveTTL(true)
 	so.SetReceiveTOS(true)
@@ -29,7 +29,7 @@ func (g *gsock) pushRecvOpts() {
 // the transport header, and on raw sockets for the IP options; hdr is the
 // packet's start as far as it is known (data, or a peek when data is too
 // short), which names the datagram for IP_RECVFRAGSIZE.
-func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byte) (int, int) {
+func (g *dgramSock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byte) (int, int) {
 	f := g.rx()
 	g.noteRecvStamp(f, &res.ControlMessages)
 	if f == 0 {
@@ -52,12 +52,7 @@ func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byt
 			Dst:     netip.AddrPortFrom(dst, 0),
 			IfIndex: int(cm.PacketInfo.NIC),
 		}
-		pi := options.InPktinfo{IfIndex: int32(pktinfoIfIndex(g.s, &d)), Addr: dst}
-		if !g.isPing() {
-			// ping_queue_rcv_skb skips ipv4_pktinfo_prepare: Linux
-			// reports spec_dst 0.0.0.0 on ping sockets (measured).
-			pi.SpecDst = specDst(g.s, &d)
-		}
+		pi := options.InPktinfo{IfIndex: int32(pktinfoIfIndex(g.s, &d)), Addr: dst, SpecDst: g.kind.pktinfoSpecDst(&d)}
 		enc := pi.Encode()
 		b.Put(unix.SOL_IP, unix.IP_PKTINFO, enc[:])
 	}
@@ -92,7 +87,7 @@ func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byt
 			b.Put(unix.SOL_IP, unix.IP_ORIGDSTADDR, sa[:])
 		}
 	}
-	if f&rxFragSize != 0 && !g.isPing() {
+	if f&rxFragSize != 0 && g.ipHeader {
 		// ip_cmsg_recv_fragsize (a ping socket sees no header to name
 		// the datagram by: no message there yet).
 		if n := g.s.FragMaxSize(hdr, res.Total); n != 0 {
@@ -106,8 +101,8 @@ func (g *gsock) datagramCmsgs(oob []byte, res *tcpip.ReadResult, data, hdr []byt
 // whose data starts with the IP header; ping sockets see no header. The
 // options are read from what was copied, so a buffer too short for the
 // header yields none.
-func (g *gsock) rawIPOptions(data []byte) []byte {
-	if g.isPing() || len(data) < 20 {
+func (g *dgramSock) rawIPOptions(data []byte) []byte {
+	if !g.ipHeader || len(data) < 20 {
 		return nil
 	}
 	ihl := int(data[0]&0x0f) * 4
@@ -136,9 +131,9 @@ func fillRecordRoute(opts []byte, addr netip.Addr) {
 
 // transportPort is what ip_cmsg_recv_dstaddr reads as the destination
 // port: bytes 2..3 after the IP header (for ICMP, its checksum).
-func (g *gsock) transportPort(data []byte) (uint16, bool) {
+func (g *dgramSock) transportPort(data []byte) (uint16, bool) {
 	off := 0
-	if !g.isPing() {
+	if g.ipHeader {
 		if len(data) < 1 {
 			return 0, false
 		}
