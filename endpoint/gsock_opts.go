@@ -36,8 +36,16 @@ func (g *gsock) pushSockOpts(o sockOpts) error {
 	so.SetReuseAddress(o.reuseAddr)
 	so.SetReusePort(o.reusePort)
 	so.SetBroadcast(o.broadcast)
-	so.SetReceiveBufferSize(int64(o.rcvbuf), true)
-	so.SetSendBufferSize(int64(o.sndbuf), true)
+	// A TCP socket's buffers grow with the connection, as Linux's do,
+	// until the user fixes them (SO_RCVBUF, SO_SNDBUF, SO_BUF_LOCK:
+	// SOCK_*BUF_LOCK): gVisor stops tuning a buffer once it is set.
+	tcp := g.typ == unix.SOCK_STREAM
+	if !tcp || o.misc.ext.bufLock&sockRcvbufLock != 0 {
+		so.SetReceiveBufferSize(int64(o.rcvbuf), true)
+	}
+	if !tcp || o.misc.ext.bufLock&sockSndbufLock != 0 {
+		so.SetSendBufferSize(int64(o.sndbuf), true)
+	}
 	so.SetKeepAlive(o.misc.keepalive)
 	so.SetOutOfBandInline(o.misc.oobinline)
 	so.SetLinger(tcpip.LingerOption{Enabled: o.misc.lingerOn, Timeout: time.Duration(o.misc.lingerSecs) * time.Second})

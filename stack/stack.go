@@ -114,6 +114,13 @@ func New(cfg Config) (*Stack, error) {
 		s.g.Destroy()
 		return nil, errnoOf(e)
 	}
+	// Linux grows a TCP receive buffer with the connection
+	// (tcp_moderate_rcvbuf = 1); gVisor does so only when asked.
+	moderate := tcpip.TCPModerateReceiveBufferOption(true)
+	if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, &moderate); e != nil {
+		s.g.Destroy()
+		return nil, errnoOf(e)
+	}
 	if err := sc.apply(); err != nil {
 		s.g.Destroy()
 		return nil, err
