@@ -167,6 +167,19 @@ func (s *sock) SendMsg(t *kernel.Task, src usermem.IOSequence, to []byte, flags 
 	}
 }
 
+// timeoutFlags turns SO_RCVTIMEO or SO_SNDTIMEO (the sentry's nanoseconds:
+// 0 none, negative for a non-blocking file) into the flags and deadline of
+// one recvmsg or sendmsg.
+func timeoutFlags(t *kernel.Task, timeout int64) (flags int, haveDeadline bool, deadline ktime.Time) {
+	switch {
+	case timeout > 0:
+		return 0, true, t.Kernel().MonotonicClock().Now().Add(time.Duration(timeout))
+	case timeout < 0:
+		return linux.MSG_DONTWAIT, false, ktime.Time{}
+	}
+	return 0, false, ktime.Time{}
+}
+
 // Read implements vfs.FileDescriptionImpl.Read: recv(2) with no flags,
 // honouring SO_RCVTIMEO.
 func (s *sock) Read(ctx context.Context, dst usermem.IOSequence, opts vfs.ReadOptions) (int64, error) {
@@ -177,15 +190,7 @@ func (s *sock) Read(ctx context.Context, dst usermem.IOSequence, opts vfs.ReadOp
 	if t == nil {
 		return 0, linuxerr.EINVAL
 	}
-	flags := 0
-	var haveDeadline bool
-	var deadline ktime.Time
-	if dl := s.RecvTimeout(); dl > 0 {
-		deadline = t.Kernel().MonotonicClock().Now().Add(time.Duration(dl))
-		haveDeadline = true
-	} else if dl < 0 {
-		flags |= linux.MSG_DONTWAIT
-	}
+	flags, haveDeadline, deadline := timeoutFlags(t, s.RecvTimeout())
 	n, _, _, _, cms, serr := s.RecvMsg(t, dst, flags, haveDeadline, deadline, false, 0)
 	cms.Release(t)
 	if serr != nil {
@@ -204,15 +209,7 @@ func (s *sock) Write(ctx context.Context, src usermem.IOSequence, opts vfs.Write
 	if t == nil {
 		return 0, linuxerr.EINVAL
 	}
-	flags := 0
-	var haveDeadline bool
-	var deadline ktime.Time
-	if dl := s.SendTimeout(); dl > 0 {
-		deadline = t.Kernel().MonotonicClock().Now().Add(time.Duration(dl))
-		haveDeadline = true
-	} else if dl < 0 {
-		flags |= linux.MSG_DONTWAIT
-	}
+	flags, haveDeadline, deadline := timeoutFlags(t, s.SendTimeout())
 	n, serr := s.SendMsg(t, src, nil, flags, haveDeadline, deadline, socket.ControlMessages{})
 	if serr != nil {
 		return int64(n), serr.ToError()
