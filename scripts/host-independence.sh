@@ -86,7 +86,8 @@ alone() {
 		i=$((i + 1))
 		local re
 		re=$(printf '%s' "$name" | sed 's/[][\.*^$+?(){}|]/\\&/g')
-		if out=$("$bin" conformance -q --run "^${re}\$" 2>&1); then
+		# Bounded: a scenario alone takes seconds; a hang is a failure.
+		if out=$(timeout -s INT -k 30 300 "$bin" conformance -q --run "^${re}\$" 2>&1); then
 			printf '%2d/%d %s: %s\n' "$i" "$n" "$name" "$(tail -n 1 <<<"$out")"
 		else
 			printf '%2d/%d %s: FAILED alone\n%s\n' "$i" "$n" "$name" "$out"

@@ -157,6 +157,15 @@ func New(cfg Config) (*Stack, error) {
 func (s *Stack) Close() {
 	s.closeMcast()
 	s.invalidateRoutes()
+	// Stop every link's receivers first, without the stack's lock: gVisor's
+	// Destroy removes each NIC under that lock and waits for its receivers,
+	// while a receiver halfway through a packet may need the lock (a TCP
+	// reset's route lookup), and the two waited on each other forever.
+	for _, info := range s.g.NICInfo() {
+		if ep := s.g.GetLinkEndpointByName(info.Name); ep != nil {
+			ep.Attach(nil)
+		}
+	}
 	s.g.Destroy()
 }
 
