@@ -178,10 +178,8 @@ func pingICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok
 			}
 			return unix.EMSGSIZE, true, true
 		}
-		if int(e.Code) < len(icmpUnreach) {
-			c := icmpUnreach[e.Code]
-			return c.errno, c.hard, true
-		}
+		errno, hard := unreachErrno(e.Code)
+		return errno, hard, true
 	}
 	return unix.EHOSTUNREACH, false, true
 }
@@ -196,10 +194,7 @@ func rawICMPErrno(e *stack.ICMPError, pmtudisc int) (unix.Errno, bool) {
 		if e.Code == icmpFragNeeded {
 			return unix.EMSGSIZE, pmtudisc != unix.IP_PMTUDISC_DONT
 		}
-		if int(e.Code) < len(icmpUnreach) {
-			c := icmpUnreach[e.Code]
-			return c.errno, c.hard
-		}
+		return unreachErrno(e.Code)
 	}
 	return unix.EHOSTUNREACH, false
 }

@@ -40,6 +40,16 @@ var icmpUnreach = [icmpUnreachCodes]struct {
 	{unix.EHOSTUNREACH, true},  // precedence cutoff
 }
 
+// unreachErrno is icmp_err_convert for a destination-unreachable code
+// other than fragmentation needed; a code past the table is a soft
+// EHOSTUNREACH, as every caller (udp_err, ping_err, raw_err) treats it.
+func unreachErrno(code uint8) (errno unix.Errno, hard bool) {
+	if int(code) < len(icmpUnreach) {
+		return icmpUnreach[code].errno, icmpUnreach[code].hard
+	}
+	return unix.EHOSTUNREACH, false
+}
+
 // udpICMPErrno is the errno classification of __udp4_lib_err: ok is false
 // for messages UDP does not report (source quench, redirect, unknown types).
 func udpICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok bool) {
@@ -57,11 +67,8 @@ func udpICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok 
 			}
 			return unix.EMSGSIZE, true, true
 		}
-		if int(e.Code) < len(icmpUnreach) {
-			c := icmpUnreach[e.Code]
-			return c.errno, c.hard, true
-		}
-		return unix.EHOSTUNREACH, false, true
+		errno, hard := unreachErrno(e.Code)
+		return errno, hard, true
 	}
 	return 0, false, false
 }
