@@ -7,6 +7,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 
+	"netsandbox/options"
 	"netsandbox/stack"
 )
 
@@ -75,20 +76,7 @@ func (g *dgramSock) sendWithControl(p []byte, to *tcpip.FullAddress, sp *sendPar
 		}
 		src = um.Src.Addr()
 	}
-	m := stack.RawSend{
-		Src:       src,
-		Dst:       dst,
-		IfIndex:   oif,
-		Protocol:  uint8(g.proto),
-		TTL:       g.effectiveTTL(),
-		TOS:       o.tos,
-		PMTU:      stack.PMTUMode(o.pmtudisc),
-		Connected: conn,
-		IPID:      g.ipid,
-		IPOptions: opts,
-		Payload:   p,
-	}
-	g.mcastDefaults(&m)
+	m := g.rawSend(o, src, dst, oif, conn, opts, p)
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
@@ -160,4 +148,25 @@ func checkAnySource(src, dst netip.Addr) error {
 		return unix.EINVAL
 	}
 	return nil
+}
+
+// rawSend is a datagram the stack builds the header of, with the socket's
+// TTL, TOS, path-MTU mode, IP ID and multicast defaults (IP_MULTICAST_IF
+// and IP_MULTICAST_TTL); sendmsg's control messages override on top.
+func (g *dgramSock) rawSend(o sockOpts, src, dst netip.Addr, oif int, conn bool, opts *options.IPOptions, p []byte) stack.RawSend {
+	m := stack.RawSend{
+		Src:       src,
+		Dst:       dst,
+		IfIndex:   oif,
+		Protocol:  uint8(g.proto),
+		TTL:       g.effectiveTTL(),
+		TOS:       o.tos,
+		PMTU:      stack.PMTUMode(o.pmtudisc),
+		Connected: conn,
+		IPID:      g.ipid,
+		IPOptions: opts,
+		Payload:   p,
+	}
+	g.mcastDefaults(&m)
+	return m
 }

@@ -3,8 +3,6 @@ package endpoint
 import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
-
-	"netsandbox/stack"
 )
 
 // sendRawWithOptions is raw_sendmsg for a datagram that carries IP options
@@ -38,20 +36,7 @@ func (g *rawSock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendPa
 	if to != nil {
 		dst = addrPortOf(*to).Addr()
 	}
-	m := stack.RawSend{
-		Src:       g.localAddr(),
-		Dst:       dst,
-		IfIndex:   o.bindIf,
-		Protocol:  uint8(g.proto),
-		TTL:       g.effectiveTTL(),
-		TOS:       o.tos,
-		PMTU:      stack.PMTUMode(o.pmtudisc),
-		Connected: conn,
-		IPID:      g.ipid,
-		IPOptions: opts,
-		Payload:   p,
-	}
-	g.mcastDefaults(&m) // IP_MULTICAST_IF too, as sendWithControl's
+	m := g.rawSend(o, g.localAddr(), dst, o.bindIf, conn, opts, p)
 	if sp.ttl != 0 {
 		m.TTL = uint8(sp.ttl)
 	}
