@@ -162,3 +162,26 @@ func bindScenarios() []harness.Scenario {
 	}})
 	return scs
 }
+
+// bindFreebindScenarios pin IP_FREEBIND and IP_TRANSPARENT on bind.
+func bindFreebindScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "bind/freebind-transparent", Run: func(e *harness.Env) {
+			for _, opt := range []struct {
+				name string
+				opt  int
+			}{{"IP_FREEBIND", unix.IP_FREEBIND}, {"IP_TRANSPARENT", unix.IP_TRANSPARENT}} {
+				for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+					s := e.Socket(e.DUT, unix.AF_INET, typ, 0)
+					e.SetInt(opt.name, s, unix.IPPROTO_IP, opt.opt, 1)
+					e.Rec("bind foreign", s.Bind(harness.Sockaddr(foreign, e.BasePort)))
+					recName(e, "getsockname", s)
+					s.Close()
+				}
+			}
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("sysctl ip_nonlocal_bind", e.SetSysctl(e.DUT, "net.ipv4.ip_nonlocal_bind", "1"))
+			e.Rec("bind foreign with sysctl", s.Bind(harness.Sockaddr(foreign, e.BasePort+1)))
+		}},
+	}
+}

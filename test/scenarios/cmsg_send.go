@@ -377,3 +377,50 @@ func rawPingSendCmsgScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// cmsgSendPktinfoScenarios pin IP_PKTINFO on sendmsg.
+func cmsgSendPktinfoScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "cmsg/send-pktinfo", Run: func(e *harness.Env) {
+			p := peerUDP(e, e.BasePort)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind", s.Bind(harness.Sockaddr(anyAddr, e.BasePort+1)))
+			to := harness.Sockaddr(e.PeerAddr, e.BasePort)
+			for _, tc := range []struct {
+				op      string
+				ifindex int
+				spec    netip.Addr
+			}{
+				{"spec_dst DUT", 0, e.DUTAddr},
+				{"ifindex eth0", 2, anyAddr},
+				{"ifindex lo", 1, anyAddr},
+				{"ifindex 99", 99, anyAddr},
+				{"spec_dst foreign", 0, foreign},
+				{"spec_dst loopback", 0, loopback},
+			} {
+				n, err := s.SendMsg([]byte(tc.op), cmsgPktinfo(tc.ifindex, tc.spec), to, 0)
+				e.Rec("send "+tc.op, err, n)
+				if err == nil {
+					r, _ := p.Poll(unix.EPOLLIN, 300*time.Millisecond)
+					if r != 0 {
+						e.RecvDgram("  peer recv", p, 64, 0)
+					} else {
+						e.Rec("  peer got nothing")
+					}
+				}
+			}
+		}},
+	}
+}
+
+// cmsgPktinfo builds an IP_PKTINFO control message (struct in_pktinfo).
+func cmsgPktinfo(ifindex int, specDst netip.Addr) []byte {
+	b := make([]byte, unix.CmsgSpace(12))
+	binary.NativeEndian.PutUint64(b, uint64(unix.CmsgLen(12)))
+	binary.NativeEndian.PutUint32(b[8:], unix.IPPROTO_IP)
+	binary.NativeEndian.PutUint32(b[12:], unix.IP_PKTINFO)
+	binary.NativeEndian.PutUint32(b[16:], uint32(ifindex))
+	a := specDst.As4()
+	copy(b[20:], a[:])
+	return b
+}

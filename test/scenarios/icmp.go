@@ -147,3 +147,23 @@ func icmpScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// icmpLocalScenarios pin the local EMSGSIZE error on the error queue.
+func icmpLocalScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "icmp/local-emsgsize-recverr", Run: func(e *harness.Env) {
+			s := dutUDP(e, 0)
+			e.SetInt("IP_RECVERR", s, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			e.SetInt("IP_MTU_DISCOVER do", s, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO)
+			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			send(e, "send 1473", s, make([]byte, 1473), nil, 0)
+			// Linux queues the local error too (origin LOCAL, info = MTU).
+			recvErrQueue(e, "errqueue", s)
+			s2 := dutUDP(e, 0)
+			e.SetInt("IP_MTU_DISCOVER do", s2, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO)
+			send(e, "unconnected send 1473 without IP_RECVERR", s2, make([]byte, 1473), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+			r, err := s2.Poll(0, 100*time.Millisecond)
+			e.Rec("poll", err, r)
+		}},
+	}
+}

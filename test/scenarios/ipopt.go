@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -92,4 +93,31 @@ func ipOptScenarios() []harness.Scenario {
 		}},
 	)
 	return scs
+}
+
+// ipoptMinTTLScenarios pin IP_MINTTL's receive filter.
+func ipoptMinTTLScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ipopt/minttl-filter", Run: func(e *harness.Env) {
+			s := dutUDP(e, e.BasePort)
+			e.SetInt("IP_MINTTL 64", s, unix.IPPROTO_IP, unix.IP_MINTTL, 64)
+			e.SetInt("IP_MINTTL 256", s, unix.IPPROTO_IP, unix.IP_MINTTL, 256)
+			e.SetInt("IP_MINTTL -1", s, unix.IPPROTO_IP, unix.IP_MINTTL, -1)
+			e.GetInt("get", s, unix.IPPROTO_IP, unix.IP_MINTTL)
+			p := peerUDP(e, e.BasePort+1)
+			for _, ttl := range []int32{10, 63, 64, 200} {
+				e.SetInt(fmt.Sprintf("peer IP_TTL %d", ttl), p, unix.IPPROTO_IP, unix.IP_TTL, ttl)
+				send(e, "peer send", p, []byte{byte(ttl)}, harness.Sockaddr(e.DUTAddr, e.BasePort), 0)
+			}
+			time.Sleep(200 * time.Millisecond)
+			for i := 0; i < 5; i++ {
+				n, _, _, _, err := s.RecvMsg(make([]byte, 4), nil, unix.MSG_DONTWAIT)
+				if err != nil {
+					e.Rec("recv", err)
+					break
+				}
+				e.Rec("recv", n)
+			}
+		}},
+	}
 }

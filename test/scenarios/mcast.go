@@ -209,3 +209,147 @@ func mcastScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// mcastGroupAPIScenarios pin the protocol-independent membership API
+// (MCAST_JOIN_GROUP), IP_MSFILTER and IP_MULTICAST_ALL.
+func mcastGroupAPIScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "mcast/group-req", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			set := func(op string, name int, v []byte) { e.Rec(op, s.SetSockOpt(unix.IPPROTO_IP, name, v)) }
+			set("MCAST_JOIN_GROUP short", unix.MCAST_JOIN_GROUP, groupReqBytes(2, groupReq, netip.Addr{})[:100])
+			set("MCAST_JOIN_GROUP", unix.MCAST_JOIN_GROUP, groupReqBytes(2, groupReq, netip.Addr{}))
+			set("MCAST_JOIN_GROUP again", unix.MCAST_JOIN_GROUP, groupReqBytes(2, groupReq, netip.Addr{}))
+			set("MCAST_BLOCK_SOURCE", unix.MCAST_BLOCK_SOURCE, groupReqBytes(2, groupReq, e.PeerAddr))
+			set("MCAST_UNBLOCK_SOURCE", unix.MCAST_UNBLOCK_SOURCE, groupReqBytes(2, groupReq, e.PeerAddr))
+			set("MCAST_LEAVE_GROUP", unix.MCAST_LEAVE_GROUP, groupReqBytes(2, groupReq, netip.Addr{}))
+			set("MCAST_JOIN_GROUP ifindex 0", unix.MCAST_JOIN_GROUP, groupReqBytes(0, groupReq, netip.Addr{}))
+			set("MCAST_JOIN_SOURCE_GROUP", unix.MCAST_JOIN_SOURCE_GROUP, groupReqBytes(2, groupSource, e.PeerAddr))
+			set("MCAST_LEAVE_SOURCE_GROUP", unix.MCAST_LEAVE_SOURCE_GROUP, groupReqBytes(2, groupSource, e.PeerAddr))
+			set("MCAST_JOIN_GROUP inet6 family", unix.MCAST_JOIN_GROUP, func() []byte {
+				b := groupReqBytes(2, groupReq, netip.Addr{})
+				binary.NativeEndian.PutUint16(b[8:], unix.AF_INET6)
+				return b
+			}())
+		}},
+		{Name: "mcast/msfilter", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			get := func(op string, l int) {
+				buf := ipMsfilter(groupMSF, e.DUTAddr, 0)
+				buf = append(buf, make([]byte, max(0, l-len(buf)))...)[:l]
+				n, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, buf)
+				e.Rec(op, err, n, buf) // whole buffer: sources may lie past optlen
+			}
+			get("get not joined", 20)
+			e.Rec("set include 2 not joined", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, ipMsfilter(groupMSF, e.DUTAddr, unix.MCAST_INCLUDE, e.PeerAddr, foreign)))
+			e.Rec("join", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(groupMSF, e.DUTAddr, -1)))
+			get("get joined", 20)
+			e.Rec("set include 2", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, ipMsfilter(groupMSF, e.DUTAddr, unix.MCAST_INCLUDE, e.PeerAddr, foreign)))
+			get("get", 24)
+			get("get short", 16)
+			{
+				// imsf_numsrc on input says how many sources fit.
+				buf := ipMsfilter(groupMSF, e.DUTAddr, 0, anyAddr, anyAddr)
+				n, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, buf)
+				e.Rec("get with room for 2", err, n, buf)
+				buf = ipMsfilter(groupMSF, e.DUTAddr, 0, anyAddr)
+				n, err = s.GetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, buf)
+				e.Rec("get with room for 1", err, n, buf)
+			}
+			get("get room for one", 20)
+			e.Rec("set exclude 0", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, ipMsfilter(groupMSF, e.DUTAddr, unix.MCAST_EXCLUDE)))
+			get("get", 24)
+			e.Rec("set bad mode", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, ipMsfilter(groupMSF, e.DUTAddr, 7)))
+			e.Rec("set short", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, ipMsfilter(groupMSF, e.DUTAddr, unix.MCAST_INCLUDE)[:15]))
+			bad := ipMsfilter(groupMSF, e.DUTAddr, unix.MCAST_INCLUDE, e.PeerAddr)
+			binary.NativeEndian.PutUint32(bad[12:], 5) // numsrc beyond the buffer
+			e.Rec("set numsrc too big", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, bad))
+			e.Rec("set include 0 (leave)", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MSFILTER, ipMsfilter(groupMSF, e.DUTAddr, unix.MCAST_INCLUDE)))
+			get("get after leave", 20)
+		}},
+		{Name: "mcast/multicast-all", Run: func(e *harness.Env) {
+			joined := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("SO_REUSEADDR", joined, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			e.Check("bind", joined.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			e.Rec("join", joined.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(groupAll, e.DUTAddr, -1)))
+			other := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("SO_REUSEADDR", other, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			e.Check("bind", other.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			time.Sleep(100 * time.Millisecond)
+			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("peer IP_MULTICAST_IF", p.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq(anyAddr, e.PeerAddr, -1)[4:8]))
+			check := func(op string) {
+				send(e, "peer send", p, []byte(op), harness.Sockaddr(groupAll, e.BasePort), 0)
+				time.Sleep(100 * time.Millisecond)
+				for _, s := range []struct {
+					op string
+					s  harness.Sock
+				}{{"joined", joined}, {"other", other}} {
+					n, _, _, _, err := s.s.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+					e.Rec("  "+op+" "+s.op, err, n)
+				}
+			}
+			check("multicast_all=1")
+			e.SetInt("other IP_MULTICAST_ALL 0", other, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+			check("multicast_all=0")
+		}},
+	}
+}
+
+// mcastTTLWireScenarios check IP_MULTICAST_TTL on the wire.
+func mcastTTLWireScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "mcast/ttl-on-wire", Run: func(e *harness.Env) {
+			tap := peerTap(e, unix.IPPROTO_UDP)
+			e.Check("peer join", tap.SetSockOpt(unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq(groupTTL, e.PeerAddr, -1)))
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("IP_MULTICAST_IF", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq(anyAddr, e.DUTAddr, -1)[4:8]))
+			to := harness.Sockaddr(groupTTL, e.BasePort)
+			send(e, "send default", s, []byte("m"), to, 0)
+			capture(e, "peer saw", tap, e.BasePort)
+			e.SetInt("IP_MULTICAST_TTL 5", s, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 5)
+			e.SetInt("IP_TTL 99 (unicast only)", s, unix.IPPROTO_IP, unix.IP_TTL, 99)
+			send(e, "send", s, []byte("m"), to, 0)
+			capture(e, "peer saw", tap, e.BasePort)
+		}},
+	}
+}
+
+var (
+	groupReq = netip.MustParseAddr("239.1.1.6")
+	groupMSF = netip.MustParseAddr("239.1.1.7")
+	groupAll = netip.MustParseAddr("239.1.1.8")
+)
+
+// groupReqBytes builds struct group_req / group_source_req (64-bit layout: u32
+// interface, 4 bytes padding, sockaddr_storage group[, source]).
+func groupReqBytes(ifindex int, group netip.Addr, source netip.Addr) []byte {
+	n := 8 + 128
+	if source.IsValid() {
+		n += 128
+	}
+	b := make([]byte, n)
+	binary.NativeEndian.PutUint32(b, uint32(ifindex))
+	copy(b[8:], harness.Sockaddr(group, 0))
+	if source.IsValid() {
+		copy(b[136:], harness.Sockaddr(source, 0))
+	}
+	return b
+}
+
+// ipMsfilter builds struct ip_msfilter with the given sources.
+func ipMsfilter(group, iface netip.Addr, mode uint32, sources ...netip.Addr) []byte {
+	b := make([]byte, 16+4*max(1, len(sources)))
+	g, i := group.As4(), iface.As4()
+	copy(b, g[:])
+	copy(b[4:], i[:])
+	binary.NativeEndian.PutUint32(b[8:], mode)
+	binary.NativeEndian.PutUint32(b[12:], uint32(len(sources)))
+	for k, s := range sources {
+		a := s.As4()
+		copy(b[16+4*k:], a[:])
+	}
+	return b
+}
+
+var groupTTL = netip.MustParseAddr("239.1.1.9")

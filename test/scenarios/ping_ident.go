@@ -262,3 +262,29 @@ func pingIdentScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// pingBoundIdentScenarios pin the identifier a bound ping socket sends.
+func pingBoundIdentScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ping/bound-identifier", Run: func(e *harness.Env) {
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			e.Rec("bind id 4321", s.Bind(harness.Sockaddr(e.DUTAddr, 4321)))
+			recName(e, "getsockname", s)
+			send(e, "echo to peer", s, echoRequest(0, 9, []byte("id")), harness.Sockaddr(e.PeerAddr, 0), 0)
+			harness.WaitReadable(s, 2*time.Second)
+			buf := make([]byte, 64)
+			n, _, _, from, err := s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			if err == nil && n >= 8 {
+				e.Rec("reply", n, e.SA(from), buf[:n])
+			} else {
+				e.Rec("reply", err, n)
+			}
+			send(e, "send non-echo type", s, []byte{13, 0, 0, 0, 0, 0, 0, 0}, harness.Sockaddr(e.PeerAddr, 0), 0)
+			send(e, "send echo with code 1", s, []byte{8, 1, 0, 0, 0, 0, 0, 0}, harness.Sockaddr(e.PeerAddr, 0), 0)
+			send(e, "send short", s, []byte{8, 0, 0}, harness.Sockaddr(e.PeerAddr, 0), 0)
+			t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			e.Rec("second socket same id", t.Bind(harness.Sockaddr(e.DUTAddr, 4321)))
+		}},
+	}
+}

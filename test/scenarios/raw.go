@@ -102,3 +102,36 @@ func rawScenarios() []harness.Scenario {
 		}},
 	}, pingIdentScenarios()...) // ping_ident.go
 }
+
+// rawReceiveFilterScenarios pin which datagrams a raw socket receives.
+func rawReceiveFilterScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "raw/receive-filtering", Run: func(e *harness.Env) {
+			raw := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			bound := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+			e.Rec("bind raw to loopback", bound.Bind(harness.Sockaddr(loopback, 0)))
+			u := dutUDP(e, e.BasePort)
+			p := peerUDP(e, e.BasePort+1)
+			send(e, "peer send", p, []byte("seen raw"), harness.Sockaddr(e.DUTAddr, e.BasePort), 0)
+			e.RecvDgram("udp recv", u, 64, 0)
+			harness.WaitReadable(raw, time.Second)
+			buf := make([]byte, 128)
+			n, _, _, from, err := raw.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			if err == nil && n >= 28 {
+				e.Rec("raw recv", n, e.SA(from), ipHeader(buf[:n]), buf[20:28], buf[28:n])
+			} else {
+				e.Rec("raw recv", err, n)
+			}
+			_, _, _, _, err = bound.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			e.Rec("raw bound elsewhere", err)
+			icmpF := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			fbuf := make([]byte, 4)
+			n, err = icmpF.GetSockOpt(unix.SOL_RAW, 1, fbuf) // ICMP_FILTER
+			e.Rec("get ICMP_FILTER", err, n, fbuf)
+			e.Rec("set ICMP_FILTER", icmpF.SetSockOpt(unix.SOL_RAW, 1, []byte{0xff, 0xff, 0xff, 0xfe}))
+			n, err = icmpF.GetSockOpt(unix.SOL_RAW, 1, fbuf)
+			e.Rec("get ICMP_FILTER", err, n, fbuf)
+			e.Rec("ICMP_FILTER on udp raw", raw.SetSockOpt(unix.SOL_RAW, 1, fbuf))
+		}},
+	}
+}

@@ -404,3 +404,22 @@ func recvCmsgScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// recvOrigDstScenarios pin IP_ORIGDSTADDR with IP options on recvmsg.
+func recvOrigDstScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "cmsg/recv-origdstaddr-and-opts", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind", s.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			e.SetInt("IP_RECVORIGDSTADDR", s, unix.IPPROTO_IP, unix.IP_RECVORIGDSTADDR, 1)
+			e.SetInt("IP_RECVOPTS", s, unix.IPPROTO_IP, unix.IP_RECVOPTS, 1)
+			e.SetInt("IP_RETOPTS", s, unix.IPPROTO_IP, unix.IP_RETOPTS, 1)
+			p := peerUDP(e, e.BasePort+1)
+			send(e, "peer send plain", p, []byte("plain"), harness.Sockaddr(e.DUTAddr, e.BasePort), 0)
+			peerRecvCmsgs(e, "recv", s)
+			e.Rec("peer IP_OPTIONS rr", p.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, []byte{7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
+			send(e, "peer send with record route", p, []byte("rr"), harness.Sockaddr(e.DUTAddr, e.BasePort), 0)
+			peerRecvCmsgs(e, "recv", s)
+		}},
+	}
+}

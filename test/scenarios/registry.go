@@ -6,7 +6,9 @@ package scenarios
 import "netsandbox/test/harness"
 
 // All returns every scenario in a fixed order (the order sets each
-// scenario's private port block, so append new groups at the end).
+// scenario's private port block, so append new groups at the end). A
+// group's file may hold several of these lists where the group's
+// scenarios were registered at different places.
 func All() []harness.Scenario {
 	var all []harness.Scenario
 	for _, group := range [][]harness.Scenario{
@@ -24,11 +26,21 @@ func All() []harness.Scenario {
 		wireScenarios(),
 		icmpScenarios(),
 		mcastScenarios(),
-		moreScenarios(),
+		udpReceiveScenarios(),
+		bindFreebindScenarios(),
+		sysctlIPScenarios(),
+		mcastGroupAPIScenarios(),
 		blockingScenarios(),
-		extraScenarios(),
+		cmsgSendPktinfoScenarios(),
+		recvOrigDstScenarios(),
+		ipoptMinTTLScenarios(),
+		mcastTTLWireScenarios(),
+		pingBoundIdentScenarios(),
+		rawReceiveFilterScenarios(),
 		querierScenarios(),
-		tailScenarios(),
+		tcpRebindScenarios(),
+		udpAnyDestScenarios(),
+		icmpLocalScenarios(),
 		recvCmsgScenarios(),
 		mcastFilterScenarios(),
 		errQueueScenarios(),

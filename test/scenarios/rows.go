@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"sort"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -360,6 +361,39 @@ func rowForwardScenarios() []harness.Scenario {
 			e.SetInt("icmp socket IP_ROUTER_ALERT 1", u, unix.IPPROTO_IP, unix.IP_ROUTER_ALERT, 1)
 			round("RA UDP to far, only an ICMP RA socket", e.FarAddrs[3], 10, raOpt)
 			drain(e, "  icmp socket", u, true)
+		}},
+	}
+}
+
+// sysctlIPScenarios read net.ipv4.ip_default_ttl and ip_local_port_range
+// through the sockets they steer.
+func sysctlIPScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "sysctl/ip-default-ttl", Run: func(e *harness.Env) {
+			e.Check("set ip_default_ttl", e.SetSysctl(e.DUT, "net.ipv4.ip_default_ttl", "33"))
+			p := peerUDP(e, e.BasePort)
+			e.SetInt("peer IP_RECVTTL", p, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			s := dutUDP(e, 0)
+			e.GetInt("IP_TTL", s, unix.IPPROTO_IP, unix.IP_TTL)
+			send(e, "send", s, []byte("ttl"), harness.Sockaddr(e.PeerAddr, e.BasePort), 0)
+			peerRecvCmsgs(e, "peer recv", p)
+		}},
+		{Name: "sysctl/ip-local-port-range", Run: func(e *harness.Env) {
+			e.Check("set range", e.SetSysctl(e.DUT, "net.ipv4.ip_local_port_range", "20000 20001"))
+			var ports []int
+			for i := 0; i < 3; i++ {
+				s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+				err := s.Bind(harness.Sockaddr(anyAddr, 0))
+				e.Rec("bind port 0", err)
+				if sa, err := s.GetSockName(); err == nil && len(sa) >= 4 {
+					ports = append(ports, int(binary.BigEndian.Uint16(sa[2:4])))
+				}
+			}
+			sort.Ints(ports)
+			e.Rec("ports", fmt.Sprint(ports))
+			v, err := e.DUT.GetSysctl("net.ipv4.ip_local_port_range")
+			e.Rec("range", err, v)
+			e.Rec("set inverted", e.SetSysctl(e.DUT, "net.ipv4.ip_local_port_range", "30000 20000") != nil)
 		}},
 	}
 }

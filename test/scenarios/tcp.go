@@ -146,3 +146,43 @@ func tcpScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// tcpRebindScenarios pin rebinding after TIME_WAIT and reconnecting after a
+// refused connect.
+func tcpRebindScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "tcp/time-wait-rebind", Run: func(e *harness.Env) {
+			l := peerListener(e, e.BasePort)
+			for i, origReuse := range []bool{false, true} {
+				port := e.BasePort + 1 + i
+				s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+				if origReuse {
+					e.SetInt("original SO_REUSEADDR", s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+				}
+				e.Check("bind", s.Bind(harness.Sockaddr(e.DUTAddr, port)))
+				e.Check("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+				a, _, err := l.Accept(0)
+				e.Check("peer accept", err)
+				// The DUT closes first, so its end goes to TIME_WAIT.
+				e.Rec("close", s.Close())
+				r, err := a.Poll(unix.EPOLLRDHUP, 2*time.Second)
+				e.Rec("peer poll", err, r&unix.EPOLLRDHUP)
+				e.Rec("peer close", a.Close())
+				time.Sleep(100 * time.Millisecond)
+				t := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.Rec("rebind without SO_REUSEADDR", t.Bind(harness.Sockaddr(e.DUTAddr, port)))
+				u := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.SetInt("SO_REUSEADDR", u, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+				e.Rec("rebind with SO_REUSEADDR", u.Bind(harness.Sockaddr(e.DUTAddr, port)))
+			}
+		}},
+		{Name: "tcp/reconnect-after-refused", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			e.Rec("connect again", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			peerListener(e, e.BasePort)
+			e.Rec("connect with listener", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
+			recPeer(e, "getpeername", s)
+		}},
+	}
+}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -186,6 +187,76 @@ func udpScenarios() []harness.Scenario {
 			buf, oob := make([]byte, 64), make([]byte, 256)
 			n, oobn, fl, from, err := s.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
 			e.Rec("recv", err, n, fl, e.SA(from), harness.Cmsgs(oob[:oobn]))
+		}},
+	}
+}
+
+// udpReceiveScenarios are the receive side of UDP: broadcast delivery beside
+// a unicast bind and a full receive buffer.
+func udpReceiveScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "udp/broadcast-receive", Run: func(e *harness.Env) {
+			anyS := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("SO_REUSEADDR", anyS, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			e.Check("bind any", anyS.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			uni := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("SO_REUSEADDR", uni, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			e.Check("bind unicast", uni.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
+			bc := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("SO_REUSEADDR", bc, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			e.Check("bind subnet broadcast", bc.Bind(harness.Sockaddr(subnetBC, e.BasePort)))
+			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.SetInt("peer SO_BROADCAST", p, unix.SOL_SOCKET, unix.SO_BROADCAST, 1)
+			e.Check("peer bind", p.Bind(harness.Sockaddr(e.PeerAddr, e.BasePort+1)))
+			for _, dst := range []netip.Addr{subnetBC, limitedBC} {
+				send(e, "peer send to "+dst.String(), p, []byte("bcast"), harness.Sockaddr(dst, e.BasePort), 0)
+				time.Sleep(100 * time.Millisecond)
+				for _, s := range []struct {
+					op string
+					s  harness.Sock
+				}{{"any", anyS}, {"unicast", uni}, {"broadcast", bc}} {
+					n, _, _, from, err := s.s.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+					e.Rec("  "+s.op+" recv", err, n, e.SA(from))
+				}
+			}
+		}},
+		{Name: "udp/rcvbuf-overflow", Run: func(e *harness.Env) {
+			s := dutUDP(e, e.BasePort)
+			e.SetInt("SO_RCVBUF", s, unix.SOL_SOCKET, unix.SO_RCVBUF, 0)
+			e.SetInt("SO_RXQ_OVFL", s, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1)
+			p := peerUDP(e, e.BasePort+1)
+			for i := 0; i < 20; i++ {
+				p.SendMsg(make([]byte, 100), nil, harness.Sockaddr(e.DUTAddr, e.BasePort), 0)
+			}
+			time.Sleep(200 * time.Millisecond)
+			got := 0
+			var last string
+			for i := 0; i < 25; i++ {
+				oob := make([]byte, 64)
+				_, oobn, _, _, err := s.RecvMsg(make([]byte, 200), oob, unix.MSG_DONTWAIT)
+				if err != nil {
+					break
+				}
+				got++
+				last = harness.Cmsgs(oob[:oobn])
+			}
+			e.Rec("queued", got, "last cmsgs", last)
+		}},
+	}
+}
+
+// udpAnyDestScenarios pin sending to INADDR_ANY (the local host).
+func udpAnyDestScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "udp/destination-inaddr-any", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind", s.Bind(harness.Sockaddr(anyAddr, e.BasePort)))
+			send(e, "sendto 0.0.0.0", s, []byte("self"), harness.Sockaddr(anyAddr, e.BasePort), 0)
+			e.RecvDgram("recv", s, 16, 0)
+			c := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("connect 0.0.0.0", c.Connect(harness.Sockaddr(anyAddr, e.BasePort)))
+			recName(e, "getsockname", c)
+			recPeer(e, "getpeername", c)
 		}},
 	}
 }
