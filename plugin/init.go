@@ -56,6 +56,9 @@ func (s *Stack) Init(args *plugin.InitStackArgs) error {
 			RXChecksumOffload: true,
 			// One goroutine per link keeps a source's frames in order.
 			ProcessorsPerChannel: 1,
+			// The fd carries virtio-net headers (PreInit) exactly when
+			// this is set: gVisor's host GSO.
+			GSOMaxSize: l.GSOMaxSize,
 		})
 		if err != nil {
 			st.Close()

@@ -25,6 +25,10 @@ type linkConfig struct {
 	MTU   uint32           `json:"mtu"`
 	MAC   net.HardwareAddr `json:"mac"`
 	Addrs []netip.Prefix   `json:"addrs"`
+	// GSOMaxSize is the largest TCP segment the stack may hand the link
+	// in one frame (the interface's gso_max_size); 0 means the fd has no
+	// virtio-net header and every frame is one packet.
+	GSOMaxSize uint32 `json:"gso_max_size,omitempty"`
 }
 
 // routeConfig is one IPv4 route of the namespace's main table.

@@ -113,3 +113,35 @@ func rtattr(typ uint16, data []byte) []byte {
 	copy(b[unix.SizeofRtAttr:], data)
 	return b
 }
+
+// gsoMaxSizes reads every interface's GSO limit (IFLA_GSO_MAX_SIZE) in
+// this namespace, by host ifindex. An interface the kernel reports no
+// limit for is absent.
+func gsoMaxSizes() (map[int]uint32, error) {
+	rib, err := syscall.NetlinkRIB(unix.RTM_GETLINK, unix.AF_UNSPEC)
+	if err != nil {
+		return nil, fmt.Errorf("netsandbox plugin: RTM_GETLINK: %w", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		return nil, fmt.Errorf("netsandbox plugin: parsing links: %w", err)
+	}
+	out := map[int]uint32{}
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Header.Type != unix.RTM_NEWLINK || len(m.Data) < unix.SizeofIfInfomsg {
+			continue
+		}
+		index := int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
+		attrs, err := syscall.ParseNetlinkRouteAttr(m)
+		if err != nil {
+			return nil, fmt.Errorf("netsandbox plugin: parsing link attributes: %w", err)
+		}
+		for _, a := range attrs {
+			if a.Attr.Type == unix.IFLA_GSO_MAX_SIZE && len(a.Value) >= 4 {
+				out[index] = binary.NativeEndian.Uint32(a.Value)
+			}
+		}
+	}
+	return out, nil
+}
