@@ -1,0 +1,130 @@
+package nsnet
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/endpoint"
+)
+
+// waitQueuer is the readiness queue every endpoint socket has
+// (endpoint/waitqueue.go); it is not in endpoint.Socket, so it is asserted.
+type waitQueuer interface{ WaitQueue() *waiter.Queue }
+
+// fd is a socket put in nonblocking mode. Blocking calls are emulated here
+// rather than by the socket's own blocking mode, because the socket's wait
+// cannot be cut short by SetDeadline or by a cancelled context.
+type fd struct {
+	s      endpoint.Socket
+	q      *waiter.Queue
+	rd, wd deadline
+
+	closeOnce sync.Once
+	closing   chan struct{}
+}
+
+func newFD(s endpoint.Socket) *fd {
+	s.SetNonblock(true)
+	f := &fd{s: s, closing: make(chan struct{})}
+	if wq, ok := s.(waitQueuer); ok {
+		f.q = wq.WaitQueue()
+	}
+	return f
+}
+
+// close wakes every blocked call, then closes the socket.
+func (f *fd) close() error {
+	err := net.ErrClosed
+	f.closeOnce.Do(func() {
+		close(f.closing)
+		err = f.s.Close()
+	})
+	return err
+}
+
+func (f *fd) closed() bool {
+	select {
+	case <-f.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+func (f *fd) setDeadline(t time.Time) { f.rd.set(t); f.wd.set(t) }
+
+// pollFallback bounds each sleep when a socket has no wait queue.
+const pollFallback = 10 * time.Millisecond
+
+// do runs op until it answers something other than EAGAIN, waiting for
+// events in mask between tries. It returns net.ErrClosed once the fd is
+// closed, os.ErrDeadlineExceeded past d's deadline and ctx's error when
+// done is closed. The waiter is registered before each try, so an event
+// between a try's EAGAIN and the wait is not lost; a spurious wake only
+// costs a retry (a level-triggered EPOLLERR that op does not consume would
+// otherwise spin).
+func (f *fd) do(d *deadline, mask waiter.EventMask, done <-chan struct{}, op func() error) error {
+	var (
+		entry waiter.Entry
+		ch    chan struct{}
+	)
+	if f.q != nil {
+		entry, ch = waiter.NewChannelEntry(mask | waiter.EventHUp | waiter.EventErr)
+		f.q.EventRegister(&entry)
+		defer f.q.EventUnregister(&entry)
+	}
+	for {
+		if f.closed() {
+			return net.ErrClosed
+		}
+		t, changed := d.get()
+		if !t.IsZero() && !time.Now().Before(t) {
+			return os.ErrDeadlineExceeded
+		}
+		err := op()
+		if err != unix.EAGAIN {
+			return err
+		}
+		if err := f.wait(ch, t, changed, done); err != nil {
+			return err
+		}
+	}
+}
+
+// wait blocks until an event on ch, the deadline t, a deadline change,
+// done, or close.
+func (f *fd) wait(ch <-chan struct{}, t time.Time, changed, done <-chan struct{}) error {
+	wait := time.Duration(-1)
+	if !t.IsZero() {
+		wait = time.Until(t)
+	}
+	if ch == nil && (wait < 0 || wait > pollFallback) {
+		wait = pollFallback
+	}
+	var timeout <-chan time.Time
+	if wait >= 0 {
+		tm := time.NewTimer(wait)
+		defer tm.Stop()
+		timeout = tm.C
+	}
+	select {
+	case <-ch:
+	case <-timeout:
+	case <-changed:
+	case <-done:
+		return errCanceled
+	case <-f.closing:
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// errCanceled marks a wait ended by done; the dialer replaces it with the
+// context's own error.
+var errCanceled = errors.New("nsnet: canceled")

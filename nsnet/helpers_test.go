@@ -1,0 +1,90 @@
+package nsnet_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"netsandbox/link/channel"
+	"netsandbox/stack"
+)
+
+var (
+	addrA = netip.MustParseAddr("10.0.0.1")
+	addrB = netip.MustParseAddr("10.0.0.2")
+)
+
+// wire is two stacks, A (10.0.0.1) and B (10.0.0.2), on one Ethernet
+// segment made of a channel.Join cable.
+type wire struct {
+	a, b     *stack.Stack
+	ifA, ifB int
+	stop     func()
+}
+
+// newWire builds the two stacks; t.Cleanup tears them down.
+func newWire(t testing.TB) *wire {
+	t.Helper()
+	w, err := buildWire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	return w
+}
+
+func buildWire() (*wire, error) {
+	la := channel.New(1500, "\x02\x00\x00\x00\x00\x01")
+	lb := channel.New(1500, "\x02\x00\x00\x00\x00\x02")
+	w := &wire{stop: channel.Join(la, lb)}
+	var err error
+	if w.a, w.ifA, err = hostOn(la, addrA); err != nil {
+		w.stop()
+		return nil, err
+	}
+	if w.b, w.ifB, err = hostOn(lb, addrB); err != nil {
+		w.stop()
+		w.a.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// hostOn makes a stack with one interface holding addr/24. AddAddress adds
+// no subnet route (unlike Linux), so the on-link route is added here.
+func hostOn(l *channel.Endpoint, addr netip.Addr) (*stack.Stack, int, error) {
+	st, err := stack.New(stack.Config{})
+	if err != nil {
+		return nil, 0, err
+	}
+	p := netip.PrefixFrom(addr, 24)
+	idx, err := st.AddInterface("eth0", l)
+	if err == nil {
+		err = st.AddAddress(idx, p)
+	}
+	if err == nil {
+		err = st.AddRoute(p.Masked(), netip.Addr{}, idx)
+	}
+	if err != nil {
+		st.Close()
+		return nil, 0, err
+	}
+	return st, idx, nil
+}
+
+func (w *wire) close() {
+	w.stop()
+	w.a.Close()
+	w.b.Close()
+}
+
+// within fails t unless done is closed before d; it guards tests whose
+// failure mode is a hang.
+func within(t *testing.T, d time.Duration, what string, done <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s: still blocked after %v", what, d)
+	}
+}
