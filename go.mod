@@ -4,6 +4,7 @@ go 1.26.3
 
 require (
 	github.com/google/go-cmp v0.7.0
+	golang.org/x/net v0.52.0
 	golang.org/x/sys v0.50.0
 	gvisor.dev/gvisor v0.0.0-20260905035102-160fafc42237
 )
