@@ -220,7 +220,7 @@ func TestIPSendControlMatchesKernel(t *testing.T) {
 	for name, ctl := range cases {
 		_, kerr := unix.SendmsgN(fd, []byte("x"), ctl, to, 0)
 		_, perr := ParseIPSendControl(ctl, SendCmsgPolicy{NetAdminOrRaw: true})
-		if errnoOf(kerr) != errnoOf(perr) {
+		if asErrno(kerr) != asErrno(perr) {
 			t.Errorf("%s: kernel %v, parser %v", name, kerr, perr)
 		}
 	}

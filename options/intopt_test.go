@@ -108,7 +108,7 @@ func TestIntRulesMatchKernel(t *testing.T) {
 		IP_BIND_ADDRESS_NO_PORT, IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP,
 		IP_RECVORIGDSTADDR, IP_CHECKSUM, IP_RECVFRAGSIZE, IP_TRANSPARENT} {
 		err := rawSetsockopt(fd, SOL_IP, opt, nil)
-		if want := IPIntNeedsValue(opt); (errnoOf(err) == unix.EINVAL) != want {
+		if want := IPIntNeedsValue(opt); (asErrno(err) == unix.EINVAL) != want {
 			t.Errorf("%s optlen 0: kernel %v, IPIntNeedsValue=%v", Name(SOL_IP, opt), err, want)
 		}
 	}
@@ -158,7 +158,7 @@ func TestIntRulesMatchKernel(t *testing.T) {
 		b := append(le(4096), 0, 0, 0, 0)[:n]
 		kerr := rawSetsockopt(fd, SOL_SOCKET, SO_RCVBUF, b)
 		_, cerr := ParseSockInt(b)
-		if errnoOf(kerr) != errnoOf(cerr) {
+		if asErrno(kerr) != asErrno(cerr) {
 			t.Errorf("SO_RCVBUF optlen %d: kernel %v, codec %v", n, kerr, cerr)
 		}
 	}

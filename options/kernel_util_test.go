@@ -82,7 +82,8 @@ func rawSendto(fd int, p, sa []byte) error {
 	return nil
 }
 
-func errnoOf(err error) unix.Errno {
+// asErrno is the errno err is (0xffff for an error that is no errno).
+func asErrno(err error) unix.Errno {
 	if err == nil {
 		return 0
 	}

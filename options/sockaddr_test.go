@@ -126,11 +126,11 @@ func TestSockaddrRulesMatchKernel(t *testing.T) {
 			bin[2], bin[3] = 0, 0
 		}
 		_, perr := ParseBindAddr(bin)
-		if kerr := rawBind(kernelUDP(t), bin); errnoOf(kerr) != errnoOf(perr) {
+		if kerr := rawBind(kernelUDP(t), bin); asErrno(kerr) != asErrno(perr) {
 			t.Errorf("bind %s: kernel %v, parser %v", name, kerr, perr)
 		}
 		_, perr = ParseConnectAddr(in)
-		if kerr := rawConnect(kernelUDP(t), in); errnoOf(kerr) != errnoOf(perr) {
+		if kerr := rawConnect(kernelUDP(t), in); asErrno(kerr) != asErrno(perr) {
 			t.Errorf("connect %s: kernel %v, parser %v", name, kerr, perr)
 		}
 		if len(in) > MaxSockaddrLen {
@@ -140,7 +140,7 @@ func TestSockaddrRulesMatchKernel(t *testing.T) {
 		if perr == nil && r.Addr.Port() == 0 {
 			perr = unix.EINVAL // udp_sendmsg's zero-port rule, the caller's job
 		}
-		if kerr := rawSendto(kernelUDP(t), []byte("x"), in); errnoOf(kerr) != errnoOf(perr) {
+		if kerr := rawSendto(kernelUDP(t), []byte("x"), in); asErrno(kerr) != asErrno(perr) {
 			t.Errorf("sendto %s: kernel %v, parser %v", name, kerr, perr)
 		}
 	}

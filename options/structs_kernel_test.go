@@ -89,7 +89,7 @@ func TestStructRulesMatchKernel(t *testing.T) {
 			t.Errorf("%s: parser accepted a malformed value", tc.name)
 			continue
 		}
-		if kerr := rawSetsockopt(fd, SOL_IP, tc.opt, tc.in); errnoOf(kerr) != errnoOf(perr) {
+		if kerr := rawSetsockopt(fd, SOL_IP, tc.opt, tc.in); asErrno(kerr) != asErrno(perr) {
 			t.Errorf("%s: kernel %v, parser %v", tc.name, kerr, perr)
 		}
 	}

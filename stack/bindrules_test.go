@@ -64,7 +64,7 @@ func kernelBinds(t *testing.T, port uint16, specs []bindSpec) []unix.Errno {
 			must(t, unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, "lo"))
 		}
 		err = unix.Bind(fd, &unix.SockaddrInet4{Port: int(port), Addr: netip.MustParseAddr(sp.addr).As4()})
-		out = append(out, errnoOf(err))
+		out = append(out, asErrno(err))
 	}
 	return out
 }
@@ -82,7 +82,7 @@ func stackBinds(t *testing.T, port uint16, specs []bindSpec) []unix.Errno {
 		if err == nil {
 			t.Cleanup(b.Release)
 		}
-		out = append(out, errnoOf(err))
+		out = append(out, asErrno(err))
 	}
 	return out
 }
@@ -94,7 +94,8 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func errnoOf(err error) unix.Errno {
+// asErrno is the errno an API error carries (EIO for one that carries none).
+func asErrno(err error) unix.Errno {
 	if err == nil {
 		return 0
 	}
@@ -154,7 +155,7 @@ func TestBindChecksOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		b, err := s.UDPBind(newRecorder(), ap(c.addr), c.f)
-		if got := errnoOf(err); got != c.want {
+		if got := asErrno(err); got != c.want {
 			t.Errorf("bind %s %+v: %v, want %v", c.addr, c.f, err, c.want)
 		}
 		if err == nil {

@@ -39,7 +39,7 @@ func (s *Stack) applyDevForwarding(d *devKnobs) error {
 		return nil
 	}
 	if _, e := s.g.SetNICForwarding(tcpip.NICID(d.ifindex), ipv4.ProtocolNumber, d.forward.val.Load() != 0); e != nil {
-		return errnoOf(e)
+		return configErrno(e)
 	}
 	// gVisor's route lookup reads each NIC's forwarding switch (a source
 	// address of another NIC may leave only through a forwarding one), so

@@ -33,7 +33,7 @@ type icmpTap struct{ s *Stack }
 // startICMPTap registers the tap; called once by New.
 func (s *Stack) startICMPTap() error {
 	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, &icmpTap{s: s}); e != nil {
-		return errnoOf(e)
+		return configErrno(e)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
 	id := s.g.NextNICID()
 	ep = s.tapFragments(ep)
 	if e := s.g.CreateNICWithOptions(id, ep, gstack.NICOptions{Name: name}); e != nil {
-		return 0, errnoOf(e)
+		return 0, configErrno(e)
 	}
 	// conf.<name>.* and neigh.<name>.* (sysctl_dev.go)
 	if err := s.sysctl.addDevice(int(id), name, ep.Capabilities()&gstack.CapabilityLoopback != 0); err != nil {
@@ -68,7 +68,7 @@ func (s *Stack) AddAddress(ifindex int, p netip.Prefix) error {
 		},
 	}
 	if e := s.g.AddProtocolAddress(tcpip.NICID(ifindex), pa, gstack.AddressProperties{}); e != nil {
-		return errnoOf(e)
+		return configErrno(e)
 	}
 	s.refreshBroadcasts()
 	s.invalidateRoutes()

@@ -23,7 +23,7 @@ func (s *Stack) initMcast() error {
 	s.mc.groups = make(map[mcKey]*ifGroup)
 	s.mc.ifs = make(map[int]*igmpIf)
 	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.IGMPProtocolNumber, igmpTap{s}); e != nil {
-		return errnoOf(e)
+		return configErrno(e)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func fragmentIfOptions(r *gstack.Route, hdr *buffer.View, payload []byte) (sent 
 		return false, nil
 	}
 	if e := fragmentWithOptions(r, b, ipLen, payload); e != nil {
-		return true, errnoOf(e)
+		return true, sendErrno(e)
 	}
 	return true, nil
 }

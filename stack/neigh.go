@@ -22,7 +22,7 @@ func (s *Stack) applyNeigh(d *devKnobs) error {
 		if _, ok := e.(*tcpip.ErrNotSupported); ok {
 			return nil
 		}
-		return errnoOf(e)
+		return configErrno(e)
 	}
 	c.MaxMulticastProbes = nonNegU32(d.mcastSolicit.val.Load())
 	c.MaxUnicastProbes = nonNegU32(d.ucastSolicit.val.Load())
@@ -30,7 +30,7 @@ func (s *Stack) applyNeigh(d *devKnobs) error {
 	c.BaseReachableTime = time.Duration(d.reachableMS.val.Load()) * time.Millisecond
 	c.DelayFirstProbeTime = time.Duration(max(d.delayProbe.val.Load(), 0)) * time.Second
 	if e := s.g.SetNUDConfigurations(id, ipv4.ProtocolNumber, c); e != nil {
-		return errnoOf(e)
+		return configErrno(e)
 	}
 	return nil
 }

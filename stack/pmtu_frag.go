@@ -76,7 +76,7 @@ func (s *Stack) writeFragments(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 		e := r.WriteHeaderIncludedPacket(pkt)
 		pkt.DecRef()
 		if e != nil {
-			return errnoOf(e)
+			return sendErrno(e)
 		}
 	}
 	return nil

@@ -105,21 +105,21 @@ func New(cfg Config) (*Stack, error) {
 	sack := tcpip.TCPSACKEnabled(true)
 	if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); e != nil {
 		s.g.Destroy()
-		return nil, errnoOf(e)
+		return nil, configErrno(e)
 	}
 	// Linux's TCP sockets start with Nagle on (TCP_NODELAY 0); gVisor's
 	// start with it off.
 	delay := tcpip.TCPDelayEnabled(true)
 	if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, &delay); e != nil {
 		s.g.Destroy()
-		return nil, errnoOf(e)
+		return nil, configErrno(e)
 	}
 	// Linux grows a TCP receive buffer with the connection
 	// (tcp_moderate_rcvbuf = 1); gVisor does so only when asked.
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
 	if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, &moderate); e != nil {
 		s.g.Destroy()
-		return nil, errnoOf(e)
+		return nil, configErrno(e)
 	}
 	if err := sc.apply(); err != nil {
 		s.g.Destroy()
@@ -140,7 +140,7 @@ func New(cfg Config) (*Stack, error) {
 	// address and CheckLocalAddress call every address local.
 	if e := s.g.SetPromiscuousMode(1, true); e != nil {
 		s.g.Destroy()
-		return nil, errnoOf(e)
+		return nil, configErrno(e)
 	}
 	if err := s.AddAddress(1, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
 		s.g.Destroy()

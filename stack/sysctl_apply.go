@@ -10,7 +10,7 @@ import (
 func applyDefaultTTL(s *Stack, e *sysctlEntry) error {
 	ttl := tcpip.DefaultTTLOption(e.val.Load())
 	if err := s.g.SetNetworkProtocolOption(ipv4.ProtocolNumber, &ttl); err != nil {
-		return errnoOf(err)
+		return configErrno(err)
 	}
 	return nil
 }
@@ -20,7 +20,7 @@ func applyDefaultTTL(s *Stack, e *sysctlEntry) error {
 func applyPortRange(s *Stack, e *sysctlEntry) error {
 	lo, hi := e.pair()
 	if err := s.g.SetPortRange(uint16(lo), uint16(hi)); err != nil {
-		return errnoOf(err)
+		return configErrno(err)
 	}
 	return nil
 }

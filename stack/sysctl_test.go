@@ -114,7 +114,7 @@ func TestSysctlSetValidation(t *testing.T) {
 	}
 	for _, r := range rows {
 		err := s.Sysctl().Set(r.name, r.value)
-		if got := errnoOf(err); got != r.err {
+		if got := asErrno(err); got != r.err {
 			t.Errorf("Set(%s, %q) = %v, want %v", r.name, r.value, err, r.err)
 		}
 		if r.err == unix.ENOENT {

@@ -80,7 +80,7 @@ func writeHeaderIncluded(r *gstack.Route, hdr *buffer.View, payload []byte) erro
 	})
 	defer pkt.DecRef()
 	if e := r.WriteHeaderIncludedPacket(pkt); e != nil {
-		return errnoOf(e)
+		return sendErrno(e)
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 		DF:       df,
 	}, pkt)
 	if e != nil {
-		return errnoOf(e)
+		return sendErrno(e)
 	}
 	return nil
 }
@@ -198,7 +198,7 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 	})
 	defer pkt.DecRef()
 	if e := r.WriteHeaderIncludedPacket(pkt); e != nil {
-		return errnoOf(e)
+		return sendErrno(e)
 	}
 	return nil
 }
