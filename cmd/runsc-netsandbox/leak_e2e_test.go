@@ -647,6 +647,17 @@ func TestPluginNoLeak(t *testing.T) {
 	time.Sleep(time.Second) // the sandbox drains its link
 	postFlood := measure()
 	t.Logf("after flood:     %v", postFlood)
+	// As after the churn, the sentry's own transient fds and goroutines
+	// (seen once: +2 fds with one more host thread, under load) get a
+	// bounded time to go; a leak stays.
+	floodBack := func() bool {
+		return postFlood.sentryGoroutines() <= preFlood.sentryGoroutines()+goroutineSlack && postFlood.fds <= preFlood.fds
+	}
+	for deadline := time.Now().Add(5 * time.Second); !floodBack() && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		postFlood = measure()
+		t.Logf("after flood:     %v", postFlood)
+	}
 	if g := kindsGrowth(preFlood.kinds, postFlood.kinds); g != "" {
 		t.Logf("goroutines that grew: %s", g)
 	}
@@ -673,7 +684,7 @@ func TestPluginNoLeak(t *testing.T) {
 		t.Errorf("the flood grew the sentry's anonymous memory by %d kB, more than SO_RCVBUF (%d) + %d kB; %d datagrams of %d bytes reached the stack",
 			growth, rcvbuf, floodAllowance>>10, reached, floodPayload)
 	}
-	if postFlood.sentryGoroutines() > preFlood.sentryGoroutines()+goroutineSlack || postFlood.fds > preFlood.fds {
+	if !floodBack() {
 		t.Errorf("the flood left goroutines or fds behind: before %v, after %v", preFlood, postFlood)
 	}
 
