@@ -88,6 +88,9 @@ func (f *fd) do(d *deadline, mask waiter.EventMask, done <-chan struct{}, op fun
 			return os.ErrDeadlineExceeded
 		}
 		err := op()
+		if err == unix.EBADF && f.closed() {
+			return net.ErrClosed // Close raced with op
+		}
 		if err != unix.EAGAIN {
 			return err
 		}

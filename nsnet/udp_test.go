@@ -184,3 +184,43 @@ func TestUDPOptions(t *testing.T) {
 		t.Errorf("PathMTU unconnected = %v, want ENOTCONN", err)
 	}
 }
+
+// A local error: a datagram over the MTU with DF forced is EMSGSIZE at
+// send, and the queue holds it with origin LOCAL, the MTU in Info and no
+// offender.
+func TestErrQueueLocalEMSGSIZE(t *testing.T) {
+	w := newWire(t)
+	c, err := nsnet.DialUDP(w.a, netip.AddrPort{}, netip.MustParseAddrPort("10.0.0.2:9000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetRecvErr(true)
+	c.SetMTUDiscover(unix.IP_PMTUDISC_DO)
+	if _, err := c.Write(make([]byte, 2000)); !errors.Is(err, unix.EMSGSIZE) {
+		t.Fatalf("oversized send = %v, want EMSGSIZE", err)
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	_, ee, err := c.ReadErrQueue(make([]byte, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ee.Errno != unix.EMSGSIZE || ee.Origin != unix.SO_EE_ORIGIN_LOCAL || ee.Info != 1500 || ee.Offender.IsValid() {
+		t.Fatalf("local error %+v: want EMSGSIZE, origin LOCAL, info 1500, no offender", *ee)
+	}
+}
+
+func TestWriteToWantsUDPAddr(t *testing.T) {
+	w := newWire(t)
+	c, err := nsnet.ListenPacket(w.a, "udp4", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.WriteTo([]byte("x"), &net.TCPAddr{}); err == nil {
+		t.Error("WriteTo a *net.TCPAddr: no error")
+	}
+	if _, err := c.WriteTo([]byte("x"), net.UDPAddrFromAddrPort(netip.MustParseAddrPort("10.0.0.2:9"))); err != nil {
+		t.Errorf("WriteTo a *net.UDPAddr: %v", err)
+	}
+}
