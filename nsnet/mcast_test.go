@@ -32,6 +32,14 @@ func TestSourceFilters(t *testing.T) {
 	if err := tx.SetMulticastInterface(w.ifA); err != nil {
 		t.Fatal(err)
 	}
+	// A marker socket on B: the cable delivers frames in order, so once the
+	// marker sent after the group datagrams arrives, every group datagram
+	// has been delivered or filtered.
+	marker, err := nsnet.ListenUDP(w.b, netip.MustParseAddrPort("10.0.0.2:5002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer marker.Close()
 	// sources sends one datagram from each address and returns the sources
 	// that arrived.
 	sources := func() []netip.Addr {
@@ -40,8 +48,13 @@ func TestSourceFilters(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		tx.WriteToUDPAddrPort([]byte("marker"), marker.LocalAddrPort())
+		marker.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := marker.ReadFrom(make([]byte, 10)); err != nil {
+			t.Fatal(err)
+		}
 		var got []netip.Addr
-		rx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		rx.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) // all queued by now
 		for {
 			_, from, err := rx.ReadFromUDPAddrPort(make([]byte, 10))
 			if err != nil {
