@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"runtime"
 
 	"gvisor.dev/gvisor/pkg/sentry/socket/plugin"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -65,7 +66,10 @@ func (s *Stack) Init(args *plugin.InitStackArgs) error {
 			closeAll(args.FDs[i:])
 			return fmt.Errorf("netsandbox plugin: link %q: %w", l.Name, err)
 		}
-		idx, err := st.AddInterface(l.Name, ep)
+		// A transmit queue as runsc's own sandbox network has (its
+		// default --qdisc=fifo, one queue per CPU, 1000 packets each):
+		// the ACKs of a download leave in batches, not one sendmmsg each.
+		idx, err := st.AddInterface(l.Name, ep, stack.WithTxQueue(runtime.GOMAXPROCS(0), 1000))
 		if err != nil {
 			st.Close()
 			closeAll(args.FDs[i+1:])

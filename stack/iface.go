@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
@@ -29,9 +30,26 @@ type route struct {
 	ifindex int
 }
 
+// An InterfaceOption configures an interface AddInterface makes.
+type InterfaceOption func(*gstack.NICOptions, gstack.LinkEndpoint)
+
+// WithTxQueue gives the interface a transmit queue, as a Linux device's
+// qdisc: queues FIFO queues of length packets each (a flow always goes to
+// the same one, so its packets stay in order), each drained by its own
+// goroutine that hands the link every packet waiting at once. A sender
+// then returns once its packet is queued, and a link whose writes are
+// system calls (link/fdbased) makes one sendmmsg for a burst instead of
+// one per packet, such as the ACKs of a TCP download. A full queue drops
+// the packet, as a full qdisc does.
+func WithTxQueue(queues, length int) InterfaceOption {
+	return func(o *gstack.NICOptions, ep gstack.LinkEndpoint) {
+		o.QDisc = fifo.New(ep, queues, length)
+	}
+}
+
 // AddInterface attaches ep as a new NIC named name and enables it. The
 // ifindex is gVisor's NICID, allocated in order like Linux allocates ifindex.
-func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
+func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint, opts ...InterfaceOption) (int, error) {
 	if name == "" || len(name) >= unix.IFNAMSIZ {
 		return 0, unix.EINVAL
 	}
@@ -41,7 +59,11 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint) (int, error) {
 	defer s.invalidateRoutes()
 	id := s.g.NextNICID()
 	ep = s.tapFragments(ep)
-	if e := s.g.CreateNICWithOptions(id, ep, gstack.NICOptions{Name: name}); e != nil {
+	nicOpts := gstack.NICOptions{Name: name}
+	for _, o := range opts {
+		o(&nicOpts, ep)
+	}
+	if e := s.g.CreateNICWithOptions(id, ep, nicOpts); e != nil {
 		return 0, configErrno(e)
 	}
 	// conf.<name>.* and neigh.<name>.* (sysctl_dev.go)
