@@ -88,8 +88,10 @@ func (f *fd) do(d *deadline, mask waiter.EventMask, done <-chan struct{}, op fun
 			return os.ErrDeadlineExceeded
 		}
 		err := op()
-		if err == unix.EBADF && f.closed() {
-			return net.ErrClosed // Close raced with op
+		if err == unix.EBADF {
+			// Closed under us: by a racing Close, or by its stack
+			// closing. Either way package net's word is ErrClosed.
+			return net.ErrClosed
 		}
 		if err != unix.EAGAIN {
 			return err
