@@ -65,10 +65,11 @@ const pollFallback = 10 * time.Millisecond
 // do runs op until it answers something other than EAGAIN, waiting for
 // events in mask between tries. It returns net.ErrClosed once the fd is
 // closed, os.ErrDeadlineExceeded past d's deadline and ctx's error when
-// done is closed. The waiter is registered before each try, so an event
-// between a try's EAGAIN and the wait is not lost; a spurious wake only
-// costs a retry (a level-triggered EPOLLERR that op does not consume would
-// otherwise spin).
+// done is closed. The waiter is registered before the first try, so an
+// event between a try's EAGAIN and the wait is not lost, and the wait is
+// for a new event rather than a readiness check: a level-triggered
+// EPOLLERR that op does not consume (a queued error under a Read) would
+// otherwise spin. A spurious wake only costs a retry.
 func (f *fd) do(d *deadline, mask waiter.EventMask, done <-chan struct{}, op func() error) error {
 	var (
 		entry waiter.Entry
