@@ -236,15 +236,10 @@ func isUnicastLocal(s *stack.Stack, a netip.Addr) bool {
 }
 
 // maxIPOptions is the room for IPv4 options (60-byte header less 20).
-const maxIPOptions = 40
+const maxIPOptions = options.MaxIPOptionsLen
 
-// IPv4 option types that ip_options_echo copies into a reply.
-const (
-	ipoptEnd       = 0
-	ipoptNop       = 1
-	ipoptRR        = 7
-	ipoptTimestamp = 68
-)
+// ipoptRR is the record-route option type, for fillRecordRoute.
+const ipoptRR = options.IPOptRR
 
 // echoIPOptions is IP_RETOPTS: ip_options_echo then ip_options_undo on
 // the options as received (record route and timestamp already hold this
@@ -253,11 +248,11 @@ const (
 // is padded with END to a multiple of 4. Source-route options are not
 // echoed yet.
 func echoIPOptions(opts []byte, out *[maxIPOptions]byte) int {
-	rr, ts := findIPOption(opts, ipoptRR), findIPOption(opts, ipoptTimestamp)
+	rr, ts := findIPOption(opts, options.IPOptRR), findIPOption(opts, options.IPOptTimestamp)
 	n := copy(out[:], rr)
 	n += copy(out[n:], ts)
 	for n&3 != 0 {
-		out[n] = ipoptEnd
+		out[n] = options.IPOptEnd
 		n++
 	}
 	return n
@@ -265,25 +260,11 @@ func echoIPOptions(opts []byte, out *[maxIPOptions]byte) int {
 
 // findIPOption returns the first option of type typ, or nil.
 func findIPOption(opts []byte, typ byte) []byte {
-	for i := 0; i < len(opts); {
-		switch opts[i] {
-		case ipoptEnd:
-			return nil
-		case ipoptNop:
-			i++
-			continue
+	it := options.NewIPOptionIter(opts)
+	for opt, _, ok := it.Next(); ok; opt, _, ok = it.Next() {
+		if opt[0] == typ {
+			return opt
 		}
-		if i+1 >= len(opts) {
-			return nil
-		}
-		l := int(opts[i+1])
-		if l < 2 || i+l > len(opts) {
-			return nil
-		}
-		if opts[i] == typ {
-			return opts[i : i+l]
-		}
-		i += l
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package options
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"time"
 
@@ -19,10 +18,13 @@ const (
 	IPOptRA        = 0x94
 	IPOptCIPSO     = 0x86
 
-	ipOptTSOnly     = 0
-	ipOptTSAndAddr  = 1
-	ipOptTSPrespec  = 3
-	maxIPOptionsLen = 40
+	// MaxIPOptionsLen is the room for options in an IPv4 header (60
+	// bytes at most, 20 of them fixed).
+	MaxIPOptionsLen = 40
+
+	ipOptTSOnly    = 0
+	ipOptTSAndAddr = 1
+	ipOptTSPrespec = 3
 )
 
 // IPOptions is a socket's IP_OPTIONS after validation, in the form Linux
@@ -46,7 +48,7 @@ type IPOptions struct {
 // (inet_addr_type == RTN_UNICAST) for prespecified timestamps. An empty b
 // gives nil: no options.
 func CompileIPOptions(b []byte, rawCap bool, unicast func(netip.Addr) bool) (*IPOptions, error) {
-	if len(b) > maxIPOptionsLen {
+	if len(b) > MaxIPOptionsLen {
 		return nil, unix.EINVAL
 	}
 	if len(b) == 0 {
@@ -55,30 +57,17 @@ func CompileIPOptions(b []byte, rawCap bool, unicast func(netip.Addr) bool) (*IP
 	data := make([]byte, (len(b)+3)&^3)
 	copy(data, b) // the padding is EOL (0)
 	o := &IPOptions{Data: data, srr: -1, rr: -1, ts: -1}
-	for i := 0; i < len(data); {
-		switch data[i] {
-		case IPOptEnd:
-			// Everything after EOL is EOL.
-			clear(data[i:])
-			return o, nil
-		case IPOptNop:
-			i++
-			continue
-		}
-		l := len(data) - i
-		if l < 2 {
-			return nil, unix.EINVAL
-		}
-		optlen := int(data[i+1])
-		if optlen < 2 || optlen > l {
-			return nil, unix.EINVAL
-		}
-		opt := data[i : i+optlen]
-		if err := o.compileOne(opt, i, rawCap, unicast); err != nil {
+	it := NewIPOptionIter(data)
+	for opt, off, ok := it.Next(); ok; opt, off, ok = it.Next() {
+		if err := o.compileOne(opt, off, rawCap, unicast); err != nil {
 			return nil, err
 		}
-		i += optlen
 	}
+	if it.Malformed() {
+		return nil, unix.EINVAL
+	}
+	// Everything after EOL is EOL.
+	clear(data[it.Offset():])
 	return o, nil
 }
 
@@ -234,9 +223,7 @@ func (o *IPOptions) Build(dst []byte, final, src netip.Addr, now time.Time) {
 			copy(opt[int(opt[2])-9:], s[:])
 		}
 		if o.tsNeedTime {
-			u := now.UTC()
-			ms := uint32((u.Unix()%86400)*1000 + int64(u.Nanosecond()/1e6))
-			binary.BigEndian.PutUint32(opt[int(opt[2])-5:], ms)
+			putMidnightMillis(opt[int(opt[2])-5:], now)
 		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // RTN_UNICAST). An error means Linux would have dropped the packet or
 // kept no options; nil, nil means no options.
 func EchoIPOptions(rcv []byte, src, local netip.Addr, now time.Time, unicast func(netip.Addr) bool) (*IPOptions, error) {
-	if len(rcv) == 0 || len(rcv) > maxIPOptionsLen {
+	if len(rcv) == 0 || len(rcv) > MaxIPOptionsLen {
 		return nil, nil
 	}
 	b := append([]byte(nil), rcv...)
@@ -125,22 +125,9 @@ type rcvOptions struct {
 func receiveOptions(b []byte, local netip.Addr, now time.Time, unicast func(netip.Addr) bool) (rcvOptions, error) {
 	r := rcvOptions{srr: -1, rr: -1, ts: -1}
 	l4 := local.As4()
-	for i := 0; i < len(b); {
-		switch b[i] {
-		case IPOptEnd:
-			return r, nil
-		case IPOptNop:
-			i++
-			continue
-		}
-		if len(b)-i < 2 {
-			return r, unix.EINVAL
-		}
-		n := int(b[i+1])
-		if n < 2 || n > len(b)-i {
-			return r, unix.EINVAL
-		}
-		opt := b[i : i+n]
+	it := NewIPOptionIter(b)
+	for opt, i, ok := it.Next(); ok; opt, i, ok = it.Next() {
+		n := len(opt)
 		switch opt[0] {
 		case IPOptSSRR, IPOptLSRR:
 			if n < 3 || opt[2] < 4 || r.srr >= 0 {
@@ -208,7 +195,9 @@ func receiveOptions(b []byte, local netip.Addr, now time.Time, unicast func(neti
 			// Without a NetLabel configuration Linux refuses CIPSO.
 			return r, unix.EINVAL
 		}
-		i += n
+	}
+	if it.Malformed() {
+		return r, unix.EINVAL
 	}
 	return r, nil
 }

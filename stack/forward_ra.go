@@ -9,6 +9,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/options"
 )
 
 // IP_ROUTER_ALERT. Linux keeps the raw sockets that set it in a chain and,
@@ -128,25 +130,11 @@ func (s *Stack) routerAlertTake(ep ipv4Endpoint, nic tcpip.NICID, pkt *gstack.Pa
 // value 0 (ip_options_compile's router_alert), read up to End of List.
 // Malformed options answer false: gVisor's option checks handle them.
 func routerAlertOption(opts []byte) bool {
-	for i := 0; i < len(opts); {
-		switch opts[i] {
-		case 0: // End of Option List
-			return false
-		case 1: // No Operation
-			i++
-			continue
-		}
-		if i+1 >= len(opts) {
-			return false
-		}
-		n := int(opts[i+1])
-		if n < 2 || i+n > len(opts) {
-			return false
-		}
-		if opts[i] == byte(header.IPv4OptionRouterAlertType) && n >= 4 && opts[i+2] == 0 && opts[i+3] == 0 {
+	it := options.NewIPOptionIter(opts)
+	for opt, _, ok := it.Next(); ok; opt, _, ok = it.Next() {
+		if opt[0] == options.IPOptRA && len(opt) >= 4 && opt[2] == 0 && opt[3] == 0 {
 			return true
 		}
-		i += n
 	}
 	return false
 }

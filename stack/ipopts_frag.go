@@ -75,25 +75,15 @@ func fragmentWithOptions(out *gstack.Route, hb []byte, ipLen int, rest []byte) t
 }
 
 // fragmentOptions overwrites with NOPs the options a fragment after the
-// first does not carry: those without the copy bit.
+// first does not carry: those without the copy bit. A malformed option
+// ends the walk, leaving it and what follows as they are.
 func fragmentOptions(o []byte) {
-	for i := 0; i < len(o); {
-		switch o[i] {
-		case options.IPOptEnd:
-			return
-		case options.IPOptNop:
-			i++
-			continue
-		}
-		if i+1 >= len(o) || o[i+1] < 2 || i+int(o[i+1]) > len(o) {
-			return
-		}
-		n := int(o[i+1])
-		if o[i]&0x80 == 0 {
-			for j := i; j < i+n; j++ {
-				o[j] = options.IPOptNop
+	it := options.NewIPOptionIter(o)
+	for opt, _, ok := it.Next(); ok; opt, _, ok = it.Next() {
+		if opt[0]&0x80 == 0 {
+			for j := range opt {
+				opt[j] = options.IPOptNop
 			}
 		}
-		i += n
 	}
 }

@@ -199,21 +199,11 @@ func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeade
 
 // strictRoute tells whether o holds a strict source route (SSRR).
 func strictRoute(o *options.IPOptions) bool {
-	d := o.Data
-	for i := 0; i < len(d); {
-		switch d[i] {
-		case options.IPOptEnd:
-			return false
-		case options.IPOptNop:
-			i++
-			continue
-		case options.IPOptSSRR:
+	it := options.NewIPOptionIter(o.Data)
+	for opt, _, ok := it.Next(); ok; opt, _, ok = it.Next() {
+		if opt[0] == options.IPOptSSRR {
 			return true
 		}
-		if i+1 >= len(d) || d[i+1] < 2 {
-			return false
-		}
-		i += int(d[i+1])
 	}
 	return false
 }

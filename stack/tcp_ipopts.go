@@ -164,23 +164,14 @@ func (w *synMSSWatch) record(local, remote netip.AddrPort, mss int) {
 	w.seen[tcpIPOKey{local, remote}] = mss
 }
 
-// synMSSOption finds the MSS option in a SYN's TCP options.
+// synMSSOption finds the MSS option in a SYN's TCP options, which have
+// the layout of IPv4 options.
 func synMSSOption(opts []byte) (int, bool) {
-	for i := 0; i < len(opts); {
-		switch opts[i] {
-		case header.TCPOptionEOL:
-			return 0, false
-		case header.TCPOptionNOP:
-			i++
-			continue
+	it := options.NewIPOptionIter(opts)
+	for opt, _, ok := it.Next(); ok; opt, _, ok = it.Next() {
+		if opt[0] == header.TCPOptionMSS && len(opt) == header.TCPOptionMSSLength {
+			return int(opt[2])<<8 | int(opt[3]), true
 		}
-		if i+1 >= len(opts) || opts[i+1] < 2 || i+int(opts[i+1]) > len(opts) {
-			return 0, false
-		}
-		if opts[i] == header.TCPOptionMSS && opts[i+1] == header.TCPOptionMSSLength {
-			return int(opts[i+2])<<8 | int(opts[i+3]), true
-		}
-		i += int(opts[i+1])
 	}
 	return 0, false
 }
