@@ -36,36 +36,65 @@ type IPSendControl struct {
 	Timestamping uint32 // SOF_TIMESTAMPING_TX_* record flags
 	HasTxTime    bool
 	TxTime       uint64
+	HasDmabuf    bool
+	DmabufID     uint32
 }
 
 // sofTimestampingTxRecordMask is SOF_TIMESTAMPING_TX_RECORD_MASK: the only
 // flags a SO_TIMESTAMPING cmsg may carry.
 const sofTimestampingTxRecordMask = 1<<0 | 1<<1 | 1<<8 | 1<<9 | 1<<18
 
-// ParseIPSendControl walks a sendmsg control buffer like ip_cmsg_send:
-// each message must pass CMSG_OK (EINVAL); SOL_SOCKET messages go through
-// __sock_cmsg_send's rules; SOL_IP messages are IP_RETOPTS, IP_PKTINFO
-// (cmsg_len exactly CMSG_LEN(12)), IP_TTL (exactly CMSG_LEN(4), 1..255),
-// IP_TOS (CMSG_LEN(4) or CMSG_LEN(1), 0..255), IP_PROTOCOL (CMSG_LEN(4),
+// ParseIPSendControl walks a sendmsg control buffer like ip_cmsg_send
+// (net/ipv4/ip_sockglue.c), as udp_sendmsg, raw_sendmsg and
+// ping_v4_sendmsg call it: each message must pass CMSG_OK (EINVAL);
+// SOL_SOCKET messages go through __sock_cmsg_send's rules
+// (net/core/sock.c); SOL_IP messages are IP_RETOPTS, IP_PKTINFO (cmsg_len
+// exactly CMSG_LEN(12)), IP_TTL (exactly CMSG_LEN(4), 1..255), IP_TOS
+// (CMSG_LEN(4) or CMSG_LEN(1), 0..255), IP_PROTOCOL (CMSG_LEN(4),
 // 1..255), and any other SOL_IP type is EINVAL; other levels are skipped.
 // The first failing message decides the error.
 //
-// Measured on Linux 6.18 (UDP): SCM_RIGHTS and SCM_CREDENTIALS are accepted
-// and ignored; SOL_SOCKET type 99 EINVAL; level 6 ignored; trailing bytes
-// shorter than a cmsghdr ignored; cmsg_len 15 or past the end EINVAL.
+// __sock_cmsg_send: SCM_RIGHTS and SCM_CREDENTIALS belong to AF_UNIX and
+// are skipped whatever they carry; SO_MARK needs CAP_NET_ADMIN or
+// CAP_NET_RAW (EPERM) and exactly 4 bytes; SO_PRIORITY exactly 4 bytes,
+// and those capabilities above 6; SO_TIMESTAMPING{,_NEW} exactly 4 bytes
+// of SOF_TIMESTAMPING_TX_* record flags; SCM_TXTIME SO_TXTIME on the
+// socket and exactly 8 bytes; SCM_DEVMEM_DMABUF exactly 4 bytes; any other
+// type (SCM_TS_OPT_ID on a socket without SOF_TIMESTAMPING_OPT_ID among
+// them) is EINVAL.
+//
+// Measured on Linux 6.18 (UDP): SOL_SOCKET types 1, 2, 12, 36, 37, 65 and
+// 79 are taken with 4 bytes, every other type 0..99 is EINVAL; level 6 is
+// ignored; trailing bytes shorter than a cmsghdr are ignored; cmsg_len 15
+// or past the end is EINVAL.
 func ParseIPSendControl(b []byte, pol SendCmsgPolicy) (IPSendControl, error) {
+	return parseSendControl(b, pol, true)
+}
+
+// ParseSocketSendControl walks a sendmsg control buffer like
+// sock_cmsg_send, as tcp_sendmsg calls it: CMSG_OK for every message,
+// __sock_cmsg_send's rules for SOL_SOCKET ones, every other level
+// skipped.
+func ParseSocketSendControl(b []byte, pol SendCmsgPolicy) (IPSendControl, error) {
+	return parseSendControl(b, pol, false)
+}
+
+func parseSendControl(b []byte, pol SendCmsgPolicy, withIP bool) (IPSendControl, error) {
 	var c IPSendControl
 	p := NewCmsgParser(b)
 	for {
 		m, ok := p.Next()
 		if !ok {
-			return c, p.Err()
+			if err := p.Err(); err != nil {
+				return IPSendControl{}, err
+			}
+			return c, nil
 		}
 		var err error
-		switch m.Level {
-		case SOL_SOCKET:
+		switch {
+		case m.Level == SOL_SOCKET:
 			err = c.socketCmsg(m, pol)
-		case SOL_IP:
+		case m.Level == SOL_IP && withIP:
 			err = c.ipCmsg(m)
 		}
 		if err != nil {
@@ -98,8 +127,13 @@ func (c *IPSendControl) socketCmsg(m Cmsg, pol SendCmsgPolicy) error {
 			return unix.EINVAL
 		}
 		c.HasTxTime, c.TxTime = true, nativeEndian.Uint64(m.Data)
+	case SCM_DEVMEM_DMABUF:
+		if len(m.Data) != 4 {
+			return unix.EINVAL
+		}
+		c.HasDmabuf, c.DmabufID = true, nativeEndian.Uint32(m.Data)
 	case SCM_RIGHTS, SCM_CREDENTIALS:
-		// Unix-domain semantics; inet sockets accept and ignore them.
+		// AF_UNIX's; skipped on every other socket.
 	case SO_PRIORITY:
 		if len(m.Data) != 4 {
 			return unix.EINVAL
