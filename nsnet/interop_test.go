@@ -12,6 +12,7 @@ import (
 
 	"netsandbox/endpoint"
 	"netsandbox/nsnet"
+	"netsandbox/options"
 )
 
 // recvRaw waits for one datagram on s and returns it with its raw
@@ -55,7 +56,7 @@ func TestXNetIPv4ControlMessageInterop(t *testing.T) {
 	// x/net's Marshal on our sendmsg: IP_PKTINFO with a source address.
 	xcm := &ipv4.ControlMessage{Src: net.IPv4(10, 0, 0, 1), IfIndex: w.ifA}
 	to := netip.MustParseAddrPort("10.0.0.2:6000")
-	if _, err := cli.Socket().SendMsg([]byte("hi"), xcm.Marshal(), sockaddrOf(to), 0); err != nil {
+	if _, err := cli.Socket().SendMsg([]byte("hi"), xcm.Marshal(), options.SockaddrIn(to), 0); err != nil {
 		t.Fatalf("sendmsg with x/net's control bytes: %v", err)
 	}
 	var ours nsnet.ControlMessage
@@ -139,12 +140,4 @@ func TestXSysUnixTypesInterop(t *testing.T) {
 		off.Family != unix.AF_INET || off.Addr != addrB.As4() {
 		t.Errorf("sock_extended_err %+v offender %+v", *ee, *off)
 	}
-}
-
-func sockaddrOf(ap netip.AddrPort) []byte {
-	var sa unix.RawSockaddrInet4
-	sa.Family = unix.AF_INET
-	sa.Addr = ap.Addr().As4()
-	sa.Port = ap.Port()<<8 | ap.Port()>>8 // network byte order on a little-endian host
-	return unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unix.SizeofSockaddrInet4)
 }
