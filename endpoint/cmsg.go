@@ -4,9 +4,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netsandbox/options"
+	"netsandbox/stack"
 )
 
-// sendParams are the per-call overrides of ip_cmsg_send.
+// sendParams are the per-call overrides a datagram send takes from
+// options.ParseIPSendControl.
 type sendParams struct {
 	ttl int // 0 = socket's
 	tos int // -1 = socket's
@@ -21,76 +23,80 @@ type sendParams struct {
 	opts    []byte
 }
 
-// parseSendCmsgs applies ip_cmsg_send's rules to a sendmsg control buffer.
-// SOL_IP IP_TTL, IP_TOS, IP_PKTINFO and IP_RETOPTS are implemented; other SOL_IP and SOL_SOCKET
-// types are EINVAL (Linux implements some of them: they are not yet here);
-// other levels are skipped, as Linux does.
+// What the parser accepts and the sockets do not act on:
+//   - SCM_RIGHTS, SCM_CREDENTIALS: skipped, as Linux skips them.
+//   - SO_MARK, SO_PRIORITY: as their socket options (sockopts_misc.go),
+//     they steer policy routing and queueing disciplines, which the stack
+//     does not have.
+//   - SCM_DEVMEM_DMABUF on a datagram socket: only TCP uses it (see
+//     checkStreamCmsgs).
+//   - IP_PROTOCOL: raw_sendmsg gives it to the route lookup of an
+//     IP_HDRINCL socket only, where nothing here routes by protocol.
+//
+// What it accepts and the sockets refuse: a SO_TIMESTAMPING message with
+// transmit-timestamp flags. Linux queues the timestamps on the error
+// queue; the stack takes none, so the send is refused (EINVAL, what
+// __sock_cmsg_send answers a message it does not take) rather than sent
+// without them. SCM_TXTIME needs SO_TXTIME, which these sockets do not
+// implement (ENOPROTOOPT), so the parser refuses it as Linux does without
+// SO_TXTIME.
+
+// sendCmsgPolicy is the socket state __sock_cmsg_send consults.
+func sendCmsgPolicy(s *stack.Stack) options.SendCmsgPolicy {
+	caps := s.Caps()
+	return options.SendCmsgPolicy{NetAdminOrRaw: caps.Has(stack.CapNetAdmin) || caps.Has(stack.CapNetRaw)}
+}
+
+// sendCmsgs reads a datagram sendmsg's control messages as ip_cmsg_send.
+func (b *base) sendCmsgs(oob []byte) (sendParams, error) {
+	return sendParamsOf(oob, sendCmsgPolicy(b.s))
+}
+
+// parseSendCmsgs is sendCmsgs for a caller without its socket at hand: it
+// takes the sender to have CAP_NET_ADMIN, so SO_MARK, and SO_PRIORITY
+// above 6, pass (neither steers anything here).
 func parseSendCmsgs(oob []byte) (sendParams, error) {
+	return sendParamsOf(oob, options.SendCmsgPolicy{NetAdminOrRaw: true})
+}
+
+func sendParamsOf(oob []byte, pol options.SendCmsgPolicy) (sendParams, error) {
 	sp := sendParams{tos: -1}
-	p := options.NewCmsgParser(oob)
-	for {
-		m, ok := p.Next()
-		if !ok {
-			break
-		}
-		switch m.Level {
-		case unix.SOL_SOCKET:
-			return sp, unix.EINVAL
-		case unix.SOL_IP:
-		default:
-			continue
-		}
-		switch m.Type {
-		case unix.IP_TTL:
-			if len(m.Data) != 4 {
-				return sp, unix.EINVAL
-			}
-			v := options.Int32(m.Data)
-			if v < 1 || v > 255 {
-				return sp, unix.EINVAL
-			}
-			sp.ttl = int(v)
-		case unix.IP_TOS:
-			var v int32
-			switch len(m.Data) {
-			case 4:
-				v = options.Int32(m.Data)
-			case 1:
-				v = int32(m.Data[0])
-			default:
-				return sp, unix.EINVAL
-			}
-			if v < 0 || v > 255 {
-				return sp, unix.EINVAL
-			}
-			sp.tos = int(v)
-		case unix.IP_RETOPTS:
-			sp.hasOpts, sp.opts = true, m.Data[:min(len(m.Data), 40)]
-		case unix.IP_PKTINFO:
-			pi, err := options.ParseInPktinfo(m.Data)
-			if err != nil || len(m.Data) != options.SizeofInPktinfo {
-				return sp, unix.EINVAL
-			}
-			sp.hasPktinfo, sp.pktinfo = true, pi
-		default:
-			return sp, unix.EINVAL
-		}
+	if len(oob) == 0 {
+		return sp, nil
 	}
-	return sp, p.Err()
+	c, err := options.ParseIPSendControl(oob, pol)
+	if err != nil {
+		return sp, err
+	}
+	if c.HasTimestamp && c.Timestamping != 0 {
+		return sp, unix.EINVAL
+	}
+	if c.HasTTL {
+		sp.ttl = int(c.TTL)
+	}
+	if c.HasTOS {
+		sp.tos = int(c.TOS)
+	}
+	sp.hasPktinfo, sp.pktinfo = c.HasPktinfo, c.Pktinfo
+	sp.hasOpts, sp.opts = c.HasOptions, c.Options
+	return sp, nil
 }
 
 // checkStreamCmsgs is tcp_sendmsg's sock_cmsg_send: only SOL_SOCKET
-// messages are looked at (none is implemented here, so each is EINVAL);
-// other levels are ignored; a malformed buffer is EINVAL.
-func checkStreamCmsgs(oob []byte) error {
-	p := options.NewCmsgParser(oob)
-	for {
-		m, ok := p.Next()
-		if !ok {
-			return p.Err()
-		}
-		if m.Level == unix.SOL_SOCKET {
-			return unix.EINVAL
-		}
+// messages are looked at, other levels are ignored. A dma-buf id is
+// EINVAL: tcp_sendmsg takes one only with MSG_ZEROCOPY on a SO_ZEROCOPY
+// socket, and then only for a dma-buf bound to a device, which no link
+// here has.
+func (b *base) checkStreamCmsgs(oob []byte) error {
+	if len(oob) == 0 {
+		return nil
 	}
+	c, err := options.ParseSocketSendControl(oob, sendCmsgPolicy(b.s))
+	if err != nil {
+		return err
+	}
+	if c.HasDmabuf || c.HasTimestamp && c.Timestamping != 0 {
+		return unix.EINVAL
+	}
+	return nil
 }

@@ -322,7 +322,7 @@ func (t *tcpSock) GetPeerName() ([]byte, error) {
 }
 
 func (t *tcpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
-	if err := checkStreamCmsgs(oob); err != nil {
+	if err := t.checkStreamCmsgs(oob); err != nil {
 		return 0, err
 	}
 	if flags&unix.MSG_OOB != 0 {
