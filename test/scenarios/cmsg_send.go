@@ -424,3 +424,211 @@ func cmsgPktinfo(ifindex int, specDst netip.Addr) []byte {
 	copy(b[20:], a[:])
 	return b
 }
+
+// cmsgData builds one control message carrying data.
+func cmsgData(level, typ int, data []byte) []byte {
+	b := make([]byte, unix.CmsgSpace(len(data)))
+	binary.NativeEndian.PutUint64(b, uint64(unix.CmsgLen(len(data))))
+	binary.NativeEndian.PutUint32(b[8:], uint32(level))
+	binary.NativeEndian.PutUint32(b[12:], uint32(typ))
+	copy(b[unix.CmsgLen(0):], data)
+	return b
+}
+
+// withCmsgLen is b with its first message's cmsg_len set to n.
+func withCmsgLen(b []byte, n int) []byte {
+	b = append([]byte(nil), b...)
+	binary.NativeEndian.PutUint64(b, uint64(n))
+	return b
+}
+
+// solSocketCases are the SOL_SOCKET send messages of __sock_cmsg_send
+// (net/core/sock.c), each alone and mixed with SOL_IP ones that
+// ip_cmsg_send takes: SCM_RIGHTS and SCM_CREDENTIALS are Unix-domain and
+// skipped whatever they carry; SO_MARK and SO_PRIORITY need exactly 4
+// bytes (the DUT has CAP_NET_ADMIN); SCM_TXTIME needs SO_TXTIME on the
+// socket; SO_TIMESTAMPING takes only SOF_TIMESTAMPING_TX_* record flags;
+// SCM_TS_OPT_ID needs SOF_TIMESTAMPING_OPT_ID on the socket; any other
+// type is EINVAL, as is a message whose cmsg_len is below a header or past
+// the buffer.
+func solSocketCases(e *harness.Env) []struct {
+	op  string
+	oob []byte
+} {
+	ttl7 := cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 7)
+	tos10 := cmsgInt(unix.IPPROTO_IP, unix.IP_TOS, 0x10)
+	rights := cmsgInt(unix.SOL_SOCKET, unix.SCM_RIGHTS, 0)
+	mark := cmsgInt(unix.SOL_SOCKET, unix.SO_MARK, 5)
+	cat := func(bs ...[]byte) []byte {
+		var out []byte
+		for _, b := range bs {
+			out = append(out, b...)
+		}
+		return out
+	}
+	return []struct {
+		op  string
+		oob []byte
+	}{
+		{"SCM_RIGHTS fd 0", rights},
+		{"SCM_RIGHTS empty", cmsgData(unix.SOL_SOCKET, unix.SCM_RIGHTS, nil)},
+		{"SCM_RIGHTS 3 bytes", cmsgData(unix.SOL_SOCKET, unix.SCM_RIGHTS, []byte{1, 2, 3})},
+		{"SCM_CREDENTIALS", cmsgData(unix.SOL_SOCKET, unix.SCM_CREDENTIALS, make([]byte, 12))},
+		{"SCM_CREDENTIALS 4 bytes", cmsgInt(unix.SOL_SOCKET, unix.SCM_CREDENTIALS, 1)},
+		{"SO_MARK 5", mark},
+		{"SO_MARK 2 bytes", cmsgData(unix.SOL_SOCKET, unix.SO_MARK, []byte{5, 0})},
+		{"SO_MARK 8 bytes", cmsgData(unix.SOL_SOCKET, unix.SO_MARK, make([]byte, 8))},
+		{"SO_PRIORITY 3", cmsgInt(unix.SOL_SOCKET, unix.SO_PRIORITY, 3)},
+		{"SO_PRIORITY 7", cmsgInt(unix.SOL_SOCKET, unix.SO_PRIORITY, 7)},
+		{"SO_PRIORITY 1 byte", cmsgData(unix.SOL_SOCKET, unix.SO_PRIORITY, []byte{3})},
+		{"SCM_TXTIME without SO_TXTIME", cmsgData(unix.SOL_SOCKET, unix.SCM_TXTIME, make([]byte, 8))},
+		{"SCM_TXTIME 4 bytes", cmsgInt(unix.SOL_SOCKET, unix.SCM_TXTIME, 0)},
+		{"SO_TIMESTAMPING 0", cmsgInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 0)},
+		{"SO_TIMESTAMPING_NEW 0", cmsgInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPING_NEW, 0)},
+		{"SO_TIMESTAMPING RX_SOFTWARE", cmsgInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPING, unix.SOF_TIMESTAMPING_RX_SOFTWARE)},
+		{"SO_TIMESTAMPING OPT_ID", cmsgInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPING, unix.SOF_TIMESTAMPING_OPT_ID)},
+		{"SO_TIMESTAMPING 2 bytes", cmsgData(unix.SOL_SOCKET, unix.SO_TIMESTAMPING, []byte{0, 0})},
+		{"SCM_TS_OPT_ID without OPT_ID", cmsgInt(unix.SOL_SOCKET, unix.SCM_TS_OPT_ID, 1)},
+		{"SCM_DEVMEM_DMABUF", cmsgInt(unix.SOL_SOCKET, unix.SCM_DEVMEM_DMABUF, 1)},
+		{"SCM_DEVMEM_DMABUF 8 bytes", cmsgData(unix.SOL_SOCKET, unix.SCM_DEVMEM_DMABUF, make([]byte, 8))},
+		{"SOL_SOCKET type 99", cmsgInt(unix.SOL_SOCKET, 99, 1)},
+		{"SCM_TIMESTAMP", cmsgData(unix.SOL_SOCKET, unix.SCM_TIMESTAMP, make([]byte, 16))},
+		{"IP_PROTOCOL 17", cmsgInt(unix.IPPROTO_IP, unix.IP_PROTOCOL, 17)},
+		{"IP_PROTOCOL 0", cmsgInt(unix.IPPROTO_IP, unix.IP_PROTOCOL, 0)},
+		{"TTL, RIGHTS, TOS", cat(ttl7, rights, tos10)},
+		{"RIGHTS, CREDENTIALS, MARK, TTL", cat(rights, cmsgData(unix.SOL_SOCKET, unix.SCM_CREDENTIALS, make([]byte, 12)), mark, ttl7)},
+		{"pktinfo DUT, MARK", cat(cmsgPktinfo(0, e.DUTAddr), mark)},
+		{"TTL, type 99", cat(ttl7, cmsgInt(unix.SOL_SOCKET, 99, 1))},
+		{"type 99, TTL 0", cat(cmsgInt(unix.SOL_SOCKET, 99, 1), cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 0))},
+		{"RIGHTS cmsg_len 15", withCmsgLen(rights, 15)},
+		{"RIGHTS cmsg_len past end", withCmsgLen(rights, len(rights)+1)},
+		{"RIGHTS cut after header", rights[:unix.CmsgLen(0)+2]},
+		{"MARK, 8 trailing bytes", append(append([]byte(nil), mark...), make([]byte, 8)...)},
+		{"TTL, RIGHTS cut", cat(ttl7, rights[:12])},
+	}
+}
+
+// sockCmsgSendScenarios pin the SOL_SOCKET messages of sendmsg on UDP, raw,
+// ping and TCP sockets: what each is answered and what goes out.
+func sockCmsgSendScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "cmsg/send-sol-socket-udp", Run: func(e *harness.Env) {
+			p := peerUDP(e, e.BasePort)
+			e.SetInt("peer IP_RECVTTL", p, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			e.SetInt("peer IP_RECVTOS", p, unix.IPPROTO_IP, unix.IP_RECVTOS, 1)
+			s := dutUDP(e, e.BasePort+1)
+			to := harness.Sockaddr(e.PeerAddr, e.BasePort)
+			for _, tc := range solSocketCases(e) {
+				if sendCtl(e, "send "+tc.op, s, []byte(tc.op), tc.oob, to) == nil {
+					peerRecvCmsgs(e, "  peer got", p)
+				}
+			}
+			r, err := s.Poll(0, 0)
+			e.Rec("poll after", err, r)
+		}},
+		{Name: "cmsg/send-sol-socket-udp-tx-timestamp", Run: func(e *harness.Env) {
+			// A SO_TIMESTAMPING message asking for a software or
+			// scheduler transmit timestamp.
+			p := peerUDP(e, e.BasePort)
+			s := dutUDP(e, e.BasePort+1)
+			to := harness.Sockaddr(e.PeerAddr, e.BasePort)
+			oob := cmsgInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPING, unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_TX_SCHED)
+			if sendCtl(e, "send TX_SOFTWARE|TX_SCHED", s, []byte("stamp"), oob, to) == nil {
+				peerRecvCmsgs(e, "  peer got", p)
+			}
+			r, err := s.Poll(0, 200*time.Millisecond)
+			e.Rec("poll after", err, r)
+			// The queued packets start with the link header (random
+			// MACs) and carry the IP ID: only lengths and messages are
+			// recorded.
+			buf, oob := make([]byte, 2048), make([]byte, 256)
+			for i := 0; i < 3; i++ {
+				n, oobn, fl, _, err := s.RecvMsg(buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+				if err != nil {
+					e.Rec("errqueue", err)
+					break
+				}
+				e.Rec("errqueue", n, fmt.Sprintf("flags=%#x", fl), harness.Cmsgs(oob[:oobn]))
+			}
+		}},
+		{Name: "cmsg/send-sol-socket-raw", Run: func(e *harness.Env) {
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for i, tc := range solSocketCases(e) {
+				if sendCtl(e, "send "+tc.op, s, echoRequest(0x3e40, uint16(i), []byte("raw")), tc.oob, to) == nil {
+					tapRecv(e, "  peer got", tap)
+				}
+			}
+		}},
+		{Name: "cmsg/send-sol-socket-ping", Run: func(e *harness.Env) {
+			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+			s := pingSock(e, e.BasePort)
+			to := harness.Sockaddr(e.PeerAddr, 0)
+			for i, tc := range solSocketCases(e) {
+				if sendCtl(e, "send "+tc.op, s, echoRequest(0, uint16(i), []byte("ping")), tc.oob, to) == nil {
+					tapRecv(e, "  peer got", tap)
+					pingReply(e, "  reply", s)
+				}
+			}
+		}},
+		{Name: "cmsg/send-sol-socket-unprivileged", Run: func(e *harness.Env) {
+			// Without CAP_NET_RAW and CAP_NET_ADMIN: SO_MARK, and
+			// SO_PRIORITY above 6, are EPERM (the first failing message
+			// decides).
+			e.Check("set ping_group_range", e.SetSysctl(e.DUT, pingGroupRange, "0 0"))
+			u := e.Unprivileged(e.DUT, unix.CAP_NET_RAW, unix.CAP_NET_ADMIN)
+			mark := cmsgInt(unix.SOL_SOCKET, unix.SO_MARK, 5)
+			bad := cmsgInt(unix.SOL_SOCKET, 99, 1)
+			cases := []struct {
+				op  string
+				oob []byte
+			}{
+				{"SO_MARK 5", mark},
+				{"SO_MARK 2 bytes", cmsgData(unix.SOL_SOCKET, unix.SO_MARK, []byte{5, 0})},
+				{"SO_PRIORITY 6", cmsgInt(unix.SOL_SOCKET, unix.SO_PRIORITY, 6)},
+				{"SO_PRIORITY 7", cmsgInt(unix.SOL_SOCKET, unix.SO_PRIORITY, 7)},
+				{"SCM_RIGHTS", cmsgInt(unix.SOL_SOCKET, unix.SCM_RIGHTS, 0)},
+				{"MARK, type 99", append(append([]byte(nil), mark...), bad...)},
+				{"type 99, MARK", append(append([]byte(nil), bad...), mark...)},
+			}
+			ping := e.Socket(u, unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_ICMP)
+			e.Rec("bind ident", ping.Bind(harness.Sockaddr(loopback, e.BasePort)))
+			for i, tc := range cases {
+				if sendCtl(e, "ping send "+tc.op, ping, echoRequest(0, uint16(i), []byte("lo")), tc.oob, harness.Sockaddr(loopback, 0)) == nil {
+					pingReply(e, "  reply", ping)
+				}
+			}
+			l := e.Socket(u, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("listen bind", l.Bind(harness.Sockaddr(loopback, e.BasePort+1)))
+			e.Check("listen", l.Listen(1))
+			t := e.Socket(u, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("connect", t.Connect(harness.Sockaddr(loopback, e.BasePort+1)))
+			a, _, err := l.Accept(0)
+			e.Check("accept", err)
+			sent := 0
+			for _, tc := range cases {
+				n, err := t.SendMsg([]byte("x"), tc.oob, nil, 0)
+				e.Rec("tcp send "+tc.op, err, n)
+				if err == nil {
+					sent += n
+				}
+			}
+			recvStream(e, "tcp peer got", a, sent)
+		}},
+		{Name: "cmsg/send-sol-socket-tcp", Run: func(e *harness.Env) {
+			// tcp_sendmsg looks only at SOL_SOCKET messages
+			// (sock_cmsg_send) and answers any failure EINVAL.
+			s, a := tcpPair(e)
+			sent := 0
+			for _, tc := range solSocketCases(e) {
+				n, err := s.SendMsg([]byte("x"), tc.oob, nil, 0)
+				e.Rec("send "+tc.op, err, n)
+				if err == nil {
+					sent += n
+				}
+			}
+			recvStream(e, "peer got", a, sent)
+		}},
+	}
+}
