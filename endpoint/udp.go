@@ -19,9 +19,6 @@ const (
 	sndShutdown = 2
 )
 
-// maxUDPPayload is the largest UDP payload an IPv4 datagram can carry.
-const maxUDPPayload = 0xFFFF - 20 - 8
-
 // udpSock is a UDP socket on netsandbox's own transport.
 type udpSock struct {
 	base
@@ -277,7 +274,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err := checkBroadcastDst(u.s, src.Addr(), dst.Addr(), o); err != nil {
 		return 0, err
 	}
-	if len(p) > maxUDPPayload {
+	if len(p) > stack.MaxUDPPayload {
 		u.noteSendError(unix.EMSGSIZE, &stack.UDPSend{Src: src, Dst: dst, IfIndex: o.bindIf, PMTU: stack.PMTUMode(o.pmtudisc)}, remote)
 		return 0, unix.EMSGSIZE
 	}

@@ -11,15 +11,15 @@ import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// maxUDPPayload is the largest payload of one IPv4 UDP datagram:
+// MaxUDPPayload is the largest payload of one IPv4 UDP datagram:
 // 65535 - 20 (IP header) - 8 (UDP header).
-const maxUDPPayload = 0xffff - header.IPv4MinimumSize - header.UDPMinimumSize
+const MaxUDPPayload = 0xffff - header.IPv4MinimumSize - header.UDPMinimumSize
 
 // SendUDP sends one datagram. Errors are unix.Errno: EMSGSIZE for a payload
 // over 65507 bytes or over the path MTU with DF, ENETUNREACH when no route
 // matches, EINVAL for a loopback source towards another host.
 func (s *Stack) SendUDP(m *UDPSend) error {
-	if len(m.Payload) > maxUDPPayload {
+	if len(m.Payload) > MaxUDPPayload {
 		return unix.EMSGSIZE
 	}
 	if !m.Dst.Addr().Is4() || (m.Src.Addr().IsValid() && !m.Src.Addr().Is4()) {
