@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"encoding/binary"
+	"math"
 	"net/netip"
 	"time"
 
@@ -397,8 +398,15 @@ func (t *tcpSock) recvStream(p []byte, flags int) (int, error) {
 	}
 	done := 0
 	if !peek {
-		// A read moves SO_PEEK_OFF back by what it took.
-		defer func() { t.peekOff.bwd(done) }()
+		defer func() {
+			t.peekOff.bwd(done) // a read moves SO_PEEK_OFF back by what it took
+			// gVisor sizes the receive buffer from what the reader takes
+			// per round trip only when told (its own sockets tell it after
+			// every read): Linux's tcp_rcv_space_adjust.
+			if done > 0 {
+				t.endpoint().ModerateRecvBuf(done)
+			}
+		}()
 	}
 	for {
 		res, e := t.readOnce(p[done:], peek, false)
@@ -478,6 +486,8 @@ func (t *tcpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		return putErrno(buf, t.pendingErr()), nil
 	case level == unix.SOL_SOCKET && name == unix.SO_ACCEPTCONN:
 		return options.PutSockInt(buf, int32(boolInt(t.endpoint().SocketOptions().GetAcceptConn()))), nil
+	case level == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF):
+		return t.getBufSize(name, buf)
 	case level == unix.SOL_IP && name == unix.IP_MTU:
 		return t.getIPMTU(buf)
 	case level == unix.SOL_IP && name == unix.IP_PROTOCOL:
@@ -632,4 +642,22 @@ func (t *tcpSock) lingerWait() {
 		}
 		time.Sleep(tick)
 	}
+}
+
+// getBufSize is SO_RCVBUF or SO_SNDBUF on a TCP socket. Until the user
+// fixes a buffer (SOCK_*BUF_LOCK) Linux grows it with the connection
+// (tcp_sndbuf_expand when it is established, tcp_rcv_space_adjust as the
+// reader keeps up) and reports the grown size; gVisor's tuning of the same
+// buffer is that size here. It never reads below the socket's own value.
+func (t *tcpSock) getBufSize(name int, buf []byte) (int, error) {
+	o := t.optsSnapshot()
+	so := t.endpoint().SocketOptions()
+	v, lock, tuned := o.rcvbuf, uint8(sockRcvbufLock), so.GetReceiveBufferSize()
+	if name == unix.SO_SNDBUF {
+		v, lock, tuned = o.sndbuf, sockSndbufLock, so.GetSendBufferSize()
+	}
+	if o.misc.ext.bufLock&lock == 0 && tuned > int64(v) {
+		v = int(min(tuned, math.MaxInt32))
+	}
+	return options.PutSockInt(buf, int32(v)), nil
 }

@@ -121,6 +121,17 @@ func New(cfg Config) (*Stack, error) {
 		s.g.Destroy()
 		return nil, configErrno(e)
 	}
+	// A TCP socket's buffers start, and grow up to, where Linux's do
+	// (net.ipv4.tcp_rmem and tcp_wmem); gVisor's start at 1 MiB.
+	for _, o := range []tcpip.SettableTransportProtocolOption{
+		&tcpip.TCPReceiveBufferSizeRangeOption{Min: 4096, Default: 131072, Max: 6291456},
+		&tcpip.TCPSendBufferSizeRangeOption{Min: 4096, Default: 16384, Max: 4194304},
+	} {
+		if e := s.g.SetTransportProtocolOption(tcp.ProtocolNumber, o); e != nil {
+			s.g.Destroy()
+			return nil, configErrno(e)
+		}
+	}
 	if err := sc.apply(); err != nil {
 		s.g.Destroy()
 		return nil, err

@@ -272,6 +272,7 @@ func tcpOptScenarios() []harness.Scenario {
 	scs = append(scs, tcpoptMiscScenarios()...)
 	scs = append(scs, tcpoptSocketScenarios()...)
 	scs = append(scs, tcpoptIPScenarios()...)
+	scs = append(scs, tcpoptBufsizeScenarios()...)
 	return scs
 }
 
