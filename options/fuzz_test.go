@@ -115,8 +115,15 @@ func FuzzCmsgParser(f *testing.F) {
 				}
 			}
 		}
-		_, _ = ParseIPSendControl(b, SendCmsgPolicy{NetAdminOrRaw: true, TxTime: true})
+		pol := SendCmsgPolicy{NetAdminOrRaw: true, TxTime: true}
+		ip, ipErr := ParseIPSendControl(b, pol)
 		_, _ = ParseIPSendControl(b, SendCmsgPolicy{})
+		// sock_cmsg_send reads a subset of what ip_cmsg_send reads.
+		so, soErr := ParseSocketSendControl(b, pol)
+		if ipErr == nil && (soErr != nil || so.HasMark != ip.HasMark || so.Mark != ip.Mark ||
+			so.HasTimestamp != ip.HasTimestamp || so.HasPriority != ip.HasPriority || so.HasTTL) {
+			t.Fatalf("ParseSocketSendControl %+v %v after ParseIPSendControl %+v", so, soErr, ip)
+		}
 	})
 }
 
