@@ -52,13 +52,6 @@ func (b *base) sendCmsgs(oob []byte) (sendParams, error) {
 	return sendParamsOf(oob, sendCmsgPolicy(b.s))
 }
 
-// parseSendCmsgs is sendCmsgs for a caller without its socket at hand: it
-// takes the sender to have CAP_NET_ADMIN, so SO_MARK, and SO_PRIORITY
-// above 6, pass (neither steers anything here).
-func parseSendCmsgs(oob []byte) (sendParams, error) {
-	return sendParamsOf(oob, options.SendCmsgPolicy{NetAdminOrRaw: true})
-}
-
 func sendParamsOf(oob []byte, pol options.SendCmsgPolicy) (sendParams, error) {
 	sp := sendParams{tos: -1}
 	if len(oob) == 0 {

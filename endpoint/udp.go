@@ -259,7 +259,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		}
 		dst = remote
 	}
-	sp, err := parseSendCmsgs(oob)
+	sp, err := u.sendCmsgs(oob)
 	if err != nil {
 		return 0, err
 	}

@@ -599,6 +599,14 @@ func sockCmsgSendScenarios() []harness.Scenario {
 					pingReply(e, "  reply", ping)
 				}
 			}
+			us := e.Socket(u, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			ur := e.Socket(u, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("udp bind", ur.Bind(harness.Sockaddr(loopback, e.BasePort+2)))
+			for _, tc := range cases {
+				if sendCtl(e, "udp send "+tc.op, us, []byte("u"), tc.oob, harness.Sockaddr(loopback, e.BasePort+2)) == nil {
+					e.RecvDgram("  got", ur, 16, 0)
+				}
+			}
 			l := e.Socket(u, unix.AF_INET, unix.SOCK_STREAM, 0)
 			e.Check("listen bind", l.Bind(harness.Sockaddr(loopback, e.BasePort+1)))
 			e.Check("listen", l.Listen(1))
