@@ -37,7 +37,7 @@ func parseAttach(args []string, stderr io.Writer) (attachConfig, error) {
 		fmt.Fprintln(stderr, "SIGINT or SIGTERM, then removes that TAP. Refuses a namespace that already has a")
 		fmt.Fprintln(stderr, "default route (see --no-default-route), a link of the TAP's name, or 10.0.2.0/24.")
 		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return c, err

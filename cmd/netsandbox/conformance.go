@@ -30,7 +30,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "afterwards), and compares them.")
 		fmt.Fprintln(stderr, "Needs root. Exits 1 if any scenario differs unexpectedly.")
 		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err

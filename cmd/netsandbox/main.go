@@ -53,6 +53,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr)
 		return exitUsage
 	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		// What every other command does with -h: the usage, on stdout.
+		printUsage(stdout)
+		return exitOK
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
@@ -79,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: netsandbox COMMAND [FLAGS]")
+	fmt.Fprintln(w, "       netsandbox --help | help [COMMAND]")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
@@ -86,15 +93,27 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'netsandbox help COMMAND' for a command's flags.")
 }
 
+const helpUsage = `Usage: netsandbox help [COMMAND]
+
+Without COMMAND, lists the commands. With COMMAND, prints what it does, its
+usage line and its flags (as 'netsandbox COMMAND --help' does).
+`
+
 func runHelp(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	switch {
+	case len(args) == 0:
 		printUsage(stdout)
+		return nil
+	case len(args) > 1:
+		return usagef("unexpected argument %q: give one COMMAND", args[1])
+	case args[0] == "help", args[0] == "-h", args[0] == "-help", args[0] == "--help":
+		fmt.Fprint(stdout, helpUsage)
 		return nil
 	}
 	for _, c := range commands() {
-		if c.name == args[0] && c.name != "help" {
+		if c.name == args[0] {
 			return c.run([]string{"-h"}, stdout, stdout)
 		}
 	}
-	return usagef("no command %q", args[0])
+	return usagef("no command %q; 'netsandbox help' lists them", args[0])
 }

@@ -74,8 +74,8 @@ func parseMcast(args []string, stderr io.Writer) (mcastConfig, error) {
 	gw := fs.String("gw", "", "default gateway (optional)")
 	group := fs.String("group", "", "the multicast group to join, e.g. 239.1.2.3")
 	fs.IntVar(&c.port, "port", 0, "the UDP port to receive on")
-	fs.Var(addrList{"--source", &c.sources}, "source", "receive only from this source (include mode, source-specific; repeatable)")
-	fs.Var(addrList{"--block", &c.blocks}, "block", "receive from any source but this one (exclude mode; repeatable)")
+	fs.Var(addrList{"--source", &c.sources}, "source", "receive only from this `SOURCE` (include mode, source-specific; repeatable)")
+	fs.Var(addrList{"--block", &c.blocks}, "block", "receive from any source but this `SOURCE` (exclude mode; repeatable)")
 	fs.IntVar(&c.count, "count", 0, "exit after this many datagrams (0: until stopped)")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop after this long (0: no limit); with --count, fewer datagrams by then is a failure")
 	fs.BoolVar(&c.hex, "hex", false, "print each payload in hex")
@@ -87,7 +87,7 @@ func parseMcast(args []string, stderr io.Writer) (mcastConfig, error) {
 		fmt.Fprintln(stderr, "per datagram that arrives: source, group, interface, length and, if asked, the payload.")
 		fmt.Fprintln(stderr, "Without --source or --block any source is taken.")
 		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return c, err

@@ -16,8 +16,8 @@ const ruleSyntax = "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]
 func policyFlags(fs *flag.FlagSet, pol *gateway.Policy, upstream *netip.AddrPort) func() error {
 	var allow, deny multiFlag
 	var up string
-	fs.Var(&allow, "allow", "allow egress to "+ruleSyntax+" (repeatable)")
-	fs.Var(&deny, "deny", "deny egress to "+ruleSyntax+" (repeatable)")
+	fs.Var(&allow, "allow", "allow egress to `RULE`: "+ruleSyntax+" (repeatable)")
+	fs.Var(&deny, "deny", "deny egress to `RULE`: "+ruleSyntax+" (repeatable)")
 	fs.BoolVar(&pol.DenyAll, "deny-all", false, "deny egress not allowed by --allow (DNS through 10.0.2.3 stays allowed)")
 	fs.StringVar(&up, "dns-upstream", "", "`ADDR:PORT` of the resolver behind 10.0.2.3 (default: the first IPv4 nameserver of /etc/resolv.conf, port 53)")
 	return func() error {

@@ -67,7 +67,7 @@ type gatewayConfig struct {
 func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
 	var pub multiFlag
-	fs.Var(&pub, "p", "publish a sandbox port: [HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp] (repeatable)")
+	fs.Var(&pub, "p", "publish a sandbox port: `[HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]` (repeatable)")
 	finishPolicy := policyFlags(fs, &c.policy, &c.dnsUpstream)
 	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1 (before the egress policy: --deny-all does not close it)")
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr, and gVisor's own log lines")
@@ -105,7 +105,7 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 		fmt.Fprintln(stderr, "stack acting as its gateway: sandbox 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3.")
 		fmt.Fprintln(stderr, "TCP, UDP and ping go out through the host's sockets; netsandbox exits with CMD's status.")
 		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -37,7 +37,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		fmt.Fprintln(stderr, "\nA userspace host on a real NIC: it answers ping and, if asked, echoes UDP and TCP.")
 		fmt.Fprintln(stderr, "Give the kernel side of the NIC no address of its own for the stack's subnet.")
 		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return c, err

@@ -58,7 +58,7 @@ func parseTracepath(args []string, stderr io.Writer) (tracepathConfig, error) {
 		fmt.Fprintln(stderr, "\nTraces the path to DEST and its MTU from a userspace host on a real NIC,")
 		fmt.Fprintln(stderr, "with iputils tracepath's probes and output. Flags go before DEST.")
 		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -12,6 +12,11 @@ var version = ""
 
 func runVersion(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", stderr)
+	setUsage(fs, stderr, `Usage: netsandbox version
+
+Prints netsandbox's version (a release tag, or devel+COMMIT for a build from
+a checkout) and the gVisor version it was built with, on one line.
+`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
