@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/options"
@@ -269,8 +271,8 @@ const (
 // data the socket reads and whether it is invalid. hlen is how far that
 // data starts after the ICMP header.
 func setRFC4884(se *sockErr, e *stack.ICMPError, hlen int) {
-	switch e.Type {
-	case icmpDestUnreach, icmpTimeExceeded, icmpParamProblem:
+	switch header.ICMPv4Type(e.Type) {
+	case header.ICMPv4DstUnreachable, header.ICMPv4TimeExceeded, header.ICMPv4ParamProblem:
 	default:
 		return
 	}
@@ -298,7 +300,7 @@ func validRFC4884(b []byte, off int) bool {
 		return true
 	}
 	if ext[2] != 0 || ext[3] != 0 {
-		if foldChecksum(ext) != 0xffff {
+		if checksum.Checksum(ext, 0) != 0xffff {
 			return false
 		}
 	}
@@ -316,19 +318,4 @@ func validRFC4884(b []byte, off int) bool {
 		}
 	}
 	return true
-}
-
-// foldChecksum is the ones' complement sum of b folded to 16 bits.
-func foldChecksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return uint16(sum)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 
 	"netsandbox/stack"
 )
@@ -12,7 +13,7 @@ import (
 // checksum that is right unless bad.
 func ext(ver byte, olen int, bad bool) []byte {
 	b := []byte{ver << 4, 0, 0, 0, byte(olen >> 8), byte(olen), 1, 1, 1, 2, 3, 4}
-	sum := ^foldChecksum(b)
+	sum := ^checksum.Checksum(b, 0)
 	if bad {
 		sum ^= 0x0101
 	}

@@ -10,17 +10,11 @@ import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// ICMP message types the tap hands to sockets (icmp_unreach's).
+// The highest codes icmp_unreach accepts: ICMP_REDIR_HOSTTOS (gVisor's
+// header package names no redirect codes) and NR_ICMP_UNREACH.
 const (
-	icmpDestUnreach   = 3
-	icmpTimeExceeded  = 11
-	icmpParamProblem  = 12
-	icmpFragNeeded    = 4 // destination-unreachable code
-	icmpExcFragTime   = 1 // time-exceeded code: fragment reassembly
-	icmpSourceQuench  = 4
-	icmpRedirect      = 5
-	icmpMaxRedirCode  = 3  // host redirect for TOS
-	icmpMaxUnreachCod = 15 // NR_ICMP_UNREACH
+	icmpMaxRedirCode   header.ICMPv4Code = 3
+	icmpMaxUnreachCode                   = header.ICMPv4PrecedenceCutInEffect
 )
 
 // icmpTap is a raw endpoint on ICMPv4: gVisor gives it a copy of every
@@ -46,11 +40,12 @@ func (t *icmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
 	if !ok {
 		return
 	}
-	fragNeeded := e.Type == icmpDestUnreach && e.Code == icmpFragNeeded
+	typ := header.ICMPv4Type(e.Type)
+	fragNeeded := typ == header.ICMPv4DstUnreachable && header.ICMPv4Code(e.Code) == header.ICMPv4FragmentationNeeded
 	if t.s.deliverToSockets(e, quote) && fragNeeded {
 		t.s.LearnPMTU(e.Dst.Addr(), int(e.Info)) // raw_err, ping_err
 	}
-	if e.Type == icmpSourceQuench || e.Type == icmpRedirect {
+	if typ == header.ICMPv4SrcQuench || typ == header.ICMPv4Redirect {
 		return // only ping sockets report these
 	}
 	id := gstack.TransportEndpointID{
@@ -99,14 +94,14 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 	if checksum.Checksum(icmp, 0) != 0xffff {
 		return nil, 0, nil, false
 	}
-	typ, code := uint8(icmp.Type()), uint8(icmp.Code())
+	typ, code := icmp.Type(), icmp.Code()
 	var info uint32
 	switch typ {
-	case icmpDestUnreach:
-		if code > icmpMaxUnreachCod {
+	case header.ICMPv4DstUnreachable:
+		if code > icmpMaxUnreachCode {
 			return nil, 0, nil, false
 		}
-		if code == icmpFragNeeded {
+		if code == header.ICMPv4FragmentationNeeded {
 			switch s.sysctl.Int("net.ipv4.ip_no_pmtu_disc") {
 			case 0:
 				info = uint32(icmp.MTU())
@@ -117,18 +112,18 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 				return nil, 0, nil, false
 			}
 		}
-	case icmpTimeExceeded:
-		if code == icmpExcFragTime {
+	case header.ICMPv4TimeExceeded:
+		if code == header.ICMPv4ReassemblyTimeout {
 			return nil, 0, nil, false // icmp_unreach ignores reassembly timeouts
 		}
-	case icmpParamProblem:
+	case header.ICMPv4ParamProblem:
 		info = uint32(icmp[4]) // the pointer: un.gateway >> 24
-	case icmpSourceQuench, icmpRedirect:
+	case header.ICMPv4SrcQuench, header.ICMPv4Redirect:
 		// For ping sockets only (ping_err reports them as EREMOTEIO).
 		if code > icmpMaxRedirCode {
 			return nil, 0, nil, false
 		}
-		if typ == icmpRedirect {
+		if typ == header.ICMPv4Redirect {
 			info = binary.BigEndian.Uint32(icmp[4:8]) // the gateway
 		}
 	default:
@@ -149,8 +144,8 @@ func (s *Stack) parseICMPTap(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.Transp
 	th := quote[ihl:]
 	tos, _ := outer.TOS()
 	e := &ICMPError{
-		Type:     typ,
-		Code:     code,
+		Type:     uint8(typ),
+		Code:     uint8(code),
 		Info:     info,
 		Offender: nAddr(outer.SourceAddress()),
 		Src:      netip.AddrPortFrom(nAddr(qip.SourceAddress()), uint16(th[0])<<8|uint16(th[1])),

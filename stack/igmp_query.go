@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -53,7 +54,7 @@ func (s *Stack) closeMcast() {
 func (t igmpTap) HandlePacket(pkt *gstack.PacketBuffer) {
 	msg := append([]byte(nil), pkt.TransportHeader().Slice()...)
 	msg = append(msg, pkt.Data().AsRange().ToSlice()...)
-	if len(msg) < 8 || igmpChecksum(msg) != 0xffff {
+	if len(msg) < 8 || checksum.Checksum(msg, 0) != 0xffff {
 		return
 	}
 	switch msg[0] {
@@ -297,6 +298,6 @@ func v2Message(typ byte, group netip.Addr) []byte {
 	b[0] = typ
 	g := group.As4()
 	copy(b[4:], g[:])
-	binary.BigEndian.PutUint16(b[2:], ^igmpChecksum(b))
+	binary.BigEndian.PutUint16(b[2:], ^checksum.Checksum(b, 0))
 	return b
 }

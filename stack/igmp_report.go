@@ -10,6 +10,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -423,23 +424,8 @@ func v3Report(records []byte, n int) []byte {
 	b[0] = igmpV3Type
 	binary.BigEndian.PutUint16(b[6:], uint16(n))
 	b = append(b, records...)
-	binary.BigEndian.PutUint16(b[2:], ^igmpChecksum(b))
+	binary.BigEndian.PutUint16(b[2:], ^checksum.Checksum(b, 0))
 	return b
-}
-
-// igmpChecksum is the Internet checksum's one's complement sum.
-func igmpChecksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return uint16(sum)
 }
 
 // sendIGMP sends an IGMP message out of the interface as Linux's
