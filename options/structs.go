@@ -6,8 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Sizes of the IPv4 option structs on x86_64 (checked with gcc against
-// glibc's <netinet/in.h> and <linux/errqueue.h>).
+// Sizes of the IPv4 option structs on 64-bit Linux, checked by
+// TestStructSizesMatchXSys against x/sys/unix's types (or, for the structs
+// it lacks, against field-by-field mirrors of <linux/in.h>).
 const (
 	SizeofInPktinfo       = 12
 	SizeofIPMreq          = 8

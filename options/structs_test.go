@@ -13,6 +13,43 @@ var (
 	src = netip.MustParseAddr("10.0.0.9")
 )
 
+// The C structs x/sys/unix has no type for, mirrored field by field from
+// the Linux UAPI headers so that Go lays them out as the C compiler does.
+type (
+	// struct ip_mreq_source (<linux/in.h>).
+	cIPMreqSource struct{ multiaddr, iface, sourceaddr [4]byte }
+	// struct group_req (<linux/in.h>).
+	cGroupReq struct {
+		iface uint32
+		group unix.SockaddrStorage
+	}
+	// struct group_source_req (<linux/in.h>).
+	cGroupSourceReq struct {
+		iface         uint32
+		group, source unix.SockaddrStorage
+	}
+	// struct ip_msfilter (<linux/in.h>) with one source.
+	cIPMsfilter struct {
+		multiaddr, iface [4]byte
+		fmode, numsrc    uint32
+		slist            [1][4]byte
+	}
+	// struct group_filter (<linux/in.h>) with one source.
+	cGroupFilter struct {
+		iface         uint32
+		group         unix.SockaddrStorage
+		fmode, numsrc uint32
+		slist         [1]unix.SockaddrStorage
+	}
+	// struct ifconf (<linux/if.h>).
+	cIfconf struct {
+		len int32
+		buf uintptr
+	}
+)
+
+// TestStructSizesMatchXSys checks every hand-written struct size against
+// x/sys/unix's type, or against the mirror above where it has none.
 func TestStructSizesMatchXSys(t *testing.T) {
 	for name, c := range map[string][2]uintptr{
 		"in_pktinfo":        {SizeofInPktinfo, unsafe.Sizeof(unix.Inet4Pktinfo{})},
@@ -20,9 +57,21 @@ func TestStructSizesMatchXSys(t *testing.T) {
 		"ip_mreqn":          {SizeofIPMreqn, unsafe.Sizeof(unix.IPMreqn{})},
 		"sock_extended_err": {SizeofSockExtendedErr, unsafe.Sizeof(unix.SockExtendedErr{})},
 		"sockaddr_in":       {SizeofSockaddrIn, unsafe.Sizeof(unix.RawSockaddrInet4{})},
+		"sockaddr_storage":  {SizeofSockaddrStorage, unsafe.Sizeof(unix.SockaddrStorage{})},
+		"in_addr":           {SizeofInAddr, unsafe.Sizeof(unix.RawSockaddrInet4{}.Addr)},
+		"cmsghdr":           {SizeofCmsghdr, unsafe.Sizeof(unix.Cmsghdr{})},
+		"ifreq":             {SizeofIfreq, unsafe.Sizeof(unix.Ifreq{})},
+		"ip_mreq_source":    {SizeofIPMreqSource, unsafe.Sizeof(cIPMreqSource{})},
+		"group_req":         {SizeofGroupReq, unsafe.Sizeof(cGroupReq{})},
+		"group_source_req":  {SizeofGroupSourceReq, unsafe.Sizeof(cGroupSourceReq{})},
+		"ifconf":            {SizeofIfconf, unsafe.Sizeof(cIfconf{})},
+		// IP_MSFILTER_SIZE(0) and GROUP_FILTER_SIZE(0): the struct less
+		// its one-element source list.
+		"ip_msfilter":  {IPMsfilterSize0, unsafe.Sizeof(cIPMsfilter{}) - unsafe.Sizeof([4]byte{})},
+		"group_filter": {GroupFilterSize0, unsafe.Sizeof(cGroupFilter{}) - unsafe.Sizeof(unix.SockaddrStorage{})},
 	} {
 		if c[0] != c[1] {
-			t.Errorf("%s: %d, x/sys says %d", name, c[0], c[1])
+			t.Errorf("sizeof(struct %s) is %d here, %d in Go's layout of it", name, c[0], c[1])
 		}
 	}
 }
