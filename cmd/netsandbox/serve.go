@@ -45,8 +45,15 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if c.link == "" {
 		return c, usagef("--link is required (tap:NAME or iface:NAME)")
 	}
-	if !strings.HasPrefix(c.link, "tap:") && !strings.HasPrefix(c.link, "iface:") {
+	kind, name, _ := strings.Cut(c.link, ":")
+	if kind != "tap" && kind != "iface" {
 		return c, usagef("--link %q: write tap:NAME for a TAP device or iface:NAME for an existing interface", c.link)
+	}
+	if name == "" {
+		return c, usagef("--link %q: no interface name: write %s:NAME, e.g. %s", c.link, kind, linkExample(kind))
+	}
+	if err := checkIfName(name); err != nil {
+		return c, usagef("--link %q: %q: %v (an interface name has 1..15 bytes, no '/', ':' or spaces)", c.link, name, err)
 	}
 	if *addr == "" {
 		return c, usagef("--addr is required, e.g. --addr 198.18.0.2/24")
@@ -75,6 +82,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// linkExample shows a --link of a kind.
+func linkExample(kind string) string {
+	if kind == "tap" {
+		return "--link tap:nsbx0 (a TAP made if missing)"
+	}
+	return "--link iface:eth0 (an existing interface; ip link lists them)"
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
