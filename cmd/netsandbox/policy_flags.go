@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"netsandbox/gateway"
 )
@@ -26,15 +28,18 @@ func policyFlags(fs *flag.FlagSet, pol *gateway.Policy, upstream *netip.AddrPort
 			allow bool
 		}{{allow, true}, {deny, false}} {
 			for _, s := range set.list {
+				flag := "--deny"
+				if set.allow {
+					flag = "--allow"
+				}
 				r, err := gateway.ParseRule(s, set.allow)
 				if err != nil {
-					return usagef("%v", err)
+					if why := ruleProblem(s); why != "" {
+						return usagef("%s %q: %s; a RULE is %s", flag, s, why, ruleSyntax)
+					}
+					return usagef("%s: %v", flag, err)
 				}
 				if r.HostBits {
-					flag := "--deny"
-					if set.allow {
-						flag = "--allow"
-					}
 					fmt.Fprintf(fs.Output(), "netsandbox: warning: %s %s: the prefix has host bits set; the rule covers %s\n", flag, s, r.Prefix)
 				}
 				pol.Rules = append(pol.Rules, r)
@@ -58,4 +63,81 @@ func resolverFor(upstream netip.AddrPort) (netip.AddrPort, bool) {
 		return upstream, true
 	}
 	return hostResolver()
+}
+
+var ruleProtos = []string{"tcp", "udp", "icmp"}
+
+// ruleProblem names the part of a rule gateway.ParseRule refused (the
+// protocol, the port or the target), so the error points at it; "" if it
+// cannot tell. Each part is checked by ParseRule itself, alone.
+func ruleProblem(s string) string {
+	valid := func(r string) bool { _, err := gateway.ParseRule(r, true); return err == nil }
+	rest := s
+	// The protocol first: a word before the first colon.
+	if head, tail, ok := strings.Cut(rest, ":"); ok && isWord(head) {
+		switch {
+		case slices.Contains(ruleProtos, head):
+			rest = tail
+		case slices.Contains(ruleProtos, strings.ToLower(head)):
+			return fmt.Sprintf("protocol %q: write it in lower case, %s", head, strings.ToLower(head))
+		case strings.Contains(tail, ":") || !isWord(strings.TrimSuffix(tail, ".")):
+			// PROTO:TARGET:PORT, or a TARGET that is no bare word
+			// (example.com, 10.0.0.0/8, *): head was meant as a protocol.
+			return fmt.Sprintf("unknown protocol %q: want tcp, udp or icmp (tcp:TARGET or TARGET/tcp)", head)
+		default:
+			// WORD:WORD: a host and a named port, or a protocol and a host.
+			return fmt.Sprintf("%q is not a protocol (tcp, udp or icmp) and %q is not a port (1..65535 or LOW-HIGH; names are not looked up)", head, tail)
+		}
+	}
+	// The protocol last: a word after the last slash.
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 && isWord(rest[i+1:]) {
+		p := rest[i+1:]
+		switch {
+		case slices.Contains(ruleProtos, p):
+			if rest != s {
+				return "the protocol twice: give it first or last"
+			}
+			rest = rest[:i]
+		case slices.Contains(ruleProtos, strings.ToLower(p)):
+			return fmt.Sprintf("protocol %q: write it in lower case, %s", p, strings.ToLower(p))
+		default:
+			return fmt.Sprintf("unknown protocol %q: want tcp, udp or icmp", p)
+		}
+	}
+	target := rest
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		target = rest[:i]
+		port := rest[i+1:]
+		if !valid("*:" + port) {
+			return fmt.Sprintf("port %q: want 1..65535 or LOW-HIGH with LOW <= HIGH (names are not looked up)", port)
+		}
+		if strings.HasPrefix(s, "icmp:") || strings.HasSuffix(s, "/icmp") {
+			return "icmp has no ports: drop :" + port
+		}
+	}
+	if strings.Contains(target, ":") {
+		return fmt.Sprintf("target %q: one :PORT at most, after the target", target)
+	}
+	if valid(target) {
+		return ""
+	}
+	if a, bits, ok := strings.Cut(target, "/"); ok {
+		if _, err := netip.ParseAddr(a); err == nil {
+			return fmt.Sprintf("prefix %q: the length %q: want 0..32", target, bits)
+		}
+	}
+	return fmt.Sprintf("target %q is not an IPv4 address or CIDR, *, DOMAIN or *.DOMAIN", target)
+}
+
+// isWord tells whether s is letters only (a protocol, or a bare host name).
+func isWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

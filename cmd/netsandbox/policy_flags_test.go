@@ -54,3 +54,30 @@ func TestPolicyFlags(t *testing.T) {
 		t.Errorf("resolver %v %v, want --dns-upstream's", got, ok)
 	}
 }
+
+// A refused rule's error names the part at fault: --allow ftp:example.com
+// said port "example.com".
+func TestPolicyRuleErrors(t *testing.T) {
+	for _, c := range []struct{ rule, want string }{
+		{"ftp:example.com", `unknown protocol "ftp"`},
+		{"ftp:example.com:21", `unknown protocol "ftp"`},
+		{"sctp:10.0.0.0/8", `unknown protocol "sctp"`},
+		{"198.18.0.0/15:80/sctp", `unknown protocol "sctp"`},
+		{"TCP:1.2.3.4", `protocol "TCP": write it in lower case, tcp`},
+		{"localhost:http", `"http" is not a port`},
+		{"10.0.0.1:90-80", `port "90-80"`},
+		{"tcp:example.test:0", `port "0"`},
+		{"icmp:1.2.3.4:80", "icmp has no ports"},
+		{"10.0.0.0/33", `the length "33"`},
+		{"1.2.3.4:80:90", "one :PORT at most"},
+		{"tcp:1.2.3.4/udp", "the protocol twice"},
+		{"300.1.1.1", `target "300.1.1.1" is not`},
+	} {
+		var out bytes.Buffer
+		code := run([]string{"run", "--deny", c.rule, "--", "true"}, &out, &out)
+		msg := out.String()
+		if code != exitUsage || !strings.Contains(msg, `--deny "`+c.rule+`": `) || !strings.Contains(msg, c.want) || !strings.Contains(msg, "a RULE is "+ruleSyntax) {
+			t.Errorf("--deny %s: exit %d, want %d and %q with the syntax:\n%s", c.rule, code, exitUsage, c.want, msg)
+		}
+	}
+}
