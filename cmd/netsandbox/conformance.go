@@ -18,7 +18,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("conformance", stderr)
 	runRE := fs.String("run", "", "only scenarios whose name matches this regular expression")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	quiet := fs.Bool("q", false, "no progress on stderr")
 	list := fs.Bool("list", false, "print the names of the scenarios --run selects, one a line, and run nothing")
 	dut := fs.String("dut", "netsandbox", "the implementation compared with the kernel: "+strings.Join(conformance.DUTs, ", ")+
 		" (runsc-netsandbox and runsc run the calls in an agent inside runsc --network=plugin or --network=sandbox; they build both, or take "+
@@ -29,6 +29,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "netsandbox socket), each in network namespaces made for the run (removed")
 		fmt.Fprintln(stderr, "afterwards), and compares them.")
 		fmt.Fprintln(stderr, "Needs root. Exits 1 if any scenario differs unexpectedly.")
+		fmt.Fprintln(stderr, "\nThe report goes to stdout. Progress goes to stderr: on a terminal a [k/N] count")
+		fmt.Fprintln(stderr, "with an ETA, redrawn in place; each row as it finishes when stderr is not stdout;")
+		fmt.Fprintln(stderr, "else a count line every 30 s. -q: none.")
 		fmt.Fprintln(stderr, "\nFlags:")
 		printFlags(stderr, fs)
 	}
@@ -52,13 +55,18 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	if !*quiet {
-		opts.Progress = stderr
-	}
 	if err := conformance.Available(); err != nil {
 		return fmt.Errorf("%w\nconformance makes network namespaces: run it as root (sudo) on Linux with iproute2 installed", err)
 	}
+	var prog *progress
+	if !*quiet {
+		prog = newProgress(stderr, stdout, len(conformance.Names(opts.Run)))
+		opts.Progress = prog
+	}
 	rep, err := conformance.RunAll(opts)
+	if prog != nil {
+		prog.finish()
+	}
 	if err != nil {
 		return err
 	}
