@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ type mcastConfig struct {
 	timeout time.Duration
 	hex     bool
 	text    bool
+	json    bool
 }
 
 // addrList is a repeatable flag of IPv4 unicast addresses.
@@ -80,9 +82,10 @@ func parseMcast(args []string, stderr io.Writer) (mcastConfig, error) {
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop after this long (0: no limit); with --count, fewer datagrams by then is a failure")
 	fs.BoolVar(&c.hex, "hex", false, "print each payload in hex")
 	fs.BoolVar(&c.text, "text", false, "print each payload as a quoted string (non-printable bytes escaped)")
+	fs.BoolVar(&c.json, "json", false, "print each datagram as one JSON object a line: from, group, ifname, ifindex, len, truncated, and hex or text if asked")
 	fs.StringVar(&c.pcap, "pcap", "", "write every frame of the NIC to this pcap file")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: netsandbox mcast --link tap:NAME|iface:NAME --addr A/N --group G --port P [--source S]... | [--block S]... [--count N] [--timeout D] [--hex|--text]")
+		fmt.Fprintln(stderr, "Usage: netsandbox mcast --link tap:NAME|iface:NAME --addr A/N --group G --port P [--source S]... | [--block S]... [--count N] [--timeout D] [--hex|--text] [--json]")
 		fmt.Fprintln(stderr, "\nJoins a multicast group on a NIC from a userspace host (IGMPv3) and prints one line")
 		fmt.Fprintln(stderr, "per datagram that arrives: source, group, interface, length and, if asked, the payload.")
 		fmt.Fprintln(stderr, "Without --source or --block any source is taken.")
@@ -271,48 +274,82 @@ func mcastReceive(ctx context.Context, s *stack.Stack, sock endpoint.Socket, c m
 			return got, fmt.Errorf("receiving: %w", err)
 		}
 		got++
-		fmt.Fprintln(out, datagramLine(s, buf[:n], oob[:oobn], flags, from, c))
+		d := decodeDatagram(s, buf[:n], oob[:oobn], flags, from, c)
+		if c.json {
+			if err := json.NewEncoder(out).Encode(d); err != nil {
+				return got, err
+			}
+		} else {
+			fmt.Fprintln(out, d.line())
+		}
 	}
 	return got, nil
 }
 
-// datagramLine renders one datagram: sender, group and interface (from
-// IP_PKTINFO's ipi_addr and ipi_ifindex), length and optionally payload.
-func datagramLine(s *stack.Stack, p, oob []byte, flags int, from []byte, c mcastConfig) string {
-	var b strings.Builder
-	src, _, err := options.ParseSockaddrIn(from)
-	if err != nil {
-		b.WriteString("from ?")
-	} else {
-		b.WriteString("from " + src.String())
+// datagram is what mcast reports of one datagram; --json prints it as
+// one JSON object a line, fields empty where unknown.
+type datagram struct {
+	From      string  `json:"from"`  // sender ADDR:PORT
+	Group     string  `json:"group"` // IP_PKTINFO's ipi_addr
+	IfName    string  `json:"ifname"`
+	IfIndex   int     `json:"ifindex"`
+	Len       int     `json:"len"`
+	Truncated bool    `json:"truncated"`
+	Hex       *string `json:"hex,omitempty"`  // with --hex
+	Text      *string `json:"text,omitempty"` // with --text (invalid UTF-8 becomes U+FFFD: --hex for binary)
+	payload   []byte
+}
+
+// decodeDatagram reads sender, group and interface (from IP_PKTINFO's
+// ipi_addr and ipi_ifindex), length and, if asked, the payload.
+func decodeDatagram(s *stack.Stack, p, oob []byte, flags int, from []byte, c mcastConfig) datagram {
+	d := datagram{Len: len(p), Truncated: flags&unix.MSG_TRUNC != 0, payload: p}
+	if src, _, err := options.ParseSockaddrIn(from); err == nil {
+		d.From = src.String()
 	}
-	group, ifindex := netip.Addr{}, 0
 	cp := options.NewCmsgParser(oob)
 	for m, ok := cp.Next(); ok; m, ok = cp.Next() {
 		if m.Level == unix.IPPROTO_IP && m.Type == unix.IP_PKTINFO {
 			if pi, err := options.ParseInPktinfo(m.Data); err == nil {
-				group, ifindex = pi.Addr, int(pi.IfIndex)
+				d.IfIndex = int(pi.IfIndex)
+				if pi.Addr.IsValid() {
+					d.Group = pi.Addr.String()
+				}
 			}
 		}
 	}
-	if group.IsValid() {
-		b.WriteString(" group " + group.String())
-	} else {
-		b.WriteString(" group ?")
-	}
-	name := "?"
-	if ifc, ok := s.InterfaceByIndex(ifindex); ok {
-		name = ifc.Name
-	}
-	fmt.Fprintf(&b, " if %s/%d len %d", name, ifindex, len(p))
-	if flags&unix.MSG_TRUNC != 0 {
-		b.WriteString(" (truncated)")
+	if ifc, ok := s.InterfaceByIndex(d.IfIndex); ok {
+		d.IfName = ifc.Name
 	}
 	switch {
 	case c.hex:
-		b.WriteString(" hex " + hex.EncodeToString(p))
+		h := hex.EncodeToString(p)
+		d.Hex = &h
 	case c.text:
-		b.WriteString(" text " + strconv.QuoteToASCII(string(p)))
+		t := string(p)
+		d.Text = &t
+	}
+	return d
+}
+
+// line renders a datagram as mcast prints it without --json.
+func (d datagram) line() string {
+	q := func(s string) string {
+		if s == "" {
+			return "?"
+		}
+		return s
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "from %s group %s if %s/%d len %d", q(d.From), q(d.Group), q(d.IfName), d.IfIndex, d.Len)
+	if d.Truncated {
+		b.WriteString(" (truncated)")
+	}
+	switch {
+	case d.Hex != nil:
+		b.WriteString(" hex " + *d.Hex)
+	case d.Text != nil:
+		b.WriteString(" text " + strconv.QuoteToASCII(string(d.payload)))
 	}
 	return b.String()
 }

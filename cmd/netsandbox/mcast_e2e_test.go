@@ -294,3 +294,29 @@ func TestMcastTimeout(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q: want nothing printed and the count in the error", stdout, stderr)
 	}
 }
+
+// mcast --json prints each datagram as one JSON object a line, with the
+// fields of the text form (it had no machine-readable output).
+func TestMcastJSON(t *testing.T) {
+	requireNetns(t)
+	bin := buildBinary(t)
+	dut, snd := mcastTopology(t)
+	h := harness.NewKernelHost("sender", snd)
+	allowed := mcSender(t, h, mcAllowed)
+	wait := startMcast(t, bin, dut, "--group", mcGroup.String(), "--port", fmt.Sprint(mcPort), "--count", "2", "--timeout", "20s", "--hex", "--json")
+	for _, p := range []string{"\x00\x01", "ok"} {
+		if _, err := allowed.SendMsg([]byte(p), nil, sockaddr4(mcGroup, mcPort), 0); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stdout, stderr, err := wait()
+	if err != nil {
+		t.Fatalf("mcast: %v\nstdout:\n%sstderr:\n%s", err, stdout, stderr)
+	}
+	want := `{"from":"198.18.0.51:4444","group":"239.7.7.7","ifname":"eth0","ifindex":2,"len":2,"truncated":false,"hex":"0001"}` + "\n" +
+		`{"from":"198.18.0.51:4444","group":"239.7.7.7","ifname":"eth0","ifindex":2,"len":2,"truncated":false,"hex":"6f6b"}` + "\n"
+	if stdout != want {
+		t.Errorf("mcast --json printed:\n%s\nwant:\n%s", stdout, want)
+	}
+}
