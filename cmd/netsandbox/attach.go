@@ -121,9 +121,7 @@ func runAttach(args []string, stdout, stderr io.Writer) error {
 	// Closing the TAP's only fd removes the device, and with it its address
 	// and routes: the namespace is left as it was.
 	cleanup()
-	if c.stats {
-		fmt.Fprintln(stderr, gw.Summary())
-	}
+	printGatewayStats(stderr, c.gatewayConfig, gw)
 	fmt.Fprintf(stderr, "netsandbox attach: %s: detached, %s removed\n", why, c.tap)
 	return nil
 }

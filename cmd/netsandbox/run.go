@@ -58,6 +58,7 @@ type gatewayConfig struct {
 	policy            gateway.Policy
 	allowHostLoopback bool
 	verbose, stats    bool
+	json              bool // --stats as JSON
 	pcap              string
 	dnsUpstream       netip.AddrPort // --dns-upstream; invalid: the host's resolver
 }
@@ -72,8 +73,12 @@ func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1 (before the egress policy: --deny-all does not close it)")
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr, and gVisor's own log lines")
 	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
+	fs.BoolVar(&c.json, "json", false, "with --stats: the summary as one JSON object on one line (tcp_flows, udp_flows, icmp_flows, denied, failed, bytes_out, bytes_in, ...)")
 	fs.StringVar(&c.pcap, "pcap", "", "capture the sandbox's link to this pcap file")
 	return func() error {
+		if c.json && !c.stats {
+			return usagef("--json formats the --stats summary: add --stats")
+		}
 		if c.mtu < 68 || c.mtu > maxTAPMTU {
 			return usagef("--mtu %d: want 68..%d", c.mtu, maxTAPMTU)
 		}
@@ -282,9 +287,7 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 			// before the summary.
 			gw.Drain(time.Second)
 			cleanup()
-			if c.stats {
-				fmt.Fprintln(stderr, gw.Summary())
-			}
+			printGatewayStats(stderr, c.gatewayConfig, gw)
 			return exitStatus(cmd, err)
 		}
 	}

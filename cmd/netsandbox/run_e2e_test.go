@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -506,4 +507,25 @@ func tracepathHops(out string) (hops []string, resume string) {
 		resume = m[1]
 	}
 	return hops, resume
+}
+
+// --stats --json ends with the summary as one JSON object on one line
+// (--stats had no machine-readable form); --json alone is a usage error.
+func TestRunStatsJSON(t *testing.T) {
+	tp := newRunTopology(t)
+	bin := buildBinary(t)
+	out, code := sandboxRun(t, bin, tp.host, "", "--stats", "--json", "--", "ping", "-c", "1", "-W", "2", targetAddr)
+	if code != 0 {
+		t.Fatalf("ping in the sandbox: exit %d:\n%s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var st gatewayStats
+	last := lines[len(lines)-1]
+	if err := json.Unmarshal([]byte(last), &st); err != nil || st.ICMPFlows != 1 || st.TCPFlows != 0 || st.BytesOut == 0 ||
+		!strings.Contains(last, `"dropped_bad_options":0`) {
+		t.Errorf("last line %q (%v): want one JSON object with icmp_flows 1, tcp_flows 0, bytes_out > 0, every key present:\n%s", last, err, out)
+	}
+	if out, code := sandboxRun(t, bin, tp.host, "", "--json", "--", "true"); code != exitUsage || !strings.Contains(out, "add --stats") {
+		t.Errorf("--json without --stats: exit %d, want %d:\n%s", code, exitUsage, out)
+	}
 }
