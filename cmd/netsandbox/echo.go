@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,7 +52,14 @@ func listenAny(s *stack.Stack, typ, port int) (endpoint.Socket, error) {
 	return sock, nil
 }
 
-func startUDPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port int) error {
+// echoCounters count what the echo services did, for serve --stats.
+type echoCounters struct {
+	udpDatagrams atomic.Int64 // datagrams echoed
+	tcpConns     atomic.Int64 // connections accepted
+	tcpBytes     atomic.Int64 // bytes echoed over TCP
+}
+
+func startUDPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port int, ec *echoCounters) error {
 	sock, err := listenAny(s, unix.SOCK_DGRAM, port)
 	if err != nil {
 		return fmt.Errorf("UDP echo on port %d: %w", port, err)
@@ -66,13 +74,15 @@ func startUDPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port 
 			if err != nil {
 				continue
 			}
-			sock.SendMsg(buf[:n], nil, from, unix.MSG_DONTWAIT)
+			if _, err := sock.SendMsg(buf[:n], nil, from, unix.MSG_DONTWAIT); err == nil {
+				ec.udpDatagrams.Add(1)
+			}
 		}
 	}()
 	return nil
 }
 
-func startTCPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port int) error {
+func startTCPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port int, ec *echoCounters) error {
 	ln, err := listenAny(s, unix.SOCK_STREAM, port)
 	if err != nil {
 		return fmt.Errorf("TCP echo on port %d: %w", port, err)
@@ -86,10 +96,11 @@ func startTCPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port 
 			if err != nil {
 				continue
 			}
+			ec.tcpConns.Add(1)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				echoStream(ctx, conn)
+				echoStream(ctx, conn, &ec.tcpBytes)
 			}()
 		}
 	}()
@@ -97,7 +108,7 @@ func startTCPEcho(ctx context.Context, wg *sync.WaitGroup, s *stack.Stack, port 
 }
 
 // echoStream copies what conn reads back to it until the peer closes.
-func echoStream(ctx context.Context, conn endpoint.Socket) {
+func echoStream(ctx context.Context, conn endpoint.Socket, echoed *atomic.Int64) {
 	defer conn.Close()
 	buf := make([]byte, 32<<10)
 	for waitReadable(ctx, conn) {
@@ -117,6 +128,7 @@ func echoStream(ctx context.Context, conn endpoint.Socket) {
 			if err != nil {
 				return
 			}
+			echoed.Add(int64(m))
 			p = p[m:]
 		}
 	}

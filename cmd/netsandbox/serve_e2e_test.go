@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -66,7 +67,7 @@ func buildBinary(t *testing.T) string {
 }
 
 // startServe runs `netsandbox serve` inside ns and waits for its banner.
-func startServe(t *testing.T, bin, ns string, args ...string) *exec.Cmd {
+func startServe(t *testing.T, bin, ns string, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin, "serve"}, args...)...)
 	out := new(syncBuffer)
@@ -111,7 +112,7 @@ func startServe(t *testing.T, bin, ns string, args ...string) *exec.Cmd {
 		}
 	}
 	t.Cleanup(stopServe)
-	return cmd
+	return cmd, out
 }
 
 // checkEcho pings, then echoes over UDP and TCP from the kernel peer namespace.
@@ -194,6 +195,45 @@ func TestServeEndToEnd(t *testing.T) {
 		startServe(t, bin, ns, "--link", "tap:tap0", "--addr", "198.18.1.2/24",
 			"--udp-echo", "7", "--tcp-echo", "7")
 		checkEcho(t, ns, "198.18.1.2")
+	})
+
+	// --json: one JSON object a line (serve had no machine-readable
+	// output), --stats every interval with the pings answered and the
+	// datagrams echoed, and once more on exit.
+	t.Run("json stats", func(t *testing.T) {
+		ns := newNetns(t, prefix+"sv-json")
+		ipCmd(t, "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
+		ipCmd(t, "-n", ns, "addr", "add", "198.18.1.1/24", "dev", "tap0")
+		ipCmd(t, "-n", ns, "link", "set", "tap0", "up")
+		cmd, out := startServe(t, bin, ns, "--link", "tap:tap0", "--addr", "198.18.1.2/24",
+			"--udp-echo", "7", "--tcp-echo", "7", "--stats", "--stats-interval", "100ms", "--json")
+		checkEcho(t, ns, "198.18.1.2")
+		time.Sleep(300 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGTERM)
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), `"stopped"`) && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		var events []string
+		var last serveStats
+		for _, l := range lines {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("line %q is not JSON (%v):\n%s", l, err, out.String())
+			}
+			events = append(events, fmt.Sprint(ev["event"]))
+			if ev["event"] == "stats" {
+				json.Unmarshal([]byte(l), &last)
+			}
+		}
+		if len(events) < 4 || events[0] != "serving" || events[len(events)-1] != "stopped" || events[len(events)-2] != "stats" ||
+			!strings.Contains(lines[0], `"addr":"198.18.1.2/24","link":"tap:tap0"`) {
+			t.Errorf("events %q, want serving, stats (every 100ms and on exit), stopped:\n%s", events, out.String())
+		}
+		if last.Outcomes["icmp-echo-request"] != 3 || last.Answered < 3 || last.UDPEchoed != 1 || last.TCPConnections != 1 ||
+			last.TCPBytesEchoed != int64(len("hello over tcp4")) || last.Frames == 0 {
+			t.Errorf("last stats %+v: want 3 echo requests answered, 1 datagram and 1 connection (15 bytes) echoed", last)
+		}
 	})
 }
 
