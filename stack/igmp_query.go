@@ -19,34 +19,6 @@ type igmpTap struct{ s *Stack }
 
 var _ gstack.RawTransportEndpoint = igmpTap{}
 
-// initMcast sets up the multicast state and the IGMP tap.
-func (s *Stack) initMcast() error {
-	s.mc.groups = make(map[mcKey]*ifGroup)
-	s.mc.ifs = make(map[int]*igmpIf)
-	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.IGMPProtocolNumber, igmpTap{s}); e != nil {
-		return configErrno(e)
-	}
-	return nil
-}
-
-// closeMcast stops every report timer.
-func (s *Stack) closeMcast() {
-	m := &s.mc
-	m.ctl.Lock()
-	defer m.ctl.Unlock()
-	m.closed = true
-	for _, st := range m.ifs {
-		for _, t := range []*time.Timer{st.changeT, st.generalT} {
-			if t != nil {
-				t.Stop()
-			}
-		}
-	}
-	for _, g := range m.groups {
-		g.stopGroupTimer()
-	}
-}
-
 // HandlePacket reads a query (RFC 3376 4.1, RFC 2236 2) and schedules the
 // answer, and hears other hosts' IGMPv1/v2 membership reports sent to a
 // link-layer group address (igmp_rcv). Everything else, and anything

@@ -16,7 +16,7 @@ import (
 // gets ID 0, and TCP segments sent for no full socket (RSTs, TIME_WAIT
 // ACKs, SYN-ACKs: the per-CPU control socket and ip_build_and_send_pkt)
 // leave with DF and ID 0. gVisor writes ID 0 on every DF packet and a
-// random one otherwise, so the IPv4 wrapper (ipopts_out.go) hands gVisor's
+// random one otherwise, so the IPv4 hook (ipv4_hook.go) hands gVisor's
 // IPv4 endpoints a NIC whose WritePacket rewrites the ID, and the header
 // checksum with it, of each packet gVisor has finished: TCP segments by
 // their connection (ipid_tcp.go), raw and ICMP datagrams by the socket

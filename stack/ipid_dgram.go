@@ -9,11 +9,12 @@ import (
 
 // DatagramIPID is the IP ID state of one raw, ping or UDP socket (ipid.go).
 // The socket layer makes it the owner of the gVisor endpoint's packets
-// (SetOwner), so the IPv4 wrapper finds it on every packet gVisor builds
-// for the socket, and passes it to SendRawIP for the headers the stack
-// builds. Connected, the socket numbers its datagrams from its own
-// counter, which each connect starts at a random value and each datagram
-// advances before taking it (atomic_add_return in ip_select_ident_segs);
+// (SetOwner), so the IPv4 hook (ipv4_hook.go) finds it on every packet
+// gVisor builds for the socket, and passes it to SendRawIP for the headers
+// the stack builds. Connected, the socket numbers its datagrams from its
+// own counter, which each connect starts at a random value and each
+// datagram advances before taking it (atomic_add_return in
+// ip_select_ident_segs);
 // unconnected, a datagram gets ID 0 only with DF in IP_PMTUDISC_DO or
 // PROBE mode (skb->ignore_df is set in the other modes), else a non-zero
 // one.

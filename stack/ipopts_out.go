@@ -8,110 +8,19 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 
 	"netsandbox/options"
 )
 
 // IP_OPTIONS on gVisor's TCP sockets. gVisor's IPv4 layer builds their
-// headers with no per-socket options, so the stack wraps its IPv4
-// protocol: WritePacket, which every TCP segment passes through before
-// gVisor adds the header, looks up the options of the connection the
+// headers with no per-socket options, so the IPv4 hook (ipv4_hook.go)
+// looks up, for every TCP segment, the options of the connection the
 // segment belongs to (tcp_ipopts.go, tcp_ipopts_syn.go) and, when there
 // are some, builds the header itself as ip_queue_xmit does (options filled
 // in by ip_options_build, a source route sent to its first hop) and hands
-// gVisor the finished packet. Every other packet costs one atomic load.
-// (Ping sockets with options have their header built by SendRawIP.) The
-// wrapper also gives every packet gVisor builds Linux's IP ID (ipid.go).
-
-// ipv4Protocol is what gVisor's stack asks of its IPv4 protocol.
-type ipv4Protocol interface {
-	gstack.NetworkProtocol
-	gstack.MulticastForwardingNetworkProtocol
-	gstack.RejectIPv4WithHandler
-}
-
-// ipv4Endpoint is the set of interfaces gVisor's NIC and route code look
-// for on an IPv4 endpoint; the wrapper passes them all through.
-type ipv4Endpoint interface {
-	gstack.NetworkEndpoint
-	gstack.AddressableEndpoint
-	gstack.GroupAddressableEndpoint
-	gstack.ForwardingNetworkEndpoint
-	gstack.MulticastForwardingNetworkEndpoint
-	gstack.LinkResolvableNetworkEndpoint
-	ipv4.IGMPEndpoint
-}
-
-// optIPv4 is gVisor's IPv4 with endpoints that can add IP options.
-type optIPv4 struct {
-	ipv4Protocol
-	s *Stack
-}
-
-// optIPv4EP is one NIC's IPv4 endpoint.
-type optIPv4EP struct {
-	ipv4Endpoint
-	s   *Stack
-	nic tcpip.NICID
-}
-
-// ipv4ProtocolFor wraps the IPv4 factory for New. A gateway stack keeps
-// gVisor's own: it has no sockets that set options.
-func (s *Stack) ipv4ProtocolFor(cfg Config, f gstack.NetworkProtocolFactory) gstack.NetworkProtocolFactory {
-	if cfg.Gateway {
-		return f
-	}
-	return func(g *gstack.Stack) gstack.NetworkProtocol {
-		p := f(g)
-		full, ok := p.(ipv4Protocol)
-		if !ok {
-			return p
-		}
-		s.ipo.out.Store(true)
-		return &optIPv4{ipv4Protocol: full, s: s}
-	}
-}
-
-func (p *optIPv4) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDispatcher) gstack.NetworkEndpoint {
-	gate := &rawGate{TransportDispatcher: d, loopback: nic.IsLoopback()} // forward_ra.go
-	// gVisor's endpoint writes through ipidNIC, which gives each packet
-	// Linux's IP ID (ipid.go).
-	ep := p.ipv4Protocol.NewEndpoint(&ipidNIC{NetworkInterface: nic, s: p.s}, gate)
-	full, ok := ep.(ipv4Endpoint)
-	if !ok {
-		// Cannot happen with gVisor's IPv4; if it did, TCP and ping
-		// sockets would refuse IP_OPTIONS rather than drop them.
-		p.s.ipo.out.Store(false)
-		return ep
-	}
-	gate.ep.Store(&ipv4EndpointRef{full})
-	return &optIPv4EP{ipv4Endpoint: full, s: p.s, nic: nic.ID()}
-}
-
-// IPOptionsOutputSupported tells whether TCP and ping sockets can send IP
-// options (false on a gateway stack, whose IPv4 is gVisor's own).
-func (s *Stack) IPOptionsOutputSupported() bool { return s.ipo.out.Load() }
-
-func (e *optIPv4EP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer) tcpip.Error {
-	if o := e.s.flowIPOptions(r, pkt); o != nil && pkt.GSOOptions.Type == gstack.GSONone {
-		return e.s.writeWithFlowOptions(r, params, pkt, o)
-	}
-	return e.ipv4Endpoint.WritePacket(r, params, pkt)
-}
-
-func (e *optIPv4EP) HandlePacket(pkt *gstack.PacketBuffer) {
-	if e.s.routerAlertTake(e.ipv4Endpoint, e.nic, pkt) {
-		return
-	}
-	e.s.observeSYN(pkt)
-	after := e.s.tcpFragNeeded(pkt)
-	e.ipv4Endpoint.HandlePacket(pkt)
-	if after != nil {
-		after()
-	}
-}
+// gVisor the finished packet. (Ping sockets with options have their header
+// built by SendRawIP.)
 
 // flowIPOptions returns the options of the TCP connection pkt belongs to
 // (nil = none).
@@ -210,7 +119,7 @@ func strictRoute(o *options.IPOptions) bool {
 
 // ipoState is the stack's part of TCP and ping IP options.
 type ipoState struct {
-	out    atomic.Bool // the IPv4 wrapper is installed
+	out    atomic.Bool // the IPv4 hook is installed (ipv4_hook.go)
 	tcp    tcpIPOptions
 	synMSS synMSSWatch
 	syn    synEchoes

@@ -131,6 +131,35 @@ type mcastState struct {
 	closed bool
 }
 
+// initMcast sets up the multicast state and the IGMP tap (igmp_query.go)
+// that hears queries and other hosts' reports.
+func (s *Stack) initMcast() error {
+	s.mc.groups = make(map[mcKey]*ifGroup)
+	s.mc.ifs = make(map[int]*igmpIf)
+	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.IGMPProtocolNumber, igmpTap{s}); e != nil {
+		return configErrno(e)
+	}
+	return nil
+}
+
+// closeMcast stops every report timer (igmp_report.go, igmp_timer.go).
+func (s *Stack) closeMcast() {
+	m := &s.mc
+	m.ctl.Lock()
+	defer m.ctl.Unlock()
+	m.closed = true
+	for _, st := range m.ifs {
+		for _, t := range []*time.Timer{st.changeT, st.generalT} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+	}
+	for _, g := range m.groups {
+		g.stopGroupTimer()
+	}
+}
+
 // McastFindDev is ip_mc_find_dev: the interface a membership request
 // names, by ifindex, else by the interface address, else by the route to
 // the group. ok is false when there is none (ENODEV for the callers).

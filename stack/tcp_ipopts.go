@@ -11,7 +11,7 @@ import (
 )
 
 // TCP connections with IP_OPTIONS: a connection registers its options
-// under its local address and peer, and the IPv4 wrapper (ipopts_out.go)
+// under its local address and peer, and the IPv4 hook (ipv4_hook.go)
 // puts them on every segment the connection sends. The local address may
 // be the wildcard until connect has picked one.
 

@@ -12,9 +12,10 @@ import (
 // headers, not less the options, so its segments would still not fit and
 // the router's next message, with the same MTU, would no longer lower it.
 // Linux's tcp_sync_mss subtracts the options (icsk_ext_hdr_len) here too.
-// The IPv4 wrapper recognizes such a message before gVisor handles it and,
-// once gVisor has, hands the connection the MTU (floored at min_pmtu, as
-// __ip_rt_update_pmtu does) so that it makes room for its options again.
+// The IPv4 hook (ipv4_hook.go) recognizes such a message before gVisor
+// handles it and, once gVisor has, hands the connection the MTU (floored
+// at min_pmtu, as __ip_rt_update_pmtu does) so that it makes room for its
+// options again.
 
 // tcpFragNeeded returns what to do once gVisor has handled pkt when pkt is
 // a "fragmentation needed" quoting a segment of a TCP connection with IP

@@ -16,7 +16,7 @@ import (
 // those options reversed (tcp_v4_init_req saves ip_options_echo of the
 // SYN; the SYN-ACK and, through tcp_v4_syn_recv_sock, every segment of
 // the accepted socket carry them, and its IP_OPTIONS reads them back).
-// The stack sees each inbound SYN before gVisor does (ipopts_out.go),
+// The stack sees each inbound SYN before gVisor does (ipv4_hook.go),
 // registers the echoed options under the connection's addresses so that
 // gVisor's SYN-ACK (or RST) carries them, and hands them to the socket
 // accept makes (TakeSYNIPOptions). Entries no socket took expire.

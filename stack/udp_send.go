@@ -147,7 +147,7 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 	pkt.TransportProtocolNumber = m.proto()
 	putUDPHeader(udp, r.LocalAddress(), r.RemoteAddress(), m)
 	if m.Connected && m.IPID != nil {
-		// gVisor picks a random ID without DF; the IPv4 wrapper puts
+		// gVisor picks a random ID without DF; the IPv4 hook puts
 		// the socket's next one in its place (ipid.go).
 		pkt.Owner = m.IPID
 	}
