@@ -37,7 +37,7 @@ import (
 // reply a ping socket drops for a full buffer counts as delivered (gVisor
 // counts that per socket only); IP_MINTTL drops are among the unparsable
 // transport headers (the TCP wrapper refuses them in Parse; its own count
-// is Stack.TCPMinTTLDrops). The TCP reset counters exist only on a host
+// is Stats.TCPMinTTLDrop). The TCP reset counters exist only on a host
 // stack (a Gateway stack runs gVisor's TCP unwrapped). The counters are
 // stack-wide, lo included.
 

@@ -146,9 +146,10 @@ func New(cfg Config) (*Stack, error) {
 	// Everything lo carries was sent by this stack to one of its own
 	// addresses (Linux routes all local traffic through lo). gVisor's lo
 	// accepts only its own addresses, which would drop 127.0.0.1 ->
-	// 10.0.0.1; promiscuous mode makes it accept them all. Spoofing is not
-	// used anywhere: on a NIC it would also make ARP answer for every
-	// address and CheckLocalAddress call every address local.
+	// 10.0.0.1; promiscuous mode makes it accept them all. Spoofing stays
+	// off: on a NIC it makes ARP answer for every address and
+	// CheckLocalAddress call every address local, which only a gateway
+	// wants (gateway.New turns it on for the sandbox's NIC).
 	if e := s.g.SetPromiscuousMode(1, true); e != nil {
 		s.g.Destroy()
 		return nil, configErrno(e)

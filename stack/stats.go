@@ -3,7 +3,8 @@ package stack
 import "sync/atomic"
 
 // Stats are the stack's UDP counters, named after the Udp: fields of
-// /proc/net/snmp. The stack counts what it sees; a receiver that drops a
+// /proc/net/snmp, and the TcpExt: counter of /proc/net/netstat that only
+// the stack sees. The stack counts what it sees; a receiver that drops a
 // delivered datagram (full receive buffer) adds to UDPRcvbufErrors and
 // UDPInErrors itself. Deviation: Linux counts InDatagrams when recvmsg
 // dequeues, the stack counts it on delivery to the receiver.
@@ -15,6 +16,8 @@ type Stats struct {
 	UDPRcvbufErrors atomic.Uint64 // datagrams dropped because a receive buffer was full
 	UDPInCsumErrors atomic.Uint64 // datagrams dropped for a bad checksum
 	UDPIgnoredMulti atomic.Uint64 // broadcast/multicast datagrams no socket wanted
+
+	TCPMinTTLDrop atomic.Uint64 // TCP segments dropped for IP_MINTTL (tcp_minttl.go)
 
 	// Counters of inbound outcomes gVisor does not count (accounting.go).
 	udpParseErrors        atomic.Uint64 // datagrams Parse refused (also in UDPInErrors)

@@ -29,7 +29,6 @@ type tcpMinTTL struct {
 	n      atomic.Int32
 	mu     sync.RWMutex
 	m      map[minTTLKey]uint8
-	drops  atomic.Uint64
 }
 
 // SetTCPMinTTL registers a TCP socket's IP_MINTTL under its local address
@@ -66,10 +65,6 @@ func (s *Stack) SetTCPMinTTL(local, remote netip.AddrPort, ttl uint8) (remove fu
 // gateway stack runs gVisor's TCP unwrapped and does not).
 func (s *Stack) TCPMinTTLSupported() bool { return s.minTTL.active.Load() }
 
-// TCPMinTTLDrops counts the segments dropped for IP_MINTTL
-// (LINUX_MIB_TCPMINTTLDROP).
-func (s *Stack) TCPMinTTLDrops() uint64 { return s.minTTL.drops.Load() }
-
 // dropForMinTTL tells whether an inbound TCP segment falls below the
 // min_ttl of the socket it belongs to.
 func (t *tcpMinTTL) dropForMinTTL(pkt *gstack.PacketBuffer) bool {
@@ -93,7 +88,6 @@ func (t *tcpMinTTL) dropForMinTTL(pkt *gstack.PacketBuffer) bool {
 	for _, k := range [...]minTTLKey{{local, remote}, {anyLocal, remote}, {local, netip.AddrPort{}}, {anyLocal, netip.AddrPort{}}} {
 		if min, ok := t.m[k]; ok {
 			if ip.TTL() < min {
-				t.drops.Add(1)
 				return true
 			}
 			return false
@@ -106,11 +100,12 @@ func (t *tcpMinTTL) dropForMinTTL(pkt *gstack.PacketBuffer) bool {
 type minTTLTCP struct {
 	gstack.TransportProtocol
 	t  *tcpMinTTL
-	st *Stats // reset counters (accounting_tcp.go)
+	st *Stats // TCPMinTTLDrop; reset counters (accounting_tcp.go)
 }
 
 func (p *minTTLTCP) Parse(pkt *gstack.PacketBuffer) bool {
 	if p.t.dropForMinTTL(pkt) {
+		p.st.TCPMinTTLDrop.Add(1)
 		return false // the transport header stays unparsed: gVisor drops it
 	}
 	return p.TransportProtocol.Parse(pkt)

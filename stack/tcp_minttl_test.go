@@ -48,8 +48,8 @@ func TestTCPMinTTLDropsLowSegments(t *testing.T) {
 	remove := s.SetTCPMinTTL(ap("0.0.0.0:7000"), netip.AddrPort{}, 64)
 	inject(ch, synPacket(10, 7000))
 	noFrame(t, ch)
-	if n := s.TCPMinTTLDrops(); n != 1 {
-		t.Fatalf("TCPMinTTLDrops = %d, want 1", n)
+	if n := s.Stats().TCPMinTTLDrop.Load(); n != 1 {
+		t.Fatalf("TCPMinTTLDrop = %d, want 1", n)
 	}
 	inject(ch, synPacket(64, 7000))
 	if f := header.TCP(readFrame(t, ch)[header.IPv4MinimumSize:]); f.Flags() != header.TCPFlagSyn|header.TCPFlagAck {
@@ -57,8 +57,8 @@ func TestTCPMinTTLDropsLowSegments(t *testing.T) {
 	}
 	remove()
 	inject(ch, synPacket(10, 7000)) // a retransmitted SYN, now let through
-	if n := s.TCPMinTTLDrops(); n != 1 {
-		t.Fatalf("TCPMinTTLDrops after removal = %d, want 1", n)
+	if n := s.Stats().TCPMinTTLDrop.Load(); n != 1 {
+		t.Fatalf("TCPMinTTLDrop after removal = %d, want 1", n)
 	}
 }
 
