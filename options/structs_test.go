@@ -17,34 +17,34 @@ var (
 // the Linux UAPI headers so that Go lays them out as the C compiler does.
 type (
 	// struct ip_mreq_source (<linux/in.h>).
-	cIPMreqSource struct{ multiaddr, iface, sourceaddr [4]byte }
+	cIPMreqSource struct{ Multiaddr, Interface, Sourceaddr [4]byte }
 	// struct group_req (<linux/in.h>).
 	cGroupReq struct {
-		iface uint32
-		group unix.SockaddrStorage
+		Interface uint32
+		Group     unix.SockaddrStorage
 	}
 	// struct group_source_req (<linux/in.h>).
 	cGroupSourceReq struct {
-		iface         uint32
-		group, source unix.SockaddrStorage
+		Interface     uint32
+		Group, Source unix.SockaddrStorage
 	}
 	// struct ip_msfilter (<linux/in.h>) with one source.
 	cIPMsfilter struct {
-		multiaddr, iface [4]byte
-		fmode, numsrc    uint32
-		slist            [1][4]byte
+		Multiaddr, Interface [4]byte
+		Fmode, Numsrc        uint32
+		Slist                [1][4]byte
 	}
 	// struct group_filter (<linux/in.h>) with one source.
 	cGroupFilter struct {
-		iface         uint32
-		group         unix.SockaddrStorage
-		fmode, numsrc uint32
-		slist         [1]unix.SockaddrStorage
+		Interface     uint32
+		Group         unix.SockaddrStorage
+		Fmode, Numsrc uint32
+		Slist         [1]unix.SockaddrStorage
 	}
 	// struct ifconf (<linux/if.h>).
 	cIfconf struct {
-		len int32
-		buf uintptr
+		Len int32
+		Buf uintptr
 	}
 )
 

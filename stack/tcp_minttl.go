@@ -87,10 +87,7 @@ func (t *tcpMinTTL) dropForMinTTL(pkt *gstack.PacketBuffer) bool {
 	defer t.mu.RUnlock()
 	for _, k := range [...]minTTLKey{{local, remote}, {anyLocal, remote}, {local, netip.AddrPort{}}, {anyLocal, netip.AddrPort{}}} {
 		if min, ok := t.m[k]; ok {
-			if ip.TTL() < min {
-				return true
-			}
-			return false
+			return ip.TTL() < min
 		}
 	}
 	return false
