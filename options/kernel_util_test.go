@@ -1,6 +1,7 @@
 package options
 
 import (
+	"errors"
 	"testing"
 	"unsafe"
 
@@ -82,13 +83,15 @@ func rawSendto(fd int, p, sa []byte) error {
 	return nil
 }
 
-// asErrno is the errno err is (0xffff for an error that is no errno).
+// asErrno is the errno err carries (0 for nil, 0xffff for an error that
+// carries none).
 func asErrno(err error) unix.Errno {
 	if err == nil {
 		return 0
 	}
-	if e, ok := err.(unix.Errno); ok {
+	var e unix.Errno
+	if errors.As(err, &e) {
 		return e
 	}
-	return unix.Errno(0xffff)
+	return 0xffff
 }

@@ -2,24 +2,10 @@ package options
 
 import (
 	"encoding/binary"
-	"errors"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
-
-// sendErrno is the errno a send returned (0 for none, 0xffff for an error
-// that is no errno).
-func sendErrno(err error) unix.Errno {
-	if err == nil {
-		return 0
-	}
-	var en unix.Errno
-	if errors.As(err, &en) {
-		return en
-	}
-	return 0xffff
-}
 
 // loopbackPair makes a kernel socket of type typ connected over loopback
 // (TCP: to an accepted peer) and returns it with the address it sends to.
@@ -84,7 +70,7 @@ func TestSendControlTypesMatchKernel(t *testing.T) {
 				ctl := AppendCmsg(nil, SOL_SOCKET, typ, data)
 				_, kerr := unix.SendmsgN(fd, []byte("x"), ctl, to, unix.MSG_DONTWAIT)
 				_, perr := kind.parse(ctl, pol)
-				if sendErrno(kerr) != sendErrno(perr) {
+				if asErrno(kerr) != asErrno(perr) {
 					t.Errorf("%s: SOL_SOCKET type %d, %d bytes: kernel %v, parser %v", kind.name, typ, n, kerr, perr)
 				}
 			}
