@@ -35,6 +35,8 @@ type base struct {
 	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
 	mcast  mcastOpts     // guarded by optMu (mcastopts.go)
 	memb   mcMembers     // multicast memberships (mcast_member.go)
+
+	untrack func() // drops the stack's OnClose hook
 }
 
 func (b *base) init(s *stack.Stack, typ, proto int) {
@@ -42,6 +44,7 @@ func (b *base) init(s *stack.Stack, typ, proto int) {
 	b.q = &waiter.Queue{}
 	b.closed = make(chan struct{})
 	b.opts = defaultOpts(s, typ, proto)
+	b.untrack = s.OnClose(func() { b.markClosed() }) // stack.Close ends blocked calls
 }
 
 func (b *base) SetNonblock(v bool) { b.nonblock.Store(v) }
@@ -57,6 +60,9 @@ func (b *base) markClosed() bool {
 	b.closeOnce.Do(func() {
 		first = true
 		close(b.closed)
+		if b.untrack != nil {
+			b.untrack()
+		}
 		b.q.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventErr)
 	})
 	return first

@@ -65,6 +65,9 @@ const (
 // ESOCKTNOSUPPORT, IPPROTO_MPTCP and raw protocols above 255 answer
 // EPROTONOSUPPORT.
 func New(s *stack.Stack, domain, typ, proto int) (Socket, error) {
+	if s == nil {
+		return nil, unix.EINVAL // no stack to make it in
+	}
 	flags := typ &^ sockTypeMask
 	typ &= sockTypeMask
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {

@@ -223,6 +223,9 @@ func (u *udpSock) GetPeerName() ([]byte, error) {
 // length, flag, address and control-message checks in Linux's order, the
 // broadcast permission, the IPv4 size limit and finally SHUT_WR.
 func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
+	if u.isClosed() {
+		return 0, unix.EBADF // a closed fd; and no autobind of a closed socket
+	}
 	u.bindMu.Lock()
 	err := u.autobindLocked()
 	var src netip.AddrPort
@@ -328,6 +331,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 // RecvMsg follows udp_recvmsg: a pending error comes first, then the
 // oldest datagram; MSG_TRUNC reports the datagram's real length.
 func (u *udpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+	if u.isClosed() {
+		return 0, 0, 0, nil, unix.EBADF
+	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return u.recvErrQueue(p, oob)
 	}

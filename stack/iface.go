@@ -3,6 +3,7 @@ package stack
 import (
 	"net"
 	"net/netip"
+	"reflect"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,7 @@ type route struct {
 	dst     netip.Prefix
 	gw      netip.Addr
 	ifindex int
+	auto    bool // the prefix route AddAddress installed (Linux's proto kernel)
 }
 
 // An InterfaceOption configures an interface AddInterface makes.
@@ -50,7 +52,7 @@ func WithTxQueue(queues, length int) InterfaceOption {
 // AddInterface attaches ep as a new NIC named name and enables it. The
 // ifindex is gVisor's NICID, allocated in order like Linux allocates ifindex.
 func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint, opts ...InterfaceOption) (int, error) {
-	if name == "" || len(name) >= unix.IFNAMSIZ {
+	if name == "" || len(name) >= unix.IFNAMSIZ || isNil(ep) {
 		return 0, unix.EINVAL
 	}
 	if _, ok := s.InterfaceByName(name); ok {
@@ -94,6 +96,12 @@ func (s *Stack) AddAddress(ifindex int, p netip.Prefix) error {
 	}
 	s.refreshBroadcasts()
 	s.invalidateRoutes()
+	// Linux adds the subnet's prefix route with the address (not for /32).
+	if p.Bits() < 32 {
+		if err := s.addRoute(p.Masked(), netip.Addr{}, ifindex, true); err != nil && err != unix.EEXIST {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -116,6 +124,10 @@ func (s *Stack) refreshBroadcasts() {
 // sorted by prefix length, longest first, which gives Linux's
 // longest-prefix-match result.
 func (s *Stack) AddRoute(dst netip.Prefix, gw netip.Addr, ifindex int) error {
+	return s.addRoute(dst, gw, ifindex, false)
+}
+
+func (s *Stack) addRoute(dst netip.Prefix, gw netip.Addr, ifindex int, auto bool) error {
 	if !dst.IsValid() || !dst.Addr().Is4() || (gw.IsValid() && !gw.Is4()) {
 		return unix.EINVAL
 	}
@@ -125,12 +137,18 @@ func (s *Stack) AddRoute(dst netip.Prefix, gw netip.Addr, ifindex int) error {
 	dst = dst.Masked()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.routes {
+	for i, r := range s.routes {
 		if r.dst == dst && r.ifindex == ifindex && r.gw == gw {
+			if r.auto && !auto {
+				// Callers written before AddAddress added the prefix
+				// route add it themselves: take it over, no EEXIST.
+				s.routes[i].auto = false
+				return nil
+			}
 			return unix.EEXIST
 		}
 	}
-	s.routes = append(s.routes, route{dst: dst, gw: gw, ifindex: ifindex})
+	s.routes = append(s.routes, route{dst: dst, gw: gw, ifindex: ifindex, auto: auto})
 	sort.SliceStable(s.routes, func(i, j int) bool { return s.routes[i].dst.Bits() > s.routes[j].dst.Bits() })
 	table := make([]tcpip.Route, 0, len(s.routes))
 	for _, r := range s.routes {
@@ -268,4 +286,14 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	host := ^uint32(0) >> p.Bits()
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// isNil reports a nil link endpoint, also a typed nil pointer in the
+// interface, which would crash at the first method call.
+func isNil(ep gstack.LinkEndpoint) bool {
+	if ep == nil {
+		return true
+	}
+	v := reflect.ValueOf(ep)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

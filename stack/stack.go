@@ -54,6 +54,33 @@ type Stack struct {
 	frags      fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
 	routeCache routeCache  // recent UDP send routes (udp_route_cache.go)
 	ra         raChain     // IP_ROUTER_ALERT sockets (forward_ra.go)
+
+	hooksMu sync.Mutex
+	hooks   map[*func()]struct{} // OnClose callbacks; nil once closed
+	closed  bool
+}
+
+// OnClose registers f to run when the stack closes (at once if it has), so
+// a socket can end the calls blocked on it; remove unregisters it. It is
+// plumbing for endpoint/: users close the stack, and its sockets close.
+func (s *Stack) OnClose(f func()) (remove func()) {
+	s.hooksMu.Lock()
+	if s.closed {
+		s.hooksMu.Unlock()
+		f()
+		return func() {}
+	}
+	if s.hooks == nil {
+		s.hooks = make(map[*func()]struct{})
+	}
+	key := &f
+	s.hooks[key] = struct{}{}
+	s.hooksMu.Unlock()
+	return func() {
+		s.hooksMu.Lock()
+		delete(s.hooks, key)
+		s.hooksMu.Unlock()
+	}
 }
 
 // loopbackMTU is Linux's MTU for lo.
@@ -167,6 +194,13 @@ func New(cfg Config) (*Stack, error) {
 
 // Close tears the stack down: every NIC is removed and every endpoint closed.
 func (s *Stack) Close() {
+	s.hooksMu.Lock()
+	hooks := s.hooks
+	s.hooks, s.closed = nil, true
+	s.hooksMu.Unlock()
+	for f := range hooks {
+		(*f)()
+	}
 	s.closeMcast()
 	s.invalidateRoutes()
 	// Stop every link's receivers first, without the stack's lock: gVisor's
