@@ -5,38 +5,12 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
-// caller names who met a gVisor error: Linux reports a few conditions with a
-// different errno depending on the call that met them, so the one table below
-// (errnoFor) takes the caller as a column.
-type caller uint8
-
-const (
-	// socketCall is a socket's own call (bind, connect, sendmsg, recvmsg,
-	// setsockopt) answered by a gVisor endpoint.
-	socketCall caller = iota
-	// stackSend is a packet the stack writes itself for a socket (our UDP,
-	// IP options, fragments). Linux's ip_output reports a full device queue
-	// as ENOBUFS, not EAGAIN, and a refused packet as EPERM.
-	stackSend
-	// stackConfig is the stack configuring gVisor (NICs, addresses, protocol
-	// options, taps) with arguments it has already checked, as Linux's
-	// netlink and sysctl handlers answer: a NIC that exists is EEXIST, an
-	// argument gVisor rejects is EINVAL, a protocol it lacks EOPNOTSUPP.
-	stackConfig
-)
-
-// Errno maps a gVisor error met by a socket call to the errno Linux reports
-// for the same condition.
-func Errno(e tcpip.Error) unix.Errno { return errnoFor(e, socketCall) }
-
-// sendErrno is Errno for a packet the stack writes itself.
-func sendErrno(e tcpip.Error) unix.Errno { return errnoFor(e, stackSend) }
-
-// configErrno is Errno for the stack's own configuration of gVisor.
-func configErrno(e tcpip.Error) unix.Errno { return errnoFor(e, stackConfig) }
-
-// errnoFor is the one table of tcpip.Error to unix.Errno.
-func errnoFor(e tcpip.Error, c caller) unix.Errno {
+// Errno maps a gVisor error met by a socket call (bind, connect, sendmsg,
+// recvmsg, setsockopt answered by a gVisor endpoint) to the errno Linux
+// reports for the same condition. It is the one table of tcpip.Error to
+// unix.Errno; sendErrno and configErrno hold the few rows where the
+// stack's own calls read an error differently.
+func Errno(e tcpip.Error) unix.Errno {
 	switch e.(type) {
 	case nil:
 		return 0
@@ -55,18 +29,10 @@ func errnoFor(e tcpip.Error, c caller) unix.Errno {
 	case *tcpip.ErrConnectStarted:
 		return unix.EINPROGRESS
 	case *tcpip.ErrBadAddress:
-		if c == stackConfig {
-			return unix.EINVAL
-		}
 		return unix.EFAULT
 	case *tcpip.ErrBadLocalAddress:
 		return unix.EADDRNOTAVAIL
-	case *tcpip.ErrNotPermitted:
-		if c == stackSend {
-			return unix.EPERM
-		}
-		return unix.EACCES
-	case *tcpip.ErrBroadcastDisabled:
+	case *tcpip.ErrBroadcastDisabled, *tcpip.ErrNotPermitted:
 		return unix.EACCES
 	case *tcpip.ErrBadBuffer:
 		return unix.EFAULT
@@ -83,19 +49,9 @@ func errnoFor(e tcpip.Error, c caller) unix.Errno {
 		return unix.EDESTADDRREQ
 	case *tcpip.ErrDuplicateAddress, *tcpip.ErrPortInUse:
 		return unix.EADDRINUSE
-	case *tcpip.ErrDuplicateNICID:
-		if c == stackConfig {
-			return unix.EEXIST
-		}
+	case *tcpip.ErrDuplicateNICID, *tcpip.ErrEndpointBusy:
 		return unix.EBUSY
-	case *tcpip.ErrEndpointBusy:
-		return unix.EBUSY
-	case *tcpip.ErrInvalidNICID:
-		if c == stackConfig {
-			return unix.EINVAL
-		}
-		return unix.ENODEV
-	case *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
+	case *tcpip.ErrInvalidNICID, *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
 		return unix.ENODEV
 	case *tcpip.ErrMessageTooLong:
 		return unix.EMSGSIZE
@@ -118,20 +74,43 @@ func errnoFor(e tcpip.Error, c caller) unix.Errno {
 	case *tcpip.ErrTimeout:
 		return unix.ETIMEDOUT
 	case *tcpip.ErrUnknownProtocol:
-		if c == stackConfig {
-			return unix.EOPNOTSUPP
-		}
 		return unix.EPROTONOSUPPORT
 	case *tcpip.ErrUnknownProtocolOption:
 		return unix.ENOPROTOOPT
 	case *tcpip.ErrWouldBlock:
-		if c == stackSend {
-			return unix.ENOBUFS
-		}
 		return unix.EAGAIN
 	default:
 		// A gVisor error we have not classified: fail loudly rather than
 		// pretend success.
 		return unix.EINVAL
 	}
+}
+
+// sendErrno is Errno for a packet the stack writes itself for a socket
+// (our UDP, IP options, fragments), as Linux's ip_output reports it: a
+// full device queue is ENOBUFS, not EAGAIN, and a refused packet EPERM.
+func sendErrno(e tcpip.Error) unix.Errno {
+	switch e.(type) {
+	case *tcpip.ErrWouldBlock:
+		return unix.ENOBUFS
+	case *tcpip.ErrNotPermitted:
+		return unix.EPERM
+	}
+	return Errno(e)
+}
+
+// configErrno is Errno for the stack configuring gVisor (NICs, addresses,
+// protocol options, taps) with arguments it has checked already, as
+// Linux's netlink and sysctl handlers answer: a NIC that exists is EEXIST,
+// an argument gVisor rejects EINVAL, a protocol it lacks EOPNOTSUPP.
+func configErrno(e tcpip.Error) unix.Errno {
+	switch e.(type) {
+	case *tcpip.ErrDuplicateNICID:
+		return unix.EEXIST
+	case *tcpip.ErrBadAddress, *tcpip.ErrInvalidNICID:
+		return unix.EINVAL
+	case *tcpip.ErrUnknownProtocol:
+		return unix.EOPNOTSUPP
+	}
+	return Errno(e)
 }
