@@ -129,7 +129,7 @@ func (cm *ControlMessage) Parse(b []byte) error {
 
 // SetControlMessage turns the control messages of cf on or off for
 // ReadMsg.
-func (c *UDPConn) SetControlMessage(cf ControlFlags, on bool) error {
+func (c *dgram) SetControlMessage(cf ControlFlags, on bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	next := c.flags &^ cf

@@ -43,7 +43,7 @@ func (e *ExtendedError) Unwrap() error { return e.Errno }
 // MSG_ERRQUEUE; turn the queue on with SetRecvErr). b receives the quoted
 // datagram's payload and n is its length. Unlike recvmsg, it waits for a
 // report until the read deadline.
-func (c *UDPConn) ReadErrQueue(b []byte) (n int, ee *ExtendedError, err error) {
+func (c *dgram) ReadErrQueue(b []byte) (n int, ee *ExtendedError, err error) {
 	var oob [oobSize]byte
 	n, oobn, to, err := c.recv(b, oob[:], unix.MSG_ERRQUEUE)
 	if err != nil {
