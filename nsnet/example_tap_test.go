@@ -34,9 +34,6 @@ func Example_tap() {
 	if err := st.AddAddress(ifindex, p); err != nil {
 		log.Fatal(err)
 	}
-	if err := st.AddRoute(p.Masked(), netip.Addr{}, ifindex); err != nil {
-		log.Fatal(err)
-	}
 	l, err := nsnet.Listen(st, "tcp", "192.168.77.2:8080")
 	if err != nil {
 		log.Fatal(err)

@@ -15,8 +15,8 @@ import (
 )
 
 // Two stacks in memory: each gets an Ethernet interface on one end of a
-// channel.Join cable, an address and the on-link route of its subnet
-// (AddAddress adds no route by itself), then talk TCP.
+// channel.Join cable and an address, which brings the on-link route of its
+// subnet as on Linux, then they talk TCP.
 func Example_twoStacks() {
 	la := channel.New(1500, "\x02\x00\x00\x00\x00\x01")
 	lb := channel.New(1500, "\x02\x00\x00\x00\x00\x02")
@@ -34,9 +34,6 @@ func Example_twoStacks() {
 			log.Fatal(err)
 		}
 		if err := st.AddAddress(ifindex, p); err != nil {
-			log.Fatal(err)
-		}
-		if err := st.AddRoute(p.Masked(), netip.Addr{}, ifindex); err != nil {
 			log.Fatal(err)
 		}
 		return st
