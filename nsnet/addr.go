@@ -80,18 +80,12 @@ func peerOf(s endpoint.Socket) netip.AddrPort {
 	return parseSockaddr(b)
 }
 
-// tcpAddr and udpAddr return a nil net.Addr (not a typed nil) for the zero
-// AddrPort, so OpError prints no address rather than "<nil>".
+// tcpAddr returns a nil net.Addr (not a typed nil) for the zero AddrPort,
+// so OpError prints no address rather than "<nil>" (dgram.addr is the same
+// for datagram conns).
 func tcpAddr(ap netip.AddrPort) net.Addr {
 	if !ap.IsValid() {
 		return nil
 	}
 	return net.TCPAddrFromAddrPort(ap)
-}
-
-func udpAddr(ap netip.AddrPort) net.Addr {
-	if !ap.IsValid() {
-		return nil
-	}
-	return net.UDPAddrFromAddrPort(ap)
 }

@@ -10,6 +10,7 @@ import (
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/endpoint"
+	"netsandbox/stack"
 )
 
 // dgram is the datagram socket that UDPConn, IPConn and ICMPConn share:
@@ -27,8 +28,59 @@ type dgram struct {
 	flags ControlFlags // control messages turned on (SetControlMessage)
 }
 
-func newDgram(s endpoint.Socket, network string, ports bool) dgram {
-	return dgram{fd: newFD(s), network: network, ports: ports, remote: peerOf(s)}
+// dgramKind is one kind of datagram conn: the socket it opens and the
+// look of its addresses.
+type dgramKind struct {
+	typ, proto int
+	network    string
+	ports      bool
+}
+
+// open makes d's socket, binds it to laddr and, for a dial, connects it
+// to raddr. A listen ("listen") always binds, the zero laddr meaning
+// 0.0.0.0 and an ephemeral port or identifier; a dial binds only a valid
+// laddr and needs a valid raddr. Errors are OpErrors of op.
+func (k dgramKind) open(d *dgram, st *stack.Stack, op string, laddr, raddr netip.AddrPort) error {
+	d.network, d.ports = k.network, k.ports
+	dial := op == "dial"
+	fail := func(err error) error {
+		if !dial { // package net's listen errors name laddr as Addr
+			return opError(op, k.network, nil, d.addr(laddr), err)
+		}
+		return opError(op, k.network, d.addr(laddr), d.addr(raddr), err)
+	}
+	if err := checkAddr4(laddr); err != nil {
+		return fail(err)
+	}
+	if err := checkAddr4(raddr); err != nil {
+		return fail(err)
+	}
+	if dial && !raddr.IsValid() {
+		return fail(unix.EDESTADDRREQ)
+	}
+	s, err := newSocket(st, k.typ, k.proto)
+	if err != nil {
+		return fail(err)
+	}
+	if !dial || laddr.IsValid() {
+		if err := s.Bind(sockaddr(laddr)); err != nil {
+			s.Close()
+			return fail(err)
+		}
+	}
+	if dial {
+		if err := s.Connect(sockaddr(raddr)); err != nil {
+			s.Close()
+			return fail(err)
+		}
+	}
+	d.fd, d.remote = newFD(s), peerOf(s)
+	if dial && !d.remote.IsValid() {
+		// A connected raw or ping socket has destination port 0, so
+		// getpeername answers ENOTCONN, as on Linux (inet_getname).
+		d.remote = raddr
+	}
+	return nil
 }
 
 // addr is ap as package net shows it, nil for the zero AddrPort so that an

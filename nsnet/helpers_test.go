@@ -33,16 +33,30 @@ func newWire(t testing.TB) *wire {
 	return w
 }
 
-func buildWire() (*wire, error) {
+func buildWire() (*wire, error) { return buildWireWith(stack.Config{}) }
+
+// newWireWith is newWire with A's stack made from cfgA (capabilities, gid,
+// sysctls); B's is the default.
+func newWireWith(t testing.TB, cfgA stack.Config) *wire {
+	t.Helper()
+	w, err := buildWireWith(cfgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	return w
+}
+
+func buildWireWith(cfgA stack.Config) (*wire, error) {
 	la := channel.New(1500, "\x02\x00\x00\x00\x00\x01")
 	lb := channel.New(1500, "\x02\x00\x00\x00\x00\x02")
 	w := &wire{stop: channel.Join(la, lb)}
 	var err error
-	if w.a, w.ifA, err = hostOn(la, addrA); err != nil {
+	if w.a, w.ifA, err = hostOn(la, addrA, cfgA); err != nil {
 		w.stop()
 		return nil, err
 	}
-	if w.b, w.ifB, err = hostOn(lb, addrB); err != nil {
+	if w.b, w.ifB, err = hostOn(lb, addrB, stack.Config{}); err != nil {
 		w.stop()
 		w.a.Close()
 		return nil, err
@@ -50,20 +64,16 @@ func buildWire() (*wire, error) {
 	return w, nil
 }
 
-// hostOn makes a stack with one interface holding addr/24. AddAddress adds
-// no subnet route (unlike Linux), so the on-link route is added here.
-func hostOn(l *channel.Endpoint, addr netip.Addr) (*stack.Stack, int, error) {
-	st, err := stack.New(stack.Config{})
+// hostOn makes a stack from cfg with one interface holding addr/24 (and,
+// by AddAddress, the subnet's route).
+func hostOn(l *channel.Endpoint, addr netip.Addr, cfg stack.Config) (*stack.Stack, int, error) {
+	st, err := stack.New(cfg)
 	if err != nil {
 		return nil, 0, err
 	}
-	p := netip.PrefixFrom(addr, 24)
 	idx, err := st.AddInterface("eth0", l)
 	if err == nil {
-		err = st.AddAddress(idx, p)
-	}
-	if err == nil {
-		err = st.AddRoute(p.Masked(), netip.Addr{}, idx)
+		err = st.AddAddress(idx, netip.PrefixFrom(addr, 24))
 	}
 	if err != nil {
 		st.Close()

@@ -49,7 +49,7 @@ func dialTCP(ctx context.Context, st *stack.Stack, laddr, raddr netip.AddrPort) 
 	if err := checkAddr4(laddr); err != nil {
 		return fail(err)
 	}
-	s, err := newSocket(st, unix.SOCK_STREAM)
+	s, err := newSocket(st, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return fail(err)
 	}
@@ -94,11 +94,11 @@ func soError(s endpoint.Socket) error {
 	return nil
 }
 
-func newSocket(st *stack.Stack, typ int) (endpoint.Socket, error) {
+func newSocket(st *stack.Stack, typ, proto int) (endpoint.Socket, error) {
 	if st == nil {
 		return nil, unix.EINVAL // endpoint.New would dereference it
 	}
-	return endpoint.New(st, unix.AF_INET, typ, 0)
+	return endpoint.New(st, unix.AF_INET, typ, proto)
 }
 
 func (c *TCPConn) err(op string, err error) error {
@@ -197,7 +197,7 @@ func ListenTCP(st *stack.Stack, laddr netip.AddrPort) (*TCPListener, error) {
 	if err := checkAddr4(laddr); err != nil {
 		return fail(err)
 	}
-	s, err := newSocket(st, unix.SOCK_STREAM)
+	s, err := newSocket(st, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return fail(err)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"netsandbox/endpoint"
 	"netsandbox/stack"
 )
 
@@ -22,59 +21,25 @@ var (
 	_ net.PacketConn = (*UDPConn)(nil)
 )
 
-func newUDPConn(s endpoint.Socket) *UDPConn {
-	return &UDPConn{newDgram(s, "udp", true)}
-}
+var udpKind = dgramKind{typ: unix.SOCK_DGRAM, network: "udp", ports: true}
 
 // ListenUDP binds laddr (the zero AddrPort is 0.0.0.0 and an ephemeral
 // port).
 func ListenUDP(st *stack.Stack, laddr netip.AddrPort) (*UDPConn, error) {
-	fail := func(err error) (*UDPConn, error) {
-		return nil, opError("listen", "udp", nil, udpAddr(laddr), err)
+	c := new(UDPConn)
+	if err := udpKind.open(&c.dgram, st, "listen", laddr, netip.AddrPort{}); err != nil {
+		return nil, err
 	}
-	if err := checkAddr4(laddr); err != nil {
-		return fail(err)
-	}
-	s, err := newSocket(st, unix.SOCK_DGRAM)
-	if err != nil {
-		return fail(err)
-	}
-	if err := s.Bind(sockaddr(laddr)); err != nil {
-		s.Close()
-		return fail(err)
-	}
-	return newUDPConn(s), nil
+	return c, nil
 }
 
 // DialUDP connects a UDP socket to raddr, from laddr if it is valid.
 func DialUDP(st *stack.Stack, laddr, raddr netip.AddrPort) (*UDPConn, error) {
-	fail := func(err error) (*UDPConn, error) {
-		return nil, opError("dial", "udp", udpAddr(laddr), udpAddr(raddr), err)
+	c := new(UDPConn)
+	if err := udpKind.open(&c.dgram, st, "dial", laddr, raddr); err != nil {
+		return nil, err
 	}
-	if err := checkAddr4(raddr); err != nil || !raddr.IsValid() {
-		if err == nil {
-			err = unix.EDESTADDRREQ
-		}
-		return fail(err)
-	}
-	if err := checkAddr4(laddr); err != nil {
-		return fail(err)
-	}
-	s, err := newSocket(st, unix.SOCK_DGRAM)
-	if err != nil {
-		return fail(err)
-	}
-	if laddr.IsValid() {
-		if err := s.Bind(sockaddr(laddr)); err != nil {
-			s.Close()
-			return fail(err)
-		}
-	}
-	if err := s.Connect(sockaddr(raddr)); err != nil {
-		s.Close()
-		return fail(err)
-	}
-	return newUDPConn(s), nil
+	return c, nil
 }
 
 // LocalAddrPort is read from the socket each time: an unbound socket gets
