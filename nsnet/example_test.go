@@ -2,6 +2,7 @@ package nsnet_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log"
@@ -213,4 +214,49 @@ func Example_http() {
 	// Output:
 	// 200 OK
 	// hello from netsandbox, /docs
+}
+
+// Ping without privileges: an ICMP datagram socket sends echo requests and
+// receives the replies to its own identifier. The stack fills in the
+// identifier and checksum. Only gids in net.ipv4.ping_group_range may open
+// one ("1 0", nobody, by default as on Linux), so the example lets gid 0,
+// the default stack.Config.GID, in.
+func ExampleICMPConn() {
+	w, err := buildWire()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.close()
+	if err := w.a.Sysctl().Set("net.ipv4.ping_group_range", "0 0"); err != nil {
+		log.Fatal(err)
+	}
+
+	c, err := nsnet.DialICMP(w.a, netip.AddrPort{}, netip.MustParseAddr("10.0.0.2"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	c.SetControlMessage(nsnet.FlagTTL, true)
+
+	// Type 8 (echo request), code 0, checksum and identifier left 0,
+	// sequence 1, then the data.
+	req := []byte{8, 0, 0, 0, 0, 0, 0, 1, 'h', 'e', 'l', 'l', 'o'}
+	if _, err := c.Write(req); err != nil {
+		log.Fatal(err)
+	}
+
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var cm nsnet.ControlMessage
+	reply := make([]byte, 1500)
+	n, from, err := c.ReadMsg(reply, &cm)
+	if err != nil {
+		log.Fatal(err)
+	}
+	id := binary.BigEndian.Uint16(reply[4:])
+	seq := binary.BigEndian.Uint16(reply[6:])
+	fmt.Printf("type %d from %v ttl %d: seq %d %q\n", reply[0], from, cm.TTL, seq, reply[8:n])
+	fmt.Println("identifier is the conn's:", id == c.Ident())
+	// Output:
+	// type 0 from 10.0.0.2 ttl 64: seq 1 "hello"
+	// identifier is the conn's: true
 }
