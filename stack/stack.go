@@ -1,7 +1,3 @@
-// Package stack is the protocol layer netsandbox adds to gVisor's TCP/IP
-// stack: its own UDP transport (protocol 17, and UDP-Lite as 136), the
-// interface table (ifindex == gVisor NICID), the sysctl knobs and the
-// owner's capabilities.
 package stack
 
 import (
