@@ -39,7 +39,7 @@ func TestCmsgBuilderTruncation(t *testing.T) {
 	} {
 		buf := bytes.Repeat([]byte{0xee}, tc.room)
 		b := NewCmsgBuilder(buf)
-		b.PutInt32(SOL_IP, IP_TTL, 64)
+		b.PutInt32(unix.SOL_IP, unix.IP_TTL, 64)
 		if b.Len() != tc.used || (b.Flags() == unix.MSG_CTRUNC) != tc.trunc {
 			t.Errorf("room %d: used %d flags %#x, want %d trunc=%v", tc.room, b.Len(), b.Flags(), tc.used, tc.trunc)
 			continue
@@ -63,7 +63,7 @@ func TestCmsgBuilderTruncation(t *testing.T) {
 		}
 	}
 	var zero CmsgBuilder
-	zero.Put(SOL_IP, IP_TTL, ttl)
+	zero.Put(unix.SOL_IP, unix.IP_TTL, ttl)
 	if zero.Len() != 0 || zero.Flags() != unix.MSG_CTRUNC {
 		t.Errorf("zero builder: %d %#x", zero.Len(), zero.Flags())
 	}
@@ -74,8 +74,8 @@ func TestCmsgBuilderTruncation(t *testing.T) {
 }
 
 func TestCmsgParser(t *testing.T) {
-	ttl := AppendCmsg(nil, SOL_IP, IP_TTL, le(64))
-	pkt := AppendCmsg(nil, SOL_IP, IP_PKTINFO, make([]byte, 12))
+	ttl := AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64))
+	pkt := AppendCmsg(nil, unix.SOL_IP, unix.IP_PKTINFO, make([]byte, 12))
 	setLen := func(b []byte, n uint64) []byte {
 		b = append([]byte(nil), b...)
 		nativeEndian.PutUint64(b, n)
@@ -89,15 +89,15 @@ func TestCmsgParser(t *testing.T) {
 	}{
 		{"empty", nil, nil, nil},
 		{"short", make([]byte, 15), nil, nil},
-		{"one", ttl, []int32{IP_TTL}, nil},
-		{"two", append(append([]byte(nil), ttl...), pkt...), []int32{IP_TTL, IP_PKTINFO}, nil},
-		{"unpadded last", ttl[:20], []int32{IP_TTL}, nil},
-		{"trailing junk", append(append([]byte(nil), ttl...), 1, 2, 3), []int32{IP_TTL}, nil},
+		{"one", ttl, []int32{unix.IP_TTL}, nil},
+		{"two", append(append([]byte(nil), ttl...), pkt...), []int32{unix.IP_TTL, unix.IP_PKTINFO}, nil},
+		{"unpadded last", ttl[:20], []int32{unix.IP_TTL}, nil},
+		{"trailing junk", append(append([]byte(nil), ttl...), 1, 2, 3), []int32{unix.IP_TTL}, nil},
 		{"len 15", setLen(ttl, 15), nil, unix.EINVAL},
 		{"len past end", setLen(ttl, 25), nil, unix.EINVAL},
 		{"len huge", setLen(ttl, 1<<63), nil, unix.EINVAL},
 		{"zero header", make([]byte, 16), nil, unix.EINVAL},
-		{"good then bad", append(append([]byte(nil), ttl...), setLen(ttl, 8)...), []int32{IP_TTL}, unix.EINVAL},
+		{"good then bad", append(append([]byte(nil), ttl...), setLen(ttl, 8)...), []int32{unix.IP_TTL}, unix.EINVAL},
 	} {
 		p := NewCmsgParser(tc.in)
 		var types []int32
@@ -107,7 +107,7 @@ func TestCmsgParser(t *testing.T) {
 				break
 			}
 			types = append(types, m.Type)
-			if m.Type == IP_TTL && Int32(m.Data) != 64 {
+			if m.Type == unix.IP_TTL && Int32(m.Data) != 64 {
 				t.Errorf("%s: TTL data %v", tc.name, m.Data)
 			}
 		}
@@ -126,12 +126,12 @@ func TestPutCmsgMatchesKernel(t *testing.T) {
 	if err := unix.Bind(rx, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []int{IP_PKTINFO, IP_RECVTTL, IP_RECVTOS} {
-		if err := unix.SetsockoptInt(rx, SOL_IP, o, 1); err != nil {
+	for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS} {
+		if err := unix.SetsockoptInt(rx, unix.SOL_IP, o, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := unix.SetsockoptTimeval(rx, SOL_SOCKET, SO_RCVTIMEO, &unix.Timeval{Sec: 2}); err != nil {
+	if err := unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 2}); err != nil {
 		t.Fatal(err)
 	}
 	to, _ := unix.Getsockname(rx)
@@ -183,39 +183,39 @@ func TestIPSendControlMatchesKernel(t *testing.T) {
 	one := le(1)
 	withLen := func(b []byte, n uint64) []byte { nativeEndian.PutUint64(b, n); return b }
 	cases := map[string][]byte{
-		"rights":      AppendCmsg(nil, SOL_SOCKET, SCM_RIGHTS, one),
-		"creds":       AppendCmsg(nil, SOL_SOCKET, SCM_CREDENTIALS, make([]byte, 12)),
-		"mark":        AppendCmsg(nil, SOL_SOCKET, SO_MARK, one),
-		"mark short":  AppendCmsg(nil, SOL_SOCKET, SO_MARK, one[:2]),
-		"prio":        AppendCmsg(nil, SOL_SOCKET, SO_PRIORITY, one),
-		"txtime":      AppendCmsg(nil, SOL_SOCKET, SCM_TXTIME, make([]byte, 8)),
-		"sol 99":      AppendCmsg(nil, SOL_SOCKET, 99, one),
-		"ip 99":       AppendCmsg(nil, SOL_IP, 99, one),
-		"recverr":     AppendCmsg(nil, SOL_IP, IP_RECVERR, one),
+		"rights":      AppendCmsg(nil, unix.SOL_SOCKET, unix.SCM_RIGHTS, one),
+		"creds":       AppendCmsg(nil, unix.SOL_SOCKET, unix.SCM_CREDENTIALS, make([]byte, 12)),
+		"mark":        AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_MARK, one),
+		"mark short":  AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_MARK, one[:2]),
+		"prio":        AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_PRIORITY, one),
+		"txtime":      AppendCmsg(nil, unix.SOL_SOCKET, unix.SCM_TXTIME, make([]byte, 8)),
+		"sol 99":      AppendCmsg(nil, unix.SOL_SOCKET, 99, one),
+		"ip 99":       AppendCmsg(nil, unix.SOL_IP, 99, one),
+		"recverr":     AppendCmsg(nil, unix.SOL_IP, unix.IP_RECVERR, one),
 		"tcp level":   AppendCmsg(nil, unix.IPPROTO_TCP, 1, one),
-		"ttl 1 byte":  AppendCmsg(nil, SOL_IP, IP_TTL, one[:1]),
-		"ttl 0":       AppendCmsg(nil, SOL_IP, IP_TTL, le(0)),
-		"ttl 255":     AppendCmsg(nil, SOL_IP, IP_TTL, le(255)),
-		"ttl 256":     AppendCmsg(nil, SOL_IP, IP_TTL, le(256)),
-		"tos 1 byte":  AppendCmsg(nil, SOL_IP, IP_TOS, []byte{0xb8}),
-		"tos 2 bytes": AppendCmsg(nil, SOL_IP, IP_TOS, one[:2]),
-		"tos -1":      AppendCmsg(nil, SOL_IP, IP_TOS, le(0xffffffff)),
-		"tos 256":     AppendCmsg(nil, SOL_IP, IP_TOS, le(256)),
-		"retopts 0":   AppendCmsg(nil, SOL_IP, IP_RETOPTS, nil),
-		"pktinfo 11":  AppendCmsg(nil, SOL_IP, IP_PKTINFO, make([]byte, 11)),
-		"pktinfo 12":  AppendCmsg(nil, SOL_IP, IP_PKTINFO, make([]byte, 12)),
-		"pktinfo 16":  AppendCmsg(nil, SOL_IP, IP_PKTINFO, make([]byte, 16)),
-		"protocol 17": AppendCmsg(nil, SOL_IP, IP_PROTOCOL, le(17)),
-		"protocol 0":  AppendCmsg(nil, SOL_IP, IP_PROTOCOL, le(0)),
-		"len 15":      withLen(AppendCmsg(nil, SOL_IP, IP_TTL, le(64)), 15),
-		"len 25":      withLen(AppendCmsg(nil, SOL_IP, IP_TTL, le(64)), 25),
-		"unpadded":    AppendCmsg(nil, SOL_IP, IP_TTL, le(64))[:20],
-		"trailer":     append(AppendCmsg(nil, SOL_IP, IP_TTL, le(64)), 1, 2, 3),
-		"bad first":   AppendCmsg(AppendCmsg(nil, SOL_SOCKET, 99, one), SOL_IP, IP_TTL, le(64)),
-		"bad second":  AppendCmsg(AppendCmsg(nil, SOL_IP, IP_TTL, le(64)), SOL_IP, 99, one),
+		"ttl 1 byte":  AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, one[:1]),
+		"ttl 0":       AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(0)),
+		"ttl 255":     AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(255)),
+		"ttl 256":     AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(256)),
+		"tos 1 byte":  AppendCmsg(nil, unix.SOL_IP, unix.IP_TOS, []byte{0xb8}),
+		"tos 2 bytes": AppendCmsg(nil, unix.SOL_IP, unix.IP_TOS, one[:2]),
+		"tos -1":      AppendCmsg(nil, unix.SOL_IP, unix.IP_TOS, le(0xffffffff)),
+		"tos 256":     AppendCmsg(nil, unix.SOL_IP, unix.IP_TOS, le(256)),
+		"retopts 0":   AppendCmsg(nil, unix.SOL_IP, unix.IP_RETOPTS, nil),
+		"pktinfo 11":  AppendCmsg(nil, unix.SOL_IP, unix.IP_PKTINFO, make([]byte, 11)),
+		"pktinfo 12":  AppendCmsg(nil, unix.SOL_IP, unix.IP_PKTINFO, make([]byte, 12)),
+		"pktinfo 16":  AppendCmsg(nil, unix.SOL_IP, unix.IP_PKTINFO, make([]byte, 16)),
+		"protocol 17": AppendCmsg(nil, unix.SOL_IP, unix.IP_PROTOCOL, le(17)),
+		"protocol 0":  AppendCmsg(nil, unix.SOL_IP, unix.IP_PROTOCOL, le(0)),
+		"len 15":      withLen(AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64)), 15),
+		"len 25":      withLen(AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64)), 25),
+		"unpadded":    AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64))[:20],
+		"trailer":     append(AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64)), 1, 2, 3),
+		"bad first":   AppendCmsg(AppendCmsg(nil, unix.SOL_SOCKET, 99, one), unix.SOL_IP, unix.IP_TTL, le(64)),
+		"bad second":  AppendCmsg(AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64)), unix.SOL_IP, 99, one),
 	}
 	for bit := 0; bit < 32; bit++ {
-		cases["tstamp bit "+string(rune('A'+bit))] = AppendCmsg(nil, SOL_SOCKET, SO_TIMESTAMPING, le(1<<bit))
+		cases["tstamp bit "+string(rune('A'+bit))] = AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, le(1<<bit))
 	}
 	for name, ctl := range cases {
 		_, kerr := unix.SendmsgN(fd, []byte("x"), ctl, to, 0)
@@ -224,11 +224,11 @@ func TestIPSendControlMatchesKernel(t *testing.T) {
 			t.Errorf("%s: kernel %v, parser %v", name, kerr, perr)
 		}
 	}
-	c, err := ParseIPSendControl(AppendCmsg(AppendCmsg(nil, SOL_IP, IP_TOS, []byte{0xb8}), SOL_IP, IP_TTL, le(3)), SendCmsgPolicy{})
+	c, err := ParseIPSendControl(AppendCmsg(AppendCmsg(nil, unix.SOL_IP, unix.IP_TOS, []byte{0xb8}), unix.SOL_IP, unix.IP_TTL, le(3)), SendCmsgPolicy{})
 	if err != nil || !c.HasTOS || c.TOS != 0xb8 || !c.HasTTL || c.TTL != 3 || c.HasPktinfo {
 		t.Errorf("parsed %+v %v", c, err)
 	}
-	if _, err := ParseIPSendControl(AppendCmsg(nil, SOL_SOCKET, SO_MARK, one), SendCmsgPolicy{}); err != unix.EPERM {
+	if _, err := ParseIPSendControl(AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_MARK, one), SendCmsgPolicy{}); err != unix.EPERM {
 		t.Errorf("SO_MARK without caps: %v", err)
 	}
 }
@@ -239,9 +239,9 @@ func BenchmarkCmsgBuilder(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		cb := NewCmsgBuilder(buf)
-		cb.Put(SOL_IP, IP_PKTINFO, pi[:])
-		cb.PutInt32(SOL_IP, IP_TTL, 64)
-		cb.PutInt32(SOL_IP, IP_TOS, 0)
+		cb.Put(unix.SOL_IP, unix.IP_PKTINFO, pi[:])
+		cb.PutInt32(unix.SOL_IP, unix.IP_TTL, 64)
+		cb.PutInt32(unix.SOL_IP, unix.IP_TOS, 0)
 		if cb.Len() != 80 {
 			b.Fatal(cb.Len())
 		}
@@ -253,8 +253,8 @@ func TestCmsgBuilderDoesNotAllocate(t *testing.T) {
 	pi := InPktinfo{IfIndex: 1, SpecDst: lo, Addr: lo}.Encode()
 	if n := testing.AllocsPerRun(100, func() {
 		cb := NewCmsgBuilder(buf)
-		cb.Put(SOL_IP, IP_PKTINFO, pi[:])
-		cb.PutInt32(SOL_IP, IP_TTL, 64)
+		cb.Put(unix.SOL_IP, unix.IP_PKTINFO, pi[:])
+		cb.PutInt32(unix.SOL_IP, unix.IP_TTL, 64)
 	}); n != 0 {
 		t.Errorf("builder allocates %v times per run", n)
 	}

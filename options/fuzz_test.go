@@ -80,8 +80,8 @@ func FuzzSockaddr(f *testing.F) {
 }
 
 func FuzzCmsgParser(f *testing.F) {
-	f.Add(AppendCmsg(AppendCmsg(nil, SOL_IP, IP_TTL, le(64)), SOL_IP, IP_PKTINFO, make([]byte, 12)))
-	f.Add(AppendCmsg(nil, SOL_SOCKET, SO_MARK, le(1))[:20])
+	f.Add(AppendCmsg(AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, le(64)), unix.SOL_IP, unix.IP_PKTINFO, make([]byte, 12)))
+	f.Add(AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_MARK, le(1))[:20])
 	f.Add(make([]byte, 16))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := NewCmsgParser(b)
@@ -137,8 +137,8 @@ func FuzzCmsgBuilder(f *testing.F) {
 		}
 		buf := make([]byte, room)
 		b := NewCmsgBuilder(buf)
-		b.Put(SOL_IP, IP_TTL, data)
-		b.Put(SOL_IP, IP_TOS, data)
+		b.Put(unix.SOL_IP, unix.IP_TTL, data)
+		b.Put(unix.SOL_IP, unix.IP_TOS, data)
 		if b.Len() > room {
 			t.Fatalf("used %d of %d", b.Len(), room)
 		}

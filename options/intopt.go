@@ -50,8 +50,8 @@ func ParseIntOpt(b []byte) (v int32, err unix.Errno) {
 // not covered here.
 func IPIntNeedsValue(opt int) bool {
 	switch opt {
-	case IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_ALL,
-		IP_FREEBIND, IP_TRANSPARENT, IP_MINTTL:
+	case unix.IP_TTL, unix.IP_MULTICAST_TTL, unix.IP_MULTICAST_LOOP, unix.IP_MULTICAST_ALL,
+		unix.IP_FREEBIND, unix.IP_TRANSPARENT, unix.IP_MINTTL:
 		return true
 	}
 	return false

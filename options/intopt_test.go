@@ -89,10 +89,10 @@ func TestIntRulesMatchKernel(t *testing.T) {
 	val := []byte{0x21, 0x02, 0, 0, 0, 0, 0, 0}
 	// IP_TOS stores any value; read it back to see what the kernel parsed.
 	for _, n := range []int{0, 1, 2, 3, 4, 8} {
-		if err := rawSetsockopt(fd, SOL_IP, IP_TOS, val[:n]); err != nil {
+		if err := rawSetsockopt(fd, unix.SOL_IP, unix.IP_TOS, val[:n]); err != nil {
 			t.Fatalf("IP_TOS optlen %d: %v", n, err)
 		}
-		b, _, err := rawGetsockopt(fd, SOL_IP, IP_TOS, 4)
+		b, _, err := rawGetsockopt(fd, unix.SOL_IP, unix.IP_TOS, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,19 +103,19 @@ func TestIntRulesMatchKernel(t *testing.T) {
 		}
 	}
 	// Which options refuse an empty value.
-	for _, opt := range []int{IP_TOS, IP_TTL, IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVOPTS,
-		IP_RETOPTS, IP_MTU_DISCOVER, IP_RECVERR, IP_FREEBIND, IP_PASSSEC, IP_MINTTL,
-		IP_BIND_ADDRESS_NO_PORT, IP_MULTICAST_TTL, IP_MULTICAST_ALL, IP_MULTICAST_LOOP,
-		IP_RECVORIGDSTADDR, IP_CHECKSUM, IP_RECVFRAGSIZE, IP_TRANSPARENT} {
-		err := rawSetsockopt(fd, SOL_IP, opt, nil)
+	for _, opt := range []int{unix.IP_TOS, unix.IP_TTL, unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS, unix.IP_RECVOPTS,
+		unix.IP_RETOPTS, unix.IP_MTU_DISCOVER, unix.IP_RECVERR, unix.IP_FREEBIND, unix.IP_PASSSEC, unix.IP_MINTTL,
+		unix.IP_BIND_ADDRESS_NO_PORT, unix.IP_MULTICAST_TTL, unix.IP_MULTICAST_ALL, unix.IP_MULTICAST_LOOP,
+		unix.IP_RECVORIGDSTADDR, unix.IP_CHECKSUM, unix.IP_RECVFRAGSIZE, unix.IP_TRANSPARENT} {
+		err := rawSetsockopt(fd, unix.SOL_IP, opt, nil)
 		if want := IPIntNeedsValue(opt); (asErrno(err) == unix.EINVAL) != want {
-			t.Errorf("%s optlen 0: kernel %v, IPIntNeedsValue=%v", Name(SOL_IP, opt), err, want)
+			t.Errorf("%s optlen 0: kernel %v, IPIntNeedsValue=%v", Name(unix.SOL_IP, opt), err, want)
 		}
 	}
-	if err := rawSetsockopt(fd, SOL_IP, IP_TTL, []byte{200}); err != nil {
+	if err := rawSetsockopt(fd, unix.SOL_IP, unix.IP_TTL, []byte{200}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rawSetsockopt(fd, SOL_IP, IP_UNICAST_IF, []byte{0, 0, 0, 1}); err != nil {
+	if err := rawSetsockopt(fd, unix.SOL_IP, unix.IP_UNICAST_IF, []byte{0, 0, 0, 1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -123,10 +123,10 @@ func TestIntRulesMatchKernel(t *testing.T) {
 		v          int32
 		put        func([]byte, int32) int
 	}{
-		{SOL_IP, IP_TTL, 200, PutIPInt},
-		{SOL_IP, IP_UNICAST_IF, 0x01000000, PutIPInt},
-		{SOL_SOCKET, SO_RCVBUF, -1, PutSockInt}, // v read from the kernel below
-		{SOL_SOCKET, SO_REUSEADDR, 0, PutSockInt},
+		{unix.SOL_IP, unix.IP_TTL, 200, PutIPInt},
+		{unix.SOL_IP, unix.IP_UNICAST_IF, 0x01000000, PutIPInt},
+		{unix.SOL_SOCKET, unix.SO_RCVBUF, -1, PutSockInt}, // v read from the kernel below
+		{unix.SOL_SOCKET, unix.SO_REUSEADDR, 0, PutSockInt},
 	} {
 		if c.v == -1 {
 			b, _, err := rawGetsockopt(fd, c.level, c.opt, 4)
@@ -156,7 +156,7 @@ func TestIntRulesMatchKernel(t *testing.T) {
 	// SOL_SOCKET set: the kernel refuses short values exactly when the codec does.
 	for _, n := range []int{0, 1, 2, 3, 4, 8} {
 		b := append(le(4096), 0, 0, 0, 0)[:n]
-		kerr := rawSetsockopt(fd, SOL_SOCKET, SO_RCVBUF, b)
+		kerr := rawSetsockopt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, b)
 		_, cerr := ParseSockInt(b)
 		if asErrno(kerr) != asErrno(cerr) {
 			t.Errorf("SO_RCVBUF optlen %d: kernel %v, codec %v", n, kerr, cerr)

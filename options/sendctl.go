@@ -92,9 +92,9 @@ func parseSendControl(b []byte, pol SendCmsgPolicy, withIP bool) (IPSendControl,
 		}
 		var err error
 		switch {
-		case m.Level == SOL_SOCKET:
+		case m.Level == unix.SOL_SOCKET:
 			err = c.socketCmsg(m, pol)
-		case m.Level == SOL_IP && withIP:
+		case m.Level == unix.SOL_IP && withIP:
 			err = c.ipCmsg(m)
 		}
 		if err != nil {
@@ -105,7 +105,7 @@ func parseSendControl(b []byte, pol SendCmsgPolicy, withIP bool) (IPSendControl,
 
 func (c *IPSendControl) socketCmsg(m Cmsg, pol SendCmsgPolicy) error {
 	switch m.Type {
-	case SO_MARK:
+	case unix.SO_MARK:
 		if !pol.NetAdminOrRaw {
 			return unix.EPERM
 		}
@@ -113,7 +113,7 @@ func (c *IPSendControl) socketCmsg(m Cmsg, pol SendCmsgPolicy) error {
 			return unix.EINVAL
 		}
 		c.HasMark, c.Mark = true, nativeEndian.Uint32(m.Data)
-	case SO_TIMESTAMPING_OLD, SO_TIMESTAMPING_NEW:
+	case unix.SO_TIMESTAMPING_OLD, unix.SO_TIMESTAMPING_NEW:
 		if len(m.Data) != 4 {
 			return unix.EINVAL
 		}
@@ -122,19 +122,19 @@ func (c *IPSendControl) socketCmsg(m Cmsg, pol SendCmsgPolicy) error {
 			return unix.EINVAL
 		}
 		c.HasTimestamp, c.Timestamping = true, f
-	case SCM_TXTIME:
+	case unix.SCM_TXTIME:
 		if !pol.TxTime || len(m.Data) != 8 {
 			return unix.EINVAL
 		}
 		c.HasTxTime, c.TxTime = true, nativeEndian.Uint64(m.Data)
-	case SCM_DEVMEM_DMABUF:
+	case unix.SCM_DEVMEM_DMABUF:
 		if len(m.Data) != 4 {
 			return unix.EINVAL
 		}
 		c.HasDmabuf, c.DmabufID = true, nativeEndian.Uint32(m.Data)
-	case SCM_RIGHTS, SCM_CREDENTIALS:
+	case unix.SCM_RIGHTS, unix.SCM_CREDENTIALS:
 		// AF_UNIX's; skipped on every other socket.
-	case SO_PRIORITY:
+	case unix.SO_PRIORITY:
 		if len(m.Data) != 4 {
 			return unix.EINVAL
 		}
@@ -151,15 +151,15 @@ func (c *IPSendControl) socketCmsg(m Cmsg, pol SendCmsgPolicy) error {
 
 func (c *IPSendControl) ipCmsg(m Cmsg) error {
 	switch m.Type {
-	case IP_RETOPTS:
+	case unix.IP_RETOPTS:
 		c.HasOptions, c.Options = true, m.Data[:min(len(m.Data), 40)]
-	case IP_PKTINFO:
+	case unix.IP_PKTINFO:
 		if len(m.Data) != SizeofInPktinfo {
 			return unix.EINVAL
 		}
 		c.HasPktinfo = true
 		c.Pktinfo, _ = ParseInPktinfo(m.Data)
-	case IP_TTL:
+	case unix.IP_TTL:
 		if len(m.Data) != 4 {
 			return unix.EINVAL
 		}
@@ -168,7 +168,7 @@ func (c *IPSendControl) ipCmsg(m Cmsg) error {
 			return unix.EINVAL
 		}
 		c.HasTTL, c.TTL = true, uint8(v)
-	case IP_TOS:
+	case unix.IP_TOS:
 		var v int32
 		switch len(m.Data) {
 		case 4:
@@ -182,7 +182,7 @@ func (c *IPSendControl) ipCmsg(m Cmsg) error {
 			return unix.EINVAL
 		}
 		c.HasTOS, c.TOS = true, uint8(v)
-	case IP_PROTOCOL:
+	case unix.IP_PROTOCOL:
 		if len(m.Data) != 4 {
 			return unix.EINVAL
 		}

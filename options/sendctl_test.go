@@ -57,7 +57,7 @@ func TestSendControlTypesMatchKernel(t *testing.T) {
 	} {
 		fd, to := loopbackPair(t, kind.typ)
 		for typ := int32(0); typ < 100; typ++ {
-			if kind.typ == unix.SOCK_STREAM && typ == SCM_DEVMEM_DMABUF {
+			if kind.typ == unix.SOCK_STREAM && typ == unix.SCM_DEVMEM_DMABUF {
 				// tcp_sendmsg refuses a dma-buf id without MSG_ZEROCOPY
 				// after the parse; the socket layer does the same.
 				continue
@@ -67,30 +67,30 @@ func TestSendControlTypesMatchKernel(t *testing.T) {
 				if n >= 4 {
 					binary.NativeEndian.PutUint32(data, 1)
 				}
-				ctl := AppendCmsg(nil, SOL_SOCKET, typ, data)
+				ctl := AppendCmsg(nil, unix.SOL_SOCKET, typ, data)
 				_, kerr := unix.SendmsgN(fd, []byte("x"), ctl, to, unix.MSG_DONTWAIT)
 				_, perr := kind.parse(ctl, pol)
 				if asErrno(kerr) != asErrno(perr) {
-					t.Errorf("%s: SOL_SOCKET type %d, %d bytes: kernel %v, parser %v", kind.name, typ, n, kerr, perr)
+					t.Errorf("%s: unix.SOL_SOCKET type %d, %d bytes: kernel %v, parser %v", kind.name, typ, n, kerr, perr)
 				}
 			}
 		}
 		// TCP skips SOL_IP messages, valid or not.
 		if kind.typ == unix.SOCK_STREAM {
-			ctl := AppendCmsg(nil, SOL_IP, IP_TTL, make([]byte, 1))
+			ctl := AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, make([]byte, 1))
 			_, kerr := unix.SendmsgN(fd, []byte("x"), ctl, to, unix.MSG_DONTWAIT)
 			_, perr := kind.parse(ctl, pol)
 			if kerr != nil || perr != nil {
-				t.Errorf("tcp: bad IP_TTL message: kernel %v, parser %v", kerr, perr)
+				t.Errorf("tcp: bad unix.IP_TTL message: kernel %v, parser %v", kerr, perr)
 			}
 		}
 	}
 }
 
 func TestParseSendControlMixed(t *testing.T) {
-	ttl := AppendCmsg(nil, SOL_IP, IP_TTL, []byte{7, 0, 0, 0})
-	rights := AppendCmsg(nil, SOL_SOCKET, SCM_RIGHTS, []byte{0, 0, 0, 0})
-	mark := AppendCmsg(nil, SOL_SOCKET, SO_MARK, []byte{5, 0, 0, 0})
+	ttl := AppendCmsg(nil, unix.SOL_IP, unix.IP_TTL, []byte{7, 0, 0, 0})
+	rights := AppendCmsg(nil, unix.SOL_SOCKET, unix.SCM_RIGHTS, []byte{0, 0, 0, 0})
+	mark := AppendCmsg(nil, unix.SOL_SOCKET, unix.SO_MARK, []byte{5, 0, 0, 0})
 	ctl := append(append(append([]byte(nil), ttl...), rights...), mark...)
 	c, err := ParseIPSendControl(ctl, SendCmsgPolicy{NetAdminOrRaw: true})
 	if err != nil || !c.HasTTL || c.TTL != 7 || !c.HasMark || c.Mark != 5 {

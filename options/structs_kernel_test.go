@@ -44,8 +44,8 @@ func TestStructRulesMatchKernel(t *testing.T) {
 	for i := range many {
 		many[i] = src
 	}
-	msf := AppendIPMsfilter(nil, IPMsfilter{Multiaddr: grp, Interface: lo, Fmode: MCAST_INCLUDE, Sources: []netip.Addr{src}}, 1)
-	gf := AppendGroupFilter(nil, GroupFilter{Interface: 1, Group: grp, Fmode: MCAST_INCLUDE, Sources: []netip.Addr{src}}, 1)
+	msf := AppendIPMsfilter(nil, IPMsfilter{Multiaddr: grp, Interface: lo, Fmode: unix.MCAST_INCLUDE, Sources: []netip.Addr{src}}, 1)
+	gf := AppendGroupFilter(nil, GroupFilter{Interface: 1, Group: grp, Fmode: unix.MCAST_INCLUDE, Sources: []netip.Addr{src}}, 1)
 	gfBadGroup := append([]byte(nil), gf...)
 	nativeEndian.PutUint16(gfBadGroup[8:], unix.AF_INET6)
 	type parse func([]byte) error
@@ -62,34 +62,34 @@ func TestStructRulesMatchKernel(t *testing.T) {
 		in   []byte
 		p    parse
 	}{
-		{"add_membership 7", IP_ADD_MEMBERSHIP, mreqn[:7], member},
-		{"drop_membership 0", IP_DROP_MEMBERSHIP, nil, member},
-		{"multicast_if 3", IP_MULTICAST_IF, mreqn[:3], mcif},
-		{"add_source 11", IP_ADD_SOURCE_MEMBERSHIP, msrc[:11], source},
-		{"add_source 13", IP_ADD_SOURCE_MEMBERSHIP, append(msrc[:], 0), source},
-		{"block_source 8", IP_BLOCK_SOURCE, msrc[:8], source},
-		{"mcast_join 135", MCAST_JOIN_GROUP, greq[:135], group},
-		{"mcast_join inet6", MCAST_JOIN_GROUP, greqBad[:], group},
-		{"mcast_leave inet6", MCAST_LEAVE_GROUP, greqBad[:], group},
-		{"mcast_join_source 263", MCAST_JOIN_SOURCE_GROUP, gsr[:263], gsource},
-		{"mcast_join_source 265", MCAST_JOIN_SOURCE_GROUP, append(gsr[:], 0), gsource},
-		{"mcast_block bad source", MCAST_BLOCK_SOURCE, gsrBad[:], gsource},
-		{"ip_msfilter 15", IP_MSFILTER, msf[:15], ipmsf},
-		{"ip_msfilter truncated", IP_MSFILTER, msf[:19], ipmsf},
-		{"ip_msfilter too many", IP_MSFILTER, AppendIPMsfilter(nil, IPMsfilter{Multiaddr: grp, Sources: many}, uint32(len(many))), ipmsf},
-		{"ip_msfilter huge numsrc", IP_MSFILTER, AppendIPMsfilter(nil, IPMsfilter{Multiaddr: grp}, 0x3ffffffc), ipmsf},
-		{"ip_msfilter over optmem", IP_MSFILTER, append(append([]byte(nil), msf...), make([]byte, lim.OptmemMax)...), ipmsf},
-		{"mcast_msfilter 143", MCAST_MSFILTER, gf[:143], mcmsf},
-		{"mcast_msfilter truncated", MCAST_MSFILTER, gf[:200], mcmsf},
-		{"mcast_msfilter bad group", MCAST_MSFILTER, gfBadGroup, mcmsf},
-		{"mcast_msfilter too many", MCAST_MSFILTER, AppendGroupFilter(nil, GroupFilter{Group: grp, Sources: many}, uint32(len(many))), mcmsf},
+		{"add_membership 7", unix.IP_ADD_MEMBERSHIP, mreqn[:7], member},
+		{"drop_membership 0", unix.IP_DROP_MEMBERSHIP, nil, member},
+		{"multicast_if 3", unix.IP_MULTICAST_IF, mreqn[:3], mcif},
+		{"add_source 11", unix.IP_ADD_SOURCE_MEMBERSHIP, msrc[:11], source},
+		{"add_source 13", unix.IP_ADD_SOURCE_MEMBERSHIP, append(msrc[:], 0), source},
+		{"block_source 8", unix.IP_BLOCK_SOURCE, msrc[:8], source},
+		{"mcast_join 135", unix.MCAST_JOIN_GROUP, greq[:135], group},
+		{"mcast_join inet6", unix.MCAST_JOIN_GROUP, greqBad[:], group},
+		{"mcast_leave inet6", unix.MCAST_LEAVE_GROUP, greqBad[:], group},
+		{"mcast_join_source 263", unix.MCAST_JOIN_SOURCE_GROUP, gsr[:263], gsource},
+		{"mcast_join_source 265", unix.MCAST_JOIN_SOURCE_GROUP, append(gsr[:], 0), gsource},
+		{"mcast_block bad source", unix.MCAST_BLOCK_SOURCE, gsrBad[:], gsource},
+		{"ip_msfilter 15", unix.IP_MSFILTER, msf[:15], ipmsf},
+		{"ip_msfilter truncated", unix.IP_MSFILTER, msf[:19], ipmsf},
+		{"ip_msfilter too many", unix.IP_MSFILTER, AppendIPMsfilter(nil, IPMsfilter{Multiaddr: grp, Sources: many}, uint32(len(many))), ipmsf},
+		{"ip_msfilter huge numsrc", unix.IP_MSFILTER, AppendIPMsfilter(nil, IPMsfilter{Multiaddr: grp}, 0x3ffffffc), ipmsf},
+		{"ip_msfilter over optmem", unix.IP_MSFILTER, append(append([]byte(nil), msf...), make([]byte, lim.OptmemMax)...), ipmsf},
+		{"mcast_msfilter 143", unix.MCAST_MSFILTER, gf[:143], mcmsf},
+		{"mcast_msfilter truncated", unix.MCAST_MSFILTER, gf[:200], mcmsf},
+		{"mcast_msfilter bad group", unix.MCAST_MSFILTER, gfBadGroup, mcmsf},
+		{"mcast_msfilter too many", unix.MCAST_MSFILTER, AppendGroupFilter(nil, GroupFilter{Group: grp, Sources: many}, uint32(len(many))), mcmsf},
 	} {
 		perr := tc.p(tc.in)
 		if perr == nil {
 			t.Errorf("%s: parser accepted a malformed value", tc.name)
 			continue
 		}
-		if kerr := rawSetsockopt(fd, SOL_IP, tc.opt, tc.in); asErrno(kerr) != asErrno(perr) {
+		if kerr := rawSetsockopt(fd, unix.SOL_IP, tc.opt, tc.in); asErrno(kerr) != asErrno(perr) {
 			t.Errorf("%s: kernel %v, parser %v", tc.name, kerr, perr)
 		}
 	}

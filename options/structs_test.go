@@ -138,15 +138,15 @@ func TestMreqs(t *testing.T) {
 }
 
 func TestSockExtendedErr(t *testing.T) {
-	e := SockExtendedErr{Errno: uint32(unix.EMSGSIZE), Origin: SO_EE_ORIGIN_ICMP, Type: 3, Code: 4, Info: 1400}
-	e.SetRFC4884(128, SO_EE_RFC4884_FLAG_INVALID)
+	e := SockExtendedErr{Errno: uint32(unix.EMSGSIZE), Origin: unix.SO_EE_ORIGIN_ICMP, Type: 3, Code: 4, Info: 1400}
+	e.SetRFC4884(128, unix.SO_EE_RFC4884_FLAG_INVALID)
 	b := e.Encode()
 	x := (*unix.SockExtendedErr)(unsafe.Pointer(&b[0]))
 	if x.Errno != uint32(unix.EMSGSIZE) || x.Origin != 2 || x.Type != 3 || x.Code != 4 || x.Info != 1400 || x.Data != 128|1<<16 {
 		t.Fatalf("layout: %+v", x)
 	}
 	got, err := ParseSockExtendedErr(b[:])
-	if err != nil || got != e || got.RFC4884Len() != 128 || got.RFC4884Flags() != SO_EE_RFC4884_FLAG_INVALID {
+	if err != nil || got != e || got.RFC4884Len() != 128 || got.RFC4884Flags() != unix.SO_EE_RFC4884_FLAG_INVALID {
 		t.Errorf("round trip: %+v %v", got, err)
 	}
 	if _, err := ParseSockExtendedErr(b[:15]); err != unix.EINVAL {
@@ -194,13 +194,13 @@ func TestGroupReqs(t *testing.T) {
 
 func TestMsfilters(t *testing.T) {
 	lim := MsfilterLimits{OptmemMax: 131072, MaxMsf: 10}
-	m := IPMsfilter{Multiaddr: grp, Interface: src, Fmode: MCAST_INCLUDE, Sources: []netip.Addr{lo, src}}
+	m := IPMsfilter{Multiaddr: grp, Interface: src, Fmode: unix.MCAST_INCLUDE, Sources: []netip.Addr{lo, src}}
 	b := AppendIPMsfilter(nil, m, 2)
 	if len(b) != IPMsfilterSize(2) {
 		t.Fatalf("len %d", len(b))
 	}
 	got, err := ParseIPMsfilter(b, lim)
-	if err != nil || got.Multiaddr != grp || got.Interface != src || got.Fmode != MCAST_INCLUDE || len(got.Sources) != 2 || got.Sources[1] != src {
+	if err != nil || got.Multiaddr != grp || got.Interface != src || got.Fmode != unix.MCAST_INCLUDE || len(got.Sources) != 2 || got.Sources[1] != src {
 		t.Errorf("ip_msfilter: %+v %v", got, err)
 	}
 	hdr, n, err := ParseIPMsfilterHeader(b)
@@ -222,13 +222,13 @@ func TestMsfilters(t *testing.T) {
 			t.Errorf("ip_msfilter %s: %v, want %v", name, err, tc.err)
 		}
 	}
-	f := GroupFilter{Interface: 4, Group: grp, Fmode: MCAST_EXCLUDE, Sources: []netip.Addr{src}}
+	f := GroupFilter{Interface: 4, Group: grp, Fmode: unix.MCAST_EXCLUDE, Sources: []netip.Addr{src}}
 	fb := AppendGroupFilter(nil, f, 1)
 	if len(fb) != GroupFilterSize(1) {
 		t.Fatalf("group_filter len %d", len(fb))
 	}
 	gf, err := ParseGroupFilter(fb, lim)
-	if err != nil || gf.Interface != 4 || gf.Group != grp || gf.Fmode != MCAST_EXCLUDE || len(gf.Sources) != 1 || gf.Sources[0] != src {
+	if err != nil || gf.Interface != 4 || gf.Group != grp || gf.Fmode != unix.MCAST_EXCLUDE || len(gf.Sources) != 1 || gf.Sources[0] != src {
 		t.Errorf("group_filter: %+v %v", gf, err)
 	}
 	badSrc := append([]byte(nil), fb...)
@@ -252,14 +252,14 @@ func TestName(t *testing.T) {
 		level, opt int
 		want       string
 	}{
-		{SOL_IP, IP_PKTINFO, "IP_PKTINFO"},
-		{SOL_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR"},
-		{SOL_IP, IP_RETOPTS, "IP_RETOPTS"},
-		{SOL_IP, MCAST_MSFILTER, "MCAST_MSFILTER"},
-		{SOL_IP, IP_LOCAL_PORT_RANGE, "IP_LOCAL_PORT_RANGE"},
-		{SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF"},
-		{SOL_SOCKET, SO_TIMESTAMP, "SO_TIMESTAMP"},
-		{SOL_IP, 999, "SOL_IP:999"},
+		{unix.SOL_IP, unix.IP_PKTINFO, "IP_PKTINFO"},
+		{unix.SOL_IP, unix.IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR"},
+		{unix.SOL_IP, unix.IP_RETOPTS, "IP_RETOPTS"},
+		{unix.SOL_IP, unix.MCAST_MSFILTER, "MCAST_MSFILTER"},
+		{unix.SOL_IP, unix.IP_LOCAL_PORT_RANGE, "IP_LOCAL_PORT_RANGE"},
+		{unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF"},
+		{unix.SOL_SOCKET, unix.SO_TIMESTAMP, "SO_TIMESTAMP"},
+		{unix.SOL_IP, 999, "SOL_IP:999"},
 		{6, 1, "6:1"},
 	} {
 		if got := Name(tc.level, tc.opt); got != tc.want {
