@@ -66,7 +66,7 @@ func (c *dgram) ReadErrQueue(b []byte) (n int, ee *ExtendedError, err error) {
 			Errno: unix.Errno(se.Errno), Origin: se.Origin, Type: se.Type, Code: se.Code,
 			Info: se.Info, Data: se.Data, Dst: to,
 		}
-		if off := m.Data[options.SizeofSockExtendedErr:]; len(off) >= options.SizeofSockaddrIn {
+		if off := m.Data[options.SizeofSockExtendedErr:]; len(off) >= unix.SizeofSockaddrInet4 {
 			if ap, fam, err := options.ParseSockaddrIn(off); err == nil && fam == unix.AF_INET {
 				ee.Offender = ap.Addr()
 			}

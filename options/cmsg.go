@@ -4,7 +4,10 @@ import "golang.org/x/sys/unix"
 
 // Control messages with the 64-bit Linux layout: struct cmsghdr is
 // {size_t cmsg_len; int cmsg_level; int cmsg_type} = 16 bytes, and every
-// cmsg starts at an 8-byte boundary (CMSG_ALIGN).
+// cmsg starts at an 8-byte boundary (CMSG_ALIGN). Kept rather than
+// unix.SizeofCmsghdr, unix.CmsgLen and unix.CmsgSpace: those follow the
+// build's GOARCH (a 12-byte header and 4-byte alignment on 386 and arm),
+// these are the 64-bit layout on every build.
 const (
 	SizeofCmsghdr = 16
 	cmsgAlignTo   = 8

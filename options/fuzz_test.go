@@ -57,7 +57,7 @@ func FuzzSockaddr(f *testing.F) {
 	f.Add(rawSA(unix.AF_INET6, netip.AddrPortFrom(lo, 9), 28))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ap, fam, err := ParseSockaddrIn(b)
-		if (err != nil) != (len(b) < SizeofSockaddrIn) {
+		if (err != nil) != (len(b) < unix.SizeofSockaddrInet4) {
 			t.Fatalf("len %d: %v", len(b), err)
 		}
 		if err == nil {
@@ -175,14 +175,14 @@ func FuzzStructs(f *testing.F) {
 		}
 		if m, err := ParseMembershipReq(b); err == nil {
 			e := m.Encode()
-			n := min(len(b), SizeofIPMreqn)
-			if len(b) < SizeofIPMreqn {
-				n = SizeofIPMreq
+			n := min(len(b), unix.SizeofIPMreqn)
+			if len(b) < unix.SizeofIPMreqn {
+				n = unix.SizeofIPMreq
 			}
 			if !bytes.Equal(e[:n], b[:n]) {
 				t.Fatal("ip_mreqn round trip")
 			}
-		} else if len(b) >= SizeofIPMreq {
+		} else if len(b) >= unix.SizeofIPMreq {
 			t.Fatal("membership refused a long enough value")
 		}
 		if _, err := ParseMulticastIfReq(b); (err != nil) != (len(b) < 4) {

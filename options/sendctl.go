@@ -154,7 +154,7 @@ func (c *IPSendControl) ipCmsg(m Cmsg) error {
 	case unix.IP_RETOPTS:
 		c.HasOptions, c.Options = true, m.Data[:min(len(m.Data), 40)]
 	case unix.IP_PKTINFO:
-		if len(m.Data) != SizeofInPktinfo {
+		if len(m.Data) != unix.SizeofInet4Pktinfo {
 			return unix.EINVAL
 		}
 		c.HasPktinfo = true

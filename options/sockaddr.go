@@ -7,9 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SizeofSockaddrIn is sizeof(struct sockaddr_in).
-const SizeofSockaddrIn = 16
-
 // MaxSockaddrLen is sizeof(struct sockaddr_storage): move_addr_to_kernel
 // rejects longer addresses given to bind, connect and sendto with EINVAL
 // (sendmsg instead clamps msg_namelen to it).
@@ -20,7 +17,7 @@ const MaxSockaddrLen = 128
 // ParseSockaddrIn decodes a sockaddr_in without judging its family: fewer
 // than 16 bytes is EINVAL; the family is returned for the caller's checks.
 func ParseSockaddrIn(b []byte) (netip.AddrPort, uint16, error) {
-	if len(b) < SizeofSockaddrIn {
+	if len(b) < unix.SizeofSockaddrInet4 {
 		return netip.AddrPort{}, 0, unix.EINVAL
 	}
 	return decodeSockaddrIn(b), sockaddrFamily(b), nil
@@ -36,14 +33,14 @@ func sockaddrFamily(b []byte) uint16 { return nativeEndian.Uint16(b[0:2]) }
 // SockaddrIn encodes ap (an IPv4 or IPv4-mapped address; anything else is
 // encoded as 0.0.0.0) as a 16-byte sockaddr_in with family AF_INET.
 func SockaddrIn(ap netip.AddrPort) []byte {
-	b := make([]byte, SizeofSockaddrIn)
+	b := make([]byte, unix.SizeofSockaddrInet4)
 	PutSockaddrIn(b, ap)
 	return b
 }
 
 // SockaddrInArray is SockaddrIn without a heap allocation.
-func SockaddrInArray(ap netip.AddrPort) [SizeofSockaddrIn]byte {
-	var b [SizeofSockaddrIn]byte
+func SockaddrInArray(ap netip.AddrPort) [unix.SizeofSockaddrInet4]byte {
+	var b [unix.SizeofSockaddrInet4]byte
 	PutSockaddrIn(b[:], ap)
 	return b
 }
@@ -57,9 +54,9 @@ func AppendSockaddrIn(dst []byte, ap netip.AddrPort) []byte {
 // PutSockaddrIn writes the sockaddr_in of ap into buf and returns how many
 // bytes it wrote: all 16, or len(buf) when shorter (getsockname and
 // recvfrom copy a truncated address and report the full length; the caller
-// reports SizeofSockaddrIn).
+// reports unix.SizeofSockaddrInet4).
 func PutSockaddrIn(buf []byte, ap netip.AddrPort) int {
-	var b [SizeofSockaddrIn]byte
+	var b [unix.SizeofSockaddrInet4]byte
 	nativeEndian.PutUint16(b[0:2], unix.AF_INET)
 	binary.BigEndian.PutUint16(b[2:4], ap.Port())
 	if a := ap.Addr().Unmap(); a.Is4() {
@@ -83,7 +80,7 @@ type SockaddrResult struct {
 // AF_UNSPEC with sin_addr INADDR_ANY, accepted for compatibility as
 // AF_INET 0.0.0.0 (the port is kept).
 func ParseBindAddr(b []byte) (SockaddrResult, error) {
-	if len(b) > MaxSockaddrLen || len(b) < SizeofSockaddrIn {
+	if len(b) > MaxSockaddrLen || len(b) < unix.SizeofSockaddrInet4 {
 		return SockaddrResult{}, unix.EINVAL
 	}
 	ap := decodeSockaddrIn(b)
@@ -110,7 +107,7 @@ func ParseConnectAddr(b []byte) (SockaddrResult, error) {
 	if sockaddrFamily(b) == unix.AF_UNSPEC {
 		return SockaddrResult{Unspec: true}, nil
 	}
-	if len(b) < SizeofSockaddrIn {
+	if len(b) < unix.SizeofSockaddrInet4 {
 		return SockaddrResult{}, unix.EINVAL
 	}
 	if sockaddrFamily(b) != unix.AF_INET {
@@ -126,7 +123,7 @@ func ParseConnectAddr(b []byte) (SockaddrResult, error) {
 // (EINVAL). Ping sockets are stricter (AF_UNSPEC is EAFNOSUPPORT there):
 // use ParseSockaddrIn and check the family.
 func ParseSendtoAddr(b []byte) (SockaddrResult, error) {
-	if len(b) < SizeofSockaddrIn {
+	if len(b) < unix.SizeofSockaddrInet4 {
 		return SockaddrResult{}, unix.EINVAL
 	}
 	switch sockaddrFamily(b) {

@@ -6,13 +6,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Sizes of the IPv4 option structs on 64-bit Linux, checked by
-// TestStructSizesMatchXSys against x/sys/unix's types (or, for the structs
-// it lacks, against field-by-field mirrors of <linux/in.h>).
+// Sizes of the IPv4 option structs on 64-bit Linux that x/sys/unix has no
+// Sizeof constant for (use unix.SizeofInet4Pktinfo, unix.SizeofIPMreq,
+// unix.SizeofIPMreqn and unix.SizeofSockaddrInet4 for the others), checked
+// by TestStructSizesMatchXSys against x/sys/unix's types (or, for the
+// structs it lacks, against field-by-field mirrors of <linux/in.h>).
 const (
-	SizeofInPktinfo       = 12
-	SizeofIPMreq          = 8
-	SizeofIPMreqn         = 12
 	SizeofIPMreqSource    = 12
 	SizeofSockExtendedErr = 16
 	SizeofSockaddrStorage = 128
@@ -43,7 +42,8 @@ func putAddr4(b []byte, a netip.Addr) {
 }
 
 // InPktinfo is struct in_pktinfo {int ipi_ifindex; in_addr ipi_spec_dst;
-// in_addr ipi_addr}.
+// in_addr ipi_addr}, decoded. Not unix.Inet4Pktinfo: it holds netip.Addr
+// values, and ParseInPktinfo answers Linux's EINVAL for short bytes.
 type InPktinfo struct {
 	IfIndex int32
 	SpecDst netip.Addr
@@ -53,15 +53,15 @@ type InPktinfo struct {
 // ParseInPktinfo decodes the first 12 bytes of b; shorter is EINVAL.
 // (ip_cmsg_send wants cmsg_len == CMSG_LEN(12) exactly: check that first.)
 func ParseInPktinfo(b []byte) (InPktinfo, error) {
-	if len(b) < SizeofInPktinfo {
+	if len(b) < unix.SizeofInet4Pktinfo {
 		return InPktinfo{}, unix.EINVAL
 	}
 	return InPktinfo{IfIndex: Int32(b[0:4]), SpecDst: addr4(b[4:8]), Addr: addr4(b[8:12])}, nil
 }
 
 // Encode returns the 12-byte struct.
-func (p InPktinfo) Encode() [SizeofInPktinfo]byte {
-	var b [SizeofInPktinfo]byte
+func (p InPktinfo) Encode() [unix.SizeofInet4Pktinfo]byte {
+	var b [unix.SizeofInet4Pktinfo]byte
 	PutInt32(b[0:4], p.IfIndex)
 	putAddr4(b[4:8], p.SpecDst)
 	putAddr4(b[8:12], p.Addr)
@@ -70,7 +70,8 @@ func (p InPktinfo) Encode() [SizeofInPktinfo]byte {
 
 // IPMreqn is struct ip_mreqn {imr_multiaddr; imr_address; int imr_ifindex};
 // the shorter struct ip_mreq {imr_multiaddr; imr_interface} decodes into it
-// with IfIndex 0, as the kernel does.
+// with IfIndex 0, as the kernel does. Not unix.IPMreqn/unix.IPMreq: it
+// holds netip.Addr values, and the parsers apply Linux's length rules.
 type IPMreqn struct {
 	Multiaddr netip.Addr
 	Address   netip.Addr
@@ -79,7 +80,7 @@ type IPMreqn struct {
 
 // ParseIPMreq decodes a struct ip_mreq (8 bytes); shorter is EINVAL.
 func ParseIPMreq(b []byte) (IPMreqn, error) {
-	if len(b) < SizeofIPMreq {
+	if len(b) < unix.SizeofIPMreq {
 		return IPMreqn{}, unix.EINVAL
 	}
 	return IPMreqn{Multiaddr: addr4(b[0:4]), Address: addr4(b[4:8])}, nil
@@ -87,7 +88,7 @@ func ParseIPMreq(b []byte) (IPMreqn, error) {
 
 // ParseIPMreqn decodes a struct ip_mreqn (12 bytes); shorter is EINVAL.
 func ParseIPMreqn(b []byte) (IPMreqn, error) {
-	if len(b) < SizeofIPMreqn {
+	if len(b) < unix.SizeofIPMreqn {
 		return IPMreqn{}, unix.EINVAL
 	}
 	return IPMreqn{Multiaddr: addr4(b[0:4]), Address: addr4(b[4:8]), IfIndex: Int32(b[8:12])}, nil
@@ -97,7 +98,7 @@ func ParseIPMreqn(b []byte) (IPMreqn, error) {
 // length rule: under 8 bytes EINVAL, 8..11 an ip_mreq, 12 or more an
 // ip_mreqn (extra bytes ignored).
 func ParseMembershipReq(b []byte) (IPMreqn, error) {
-	if len(b) >= SizeofIPMreqn {
+	if len(b) >= unix.SizeofIPMreqn {
 		return ParseIPMreqn(b)
 	}
 	return ParseIPMreq(b)
@@ -108,7 +109,7 @@ func ParseMembershipReq(b []byte) (IPMreqn, error) {
 // over ip_mreqn (so its second word is the address), 12 or more an ip_mreqn.
 func ParseMulticastIfReq(b []byte) (IPMreqn, error) {
 	switch {
-	case len(b) >= SizeofIPMreq:
+	case len(b) >= unix.SizeofIPMreq:
 		return ParseMembershipReq(b)
 	case len(b) >= SizeofInAddr:
 		return IPMreqn{Multiaddr: netip.IPv4Unspecified(), Address: addr4(b[0:4])}, nil
@@ -117,8 +118,8 @@ func ParseMulticastIfReq(b []byte) (IPMreqn, error) {
 }
 
 // Encode returns the 12-byte ip_mreqn.
-func (m IPMreqn) Encode() [SizeofIPMreqn]byte {
-	var b [SizeofIPMreqn]byte
+func (m IPMreqn) Encode() [unix.SizeofIPMreqn]byte {
+	var b [unix.SizeofIPMreqn]byte
 	putAddr4(b[0:4], m.Multiaddr)
 	putAddr4(b[4:8], m.Address)
 	PutInt32(b[8:12], m.IfIndex)
@@ -126,15 +127,15 @@ func (m IPMreqn) Encode() [SizeofIPMreqn]byte {
 }
 
 // EncodeMreq returns the 8-byte ip_mreq (IfIndex is dropped).
-func (m IPMreqn) EncodeMreq() [SizeofIPMreq]byte {
-	var b [SizeofIPMreq]byte
+func (m IPMreqn) EncodeMreq() [unix.SizeofIPMreq]byte {
+	var b [unix.SizeofIPMreq]byte
 	putAddr4(b[0:4], m.Multiaddr)
 	putAddr4(b[4:8], m.Address)
 	return b
 }
 
 // IPMreqSource is struct ip_mreq_source {imr_multiaddr; imr_interface;
-// imr_sourceaddr}.
+// imr_sourceaddr}, which x/sys/unix lacks.
 type IPMreqSource struct {
 	Multiaddr, Interface, Sourceaddr netip.Addr
 }
@@ -158,17 +159,11 @@ func (m IPMreqSource) Encode() [SizeofIPMreqSource]byte {
 	return b
 }
 
-// SockExtendedErr is struct sock_extended_err. For IP_RECVERR_RFC4884 the
-// kernel reads Data as {u16 len; u8 flags; u8 reserved}; see RFC4884Len.
-type SockExtendedErr struct {
-	Errno  uint32
-	Origin uint8
-	Type   uint8
-	Code   uint8
-	Pad    uint8
-	Info   uint32
-	Data   uint32
-}
+// SockExtendedErr is struct sock_extended_err: unix.SockExtendedErr's own
+// fields (convert either way), as a type of ours only to carry Encode and
+// the RFC 4884 accessors. For IP_RECVERR_RFC4884 the kernel reads Data as
+// {u16 len; u8 flags; u8 reserved}; see RFC4884Len.
+type SockExtendedErr unix.SockExtendedErr
 
 // ParseSockExtendedErr decodes the first 16 bytes of b; shorter is EINVAL.
 func ParseSockExtendedErr(b []byte) (SockExtendedErr, error) {
@@ -203,7 +198,7 @@ func (e SockExtendedErr) RFC4884Flags() uint8 { return uint8(e.Data >> 16) }
 
 // SizeofRecvErr is the IP_RECVERR cmsg payload: sock_extended_err followed
 // by the offender's sockaddr_in (all zero when there is none).
-const SizeofRecvErr = SizeofSockExtendedErr + SizeofSockaddrIn
+const SizeofRecvErr = SizeofSockExtendedErr + unix.SizeofSockaddrInet4
 
 // EncodeRecvErr builds the IP_RECVERR cmsg payload. With hasOffender false
 // the sockaddr_in is all zero (family 0), as ip_recv_error leaves it for
@@ -228,7 +223,8 @@ func putSockaddrStorageIn(b []byte, a netip.Addr) {
 	putAddr4(b[4:8], a)
 }
 
-// GroupReq is struct group_req with an AF_INET group.
+// GroupReq is struct group_req with an AF_INET group (x/sys/unix lacks
+// group_req).
 type GroupReq struct {
 	Interface uint32
 	Group     netip.Addr
@@ -256,7 +252,8 @@ func (g GroupReq) Encode() [SizeofGroupReq]byte {
 	return b
 }
 
-// GroupSourceReq is struct group_source_req with AF_INET addresses.
+// GroupSourceReq is struct group_source_req with AF_INET addresses (x/sys/unix
+// lacks group_source_req).
 type GroupSourceReq struct {
 	Interface     uint32
 	Group, Source netip.Addr
@@ -287,7 +284,8 @@ func (g GroupSourceReq) Encode() [SizeofGroupSourceReq]byte {
 }
 
 // IPMsfilter is struct ip_msfilter: a group, the interface address, the
-// filter mode (MCAST_INCLUDE/MCAST_EXCLUDE) and the source list.
+// filter mode (MCAST_INCLUDE/MCAST_EXCLUDE) and the source list (x/sys/unix
+// lacks ip_msfilter).
 type IPMsfilter struct {
 	Multiaddr, Interface netip.Addr
 	Fmode                uint32
@@ -356,7 +354,7 @@ func AppendIPMsfilter(dst []byte, m IPMsfilter, numsrc uint32) []byte {
 }
 
 // GroupFilter is struct group_filter (MCAST_MSFILTER) with AF_INET
-// addresses.
+// addresses (x/sys/unix lacks group_filter).
 type GroupFilter struct {
 	Interface uint32
 	Group     netip.Addr
