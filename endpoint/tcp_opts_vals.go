@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"bytes"
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -136,37 +137,13 @@ func (t *tcpSock) setTCPOpt(name int, val []byte) error {
 	case unix.TCP_CORK:
 		return t.setTCPVals(func(o *tcpOptVals) error { o.cork = v != 0; return nil })
 	case unix.TCP_KEEPIDLE:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 1 || v > maxTCPKeepIdle {
-				return unix.EINVAL
-			}
-			o.keepIdle = v
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 1, maxTCPKeepIdle, func(o *tcpOptVals) { o.keepIdle = v }))
 	case unix.TCP_KEEPINTVL:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 1 || v > maxTCPKeepIntvl {
-				return unix.EINVAL
-			}
-			o.keepIntvl = v
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 1, maxTCPKeepIntvl, func(o *tcpOptVals) { o.keepIntvl = v }))
 	case unix.TCP_KEEPCNT:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 1 || v > maxTCPKeepCnt {
-				return unix.EINVAL
-			}
-			o.keepCnt = v
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 1, maxTCPKeepCnt, func(o *tcpOptVals) { o.keepCnt = v }))
 	case unix.TCP_SYNCNT:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 1 || v > maxTCPSynCnt {
-				return unix.EINVAL
-			}
-			o.synCnt = v
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 1, maxTCPSynCnt, func(o *tcpOptVals) { o.synCnt = v }))
 	case unix.TCP_LINGER2:
 		return t.setTCPVals(func(o *tcpOptVals) error {
 			switch {
@@ -192,40 +169,34 @@ func (t *tcpSock) setTCPOpt(name int, val []byte) error {
 		// is scheduled, which gVisor never leaves pending).
 		return t.setTCPVals(func(o *tcpOptVals) error { o.pingpong = v == 0; return nil })
 	case unix.TCP_THIN_LINEAR_TIMEOUTS:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 0 || v > 1 {
-				return unix.EINVAL
-			}
-			o.thinLTO = v == 1
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 0, 1, func(o *tcpOptVals) { o.thinLTO = v == 1 }))
 	case unix.TCP_THIN_DUPACK:
 		if v < 0 || v > 1 {
 			return unix.EINVAL
 		}
 		return nil // Linux validates and ignores it
 	case unix.TCP_USER_TIMEOUT:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 0 {
-				return unix.EINVAL
-			}
-			o.userTimeout = uint32(v)
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 0, math.MaxInt32, func(o *tcpOptVals) { o.userTimeout = uint32(v) }))
 	case unix.TCP_NOTSENT_LOWAT:
 		err := t.setTCPVals(func(o *tcpOptVals) error { o.notsentLowat = uint32(v); return nil })
 		t.q.Notify(waiter.WritableEvents) // sk_write_space: writability may have changed
 		return err
 	case unix.TCP_INQ:
-		return t.setTCPVals(func(o *tcpOptVals) error {
-			if v < 0 || v > 1 {
-				return unix.EINVAL
-			}
-			o.inq = v == 1
-			return nil
-		})
+		return t.setTCPVals(bounded(v, 0, 1, func(o *tcpOptVals) { o.inq = v == 1 }))
 	}
 	return unix.ENOPROTOOPT
+}
+
+// bounded is a setTCPVals change that takes v only within [lo, hi]: the
+// range checks of do_tcp_setsockopt, EINVAL outside.
+func bounded(v, lo, hi int32, set func(*tcpOptVals)) func(*tcpOptVals) error {
+	return func(o *tcpOptVals) error {
+		if v < lo || v > hi {
+			return unix.EINVAL
+		}
+		set(o)
+		return nil
+	}
 }
 
 // setTCPNodelay is __tcp_sock_set_nodelay: turning Nagle off also pushes

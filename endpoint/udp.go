@@ -226,19 +226,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if u.isClosed() {
 		return 0, unix.EBADF // a closed fd; and no autobind of a closed socket
 	}
-	u.bindMu.Lock()
-	err := u.autobindLocked()
-	var src netip.AddrPort
-	if u.binding != nil {
-		src = u.binding.Local()
-	}
-	remote := u.remote
-	u.bindMu.Unlock()
-	u.mu.Lock()
-	shut := u.shut
-	u.mu.Unlock()
+	src, remote, shut, err := u.sendEnds()
 	if err != nil {
-		return 0, unix.EAGAIN
+		return 0, err
 	}
 	if len(p) > 0xFFFF {
 		return 0, unix.EMSGSIZE
@@ -246,21 +236,9 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
-	var dst netip.AddrPort
-	if to != nil {
-		r, err := options.ParseSendtoAddr(to)
-		if err != nil {
-			return 0, err
-		}
-		if r.Addr.Port() == 0 {
-			return 0, unix.EINVAL
-		}
-		dst = routeDst(r.Addr, src.Addr())
-	} else {
-		if !remote.IsValid() {
-			return 0, unix.EDESTADDRREQ
-		}
-		dst = remote
+	dst, err := udpSendDst(to, src, remote)
+	if err != nil {
+		return 0, err
 	}
 	sp, err := u.sendCmsgs(oob)
 	if err != nil {
@@ -303,19 +281,8 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if u.lite {
 		u.applyLite(&m)
 	}
-	if sp.ttl != 0 {
-		m.TTL = uint8(sp.ttl)
-	}
-	if sp.tos >= 0 {
-		m.TOS = uint8(sp.tos)
-	}
-	if sp.hasOpts {
-		m.IPOptions = cmsgOpts
-	}
-	if sp.hasPktinfo {
-		if err := applySendPktinfo(u.s, &m, sp.pktinfo); err != nil {
-			return 0, err
-		}
+	if err := applyUDPCmsgs(u.s, &m, sp, cmsgOpts); err != nil {
+		return 0, err
 	}
 	m.IfIndex = unicastIf(m.IfIndex, m.Dst.Addr(), o)
 	if err := u.takeSendErr(&m); err != nil {
@@ -326,6 +293,62 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// sendEnds binds the socket if it is not (inet_autobind) and returns its
+// local and connected addresses and shutdown state for one send.
+func (u *udpSock) sendEnds() (src, remote netip.AddrPort, shut int, err error) {
+	u.bindMu.Lock()
+	err = u.autobindLocked()
+	if u.binding != nil {
+		src = u.binding.Local()
+	}
+	remote = u.remote
+	u.bindMu.Unlock()
+	u.mu.Lock()
+	shut = u.shut
+	u.mu.Unlock()
+	if err != nil {
+		return src, remote, shut, unix.EAGAIN
+	}
+	return src, remote, shut, nil
+}
+
+// udpSendDst is a send's destination: the address given (port 0 is
+// EINVAL) or, without one, the connected peer (EDESTADDRREQ if none).
+func udpSendDst(to []byte, src, remote netip.AddrPort) (netip.AddrPort, error) {
+	if to == nil {
+		if !remote.IsValid() {
+			return netip.AddrPort{}, unix.EDESTADDRREQ
+		}
+		return remote, nil
+	}
+	r, err := options.ParseSendtoAddr(to)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if r.Addr.Port() == 0 {
+		return netip.AddrPort{}, unix.EINVAL
+	}
+	return routeDst(r.Addr, src.Addr()), nil
+}
+
+// applyUDPCmsgs lets a send's control messages override the socket's TTL,
+// TOS, IP options and source (IP_PKTINFO) for this datagram.
+func applyUDPCmsgs(s *stack.Stack, m *stack.UDPSend, sp sendParams, opts *options.IPOptions) error {
+	if sp.ttl != 0 {
+		m.TTL = uint8(sp.ttl)
+	}
+	if sp.tos >= 0 {
+		m.TOS = uint8(sp.tos)
+	}
+	if sp.hasOpts {
+		m.IPOptions = opts
+	}
+	if sp.hasPktinfo {
+		return applySendPktinfo(s, m, sp.pktinfo)
+	}
+	return nil
 }
 
 // RecvMsg follows udp_recvmsg: a pending error comes first, then the
