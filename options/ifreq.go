@@ -25,6 +25,8 @@ const (
 // Ifreq is one struct ifreq as the kernel copies it in (get_user_ifreq)
 // and back out: the answer is written over the caller's bytes, so what a
 // request does not set keeps the caller's value.
+// Not unix.Ifreq: that one is opaque and built by NewIfreq from a name;
+// this is the caller's raw 40 bytes, answered in place.
 type Ifreq [SizeofIfreq]byte
 
 // Name is the interface name dev_ioctl and devinet_ioctl look up: the
@@ -124,7 +126,8 @@ func ParseIfconf(b []byte) (length int32, buf uint64, err error) {
 func PutIfconfLen(b []byte, n int32) { binary.NativeEndian.PutUint32(b, uint32(n)) }
 
 // Timeval encodes a time given in Unix nanoseconds as SIOCGSTAMP's struct
-// timeval (micro) or SIOCGSTAMPNS's struct timespec: two 64-bit fields.
+// timeval (micro) or SIOCGSTAMPNS's struct timespec: two 64-bit fields on
+// every build (unix.Timeval and unix.Timespec follow GOARCH).
 func Timeval(ns int64, micro bool) [16]byte {
 	sec, frac := ns/1e9, ns%1e9
 	if frac < 0 {
