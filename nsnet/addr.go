@@ -33,14 +33,6 @@ func unmap(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// checkNet accepts the IPv4 and unversioned names of a protocol.
-func checkNet(network, base string) error {
-	if network == base || network == base+"4" {
-		return nil
-	}
-	return net.UnknownNetworkError(network)
-}
-
 func checkAddr4(ap netip.AddrPort) error {
 	if ap.IsValid() && !ap.Addr().Unmap().Is4() {
 		return unix.EAFNOSUPPORT

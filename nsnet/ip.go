@@ -59,7 +59,13 @@ var (
 )
 
 func rawKind(proto int) dgramKind {
-	return dgramKind{typ: unix.SOCK_RAW, proto: proto, network: "ip4:" + strconv.Itoa(proto)}
+	return rawKindNamed(proto, "ip4:"+strconv.Itoa(proto))
+}
+
+// rawKindNamed is rawKind with the network name its OpErrors carry: the
+// caller's ("ip4:icmp") when it came through Dial or ListenPacket.
+func rawKindNamed(proto int, network string) dgramKind {
+	return dgramKind{typ: unix.SOCK_RAW, proto: proto, network: network}
 }
 
 // ListenIP opens a raw socket of IP protocol proto (unix.IPPROTO_ICMP,
