@@ -224,7 +224,10 @@ type tcpInternals struct {
 // tcpInternalsOf reads gVisor's sender and receiver state (unexported
 // fields, read by reflection under the endpoint's user lock; gVisor has no
 // accessor). ok is false when the endpoint has no connection state or its
-// layout is not the one this code knows.
+// layout is not the one this code knows. This and the other reflective
+// reads in endpoint/ (userMSS, SIOCOUTQ's queue, the SYN timer) are written
+// against gVisor v0.0.0-20260905035102-160fafc42237; TestGVisorTCPLayout
+// and TestSynBackoffLayout fail when an upgrade moves a field.
 func tcpInternalsOf(ep tcpip.Endpoint, clock tcpip.Clock) (in tcpInternals, ok bool) {
 	tep, isTCP := ep.(*tcp.Endpoint)
 	if !isTCP {
