@@ -6,6 +6,8 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"netsandbox/options"
 )
 
 // The gateway's NIC is promiscuous with spoofing, so gVisor takes every
@@ -145,54 +147,52 @@ func protoName(p uint8) string {
 }
 
 // sourceRouted tells whether opts hold a loose or strict source route
-// (RFC 791); it reads option types only as far as their lengths are sane.
+// (RFC 791), read as far as the option lengths are sane; a source route
+// whose own length is malformed counts.
 func (gw *Gateway) sourceRouted(opts header.IPv4Options) bool {
-	for i := 0; i < len(opts); {
-		switch t := opts[i]; t {
-		case byte(header.IPv4OptionListEndType):
-			return false
-		case byte(header.IPv4OptionNOPType):
-			i++
-		case 131, 137: // LSRR, SSRR
+	it := options.NewIPOptionIter(opts)
+	for opt, _, ok := it.Next(); ok; opt, _, ok = it.Next() {
+		if isSourceRoute(opt[0]) {
 			return true
-		default:
-			if i+1 >= len(opts) || opts[i+1] < 2 {
-				return false
-			}
-			i += int(opts[i+1])
 		}
 	}
-	return false
+	return it.Malformed() && isSourceRoute(opts[it.Offset()])
 }
+
+func isSourceRoute(typ byte) bool { return typ == options.IPOptLSRR || typ == options.IPOptSSRR }
 
 // optionProblem finds what gVisor's processIPOptions would refuse in opts,
 // by the same rules (lengths, repeats, the pointers and flags of record
 // route and timestamp, router alert's value): ptr is the offset of the bad
 // byte within opts.
 func optionProblem(opts header.IPv4Options) (ptr int, bad bool) {
-	it := opts.MakeIterator()
+	it := options.NewIPOptionIter(opts)
 	var seen [256]bool
-	for {
-		opt, done, p := it.Next()
-		if p != nil {
-			return int(p.Pointer) - header.IPv4MinimumSize, true
-		}
-		if done {
-			return 0, false
-		}
-		at := int(it.ErrCursor) - header.IPv4MinimumSize // the option's offset in opts
-		typ := opt.Type()
-		if typ == header.IPv4OptionListEndType {
-			return 0, false
-		}
-		if typ == header.IPv4OptionNOPType {
-			continue
+	for o, at, ok := it.Next(); ok; o, at, ok = it.Next() {
+		typ := header.IPv4OptionType(o[0])
+		// gVisor's IPv4OptionIterator checks these lengths before repeats.
+		switch typ {
+		case header.IPv4OptionTimestampType:
+			if len(o) < header.IPv4OptionTimestampHdrLength {
+				return at + header.IPv4OptionLengthOffset, true
+			}
+		case header.IPv4OptionRecordRouteType:
+			if len(o) < header.IPv4OptionRecordRouteHdrLength {
+				return at + header.IPv4OptionLengthOffset, true
+			}
+		case header.IPv4OptionRouterAlertType:
+			if len(o) != header.IPv4OptionRouterAlertLength {
+				return at + header.IPv4OptionLengthOffset, true
+			}
+		case header.IPv4OptionExperimentType:
+			if len(o) != header.IPv4OptionExperimentLength {
+				return at + header.IPv4OptionLengthOffset, true
+			}
 		}
 		if seen[typ] {
 			return at, true
 		}
 		seen[typ] = true
-		o := opt.Contents()
 		switch typ {
 		case header.IPv4OptionRecordRouteType:
 			switch ptr := int(o[2]); {
@@ -232,4 +232,8 @@ func optionProblem(opts header.IPv4Options) (ptr int, bad bool) {
 			}
 		}
 	}
+	if it.Malformed() {
+		return it.Offset(), true
+	}
+	return 0, false
 }
