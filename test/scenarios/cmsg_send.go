@@ -195,16 +195,31 @@ func sendCtl(e *harness.Env, op string, s harness.Sock, p, oob, to []byte) error
 	return err
 }
 
-// ctlCases are the control messages every raw and ping send scenario
-// tries, with what each should show on the wire.
-func ctlCases(e *harness.Env) []struct {
+// A ctlCase is one sendmsg's control messages and what the row is called.
+type ctlCase struct {
 	op  string
 	oob []byte
-} {
-	return []struct {
-		op  string
-		oob []byte
-	}{
+}
+
+// pingCtlSends sends an echo request with each case's control messages
+// from a ping socket bound to ident BasePort, recording what the peer
+// got and the reply.
+func pingCtlSends(e *harness.Env, cases []ctlCase) {
+	tap := peerProtoTap(e, unix.IPPROTO_ICMP)
+	s := pingSock(e, e.BasePort)
+	to := harness.Sockaddr(e.PeerAddr, 0)
+	for i, tc := range cases {
+		if sendCtl(e, "send "+tc.op, s, echoRequest(0, uint16(i), []byte("ping")), tc.oob, to) == nil {
+			tapRecv(e, "  peer got", tap)
+			pingReply(e, "  reply", s)
+		}
+	}
+}
+
+// ctlCases are the control messages every raw and ping send scenario
+// tries, with what each should show on the wire.
+func ctlCases(e *harness.Env) []ctlCase {
+	return []ctlCase{
 		{"no cmsg", nil},
 		{"IP_TTL 9", cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 9)},
 		{"IP_TTL 0", cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 0)},
@@ -301,15 +316,7 @@ func rawPingSendCmsgScenarios() []harness.Scenario {
 		{Name: "cmsg/send-ping-ctl", Run: func(e *harness.Env) {
 			// ping_v4_sendmsg takes the same messages; the reply comes
 			// back to the socket.
-			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
-			s := pingSock(e, e.BasePort)
-			to := harness.Sockaddr(e.PeerAddr, 0)
-			for i, tc := range ctlCases(e) {
-				if sendCtl(e, "send "+tc.op, s, echoRequest(0, uint16(i), []byte("ping")), tc.oob, to) == nil {
-					tapRecv(e, "  peer got", tap)
-					pingReply(e, "  reply", s)
-				}
-			}
+			pingCtlSends(e, ctlCases(e))
 		}},
 		{Name: "cmsg/send-ping-unbound-ctl", Run: func(e *harness.Env) {
 			// The first send binds an ephemeral ident; the reply still
@@ -451,10 +458,7 @@ func withCmsgLen(b []byte, n int) []byte {
 // SCM_TS_OPT_ID needs SOF_TIMESTAMPING_OPT_ID on the socket; any other
 // type is EINVAL, as is a message whose cmsg_len is below a header or past
 // the buffer.
-func solSocketCases(e *harness.Env) []struct {
-	op  string
-	oob []byte
-} {
+func solSocketCases(e *harness.Env) []ctlCase {
 	ttl7 := cmsgInt(unix.IPPROTO_IP, unix.IP_TTL, 7)
 	tos10 := cmsgInt(unix.IPPROTO_IP, unix.IP_TOS, 0x10)
 	rights := cmsgInt(unix.SOL_SOCKET, unix.SCM_RIGHTS, 0)
@@ -466,10 +470,7 @@ func solSocketCases(e *harness.Env) []struct {
 		}
 		return out
 	}
-	return []struct {
-		op  string
-		oob []byte
-	}{
+	return []ctlCase{
 		{"SCM_RIGHTS fd 0", rights},
 		{"SCM_RIGHTS empty", cmsgData(unix.SOL_SOCKET, unix.SCM_RIGHTS, nil)},
 		{"SCM_RIGHTS 3 bytes", cmsgData(unix.SOL_SOCKET, unix.SCM_RIGHTS, []byte{1, 2, 3})},
@@ -561,17 +562,7 @@ func sockCmsgSendScenarios() []harness.Scenario {
 				}
 			}
 		}},
-		{Name: "cmsg/send-sol-socket-ping", Run: func(e *harness.Env) {
-			tap := peerProtoTap(e, unix.IPPROTO_ICMP)
-			s := pingSock(e, e.BasePort)
-			to := harness.Sockaddr(e.PeerAddr, 0)
-			for i, tc := range solSocketCases(e) {
-				if sendCtl(e, "send "+tc.op, s, echoRequest(0, uint16(i), []byte("ping")), tc.oob, to) == nil {
-					tapRecv(e, "  peer got", tap)
-					pingReply(e, "  reply", s)
-				}
-			}
-		}},
+		{Name: "cmsg/send-sol-socket-ping", Run: func(e *harness.Env) { pingCtlSends(e, solSocketCases(e)) }},
 		{Name: "cmsg/send-sol-socket-unprivileged", Run: func(e *harness.Env) {
 			// Without CAP_NET_RAW and CAP_NET_ADMIN: SO_MARK, and
 			// SO_PRIORITY above 6, are EPERM (the first failing message
