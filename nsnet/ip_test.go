@@ -311,3 +311,64 @@ func TestPingErrQueue(t *testing.T) {
 		t.Errorf("quoted % x; want the echo request with id %d", q, c.Ident())
 	}
 }
+
+// Close wakes a ReadMsg or ReadFrom blocked on a raw or ping conn, with
+// net.ErrClosed, as TestCloseWakesBlockedCalls checks for UDP and TCP.
+func TestCloseWakesBlockedIPAndICMPReads(t *testing.T) {
+	w := newWireWith(t, pingCfg)
+	type conn interface {
+		ReadFrom([]byte) (int, net.Addr, error)
+		ReadMsg([]byte, *nsnet.ControlMessage) (int, netip.Addr, error)
+		Close() error
+	}
+	open := map[string]func() (conn, error){
+		"IPConn (ListenIP)": func() (conn, error) { return nsnet.ListenIP(w.a, unix.IPPROTO_ICMP, netip.Addr{}) },
+		"IPConn (DialIP)":   func() (conn, error) { return nsnet.DialIP(w.a, unix.IPPROTO_ICMP, netip.Addr{}, addrB) },
+		"ICMPConn (ListenICMP)": func() (conn, error) {
+			return nsnet.ListenICMP(w.a, netip.AddrPort{})
+		},
+		"ICMPConn (DialICMP)": func() (conn, error) { return nsnet.DialICMP(w.a, netip.AddrPort{}, addrB) },
+	}
+	reads := map[string]func(c conn) error{
+		"ReadMsg": func(c conn) error {
+			var cm nsnet.ControlMessage
+			_, _, err := c.ReadMsg(make([]byte, 100), &cm)
+			return err
+		},
+		"ReadFrom": func(c conn) error { _, _, err := c.ReadFrom(make([]byte, 100)); return err },
+	}
+	for cname, mk := range open {
+		for rname, read := range reads {
+			name := cname + " " + rname
+			c, err := mk()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			done := make(chan struct{})
+			var rerr error
+			go func() {
+				defer close(done)
+				rerr = read(c)
+			}()
+			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-done:
+				t.Fatalf("%s returned before Close: %v", name, rerr)
+			default:
+			}
+			if err := c.Close(); err != nil {
+				t.Errorf("%s: Close = %v", name, err)
+			}
+			within(t, 2*time.Second, name+" after Close", done)
+			if !errors.Is(rerr, net.ErrClosed) {
+				t.Errorf("%s after Close = %v, want net.ErrClosed", name, rerr)
+			}
+			if err := read(c); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s on a closed conn = %v, want net.ErrClosed", name, err)
+			}
+			if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s: second Close = %v, want net.ErrClosed", name, err)
+			}
+		}
+	}
+}
