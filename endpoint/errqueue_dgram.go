@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/options"
@@ -117,7 +118,7 @@ func (g *rawSock) QuotedICMPError(e *stack.ICMPError, quote []byte) bool {
 	if q.proto != g.proto || g.proto == unix.IPPROTO_RAW || q.connected && q.remote != q.dst {
 		return false
 	}
-	if e.Type == icmpRedirect || e.Type == icmpSourceQuench {
+	if t := header.ICMPv4Type(e.Type); t == header.ICMPv4Redirect || t == header.ICMPv4SrcQuench {
 		return true
 	}
 	o := g.optsSnapshot()
@@ -158,21 +159,15 @@ func (g *dgramSock) queueICMPError(q quotedDatagram, e *stack.ICMPError, quote, 
 	g.q.Notify(waiter.EventErr | waiter.EventIn)
 }
 
-// Types ping sockets report that other sockets ignore.
-const (
-	icmpSourceQuench = 4
-	icmpRedirect     = 5
-)
-
 // pingICMPErrno is ping_err's classification.
 func pingICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok bool) {
-	switch e.Type {
-	case icmpSourceQuench, icmpRedirect:
+	switch header.ICMPv4Type(e.Type) {
+	case header.ICMPv4SrcQuench, header.ICMPv4Redirect: // other sockets ignore these
 		return unix.EREMOTEIO, false, true
-	case icmpParamProblem:
+	case header.ICMPv4ParamProblem:
 		return unix.EPROTO, true, true
-	case icmpDestUnreach:
-		if e.Code == icmpFragNeeded {
+	case header.ICMPv4DstUnreachable:
+		if header.ICMPv4Code(e.Code) == header.ICMPv4FragmentationNeeded {
 			if pmtudisc == unix.IP_PMTUDISC_DONT {
 				return 0, false, false
 			}
@@ -187,11 +182,11 @@ func pingICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok
 // rawICMPErrno is raw_err's classification: frag-needed is hard unless the
 // socket lets its packets be fragmented, but reported either way.
 func rawICMPErrno(e *stack.ICMPError, pmtudisc int) (unix.Errno, bool) {
-	switch e.Type {
-	case icmpParamProblem:
+	switch header.ICMPv4Type(e.Type) {
+	case header.ICMPv4ParamProblem:
 		return unix.EPROTO, true
-	case icmpDestUnreach:
-		if e.Code == icmpFragNeeded {
+	case header.ICMPv4DstUnreachable:
+		if header.ICMPv4Code(e.Code) == header.ICMPv4FragmentationNeeded {
 			return unix.EMSGSIZE, pmtudisc != unix.IP_PMTUDISC_DONT
 		}
 		return unreachErrno(e.Code)

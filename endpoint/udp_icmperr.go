@@ -2,42 +2,34 @@ package endpoint
 
 import (
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/stack"
 )
 
-// ICMP types and the destination-unreachable code UDP treats specially.
-const (
-	icmpDestUnreach  = 3
-	icmpTimeExceeded = 11
-	icmpParamProblem = 12
-	icmpFragNeeded   = 4
-	icmpUnreachCodes = 16 // NR_ICMP_UNREACH + 1
-)
-
 // icmpUnreach is Linux's icmp_err_convert: the errno of each
 // destination-unreachable code and whether it is fatal ("hard").
-var icmpUnreach = [icmpUnreachCodes]struct {
+var icmpUnreach = [...]struct {
 	errno unix.Errno
 	hard  bool
 }{
-	{unix.ENETUNREACH, false},  // net unreachable
-	{unix.EHOSTUNREACH, false}, // host unreachable
-	{unix.ENOPROTOOPT, true},   // protocol unreachable
-	{unix.ECONNREFUSED, true},  // port unreachable
-	{unix.EMSGSIZE, false},     // fragmentation needed
-	{unix.EOPNOTSUPP, false},   // source route failed
-	{unix.ENETUNREACH, true},   // net unknown
-	{unix.EHOSTDOWN, true},     // host unknown
-	{unix.ENONET, true},        // host isolated
-	{unix.ENETUNREACH, true},   // net administratively prohibited
-	{unix.EHOSTUNREACH, true},  // host administratively prohibited
-	{unix.ENETUNREACH, false},  // net unreachable for TOS
-	{unix.EHOSTUNREACH, false}, // host unreachable for TOS
-	{unix.EHOSTUNREACH, true},  // communication administratively prohibited
-	{unix.EHOSTUNREACH, true},  // host precedence violation
-	{unix.EHOSTUNREACH, true},  // precedence cutoff
+	header.ICMPv4NetUnreachable:            {unix.ENETUNREACH, false},
+	header.ICMPv4HostUnreachable:           {unix.EHOSTUNREACH, false},
+	header.ICMPv4ProtoUnreachable:          {unix.ENOPROTOOPT, true},
+	header.ICMPv4PortUnreachable:           {unix.ECONNREFUSED, true},
+	header.ICMPv4FragmentationNeeded:       {unix.EMSGSIZE, false},
+	header.ICMPv4SourceRouteFailed:         {unix.EOPNOTSUPP, false},
+	header.ICMPv4DestinationNetworkUnknown: {unix.ENETUNREACH, true},
+	header.ICMPv4DestinationHostUnknown:    {unix.EHOSTDOWN, true},
+	header.ICMPv4SourceHostIsolated:        {unix.ENONET, true},
+	header.ICMPv4NetProhibited:             {unix.ENETUNREACH, true},
+	header.ICMPv4HostProhibited:            {unix.EHOSTUNREACH, true},
+	header.ICMPv4NetUnreachableForTos:      {unix.ENETUNREACH, false},
+	header.ICMPv4HostUnreachableForTos:     {unix.EHOSTUNREACH, false},
+	header.ICMPv4AdminProhibited:           {unix.EHOSTUNREACH, true},
+	header.ICMPv4HostPrecedenceViolation:   {unix.EHOSTUNREACH, true},
+	header.ICMPv4PrecedenceCutInEffect:     {unix.EHOSTUNREACH, true}, // NR_ICMP_UNREACH
 }
 
 // unreachErrno is icmp_err_convert for a destination-unreachable code
@@ -53,13 +45,13 @@ func unreachErrno(code uint8) (errno unix.Errno, hard bool) {
 // udpICMPErrno is the errno classification of __udp4_lib_err: ok is false
 // for messages UDP does not report (source quench, redirect, unknown types).
 func udpICMPErrno(e *stack.ICMPError, pmtudisc int) (errno unix.Errno, hard, ok bool) {
-	switch e.Type {
-	case icmpTimeExceeded:
+	switch header.ICMPv4Type(e.Type) {
+	case header.ICMPv4TimeExceeded:
 		return unix.EHOSTUNREACH, false, true
-	case icmpParamProblem:
+	case header.ICMPv4ParamProblem:
 		return unix.EPROTO, true, true
-	case icmpDestUnreach:
-		if e.Code == icmpFragNeeded {
+	case header.ICMPv4DstUnreachable:
+		if header.ICMPv4Code(e.Code) == header.ICMPv4FragmentationNeeded {
 			// Path MTU discovery: an error only when the socket does not
 			// let its datagrams be fragmented.
 			if pmtudisc == unix.IP_PMTUDISC_DONT {
