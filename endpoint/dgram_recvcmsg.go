@@ -116,7 +116,7 @@ func (g *dgramSock) rawIPOptions(data []byte) []byte {
 // option and advances its pointer, as ip_options_compile does for a
 // received packet; a full or malformed option is left alone.
 func fillRecordRoute(opts []byte, addr netip.Addr) {
-	rr := findIPOption(opts, ipoptRR)
+	rr := findIPOption(opts, options.IPOptRR)
 	if len(rr) < 3 {
 		return
 	}

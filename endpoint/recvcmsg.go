@@ -238,9 +238,6 @@ func isUnicastLocal(s *stack.Stack, a netip.Addr) bool {
 // maxIPOptions is the room for IPv4 options (60-byte header less 20).
 const maxIPOptions = options.MaxIPOptionsLen
 
-// ipoptRR is the record-route option type, for fillRecordRoute.
-const ipoptRR = options.IPOptRR
-
 // echoIPOptions is IP_RETOPTS: ip_options_echo then ip_options_undo on
 // the options as received (record route and timestamp already hold this
 // hop's entry). Record route comes first, then timestamp, each copied as
