@@ -236,26 +236,6 @@ func (u *udpSock) purgeErrQueue() {
 // errQueued tells whether the error queue holds anything; u.mu is held.
 func (u *udpSock) errQueuedLocked() bool { return u.errq.len() > 0 }
 
-// getIPMTU is IP_MTU: the path MTU of a connected socket's route,
-// ENOTCONN without a peer.
-func (u *udpSock) getIPMTU(buf []byte) (int, error) {
-	u.bindMu.Lock()
-	remote := u.remote
-	var local netip.Addr
-	if u.binding != nil {
-		local = u.binding.Local().Addr()
-	}
-	u.bindMu.Unlock()
-	if !remote.IsValid() {
-		return 0, unix.ENOTCONN
-	}
-	mtu, err := u.s.PathMTU(local, remote.Addr(), u.optsSnapshot().bindIf)
-	if err != nil || mtu == 0 {
-		return 0, unix.ENOTCONN
-	}
-	return options.PutIPInt(buf, int32(mtu)), nil
-}
-
 // RFC 4884 extension structure: a 4-byte header (version 2, checksum) and
 // objects with a 4-byte header (length, class, type).
 const (

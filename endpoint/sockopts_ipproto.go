@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -44,6 +45,27 @@ func (t *tcpSock) getIPProtocol(buf []byte) (int, error) {
 // getIPProtocol answers IP_PROTOCOL on a UDP socket.
 func (u *udpSock) getIPProtocol(buf []byte) (int, error) {
 	return options.PutIPInt(buf, int32(sockaddrPort(u.GetSockName()))), nil
+}
+
+// getIPMTU is IP_MTU on a UDP socket: the path MTU of a connected
+// socket's route, ENOTCONN without a peer. The other sockets' is
+// gsock.getIPMTU, in gsock_opts.go.
+func (u *udpSock) getIPMTU(buf []byte) (int, error) {
+	u.bindMu.Lock()
+	remote := u.remote
+	var local netip.Addr
+	if u.binding != nil {
+		local = u.binding.Local().Addr()
+	}
+	u.bindMu.Unlock()
+	if !remote.IsValid() {
+		return 0, unix.ENOTCONN
+	}
+	mtu, err := u.s.PathMTU(local, remote.Addr(), u.optsSnapshot().bindIf)
+	if err != nil || mtu == 0 {
+		return 0, unix.ENOTCONN
+	}
+	return options.PutIPInt(buf, int32(mtu)), nil
 }
 
 // sockaddrPort is the port of a getsockname answer, 0 on error.
