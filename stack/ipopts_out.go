@@ -44,7 +44,10 @@ func (s *Stack) flowIPOptions(r *gstack.Route, pkt *gstack.PacketBuffer) *option
 // goes to the first hop of a source route, routed there as Linux routes
 // the connection (tcp_v4_connect uses opt.faddr); the TCP checksum stays
 // the one computed against the final destination, as Linux's does.
-func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer, o *options.IPOptions) tcpip.Error {
+//
+// partialCsum says the TCP checksum holds only gVisor's pseudo-header sum
+// (a segment cut from a GSO packet), to be finished here.
+func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer, o *options.IPOptions, partialCsum bool) tcpip.Error {
 	src, final := nAddr(r.LocalAddress()), nAddr(r.RemoteAddress())
 	out := r
 	if hop := o.FirstHop; hop.IsValid() {
@@ -78,7 +81,7 @@ func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeade
 		// other segments are.
 		s.stampTCP(r, header.IPv4(b[:ipLen]), header.TCP(th), pkt)
 	}
-	if pkt.TransportProtocolNumber == header.TCPProtocolNumber && !r.RequiresTXTransportChecksum() {
+	if pkt.TransportProtocolNumber == header.TCPProtocolNumber && (partialCsum || !r.RequiresTXTransportChecksum()) {
 		// gVisor left the checksum to an offloading device; a packet that
 		// carries options is delivered as a header-included one, which
 		// the receiving side checks.
@@ -104,6 +107,55 @@ func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeade
 	defer np.DecRef()
 	np.Owner = pkt.Owner
 	return out.WriteHeaderIncludedPacket(np)
+}
+
+// writeGSOWithFlowOptions sends a GSO packet of a connection that has IP
+// options. The link's offload would copy a 20-byte header gVisor wrote
+// without them, so the packet is cut here into the MSS-sized segments the
+// offload would have made (tcp_gso_segment: the sequence number advances,
+// CWR stays on the first, FIN and PSH on the last) and each is sent as an
+// ordinary segment with the options.
+func (s *Stack) writeGSOWithFlowOptions(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer, o *options.IPOptions) tcpip.Error {
+	partial := pkt.GSOOptions.NeedsCsum
+	mss := int(pkt.GSOOptions.MSS)
+	size := pkt.Data().Size()
+	if mss <= 0 || size <= mss {
+		pkt.GSOOptions = gstack.GSO{}
+		return s.writeWithFlowOptions(r, params, pkt, o, partial)
+	}
+	th := pkt.TransportHeader().Slice()
+	if len(th) < header.TCPMinimumSize {
+		return &tcpip.ErrMalformedHeader{}
+	}
+	data := pkt.Data().AsRange().ToSlice()
+	seq := header.TCP(th).SequenceNumber()
+	flags := header.TCP(th).Flags()
+	for off := 0; off < size; off += mss {
+		end := min(off+mss, size)
+		seg := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
+			ReserveHeaderBytes: len(th),
+			Payload:            buffer.MakeWithData(data[off:end]),
+		})
+		t := header.TCP(seg.TransportHeader().Push(len(th)))
+		copy(t, th)
+		t.SetSequenceNumber(seq + uint32(off))
+		f := flags
+		if off > 0 {
+			f &^= header.TCPFlagCwr
+		}
+		if end < size {
+			f &^= header.TCPFlagFin | header.TCPFlagPsh
+		}
+		t.SetFlags(uint8(f))
+		seg.TransportProtocolNumber = header.TCPProtocolNumber
+		seg.Owner = pkt.Owner
+		err := s.writeWithFlowOptions(r, params, seg, o, partial)
+		seg.DecRef()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // strictRoute tells whether o holds a strict source route (SSRR).

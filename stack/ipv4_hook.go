@@ -92,8 +92,11 @@ func (p *ipv4Hook) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDi
 func (s *Stack) IPOptionsOutputSupported() bool { return s.ipo.out.Load() }
 
 func (e *ipv4HookEP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderParams, pkt *gstack.PacketBuffer) tcpip.Error {
-	if o := e.s.flowIPOptions(r, pkt); o != nil && pkt.GSOOptions.Type == gstack.GSONone {
-		return e.s.writeWithFlowOptions(r, params, pkt, o)
+	if o := e.s.flowIPOptions(r, pkt); o != nil {
+		if pkt.GSOOptions.Type == gstack.GSONone {
+			return e.s.writeWithFlowOptions(r, params, pkt, o, false)
+		}
+		return e.s.writeGSOWithFlowOptions(r, params, pkt, o)
 	}
 	return e.ipv4Endpoint.WritePacket(r, params, pkt)
 }

@@ -14,17 +14,36 @@ const (
 		"(socket/control/control.go:141 putCmsgStruct), where Linux writes the truncated message (put_cmsg)"
 	sentryParse = "sentry: sendmsg control messages are parsed by control.Parse (socket/control/control.go:439): " +
 		"a truncated header is EINVAL (:446), IP_TOS takes its first byte only (:505), IP_RETOPTS and any type it does not know are EINVAL (:607)"
+	sentryParseSocket = "sentry: control.Parse (socket/control/control.go:463) decides SOL_SOCKET messages itself: SCM_RIGHTS looks up the fds " +
+		"(an fd that is not open or a short body is EINVAL, :470), SCM_CREDENTIALS checks the pid (ESRCH, :78; EINVAL, :479), " +
+		"and every other type (SO_MARK, SO_PRIORITY, SO_TIMESTAMPING, SCM_TXTIME) is EINVAL (:501); " +
+		"Linux's inet sockets skip SCM_RIGHTS and SCM_CREDENTIALS and take the others (__sock_cmsg_send)"
+	gvisorGSOCork = "gVisor's TCP: with GSO on the link (the plugin's, as stock runsc's) a corked or Nagle-delayed write is merged " +
+		"into one segment of up to the GSO size (transport/tcp/snd.go:1097 limit, :864 merge) and held only while it is shorter " +
+		"than one MSS (:892), so the partial tail leaves with the full segments; Linux cuts the burst at the last full segment " +
+		"(tcp_mss_split_point)"
 	sentrySotype = "sentry: getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL is answered by the sentry, EINVAL under 4 bytes " +
 		"(syscalls/linux/sys_socket.go:498); Linux writes the short value"
 )
 
 // SentryExpected lists the scenarios in which runsc-netsandbox differs from
-// Linux only because of gVisor's sentry, which sits between the program's
-// system call and netsandbox's socket; each reason names the gVisor code
-// that decides it. A difference not listed here, nor in
+// Linux only because of gVisor: its sentry, which sits between the
+// program's system call and netsandbox's socket, or (tcpopt/cork) its TCP
+// sender under the link's GSO; each reason names the gVisor code that
+// decides it. A difference not listed here, nor in
 // scenarios.Expected, is a netsandbox bug (in plugin/ or below). Measured
 // with `netsandbox conformance --dut runsc-netsandbox` (FIDELITY.md).
 var SentryExpected = map[string]string{
+	// SOL_SOCKET control messages on sendmsg
+	"cmsg/send-sol-socket-udp":          sentryParseSocket,
+	"cmsg/send-sol-socket-raw":          sentryParseSocket,
+	"cmsg/send-sol-socket-ping":         sentryParseSocket,
+	"cmsg/send-sol-socket-unprivileged": sentryParseSocket,
+	"cmsg/send-sol-socket-tcp":          sentryParseSocket,
+	// GSO on the plugin's link
+	"tcpopt/cork": gvisorGSOCork,
+	// SO_RXQ_OVFL is not packed
+	"udplite/recv-coverage-from-peer": sentryPack,
 	// procsys
 	"bind/freebind-raw-ping":                 sentryProcsys,
 	"bind/freebind-transparent":              sentryProcsys,
