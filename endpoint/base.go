@@ -36,7 +36,8 @@ type base struct {
 	mcast  mcastOpts     // guarded by optMu (mcastopts.go)
 	memb   mcMembers     // multicast memberships (mcast_member.go)
 
-	untrack func() // drops the stack's OnClose hook
+	untrack   atomic.Pointer[func()] // drops the stack's OnClose hook (track)
+	userClose atomic.Bool            // the owner's Close has run (beginClose)
 }
 
 func (b *base) init(s *stack.Stack, typ, proto int) {
@@ -44,7 +45,25 @@ func (b *base) init(s *stack.Stack, typ, proto int) {
 	b.q = &waiter.Queue{}
 	b.closed = make(chan struct{})
 	b.opts = defaultOpts(s, typ, proto)
-	b.untrack = s.OnClose(func() { b.markClosed() }) // stack.Close ends blocked calls
+}
+
+// track lets stack.Close end the socket's blocked calls. It runs once the
+// socket is complete (New, Accept), so a socket whose construction failed
+// leaves no hook behind and the hook never sees a half-built socket.
+func (b *base) track() {
+	remove := b.s.OnClose(func() { b.markClosed() })
+	b.untrack.Store(&remove)
+	if b.isClosed() {
+		remove() // closed while the hook was being registered
+	}
+}
+
+// beginClose is the start of the owner's Close: it wakes every waiter and
+// reports whether this is the owner's first Close, whose clean-up must run
+// even when the stack's closing already woke the waiters.
+func (b *base) beginClose() bool {
+	b.markClosed()
+	return b.userClose.CompareAndSwap(false, true)
 }
 
 func (b *base) SetNonblock(v bool) { b.nonblock.Store(v) }
@@ -54,14 +73,15 @@ func (b *base) mayBlock(flags int) bool {
 	return !b.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
 }
 
-// markClosed wakes every waiter; it reports whether this was the first call.
+// markClosed wakes every waiter and makes the socket's calls answer EBADF;
+// it reports whether this was the first call.
 func (b *base) markClosed() bool {
 	first := false
 	b.closeOnce.Do(func() {
 		first = true
 		close(b.closed)
-		if b.untrack != nil {
-			b.untrack()
+		if remove := b.untrack.Load(); remove != nil {
+			(*remove)()
 		}
 		b.q.Notify(waiter.EventIn | waiter.EventOut | waiter.EventHUp | waiter.EventErr)
 	})

@@ -203,7 +203,7 @@ func (p *pingSock) GetSockOpt(level, name int, buf []byte) (int, error) {
 func (p *pingSock) Ioctl(req uint, arg []byte) error { return p.ioctl(req, arg, nil) }
 
 func (p *pingSock) Close() error {
-	if !p.markClosed() {
+	if !p.beginClose() {
 		return unix.EBADF
 	}
 	p.unwatchICMPErrors()

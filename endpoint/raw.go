@@ -174,7 +174,7 @@ func (g *rawSock) noteStamp(f rxFlags, kt int64) { g.stamp.noteRecv(f, kt) }
 func (g *rawSock) pktinfoSpecDst(d *stack.Datagram) netip.Addr { return specDst(g.s, d) }
 
 func (g *rawSock) Close() error {
-	if !g.markClosed() {
+	if !g.beginClose() {
 		return unix.EBADF
 	}
 	g.unwatchICMPErrors()

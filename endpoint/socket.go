@@ -121,5 +121,6 @@ func New(s *stack.Stack, domain, typ, proto int) (Socket, error) {
 		return nil, err
 	}
 	sock.SetNonblock(nonblock)
+	sock.(interface{ track() }).track()
 	return sock, nil
 }

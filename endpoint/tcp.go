@@ -287,6 +287,7 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 			ns.acceptIPOptions()
 			ns.peekOff.set(t.peekOff.get())
 			_ = ns.pushOpts()
+			ns.track()
 			t.mu.Lock()
 			ns.minTTL.ever = t.minTTL.ever
 			t.mu.Unlock()
@@ -605,7 +606,7 @@ func (t *tcpSock) Shutdown(how int) error {
 }
 
 func (t *tcpSock) Close() error {
-	if !t.markClosed() {
+	if !t.beginClose() {
 		return unix.EBADF
 	}
 	t.dropMinTTL()

@@ -95,6 +95,9 @@ func (u *udpSock) Bind(sa []byte) error {
 	}
 	u.bindMu.Lock()
 	defer u.bindMu.Unlock()
+	if u.isClosed() {
+		return unix.EBADF // Close releases the binding under bindMu after marking
+	}
 	if u.binding != nil {
 		return unix.EINVAL
 	}
@@ -114,6 +117,11 @@ func (u *udpSock) Bind(sa []byte) error {
 func (u *udpSock) autobindLocked() error {
 	if u.binding != nil {
 		return nil
+	}
+	if u.isClosed() {
+		// A send racing Close: Close releases the binding under bindMu
+		// after marking the socket closed, so none may be made now.
+		return unix.EBADF
 	}
 	addr := netip.IPv4Unspecified()
 	if u.deferredAddr.IsValid() {
@@ -308,7 +316,10 @@ func (u *udpSock) sendEnds() (src, remote netip.AddrPort, shut int, err error) {
 	u.mu.Lock()
 	shut = u.shut
 	u.mu.Unlock()
-	if err != nil {
+	switch {
+	case err == unix.EBADF:
+		return src, remote, shut, err
+	case err != nil:
 		return src, remote, shut, unix.EAGAIN
 	}
 	return src, remote, shut, nil
@@ -471,7 +482,7 @@ func (u *udpSock) Shutdown(how int) error {
 }
 
 func (u *udpSock) Close() error {
-	if !u.markClosed() {
+	if !u.beginClose() {
 		return unix.EBADF
 	}
 	u.dropMemberships()

@@ -106,15 +106,17 @@ func (f *fd) do(d *deadline, mask waiter.EventMask, done <-chan struct{}, op fun
 // wait blocks until an event on ch, the deadline t, a deadline change,
 // done, or close.
 func (f *fd) wait(ch <-chan struct{}, t time.Time, changed, done <-chan struct{}) error {
-	wait := time.Duration(-1)
-	if !t.IsZero() {
-		wait = time.Until(t)
+	// A deadline that passed since the caller looked fires at once (0),
+	// never reads as "no deadline".
+	wait, timed := time.Duration(0), !t.IsZero()
+	if timed {
+		wait = max(time.Until(t), 0)
 	}
-	if ch == nil && (wait < 0 || wait > pollFallback) {
-		wait = pollFallback
+	if ch == nil && (!timed || wait > pollFallback) {
+		wait, timed = pollFallback, true
 	}
 	var timeout <-chan time.Time
-	if wait >= 0 {
+	if timed {
 		tm := time.NewTimer(wait)
 		defer tm.Stop()
 		timeout = tm.C

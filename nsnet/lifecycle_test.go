@@ -161,3 +161,27 @@ func TestDialContextCancel(t *testing.T) {
 		t.Fatalf("cancelled dial = %v, want context.Canceled", err)
 	}
 }
+
+// A deadline that passes between a call's check and its wait still ends
+// the call (it read as "no deadline" when its time.Until went negative).
+func TestShortDeadlinesEndReads(t *testing.T) {
+	w := newWire(t)
+	c, err := nsnet.ListenUDP(w.a, netip.AddrPort{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 200; i++ {
+		c.SetReadDeadline(time.Now().Add(time.Duration(i%5) * time.Microsecond))
+		done := make(chan error, 1)
+		go func() { _, _, err := c.ReadFrom(make([]byte, 8)); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("round %d: %v, want a deadline error", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("round %d: a read with a passed deadline still blocks", i)
+		}
+	}
+}

@@ -115,8 +115,9 @@ func rtattr(typ uint16, data []byte) []byte {
 }
 
 // gsoMaxSizes reads every interface's GSO limit (IFLA_GSO_MAX_SIZE) in
-// this namespace, by host ifindex. An interface the kernel reports no
-// limit for is absent.
+// this namespace, by host ifindex. The kernel segments in software for a
+// device that cannot, so every interface takes GSO frames; one without
+// the attribute (or with 0) gets none.
 func gsoMaxSizes() (map[int]uint32, error) {
 	rib, err := syscall.NetlinkRIB(unix.RTM_GETLINK, unix.AF_UNSPEC)
 	if err != nil {

@@ -150,7 +150,9 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 		if err := linkUp(ifi.Name); err != nil {
 			return nil, nil, err
 		}
-		l.GSOMaxSize = gso[ifi.Index]
+		// gVisor's IPv4 cannot build a packet over 64 KiB, whatever the
+		// interface allows (BIG TCP raises gso_max_size past it).
+		l.GSOMaxSize = min(gso[ifi.Index], maxIPv4GSO)
 		fd, err := openPacketSocket(ifi.Index, l.GSOMaxSize != 0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("netsandbox plugin: packet socket on %q: %w", ifi.Name, err)
@@ -183,6 +185,13 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 	return cfg, fds, nil
 }
 
+// maxIPv4GSO bounds the TCP segments the stack builds for one frame: the
+// largest IPv4 packet less the largest IP and TCP headers.
+const maxIPv4GSO = 65535 - 60 - 60
+
+// packetSocketBuf is each packet socket's receive and send buffer.
+const packetSocketBuf = 4 << 20
+
 // openPacketSocket opens an AF_PACKET socket bound to the interface that
 // sees every frame it receives, but not the kernel's own transmissions, in
 // every multicast group. With vnetHdr every frame both ways carries a
@@ -206,6 +215,18 @@ func openPacketSocket(ifindex int, vnetHdr bool) (int, error) {
 		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 			unix.Close(fd)
 			return -1, fmt.Errorf("PACKET_VNET_HDR: %w", err)
+		}
+	}
+	// The kernel queues what arrives while the stack is busy in the
+	// socket's receive buffer, capped by net.core.rmem_max (about 208 KiB
+	// by default: three 64 KiB GSO frames); past it frames are dropped and
+	// TCP retransmits. The FORCE options lift the cap both ways to 4 MiB
+	// (the kernel charges twice that), as runsc's own sandbox network
+	// does; they need CAP_NET_ADMIN in the initial user namespace, so a
+	// rootless runsc falls back to the capped sizes, as runsc does.
+	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], packetSocketBuf); err != nil {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], packetSocketBuf)
 		}
 	}
 	mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: unix.PACKET_MR_ALLMULTI}

@@ -32,9 +32,10 @@ const (
 // ioBufs holds the buffers data crosses between the task's memory and the
 // endpoint. A fresh one per call was a large allocation per read or write
 // of a stream (up to streamChunk bytes, zeroed, then garbage): a tenth of
-// the sentry's CPU in a TCP transfer. The endpoint keeps no reference to
-// the bytes once its call returns (TCP and datagrams copy them into
-// packet buffers), so a buffer goes back as soon as the call is done.
+// the sentry's CPU in a TCP transfer. Stream sends and every receive use
+// them (datagram sends keep a buffer of their own size); the endpoint
+// keeps no reference to the bytes once its call returns (gVisor's TCP
+// copies what it is given), so a buffer goes back when the call is done.
 var ioBufs = sync.Pool{New: func() any { b := make([]byte, streamChunk); return &b }}
 
 // ioBuf returns a pooled buffer of n <= streamChunk bytes and the handle to

@@ -33,7 +33,7 @@ type route struct {
 }
 
 // An InterfaceOption configures an interface AddInterface makes.
-type InterfaceOption func(*gstack.NICOptions, gstack.LinkEndpoint)
+type InterfaceOption func(*gstack.NICOptions, gstack.LinkEndpoint) error
 
 // WithTxQueue gives the interface a transmit queue, as a Linux device's
 // qdisc: queues FIFO queues of length packets each (a flow always goes to
@@ -42,10 +42,15 @@ type InterfaceOption func(*gstack.NICOptions, gstack.LinkEndpoint)
 // then returns once its packet is queued, and a link whose writes are
 // system calls (link/fdbased) makes one sendmmsg for a burst instead of
 // one per packet, such as the ACKs of a TCP download. A full queue drops
-// the packet, as a full qdisc does.
+// the packet, as a full qdisc does. Fewer than one queue or one packet is
+// EINVAL from AddInterface.
 func WithTxQueue(queues, length int) InterfaceOption {
-	return func(o *gstack.NICOptions, ep gstack.LinkEndpoint) {
+	return func(o *gstack.NICOptions, ep gstack.LinkEndpoint) error {
+		if queues < 1 || length < 1 {
+			return unix.EINVAL
+		}
 		o.QDisc = fifo.New(ep, queues, length)
+		return nil
 	}
 }
 
@@ -63,9 +68,14 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint, opts ...Interf
 	ep = s.tapFragments(ep)
 	nicOpts := gstack.NICOptions{Name: name}
 	for _, o := range opts {
-		o(&nicOpts, ep)
+		if err := o(&nicOpts, ep); err != nil {
+			return 0, err
+		}
 	}
 	if e := s.g.CreateNICWithOptions(id, ep, nicOpts); e != nil {
+		if nicOpts.QDisc != nil {
+			nicOpts.QDisc.Close() // its goroutines run from fifo.New on
+		}
 		return 0, configErrno(e)
 	}
 	// conf.<name>.* and neigh.<name>.* (sysctl_dev.go)

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -121,5 +122,19 @@ func TestCaps(t *testing.T) {
 	s := newStack(t, stack.Config{Caps: c, GID: 1234})
 	if s.Caps() != c || s.GID() != 1234 {
 		t.Errorf("Caps %v GID %d", s.Caps(), s.GID())
+	}
+}
+
+// A transmit queue of no queues or no room is EINVAL, not a panic at the
+// first packet (gVisor's FIFO takes the flow hash modulo the queue count).
+func TestWithTxQueueBounds(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	for i, q := range [][2]int{{0, 10}, {1, 0}, {-1, 10}} {
+		if _, err := s.AddInterface(fmt.Sprintf("eth%d", i), channel.New(4, 1500, ""), stack.WithTxQueue(q[0], q[1])); !errors.Is(err, unix.EINVAL) {
+			t.Errorf("WithTxQueue(%d, %d): %v, want EINVAL", q[0], q[1], err)
+		}
+	}
+	if _, err := s.AddInterface("eth9", channel.New(4, 1500, ""), stack.WithTxQueue(2, 16)); err != nil {
+		t.Errorf("WithTxQueue(2, 16): %v", err)
 	}
 }

@@ -105,7 +105,7 @@ func (s *Stack) writeWithFlowOptions(r *gstack.Route, params gstack.NetworkHeade
 		Payload:            payload,
 	})
 	defer np.DecRef()
-	np.Owner = pkt.Owner
+	np.Owner, np.Hash = pkt.Owner, pkt.Hash // the flow's transmit queue
 	return out.WriteHeaderIncludedPacket(np)
 }
 
@@ -148,8 +148,9 @@ func (s *Stack) writeGSOWithFlowOptions(r *gstack.Route, params gstack.NetworkHe
 		}
 		t.SetFlags(uint8(f))
 		seg.TransportProtocolNumber = header.TCPProtocolNumber
-		seg.Owner = pkt.Owner
-		err := s.writeWithFlowOptions(r, params, seg, o, partial)
+		seg.Owner, seg.Hash = pkt.Owner, pkt.Hash // the flow's transmit queue
+		// The sequence number and flags changed: the sum is redone.
+		err := s.writeWithFlowOptions(r, params, seg, o, true)
 		seg.DecRef()
 		if err != nil {
 			return err
