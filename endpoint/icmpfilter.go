@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"golang.org/x/sys/unix"
+
+	"netsandbox/options"
 )
 
 // ICMP_FILTER (raw(7)): a raw IPPROTO_ICMP socket drops the ICMP types
@@ -12,13 +14,11 @@ import (
 // so the socket drops filtered packets at the head of its queue before
 // poll and recvmsg look at it; other sockets still get them.
 
-const icmpFilterOpt = 1 // ICMP_FILTER at SOL_RAW
-
 // setRawOpt handles SOL_RAW options on a raw socket as do_raw_setsockopt:
 // ICMP_FILTER on an ICMP socket, EOPNOTSUPP on others, ENOPROTOOPT for any
 // other option.
 func (g *rawSock) setRawOpt(name int, val []byte) error {
-	if name != icmpFilterOpt {
+	if name != options.ICMPFilter {
 		return unix.ENOPROTOOPT
 	}
 	if g.proto != unix.IPPROTO_ICMP {
@@ -35,7 +35,7 @@ func (g *rawSock) setRawOpt(name int, val []byte) error {
 
 // getRawOpt is do_raw_getsockopt: min(optlen, 4) bytes of the mask.
 func (g *rawSock) getRawOpt(name int, buf []byte) (int, error) {
-	if name != icmpFilterOpt {
+	if name != options.ICMPFilter {
 		return 0, unix.ENOPROTOOPT
 	}
 	if g.proto != unix.IPPROTO_ICMP {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"netsandbox/options"
 )
 
 // SetHeaderIncluded turns IP_HDRINCL on or off: with it on, a write is a
@@ -24,10 +26,6 @@ func (c *IPConn) HeaderIncluded() (bool, error) {
 	}
 	return v != 0, nil
 }
-
-// icmpFilterOpt is ICMP_FILTER at SOL_RAW (linux/icmp.h); x/sys/unix has
-// no name for it.
-const icmpFilterOpt = 1
 
 // ICMPFilter is the ICMP_FILTER of a raw ICMP conn (raw(7)): a 32-bit mask
 // whose bit t blocks ICMP type t, so the conn is not handed those
@@ -74,14 +72,14 @@ func (c *IPConn) SetICMPFilter(f *ICMPFilter) error {
 	}
 	var b [4]byte
 	binary.NativeEndian.PutUint32(b[:], uint32(*f))
-	return c.setopt(unix.SOL_RAW, icmpFilterOpt, b[:])
+	return c.setopt(unix.SOL_RAW, options.ICMPFilter, b[:])
 }
 
 // ICMPFilter returns the conn's ICMP_FILTER (on a conn of protocol
 // unix.IPPROTO_ICMP only, as SetICMPFilter).
 func (c *IPConn) ICMPFilter() (*ICMPFilter, error) {
 	var b [4]byte
-	if _, err := c.fd.s.GetSockOpt(unix.SOL_RAW, icmpFilterOpt, b[:]); err != nil {
+	if _, err := c.fd.s.GetSockOpt(unix.SOL_RAW, options.ICMPFilter, b[:]); err != nil {
 		return nil, c.err("get", err, netip.AddrPort{})
 	}
 	f := ICMPFilter(binary.NativeEndian.Uint32(b[:]))

@@ -95,10 +95,7 @@ func soError(s endpoint.Socket) error {
 }
 
 func newSocket(st *stack.Stack, typ, proto int) (endpoint.Socket, error) {
-	if st == nil {
-		return nil, unix.EINVAL // endpoint.New would dereference it
-	}
-	return endpoint.New(st, unix.AF_INET, typ, proto)
+	return endpoint.New(st, unix.AF_INET, typ, proto) // EINVAL for a nil stack
 }
 
 func (c *TCPConn) err(op string, err error) error {

@@ -100,3 +100,7 @@ func PutInt32(b []byte, v int32) { nativeEndian.PutUint32(b, uint32(v)) }
 
 // Int32 reads a native-endian int32 from b[0:4]. b must hold 4 bytes.
 func Int32(b []byte) int32 { return int32(nativeEndian.Uint32(b)) }
+
+// ICMPFilter is ICMP_FILTER at SOL_RAW (linux/icmp.h; x/sys/unix has no
+// name for it): a raw ICMP socket's 32-bit mask of the types it drops.
+const ICMPFilter = 1

@@ -132,7 +132,9 @@ func (s *Stack) refreshBroadcasts() {
 // AddRoute adds a route to dst through gw (invalid gw = on-link) on the
 // interface. gVisor's route table is first-match, so the table is kept
 // sorted by prefix length, longest first, which gives Linux's
-// longest-prefix-match result.
+// longest-prefix-match result. Adding the prefix route AddAddress made
+// takes it over and succeeds, where Linux answers EEXIST: programs written
+// before AddAddress made it add it themselves.
 func (s *Stack) AddRoute(dst netip.Prefix, gw netip.Addr, ifindex int) error {
 	return s.addRoute(dst, gw, ifindex, false)
 }
