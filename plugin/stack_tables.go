@@ -125,7 +125,7 @@ func (s *Stack) Statistics(stat any, arg string) error {
 		u := st.Stats()
 		*v = inet.StatSNMPUDP{
 			u.UDPInDatagrams.Load(), u.UDPNoPorts.Load(), u.UDPInErrors.Load(), u.UDPOutDatagrams.Load(),
-			u.UDPRcvbufErrors.Load(), 0, u.UDPInCsumErrors.Load(), u.UDPIgnoredMulti.Load(),
+			u.UDPRcvbufErrors.Load(), u.UDPSndbufErrors.Load(), u.UDPInCsumErrors.Load(), u.UDPIgnoredMulti.Load(),
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ type Stats struct {
 	UDPInErrors     atomic.Uint64 // datagrams dropped for bad length, checksum or full buffer
 	UDPOutDatagrams atomic.Uint64 // datagrams sent
 	UDPRcvbufErrors atomic.Uint64 // datagrams dropped because a receive buffer was full
+	UDPSndbufErrors atomic.Uint64 // datagrams a full device queue dropped, reported as sent (no IP_RECVERR)
 	UDPInCsumErrors atomic.Uint64 // datagrams dropped for a bad checksum
 	UDPIgnoredMulti atomic.Uint64 // broadcast/multicast datagrams no socket wanted
 
