@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 
 	"netsandbox/nsnet"
 	"netsandbox/stack"
@@ -34,20 +35,35 @@ func echoRequest(id, seq uint16, data string) []byte {
 	return b
 }
 
-// inetChecksum is RFC 1071's sum; a message with a correct checksum field
-// sums to 0.
-func inetChecksum(b []byte) uint16 {
-	var s uint32
-	for ; len(b) >= 2; b = b[2:] {
-		s += uint32(b[0])<<8 | uint32(b[1])
+// inetChecksum is RFC 1071's sum (gVisor's); a message with a correct
+// checksum field sums to 0.
+func inetChecksum(b []byte) uint16 { return ^checksum.Checksum(b, 0) }
+
+// putChecksum fills the ICMP checksum of m.
+func putChecksum(m []byte) {
+	m[2], m[3] = 0, 0
+	binary.BigEndian.PutUint16(m[2:], inetChecksum(m))
+}
+
+// rawEcho writes an echo request on the raw conn c and checks the reply
+// it reads back, IP header first.
+func rawEcho(t *testing.T, c net.Conn, id uint16, data, what string) {
+	t.Helper()
+	req := echoRequest(id, 1, data)
+	putChecksum(req)
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
 	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
+	if n < 20 {
+		t.Fatalf("raw read of %d bytes", n)
 	}
-	return ^uint16(s)
+	checkEchoReply(t, what, buf[20:n], id, 1, data)
 }
 
 // checkEchoReply fails t unless m is an ICMP echo reply (header and data)
@@ -223,7 +239,7 @@ func TestRawICMPSeesEchoReplyWithHeader(t *testing.T) {
 
 	// A raw write: the checksum is the writer's, the identifier kept.
 	req := echoRequest(0x5151, 9, "raw")
-	binary.BigEndian.PutUint16(req[2:], inetChecksum(req))
+	putChecksum(req)
 	if _, err := raw.WriteMsg(req, nil, addrB); err != nil {
 		t.Fatal(err)
 	}
@@ -249,21 +265,7 @@ func TestDialIP(t *testing.T) {
 	if ra, ok := c.RemoteAddr().(*net.IPAddr); !ok || !ra.IP.Equal(addrB.AsSlice()) {
 		t.Fatalf("RemoteAddr = %v, want 10.0.0.2", c.RemoteAddr())
 	}
-	req := echoRequest(0x6262, 1, "dialed raw")
-	binary.BigEndian.PutUint16(req[2:], inetChecksum(req))
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 1500)
-	n, err := c.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 20 {
-		t.Fatalf("raw read of %d bytes", n)
-	}
-	checkEchoReply(t, "dialed raw reply", buf[20:n], 0x6262, 1, "dialed raw")
+	rawEcho(t, c, 0x6262, "dialed raw", "dialed raw reply")
 }
 
 // An ICMP error about a ping conn's request reaches its error queue,

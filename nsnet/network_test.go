@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -69,21 +68,7 @@ func TestNetworkNamesAccepted(t *testing.T) {
 	if ra, ok := c.RemoteAddr().(*net.IPAddr); !ok || !ra.IP.Equal(addrB.AsSlice()) {
 		t.Errorf("RemoteAddr = %v, want 10.0.0.2", c.RemoteAddr())
 	}
-	req := echoRequest(0x7373, 1, "by name")
-	putChecksum(req)
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 1500)
-	n, err := c.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 20 {
-		t.Fatalf("raw read of %d bytes", n)
-	}
-	checkEchoReply(t, `reply on Dial("ip4:icmp")`, buf[20:n], 0x7373, 1, "by name")
+	rawEcho(t, c, 0x7373, "by name", `reply on Dial("ip4:icmp")`)
 
 	// A Dialer's LocalAddr binds the raw conn's address; its port is moot.
 	d := nsnet.Dialer{Stack: w.a, LocalAddr: netip.AddrPortFrom(addrA, 9)}
@@ -123,13 +108,6 @@ func TestNetworkNamesAccepted(t *testing.T) {
 		}
 		l.Close()
 	}
-}
-
-// putChecksum fills the ICMP checksum of m.
-func putChecksum(m []byte) {
-	m[2], m[3] = 0, 0
-	s := inetChecksum(m)
-	m[2], m[3] = byte(s>>8), byte(s)
 }
 
 // Refused names fail as package net fails them: an *net.OpError of the
