@@ -1,0 +1,70 @@
+// Package freebsd is netsandbox's FreeBSD ip(4) personality: a socket that
+// speaks FreeBSD's IP-level ABI (FreeBSD/amd64) on the same Linux-faithful
+// stack as endpoint.New's sockets.
+//
+// # Design
+//
+// The personality is chosen when a socket is made: freebsd.New(st, domain,
+// typ, proto) returns a *Socket that wraps an endpoint.Socket of the same
+// stack. The wrapped socket does the work (binding, routing, queues, the
+// wire); the wrapper translates, at the boundary, everything whose bytes or
+// rules differ on FreeBSD:
+//
+//   - option numbers of level IPPROTO_IP (netinet/in.h: IP_TOS is 3, IP_TTL
+//     4, IP_RECVDSTADDR 7, IP_RECVIF 20, IP_RECVTTL 65, IP_MINTTL 66,
+//     IP_DONTFRAG 67, IP_RECVTOS 68, ...) and their value rules:
+//     ip_ctloutput's sooptcopyin takes an int and nothing shorter (EINVAL),
+//     IP_TTL and IP_TOS keep the low byte of any int (TTL 0 is allowed),
+//     getsockopt answers sooptcopyout's min(4, optlen) bytes;
+//   - the socket level SOL_SOCKET = 0xffff with the boolean options
+//     SO_REUSEADDR (4), SO_BROADCAST (0x20) and SO_REUSEPORT (0x200); other
+//     socket-level options answer ENOPROTOOPT. Levels other than IPPROTO_IP
+//     and 0xffff (IPPROTO_TCP, IPPROTO_UDP) are passed to the wrapped socket
+//     untranslated: their numbers and rules are Linux's;
+//   - struct sockaddr_in with sin_len (getsockaddr sets it from namelen; a
+//     length other than 16 is EINVAL, a family other than AF_INET
+//     EAFNOSUPPORT), and every sockaddr handed back carries sin_len = 16;
+//   - control messages in FreeBSD's layout: a 12-byte cmsghdr (socklen_t
+//     cmsg_len, int level, int type) padded to 16, data aligned to 8;
+//     IP_RECVDSTADDR is a bare in_addr, IP_RECVTTL and IP_RECVTOS one u_char,
+//     IP_RECVIF a struct sockaddr_dl (56 bytes, as if_attach_internal sizes
+//     an interface's link address), in ip_savecontrol's order; on sendmsg
+//     IP_SENDSRCADDR (= IP_RECVDSTADDR) and IP_TOS (one u_char) with
+//     udp_output's checks;
+//   - msghdr flags (MSG_DONTWAIT 0x80, MSG_TRUNC 0x10, MSG_CTRUNC 0x20,
+//     MSG_WAITALL 0x40, MSG_EOR 8, MSG_NOSIGNAL 0x20000).
+//
+// Defaults follow FreeBSD where they differ: UDP and raw sockets leave
+// without DF unless IP_DONTFRAG is set (the wrapped socket runs with
+// IP_PMTUDISC_DONT, and IP_DONTFRAG switches it to IP_PMTUDISC_DO, which
+// sets DF and answers EMSGSIZE over the route's MTU, as ip_output does).
+//
+// # Errors
+//
+// Every method returns a unix.Errno, and its numbering is Linux's: the
+// value identifies the condition (errors.Is(err, unix.EINVAL) works, as for
+// endpoint sockets). A FreeBSD-ABI layer that must write the guest's errno
+// converts it with Errno, which gives FreeBSD's number (sys/sys/errno.h:
+// EAGAIN 35, EMSGSIZE 40, ENOPROTOOPT 42, EADDRNOTAVAIL 49, ...).
+//
+// ip(4)'s ERRORS section says an unknown option is EINVAL; FreeBSD's source
+// decides otherwise and the source wins: ip_ctloutput's default case is
+// ENOPROTOOPT for an unknown IPPROTO_IP name, and EINVAL is its answer for a
+// level it does not know. Both are what this package answers.
+//
+// # What is done and what is not
+//
+// Done, each pinned by a scenario of test/scenarios/freebsd*.go citing the
+// FreeBSD source that decides it: IP_OPTIONS, IP_TOS, IP_TTL, IP_MINTTL,
+// IP_DONTFRAG, IP_RECVDSTADDR, IP_SENDSRCADDR, IP_RECVTTL, IP_RECVTOS,
+// IP_RECVIF, IP_RECVOPTS/IP_RECVRETOPTS (kept and read back; FreeBSD's
+// ip_savecontrol delivers nothing for them: "notyet").
+//
+// Not done, and answered ENOPROTOOPT (so a program sees "not supported",
+// never a silent success): IP_ONESBCAST, IP_BINDANY, IP_PORTRANGE, the
+// multicast options (IP_MULTICAST_*, IP_ADD/DROP_MEMBERSHIP, the
+// source-specific ones, MCAST_*) and IP_HDRINCL. A FreeBSD-personality raw
+// socket can be made but sends with the header built by the stack.
+// TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and raw sockets
+// it is kept and read back but packets leave with the default TTL.
+package freebsd

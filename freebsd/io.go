@@ -1,0 +1,218 @@
+package freebsd
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/options"
+)
+
+// ipMaxPacket is IP_MAXPACKET; udp_output refuses a datagram that would not
+// fit with its headers (EMSGSIZE) before it reads the control messages.
+const ipMaxPacket = 65535
+
+// sendCtl is what udp_output takes from the control messages.
+type sendCtl struct {
+	src    netip.Addr
+	hasSrc bool
+	tos    int
+	hasTOS bool
+}
+
+// parseSendCmsgs reads the control messages of a UDP sendmsg in
+// udp_output's order and with its checks: a malformed buffer is EINVAL,
+// other levels are skipped, IP_SENDSRCADDR must be CMSG_LEN(4) and IP_TOS
+// CMSG_LEN(1) (EINVAL otherwise), any other IPPROTO_IP type is
+// ENOPROTOOPT.
+func parseSendCmsgs(oob []byte) (sendCtl, error) {
+	var c sendCtl
+	msgs, err := ParseCmsgs(oob)
+	for _, m := range msgs {
+		if m.Level != IPPROTO_IP {
+			continue
+		}
+		switch m.Type {
+		case IP_SENDSRCADDR:
+			if m.Len != uint32(CmsgLen(4)) {
+				return c, unix.EINVAL
+			}
+			c.src, c.hasSrc = netip.AddrFrom4([4]byte(m.Data)), true
+		case IP_TOS:
+			if m.Len != uint32(CmsgLen(1)) {
+				return c, unix.EINVAL
+			}
+			c.tos, c.hasTOS = int(m.Data[0]), true
+		default:
+			return c, unix.ENOPROTOOPT
+		}
+	}
+	if err != nil {
+		return c, unix.EINVAL
+	}
+	return c, nil
+}
+
+// SendMsg is sendmsg(2): to is a FreeBSD sockaddr_in or nil, oob FreeBSD
+// control messages, flags FreeBSD's MSG_* bits.
+func (s *Socket) SendMsg(p, oob, to []byte, flags int) (int, error) {
+	var lto []byte
+	if to != nil {
+		var err error
+		if lto, err = linuxSockaddr(to); err != nil {
+			return 0, err
+		}
+	}
+	lflags := linuxFlags(flags)
+	if s.typ != unix.SOCK_DGRAM {
+		if len(oob) > 0 {
+			return 0, unix.EINVAL // not taken by this personality on TCP and raw
+		}
+		return s.in.SendMsg(p, nil, lto, lflags)
+	}
+	if len(p)+28 > ipMaxPacket {
+		return 0, unix.EMSGSIZE
+	}
+	var loob []byte
+	if len(oob) > 0 {
+		c, err := parseSendCmsgs(oob)
+		if err != nil {
+			return 0, err
+		}
+		if c.hasSrc {
+			if err := s.checkSendSrc(c.src); err != nil {
+				return 0, err
+			}
+			var pi [unix.SizeofInet4Pktinfo]byte
+			a := c.src.As4()
+			copy(pi[4:8], a[:]) // ipi_spec_dst
+			loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_PKTINFO, pi[:])
+		}
+		if c.hasTOS {
+			loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_TOS, le32(c.tos))
+		}
+	}
+	return s.in.SendMsg(p, loob, lto, lflags)
+}
+
+// checkSendSrc is udp_output's IP_SENDSRCADDR rule: the socket needs a
+// local port; a socket bound to an address cannot pick another
+// (in_pcbbind_setup: EINVAL), nor can INADDR_ANY be asked of an unbound
+// address; the address must be one of the host's (EADDRNOTAVAIL).
+func (s *Socket) checkSendSrc(src netip.Addr) error {
+	sa, err := s.in.GetSockName()
+	if err != nil {
+		return err
+	}
+	lap, _, perr := options.ParseSockaddrIn(sa)
+	if perr != nil {
+		return unix.EINVAL
+	}
+	if lap.Port() == 0 {
+		return unix.EINVAL
+	}
+	if !lap.Addr().IsUnspecified() {
+		return unix.EINVAL
+	}
+	if src.IsUnspecified() {
+		return unix.EINVAL
+	}
+	if !s.isLocal(src) {
+		return unix.EADDRNOTAVAIL
+	}
+	return nil
+}
+
+// RecvMsg is recvmsg(2): from is a FreeBSD sockaddr_in, oob receives
+// FreeBSD control messages in ip_savecontrol's order (IP_RECVDSTADDR,
+// IP_RECVTTL, IP_RECVIF, IP_RECVTOS), and a control buffer too short for
+// them gets their first bytes and MSG_CTRUNC, as kern_recvit copies them.
+func (s *Socket) RecvMsg(p, oob []byte, flags int) (n, oobn, recvflags int, from []byte, err error) {
+	var inOob []byte
+	if s.typ != unix.SOCK_STREAM {
+		inOob = make([]byte, 256)
+	}
+	n, ion, rf, lfrom, err := s.in.RecvMsg(p, inOob, linuxFlags(flags))
+	if err != nil {
+		return n, 0, bsdFlags(rf), bsdSockaddr(lfrom), err
+	}
+	recvflags = bsdFlags(rf &^ unix.MSG_CTRUNC)
+	var ctl []byte
+	if ion > 0 {
+		ctl = s.bsdRecvCmsgs(inOob[:ion])
+	}
+	oobn = copy(oob, ctl)
+	if oobn < len(ctl) {
+		recvflags |= MSG_CTRUNC
+	}
+	return n, oobn, recvflags, bsdSockaddr(lfrom), nil
+}
+
+// bsdRecvCmsgs turns the wrapped socket's Linux control messages into
+// FreeBSD's.
+func (s *Socket) bsdRecvCmsgs(lin []byte) []byte {
+	var (
+		dst             [4]byte
+		ifindex         int
+		ttl, tos        byte
+		havePI, haveTTL bool
+		haveTOS         bool
+	)
+	p := options.NewCmsgParser(lin)
+	for {
+		m, ok := p.Next()
+		if !ok {
+			break
+		}
+		if m.Level != unix.SOL_IP {
+			continue
+		}
+		switch m.Type {
+		case unix.IP_PKTINFO:
+			if len(m.Data) >= unix.SizeofInet4Pktinfo {
+				ifindex = int(int32(binary.NativeEndian.Uint32(m.Data)))
+				copy(dst[:], m.Data[8:12])
+				havePI = true
+			}
+		case unix.IP_TTL:
+			if len(m.Data) >= 4 {
+				ttl, haveTTL = byte(binary.NativeEndian.Uint32(m.Data)), true
+			}
+		case unix.IP_TOS:
+			if len(m.Data) >= 1 {
+				tos, haveTOS = m.Data[0], true
+			}
+		}
+	}
+	s.mu.Lock()
+	o := s.o
+	s.mu.Unlock()
+	var out []byte
+	if o.recvDstAddr && havePI {
+		out = AppendCmsg(out, IPPROTO_IP, IP_RECVDSTADDR, dst[:])
+	}
+	if o.recvTTL && haveTTL {
+		out = AppendCmsg(out, IPPROTO_IP, IP_RECVTTL, []byte{ttl})
+	}
+	if o.recvIF && havePI {
+		out = AppendCmsg(out, IPPROTO_IP, IP_RECVIF, s.linkAddr(ifindex))
+	}
+	if o.recvTOS && haveTOS {
+		out = AppendCmsg(out, IPPROTO_IP, IP_RECVTOS, []byte{tos})
+	}
+	return out
+}
+
+// linkAddr is the interface's struct sockaddr_dl, or ip_savecontrol's dummy.
+func (s *Socket) linkAddr(ifindex int) []byte {
+	ifc, ok := s.st.InterfaceByIndex(ifindex)
+	if !ok {
+		return SockaddrDL(0, 0, "", nil)
+	}
+	typ := uint8(IFT_ETHER)
+	if ifc.Loopback {
+		typ = IFT_LOOP
+	}
+	return SockaddrDL(ifc.Index, typ, ifc.Name, ifc.MAC)
+}

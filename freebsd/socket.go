@@ -1,0 +1,175 @@
+package freebsd
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/endpoint"
+	"netsandbox/stack"
+)
+
+// Socket is an AF_INET socket with FreeBSD's IP-level ABI (see the package
+// doc). It is safe for concurrent use as endpoint sockets are.
+type Socket struct {
+	in  endpoint.Socket
+	st  *stack.Stack
+	typ int
+
+	mu sync.Mutex
+	o  bsdOpts
+}
+
+// bsdOpts are the inpcb fields FreeBSD keeps and reads back itself.
+type bsdOpts struct {
+	ttl, tos, minttl uint8
+	ipopts           []byte // as ip_pcbopts stores them: first hop, then options
+	recvDstAddr      bool
+	recvTTL          bool
+	recvTOS          bool
+	recvIF           bool
+	recvOpts         bool
+	recvRetOpts      bool
+	dontFrag         bool
+}
+
+// New makes a FreeBSD-personality socket on st, with socket(2)'s checks as
+// endpoint.New makes them (the type and protocol numbers of AF_INET are the
+// same on both systems).
+func New(st *stack.Stack, domain, typ, proto int) (*Socket, error) {
+	in, err := endpoint.New(st, domain, typ, proto)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(st, in, typ&0xf)
+}
+
+func wrap(st *stack.Stack, in endpoint.Socket, typ int) (*Socket, error) {
+	s := &Socket{in: in, st: st, typ: typ}
+	// udp_attach, rip_attach, tcp_attach: inp_ip_ttl = V_ip_defttl.
+	s.o.ttl = uint8(st.Sysctl().Int("net.ipv4.ip_default_ttl"))
+	if s.dgramLike() {
+		// FreeBSD sets DF on UDP and raw datagrams only with IP_DONTFRAG
+		// (udp_output, rip_output); Linux's default would set it.
+		if err := in.SetSockOpt(unix.SOL_IP, unix.IP_MTU_DISCOVER, le32(unix.IP_PMTUDISC_DONT)); err != nil {
+			in.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Socket) dgramLike() bool { return s.typ == unix.SOCK_DGRAM || s.typ == unix.SOCK_RAW }
+
+func le32(v int) []byte {
+	b := make([]byte, 4)
+	binary.LittleEndian.PutUint32(b, uint32(v))
+	return b
+}
+
+// Inner is the wrapped Linux-personality socket.
+func (s *Socket) Inner() endpoint.Socket { return s.in }
+
+// Bind takes a FreeBSD struct sockaddr_in.
+func (s *Socket) Bind(sa []byte) error {
+	l, err := linuxSockaddr(sa)
+	if err != nil {
+		return err
+	}
+	return s.in.Bind(l)
+}
+
+// Connect takes a FreeBSD struct sockaddr_in.
+func (s *Socket) Connect(sa []byte) error {
+	l, err := linuxSockaddr(sa)
+	if err != nil {
+		return err
+	}
+	return s.in.Connect(l)
+}
+
+func (s *Socket) Listen(backlog int) error { return s.in.Listen(backlog) }
+
+// Accept returns the new connection with the same personality.
+func (s *Socket) Accept(flags int) (*Socket, []byte, error) {
+	a, sa, err := s.in.Accept(flags)
+	if err != nil || a == nil {
+		return nil, bsdSockaddr(sa), err
+	}
+	c := &Socket{in: a, st: s.st, typ: s.typ}
+	s.mu.Lock()
+	c.o = s.o
+	c.o.ipopts = append([]byte(nil), s.o.ipopts...)
+	s.mu.Unlock()
+	return c, bsdSockaddr(sa), nil
+}
+
+func (s *Socket) GetSockName() ([]byte, error) {
+	sa, err := s.in.GetSockName()
+	return bsdSockaddr(sa), err
+}
+
+func (s *Socket) GetPeerName() ([]byte, error) {
+	sa, err := s.in.GetPeerName()
+	return bsdSockaddr(sa), err
+}
+
+func (s *Socket) Shutdown(how int) error           { return s.in.Shutdown(how) }
+func (s *Socket) Close() error                     { return s.in.Close() }
+func (s *Socket) Ioctl(req uint, arg []byte) error { return s.in.Ioctl(req, arg) }
+func (s *Socket) Readiness(mask uint32) uint32     { return s.in.Readiness(mask) }
+func (s *Socket) SetNonblock(v bool)               { s.in.SetNonblock(v) }
+func (s *Socket) Wait(mask uint32, deadline time.Time) (uint32, error) {
+	return s.in.Wait(mask, deadline)
+}
+
+// flagMap pairs FreeBSD's msghdr flags with Linux's.
+var flagMap = [...][2]int{
+	{MSG_OOB, unix.MSG_OOB},
+	{MSG_PEEK, unix.MSG_PEEK},
+	{MSG_DONTROUTE, unix.MSG_DONTROUTE},
+	{MSG_EOR, unix.MSG_EOR},
+	{MSG_TRUNC, unix.MSG_TRUNC},
+	{MSG_WAITALL, unix.MSG_WAITALL},
+	{MSG_DONTWAIT, unix.MSG_DONTWAIT},
+	{MSG_NOSIGNAL, unix.MSG_NOSIGNAL},
+}
+
+// linuxFlags converts call flags; MSG_TRUNC is an output flag on FreeBSD
+// (soreceive has no "return the real length" request), so it is not
+// passed, and bits FreeBSD does not define are dropped.
+func linuxFlags(f int) int {
+	out := 0
+	for _, p := range flagMap {
+		if f&p[0] != 0 && p[0] != MSG_TRUNC {
+			out |= p[1]
+		}
+	}
+	return out
+}
+
+// bsdFlags converts msg_flags handed back by the wrapped socket.
+func bsdFlags(f int) int {
+	out := 0
+	for _, p := range flagMap {
+		if f&p[1] != 0 {
+			out |= p[0]
+		}
+	}
+	return out
+}
+
+// isLocal is ifa_ifwithaddr_check: an address of one of the interfaces.
+func (s *Socket) isLocal(a netip.Addr) bool {
+	for _, ifc := range s.st.Interfaces() {
+		for _, p := range ifc.Addrs {
+			if p.Addr() == a {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,264 @@
+package freebsd
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/stack"
+)
+
+func newStack(t testing.TB) *stack.Stack {
+	t.Helper()
+	st, err := stack.New(stack.Config{Caps: stack.AllCaps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+func newUDP(t *testing.T, st *stack.Stack) *Socket {
+	t.Helper()
+	s, err := New(st, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var lo = netip.MustParseAddr("127.0.0.1")
+
+func sa(a netip.Addr, port uint16) []byte { return SockaddrIn(netip.AddrPortFrom(a, port)) }
+
+func setInt(t *testing.T, s *Socket, level, name int, v int32) {
+	t.Helper()
+	if err := s.SetSockOpt(level, name, le32(int(v))); err != nil {
+		t.Fatalf("setsockopt(%d, %d, %d): %v", level, name, v, err)
+	}
+}
+
+func getInt(t *testing.T, s *Socket, level, name int) int32 {
+	t.Helper()
+	var b [4]byte
+	n, err := s.GetSockOpt(level, name, b[:])
+	if err != nil || n != 4 {
+		t.Fatalf("getsockopt(%d, %d) = %d, %v", level, name, n, err)
+	}
+	return int32(binary.LittleEndian.Uint32(b[:]))
+}
+
+func recv(t *testing.T, s *Socket, oob []byte) (int, int, int, []byte, []byte) {
+	t.Helper()
+	if _, err := s.Wait(unix.EPOLLIN, time.Now().Add(2*time.Second)); err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	p := make([]byte, 64)
+	n, oobn, fl, from, err := s.RecvMsg(p, oob, MSG_DONTWAIT)
+	if err != nil {
+		t.Fatalf("recvmsg: %v", err)
+	}
+	return n, oobn, fl, from, p[:n]
+}
+
+func TestIntOptionRules(t *testing.T) {
+	st := newStack(t)
+	s := newUDP(t, st)
+	// sooptcopyin: shorter than an int is EINVAL, longer is fine.
+	if err := s.SetSockOpt(IPPROTO_IP, IP_TTL, []byte{7}); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("1-byte IP_TTL: %v, want EINVAL", err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_TTL, []byte{7, 0, 0, 0, 9, 9}); err != nil {
+		t.Fatal(err)
+	}
+	if v := getInt(t, s, IPPROTO_IP, IP_TTL); v != 7 {
+		t.Fatalf("IP_TTL = %d", v)
+	}
+	setInt(t, s, IPPROTO_IP, IP_TTL, 0x1ff) // the low byte is kept
+	if v := getInt(t, s, IPPROTO_IP, IP_TTL); v != 0xff {
+		t.Fatalf("IP_TTL = %d, want 255", v)
+	}
+	setInt(t, s, IPPROTO_IP, IP_TOS, 0x1b8)
+	if v := getInt(t, s, IPPROTO_IP, IP_TOS); v != 0xb8 {
+		t.Fatalf("IP_TOS = %#x", v)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_MINTTL, le32(256)); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("IP_MINTTL 256: %v", err)
+	}
+	// Unknown name: ENOPROTOOPT (ip_ctloutput's default); unknown level EINVAL.
+	if err := s.SetSockOpt(IPPROTO_IP, 22, le32(1)); !errors.Is(err, unix.ENOPROTOOPT) {
+		t.Fatalf("option 22: %v", err)
+	}
+	if err := s.SetSockOpt(unix.SOL_SOCKET, 1, le32(1)); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("level 1: %v", err)
+	}
+	// getsockopt with a 1-byte buffer: sooptcopyout copies 1 byte.
+	var b [1]byte
+	if n, err := s.GetSockOpt(IPPROTO_IP, IP_TTL, b[:]); n != 1 || err != nil || b[0] != 0xff {
+		t.Fatalf("1-byte get: %d %v %x", n, err, b)
+	}
+	// SO_BROADCAST reads back as its bit.
+	setInt(t, s, SOL_SOCKET, SO_BROADCAST, 1)
+	if v := getInt(t, s, SOL_SOCKET, SO_BROADCAST); v != SO_BROADCAST {
+		t.Fatalf("SO_BROADCAST = %#x", v)
+	}
+	for _, name := range []int{IP_ONESBCAST, IP_BINDANY, IP_PORTRANGE, IP_ADD_MEMBERSHIP, IP_HDRINCL} {
+		if err := s.SetSockOpt(IPPROTO_IP, name, le32(1)); !errors.Is(err, unix.ENOPROTOOPT) {
+			t.Fatalf("unsupported %d: %v", name, err)
+		}
+	}
+}
+
+func TestIPOptionsStored(t *testing.T) {
+	st := newStack(t)
+	s := newUDP(t, st)
+	if err := s.SetSockOpt(IPPROTO_IP, IP_OPTIONS, []byte{1, 1, 1}); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("3 bytes: %v", err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_OPTIONS, []byte{1, 1, 1, 0}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := s.GetSockOpt(IPPROTO_IP, IP_OPTIONS, buf)
+	if err != nil || !bytes.Equal(buf[:n], []byte{0, 0, 0, 0, 1, 1, 1, 0}) {
+		t.Fatalf("get = %x, %v", buf[:n], err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_OPTIONS, make([]byte, MLEN+1)); !errors.Is(err, unix.EMSGSIZE) {
+		t.Fatalf("over MLEN: %v", err)
+	}
+}
+
+func TestParseIPOptionsSourceRoute(t *testing.T) {
+	// LSRR via 10.0.0.1 (first hop) and 10.0.0.2, then NOP: the first hop
+	// moves in front and the option shrinks by 4.
+	in := []byte{1, 0x83, 11, 4, 10, 0, 0, 1, 10, 0, 0, 2}
+	got, err := ParseIPOptions(in)
+	want := []byte{10, 0, 0, 1, 1, 0x83, 7, 4, 10, 0, 0, 2}
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("got %x %v, want %x", got, err, want)
+	}
+}
+
+func TestRecvControlMessages(t *testing.T) {
+	st := newStack(t)
+	rx, tx := newUDP(t, st), newUDP(t, st)
+	if err := rx.Bind(sa(lo, 4000)); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []int{IP_RECVDSTADDR, IP_RECVTTL, IP_RECVIF, IP_RECVTOS} {
+		setInt(t, rx, IPPROTO_IP, o, 1)
+	}
+	setInt(t, tx, IPPROTO_IP, IP_TTL, 9)
+	setInt(t, tx, IPPROTO_IP, IP_TOS, 0x20)
+	if _, err := tx.SendMsg([]byte("hi"), nil, sa(lo, 4000), 0); err != nil {
+		t.Fatal(err)
+	}
+	oob := make([]byte, 256)
+	n, oobn, fl, from, p := recv(t, rx, oob)
+	if n != 2 || string(p) != "hi" || fl != 0 || from[0] != 16 || from[1] != AF_INET {
+		t.Fatalf("n=%d fl=%#x from=%x", n, fl, from)
+	}
+	msgs, err := ParseCmsgs(oob[:oobn])
+	if err != nil || len(msgs) != 4 {
+		t.Fatalf("cmsgs %x: %v", oob[:oobn], err)
+	}
+	want := []struct {
+		typ  int32
+		data []byte
+	}{
+		{IP_RECVDSTADDR, []byte{127, 0, 0, 1}},
+		{IP_RECVTTL, []byte{9}},
+		{IP_RECVIF, SockaddrDL(1, IFT_LOOP, "lo", nil)},
+		{IP_RECVTOS, []byte{0x20}},
+	}
+	for i, w := range want {
+		if msgs[i].Type != w.typ || msgs[i].Level != IPPROTO_IP || !bytes.Equal(msgs[i].Data, w.data) {
+			t.Errorf("cmsg %d = %+v, want type %d data %x", i, msgs[i], w.typ, w.data)
+		}
+	}
+	if oobn != CmsgSpace(4)+CmsgSpace(1)+CmsgSpace(56)+CmsgSpace(1) {
+		t.Errorf("oobn = %d", oobn)
+	}
+	// A short control buffer: the first bytes and MSG_CTRUNC.
+	if _, err := tx.SendMsg([]byte("hi"), nil, sa(lo, 4000), 0); err != nil {
+		t.Fatal(err)
+	}
+	_, oobn, fl, _, _ = recv(t, rx, make([]byte, 20))
+	if oobn != 20 || fl&MSG_CTRUNC == 0 {
+		t.Fatalf("short buffer: oobn=%d flags=%#x", oobn, fl)
+	}
+}
+
+func TestSendSrcAddr(t *testing.T) {
+	st := newStack(t)
+	rx, tx := newUDP(t, st), newUDP(t, st)
+	if err := rx.Bind(sa(lo, 4001)); err != nil {
+		t.Fatal(err)
+	}
+	ctl := AppendCmsg(nil, IPPROTO_IP, IP_SENDSRCADDR, []byte{127, 0, 0, 5})
+	// No local port yet: EINVAL.
+	if _, err := tx.SendMsg([]byte("x"), ctl, sa(lo, 4001), 0); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("unbound: %v", err)
+	}
+	if err := tx.Bind(sa(netip.IPv4Unspecified(), 4002)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.SendMsg([]byte("x"), ctl, sa(lo, 4001), 0); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		t.Fatalf("127.0.0.5 is not an interface address: %v", err)
+	}
+	ctl = AppendCmsg(nil, IPPROTO_IP, IP_SENDSRCADDR, []byte{127, 0, 0, 1})
+	if _, err := tx.SendMsg([]byte("x"), ctl, sa(lo, 4001), 0); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, from, _ := recv(t, rx, nil)
+	if !bytes.Equal(from, sa(lo, 4002)) {
+		t.Fatalf("from %x", from)
+	}
+	// Wrong lengths and unknown types.
+	bad := AppendCmsg(nil, IPPROTO_IP, IP_SENDSRCADDR, []byte{127, 0, 0, 1, 0})
+	if _, err := tx.SendMsg([]byte("x"), bad, sa(lo, 4001), 0); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("5-byte src: %v", err)
+	}
+	bad = AppendCmsg(nil, IPPROTO_IP, IP_TTL, []byte{1})
+	if _, err := tx.SendMsg([]byte("x"), bad, sa(lo, 4001), 0); !errors.Is(err, unix.ENOPROTOOPT) {
+		t.Fatalf("IP_TTL cmsg: %v", err)
+	}
+}
+
+func TestSockaddrRules(t *testing.T) {
+	st := newStack(t)
+	s := newUDP(t, st)
+	b := sa(lo, 4003)
+	if err := s.Bind(b[:15]); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("15 bytes: %v", err)
+	}
+	b[1] = 28 // AF_INET6 on FreeBSD
+	if err := s.Bind(b); !errors.Is(err, unix.EAFNOSUPPORT) {
+		t.Fatalf("family 28: %v", err)
+	}
+	b[1], b[0] = AF_INET, 0 // sin_len is not read
+	if err := s.Bind(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetSockName()
+	if err != nil || !bytes.Equal(got, sa(lo, 4003)) {
+		t.Fatalf("getsockname %x %v", got, err)
+	}
+}
+
+func TestErrno(t *testing.T) {
+	for _, c := range []struct {
+		in   error
+		want int
+	}{{nil, 0}, {unix.EINVAL, 22}, {unix.EAGAIN, 35}, {unix.ENOPROTOOPT, 42}, {unix.EADDRNOTAVAIL, 49}, {unix.EMSGSIZE, 40}, {unix.EDEADLK, 11}, {errors.New("x"), 5}} {
+		if got := Errno(c.in); got != c.want {
+			t.Errorf("Errno(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
