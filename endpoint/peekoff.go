@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"io"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -100,16 +101,20 @@ func (u *udpSock) peekReady(mask uint32) uint32 {
 // peekStreamAtOffset is MSG_PEEK with SO_PEEK_OFF on TCP
 // (tcp_recvmsg_locked peeking from copied_seq + offset): it waits until
 // data lies beyond the offset, unless the stream can bring no more.
-func (t *tcpSock) peekStreamAtOffset(p []byte, flags int, off int) (int, error) {
+func (t *tcpSock) peekStreamAtOffset(dst io.Writer, size, flags, off int) (int, error) {
 	deadline := deadlineAfter(t.optsSnapshot().rcvTimeo)
 	for {
 		if !t.belowLowat(off + 1) {
-			buf := make([]byte, off+len(p))
-			res, e := t.readOnce(buf, true, false)
+			buf := make([]byte, off+size)
+			w := tcpip.SliceWriter(buf)
+			res, e := t.readStreamTo(&w, len(buf), true)
 			switch e.(type) {
 			case nil:
-				n := copy(p, buf[min(off, res.Count):res.Count])
+				n, err := dst.Write(buf[min(off, res.Count):res.Count])
 				t.peekOff.fwd(n)
+				if n == 0 && err != nil {
+					return 0, unix.EFAULT
+				}
 				return n, nil
 			case *tcpip.ErrClosedForReceive:
 				return 0, nil
@@ -120,7 +125,7 @@ func (t *tcpSock) peekStreamAtOffset(p []byte, flags int, off int) (int, error) 
 				return 0, stack.Errno(e)
 			}
 		}
-		if len(p) == 0 {
+		if size == 0 {
 			return 0, nil
 		}
 		if !t.mayBlock(flags) {

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"encoding/binary"
+	"io"
 	"math"
 	"net/netip"
 	"time"
@@ -323,7 +324,8 @@ func (t *tcpSock) GetPeerName() ([]byte, error) {
 	return sockaddr(addrPortOf(fa)), nil
 }
 
-func (t *tcpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
+// SendFrom implements StreamIO (stream_io.go).
+func (t *tcpSock) SendFrom(src Source, oob, to []byte, flags int) (int, error) {
 	if err := t.checkStreamCmsgs(oob); err != nil {
 		return 0, err
 	}
@@ -334,15 +336,15 @@ func (t *tcpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if e := t.takeDiscErr(); e != 0 {
 		return 0, e
 	}
-	// tcp_sendmsg writes all of p unless nonblocking; a partial count is
+	// tcp_sendmsg writes all of src unless nonblocking; a partial count is
 	// returned when a later wait fails.
 	deadline := deadlineAfter(t.optsSnapshot().sndTimeo)
 	done := 0
 	for {
 		t.tcpIPOptionsMSS()
-		n, e := t.writeStream(p[done:], tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}) // tcp_opts_cork.go
+		n, e := t.writeStream(src, tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}) // tcp_opts_cork.go
 		done += int(n)
-		if e == nil && done == len(p) {
+		if e == nil && src.Len() == 0 {
 			return done, nil
 		}
 		if e != nil {
@@ -368,7 +370,8 @@ func (t *tcpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 }
 
-func (t *tcpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+// RecvTo implements StreamIO (stream_io.go).
+func (t *tcpSock) RecvTo(dst io.Writer, size int, oob []byte, flags int) (int, int, int, []byte, error) {
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		// TCP queues only timestamps and zerocopy notices there, which
 		// netsandbox does not produce: always empty.
@@ -380,20 +383,20 @@ func (t *tcpSock) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, erro
 	if e := t.takeDiscErr(); e != 0 {
 		return 0, 0, 0, nil, e
 	}
-	n, err := t.recvStream(p, flags)
+	n, err := t.recvStream(dst, size, flags)
 	oobn, cflags := t.streamCmsgs(oob, n, err)
 	return n, oobn, cflags, nil, err
 }
 
-func (t *tcpSock) recvStream(p []byte, flags int) (int, error) {
+func (t *tcpSock) recvStream(dst io.Writer, size, flags int) (int, error) {
 	peek := flags&unix.MSG_PEEK != 0
 	waitAll := flags&unix.MSG_WAITALL != 0 && !peek
 	if off := int(t.peekOff.get()); peek && off >= 0 {
-		return t.peekStreamAtOffset(p, flags, off)
+		return t.peekStreamAtOffset(dst, size, flags, off)
 	}
 	deadline := deadlineAfter(t.optsSnapshot().rcvTimeo)
 	if !waitAll {
-		if err := t.waitLowat(len(p), flags, deadline); err != nil {
+		if err := t.waitLowat(size, flags, deadline); err != nil {
 			return 0, err
 		}
 	}
@@ -410,11 +413,11 @@ func (t *tcpSock) recvStream(p []byte, flags int) (int, error) {
 		}()
 	}
 	for {
-		res, e := t.readOnce(p[done:], peek, false)
+		res, e := t.readStreamTo(dst, size-done, peek)
 		done += res.Count
 		switch e.(type) {
 		case nil:
-			if !waitAll || done == len(p) {
+			if !waitAll || done == size {
 				return done, nil
 			}
 		case *tcpip.ErrClosedForReceive:
@@ -434,7 +437,7 @@ func (t *tcpSock) recvStream(p []byte, flags int) (int, error) {
 			}
 			return 0, t.takeErr(e) // a connection's error is reported once
 		}
-		if len(p) == 0 {
+		if size == 0 {
 			return 0, nil
 		}
 		if !t.mayBlock(flags) {

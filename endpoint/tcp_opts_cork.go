@@ -1,8 +1,6 @@
 package endpoint
 
 import (
-	"bytes"
-
 	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
@@ -18,31 +16,32 @@ import (
 // then holds. (gVisor arms its 200 ms cork timer only once until a full
 // segment goes out, so a later held tail waits for the uncork.)
 
-// writeStream queues p on the connection.
-func (t *tcpSock) writeStream(p []byte, wo tcpip.WriteOptions) (int64, tcpip.Error) {
+// writeStream queues what it can of src on the connection.
+func (t *tcpSock) writeStream(src Source, wo tcpip.WriteOptions) (int64, tcpip.Error) {
 	ep := t.endpoint()
 	if !ep.SocketOptions().GetCorkOption() {
-		return ep.Write(bytes.NewReader(p), wo)
+		return ep.Write(src, wo)
 	}
 	in, ok := tcpInternalsOf(ep, t.s.Gvisor().Clock())
 	q, qok := tcpSendQueue(ep)
 	if !ok || !qok || in.maxPayload <= 0 {
-		return ep.Write(bytes.NewReader(p), wo)
+		return ep.Write(src, wo)
 	}
 	mss := in.maxPayload
 	fill := (mss - q.unsent%mss) % mss
-	if fill >= len(p) {
-		return ep.Write(bytes.NewReader(p), wo)
+	total := src.Len()
+	if fill >= total {
+		return ep.Write(src, wo)
 	}
-	full := (len(p) - fill) / mss * mss
+	full := (total - fill) / mss * mss
 	var done int64
-	for _, piece := range [][]byte{p[:fill], p[fill : fill+full], p[fill+full:]} {
-		if len(piece) == 0 {
+	for _, size := range []int{fill, full, total - fill - full} {
+		if size == 0 {
 			continue
 		}
-		n, e := ep.Write(bytes.NewReader(piece), wo)
+		n, e := ep.Write(&limitedSource{src: src, n: size}, wo)
 		done += n
-		if e != nil || n < int64(len(piece)) {
+		if e != nil || n < int64(size) {
 			return done, e
 		}
 	}

@@ -38,6 +38,7 @@ type sock struct {
 	socket.SendReceiveTimeout
 
 	ep       endpoint.Socket
+	stream   endpoint.StreamIO // ep, when its data moves without a buffer between (SOCK_STREAM)
 	q        *waiter.Queue
 	skType   linux.SockType
 	protocol int
@@ -68,6 +69,9 @@ func newSocketFile(t *kernel.Task, ep endpoint.Socket, skType linux.SockType, pr
 	d := sockfs.NewDentry(t, mnt)
 	defer d.DecRef(t)
 	s := &sock{ep: ep, q: wq.WaitQueue(), skType: skType, protocol: protocol}
+	if st, ok := ep.(endpoint.StreamIO); ok && skType == linux.SOCK_STREAM {
+		s.stream = st
+	}
 	s.LockFD.Init(&vfs.FileLocks{})
 	if err := s.vfsfd.Init(s, linux.O_RDWR|(flags&linux.O_NONBLOCK), t.Credentials(), mnt, d, &vfs.FileDescriptionOptions{
 		DenyPRead:         true,

@@ -22,43 +22,23 @@ const (
 	// maxDatagram bounds the buffer a datagram is received into: no IPv4
 	// packet is longer, so a larger user buffer changes nothing.
 	maxDatagram = 1 << 16
-	// streamChunk bounds the bytes a stream socket moves per endpoint call.
-	streamChunk = 1 << 18
 	// maxControl bounds the control buffer (the sentry allows up to
 	// maxControlLen, 10 MB, which no IPv4 control message needs).
 	maxControl = 1 << 16
 )
 
-// ioBufs holds the buffers data crosses between the task's memory and the
-// endpoint. A fresh one per call was a large allocation per read or write
-// of a stream (up to streamChunk bytes, zeroed, then garbage): a tenth of
-// the sentry's CPU in a TCP transfer. Stream sends and every receive use
-// them (datagram sends keep a buffer of their own size); the endpoint
-// keeps no reference to the bytes once its call returns (gVisor's TCP
-// copies what it is given), so a buffer goes back when the call is done.
-var ioBufs = sync.Pool{New: func() any { b := make([]byte, streamChunk); return &b }}
-
-// ioBuf returns a pooled buffer of n <= streamChunk bytes and the handle to
-// give back to ioBufs.
-func ioBuf(n int64) ([]byte, *[]byte) {
-	h := ioBufs.Get().(*[]byte)
-	return (*h)[:n], h
-}
+// dgramBufs holds the buffers a datagram crosses between the task's memory
+// and the endpoint (a stream moves straight between them: StreamIO). A
+// fresh one per call was a 64 KiB allocation per datagram received; the
+// endpoint keeps no reference to the bytes once its call returns, so a
+// buffer goes back when the call is done.
+var dgramBufs = sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}
 
 // RecvMsg implements socket.Socket.RecvMsg. The endpoint is given a
 // control buffer of the caller's length (controlDataLen), so MSG_CTRUNC is
 // set exactly when Linux sets it; the complete control messages it wrote
 // are then carried to the sentry in socket.ControlMessages (cmsg.go).
 func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDeadline bool, deadline ktime.Time, senderRequested bool, controlDataLen uint64) (int, int, linux.SockAddr, uint32, socket.ControlMessages, *syserr.Error) {
-	want := dst.NumBytes()
-	size := want
-	if s.skType == linux.SOCK_STREAM {
-		size = min(size, streamChunk)
-	} else {
-		size = min(size, maxDatagram)
-	}
-	buf, h := ioBuf(size)
-	defer ioBufs.Put(h)
 	// With no control buffer the endpoint reports MSG_CTRUNC itself; with
 	// one it is given room for every message and linuxControl cuts them
 	// to the caller's length (cmsg.go).
@@ -66,24 +46,18 @@ func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDe
 	if controlDataLen > 0 {
 		oob = make([]byte, max(min(controlDataLen, maxControl), fullControl))
 	}
-	blocking := flags&(linux.MSG_DONTWAIT|linux.MSG_ERRQUEUE) == 0 && !s.nonblocking()
+	w := wait{t: t, blocking: flags&(linux.MSG_DONTWAIT|linux.MSG_ERRQUEUE) == 0 && !s.nonblocking(), haveDeadline: haveDeadline, deadline: deadline}
 	var n, oobn, rflags int
 	var from []byte
-	serr := s.retry(t, waiter.ReadableEvents, blocking, haveDeadline, deadline, func() error {
-		var err error
-		n, oobn, rflags, from, err = s.ep.RecvMsg(buf, oob, flags|unix.MSG_DONTWAIT)
-		if len(buf) == 0 && s.skType == linux.SOCK_STREAM && isErrno(err, unix.EFAULT) {
-			// gVisor's TCP Read refuses an empty buffer with ErrBadBuffer
-			// when data is queued; tcp_recvmsg returns 0 then (and waits
-			// while nothing is queued, which the endpoint's EAGAIN gives).
-			err = nil
-		}
-		return err
-	})
+	var serr *syserr.Error
+	if s.stream != nil {
+		n, oobn, rflags, serr = s.recvStream(w, dst, oob, flags)
+	} else {
+		n, oobn, rflags, from, serr = s.recvDatagram(w, dst, oob, flags)
+	}
 	if serr != nil {
 		return 0, 0, nil, 0, socket.ControlMessages{}, serr
 	}
-	copied := min(n, len(buf))
 	cmsgs := oob[:oobn]
 	if uint64(len(oob)) > controlDataLen {
 		var ctrunc bool
@@ -92,31 +66,6 @@ func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDe
 		if ctrunc {
 			rflags |= linux.MSG_CTRUNC
 		}
-	}
-	if _, err := dst.CopyOut(t, buf[:copied]); err != nil {
-		return 0, 0, nil, 0, socket.ControlMessages{}, syserr.FromError(err)
-	}
-	// MSG_WAITALL on a stream: keep reading until the buffer is full, the
-	// peer shuts down, an error or a signal.
-	if s.skType == linux.SOCK_STREAM && flags&linux.MSG_WAITALL != 0 && flags&linux.MSG_PEEK == 0 && blocking {
-		total := int64(copied)
-		for total < want && copied > 0 {
-			rest := dst.DropFirst64(total)
-			chunk := buf[:min(rest.NumBytes(), int64(len(buf)))]
-			serr := s.retry(t, waiter.ReadableEvents, true, haveDeadline, deadline, func() error {
-				var err error
-				copied, _, _, _, err = s.ep.RecvMsg(chunk, nil, unix.MSG_DONTWAIT)
-				return err
-			})
-			if serr != nil || copied == 0 {
-				break
-			}
-			if _, err := rest.CopyOut(t, chunk[:copied]); err != nil {
-				break
-			}
-			total += int64(copied)
-		}
-		n = int(total)
 	}
 	var sender linux.SockAddr
 	var senderLen uint32
@@ -130,57 +79,118 @@ func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDe
 	return n, rflags, sender, senderLen, cm, nil
 }
 
+// wait is how one call may block: s.retry's arguments.
+type wait struct {
+	t            *kernel.Task
+	blocking     bool
+	haveDeadline bool
+	deadline     ktime.Time
+}
+
+// recvStream reads the stream straight into the task's memory (one copy,
+// as gVisor's own sockets do).
+func (s *sock) recvStream(w wait, dst usermem.IOSequence, oob []byte, flags int) (n, oobn, rflags int, serr *syserr.Error) {
+	out := dst.Writer(w.t)
+	serr = s.retry(w.t, waiter.ReadableEvents, w.blocking, w.haveDeadline, w.deadline, func() error {
+		var err error
+		n, oobn, rflags, _, err = s.stream.RecvTo(out, out.Len(), oob, flags|unix.MSG_DONTWAIT)
+		if out.Len() == 0 && isErrno(err, unix.EFAULT) {
+			// gVisor's TCP Read refuses an empty buffer with ErrBadBuffer
+			// when data is queued; tcp_recvmsg returns 0 then (and waits
+			// while nothing is queued, which the endpoint's EAGAIN gives).
+			err = nil
+		}
+		return err
+	})
+	if serr != nil {
+		return 0, 0, 0, serr
+	}
+	// MSG_WAITALL: keep reading until the buffer is full, the peer shuts
+	// down, an error or a signal.
+	if flags&linux.MSG_WAITALL == 0 || flags&linux.MSG_PEEK != 0 || !w.blocking {
+		return n, oobn, rflags, nil
+	}
+	total, got := n, n
+	for out.Len() > 0 && got > 0 {
+		serr := s.retry(w.t, waiter.ReadableEvents, true, w.haveDeadline, w.deadline, func() error {
+			var err error
+			got, _, _, _, err = s.stream.RecvTo(out, out.Len(), nil, unix.MSG_DONTWAIT)
+			return err
+		})
+		if serr != nil {
+			break
+		}
+		total += got
+	}
+	return total, oobn, rflags, nil
+}
+
+// recvDatagram receives one datagram through a pooled buffer.
+func (s *sock) recvDatagram(w wait, dst usermem.IOSequence, oob []byte, flags int) (n, oobn, rflags int, from []byte, serr *syserr.Error) {
+	h := dgramBufs.Get().(*[]byte)
+	defer dgramBufs.Put(h)
+	buf := (*h)[:min(dst.NumBytes(), maxDatagram)]
+	serr = s.retry(w.t, waiter.ReadableEvents, w.blocking, w.haveDeadline, w.deadline, func() error {
+		var err error
+		n, oobn, rflags, from, err = s.ep.RecvMsg(buf, oob, flags|unix.MSG_DONTWAIT)
+		return err
+	})
+	if serr != nil {
+		return 0, 0, 0, nil, serr
+	}
+	if _, err := dst.CopyOut(w.t, buf[:min(n, len(buf))]); err != nil {
+		return 0, 0, 0, nil, syserr.FromError(err)
+	}
+	return n, oobn, rflags, from, nil
+}
+
 // SendMsg implements socket.Socket.SendMsg.
 func (s *sock) SendMsg(t *kernel.Task, src usermem.IOSequence, to []byte, flags int, haveDeadline bool, deadline ktime.Time, cms socket.ControlMessages) (int, *syserr.Error) {
 	oob, serr := controlBytes(cms)
 	if serr != nil {
 		return 0, serr
 	}
-	blocking := flags&linux.MSG_DONTWAIT == 0 && !s.nonblocking()
-	if s.skType != linux.SOCK_STREAM {
-		buf := make([]byte, src.NumBytes())
-		if _, err := src.CopyIn(t, buf); err != nil {
-			return 0, syserr.FromError(err)
-		}
-		var n int
-		serr := s.retry(t, waiter.WritableEvents, blocking, haveDeadline, deadline, func() error {
-			var err error
-			n, err = s.ep.SendMsg(buf, oob, to, flags|unix.MSG_DONTWAIT)
-			return err
-		})
-		return n, serr
+	w := wait{t: t, blocking: flags&linux.MSG_DONTWAIT == 0 && !s.nonblocking(), haveDeadline: haveDeadline, deadline: deadline}
+	if s.stream != nil {
+		return s.sendStream(w, src, oob, to, flags)
 	}
-	// A stream sends everything unless it would block on a non-blocking
-	// socket, fails, or a signal or timeout comes after some was sent.
+	buf := make([]byte, src.NumBytes())
+	if _, err := src.CopyIn(t, buf); err != nil {
+		return 0, syserr.FromError(err)
+	}
+	var n int
+	serr = s.retry(t, waiter.WritableEvents, w.blocking, haveDeadline, deadline, func() error {
+		var err error
+		n, err = s.ep.SendMsg(buf, oob, to, flags|unix.MSG_DONTWAIT)
+		return err
+	})
+	return n, serr
+}
+
+// sendStream queues the task's data straight from its memory (one copy). A
+// stream sends everything unless it would block on a non-blocking socket,
+// fails, or a signal or timeout comes after some was sent.
+func (s *sock) sendStream(w wait, src usermem.IOSequence, oob, to []byte, flags int) (int, *syserr.Error) {
+	in := src.Reader(w.t)
 	total := 0
-	buf, h := ioBuf(min(src.NumBytes(), streamChunk))
-	defer ioBufs.Put(h)
 	for {
-		rest := src.DropFirst(total)
-		chunk := buf[:min(rest.NumBytes(), int64(len(buf)))]
-		if _, err := rest.CopyIn(t, chunk); err != nil {
-			if total > 0 {
-				return total, nil
-			}
-			return 0, syserr.FromError(err)
-		}
 		var n int
-		serr := s.retry(t, waiter.WritableEvents, blocking, haveDeadline, deadline, func() error {
+		serr := s.retry(w.t, waiter.WritableEvents, w.blocking, w.haveDeadline, w.deadline, func() error {
 			var err error
-			n, err = s.ep.SendMsg(chunk, oob, to, flags|unix.MSG_DONTWAIT)
+			n, err = s.stream.SendFrom(in, oob, to, flags|unix.MSG_DONTWAIT)
 			return err
 		})
 		total += n
 		if serr != nil {
 			if isSysErrno(serr, unix.EPIPE) && flags&linux.MSG_NOSIGNAL == 0 {
-				t.SendSignal(kernel.SignalInfoPriv(linux.SIGPIPE))
+				w.t.SendSignal(kernel.SignalInfoPriv(linux.SIGPIPE))
 			}
 			if total > 0 && !isSysErrno(serr, unix.EPIPE) {
 				return total, nil
 			}
 			return total, serr
 		}
-		if int64(total) >= src.NumBytes() || (!blocking && n < len(chunk)) {
+		if in.Len() == 0 || !w.blocking {
 			return total, nil
 		}
 	}
