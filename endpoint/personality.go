@@ -16,3 +16,16 @@ func SetTTLZero(s Socket) error {
 	u.optMu.Unlock()
 	return nil
 }
+
+// SetDatagramMinTTL makes a UDP socket drop arriving datagrams whose TTL is
+// below min (0 turns it off), as FreeBSD's udp_input does for IP_MINTTL;
+// Linux applies IP_MINTTL to TCP only. Other kinds of socket answer
+// EOPNOTSUPP.
+func SetDatagramMinTTL(s Socket, min uint8) error {
+	u, ok := s.(*udpSock)
+	if !ok {
+		return unix.EOPNOTSUPP
+	}
+	u.dgramMinTTL.Store(uint32(min))
+	return nil
+}

@@ -32,6 +32,9 @@ type udpSock struct {
 	// connected mirrors remote.IsValid() for the delivery path, which
 	// must not take bindMu.
 	connected atomic.Bool
+	// dgramMinTTL drops datagrams with a lower TTL on arrival; only a
+	// personality sets it (SetDatagramMinTTL): Linux's IP_MINTTL is TCP's.
+	dgramMinTTL atomic.Uint32
 	// ipid numbers the datagrams of the connected socket (ipid_dgram.go).
 	ipid     *stack.DatagramIPID
 	userPort bool // bind(2) chose the port: disconnect keeps it
@@ -63,6 +66,9 @@ func newUDP(s *stack.Stack) (Socket, error) {
 // DeliverUDP queues a datagram from the stack, charging its truesize
 // against SO_RCVBUF and dropping it when the buffer is full.
 func (u *udpSock) DeliverUDP(d *stack.Datagram) {
+	if uint32(d.TTL) < u.dgramMinTTL.Load() {
+		return
+	}
 	size := udpTruesize(len(d.Payload))
 	rcvbuf := u.optsSnapshot().rcvbuf
 	u.mu.Lock()
@@ -276,6 +282,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		IfIndex: o.bindIf,
 		TTL:     u.effectiveTTL(),
 		TOS:     o.tos,
+		TTLZero: o.ttl == 0, // only SetTTLZero stores 0 (personality.go)
 		PMTU:    stack.PMTUMode(o.pmtudisc),
 		// Linux's "connected" for the IP ID is a peer address being set.
 		Connected:  remote.IsValid(),

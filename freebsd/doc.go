@@ -22,8 +22,9 @@
 //     and 0xffff (IPPROTO_TCP, IPPROTO_UDP) are passed to the wrapped socket
 //     untranslated: their numbers and rules are Linux's;
 //   - struct sockaddr_in with sin_len (getsockaddr sets it from namelen; a
-//     length other than 16 is EINVAL, a family other than AF_INET
-//     EAFNOSUPPORT), and every sockaddr handed back carries sin_len = 16;
+//     length other than 16 is EINVAL; connect and sendto refuse a family
+//     other than AF_INET with EAFNOSUPPORT, bind does not look at it), and
+//     every sockaddr handed back carries sin_len = 16;
 //   - control messages in FreeBSD's layout: a 12-byte cmsghdr (socklen_t
 //     cmsg_len, int level, int type) padded to 16, data aligned to 8;
 //     IP_RECVDSTADDR is a bare in_addr, IP_RECVTTL and IP_RECVTOS one u_char,
@@ -33,6 +34,10 @@
 //     udp_output's checks;
 //   - msghdr flags (MSG_DONTWAIT 0x80, MSG_TRUNC 0x10, MSG_CTRUNC 0x20,
 //     MSG_WAITALL 0x40, MSG_EOR 8, MSG_NOSIGNAL 0x20000).
+//
+// IP_MINTTL also drops UDP datagrams below it on arrival (udp_input; the
+// stack's own check, endpoint.SetDatagramMinTTL), where Linux's applies to
+// TCP only.
 //
 // Defaults follow FreeBSD where they differ: UDP and raw sockets leave
 // without DF unless IP_DONTFRAG is set (the wrapped socket runs with
@@ -66,5 +71,6 @@
 // source-specific ones, MCAST_*) and IP_HDRINCL. A FreeBSD-personality raw
 // socket can be made but sends with the header built by the stack.
 // TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and raw sockets
-// it is kept and read back but packets leave with the default TTL.
+// it is kept and read back but packets leave with the default TTL. Raw
+// sockets get no control messages and no IP_MINTTL check of their own.
 package freebsd

@@ -138,20 +138,39 @@ func (s *Socket) RecvMsg(p, oob []byte, flags int) (n, oobn, recvflags int, from
 		return n, 0, bsdFlags(rf), bsdSockaddr(lfrom), err
 	}
 	recvflags = bsdFlags(rf &^ unix.MSG_CTRUNC)
-	var ctl []byte
 	if ion > 0 {
-		ctl = s.bsdRecvCmsgs(inOob[:ion])
-	}
-	oobn = copy(oob, ctl)
-	if oobn < len(ctl) {
-		recvflags |= MSG_CTRUNC
+		var trunc bool
+		oobn, trunc = copyControl(oob, s.bsdRecvCmsgs(inOob[:ion]))
+		if trunc {
+			recvflags |= MSG_CTRUNC
+		}
 	}
 	return n, oobn, recvflags, bsdSockaddr(lfrom), nil
 }
 
+// copyControl copies control messages (each CMSG_SPACE long, as
+// sbcreatecontrol makes its mbuf) as kern_recvit does: "while (m && len >
+// 0)", a whole message while it fits, else its first bytes and MSG_CTRUNC.
+// A buffer that ends exactly after a message takes no more and is not
+// flagged; a zero-length one takes nothing.
+func copyControl(dst []byte, msgs [][]byte) (n int, trunc bool) {
+	for _, m := range msgs {
+		left := len(dst) - n
+		if left <= 0 {
+			break
+		}
+		if left < len(m) {
+			n += copy(dst[n:], m[:left])
+			return n, true
+		}
+		n += copy(dst[n:], m)
+	}
+	return n, false
+}
+
 // bsdRecvCmsgs turns the wrapped socket's Linux control messages into
 // FreeBSD's.
-func (s *Socket) bsdRecvCmsgs(lin []byte) []byte {
+func (s *Socket) bsdRecvCmsgs(lin []byte) [][]byte {
 	var (
 		dst             [4]byte
 		ifindex         int
@@ -188,18 +207,18 @@ func (s *Socket) bsdRecvCmsgs(lin []byte) []byte {
 	s.mu.Lock()
 	o := s.o
 	s.mu.Unlock()
-	var out []byte
+	var out [][]byte
 	if o.recvDstAddr && havePI {
-		out = AppendCmsg(out, IPPROTO_IP, IP_RECVDSTADDR, dst[:])
+		out = append(out, AppendCmsg(nil, IPPROTO_IP, IP_RECVDSTADDR, dst[:]))
 	}
 	if o.recvTTL && haveTTL {
-		out = AppendCmsg(out, IPPROTO_IP, IP_RECVTTL, []byte{ttl})
+		out = append(out, AppendCmsg(nil, IPPROTO_IP, IP_RECVTTL, []byte{ttl}))
 	}
 	if o.recvIF && havePI {
-		out = AppendCmsg(out, IPPROTO_IP, IP_RECVIF, s.linkAddr(ifindex))
+		out = append(out, AppendCmsg(nil, IPPROTO_IP, IP_RECVIF, s.linkAddr(ifindex)))
 	}
 	if o.recvTOS && haveTOS {
-		out = AppendCmsg(out, IPPROTO_IP, IP_RECVTOS, []byte{tos})
+		out = append(out, AppendCmsg(nil, IPPROTO_IP, IP_RECVTOS, []byte{tos}))
 	}
 	return out
 }

@@ -159,6 +159,11 @@ func (s *Socket) setIP(name int, val []byte) error {
 		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_MINTTL, le32(int(v))); err != nil {
 			return err
 		}
+		// udp_input and rip_input check it too; Linux's IP_MINTTL is
+		// TCP's only, so UDP gets the stack's own check.
+		if err := endpoint.SetDatagramMinTTL(s.in, uint8(v)); err != nil && err != unix.EOPNOTSUPP {
+			return err
+		}
 		s.o.minttl = uint8(v)
 	case IP_RECVOPTS:
 		s.o.recvOpts = on

@@ -73,13 +73,13 @@ func le32(v int) []byte {
 // Inner is the wrapped Linux-personality socket.
 func (s *Socket) Inner() endpoint.Socket { return s.in }
 
-// Bind takes a FreeBSD struct sockaddr_in.
+// Bind takes a FreeBSD struct sockaddr_in (ParseBindSockaddrIn).
 func (s *Socket) Bind(sa []byte) error {
-	l, err := linuxSockaddr(sa)
+	ap, err := ParseBindSockaddrIn(sa)
 	if err != nil {
 		return err
 	}
-	return s.in.Bind(l)
+	return s.in.Bind(linuxOf(ap))
 }
 
 // Connect takes a FreeBSD struct sockaddr_in.

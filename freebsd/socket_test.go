@@ -238,17 +238,31 @@ func TestSockaddrRules(t *testing.T) {
 	if err := s.Bind(b[:15]); !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("15 bytes: %v", err)
 	}
-	b[1] = 28 // AF_INET6 on FreeBSD
-	if err := s.Bind(b); !errors.Is(err, unix.EAFNOSUPPORT) {
-		t.Fatalf("family 28: %v", err)
+	c := append([]byte(nil), b...)
+	c[1] = 28 // AF_INET6 on FreeBSD
+	if err := s.Connect(c); !errors.Is(err, unix.EAFNOSUPPORT) {
+		t.Fatalf("connect family 28: %v", err)
 	}
-	b[1], b[0] = AF_INET, 0 // sin_len is not read
+	b[1], b[0] = 28, 0 // bind reads neither sin_len nor the family
 	if err := s.Bind(b); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetSockName()
 	if err != nil || !bytes.Equal(got, sa(lo, 4003)) {
 		t.Fatalf("getsockname %x %v", got, err)
+	}
+}
+
+func TestCopyControl(t *testing.T) {
+	a, b := make([]byte, 24), make([]byte, 24)
+	for _, c := range []struct {
+		room, n int
+		trunc   bool
+	}{{0, 0, false}, {20, 20, true}, {24, 24, false}, {30, 30, true}, {48, 48, false}, {64, 48, false}} {
+		n, tr := copyControl(make([]byte, c.room), [][]byte{a, b})
+		if n != c.n || tr != c.trunc {
+			t.Errorf("room %d: %d %v, want %d %v", c.room, n, tr, c.n, c.trunc)
+		}
 	}
 }
 

@@ -52,6 +52,9 @@ type UDPSend struct {
 	IfIndex int   // 0 = route decides
 	TTL     uint8 // 0 = route default (ip_default_ttl); to a group 0 is sent as 0
 	TOS     uint8
+	// TTLZero sends a TTL of 0 as 0 (the socket's own TTL is 0, which a
+	// personality other than Linux's allows: freebsd/).
+	TTLZero bool
 	// PMTU is the socket's IP_MTU_DISCOVER mode; it decides DF and what
 	// happens to a datagram larger than the route MTU.
 	PMTU PMTUMode

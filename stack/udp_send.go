@@ -83,6 +83,9 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		// the datagram with TTL 0.
 		ttl = r.DefaultTTL()
 	}
+	if m.TTLZero && m.TTL == 0 {
+		ttl = 0
+	}
 	// Linux (ip_select_ident) sends ID 0 only for a DF datagram of an
 	// unconnected socket in DO or PROBE mode; gVisor gives every DF
 	// datagram ID 0, so other DF datagrams get a header built here.
