@@ -26,8 +26,9 @@
 #
 # Usage: scripts/bench-runsc.sh [-t SECONDS] [-r ROUNDS] [-b UDP_RATE]
 #            [-n ROUND_TRIPS] [--runsc BINARY | --head] [--profile DIR] [--keep DIR]
-#   --profile DIR: a 5 s CPU profile of each sandbox's sentry during its
-#   TCP upload (runsc debug --profile-cpu), DIR/<stack>-<round>.pprof.
+#   --profile DIR: a CPU profile of each sandbox's sentry during its TCP
+#   upload and one during its download (runsc debug --profile-cpu, up to
+#   5 s each), DIR/<stack>-<round>.pprof and DIR/<stack>-<round>-down.pprof.
 #   --keep DIR: each sandbox's output (iperf3's JSON) in DIR/out-<stack>-<round>.
 #   --iperf3-args ARGS: more arguments for every iperf3 client (e.g. "-w 2M").
 set -euo pipefail
@@ -214,11 +215,14 @@ run_stack() {
 	configure_sbx
 	cids+=("$cid")
 	log "round $round: --network=$net"
-	local prof_pid="" prof_flag=""
+	local prof_pid="" prof_flag="" span=$((secs > 5 ? 5 : secs - 1))
 	if [ -n "$profdir" ]; then
 		prof_flag=--profile
 		mkdir -p "$profdir"
-		(sleep 3 && timeout 60 "$bin" --root="$tmp/state" debug --profile-cpu="$profdir/$net-$round.pprof" --duration="$(( secs > 5 ? 5 : secs - 1 ))s" "$cid" >/dev/null 2>&1) &
+		# The upload starts about 2 s after the sandbox, the download
+		# about 2 s after the upload ends.
+		(sleep 3 && timeout 60 "$bin" --root="$tmp/state" debug --profile-cpu="$profdir/$net-$round.pprof" --duration="${span}s" "$cid" >/dev/null 2>&1
+			sleep $((secs - span + 2)) && timeout 60 "$bin" --root="$tmp/state" debug --profile-cpu="$profdir/$net-$round-down.pprof" --duration="${span}s" "$cid" >/dev/null 2>&1) &
 		prof_pid=$!
 	fi
 	timeout $((5 * secs + 120)) "$bin" --root="$tmp/state" --network="$net" --overlay2=all:memory ${prof_flag:+"$prof_flag"} run --bundle "$tmp/bundle" "$cid" 2>&1 | cat >"$out" || true
