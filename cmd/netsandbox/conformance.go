@@ -29,6 +29,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "netsandbox socket), each in network namespaces made for the run (removed")
 		fmt.Fprintln(stderr, "afterwards), and compares them.")
 		fmt.Fprintln(stderr, "Needs root. Exits 1 if any scenario differs unexpectedly.")
+		fmt.Fprintln(stderr, "\nWith the netsandbox DUT, the FreeBSD ip(4) group (freebsd/...) follows, reported")
+		fmt.Fprintln(stderr, "on its own: each scenario against the FreeBSD source it cites, and against the")
+		fmt.Fprintln(stderr, "kernel's wire where Linux has the equivalent (--json: a second JSON object).")
 		fmt.Fprintln(stderr, "\nThe report goes to stdout. Progress goes to stderr: on a terminal a [k/N] count")
 		fmt.Fprintln(stderr, "with an ETA, redrawn in place; each row as it finishes when stderr is not stdout;")
 		fmt.Fprintln(stderr, "else a count line every 30 s. -q: none.")
@@ -49,40 +52,76 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Run = re
 	}
+	// The FreeBSD ip(4) group runs on the library only: its oracle is
+	// FreeBSD's source, with the kernel for the wire of Linux equivalents.
+	var bsdNames []string
+	if *dut == "netsandbox" {
+		bsdNames = conformance.FreeBSDNames(opts.Run)
+	}
+	names := conformance.Names(opts.Run)
 	if *list {
-		for _, name := range conformance.Names(opts.Run) {
+		for _, name := range append(names, bsdNames...) {
 			fmt.Fprintln(stdout, name)
 		}
 		return nil
 	}
+	if len(names) == 0 && len(bsdNames) == 0 {
+		return usagef("--run %q matches no scenario", *runRE)
+	}
 	if err := conformance.Available(); err != nil {
 		return fmt.Errorf("%w\nconformance makes network namespaces: run it as root (sudo) on Linux with iproute2 installed", err)
 	}
-	var prog *progress
-	if !*quiet {
-		prog = newProgress(stderr, stdout, len(conformance.Names(opts.Run)))
-		opts.Progress = prog
+	var differ []string
+	if len(names) > 0 {
+		var prog *progress
+		if !*quiet {
+			prog = newProgress(stderr, stdout, len(names))
+			opts.Progress = prog
+		}
+		rep, err := conformance.RunAll(opts)
+		if prog != nil {
+			prog.finish()
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeReport(rep, *asJSON, stdout); err != nil {
+			return err
+		}
+		if rep.Differ > 0 {
+			differ = append(differ, fmt.Sprintf("in %d of %d scenarios", rep.Differ, rep.N))
+		}
 	}
-	rep, err := conformance.RunAll(opts)
-	if prog != nil {
-		prog.finish()
+	if len(bsdNames) > 0 {
+		var progress io.Writer
+		if !*quiet {
+			progress = stderr
+		}
+		rep, err := conformance.RunFreeBSD(opts.Run, progress)
+		if err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintln(stdout, "\nFreeBSD ip(4) personality (identical: the record the cited FreeBSD source gives, and the kernel's wire where Linux has the equivalent)")
+		}
+		if err := writeReport(rep, *asJSON, stdout); err != nil {
+			return err
+		}
+		if rep.Differ > 0 {
+			differ = append(differ, fmt.Sprintf("in %d of %d FreeBSD scenarios", rep.Differ, rep.N))
+		}
 	}
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		err = rep.WriteJSON(stdout)
-	} else {
-		err = rep.WriteText(stdout)
-	}
-	if err != nil {
-		return err
-	}
-	if rep.N == 0 {
-		return usagef("--run %q matches no scenario", *runRE)
-	}
-	if rep.Differ > 0 {
-		return fmt.Errorf("%w in %d of %d scenarios (see the diffs above)", errDiffer, rep.Differ, rep.N)
+	if len(differ) > 0 {
+		return fmt.Errorf("%w %s (see the diffs above)", errDiffer, strings.Join(differ, " and "))
 	}
 	return nil
+}
+
+// writeReport prints a report as text or as one JSON object; with the
+// FreeBSD group selected too, its report follows as a second object.
+func writeReport(rep conformance.Report, asJSON bool, w io.Writer) error {
+	if asJSON {
+		return rep.WriteJSON(w)
+	}
+	return rep.WriteText(w)
 }

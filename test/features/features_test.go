@@ -3,6 +3,7 @@ package features
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ func TestREADMETableIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := Splice(string(readme), Markdown(PinnedScenarios()))
+	want, err := Splice(string(readme), Markdown(PinnedScenarios(), FreeBSDScenarios()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,5 +44,20 @@ func TestStatusIgnoresNonMatching(t *testing.T) {
 	}
 	if ok, _ := (Feature{Name: "Z"}).Status([]string{"anything"}); ok {
 		t.Fatal("a row without a pattern must read missing")
+	}
+}
+
+func TestFreeBSDRowsCountTheirGroup(t *testing.T) {
+	const row = "| FreeBSD option | `IP_DONTFRAG` |"
+	for _, c := range []struct {
+		linux, bsd []string
+		want       string
+	}{
+		{[]string{"freebsd/ip-dontfrag"}, nil, row + " missing | 0 |"},
+		{nil, []string{"freebsd/ip-dontfrag"}, row + " works, pinned to FreeBSD source | 1 |"},
+	} {
+		if md := Markdown(c.linux, c.bsd); !strings.Contains(md, c.want) {
+			t.Errorf("Markdown(%v, %v) has no %q", c.linux, c.bsd, c.want)
+		}
 	}
 }

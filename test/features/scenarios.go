@@ -17,3 +17,14 @@ func PinnedScenarios() []string {
 	}
 	return names
 }
+
+// FreeBSDScenarios are the FreeBSD group's names (scenarios.FreeBSD()): each
+// is checked against FreeBSD's source and, where Linux has the equivalent,
+// against the kernel's wire; CI fails on any that differs.
+func FreeBSDScenarios() []string {
+	var names []string
+	for _, s := range scenarios.FreeBSD() {
+		names = append(names, s.Name)
+	}
+	return names
+}

@@ -17,7 +17,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gen: %v (run it from the repository root)\n", err)
 		os.Exit(1)
 	}
-	updated, err := features.Splice(string(old), features.Markdown(features.PinnedScenarios()))
+	updated, err := features.Splice(string(old), features.Markdown(features.PinnedScenarios(), features.FreeBSDScenarios()))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)
 		os.Exit(1)
