@@ -85,7 +85,7 @@ func runAttach(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		var err error
-		tap, err = openSandboxTAP(tapSetup{name: c.tap, mtu: c.mtu, defaultRoute: !c.noDefaultRoute})
+		tap, err = openSandboxTAP(tapSetup{name: c.tap, mtu: c.mtu, offload: c.offload, defaultRoute: !c.noDefaultRoute})
 		return explainPerm(err, "creating a TAP in "+ns.desc+" needs CAP_NET_ADMIN over it")
 	})
 	if err != nil {

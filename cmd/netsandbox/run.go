@@ -60,6 +60,7 @@ type gatewayConfig struct {
 	verbose, stats    bool
 	json              bool // --stats as JSON
 	pcap              string
+	offload           bool           // --offload: TSO and checksum offload on the TAP
 	dnsUpstream       netip.AddrPort // --dns-upstream; invalid: the host's resolver
 }
 
@@ -75,6 +76,7 @@ func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.BoolVar(&c.stats, "stats", false, "print a summary of flows and bytes on exit")
 	fs.BoolVar(&c.json, "json", false, "with --stats: the summary as one JSON object on one line (tcp_flows, udp_flows, icmp_flows, denied, failed, bytes_out, bytes_in, ...)")
 	fs.StringVar(&c.pcap, "pcap", "", "capture the sandbox's link to this pcap file")
+	fs.BoolVar(&c.offload, "offload", true, "pass TCP over the TAP in segments of up to 64 KiB with partial checksums (IFF_VNET_HDR, TSO); false: every frame is MTU-sized and checksummed, as with slirp4netns and pasta")
 	return func() error {
 		if c.json && !c.stats {
 			return usagef("--json formats the --stats summary: add --stats")
@@ -223,7 +225,7 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	childArgs := append([]string{runChildArg, sandboxTAP, strconv.Itoa(c.mtu), resolvFile, "--"}, c.cmd...)
+	childArgs := append([]string{runChildArg, sandboxTAP, strconv.Itoa(c.mtu), strconv.FormatBool(c.offload), resolvFile, "--"}, c.cmd...)
 	cmd := exec.Command(self, childArgs...)
 	cmd.Args[0] = c.cmd[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -24,23 +24,24 @@ func init() {
 	}
 }
 
-// runChild's args: TAPNAME MTU RESOLV -- CMD [ARGS...].
+// runChild's args: TAPNAME MTU OFFLOAD RESOLV -- CMD [ARGS...].
 // RESOLV is a file to bind-mount on /etc/resolv.conf ("" for none).
 func runChild(args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "netsandbox run: sandbox setup: "+format+"\n", a...)
 		return 125
 	}
-	if len(args) < 5 || args[3] != "--" {
+	if len(args) < 6 || args[4] != "--" {
 		return fail("bad helper arguments")
 	}
 	mtu, err := strconv.Atoi(args[1])
-	if err != nil {
+	offload, berr := strconv.ParseBool(args[2])
+	if err != nil || berr != nil {
 		return fail("bad helper arguments")
 	}
 	unix.CloseOnExec(runChildFD)
 	// A new namespace: lo comes up, and nothing else routes yet.
-	tap, err := openSandboxTAP(tapSetup{name: args[0], mtu: mtu, loUp: true, defaultRoute: true})
+	tap, err := openSandboxTAP(tapSetup{name: args[0], mtu: mtu, offload: offload, loUp: true, defaultRoute: true})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -54,12 +55,12 @@ func runChild(args []string) int {
 		return 125
 	}
 	unix.Close(runChildFD)
-	if resolv := args[2]; resolv != "" {
+	if resolv := args[3]; resolv != "" {
 		if err := mountResolvConf(resolv); err != nil {
 			fmt.Fprintf(os.Stderr, "netsandbox run: /etc/resolv.conf left as is: %v\n", err)
 		}
 	}
-	cmd := args[4:]
+	cmd := args[5:]
 	path, err := exec.LookPath(cmd[0])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "netsandbox run: %v\n", err)

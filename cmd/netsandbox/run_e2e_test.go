@@ -251,6 +251,24 @@ exit 0`
 		}
 	})
 
+	t.Run("offload off", func(t *testing.T) {
+		// --offload=false: a plain TAP (no virtio-net header), every frame
+		// MTU-sized; TCP and UDP still get through.
+		script := `ip -d link show tap0 | grep -o 'vnet_hdr [a-z]*'
+exec 3<>/dev/tcp/` + targetAddr + `/7 || exit 10
+echo hello-tcp >&3; read -t 5 l <&3; echo "tcp:$l"; exec 3<&-
+exec 4<>/dev/udp/` + targetAddr + `/7 || exit 11
+echo hello-udp >&4; echo "udp:$(timeout 5 dd bs=65536 count=1 <&4 2>/dev/null)"`
+		for _, c := range []struct{ flag, want string }{{"--offload=false", "vnet_hdr off"}, {"--offload=true", "vnet_hdr on"}} {
+			out, code := sandboxRun(t, bin, tp.host, "", c.flag, "--", "bash", "-c", script)
+			for _, want := range []string{c.want, "tcp:hello-tcp", "udp:hello-udp"} {
+				if code != 0 || !strings.Contains(out, want) {
+					t.Errorf("run %s: exit %d, output lacks %q:\n%s", c.flag, code, want, out)
+				}
+			}
+		}
+	})
+
 	t.Run("tcp connect errors come from where they happen", func(t *testing.T) {
 		// 198.19.0.1: the host has no route, so the gateway answers net
 		// unreachable; 198.18.6.9: the router finds no neighbour and answers

@@ -13,6 +13,9 @@ import (
 type tapSetup struct {
 	name string
 	mtu  int
+	// offload opens the TAP with IFF_VNET_HDR: TCP crosses it in GSO
+	// frames (link/fdbased/vnet.go); without it every frame is MTU-sized.
+	offload bool
 	// loUp brings lo up too (a namespace netsandbox made has it down).
 	loUp bool
 	// defaultRoute adds 0.0.0.0/0 via the gateway on the TAP.
@@ -40,8 +43,11 @@ func openSandboxTAP(ts tapSetup) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	// IFF_VNET_HDR: the gateway writes TCP as GSO frames (link/fdbased/vnet.go).
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
+	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	if ts.offload {
+		flags |= unix.IFF_VNET_HDR
+	}
+	ifr.SetUint16(flags)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		return -1, fmt.Errorf("creating TAP %s: %w", name, err)
 	}
