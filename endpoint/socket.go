@@ -73,7 +73,7 @@ func New(s *stack.Stack, domain, typ, proto int) (Socket, error) {
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return nil, unix.EINVAL
 	}
-	if domain < 0 || domain >= nproto || domain != unix.AF_INET {
+	if domain < 0 || domain >= nproto || domain != unix.AF_INET && domain != unix.AF_INET6 {
 		return nil, unix.EAFNOSUPPORT
 	}
 	if typ >= sockMax {
@@ -83,6 +83,15 @@ func New(s *stack.Stack, domain, typ, proto int) (Socket, error) {
 		return nil, unix.EINVAL
 	}
 	nonblock := flags&unix.SOCK_NONBLOCK != 0
+	if domain == unix.AF_INET6 {
+		sock, err := newInet6(s, typ, proto) // inet6.go
+		if err != nil {
+			return nil, err
+		}
+		sock.SetNonblock(nonblock)
+		sock.(interface{ track() }).track()
+		return sock, nil
+	}
 	var (
 		sock Socket
 		err  error

@@ -223,3 +223,45 @@ func FuzzStructs(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSockaddrIn6(f *testing.F) {
+	for _, s := range [][]byte{nil, make([]byte, 23), make([]byte, 24), SockaddrIn6Bytes(netip.MustParseAddrPort("[::1]:80"), 0),
+		SockaddrIn6Bytes(netip.MustParseAddrPort("198.18.0.1:9"), 3)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseSockaddrIn6(b)
+		if len(b) < SizeofSockaddrIn6RFC2133 {
+			if err == nil {
+				t.Fatalf("%d bytes accepted", len(b))
+			}
+			return
+		}
+		if err != nil || !s.Addr.Is6() {
+			t.Fatalf("%x: %v %v", b, s, err)
+		}
+		out := SockaddrIn6Bytes(s.AddrPort(), s.Scope)
+		if !bytes.Equal(out[2:4], b[2:4]) || !bytes.Equal(out[8:24], b[8:24]) {
+			t.Fatalf("round trip %x -> %x", b, out)
+		}
+		_ = SockaddrFamily(b)
+	})
+}
+
+func FuzzIPv6SendControl(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(AppendCmsg(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, le(2)))
+	f.Add(AppendCmsg(AppendCmsg(nil, unix.SOL_IPV6, unix.IPV6_TCLASS, le(0xffffffff)), unix.SOL_IPV6, unix.IPV6_PKTINFO, In6Pktinfo(netip.IPv6Loopback(), 1)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseIPv6SendControl(b, SendCmsgPolicy{})
+		if err != nil {
+			return
+		}
+		if c.HasHopLimit && (c.HopLimit < -1 || c.HopLimit > 255) || c.HasTClass && (c.TClass < -1 || c.TClass > 255) {
+			t.Fatalf("%x: out of range %+v", b, c)
+		}
+		if c.HasPktinfo && !c.PktinfoAddr.Is6() {
+			t.Fatalf("%x: pktinfo %v", b, c.PktinfoAddr)
+		}
+	})
+}

@@ -67,14 +67,14 @@ func linuxControl(oob []byte, controlLen int) ([]byte, bool) {
 
 // sentryTruncates reports whether the sentry, packing cm into a control
 // buffer of controlLen bytes in its own order (control.PackControlMessages:
-// timestamp, TCP_CM_INQ, IP_TOS, IP_TTL, IP_PKTINFO, IP_ORIGDSTADDR,
-// IP_RECVERR), cuts a message to its bare header or leaves it out. Its
+// timestamp, TCP_CM_INQ, IP_TOS, IP_TTL, IPV6_TCLASS, IPV6_HOPLIMIT,
+// IP_PKTINFO, IPV6_PKTINFO, IP_ORIGDSTADDR, IP_RECVERR), cuts a message to its bare header or leaves it out. Its
 // order is not Linux's (IP_PKTINFO, IP_TTL, IP_TOS), so it can cut a
 // message that Linux delivers whole; the caller is then told MSG_CTRUNC,
 // as for any cut message.
 func sentryTruncates(cm *socket.ControlMessages, controlLen int) bool {
 	ip := &cm.IP
-	var sizes [7]int
+	var sizes [10]int
 	n := 0
 	add := func(present bool, size int) {
 		if present {
@@ -86,7 +86,10 @@ func sentryTruncates(cm *socket.ControlMessages, controlLen int) bool {
 	add(ip.HasInq, linux.SizeOfControlMessageInq)
 	add(ip.HasTOS, linux.SizeOfControlMessageTOS)
 	add(ip.HasTTL, linux.SizeOfControlMessageTTL)
+	add(ip.HasTClass, linux.SizeOfControlMessageTClass)
+	add(ip.HasHopLimit, linux.SizeOfControlMessageHopLimit)
 	add(ip.HasIPPacketInfo, linux.SizeOfControlMessageIPPacketInfo)
+	add(ip.HasIPv6PacketInfo, linux.SizeOfControlMessageIPv6PacketInfo)
 	if ip.OriginalDstAddress != nil {
 		add(true, ip.OriginalDstAddress.SizeBytes())
 	}
@@ -130,6 +133,13 @@ func controlMessagesFrom(oob []byte) socket.ControlMessages {
 		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_PKTINFO && len(d) >= linux.SizeOfControlMessageIPPacketInfo:
 			ip.HasIPPacketInfo = true
 			ip.PacketInfo.UnmarshalUnsafe(d)
+		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_TCLASS && len(d) >= 4:
+			ip.HasTClass, ip.TClass = true, binary.NativeEndian.Uint32(d)
+		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_HOPLIMIT && len(d) >= 4:
+			ip.HasHopLimit, ip.HopLimit = true, binary.NativeEndian.Uint32(d)
+		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_PKTINFO && len(d) >= linux.SizeOfControlMessageIPv6PacketInfo:
+			ip.HasIPv6PacketInfo = true
+			ip.IPv6PacketInfo.UnmarshalUnsafe(d)
 		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_ORIGDSTADDR && len(d) >= linux.SockAddrInetSize:
 			var sa linux.SockAddrInet
 			sa.UnmarshalUnsafe(d)
@@ -154,8 +164,10 @@ func controlMessagesFrom(oob []byte) socket.ControlMessages {
 // controlBytes encodes what the sentry parsed from sendmsg's control
 // buffer back into Linux control messages for the endpoint, which then
 // validates them as Linux does. Messages the sentry does not parse for
-// AF_INET sockets never get here (control.Parse answers EINVAL), and IPv6
-// ones are dropped as ip_cmsg_send skips them on an AF_INET socket.
+// AF_INET sockets never get here (control.Parse answers EINVAL). The IPv6
+// ones (IPV6_TCLASS, IPV6_HOPLIMIT, IPV6_PKTINFO) are passed on too: an
+// AF_INET6 endpoint takes them, an AF_INET one skips them as ip_cmsg_send
+// does.
 func controlBytes(cm socket.ControlMessages) ([]byte, *syserr.Error) {
 	if cm.Unix.Rights != nil {
 		return nil, syserr.ErrInvalidArgument // SCM_RIGHTS on AF_INET: __sock_cmsg_send
@@ -183,6 +195,21 @@ func controlBytes(cm socket.ControlMessages) ([]byte, *syserr.Error) {
 		v := make([]byte, linux.SizeOfControlMessageIPPacketInfo)
 		ip.PacketInfo.MarshalUnsafe(v)
 		b = appendCmsg(b, unix.SOL_IP, unix.IP_PKTINFO, v)
+	}
+	if ip.HasTClass {
+		var v [4]byte
+		binary.NativeEndian.PutUint32(v[:], ip.TClass)
+		b = appendCmsg(b, unix.SOL_IPV6, unix.IPV6_TCLASS, v[:])
+	}
+	if ip.HasHopLimit {
+		var v [4]byte
+		binary.NativeEndian.PutUint32(v[:], ip.HopLimit)
+		b = appendCmsg(b, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, v[:])
+	}
+	if ip.HasIPv6PacketInfo {
+		v := make([]byte, linux.SizeOfControlMessageIPv6PacketInfo)
+		ip.IPv6PacketInfo.MarshalUnsafe(v)
+		b = appendCmsg(b, unix.SOL_IPV6, unix.IPV6_PKTINFO, v)
 	}
 	if sa, ok := ip.OriginalDstAddress.(*linux.SockAddrInet); ok {
 		v := make([]byte, linux.SockAddrInetSize)

@@ -27,11 +27,6 @@ func (p *provider) Socket(t *kernel.Task, stype linux.SockType, protocol int) (*
 	if !ok || ps != theStack {
 		return nil, nil
 	}
-	if p.family != linux.AF_INET {
-		// AF_INET6 is not served yet: Linux booted with ipv6.disable=1
-		// answers the same.
-		return nil, syserr.ErrAddressFamilyNotSupported
-	}
 	st := ps.ns()
 	if st == nil {
 		return nil, syserr.ErrAddressFamilyNotSupported
@@ -43,14 +38,18 @@ func (p *provider) Socket(t *kernel.Task, stype linux.SockType, protocol int) (*
 		!t.HasCapabilityIn(linux.CAP_NET_RAW, t.NetworkNamespace().UserNamespace()) {
 		return nil, syserr.ErrNotPermitted
 	}
-	ep, err := endpoint.New(st, linux.AF_INET, int(stype), protocol)
+	ep, err := endpoint.New(st, p.family, int(stype), protocol)
 	if err != nil {
 		return nil, toSysErr(err)
+	}
+	if p.family == linux.AF_INET6 {
+		return newSocketFile6(t, ep, stype, protocol, 0) // socket6.go
 	}
 	return newSocketFile(t, ep, stype, protocol, 0)
 }
 
-// Pair implements socket.Provider.Pair: AF_INET has no socketpair.
+// Pair implements socket.Provider.Pair: AF_INET and AF_INET6 have no
+// socketpair.
 func (p *provider) Pair(*kernel.Task, linux.SockType, int) (*vfs.FileDescription, *vfs.FileDescription, *syserr.Error) {
 	return nil, nil, nil
 }

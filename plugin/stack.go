@@ -86,13 +86,15 @@ func (s *Stack) InterfaceIDs() []int32 {
 // ifaPermanent is IFA_F_PERMANENT: an address configured, not learnt.
 const ifaPermanent = 0x80
 
-// InterfaceAddrs implements inet.Stack.InterfaceAddrs (IPv4 only).
+// InterfaceAddrs implements inet.Stack.InterfaceAddrs: IPv4, then IPv6
+// (stack_ipv6.go).
 func (s *Stack) InterfaceAddrs() map[int32][]inet.InterfaceAddr {
 	out := make(map[int32][]inet.InterfaceAddr)
 	st := s.ns()
 	if st == nil {
 		return out
 	}
+	defer addIPv6Addrs(st, out)
 	for _, ifc := range st.Interfaces() {
 		for _, p := range ifc.Addrs {
 			a := p.Addr().As4()
@@ -116,9 +118,9 @@ func (s *Stack) SetInterface(context.Context, *nlmsg.Message) *syserr.Error {
 	return syserr.ErrNotSupported
 }
 
-// SupportsIPv6 implements inet.Stack.SupportsIPv6: AF_INET6 answers
-// EAFNOSUPPORT under this plugin for now.
-func (s *Stack) SupportsIPv6() bool { return false }
+// SupportsIPv6 implements inet.Stack.SupportsIPv6: AF_INET6 TCP and UDP
+// sockets are served (provider.go).
+func (s *Stack) SupportsIPv6() bool { return true }
 
 // Pause implements inet.Stack.Pause (save/restore is not supported).
 func (s *Stack) Pause() {}

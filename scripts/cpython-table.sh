@@ -142,14 +142,17 @@ w.append("""## Why the others do not pass in runsc-netsandbox
   its own UDP transport (stack/udplite*.go); stock runsc answers
   `EPROTONOSUPPORT` from `getTransportProtocol`
   (pkg/sentry/socket/netstack/provider.go).
-- **AF_INET6, UDP-Lite (IPv6)**: the plugin's provider answers `EAFNOSUPPORT`
-  for AF_INET6 and `Stack.SupportsIPv6` is false (plugin/provider.go,
-  plugin/stack.go), as a kernel booted with `ipv6.disable=1` does, so
-  CPython skips them (`socket.has_ipv6` holds, but creating the socket
-  fails). This includes every MSG_CTRUNC test of test_socket
-  (`testSingleCmsgTrunc*`, `testSecondCmsgTrunc*`): they are IPv6
-  (RFC 3542) tests. For AF_INET the same truncation is checked by
-  TestPluginEndToEnd against the kernel (docs/gvisor.md).
+- **AF_INET6** passes since netsandbox serves AF_INET6 TCP and UDP
+  (endpoint/inet6*.go, plugin/socket6.go; issue 14's first phase),
+  dual-stack, with IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS
+  and their control messages. The MSG_CTRUNC tests of test_socket
+  (`testSingleCmsgTrunc*`, `testSecondCmsgTrunc*`) are among them: stock
+  runsc fails some of them (the sentry writes a cut message as a bare
+  header), netsandbox finds Linux's MSG_CTRUNC (plugin/cmsg.go).
+- **UDP-Lite (IPv6)**: netsandbox's UDP-Lite is IPv4 only for now, so
+  socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE) answers
+  `EPROTONOSUPPORT` (endpoint/inet6.go) and CPython's tests error, as in
+  stock runsc.
 """)
 diff = [t for t in tests if len({runs[c].get(t, "missing") for c in cols}) > 1]
 w.append("## Tests whose outcome differs (%d)\n" % len(diff))

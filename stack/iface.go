@@ -174,7 +174,7 @@ func (s *Stack) addRoute(dst netip.Prefix, gw netip.Addr, ifindex int, auto bool
 		}
 		table = append(table, tr)
 	}
-	s.g.SetRouteTable(table)
+	s.g.SetRouteTable(append(table, s.routes6...)) // IPv6's after (ipv6.go)
 	s.invalidateRoutes()
 	return nil
 }

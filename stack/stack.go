@@ -37,8 +37,9 @@ type Stack struct {
 	bcast  atomic.Pointer[[]netip.Addr] // directed broadcasts of local subnets (iface.go)
 
 	// mu guards routes, which mirrors gVisor's route table in our order.
-	mu     sync.Mutex
-	routes []route
+	mu      sync.Mutex
+	routes  []route
+	routes6 []tcpip.Route // IPv6 routes, after routes in gVisor's table (ipv6.go)
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
 
@@ -90,13 +91,17 @@ func New(cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc}
-	s.g = gstack.New(gstack.Options{
+	netProtos := []gstack.NetworkProtocolFactory{
 		// gVisor's IGMP stays off: netsandbox speaks IGMPv3 with source
 		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
-		NetworkProtocols: []gstack.NetworkProtocolFactory{
-			s.ipv4ProtocolFor(cfg, ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}})),
-			arp.NewProtocol,
-		},
+		s.ipv4ProtocolFor(cfg, ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}})),
+		arp.NewProtocol,
+	}
+	if !cfg.Gateway {
+		netProtos = append(netProtos, ipv6Factory()) // ipv6.go
+	}
+	s.g = gstack.New(gstack.Options{
+		NetworkProtocols: netProtos,
 		TransportProtocols: []gstack.TransportProtocolFactory{
 			s.tcpProtocolFor(cfg),
 			s.newICMPProtocol, // gVisor's, counting unwanted echo replies (accounting_icmp.go)
@@ -184,6 +189,12 @@ func New(cfg Config) (*Stack, error) {
 	if err := s.AddRoute(netip.MustParsePrefix("127.0.0.0/8"), netip.Addr{}, 1); err != nil {
 		s.g.Destroy()
 		return nil, err
+	}
+	if !cfg.Gateway {
+		if err := s.initIPv6(); err != nil {
+			s.g.Destroy()
+			return nil, err
+		}
 	}
 	return s, nil
 }

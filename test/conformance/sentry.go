@@ -22,6 +22,12 @@ const (
 		"into one segment of up to the GSO size (transport/tcp/snd.go:1097 limit, :864 merge) and held only while it is shorter " +
 		"than one MSS (:892), so the partial tail leaves with the full segments; Linux cuts the burst at the last full segment " +
 		"(tcp_mss_split_point)"
+	sentryPack6 = "sentry: recvmsg control messages are packed by control.PackControlMessages (socket/control/control.go:336) " +
+		"in its order (IPV6_TCLASS, IPV6_HOPLIMIT, then IPV6_PKTINFO); Linux's is IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS " +
+		"(ip6_datagram_recv_specific_ctl)"
+	sentryParse6 = "sentry: control.Parse (socket/control/control.go) takes an IPV6_TCLASS message of any length of at least 4 bytes (:558) " +
+		"where Linux wants exactly CMSG_LEN(4), refuses an IPV6_HOPLIMIT of -1 (:583, > MaxUint8) that Linux takes as the default, " +
+		"and judges SOL_IP messages (IP_TTL 1000 is EINVAL, :520) that Linux skips on an AF_INET6 socket"
 	sentrySotype = "sentry: getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL is answered by the sentry, EINVAL under 4 bytes " +
 		"(syscalls/linux/sys_socket.go:498); Linux writes the short value"
 )
@@ -40,6 +46,10 @@ var SentryExpected = map[string]string{
 	"cmsg/send-sol-socket-ping":         sentryParseSocket,
 	"cmsg/send-sol-socket-unprivileged": sentryParseSocket,
 	"cmsg/send-sol-socket-tcp":          sentryParseSocket,
+	// AF_INET6 control messages (ipv6 group)
+	"ipv6/udp-loopback-cmsgs":      sentryPack6,
+	"ipv6/udp-send-cmsg-minus-one": sentryParse6,
+	"ipv6/udp-send-cmsg-lengths":   sentryParse6,
 	// GSO on the plugin's link
 	"tcpopt/cork": gvisorGSOCork,
 	// SO_RXQ_OVFL is not packed

@@ -135,6 +135,31 @@ var Catalog = []Feature{
 	{Errno, "ESOCKTNOSUPPORT / EPROTONOSUPPORT", `SOCKET/(MISMATCHED_PROTOCOL|BAD_PROTOCOL_NUMBERS|TYPES|RAW_NEEDS_PROTOCOL)`, ""},
 	{Errno, "EAFNOSUPPORT", `BIND/FAMILY|SOCKET/BAD_FAMILY`, ""},
 	{Errno, "EDESTADDRREQ", `UDP/EDESTADDRREQ`, ""},
+	// ipv6(7), AF_INET6 TCP and UDP (issue 14, first phase): over ::1 and
+	// dual-stack to 127.0.0.1.
+	{SocketOption, "IPV6_V6ONLY", `^IPV6/(SOCKOPT|V6ONLY|UDP_DUAL_STACK|TCP_V6ONLY|TCP_LOOPBACK)`, "default 0 (dual-stack, v4-mapped peers); EINVAL once bound"},
+	{SocketOption, "IPV6_UNICAST_HOPS", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS)`, "-1..255, -1 = the route's 64"},
+	{SocketOption, "IPV6_TCLASS", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS)`, "-1..255, -1 = 0; TCP keeps its ECN bits"},
+	{SocketOption, "IPV6_RECVPKTINFO", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS|UDP_DUAL_STACK)`, ""},
+	{SocketOption, "IPV6_RECVHOPLIMIT", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS)`, ""},
+	{SocketOption, "IPV6_RECVTCLASS", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS)`, ""},
+	{SocketOption, "IPV6_MULTICAST_IF", `^IPV6/SOCKOPT`, "UDP; ENOPROTOOPT on TCP"},
+	{SocketOption, "IPV6_MULTICAST_HOPS", `^IPV6/SOCKOPT`, "UDP; -1 = 1; ENOPROTOOPT on TCP"},
+	{SocketOption, "IPV6_MULTICAST_LOOP", `^IPV6/SOCKOPT`, "0 or 1 only"},
+	{SocketOption, "IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP", `^IPV6/MCAST_MEMBERSHIP`, "no MLD on the wire yet: checked on lo"},
+	{SocketOption, "IPV6_RECVERR", ``, "missing: ENOPROTOOPT"},
+	{SocketOption, "IPV6_MTU_DISCOVER / IPV6_MTU / IPV6_RECVPATHMTU", ``, "missing: ENOPROTOOPT"},
+	{SocketOption, "IPV6_RECVORIGDSTADDR", ``, "missing: ENOPROTOOPT"},
+	{SocketOption, "IPV6_FREEBIND / IPV6_TRANSPARENT", ``, "missing: ENOPROTOOPT"},
+	{SocketOption, "IPV6_CHECKSUM", ``, "missing: no AF_INET6 raw sockets (EPROTONOSUPPORT)"},
+	{SocketOption, "MCAST_* on AF_INET6 (source filters, MLDv2)", ``, "missing: ENOPROTOOPT"},
+	{SocketOption, "SOL_IP options on an AF_INET6 socket", ``, "missing: ENOPROTOOPT (Linux applies them to v4-mapped traffic)"},
+	{ControlMsg, "IPV6_PKTINFO (recv)", `^IPV6/(UDP_LOOPBACK_CMSGS|UDP_DUAL_STACK)`, "an IPv4 datagram's is v4-mapped"},
+	{ControlMsg, "IPV6_PKTINFO (send)", `^IPV6/UDP_SEND_CMSG_ERRORS`, "ENODEV, EINVAL for a non-local source"},
+	{ControlMsg, "IPV6_HOPLIMIT (recv and send)", `^IPV6/(UDP_LOOPBACK_CMSGS|UDP_SEND_CMSG_ERRORS)`, ""},
+	{ControlMsg, "IPV6_TCLASS (recv and send)", `^IPV6/(UDP_LOOPBACK_CMSGS|UDP_SEND_CMSG_ERRORS)`, "-1 leaves as 0xff, as Linux 6.18"},
+	{ControlMsg, "IPV6_FLOWINFO, IPV6_DONTFRAG, extension headers (send)", ``, "missing: EINVAL"},
+	{Errno, "AF_INET6 sockaddr rules (EINVAL, EAFNOSUPPORT, ENETUNREACH)", `^IPV6/(BIND_RULES|UDP_SENDTO_ADDRESSES|UDP_CONNECT|TCP_V6ONLY)`, ""},
 	// FreeBSD ip(4): not Linux options. A Linux socket answers the FreeBSD
 	// numbers as Linux does (they mean other things, or nothing, there); a
 	// socket of the FreeBSD personality (freebsd.New) speaks them. These rows

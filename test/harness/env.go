@@ -174,7 +174,9 @@ func (e *Env) Port(p int) string {
 }
 
 // SA renders a sockaddr: a well-formed 16-byte sockaddr_in as
-// "inet:ADDR:PORT" (port normalised), anything else in hex with its length.
+// "inet:ADDR:PORT" and a 28-byte sockaddr_in6 as "inet6:[ADDR]:PORT"
+// (ports normalised; non-zero flow information and scope id appended),
+// anything else in hex with its length.
 func (e *Env) SA(b []byte) string {
 	if b == nil {
 		return "nil"
@@ -183,7 +185,26 @@ func (e *Env) SA(b []byte) string {
 		a := netip.AddrFrom4([4]byte(b[4:8]))
 		return fmt.Sprintf("inet:%s:%s", a, e.Port(int(binary.BigEndian.Uint16(b[2:4]))))
 	}
+	if len(b) == unix.SizeofSockaddrInet6 && binary.NativeEndian.Uint16(b) == unix.AF_INET6 {
+		a := netip.AddrFrom16([16]byte(b[8:24]))
+		s := fmt.Sprintf("inet6:[%s]:%s", a, e.Port(int(binary.BigEndian.Uint16(b[2:4]))))
+		if flow, scope := binary.BigEndian.Uint32(b[4:8]), binary.NativeEndian.Uint32(b[24:28]); flow != 0 || scope != 0 {
+			s += fmt.Sprintf("/flow=%#x/scope=%d", flow, scope)
+		}
+		return s
+	}
 	return fmt.Sprintf("sa%d[%s]", len(b), hex.EncodeToString(b))
+}
+
+// Sockaddr6 builds a 28-byte sockaddr_in6 (flow information 0).
+func Sockaddr6(a netip.Addr, port int, scope uint32) []byte {
+	b := make([]byte, unix.SizeofSockaddrInet6)
+	binary.NativeEndian.PutUint16(b, unix.AF_INET6)
+	binary.BigEndian.PutUint16(b[2:], uint16(port))
+	a16 := a.As16()
+	copy(b[8:24], a16[:])
+	binary.NativeEndian.PutUint32(b[24:], scope)
+	return b
 }
 
 func allZero(b []byte) bool {

@@ -85,6 +85,11 @@ func NewTopology(prefix, tag string, dutAddr bool) (t *Topology, err error) {
 			return t, err
 		}
 	}
+	// IPv6 on the DUT's lo only (::1, for the ipv6 scenarios): nothing
+	// leaves the namespace, as the netsandbox DUT's stack has ::1 on lo.
+	if err := WriteSysctl(t.DUTNS, "net.ipv6.conf.lo.disable_ipv6", "0"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return t, err
+	}
 	if err := WriteSysctl(t.PeerNS, "net.ipv4.ip_forward", "1"); err != nil {
 		return t, err
 	}

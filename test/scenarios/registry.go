@@ -58,6 +58,7 @@ func All() []harness.Scenario {
 		forwardingScenarios(),
 		udpliteScenarios(),
 		sockCmsgSendScenarios(),
+		ipv6Scenarios(), // ipv6.go
 	} {
 		all = append(all, group...)
 	}

@@ -1,0 +1,808 @@
+package endpoint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// AF_INET6 sockets (issue 14, first phase): TCP and UDP, dual-stack as
+// Linux's (IPV6_V6ONLY 0 by default; an IPv4 peer shows as
+// ::ffff:a.b.c.d). The packets are moved by gVisor's TCP and UDP
+// endpoints of the IPv6 network protocol, which also carry IPv4 for a
+// dual-stack socket; our layer decodes sockaddr_in6, options and control
+// messages with Linux's rules and errnos. UDP here is gVisor's UDP, not
+// netsandbox's own transport (stack/udp_*.go), which serves AF_INET: the
+// ip(7) extensions netsandbox adds to IPv4 UDP (IP_RECVERR from ICMP,
+// IGMPv3 source filters, path-MTU cache) are not there for v4-mapped
+// traffic of an AF_INET6 socket yet.
+//
+// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw and ICMPv6
+// ping sockets, UDP-Lite over IPv6, SOL_IP options on an AF_INET6
+// socket, IPV6_RECVERR, IPV6_MTU_DISCOVER/IPV6_MTU/IPV6_RECVPATHMTU,
+// IPV6_RECVORIGDSTADDR, the MCAST_* source-filter options,
+// IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO and the extension-header
+// options.
+
+// newInet6 makes an AF_INET6 socket of a type and protocol New has
+// range-checked.
+func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
+	if s.Gvisor().NetworkProtocolInstance(header.IPv6ProtocolNumber) == nil {
+		return nil, unix.EAFNOSUPPORT // a gateway stack: IPv4 only
+	}
+	switch typ {
+	case unix.SOCK_STREAM:
+		if proto != 0 && proto != unix.IPPROTO_TCP {
+			return nil, unix.EPROTONOSUPPORT
+		}
+		return newSock6(s, typ, unix.IPPROTO_TCP)
+	case unix.SOCK_DGRAM:
+		switch proto {
+		case 0, unix.IPPROTO_UDP:
+			return newSock6(s, typ, unix.IPPROTO_UDP)
+		}
+		// IPPROTO_ICMPV6 (ping) and IPPROTO_UDPLITE: missing.
+		return nil, unix.EPROTONOSUPPORT
+	case unix.SOCK_RAW:
+		if proto == 0 || proto > 255 {
+			return nil, unix.EPROTONOSUPPORT
+		}
+		if !s.Caps().Has(stack.CapNetRaw) {
+			return nil, unix.EPERM
+		}
+		return nil, unix.EPROTONOSUPPORT // raw IPv6: missing
+	}
+	return nil, unix.ESOCKTNOSUPPORT
+}
+
+// sock6 is an AF_INET6 TCP or UDP socket over a gVisor endpoint.
+type sock6 struct {
+	gsock
+
+	// v6 option values Linux reports (guarded by optMu).
+	v6 v6Opts
+
+	// TCP connect(2) progress (guarded by mu): a non-blocking connect is
+	// in flight and the next connect reports its result.
+	connecting bool
+	// streamConn is SS_CONNECTED: a connect(2) reported success or the
+	// socket was accepted; connect is EISCONN then (mu).
+	streamConn bool
+	// UDP: the peer given to connect(2) (guarded by mu).
+	remote netip.AddrPort
+	conn   bool
+	shut   int // sk_shutdown of a datagram socket (mu)
+	// v6memb are the IPV6_JOIN_GROUP memberships (mu).
+	v6memb []v6Membership
+
+	sendMu sync.Mutex // serializes a send that changes the traffic class
+}
+
+type v6Opts struct {
+	unicastHops int // -1: the route's (net.ipv6.conf.*.hop_limit, 64)
+	mcastHops   int
+	mcastLoop   bool
+	mcastIf     int
+	tclass      int
+	rxPktinfo   bool
+	rxHopLimit  bool
+	rxTClass    bool
+}
+
+// v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
+const v6DefaultHopLimit = 64
+
+func newSock6(s *stack.Stack, typ, proto int) (Socket, error) {
+	k := &sock6{}
+	k.v6 = v6Opts{unicastHops: -1, mcastHops: 1, mcastLoop: true}
+	g := s.Gvisor()
+	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
+		if typ == unix.SOCK_STREAM {
+			return g.NewEndpoint(tcp.ProtocolNumber, header.IPv6ProtocolNumber, q)
+		}
+		// netsandbox's UDP (protocol 17 in the stack) makes no
+		// endpoints; gVisor's UDP endpoint is made from its own
+		// protocol and registers with the same demuxer and ports.
+		return udp.NewProtocol(g).NewEndpoint(header.IPv6ProtocolNumber, q)
+	}
+	if err := k.open(s, typ, proto, mk); err != nil {
+		return nil, err
+	}
+	if err := k.push(); err != nil {
+		k.ep.Close()
+		return nil, err
+	}
+	return k, nil
+}
+
+// push hands gVisor every option value it acts on.
+func (k *sock6) push() error {
+	o := k.optsSnapshot()
+	if err := k.pushSockOpts(o); err != nil {
+		return err
+	}
+	k.optMu.Lock()
+	v := k.v6
+	k.optMu.Unlock()
+	ep := k.endpoint()
+	so := ep.SocketOptions()
+	so.SetIPv6ReceivePacketInfo(v.rxPktinfo)
+	so.SetReceiveHopLimit(v.rxHopLimit)
+	so.SetReceiveTClass(v.rxTClass)
+	so.SetMulticastLoop(v.mcastLoop)
+	// An IPv4 datagram of a dual-stack socket has IPv4's packet info,
+	// reported as IPV6_PKTINFO with the address v4-mapped (putCmsgs).
+	so.SetReceivePacketInfo(v.rxPktinfo)
+	if e := ep.SetSockOptInt(tcpip.IPv6HopLimitOption, v.unicastHops); e != nil {
+		return stack.Errno(e)
+	}
+	if e := ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v.tclass); e != nil {
+		return stack.Errno(e)
+	}
+	if k.typ != unix.SOCK_STREAM {
+		if e := ep.SetSockOptInt(tcpip.MulticastTTLOption, v.mcastHops); e != nil {
+			return stack.Errno(e)
+		}
+	}
+	return nil
+}
+
+// addr6 is a sockaddr_in6 decoded for gVisor: the unspecified address
+// is gVisor's empty one; a v4-mapped address stays 16 bytes (gVisor's
+// dual-stack endpoints unmap it, or refuse it under IPV6_V6ONLY).
+func addr6(sa options.SockaddrIn6) tcpip.FullAddress {
+	fa := tcpip.FullAddress{Port: sa.Port}
+	if !sa.Addr.IsUnspecified() {
+		fa.Addr = tcpip.AddrFrom16(sa.Addr.As16())
+	}
+	if sa.Addr.IsLinkLocalUnicast() || sa.Addr.IsLinkLocalMulticast() {
+		fa.NIC = tcpip.NICID(sa.Scope)
+	}
+	return fa
+}
+
+// sockaddr6 is the sockaddr_in6 of a gVisor address; an IPv4 address (a
+// dual-stack socket's IPv4 peer) reads v4-mapped, an empty one as ::.
+func sockaddr6(fa tcpip.FullAddress) []byte {
+	var a netip.Addr
+	switch fa.Addr.Len() {
+	case 4:
+		a = netip.AddrFrom16(netip.AddrFrom4(fa.Addr.As4()).As16())
+	case 16:
+		a = netip.AddrFrom16(fa.Addr.As16())
+	default:
+		a = netip.IPv6Unspecified()
+	}
+	var scope uint32
+	if a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		scope = uint32(fa.NIC)
+	}
+	return options.SockaddrIn6Bytes(netip.AddrPortFrom(a, fa.Port), scope)
+}
+
+func (k *sock6) v6only() bool { return k.endpoint().SocketOptions().GetV6Only() }
+
+// Bind is inet6_bind: a sockaddr shorter than SIN6_LEN_RFC2133 is EINVAL,
+// another family EAFNOSUPPORT; a v4-mapped address needs a dual-stack
+// socket (EINVAL) and a local IPv4 address, any other address a local
+// one (EADDRNOTAVAIL); a link-local one needs its scope id.
+func (k *sock6) Bind(b []byte) error {
+	sa, err := options.ParseSockaddrIn6(b)
+	if err != nil {
+		return err
+	}
+	if options.SockaddrFamily(b) != unix.AF_INET6 {
+		return unix.EAFNOSUPPORT
+	}
+	a := sa.Addr
+	switch {
+	case a.Is4In6():
+		if k.v6only() {
+			return unix.EINVAL
+		}
+		u := a.Unmap()
+		if !u.IsUnspecified() && !u.IsMulticast() && !k.s.IsLocalAddr(u) && !k.s.IsBroadcast(u) {
+			return unix.EADDRNOTAVAIL
+		}
+	case a.IsUnspecified(), a.IsMulticast():
+	case a.IsLinkLocalUnicast() && sa.Scope == 0:
+		return unix.EINVAL
+	default:
+		if !k.s.IsLocalAddr6(a) {
+			return unix.EADDRNOTAVAIL
+		}
+	}
+	if err := checkPrivilegedPort(k.s, sa.Port); err != nil {
+		return err
+	}
+	if k.localPort() != 0 {
+		return unix.EINVAL
+	}
+	return errOf(k.endpoint().Bind(addr6(sa)))
+}
+
+func (k *sock6) localPort() uint16 {
+	fa, e := k.endpoint().GetLocalAddress()
+	if e != nil {
+		return 0
+	}
+	return fa.Port
+}
+
+// Connect is tcp_v6_connect and ip6_datagram_connect with
+// inet_stream_connect's and inet_dgram_connect's AF_UNSPEC handling.
+func (k *sock6) Connect(b []byte) error {
+	if len(b) < 2 {
+		return unix.EINVAL
+	}
+	fam := options.SockaddrFamily(b)
+	if fam == unix.AF_UNSPEC {
+		return k.disconnect()
+	}
+	if fam == unix.AF_INET && k.typ == unix.SOCK_DGRAM {
+		// __ip6_datagram_connect: an IPv4 sockaddr on a dual-stack
+		// socket connects to its v4-mapped form.
+		if k.v6only() {
+			return unix.EAFNOSUPPORT
+		}
+		ap, _, err := options.ParseSockaddrIn(b)
+		if err != nil {
+			return err
+		}
+		return k.connectDgram(options.SockaddrIn6{Addr: netip.AddrFrom16(ap.Addr().As16()), Port: ap.Port()})
+	}
+	sa, err := options.ParseSockaddrIn6(b)
+	if err != nil {
+		return err
+	}
+	if fam != unix.AF_INET6 {
+		return unix.EAFNOSUPPORT
+	}
+	if k.typ == unix.SOCK_DGRAM {
+		return k.connectDgram(sa)
+	}
+	err = k.connectStream(sa)
+	if err != unix.EINPROGRESS || !k.mayBlock(0) {
+		return err
+	}
+	// A blocking connect waits up to SO_SNDTIMEO for the handshake, then
+	// reports its result as the next connect does (__inet_stream_connect).
+	if _, werr := k.waitReady(k.Readiness, unix.EPOLLOUT, deadlineAfter(k.optsSnapshot().sndTimeo)); werr != nil {
+		if werr == unix.EAGAIN {
+			return unix.EINPROGRESS
+		}
+		return werr
+	}
+	return k.connectStream(sa)
+}
+
+// blockOn runs op until it answers something other than EAGAIN, waiting
+// for mask between tries when the socket and flags allow blocking, up to
+// the timeout (EAGAIN then, as an expired SO_RCVTIMEO/SO_SNDTIMEO).
+func (k *sock6) blockOn(flags int, mask uint32, timeo time.Duration, op func() error) error {
+	err := op()
+	if err != unix.EAGAIN || !k.mayBlock(flags) {
+		return err
+	}
+	deadline := deadlineAfter(timeo)
+	for {
+		if _, werr := k.waitReady(k.Readiness, mask, deadline); werr != nil {
+			return werr
+		}
+		if err = op(); err != unix.EAGAIN {
+			return err
+		}
+	}
+}
+
+func (k *sock6) connectDgram(sa options.SockaddrIn6) error {
+	if sa.Addr.Is4In6() && k.v6only() {
+		return unix.ENETUNREACH
+	}
+	fa := addr6(sa)
+	if sa.Addr.IsUnspecified() {
+		// ip6_datagram_connect: :: means the loopback address.
+		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
+	}
+	if e := k.endpoint().Connect(fa); e != nil {
+		return errOf(e)
+	}
+	k.mu.Lock()
+	k.remote, k.conn = sa.AddrPort(), true
+	k.mu.Unlock()
+	return nil
+}
+
+func (k *sock6) connectStream(sa options.SockaddrIn6) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ep := k.endpoint()
+	if k.streamConn {
+		return unix.EISCONN
+	}
+	if k.connecting {
+		switch tcp.EndpointState(ep.State()) {
+		case tcp.StateConnecting, tcp.StateSynSent, tcp.StateSynRecv:
+			return unix.EALREADY
+		case tcp.StateEstablished:
+			k.connecting, k.streamConn = false, true
+			return nil
+		}
+		k.connecting = false
+		if e := ep.LastError(); e != nil {
+			k.reopenLocked()
+			return errOf(e)
+		}
+		return unix.ECONNABORTED
+	}
+	if sa.Addr.Is4In6() && k.v6only() {
+		return unix.ENETUNREACH
+	}
+	fa := addr6(sa)
+	if sa.Addr.IsUnspecified() {
+		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
+	}
+	e := ep.Connect(fa)
+	switch e.(type) {
+	case nil:
+		k.streamConn = true
+		return nil
+	case *tcpip.ErrConnectStarted:
+		k.connecting = true
+		return unix.EINPROGRESS
+	}
+	return errOf(e)
+}
+
+// reopenLocked gives a TCP socket whose connection failed a fresh gVisor
+// endpoint with the same options, so that it can connect again as a
+// Linux socket can.
+func (k *sock6) reopenLocked() {
+	ep, e := k.mk(k.q)
+	if e != nil {
+		return
+	}
+	v6only := k.v6only()
+	k.epMu.Lock()
+	old := k.ep
+	k.ep = ep
+	k.epMu.Unlock()
+	old.Close()
+	ep.SocketOptions().SetV6Only(v6only)
+	_ = k.push()
+}
+
+func (k *sock6) disconnect() error {
+	if k.typ == unix.SOCK_STREAM {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.connecting, k.streamConn = false, false
+		if e := k.endpoint().Disconnect(); e != nil {
+			if _, ok := e.(*tcpip.ErrNotSupported); ok {
+				return nil
+			}
+			return errOf(e)
+		}
+		return nil
+	}
+	if e := k.endpoint().Disconnect(); e != nil {
+		return errOf(e)
+	}
+	k.mu.Lock()
+	k.remote, k.conn = netip.AddrPort{}, false
+	k.mu.Unlock()
+	return nil
+}
+
+func (k *sock6) Listen(backlog int) error {
+	if k.typ != unix.SOCK_STREAM {
+		return unix.EOPNOTSUPP
+	}
+	// Linux caps the backlog at net.core.somaxconn (4096).
+	backlog = min(max(backlog, 0), 4096)
+	return errOf(k.endpoint().Listen(backlog))
+}
+
+func (k *sock6) Accept(flags int) (Socket, []byte, error) {
+	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
+		return nil, nil, unix.EINVAL
+	}
+	if k.typ != unix.SOCK_STREAM {
+		return nil, nil, unix.EOPNOTSUPP
+	}
+	var (
+		peer tcpip.FullAddress
+		ep   tcpip.Endpoint
+		q    *waiter.Queue
+	)
+	err := k.blockOn(0, unix.EPOLLIN, k.optsSnapshot().rcvTimeo, func() error {
+		var e tcpip.Error
+		ep, q, e = k.endpoint().Accept(&peer)
+		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+			return unix.EAGAIN
+		}
+		return errOf(e)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &sock6{}
+	c.init(k.s, k.typ, k.proto)
+	c.q = q
+	c.ep, c.mk = ep, k.mk
+	k.optMu.Lock()
+	c.opts, c.v6 = k.opts, k.v6
+	k.optMu.Unlock()
+	c.rxBits.Store(k.rxBits.Load())
+	c.streamConn = true
+	c.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
+	c.track()
+	return c, sockaddr6(peer), nil
+}
+
+func (k *sock6) GetSockName() ([]byte, error) {
+	fa, e := k.endpoint().GetLocalAddress()
+	if e != nil {
+		return nil, errOf(e)
+	}
+	return sockaddr6(fa), nil
+}
+
+func (k *sock6) GetPeerName() ([]byte, error) {
+	fa, e := k.endpoint().GetRemoteAddress()
+	if e != nil {
+		return nil, errOf(e)
+	}
+	return sockaddr6(fa), nil
+}
+
+func (k *sock6) Shutdown(how int) error {
+	var f tcpip.ShutdownFlags
+	switch how {
+	case unix.SHUT_RD:
+		f = tcpip.ShutdownRead
+	case unix.SHUT_WR:
+		f = tcpip.ShutdownWrite
+	case unix.SHUT_RDWR:
+		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
+	default:
+		return unix.EINVAL
+	}
+	if k.typ != unix.SOCK_STREAM {
+		// udp_disconnect/inet_shutdown: an unconnected datagram socket
+		// is ENOTCONN, but the flags are still recorded.
+		k.mu.Lock()
+		k.shut |= how + 1
+		conn := k.conn
+		k.mu.Unlock()
+		_ = k.endpoint().Shutdown(f)
+		k.q.Notify(waiter.ReadableEvents | waiter.WritableEvents)
+		if !conn {
+			return unix.ENOTCONN
+		}
+		return nil
+	}
+	return errOf(k.endpoint().Shutdown(f))
+}
+
+func (k *sock6) Close() error {
+	if !k.beginClose() {
+		return nil
+	}
+	k.endpoint().Close()
+	return nil
+}
+
+func (k *sock6) Readiness(mask uint32) uint32 {
+	return uint32(k.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()) & mask
+}
+
+func (k *sock6) Wait(mask uint32, deadline time.Time) (uint32, error) {
+	return k.waitReady(k.Readiness, mask, deadline)
+}
+
+func (k *sock6) Ioctl(req uint, arg []byte) error {
+	switch req {
+	case fionbio:
+		if len(arg) < 4 {
+			return unix.EFAULT
+		}
+		k.SetNonblock(arg[0]|arg[1]|arg[2]|arg[3] != 0)
+		return nil
+	case unix.SIOCINQ, unix.SIOCOUTQ:
+		if len(arg) < 4 {
+			return unix.EFAULT
+		}
+		var v int
+		var e tcpip.Error
+		if req == unix.SIOCINQ {
+			v, e = k.endpoint().GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		} else {
+			v, e = k.endpoint().GetSockOptInt(tcpip.SendQueueSizeOption)
+		}
+		if e != nil {
+			return errOf(e)
+		}
+		options.PutSockInt(arg, int32(v))
+		return nil
+	}
+	return unix.ENOTTY
+}
+
+// SendMsg is udpv6_sendmsg and tcp_sendmsg over gVisor's Write.
+func (k *sock6) SendMsg(p, oob, to []byte, flags int) (int, error) {
+	if k.isClosed() {
+		return 0, unix.EBADF
+	}
+	if flags&unix.MSG_OOB != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	var wo tcpip.WriteOptions
+	tclass := -1 // the socket's
+	if k.typ == unix.SOCK_STREAM {
+		if _, err := options.ParseSocketSendControl(oob, sendCmsgPolicy(k.s)); err != nil {
+			return 0, err
+		}
+		// tcp_sendmsg ignores the destination of a connected socket.
+		wo.More = flags&unix.MSG_MORE != 0
+	} else {
+		c, err := options.ParseIPv6SendControl(oob, sendCmsgPolicy(k.s))
+		if err != nil {
+			return 0, err
+		}
+		if err := k.sendControl(c, &wo); err != nil {
+			return 0, err
+		}
+		if c.HasTClass {
+			// An IPV6_TCLASS message of -1 leaves as 0xff: Linux
+			// (6.18, ipcm6_init_sk then ip6_datagram_send_ctl) puts
+			// the int into the header as it is, not the socket's.
+			tclass = c.TClass & 0xff
+		}
+		to, err := k.sendDst(to)
+		if err != nil {
+			return 0, err
+		}
+		wo.To = to
+	}
+	var n int
+	err := k.blockOn(flags, unix.EPOLLOUT, k.optsSnapshot().sndTimeo, func() error {
+		var err error
+		n, err = k.write(p, wo, tclass)
+		return err
+	})
+	return n, err
+}
+
+// sendDst is udpv6_sendmsg's reading of msg_name: AF_INET6 needs
+// SIN6_LEN_RFC2133 bytes and a non-zero port, AF_INET goes to the IPv4
+// path (a v4-mapped destination), AF_UNSPEC means none, anything else
+// is EINVAL; a v4-mapped destination on an IPV6_V6ONLY socket is
+// ENETUNREACH.
+func (k *sock6) sendDst(to []byte) (*tcpip.FullAddress, error) {
+	if to == nil {
+		k.mu.Lock()
+		conn, shut := k.conn, k.shut
+		k.mu.Unlock()
+		if shut&sndShutdown != 0 {
+			return nil, unix.EPIPE
+		}
+		if !conn {
+			return nil, unix.EDESTADDRREQ
+		}
+		return nil, nil
+	}
+	if len(to) < 2 {
+		return nil, unix.EINVAL
+	}
+	var sa options.SockaddrIn6
+	switch options.SockaddrFamily(to) {
+	case unix.AF_INET6:
+		var err error
+		if sa, err = options.ParseSockaddrIn6(to); err != nil {
+			return nil, err
+		}
+	case unix.AF_INET:
+		if k.v6only() {
+			return nil, unix.ENETUNREACH
+		}
+		ap, _, err := options.ParseSockaddrIn(to)
+		if err != nil {
+			return nil, err
+		}
+		sa = options.SockaddrIn6{Addr: netip.AddrFrom16(ap.Addr().As16()), Port: ap.Port()}
+	case unix.AF_UNSPEC:
+		return k.sendDst(nil)
+	default:
+		return nil, unix.EINVAL
+	}
+	if sa.Addr.Is4In6() && k.v6only() {
+		return nil, unix.ENETUNREACH
+	}
+	if sa.Port == 0 {
+		return nil, unix.EINVAL
+	}
+	fa := addr6(sa)
+	if sa.Addr.IsUnspecified() {
+		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
+	}
+	return &fa, nil
+}
+
+// sendControl applies an IPV6_PKTINFO, IPV6_HOPLIMIT message to the
+// write: the interface must exist (ENODEV), a link-local source needs an
+// interface (EINVAL), a source address must be local (EINVAL).
+func (k *sock6) sendControl(c options.IPv6SendControl, wo *tcpip.WriteOptions) error {
+	if c.HasPktinfo {
+		if c.PktinfoIfIndex != 0 {
+			if _, ok := k.s.InterfaceByIndex(int(c.PktinfoIfIndex)); !ok {
+				return unix.ENODEV
+			}
+		} else if c.PktinfoAddr.IsLinkLocalUnicast() {
+			return unix.EINVAL
+		}
+		a := c.PktinfoAddr
+		if !a.IsUnspecified() {
+			local := k.s.IsLocalAddr6(a) || a.Is4In6() && k.s.IsLocalAddr(a.Unmap())
+			if !local {
+				return unix.EINVAL
+			}
+		}
+		wo.ControlMessages.HasIPv6PacketInfo = true
+		wo.ControlMessages.IPv6PacketInfo = tcpip.IPv6PacketInfo{NIC: tcpip.NICID(c.PktinfoIfIndex)}
+		if !a.IsUnspecified() {
+			wo.ControlMessages.IPv6PacketInfo.Addr = tcpip.AddrFrom16(a.As16())
+		}
+	}
+	if c.HasHopLimit && c.HopLimit >= 0 {
+		wo.ControlMessages.HasHopLimit = true
+		wo.ControlMessages.HopLimit = uint8(c.HopLimit)
+	}
+	return nil
+}
+
+// write hands p to gVisor; a per-message traffic class (tclass >= 0) is
+// set on the endpoint for this write only.
+func (k *sock6) write(p []byte, wo tcpip.WriteOptions, tclass int) (int, error) {
+	ep := k.endpoint()
+	if tclass >= 0 {
+		k.sendMu.Lock()
+		defer k.sendMu.Unlock()
+		k.optMu.Lock()
+		def := k.v6.tclass
+		k.optMu.Unlock()
+		if e := ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, tclass); e != nil {
+			return 0, errOf(e)
+		}
+		defer ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, def)
+	}
+	var r bytes.Reader
+	r.Reset(p)
+	n, e := ep.Write(&r, wo)
+	if e != nil {
+		if _, ok := e.(*tcpip.ErrWouldBlock); ok && n == 0 {
+			return 0, unix.EAGAIN
+		}
+		if n > 0 && k.typ == unix.SOCK_STREAM {
+			return int(n), nil
+		}
+		return int(n), errOf(e)
+	}
+	return int(n), nil
+}
+
+// RecvMsg reads one datagram (or stream bytes) with the control messages
+// of udpv6_recvmsg: SOL_SOCKET timestamps first, then IPV6_PKTINFO,
+// IPV6_HOPLIMIT and IPV6_TCLASS in ip6_datagram_recv_specific_ctl's
+// order.
+func (k *sock6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+	if k.isClosed() {
+		return 0, 0, 0, nil, unix.EBADF
+	}
+	if flags&unix.MSG_ERRQUEUE != 0 {
+		return 0, 0, 0, nil, unix.EAGAIN // no IPV6_RECVERR queue yet
+	}
+	if flags&unix.MSG_OOB != 0 {
+		return 0, 0, 0, nil, unix.EINVAL
+	}
+	var (
+		n, oobn, rflags int
+		from            []byte
+	)
+	err := k.blockOn(flags, unix.EPOLLIN, k.optsSnapshot().rcvTimeo, func() error {
+		var err error
+		n, oobn, rflags, from, err = k.recvOnce(p, oob, flags)
+		return err
+	})
+	return n, oobn, rflags, from, err
+}
+
+func (k *sock6) recvOnce(p, oob []byte, flags int) (int, int, int, []byte, error) {
+	ep := k.endpoint()
+	w := tcpip.SliceWriter(p)
+	ro := tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: k.typ != unix.SOCK_STREAM}
+	res, e := ep.Read(&w, ro)
+	if e != nil {
+		switch e.(type) {
+		case *tcpip.ErrWouldBlock:
+			if k.typ == unix.SOCK_STREAM {
+				return 0, 0, 0, nil, unix.EAGAIN
+			}
+			k.mu.Lock()
+			shut := k.shut
+			k.mu.Unlock()
+			if shut&rcvShutdown != 0 {
+				return 0, 0, 0, nil, nil
+			}
+			return 0, 0, 0, nil, unix.EAGAIN
+		case *tcpip.ErrClosedForReceive:
+			return 0, 0, 0, nil, nil
+		}
+		return 0, 0, 0, nil, errOf(e)
+	}
+	n := res.Count
+	rflags := 0
+	if k.typ != unix.SOCK_STREAM && res.Total > res.Count {
+		rflags |= unix.MSG_TRUNC
+		if flags&unix.MSG_TRUNC != 0 {
+			n = res.Total
+		}
+	}
+	var from []byte
+	if k.typ != unix.SOCK_STREAM {
+		from = sockaddr6(res.RemoteAddr)
+	}
+	cb := options.NewCmsgBuilder(oob)
+	k.putCmsgs(&cb, res.ControlMessages)
+	return n, cb.Len(), rflags | cb.Flags(), from, nil
+}
+
+func (k *sock6) putCmsgs(cb *options.CmsgBuilder, cm tcpip.ReceivableControlMessages) {
+	rx := k.rx()
+	if rx&(rxStamp|rxStampNS) != 0 && cm.HasTimestamp {
+		ts := cm.Timestamp
+		var b [16]byte
+		typ := unix.SO_TIMESTAMP_OLD
+		sub := ts.Nanosecond() / 1000
+		if rx&rxStampNS != 0 {
+			typ, sub = unix.SO_TIMESTAMPNS_OLD, ts.Nanosecond()
+		}
+		if rx&rxStampNew != 0 {
+			typ = map[int]int{unix.SO_TIMESTAMP_OLD: unix.SO_TIMESTAMP_NEW, unix.SO_TIMESTAMPNS_OLD: unix.SO_TIMESTAMPNS_NEW}[typ]
+		}
+		putU64(b[:8], uint64(ts.Unix()))
+		putU64(b[8:], uint64(sub))
+		cb.Put(unix.SOL_SOCKET, int32(typ), b[:])
+	}
+	if k.typ == unix.SOCK_STREAM {
+		return
+	}
+	switch {
+	case cm.HasIPv6PacketInfo:
+		a := netip.AddrFrom16(cm.IPv6PacketInfo.Addr.As16())
+		cb.Put(unix.SOL_IPV6, unix.IPV6_PKTINFO, options.In6Pktinfo(a, uint32(cm.IPv6PacketInfo.NIC)))
+	case cm.HasIPPacketInfo:
+		a := netip.AddrFrom16(netip.AddrFrom4(cm.PacketInfo.DestinationAddr.As4()).As16())
+		cb.Put(unix.SOL_IPV6, unix.IPV6_PKTINFO, options.In6Pktinfo(a, uint32(cm.PacketInfo.NIC)))
+	}
+	if cm.HasHopLimit {
+		cb.PutInt32(unix.SOL_IPV6, unix.IPV6_HOPLIMIT, int32(cm.HopLimit))
+	}
+	if cm.HasTClass {
+		cb.PutInt32(unix.SOL_IPV6, unix.IPV6_TCLASS, int32(cm.TClass))
+	}
+}
+
+func putU64(b []byte, v uint64) { binary.NativeEndian.PutUint64(b, v) }

@@ -1,0 +1,357 @@
+package endpoint
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"netsandbox/options"
+)
+
+// Option handling of AF_INET6 sockets: SOL_SOCKET as every socket
+// (base's), SOL_IPV6 as do_ipv6_setsockopt/do_ipv6_getsockopt, SOL_TCP's
+// common options. SOL_IP and other levels are ENOPROTOOPT (ipv6_setsockopt
+// hands SOL_IP to IPv4's code: missing here).
+
+// sizeofIPv6Mreq is sizeof(struct ipv6_mreq).
+const sizeofIPv6Mreq = 20
+
+// v6Membership is one IPV6_JOIN_GROUP (ipv6_mc_socklist).
+type v6Membership struct {
+	group   netip.Addr
+	ifindex int
+}
+
+func (k *sock6) SetSockOpt(level, name int, val []byte) error {
+	if k.isClosed() {
+		return unix.EBADF
+	}
+	switch level {
+	case unix.SOL_SOCKET:
+		switch name {
+		case unix.SO_RXQ_OVFL, unix.SO_TIMESTAMPING_OLD, unix.SO_TIMESTAMPING_NEW:
+			return unix.ENOPROTOOPT // not delivered on AF_INET6 yet
+		}
+		if err := k.setCommon(level, name, val); err != nil {
+			return err
+		}
+		return k.push()
+	case unix.SOL_IPV6:
+		if err := k.setIPv6(name, val); err != nil {
+			return err
+		}
+		return k.push()
+	case unix.SOL_TCP:
+		if k.typ == unix.SOCK_STREAM {
+			return k.setTCP6(name, val)
+		}
+	}
+	return unix.ENOPROTOOPT
+}
+
+// intVal is the int of do_ipv6_setsockopt: shorter than an int is EINVAL.
+func intVal(val []byte) (int, error) {
+	if len(val) < 4 {
+		return 0, unix.EINVAL
+	}
+	return int(int32(binary.NativeEndian.Uint32(val))), nil
+}
+
+func (k *sock6) setIPv6(name int, val []byte) error {
+	switch name {
+	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
+		return k.setMembership(name == unix.IPV6_ADD_MEMBERSHIP, val)
+	case unix.IPV6_MULTICAST_IF, unix.IPV6_MULTICAST_HOPS:
+		if k.typ == unix.SOCK_STREAM {
+			return unix.ENOPROTOOPT
+		}
+	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
+		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS:
+	default:
+		return unix.ENOPROTOOPT
+	}
+	v, err := intVal(val)
+	if err != nil {
+		return err
+	}
+	on := v != 0
+	if name == unix.IPV6_V6ONLY {
+		if k.localPort() != 0 {
+			return unix.EINVAL
+		}
+		k.endpoint().SocketOptions().SetV6Only(on)
+		return nil
+	}
+	if name == unix.IPV6_MULTICAST_IF && v != 0 {
+		if _, ok := k.s.InterfaceByIndex(v); !ok {
+			return unix.ENODEV
+		}
+		if b := k.optsSnapshot().bindIf; b != 0 && b != v {
+			return unix.EINVAL
+		}
+		if e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(v)}); e != nil {
+			return errOf(e)
+		}
+	}
+	k.optMu.Lock()
+	defer k.optMu.Unlock()
+	o := &k.v6
+	switch name {
+	case unix.IPV6_UNICAST_HOPS:
+		if v < -1 || v > 255 {
+			return unix.EINVAL
+		}
+		o.unicastHops = v
+	case unix.IPV6_MULTICAST_HOPS:
+		if v < -1 || v > 255 {
+			return unix.EINVAL
+		}
+		if v == -1 {
+			v = 1 // IPV6_DEFAULT_MCASTHOPS
+		}
+		o.mcastHops = v
+	case unix.IPV6_MULTICAST_LOOP:
+		if v != 0 && v != 1 {
+			return unix.EINVAL
+		}
+		o.mcastLoop = on
+	case unix.IPV6_MULTICAST_IF:
+		if v == 0 {
+			k.optMu.Unlock()
+			e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{})
+			k.optMu.Lock()
+			if e != nil {
+				return errOf(e)
+			}
+		}
+		o.mcastIf = v
+	case unix.IPV6_TCLASS:
+		if v < -1 || v > 0xff {
+			return unix.EINVAL
+		}
+		if v == -1 {
+			v = 0 // RFC 3542, 6.5
+		}
+		if k.typ == unix.SOCK_STREAM {
+			// The ECN bits of a TCP socket are TCP's own.
+			v = v&^3 | o.tclass&3
+		}
+		o.tclass = v
+	case unix.IPV6_RECVPKTINFO:
+		o.rxPktinfo = on
+	case unix.IPV6_RECVHOPLIMIT:
+		o.rxHopLimit = on
+	case unix.IPV6_RECVTCLASS:
+		o.rxTClass = on
+	}
+	return nil
+}
+
+// setMembership is IPV6_ADD_MEMBERSHIP/IPV6_DROP_MEMBERSHIP: a short
+// struct ipv6_mreq is EINVAL, a TCP socket EPROTO, a group that is not
+// multicast EINVAL; a second join of the group on the interface (or on
+// any, for ifindex 0) is EADDRINUSE, a drop of a group not joined
+// EADDRNOTAVAIL; an interface that does not exist, or no route to pick
+// one by, is ENODEV.
+func (k *sock6) setMembership(join bool, val []byte) error {
+	if len(val) < sizeofIPv6Mreq {
+		return unix.EINVAL
+	}
+	if k.typ == unix.SOCK_STREAM {
+		return unix.EPROTO
+	}
+	group := netip.AddrFrom16([16]byte(val[:16]))
+	ifindex := int(int32(binary.NativeEndian.Uint32(val[16:20])))
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	i := -1
+	for j, m := range k.v6memb {
+		if m.group == group && (ifindex == 0 || m.ifindex == ifindex) {
+			i = j
+			break
+		}
+	}
+	if join && i >= 0 {
+		return unix.EADDRINUSE
+	}
+	if !join && i < 0 {
+		return unix.EADDRNOTAVAIL
+	}
+	if join {
+		if ifindex == 0 {
+			r, e := k.s.Gvisor().FindRoute(0, tcpip.Address{}, tcpip.AddrFrom16(group.As16()), header.IPv6ProtocolNumber, false)
+			if e != nil {
+				return unix.ENODEV
+			}
+			ifindex = int(r.NICID())
+			r.Release()
+		} else if _, ok := k.s.InterfaceByIndex(ifindex); !ok {
+			return unix.ENODEV
+		}
+		opt := tcpip.AddMembershipOption{NIC: tcpip.NICID(ifindex), MulticastAddr: tcpip.AddrFrom16(group.As16())}
+		if e := k.endpoint().SetSockOpt(&opt); e != nil {
+			return errOf(e)
+		}
+		k.v6memb = append(k.v6memb, v6Membership{group: group, ifindex: ifindex})
+		return nil
+	}
+	m := k.v6memb[i]
+	opt := tcpip.RemoveMembershipOption{NIC: tcpip.NICID(m.ifindex), MulticastAddr: tcpip.AddrFrom16(group.As16())}
+	_ = k.endpoint().SetSockOpt(&opt)
+	k.v6memb = append(k.v6memb[:i], k.v6memb[i+1:]...)
+	return nil
+}
+
+func (k *sock6) setTCP6(name int, val []byte) error {
+	v, err := intVal(val)
+	if err != nil {
+		return err
+	}
+	ep := k.endpoint()
+	switch name {
+	case unix.TCP_NODELAY:
+		ep.SocketOptions().SetDelayOption(v == 0)
+	case unix.TCP_KEEPIDLE:
+		if v < 1 || v > maxTCPKeepIdle {
+			return unix.EINVAL
+		}
+		o := tcpip.KeepaliveIdleOption(time.Duration(v) * time.Second)
+		return errOf(ep.SetSockOpt(&o))
+	case unix.TCP_KEEPINTVL:
+		if v < 1 || v > maxTCPKeepIntvl {
+			return unix.EINVAL
+		}
+		o := tcpip.KeepaliveIntervalOption(time.Duration(v) * time.Second)
+		return errOf(ep.SetSockOpt(&o))
+	case unix.TCP_KEEPCNT:
+		if v < 1 || v > maxTCPKeepCnt {
+			return unix.EINVAL
+		}
+		return errOf(ep.SetSockOptInt(tcpip.KeepaliveCountOption, v))
+	default:
+		return unix.ENOPROTOOPT
+	}
+	return nil
+}
+
+// putInt6 writes an int answer the way do_ipv6_getsockopt and
+// do_tcp_getsockopt do: min(optlen, sizeof(int)) bytes of it.
+func putInt6(buf []byte, v int) int {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], uint32(int32(v)))
+	return copy(buf, b[:])
+}
+
+func (k *sock6) GetSockOpt(level, name int, buf []byte) (int, error) {
+	if k.isClosed() {
+		return 0, unix.EBADF
+	}
+	switch level {
+	case unix.SOL_SOCKET:
+		switch name {
+		case unix.SO_DOMAIN:
+			return options.PutSockInt(buf, unix.AF_INET6), nil
+		case unix.SO_ERROR:
+			if len(buf) < 4 {
+				return 0, unix.EINVAL
+			}
+			return putErrno(buf, unix.Errno(errOfErrno(k.endpoint().LastError()))), nil
+		case unix.SO_ACCEPTCONN:
+			listening := k.typ == unix.SOCK_STREAM && tcp.EndpointState(k.endpoint().State()) == tcp.StateListen
+			return options.PutSockInt(buf, int32(boolInt(listening))), nil
+		}
+		return k.getCommon(level, name, buf)
+	case unix.SOL_IPV6:
+		return k.getIPv6(name, buf)
+	case unix.SOL_TCP:
+		if k.typ == unix.SOCK_STREAM {
+			return k.getTCP6(name, buf)
+		}
+	}
+	return 0, unix.ENOPROTOOPT
+}
+
+func errOfErrno(e tcpip.Error) int {
+	if e == nil {
+		return 0
+	}
+	if err, ok := errOf(e).(unix.Errno); ok {
+		return int(err)
+	}
+	return 0
+}
+
+func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
+	k.optMu.Lock()
+	o := k.v6
+	k.optMu.Unlock()
+	var v int
+	switch name {
+	case unix.IPV6_V6ONLY:
+		v = boolInt(k.v6only())
+	case unix.IPV6_UNICAST_HOPS:
+		v = o.unicastHops
+		if v < 0 {
+			v = v6DefaultHopLimit
+		}
+	case unix.IPV6_MULTICAST_HOPS:
+		v = o.mcastHops
+	case unix.IPV6_MULTICAST_LOOP:
+		v = boolInt(o.mcastLoop)
+	case unix.IPV6_MULTICAST_IF:
+		v = o.mcastIf
+	case unix.IPV6_TCLASS:
+		v = o.tclass
+	case unix.IPV6_RECVPKTINFO:
+		v = boolInt(o.rxPktinfo)
+	case unix.IPV6_RECVHOPLIMIT:
+		v = boolInt(o.rxHopLimit)
+	case unix.IPV6_RECVTCLASS:
+		v = boolInt(o.rxTClass)
+	default:
+		return 0, unix.ENOPROTOOPT
+	}
+	return putInt6(buf, v), nil
+}
+
+func (k *sock6) getTCP6(name int, buf []byte) (int, error) {
+	ep := k.endpoint()
+	var v int
+	switch name {
+	case unix.TCP_NODELAY:
+		v = boolInt(!ep.SocketOptions().GetDelayOption())
+	case unix.TCP_KEEPIDLE, unix.TCP_KEEPINTVL:
+		var d time.Duration
+		if name == unix.TCP_KEEPIDLE {
+			var o tcpip.KeepaliveIdleOption
+			if e := ep.GetSockOpt(&o); e != nil {
+				return 0, errOf(e)
+			}
+			d = time.Duration(o)
+		} else {
+			var o tcpip.KeepaliveIntervalOption
+			if e := ep.GetSockOpt(&o); e != nil {
+				return 0, errOf(e)
+			}
+			d = time.Duration(o)
+		}
+		v = int(d / time.Second)
+	case unix.TCP_KEEPCNT:
+		n, e := ep.GetSockOptInt(tcpip.KeepaliveCountOption)
+		if e != nil {
+			return 0, errOf(e)
+		}
+		v = n
+	default:
+		return 0, unix.ENOPROTOOPT
+	}
+	return putInt6(buf, v), nil
+}

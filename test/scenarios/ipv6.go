@@ -1,0 +1,462 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/test/harness"
+)
+
+// AF_INET6 over the DUT's loopback (::1; the harness enables IPv6 on the
+// kernel DUT's lo only) and dual-stack to 127.0.0.1: ipv6(7)'s basic
+// options, sockaddr_in6 rules, control messages and IPV6_V6ONLY, as
+// issue 14's first phase serves them (TCP and UDP).
+
+var (
+	v6Loopback = netip.IPv6Loopback()
+	v4Loopback = netip.MustParseAddr("127.0.0.1")
+	v4Mapped   = netip.MustParseAddr("::ffff:127.0.0.1")
+)
+
+// sa6 is a sockaddr_in6 without scope.
+func sa6(a netip.Addr, port int) []byte { return harness.Sockaddr6(a, port, 0) }
+
+// v6Opts are the SOL_IPV6 options the first phase serves.
+var v6Opts = []struct {
+	name string
+	opt  int
+}{
+	{"IPV6_V6ONLY", unix.IPV6_V6ONLY},
+	{"IPV6_UNICAST_HOPS", unix.IPV6_UNICAST_HOPS},
+	{"IPV6_MULTICAST_HOPS", unix.IPV6_MULTICAST_HOPS},
+	{"IPV6_MULTICAST_LOOP", unix.IPV6_MULTICAST_LOOP},
+	{"IPV6_MULTICAST_IF", unix.IPV6_MULTICAST_IF},
+	{"IPV6_TCLASS", unix.IPV6_TCLASS},
+	{"IPV6_RECVPKTINFO", unix.IPV6_RECVPKTINFO},
+	{"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT},
+	{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS},
+}
+
+// v6Kinds are the AF_INET6 socket kinds served.
+var v6Kinds = []struct {
+	name string
+	typ  int
+}{{"udp", unix.SOCK_DGRAM}, {"tcp", unix.SOCK_STREAM}}
+
+// v6Recv waits (bounded) for a datagram and records it with its control
+// messages.
+func v6Recv(e *harness.Env, op string, s harness.Sock, ctl int) {
+	harness.WaitReadable(s, 2*time.Second)
+	buf, oob := make([]byte, 64), make([]byte, ctl)
+	n, oobn, fl, from, err := s.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+	if err != nil {
+		e.Rec(op, err)
+		return
+	}
+	e.Rec(op, n, fmt.Sprintf("flags=%#x", fl), e.SA(from), buf[:min(n, len(buf))], harness.Cmsgs(oob[:oobn]))
+}
+
+func ipv6Scenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ipv6/socket-identity", Run: func(e *harness.Env) {
+			trySocket(e, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			trySocket(e, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+			trySocket(e, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			trySocket(e, unix.AF_INET6, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+			trySocket(e, unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_TCP)
+			trySocket(e, unix.AF_INET6, unix.SOCK_STREAM, unix.IPPROTO_UDP)
+			trySocket(e, unix.AF_INET6, unix.SOCK_SEQPACKET, 0)
+		}},
+		{Name: "ipv6/sockopt-defaults", Run: func(e *harness.Env) {
+			for _, k := range v6Kinds {
+				s := e.Socket(e.DUT, unix.AF_INET6, k.typ, 0)
+				for _, o := range v6Opts {
+					e.GetInt(k.name+" "+o.name, s, unix.SOL_IPV6, o.opt)
+				}
+				// A short buffer gets the int's first bytes.
+				buf := make([]byte, 2)
+				n, err := s.GetSockOpt(unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, buf)
+				e.Rec(k.name+" IPV6_UNICAST_HOPS optlen 2", err, n, buf)
+				// Unserved names and levels.
+				_, err = s.GetSockOpt(unix.SOL_IPV6, 1000, make([]byte, 4))
+				e.Rec(k.name+" SOL_IPV6 1000", err)
+				e.Rec(k.name+" set SOL_IPV6 1000", s.SetSockOpt(unix.SOL_IPV6, 1000, harness.Int32(1)))
+			}
+		}},
+		{Name: "ipv6/sockopt-ranges", Run: func(e *harness.Env) {
+			for _, k := range v6Kinds {
+				s := e.Socket(e.DUT, unix.AF_INET6, k.typ, 0)
+				for _, c := range []struct {
+					name string
+					opt  int
+					vals []int32
+				}{
+					{"IPV6_UNICAST_HOPS", unix.IPV6_UNICAST_HOPS, []int32{-2, 0, 255, 256, 7, -1}},
+					{"IPV6_MULTICAST_HOPS", unix.IPV6_MULTICAST_HOPS, []int32{-2, 0, 256, 9, -1}},
+					{"IPV6_MULTICAST_LOOP", unix.IPV6_MULTICAST_LOOP, []int32{2, -1, 0, 1}},
+					{"IPV6_TCLASS", unix.IPV6_TCLASS, []int32{-2, 256, 0x2e, -1, 0xb8}},
+					{"IPV6_RECVPKTINFO", unix.IPV6_RECVPKTINFO, []int32{5, 0}},
+					{"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT, []int32{-3, 0}},
+					{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS, []int32{1}},
+					{"IPV6_V6ONLY", unix.IPV6_V6ONLY, []int32{2, 0}},
+				} {
+					for _, v := range c.vals {
+						if e.SetInt(fmt.Sprintf("%s set %s %d", k.name, c.name, v), s, unix.SOL_IPV6, c.opt, v) == nil {
+							e.GetInt(fmt.Sprintf("%s get %s", k.name, c.name), s, unix.SOL_IPV6, c.opt)
+						}
+					}
+					// Shorter than an int is EINVAL.
+					e.Rec(k.name+" "+c.name+" optlen 1", s.SetSockOpt(unix.SOL_IPV6, c.opt, []byte{1}))
+				}
+				e.Rec(k.name+" IPV6_MULTICAST_IF 0", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, harness.Int32(0)))
+				e.Rec(k.name+" IPV6_MULTICAST_IF 1", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, harness.Int32(1)))
+				e.Rec(k.name+" IPV6_MULTICAST_IF 999", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, harness.Int32(999)))
+				e.GetInt(k.name+" get IPV6_MULTICAST_IF", s, unix.SOL_IPV6, unix.IPV6_MULTICAST_IF)
+			}
+		}},
+		{Name: "ipv6/v6only-after-bind", Run: func(e *harness.Env) {
+			for _, k := range v6Kinds {
+				s := e.Socket(e.DUT, unix.AF_INET6, k.typ, 0)
+				e.Rec(k.name+" bind", s.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+				e.SetInt(k.name+" IPV6_V6ONLY 1 after bind", s, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+				e.GetInt(k.name+" IPV6_V6ONLY", s, unix.SOL_IPV6, unix.IPV6_V6ONLY)
+			}
+		}},
+		{Name: "ipv6/bind-rules", Run: func(e *harness.Env) {
+			for _, k := range v6Kinds {
+				try := func(op string, sa []byte, v6only bool) {
+					s := e.Socket(e.DUT, unix.AF_INET6, k.typ, 0)
+					if v6only {
+						e.SetInt("IPV6_V6ONLY", s, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+					}
+					err := s.Bind(sa)
+					e.Rec(k.name+" bind "+op, err)
+					if err == nil {
+						name, err := s.GetSockName()
+						e.Rec(k.name+" getsockname "+op, err, e.SA(name))
+					}
+					s.Close()
+				}
+				try("::1", sa6(v6Loopback, e.BasePort+1), false)
+				try(":: port 0", sa6(netip.IPv6Unspecified(), 0), false)
+				try("v4-mapped 127.0.0.1", sa6(v4Mapped, e.BasePort+2), false)
+				try("v4-mapped 127.0.0.1 v6only", sa6(v4Mapped, e.BasePort+2), true)
+				try("v4-mapped 192.0.2.1", sa6(netip.MustParseAddr("::ffff:192.0.2.1"), e.BasePort+2), false)
+				try("non-local 2001:db8::1", sa6(netip.MustParseAddr("2001:db8::1"), e.BasePort+3), false)
+				try("link-local without scope", sa6(netip.MustParseAddr("fe80::1"), e.BasePort+3), false)
+				try("short 23", sa6(v6Loopback, e.BasePort+3)[:23], false)
+				try("rfc2133 24", sa6(v6Loopback, e.BasePort+4)[:24], false)
+				try("AF_INET family", harness.Sockaddr(v4Loopback, e.BasePort+5), false)
+				bad := sa6(v6Loopback, e.BasePort+5)
+				bad[0] = unix.AF_INET
+				try("AF_INET family 28 bytes", bad, false)
+			}
+		}},
+		{Name: "ipv6/udp-loopback-cmsgs", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			to := sa6(v6Loopback, e.BasePort)
+			n, err := tx.SendMsg([]byte("plain"), nil, to, 0)
+			e.Rec("send plain", n, err)
+			v6Recv(e, "recv plain", rx, 256)
+			for _, o := range []string{"IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT", "IPV6_RECVTCLASS"} {
+				for _, v := range v6Opts {
+					if v.name == o {
+						e.SetInt(o, rx, unix.SOL_IPV6, v.opt, 1)
+					}
+				}
+			}
+			n, err = tx.SendMsg([]byte("defaults"), nil, to, 0)
+			e.Rec("send defaults", n, err)
+			v6Recv(e, "recv defaults", rx, 256)
+			e.SetInt("IPV6_UNICAST_HOPS 9", tx, unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, 9)
+			e.SetInt("IPV6_TCLASS 0x20", tx, unix.SOL_IPV6, unix.IPV6_TCLASS, 0x20)
+			n, err = tx.SendMsg([]byte("sockopts"), nil, to, 0)
+			e.Rec("send sockopts", n, err)
+			v6Recv(e, "recv sockopts", rx, 256)
+			oob := appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, harness.Int32(3))
+			oob = appendCmsg6(oob, unix.SOL_IPV6, unix.IPV6_TCLASS, harness.Int32(0x48))
+			n, err = tx.SendMsg([]byte("cmsgs"), oob, to, 0)
+			e.Rec("send cmsgs", n, err)
+			v6Recv(e, "recv cmsgs", rx, 256)
+			// Too small a control buffer: MSG_CTRUNC.
+			n, err = tx.SendMsg([]byte("trunc"), nil, to, 0)
+			e.Rec("send trunc", n, err)
+			v6Recv(e, "recv ctl 40", rx, 40)
+		}},
+		// One control message kind at a time: no order to differ in.
+		{Name: "ipv6/udp-recv-cmsg-each", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			to := sa6(v6Loopback, e.BasePort)
+			e.SetInt("IPV6_UNICAST_HOPS 9", tx, unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, 9)
+			e.SetInt("IPV6_TCLASS 0x20", tx, unix.SOL_IPV6, unix.IPV6_TCLASS, 0x20)
+			for _, o := range []struct {
+				name string
+				opt  int
+			}{{"IPV6_RECVPKTINFO", unix.IPV6_RECVPKTINFO}, {"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT}, {"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS}} {
+				e.SetInt(o.name+" 1", rx, unix.SOL_IPV6, o.opt, 1)
+				n, err := tx.SendMsg([]byte(o.name), nil, to, 0)
+				e.Rec("send", n, err)
+				v6Recv(e, "recv "+o.name, rx, 256)
+				oob := appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, harness.Int32(4))
+				n, err = tx.SendMsg([]byte("hoplimit 4"), oob, to, 0)
+				e.Rec("send IPV6_HOPLIMIT 4", n, err)
+				v6Recv(e, "recv "+o.name, rx, 256)
+				oob = appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_TCLASS, harness.Int32(0x10))
+				n, err = tx.SendMsg([]byte("tclass 0x10"), oob, to, 0)
+				e.Rec("send IPV6_TCLASS 0x10", n, err)
+				v6Recv(e, "recv "+o.name, rx, 256)
+				e.SetInt(o.name+" 0", rx, unix.SOL_IPV6, o.opt, 0)
+			}
+		}},
+		{Name: "ipv6/udp-send-cmsg-minus-one", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			e.SetInt("IPV6_RECVTCLASS", rx, unix.SOL_IPV6, unix.IPV6_RECVTCLASS, 1)
+			e.SetInt("IPV6_TCLASS 0x20", tx, unix.SOL_IPV6, unix.IPV6_TCLASS, 0x20)
+			to := sa6(v6Loopback, e.BasePort)
+			oob := appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_TCLASS, harness.Int32(-1))
+			n, err := tx.SendMsg([]byte("tclass -1"), oob, to, 0)
+			e.Rec("send IPV6_TCLASS -1", n, err)
+			v6Recv(e, "recv", rx, 256)
+			e.SetInt("IPV6_RECVTCLASS 0", rx, unix.SOL_IPV6, unix.IPV6_RECVTCLASS, 0)
+			e.SetInt("IPV6_RECVHOPLIMIT", rx, unix.SOL_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+			oob = appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, harness.Int32(-1))
+			n, err = tx.SendMsg([]byte("hoplimit -1"), oob, to, 0)
+			e.Rec("send IPV6_HOPLIMIT -1", n, err)
+			v6Recv(e, "recv", rx, 256)
+		}},
+		{Name: "ipv6/udp-send-cmsg-lengths", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			to := sa6(v6Loopback, e.BasePort)
+			n, err := tx.SendMsg([]byte("tclass 8 bytes"), appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_TCLASS, make([]byte, 8)), to, 0)
+			e.Rec("send IPV6_TCLASS with 8 bytes", n, err)
+			n, err = tx.SendMsg([]byte("SOL_IP"), appendCmsg6(nil, unix.SOL_IP, unix.IP_TTL, harness.Int32(1000)), to, 0)
+			e.Rec("send SOL_IP IP_TTL 1000", n, err)
+			for i := 0; i < 2; i++ {
+				v6Recv(e, "recv", rx, 0)
+			}
+		}},
+		{Name: "ipv6/udp-send-cmsg-errors", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			to := sa6(v6Loopback, e.BasePort)
+			for _, c := range []struct {
+				name string
+				oob  []byte
+			}{
+				{"hoplimit 256", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, harness.Int32(256))},
+				{"hoplimit -2", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, harness.Int32(-2))},
+				{"hoplimit 1 byte", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, []byte{1})},
+				{"tclass 256", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_TCLASS, harness.Int32(256))},
+				{"pktinfo short", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_PKTINFO, make([]byte, 16))},
+				{"pktinfo ifindex 999", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_PKTINFO, pktinfo6(netip.IPv6Unspecified(), 999))},
+				{"pktinfo non-local", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_PKTINFO, pktinfo6(netip.MustParseAddr("2001:db8::1"), 0))},
+				{"pktinfo ::1 lo", appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_PKTINFO, pktinfo6(v6Loopback, 1))},
+			} {
+				n, err := tx.SendMsg([]byte(c.name), c.oob, to, 0)
+				e.Rec("send "+c.name, n, err)
+			}
+			for i := 0; i < 2; i++ {
+				v6Recv(e, "recv", rx, 0)
+			}
+		}},
+		{Name: "ipv6/udp-sendto-addresses", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			for _, c := range []struct {
+				name string
+				to   []byte
+			}{
+				{"short 23", sa6(v6Loopback, e.BasePort)[:23]},
+				{"port 0", sa6(v6Loopback, 0)},
+				{"AF_INET sockaddr", harness.Sockaddr(v4Loopback, e.BasePort)},
+				{"v4-mapped", sa6(v4Mapped, e.BasePort)},
+				{"::", sa6(netip.IPv6Unspecified(), e.BasePort)},
+				{"::1 rfc2133 24", sa6(v6Loopback, e.BasePort)[:24]},
+				{"family 99", func() []byte { b := sa6(v6Loopback, e.BasePort); b[0] = 99; return b }()},
+			} {
+				n, err := tx.SendMsg([]byte(c.name), nil, c.to, 0)
+				e.Rec("sendto "+c.name, n, err)
+			}
+			n, err := tx.SendMsg([]byte("no address"), nil, nil, 0)
+			e.Rec("send unconnected", n, err)
+			for i := 0; i < 5; i++ {
+				v6Recv(e, "recv", rx, 0)
+			}
+			v6only := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_V6ONLY", v6only, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+			n, err = v6only.SendMsg([]byte("x"), nil, sa6(v4Mapped, e.BasePort), 0)
+			e.Rec("v6only sendto v4-mapped", n, err)
+			n, err = v6only.SendMsg([]byte("x"), nil, harness.Sockaddr(v4Loopback, e.BasePort), 0)
+			e.Rec("v6only sendto AF_INET", n, err)
+		}},
+		{Name: "ipv6/udp-connect", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Rec("connect short", tx.Connect(sa6(v6Loopback, e.BasePort)[:20]))
+			e.Rec("connect ::1", tx.Connect(sa6(v6Loopback, e.BasePort)))
+			peer, err := tx.GetPeerName()
+			e.Rec("getpeername", err, e.SA(peer))
+			n, err := tx.SendMsg([]byte("connected"), nil, nil, 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv", rx, 0)
+			e.Rec("connect AF_UNSPEC", tx.Connect([]byte{0, 0}))
+			_, err = tx.GetPeerName()
+			e.Rec("getpeername after AF_UNSPEC", err)
+			e.Rec("connect AF_INET 127.0.0.1", tx.Connect(harness.Sockaddr(v4Loopback, e.BasePort+1)))
+			peer, err = tx.GetPeerName()
+			e.Rec("getpeername v4", err, e.SA(peer))
+		}},
+		{Name: "ipv6/udp-dual-stack", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			e.SetInt("IPV6_RECVPKTINFO", rx, unix.SOL_IPV6, unix.IPV6_RECVPKTINFO, 1)
+			v4 := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind v4", v4.Bind(harness.Sockaddr(v4Loopback, e.BasePort+1)))
+			n, err := v4.SendMsg([]byte("from v4"), nil, harness.Sockaddr(v4Loopback, e.BasePort), 0)
+			e.Rec("send v4", n, err)
+			v6Recv(e, "recv v4 on v6", rx, 256)
+			// The IPv4 port is taken by the dual-stack socket.
+			other := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("bind v4 same port", other.Bind(harness.Sockaddr(v4Loopback, e.BasePort)))
+			// A v6-only socket leaves IPv4's port free.
+			only := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_V6ONLY", only, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+			e.Rec("bind v6only", only.Bind(sa6(netip.IPv6Unspecified(), e.BasePort+2)))
+			free := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Rec("bind v4 beside v6only", free.Bind(harness.Sockaddr(v4Loopback, e.BasePort+2)))
+			// Reply from the v6 socket to the v4 peer.
+			n, err = rx.SendMsg([]byte("to v4"), nil, sa6(v4Mapped, e.BasePort+1), 0)
+			e.Rec("send to v4-mapped", n, err)
+			e.RecvDgram("recv on v4", v4, 64, 0)
+		}},
+		{Name: "ipv6/tcp-loopback", Run: func(e *harness.Env) {
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.SetInt("SO_REUSEADDR", l, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			e.Check("bind", l.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			e.Check("listen", l.Listen(8))
+			e.GetInt("SO_ACCEPTCONN", l, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+			for _, c := range []struct {
+				name   string
+				family int
+				to     []byte
+			}{
+				{"::1", unix.AF_INET6, sa6(v6Loopback, e.BasePort)},
+				{"v4-mapped", unix.AF_INET6, sa6(v4Mapped, e.BasePort)},
+				{"AF_INET client", unix.AF_INET, harness.Sockaddr(v4Loopback, e.BasePort)},
+			} {
+				cl := e.Socket(e.DUT, c.family, unix.SOCK_STREAM, 0)
+				e.Rec(c.name+" connect", cl.Connect(c.to))
+				a, peer, err := l.Accept(0)
+				e.Rec(c.name+" accept", err, e.SA(peer))
+				if err != nil {
+					continue
+				}
+				name, err := a.GetSockName()
+				e.Rec(c.name+" accepted getsockname", err, e.SA(name))
+				peer, err = cl.GetPeerName()
+				e.Rec(c.name+" client getpeername", err, e.SA(peer))
+				e.GetInt(c.name+" accepted SO_DOMAIN", a, unix.SOL_SOCKET, unix.SO_DOMAIN)
+				e.GetInt(c.name+" accepted IPV6_V6ONLY", a, unix.SOL_IPV6, unix.IPV6_V6ONLY)
+				n, err := cl.SendMsg([]byte("hello"), nil, nil, 0)
+				e.Rec(c.name+" send", n, err)
+				harness.WaitReadable(a, 2*time.Second)
+				buf := make([]byte, 16)
+				n, _, _, from, err := a.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				e.Rec(c.name+" recv", n, err, from == nil, buf[:max(n, 0)])
+				e.Rec(c.name+" client close", cl.Close())
+				e.Rec(c.name+" accepted close", a.Close())
+			}
+		}},
+		{Name: "ipv6/tcp-v6only", Run: func(e *harness.Env) {
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.SetInt("IPV6_V6ONLY", l, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+			e.Check("bind", l.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			e.Check("listen", l.Listen(8))
+			// IPv4's port stays free for another listener.
+			l4 := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Rec("bind v4 beside v6only", l4.Bind(harness.Sockaddr(v4Loopback, e.BasePort)))
+			cl := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.SetInt("client IPV6_V6ONLY", cl, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+			e.Rec("v6only connect v4-mapped", cl.Connect(sa6(v4Mapped, e.BasePort)))
+			e.Rec("connect short", cl.Connect(sa6(v6Loopback, e.BasePort)[:20]))
+			e.Rec("connect AF_INET family", cl.Connect(harness.Sockaddr(v4Loopback, e.BasePort)))
+			e.Rec("connect ::1", cl.Connect(sa6(v6Loopback, e.BasePort)))
+			e.Rec("connect again", cl.Connect(sa6(v6Loopback, e.BasePort)))
+			_, peer, err := l.Accept(0)
+			e.Rec("accept", err, e.SA(peer))
+			refused := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Rec("connect closed port", refused.Connect(sa6(v6Loopback, e.BasePort+1)))
+		}},
+		{Name: "ipv6/tcp-options", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			for _, o := range []struct {
+				name string
+				opt  int
+				v    int32
+			}{{"TCP_NODELAY", unix.TCP_NODELAY, 1}, {"TCP_KEEPIDLE", unix.TCP_KEEPIDLE, 30}, {"TCP_KEEPINTVL", unix.TCP_KEEPINTVL, 5}, {"TCP_KEEPCNT", unix.TCP_KEEPCNT, 4}} {
+				e.GetInt("default "+o.name, s, unix.SOL_TCP, o.opt)
+				e.SetInt("set "+o.name, s, unix.SOL_TCP, o.opt, o.v)
+				e.GetInt("get "+o.name, s, unix.SOL_TCP, o.opt)
+			}
+			e.SetInt("TCP_KEEPIDLE 0", s, unix.SOL_TCP, unix.TCP_KEEPIDLE, 0)
+			e.SetInt("TCP_KEEPCNT 128", s, unix.SOL_TCP, unix.TCP_KEEPCNT, 128)
+			e.GetInt("SO_TYPE", s, unix.SOL_SOCKET, unix.SO_TYPE)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			e.SetInt("SO_KEEPALIVE", s, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+			e.GetInt("SO_KEEPALIVE", s, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+		}},
+		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			group := netip.MustParseAddr("ff02::1:3")
+			e.Rec("join lo", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(group, 1)))
+			e.Rec("join lo again", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(group, 1)))
+			e.Rec("join any again", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(group, 0)))
+			e.Rec("join unicast", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(v6Loopback, 1)))
+			e.Rec("join short", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(group, 1)[:19]))
+			e.Rec("join ifindex 999", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(netip.MustParseAddr("ff02::1:4"), 999)))
+			e.Rec("leave lo", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_LEAVE_GROUP, mreq6(group, 1)))
+			e.Rec("leave lo again", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_LEAVE_GROUP, mreq6(group, 1)))
+			_, err := s.GetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, make([]byte, 20))
+			e.Rec("getsockopt IPV6_JOIN_GROUP", err)
+			t := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Rec("tcp join", t.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(group, 1)))
+		}},
+	}
+}
+
+// mreq6 is a struct ipv6_mreq.
+func mreq6(group netip.Addr, ifindex int32) []byte {
+	a := group.As16()
+	return append(a[:], harness.Int32(ifindex)...)
+}
+
+// pktinfo6 is a struct in6_pktinfo.
+func pktinfo6(a netip.Addr, ifindex int32) []byte {
+	b := a.As16()
+	return append(b[:], harness.Int32(ifindex)...)
+}
+
+// appendCmsg6 appends one control message (64-bit layout) to b.
+func appendCmsg6(b []byte, level, typ int, data []byte) []byte {
+	m := make([]byte, unix.CmsgSpace(len(data)))
+	binary.NativeEndian.PutUint64(m, uint64(unix.CmsgLen(len(data))))
+	binary.NativeEndian.PutUint32(m[8:], uint32(level))
+	binary.NativeEndian.PutUint32(m[12:], uint32(typ))
+	copy(m[unix.CmsgLen(0):], data)
+	return append(b, m...)
+}
