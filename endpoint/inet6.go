@@ -806,3 +806,20 @@ func (k *sock6) putCmsgs(cb *options.CmsgBuilder, cm tcpip.ReceivableControlMess
 }
 
 func putU64(b []byte, v uint64) { binary.NativeEndian.PutUint64(b, v) }
+
+// TCPState is the Linux TCP state (tcpi_state, the "st" column of
+// /proc/net/tcp6) of a stream socket; 0 for a datagram one. gVisor's
+// protocol states use Linux's numbers; its own are mapped.
+func (k *sock6) TCPState() uint8 {
+	if k.typ != unix.SOCK_STREAM {
+		return 0
+	}
+	switch st := tcp.EndpointState(k.endpoint().State()); st {
+	case tcp.StateConnecting:
+		return uint8(tcp.StateSynSent)
+	case tcp.StateInitial, tcp.StateBound, tcp.StateError:
+		return uint8(tcp.StateClose)
+	default:
+		return uint8(st)
+	}
+}

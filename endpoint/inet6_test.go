@@ -78,6 +78,9 @@ func TestInet6TCPDualStack(t *testing.T) {
 	if err := l.Listen(8); err != nil {
 		t.Fatal(err)
 	}
+	if st := l.(interface{ TCPState() uint8 }).TCPState(); st != 10 { // TCP_LISTEN
+		t.Fatalf("listener state %d", st)
+	}
 	name, _ := l.GetSockName()
 	port := uint16(name[2])<<8 | uint16(name[3])
 	for _, tc := range []struct {

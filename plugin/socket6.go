@@ -195,3 +195,16 @@ func (s *sock6) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveD
 	}
 	return n, rflags, sender, senderLen, cm, nil
 }
+
+// tcpStater is what an AF_INET6 stream endpoint has instead of TCP_INFO
+// (endpoint/inet6.go).
+type tcpStater interface{ TCPState() uint8 }
+
+// State implements socket.Socket.State, the "st" column of /proc/net/tcp6
+// and /proc/net/udp6.
+func (s *sock6) State() uint32 {
+	if st, ok := s.ep.(tcpStater); ok && s.skType == linux.SOCK_STREAM {
+		return uint32(st.TCPState())
+	}
+	return s.sock.State()
+}
