@@ -130,7 +130,7 @@ func inNetns(t testing.TB, ns string, f func() error) error {
 
 // vethPair creates a veth pair with one end in each namespace and returns
 // the end names (near in nsNear, far in nsFar).
-func vethPair(t *testing.T, nsNear, nsFar string) (near, far string) {
+func vethPair(t testing.TB, nsNear, nsFar string) (near, far string) {
 	t.Helper()
 	s := suffix()
 	near, far = "nsbx"+s+"a", "nsbx"+s+"b"
