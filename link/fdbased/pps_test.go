@@ -1,7 +1,12 @@
 package fdbased
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,8 +25,10 @@ import (
 // stack and sockets, what `netsandbox serve --udp-echo` runs), each
 // flooded with 64-byte datagrams from a kernel socket in a peer namespace,
 // in the same run. The echoes are alike: one goroutine, blocking recvfrom
-// then sendto. The flood is as fast as one sender can write; what comes
-// back per second is the echo's rate, and the rest was dropped on the way.
+// then sendto. The flood (a process of its own in the peer namespace,
+// sendmmsg in batches of 32) is as fast as one sender can write; what
+// comes back per second is the echo's rate, and the rest was dropped on
+// the way.
 //
 //	sudo go test ./link/fdbased -run '^$' -bench VethEcho -benchtime 5x
 //
@@ -37,8 +44,9 @@ const (
 
 // echoRig is one echo behind a veth, reached from the flood namespace.
 type echoRig struct {
-	flood int // connected kernel UDP socket in the flood namespace
-	stop  func()
+	flood         string     // the flood's namespace
+	local, remote netip.Addr // the flood's address and the echo's
+	stop          func()
 }
 
 // BenchmarkVethEcho floods each echo ppsPerRound datagrams per round,
@@ -77,43 +85,106 @@ func BenchmarkVethEcho(b *testing.B) {
 	b.ReportMetric(100*nsbxLoss/n, "netsandbox-loss-%")
 }
 
-// floodRound writes n datagrams to the echo as fast as it can and counts
-// what comes back until 300 ms after the last one; it returns the echoes
-// per second (from the first write to the last echo) and the lost share.
+// floodRound has a flood process in the rig's namespace write n datagrams
+// to the echo and count what comes back; it returns the echoes per second
+// (from the first write to the last echo) and the lost share. The flood is
+// a process of its own (this test binary as TestVethFloodHelper), as a
+// real peer is, so it does not share this process's Go scheduler with
+// netsandbox's goroutines.
 func floodRound(b *testing.B, r *echoRig, n int) (pps, loss float64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", r.flood, os.Args[0], "-test.run=^TestVethFloodHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("NSBX_VETH_FLOOD=%s %s %d", r.local, r.remote, n))
+	out, err := cmd.CombinedOutput()
+	var got int
+	var elapsed time.Duration
+	if _, serr := fmt.Sscanf(lastLine(string(out), "flood: "), "flood: %d %d", &got, &elapsed); err != nil || serr != nil {
+		b.Fatalf("flood helper: %v %v\n%s", err, serr, out)
+	}
+	if got == 0 {
+		b.Fatalf("no echo came back of %d datagrams", n)
+	}
+	return float64(got) / elapsed.Seconds(), 1 - float64(got)/float64(n)
+}
+
+// lastLine is the last line of out that starts with prefix ("" if none).
+func lastLine(out, prefix string) string {
+	line := ""
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			line = l
+		}
+	}
+	return line
+}
+
+// TestVethFloodHelper is the flood process of BenchmarkVethEcho, run in the
+// flood namespace with NSBX_VETH_FLOOD="LOCAL REMOTE N"; without it, it
+// does nothing. It writes N datagrams to REMOTE:ppsPort in sendmmsg
+// batches, counts the echoes until 300 ms pass without one, and prints
+// "flood: ECHOES NANOSECONDS".
+func TestVethFloodHelper(t *testing.T) {
+	spec := os.Getenv("NSBX_VETH_FLOOD")
+	if spec == "" {
+		return // only a helper
+	}
+	var local, remote string
+	var n int
+	if _, err := fmt.Sscanf(spec, "%s %s %d", &local, &remote, &n); err != nil {
+		t.Fatalf("NSBX_VETH_FLOOD=%q: %v", spec, err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 50000})
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: netip.MustParseAddr(local).As4()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: netip.MustParseAddr(remote).As4(), Port: ppsPort}); err != nil {
+		t.Fatal(err)
+	}
 	var got atomic.Int64
 	var last atomic.Int64 // unix nanoseconds of the latest echo
-	done := make(chan struct{})
+	var quit atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		buf := make([]byte, 2048)
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			k, _, err := unix.Recvfrom(r.flood, buf, 0)
-			if err == nil && k == ppsDatagram {
+		for !quit.Load() {
+			if k, _, err := unix.Recvfrom(fd, buf, 0); err == nil && k == ppsDatagram {
 				got.Add(1)
 				last.Store(time.Now().UnixNano())
 			}
 		}
 	}()
-	msg := make([]byte, ppsDatagram)
+	const batch = 32
+	payload := make([]byte, ppsDatagram)
+	iov := unix.Iovec{Base: &payload[0]}
+	iov.SetLen(len(payload))
+	msgs := make([]unix.Mmsghdr, batch)
+	for i := range msgs {
+		msgs[i].Hdr.Iov = &iov
+		msgs[i].Hdr.SetIovlen(1)
+	}
 	start := time.Now()
-	for i := range n {
-		msg[0] = byte(i)
-		for {
-			_, err := unix.Write(r.flood, msg)
-			if err != unix.ENOBUFS && err != unix.EAGAIN {
-				break // ENOBUFS: the veth's queue is full; write again
-			}
+	for sent := 0; sent < n; {
+		k := min(batch, n-sent)
+		r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(k), 0, 0, 0)
+		switch {
+		case errno == 0:
+			sent += int(r)
+		case errno == unix.ENOBUFS || errno == unix.EAGAIN || errno == unix.EINTR:
+			// The veth's queue is full: write again.
+		default:
+			t.Fatalf("sendmmsg: %v", errno)
 		}
 	}
-	// Wait for stragglers: until 300 ms pass with no new echo (bounded).
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		before := got.Load()
 		time.Sleep(300 * time.Millisecond)
@@ -121,38 +192,9 @@ func floodRound(b *testing.B, r *echoRig, n int) (pps, loss float64) {
 			break
 		}
 	}
-	close(done)
+	quit.Store(true)
 	wg.Wait()
-	k := got.Load()
-	if k == 0 {
-		b.Fatalf("no echo came back of %d datagrams", n)
-	}
-	elapsed := time.Duration(last.Load() - start.UnixNano())
-	return float64(k) / elapsed.Seconds(), 1 - float64(k)/float64(n)
-}
-
-// floodSocket opens a UDP socket in the flood namespace, bound to local
-// and connected to the echo at remote; a receive timeout lets floodRound's
-// reader see its stop signal.
-func floodSocket(b *testing.B, ns string, local, remote netip.Addr) int {
-	var fd int
-	err := inNetns(b, ns, func() (err error) {
-		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
-			return err
-		}
-		if err = unix.Bind(fd, &unix.SockaddrInet4{Addr: local.As4()}); err != nil {
-			return err
-		}
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
-		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 50000})
-		return unix.Connect(fd, &unix.SockaddrInet4{Addr: remote.As4(), Port: ppsPort})
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { unix.Close(fd) })
-	return fd
+	fmt.Printf("flood: %d %d\n", got.Load(), last.Load()-start.UnixNano())
 }
 
 // vethTo makes a veth from a new namespace to the flood namespace with
@@ -202,8 +244,8 @@ func newKernelEcho(b *testing.B, flood string, echo netip.Prefix, floodAddr neti
 		}
 	}()
 	return &echoRig{
-		flood: floodSocket(b, flood, floodAddr, echo.Addr()),
-		stop:  func() { quit.Store(true); wg.Wait(); unix.Close(fd) },
+		flood: flood, local: floodAddr, remote: echo.Addr(),
+		stop: func() { quit.Store(true); wg.Wait(); unix.Close(fd) },
 	}
 }
 
@@ -260,7 +302,7 @@ func newNetsandboxEcho(b *testing.B, flood string, echo netip.Prefix, floodAddr 
 		}
 	}()
 	return &echoRig{
-		flood: floodSocket(b, flood, floodAddr, echo.Addr()),
+		flood: flood, local: floodAddr, remote: echo.Addr(),
 		stop: func() {
 			quit.Store(true)
 			wg.Wait()
