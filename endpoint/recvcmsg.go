@@ -280,7 +280,9 @@ func applySendPktinfo(s *stack.Stack, m *stack.UDPSend, pi options.InPktinfo) er
 		if src.IsMulticast() || b == [4]byte{255, 255, 255, 255} || b[0] == 0 {
 			return unix.EINVAL
 		}
-		if !isUnicastLocal(s, src) || !s.IsLocalAddr(src) {
+		// IP_TRANSPARENT (m.AnySource) lets a non-local source through,
+		// as FLOWI_FLAG_ANYSRC does in __ip_route_output_key.
+		if !m.AnySource && (!isUnicastLocal(s, src) || !s.IsLocalAddr(src)) {
 			return unix.ENETUNREACH
 		}
 	}

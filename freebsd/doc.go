@@ -63,14 +63,36 @@
 // FreeBSD source that decides it: IP_OPTIONS, IP_TOS, IP_TTL, IP_MINTTL,
 // IP_DONTFRAG, IP_RECVDSTADDR, IP_SENDSRCADDR, IP_RECVTTL, IP_RECVTOS,
 // IP_RECVIF, IP_RECVOPTS/IP_RECVRETOPTS (kept and read back; FreeBSD's
-// ip_savecontrol delivers nothing for them: "notyet").
+// ip_savecontrol delivers nothing for them: "notyet"), and:
+//
+//   - IP_ONESBCAST (UDP): a datagram to an interface's directed broadcast
+//     address leaves to 255.255.255.255 through that interface; any
+//     broadcast needs SO_BROADCAST (EACCES) and is never fragmented
+//     (EMSGSIZE over the interface MTU), as ip_output decides;
+//   - IP_BINDANY: FreeBSD's PRIV_NETINET_BINDANY is the stack's
+//     CapNetAdmin (EPERM without it, before the value is read); the socket
+//     binds and sends from any address (IP_FREEBIND and IP_TRANSPARENT on
+//     the wrapped socket), IP_SENDSRCADDR included;
+//   - IP_PORTRANGE: every port the socket is given (bind to port 0, and the
+//     implicit binds of connect, sendto and listen) is picked here from the
+//     range's net.inet.ip.portrange knobs (Sysctl: first/last 10000..65535,
+//     hifirst/hilast 49152..65535, lowfirst/lowlast 1023..600,
+//     randomized, randomcps, randomtime, reservedlow/reservedhigh), as
+//     FreeBSD 8's in_pcbbind_setup does, the version of the ip(4) page:
+//     from the range's last port, counting down for LOW, at a random point
+//     when randomized (TCP only while ipport_tick allows it), LOW needing
+//     the reserved-port privilege (CapNetBindService; EPERM), an explicit
+//     port in reservedlow..reservedhigh too (EACCES). FreeBSD 10 and later
+//     count every range upwards.
 //
 // Not done, and answered ENOPROTOOPT (so a program sees "not supported",
-// never a silent success): IP_ONESBCAST, IP_BINDANY, IP_PORTRANGE, the
-// multicast options (IP_MULTICAST_*, IP_ADD/DROP_MEMBERSHIP, the
-// source-specific ones, MCAST_*) and IP_HDRINCL. A FreeBSD-personality raw
-// socket can be made but sends with the header built by the stack.
-// TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and raw sockets
-// it is kept and read back but packets leave with the default TTL. Raw
-// sockets get no control messages and no IP_MINTTL check of their own.
+// never a silent success): the multicast options (IP_MULTICAST_*,
+// IP_ADD/DROP_MEMBERSHIP, the source-specific ones, MCAST_*; with them
+// net.inet.ip.mcast.* and IP_MAX_MEMBERSHIPS) and IP_HDRINCL. A
+// FreeBSD-personality raw socket can be made but sends with the header
+// built by the stack, gets no control messages and no IP_MINTTL check of
+// its own. TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and
+// raw sockets it is kept and read back but packets leave with the default
+// TTL. A directed broadcast is the subnet's all-ones address only (not
+// in_broadcast's all-zeros network address).
 package freebsd

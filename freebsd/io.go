@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netsandbox/options"
+	"netsandbox/stack"
 )
 
 // ipMaxPacket is IP_MAXPACKET; udp_output refuses a datagram that would not
@@ -74,32 +75,106 @@ func (s *Socket) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if len(p)+28 > ipMaxPacket {
 		return 0, unix.EMSGSIZE
 	}
-	var loob []byte
+	var c sendCtl
 	if len(oob) > 0 {
-		c, err := parseSendCmsgs(oob)
-		if err != nil {
+		var err error
+		if c, err = parseSendCmsgs(oob); err != nil {
 			return 0, err
 		}
 		if c.hasSrc {
 			if err := s.checkSendSrc(c.src); err != nil {
 				return 0, err
 			}
-			var pi [unix.SizeofInet4Pktinfo]byte
-			a := c.src.As4()
-			copy(pi[4:8], a[:]) // ipi_spec_dst
-			loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_PKTINFO, pi[:])
-		}
-		if c.hasTOS {
-			loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_TOS, le32(c.tos))
 		}
 	}
+	var (
+		pi    [unix.SizeofInet4Pktinfo]byte
+		hasPI = c.hasSrc
+	)
+	if c.hasSrc {
+		a := c.src.As4()
+		copy(pi[4:8], a[:]) // ipi_spec_dst
+	}
+	if lto != nil {
+		// in_pcbconnect_setup binds an unbound socket first.
+		if err := s.autobind(); err != nil {
+			return 0, err
+		}
+		dst, _ := ParseSockaddrIn(to)
+		if ifc, pfx, ok := s.directedBroadcast(dst.Addr()); ok {
+			// ip_output: a broadcast needs SO_BROADCAST (EACCES) and is
+			// never fragmented (EMSGSIZE over the interface MTU);
+			// IP_ONESBCAST sends it to INADDR_BROADCAST through the
+			// interface that owns the directed address.
+			var b [4]byte
+			if _, err := s.in.GetSockOpt(unix.SOL_SOCKET, unix.SO_BROADCAST, b[:]); err != nil {
+				return 0, err
+			}
+			if b == [4]byte{} {
+				return 0, unix.EACCES
+			}
+			s.mu.Lock()
+			ones, optlen := s.o.onesBcast, len(s.o.ipopts)
+			s.mu.Unlock()
+			if optlen > 4 {
+				optlen -= 4 // the stored first hop is not sent
+			} else {
+				optlen = 0
+			}
+			if 28+optlen+len(p) > int(ifc.MTU) {
+				return 0, unix.EMSGSIZE
+			}
+			if ones {
+				lto = linuxOf(netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), dst.Port()))
+				binary.NativeEndian.PutUint32(pi[0:4], uint32(ifc.Index))
+				if !c.hasSrc {
+					a := pfx.Addr().As4()
+					copy(pi[4:8], a[:])
+				}
+				hasPI = true
+			}
+		}
+	}
+	var loob []byte
+	if hasPI {
+		loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_PKTINFO, pi[:])
+	}
+	if c.hasTOS {
+		loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_TOS, le32(c.tos))
+	}
 	return s.in.SendMsg(p, loob, lto, lflags)
+}
+
+// directedBroadcast finds the interface whose subnet's broadcast address
+// is a (in_broadcast's ia_broadaddr; not for a /31 or /32).
+func (s *Socket) directedBroadcast(a netip.Addr) (stack.Interface, netip.Prefix, bool) {
+	if !a.Is4() {
+		return stack.Interface{}, netip.Prefix{}, false
+	}
+	for _, ifc := range s.st.Interfaces() {
+		if ifc.Loopback {
+			continue
+		}
+		for _, p := range ifc.Addrs {
+			if !p.Addr().Is4() || p.Bits() >= 31 {
+				continue
+			}
+			b := p.Masked().Addr().As4()
+			host := uint32(1)<<(32-p.Bits()) - 1
+			v := binary.BigEndian.Uint32(b[:]) | host
+			if binary.BigEndian.Uint32(a.AsSlice()) == v {
+				return ifc, p, true
+			}
+		}
+	}
+	return stack.Interface{}, netip.Prefix{}, false
 }
 
 // checkSendSrc is udp_output's IP_SENDSRCADDR rule: the socket needs a
 // local port; a socket bound to an address cannot pick another
 // (in_pcbbind_setup: EINVAL), nor can INADDR_ANY be asked of an unbound
-// address; the address must be one of the host's (EADDRNOTAVAIL).
+// address; the address must be one of the host's (EADDRNOTAVAIL) unless
+// IP_BINDANY is set.
 func (s *Socket) checkSendSrc(src netip.Addr) error {
 	sa, err := s.in.GetSockName()
 	if err != nil {
@@ -118,7 +193,10 @@ func (s *Socket) checkSendSrc(src netip.Addr) error {
 	if src.IsUnspecified() {
 		return unix.EINVAL
 	}
-	if !s.isLocal(src) {
+	s.mu.Lock()
+	bindAny := s.o.bindAny
+	s.mu.Unlock()
+	if !bindAny && !s.isLocal(src) {
 		return unix.EADDRNOTAVAIL
 	}
 	return nil

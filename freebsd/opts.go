@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netsandbox/endpoint"
+	"netsandbox/stack"
 )
 
 // optInt is sooptcopyin(sopt, &optval, sizeof optval, sizeof optval): an
@@ -30,7 +31,7 @@ func copyOutInt(buf []byte, v int32) int {
 // they answer ENOPROTOOPT (never a silent success).
 func unsupported(name int) bool {
 	switch name {
-	case IP_HDRINCL, IP_ONESBCAST, IP_BINDANY, IP_PORTRANGE,
+	case IP_HDRINCL,
 		IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP,
 		IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
 		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
@@ -124,8 +125,15 @@ func (s *Socket) setIP(name int, val []byte) error {
 	switch name {
 	case IP_OPTIONS:
 		return s.setIPOptions(val)
+	case IP_PORTRANGE:
+		return s.setPortRange(val)
+	case IP_BINDANY:
+		// The privilege check comes before the value is read.
+		if !s.st.Caps().Has(stack.CapNetAdmin) {
+			return unix.EPERM
+		}
 	case IP_TOS, IP_TTL, IP_MINTTL, IP_RECVOPTS, IP_RECVRETOPTS, IP_RECVDSTADDR,
-		IP_RECVTTL, IP_RECVIF, IP_DONTFRAG, IP_RECVTOS:
+		IP_RECVTTL, IP_RECVIF, IP_DONTFRAG, IP_RECVTOS, IP_ONESBCAST:
 	default:
 		return unix.ENOPROTOOPT // ip_ctloutput's default
 	}
@@ -185,6 +193,17 @@ func (s *Socket) setIP(name int, val []byte) error {
 			return err
 		}
 		s.o.recvTOS = on
+	case IP_ONESBCAST:
+		s.o.onesBcast = on
+	case IP_BINDANY:
+		// Bind to any address (IP_FREEBIND) and send from it
+		// (IP_TRANSPARENT lets a non-local source through the route).
+		for _, n := range []int{unix.IP_FREEBIND, unix.IP_TRANSPARENT} {
+			if err := s.in.SetSockOpt(unix.SOL_IP, n, le32(int(b2i(on)))); err != nil {
+				return err
+			}
+		}
+		s.o.bindAny = on
 	case IP_DONTFRAG:
 		// Only UDP and raw sockets look at it (udp_output, rip_output);
 		// TCP keeps the flag and sets DF by path MTU discovery.
@@ -199,6 +218,24 @@ func (s *Socket) setIP(name int, val []byte) error {
 		}
 		s.o.dontFrag = on
 	}
+	return nil
+}
+
+// setPortRange is ip_ctloutput's IP_PORTRANGE: an int, DEFAULT, HIGH or
+// LOW, anything else EINVAL.
+func (s *Socket) setPortRange(val []byte) error {
+	v, err := optInt(val)
+	if err != nil {
+		return err
+	}
+	switch v {
+	case IP_PORTRANGE_DEFAULT, IP_PORTRANGE_HIGH, IP_PORTRANGE_LOW:
+	default:
+		return unix.EINVAL
+	}
+	s.mu.Lock()
+	s.o.portRange = int(v)
+	s.mu.Unlock()
 	return nil
 }
 
@@ -257,6 +294,12 @@ func (s *Socket) getIP(name int, buf []byte) (int, error) {
 		v = b2i(s.o.dontFrag)
 	case IP_RECVTOS:
 		v = b2i(s.o.recvTOS)
+	case IP_ONESBCAST:
+		v = b2i(s.o.onesBcast)
+	case IP_BINDANY:
+		v = b2i(s.o.bindAny)
+	case IP_PORTRANGE:
+		v = int32(s.o.portRange)
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

@@ -34,6 +34,9 @@ type bsdOpts struct {
 	recvOpts         bool
 	recvRetOpts      bool
 	dontFrag         bool
+	onesBcast        bool
+	bindAny          bool
+	portRange        int
 }
 
 // New makes a FreeBSD-personality socket on st, with socket(2)'s checks as
@@ -73,25 +76,57 @@ func le32(v int) []byte {
 // Inner is the wrapped Linux-personality socket.
 func (s *Socket) Inner() endpoint.Socket { return s.in }
 
-// Bind takes a FreeBSD struct sockaddr_in (ParseBindSockaddrIn).
+// Bind takes a FreeBSD struct sockaddr_in (ParseBindSockaddrIn). A port in
+// net.inet.ip.portrange.reservedlow..reservedhigh needs the privilege of
+// reserved ports (in_pcbbind_setup: EACCES without it); port 0 takes one
+// from the socket's IP_PORTRANGE.
 func (s *Socket) Bind(sa []byte) error {
 	ap, err := ParseBindSockaddrIn(sa)
 	if err != nil {
 		return err
 	}
-	return s.in.Bind(linuxOf(ap))
+	if p := int(ap.Port()); p != 0 {
+		k := Sysctl(s.st)
+		if p <= k.int("net.inet.ip.portrange.reservedhigh") && p >= k.int("net.inet.ip.portrange.reservedlow") &&
+			!s.st.Caps().Has(stack.CapNetBindService) {
+			return unix.EACCES
+		}
+		return s.in.Bind(linuxOf(ap))
+	}
+	if s.typ == unix.SOCK_RAW {
+		return s.in.Bind(linuxOf(ap))
+	}
+	cur, err := s.localPort()
+	if err != nil {
+		return err
+	}
+	if cur.Port() != 0 {
+		return unix.EINVAL // in_pcbbind: already bound
+	}
+	return s.bindAuto(ap.Addr())
 }
 
-// Connect takes a FreeBSD struct sockaddr_in.
+// Connect takes a FreeBSD struct sockaddr_in; an unbound socket first gets
+// its port from its IP_PORTRANGE (in_pcbconnect_setup binds it).
 func (s *Socket) Connect(sa []byte) error {
 	l, err := linuxSockaddr(sa)
 	if err != nil {
 		return err
 	}
+	if err := s.autobind(); err != nil {
+		return err
+	}
 	return s.in.Connect(l)
 }
 
-func (s *Socket) Listen(backlog int) error { return s.in.Listen(backlog) }
+// Listen binds an unbound socket from its IP_PORTRANGE first, as
+// tcp_usr_listen's in_pcbbind(inp, NULL) does.
+func (s *Socket) Listen(backlog int) error {
+	if err := s.autobind(); err != nil {
+		return err
+	}
+	return s.in.Listen(backlog)
+}
 
 // Accept returns the new connection with the same personality.
 func (s *Socket) Accept(flags int) (*Socket, []byte, error) {

@@ -108,7 +108,7 @@ func TestIntOptionRules(t *testing.T) {
 	if v := getInt(t, s, SOL_SOCKET, SO_BROADCAST); v != SO_BROADCAST {
 		t.Fatalf("SO_BROADCAST = %#x", v)
 	}
-	for _, name := range []int{IP_ONESBCAST, IP_BINDANY, IP_PORTRANGE, IP_ADD_MEMBERSHIP, IP_HDRINCL} {
+	for _, name := range []int{IP_ADD_MEMBERSHIP, IP_MULTICAST_TTL, IP_HDRINCL} {
 		if err := s.SetSockOpt(IPPROTO_IP, name, le32(1)); !errors.Is(err, unix.ENOPROTOOPT) {
 			t.Fatalf("unsupported %d: %v", name, err)
 		}
@@ -274,5 +274,85 @@ func TestErrno(t *testing.T) {
 		if got := Errno(c.in); got != c.want {
 			t.Errorf("Errno(%v) = %d, want %d", c.in, got, c.want)
 		}
+	}
+}
+
+func TestPortRangeSequential(t *testing.T) {
+	st := newStack(t)
+	k := Sysctl(st)
+	for n, v := range map[string]string{
+		"net.inet.ip.portrange.randomized": "0",
+		"net.inet.ip.portrange.hifirst":    "50000",
+		"net.inet.ip.portrange.hilast":     "50001",
+		"net.inet.ip.portrange.first":      "20000",
+		"net.inet.ip.portrange.last":       "20001",
+	} {
+		if err := k.Set(n, v); err != nil {
+			t.Fatal(n, err)
+		}
+	}
+	port := func(s *Socket) uint16 {
+		t.Helper()
+		sa, err := s.GetSockName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return binary.BigEndian.Uint16(sa[2:4])
+	}
+	for _, c := range []struct {
+		rng  int32
+		want []uint16
+	}{
+		{IP_PORTRANGE_LOW, []uint16{1023, 1022, 1021}},
+		{IP_PORTRANGE_HIGH, []uint16{50000, 50001}},
+		{IP_PORTRANGE_DEFAULT, []uint16{20000, 20001}},
+	} {
+		for _, w := range c.want {
+			s := newUDP(t, st)
+			setInt(t, s, IPPROTO_IP, IP_PORTRANGE, c.rng)
+			if err := s.Bind(sa(netip.IPv4Unspecified(), 0)); err != nil {
+				t.Fatalf("range %d: %v", c.rng, err)
+			}
+			if got := port(s); got != w {
+				t.Errorf("range %d: port %d, want %d", c.rng, got, w)
+			}
+		}
+	}
+	// The HIGH range (two ports) is used up.
+	s := newUDP(t, st)
+	setInt(t, s, IPPROTO_IP, IP_PORTRANGE, IP_PORTRANGE_HIGH)
+	if err := s.Bind(sa(netip.IPv4Unspecified(), 0)); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		t.Fatalf("exhausted: %v", err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_PORTRANGE, le32(3)); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("range 3: %v", err)
+	}
+	// A connect of an unbound socket takes its port from the range too.
+	c := newUDP(t, st)
+	setInt(t, c, IPPROTO_IP, IP_PORTRANGE, IP_PORTRANGE_LOW)
+	if err := c.Connect(sa(lo, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if got := port(c); got != 1020 {
+		t.Errorf("connect: port %d, want 1020", got)
+	}
+}
+
+func TestPrivileges(t *testing.T) {
+	st, err := stack.New(stack.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := newUDP(t, st)
+	if err := s.SetSockOpt(IPPROTO_IP, IP_BINDANY, le32(1)); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("IP_BINDANY unprivileged: %v", err)
+	}
+	setInt(t, s, IPPROTO_IP, IP_PORTRANGE, IP_PORTRANGE_LOW)
+	if err := s.Bind(sa(netip.IPv4Unspecified(), 0)); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("LOW unprivileged: %v", err)
+	}
+	if err := s.Bind(sa(netip.IPv4Unspecified(), 1000)); !errors.Is(err, unix.EACCES) {
+		t.Fatalf("port 1000 unprivileged: %v", err)
 	}
 }

@@ -55,6 +55,9 @@ type UDPSend struct {
 	// TTLZero sends a TTL of 0 as 0 (the socket's own TTL is 0, which a
 	// personality other than Linux's allows: freebsd/).
 	TTLZero bool
+	// AnySource lets Src be an address no interface has (IP_TRANSPARENT:
+	// Linux's FLOWI_FLAG_ANYSRC); the datagram is routed without it.
+	AnySource bool
 	// PMTU is the socket's IP_MTU_DISCOVER mode; it decides DF and what
 	// happens to a datagram larger than the route MTU.
 	PMTU PMTUMode

@@ -31,7 +31,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 	src := m.Src.Addr()
 	r, err := s.cachedRoute(src, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
 	weakHost := false
-	if err == unix.ENETUNREACH && src.IsValid() && !src.IsUnspecified() && s.IsLocalAddr(src) {
+	if err == unix.ENETUNREACH && src.IsValid() && !src.IsUnspecified() && (s.IsLocalAddr(src) || m.AnySource) {
 		// gVisor is a strong host: it sends from an address only through
 		// that address's NIC. Linux is a weak host and sends from any
 		// local address through whatever interface the route picks, so

@@ -167,12 +167,12 @@ var Catalog = []Feature{
 	// FreeBSD source it cites and, where Linux has the equivalent named in the
 	// note, compared on the wire with that equivalent run on the kernel.
 	{BSDOption, "IP_RECVDSTADDR", `^FREEBSD/(IP_RECVDSTADDR|RECV_CONTROL_TRUNCATED)`, "a bare in_addr, the header's destination; Linux: IP_PKTINFO (ipi_addr) or IP_RECVORIGDSTADDR"},
-	{BSDOption, "IP_SENDSRCADDR", `^FREEBSD/IP_SENDSRCADDR`, "udp_output's checks; Linux: IP_PKTINFO on sendmsg (ipi_spec_dst)"},
+	{BSDOption, "IP_SENDSRCADDR", `^FREEBSD/(IP_SENDSRCADDR|IP_BINDANY)`, "udp_output's checks; Linux: IP_PKTINFO on sendmsg (ipi_spec_dst)"},
 	{BSDOption, "IP_RECVIF", `^FREEBSD/IP_RECVIF`, "struct sockaddr_dl (56 bytes); Linux: IP_PKTINFO (ipi_ifindex)"},
-	{BSDOption, "IP_ONESBCAST", ``, "not done in the FreeBSD personality: ENOPROTOOPT; no Linux equivalent"},
-	{BSDOption, "IP_BINDANY", ``, "not done in the FreeBSD personality: ENOPROTOOPT; Linux: IP_FREEBIND / IP_TRANSPARENT"},
+	{BSDOption, "IP_ONESBCAST", `^FREEBSD/IP_ONESBCAST`, "UDP; Linux: a sendto 255.255.255.255 with IP_PKTINFO naming the interface"},
+	{BSDOption, "IP_BINDANY", `^FREEBSD/IP_BINDANY`, "needs CAP_NET_ADMIN (PRIV_NETINET_BINDANY); Linux: IP_FREEBIND / IP_TRANSPARENT"},
 	{BSDOption, "IP_DONTFRAG", `^FREEBSD/IP_DONTFRAG`, "UDP; Linux: IP_MTU_DISCOVER = IP_PMTUDISC_DO"},
-	{BSDOption, "IP_PORTRANGE", ``, "not done in the FreeBSD personality: ENOPROTOOPT; Linux: ip_local_port_range, IP_LOCAL_PORT_RANGE"},
+	{BSDOption, "IP_PORTRANGE", `^FREEBSD/IP_PORTRANGE`, "net.inet.ip.portrange.* knobs (freebsd.Sysctl), LOW counting down from 1023 and privileged; Linux: ip_local_port_range, IP_LOCAL_PORT_RANGE"},
 	{BSDOption, "IP_TOS / IP_TTL / IP_MINTTL / IP_OPTIONS (FreeBSD rules)", `^FREEBSD/(IP_TTL|IP_MINTTL|IP_OPTIONS|UNKNOWN_OPTION)`, "an int, the low byte kept (TTL 0 sent as 0); MINTTL also drops UDP; options stored behind the first hop"},
 	{BSDOption, "IP_RECVTTL / IP_RECVTOS (FreeBSD u_char)", `^FREEBSD/(IP_RECVDSTADDR_IP_RECVTTL|IP_RECVIF_IP_RECVTOS)`, "ip_savecontrol's order; Linux: IP_RECVTTL, IP_RECVTOS"},
 	{BSDOption, "FreeBSD multicast options (ip_mreq_source layout, IP_MAX_MEMBERSHIPS, mcast sysctls)", ``, "not done in the FreeBSD personality: ENOPROTOOPT"},

@@ -33,8 +33,11 @@ type BSDScenario struct {
 }
 
 // BSDHost makes FreeBSD-personality sockets on the DUT's netsandbox stack.
+// As a Host, its sysctls are the FreeBSD knobs (net.inet.*) of
+// freebsd.Sysctl and the stack's own (net.ipv4.*, ...), so Env.SetSysctl
+// changes either for the rest of a scenario.
 type BSDHost interface {
-	Socket(domain, typ, proto int) (Sock, error)
+	Host
 	// Stack is the DUT's stack (interface table, addresses).
 	Stack() *stack.Stack
 }
@@ -48,6 +51,22 @@ type bsdHost struct {
 }
 
 func (h bsdHost) Stack() *stack.Stack { return h.st }
+
+func (h bsdHost) Name() string { return "dut" }
+
+func (h bsdHost) SetSysctl(name, value string) error {
+	if strings.HasPrefix(name, "net.inet.") {
+		return freebsd.Sysctl(h.st).Set(name, value)
+	}
+	return h.st.Sysctl().Set(name, value)
+}
+
+func (h bsdHost) GetSysctl(name string) (string, error) {
+	if strings.HasPrefix(name, "net.inet.") {
+		return freebsd.Sysctl(h.st).Get(name)
+	}
+	return h.st.Sysctl().Get(name)
+}
 
 func (h bsdHost) Socket(domain, typ, proto int) (Sock, error) {
 	s, err := freebsd.New(h.st, domain, typ, proto)

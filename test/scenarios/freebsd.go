@@ -20,7 +20,7 @@ import (
 // own registry, separate from All(): `netsandbox conformance` reports it as
 // its own group.
 func FreeBSD() []harness.BSDScenario {
-	return append(freebsdPlainScenarios(), freebsdRecvScenarios()...)
+	return append(append(freebsdPlainScenarios(), freebsdRecvScenarios()...), freebsdBindScenarios()...)
 }
 
 func bsdUDP(e *harness.Env, h harness.BSDHost) harness.Sock {

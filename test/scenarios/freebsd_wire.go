@@ -105,7 +105,10 @@ func tapUDP(e *harness.Env, h harness.Host) *wireTap {
 // expect waits (bounded) for the next datagram to port and records it as a
 // wire line: source, destination, TTL, TOS, DF, IP options, UDP length and
 // payload. No datagram in time records "none".
-func (w *wireTap) expect(e *harness.Env, what string, port int) {
+func (w *wireTap) expect(e *harness.Env, what string, port int) { w.expectPorts(e, what, port, false) }
+
+// expectPorts is expect; with sport, the UDP source port is recorded too.
+func (w *wireTap) expectPorts(e *harness.Env, what string, port int, sport bool) {
 	if w == nil {
 		return
 	}
@@ -124,9 +127,13 @@ func (w *wireTap) expect(e *harness.Env, what string, port int) {
 		if ihl < 20 || n < ihl+8 || int(binary.BigEndian.Uint16(p[ihl+2:])) != port {
 			continue
 		}
-		e.Wire(what, fmt.Sprintf("src=%s dst=%s ttl=%d tos=%#x df=%v opts=[%x] udplen=%d payload=[%x]",
+		line := fmt.Sprintf("src=%s dst=%s ttl=%d tos=%#x df=%v opts=[%x] udplen=%d payload=[%x]",
 			netip.AddrFrom4([4]byte(p[12:16])), netip.AddrFrom4([4]byte(p[16:20])), p[8], p[1],
-			p[6]&0x40 != 0, p[20:ihl], binary.BigEndian.Uint16(p[ihl+4:]), bsdTrim(p[ihl+8:])))
+			p[6]&0x40 != 0, p[20:ihl], binary.BigEndian.Uint16(p[ihl+4:]), bsdTrim(p[ihl+8:]))
+		if sport {
+			line += fmt.Sprintf(" sport=%d", binary.BigEndian.Uint16(p[ihl:]))
+		}
+		e.Wire(what, line)
 		return
 	}
 	e.Wire(what, "none")
