@@ -83,15 +83,21 @@
 //     when randomized (TCP only while ipport_tick allows it), LOW needing
 //     the reserved-port privilege (CapNetBindService; EPERM), an explicit
 //     port in reservedlow..reservedhigh too (EACCES). FreeBSD 10 and later
-//     count every range upwards.
+//     count every range upwards;
+//   - IP_HDRINCL on raw sockets (rip_ctloutput; read back as INP_HDRINCL,
+//     8; off at creation even for IPPROTO_RAW, unlike Linux): the datagram
+//     written has ip_len and ip_off in host byte order, checked as FreeBSD
+//     8's rip_output does (LinuxHeader); ip_id 0 and source 0.0.0.0 are
+//     filled by the stack. FreeBSD 11 and later take both fields in network
+//     order and refuse any ip_len but the length written.
 //
 // Not done, and answered ENOPROTOOPT (so a program sees "not supported",
 // never a silent success): the multicast options (IP_MULTICAST_*,
 // IP_ADD/DROP_MEMBERSHIP, the source-specific ones, MCAST_*; with them
-// net.inet.ip.mcast.* and IP_MAX_MEMBERSHIPS) and IP_HDRINCL. A
-// FreeBSD-personality raw socket can be made but sends with the header
-// built by the stack, gets no control messages and no IP_MINTTL check of
-// its own. TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and
+// net.inet.ip.mcast.* and IP_MAX_MEMBERSHIPS). A FreeBSD-personality raw
+// socket gets no control messages and no IP_MINTTL check of its own, and a
+// header-included datagram over the MTU without DF is EMSGSIZE (FreeBSD
+// fragments it). TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and
 // raw sockets it is kept and read back but packets leave with the default
 // TTL. A directed broadcast is the subnet's all-ones address only (not
 // in_broadcast's all-zeros network address).

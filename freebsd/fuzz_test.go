@@ -83,3 +83,19 @@ func FuzzSetSockOpt(f *testing.F) {
 }
 
 func netipAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// FuzzLinuxHeader: any header-included datagram is refused or turned into
+// one whose total length field is its length, never longer than written.
+func FuzzLinuxHeader(f *testing.F) {
+	f.Add([]byte{0x45, 0, 28, 0, 0, 0, 0, 0x40, 64, 17, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 0, 1, 0, 2, 0, 8, 0, 0}, false)
+	f.Add([]byte{0x46, 0, 24, 0}, true)
+	f.Fuzz(func(t *testing.T, p []byte, opts bool) {
+		out, err := LinuxHeader(p, opts)
+		if err != nil {
+			return
+		}
+		if len(out) > len(p) || int(out[2])<<8|int(out[3]) != len(out) {
+			t.Fatalf("%x -> %x", p, out)
+		}
+	})
+}

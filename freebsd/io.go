@@ -70,6 +70,19 @@ func (s *Socket) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		if len(oob) > 0 {
 			return 0, unix.EINVAL // not taken by this personality on TCP and raw
 		}
+		s.mu.Lock()
+		hdrincl, haveOpts := s.o.hdrincl, len(s.o.ipopts) > 0
+		s.mu.Unlock()
+		if s.typ == unix.SOCK_RAW && hdrincl {
+			lp, err := LinuxHeader(p, haveOpts)
+			if err != nil {
+				return 0, err
+			}
+			if _, err := s.in.SendMsg(lp, nil, lto, lflags); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
 		return s.in.SendMsg(p, nil, lto, lflags)
 	}
 	if len(p)+28 > ipMaxPacket {
@@ -168,6 +181,34 @@ func (s *Socket) directedBroadcast(a netip.Addr) (stack.Interface, netip.Prefix,
 		}
 	}
 	return stack.Interface{}, netip.Prefix{}, false
+}
+
+// LinuxHeader turns the datagram a FreeBSD raw socket writes under
+// IP_HDRINCL into the one the wrapped Linux socket sends, with rip_output's
+// checks (FreeBSD 8, the ip(4) page's era): over IP_MAXPACKET is EMSGSIZE;
+// a header with options on a socket that has IP_OPTIONS, an ip_len over the
+// bytes written or below the header length is EINVAL. ip_len and ip_off are
+// in host byte order (little-endian here) and go out in network order; the
+// bytes past ip_len are not sent (FreeBSD puts them in the frame, past the
+// datagram). ip_id 0 and ip_src 0.0.0.0 are left for the stack to fill, as
+// ip_newid and ip_output fill them. Fewer than 20 bytes, or an ip_hl below 5,
+// are EINVAL (FreeBSD 8 does not check them; later versions do).
+func LinuxHeader(p []byte, haveOpts bool) ([]byte, error) {
+	if len(p) > ipMaxPacket {
+		return nil, unix.EMSGSIZE
+	}
+	if len(p) < 20 {
+		return nil, unix.EINVAL
+	}
+	hl := int(p[0]&0xf) * 4
+	ipLen := int(binary.LittleEndian.Uint16(p[2:4]))
+	if hl < 20 || (hl != 20 && haveOpts) || ipLen > len(p) || ipLen < hl {
+		return nil, unix.EINVAL
+	}
+	out := append([]byte(nil), p[:ipLen]...)
+	binary.BigEndian.PutUint16(out[2:4], uint16(ipLen))
+	binary.BigEndian.PutUint16(out[6:8], binary.LittleEndian.Uint16(p[6:8]))
+	return out, nil
 }
 
 // checkSendSrc is udp_output's IP_SENDSRCADDR rule: the socket needs a

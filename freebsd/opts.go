@@ -31,8 +31,7 @@ func copyOutInt(buf []byte, v int32) int {
 // they answer ENOPROTOOPT (never a silent success).
 func unsupported(name int) bool {
 	switch name {
-	case IP_HDRINCL,
-		IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP,
+	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP,
 		IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
 		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
 		IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE, IP_MSFILTER,
@@ -125,6 +124,8 @@ func (s *Socket) setIP(name int, val []byte) error {
 	switch name {
 	case IP_OPTIONS:
 		return s.setIPOptions(val)
+	case IP_HDRINCL:
+		return s.setHdrincl(val)
 	case IP_PORTRANGE:
 		return s.setPortRange(val)
 	case IP_BINDANY:
@@ -221,6 +222,28 @@ func (s *Socket) setIP(name int, val []byte) error {
 	return nil
 }
 
+// inpHdrincl is INP_HDRINCL (netinet/in_pcb.h), what getsockopt reads back.
+const inpHdrincl = 0x8
+
+// setHdrincl is rip_ctloutput's IP_HDRINCL (an int); other sockets pass it
+// to ip_ctloutput, whose default is ENOPROTOOPT.
+func (s *Socket) setHdrincl(val []byte) error {
+	if s.typ != unix.SOCK_RAW {
+		return unix.ENOPROTOOPT
+	}
+	v, err := optInt(val)
+	if err != nil {
+		return err
+	}
+	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_HDRINCL, le32(int(b2i(v != 0)))); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.o.hdrincl = v != 0
+	s.mu.Unlock()
+	return nil
+}
+
 // setPortRange is ip_ctloutput's IP_PORTRANGE: an int, DEFAULT, HIGH or
 // LOW, anything else EINVAL.
 func (s *Socket) setPortRange(val []byte) error {
@@ -271,6 +294,15 @@ func (s *Socket) getIP(name int, buf []byte) (int, error) {
 	defer s.mu.Unlock()
 	var v int32
 	switch name {
+	case IP_HDRINCL:
+		// rip_ctloutput: optval = inp_flags & INP_HDRINCL, the flag's bit.
+		if s.typ != unix.SOCK_RAW {
+			return 0, unix.ENOPROTOOPT
+		}
+		if s.o.hdrincl {
+			v = inpHdrincl
+		}
+		return copyOutInt(buf, v), nil
 	case IP_OPTIONS, IP_RETOPTS:
 		// sopt_valsize = 0 when none are set; else the stored bytes.
 		return copyOut(buf, s.o.ipopts), nil

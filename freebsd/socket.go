@@ -37,6 +37,7 @@ type bsdOpts struct {
 	onesBcast        bool
 	bindAny          bool
 	portRange        int
+	hdrincl          bool
 }
 
 // New makes a FreeBSD-personality socket on st, with socket(2)'s checks as
@@ -54,6 +55,14 @@ func wrap(st *stack.Stack, in endpoint.Socket, typ int) (*Socket, error) {
 	s := &Socket{in: in, st: st, typ: typ}
 	// udp_attach, rip_attach, tcp_attach: inp_ip_ttl = V_ip_defttl.
 	s.o.ttl = uint8(st.Sysctl().Int("net.ipv4.ip_default_ttl"))
+	if typ == unix.SOCK_RAW {
+		// rip_attach leaves INP_HDRINCL off whatever the protocol;
+		// Linux turns it on for IPPROTO_RAW.
+		if err := in.SetSockOpt(unix.SOL_IP, unix.IP_HDRINCL, le32(0)); err != nil {
+			in.Close()
+			return nil, err
+		}
+	}
 	if s.dgramLike() {
 		// FreeBSD sets DF on UDP and raw datagrams only with IP_DONTFRAG
 		// (udp_output, rip_output); Linux's default would set it.

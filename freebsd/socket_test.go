@@ -356,3 +356,28 @@ func TestPrivileges(t *testing.T) {
 		t.Fatalf("port 1000 unprivileged: %v", err)
 	}
 }
+
+func TestLinuxHeader(t *testing.T) {
+	h := []byte{0x45, 0x10, 30, 0, 0, 0, 0, 0x40, 33, 17, 0, 0, 0, 0, 0, 0, 127, 0, 0, 1, 1, 2, 3, 4, 0, 10, 0, 0, 'h', 'i'}
+	out, err := LinuxHeader(h, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[2] != 0 || out[3] != 30 || out[6] != 0x40 || out[7] != 0 {
+		t.Fatalf("length/offset not in network order: %x", out[:8])
+	}
+	short := append([]byte(nil), h...)
+	short[2] = 31 // ip_len over the bytes written
+	if _, err := LinuxHeader(short, false); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("ip_len 31: %v", err)
+	}
+	short[2] = 24 // shorter: the rest is not sent
+	if out, err := LinuxHeader(short, false); err != nil || len(out) != 24 {
+		t.Fatalf("ip_len 24: %d %v", len(out), err)
+	}
+	opt := append([]byte(nil), h...)
+	opt[0] = 0x46
+	if _, err := LinuxHeader(opt, true); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("header options with IP_OPTIONS: %v", err)
+	}
+}

@@ -176,5 +176,5 @@ var Catalog = []Feature{
 	{BSDOption, "IP_TOS / IP_TTL / IP_MINTTL / IP_OPTIONS (FreeBSD rules)", `^FREEBSD/(IP_TTL|IP_MINTTL|IP_OPTIONS|UNKNOWN_OPTION)`, "an int, the low byte kept (TTL 0 sent as 0); MINTTL also drops UDP; options stored behind the first hop"},
 	{BSDOption, "IP_RECVTTL / IP_RECVTOS (FreeBSD u_char)", `^FREEBSD/(IP_RECVDSTADDR_IP_RECVTTL|IP_RECVIF_IP_RECVTOS)`, "ip_savecontrol's order; Linux: IP_RECVTTL, IP_RECVTOS"},
 	{BSDOption, "FreeBSD multicast options (ip_mreq_source layout, IP_MAX_MEMBERSHIPS, mcast sysctls)", ``, "not done in the FreeBSD personality: ENOPROTOOPT"},
-	{BSDOption, "IP_HDRINCL (FreeBSD raw: ip_len/ip_off in host order)", ``, "not done in the FreeBSD personality: ENOPROTOOPT"},
+	{BSDOption, "IP_HDRINCL (FreeBSD raw: ip_len/ip_off in host order)", `^FREEBSD/RAW_IP_HDRINCL`, "FreeBSD 8's rip_output: ip_len over the length or below the header EINVAL, ip_id 0 and source 0.0.0.0 filled; Linux: IP_HDRINCL, both fields in network order"},
 }

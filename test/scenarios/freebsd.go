@@ -20,7 +20,11 @@ import (
 // own registry, separate from All(): `netsandbox conformance` reports it as
 // its own group.
 func FreeBSD() []harness.BSDScenario {
-	return append(append(freebsdPlainScenarios(), freebsdRecvScenarios()...), freebsdBindScenarios()...)
+	var all []harness.BSDScenario
+	for _, g := range [][]harness.BSDScenario{freebsdPlainScenarios(), freebsdRecvScenarios(), freebsdBindScenarios(), freebsdRawScenarios()} {
+		all = append(all, g...)
+	}
+	return all
 }
 
 func bsdUDP(e *harness.Env, h harness.BSDHost) harness.Sock {

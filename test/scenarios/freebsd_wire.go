@@ -131,7 +131,12 @@ func (w *wireTap) expectPorts(e *harness.Env, what string, port int, sport bool)
 			netip.AddrFrom4([4]byte(p[12:16])), netip.AddrFrom4([4]byte(p[16:20])), p[8], p[1],
 			p[6]&0x40 != 0, p[20:ihl], binary.BigEndian.Uint16(p[ihl+4:]), bsdTrim(p[ihl+8:]))
 		if sport {
-			line += fmt.Sprintf(" sport=%d", binary.BigEndian.Uint16(p[ihl:]))
+			sp := int(binary.BigEndian.Uint16(p[ihl:]))
+			if d := sp - e.BasePort; d >= 0 && d < 10 {
+				line += fmt.Sprintf(" sport=base+%d", d)
+			} else {
+				line += fmt.Sprintf(" sport=%d", sp)
+			}
 		}
 		e.Wire(what, line)
 		return

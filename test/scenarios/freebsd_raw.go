@@ -1,0 +1,100 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+
+	fb "netsandbox/freebsd"
+	"netsandbox/test/harness"
+)
+
+// rawUDPDatagram builds an IPv4 header (ip_id 0, source 0.0.0.0: the
+// kernel picks them) with a UDP header (checksum 0) and payload; ip_len
+// and ip_off are written with put (host order for FreeBSD, network order
+// for Linux), ip_len as given.
+func rawUDPDatagram(put func([]byte, uint16), ipLen, ipOff uint16, ttl, tos byte, dst netip.Addr, sport, dport int, payload []byte) []byte {
+	b := make([]byte, 28+len(payload))
+	b[0], b[1] = 0x45, tos
+	put(b[2:4], ipLen)
+	put(b[6:8], ipOff)
+	b[8], b[9] = ttl, unix.IPPROTO_UDP
+	copy(b[16:20], dst.AsSlice())
+	binary.BigEndian.PutUint16(b[20:], uint16(sport))
+	binary.BigEndian.PutUint16(b[22:], uint16(dport))
+	binary.BigEndian.PutUint16(b[24:], uint16(8+len(payload)))
+	copy(b[28:], payload)
+	return b
+}
+
+func freebsdRawScenarios() []harness.BSDScenario {
+	return []harness.BSDScenario{
+		{
+			Name: "freebsd/raw-ip-hdrincl",
+			Cite: "raw_ip.c rip_attach leaves INP_HDRINCL off (IPPROTO_RAW too); rip_ctloutput IP_HDRINCL: an int, read back " +
+				"as inp_flags & INP_HDRINCL (8); other sockets: ip_ctloutput's ENOPROTOOPT; rip_output (FreeBSD 8): ip_len over " +
+				"the bytes written or below the header is EINVAL, ip_id 0 gets ip_newid(), ip_output (IP_RAWOUTPUT) fills " +
+				"source 0.0.0.0 and sends ip_len/ip_off, given in host order, in network order (Linux: IP_HDRINCL with " +
+				"both fields in network order)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				tap := tapUDP(e, e.Peer)
+				u := bsdUDP(e, h)
+				e.Rec("UDP set IP_HDRINCL", u.SetSockOpt(fb.IPPROTO_IP, fb.IP_HDRINCL, bsdInt(1)))
+				s, err := h.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+				e.Check("bsd socket(AF_INET,SOCK_RAW,IPPROTO_UDP)", err)
+				bsdGet(e, "get IP_HDRINCL default", s, fb.IPPROTO_IP, fb.IP_HDRINCL, 4)
+				e.Rec("set IP_HDRINCL 1 byte", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_HDRINCL, []byte{1}))
+				e.Rec("set IP_HDRINCL", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_HDRINCL, bsdInt(5)))
+				bsdGet(e, "get IP_HDRINCL", s, fb.IPPROTO_IP, fb.IP_HDRINCL, 4)
+				host := binary.LittleEndian.PutUint16
+				to := bsdSA(e.PeerAddr, 0)
+				d := rawUDPDatagram(host, 31, 0x4000, 33, 0x10, e.PeerAddr, e.BasePort, e.BasePort+1, []byte("hdr"))
+				_, err = s.SendMsg(d, nil, to, 0)
+				e.Wire("send ip_len 31 DF", err)
+				tap.expectPorts(e, "peer sees", e.BasePort+1, true)
+				d = rawUDPDatagram(host, 32, 0, 33, 0, e.PeerAddr, e.BasePort, e.BasePort+1, []byte("big"))
+				_, err = s.SendMsg(d, nil, to, 0)
+				e.Rec("send ip_len over the length", err)
+				d = rawUDPDatagram(host, 19, 0, 33, 0, e.PeerAddr, e.BasePort, e.BasePort+1, []byte("low"))
+				_, err = s.SendMsg(d, nil, to, 0)
+				e.Rec("send ip_len below the header", err)
+				d = rawUDPDatagram(host, 30, 0, 9, 0, e.PeerAddr, e.BasePort, e.BasePort+1, []byte("abX"))
+				binary.BigEndian.PutUint16(d[24:], 10) // the UDP length of "ab"
+				n, err := s.SendMsg(d, nil, to, 0)
+				e.Rec("send ip_len 30 of 31 bytes", err, n)
+				tap.expectPorts(e, "peer sees", e.BasePort+1, true)
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"UDP set IP_HDRINCL: ENOPROTOOPT",
+				"bsd socket(AF_INET,SOCK_RAW,IPPROTO_UDP): ok",
+				"get IP_HDRINCL default: ok 4 [00000000]",
+				"set IP_HDRINCL 1 byte: EINVAL",
+				"set IP_HDRINCL: ok",
+				"get IP_HDRINCL: ok 4 [08000000]",
+				"wire send ip_len 31 DF: ok",
+				"wire peer sees: src=198.18.0.2 dst=198.18.0.1 ttl=33 tos=0x10 df=true opts=[] udplen=11 payload=[686472] sport=base+0",
+				"send ip_len over the length: EINVAL",
+				"send ip_len below the header: EINVAL",
+				"send ip_len 30 of 31 bytes: ok 31",
+				"wire peer sees: src=198.18.0.2 dst=198.18.0.1 ttl=9 tos=0x0 df=false opts=[] udplen=10 payload=[6162] sport=base+0",
+			},
+			Linux: func(e *harness.Env) {
+				tap := tapUDP(e, e.Peer)
+				s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+				s.SetSockOpt(unix.SOL_IP, unix.IP_HDRINCL, harness.Int32(1))
+				net := binary.BigEndian.PutUint16
+				to := harness.Sockaddr(e.PeerAddr, 0)
+				d := rawUDPDatagram(net, 31, 0x4000, 33, 0x10, e.PeerAddr, e.BasePort, e.BasePort+1, []byte("hdr"))
+				_, err := s.SendMsg(d, nil, to, 0)
+				e.Wire("send ip_len 31 DF", err)
+				tap.expectPorts(e, "peer sees", e.BasePort+1, true)
+				d = rawUDPDatagram(net, 30, 0, 9, 0, e.PeerAddr, e.BasePort, e.BasePort+1, []byte("ab"))
+				binary.BigEndian.PutUint16(d[24:], 10)
+				s.SendMsg(d, nil, to, 0)
+				tap.expectPorts(e, "peer sees", e.BasePort+1, true)
+			},
+		},
+	}
+}
