@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 
+	"golang.org/x/sys/unix"
+
 	"gvisor.dev/gvisor/pkg/sentry/socket/plugin"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/fdbased"
@@ -83,6 +85,13 @@ func (s *Stack) Init(args *plugin.InitStackArgs) error {
 				return fmt.Errorf("netsandbox plugin: address %v on %q: %w", p, l.Name, err)
 			}
 		}
+		for _, p := range l.Addrs6 {
+			if err := st.AddAddress6(idx, p); err != nil {
+				st.Close()
+				closeAll(args.FDs[i+1:])
+				return fmt.Errorf("netsandbox plugin: address %v on %q: %w", p, l.Name, err)
+			}
+		}
 	}
 	for _, r := range cfg.Routes {
 		idx, ok := ifindex[r.Index]
@@ -90,6 +99,16 @@ func (s *Stack) Init(args *plugin.InitStackArgs) error {
 			continue
 		}
 		if err := st.AddRoute(r.Dst, r.Gw, idx); err != nil {
+			st.Close()
+			return fmt.Errorf("netsandbox plugin: route %v via %v: %w", r.Dst, r.Gw, err)
+		}
+	}
+	for _, r := range cfg.Routes6 {
+		idx, ok := ifindex[r.Index]
+		if !ok {
+			continue
+		}
+		if err := st.AddRoute6(r.Dst, r.Gw, idx); err != nil && err != unix.EEXIST {
 			st.Close()
 			return fmt.Errorf("netsandbox plugin: route %v via %v: %w", r.Dst, r.Gw, err)
 		}

@@ -13,6 +13,8 @@ import (
 type initConfig struct {
 	Links  []linkConfig  `json:"links"`
 	Routes []routeConfig `json:"routes"`
+	// Routes6 are the IPv6 routes through the links (preinit6.go).
+	Routes6 []routeConfig `json:"routes6,omitempty"`
 	// Sysctl holds the host-global knobs (hostGlobalKnobs) as the host
 	// has them, for the stack's table.
 	Sysctl map[string]string `json:"sysctl,omitempty"`
@@ -25,13 +27,15 @@ type linkConfig struct {
 	MTU   uint32           `json:"mtu"`
 	MAC   net.HardwareAddr `json:"mac"`
 	Addrs []netip.Prefix   `json:"addrs"`
+	// Addrs6 are its IPv6 addresses, link-local ones included.
+	Addrs6 []netip.Prefix `json:"addrs6,omitempty"`
 	// GSOMaxSize is the largest TCP segment the stack may hand the link
 	// in one frame (the interface's gso_max_size); 0 means the fd has no
 	// virtio-net header and every frame is one packet.
 	GSOMaxSize uint32 `json:"gso_max_size,omitempty"`
 }
 
-// routeConfig is one IPv4 route of the namespace's main table.
+// routeConfig is one route of the namespace's main table.
 type routeConfig struct {
 	Dst   netip.Prefix `json:"dst"`
 	Gw    netip.Addr   `json:"gw,omitzero"`

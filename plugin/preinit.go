@@ -139,6 +139,10 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 			return nil, nil, fmt.Errorf("netsandbox plugin: addresses of %q: %w", ifi.Name, err)
 		}
 		for _, a := range addrs {
+			if p, ok := ipv6Addr(a); ok {
+				l.Addrs6 = append(l.Addrs6, p) // preinit6.go
+				continue
+			}
 			ipn, isNet := a.(*net.IPNet)
 			if !isNet || ipn.IP.To4() == nil {
 				continue
@@ -171,6 +175,9 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 				break
 			}
 		}
+	}
+	if err := takeIPv6(cfg); err != nil { // preinit6.go
+		return nil, nil, err
 	}
 	// Routes are read before the addresses go: the kernel drops the
 	// prefix routes of an address with it.

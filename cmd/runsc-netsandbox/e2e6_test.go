@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// IPv6 through the plugin (issue 14): PreInit takes the sandbox
+// interface's IPv6 addresses (global and link-local) and routes, the
+// stack answers neighbour solicitations and echo requests for them, and
+// AF_INET6 TCP reaches a kernel peer over both. Addresses are in
+// 2001:2::/48, IPv6's benchmarking range (RFC 5180), as 198.18.0.0/15 for
+// IPv4.
+const (
+	sandbox6 = "2001:2::2"
+	peer6    = "2001:2::1"
+)
+
+// serveHTTP6 serves h on [addr]:port from inside namespace ns.
+func serveHTTP6(t *testing.T, ns, addr string, h http.Handler) {
+	t.Helper()
+	type res struct {
+		l   net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		l, err := net.Listen("tcp6", addr)
+		ch <- res{l, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatalf("listening in %s: %v", ns, r.err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(r.l)
+	t.Cleanup(func() { srv.Close() })
+}
+
+func TestPluginIPv6(t *testing.T) {
+	needNetns(t, "ip", "go", "ping", "curl")
+	hostIPForward(t)
+	dir := t.TempDir()
+	bin := buildRunsc(t, dir)
+
+	var rb [3]byte
+	rand.Read(rb[:])
+	tag := hex.EncodeToString(rb[:])
+	sbx, peer := "nsbx-"+tag+"-v6s", "nsbx-"+tag+"-v6p"
+	newNetns(t, sbx)
+	newNetns(t, peer)
+	sIf, pIf := "nsbx"+tag+"s", "nsbx"+tag+"p"
+	mustRun(t, "ip", "link", "add", sIf, "type", "veth", "peer", "name", pIf)
+	mustRun(t, "ip", "link", "set", sIf, "netns", sbx)
+	mustRun(t, "ip", "link", "set", pIf, "netns", peer)
+	mustRun(t, "ip", "-n", sbx, "addr", "add", sandboxAddr, "dev", sIf)
+	mustRun(t, "ip", "-n", peer, "addr", "add", peerAddr, "dev", pIf)
+	mustRun(t, "ip", "-n", sbx, "addr", "add", sandbox6+"/64", "dev", sIf, "nodad")
+	mustRun(t, "ip", "-n", peer, "addr", "add", peer6+"/64", "dev", pIf, "nodad")
+	mustRun(t, "ip", "-n", sbx, "link", "set", sIf, "up")
+	mustRun(t, "ip", "-n", peer, "link", "set", pIf, "up")
+	// The link-local addresses come with the link; wait (bounded) until
+	// they are no longer tentative.
+	var peerLL string
+	for i := 0; i < 50 && peerLL == ""; i++ {
+		out, _ := run(context.Background(), "ip", "-n", peer, "-6", "-o", "addr", "show", "dev", pIf, "scope", "link", "-tentative")
+		if f := strings.Fields(out); len(f) >= 4 {
+			peerLL = strings.Split(f[3], "/")[0]
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if peerLL == "" {
+		t.Fatal("the peer's link-local address did not come up")
+	}
+	token := "netsandbox-e2e6-" + tag
+	serveHTTP6(t, peer, "[::]:8080", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, token+" "+r.RemoteAddr+"\n")
+	}))
+
+	// The peer pings the sandbox's global address while it runs.
+	pinged := make(chan string, 1)
+	go func() {
+		time.Sleep(2 * time.Second)
+		out, err := run(context.Background(), "ip", "netns", "exec", peer, "ping", "-6", "-c", "2", "-W", "3", sandbox6)
+		if err != nil {
+			out += "\nping: " + err.Error()
+		}
+		pinged <- out
+	}()
+	script := strings.Join([]string{
+		"echo ==if_inet6==; cat /proc/net/if_inet6; echo ==end if_inet6==",
+		"echo ==global==; curl -sS -m 10 -g http://[" + peer6 + "]:8080/; echo ==end global==",
+		"echo ==linklocal==; curl -sS -m 10 -g --interface " + sIf + " http://[" + peerLL + "%25" + sIf + "]:8080/; echo ==end linklocal==",
+		"sleep 4",
+	}, "\n")
+	bundle := filepath.Join(dir, "bundle")
+	writeBundle(t, mkdir(t, bundle), sbx, script)
+	out := runscRun(t, bin, filepath.Join(dir, "state"), bundle, "nsbx-"+tag+"-c6", false)
+
+	ifs := section(out, "if_inet6")
+	for _, want := range []string{"00000000000000000000000000000001 01 80", "20010002000000000000000000000002 02 40"} {
+		if !strings.Contains(ifs, want) {
+			t.Errorf("/proc/net/if_inet6 lacks %q:\n%s", want, ifs)
+		}
+	}
+	if !strings.Contains(ifs, "fe80") {
+		t.Errorf("/proc/net/if_inet6 lacks the link-local address:\n%s", ifs)
+	}
+	if got := section(out, "global"); !strings.Contains(got, token+" ["+sandbox6+"]:") {
+		t.Errorf("HTTP over the global address: %q", got)
+	}
+	if got := section(out, "linklocal"); !strings.Contains(got, token+" [fe80::") {
+		t.Errorf("HTTP over the link-local address: %q", got)
+	}
+	if p := <-pinged; !strings.Contains(p, "2 received") {
+		t.Errorf("ping -6 of the sandbox:\n%s", p)
+	}
+	// The kernel's IPv6 is off on the interface the stack took.
+	if v, _ := run(context.Background(), "ip", "netns", "exec", sbx, "cat", "/proc/sys/net/ipv6/conf/"+sIf+"/disable_ipv6"); strings.TrimSpace(v) != "1" {
+		t.Errorf("disable_ipv6 on the sandbox interface: %q", v)
+	}
+}
+
+// mkdir makes dir and returns it.
+func mkdir(t *testing.T, dir string) string {
+	t.Helper()
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
