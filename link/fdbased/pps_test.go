@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,12 +26,15 @@ import (
 // stack and sockets, what `netsandbox serve --udp-echo` runs), each
 // flooded with 64-byte datagrams from a kernel socket in a peer namespace,
 // in the same run. The echoes are alike: one goroutine, blocking recvfrom
-// then sendto. The flood (a process of its own in the peer namespace,
-// sendmmsg in batches of 32) is as fast as one sender can write; what
-// comes back per second is the echo's rate, and the rest was dropped on
-// the way.
+// then sendto. The flood is a process of its own in the peer namespace
+// that offers a fixed rate for one second per round (sendmmsg, 16
+// datagrams every 16/rate s); what comes back per second is what the echo
+// keeps up with, and the rest was dropped on the way. An unpaced burst
+// would measure the queues' sizes more than the echo: 50 000 datagrams
+// leave in some 50 ms.
 //
 //	sudo go test ./link/fdbased -run '^$' -bench VethEcho -benchtime 5x
+//	NSBX_PPS_RATE=200000 sudo -E go test ...   # another offered rate
 //
 // Metrics: kernel-pps and netsandbox-pps (echoes received per second),
 // their ratio (the issue-15 goal is >= 0.9), and each side's loss.
@@ -38,9 +42,24 @@ import (
 const (
 	ppsDatagram = 64
 	ppsPort     = 7007
-	// ppsPerRound is the flood of one round, per echo.
-	ppsPerRound = 50000
+	// ppsDefaultRate is the offered rate (datagrams per second) when
+	// NSBX_PPS_RATE does not say: about what the kernel's echo keeps up
+	// with on a 2-core machine.
+	ppsDefaultRate = 100000
 )
+
+// ppsRate is the offered rate of BenchmarkVethEcho.
+func ppsRate(b *testing.B) int {
+	v := os.Getenv("NSBX_PPS_RATE")
+	if v == "" {
+		return ppsDefaultRate
+	}
+	r, err := strconv.Atoi(v)
+	if err != nil || r < 1000 || r > 10000000 {
+		b.Fatalf("NSBX_PPS_RATE=%q: want datagrams per second, 1000..10000000", v)
+	}
+	return r
+}
 
 // echoRig is one echo behind a veth, reached from the flood namespace.
 type echoRig struct {
@@ -49,8 +68,8 @@ type echoRig struct {
 	stop          func()
 }
 
-// BenchmarkVethEcho floods each echo ppsPerRound datagrams per round,
-// kernel first on odd rounds and netsandbox first on even ones.
+// BenchmarkVethEcho floods each echo for a second per round, kernel first
+// on odd rounds and netsandbox first on even ones.
 func BenchmarkVethEcho(b *testing.B) {
 	needNetns(b)
 	flood := newNetns(b)
@@ -59,8 +78,9 @@ func BenchmarkVethEcho(b *testing.B) {
 	defer kern.stop()
 	defer nsbx.stop()
 	// Warm-up: neighbour resolution and the first packets' costs.
-	floodRound(b, kern, 1000)
-	floodRound(b, nsbx, 1000)
+	rate := ppsRate(b)
+	floodRound(b, kern, 1000, rate)
+	floodRound(b, nsbx, 1000, rate)
 	var kernPPS, nsbxPPS, kernLoss, nsbxLoss float64
 	b.ResetTimer()
 	for i := range b.N {
@@ -69,7 +89,7 @@ func BenchmarkVethEcho(b *testing.B) {
 			rigs = []*echoRig{nsbx, kern}
 		}
 		for _, r := range rigs {
-			pps, loss := floodRound(b, r, ppsPerRound)
+			pps, loss := floodRound(b, r, rate, rate)
 			if r == kern {
 				kernPPS, kernLoss = kernPPS+pps, kernLoss+loss
 			} else {
@@ -86,16 +106,16 @@ func BenchmarkVethEcho(b *testing.B) {
 }
 
 // floodRound has a flood process in the rig's namespace write n datagrams
-// to the echo and count what comes back; it returns the echoes per second
+// to the echo at rate a second and count what comes back; it returns the echoes per second
 // (from the first write to the last echo) and the lost share. The flood is
 // a process of its own (this test binary as TestVethFloodHelper), as a
 // real peer is, so it does not share this process's Go scheduler with
 // netsandbox's goroutines.
-func floodRound(b *testing.B, r *echoRig, n int) (pps, loss float64) {
+func floodRound(b *testing.B, r *echoRig, n, rate int) (pps, loss float64) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", r.flood, os.Args[0], "-test.run=^TestVethFloodHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("NSBX_VETH_FLOOD=%s %s %d", r.local, r.remote, n))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("NSBX_VETH_FLOOD=%s %s %d %d", r.local, r.remote, n, rate))
 	out, err := cmd.CombinedOutput()
 	var got int
 	var elapsed time.Duration
@@ -120,18 +140,18 @@ func lastLine(out, prefix string) string {
 }
 
 // TestVethFloodHelper is the flood process of BenchmarkVethEcho, run in the
-// flood namespace with NSBX_VETH_FLOOD="LOCAL REMOTE N"; without it, it
-// does nothing. It writes N datagrams to REMOTE:ppsPort in sendmmsg
-// batches, counts the echoes until 300 ms pass without one, and prints
-// "flood: ECHOES NANOSECONDS".
+// flood namespace with NSBX_VETH_FLOOD="LOCAL REMOTE N RATE"; without it,
+// it does nothing. It writes N datagrams to REMOTE:ppsPort at RATE a
+// second in sendmmsg batches, counts the echoes until 300 ms pass without
+// one, and prints "flood: ECHOES NANOSECONDS".
 func TestVethFloodHelper(t *testing.T) {
 	spec := os.Getenv("NSBX_VETH_FLOOD")
 	if spec == "" {
 		return // only a helper
 	}
 	var local, remote string
-	var n int
-	if _, err := fmt.Sscanf(spec, "%s %s %d", &local, &remote, &n); err != nil {
+	var n, rate int
+	if _, err := fmt.Sscanf(spec, "%s %s %d %d", &local, &remote, &n, &rate); err != nil || rate < 1 {
 		t.Fatalf("NSBX_VETH_FLOOD=%q: %v", spec, err)
 	}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -163,7 +183,8 @@ func TestVethFloodHelper(t *testing.T) {
 			}
 		}
 	}()
-	const batch = 32
+	const batch = 16
+	interval := time.Second * batch / time.Duration(rate)
 	payload := make([]byte, ppsDatagram)
 	iov := unix.Iovec{Base: &payload[0]}
 	iov.SetLen(len(payload))
@@ -174,6 +195,14 @@ func TestVethFloodHelper(t *testing.T) {
 	}
 	start := time.Now()
 	for sent := 0; sent < n; {
+		// Pace: sleep while the next batch is far off, spin the rest
+		// (a sleep wakes tens of microseconds late).
+		next := start.Add(interval * time.Duration(sent/batch))
+		if d := time.Until(next); d > 200*time.Microsecond {
+			time.Sleep(d - 100*time.Microsecond)
+		}
+		for time.Now().Before(next) {
+		}
 		k := min(batch, n-sent)
 		r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(k), 0, 0, 0)
 		switch {
