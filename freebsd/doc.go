@@ -89,12 +89,23 @@
 //     written has ip_len and ip_off in host byte order, checked as FreeBSD
 //     8's rip_output does (LinuxHeader); ip_id 0 and source 0.0.0.0 are
 //     filled by the stack. FreeBSD 11 and later take both fields in network
-//     order and refuse any ip_len but the length written.
+//     order and refuse any ip_len but the length written;
+//   - the multicast options of FreeBSD 8's in_mcast.c, with the socket's
+//     own ip_moptions (mcast.go): IP_MULTICAST_TTL/LOOP (u_char or int;
+//     defaults 1, the loop default from net.inet.ip.mcast.loop once the
+//     options exist), IP_MULTICAST_IF (in_addr or ip_mreqn),
+//     IP_ADD/DROP_MEMBERSHIP, IP_ADD/DROP_SOURCE_MEMBERSHIP and
+//     IP_BLOCK/UNBLOCK_SOURCE with struct ip_mreq_source's FreeBSD layout
+//     (source before interface) and inp_join_group's, inp_leave_group's and
+//     inp_block_unblock_source's errors; only datagram and raw sockets
+//     (EOPNOTSUPP).
 //
-// Not done, and answered ENOPROTOOPT (so a program sees "not supported",
-// never a silent success): the multicast options (IP_MULTICAST_*,
-// IP_ADD/DROP_MEMBERSHIP, the source-specific ones, MCAST_*; with them
-// net.inet.ip.mcast.* and IP_MAX_MEMBERSHIPS). A FreeBSD-personality raw
+// Not done: MCAST_* and IP_MSFILTER answer ENOPROTOOPT (never a silent
+// success); FreeBSD's multicast limits (IP_MAX_MEMBERSHIPS 4095 with
+// ETOOMANYREFS, net.inet.ip.mcast.maxsocksrc 128 with ENOSPC, maxgrpsrc)
+// are not modelled: the stack's Linux limits apply (igmp_max_memberships,
+// igmp_max_msf: ENOBUFS); joining with INADDR_ANY takes the first
+// non-loopback interface rather than the group's route. A FreeBSD-personality raw
 // socket gets no control messages and no IP_MINTTL check of its own, and a
 // header-included datagram over the MTU without DF is EMSGSIZE (FreeBSD
 // fragments it). TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and

@@ -63,6 +63,10 @@ func FuzzSetSockOpt(f *testing.F) {
 	f.Add(0, IP_OPTIONS, []byte{1, 0x83, 7, 4, 1, 2, 3, 4})
 	f.Add(SOL_SOCKET, SO_BROADCAST, []byte{1, 0, 0, 0})
 	f.Add(0, IP_MINTTL, []byte{0xff, 0xff, 0xff, 0xff})
+	f.Add(0, IP_ADD_MEMBERSHIP, []byte{239, 1, 1, 1, 127, 0, 0, 1})
+	f.Add(0, IP_ADD_SOURCE_MEMBERSHIP, []byte{239, 1, 1, 1, 10, 0, 0, 1, 127, 0, 0, 1})
+	f.Add(0, IP_MULTICAST_IF, []byte{0, 0, 0, 0, 127, 0, 0, 1, 1, 0, 0, 0})
+	f.Add(0, IP_PORTRANGE, []byte{2, 0, 0, 0})
 	st := newStack(f)
 	f.Fuzz(func(t *testing.T, level, name int, val []byte) {
 		if level != 0 && level != SOL_SOCKET {

@@ -31,10 +31,7 @@ func copyOutInt(buf []byte, v int32) int {
 // they answer ENOPROTOOPT (never a silent success).
 func unsupported(name int) bool {
 	switch name {
-	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP,
-		IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
-		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
-		IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE, IP_MSFILTER,
+	case IP_MSFILTER,
 		MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP, MCAST_JOIN_SOURCE_GROUP,
 		MCAST_LEAVE_SOURCE_GROUP, MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE:
 		return true
@@ -120,6 +117,9 @@ func (s *Socket) getSocketLevel(name int, buf []byte) (int, error) {
 func (s *Socket) setIP(name int, val []byte) error {
 	if unsupported(name) {
 		return unix.ENOPROTOOPT
+	}
+	if isMcastOpt(name) {
+		return s.setMcast(name, val)
 	}
 	switch name {
 	case IP_OPTIONS:
@@ -289,6 +289,13 @@ func b2i(b bool) int32 {
 func (s *Socket) getIP(name int, buf []byte) (int, error) {
 	if unsupported(name) {
 		return 0, unix.ENOPROTOOPT
+	}
+	switch name {
+	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP:
+		return s.getMcast(name, buf)
+	case IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
+		IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
+		return 0, unix.ENOPROTOOPT // ip_ctloutput's SOPT_GET has no case for them
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -38,6 +38,7 @@ type bsdOpts struct {
 	bindAny          bool
 	portRange        int
 	hdrincl          bool
+	imo              *moptions
 }
 
 // New makes a FreeBSD-personality socket on st, with socket(2)'s checks as

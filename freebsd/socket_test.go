@@ -108,7 +108,7 @@ func TestIntOptionRules(t *testing.T) {
 	if v := getInt(t, s, SOL_SOCKET, SO_BROADCAST); v != SO_BROADCAST {
 		t.Fatalf("SO_BROADCAST = %#x", v)
 	}
-	for _, name := range []int{IP_ADD_MEMBERSHIP, IP_MULTICAST_TTL, IP_HDRINCL} {
+	for _, name := range []int{MCAST_JOIN_GROUP, IP_MSFILTER, IP_HDRINCL} {
 		if err := s.SetSockOpt(IPPROTO_IP, name, le32(1)); !errors.Is(err, unix.ENOPROTOOPT) {
 			t.Fatalf("unsupported %d: %v", name, err)
 		}
@@ -379,5 +379,53 @@ func TestLinuxHeader(t *testing.T) {
 	opt[0] = 0x46
 	if _, err := LinuxHeader(opt, true); !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("header options with IP_OPTIONS: %v", err)
+	}
+}
+
+func TestMulticastRules(t *testing.T) {
+	st := newStack(t)
+	s := newUDP(t, st)
+	g := []byte{239, 1, 1, 1}
+	mreq := append(append([]byte(nil), g...), 127, 0, 0, 1)
+	if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq[:7]); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("7 bytes: %v", err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq); !errors.Is(err, unix.EADDRINUSE) {
+		t.Fatalf("twice: %v", err)
+	}
+	// ip_mreq_source: group, source, interface.
+	src := append(append(append([]byte(nil), g...), 10, 9, 9, 9), 127, 0, 0, 1)
+	if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, src); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("source on an exclude membership: %v", err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_BLOCK_SOURCE, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_BLOCK_SOURCE, src); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		t.Fatalf("block twice: %v", err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_DROP_MEMBERSHIP, mreq); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_DROP_MEMBERSHIP, mreq); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		t.Fatalf("drop twice: %v", err)
+	}
+	var b [1]byte
+	if n, err := s.GetSockOpt(IPPROTO_IP, IP_MULTICAST_TTL, b[:]); n != 1 || err != nil || b[0] != 1 {
+		t.Fatalf("TTL as u_char: %d %v %d", n, err, b[0])
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_MULTICAST_TTL, le32(256)); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("TTL 256: %v", err)
+	}
+	tcp, err := New(st, unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	if err := tcp.SetSockOpt(IPPROTO_IP, IP_MULTICAST_TTL, le32(1)); !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Fatalf("TCP: %v", err)
 	}
 }

@@ -175,6 +175,7 @@ var Catalog = []Feature{
 	{BSDOption, "IP_PORTRANGE", `^FREEBSD/IP_PORTRANGE`, "net.inet.ip.portrange.* knobs (freebsd.Sysctl), LOW counting down from 1023 and privileged; Linux: ip_local_port_range, IP_LOCAL_PORT_RANGE"},
 	{BSDOption, "IP_TOS / IP_TTL / IP_MINTTL / IP_OPTIONS (FreeBSD rules)", `^FREEBSD/(IP_TTL|IP_MINTTL|IP_OPTIONS|UNKNOWN_OPTION)`, "an int, the low byte kept (TTL 0 sent as 0); MINTTL also drops UDP; options stored behind the first hop"},
 	{BSDOption, "IP_RECVTTL / IP_RECVTOS (FreeBSD u_char)", `^FREEBSD/(IP_RECVDSTADDR_IP_RECVTTL|IP_RECVIF_IP_RECVTOS)`, "ip_savecontrol's order; Linux: IP_RECVTTL, IP_RECVTOS"},
-	{BSDOption, "FreeBSD multicast options (ip_mreq_source layout, IP_MAX_MEMBERSHIPS, mcast sysctls)", ``, "not done in the FreeBSD personality: ENOPROTOOPT"},
+	{BSDOption, "IP_MULTICAST_IF / _TTL / _LOOP, IP_ADD/DROP_(SOURCE_)MEMBERSHIP, IP_(UN)BLOCK_SOURCE (FreeBSD rules)", `^FREEBSD/MCAST_`, "FreeBSD 8's in_mcast.c: u_char or int, ip_mreqn or in_addr, ip_mreq_source with the source before the interface, net.inet.ip.mcast.loop; Linux: the same options"},
+	{BSDOption, "FreeBSD multicast limits (IP_MAX_MEMBERSHIPS, net.inet.ip.mcast.maxsocksrc/maxgrpsrc), MCAST_*, IP_MSFILTER", ``, "not done: the stack's Linux limits apply (igmp_max_memberships 20, igmp_max_msf 10: ENOBUFS); MCAST_* and IP_MSFILTER answer ENOPROTOOPT"},
 	{BSDOption, "IP_HDRINCL (FreeBSD raw: ip_len/ip_off in host order)", `^FREEBSD/RAW_IP_HDRINCL`, "FreeBSD 8's rip_output: ip_len over the length or below the header EINVAL, ip_id 0 and source 0.0.0.0 filled; Linux: IP_HDRINCL, both fields in network order"},
 }

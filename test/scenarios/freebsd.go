@@ -21,7 +21,7 @@ import (
 // its own group.
 func FreeBSD() []harness.BSDScenario {
 	var all []harness.BSDScenario
-	for _, g := range [][]harness.BSDScenario{freebsdPlainScenarios(), freebsdRecvScenarios(), freebsdBindScenarios(), freebsdRawScenarios()} {
+	for _, g := range [][]harness.BSDScenario{freebsdPlainScenarios(), freebsdRecvScenarios(), freebsdBindScenarios(), freebsdRawScenarios(), freebsdMcastScenarios()} {
 		all = append(all, g...)
 	}
 	return all

@@ -1,0 +1,445 @@
+package freebsd
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// FreeBSD 8's in_mcast.c, the ip(4) page's era, kept as the socket's own
+// ip_moptions so that its rules and errors are FreeBSD's; every change is
+// then made on the wrapped socket with Linux's structures.
+
+// moptions is struct ip_moptions: nil until a multicast option is first set
+// (inp_findmoptions).
+type moptions struct {
+	ifindex int // imo_multicast_ifp; 0 = none
+	ttl     uint8
+	loop    bool
+	members []*membership
+}
+
+type membership struct {
+	ifindex int
+	group   netip.Addr
+	include bool // MCAST_INCLUDE; else MCAST_EXCLUDE
+	sources []netip.Addr
+}
+
+func (m *membership) has(a netip.Addr) int {
+	for i, s := range m.sources {
+		if s == a {
+			return i
+		}
+	}
+	return -1
+}
+
+func isMcastOpt(name int) bool {
+	switch name {
+	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
+		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP, IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
+		return true
+	}
+	return false
+}
+
+// findmoptions is inp_findmoptions: the options, made with their defaults
+// (TTL IP_DEFAULT_MULTICAST_TTL, loop net.inet.ip.mcast.loop) the first
+// time (s.mu held).
+func (s *Socket) findmoptions() (*moptions, error) {
+	if s.o.imo != nil {
+		return s.o.imo, nil
+	}
+	imo := &moptions{ttl: 1, loop: Sysctl(s.st).int("net.inet.ip.mcast.loop") != 0}
+	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_LOOP, le32(int(b2i(imo.loop)))); err != nil {
+		return nil, err
+	}
+	s.o.imo = imo
+	return imo, nil
+}
+
+// charOrInt is the TTL and loop options' value: one u_char, or sooptcopyin
+// of a u_int (anything but 1 byte, at least 4).
+func charOrInt(val []byte) (uint32, error) {
+	if len(val) == 1 {
+		return uint32(val[0]), nil
+	}
+	if len(val) < 4 {
+		return 0, unix.EINVAL
+	}
+	return binary.LittleEndian.Uint32(val), nil
+}
+
+// ifpByAddr is INADDR_TO_IFP: the interface that has address a, 0 if none.
+func (s *Socket) ifpByAddr(a netip.Addr) int {
+	for _, ifc := range s.st.Interfaces() {
+		for _, p := range ifc.Addrs {
+			if p.Addr() == a {
+				return ifc.Index
+			}
+		}
+	}
+	return 0
+}
+
+// ifAddr is IFP_TO_IA: the interface's first IPv4 address.
+func (s *Socket) ifAddr(ifindex int) netip.Addr {
+	if ifc, ok := s.st.InterfaceByIndex(ifindex); ok {
+		for _, p := range ifc.Addrs {
+			if p.Addr().Is4() {
+				return p.Addr()
+			}
+		}
+	}
+	return netip.IPv4Unspecified()
+}
+
+// lookupMcastIfp is inp_lookup_mcast_ifp with no route for the group: the
+// interface of the given address, else the first non-loopback interface
+// with an address.
+func (s *Socket) lookupMcastIfp(ifaddr netip.Addr) int {
+	if !ifaddr.IsUnspecified() {
+		return s.ifpByAddr(ifaddr)
+	}
+	for _, ifc := range s.st.Interfaces() {
+		if !ifc.Loopback && len(ifc.Addrs) > 0 {
+			return ifc.Index
+		}
+	}
+	return 0
+}
+
+func (s *Socket) setMcast(name int, val []byte) error {
+	if s.typ != unix.SOCK_DGRAM && s.typ != unix.SOCK_RAW {
+		return unix.EOPNOTSUPP // inp_setmoptions
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch name {
+	case IP_MULTICAST_TTL:
+		v, err := charOrInt(val)
+		if err != nil {
+			return err
+		}
+		if v > 255 {
+			return unix.EINVAL
+		}
+		imo, err := s.findmoptions()
+		if err != nil {
+			return err
+		}
+		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_TTL, le32(int(v))); err != nil {
+			return err
+		}
+		imo.ttl = uint8(v)
+	case IP_MULTICAST_LOOP:
+		v, err := charOrInt(val)
+		if err != nil {
+			return err
+		}
+		imo, err := s.findmoptions()
+		if err != nil {
+			return err
+		}
+		on := uint8(v) != 0 // loop = (u_char)iloop; !!loop
+		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_LOOP, le32(int(b2i(on)))); err != nil {
+			return err
+		}
+		imo.loop = on
+	case IP_MULTICAST_IF:
+		return s.setMulticastIf(val)
+	case IP_ADD_MEMBERSHIP, IP_ADD_SOURCE_MEMBERSHIP:
+		return s.joinGroup(name, val)
+	case IP_DROP_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP:
+		return s.leaveGroup(name, val)
+	case IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
+		return s.blockUnblock(name == IP_BLOCK_SOURCE, val)
+	}
+	return nil
+}
+
+// setMulticastIf is inp_set_multicast_if: a struct ip_mreqn (by its size)
+// or an in_addr.
+func (s *Socket) setMulticastIf(val []byte) error {
+	var ifindex int
+	if len(val) == 12 {
+		idx := int32(binary.LittleEndian.Uint32(val[8:12]))
+		if idx < 0 || int(idx) > s.maxIfindex() {
+			return unix.EINVAL
+		}
+		if idx != 0 {
+			if _, ok := s.st.InterfaceByIndex(int(idx)); !ok {
+				return unix.EADDRNOTAVAIL
+			}
+		}
+		ifindex = int(idx)
+	} else {
+		if len(val) < 4 {
+			return unix.EINVAL
+		}
+		a := netip.AddrFrom4([4]byte(val[:4]))
+		if !a.IsUnspecified() {
+			if ifindex = s.ifpByAddr(a); ifindex == 0 {
+				return unix.EADDRNOTAVAIL
+			}
+		}
+	}
+	imo, err := s.findmoptions()
+	if err != nil {
+		return err
+	}
+	var mreqn [12]byte
+	binary.NativeEndian.PutUint32(mreqn[8:], uint32(ifindex))
+	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_IF, mreqn[:]); err != nil {
+		return err
+	}
+	imo.ifindex = ifindex
+	return nil
+}
+
+func (s *Socket) maxIfindex() int {
+	n := 0
+	for _, ifc := range s.st.Interfaces() {
+		n = max(n, ifc.Index)
+	}
+	return n
+}
+
+// mreqSource reads FreeBSD's struct ip_mreq_source: imr_multiaddr,
+// imr_sourceaddr, imr_interface (Linux puts the interface second).
+func mreqSource(val []byte) (group, source, ifaddr netip.Addr) {
+	return netip.AddrFrom4([4]byte(val[0:4])), netip.AddrFrom4([4]byte(val[4:8])), netip.AddrFrom4([4]byte(val[8:12]))
+}
+
+// readMreq is the sooptcopyin of inp_join_group/inp_leave_group: ip_mreq
+// (8 bytes) or ip_mreq_source (12), no fewer.
+func readMreq(name int, val []byte) (group, source, ifaddr netip.Addr, withSource bool, err error) {
+	switch name {
+	case IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP:
+		if len(val) < 8 {
+			return group, source, ifaddr, false, unix.EINVAL
+		}
+		return netip.AddrFrom4([4]byte(val[0:4])), netip.Addr{}, netip.AddrFrom4([4]byte(val[4:8])), false, nil
+	}
+	if len(val) < 12 {
+		return group, source, ifaddr, false, unix.EINVAL
+	}
+	group, source, ifaddr = mreqSource(val)
+	return group, source, ifaddr, true, nil
+}
+
+// match is imo_match_group: ifindex 0 matches any interface.
+func (imo *moptions) match(ifindex int, group netip.Addr) (int, *membership) {
+	if imo == nil {
+		return -1, nil
+	}
+	for i, m := range imo.members {
+		if (ifindex == 0 || m.ifindex == ifindex) && m.group == group {
+			return i, m
+		}
+	}
+	return -1, nil
+}
+
+// linuxMreqSource is Linux's struct ip_mreq_source.
+func linuxMreqSource(group, ifaddr, source netip.Addr) []byte {
+	b := make([]byte, 12)
+	copy(b[0:4], group.AsSlice())
+	copy(b[4:8], ifaddr.AsSlice())
+	copy(b[8:12], source.AsSlice())
+	return b
+}
+
+// joinGroup is inp_join_group for IP_ADD_MEMBERSHIP and
+// IP_ADD_SOURCE_MEMBERSHIP (s.mu held).
+func (s *Socket) joinGroup(name int, val []byte) error {
+	group, source, ifaddr, withSource, err := readMreq(name, val)
+	if err != nil {
+		return err
+	}
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	ifindex := s.lookupMcastIfp(ifaddr)
+	if ifindex == 0 {
+		return unix.EADDRNOTAVAIL
+	}
+	imo, err := s.findmoptions()
+	if err != nil {
+		return err
+	}
+	_, m := imo.match(ifindex, group)
+	if m != nil {
+		if !withSource {
+			if !m.include {
+				return unix.EADDRINUSE
+			}
+			return unix.EINVAL
+		}
+		if !m.include {
+			return unix.EINVAL
+		}
+		if m.has(source) >= 0 {
+			return unix.EADDRNOTAVAIL
+		}
+	}
+	addr := s.ifAddr(ifindex)
+	if withSource {
+		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, linuxMreqSource(group, addr, source)); err != nil {
+			return err
+		}
+		if m == nil {
+			m = &membership{ifindex: ifindex, group: group, include: true}
+			imo.members = append(imo.members, m)
+		}
+		m.sources = append(m.sources, source)
+		return nil
+	}
+	var mreqn [12]byte
+	copy(mreqn[0:4], group.AsSlice())
+	binary.NativeEndian.PutUint32(mreqn[8:], uint32(ifindex))
+	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreqn[:]); err != nil {
+		return err
+	}
+	imo.members = append(imo.members, &membership{ifindex: ifindex, group: group})
+	return nil
+}
+
+// leaveGroup is inp_leave_group: an unknown interface address matches the
+// group on any interface; dropping an include-mode membership's last
+// source leaves the membership in place (FreeBSD 8; the wrapped Linux
+// socket has left the group: a later IP_DROP_MEMBERSHIP finds nothing
+// there, which is not an error here).
+func (s *Socket) leaveGroup(name int, val []byte) error {
+	group, source, ifaddr, withSource, err := readMreq(name, val)
+	if err != nil {
+		return err
+	}
+	ifindex := 0
+	if !ifaddr.IsUnspecified() {
+		ifindex = s.ifpByAddr(ifaddr)
+	}
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	imo, err := s.findmoptions()
+	if err != nil {
+		return err
+	}
+	i, m := imo.match(ifindex, group)
+	if m == nil {
+		return unix.EADDRNOTAVAIL
+	}
+	addr := s.ifAddr(m.ifindex)
+	if withSource {
+		if !m.include {
+			return unix.EADDRNOTAVAIL
+		}
+		j := m.has(source)
+		if j < 0 {
+			return unix.EADDRNOTAVAIL
+		}
+		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_DROP_SOURCE_MEMBERSHIP, linuxMreqSource(group, addr, source)); err != nil && err != unix.EADDRNOTAVAIL {
+			return err
+		}
+		m.sources = append(m.sources[:j], m.sources[j+1:]...)
+		return nil
+	}
+	var mreqn [12]byte
+	copy(mreqn[0:4], group.AsSlice())
+	binary.NativeEndian.PutUint32(mreqn[8:], uint32(m.ifindex))
+	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, mreqn[:]); err != nil && err != unix.EADDRNOTAVAIL {
+		return err
+	}
+	imo.members = append(imo.members[:i], imo.members[i+1:]...)
+	return nil
+}
+
+// blockUnblock is inp_block_unblock_source for the delta-based API: only
+// on an exclude-mode membership (EINVAL otherwise), blocking a blocked
+// source or unblocking one that is not is EADDRNOTAVAIL.
+func (s *Socket) blockUnblock(block bool, val []byte) error {
+	if len(val) < 12 {
+		return unix.EINVAL
+	}
+	group, source, ifaddr := mreqSource(val)
+	ifindex := 0
+	if !ifaddr.IsUnspecified() {
+		ifindex = s.ifpByAddr(ifaddr)
+	}
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	imo, err := s.findmoptions()
+	if err != nil {
+		return err
+	}
+	_, m := imo.match(ifindex, group)
+	if m == nil {
+		return unix.EADDRNOTAVAIL
+	}
+	if m.include {
+		return unix.EINVAL
+	}
+	j := m.has(source)
+	if (j >= 0) == block {
+		return unix.EADDRNOTAVAIL
+	}
+	opt := unix.IP_UNBLOCK_SOURCE
+	if block {
+		opt = unix.IP_BLOCK_SOURCE
+	}
+	if err := s.in.SetSockOpt(unix.SOL_IP, opt, linuxMreqSource(group, s.ifAddr(m.ifindex), source)); err != nil {
+		return err
+	}
+	if block {
+		m.sources = append(m.sources, source)
+	} else {
+		m.sources = append(m.sources[:j], m.sources[j+1:]...)
+	}
+	return nil
+}
+
+// getMcast is inp_getmoptions for IP_MULTICAST_IF, _TTL and _LOOP: the
+// TTL and loop flag as one u_char for a 1-byte buffer, else an int; the
+// interface as struct ip_mreqn for a 12-byte buffer, else its address.
+// Without options yet, the defaults (TTL 1, loop 1) whatever
+// net.inet.ip.mcast.loop says.
+func (s *Socket) getMcast(name int, buf []byte) (int, error) {
+	if s.typ != unix.SOCK_DGRAM && s.typ != unix.SOCK_RAW {
+		return 0, unix.EOPNOTSUPP
+	}
+	s.mu.Lock()
+	imo := s.o.imo
+	s.mu.Unlock()
+	switch name {
+	case IP_MULTICAST_TTL, IP_MULTICAST_LOOP:
+		v := uint8(1)
+		if imo != nil {
+			if name == IP_MULTICAST_TTL {
+				v = imo.ttl
+			} else {
+				v = uint8(b2i(imo.loop))
+			}
+		}
+		if len(buf) == 1 {
+			buf[0] = v
+			return 1, nil
+		}
+		return copyOutInt(buf, int32(v)), nil
+	case IP_MULTICAST_IF:
+		var mreqn [12]byte
+		if imo != nil && imo.ifindex != 0 {
+			copy(mreqn[4:8], s.ifAddr(imo.ifindex).AsSlice())
+			binary.LittleEndian.PutUint32(mreqn[8:], uint32(imo.ifindex))
+		}
+		if len(buf) == 12 {
+			return copy(buf, mreqn[:]), nil
+		}
+		return copyOut(buf, mreqn[4:8]), nil
+	}
+	// IP_MSFILTER and the others of inp_getmoptions are not kept here.
+	return 0, unix.ENOPROTOOPT
+}

@@ -1,0 +1,243 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	fb "netsandbox/freebsd"
+	"netsandbox/test/harness"
+)
+
+var (
+	bsdGroup  = netip.MustParseAddr("239.1.2.3")
+	bsdGroup2 = netip.MustParseAddr("239.1.2.4")
+)
+
+// mreq4 is struct ip_mreq (the same on both systems).
+func mreq4(group, ifaddr netip.Addr) []byte {
+	return append(append([]byte(nil), group.AsSlice()...), ifaddr.AsSlice()...)
+}
+
+// bsdMreqSource is FreeBSD's struct ip_mreq_source: group, source, then
+// interface.
+func bsdMreqSource(group, source, ifaddr netip.Addr) []byte {
+	return append(mreq4(group, source), ifaddr.AsSlice()...)
+}
+
+// linuxMreqSource4 is Linux's: group, interface, then source.
+func linuxMreqSource4(group, source, ifaddr netip.Addr) []byte {
+	return append(mreq4(group, ifaddr), source.AsSlice()...)
+}
+
+// peerMcastSend has the kernel peer send payload to group:port out of its
+// DUT-side address.
+func peerMcastSend(e *harness.Env, from int, group netip.Addr, port int, payload []byte) {
+	p := bsdPeerUDP(e, from)
+	if p == nil {
+		return
+	}
+	p.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_IF, e.PeerAddr.AsSlice())
+	if _, err := p.SendMsg(payload, nil, harness.Sockaddr(group, port), 0); err != nil {
+		e.Rec("peer send", err)
+	}
+}
+
+// delivered records (a wire line) the payload s is handed within a short
+// wait, or "none".
+func delivered(e *harness.Env, what string, s harness.Sock, flags int) {
+	s.Poll(unix.EPOLLIN, 500*time.Millisecond)
+	buf := make([]byte, 32)
+	n, _, _, _, err := s.RecvMsg(buf, nil, flags)
+	if err != nil {
+		e.Wire(what, "none")
+		return
+	}
+	e.Wire(what, fmt.Sprintf("[%s]", buf[:n]))
+}
+
+func freebsdMcastScenarios() []harness.BSDScenario {
+	return []harness.BSDScenario{
+		{
+			Name: "freebsd/mcast-ttl-loop-if",
+			Cite: "in_mcast.c (FreeBSD 8) inp_setmoptions: only SOCK_DGRAM and SOCK_RAW (EOPNOTSUPP); IP_MULTICAST_TTL and " +
+				"IP_MULTICAST_LOOP take one u_char or a u_int (sooptcopyin: EINVAL under 4 bytes), a TTL over 255 is EINVAL, " +
+				"loop = !!(u_char)value; inp_getmoptions answers a 1-byte buffer with a u_char, else an int, and without " +
+				"ip_moptions yet the defaults IP_DEFAULT_MULTICAST_TTL/LOOP (1) whatever net.inet.ip.mcast.loop says; " +
+				"inp_findmoptions takes the loop default from net.inet.ip.mcast.loop; inp_set_multicast_if: a 12-byte " +
+				"ip_mreqn (ifindex out of range EINVAL) or an in_addr whose interface must exist (EADDRNOTAVAIL); " +
+				"IP_MULTICAST_IF reads back as ip_mreqn for a 12-byte buffer, else the interface's address; ip_output " +
+				"sends with imo_multicast_ttl (Linux: the same options)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				tcp, err := h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+				e.Check("bsd socket(AF_INET,SOCK_STREAM,0)", err)
+				e.Rec("TCP set IP_MULTICAST_TTL", tcp.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, bsdInt(2)))
+				bsdGet(e, "TCP get IP_MULTICAST_TTL", tcp, fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, 4)
+				e.Rec("mcast.loop 0", e.SetSysctl(h, "net.inet.ip.mcast.loop", "0"))
+				s := bsdUDP(e, h)
+				bsdGet(e, "get IP_MULTICAST_TTL", s, fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, 4)
+				bsdGet(e, "get IP_MULTICAST_TTL u_char", s, fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, 1)
+				bsdGet(e, "get IP_MULTICAST_LOOP", s, fb.IPPROTO_IP, fb.IP_MULTICAST_LOOP, 4)
+				bsdGet(e, "get IP_MULTICAST_IF", s, fb.IPPROTO_IP, fb.IP_MULTICAST_IF, 4)
+				e.Rec("set IP_MULTICAST_TTL 2 bytes", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, []byte{3, 0}))
+				e.Rec("set IP_MULTICAST_TTL 256", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, bsdInt(256)))
+				e.Rec("set IP_MULTICAST_TTL u_char 3", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, []byte{3}))
+				bsdGet(e, "get IP_MULTICAST_TTL", s, fb.IPPROTO_IP, fb.IP_MULTICAST_TTL, 4)
+				bsdGet(e, "get IP_MULTICAST_LOOP (now from net.inet.ip.mcast.loop)", s, fb.IPPROTO_IP, fb.IP_MULTICAST_LOOP, 4)
+				e.Rec("set IP_MULTICAST_LOOP 0x100", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_LOOP, bsdInt(0x100)))
+				bsdGet(e, "get IP_MULTICAST_LOOP u_char", s, fb.IPPROTO_IP, fb.IP_MULTICAST_LOOP, 1)
+				e.Rec("set IP_MULTICAST_IF 198.18.0.9", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_IF, netip.MustParseAddr("198.18.0.9").AsSlice()))
+				mreqn := make([]byte, 12)
+				binary.LittleEndian.PutUint32(mreqn[8:], 99)
+				e.Rec("set IP_MULTICAST_IF ip_mreqn ifindex 99", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_IF, mreqn))
+				e.Rec("set IP_MULTICAST_IF DUT address", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MULTICAST_IF, e.DUTAddr.AsSlice()))
+				bsdGet(e, "get IP_MULTICAST_IF ip_mreqn", s, fb.IPPROTO_IP, fb.IP_MULTICAST_IF, 12)
+				bsdGet(e, "get IP_MULTICAST_IF in_addr", s, fb.IPPROTO_IP, fb.IP_MULTICAST_IF, 4)
+				tap := tapUDP(e, e.Peer)
+				p := bsdPeerUDP(e, e.BasePort+1)
+				if p != nil {
+					p.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.PeerAddr))
+				}
+				_, err = s.SendMsg([]byte("mc"), nil, bsdSA(bsdGroup, e.BasePort+1), 0)
+				e.Wire("send to the group", err)
+				tap.expect(e, "peer sees", e.BasePort+1)
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_STREAM,0): ok",
+				"TCP set IP_MULTICAST_TTL: ENOTSUP",
+				"TCP get IP_MULTICAST_TTL: ENOTSUP",
+				"mcast.loop 0: ok",
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"get IP_MULTICAST_TTL: ok 4 [01000000]",
+				"get IP_MULTICAST_TTL u_char: ok 1 [01]",
+				"get IP_MULTICAST_LOOP: ok 4 [01000000]",
+				"get IP_MULTICAST_IF: ok 4 [00000000]",
+				"set IP_MULTICAST_TTL 2 bytes: EINVAL",
+				"set IP_MULTICAST_TTL 256: EINVAL",
+				"set IP_MULTICAST_TTL u_char 3: ok",
+				"get IP_MULTICAST_TTL: ok 4 [03000000]",
+				"get IP_MULTICAST_LOOP (now from net.inet.ip.mcast.loop): ok 4 [00000000]",
+				"set IP_MULTICAST_LOOP 0x100: ok",
+				"get IP_MULTICAST_LOOP u_char: ok 1 [00]",
+				"set IP_MULTICAST_IF 198.18.0.9: EADDRNOTAVAIL",
+				"set IP_MULTICAST_IF ip_mreqn ifindex 99: EINVAL",
+				"set IP_MULTICAST_IF DUT address: ok",
+				"get IP_MULTICAST_IF ip_mreqn: ok 12 [00000000c612000202000000]",
+				"get IP_MULTICAST_IF in_addr: ok 4 [c6120002]",
+				"wire send to the group: ok",
+				"wire peer sees: src=198.18.0.2 dst=239.1.2.3 ttl=3 tos=0x0 df=false opts=[] udplen=10 payload=[6d63]",
+			},
+			Linux: func(e *harness.Env) {
+				s := linuxUDP(e)
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_TTL, []byte{3})
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MULTICAST_IF, e.DUTAddr.AsSlice())
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MTU_DISCOVER, harness.Int32(unix.IP_PMTUDISC_DONT))
+				tap := tapUDP(e, e.Peer)
+				p := bsdPeerUDP(e, e.BasePort+1)
+				if p != nil {
+					p.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.PeerAddr))
+				}
+				_, err := s.SendMsg([]byte("mc"), nil, harness.Sockaddr(bsdGroup, e.BasePort+1), 0)
+				e.Wire("send to the group", err)
+				tap.expect(e, "peer sees", e.BasePort+1)
+			},
+		},
+		{
+			Name: "freebsd/mcast-membership-and-sources",
+			Cite: "in_mcast.c (FreeBSD 8) inp_join_group: IP_ADD_MEMBERSHIP copies a struct ip_mreq (8 bytes, EINVAL " +
+				"under), IP_ADD_SOURCE_MEMBERSHIP a struct ip_mreq_source {imr_multiaddr, imr_sourceaddr, imr_interface} " +
+				"(12); a group that is not multicast is EINVAL, an interface address no interface has EADDRNOTAVAIL; an " +
+				"existing membership: without a source EADDRINUSE (exclude mode) or EINVAL (include mode), with one EINVAL " +
+				"unless include mode, EADDRNOTAVAIL for a source it has; inp_block_unblock_source: only exclude mode " +
+				"(EINVAL), blocking a blocked source or unblocking an unblocked one EADDRNOTAVAIL; inp_leave_group: not a " +
+				"member EADDRNOTAVAIL, a source drop on an exclude membership or of a missing source EADDRNOTAVAIL, and " +
+				"dropping the last source keeps the (include-mode) membership (ip(4) says it is dropped; the source " +
+				"decides) (Linux: the same joins, blocks and drops with its own ip_mreq_source layout; the datagrams " +
+				"delivered must match)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				s := bsdUDP(e, h)
+				e.Rec("bind", s.Bind(bsdSA(netip.IPv4Unspecified(), e.BasePort)))
+				set := func(op string, name int, v []byte) { e.Rec(op, s.SetSockOpt(fb.IPPROTO_IP, name, v)) }
+				set("join 7 bytes", fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr)[:7])
+				set("join a unicast group", fb.IP_ADD_MEMBERSHIP, mreq4(e.PeerAddr, e.DUTAddr))
+				set("join on 198.18.0.9", fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, netip.MustParseAddr("198.18.0.9")))
+				set("join", fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				set("join again", fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				bsdGet(e, "get IP_ADD_MEMBERSHIP", s, fb.IPPROTO_IP, fb.IP_ADD_MEMBERSHIP, 8)
+				peerMcastSend(e, e.BasePort+2, bsdGroup, e.BasePort, []byte("asm"))
+				delivered(e, "joined", s, fb.MSG_DONTWAIT)
+				src := bsdMreqSource(bsdGroup, e.PeerAddr, e.DUTAddr)
+				set("add source on an exclude membership", fb.IP_ADD_SOURCE_MEMBERSHIP, src)
+				set("unblock an unblocked source", fb.IP_UNBLOCK_SOURCE, src)
+				set("block", fb.IP_BLOCK_SOURCE, src)
+				set("block again", fb.IP_BLOCK_SOURCE, src)
+				peerMcastSend(e, e.BasePort+3, bsdGroup, e.BasePort, []byte("blk"))
+				delivered(e, "blocked", s, fb.MSG_DONTWAIT)
+				set("unblock", fb.IP_UNBLOCK_SOURCE, src)
+				set("drop source on an exclude membership", fb.IP_DROP_SOURCE_MEMBERSHIP, src)
+				set("drop", fb.IP_DROP_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				set("drop again", fb.IP_DROP_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				src2 := bsdMreqSource(bsdGroup2, e.PeerAddr, e.DUTAddr)
+				set("add source 11 bytes", fb.IP_ADD_SOURCE_MEMBERSHIP, src2[:11])
+				set("add source", fb.IP_ADD_SOURCE_MEMBERSHIP, src2)
+				set("add the same source", fb.IP_ADD_SOURCE_MEMBERSHIP, src2)
+				set("join an include membership", fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup2, e.DUTAddr))
+				set("block on an include membership", fb.IP_BLOCK_SOURCE, src2)
+				peerMcastSend(e, e.BasePort+4, bsdGroup2, e.BasePort, []byte("ssm"))
+				delivered(e, "source joined", s, fb.MSG_DONTWAIT)
+				set("drop the source", fb.IP_DROP_SOURCE_MEMBERSHIP, src2)
+				set("drop it again", fb.IP_DROP_SOURCE_MEMBERSHIP, src2)
+				set("join the emptied include membership", fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup2, e.DUTAddr))
+				set("drop the membership", fb.IP_DROP_MEMBERSHIP, mreq4(bsdGroup2, e.DUTAddr))
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"bind: ok",
+				"join 7 bytes: EINVAL",
+				"join a unicast group: EINVAL",
+				"join on 198.18.0.9: EADDRNOTAVAIL",
+				"join: ok",
+				"join again: EADDRINUSE",
+				"get IP_ADD_MEMBERSHIP: ENOPROTOOPT",
+				"wire joined: [asm]",
+				"add source on an exclude membership: EINVAL",
+				"unblock an unblocked source: EADDRNOTAVAIL",
+				"block: ok",
+				"block again: EADDRNOTAVAIL",
+				"wire blocked: none",
+				"unblock: ok",
+				"drop source on an exclude membership: EADDRNOTAVAIL",
+				"drop: ok",
+				"drop again: EADDRNOTAVAIL",
+				"add source 11 bytes: EINVAL",
+				"add source: ok",
+				"add the same source: EADDRNOTAVAIL",
+				"join an include membership: EINVAL",
+				"block on an include membership: EINVAL",
+				"wire source joined: [ssm]",
+				"drop the source: ok",
+				"drop it again: EADDRNOTAVAIL",
+				"join the emptied include membership: EINVAL",
+				"drop the membership: ok",
+			},
+			Linux: func(e *harness.Env) {
+				s := linuxUDP(e)
+				s.Bind(harness.Sockaddr(netip.IPv4Unspecified(), e.BasePort))
+				s.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				peerMcastSend(e, e.BasePort+2, bsdGroup, e.BasePort, []byte("asm"))
+				delivered(e, "joined", s, unix.MSG_DONTWAIT)
+				src := linuxMreqSource4(bsdGroup, e.PeerAddr, e.DUTAddr)
+				s.SetSockOpt(unix.SOL_IP, unix.IP_BLOCK_SOURCE, src)
+				peerMcastSend(e, e.BasePort+3, bsdGroup, e.BasePort, []byte("blk"))
+				delivered(e, "blocked", s, unix.MSG_DONTWAIT)
+				s.SetSockOpt(unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				s.SetSockOpt(unix.SOL_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, linuxMreqSource4(bsdGroup2, e.PeerAddr, e.DUTAddr))
+				peerMcastSend(e, e.BasePort+4, bsdGroup2, e.BasePort, []byte("ssm"))
+				delivered(e, "source joined", s, unix.MSG_DONTWAIT)
+			},
+		},
+	}
+}
