@@ -19,7 +19,7 @@ import (
 )
 
 // requireNetns skips without root and namespaces, or fails where CI demands them.
-func requireNetns(t *testing.T) {
+func requireNetns(t testing.TB) {
 	t.Helper()
 	why := ""
 	if os.Geteuid() != 0 {
@@ -38,7 +38,7 @@ func requireNetns(t *testing.T) {
 	t.Skipf("end-to-end test %s; set up root and iproute2, or run in CI", why)
 }
 
-func ipCmd(t *testing.T, args ...string) {
+func ipCmd(t testing.TB, args ...string) {
 	t.Helper()
 	out, err := exec.Command("ip", args...).CombinedOutput()
 	if err != nil {
@@ -46,7 +46,7 @@ func ipCmd(t *testing.T, args ...string) {
 	}
 }
 
-func newNetns(t *testing.T, name string) string {
+func newNetns(t testing.TB, name string) string {
 	t.Helper()
 	if err := harness.AddNetns(name); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func newNetns(t *testing.T, name string) string {
 }
 
 // buildBinary builds netsandbox once per test binary run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "netsandbox")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -67,7 +67,7 @@ func buildBinary(t *testing.T) string {
 }
 
 // startServe runs `netsandbox serve` inside ns and waits for its banner.
-func startServe(t *testing.T, bin, ns string, args ...string) (*exec.Cmd, *syncBuffer) {
+func startServe(t testing.TB, bin, ns string, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin, "serve"}, args...)...)
 	out := new(syncBuffer)
