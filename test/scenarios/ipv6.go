@@ -420,6 +420,52 @@ func ipv6Scenarios() []harness.Scenario {
 			e.SetInt("SO_KEEPALIVE", s, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 			e.GetInt("SO_KEEPALIVE", s, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
 		}},
+		{Name: "ipv6/udp-timestamp", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			e.SetInt("SO_TIMESTAMP", rx, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 1)
+			to := sa6(v6Loopback, e.BasePort)
+			n, err := tx.SendMsg([]byte("stamped"), nil, to, 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv SO_TIMESTAMP", rx, 256)
+			e.SetInt("IPV6_RECVHOPLIMIT", rx, unix.SOL_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+			n, err = tx.SendMsg([]byte("stamped and hops"), nil, to, 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv SO_TIMESTAMP and IPV6_HOPLIMIT", rx, 256)
+			e.SetInt("SO_TIMESTAMP 0", rx, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 0)
+			n, err = tx.SendMsg([]byte("hops"), nil, to, 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv IPV6_HOPLIMIT", rx, 256)
+		}},
+		{Name: "ipv6/udp-shutdown-and-queue", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			e.Rec("shutdown unconnected", tx.Shutdown(unix.SHUT_RD))
+			e.Check("connect", tx.Connect(sa6(v6Loopback, e.BasePort)))
+			for _, m := range []string{"first", "second datagram"} {
+				n, err := tx.SendMsg([]byte(m), nil, nil, 0)
+				e.Rec("send "+m, n, err)
+			}
+			harness.WaitReadable(rx, 2*time.Second)
+			time.Sleep(50 * time.Millisecond)
+			arg := make([]byte, 4)
+			e.Rec("SIOCINQ", rx.Ioctl(unix.SIOCINQ, arg), arg)
+			// MSG_TRUNC gives the datagram's full length.
+			buf := make([]byte, 2)
+			n, _, fl, _, err := rx.RecvMsg(buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			e.Rec("recv MSG_TRUNC", n, fmt.Sprintf("flags=%#x", fl), err, buf)
+			n, _, fl, _, err = rx.RecvMsg(buf, nil, unix.MSG_DONTWAIT|unix.MSG_PEEK)
+			e.Rec("recv MSG_PEEK", n, fmt.Sprintf("flags=%#x", fl), err, buf)
+			v6Recv(e, "recv", rx, 0)
+			e.Rec("shutdown SHUT_WR", tx.Shutdown(unix.SHUT_WR))
+			n, err = tx.SendMsg([]byte("after"), nil, nil, 0)
+			e.Rec("send after SHUT_WR", n, err)
+			n, err = tx.SendMsg([]byte("after"), nil, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("sendto after SHUT_WR", n, err)
+			e.Rec("shutdown 3", tx.Shutdown(3))
+		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			group := netip.MustParseAddr("ff02::1:3")
