@@ -54,7 +54,7 @@ func (s *Stack) RouteTable() []inet.Route {
 		}
 		out = append(out, ir)
 	}
-	return out
+	return addIPv6Routes(st, out) // stack_ipv6.go
 }
 
 // Statistics implements inet.Stack.Statistics for /proc/net/dev and

@@ -114,6 +114,8 @@ func TestPluginIPv6(t *testing.T) {
 		"echo ==if_inet6==; cat /proc/net/if_inet6; echo ==end if_inet6==",
 		"echo ==global==; curl -sS -m 10 -g http://[" + peer6 + "]:8080/; echo ==end global==",
 		"echo ==linklocal==; curl -sS -m 10 -g --interface " + sIf + " http://[" + peerLL + "%25" + sIf + "]:8080/; echo ==end linklocal==",
+		"echo ==route==; ip -6 route show table all; echo ==end route==",
+		"echo ==addr==; ip -6 addr; echo ==end addr==",
 		"sleep 4",
 	}, "\n")
 	bundle := filepath.Join(dir, "bundle")
@@ -128,6 +130,15 @@ func TestPluginIPv6(t *testing.T) {
 	}
 	if !strings.Contains(ifs, "fe80") {
 		t.Errorf("/proc/net/if_inet6 lacks the link-local address:\n%s", ifs)
+	}
+	routes := section(out, "route")
+	for _, want := range []string{"2001:2::/64 dev " + sIf, "fe80::/64 dev " + sIf, "local ::1 dev lo"} {
+		if !strings.Contains(routes, want) {
+			t.Errorf("ip -6 route lacks %q:\n%s", want, routes)
+		}
+	}
+	if addrs := section(out, "addr"); !strings.Contains(addrs, "inet6 "+sandbox6+"/64") || !strings.Contains(addrs, "inet6 ::1/128") {
+		t.Errorf("ip -6 addr:\n%s", addrs)
 	}
 	if got := section(out, "global"); !strings.Contains(got, token+" ["+sandbox6+"]:") {
 		t.Errorf("HTTP over the global address: %q", got)
