@@ -7,12 +7,13 @@ import (
 	"strings"
 )
 
-// cpuProfile handles run's hidden --cpuprofile FILE (or --cpuprofile=FILE)
-// before the flags proper: it removes the flag from *args, starts a CPU
-// profile of the gateway process into FILE and returns what stops it.
-// It is for profiling the relay (scripts/bench-run.sh), so it is kept out
-// of the usage text. The profile is complete when CMD exits 0 (a non-zero
-// status ends the process through os.Exit).
+// cpuProfile handles the hidden --cpuprofile FILE (or --cpuprofile=FILE)
+// of run and serve before the flags proper: it removes the flag from
+// *args, starts a CPU profile of the process into FILE and returns what
+// stops it. It is for profiling the relay (scripts/bench-run.sh) and the
+// echo (BenchmarkServeUDPEcho), so it is kept out of the usage text. The
+// profile is complete when run's CMD exits 0 (a non-zero status ends the
+// process through os.Exit) or serve stops on a signal.
 func cpuProfile(args *[]string) (stop func()) {
 	stop = func() {}
 	file := ""
@@ -45,7 +46,7 @@ func cpuProfile(args *[]string) (stop func()) {
 		err = pprof.StartCPUProfile(f)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "netsandbox run: --cpuprofile: %v\n", err)
+		fmt.Fprintf(os.Stderr, "netsandbox: --cpuprofile: %v\n", err)
 		os.Exit(2)
 	}
 	return func() {

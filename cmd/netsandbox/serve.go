@@ -105,6 +105,7 @@ func linkExample(kind string) string {
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
+	defer cpuProfile(&args)()
 	c, err := parseServe(args, stderr)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ import (
 //
 //	sudo go test ./cmd/netsandbox -run '^$' -bench ServeUDPEcho -benchtime 5x
 //	sudo NSBX_PPS_RATE=200000 go test ...   # another offered rate
+//	sudo NSBX_SERVE_CPUPROFILE=/tmp/serve.pprof go test ...  # serve's profile
 //
 // Metrics: kernel-pps and netsandbox-pps (echoes received per second),
 // their ratio (the goal is >= 0.9), and each side's loss.
@@ -80,7 +81,11 @@ func BenchmarkServeUDPEcho(b *testing.B) {
 	ipCmd(b, "-n", kns, "addr", "add", kern.remote.String()+"/30", "dev", kdev)
 	ipCmd(b, "-n", kns, "link", "set", kdev, "up")
 	startKernelEcho(b, kns, kern.remote)
-	startServe(b, bin, nns, "--link", "iface:"+ndev, "--addr", nsbx.remote.String()+"/30", "--udp-echo", strconv.Itoa(ppsPort))
+	args := []string{"--link", "iface:" + ndev, "--addr", nsbx.remote.String() + "/30", "--udp-echo", strconv.Itoa(ppsPort)}
+	if f := os.Getenv("NSBX_SERVE_CPUPROFILE"); f != "" {
+		args = append(args, "--cpuprofile", f) // written when serve stops
+	}
+	startServe(b, bin, nns, args...)
 	rate := ppsRate(b)
 	// Warm-up: neighbour resolution and the first packets' costs.
 	floodRound(b, kern, 1000, rate)

@@ -49,14 +49,12 @@ func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, erro
 		return nil, nil, err
 	}
 
-	// Protocol 0 receives nothing until the bind below chooses the
-	// interface, so no frame from another interface gets queued meanwhile.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	fd, err := OpenPacketSocket(ifi.Index, false)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return nil, nil, fmt.Errorf("fdbased: opening a packet socket on %q needs CAP_NET_RAW: run as root or inside a user namespace that owns the network namespace: %w", name, err)
 		}
-		return nil, nil, fmt.Errorf("fdbased: packet socket for %q: %w", name, err)
+		return nil, nil, fmt.Errorf("fdbased: packet socket for %q (index %d): %w", name, ifi.Index, err)
 	}
 	ok := false
 	defer func() {
@@ -64,22 +62,6 @@ func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, erro
 			unix.Close(fd)
 		}
 	}()
-	// The kernel's own transmissions on the interface are not frames from
-	// the wire. (Linux >= 4.20; older kernels lack the option and the stack
-	// then sees and drops them as not addressed to it.)
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil && !errors.Is(err, unix.ENOPROTOOPT) {
-		return nil, nil, fmt.Errorf("fdbased: packet socket for %q: PACKET_IGNORE_OUTGOING: %w", name, err)
-	}
-	// The stack filters multicast itself (by its group memberships), so the
-	// NIC must let every multicast frame through.
-	mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_ALLMULTI}
-	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
-		return nil, nil, fmt.Errorf("fdbased: packet socket for %q: all-multicast membership: %w", name, err)
-	}
-	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}
-	if err := unix.Bind(fd, sa); err != nil {
-		return nil, nil, fmt.Errorf("fdbased: binding packet socket to %q (index %d): %w", name, ifi.Index, err)
-	}
 	ep, err := newEndpoint(fd, mtu, mac, true, true)
 	if err != nil {
 		return nil, nil, err
@@ -89,3 +71,60 @@ func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, erro
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// packetSocketBuf is the receive and send buffer of a packet socket.
+const packetSocketBuf = 4 << 20
+
+// OpenPacketSocket opens an AF_PACKET socket on interface ifindex for a
+// stack that owns the interface: it receives every frame that arrives
+// there, in every multicast group (the stack filters by its own
+// memberships), but not the kernel's own transmissions (Linux >= 4.20;
+// older kernels lack the option and the stack then drops them as not
+// addressed to it). With vnetHdr every frame both ways carries a struct
+// virtio_net_hdr (PACKET_VNET_HDR): the stack then writes a TCP segment of
+// up to the interface's gso_max_size in one syscall and the kernel
+// segments it, or hands it whole to a local peer.
+//
+// The kernel queues what arrives while the stack is busy in the socket's
+// receive buffer, capped by net.core.rmem_max (about 208 KiB by default:
+// three 64 KiB GSO frames, or some 270 small ones); past it frames are
+// dropped. The FORCE options lift the cap both ways to 4 MiB (the kernel
+// charges twice that), as runsc's own sandbox network does; they need
+// CAP_NET_ADMIN in the initial user namespace, so without it the capped
+// sizes stay.
+func OpenPacketSocket(ifindex int, vnetHdr bool) (int, error) {
+	// Protocol 0 receives nothing until bind chooses the interface, so no
+	// frame from another interface gets queued meanwhile.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil && !errors.Is(err, unix.ENOPROTOOPT) {
+		return -1, fmt.Errorf("PACKET_IGNORE_OUTGOING: %w", err)
+	}
+	if vnetHdr {
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+			return -1, fmt.Errorf("PACKET_VNET_HDR: %w", err)
+		}
+	}
+	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], packetSocketBuf); err != nil {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], packetSocketBuf)
+		}
+	}
+	mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: unix.PACKET_MR_ALLMULTI}
+	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+		return -1, fmt.Errorf("all-multicast membership: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}); err != nil {
+		return -1, fmt.Errorf("bind: %w", err)
+	}
+	ok = true
+	return fd, nil
+}
