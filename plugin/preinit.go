@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvisor.dev/gvisor/pkg/sentry/socket/plugin"
+
+	"netsandbox/link/fdbased"
 )
 
 // PreInit implements plugin.PluginStack.PreInit. It runs in the runsc
@@ -157,7 +159,12 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 		// gVisor's IPv4 cannot build a packet over 64 KiB, whatever the
 		// interface allows (BIG TCP raises gso_max_size past it).
 		l.GSOMaxSize = min(gso[ifi.Index], maxIPv4GSO)
-		fd, err := openPacketSocket(ifi.Index, l.GSOMaxSize != 0)
+		// With a virtio-net header on every frame (when the interface
+		// has GSO) the stack writes a TCP segment of up to gso_max_size in
+		// one syscall; without it, a veth peer's receive path ran inside
+		// every per-MSS sendmmsg entry, and TCP from the sandbox ran at a
+		// twentieth of stock runsc's rate.
+		fd, err := fdbased.OpenPacketSocket(ifi.Index, l.GSOMaxSize != 0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("netsandbox plugin: packet socket on %q: %w", ifi.Name, err)
 		}
@@ -195,59 +202,6 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 // maxIPv4GSO bounds the TCP segments the stack builds for one frame: the
 // largest IPv4 packet less the largest IP and TCP headers.
 const maxIPv4GSO = 65535 - 60 - 60
-
-// packetSocketBuf is each packet socket's receive and send buffer.
-const packetSocketBuf = 4 << 20
-
-// openPacketSocket opens an AF_PACKET socket bound to the interface that
-// sees every frame it receives, but not the kernel's own transmissions, in
-// every multicast group. With vnetHdr every frame both ways carries a
-// struct virtio_net_hdr (PACKET_VNET_HDR), as runsc's own sandbox network
-// does: the stack then writes a TCP segment of up to gso_max_size bytes in
-// one syscall and the kernel segments it (or hands it whole to a local
-// peer), instead of one sendmmsg entry per MSS. Without it, a veth peer's
-// receive path runs inside every one of those per-MSS syscalls, and TCP
-// from the sandbox ran at a twentieth of stock runsc's rate.
-func openPacketSocket(ifindex int, vnetHdr bool) (int, error) {
-	// Protocol 0 receives nothing until bind chooses the interface.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil && err != unix.ENOPROTOOPT {
-		unix.Close(fd)
-		return -1, fmt.Errorf("PACKET_IGNORE_OUTGOING: %w", err)
-	}
-	if vnetHdr {
-		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-			unix.Close(fd)
-			return -1, fmt.Errorf("PACKET_VNET_HDR: %w", err)
-		}
-	}
-	// The kernel queues what arrives while the stack is busy in the
-	// socket's receive buffer, capped by net.core.rmem_max (about 208 KiB
-	// by default: three 64 KiB GSO frames); past it frames are dropped and
-	// TCP retransmits. The FORCE options lift the cap both ways to 4 MiB
-	// (the kernel charges twice that), as runsc's own sandbox network
-	// does; they need CAP_NET_ADMIN in the initial user namespace, so a
-	// rootless runsc falls back to the capped sizes, as runsc does.
-	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], packetSocketBuf); err != nil {
-			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], packetSocketBuf)
-		}
-	}
-	mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: unix.PACKET_MR_ALLMULTI}
-	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("all-multicast membership: %w", err)
-	}
-	const ethPAll = unix.ETH_P_ALL<<8&0xff00 | unix.ETH_P_ALL>>8 // htons
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: ethPAll, Ifindex: ifindex}); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("bind: %w", err)
-	}
-	return fd, nil
-}
 
 // linkUp brings the interface up (binding a packet socket to a down
 // interface leaves ENETDOWN pending on it).
