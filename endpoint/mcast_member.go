@@ -55,12 +55,25 @@ type mcMembers struct {
 	// not joined itself.
 	noAll atomic.Bool
 	omem  int // option memory the lists would take on Linux (guarded by op)
+	// limits replace Linux's for a personality that has others
+	// (SetMulticastLimits; guarded by op).
+	limits mcLimits
+}
+
+// mcLimits: 0 keeps igmp_max_memberships and igmp_max_msf; noOptmem drops
+// the optmem_max admission.
+type mcLimits struct {
+	memberships, sources int
+	noOptmem             bool
 }
 
 // charge is sock_kmalloc's admission: size fits within optmem_max next to
 // what the socket holds already.
 func (b *base) charge(size int) error {
 	limit := b.s.Sysctl().Int("net.core.optmem_max")
+	if b.memb.limits.noOptmem {
+		limit = int(^uint(0) >> 1)
+	}
 	if size > limit || b.memb.omem+size >= limit {
 		return unix.ENOBUFS
 	}
@@ -130,7 +143,7 @@ func (b *base) mcJoin(group, addr netip.Addr, ifindex int, mode stack.FilterMode
 	if m.find(group, ifx) != nil {
 		return ifx, unix.EADDRINUSE
 	}
-	if len(m.list) >= b.s.Sysctl().Int("net.ipv4.igmp_max_memberships") {
+	if max := m.limits.memberships; len(m.list) >= max && max > 0 || max == 0 && len(m.list) >= b.s.Sysctl().Int("net.ipv4.igmp_max_memberships") {
 		return ifx, unix.ENOBUFS
 	}
 	if err := b.charge(mcSocklistSize); err != nil {
@@ -243,7 +256,11 @@ func (b *base) mcSource(add bool, omode stack.FilterMode, group, ifaddr, src net
 		m.update(func() { e.setSources(slices.Delete(slices.Clone(e.srcs), i, i+1)) })
 		return nil
 	}
-	if e.srcs != nil && len(e.srcs) >= b.s.Sysctl().Int("net.ipv4.igmp_max_msf") {
+	maxMsf := m.limits.sources
+	if maxMsf == 0 {
+		maxMsf = b.s.Sysctl().Int("net.ipv4.igmp_max_msf")
+	}
+	if e.srcs != nil && len(e.srcs) >= maxMsf {
 		return unix.ENOBUFS
 	}
 	if e.srcs == nil || len(e.srcs) == e.slMax {

@@ -29,3 +29,25 @@ func SetDatagramMinTTL(s Socket, min uint8) error {
 	u.dgramMinTTL.Store(uint32(min))
 	return nil
 }
+
+// SetMulticastLimits replaces, for one datagram or raw socket, the limits
+// Linux puts on its multicast state: memberships (igmp_max_memberships)
+// and sources per membership (igmp_max_msf), 0 keeping Linux's; unlimited
+// drops the optmem_max admission too. A personality with limits of its own
+// (FreeBSD: IP_MAX_MEMBERSHIPS, net.inet.ip.mcast.maxgrpsrc) enforces them
+// itself. Other sockets answer EOPNOTSUPP.
+func SetMulticastLimits(s Socket, memberships, sources int, unlimited bool) error {
+	p, ok := s.(interface{ personalityBase() *base })
+	if !ok || s.(interface{ isTCP() bool }).isTCP() {
+		return unix.EOPNOTSUPP
+	}
+	b := p.personalityBase()
+	b.memb.op.Lock()
+	b.memb.limits = mcLimits{memberships: memberships, sources: sources, noOptmem: unlimited}
+	b.memb.op.Unlock()
+	return nil
+}
+
+func (b *base) personalityBase() *base { return b }
+
+func (b *base) isTCP() bool { return b.typ == unix.SOCK_STREAM }

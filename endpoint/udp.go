@@ -285,7 +285,7 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		TTLZero: o.ttl == 0, // only SetTTLZero stores 0 (personality.go)
 		// IP_TRANSPARENT sends from a non-local address (FLOWI_FLAG_ANYSRC).
 		AnySource: o.ext.transparent,
-		PMTU:    stack.PMTUMode(o.pmtudisc),
+		PMTU:      stack.PMTUMode(o.pmtudisc),
 		// Linux's "connected" for the IP ID is a peer address being set.
 		Connected:  remote.IsValid(),
 		IPID:       u.ipid,

@@ -100,11 +100,15 @@
 //     inp_block_unblock_source's errors; only datagram and raw sockets
 //     (EOPNOTSUPP).
 //
-// Not done: MCAST_* and IP_MSFILTER answer ENOPROTOOPT (never a silent
-// success); FreeBSD's multicast limits (IP_MAX_MEMBERSHIPS 4095 with
-// ETOOMANYREFS, net.inet.ip.mcast.maxsocksrc 128 with ENOSPC, maxgrpsrc)
-// are not modelled: the stack's Linux limits apply (igmp_max_memberships,
-// igmp_max_msf: ENOBUFS); joining with INADDR_ANY takes the first
+// Multicast limits are FreeBSD's: IP_MAX_MEMBERSHIPS (4095, then
+// ETOOMANYREFS) per socket and net.inet.ip.mcast.maxgrpsrc (sources of a
+// group on an interface over every FreeBSD socket of the stack, then
+// ENOSPC); the wrapped socket's Linux limits are lifted
+// (endpoint.SetMulticastLimits).
+//
+// Not done: MCAST_* and IP_MSFILTER (the full-state API, and with it
+// net.inet.ip.mcast.maxsocksrc) answer ENOPROTOOPT (never a silent
+// success); joining with INADDR_ANY takes the first
 // non-loopback interface rather than the group's route. A FreeBSD-personality raw
 // socket gets no control messages and no IP_MINTTL check of its own, and a
 // header-included datagram over the MTU without DF is EMSGSIZE (FreeBSD

@@ -2,6 +2,7 @@ package freebsd
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,6 +30,48 @@ type Knobs struct {
 	tcpAllocs, tcpLastCount int
 	stopRandom              int
 	lastTick                time.Time
+
+	// grpsrc is each in_multi's source count (inm_nsrc): the sources the
+	// FreeBSD sockets of this stack hold for a group on an interface.
+	grpsrc map[grpKey]map[netip.Addr]int
+}
+
+type grpKey struct {
+	ifindex int
+	group   netip.Addr
+}
+
+// holdGroupSource counts src into the group's sources as inm_merge does;
+// a source the group does not have yet when it has maxgrpsrc is ENOSPC
+// (inm_get_source).
+func (k *Knobs) holdGroupSource(ifindex int, group, src netip.Addr) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := grpKey{ifindex, group}
+	srcs := k.grpsrc[key]
+	if srcs[src] == 0 && len(srcs) >= k.vals["net.inet.ip.mcast.maxgrpsrc"] {
+		return unix.ENOSPC
+	}
+	if srcs == nil {
+		srcs = map[netip.Addr]int{}
+		k.grpsrc[key] = srcs
+	}
+	srcs[src]++
+	return nil
+}
+
+func (k *Knobs) releaseGroupSource(ifindex int, group, src netip.Addr) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := grpKey{ifindex, group}
+	if srcs := k.grpsrc[key]; srcs != nil {
+		if srcs[src]--; srcs[src] <= 0 {
+			delete(srcs, src)
+		}
+		if len(srcs) == 0 {
+			delete(k.grpsrc, key)
+		}
+	}
 }
 
 type lastKey struct {
@@ -47,7 +90,8 @@ var knobDefaults = map[string]int{
 	"net.inet.ip.portrange.randomized":   1,
 	"net.inet.ip.portrange.randomcps":    10,
 	"net.inet.ip.portrange.randomtime":   45,
-	"net.inet.ip.mcast.loop":             1, // IP_DEFAULT_MULTICAST_LOOP
+	"net.inet.ip.mcast.loop":             1,   // IP_DEFAULT_MULTICAST_LOOP
+	"net.inet.ip.mcast.maxgrpsrc":        512, // IP_MAX_GROUP_SRC_FILTER
 }
 
 var (
@@ -64,7 +108,7 @@ func Sysctl(st *stack.Stack) *Knobs {
 	if k, ok := knobsOf[wp]; ok {
 		return k
 	}
-	k := &Knobs{vals: map[string]int{}, last: map[lastKey]uint16{}}
+	k := &Knobs{vals: map[string]int{}, last: map[lastKey]uint16{}, grpsrc: map[grpKey]map[netip.Addr]int{}}
 	for n, v := range knobDefaults {
 		k.vals[n] = v
 	}

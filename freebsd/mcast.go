@@ -7,6 +7,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ipMaxMemberships is IP_MAX_MEMBERSHIPS: imo_grow doubles the membership
+// vector from IP_MIN_MEMBERSHIPS (31) up to it, and the next join is
+// ETOOMANYREFS. maxSourcesPerMembership bounds the wrapped socket's lists
+// (FreeBSD bounds them by net.inet.ip.mcast.maxgrpsrc, checked here).
+const (
+	ipMaxMemberships        = 4095
+	maxSourcesPerMembership = 1 << 16
+)
+
 // FreeBSD 8's in_mcast.c, the ip(4) page's era, kept as the socket's own
 // ip_moptions so that its rules and errors are FreeBSD's; every change is
 // then made on the wrapped socket with Linux's structures.
@@ -285,9 +294,17 @@ func (s *Socket) joinGroup(name int, val []byte) error {
 			return unix.EADDRNOTAVAIL
 		}
 	}
+	if m == nil && len(imo.members) >= ipMaxMemberships {
+		return unix.ETOOMANYREFS // imo_grow
+	}
 	addr := s.ifAddr(ifindex)
 	if withSource {
+		k := Sysctl(s.st)
+		if err := k.holdGroupSource(ifindex, group, source); err != nil {
+			return err
+		}
 		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_ADD_SOURCE_MEMBERSHIP, linuxMreqSource(group, addr, source)); err != nil {
+			k.releaseGroupSource(ifindex, group, source)
 			return err
 		}
 		if m == nil {
@@ -345,6 +362,7 @@ func (s *Socket) leaveGroup(name int, val []byte) error {
 			return err
 		}
 		m.sources = append(m.sources[:j], m.sources[j+1:]...)
+		Sysctl(s.st).releaseGroupSource(m.ifindex, group, source)
 		return nil
 	}
 	var mreqn [12]byte
@@ -352,6 +370,9 @@ func (s *Socket) leaveGroup(name int, val []byte) error {
 	binary.NativeEndian.PutUint32(mreqn[8:], uint32(m.ifindex))
 	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_DROP_MEMBERSHIP, mreqn[:]); err != nil && err != unix.EADDRNOTAVAIL {
 		return err
+	}
+	for _, src := range m.sources {
+		Sysctl(s.st).releaseGroupSource(m.ifindex, group, src)
 	}
 	imo.members = append(imo.members[:i], imo.members[i+1:]...)
 	return nil
@@ -387,17 +408,25 @@ func (s *Socket) blockUnblock(block bool, val []byte) error {
 	if (j >= 0) == block {
 		return unix.EADDRNOTAVAIL
 	}
+	k := Sysctl(s.st)
 	opt := unix.IP_UNBLOCK_SOURCE
 	if block {
 		opt = unix.IP_BLOCK_SOURCE
+		if err := k.holdGroupSource(m.ifindex, group, source); err != nil {
+			return err
+		}
 	}
 	if err := s.in.SetSockOpt(unix.SOL_IP, opt, linuxMreqSource(group, s.ifAddr(m.ifindex), source)); err != nil {
+		if block {
+			k.releaseGroupSource(m.ifindex, group, source)
+		}
 		return err
 	}
 	if block {
 		m.sources = append(m.sources, source)
 	} else {
 		m.sources = append(m.sources[:j], m.sources[j+1:]...)
+		k.releaseGroupSource(m.ifindex, group, source)
 	}
 	return nil
 }

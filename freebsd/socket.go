@@ -65,6 +65,11 @@ func wrap(st *stack.Stack, in endpoint.Socket, typ int) (*Socket, error) {
 		}
 	}
 	if s.dgramLike() {
+		// FreeBSD's own multicast limits apply (mcast.go), not Linux's.
+		if err := endpoint.SetMulticastLimits(in, ipMaxMemberships+1, maxSourcesPerMembership, true); err != nil {
+			in.Close()
+			return nil, err
+		}
 		// FreeBSD sets DF on UDP and raw datagrams only with IP_DONTFRAG
 		// (udp_output, rip_output); Linux's default would set it.
 		if err := in.SetSockOpt(unix.SOL_IP, unix.IP_MTU_DISCOVER, le32(unix.IP_PMTUDISC_DONT)); err != nil {
@@ -148,6 +153,7 @@ func (s *Socket) Accept(flags int) (*Socket, []byte, error) {
 	s.mu.Lock()
 	c.o = s.o
 	c.o.ipopts = append([]byte(nil), s.o.ipopts...)
+	c.o.imo = nil
 	s.mu.Unlock()
 	return c, bsdSockaddr(sa), nil
 }
@@ -162,8 +168,24 @@ func (s *Socket) GetPeerName() ([]byte, error) {
 	return bsdSockaddr(sa), err
 }
 
-func (s *Socket) Shutdown(how int) error           { return s.in.Shutdown(how) }
-func (s *Socket) Close() error                     { return s.in.Close() }
+func (s *Socket) Shutdown(how int) error { return s.in.Shutdown(how) }
+
+// Close closes the socket; its multicast sources leave the stack's
+// per-group count (net.inet.ip.mcast.maxgrpsrc).
+func (s *Socket) Close() error {
+	s.mu.Lock()
+	if s.o.imo != nil {
+		for _, m := range s.o.imo.members {
+			for _, src := range m.sources {
+				Sysctl(s.st).releaseGroupSource(m.ifindex, m.group, src)
+			}
+		}
+		s.o.imo = nil
+	}
+	s.mu.Unlock()
+	return s.in.Close()
+}
+
 func (s *Socket) Ioctl(req uint, arg []byte) error { return s.in.Ioctl(req, arg) }
 func (s *Socket) Readiness(mask uint32) uint32     { return s.in.Readiness(mask) }
 func (s *Socket) SetNonblock(v bool)               { s.in.SetNonblock(v) }

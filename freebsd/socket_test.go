@@ -429,3 +429,47 @@ func TestMulticastRules(t *testing.T) {
 		t.Fatalf("TCP: %v", err)
 	}
 }
+
+func TestMulticastLimits(t *testing.T) {
+	st := newStack(t)
+	s := newUDP(t, st)
+	lo := []byte{127, 0, 0, 1}
+	start := time.Now()
+	for i := 0; i < 4095; i++ {
+		g := []byte{239, 2, byte(i >> 8), byte(i)}
+		if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, append(g, lo...)); err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+	}
+	if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, []byte{239, 3, 0, 0, 127, 0, 0, 1}); !errors.Is(err, unix.ETOOMANYREFS) {
+		t.Fatalf("join 4096: %v", err)
+	}
+	t.Logf("4095 joins in %v", time.Since(start))
+	// net.inet.ip.mcast.maxgrpsrc counts a group's sources over every socket.
+	if err := Sysctl(st).Set("net.inet.ip.mcast.maxgrpsrc", "2"); err != nil {
+		t.Fatal(err)
+	}
+	a, b := newUDP(t, st), newUDP(t, st)
+	g := []byte{239, 9, 9, 9}
+	src := func(n byte) []byte { return append(append(append([]byte(nil), g...), 10, 0, 0, n), lo...) }
+	for _, x := range []*Socket{a, b} {
+		if err := x.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, append(append([]byte(nil), g...), lo...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		s    *Socket
+		n    byte
+		want error
+	}{{a, 1, nil}, {a, 2, nil}, {a, 3, unix.ENOSPC}, {b, 2, nil}, {b, 3, unix.ENOSPC}} {
+		if err := c.s.SetSockOpt(IPPROTO_IP, IP_BLOCK_SOURCE, src(c.n)); err != c.want && !errors.Is(err, c.want) {
+			t.Fatalf("block 10.0.0.%d: %v, want %v", c.n, err, c.want)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetSockOpt(IPPROTO_IP, IP_BLOCK_SOURCE, src(3)); err != nil {
+		t.Fatalf("after the other socket closed: %v", err)
+	}
+}

@@ -239,5 +239,59 @@ func freebsdMcastScenarios() []harness.BSDScenario {
 				delivered(e, "source joined", s, unix.MSG_DONTWAIT)
 			},
 		},
+		{
+			Name: "freebsd/mcast-limits",
+			Cite: "in.h IP_MAX_MEMBERSHIPS 4095: in_mcast.c imo_grow doubles the membership vector from IP_MIN_MEMBERSHIPS (31) " +
+				"and fails past it with ETOOMANYREFS; inm_get_source: a group (per interface, over every socket) holding " +
+				"net.inet.ip.mcast.maxgrpsrc sources refuses a new one with ENOSPC, counted when inm_merge takes a socket's " +
+				"filter (no Linux equivalent: Linux's limits are per socket, igmp_max_memberships 20 and igmp_max_msf 10, ENOBUFS)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				s := bsdUDP(e, h)
+				var err error
+				n := 0
+				for ; n < 4095; n++ {
+					g := netip.AddrFrom4([4]byte{239, 20, byte(n >> 8), byte(n)})
+					if err = s.SetSockOpt(fb.IPPROTO_IP, fb.IP_ADD_MEMBERSHIP, mreq4(g, e.DUTAddr)); err != nil {
+						break
+					}
+				}
+				e.Rec("joins", n, err)
+				e.Rec("join 4096", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_ADD_MEMBERSHIP, mreq4(netip.MustParseAddr("239.21.0.0"), e.DUTAddr)))
+				e.Rec("close", s.Close())
+				e.Rec("maxgrpsrc 2", e.SetSysctl(h, "net.inet.ip.mcast.maxgrpsrc", "2"))
+				a, b := bsdUDP(e, h), bsdUDP(e, h)
+				for _, x := range []harness.Sock{a, b} {
+					e.Rec("join", x.SetSockOpt(fb.IPPROTO_IP, fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr)))
+				}
+				src := func(n byte) []byte {
+					return bsdMreqSource(bsdGroup, netip.AddrFrom4([4]byte{198, 19, 0, n}), e.DUTAddr)
+				}
+				e.Rec("first socket blocks 198.19.0.1", a.SetSockOpt(fb.IPPROTO_IP, fb.IP_BLOCK_SOURCE, src(1)))
+				e.Rec("first socket blocks 198.19.0.2", a.SetSockOpt(fb.IPPROTO_IP, fb.IP_BLOCK_SOURCE, src(2)))
+				e.Rec("first socket blocks 198.19.0.3", a.SetSockOpt(fb.IPPROTO_IP, fb.IP_BLOCK_SOURCE, src(3)))
+				e.Rec("second socket blocks 198.19.0.2", b.SetSockOpt(fb.IPPROTO_IP, fb.IP_BLOCK_SOURCE, src(2)))
+				e.Rec("second socket blocks 198.19.0.3", b.SetSockOpt(fb.IPPROTO_IP, fb.IP_BLOCK_SOURCE, src(3)))
+				e.Rec("first socket unblocks 198.19.0.1", a.SetSockOpt(fb.IPPROTO_IP, fb.IP_UNBLOCK_SOURCE, src(1)))
+				e.Rec("second socket blocks 198.19.0.3", b.SetSockOpt(fb.IPPROTO_IP, fb.IP_BLOCK_SOURCE, src(3)))
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"joins: 4095 ok",
+				"join 4096: ETOOMANYREFS",
+				"close: ok",
+				"maxgrpsrc 2: ok",
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"join: ok",
+				"join: ok",
+				"first socket blocks 198.19.0.1: ok",
+				"first socket blocks 198.19.0.2: ok",
+				"first socket blocks 198.19.0.3: ENOSPC",
+				"second socket blocks 198.19.0.2: ok",
+				"second socket blocks 198.19.0.3: ENOSPC",
+				"first socket unblocks 198.19.0.1: ok",
+				"second socket blocks 198.19.0.3: ok",
+			},
+		},
 	}
 }
