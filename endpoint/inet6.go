@@ -32,7 +32,7 @@ import (
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw and ICMPv6
 // ping sockets, UDP-Lite over IPv6, SOL_IP options on an AF_INET6
 // socket, IPV6_RECVERR, IPV6_MTU_DISCOVER/IPV6_MTU/IPV6_RECVPATHMTU,
-// IPV6_RECVORIGDSTADDR, the MCAST_* source-filter options,
+// the MCAST_* source-filter options,
 // IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO and the extension-header
 // options.
 
@@ -99,6 +99,7 @@ type v6Opts struct {
 	rxPktinfo   bool
 	rxHopLimit  bool
 	rxTClass    bool
+	rxOrigDst   bool
 }
 
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
@@ -141,6 +142,7 @@ func (k *sock6) push() error {
 	so.SetIPv6ReceivePacketInfo(v.rxPktinfo)
 	so.SetReceiveHopLimit(v.rxHopLimit)
 	so.SetReceiveTClass(v.rxTClass)
+	so.SetReceiveOriginalDstAddress(v.rxOrigDst)
 	so.SetMulticastLoop(v.mcastLoop)
 	// An IPv4 datagram of a dual-stack socket has IPv4's packet info,
 	// reported as IPV6_PKTINFO with the address v4-mapped (putCmsgs).
@@ -312,6 +314,9 @@ func (k *sock6) connectDgram(sa options.SockaddrIn6) error {
 		return unix.ENETUNREACH
 	}
 	fa := addr6(sa)
+	if err := k.checkMulticastDst(sa.Addr, fa.NIC); err != nil {
+		return err
+	}
 	if sa.Addr.IsUnspecified() {
 		// ip6_datagram_connect: :: means the loopback address.
 		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
@@ -638,7 +643,34 @@ func (k *sock6) sendDst(to []byte) (*tcpip.FullAddress, error) {
 	if sa.Addr.IsUnspecified() {
 		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
 	}
+	if err := k.checkMulticastDst(sa.Addr, fa.NIC); err != nil {
+		return nil, err
+	}
 	return &fa, nil
+}
+
+// checkMulticastDst is the route lookup's answer for an IPv6 multicast
+// destination whose interface (the scope id, else IPV6_MULTICAST_IF,
+// else SO_BINDTODEVICE) is lo: Linux's lo has no IFF_MULTICAST and no
+// multicast route, so the lookup fails with ENETUNREACH, where gVisor's
+// loopback would carry the datagram.
+func (k *sock6) checkMulticastDst(dst netip.Addr, nic tcpip.NICID) error {
+	if !dst.IsMulticast() || dst.Is4In6() {
+		return nil
+	}
+	idx := int(nic)
+	if idx == 0 {
+		k.optMu.Lock()
+		idx = k.v6.mcastIf
+		k.optMu.Unlock()
+	}
+	if idx == 0 {
+		idx = k.optsSnapshot().bindIf
+	}
+	if ifc, ok := k.s.InterfaceByIndex(idx); ok && ifc.Loopback {
+		return unix.ENETUNREACH
+	}
+	return nil
 }
 
 // sendControl applies an IPV6_PKTINFO, IPV6_HOPLIMIT message to the
@@ -802,6 +834,18 @@ func (k *sock6) putCmsgs(cb *options.CmsgBuilder, cm tcpip.ReceivableControlMess
 	}
 	if cm.HasTClass {
 		cb.PutInt32(unix.SOL_IPV6, unix.IPV6_TCLASS, int32(cm.TClass))
+	}
+	if cm.HasOriginalDstAddress && cm.OriginalDstAddress.Addr.Len() == 16 {
+		// An IPv6 datagram's destination and port, the scope id only
+		// for a link-local one (ipv6_iface_scope_id); an IPv4 one of a
+		// dual-stack socket gets none, as IPv4's cmsg flags decide it.
+		od := cm.OriginalDstAddress
+		a := netip.AddrFrom16(od.Addr.As16())
+		var scope uint32
+		if a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+			scope = uint32(od.NIC)
+		}
+		cb.Put(unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, options.SockaddrIn6Bytes(netip.AddrPortFrom(a, od.Port), scope))
 	}
 }
 

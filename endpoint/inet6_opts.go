@@ -71,7 +71,7 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 			return unix.ENOPROTOOPT
 		}
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
-		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS:
+		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR:
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -148,6 +148,8 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		o.rxHopLimit = on
 	case unix.IPV6_RECVTCLASS:
 		o.rxTClass = on
+	case unix.IPV6_RECVORIGDSTADDR:
+		o.rxOrigDst = on
 	}
 	return nil
 }
@@ -316,6 +318,8 @@ func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
 		v = boolInt(o.rxHopLimit)
 	case unix.IPV6_RECVTCLASS:
 		v = boolInt(o.rxTClass)
+	case unix.IPV6_RECVORIGDSTADDR:
+		v = boolInt(o.rxOrigDst)
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

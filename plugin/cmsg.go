@@ -140,6 +140,10 @@ func controlMessagesFrom(oob []byte) socket.ControlMessages {
 		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_PKTINFO && len(d) >= linux.SizeOfControlMessageIPv6PacketInfo:
 			ip.HasIPv6PacketInfo = true
 			ip.IPv6PacketInfo.UnmarshalUnsafe(d)
+		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_ORIGDSTADDR && len(d) >= linux.SockAddrInet6Size:
+			var sa linux.SockAddrInet6
+			sa.UnmarshalUnsafe(d)
+			ip.OriginalDstAddress = &sa
 		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_ORIGDSTADDR && len(d) >= linux.SockAddrInetSize:
 			var sa linux.SockAddrInet
 			sa.UnmarshalUnsafe(d)
@@ -215,6 +219,11 @@ func controlBytes(cm socket.ControlMessages) ([]byte, *syserr.Error) {
 		v := make([]byte, linux.SockAddrInetSize)
 		sa.MarshalUnsafe(v)
 		b = appendCmsg(b, unix.SOL_IP, unix.IP_ORIGDSTADDR, v)
+	}
+	if sa, ok := ip.OriginalDstAddress.(*linux.SockAddrInet6); ok {
+		v := make([]byte, linux.SockAddrInet6Size)
+		sa.MarshalUnsafe(v)
+		b = appendCmsg(b, unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, v)
 	}
 	if e, ok := ip.SockErr.(*linux.SockErrCMsgIPv4); ok {
 		v := make([]byte, e.SizeBytes())

@@ -39,6 +39,7 @@ var v6Opts = []struct {
 	{"IPV6_RECVPKTINFO", unix.IPV6_RECVPKTINFO},
 	{"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT},
 	{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS},
+	{"IPV6_RECVORIGDSTADDR", unix.IPV6_RECVORIGDSTADDR},
 }
 
 // v6Kinds are the AF_INET6 socket kinds served.
@@ -465,6 +466,77 @@ func ipv6Scenarios() []harness.Scenario {
 			n, err = tx.SendMsg([]byte("after"), nil, sa6(v6Loopback, e.BasePort), 0)
 			e.Rec("sendto after SHUT_WR", n, err)
 			e.Rec("shutdown 3", tx.Shutdown(3))
+		}},
+		{Name: "ipv6/udp-port-unreachable", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("connect", s.Connect(sa6(v6Loopback, e.BasePort)))
+			n, err := s.SendMsg([]byte("nobody"), nil, nil, 0)
+			e.Rec("send", n, err)
+			r, _ := s.Poll(unix.EPOLLIN|unix.EPOLLERR, 2*time.Second)
+			e.Rec("poll", fmt.Sprintf("%#x", r))
+			_, _, _, _, err = s.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+			e.Rec("recv", err)
+			e.GetInt("SO_ERROR after", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			// Unconnected: no error is reported.
+			u := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			n, err = u.SendMsg([]byte("nobody"), nil, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("sendto", n, err)
+			time.Sleep(100 * time.Millisecond)
+			_, _, _, _, err = u.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+			e.Rec("unconnected recv", err)
+			e.GetInt("unconnected SO_ERROR", u, unix.SOL_SOCKET, unix.SO_ERROR)
+		}},
+		{Name: "ipv6/udp-multicast-loopback", Run: func(e *harness.Env) {
+			group := netip.MustParseAddr("ff02::1:5")
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			e.Rec("join lo", rx.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(group, 1)))
+			e.SetInt("IPV6_RECVHOPLIMIT", rx, unix.SOL_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+			e.SetInt("IPV6_RECVPKTINFO", rx, unix.SOL_IPV6, unix.IPV6_RECVPKTINFO, 1)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_MULTICAST_IF lo", tx, unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, 1)
+			to := harness.Sockaddr6(group, e.BasePort, 1)
+			n, err := tx.SendMsg([]byte("default hops"), nil, to, 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv", rx, 256)
+			e.SetInt("IPV6_MULTICAST_HOPS 5", tx, unix.SOL_IPV6, unix.IPV6_MULTICAST_HOPS, 5)
+			n, err = tx.SendMsg([]byte("hops 5"), nil, to, 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv", rx, 256)
+			e.SetInt("IPV6_MULTICAST_LOOP 0", tx, unix.SOL_IPV6, unix.IPV6_MULTICAST_LOOP, 0)
+			n, err = tx.SendMsg([]byte("no loop"), nil, to, 0)
+			e.Rec("send", n, err)
+			time.Sleep(100 * time.Millisecond)
+			_, _, _, _, err = rx.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+			e.Rec("recv without loop", err)
+			// No interface named: the route lookup decides.
+			other := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			n, err = other.SendMsg([]byte("no interface"), nil, sa6(group, e.BasePort), 0)
+			e.Rec("send without interface", n, err)
+			e.Rec("connect lo", other.Connect(to))
+			n, err = other.SendMsg([]byte("global group"), nil, sa6(netip.MustParseAddr("ff0e::1:5"), e.BasePort), 0)
+			e.Rec("send global group", n, err)
+		}},
+		{Name: "ipv6/udp-origdstaddr", Run: func(e *harness.Env) {
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			e.SetInt("IPV6_RECVORIGDSTADDR", rx, unix.SOL_IPV6, unix.IPV6_RECVORIGDSTADDR, 1)
+			e.GetInt("IPV6_RECVORIGDSTADDR", rx, unix.SOL_IPV6, unix.IPV6_RECVORIGDSTADDR)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			n, err := tx.SendMsg([]byte("v6"), nil, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("send v6", n, err)
+			v6Recv(e, "recv v6", rx, 256)
+			v4 := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			n, err = v4.SendMsg([]byte("v4"), nil, harness.Sockaddr(v4Loopback, e.BasePort), 0)
+			e.Rec("send v4", n, err)
+			v6Recv(e, "recv v4", rx, 256)
+			e.SetInt("IPV6_RECVPKTINFO", rx, unix.SOL_IPV6, unix.IPV6_RECVPKTINFO, 1)
+			n, err = tx.SendMsg([]byte("v6 with pktinfo"), nil, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("send v6", n, err)
+			v6Recv(e, "recv v6 with pktinfo", rx, 256)
+			oob := appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, sa6(v6Loopback, e.BasePort))
+			n, err = tx.SendMsg([]byte("x"), oob, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("send with IPV6_ORIGDSTADDR", n, err)
 		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
