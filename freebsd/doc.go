@@ -97,7 +97,9 @@
 //     IP_ADD/DROP_MEMBERSHIP, IP_ADD/DROP_SOURCE_MEMBERSHIP and
 //     IP_BLOCK/UNBLOCK_SOURCE with struct ip_mreq_source's FreeBSD layout
 //     (source before interface) and inp_join_group's, inp_leave_group's and
-//     inp_block_unblock_source's errors; only datagram and raw sockets
+//     inp_block_unblock_source's errors, and the same through MCAST_JOIN_GROUP
+//     and the other protocol-independent options with FreeBSD's struct
+//     group_req and group_source_req; only datagram and raw sockets
 //     (EOPNOTSUPP).
 //
 // Multicast limits are FreeBSD's: IP_MAX_MEMBERSHIPS (4095, then
@@ -106,9 +108,11 @@
 // ENOSPC); the wrapped socket's Linux limits are lifted
 // (endpoint.SetMulticastLimits).
 //
-// Not done: MCAST_* and IP_MSFILTER (the full-state API, and with it
-// net.inet.ip.mcast.maxsocksrc) answer ENOPROTOOPT (never a silent
-// success); joining with INADDR_ANY takes the first
+// Not done: IP_MSFILTER (the full-state API, and with it
+// net.inet.ip.mcast.maxsocksrc) answers ENOPROTOOPT (never a silent
+// success); raw sockets receive the IP header as the stack delivers it
+// (network order; FreeBSD 8 hands ip_len and ip_off over in host order);
+// joining with INADDR_ANY takes the first
 // non-loopback interface rather than the group's route. A FreeBSD-personality raw
 // socket gets no control messages and no IP_MINTTL check of its own, and a
 // header-included datagram over the MTU without DF is EMSGSIZE (FreeBSD

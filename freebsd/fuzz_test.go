@@ -67,6 +67,9 @@ func FuzzSetSockOpt(f *testing.F) {
 	f.Add(0, IP_ADD_SOURCE_MEMBERSHIP, []byte{239, 1, 1, 1, 10, 0, 0, 1, 127, 0, 0, 1})
 	f.Add(0, IP_MULTICAST_IF, []byte{0, 0, 0, 0, 127, 0, 0, 1, 1, 0, 0, 0})
 	f.Add(0, IP_PORTRANGE, []byte{2, 0, 0, 0})
+	gr := make([]byte, SizeofGroupSourceReq)
+	gr[0], gr[8], gr[9], gr[12], gr[136], gr[137] = 1, 16, AF_INET, 239, 16, AF_INET
+	f.Add(0, MCAST_JOIN_SOURCE_GROUP, gr)
 	st := newStack(f)
 	f.Fuzz(func(t *testing.T, level, name int, val []byte) {
 		if level != 0 && level != SOL_SOCKET {

@@ -48,7 +48,9 @@ func (m *membership) has(a netip.Addr) int {
 func isMcastOpt(name int) bool {
 	switch name {
 	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
-		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP, IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
+		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP, IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE,
+		MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP, MCAST_JOIN_SOURCE_GROUP, MCAST_LEAVE_SOURCE_GROUP,
+		MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE:
 		return true
 	}
 	return false
@@ -165,8 +167,89 @@ func (s *Socket) setMcast(name int, val []byte) error {
 		return s.leaveGroup(name, val)
 	case IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
 		return s.blockUnblock(name == IP_BLOCK_SOURCE, val)
+	default:
+		return s.groupReq(name, val)
 	}
 	return nil
+}
+
+// FreeBSD/amd64 struct group_req {uint32_t gr_interface; struct
+// sockaddr_storage gr_group} and struct group_source_req (a second
+// sockaddr_storage): the storage is 8-aligned, 128 bytes.
+const (
+	SizeofGroupReq       = 8 + 128
+	SizeofGroupSourceReq = 8 + 128 + 128
+)
+
+// groupSockaddr reads a sockaddr_storage holding a sockaddr_in: family
+// AF_INET and ss_len 16, else EINVAL (inp_join_group and the others).
+func groupSockaddr(b []byte) (netip.Addr, error) {
+	if b[0] != SizeofSockaddrIn || b[1] != AF_INET {
+		return netip.Addr{}, unix.EINVAL
+	}
+	return netip.AddrFrom4([4]byte(b[4:8])), nil
+}
+
+// groupReq is the protocol-independent API (RFC 3678) of FreeBSD 8's
+// in_mcast.c: the structures are copied whole (EINVAL when shorter), the
+// sockaddrs checked, then the interface index (0 or past the last
+// interface: EADDRNOTAVAIL) before the group's class for a leave, block
+// or unblock, after it for a join.
+func (s *Socket) groupReq(name int, val []byte) error {
+	withSource := name != MCAST_JOIN_GROUP && name != MCAST_LEAVE_GROUP
+	size := SizeofGroupReq
+	if withSource {
+		size = SizeofGroupSourceReq
+	}
+	if len(val) < size {
+		return unix.EINVAL
+	}
+	ifindex := int(binary.LittleEndian.Uint32(val[0:4]))
+	group, err := groupSockaddr(val[8:])
+	if err != nil {
+		return err
+	}
+	var source netip.Addr
+	if withSource {
+		if source, err = groupSockaddr(val[8+128:]); err != nil {
+			return err
+		}
+	}
+	ifOK := func() error {
+		if ifindex == 0 || ifindex > s.maxIfindex() {
+			return unix.EADDRNOTAVAIL
+		}
+		if _, ok := s.st.InterfaceByIndex(ifindex); !ok {
+			return unix.EADDRNOTAVAIL
+		}
+		return nil
+	}
+	switch name {
+	case MCAST_JOIN_GROUP, MCAST_JOIN_SOURCE_GROUP:
+		if !group.IsMulticast() {
+			return unix.EINVAL
+		}
+		if err := ifOK(); err != nil {
+			return err
+		}
+		return s.joinAt(ifindex, group, source, withSource)
+	case MCAST_LEAVE_GROUP, MCAST_LEAVE_SOURCE_GROUP:
+		if err := ifOK(); err != nil {
+			return err
+		}
+		if !group.IsMulticast() {
+			return unix.EINVAL
+		}
+		return s.leaveAt(ifindex, group, source, withSource)
+	default: // MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE
+		if err := ifOK(); err != nil {
+			return err
+		}
+		if !group.IsMulticast() {
+			return unix.EINVAL
+		}
+		return s.blockAt(name == MCAST_BLOCK_SOURCE, ifindex, group, source)
+	}
 }
 
 // setMulticastIf is inp_set_multicast_if: a struct ip_mreqn (by its size)
@@ -275,6 +358,11 @@ func (s *Socket) joinGroup(name int, val []byte) error {
 	if ifindex == 0 {
 		return unix.EADDRNOTAVAIL
 	}
+	return s.joinAt(ifindex, group, source, withSource)
+}
+
+// joinAt is inp_join_group once the interface is known.
+func (s *Socket) joinAt(ifindex int, group, source netip.Addr, withSource bool) error {
 	imo, err := s.findmoptions()
 	if err != nil {
 		return err
@@ -341,6 +429,11 @@ func (s *Socket) leaveGroup(name int, val []byte) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
+	return s.leaveAt(ifindex, group, source, withSource)
+}
+
+// leaveAt is inp_leave_group once the interface (0: any) is known.
+func (s *Socket) leaveAt(ifindex int, group, source netip.Addr, withSource bool) error {
 	imo, err := s.findmoptions()
 	if err != nil {
 		return err
@@ -393,6 +486,11 @@ func (s *Socket) blockUnblock(block bool, val []byte) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
+	return s.blockAt(block, ifindex, group, source)
+}
+
+// blockAt is inp_block_unblock_source once the interface (0: any) is known.
+func (s *Socket) blockAt(block bool, ifindex int, group, source netip.Addr) error {
 	imo, err := s.findmoptions()
 	if err != nil {
 		return err

@@ -31,9 +31,7 @@ func copyOutInt(buf []byte, v int32) int {
 // they answer ENOPROTOOPT (never a silent success).
 func unsupported(name int) bool {
 	switch name {
-	case IP_MSFILTER,
-		MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP, MCAST_JOIN_SOURCE_GROUP,
-		MCAST_LEAVE_SOURCE_GROUP, MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE:
+	case IP_MSFILTER:
 		return true
 	}
 	return false
@@ -294,7 +292,8 @@ func (s *Socket) getIP(name int, buf []byte) (int, error) {
 	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP:
 		return s.getMcast(name, buf)
 	case IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
-		IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
+		IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE, MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP, MCAST_JOIN_SOURCE_GROUP,
+		MCAST_LEAVE_SOURCE_GROUP, MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE:
 		return 0, unix.ENOPROTOOPT // ip_ctloutput's SOPT_GET has no case for them
 	}
 	s.mu.Lock()

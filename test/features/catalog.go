@@ -179,6 +179,7 @@ var Catalog = []Feature{
 	{BSDOption, "IP_RECVTTL / IP_RECVTOS (FreeBSD u_char)", `^FREEBSD/(IP_RECVDSTADDR_IP_RECVTTL|IP_RECVIF_IP_RECVTOS)`, "ip_savecontrol's order; Linux: IP_RECVTTL, IP_RECVTOS"},
 	{BSDOption, "IP_MULTICAST_IF / _TTL / _LOOP, IP_ADD/DROP_(SOURCE_)MEMBERSHIP, IP_(UN)BLOCK_SOURCE (FreeBSD rules)", `^FREEBSD/MCAST_(TTL|MEMBERSHIP)`, "FreeBSD 8's in_mcast.c: u_char or int, ip_mreqn or in_addr, ip_mreq_source with the source before the interface, net.inet.ip.mcast.loop; Linux: the same options"},
 	{BSDOption, "IP_MAX_MEMBERSHIPS, net.inet.ip.mcast.maxgrpsrc (FreeBSD multicast limits)", `^FREEBSD/MCAST_LIMITS`, "4095 memberships then ETOOMANYREFS; a group's sources over every socket, then ENOSPC"},
-	{BSDOption, "MCAST_*, IP_MSFILTER, net.inet.ip.mcast.maxsocksrc (FreeBSD full-state API)", ``, "not done in the FreeBSD personality: ENOPROTOOPT (maxsocksrc, which only IP_MSFILTER reads, is not in the knob table)"},
+	{BSDOption, "MCAST_JOIN/LEAVE_GROUP, MCAST_JOIN/LEAVE_SOURCE_GROUP, MCAST_BLOCK/UNBLOCK_SOURCE (FreeBSD group_req)", `^FREEBSD/MCAST_GROUP_REQ`, "struct group_req/group_source_req with FreeBSD's sockaddr_storage; Linux: the same options"},
+	{BSDOption, "IP_MSFILTER, net.inet.ip.mcast.maxsocksrc (FreeBSD full-state API)", ``, "not done in the FreeBSD personality: ENOPROTOOPT (maxsocksrc, which only IP_MSFILTER reads, is not in the knob table)"},
 	{BSDOption, "IP_HDRINCL (FreeBSD raw: ip_len/ip_off in host order)", `^FREEBSD/RAW_IP_HDRINCL`, "FreeBSD 8's rip_output: ip_len over the length or below the header EINVAL, ip_id 0 and source 0.0.0.0 filled; Linux: IP_HDRINCL, both fields in network order"},
 }

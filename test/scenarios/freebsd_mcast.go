@@ -293,5 +293,117 @@ func freebsdMcastScenarios() []harness.BSDScenario {
 				"second socket blocks 198.19.0.3: ok",
 			},
 		},
+		{
+			Name: "freebsd/mcast-group-req",
+			Cite: "in_mcast.c (FreeBSD 8) inp_join_group/inp_leave_group/inp_block_unblock_source for MCAST_*: struct " +
+				"group_req (136 bytes on amd64) or group_source_req (264) copied whole (EINVAL when shorter), a " +
+				"sockaddr_storage that is not AF_INET with ss_len 16 EINVAL, gr_interface 0 or past if_index " +
+				"EADDRNOTAVAIL, checked before the group's class on leave and block, after it on join; then the rules " +
+				"of the ip_mreq forms; getsockopt has no case for them (ENOPROTOOPT) (Linux: its own group_req " +
+				"layout; the datagrams delivered must match)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				s := bsdUDP(e, h)
+				e.Rec("bind", s.Bind(bsdSA(netip.IPv4Unspecified(), e.BasePort)))
+				req := func(ifindex uint32, group netip.Addr, source netip.Addr) []byte {
+					n := fb.SizeofGroupReq
+					if source.IsValid() {
+						n = fb.SizeofGroupSourceReq
+					}
+					b := make([]byte, n)
+					binary.LittleEndian.PutUint32(b, ifindex)
+					b[8], b[9] = fb.SizeofSockaddrIn, fb.AF_INET
+					copy(b[12:16], group.AsSlice())
+					if source.IsValid() {
+						b[136], b[137] = fb.SizeofSockaddrIn, fb.AF_INET
+						copy(b[140:144], source.AsSlice())
+					}
+					return b
+				}
+				set := func(op string, name int, v []byte) { e.Rec(op, s.SetSockOpt(fb.IPPROTO_IP, name, v)) }
+				g := req(2, bsdGroup, netip.Addr{})
+				set("join 135 bytes", fb.MCAST_JOIN_GROUP, g[:135])
+				bad := append([]byte(nil), g...)
+				bad[9] = 28
+				set("join family 28", fb.MCAST_JOIN_GROUP, bad)
+				bad = append([]byte(nil), g...)
+				bad[8] = 0
+				set("join ss_len 0", fb.MCAST_JOIN_GROUP, bad)
+				set("join ifindex 0", fb.MCAST_JOIN_GROUP, req(0, bsdGroup, netip.Addr{}))
+				set("join ifindex 9", fb.MCAST_JOIN_GROUP, req(9, bsdGroup, netip.Addr{}))
+				set("join a unicast group on ifindex 0", fb.MCAST_JOIN_GROUP, req(0, e.PeerAddr, netip.Addr{}))
+				set("join", fb.MCAST_JOIN_GROUP, g)
+				set("join again", fb.MCAST_JOIN_GROUP, g)
+				bsdGet(e, "get MCAST_JOIN_GROUP", s, fb.IPPROTO_IP, fb.MCAST_JOIN_GROUP, fb.SizeofGroupReq)
+				peerMcastSend(e, e.BasePort+2, bsdGroup, e.BasePort, []byte("asm"))
+				delivered(e, "joined", s, fb.MSG_DONTWAIT)
+				gs := req(2, bsdGroup, e.PeerAddr)
+				set("block 263 bytes", fb.MCAST_BLOCK_SOURCE, gs[:263])
+				set("block", fb.MCAST_BLOCK_SOURCE, gs)
+				peerMcastSend(e, e.BasePort+3, bsdGroup, e.BasePort, []byte("blk"))
+				delivered(e, "blocked", s, fb.MSG_DONTWAIT)
+				set("unblock", fb.MCAST_UNBLOCK_SOURCE, gs)
+				set("leave a unicast group on ifindex 0", fb.MCAST_LEAVE_GROUP, req(0, e.PeerAddr, netip.Addr{}))
+				set("leave", fb.MCAST_LEAVE_GROUP, g)
+				set("leave again", fb.MCAST_LEAVE_GROUP, g)
+				gs2 := req(2, bsdGroup2, e.PeerAddr)
+				set("join source", fb.MCAST_JOIN_SOURCE_GROUP, gs2)
+				peerMcastSend(e, e.BasePort+4, bsdGroup2, e.BasePort, []byte("ssm"))
+				delivered(e, "source joined", s, fb.MSG_DONTWAIT)
+				set("leave source", fb.MCAST_LEAVE_SOURCE_GROUP, gs2)
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"bind: ok",
+				"join 135 bytes: EINVAL",
+				"join family 28: EINVAL",
+				"join ss_len 0: EINVAL",
+				"join ifindex 0: EADDRNOTAVAIL",
+				"join ifindex 9: EADDRNOTAVAIL",
+				"join a unicast group on ifindex 0: EINVAL",
+				"join: ok",
+				"join again: EADDRINUSE",
+				"get MCAST_JOIN_GROUP: ENOPROTOOPT",
+				"wire joined: [asm]",
+				"block 263 bytes: EINVAL",
+				"block: ok",
+				"wire blocked: none",
+				"unblock: ok",
+				"leave a unicast group on ifindex 0: EADDRNOTAVAIL",
+				"leave: ok",
+				"leave again: EADDRNOTAVAIL",
+				"join source: ok",
+				"wire source joined: [ssm]",
+				"leave source: ok",
+			},
+			Linux: func(e *harness.Env) {
+				s := linuxUDP(e)
+				s.Bind(harness.Sockaddr(netip.IPv4Unspecified(), e.BasePort))
+				req := func(group netip.Addr, source netip.Addr) []byte {
+					n := 136
+					if source.IsValid() {
+						n = 264
+					}
+					b := make([]byte, n)
+					binary.NativeEndian.PutUint32(b, 2)
+					binary.NativeEndian.PutUint16(b[8:], unix.AF_INET)
+					copy(b[12:16], group.AsSlice())
+					if source.IsValid() {
+						binary.NativeEndian.PutUint16(b[136:], unix.AF_INET)
+						copy(b[140:144], source.AsSlice())
+					}
+					return b
+				}
+				s.SetSockOpt(unix.SOL_IP, unix.MCAST_JOIN_GROUP, req(bsdGroup, netip.Addr{}))
+				peerMcastSend(e, e.BasePort+2, bsdGroup, e.BasePort, []byte("asm"))
+				delivered(e, "joined", s, unix.MSG_DONTWAIT)
+				s.SetSockOpt(unix.SOL_IP, unix.MCAST_BLOCK_SOURCE, req(bsdGroup, e.PeerAddr))
+				peerMcastSend(e, e.BasePort+3, bsdGroup, e.BasePort, []byte("blk"))
+				delivered(e, "blocked", s, unix.MSG_DONTWAIT)
+				s.SetSockOpt(unix.SOL_IP, unix.MCAST_LEAVE_GROUP, req(bsdGroup, netip.Addr{}))
+				s.SetSockOpt(unix.SOL_IP, unix.MCAST_JOIN_SOURCE_GROUP, req(bsdGroup2, e.PeerAddr))
+				peerMcastSend(e, e.BasePort+4, bsdGroup2, e.BasePort, []byte("ssm"))
+				delivered(e, "source joined", s, unix.MSG_DONTWAIT)
+			},
+		},
 	}
 }
