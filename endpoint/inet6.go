@@ -31,7 +31,7 @@ import (
 //
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw and ICMPv6
 // ping sockets, UDP-Lite over IPv6, SOL_IP options on an AF_INET6
-// socket, IPV6_RECVERR, IPV6_MTU_DISCOVER/IPV6_MTU/IPV6_RECVPATHMTU,
+// socket, IPV6_MTU_DISCOVER/IPV6_MTU/IPV6_RECVPATHMTU,
 // the MCAST_* source-filter options,
 // IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO and the extension-header
 // options.
@@ -744,7 +744,7 @@ func (k *sock6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 		return 0, 0, 0, nil, unix.EBADF
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return 0, 0, 0, nil, unix.EAGAIN // no IPV6_RECVERR queue yet
+		return k.recvErrQueue(p, oob, flags) // inet6_errqueue.go
 	}
 	if flags&unix.MSG_OOB != 0 {
 		return 0, 0, 0, nil, unix.EINVAL

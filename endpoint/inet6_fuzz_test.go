@@ -42,6 +42,8 @@ func FuzzInet6Calls(f *testing.F) {
 			check("sendmsg", err)
 			_, _, _, _, err = k.RecvMsg(make([]byte, 8), make([]byte, len(oob)), unix.MSG_DONTWAIT)
 			check("recvmsg", err)
+			_, _, _, _, err = k.RecvMsg(make([]byte, 8), make([]byte, len(oob)), unix.MSG_ERRQUEUE|unix.MSG_PEEK)
+			check("recvmsg MSG_ERRQUEUE", err)
 			check("close", k.Close())
 		}
 	})

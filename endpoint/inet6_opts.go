@@ -71,7 +71,8 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 			return unix.ENOPROTOOPT
 		}
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
-		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR:
+		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
+		unix.IPV6_RECVERR:
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -85,6 +86,14 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 			return unix.EINVAL
 		}
 		k.endpoint().SocketOptions().SetV6Only(on)
+		return nil
+	}
+	if name == unix.IPV6_RECVERR {
+		// do_ipv6_setsockopt: turning it off purges the queue.
+		so := k.endpoint().SocketOptions()
+		so.SetIPv6RecvError(on)
+		for !on && so.DequeueErr() != nil {
+		}
 		return nil
 	}
 	if name == unix.IPV6_MULTICAST_IF && v != 0 {
@@ -320,6 +329,8 @@ func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
 		v = boolInt(o.rxTClass)
 	case unix.IPV6_RECVORIGDSTADDR:
 		v = boolInt(o.rxOrigDst)
+	case unix.IPV6_RECVERR:
+		v = boolInt(k.endpoint().SocketOptions().GetIPv6RecvError())
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

@@ -148,6 +148,12 @@ func controlMessagesFrom(oob []byte) socket.ControlMessages {
 			var sa linux.SockAddrInet
 			sa.UnmarshalUnsafe(d)
 			ip.OriginalDstAddress = &sa
+		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_RECVERR:
+			var e linux.SockErrCMsgIPv6
+			if len(d) >= e.SizeBytes() {
+				e.UnmarshalBytes(d)
+				ip.SockErr = &e
+			}
 		case m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR:
 			var e linux.SockErrCMsgIPv4
 			if len(d) >= e.SizeBytes() {
@@ -224,6 +230,11 @@ func controlBytes(cm socket.ControlMessages) ([]byte, *syserr.Error) {
 		v := make([]byte, linux.SockAddrInet6Size)
 		sa.MarshalUnsafe(v)
 		b = appendCmsg(b, unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, v)
+	}
+	if e, ok := ip.SockErr.(*linux.SockErrCMsgIPv6); ok {
+		v := make([]byte, e.SizeBytes())
+		e.MarshalBytes(v)
+		b = appendCmsg(b, unix.SOL_IPV6, unix.IPV6_RECVERR, v)
 	}
 	if e, ok := ip.SockErr.(*linux.SockErrCMsgIPv4); ok {
 		v := make([]byte, e.SizeBytes())

@@ -50,6 +50,7 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-loopback-cmsgs":      sentryPack6,
 	"ipv6/udp-send-cmsg-minus-one": sentryParse6,
 	"ipv6/udp-send-cmsg-lengths":   sentryParse6,
+	"ipv6/udp-error-queue-ctrunc":  sentryCtrunc,
 	// GSO on the plugin's link
 	"tcpopt/cork": gvisorGSOCork,
 	// SO_RXQ_OVFL is not packed

@@ -40,6 +40,7 @@ var v6Opts = []struct {
 	{"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT},
 	{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS},
 	{"IPV6_RECVORIGDSTADDR", unix.IPV6_RECVORIGDSTADDR},
+	{"IPV6_RECVERR", unix.IPV6_RECVERR},
 }
 
 // v6Kinds are the AF_INET6 socket kinds served.
@@ -517,7 +518,7 @@ func ipv6Scenarios() []harness.Scenario {
 			n, err = other.SendMsg([]byte("global group"), nil, sa6(netip.MustParseAddr("ff0e::1:5"), e.BasePort), 0)
 			e.Rec("send global group", n, err)
 		}},
-		{Name: "ipv6/udp-origdstaddr", Run: func(e *harness.Env) {
+		{Name: "ipv6/udp-original-destination", Run: func(e *harness.Env) {
 			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			e.Check("bind", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
 			e.SetInt("IPV6_RECVORIGDSTADDR", rx, unix.SOL_IPV6, unix.IPV6_RECVORIGDSTADDR, 1)
@@ -537,6 +538,45 @@ func ipv6Scenarios() []harness.Scenario {
 			oob := appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, sa6(v6Loopback, e.BasePort))
 			n, err = tx.SendMsg([]byte("x"), oob, sa6(v6Loopback, e.BasePort), 0)
 			e.Rec("send with IPV6_ORIGDSTADDR", n, err)
+		}},
+		{Name: "ipv6/udp-error-queue-connected", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			e.Check("connect", s.Connect(sa6(v6Loopback, e.BasePort)))
+			_, _, _, _, err := s.RecvMsg(make([]byte, 16), make([]byte, 128), unix.MSG_ERRQUEUE)
+			e.Rec("errqueue empty", err)
+			n, err := s.SendMsg([]byte("nobody home"), nil, nil, 0)
+			e.Rec("send", n, err)
+			r, _ := s.Poll(unix.EPOLLERR, 2*time.Second)
+			e.Rec("poll", fmt.Sprintf("%#x", r))
+			buf, oob := make([]byte, 64), make([]byte, 128)
+			// MSG_PEEK does not keep the error: ipv6_recv_error dequeues.
+			n, oobn, fl, from, err := s.RecvMsg(buf, oob, unix.MSG_ERRQUEUE|unix.MSG_PEEK)
+			e.Rec("errqueue peek", n, fmt.Sprintf("flags=%#x", fl), e.SA(from), buf[:max(n, 0)], harness.Cmsgs(oob[:max(oobn, 0)]), err)
+			_, _, _, _, err = s.RecvMsg(buf, oob, unix.MSG_ERRQUEUE)
+			e.Rec("errqueue again", err)
+			_, _, _, _, err = s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+			e.Rec("recv", err)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			// A second error, then IPV6_RECVERR off purges the queue.
+			n, err = s.SendMsg([]byte("again"), nil, nil, 0)
+			e.Rec("send again", n, err)
+			s.Poll(unix.EPOLLERR, 2*time.Second)
+			e.SetInt("IPV6_RECVERR 0", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 0)
+			_, _, _, _, err = s.RecvMsg(buf, oob, unix.MSG_ERRQUEUE)
+			e.Rec("errqueue after IPV6_RECVERR 0", err)
+		}},
+		{Name: "ipv6/udp-error-queue-ctrunc", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			e.Check("connect", s.Connect(sa6(v6Loopback, e.BasePort)))
+			n, err := s.SendMsg([]byte("nobody home"), nil, nil, 0)
+			e.Rec("send", n, err)
+			s.Poll(unix.EPOLLERR, 2*time.Second)
+			// A short control buffer: the message is cut, MSG_CTRUNC.
+			buf := make([]byte, 4)
+			n, oobn, fl, _, err := s.RecvMsg(buf, make([]byte, 20), unix.MSG_ERRQUEUE)
+			e.Rec("errqueue, 20-byte control, 4-byte buffer", n, oobn, fmt.Sprintf("flags=%#x", fl), err)
 		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
