@@ -61,7 +61,16 @@ func (b *base) setMembershipOpt(name int, val []byte) (handled bool, err error) 
 
 func (b *base) msfLimits() options.MsfilterLimits {
 	sys := b.s.Sysctl()
-	return options.MsfilterLimits{OptmemMax: sys.Int("net.core.optmem_max"), MaxMsf: sys.Int("net.ipv4.igmp_max_msf")}
+	l := options.MsfilterLimits{OptmemMax: sys.Int("net.core.optmem_max"), MaxMsf: sys.Int("net.ipv4.igmp_max_msf")}
+	// A personality's own limits (SetMulticastLimits); op is held by
+	// every caller of msfLimits.
+	if o := b.memb.limits; o.sources > 0 {
+		l.MaxMsf = o.sources
+	}
+	if b.memb.limits.noOptmem {
+		l.OptmemMax = int(^uint(0) >> 1)
+	}
+	return l
 }
 
 func (b *base) setMembershipLocked(name int, val []byte) error {

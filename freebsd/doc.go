@@ -99,8 +99,11 @@
 //     (source before interface) and inp_join_group's, inp_leave_group's and
 //     inp_block_unblock_source's errors, and the same through MCAST_JOIN_GROUP
 //     and the other protocol-independent options with FreeBSD's struct
-//     group_req and group_source_req; only datagram and raw sockets
-//     (EOPNOTSUPP).
+//     group_req and group_source_req, and IP_MSFILTER (struct
+//     __msfilterreq, whose msfr_srcs pointer stands for the
+//     sockaddr_storage array after the structure in the option buffer, as
+//     endpoint's SIOCGIFCONF does; net.inet.ip.mcast.maxsocksrc); only
+//     datagram and raw sockets (EOPNOTSUPP).
 //
 // Multicast limits are FreeBSD's: IP_MAX_MEMBERSHIPS (4095, then
 // ETOOMANYREFS) per socket and net.inet.ip.mcast.maxgrpsrc (sources of a
@@ -108,16 +111,20 @@
 // ENOSPC); the wrapped socket's Linux limits are lifted
 // (endpoint.SetMulticastLimits).
 //
-// Not done: IP_MSFILTER (the full-state API, and with it
-// net.inet.ip.mcast.maxsocksrc) answers ENOPROTOOPT (never a silent
-// success); raw sockets receive the IP header as the stack delivers it
-// (network order; FreeBSD 8 hands ip_len and ip_off over in host order);
-// joining with INADDR_ANY takes the first
-// non-loopback interface rather than the group's route. A FreeBSD-personality raw
-// socket gets no control messages and no IP_MINTTL check of its own, and a
-// header-included datagram over the MTU without DF is EMSGSIZE (FreeBSD
-// fragments it). TTL 0 (allowed by FreeBSD) leaves as TTL 0 on UDP; on TCP and
-// raw sockets it is kept and read back but packets leave with the default
-// TTL. A directed broadcast is the subnet's all-ones address only (not
-// in_broadcast's all-zeros network address).
+// Not done, or done differently (each listed in the README too):
+//
+//   - raw sockets of the personality get no control messages, receive the
+//     IP header as the stack delivers it (network order; FreeBSD 8 hands
+//     ip_len and ip_off over in host order), and have no IP_MINTTL or
+//     IP_ONESBCAST of their own; a header-included datagram over the MTU
+//     without DF is EMSGSIZE (FreeBSD fragments it);
+//   - TTL 0 (allowed by FreeBSD) leaves as 0 on UDP only; TCP and raw
+//     sockets keep and read it back but send with the default TTL;
+//   - joining with INADDR_ANY takes the first non-loopback interface with
+//     an address rather than the group's route; a directed broadcast is the
+//     subnet's all-ones address only (not in_broadcast's all-zeros network
+//     address);
+//   - SOL_SOCKET (0xffff) knows SO_REUSEADDR, SO_BROADCAST and SO_REUSEPORT
+//     only (ENOPROTOOPT for the others); IPPROTO_TCP and IPPROTO_UDP options
+//     keep Linux's numbers and rules.
 package freebsd

@@ -92,6 +92,7 @@ var knobDefaults = map[string]int{
 	"net.inet.ip.portrange.randomtime":   45,
 	"net.inet.ip.mcast.loop":             1,   // IP_DEFAULT_MULTICAST_LOOP
 	"net.inet.ip.mcast.maxgrpsrc":        512, // IP_MAX_GROUP_SRC_FILTER
+	"net.inet.ip.mcast.maxsocksrc":       128, // IP_MAX_SOCK_SRC_FILTER
 }
 
 var (

@@ -3,6 +3,7 @@ package freebsd
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,6 +35,9 @@ type membership struct {
 	group   netip.Addr
 	include bool // MCAST_INCLUDE; else MCAST_EXCLUDE
 	sources []netip.Addr
+	// left: the wrapped Linux socket has left the group (an include-mode
+	// membership emptied, which FreeBSD keeps and Linux leaves).
+	left bool
 }
 
 func (m *membership) has(a netip.Addr) int {
@@ -50,7 +54,7 @@ func isMcastOpt(name int) bool {
 	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
 		IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP, IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE,
 		MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP, MCAST_JOIN_SOURCE_GROUP, MCAST_LEAVE_SOURCE_GROUP,
-		MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE:
+		MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE, IP_MSFILTER:
 		return true
 	}
 	return false
@@ -167,6 +171,8 @@ func (s *Socket) setMcast(name int, val []byte) error {
 		return s.leaveGroup(name, val)
 	case IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE:
 		return s.blockUnblock(name == IP_BLOCK_SOURCE, val)
+	case IP_MSFILTER:
+		return s.setMsfilter(val)
 	default:
 		return s.groupReq(name, val)
 	}
@@ -400,6 +406,7 @@ func (s *Socket) joinAt(ifindex int, group, source netip.Addr, withSource bool) 
 			imo.members = append(imo.members, m)
 		}
 		m.sources = append(m.sources, source)
+		m.left = false
 		return nil
 	}
 	var mreqn [12]byte
@@ -455,6 +462,7 @@ func (s *Socket) leaveAt(ifindex int, group, source netip.Addr, withSource bool)
 			return err
 		}
 		m.sources = append(m.sources[:j], m.sources[j+1:]...)
+		m.left = len(m.sources) == 0
 		Sysctl(s.st).releaseGroupSource(m.ifindex, group, source)
 		return nil
 	}
@@ -569,4 +577,181 @@ func (s *Socket) getMcast(name int, buf []byte) (int, error) {
 	}
 	// IP_MSFILTER and the others of inp_getmoptions are not kept here.
 	return 0, unix.ENOPROTOOPT
+}
+
+// FreeBSD/amd64 struct __msfilterreq: msfr_ifindex, msfr_fmode,
+// msfr_nsrcs, 4 bytes of padding, msfr_group (sockaddr_storage) and the
+// msfr_srcs pointer. The bytes-in API has no user memory to point into, so
+// a non-zero msfr_srcs stands for the sockaddr_storage array that follows
+// the structure in the option buffer (as endpoint's SIOCGIFCONF does).
+const SizeofMsfilterreq = 16 + 128 + 8
+
+// FreeBSD's filter modes (netinet/in.h).
+const (
+	MCAST_UNDEFINED = 0
+	MCAST_INCLUDE   = 1
+	MCAST_EXCLUDE   = 2
+)
+
+// setMsfilter is inp_set_source_filters (s.mu held): the structure copied
+// whole (EINVAL), more sources than net.inet.ip.mcast.maxsocksrc ENOBUFS,
+// a mode other than INCLUDE/EXCLUDE EINVAL, the group's sockaddr EINVAL,
+// not multicast EINVAL, msfr_ifindex 0 or past the last interface
+// EADDRNOTAVAIL, not a member EADDRNOTAVAIL; each source must be AF_INET
+// (EAFNOSUPPORT) with ss_len 16 (EINVAL); the group's source count
+// (maxgrpsrc) gives ENOSPC.
+func (s *Socket) setMsfilter(val []byte) error {
+	if len(val) < SizeofMsfilterreq {
+		return unix.EINVAL
+	}
+	ifindex := int(binary.LittleEndian.Uint32(val[0:4]))
+	fmode := binary.LittleEndian.Uint32(val[4:8])
+	nsrcs := binary.LittleEndian.Uint32(val[8:12])
+	k := Sysctl(s.st)
+	if int64(nsrcs) > int64(k.int("net.inet.ip.mcast.maxsocksrc")) {
+		return unix.ENOBUFS
+	}
+	if fmode != MCAST_EXCLUDE && fmode != MCAST_INCLUDE {
+		return unix.EINVAL
+	}
+	group, err := groupSockaddr(val[16:])
+	if err != nil {
+		return err
+	}
+	if !group.IsMulticast() {
+		return unix.EINVAL
+	}
+	if ifindex == 0 || ifindex > s.maxIfindex() {
+		return unix.EADDRNOTAVAIL
+	}
+	if _, ok := s.st.InterfaceByIndex(ifindex); !ok {
+		return unix.EADDRNOTAVAIL
+	}
+	imo, err := s.findmoptions()
+	if err != nil {
+		return err
+	}
+	_, m := imo.match(ifindex, group)
+	if m == nil {
+		return unix.EADDRNOTAVAIL
+	}
+	var srcs []netip.Addr
+	if nsrcs > 0 {
+		if binary.LittleEndian.Uint64(val[144:152]) == 0 || len(val) < SizeofMsfilterreq+int(nsrcs)*128 {
+			return unix.EFAULT // copyin from msfr_srcs
+		}
+		for i := 0; i < int(nsrcs); i++ {
+			b := val[SizeofMsfilterreq+i*128:]
+			if b[1] != AF_INET {
+				return unix.EAFNOSUPPORT
+			}
+			if b[0] != SizeofSockaddrIn {
+				return unix.EINVAL
+			}
+			a := netip.AddrFrom4([4]byte(b[4:8]))
+			if !slices.Contains(srcs, a) {
+				srcs = append(srcs, a)
+			}
+		}
+	}
+	// The group's source count moves from the old list to the new one.
+	for _, a := range m.sources {
+		k.releaseGroupSource(ifindex, group, a)
+	}
+	for i, a := range srcs {
+		if err := k.holdGroupSource(ifindex, group, a); err != nil {
+			for _, b := range srcs[:i] {
+				k.releaseGroupSource(ifindex, group, b)
+			}
+			for _, b := range m.sources {
+				_ = k.holdGroupSource(ifindex, group, b)
+			}
+			return err
+		}
+	}
+	addr := s.ifAddr(ifindex)
+	if m.left {
+		var mreqn [12]byte
+		copy(mreqn[0:4], group.AsSlice())
+		binary.NativeEndian.PutUint32(mreqn[8:], uint32(ifindex))
+		if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreqn[:]); err != nil {
+			return err
+		}
+		m.left = false
+	}
+	// Linux's struct ip_msfilter; its modes are EXCLUDE 0, INCLUDE 1.
+	lmode := uint32(0)
+	if fmode == MCAST_INCLUDE {
+		lmode = 1
+	}
+	lin := make([]byte, 16+4*len(srcs))
+	copy(lin[0:4], group.AsSlice())
+	copy(lin[4:8], addr.AsSlice())
+	binary.NativeEndian.PutUint32(lin[8:], lmode)
+	binary.NativeEndian.PutUint32(lin[12:], uint32(len(srcs)))
+	for i, a := range srcs {
+		copy(lin[16+4*i:], a.AsSlice())
+	}
+	if err := s.in.SetSockOpt(unix.SOL_IP, unix.IP_MSFILTER, lin); err != nil {
+		for _, a := range srcs {
+			k.releaseGroupSource(ifindex, group, a)
+		}
+		for _, b := range m.sources {
+			_ = k.holdGroupSource(ifindex, group, b)
+		}
+		return err
+	}
+	m.include, m.sources = fmode == MCAST_INCLUDE, srcs
+	m.left = m.include && len(srcs) == 0 // Linux leaves an empty include filter
+	return nil
+}
+
+// getMsfilter is inp_get_source_filters: msfr_ifindex 0, past the last
+// interface or missing EINVAL, not a member EADDRNOTAVAIL; the mode, the
+// sources that fit in msfr_nsrcs written after the structure when
+// msfr_srcs is set, and msfr_nsrcs set to how many there are. Without
+// ip_moptions, EADDRNOTAVAIL (inp_getmoptions).
+func (s *Socket) getMsfilter(buf []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.o.imo == nil {
+		return 0, unix.EADDRNOTAVAIL
+	}
+	if len(buf) < SizeofMsfilterreq {
+		return 0, unix.EINVAL
+	}
+	ifindex := int(binary.LittleEndian.Uint32(buf[0:4]))
+	if ifindex == 0 || ifindex > s.maxIfindex() {
+		return 0, unix.EINVAL
+	}
+	if _, ok := s.st.InterfaceByIndex(ifindex); !ok {
+		return 0, unix.EINVAL
+	}
+	group := netip.AddrFrom4([4]byte(buf[20:24]))
+	_, m := s.o.imo.match(ifindex, group)
+	if m == nil {
+		return 0, unix.EADDRNOTAVAIL
+	}
+	fmode := uint32(MCAST_EXCLUDE)
+	if m.include {
+		fmode = MCAST_INCLUDE
+	}
+	room := int(binary.LittleEndian.Uint32(buf[8:12]))
+	if binary.LittleEndian.Uint64(buf[144:152]) != 0 && room > 0 {
+		for i, a := range m.sources {
+			if i >= room {
+				break
+			}
+			off := SizeofMsfilterreq + i*128
+			if off+128 > len(buf) {
+				return 0, unix.EFAULT
+			}
+			clear(buf[off : off+128])
+			buf[off], buf[off+1] = SizeofSockaddrIn, AF_INET
+			copy(buf[off+4:off+8], a.AsSlice())
+		}
+	}
+	binary.LittleEndian.PutUint32(buf[4:8], fmode)
+	binary.LittleEndian.PutUint32(buf[8:12], uint32(len(m.sources)))
+	return SizeofMsfilterreq, nil
 }

@@ -27,16 +27,6 @@ func copyOutInt(buf []byte, v int32) int {
 	return copyOut(buf, b[:])
 }
 
-// unsupported are ip(4)'s options this personality does not implement yet;
-// they answer ENOPROTOOPT (never a silent success).
-func unsupported(name int) bool {
-	switch name {
-	case IP_MSFILTER:
-		return true
-	}
-	return false
-}
-
 // SetSockOpt is setsockopt(2) with FreeBSD's levels, numbers and rules.
 func (s *Socket) SetSockOpt(level, name int, val []byte) error {
 	switch level {
@@ -113,9 +103,6 @@ func (s *Socket) getSocketLevel(name int, buf []byte) (int, error) {
 }
 
 func (s *Socket) setIP(name int, val []byte) error {
-	if unsupported(name) {
-		return unix.ENOPROTOOPT
-	}
 	if isMcastOpt(name) {
 		return s.setMcast(name, val)
 	}
@@ -285,12 +272,14 @@ func b2i(b bool) int32 {
 }
 
 func (s *Socket) getIP(name int, buf []byte) (int, error) {
-	if unsupported(name) {
-		return 0, unix.ENOPROTOOPT
-	}
 	switch name {
 	case IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP:
 		return s.getMcast(name, buf)
+	case IP_MSFILTER:
+		if s.typ != unix.SOCK_DGRAM && s.typ != unix.SOCK_RAW {
+			return 0, unix.EOPNOTSUPP
+		}
+		return s.getMsfilter(buf)
 	case IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_ADD_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP,
 		IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE, MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP, MCAST_JOIN_SOURCE_GROUP,
 		MCAST_LEAVE_SOURCE_GROUP, MCAST_BLOCK_SOURCE, MCAST_UNBLOCK_SOURCE:

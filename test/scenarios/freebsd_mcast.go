@@ -405,5 +405,113 @@ func freebsdMcastScenarios() []harness.BSDScenario {
 				delivered(e, "source joined", s, unix.MSG_DONTWAIT)
 			},
 		},
+		{
+			Name: "freebsd/mcast-msfilter",
+			Cite: "in_mcast.c (FreeBSD 8) inp_set_source_filters: struct __msfilterreq copied whole (EINVAL), msfr_nsrcs over " +
+				"net.inet.ip.mcast.maxsocksrc ENOBUFS, a mode other than MCAST_INCLUDE (1)/MCAST_EXCLUDE (2) EINVAL, msfr_ifindex " +
+				"0 or past if_index EADDRNOTAVAIL, not a member EADDRNOTAVAIL, a source not AF_INET EAFNOSUPPORT or not 16 " +
+				"bytes long EINVAL; inp_getmoptions: no ip_moptions EADDRNOTAVAIL; inp_get_source_filters: the mode, as " +
+				"many sources as msfr_nsrcs has room for, msfr_nsrcs set to their count (msfr_srcs, a user pointer, stands " +
+				"for the sockaddr_storage array after the structure here) (Linux: IP_MSFILTER; the datagrams delivered must " +
+				"match)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				s := bsdUDP(e, h)
+				e.Rec("bind", s.Bind(bsdSA(netip.IPv4Unspecified(), e.BasePort)))
+				msf := func(ifindex, fmode, nsrcs uint32, group netip.Addr, srcs ...netip.Addr) []byte {
+					b := make([]byte, fb.SizeofMsfilterreq+128*len(srcs))
+					binary.LittleEndian.PutUint32(b[0:], ifindex)
+					binary.LittleEndian.PutUint32(b[4:], fmode)
+					binary.LittleEndian.PutUint32(b[8:], nsrcs)
+					b[16], b[17] = fb.SizeofSockaddrIn, fb.AF_INET
+					copy(b[20:24], group.AsSlice())
+					if len(srcs) > 0 {
+						b[144] = 1 // msfr_srcs: the array below
+					}
+					for i, a := range srcs {
+						o := fb.SizeofMsfilterreq + 128*i
+						b[o], b[o+1] = fb.SizeofSockaddrIn, fb.AF_INET
+						copy(b[o+4:o+8], a.AsSlice())
+					}
+					return b
+				}
+				get := func(op string, room int) {
+					b := msf(2, 0, uint32(room), bsdGroup)
+					if room > 0 {
+						b = append(b, make([]byte, 128*room)...)
+						b[144] = 1
+					}
+					n, err := s.GetSockOpt(fb.IPPROTO_IP, fb.IP_MSFILTER, b)
+					if err != nil {
+						e.Rec(op, err)
+						return
+					}
+					e.Rec(op, n, fmt.Sprintf("fmode=%d nsrcs=%d", binary.LittleEndian.Uint32(b[4:]), binary.LittleEndian.Uint32(b[8:])), b[fb.SizeofMsfilterreq:])
+				}
+				set := func(op string, v []byte) { e.Rec(op, s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MSFILTER, v)) }
+				get("get with no multicast options", 0)
+				e.Rec("join", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr)))
+				ex := msf(2, fb.MCAST_EXCLUDE, 1, bsdGroup, e.PeerAddr)
+				set("151 bytes", ex[:151])
+				set("mode 3", msf(2, 3, 1, bsdGroup, e.PeerAddr))
+				set("129 sources", msf(2, fb.MCAST_EXCLUDE, 129, bsdGroup))
+				set("ifindex 0", msf(0, fb.MCAST_EXCLUDE, 1, bsdGroup, e.PeerAddr))
+				set("a group not joined", msf(2, fb.MCAST_EXCLUDE, 1, bsdGroup2, e.PeerAddr))
+				bad := append([]byte(nil), ex...)
+				bad[fb.SizeofMsfilterreq+1] = 28
+				set("a source of family 28", bad)
+				bad = append([]byte(nil), ex...)
+				bad[fb.SizeofMsfilterreq] = 0
+				set("a source with ss_len 0", bad)
+				set("exclude the peer", ex)
+				get("get, room for 2", 2)
+				get("get, room for none", 0)
+				peerMcastSend(e, e.BasePort+2, bsdGroup, e.BasePort, []byte("ex"))
+				delivered(e, "peer excluded", s, fb.MSG_DONTWAIT)
+				set("include the peer", msf(2, fb.MCAST_INCLUDE, 1, bsdGroup, e.PeerAddr))
+				get("get, room for 1", 1)
+				peerMcastSend(e, e.BasePort+3, bsdGroup, e.BasePort, []byte("in"))
+				delivered(e, "peer included", s, fb.MSG_DONTWAIT)
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_DGRAM,0): ok",
+				"bind: ok",
+				"get with no multicast options: EADDRNOTAVAIL",
+				"join: ok",
+				"151 bytes: EINVAL",
+				"mode 3: EINVAL",
+				"129 sources: ENOBUFS",
+				"ifindex 0: EADDRNOTAVAIL",
+				"a group not joined: EADDRNOTAVAIL",
+				"a source of family 28: EAFNOSUPPORT",
+				"a source with ss_len 0: EINVAL",
+				"exclude the peer: ok",
+				"get, room for 2: 152 fmode=2 nsrcs=1 [10020000c61200010000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000]",
+				"get, room for none: 152 fmode=2 nsrcs=1 []",
+				"wire peer excluded: none",
+				"include the peer: ok",
+				"get, room for 1: 152 fmode=1 nsrcs=1 [10020000c6120001000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000]",
+				"wire peer included: [in]",
+			},
+			Linux: func(e *harness.Env) {
+				s := linuxUDP(e)
+				s.Bind(harness.Sockaddr(netip.IPv4Unspecified(), e.BasePort))
+				s.SetSockOpt(unix.SOL_IP, unix.IP_ADD_MEMBERSHIP, mreq4(bsdGroup, e.DUTAddr))
+				lmsf := func(mode uint32) []byte {
+					b := make([]byte, 20)
+					copy(b[0:4], bsdGroup.AsSlice())
+					copy(b[4:8], e.DUTAddr.AsSlice())
+					binary.NativeEndian.PutUint32(b[8:], mode)
+					binary.NativeEndian.PutUint32(b[12:], 1)
+					copy(b[16:20], e.PeerAddr.AsSlice())
+					return b
+				}
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MSFILTER, lmsf(0))
+				peerMcastSend(e, e.BasePort+2, bsdGroup, e.BasePort, []byte("ex"))
+				delivered(e, "peer excluded", s, unix.MSG_DONTWAIT)
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MSFILTER, lmsf(1))
+				peerMcastSend(e, e.BasePort+3, bsdGroup, e.BasePort, []byte("in"))
+				delivered(e, "peer included", s, unix.MSG_DONTWAIT)
+			},
+		},
 	}
 }
