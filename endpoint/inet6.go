@@ -31,7 +31,8 @@ import (
 //
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw and ICMPv6
 // ping sockets, UDP-Lite over IPv6, SOL_IP options on an AF_INET6
-// socket, IPV6_MTU_DISCOVER/IPV6_MTU/IPV6_RECVPATHMTU,
+// socket, setting IPV6_MTU (a fragment size gVisor has no knob for),
+// IPV6_RECVPATHMTU/IPV6_PATHMTU,
 // the MCAST_* source-filter options,
 // IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO and the extension-header
 // options.
@@ -100,6 +101,7 @@ type v6Opts struct {
 	rxHopLimit  bool
 	rxTClass    bool
 	rxOrigDst   bool
+	pmtudisc    int // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
 }
 
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
@@ -107,7 +109,8 @@ const v6DefaultHopLimit = 64
 
 func newSock6(s *stack.Stack, typ, proto int) (Socket, error) {
 	k := &sock6{}
-	k.v6 = v6Opts{unicastHops: -1, mcastHops: 1, mcastLoop: true}
+	// inet6_create: IPV6_PMTUDISC_WANT.
+	k.v6 = v6Opts{unicastHops: -1, mcastHops: 1, mcastLoop: true, pmtudisc: unix.IPV6_PMTUDISC_WANT}
 	g := s.Gvisor()
 	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
 		if typ == unix.SOCK_STREAM {
@@ -151,6 +154,9 @@ func (k *sock6) push() error {
 		return stack.Errno(e)
 	}
 	if e := ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v.tclass); e != nil {
+		return stack.Errno(e)
+	}
+	if e := ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(v.pmtudisc))); e != nil {
 		return stack.Errno(e)
 	}
 	if k.typ != unix.SOCK_STREAM {

@@ -72,7 +72,7 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		}
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
 		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
-		unix.IPV6_RECVERR:
+		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER:
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -159,6 +159,11 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		o.rxTClass = on
 	case unix.IPV6_RECVORIGDSTADDR:
 		o.rxOrigDst = on
+	case unix.IPV6_MTU_DISCOVER:
+		if v < unix.IPV6_PMTUDISC_DONT || v > unix.IPV6_PMTUDISC_OMIT {
+			return unix.EINVAL
+		}
+		o.pmtudisc = v
 	}
 	return nil
 }
@@ -331,6 +336,14 @@ func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
 		v = boolInt(o.rxOrigDst)
 	case unix.IPV6_RECVERR:
 		v = boolInt(k.endpoint().SocketOptions().GetIPv6RecvError())
+	case unix.IPV6_MTU_DISCOVER:
+		v = o.pmtudisc
+	case unix.IPV6_MTU:
+		mtu, err := k.pathMTU()
+		if err != nil {
+			return 0, err
+		}
+		v = mtu
 	default:
 		return 0, unix.ENOPROTOOPT
 	}
@@ -369,4 +382,41 @@ func (k *sock6) getTCP6(name int, buf []byte) (int, error) {
 		return 0, unix.ENOPROTOOPT
 	}
 	return putInt6(buf, v), nil
+}
+
+// pathMTU is getsockopt(IPV6_MTU): the MTU of the route the connected
+// socket caches (dst_mtu), ENOTCONN when it has none.
+func (k *sock6) pathMTU() (int, error) {
+	ep := k.endpoint()
+	remote, e := ep.GetRemoteAddress()
+	if e != nil || remote.Addr.Len() == 0 {
+		return 0, unix.ENOTCONN
+	}
+	local, _ := ep.GetLocalAddress()
+	if remote.Addr.Len() == 4 {
+		var l netip.Addr
+		if local.Addr.Len() == 4 {
+			l = netip.AddrFrom4(local.Addr.As4())
+		}
+		mtu, err := k.s.PathMTU(l, netip.AddrFrom4(remote.Addr.As4()), k.optsSnapshot().bindIf)
+		if err != nil || mtu == 0 {
+			return 0, unix.ENOTCONN
+		}
+		return int(mtu), nil
+	}
+	var src tcpip.Address
+	if local.Addr.Len() == 16 {
+		src = local.Addr
+	}
+	r, e := k.s.Gvisor().FindRoute(remote.NIC, src, remote.Addr, header.IPv6ProtocolNumber, false)
+	if e != nil {
+		return 0, unix.ENOTCONN
+	}
+	defer r.Release()
+	// dst_mtu is the device's MTU (no IPv6 path MTU is learnt yet);
+	// gVisor's route MTU has the IPv6 header taken off.
+	if ifc, ok := k.s.InterfaceByIndex(int(r.NICID())); ok && ifc.MTU != 0 {
+		return int(ifc.MTU), nil
+	}
+	return int(r.MTU()) + header.IPv6MinimumSize, nil
 }

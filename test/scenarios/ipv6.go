@@ -41,6 +41,7 @@ var v6Opts = []struct {
 	{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS},
 	{"IPV6_RECVORIGDSTADDR", unix.IPV6_RECVORIGDSTADDR},
 	{"IPV6_RECVERR", unix.IPV6_RECVERR},
+	{"IPV6_MTU_DISCOVER", unix.IPV6_MTU_DISCOVER},
 }
 
 // v6Kinds are the AF_INET6 socket kinds served.
@@ -105,6 +106,7 @@ func ipv6Scenarios() []harness.Scenario {
 					{"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT, []int32{-3, 0}},
 					{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS, []int32{1}},
 					{"IPV6_V6ONLY", unix.IPV6_V6ONLY, []int32{2, 0}},
+					{"IPV6_MTU_DISCOVER", unix.IPV6_MTU_DISCOVER, []int32{-1, 6, 2, 5, 0}},
 				} {
 					for _, v := range c.vals {
 						if e.SetInt(fmt.Sprintf("%s set %s %d", k.name, c.name, v), s, unix.SOL_IPV6, c.opt, v) == nil {
@@ -577,6 +579,22 @@ func ipv6Scenarios() []harness.Scenario {
 			buf := make([]byte, 4)
 			n, oobn, fl, _, err := s.RecvMsg(buf, make([]byte, 20), unix.MSG_ERRQUEUE)
 			e.Rec("errqueue, 20-byte control, 4-byte buffer", n, oobn, fmt.Sprintf("flags=%#x", fl), err)
+		}},
+		{Name: "ipv6/path-mtu", Run: func(e *harness.Env) {
+			u := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.GetInt("udp IPV6_MTU unconnected", u, unix.SOL_IPV6, unix.IPV6_MTU)
+			e.Check("connect", u.Connect(sa6(v6Loopback, e.BasePort)))
+			e.GetInt("udp IPV6_MTU to ::1", u, unix.SOL_IPV6, unix.IPV6_MTU)
+			m := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("connect v4-mapped", m.Connect(sa6(v4Mapped, e.BasePort)))
+			e.GetInt("udp IPV6_MTU to ::ffff:127.0.0.1", m, unix.SOL_IPV6, unix.IPV6_MTU)
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort+1)))
+			e.Check("listen", l.Listen(4))
+			e.GetInt("tcp IPV6_MTU listening", l, unix.SOL_IPV6, unix.IPV6_MTU)
+			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Check("tcp connect", c.Connect(sa6(v6Loopback, e.BasePort+1)))
+			e.GetInt("tcp IPV6_MTU connected", c, unix.SOL_IPV6, unix.IPV6_MTU)
 		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
