@@ -35,9 +35,10 @@
 //   - msghdr flags (MSG_DONTWAIT 0x80, MSG_TRUNC 0x10, MSG_CTRUNC 0x20,
 //     MSG_WAITALL 0x40, MSG_EOR 8, MSG_NOSIGNAL 0x20000).
 //
-// IP_MINTTL also drops UDP datagrams below it on arrival (udp_input; the
-// stack's own check, endpoint.SetDatagramMinTTL), where Linux's applies to
-// TCP only.
+// IP_MINTTL also drops UDP and raw datagrams below it (udp_input and
+// rip_input; for UDP the stack's own check, endpoint.SetDatagramMinTTL, for
+// raw sockets recvmsg's), where Linux's applies to TCP only. Raw sockets
+// get the same control messages as UDP (rip_input calls ip_savecontrol).
 //
 // Defaults follow FreeBSD where they differ: UDP and raw sockets leave
 // without DF unless IP_DONTFRAG is set (the wrapped socket runs with
@@ -113,11 +114,12 @@
 //
 // Not done, or done differently (each listed in the README too):
 //
-//   - raw sockets of the personality get no control messages, receive the
-//     IP header as the stack delivers it (network order; FreeBSD 8 hands
-//     ip_len and ip_off over in host order), and have no IP_MINTTL or
-//     IP_ONESBCAST of their own; a header-included datagram over the MTU
-//     without DF is EMSGSIZE (FreeBSD fragments it);
+//   - raw sockets of the personality receive the IP header as the stack
+//     delivers it (network order; FreeBSD 8 hands ip_len and ip_off over
+//     in host order) and have no IP_ONESBCAST; a header-included datagram
+//     over the MTU without DF is EMSGSIZE (FreeBSD fragments it); their
+//     IP_MINTTL drops datagrams when they are read, so poll may report one
+//     that recvmsg then discards;
 //   - TTL 0 (allowed by FreeBSD) leaves as 0 on UDP only; TCP and raw
 //     sockets keep and read it back but send with the default TTL;
 //   - joining with INADDR_ANY takes the first non-loopback interface with

@@ -252,9 +252,33 @@ func (s *Socket) RecvMsg(p, oob []byte, flags int) (n, oobn, recvflags int, from
 	if s.typ != unix.SOCK_STREAM {
 		inOob = make([]byte, 256)
 	}
-	n, ion, rf, lfrom, err := s.in.RecvMsg(p, inOob, linuxFlags(flags))
-	if err != nil {
-		return n, 0, bsdFlags(rf), bsdSockaddr(lfrom), err
+	lflags := linuxFlags(flags)
+	var (
+		ion   int
+		rf    int
+		lfrom []byte
+	)
+	// rip_input drops a datagram under IP_MINTTL before it is queued;
+	// here the wrapped raw socket has queued it, so it is taken off and
+	// the next one read (bounded by what is queued).
+	for tries := 0; ; tries++ {
+		n, ion, rf, lfrom, err = s.in.RecvMsg(p, inOob, lflags)
+		if err != nil {
+			return n, 0, bsdFlags(rf), bsdSockaddr(lfrom), err
+		}
+		if s.typ != unix.SOCK_RAW || tries >= 1<<16 {
+			break
+		}
+		s.mu.Lock()
+		minttl := s.o.minttl
+		s.mu.Unlock()
+		ttl, ok := linuxTTL(inOob[:ion])
+		if minttl == 0 || !ok || ttl >= minttl {
+			break
+		}
+		if lflags&unix.MSG_PEEK != 0 {
+			_, _, _, _, _ = s.in.RecvMsg(nil, nil, unix.MSG_DONTWAIT)
+		}
 	}
 	recvflags = bsdFlags(rf &^ unix.MSG_CTRUNC)
 	if ion > 0 {
@@ -265,6 +289,17 @@ func (s *Socket) RecvMsg(p, oob []byte, flags int) (n, oobn, recvflags int, from
 		}
 	}
 	return n, oobn, recvflags, bsdSockaddr(lfrom), nil
+}
+
+// linuxTTL finds the IP_TTL control message of the wrapped socket.
+func linuxTTL(lin []byte) (uint8, bool) {
+	p := options.NewCmsgParser(lin)
+	for m, ok := p.Next(); ok; m, ok = p.Next() {
+		if m.Level == unix.SOL_IP && m.Type == unix.IP_TTL && len(m.Data) >= 4 {
+			return uint8(binary.NativeEndian.Uint32(m.Data)), true
+		}
+	}
+	return 0, false
 }
 
 // copyControl copies control messages (each CMSG_SPACE long, as

@@ -154,11 +154,15 @@ func (s *Socket) setIP(name int, val []byte) error {
 			return err
 		}
 		// udp_input and rip_input check it too; Linux's IP_MINTTL is
-		// TCP's only, so UDP gets the stack's own check.
+		// TCP's only, so UDP gets the stack's own check and raw sockets
+		// this one's (RecvMsg, from the datagram's IP_TTL).
 		if err := endpoint.SetDatagramMinTTL(s.in, uint8(v)); err != nil && err != unix.EOPNOTSUPP {
 			return err
 		}
 		s.o.minttl = uint8(v)
+		if err := s.syncRecvTTL(); err != nil {
+			return err
+		}
 	case IP_RECVOPTS:
 		s.o.recvOpts = on
 	case IP_RECVRETOPTS:
@@ -170,10 +174,10 @@ func (s *Socket) setIP(name int, val []byte) error {
 		s.o.recvIF = on
 		return s.syncPktinfo()
 	case IP_RECVTTL:
-		if err := s.setInnerBool(unix.IP_RECVTTL, on); err != nil {
+		s.o.recvTTL = on
+		if err := s.syncRecvTTL(); err != nil {
 			return err
 		}
-		s.o.recvTTL = on
 	case IP_RECVTOS:
 		if err := s.setInnerBool(unix.IP_RECVTOS, on); err != nil {
 			return err
@@ -256,6 +260,12 @@ func (s *Socket) setInnerBool(name int, on bool) error {
 		return nil // no control messages on TCP; the flag is only kept
 	}
 	return s.in.SetSockOpt(unix.SOL_IP, name, le32(v))
+}
+
+// syncRecvTTL asks the wrapped socket for IP_TTL messages while
+// IP_RECVTTL, or on a raw socket IP_MINTTL, needs them (s.mu held).
+func (s *Socket) syncRecvTTL() error {
+	return s.setInnerBool(unix.IP_RECVTTL, s.o.recvTTL || s.typ == unix.SOCK_RAW && s.o.minttl > 0)
 }
 
 // syncPktinfo asks the wrapped socket for IP_PKTINFO while IP_RECVDSTADDR

@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -94,6 +96,40 @@ func freebsdRawScenarios() []harness.BSDScenario {
 				binary.BigEndian.PutUint16(d[24:], 10)
 				s.SendMsg(d, nil, to, 0)
 				tap.expectPorts(e, "peer sees", e.BasePort+1, true)
+			},
+		},
+		{
+			Name: "freebsd/raw-recv-control-and-minttl",
+			Cite: "raw_ip.c rip_input (FreeBSD 8): a datagram under inp_ip_minttl is not appended; with INP_CONTROLOPTS " +
+				"ip_savecontrol adds IP_RECVDSTADDR and IP_RECVTTL as for UDP (no Linux equivalent for the drop: Linux's " +
+				"IP_MINTTL is TCP's)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				s, err := h.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+				e.Check("bsd socket(AF_INET,SOCK_RAW,IPPROTO_UDP)", err)
+				e.Rec("set IP_RECVDSTADDR", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_RECVDSTADDR, bsdInt(1)))
+				e.Rec("set IP_RECVTTL", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_RECVTTL, bsdInt(1)))
+				e.Rec("set IP_MINTTL 64", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_MINTTL, bsdInt(64)))
+				peerSend(e, e.BasePort+2, e.DUTAddr, e.BasePort, 63, 0, []byte("63"))
+				peerSend(e, e.BasePort+3, e.DUTAddr, e.BasePort, 64, 0, []byte("64"))
+				time.Sleep(200 * time.Millisecond)
+				for i := 0; i < 2; i++ {
+					s.Poll(unix.EPOLLIN, 300*time.Millisecond)
+					p, oob := make([]byte, 128), make([]byte, 128)
+					n, oobn, fl, from, err := s.RecvMsg(p, oob, fb.MSG_DONTWAIT)
+					if err != nil {
+						e.Rec("recvmsg", err)
+						continue
+					}
+					e.Rec("recvmsg", n, fmt.Sprintf("flags=%#x ttl=%d payload=%q", fl, p[8], p[28:n]), bsdSAString(e, from), bsdCmsgs(h, oob[:oobn]))
+				}
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_RAW,IPPROTO_UDP): ok",
+				"set IP_RECVDSTADDR: ok",
+				"set IP_RECVTTL: ok",
+				"set IP_MINTTL 64: ok",
+				"recvmsg: 30 flags=0x0 ttl=64 payload=\"64\" bsd-inet:16:198.18.0.1:0 {len=20 0/7/c6120002 len=17 0/65/40}",
+				"recvmsg: EAGAIN",
 			},
 		},
 	}
