@@ -134,3 +134,48 @@ func TestInet6TCPDualStack(t *testing.T) {
 		t.Fatalf("v6only connect to v4-mapped: %v", err)
 	}
 }
+
+// TestInet6CloseWakesBlockedCalls: Close ends a blocked recvmsg and
+// accept with EBADF, as the AF_INET sockets' Close does.
+func TestInet6CloseWakesBlockedCalls(t *testing.T) {
+	s := newStack(t, 0, nil)
+	u, err := New(s, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Bind(sa6("[::1]:0")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(s, unix.AF_INET6, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Bind(sa6("[::1]:0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	go func() {
+		_, _, _, _, err := u.RecvMsg(make([]byte, 8), nil, 0)
+		errs <- err
+	}()
+	go func() {
+		_, _, err := l.Accept(0)
+		errs <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	u.Close()
+	l.Close()
+	for i := 0; i < 2; i++ {
+		select {
+		case err := <-errs:
+			if err != unix.EBADF {
+				t.Errorf("blocked call ended with %v, want EBADF", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a blocked call did not end at Close")
+		}
+	}
+}
