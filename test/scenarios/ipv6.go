@@ -596,6 +596,36 @@ func ipv6Scenarios() []harness.Scenario {
 			e.Check("tcp connect", c.Connect(sa6(v6Loopback, e.BasePort+1)))
 			e.GetInt("tcp IPV6_MTU connected", c, unix.SOL_IPV6, unix.IPV6_MTU)
 		}},
+		{Name: "ipv6/bind-conflicts", Run: func(e *harness.Env) {
+			for _, k := range v6Kinds {
+				p := e.BasePort + 2*(k.typ-1)
+				first := e.Socket(e.DUT, unix.AF_INET6, k.typ, 0)
+				e.Rec(k.name+" bind [::]", first.Bind(sa6(netip.IPv6Unspecified(), p)))
+				if k.typ == unix.SOCK_STREAM {
+					e.Rec(k.name+" listen", first.Listen(4))
+				}
+				try := func(op string, family int, sa []byte, reuse bool) {
+					s := e.Socket(e.DUT, family, k.typ, 0)
+					if reuse {
+						e.SetInt(op+" SO_REUSEADDR", s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+					}
+					e.Rec(k.name+" bind "+op, s.Bind(sa))
+					s.Close()
+				}
+				try("AF_INET 0.0.0.0", unix.AF_INET, harness.Sockaddr(netip.IPv4Unspecified(), p), false)
+				try("AF_INET 127.0.0.1", unix.AF_INET, harness.Sockaddr(v4Loopback, p), false)
+				try("::1", unix.AF_INET6, sa6(v6Loopback, p), false)
+				try("v4-mapped 127.0.0.1", unix.AF_INET6, sa6(v4Mapped, p), false)
+				try("[::] again", unix.AF_INET6, sa6(netip.IPv6Unspecified(), p), false)
+				try("::1 with SO_REUSEADDR", unix.AF_INET6, sa6(v6Loopback, p), true)
+				// A v6-only socket on another port leaves IPv4's free.
+				only := e.Socket(e.DUT, unix.AF_INET6, k.typ, 0)
+				e.SetInt(k.name+" IPV6_V6ONLY", only, unix.SOL_IPV6, unix.IPV6_V6ONLY, 1)
+				e.Rec(k.name+" bind v6only [::]", only.Bind(sa6(netip.IPv6Unspecified(), p+1)))
+				try("AF_INET beside v6only", unix.AF_INET, harness.Sockaddr(netip.IPv4Unspecified(), p+1), false)
+				try("::1 beside v6only", unix.AF_INET6, sa6(v6Loopback, p+1), false)
+			}
+		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			group := netip.MustParseAddr("ff02::1:3")
