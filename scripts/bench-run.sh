@@ -387,10 +387,11 @@ for r in $(seq "$reps"); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# cell B MTU TEST FIELD FORMAT: "median (min–max)" over the repetitions
-# (field 4, 5 or 6), "fail" if any failed, "-" if not run.
+# cell B MTU TEST FIELD FORMAT [median]: "median (min–max)" over the
+# repetitions (field 4, 5 or 6), the median alone with a sixth argument,
+# "fail" if any failed, "-" if not run.
 cell() {
-	awk -v b="$1" -v m="$2" -v t="$3" -v f="$4" -v fmt="$5" '
+	awk -v b="$1" -v m="$2" -v t="$3" -v f="$4" -v fmt="$5" -v bare="${6:-}" '
 		$1 == b && $2 == m && $3 == t { if ($f == "fail") bad = 1; v[n++] = $f }
 		END {
 			if (n == 0) { print "-"; exit }
@@ -398,7 +399,7 @@ cell() {
 			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
 			med = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
 			out = sprintf(fmt, med)
-			if (n > 1) out = out " (" sprintf(fmt, v[0]) "–" sprintf(fmt, v[n - 1]) ")"
+			if (n > 1 && bare == "") out = out " (" sprintf(fmt, v[0]) "–" sprintf(fmt, v[n - 1]) ")"
 			print out
 		}' "$tmp/results"
 }
@@ -428,7 +429,7 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 			printf '| %s | %s | %s | %s | %s |' "$name" "$(frames "$b")" "$mtu" \
 				"$(cell "$b" "$mtu" tcp-up 4 %.2f)" "$(cell "$b" "$mtu" tcp-down 4 %.2f)"
 			for u in $udprates; do
-				printf ' %s (%s %%) |' "$(cell "$b" "$mtu" "udp-$u" 4 %.3f)" "$(cell "$b" "$mtu" "udp-$u" 5 %.1f)"
+				printf ' %s (%s %%) |' "$(cell "$b" "$mtu" "udp-$u" 4 %.3f median)" "$(cell "$b" "$mtu" "udp-$u" 5 %.1f median)"
 			done
 			echo
 		done
