@@ -66,10 +66,11 @@
 // IP_RECVIF, IP_RECVOPTS/IP_RECVRETOPTS (kept and read back; FreeBSD's
 // ip_savecontrol delivers nothing for them: "notyet"), and:
 //
-//   - IP_ONESBCAST (UDP): a datagram to an interface's directed broadcast
-//     address leaves to 255.255.255.255 through that interface; any
-//     broadcast needs SO_BROADCAST (EACCES) and is never fragmented
-//     (EMSGSIZE over the interface MTU), as ip_output decides;
+//   - IP_ONESBCAST (UDP, and raw without IP_HDRINCL): a datagram to an
+//     interface's directed broadcast address leaves to 255.255.255.255
+//     through that interface; a broadcast needs SO_BROADCAST (EACCES) but
+//     from a raw socket (rip_output always allows it) and is never
+//     fragmented (EMSGSIZE over the interface MTU), as ip_output decides;
 //   - IP_BINDANY: FreeBSD's PRIV_NETINET_BINDANY is the stack's
 //     CapNetAdmin (EPERM without it, before the value is read); the socket
 //     binds and sends from any address (IP_FREEBIND and IP_TRANSPARENT on
@@ -116,10 +117,10 @@
 //
 //   - raw sockets of the personality receive the IP header as the stack
 //     delivers it (network order; FreeBSD 8 hands ip_len and ip_off over
-//     in host order) and have no IP_ONESBCAST; a header-included datagram
-//     over the MTU without DF is EMSGSIZE (FreeBSD fragments it); their
-//     IP_MINTTL drops datagrams when they are read, so poll may report one
-//     that recvmsg then discards;
+//     in host order) and apply no IP_ONESBCAST with IP_HDRINCL; a
+//     header-included datagram over the MTU without DF is EMSGSIZE
+//     (FreeBSD fragments it); their IP_MINTTL drops datagrams when they are
+//     read, so poll may report one that recvmsg then discards;
 //   - TTL 0 (allowed by FreeBSD) leaves as 0 on UDP only; TCP and raw
 //     sockets keep and read it back but send with the default TTL;
 //   - joining with INADDR_ANY takes the first non-loopback interface with

@@ -83,6 +83,9 @@ func (s *Socket) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			}
 			return len(p), nil
 		}
+		if s.typ == unix.SOCK_RAW && lto != nil {
+			return s.sendRawBroadcast(p, to, lto, lflags)
+		}
 		return s.in.SendMsg(p, nil, lto, lflags)
 	}
 	if len(p)+28 > ipMaxPacket {
@@ -156,6 +159,40 @@ func (s *Socket) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		loob = options.AppendCmsg(loob, unix.SOL_IP, unix.IP_TOS, le32(c.tos))
 	}
 	return s.in.SendMsg(p, loob, lto, lflags)
+}
+
+// sendRawBroadcast is rip_output's send without IP_HDRINCL to a directed
+// broadcast address: rip_output always passes IP_ALLOWBROADCAST (no
+// SO_BROADCAST needed: the wrapped raw socket has it on), ip_output never
+// fragments a broadcast (EMSGSIZE over the interface MTU) and, with
+// IP_ONESBCAST (IP_SENDONES), sends it to INADDR_BROADCAST through the
+// interface that owns the address.
+func (s *Socket) sendRawBroadcast(p, to, lto []byte, lflags int) (int, error) {
+	dst, _ := ParseSockaddrIn(to)
+	ifc, pfx, ok := s.directedBroadcast(dst.Addr())
+	if !ok {
+		return s.in.SendMsg(p, nil, lto, lflags)
+	}
+	s.mu.Lock()
+	ones, optlen := s.o.onesBcast, len(s.o.ipopts)
+	s.mu.Unlock()
+	if optlen > 4 {
+		optlen -= 4
+	} else {
+		optlen = 0
+	}
+	if 20+optlen+len(p) > int(ifc.MTU) {
+		return 0, unix.EMSGSIZE
+	}
+	if !ones {
+		return s.in.SendMsg(p, nil, lto, lflags)
+	}
+	var pi [unix.SizeofInet4Pktinfo]byte
+	binary.NativeEndian.PutUint32(pi[0:4], uint32(ifc.Index))
+	a := pfx.Addr().As4()
+	copy(pi[4:8], a[:])
+	bcast := linuxOf(netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), dst.Port()))
+	return s.in.SendMsg(p, options.AppendCmsg(nil, unix.SOL_IP, unix.IP_PKTINFO, pi[:]), bcast, lflags)
 }
 
 // directedBroadcast finds the interface whose subnet's broadcast address

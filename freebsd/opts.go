@@ -81,6 +81,12 @@ func (s *Socket) setSocketLevel(name int, val []byte) error {
 	if v != 0 {
 		on = 1
 	}
+	if s.typ == unix.SOCK_RAW && ln == unix.SO_BROADCAST {
+		s.mu.Lock()
+		s.o.rawBroadcast = on != 0
+		s.mu.Unlock()
+		return nil
+	}
 	return s.in.SetSockOpt(unix.SOL_SOCKET, ln, le32(on))
 }
 
@@ -92,7 +98,11 @@ func (s *Socket) getSocketLevel(name int, buf []byte) (int, error) {
 		return 0, unix.ENOPROTOOPT
 	}
 	var b [4]byte
-	if _, err := s.in.GetSockOpt(unix.SOL_SOCKET, ln, b[:]); err != nil {
+	if s.typ == unix.SOCK_RAW && ln == unix.SO_BROADCAST {
+		s.mu.Lock()
+		b[0] = byte(b2i(s.o.rawBroadcast))
+		s.mu.Unlock()
+	} else if _, err := s.in.GetSockOpt(unix.SOL_SOCKET, ln, b[:]); err != nil {
 		return 0, err
 	}
 	v := int32(0)

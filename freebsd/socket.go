@@ -39,6 +39,7 @@ type bsdOpts struct {
 	portRange        int
 	hdrincl          bool
 	imo              *moptions
+	rawBroadcast     bool // SO_BROADCAST as set on a raw socket
 }
 
 // New makes a FreeBSD-personality socket on st, with socket(2)'s checks as
@@ -58,8 +59,14 @@ func wrap(st *stack.Stack, in endpoint.Socket, typ int) (*Socket, error) {
 	s.o.ttl = uint8(st.Sysctl().Int("net.ipv4.ip_default_ttl"))
 	if typ == unix.SOCK_RAW {
 		// rip_attach leaves INP_HDRINCL off whatever the protocol;
-		// Linux turns it on for IPPROTO_RAW.
+		// Linux turns it on for IPPROTO_RAW. rip_output always allows
+		// broadcasts: the wrapped socket gets SO_BROADCAST, and the
+		// option's value is kept here (rawBroadcast).
 		if err := in.SetSockOpt(unix.SOL_IP, unix.IP_HDRINCL, le32(0)); err != nil {
+			in.Close()
+			return nil, err
+		}
+		if err := in.SetSockOpt(unix.SOL_SOCKET, unix.SO_BROADCAST, le32(1)); err != nil {
 			in.Close()
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	fb "netsandbox/freebsd"
+	"netsandbox/options"
 	"netsandbox/test/harness"
 )
 
@@ -130,6 +131,73 @@ func freebsdRawScenarios() []harness.BSDScenario {
 				"set IP_MINTTL 64: ok",
 				"recvmsg: 30 flags=0x0 ttl=64 payload=\"64\" bsd-inet:16:198.18.0.1:0 {len=20 0/7/c6120002 len=17 0/65/40}",
 				"recvmsg: EAGAIN",
+			},
+		},
+		{
+			Name: "freebsd/raw-broadcast-onesbcast",
+			Cite: "raw_ip.c rip_output (FreeBSD 8): flags always carry IP_ALLOWBROADCAST (a raw socket sends to a broadcast " +
+				"address without SO_BROADCAST, which reads back 0), INP_ONESBCAST adds IP_SENDONES; ip_output: a broadcast " +
+				"over the interface MTU is EMSGSIZE, with IP_SENDONES ip_dst becomes INADDR_BROADCAST (Linux: a raw socket " +
+				"with SO_BROADCAST, the second datagram sent to 255.255.255.255 with IP_PKTINFO naming the interface)",
+			BSD: func(e *harness.Env, h harness.BSDHost) {
+				tap := tapUDP(e, e.Peer)
+				s, err := h.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+				e.Check("bsd socket(AF_INET,SOCK_RAW,IPPROTO_UDP)", err)
+				bsdGet(e, "get SO_BROADCAST", s, fb.SOL_SOCKET, fb.SO_BROADCAST, 4)
+				udp := func(payload []byte) []byte {
+					b := make([]byte, 8+len(payload))
+					binary.BigEndian.PutUint16(b[0:], uint16(e.BasePort))
+					binary.BigEndian.PutUint16(b[2:], uint16(e.BasePort+1))
+					binary.BigEndian.PutUint16(b[4:], uint16(len(b)))
+					copy(b[8:], payload)
+					return b
+				}
+				to := bsdSA(netip.MustParseAddr("198.18.0.255"), 0)
+				_, err = s.SendMsg(udp([]byte("dir")), nil, to, 0)
+				e.Wire("send to 198.18.0.255", err)
+				tap.expect(e, "peer sees", e.BasePort+1)
+				e.Rec("set IP_ONESBCAST", s.SetSockOpt(fb.IPPROTO_IP, fb.IP_ONESBCAST, bsdInt(1)))
+				_, err = s.SendMsg(udp([]byte("ones")), nil, to, 0)
+				e.Wire("send to 198.18.0.255 with IP_ONESBCAST", err)
+				tap.expect(e, "peer sees", e.BasePort+1)
+				_, err = s.SendMsg(udp(make([]byte, 1473)), nil, to, 0)
+				e.Wire("send 1501 bytes", err)
+			},
+			Want: []string{
+				"bsd socket(AF_INET,SOCK_RAW,IPPROTO_UDP): ok",
+				"get SO_BROADCAST: ok 4 [00000000]",
+				"wire send to 198.18.0.255: ok",
+				"wire peer sees: src=198.18.0.2 dst=198.18.0.255 ttl=64 tos=0x0 df=false opts=[] udplen=11 payload=[646972]",
+				"set IP_ONESBCAST: ok",
+				"wire send to 198.18.0.255 with IP_ONESBCAST: ok",
+				"wire peer sees: src=198.18.0.2 dst=255.255.255.255 ttl=64 tos=0x0 df=false opts=[] udplen=12 payload=[6f6e6573]",
+				"wire send 1501 bytes: EMSGSIZE",
+			},
+			Linux: func(e *harness.Env) {
+				tap := tapUDP(e, e.Peer)
+				s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+				s.SetSockOpt(unix.SOL_SOCKET, unix.SO_BROADCAST, harness.Int32(1))
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MTU_DISCOVER, harness.Int32(unix.IP_PMTUDISC_DONT))
+				udp := func(payload []byte) []byte {
+					b := make([]byte, 8+len(payload))
+					binary.BigEndian.PutUint16(b[0:], uint16(e.BasePort))
+					binary.BigEndian.PutUint16(b[2:], uint16(e.BasePort+1))
+					binary.BigEndian.PutUint16(b[4:], uint16(len(b)))
+					copy(b[8:], payload)
+					return b
+				}
+				_, err := s.SendMsg(udp([]byte("dir")), nil, harness.Sockaddr(netip.MustParseAddr("198.18.0.255"), 0), 0)
+				e.Wire("send to 198.18.0.255", err)
+				tap.expect(e, "peer sees", e.BasePort+1)
+				var pi [12]byte
+				binary.NativeEndian.PutUint32(pi[0:4], 2)
+				_, err = s.SendMsg(udp([]byte("ones")), options.AppendCmsg(nil, unix.SOL_IP, unix.IP_PKTINFO, pi[:]),
+					harness.Sockaddr(netip.AddrFrom4([4]byte{255, 255, 255, 255}), 0), 0)
+				e.Wire("send to 198.18.0.255 with IP_ONESBCAST", err)
+				tap.expect(e, "peer sees", e.BasePort+1)
+				s.SetSockOpt(unix.SOL_IP, unix.IP_MTU_DISCOVER, harness.Int32(unix.IP_PMTUDISC_DO))
+				_, err = s.SendMsg(udp(make([]byte, 1473)), nil, harness.Sockaddr(netip.MustParseAddr("198.18.0.255"), 0), 0)
+				e.Wire("send 1501 bytes", err)
 			},
 		},
 	}
