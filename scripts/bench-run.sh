@@ -217,6 +217,15 @@ done
 kill -0 "$srvpid" || { log "iperf3 server did not start:"; cat "$tmp/server.log" >&2; exit 1; }
 kill -0 "$rrpid" || { log "sockperf server did not start:"; cat "$tmp/sockperf.log" >&2; exit 1; }
 
+# label BACKEND: the backend's name in the tables.
+label() {
+	case $1 in
+	netsandbox) echo '`netsandbox run`' ;;
+	netsandbox-plain) echo '`netsandbox run --offload=false`' ;;
+	*) echo "$1" ;;
+	esac
+}
+
 # frames BACKEND: what crosses the sandbox's link, for the table.
 frames() {
 	case $1 in
@@ -421,12 +430,7 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 	echo
 	for mtu in $mtus; do
 		for b in $backends; do
-			name=$b
-			case $b in
-			netsandbox) name='`netsandbox run`' ;;
-			netsandbox-plain) name='`netsandbox run --offload=false`' ;;
-			esac
-			printf '| %s | %s | %s | %s | %s |' "$name" "$(frames "$b")" "$mtu" \
+			printf '| %s | %s | %s | %s | %s |' "$(label "$b")" "$(frames "$b")" "$mtu" \
 				"$(cell "$b" "$mtu" tcp-up 4 %.2f)" "$(cell "$b" "$mtu" tcp-down 4 %.2f)"
 			for u in $udprates; do
 				printf ' %s (%s %%) |' "$(cell "$b" "$mtu" "udp-$u" 4 %.3f median)" "$(cell "$b" "$mtu" "udp-$u" 5 %.1f median)"
@@ -442,12 +446,7 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 		echo "| backend | ping median | ping p99 | UDP request/response median | UDP request/response p99 |"
 		echo "|---|---:|---:|---:|---:|"
 		for b in $backends; do
-			name=$b
-			case $b in
-			netsandbox) name='`netsandbox run`' ;;
-			netsandbox-plain) name='`netsandbox run --offload=false`' ;;
-			esac
-			echo "| $name | $(cell "$b" "$first_mtu" ping 4 %.0f) | $(cell "$b" "$first_mtu" ping 5 %.0f) | $(cell "$b" "$first_mtu" rr 4 %.0f) | $(cell "$b" "$first_mtu" rr 5 %.0f) |"
+			echo "| $(label "$b") | $(cell "$b" "$first_mtu" ping 4 %.0f) | $(cell "$b" "$first_mtu" ping 5 %.0f) | $(cell "$b" "$first_mtu" rr 4 %.0f) | $(cell "$b" "$first_mtu" rr 5 %.0f) |"
 		done
 	fi
 	echo
