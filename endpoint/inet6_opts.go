@@ -15,8 +15,9 @@ import (
 
 // Option handling of AF_INET6 sockets: SOL_SOCKET as every socket
 // (base's), SOL_IPV6 as do_ipv6_setsockopt/do_ipv6_getsockopt, SOL_TCP's
-// common options. SOL_IP and other levels are ENOPROTOOPT (ipv6_setsockopt
-// hands SOL_IP to IPv4's code: missing here).
+// common options, SOL_IP's IP_TTL and IP_TOS (for v4-mapped traffic).
+// The other SOL_IP options and other levels are ENOPROTOOPT
+// (ipv6_setsockopt hands all of SOL_IP to IPv4's code: missing here).
 
 // sizeofIPv6Mreq is sizeof(struct ipv6_mreq).
 const sizeofIPv6Mreq = 20
@@ -49,6 +50,16 @@ func (k *sock6) SetSockOpt(level, name int, val []byte) error {
 	case unix.SOL_TCP:
 		if k.typ == unix.SOCK_STREAM {
 			return k.setTCP6(name, val)
+		}
+	case unix.SOL_IP:
+		// ipv6_setsockopt hands SOL_IP to IPv4's code, whose values
+		// apply to the socket's IPv4 (v4-mapped) traffic. IP_TTL and
+		// IP_TOS are served; the other SOL_IP options are missing.
+		if name == unix.IP_TTL || name == unix.IP_TOS {
+			if err := k.setIPLevel(name, val); err != nil {
+				return err
+			}
+			return k.push()
 		}
 	}
 	return unix.ENOPROTOOPT
@@ -290,6 +301,10 @@ func (k *sock6) GetSockOpt(level, name int, buf []byte) (int, error) {
 	case unix.SOL_TCP:
 		if k.typ == unix.SOCK_STREAM {
 			return k.getTCP6(name, buf)
+		}
+	case unix.SOL_IP:
+		if name == unix.IP_TTL || name == unix.IP_TOS {
+			return k.getIPLevel(name, buf) // ip_getsockopt's, as Linux
 		}
 	}
 	return 0, unix.ENOPROTOOPT

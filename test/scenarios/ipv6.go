@@ -626,6 +626,39 @@ func ipv6Scenarios() []harness.Scenario {
 				try("::1 beside v6only", unix.AF_INET6, sa6(v6Loopback, p+1), false)
 			}
 		}},
+		{Name: "ipv6/sol-ip-ttl-tos", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.GetInt("IP_TTL default", s, unix.SOL_IP, unix.IP_TTL)
+			e.GetInt("IP_TOS default", s, unix.SOL_IP, unix.IP_TOS)
+			e.SetInt("IP_TTL 33", s, unix.SOL_IP, unix.IP_TTL, 33)
+			e.SetInt("IP_TTL 0", s, unix.SOL_IP, unix.IP_TTL, 0)
+			e.Rec("IP_TOS one byte", s.SetSockOpt(unix.SOL_IP, unix.IP_TOS, []byte{0x28}))
+			e.GetInt("IP_TTL", s, unix.SOL_IP, unix.IP_TTL)
+			e.GetInt("IP_TOS", s, unix.SOL_IP, unix.IP_TOS)
+			v4 := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind v4", v4.Bind(harness.Sockaddr(v4Loopback, e.BasePort)))
+			// One control message per datagram: the sentry packs several
+			// in its own order.
+			for _, o := range []struct {
+				name string
+				opt  int
+			}{{"IP_RECVTTL", unix.IP_RECVTTL}, {"IP_RECVTOS", unix.IP_RECVTOS}} {
+				e.SetInt(o.name, v4, unix.SOL_IP, o.opt, 1)
+				n, err := s.SendMsg([]byte("to v4"), nil, sa6(v4Mapped, e.BasePort), 0)
+				e.Rec("send to v4-mapped", n, err)
+				v6Recv(e, "recv on AF_INET with "+o.name, v4, 256)
+				e.SetInt(o.name+" 0", v4, unix.SOL_IP, o.opt, 0)
+			}
+			v6 := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind v6", v6.Bind(sa6(v6Loopback, e.BasePort+1)))
+			e.SetInt("IPV6_RECVTCLASS", v6, unix.SOL_IPV6, unix.IPV6_RECVTCLASS, 1)
+			n, err := s.SendMsg([]byte("to v6"), nil, sa6(v6Loopback, e.BasePort+1), 0)
+			e.Rec("send to ::1", n, err)
+			v6Recv(e, "recv on AF_INET6 (IP_TOS does not apply)", v6, 256)
+			t := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.SetInt("tcp IP_TOS 0x2b", t, unix.SOL_IP, unix.IP_TOS, 0x2b)
+			e.GetInt("tcp IP_TOS", t, unix.SOL_IP, unix.IP_TOS)
+		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			group := netip.MustParseAddr("ff02::1:3")
