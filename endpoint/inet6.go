@@ -421,9 +421,14 @@ func (k *sock6) Listen(backlog int) error {
 	if k.typ != unix.SOCK_STREAM {
 		return unix.EOPNOTSUPP
 	}
-	// Linux caps the backlog at net.core.somaxconn (4096).
-	backlog = min(max(backlog, 0), 4096)
-	return errOf(k.endpoint().Listen(backlog))
+	// __sys_listen caps the backlog at net.core.somaxconn, comparing it
+	// as unsigned so a negative backlog means the maximum.
+	if somax := k.s.Sysctl().Int("net.core.somaxconn"); uint32(int32(backlog)) > uint32(somax) {
+		backlog = somax
+	}
+	// sk_acceptq_is_full lets backlog+1 connections wait; gVisor's
+	// queue holds as many as it is given.
+	return errOf(k.endpoint().Listen(backlog + 1))
 }
 
 func (k *sock6) Accept(flags int) (Socket, []byte, error) {

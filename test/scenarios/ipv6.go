@@ -406,6 +406,27 @@ func ipv6Scenarios() []harness.Scenario {
 			refused := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
 			e.Rec("connect closed port", refused.Connect(sa6(v6Loopback, e.BasePort+1)))
 		}},
+		{Name: "ipv6/tcp-backlog", Run: func(e *harness.Env) {
+			for i, backlog := range []int{-1, 0, 1} {
+				l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+				e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort+i)))
+				e.Rec(fmt.Sprintf("listen(%d)", backlog), l.Listen(backlog))
+				e.GetInt("SO_ACCEPTCONN", l, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+				// Three clients; those the queue holds complete.
+				for c := 0; c < 3; c++ {
+					cl := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+					cl.Connect(sa6(v6Loopback, e.BasePort+i))
+				}
+				time.Sleep(300 * time.Millisecond)
+				accepted := 0
+				for a := 0; a < 5; a++ {
+					if _, _, err := l.Accept(0); err == nil {
+						accepted++
+					}
+				}
+				e.Rec(fmt.Sprintf("listen(%d) accepted", backlog), accepted)
+			}
+		}},
 		{Name: "ipv6/tcp-options", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
 			for _, o := range []struct {
