@@ -261,7 +261,9 @@ func (t *tcpSock) Listen(backlog int) error {
 	if err := t.bindBeforeUse(); err != nil {
 		return err
 	}
-	if err := errOf(t.endpoint().Listen(backlog)); err != nil {
+	// sk_acceptq_is_full lets backlog+1 connections wait; gVisor's
+	// queue holds as many as it is given.
+	if err := errOf(t.endpoint().Listen(backlog + 1)); err != nil {
 		return err
 	}
 	t.noteListen(backlog)

@@ -59,6 +59,7 @@ func All() []harness.Scenario {
 		udpliteScenarios(),
 		sockCmsgSendScenarios(),
 		ipv6Scenarios(), // ipv6.go
+		tcpBacklogScenarios(),
 	} {
 		all = append(all, group...)
 	}
