@@ -3,6 +3,7 @@ package endpoint
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net/netip"
 	"sync"
 	"time"
@@ -557,7 +558,8 @@ func (k *sock6) Ioctl(req uint, arg []byte) error {
 	return unix.ENOTTY
 }
 
-// SendMsg is udpv6_sendmsg and tcp_sendmsg over gVisor's Write.
+// SendMsg is udpv6_sendmsg over gVisor's Write, and tcp_sendmsg
+// (SendFrom) for a stream.
 func (k *sock6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if k.isClosed() {
 		return 0, unix.EBADF
@@ -565,36 +567,29 @@ func (k *sock6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
+	if k.typ == unix.SOCK_STREAM {
+		return k.SendFrom(bytes.NewReader(p), oob, to, flags) // inet6_stream.go
+	}
 	var wo tcpip.WriteOptions
 	tclass := -1 // the socket's
-	if k.typ == unix.SOCK_STREAM {
-		if _, err := options.ParseSocketSendControl(oob, sendCmsgPolicy(k.s)); err != nil {
-			return 0, err
-		}
-		// tcp_sendmsg ignores the destination of a connected socket.
-		wo.More = flags&unix.MSG_MORE != 0
-	} else {
-		c, err := options.ParseIPv6SendControl(oob, sendCmsgPolicy(k.s))
-		if err != nil {
-			return 0, err
-		}
-		if err := k.sendControl(c, &wo); err != nil {
-			return 0, err
-		}
-		if c.HasTClass {
-			// An IPV6_TCLASS message of -1 leaves as 0xff: Linux
-			// (6.18, ipcm6_init_sk then ip6_datagram_send_ctl) puts
-			// the int into the header as it is, not the socket's.
-			tclass = c.TClass & 0xff
-		}
-		to, err := k.sendDst(to)
-		if err != nil {
-			return 0, err
-		}
-		wo.To = to
+	c, err := options.ParseIPv6SendControl(oob, sendCmsgPolicy(k.s))
+	if err != nil {
+		return 0, err
+	}
+	if err := k.sendControl(c, &wo); err != nil {
+		return 0, err
+	}
+	if c.HasTClass {
+		// An IPV6_TCLASS message of -1 leaves as 0xff: Linux (6.18,
+		// ipcm6_init_sk then ip6_datagram_send_ctl) puts the int into
+		// the header as it is, not the socket's.
+		tclass = c.TClass & 0xff
+	}
+	if wo.To, err = k.sendDst(to); err != nil {
+		return 0, err
 	}
 	var n int
-	err := k.blockOn(flags, unix.EPOLLOUT, k.optsSnapshot().sndTimeo, func() error {
+	err = k.blockOn(flags, unix.EPOLLOUT, k.optsSnapshot().sndTimeo, func() error {
 		var err error
 		n, err = k.write(p, wo, tclass)
 		return err
@@ -716,7 +711,7 @@ func (k *sock6) sendControl(c options.IPv6SendControl, wo *tcpip.WriteOptions) e
 	return nil
 }
 
-// write hands p to gVisor; a per-message traffic class (tclass >= 0) is
+// write hands a datagram to gVisor; a per-message traffic class (tclass >= 0) is
 // set on the endpoint for this write only.
 func (k *sock6) write(p []byte, wo tcpip.WriteOptions, tclass int) (int, error) {
 	ep := k.endpoint()
@@ -738,9 +733,6 @@ func (k *sock6) write(p []byte, wo tcpip.WriteOptions, tclass int) (int, error) 
 		if _, ok := e.(*tcpip.ErrWouldBlock); ok && n == 0 {
 			return 0, unix.EAGAIN
 		}
-		if n > 0 && k.typ == unix.SOCK_STREAM {
-			return int(n), nil
-		}
 		return int(n), errOf(e)
 	}
 	return int(n), nil
@@ -751,11 +743,23 @@ func (k *sock6) write(p []byte, wo tcpip.WriteOptions, tclass int) (int, error) 
 // IPV6_HOPLIMIT and IPV6_TCLASS in ip6_datagram_recv_specific_ctl's
 // order.
 func (k *sock6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+	w := tcpip.SliceWriter(p)
+	return k.RecvTo(&w, len(p), oob, flags)
+}
+
+// RecvTo is RecvMsg with at most size bytes written to dst (StreamIO, for
+// a stream).
+func (k *sock6) RecvTo(dst io.Writer, size int, oob []byte, flags int) (int, int, int, []byte, error) {
 	if k.isClosed() {
 		return 0, 0, 0, nil, unix.EBADF
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return k.recvErrQueue(p, oob, flags) // inet6_errqueue.go
+		p := make([]byte, size)
+		n, oobn, rflags, from, err := k.recvErrQueue(p, oob, flags) // inet6_errqueue.go
+		if n > 0 {
+			dst.Write(p[:min(n, size)])
+		}
+		return n, oobn, rflags, from, err
 	}
 	if flags&unix.MSG_OOB != 0 {
 		return 0, 0, 0, nil, unix.EINVAL
@@ -766,17 +770,16 @@ func (k *sock6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 	)
 	err := k.blockOn(flags, unix.EPOLLIN, k.optsSnapshot().rcvTimeo, func() error {
 		var err error
-		n, oobn, rflags, from, err = k.recvOnce(p, oob, flags)
+		n, oobn, rflags, from, err = k.recvOnce(dst, size, oob, flags)
 		return err
 	})
 	return n, oobn, rflags, from, err
 }
 
-func (k *sock6) recvOnce(p, oob []byte, flags int) (int, int, int, []byte, error) {
+func (k *sock6) recvOnce(dst io.Writer, size int, oob []byte, flags int) (int, int, int, []byte, error) {
 	ep := k.endpoint()
-	w := tcpip.SliceWriter(p)
 	ro := tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: k.typ != unix.SOCK_STREAM}
-	res, e := ep.Read(&w, ro)
+	res, e := ep.Read(&tcpip.LimitedWriter{W: dst, N: int64(size)}, ro)
 	if e != nil {
 		switch e.(type) {
 		case *tcpip.ErrWouldBlock:

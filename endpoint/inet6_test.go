@@ -179,3 +179,64 @@ func TestInet6CloseWakesBlockedCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestInet6StreamSendsAll: a blocking send on an AF_INET6 stream queues
+// all of a buffer larger than the send buffer (tcp_sendmsg), and RecvTo
+// hands the bytes on in order; it once returned after the first part.
+func TestInet6StreamSendsAll(t *testing.T) {
+	s := newStack(t, 0, nil)
+	l, err := New(s, unix.AF_INET6, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Bind(sa6("[::1]:0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	name, _ := l.GetSockName()
+	c, err := New(s, unix.AF_INET6, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetNonblock(false)
+	if err := c.Connect(name); err != nil {
+		t.Fatal(err)
+	}
+	l.SetNonblock(false)
+	a, _, err := l.Accept(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.SetNonblock(false)
+	msg := make([]byte, 4<<20)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		var b bytes.Buffer
+		for b.Len() < len(msg) {
+			n, _, _, _, err := a.(StreamIO).RecvTo(&b, len(msg)-b.Len(), nil, 0)
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		got <- b.Bytes()
+	}()
+	if n, err := c.SendMsg(msg, nil, nil, 0); err != nil || n != len(msg) {
+		t.Fatalf("blocking send of %d bytes: %d, %v", len(msg), n, err)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, msg) {
+			t.Fatalf("received %d bytes, not the %d sent", len(b), len(msg))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("receiver did not get the stream")
+	}
+}

@@ -43,8 +43,12 @@ func (s *sock) bindCapCheck(t *kernel.Task, sa []byte) *syserr.Error {
 		return nil
 	}
 	family := binary.NativeEndian.Uint16(sa)
-	addr := sa[4:8]
-	if family != linux.AF_INET && (family != linux.AF_UNSPEC || addr[0]|addr[1]|addr[2]|addr[3] != 0) {
+	if s.family == linux.AF_INET6 {
+		// inet6_bind reads a sockaddr_in6 (SIN6_LEN_RFC2133 bytes and up).
+		if family != linux.AF_INET6 || len(sa) < 24 {
+			return nil
+		}
+	} else if addr := sa[4:8]; family != linux.AF_INET && (family != linux.AF_UNSPEC || addr[0]|addr[1]|addr[2]|addr[3] != 0) {
 		return nil
 	}
 	port := int(binary.BigEndian.Uint16(sa[2:4]))

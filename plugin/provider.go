@@ -42,10 +42,7 @@ func (p *provider) Socket(t *kernel.Task, stype linux.SockType, protocol int) (*
 	if err != nil {
 		return nil, toSysErr(err)
 	}
-	if p.family == linux.AF_INET6 {
-		return newSocketFile6(t, ep, stype, protocol, 0) // socket6.go
-	}
-	return newSocketFile(t, ep, stype, protocol, 0)
+	return newSocketFile(t, ep, p.family, stype, protocol, 0)
 }
 
 // Pair implements socket.Provider.Pair: AF_INET and AF_INET6 have no

@@ -40,6 +40,7 @@ type sock struct {
 	ep       endpoint.Socket
 	stream   endpoint.StreamIO // ep, when its data moves without a buffer between (SOCK_STREAM)
 	q        *waiter.Queue
+	family   int // AF_INET or AF_INET6
 	skType   linux.SockType
 	protocol int
 
@@ -51,8 +52,9 @@ type sock struct {
 
 var _ socket.Socket = (*sock)(nil)
 
-// newSocketFile wraps ep in a socket file; flags may hold O_NONBLOCK.
-func newSocketFile(t *kernel.Task, ep endpoint.Socket, skType linux.SockType, protocol int, flags uint32) (*vfs.FileDescription, *syserr.Error) {
+// newSocketFile wraps ep, a socket of family, in a socket file; flags may
+// hold O_NONBLOCK.
+func newSocketFile(t *kernel.Task, ep endpoint.Socket, family int, skType linux.SockType, protocol int, flags uint32) (*vfs.FileDescription, *syserr.Error) {
 	wq, ok := ep.(waitQueuer)
 	if !ok {
 		ep.Close()
@@ -68,7 +70,7 @@ func newSocketFile(t *kernel.Task, ep endpoint.Socket, skType linux.SockType, pr
 	mnt := t.Kernel().SocketMount()
 	d := sockfs.NewDentry(t, mnt)
 	defer d.DecRef(t)
-	s := &sock{ep: ep, q: wq.WaitQueue(), skType: skType, protocol: protocol}
+	s := &sock{ep: ep, q: wq.WaitQueue(), family: family, skType: skType, protocol: protocol}
 	if st, ok := ep.(endpoint.StreamIO); ok && skType == linux.SOCK_STREAM {
 		s.stream = st
 	}
@@ -201,13 +203,30 @@ func (s *sock) EventUnregister(e *waiter.Entry) {
 }
 
 // Type implements socket.Socket.Type.
-func (s *sock) Type() (int, linux.SockType, int) { return linux.AF_INET, s.skType, s.protocol }
+func (s *sock) Type() (int, linux.SockType, int) { return s.family, s.skType, s.protocol }
+
+// sockaddr unmarshals a sockaddr from the endpoint for the sentry: an
+// AF_INET6 socket's are sockaddr_in6 (28 bytes), an AF_INET socket's
+// sockaddr_in.
+func sockaddr(b []byte) linux.SockAddr {
+	if len(b) >= linux.SockAddrInet6Size {
+		return socket.UnmarshalSockAddr(linux.AF_INET6, b)
+	}
+	return socket.UnmarshalSockAddr(linux.AF_INET, b)
+}
+
+// tcpStater is what an AF_INET6 stream endpoint has instead of TCP_INFO
+// (endpoint/inet6.go).
+type tcpStater interface{ TCPState() uint8 }
 
 // State implements socket.Socket.State, the "st" column of /proc/net/tcp
 // and /proc/net/udp (pkg/sentry/fsimpl/proc/task_net.go): a TCP socket's
 // state as TCP_INFO's tcpi_state numbers it; for the others Linux's
 // sk_state, TCP_ESTABLISHED once connected, TCP_CLOSE before.
 func (s *sock) State() uint32 {
+	if st, ok := s.ep.(tcpStater); ok && s.skType == linux.SOCK_STREAM {
+		return uint32(st.TCPState())
+	}
 	if s.skType != linux.SOCK_STREAM {
 		if _, err := s.ep.GetPeerName(); err == nil {
 			return linux.TCP_ESTABLISHED
@@ -253,7 +272,7 @@ func (s *sock) GetSockName(*kernel.Task) (linux.SockAddr, uint32, *syserr.Error)
 	if err != nil {
 		return nil, 0, toSysErr(err)
 	}
-	return socket.UnmarshalSockAddr(linux.AF_INET, b), uint32(len(b)), nil
+	return sockaddr(b), uint32(len(b)), nil
 }
 
 // GetPeerName implements socket.Socket.GetPeerName.
@@ -262,7 +281,7 @@ func (s *sock) GetPeerName(*kernel.Task) (linux.SockAddr, uint32, *syserr.Error)
 	if err != nil {
 		return nil, 0, toSysErr(err)
 	}
-	return socket.UnmarshalSockAddr(linux.AF_INET, b), uint32(len(b)), nil
+	return sockaddr(b), uint32(len(b)), nil
 }
 
 // GetPeerCreds implements socket.Socket.GetPeerCreds: AF_INET sockets
@@ -330,7 +349,7 @@ func (s *sock) Accept(t *kernel.Task, peerRequested bool, flags int, blocking bo
 	if serr != nil {
 		return 0, nil, 0, serr
 	}
-	f, serr := newSocketFile(t, child, s.skType, s.protocol, uint32(flags&unix.SOCK_NONBLOCK))
+	f, serr := newSocketFile(t, child, s.family, s.skType, s.protocol, uint32(flags&unix.SOCK_NONBLOCK))
 	if serr != nil {
 		return 0, nil, 0, serr
 	}
@@ -343,7 +362,7 @@ func (s *sock) Accept(t *kernel.Task, peerRequested bool, flags int, blocking bo
 	var addr linux.SockAddr
 	var addrLen uint32
 	if peerRequested && peer != nil {
-		addr, addrLen = socket.UnmarshalSockAddr(linux.AF_INET, peer), uint32(len(peer))
+		addr, addrLen = sockaddr(peer), uint32(len(peer))
 	}
 	return fd, addr, addrLen, nil
 }

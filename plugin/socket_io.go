@@ -70,7 +70,7 @@ func (s *sock) RecvMsg(t *kernel.Task, dst usermem.IOSequence, flags int, haveDe
 	var sender linux.SockAddr
 	var senderLen uint32
 	if senderRequested && len(from) > 0 {
-		sender, senderLen = socket.UnmarshalSockAddr(linux.AF_INET, from), uint32(len(from))
+		sender, senderLen = sockaddr(from), uint32(len(from))
 	}
 	cm := controlMessagesFrom(cmsgs)
 	if controlDataLen > 0 && sentryTruncates(&cm, int(min(controlDataLen, maxControl))) {
