@@ -22,33 +22,7 @@ func (k *sock6) SendFrom(src Source, oob, to []byte, flags int) (int, error) {
 	}
 	// tcp_sendmsg ignores the destination of a connected socket.
 	wo := tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}
-	deadline := deadlineAfter(k.optsSnapshot().sndTimeo)
-	done := 0
-	for {
-		n, e := k.endpoint().Write(src, wo)
-		done += int(n)
-		if e == nil && src.Len() == 0 {
-			return done, nil
-		}
-		if e != nil {
-			if _, wb := e.(*tcpip.ErrWouldBlock); !wb {
-				if done > 0 {
-					return done, nil
-				}
-				return 0, errOf(e)
-			}
-		}
-		if !k.mayBlock(flags) {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.EAGAIN
-		}
-		if _, err := k.waitReady(k.Readiness, unix.EPOLLOUT, deadline); err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-	}
+	return k.sendStream(src, flags, k.Readiness, func() (int64, tcpip.Error) {
+		return k.endpoint().Write(src, wo)
+	}, errOf)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
@@ -50,6 +51,42 @@ func (l *limitedSource) Read(p []byte) (int, error) {
 }
 
 func (l *limitedSource) Len() int { return min(l.n, l.src.Len()) }
+
+// sendStream is tcp_sendmsg's loop: write queues what fits of src until
+// all is queued, blocking for room unless the socket or flags forbid it;
+// a count is returned once some was queued, whatever stops the loop, and
+// fail converts an error that comes before any byte.
+func (g *gsock) sendStream(src Source, flags int, ready func(uint32) uint32, write func() (int64, tcpip.Error), fail func(tcpip.Error) error) (int, error) {
+	deadline := deadlineAfter(g.optsSnapshot().sndTimeo)
+	done := 0
+	for {
+		n, e := write()
+		done += int(n)
+		if e == nil && src.Len() == 0 {
+			return done, nil
+		}
+		if e != nil {
+			if _, wb := e.(*tcpip.ErrWouldBlock); !wb {
+				if done > 0 {
+					return done, nil
+				}
+				return 0, fail(e)
+			}
+		}
+		if !g.mayBlock(flags) {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.EAGAIN
+		}
+		if _, err := g.waitReady(ready, unix.EPOLLOUT, deadline); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+	}
+}
 
 // readStreamTo reads at most n bytes of the connection into dst.
 func (t *tcpSock) readStreamTo(dst io.Writer, n int, peek bool) (tcpip.ReadResult, tcpip.Error) {

@@ -338,38 +338,10 @@ func (t *tcpSock) SendFrom(src Source, oob, to []byte, flags int) (int, error) {
 	if e := t.takeDiscErr(); e != 0 {
 		return 0, e
 	}
-	// tcp_sendmsg writes all of src unless nonblocking; a partial count is
-	// returned when a later wait fails.
-	deadline := deadlineAfter(t.optsSnapshot().sndTimeo)
-	done := 0
-	for {
+	return t.sendStream(src, flags, t.Readiness, func() (int64, tcpip.Error) {
 		t.tcpIPOptionsMSS()
-		n, e := t.writeStream(src, tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}) // tcp_opts_cork.go
-		done += int(n)
-		if e == nil && src.Len() == 0 {
-			return done, nil
-		}
-		if e != nil {
-			if _, wb := e.(*tcpip.ErrWouldBlock); !wb {
-				if done > 0 {
-					return done, nil
-				}
-				return 0, t.takeErr(e) // a connection's error is reported once
-			}
-		}
-		if !t.mayBlock(flags) {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.EAGAIN
-		}
-		if _, err := t.waitReady(t.Readiness, unix.EPOLLOUT, deadline); err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-	}
+		return t.writeStream(src, tcpip.WriteOptions{More: flags&unix.MSG_MORE != 0}) // tcp_opts_cork.go
+	}, t.takeErr) // a connection's error is reported once
 }
 
 // RecvTo implements StreamIO (stream_io.go).
