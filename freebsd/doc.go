@@ -123,10 +123,8 @@
 //     read, so poll may report one that recvmsg then discards;
 //   - TTL 0 (allowed by FreeBSD) leaves as 0 on UDP only; TCP and raw
 //     sockets keep and read it back but send with the default TTL;
-//   - joining with INADDR_ANY takes the first non-loopback interface with
-//     an address rather than the group's route; a directed broadcast is the
-//     subnet's all-ones address only (not in_broadcast's all-zeros network
-//     address);
+//   - a directed broadcast is the subnet's all-ones address only (not
+//     in_broadcast's all-zeros network address);
 //   - SOL_SOCKET (0xffff) knows SO_REUSEADDR, SO_BROADCAST and SO_REUSEPORT
 //     only (ENOPROTOOPT for the others); IPPROTO_TCP and IPPROTO_UDP options
 //     keep Linux's numbers and rules.

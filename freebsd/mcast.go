@@ -111,12 +111,15 @@ func (s *Socket) ifAddr(ifindex int) netip.Addr {
 	return netip.IPv4Unspecified()
 }
 
-// lookupMcastIfp is inp_lookup_mcast_ifp with no route for the group: the
-// interface of the given address, else the first non-loopback interface
-// with an address.
-func (s *Socket) lookupMcastIfp(ifaddr netip.Addr) int {
+// lookupMcastIfp is inp_lookup_mcast_ifp: the interface of the given
+// address; for INADDR_ANY the interface of the route to the group, and
+// with no route the first non-loopback interface with an address.
+func (s *Socket) lookupMcastIfp(group, ifaddr netip.Addr) int {
 	if !ifaddr.IsUnspecified() {
 		return s.ifpByAddr(ifaddr)
+	}
+	if _, ifindex, err := s.st.RouteSource(group, 0); err == nil && ifindex != 0 {
+		return ifindex
 	}
 	for _, ifc := range s.st.Interfaces() {
 		if !ifc.Loopback && len(ifc.Addrs) > 0 {
@@ -360,7 +363,7 @@ func (s *Socket) joinGroup(name int, val []byte) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
-	ifindex := s.lookupMcastIfp(ifaddr)
+	ifindex := s.lookupMcastIfp(group, ifaddr)
 	if ifindex == 0 {
 		return unix.EADDRNOTAVAIL
 	}

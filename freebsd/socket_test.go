@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 
+	"netsandbox/link/channel"
 	"netsandbox/stack"
 )
 
@@ -470,5 +473,41 @@ func TestMulticastLimits(t *testing.T) {
 	}
 	if err := b.SetSockOpt(IPPROTO_IP, IP_BLOCK_SOURCE, src(3)); err != nil {
 		t.Fatalf("after the other socket closed: %v", err)
+	}
+}
+
+// TestJoinAnyFollowsRoute: IP_ADD_MEMBERSHIP with INADDR_ANY joins on the
+// interface of the route to the group (inp_lookup_mcast_ifp), not on the
+// first interface; with no route, on the first non-loopback one.
+func TestJoinAnyFollowsRoute(t *testing.T) {
+	st := newStack(t)
+	var idx [2]int
+	for i := range idx {
+		ep := channel.New(1500, tcpip.LinkAddress([]byte{2, 0, 0, 0, 0, byte(i + 1)}))
+		var err error
+		if idx[i], err = st.AddInterface(fmt.Sprintf("eth%d", i), ep); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddAddress(idx[i], netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 24)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.AddRoute(netip.MustParsePrefix("239.0.0.0/8"), netip.Addr{}, idx[1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		group []byte
+		want  int
+	}{{[]byte{239, 1, 2, 3}, idx[1]}, {[]byte{224, 5, 6, 7}, idx[0]}} {
+		s := newUDP(t, st)
+		if err := s.SetSockOpt(IPPROTO_IP, IP_ADD_MEMBERSHIP, append(c.group, 0, 0, 0, 0)); err != nil {
+			t.Fatal(err)
+		}
+		s.mu.Lock()
+		got := s.o.imo.members[0].ifindex
+		s.mu.Unlock()
+		if got != c.want {
+			t.Errorf("join %v on INADDR_ANY: ifindex %d, want %d", c.group, got, c.want)
+		}
 	}
 }
