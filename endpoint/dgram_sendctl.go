@@ -160,6 +160,7 @@ func (g *dgramSock) rawSend(o sockOpts, src, dst netip.Addr, oif int, conn bool,
 		IfIndex:   oif,
 		Protocol:  uint8(g.proto),
 		TTL:       g.effectiveTTL(),
+		TTLZero:   o.ttl == 0, // only SetTTLZero stores 0 (personality.go)
 		TOS:       o.tos,
 		PMTU:      stack.PMTUMode(o.pmtudisc),
 		Connected: conn,

@@ -2,18 +2,23 @@ package endpoint
 
 import "golang.org/x/sys/unix"
 
-// SetTTLZero gives a UDP socket a unicast TTL of 0, which ip(7)'s IP_TTL
-// refuses (1..255) but other personalities allow (FreeBSD's ip_ctloutput
-// stores any int's low byte): its datagrams then leave with TTL 0.
-// Other kinds of socket answer EOPNOTSUPP.
+// SetTTLZero gives a UDP or raw socket a unicast TTL of 0, which ip(7)'s
+// IP_TTL refuses (1..255) but other personalities allow (FreeBSD's
+// ip_ctloutput stores any int's low byte): its datagrams then leave with
+// TTL 0. Other kinds of socket answer EOPNOTSUPP.
 func SetTTLZero(s Socket) error {
-	u, ok := s.(*udpSock)
-	if !ok {
+	var b *base
+	switch s := s.(type) {
+	case *udpSock:
+		b = &s.base
+	case *rawSock:
+		b = &s.base
+	default:
 		return unix.EOPNOTSUPP
 	}
-	u.optMu.Lock()
-	u.opts.ttl = 0
-	u.optMu.Unlock()
+	b.optMu.Lock()
+	b.opts.ttl = 0
+	b.optMu.Unlock()
 	return nil
 }
 

@@ -26,7 +26,9 @@ func (g *rawSock) sendRawWithOptions(p []byte, to *tcpip.FullAddress, sp *sendPa
 		}
 		return false, 0, nil
 	}
-	if !sp.hasOpts && !o.ext.ipOptionsSet && !g.beyondGvisorRawMTU(p, to) {
+	// gVisor's raw endpoint reads a TTL of 0 as "the default": a socket
+	// whose TTL is 0 (SetTTLZero) needs the stack's header too.
+	if !sp.hasOpts && !o.ext.ipOptionsSet && o.ttl != 0 && !g.beyondGvisorRawMTU(p, to) {
 		return false, 0, nil
 	}
 	g.mu.Lock()

@@ -121,7 +121,7 @@
 //     header-included datagram over the MTU without DF is EMSGSIZE
 //     (FreeBSD fragments it); their IP_MINTTL drops datagrams when they are
 //     read, so poll may report one that recvmsg then discards;
-//   - TTL 0 (allowed by FreeBSD) leaves as 0 on UDP only; TCP and raw
+//   - TTL 0 (allowed by FreeBSD) leaves as 0 on UDP and raw sockets; TCP
 //     sockets keep and read it back but send with the default TTL;
 //   - a directed broadcast is the subnet's all-ones address only (not
 //     in_broadcast's all-zeros network address);

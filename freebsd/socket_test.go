@@ -511,3 +511,40 @@ func TestJoinAnyFollowsRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestTTLZeroRaw: a raw socket's IP_TTL of 0 (FreeBSD stores it; Linux
+// refuses it) leaves as 0 in the header the stack builds, as on UDP.
+func TestTTLZeroRaw(t *testing.T) {
+	st := newStack(t)
+	rx, err := New(st, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	tx, err := New(st, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	for _, ttl := range []int{0, 7} {
+		if err := tx.SetSockOpt(IPPROTO_IP, IP_TTL, le32(ttl)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.SendMsg([]byte("ttl"), nil, sa(lo, 0), 0); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		var n int
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if n, _, _, _, err = rx.RecvMsg(buf, nil, unix.MSG_DONTWAIT); err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil || n < 20 {
+			t.Fatalf("TTL %d: receive %d bytes, %v", ttl, n, err)
+		}
+		if buf[8] != byte(ttl) {
+			t.Errorf("IP_TTL %d: the datagram left with TTL %d", ttl, buf[8])
+		}
+	}
+}

@@ -19,6 +19,7 @@ type RawSend struct {
 	IfIndex         int // 0 = route decides
 	Protocol        uint8
 	TTL             uint8 // 0 = route default (a multicast TTL is the caller's)
+	TTLZero         bool  // a TTL of 0 leaves as 0 (the socket's own TTL is 0, as FreeBSD allows)
 	TOS             uint8
 	PMTU            PMTUMode
 	Connected       bool          // a peer address is set: IP ID never 0
@@ -74,7 +75,7 @@ func (s *Stack) SendRawIP(m *RawSend) error {
 	}
 	df = df && !(locked && m.PMTU == PMTUWant)
 	ttl := m.TTL
-	if ttl == 0 && !m.Dst.IsMulticast() {
+	if ttl == 0 && !m.Dst.IsMulticast() && !m.TTLZero {
 		ttl = r.DefaultTTL()
 	}
 	var id uint16
