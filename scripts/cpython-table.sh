@@ -143,7 +143,7 @@ w.append("""## Why the others do not pass in runsc-netsandbox
   `EPROTONOSUPPORT` from `getTransportProtocol`
   (pkg/sentry/socket/netstack/provider.go).
 - **AF_INET6** passes since netsandbox serves AF_INET6 TCP and UDP
-  (endpoint/inet6*.go, plugin/socket6.go; issue 14's first phase),
+  (endpoint/inet6*.go, plugin/socket.go; issue 14's first phase),
   dual-stack, with IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS
   and their control messages. The MSG_CTRUNC tests of test_socket
   (`testSingleCmsgTrunc*`, `testSecondCmsgTrunc*`) are among them: stock
