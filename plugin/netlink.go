@@ -9,16 +9,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// readRoutes returns the IPv4 unicast routes of the main table of the
-// calling thread's network namespace.
-func readRoutes() ([]routeConfig, error) {
-	rib, err := syscall.NetlinkRIB(unix.RTM_GETROUTE, unix.AF_INET)
+// readRoutes returns the unicast routes of family (AF_INET or AF_INET6)
+// in the main table of the calling thread's network namespace.
+func readRoutes(family int) ([]routeConfig, error) {
+	rib, err := syscall.NetlinkRIB(unix.RTM_GETROUTE, family)
 	if err != nil {
-		return nil, fmt.Errorf("netsandbox plugin: RTM_GETROUTE: %w", err)
+		return nil, fmt.Errorf("netsandbox plugin: RTM_GETROUTE (family %d): %w", family, err)
 	}
 	msgs, err := syscall.ParseNetlinkMessage(rib)
 	if err != nil {
 		return nil, fmt.Errorf("netsandbox plugin: parsing routes: %w", err)
+	}
+	unspec := netip.IPv4Unspecified()
+	if family == unix.AF_INET6 {
+		unspec = netip.IPv6Unspecified()
 	}
 	var out []routeConfig
 	for i := range msgs {
@@ -26,23 +30,23 @@ func readRoutes() ([]routeConfig, error) {
 		if m.Header.Type != unix.RTM_NEWROUTE || len(m.Data) < unix.SizeofRtMsg {
 			continue
 		}
-		family, dstLen, table, typ := m.Data[0], m.Data[1], m.Data[4], m.Data[7]
-		if family != unix.AF_INET || table != unix.RT_TABLE_MAIN || typ != unix.RTN_UNICAST {
+		fam, dstLen, table, typ := m.Data[0], m.Data[1], m.Data[4], m.Data[7]
+		if int(fam) != family || table != unix.RT_TABLE_MAIN || typ != unix.RTN_UNICAST || int(dstLen) > unspec.BitLen() {
 			continue
 		}
 		attrs, err := syscall.ParseNetlinkRouteAttr(m)
 		if err != nil {
 			return nil, fmt.Errorf("netsandbox plugin: parsing route attributes: %w", err)
 		}
-		r := routeConfig{Dst: netip.PrefixFrom(netip.IPv4Unspecified(), int(dstLen))}
+		r := routeConfig{Dst: netip.PrefixFrom(unspec, int(dstLen))}
 		for _, a := range attrs {
 			switch a.Attr.Type {
 			case unix.RTA_DST:
-				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.Is4() {
+				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.BitLen() == unspec.BitLen() {
 					r.Dst = netip.PrefixFrom(ip, int(dstLen))
 				}
 			case unix.RTA_GATEWAY:
-				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.Is4() {
+				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.BitLen() == unspec.BitLen() {
 					r.Gw = ip
 				}
 			case unix.RTA_OIF:
@@ -51,7 +55,7 @@ func readRoutes() ([]routeConfig, error) {
 				}
 			}
 		}
-		if r.Index != 0 {
+		if r.Index != 0 && r.Dst.IsValid() {
 			out = append(out, r)
 		}
 	}

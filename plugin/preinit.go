@@ -171,7 +171,7 @@ func preInitInNetns(pid int) (*initConfig, []int, error) {
 		fds = append(fds, fd)
 		cfg.Links = append(cfg.Links, l)
 	}
-	routes, err := readRoutes()
+	routes, err := readRoutes(unix.AF_INET)
 	if err != nil {
 		return nil, nil, err
 	}

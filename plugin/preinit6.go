@@ -1,14 +1,12 @@
 package plugin
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +33,7 @@ func ipv6Addr(a net.Addr) (netip.Prefix, bool) {
 // takeIPv6 adds the IPv6 routes of cfg's links to cfg and turns the
 // kernel's IPv6 off on every link that had an IPv6 address.
 func takeIPv6(cfg *initConfig) error {
-	routes, err := readRoutes6()
+	routes, err := readRoutes(unix.AF_INET6)
 	if err != nil {
 		return err
 	}
@@ -57,53 +55,4 @@ func takeIPv6(cfg *initConfig) error {
 		}
 	}
 	return nil
-}
-
-// readRoutes6 returns the IPv6 unicast routes of the main table of the
-// calling thread's network namespace.
-func readRoutes6() ([]routeConfig, error) {
-	rib, err := syscall.NetlinkRIB(unix.RTM_GETROUTE, unix.AF_INET6)
-	if err != nil {
-		return nil, fmt.Errorf("netsandbox plugin: RTM_GETROUTE (IPv6): %w", err)
-	}
-	msgs, err := syscall.ParseNetlinkMessage(rib)
-	if err != nil {
-		return nil, fmt.Errorf("netsandbox plugin: parsing IPv6 routes: %w", err)
-	}
-	var out []routeConfig
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Header.Type != unix.RTM_NEWROUTE || len(m.Data) < unix.SizeofRtMsg {
-			continue
-		}
-		family, dstLen, table, typ := m.Data[0], m.Data[1], m.Data[4], m.Data[7]
-		if family != unix.AF_INET6 || table != unix.RT_TABLE_MAIN || typ != unix.RTN_UNICAST || dstLen > 128 {
-			continue
-		}
-		attrs, err := syscall.ParseNetlinkRouteAttr(m)
-		if err != nil {
-			return nil, fmt.Errorf("netsandbox plugin: parsing IPv6 route attributes: %w", err)
-		}
-		r := routeConfig{Dst: netip.PrefixFrom(netip.IPv6Unspecified(), int(dstLen))}
-		for _, a := range attrs {
-			switch a.Attr.Type {
-			case unix.RTA_DST:
-				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.Is6() {
-					r.Dst = netip.PrefixFrom(ip, int(dstLen))
-				}
-			case unix.RTA_GATEWAY:
-				if ip, ok := netip.AddrFromSlice(a.Value); ok && ip.Is6() {
-					r.Gw = ip
-				}
-			case unix.RTA_OIF:
-				if len(a.Value) >= 4 {
-					r.Index = int(binary.NativeEndian.Uint32(a.Value))
-				}
-			}
-		}
-		if r.Index != 0 && r.Dst.IsValid() {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }
