@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,38 +24,6 @@ const (
 	sandbox6 = "2001:2::2"
 	peer6    = "2001:2::1"
 )
-
-// serveHTTP6 serves h on [addr]:port from inside namespace ns.
-func serveHTTP6(t *testing.T, ns, addr string, h http.Handler) {
-	t.Helper()
-	type res struct {
-		l   net.Listener
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- res{nil, err}
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			ch <- res{nil, err}
-			return
-		}
-		l, err := net.Listen("tcp6", addr)
-		ch <- res{l, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("listening in %s: %v", ns, r.err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(r.l)
-	t.Cleanup(func() { srv.Close() })
-}
 
 func TestPluginIPv6(t *testing.T) {
 	needNetns(t, "ip", "go", "ping", "curl")
@@ -96,7 +62,7 @@ func TestPluginIPv6(t *testing.T) {
 		t.Fatal("the peer's link-local address did not come up")
 	}
 	token := "netsandbox-e2e6-" + tag
-	serveHTTP6(t, peer, "[::]:8080", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serveHTTP(t, peer, "tcp6", "[::]:8080", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, token+" "+r.RemoteAddr+"\n")
 	}))
 

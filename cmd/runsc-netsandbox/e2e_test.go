@@ -96,10 +96,11 @@ func newNetns(t *testing.T, name string) {
 	mustRun(t, "ip", "-n", name, "link", "set", "lo", "up")
 }
 
-// serveHTTP serves h on addr from inside namespace ns: the listening
+// serveHTTP serves h on addr (network tcp4 or tcp6) from inside namespace
+// ns: the listening
 // socket is made on a thread that joined ns (and is never given back to
 // the Go scheduler), then served from any goroutine.
-func serveHTTP(t *testing.T, ns, addr string, h http.Handler) {
+func serveHTTP(t *testing.T, ns, network, addr string, h http.Handler) {
 	t.Helper()
 	type res struct {
 		l   net.Listener
@@ -118,7 +119,7 @@ func serveHTTP(t *testing.T, ns, addr string, h http.Handler) {
 			ch <- res{nil, err}
 			return
 		}
-		l, err := net.Listen("tcp4", addr)
+		l, err := net.Listen(network, addr)
 		ch <- res{l, err}
 	}()
 	r := <-ch
@@ -314,7 +315,7 @@ func farServer(t *testing.T, ns string, blob []byte) {
 		}
 		fmt.Fprintf(w, "%x\n", h.Sum(nil))
 	})
-	serveHTTP(t, ns, net.JoinHostPort(farIP, "8080"), mux)
+	serveHTTP(t, ns, "tcp4", net.JoinHostPort(farIP, "8080"), mux)
 }
 
 // runscRun runs the bundle in dir as container cid and returns its output
@@ -465,7 +466,7 @@ func TestPluginEndToEnd(t *testing.T) {
 	tag := hex.EncodeToString(rb[:])
 	tp := newTopology(t, tag)
 	token := "netsandbox-e2e-" + tag
-	serveHTTP(t, tp.peer, net.JoinHostPort(peerIP, "8080"), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	serveHTTP(t, tp.peer, "tcp4", net.JoinHostPort(peerIP, "8080"), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, token+"\n")
 	}))
 	blob := make([]byte, blobSize)
