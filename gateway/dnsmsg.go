@@ -17,6 +17,7 @@ const (
 	dnsHeaderLen  = 12
 	dnsMaxRecords = 128
 	dnsTypeA      = 1
+	dnsTypeAAAA   = 28
 	dnsTypeCNAME  = 5
 	dnsClassIN    = 1
 	dnsRcodeNX    = 3
@@ -120,6 +121,11 @@ func parseDNSAnswer(m []byte) ([]dnsAddrName, error) {
 		case dnsTypeA:
 			if rdlen == 4 {
 				as = append(as, arec{own, netip.AddrFrom4([4]byte(m[rd : rd+4])), ttl})
+			}
+		case dnsTypeAAAA:
+			// Learnt too: domain rules judge IPv6 flows by the same names.
+			if rdlen == 16 {
+				as = append(as, arec{own, netip.AddrFrom16([16]byte(m[rd : rd+16])), ttl})
 			}
 		case dnsTypeCNAME:
 			t, end, err := readDNSName(m, rd)

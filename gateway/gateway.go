@@ -36,6 +36,10 @@ type Config struct {
 	// Link is what FilterLink returned for the NIC's link endpoint.
 	Link    gstack.LinkEndpoint
 	Gateway netip.Addr // the sandbox's default gateway, e.g. 10.0.2.2
+	// Gateway6 is the sandbox's IPv6 default gateway (e.g. fd00::2), an
+	// address of the NIC with its prefix; invalid: no IPv6, and the
+	// sandbox's IPv6 packets are dropped at the link (gateway6.go).
+	Gateway6 netip.Addr
 	// DNS is the address where the sandbox finds a resolver (e.g. 10.0.2.3);
 	// port 53 there (UDP and TCP) goes to Resolver. Invalid: no DNS.
 	DNS      netip.Addr
@@ -65,8 +69,10 @@ type Gateway struct {
 	ctx    context.Context // cancelled by Close: ends host connects in progress
 	// sandboxNet is the gateway address's subnet: the sandbox's own link.
 	sandboxNet netip.Prefix
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	// sandboxNet6 is Gateway6's prefix (gateway6.go).
+	sandboxNet6 netip.Prefix
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 
 	stats  Stats
 	logMu  sync.Mutex
@@ -114,6 +120,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Stack == nil || cfg.NIC == 0 || !cfg.Gateway.Is4() {
 		return nil, errors.New("gateway: Config needs Stack, NIC and an IPv4 Gateway")
 	}
+	if cfg.Gateway6.IsValid() && (!cfg.Gateway6.Is6() || cfg.Gateway6.Is4In6()) {
+		return nil, errors.New("gateway: Config.Gateway6 must be an IPv6 address")
+	}
 	link, ok := cfg.Link.(*arpFilter)
 	if !ok {
 		return nil, errors.New("gateway: Config.Link must be the NIC's endpoint as FilterLink returned it")
@@ -134,6 +143,7 @@ func New(cfg Config) (*Gateway, error) {
 			}
 		}
 	}
+	gw.sandboxNet6 = gw.prefix6()
 	if e := gw.g.SetPromiscuousMode(gw.nic, true); e != nil {
 		return nil, fmt.Errorf("gateway: promiscuous mode on NIC %d: %s", cfg.NIC, e)
 	}
@@ -145,6 +155,7 @@ func New(cfg Config) (*Gateway, error) {
 	gw.startTCP()
 	gw.startUDP()
 	gw.startICMP()
+	gw.startICMP6()
 	if err := gw.startICMPOut(); err != nil {
 		return nil, err
 	}
@@ -238,6 +249,9 @@ func (gw *Gateway) logf(format string, args ...any) {
 // refuse; why says why.
 func (gw *Gateway) target(proto Proto, dst netip.AddrPort) (to netip.AddrPort, ok bool, why string) {
 	a := dst.Addr()
+	if a.Is6() {
+		return gw.target6(proto, dst) // gateway6.go
+	}
 	switch {
 	case gw.cfg.DNS.IsValid() && a == gw.cfg.DNS:
 		if dst.Port() == 53 && gw.cfg.Resolver.IsValid() && proto != ProtoICMP {
@@ -262,10 +276,18 @@ func (gw *Gateway) target(proto Proto, dst netip.AddrPort) (to netip.AddrPort, o
 }
 
 func addrOf(a tcpip.Address) netip.Addr {
-	if a.Len() != 4 {
-		return netip.Addr{}
+	switch a.Len() {
+	case 4:
+		return netip.AddrFrom4(a.As4())
+	case 16:
+		return netip.AddrFrom16(a.As16())
 	}
-	return netip.AddrFrom4(a.As4())
+	return netip.Addr{}
 }
 
-func gAddr(a netip.Addr) tcpip.Address { return tcpip.AddrFrom4(a.As4()) }
+func gAddr(a netip.Addr) tcpip.Address {
+	if a.Is6() {
+		return tcpip.AddrFrom16(a.As16())
+	}
+	return tcpip.AddrFrom4(a.As4())
+}

@@ -18,7 +18,20 @@ type hostSock struct {
 }
 
 func openHostSock(typ, proto int) (*hostSock, error) {
-	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	return openHostSockFamily(unix.AF_INET, typ, proto)
+}
+
+// openHostSockFor opens a socket of dst's family: AF_INET6 for an IPv6
+// destination (hostsock6.go's options apply to it).
+func openHostSockFor(dst netip.Addr, typ, proto int) (*hostSock, error) {
+	if dst.Is6() {
+		return openHostSockFamily(unix.AF_INET6, typ, proto)
+	}
+	return openHostSockFamily(unix.AF_INET, typ, proto)
+}
+
+func openHostSockFamily(family, typ, proto int) (*hostSock, error) {
+	fd, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +58,10 @@ func (h *hostSock) setInt(level, opt, v int) error {
 	return h.control(func(fd int) error { return unix.SetsockoptInt(fd, level, opt, v) })
 }
 
-func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is6() {
+		return &unix.SockaddrInet6{Addr: ap.Addr().As16(), Port: int(ap.Port())}
+	}
 	return &unix.SockaddrInet4{Addr: ap.Addr().As4(), Port: int(ap.Port())}
 }
 
@@ -94,8 +110,11 @@ func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oo
 		if err == unix.EAGAIN {
 			return false
 		}
-		if sin, ok := sa.(*unix.SockaddrInet4); ok {
+		switch sin := sa.(type) {
+		case *unix.SockaddrInet4:
 			from = netip.AddrPortFrom(netip.AddrFrom4(sin.Addr), uint16(sin.Port))
+		case *unix.SockaddrInet6:
+			from = netip.AddrPortFrom(netip.AddrFrom16(sin.Addr), uint16(sin.Port))
 		}
 		return true
 	})
@@ -123,6 +142,10 @@ func parseCmsgs(oob []byte) cmsgInfo {
 		return ci
 	}
 	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_IPV6 {
+			ci.parse6(m) // hostsock6.go
+			continue
+		}
 		if m.Header.Level != unix.SOL_IP {
 			continue
 		}

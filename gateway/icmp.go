@@ -46,7 +46,7 @@ func (gw *Gateway) startICMP() {
 }
 
 func (gw *Gateway) isGatewayAddr(a netip.Addr) bool {
-	return a == gw.cfg.Gateway || (gw.cfg.DNS.IsValid() && a == gw.cfg.DNS)
+	return a == gw.cfg.Gateway || (gw.cfg.DNS.IsValid() && a == gw.cfg.DNS) || (gw.cfg.Gateway6.IsValid() && a == gw.cfg.Gateway6)
 }
 
 func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
@@ -258,10 +258,14 @@ func (gw *Gateway) pingError(f *icmpFlow, buf, oob []byte) bool {
 		return err == unix.EAGAIN || isTimeout(err)
 	}
 	ci := parseCmsgs(oob[:oobn])
-	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() || n < 8 {
+	if ci.ee == nil || !icmpOrigin(ci.ee.Origin) || !ci.offender.IsValid() || n < 8 {
 		return true
 	}
-	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, errorInfoWord(ci.ee.Type, ci.ee.Code, ci.ee.Info), buf[:n], ci.ttl)
+	info := errorInfoWord(ci.ee.Type, ci.ee.Code, ci.ee.Info)
+	if ci.ee.Origin == unix.SO_EE_ORIGIN_ICMP6 {
+		info = errorInfoWord6(ci.ee.Type, ci.ee.Info)
+	}
+	gw.relayEchoError(f, ci.offender, ci.ee.Type, ci.ee.Code, info, buf[:n], ci.ttl)
 	return true
 }
 
@@ -285,7 +289,7 @@ func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code ui
 		binary.BigEndian.PutUint16(p.head[p.hlen-2:], seq)
 		data = nil
 	}
-	if typ == uint8(header.ICMPv4DstUnreachable) && code == uint8(header.ICMPv4FragmentationNeeded) {
+	if !f.key.dst.Is6() && typ == uint8(header.ICMPv4DstUnreachable) && code == uint8(header.ICMPv4FragmentationNeeded) {
 		info &= 0xffff
 	}
 	gw.relayQuote(offender, typ, code, info, p.quote(data), hostTTL)

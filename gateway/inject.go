@@ -49,6 +49,10 @@ func (gw *Gateway) sendICMPError(offender netip.Addr, typ, code uint8, info uint
 // hostTTL (0: unknown): it reaches the sandbox one hop later, so the
 // sandbox counts the real way back (tracepath's "back").
 func (gw *Gateway) relayICMPError(offender netip.Addr, typ, code uint8, info uint32, ip []byte, hostTTL uint8) {
+	if isV6(ip) {
+		gw.relayQuote6(offender, typ, code, info, ip, hostTTL)
+		return
+	}
 	ttl := uint8(0)
 	if hostTTL > 1 {
 		ttl = hostTTL - 1

@@ -42,6 +42,12 @@ func (f *arpFilter) DeliverNetworkPacket(protocol tcpip.NetworkProtocolNumber, p
 			return
 		}
 	}
+	if protocol == header.IPv6ProtocolNumber {
+		// Before New, and without Gateway6, IPv6 has nowhere to go.
+		if gw := f.gw.Load(); gw == nil || !gw.admit6(pkt) {
+			return
+		}
+	}
 	f.Endpoint.DeliverNetworkPacket(protocol, pkt)
 }
 

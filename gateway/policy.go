@@ -172,8 +172,12 @@ func (r Rule) portProtoMatch(proto Proto, port uint16) bool {
 		(r.PortLo == 0 || (proto != ProtoICMP && port >= r.PortLo && port <= r.PortHi))
 }
 
+// matches tells whether an address rule covers dst. Rules name IPv4
+// prefixes; "*" (0.0.0.0/0) covers every address of both families, so
+// that --deny-all --allow '*:443' and --deny '*' judge IPv6 as IPv4.
 func (r Rule) matches(proto Proto, dst netip.AddrPort) bool {
-	return r.Domain == "" && r.Prefix.Contains(dst.Addr()) && r.portProtoMatch(proto, dst.Port())
+	inPrefix := r.Prefix.Contains(dst.Addr()) || (r.Prefix.Bits() == 0 && dst.Addr().Is6())
+	return r.Domain == "" && inPrefix && r.portProtoMatch(proto, dst.Port())
 }
 
 // matchesName tells whether a domain rule covers name.

@@ -76,6 +76,9 @@ func (r *quoteRing) find(q []byte, bySeq bool, seq uint16) (p sentPacket, matche
 // quoted payload q as an ICMP error carries.
 func (p *sentPacket) quote(q []byte) []byte {
 	room := max(0, icmpQuoteRoom-p.hlen)
+	if isV6(p.head[:p.hlen]) {
+		room = max(0, icmp6QuoteRoom-p.hlen)
+	}
 	out := make([]byte, 0, p.hlen+min(len(q), room))
 	out = append(out, p.head[:p.hlen]...)
 	return append(out, q[:min(len(q), room)]...)
@@ -86,6 +89,10 @@ func (p *sentPacket) quote(q []byte) []byte {
 // payload), received by the host with TTL hostTTL (0: unknown): it reaches
 // the sandbox one hop later.
 func (gw *Gateway) relayQuote(offender netip.Addr, typ, code uint8, info uint32, quote []byte, hostTTL uint8) {
+	if isV6(quote) {
+		gw.relayQuote6(offender, typ, code, info, quote, hostTTL)
+		return
+	}
 	h := header.IPv4(quote)
 	if len(quote) < header.IPv4MinimumSize || int(h.HeaderLength()) < header.IPv4MinimumSize || int(h.HeaderLength()) > len(quote) {
 		return

@@ -71,7 +71,7 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 		gw.serveDNSTCP(r, src, dst, to, syn) // each query decided (dns_tcp.go)
 		return
 	}
-	if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
+	if gw.isGatewayAddr(dst.Addr()) {
 		syn.ttl = 0 // the gateway's own connection: the host's default TTL
 	} else if gw.cfg.Policy != nil && gw.cfg.Policy.NeedsName(ProtoTCP, dst.Port()) {
 		gw.holdTCP(r, src, dst, to, syn)
@@ -208,6 +208,8 @@ func (gw *Gateway) refuseTCP(r *tcp.ForwarderRequest, syn synInfo, ie *hostICMPE
 	switch {
 	case syn.head == nil:
 		r.Complete(true)
+	case isV6(syn.head):
+		gw.refuseTCP6(r, syn, ie, err) // tcp6.go
 	case ie != nil:
 		r.Complete(false)
 		gw.relayICMPError(ie.offender, ie.typ, ie.code, ie.info, syn.head, ie.ttl)

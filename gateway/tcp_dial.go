@@ -55,12 +55,12 @@ func (gw *Gateway) noteSYN(id gstack.TransportEndpointID, pkt *gstack.PacketBuff
 	if gw.isGatewayAddr(addrOf(id.LocalAddress)) {
 		return false
 	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	if ip.TTL() <= 1 {
-		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4TimeExceeded), uint8(header.ICMPv4TTLExceeded), 0, packetHead(pkt))
+	ttl, tos := hopAndClass(pkt)
+	if ttl <= 1 {
+		gw.errTimeExceeded(packetHead(pkt))
 		return true
 	}
-	gw.syns.put(id, synInfo{ttl: ip.TTL() - 1, tos: tosOf(ip), head: packetHead(pkt)})
+	gw.syns.put(id, synInfo{ttl: ttl - 1, tos: tos, head: packetHead(pkt)})
 	return false
 }
 
@@ -75,17 +75,18 @@ type hostICMPError struct {
 // (ttl 0: the host's default). When the connect fails on an ICMP error, the
 // error is returned too, so the sandbox can get it from the real offender.
 func (gw *Gateway) dialHost(ctx context.Context, to netip.AddrPort, ttl, tos uint8) (*net.TCPConn, *hostICMPError, error) {
-	h, err := openHostSock(unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	h, err := openHostSockFor(to.Addr(), unix.SOCK_STREAM, unix.IPPROTO_TCP)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer h.Close()
+	o := optsFor(to.Addr())
 	if ttl != 0 {
-		h.setInt(unix.IPPROTO_IP, unix.IP_TTL, int(ttl))
+		h.setInt(o.level, o.ttl, int(ttl))
 	}
-	h.setInt(unix.IPPROTO_IP, unix.IP_TOS, int(tos))
-	h.setInt(unix.IPPROTO_IP, unix.IP_RECVERR, 1)
-	h.setInt(unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+	h.setInt(o.level, o.tos, int(tos))
+	h.setInt(o.level, o.recvErr, 1)
+	h.setInt(o.level, o.recvTTL, 1)
 	stop := context.AfterFunc(ctx, func() { h.Close() })
 	defer stop()
 
@@ -122,7 +123,7 @@ func (gw *Gateway) dialHost(ctx context.Context, to netip.AddrPort, ttl, tos uin
 			if rerr != nil {
 				return nil
 			}
-			if ci := parseCmsgs(oob[:oobn]); ci.ee != nil && ci.ee.Origin == unix.SO_EE_ORIGIN_ICMP && ci.offender.IsValid() {
+			if ci := parseCmsgs(oob[:oobn]); ci.ee != nil && icmpOrigin(ci.ee.Origin) && ci.offender.IsValid() {
 				ie = &hostICMPError{offender: ci.offender, typ: ci.ee.Type, code: ci.ee.Code, info: ci.ee.Info, ttl: ci.ttl}
 			}
 			return nil
@@ -131,7 +132,7 @@ func (gw *Gateway) dialHost(ctx context.Context, to netip.AddrPort, ttl, tos uin
 	}
 	// Errors of the established connection are TCP's business, not a queue
 	// nobody reads.
-	h.setInt(unix.IPPROTO_IP, unix.IP_RECVERR, 0)
+	h.setInt(o.level, o.recvErr, 0)
 	c, err := net.FileConn(h.f)
 	if err != nil {
 		return nil, nil, err

@@ -52,6 +52,9 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	if !udpChecksumOK(pkt) {
 		return true // a corrupt datagram is dropped, as any host would
 	}
+	if pkt.NetworkProtocolNumber == header.IPv6ProtocolNumber {
+		return gw.handleUDP6(src, dst, pkt) // udp6.go
+	}
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	to, ok, why := gw.target(ProtoUDP, dst)
 	if !ok {
@@ -164,14 +167,15 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 		gw.stats.Failed.Add(1)
 		return nil
 	}
-	h, err := openHostSock(unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	h, err := openHostSockFor(to.Addr(), unix.SOCK_DGRAM, unix.IPPROTO_UDP)
 	if err != nil {
 		gw.stats.Failed.Add(1)
 		gw.logf("udp %s -> %s: host socket: %v", k.src, k.dst, err)
 		return nil
 	}
-	for _, o := range []int{unix.IP_RECVTTL, unix.IP_RECVTOS, unix.IP_RECVERR} {
-		h.setInt(unix.IPPROTO_IP, o, 1)
+	o := optsFor(to.Addr())
+	for _, opt := range []int{o.recvTTL, o.recvTOS, o.recvErr} {
+		h.setInt(o.level, opt, 1)
 	}
 	if err := h.connect(to); err != nil {
 		h.Close()
@@ -233,6 +237,13 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 		if ci.hasTTL && ci.ttl > 1 {
 			ttl = ci.ttl - 1
 		}
+		if f.key.src.Addr().Is6() {
+			if gw.sendUDP6(f.key.dst, f.key.src, ttl, ci.tos, buf[:n]) == nil {
+				f.down.Add(int64(n))
+				gw.stats.BytesIn.Add(int64(n))
+			}
+			continue
+		}
 		payload := make([]byte, n)
 		copy(payload, buf[:n])
 		err = gw.cfg.Stack.SendUDP(&stack.UDPSend{
@@ -256,10 +267,14 @@ func (gw *Gateway) udpError(f *udpFlow, buf, oob []byte) bool {
 		return err == unix.EAGAIN || isTimeout(err)
 	}
 	ci := parseCmsgs(oob[:oobn])
-	if ci.ee == nil || ci.ee.Origin != unix.SO_EE_ORIGIN_ICMP || !ci.offender.IsValid() || f.key.dst.Addr() == gw.cfg.DNS {
+	if ci.ee == nil || !icmpOrigin(ci.ee.Origin) || !ci.offender.IsValid() || f.key.dst.Addr() == gw.cfg.DNS {
 		return true
 	}
 	offender := ci.offender
+	info := errorInfoWord(ci.ee.Type, ci.ee.Code, ci.ee.Info)
+	if ci.ee.Origin == unix.SO_EE_ORIGIN_ICMP6 {
+		info = errorInfoWord6(ci.ee.Type, ci.ee.Info)
+	}
 	if offender.IsLoopback() {
 		// The host's loopback is the gateway's address to the sandbox
 		// (--allow-host-loopback); 127/8 would be a martian there.
@@ -275,7 +290,7 @@ func (gw *Gateway) udpError(f *udpFlow, buf, oob []byte) bool {
 	if !matched {
 		q = nil // an older datagram: its header is gone, quote the last one's alone
 	}
-	gw.relayQuote(offender, ci.ee.Type, ci.ee.Code, errorInfoWord(ci.ee.Type, ci.ee.Code, ci.ee.Info), p.quote(q), ci.ttl)
+	gw.relayQuote(offender, ci.ee.Type, ci.ee.Code, info, p.quote(q), ci.ttl)
 	return true
 }
 

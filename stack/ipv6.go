@@ -14,7 +14,7 @@ import (
 // beside IPv4, with lo holding ::1/128 as Linux's lo does. NDP's router
 // solicitations, DAD and MLD stay at gVisor's zero options (off), so a
 // NIC sends no IPv6 packet until a socket does. Gateway stacks (package
-// gateway) keep IPv4 only.
+// gateway) carry IPv6 too, for `netsandbox run`'s IPv6 relay.
 
 // ipv6Factory is gVisor's IPv6 with its options left off.
 func ipv6Factory() gstack.NetworkProtocolFactory {

@@ -96,13 +96,11 @@ func New(cfg Config) (*Stack, error) {
 		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
 		s.ipv4ProtocolFor(cfg, ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}})),
 		arp.NewProtocol,
-	}
-	if !cfg.Gateway {
-		netProtos = append(netProtos, ipv6Factory()) // ipv6.go
+		ipv6Factory(), // ipv6.go
 	}
 	s.g = gstack.New(gstack.Options{
 		NetworkProtocols: netProtos,
-		TransportProtocols: []gstack.TransportProtocolFactory{
+		TransportProtocols: withGatewayICMPv6(cfg, []gstack.TransportProtocolFactory{
 			s.tcpProtocolFor(cfg),
 			s.newICMPProtocol, // gVisor's, counting unwanted echo replies (accounting_icmp.go)
 			func(g *gstack.Stack) gstack.TransportProtocol {
@@ -111,7 +109,7 @@ func New(cfg Config) (*Stack, error) {
 			},
 			s.newUDPLiteProtocol, // the same transport as protocol 136 (udplite.go)
 			func(g *gstack.Stack) gstack.TransportProtocol { return &igmpProtocol{g: g} },
-		},
+		}), // gateway_hooks.go
 		RawFactory: raw.EndpointFactory{},
 		// Deliver datagrams to our own non-loopback addresses locally, as
 		// Linux routes them through lo.
@@ -190,11 +188,9 @@ func New(cfg Config) (*Stack, error) {
 		s.g.Destroy()
 		return nil, err
 	}
-	if !cfg.Gateway {
-		if err := s.initIPv6(); err != nil {
-			s.g.Destroy()
-			return nil, err
-		}
+	if err := s.initIPv6(); err != nil {
+		s.g.Destroy()
+		return nil, err
 	}
 	return s, nil
 }

@@ -62,6 +62,9 @@ type gatewayConfig struct {
 	pcap              string
 	offload           bool           // --offload: TSO and checksum offload on the TAP
 	dnsUpstream       netip.AddrPort // --dns-upstream; invalid: the host's resolver
+	// ipv6 gives the sandbox IPv6 (run's --ipv6): the gateway takes
+	// gatewayAddr6 and relays IPv6 flows; without it IPv6 is dropped.
+	ipv6 bool
 }
 
 // gatewayFlags registers the gateway's flags on fs; the returned function
@@ -106,10 +109,12 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	fs := newFlagSet("run", stderr)
 	finish := c.gatewayFlags(fs)
 	fs.BoolVar(&c.resolvConf, "resolv-conf", true, "show CMD an /etc/resolv.conf naming 10.0.2.3 (private mount namespace)")
+	fs.BoolVar(&c.ipv6, "ipv6", true, "give the sandbox IPv6 too: fd00::100/64, default route via fd00::2; TCP, UDP and ping relayed over the host's IPv6 sockets")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: netsandbox run [FLAGS] -- CMD [ARGS...]")
 		fmt.Fprintln(stderr, "\nRuns CMD in a new network namespace whose only link is a TAP to a netsandbox")
-		fmt.Fprintln(stderr, "stack acting as its gateway: sandbox 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3.")
+		fmt.Fprintln(stderr, "stack acting as its gateway: sandbox 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3;")
+		fmt.Fprintln(stderr, "IPv6 sandbox fd00::100/64, gateway fd00::2.")
 		fmt.Fprintln(stderr, "TCP, UDP and ping go out through the host's sockets; netsandbox exits with CMD's status.")
 		fmt.Fprintln(stderr, "\nFlags:")
 		printFlags(stderr, fs)
@@ -225,7 +230,8 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	childArgs := append([]string{runChildArg, sandboxTAP, strconv.Itoa(c.mtu), strconv.FormatBool(c.offload), resolvFile, "--"}, c.cmd...)
+	childArgs := append([]string{runChildArg, sandboxTAP, strconv.Itoa(c.mtu), strconv.FormatBool(c.offload), resolvFile,
+		strconv.FormatBool(c.ipv6), "--"}, c.cmd...)
 	cmd := exec.Command(self, childArgs...)
 	cmd.Args[0] = c.cmd[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -395,12 +401,21 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 	if err == nil {
 		err = s.AddRoute(sandboxAddr.Masked(), netip.Addr{}, nic)
 	}
+	if err == nil && c.ipv6 {
+		err = s.AddAddress6(nic, netip.PrefixFrom(gatewayAddr6, sandboxAddr6.Bits()))
+		if err == nil {
+			err = s.AddRoute6(sandboxAddr6.Masked(), netip.Addr{}, nic)
+		}
+	}
 	if err != nil {
 		closeAll()
 		return nil, nil, fmt.Errorf("configuring the gateway: %w", err)
 	}
 	cfg := gateway.Config{Stack: s, NIC: nic, Link: link, Gateway: gatewayAddr, DNS: dnsAddr,
 		AllowHostLoopback: c.allowHostLoopback, Policy: &c.policy}
+	if c.ipv6 {
+		cfg.Gateway6 = gatewayAddr6
+	}
 	if resolver, ok := resolverFor(c.dnsUpstream); ok {
 		cfg.Resolver = resolver
 	}

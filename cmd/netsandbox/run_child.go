@@ -24,24 +24,26 @@ func init() {
 	}
 }
 
-// runChild's args: TAPNAME MTU OFFLOAD RESOLV -- CMD [ARGS...].
-// RESOLV is a file to bind-mount on /etc/resolv.conf ("" for none).
+// runChild's args: TAPNAME MTU OFFLOAD RESOLV IPV6 -- CMD [ARGS...].
+// RESOLV is a file to bind-mount on /etc/resolv.conf ("" for none); IPV6
+// (true or false) gives the TAP sandboxAddr6 and an IPv6 default route.
 func runChild(args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "netsandbox run: sandbox setup: "+format+"\n", a...)
 		return 125
 	}
-	if len(args) < 6 || args[4] != "--" {
+	if len(args) < 7 || args[5] != "--" {
 		return fail("bad helper arguments")
 	}
 	mtu, err := strconv.Atoi(args[1])
 	offload, berr := strconv.ParseBool(args[2])
-	if err != nil || berr != nil {
+	ipv6, verr := strconv.ParseBool(args[4])
+	if err != nil || berr != nil || verr != nil {
 		return fail("bad helper arguments")
 	}
 	unix.CloseOnExec(runChildFD)
 	// A new namespace: lo comes up, and nothing else routes yet.
-	tap, err := openSandboxTAP(tapSetup{name: args[0], mtu: mtu, offload: offload, loUp: true, defaultRoute: true})
+	tap, err := openSandboxTAP(tapSetup{name: args[0], mtu: mtu, offload: offload, loUp: true, defaultRoute: true, ipv6: ipv6})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -60,7 +62,7 @@ func runChild(args []string) int {
 			fmt.Fprintf(os.Stderr, "netsandbox run: /etc/resolv.conf left as is: %v\n", err)
 		}
 	}
-	cmd := args[5:]
+	cmd := args[6:]
 	path, err := exec.LookPath(cmd[0])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "netsandbox run: %v\n", err)

@@ -20,6 +20,8 @@ type tapSetup struct {
 	loUp bool
 	// defaultRoute adds 0.0.0.0/0 via the gateway on the TAP.
 	defaultRoute bool
+	// ipv6 adds sandboxAddr6 and ::/0 via gatewayAddr6 (run_netcfg6.go).
+	ipv6 bool
 }
 
 // openSandboxTAP creates the sandbox's TAP device in the calling thread's
@@ -83,13 +85,20 @@ func openSandboxTAP(ts tapSetup) (int, error) {
 	if err := ifUp(s, name); err != nil {
 		return -1, err
 	}
-	if ts.defaultRoute {
+	if ts.defaultRoute || ts.ipv6 {
 		idx, err := ifIndex(s, name)
 		if err != nil {
 			return -1, err
 		}
-		if err := addDefaultRoute(gw, idx); err != nil {
-			return -1, fmt.Errorf("default route via %s: %w", gw, err)
+		if ts.defaultRoute {
+			if err := addDefaultRoute(gw, idx); err != nil {
+				return -1, fmt.Errorf("default route via %s: %w", gw, err)
+			}
+		}
+		if ts.ipv6 {
+			if err := setupTAP6(idx); err != nil {
+				return -1, err
+			}
 		}
 	}
 	ok = true
@@ -122,9 +131,39 @@ func ifIndex(s int, name string) (int, error) {
 	return int(ifr.Uint32()), nil
 }
 
-// addDefaultRoute adds 0.0.0.0/0 via gw on ifindex with an rtnetlink
-// RTM_NEWROUTE and waits for the kernel's acknowledgement.
+// addDefaultRoute adds 0.0.0.0/0 (or ::/0 for an IPv6 gw) via gw on
+// ifindex with an rtnetlink RTM_NEWROUTE and waits for the kernel's
+// acknowledgement.
 func addDefaultRoute(gw netip.Addr, ifindex int) error {
+	family := uint8(unix.AF_INET)
+	if gw.Is6() {
+		family = unix.AF_INET6
+	}
+	var oif [4]byte
+	binary.NativeEndian.PutUint32(oif[:], uint32(ifindex))
+	rtm := unix.RtMsg{Family: family, Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_BOOT,
+		Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST}
+	body := append([]byte(nil), (*[unix.SizeofRtMsg]byte)(unsafe.Pointer(&rtm))[:]...)
+	body = append(body, rtAttr(unix.RTA_GATEWAY, gw.AsSlice())...)
+	body = append(body, rtAttr(unix.RTA_OIF, oif[:])...)
+	return rtnlRequest(unix.RTM_NEWROUTE, body)
+}
+
+// rtAttr is one rtnetlink attribute.
+func rtAttr(typ uint16, val []byte) []byte {
+	b := make([]byte, unix.SizeofRtAttr+len(val), unix.SizeofRtAttr+len(val)+3)
+	binary.NativeEndian.PutUint16(b[0:], uint16(len(b)))
+	binary.NativeEndian.PutUint16(b[2:], typ)
+	copy(b[unix.SizeofRtAttr:], val)
+	for len(b)%4 != 0 {
+		b = append(b, 0) // attributes are 4-byte aligned
+	}
+	return b
+}
+
+// rtnlRequest sends one rtnetlink request that creates something (typ,
+// its body) and waits for the kernel's acknowledgement.
+func rtnlRequest(typ uint16, body []byte) error {
 	s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
@@ -133,24 +172,9 @@ func addDefaultRoute(gw netip.Addr, ifindex int) error {
 	if err := unix.Bind(s, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return err
 	}
-	attr := func(typ uint16, val []byte) []byte {
-		b := make([]byte, unix.SizeofRtAttr+len(val))
-		binary.NativeEndian.PutUint16(b[0:], uint16(len(b)))
-		binary.NativeEndian.PutUint16(b[2:], typ)
-		copy(b[unix.SizeofRtAttr:], val)
-		return b
-	}
-	gw4 := gw.As4()
-	var oif [4]byte
-	binary.NativeEndian.PutUint32(oif[:], uint32(ifindex))
-	rtm := unix.RtMsg{Family: unix.AF_INET, Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_BOOT,
-		Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST}
-	body := append([]byte(nil), (*[unix.SizeofRtMsg]byte)(unsafe.Pointer(&rtm))[:]...)
-	body = append(body, attr(unix.RTA_GATEWAY, gw4[:])...)
-	body = append(body, attr(unix.RTA_OIF, oif[:])...)
 	msg := make([]byte, unix.SizeofNlMsghdr, unix.SizeofNlMsghdr+len(body))
 	binary.NativeEndian.PutUint32(msg[0:], uint32(unix.SizeofNlMsghdr+len(body)))
-	binary.NativeEndian.PutUint16(msg[4:], unix.RTM_NEWROUTE)
+	binary.NativeEndian.PutUint16(msg[4:], typ)
 	binary.NativeEndian.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_EXCL)
 	binary.NativeEndian.PutUint32(msg[8:], 1)
 	msg = append(msg, body...)

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"netsandbox/test/harness"
+)
+
+// The IPv6 topology: netsandbox runs in a host namespace whose eth0 faces a
+// router namespace, which routes to a far namespace over a link with a
+// smaller MTU. Documentation addresses, only inside these namespaces.
+const (
+	host6   = "2001:db8:1::1"
+	router6 = "2001:db8:1::2"
+	far6    = "2001:db8:2::2"
+	far6MTU = "1400"
+)
+
+// run6Topology is the IPv6 topology with an HTTP server and a UDP echo
+// server on the far namespace; it returns the host namespace.
+func run6Topology(t *testing.T) string {
+	t.Helper()
+	requireNetns(t)
+	for _, tool := range []string{"curl", "tracepath", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("needs %s", tool)
+		}
+	}
+	prefix := harness.NewRunPrefix()
+	host, router, far := newNetns(t, prefix+"r6-host"), newNetns(t, prefix+"r6-rtr"), newNetns(t, prefix+"r6-far")
+	ipCmd(t, "-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", router)
+	ipCmd(t, "-n", router, "link", "add", "eth1", "mtu", far6MTU, "type", "veth", "peer", "name", "eth0", "mtu", far6MTU, "netns", far)
+	for _, a := range [][3]string{{host, "eth0", host6}, {router, "eth0", router6}, {router, "eth1", "2001:db8:2::1"}, {far, "eth0", far6}} {
+		ipCmd(t, "-n", a[0], "addr", "add", a[2]+"/64", "dev", a[1], "nodad")
+	}
+	for _, ns := range []string{host, router, far} {
+		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+		ipCmd(t, "-n", ns, "link", "set", "eth0", "up")
+	}
+	ipCmd(t, "-n", router, "link", "set", "eth1", "up")
+	ipCmd(t, "-n", host, "-6", "route", "add", "2001:db8:2::/64", "via", router6)
+	ipCmd(t, "-n", far, "-6", "route", "add", "default", "via", "2001:db8:2::1")
+	// The router forwards and, like the far end, answers every probe;
+	// the gateway's ICMPv6 ping sockets need ping_group_range (root's
+	// group 0 is outside Linux's default "1 0").
+	for _, w := range [][3]string{
+		{router, "net.ipv6.conf.all.forwarding", "1"},
+		{router, "net.ipv6.icmp.ratelimit", "0"},
+		{far, "net.ipv6.icmp.ratelimit", "0"},
+		{host, "net.ipv4.ping_group_range", "0 2147483647"},
+	} {
+		if err := harness.WriteSysctl(w[0], w[1], w[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A router sends neighbour solicitations from its link-local address:
+	// wait until no link-local address is tentative any more.
+	for _, ns := range []string{host, router, far} {
+		for i := 0; ; i++ {
+			out, err := exec.Command("ip", "-n", ns, "-6", "addr", "show", "tentative").Output()
+			if err == nil && len(strings.TrimSpace(string(out))) == 0 {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("%s: addresses still tentative after 5 s:\n%s", ns, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var hl net.Listener
+	var uc net.PacketConn
+	err := harness.InNetns(far, func() (err error) {
+		if hl, err = net.Listen("tcp6", "["+far6+"]:8080"); err != nil {
+			return err
+		}
+		uc, err = net.ListenPacket("udp6", "["+far6+"]:7")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			// More than one segment over the far link: TCP meets its MTU.
+			w.Write([]byte(strings.Repeat("0123456789abcdef", 16384)))
+			return
+		}
+		fmt.Fprintf(w, "hello from %s to %s\n", far6, r.RemoteAddr)
+	})}
+	go srv.Serve(hl)
+	t.Cleanup(func() { srv.Close(); uc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for i := 0; i < 1000; i++ {
+			n, from, err := uc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			uc.WriteTo(buf[:n], from)
+		}
+	}()
+	return host
+}
+
+var tracepathHop6 = regexp.MustCompile(`(?m)^\s*(\d+):\s+([0-9a-f:]+:[0-9a-f:]*)\s`)
+
+// TestRunIPv6: the sandbox has fd00::100/64 with a default route via
+// fd00::2, and TCP, UDP and ICMPv6 echo reach an IPv6 peer through the
+// host's sockets, with hop limit minus one at the gateway, ICMPv6 errors
+// from the real offender and the path MTU.
+func TestRunIPv6(t *testing.T) {
+	host := run6Topology(t)
+	bin := buildBinary(t)
+
+	t.Run("address and route", func(t *testing.T) {
+		out, code := sandboxRun(t, bin, host, "", "--", "sh", "-c", "ip -6 addr show dev tap0; ip -6 route")
+		if code != 0 || !strings.Contains(out, "inet6 fd00::100/64") || !strings.Contains(out, "default via fd00::2 dev tap0") {
+			t.Errorf("sandbox IPv6 address or route missing: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("curl -6 and UDP", func(t *testing.T) {
+		script := "curl -6 -sS -m 5 http://[" + far6 + "]:8080/ && " +
+			"curl -6 -sS -m 10 -o /dev/null -w 'big %{size_download}\\n' http://[" + far6 + "]:8080/big && " +
+			"exec 3<>/dev/udp/" + far6 + "/7 && echo udp6-echo >&3 && timeout 3 head -c 10 <&3"
+		out, code := sandboxRun(t, bin, host, "", "--stats", "--", "bash", "-c", script)
+		for _, want := range []string{"hello from " + far6 + " to [" + host6 + "]:", "big 262144", "udp6-echo", "flows tcp 2 udp 1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("missing %q: exit %d\n%s", want, code, out)
+			}
+		}
+	})
+
+	t.Run("ping -6", func(t *testing.T) {
+		script := "ping -6 -n -c 3 -i 0.2 -W 2 " + far6 + "; ping -6 -n -c 1 -W 2 -t 1 " + far6 +
+			"; ping -6 -n -c 1 -W 2 -t 2 " + far6 + "; ping -6 -n -c 1 -W 2 -s 1420 -M do " + far6
+		out, _ := sandboxRun(t, bin, host, "", "--", "sh", "-c", script)
+		for _, want := range []string{
+			"3 received",
+			// 64 at the far end, minus the router, minus the gateway.
+			"from " + far6 + ": icmp_seq=1 ttl=62",
+			"From fd00::2 icmp_seq=1 Time exceeded: Hop limit",
+			"From " + router6 + " icmp_seq=1 Time exceeded: Hop limit",
+			"From " + router6 + " icmp_seq=1 Packet too big: mtu=" + far6MTU,
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("missing %q\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("tracepath -6", func(t *testing.T) {
+		out, code := sandboxRun(t, bin, host, "", "--", "tracepath", "-6", "-n", "-m", "6", far6)
+		var hops []string
+		for _, m := range tracepathHop6.FindAllStringSubmatch(out, -1) {
+			if len(hops) == 0 || hops[len(hops)-1] != m[2] {
+				hops = append(hops, m[2])
+			}
+		}
+		_, resume := tracepathHops(out)
+		want := []string{"fd00::2", router6, far6}
+		if code != 0 || strings.Join(hops, " ") != strings.Join(want, " ") || resume != "pmtu "+far6MTU+" hops 3 back 3" {
+			t.Errorf("tracepath -6: exit %d, hops %q (want %q), resume %q (want pmtu %s hops 3 back 3)\n%s", code, hops, want, resume, far6MTU, out)
+		}
+	})
+
+	t.Run("policy applies", func(t *testing.T) {
+		script := "curl -6 -sS -m 3 http://[" + far6 + "]:8080/; ping -6 -n -c 1 -W 2 " + far6 +
+			"; exec 3<>/dev/udp/" + far6 + "/7; echo x >&3; timeout 2 head -c 1 <&3"
+		out, _ := sandboxRun(t, bin, host, "", "--stats", "--deny-all", "--", "bash", "-c", script)
+		if strings.Contains(out, "hello from") || !strings.Contains(out, "Administratively prohibited") || !strings.Contains(out, "denied 3") {
+			t.Errorf("--deny-all: IPv6 flows not all refused\n%s", out)
+		}
+		out, _ = sandboxRun(t, bin, host, "", "--deny-all", "--allow", "tcp:*:8080", "--", "curl", "-6", "-sS", "-m", "5", "http://["+far6+"]:8080/")
+		if !strings.Contains(out, "hello from") {
+			t.Errorf("--deny-all --allow tcp:*:8080: IPv6 flow refused\n%s", out)
+		}
+	})
+
+	t.Run("--ipv6=false", func(t *testing.T) {
+		out, _ := sandboxRun(t, bin, host, "", "--ipv6=false", "--", "sh", "-c", "ip -6 route; curl -6 -sS -m 3 http://["+far6+"]:8080/")
+		if strings.Contains(out, "hello from") || strings.Contains(out, "default via fd00::2") {
+			t.Errorf("--ipv6=false: the sandbox still has IPv6\n%s", out)
+		}
+	})
+}

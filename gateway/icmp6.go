@@ -1,0 +1,166 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// startICMP6 takes every ICMPv6 echo request to an address that is not
+// the gateway's, as startICMP does for IPv4: taking it stops gVisor's own
+// reply. Requests are relayed over host ICMPv6 ping sockets (SOCK_DGRAM,
+// IPPROTO_ICMPV6; net.ipv4.ping_group_range covers both families), whose
+// error queue (IPV6_RECVERR) gives each error with its real offender.
+func (gw *Gateway) startICMP6() {
+	gw.g.SetTransportProtocolHandler(header.ICMPv6ProtocolNumber, gw.handleICMP6)
+}
+
+func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
+	if pkt.NICID != gw.nic {
+		return false
+	}
+	nh := pkt.NetworkHeader().Slice()
+	if len(nh) < header.IPv6MinimumSize {
+		return true
+	}
+	ip := header.IPv6(nh)
+	src, dst := addrOf(ip.SourceAddress()), addrOf(ip.DestinationAddress())
+	if dst == gw.cfg.Gateway6 || dst.IsMulticast() {
+		return false // the gateway itself answers, as a real router does
+	}
+	if gw.closed.Load() {
+		return true
+	}
+	msgView := gstack.PayloadSince(pkt.TransportHeader())
+	msg := append([]byte(nil), msgView.AsSlice()...)
+	msgView.Release()
+	if len(msg) < header.ICMPv6EchoMinimumSize || header.ICMPv6(msg).Type() != header.ICMPv6EchoRequest {
+		return true // only echo is relayed
+	}
+	head := packetHead(pkt)
+	if _, ok, why := gw.target(ProtoICMP, netip.AddrPortFrom(dst, 0)); !ok {
+		gw.stats.Denied.Add(1)
+		gw.logf("icmp6 %s -> %s refused: %s", src, dst, why)
+		gw.errProhibited(head)
+		return true
+	}
+	hop, class := hopAndClass(pkt)
+	if hop <= 1 {
+		gw.errTimeExceeded(head)
+		return true
+	}
+	f := gw.icmpFlow6(icmpKey{src, binary.BigEndian.Uint16(msg[4:]), dst})
+	if f == nil {
+		return true
+	}
+	f.mu.Lock()
+	gw.setHopOpts6(f.host, &f.ttl, &f.tos, &f.pmtu, int(hop)-1, int(class), gw.dontFrag6(header.IPv6MinimumSize+len(msg)))
+	f.reqs.put(nh, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
+	// The kernel fills a ping socket's identifier and checksum.
+	err := f.host.sendTo(msg, netip.AddrPort{})
+	mtu := 0
+	if err == unix.EMSGSIZE {
+		mtu = f.host.pathMTU(unix.IPPROTO_IPV6, unix.IPV6_MTU)
+	}
+	f.mu.Unlock()
+	if mtu > 0 {
+		gw.errTooBig(head, mtu)
+		return true
+	}
+	f.last.Store(time.Now().UnixNano())
+	if err == nil {
+		f.sent.Add(1)
+		gw.stats.BytesOut.Add(int64(len(msg)))
+	}
+	return true
+}
+
+// icmpFlow6 finds or opens the host ping socket of an ICMPv6 echo flow.
+func (gw *Gateway) icmpFlow6(k icmpKey) *icmpFlow {
+	t := &gw.icmp
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f, ok := t.flows[k]; ok {
+		return f
+	}
+	if gw.flowCount() >= gw.cfg.MaxFlows || gw.closed.Load() {
+		gw.stats.Failed.Add(1)
+		return nil
+	}
+	h, err := openHostSockFamily(unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6)
+	if err != nil {
+		gw.stats.Failed.Add(1)
+		gw.logf("icmp6 %s -> %s: no host ICMPv6 ping socket (%v); allow ping sockets with net.ipv4.ping_group_range", k.src, k.dst, err)
+		return nil
+	}
+	// Keep the sandbox's identifier when the host has it free.
+	h.bind(netip.AddrPortFrom(netip.IPv6Unspecified(), k.id))
+	for _, o := range []int{unix.IPV6_RECVERR, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS} {
+		h.setInt(unix.IPPROTO_IPV6, o, 1)
+	}
+	if err := h.connect(netip.AddrPortFrom(k.dst, 0)); err != nil {
+		h.Close()
+		gw.stats.Failed.Add(1)
+		gw.logf("icmp6 %s -> %s: %v", k.src, k.dst, err)
+		return nil
+	}
+	if !gw.begin(nil) {
+		h.Close()
+		return nil
+	}
+	f := &icmpFlow{key: k, host: h, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
+	f.last.Store(time.Now().UnixNano())
+	t.putLocked(k, f)
+	gw.stats.ICMPFlows.Add(1)
+	go gw.icmpReplies6(f)
+	return f
+}
+
+// icmpReplies6 passes the destination's echo replies (hop limit minus
+// one) and the errors about the flow's requests into the sandbox until
+// the flow idles out.
+func (gw *Gateway) icmpReplies6(f *icmpFlow) {
+	defer gw.wg.Done()
+	defer func() {
+		gw.icmp.remove(f.key)
+		f.host.Close()
+		gw.logf("icmp6 %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
+	}()
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	for !gw.closed.Load() {
+		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
+		if time.Now().After(deadline) {
+			return
+		}
+		n, oobn, from, err := f.host.recv(buf, oob, false, deadline)
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			if gw.pingError(f, buf, oob) {
+				continue
+			}
+			return
+		}
+		msg := buf[:n]
+		if len(msg) < header.ICMPv6EchoMinimumSize || header.ICMPv6(msg).Type() != header.ICMPv6EchoReply || from.Addr() != f.key.dst {
+			continue
+		}
+		ci := parseCmsgs(oob[:oobn])
+		hop := uint8(0)
+		if ci.hasTTL && ci.ttl > 1 {
+			hop = ci.ttl - 1
+		}
+		out := append([]byte(nil), msg...)
+		binary.BigEndian.PutUint16(out[4:], f.key.id)
+		f.last.Store(time.Now().UnixNano())
+		f.recvd.Add(1)
+		gw.stats.BytesIn.Add(int64(len(out)))
+		gw.sendICMP6(f.key.dst, f.key.src, hop, ci.tos, out)
+	}
+}
