@@ -13,8 +13,11 @@ import (
 // startICMP6 takes every ICMPv6 echo request to an address that is not
 // the gateway's, as startICMP does for IPv4: taking it stops gVisor's own
 // reply. Requests are relayed over host ICMPv6 ping sockets (SOCK_DGRAM,
-// IPPROTO_ICMPV6; net.ipv4.ping_group_range covers both families), whose
-// error queue (IPV6_RECVERR) gives each error with its real offender.
+// IPPROTO_ICMPV6; net.ipv4.ping_group_range covers both families), or
+// where the host refuses those (Linux's default range "1 0" lets no one
+// in, root included) over raw ICMPv6 sockets filtered to echo replies.
+// Either way the error queue (IPV6_RECVERR) gives each error with its
+// real offender.
 func (gw *Gateway) startICMP6() {
 	gw.g.SetTransportProtocolHandler(header.ICMPv6ProtocolNumber, gw.handleICMP6)
 }
@@ -91,14 +94,21 @@ func (gw *Gateway) icmpFlow6(k icmpKey) *icmpFlow {
 		gw.stats.Failed.Add(1)
 		return nil
 	}
+	raw := false
 	h, err := openHostSockFamily(unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6)
 	if err != nil {
+		raw = true
+		h, err = openRawICMP6()
+	}
+	if err != nil {
 		gw.stats.Failed.Add(1)
-		gw.logf("icmp6 %s -> %s: no host ICMPv6 ping socket (%v); allow ping sockets with net.ipv4.ping_group_range", k.src, k.dst, err)
+		gw.logf("icmp6 %s -> %s: no host ICMPv6 ping or raw socket (%v); allow ping sockets with net.ipv4.ping_group_range", k.src, k.dst, err)
 		return nil
 	}
-	// Keep the sandbox's identifier when the host has it free.
-	h.bind(netip.AddrPortFrom(netip.IPv6Unspecified(), k.id))
+	if !raw {
+		// Keep the sandbox's identifier when the host has it free.
+		h.bind(netip.AddrPortFrom(netip.IPv6Unspecified(), k.id))
+	}
 	for _, o := range []int{unix.IPV6_RECVERR, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS} {
 		h.setInt(unix.IPPROTO_IPV6, o, 1)
 	}
@@ -112,7 +122,7 @@ func (gw *Gateway) icmpFlow6(k icmpKey) *icmpFlow {
 		h.Close()
 		return nil
 	}
-	f := &icmpFlow{key: k, host: h, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
+	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
 	f.last.Store(time.Now().UnixNano())
 	t.putLocked(k, f)
 	gw.stats.ICMPFlows.Add(1)
@@ -151,6 +161,9 @@ func (gw *Gateway) icmpReplies6(f *icmpFlow) {
 		if len(msg) < header.ICMPv6EchoMinimumSize || header.ICMPv6(msg).Type() != header.ICMPv6EchoReply || from.Addr() != f.key.dst {
 			continue
 		}
+		if f.raw && binary.BigEndian.Uint16(msg[4:]) != f.key.id {
+			continue // a raw socket sees the replies of every flow to dst
+		}
 		ci := parseCmsgs(oob[:oobn])
 		hop := uint8(0)
 		if ci.hasTTL && ci.ttl > 1 {
@@ -163,4 +176,27 @@ func (gw *Gateway) icmpReplies6(f *icmpFlow) {
 		gw.stats.BytesIn.Add(int64(len(out)))
 		gw.sendICMP6(f.key.dst, f.key.src, hop, ci.tos, out)
 	}
+}
+
+// openRawICMP6 opens a raw ICMPv6 socket that receives echo replies only:
+// the errors about its own requests still reach its error queue, and the
+// kernel fills the checksum of what it sends.
+func openRawICMP6() (*hostSock, error) {
+	h, err := openHostSockFamily(unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+	if err != nil {
+		return nil, err
+	}
+	var filter unix.ICMPv6Filter
+	for i := range filter.Data {
+		filter.Data[i] = ^uint32(0) // a set bit blocks its type
+	}
+	reply := uint8(header.ICMPv6EchoReply)
+	filter.Data[reply>>5] &^= 1 << (reply & 31)
+	if err := h.control(func(fd int) error {
+		return unix.SetsockoptICMPv6Filter(fd, unix.IPPROTO_ICMPV6, unix.ICMPV6_FILTER, &filter)
+	}); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
 }

@@ -156,6 +156,32 @@ func TestRunIPv6(t *testing.T) {
 		}
 	})
 
+	t.Run("ping -6 over raw sockets", func(t *testing.T) {
+		// Linux's default: no group may open ping sockets, so the gateway
+		// (root) relays over raw ICMPv6 sockets, with the same fidelity.
+		if err := harness.WriteSysctl(host, "net.ipv4.ping_group_range", "1 0"); err != nil {
+			t.Fatal(err)
+		}
+		defer harness.WriteSysctl(host, "net.ipv4.ping_group_range", "0 2147483647")
+		script := "ping -6 -n -c 2 -i 0.2 -W 2 " + far6 + " & ping -6 -n -c 2 -i 0.2 -W 2 " + far6 +
+			"; wait; ping -6 -n -c 1 -W 2 -t 2 " + far6 + "; ping -6 -n -c 1 -W 2 -s 1420 -M do " + far6
+		out, _ := sandboxRun(t, bin, host, "", "--", "sh", "-c", script)
+		for _, want := range []string{
+			"2 packets transmitted, 2 received",
+			"from " + far6 + ": icmp_seq=1 ttl=62",
+			"From " + router6 + " icmp_seq=1 Time exceeded: Hop limit",
+			// From the gateway now: the host learnt the path MTU above.
+			"From fd00::2 icmp_seq=1 Packet too big: mtu=" + far6MTU,
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("missing %q\n%s", want, out)
+			}
+		}
+		if n := strings.Count(out, "2 packets transmitted, 2 received"); n != 2 {
+			t.Errorf("two pings at once: %d got both replies, want 2 (each flow its own replies)\n%s", n, out)
+		}
+	})
+
 	t.Run("tracepath -6", func(t *testing.T) {
 		out, code := sandboxRun(t, bin, host, "", "--", "tracepath", "-6", "-n", "-m", "6", far6)
 		var hops []string
