@@ -188,3 +188,50 @@ func FuzzAdmit6(f *testing.F) {
 		parseCmsgs(b)
 	})
 }
+
+func TestParseRule6(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		prefix string
+		lo, hi uint16
+		proto  Proto
+	}{
+		{"[2001:db8::/32]", "2001:db8::/32", 0, 0, ProtoAny},
+		{"2001:db8::/32", "2001:db8::/32", 0, 0, ProtoAny},
+		{"2001:db8::1", "2001:db8::1/128", 0, 0, ProtoAny},
+		{"tcp:[2001:db8::1]:443", "2001:db8::1/128", 443, 443, ProtoTCP},
+		{"[2001:db8::/48]:8000-8100/udp", "2001:db8::/48", 8000, 8100, ProtoUDP},
+		{"icmp:[2001:db8:2::/64]", "2001:db8:2::/64", 0, 0, ProtoICMP},
+		{"[2001:db8::5/32]", "2001:db8::/32", 0, 0, ProtoAny},
+	} {
+		r, err := ParseRule(c.in, true)
+		if err != nil || r.Prefix != netip.MustParsePrefix(c.prefix) || r.PortLo != c.lo || r.PortHi != c.hi || r.Proto != c.proto {
+			t.Errorf("ParseRule(%q) = %+v, %v", c.in, r, err)
+		}
+	}
+	for _, bad := range []string{"[2001:db8::/32", "[2001:db8::]443", "[::ffff:1.2.3.4]", "icmp:[2001:db8::1]:80", "[2001:db8::1]:0", "[fe80::1%eth0]", "2001:db8::g", "[198.18.5.1]"} {
+		if r, err := ParseRule(bad, true); err == nil {
+			t.Errorf("ParseRule(%q) = %+v, want an error", bad, r)
+		}
+	}
+	// IPv4 rules keep their syntax.
+	if r, err := ParseRule("tcp:198.18.5.1:80", true); err != nil || r.Prefix != netip.MustParsePrefix("198.18.5.1/32") || r.PortLo != 80 {
+		t.Errorf("IPv4 rule: %+v, %v", r, err)
+	}
+	p := Policy{DenyAll: true, Rules: []Rule{{Allow: true, Prefix: netip.MustParsePrefix("2001:db8:2::/64")}}}
+	if !p.Allows(ProtoTCP, netip.MustParseAddrPort("[2001:db8:2::2]:80")) || p.Allows(ProtoTCP, netip.MustParseAddrPort("[2001:db8:3::2]:80")) {
+		t.Error("an IPv6 prefix rule does not decide its prefix alone")
+	}
+}
+
+func FuzzParseRule6(f *testing.F) {
+	for _, s := range []string{"[2001:db8::/32]:80", "tcp:[::1]", "2001:db8::/32", "[", "[]:", "udp:*.a.test:53"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRule(s, false)
+		if err == nil && r.Domain == "" && !r.Prefix.IsValid() {
+			t.Errorf("ParseRule(%q): no prefix, no domain", s)
+		}
+	})
+}

@@ -48,7 +48,7 @@ type Policy struct {
 }
 
 // RuleSyntax is the rule grammar ParseRule takes, for usage and errors.
-const RuleSyntax = "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]][/tcp|/udp|/icmp], TARGET = IPv4-CIDR|IPv4-ADDR|*|DOMAIN|*.DOMAIN"
+const RuleSyntax = "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]][/tcp|/udp|/icmp], TARGET = IPv4-CIDR|IPv4-ADDR|[IPv6-CIDR]|[IPv6-ADDR]|*|DOMAIN|*.DOMAIN"
 
 // ParseRule reads [PROTO:]TARGET[:PORT[-PORT]] or, with the protocol last
 // as -p writes it, TARGET[:PORT[-PORT]][/PROTO], where TARGET is an IPv4
@@ -57,6 +57,8 @@ const RuleSyntax = "[tcp:|udp:|icmp:]TARGET[:PORT[-PORT]] or TARGET[:PORT[-PORT]
 // "198.18.5.0/24", "tcp:198.18.5.1/32:80", "198.18.5.1:80/tcp",
 // "udp:*:8000-8100", "tcp:*.example.test:443". A prefix with host bits
 // set ("198.18.5.10/15") covers its masked prefix, and sets HostBits.
+// An IPv6 prefix or address is written in brackets ("[2001:db8::/32]",
+// "tcp:[2001:db8::1]:443"), or bare without a port ("2001:db8::/32").
 func ParseRule(s string, allow bool) (Rule, error) {
 	r := Rule{Allow: allow, Text: s}
 	rest := s
@@ -74,6 +76,9 @@ func ParseRule(s string, allow bool) (Rule, error) {
 			r.Proto, rest = p, t
 			break
 		}
+	}
+	if r6, ok, err := parseRule6(r, rest); ok || err != nil {
+		return r6, err
 	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		lo, hi, err := parsePorts(rest[i+1:])

@@ -54,7 +54,7 @@ func TestPolicy(t *testing.T) {
 	if q.Allows(ProtoTCP, netip.MustParseAddrPort("10.1.1.1:1")) || !q.Allows(ProtoTCP, netip.MustParseAddrPort("11.1.1.1:1")) {
 		t.Error("tie must deny, no match must allow")
 	}
-	for _, bad := range []string{"", "300.1.1.1", "10.0.0.0/8:0", "10.0.0.0/8:70000", "icmp:10.0.0.1:5", "sctp:10.0.0.1", "::1/128",
+	for _, bad := range []string{"", "300.1.1.1", "10.0.0.0/8:0", "10.0.0.0/8:70000", "icmp:10.0.0.1:5", "sctp:10.0.0.1", "[::1/128",
 		"10.0.0.1:90-80", "10.0.0.1:-5", "10.0.0.1:5-", "*.", ".", "*.*.example.test", "exa mple.test", "a..b", "example.test:0",
 		"tcp:example.test:x", "icmp:example.test:1", "1.2.3", "-", "exa/mple.test",
 		"tcp:10.0.0.1:80/tcp", "10.0.0.1:80/sctp", "10.0.0.1:5/icmp", "*:0", "**", "*/8"} {

@@ -204,9 +204,15 @@ func TestRunIPv6(t *testing.T) {
 		if strings.Contains(out, "hello from") || !strings.Contains(out, "Administratively prohibited") || !strings.Contains(out, "denied 3") {
 			t.Errorf("--deny-all: IPv6 flows not all refused\n%s", out)
 		}
-		out, _ = sandboxRun(t, bin, host, "", "--deny-all", "--allow", "tcp:*:8080", "--", "curl", "-6", "-sS", "-m", "5", "http://["+far6+"]:8080/")
-		if !strings.Contains(out, "hello from") {
-			t.Errorf("--deny-all --allow tcp:*:8080: IPv6 flow refused\n%s", out)
+		for _, allow := range []string{"tcp:*:8080", "[2001:db8:2::/64]:8080/tcp"} {
+			out, _ = sandboxRun(t, bin, host, "", "--deny-all", "--allow", allow, "--", "curl", "-6", "-sS", "-m", "5", "http://["+far6+"]:8080/")
+			if !strings.Contains(out, "hello from") {
+				t.Errorf("--deny-all --allow %s: IPv6 flow refused\n%s", allow, out)
+			}
+		}
+		out, _ = sandboxRun(t, bin, host, "", "--deny", "icmp:"+far6, "--", "sh", "-c", "ping -6 -n -c 1 -W 2 "+far6+"; curl -6 -sS -m 5 http://["+far6+"]:8080/")
+		if !strings.Contains(out, "Administratively prohibited") || !strings.Contains(out, "hello from") {
+			t.Errorf("--deny icmp:%s: want ping refused and TCP relayed\n%s", far6, out)
 		}
 	})
 
