@@ -216,6 +216,23 @@ func TestRunIPv6(t *testing.T) {
 		}
 	})
 
+	t.Run("rootless", func(t *testing.T) {
+		// The child sets up IPv6 inside its user namespace; the gateway
+		// relays ping over ICMPv6 ping sockets (ping_group_range is open).
+		userBin, tun := rootlessFiles(t, bin)
+		script := `[ "$(id -u)" = 0 ] || exit 30
+curl -6 -sS -m 5 http://[` + far6 + `]:8080/ || exit 31
+ping -6 -n -c 1 -W 2 ` + far6 + ` || exit 32
+exit 4`
+		cmd := exec.Command("unshare", "-m", "sh", "-c",
+			`mount --make-rprivate / && mount --bind "$1" /dev/net/tun && exec ip netns exec "$2" setpriv --reuid=65534 --regid=65534 --clear-groups "$3" run -- bash -c "$4"`,
+			"sh", tun, host, userBin, script)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 4 || !strings.Contains(string(out), "hello from") || !strings.Contains(string(out), "1 received") {
+			t.Errorf("rootless run over IPv6: exit %d, want 4 with curl -6 and a ping -6 reply:\n%s", code, out)
+		}
+	})
+
 	t.Run("--ipv6=false", func(t *testing.T) {
 		out, _ := sandboxRun(t, bin, host, "", "--ipv6=false", "--", "sh", "-c", "ip -6 route; curl -6 -sS -m 3 http://["+far6+"]:8080/")
 		if strings.Contains(out, "hello from") || strings.Contains(out, "default via fd00::2") {
