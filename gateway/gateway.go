@@ -81,8 +81,10 @@ type Gateway struct {
 	udp  flowTable[udpKey, *udpFlow]
 	icmp flowTable[icmpKey, *icmpFlow]
 	syns synTable
-	// out relays ICMP errors the sandbox sends about relayed UDP flows.
-	out icmpOut
+	// out relays ICMP errors the sandbox sends about relayed UDP flows;
+	// out6 ICMPv6 ones (icmp_out6.go).
+	out  icmpOut
+	out6 icmpOut6
 	// names holds what the sandbox resolved, for domain rules.
 	names nameTable
 
@@ -159,6 +161,10 @@ func New(cfg Config) (*Gateway, error) {
 	if err := gw.startICMPOut(); err != nil {
 		return nil, err
 	}
+	if err := gw.startICMPOut6(); err != nil {
+		gw.stopICMPOut()
+		return nil, err
+	}
 	link.gw.Store(gw)
 	return gw, nil
 }
@@ -184,6 +190,7 @@ func (gw *Gateway) Close() {
 	gw.icmp.closeAll()
 	gw.wg.Wait()
 	gw.stopICMPOut()
+	gw.stopICMPOut6()
 }
 
 // begin registers one piece of work Close waits for, with the listener l

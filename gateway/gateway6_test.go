@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -183,9 +184,11 @@ func FuzzAdmit6(f *testing.F) {
 	f.Add(ipv6Packet("fd00::100", "2001:db8::1", 43, make([]byte, 24)))
 	f.Add(cmsg(unix.SOL_IPV6, unix.IPV6_RECVERR, make([]byte, 44)))
 	gw := gateway6ForTest(nil)
+	f.Add(buildUDPError6(1, 4, make([]byte, 4), netip.MustParseAddrPort("[2001:db8::1]:53"), netip.MustParseAddrPort("[2001:db8::2]:5353"), 63, 0, 12, []byte("abcd"))[8:])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		admit6Bytes(gw, b)
 		parseCmsgs(b)
+		parseUDPQuote6(b)
 	})
 }
 
@@ -234,4 +237,24 @@ func FuzzParseRule6(f *testing.F) {
 			t.Errorf("ParseRule(%q): no prefix, no domain", s)
 		}
 	})
+}
+
+// The quote of an error to the world reads back as what it quotes, with a
+// valid UDP checksum when the whole datagram fits.
+func TestUDPQuote6(t *testing.T) {
+	from, to := netip.MustParseAddrPort("[2001:db8:2::2]:9"), netip.MustParseAddrPort("[2001:db8:1::1]:40000")
+	msg := buildUDPError6(1, 4, []byte{0, 0, 0, 0}, from, to, 63, 0x20, 12, []byte("late"))
+	src, dst, udpLen, payload, hop, tclass, ok := parseUDPQuote6(msg[8:])
+	if !ok || src != from || dst != to || udpLen != 12 || string(payload) != "late" || hop != 63 || tclass != 0x20 {
+		t.Errorf("parseUDPQuote6 = %v %v %d %q %d %#x %v", src, dst, udpLen, payload, hop, tclass, ok)
+	}
+	u := header.UDP(msg[8+header.IPv6MinimumSize:])
+	if !u.IsChecksumValid(gAddr(from.Addr()), gAddr(to.Addr()), checksum.Checksum(payload, 0)) {
+		t.Error("quoted UDP checksum invalid")
+	}
+	for n := 0; n < len(msg)-8; n++ {
+		if _, _, _, _, _, _, ok := parseUDPQuote6(msg[8 : 8+n]); ok && n < header.IPv6MinimumSize+header.UDPMinimumSize {
+			t.Errorf("a %d-byte quote parsed", n)
+		}
+	}
 }

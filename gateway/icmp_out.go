@@ -291,8 +291,11 @@ func (h *hostSock) localAddr() netip.AddrPort {
 	var ap netip.AddrPort
 	h.control(func(fd int) error {
 		sa, err := unix.Getsockname(fd)
-		if sin, ok := sa.(*unix.SockaddrInet4); ok && err == nil {
+		switch sin := sa.(type) {
+		case *unix.SockaddrInet4:
 			ap = netip.AddrPortFrom(netip.AddrFrom4(sin.Addr), uint16(sin.Port))
+		case *unix.SockaddrInet6:
+			ap = netip.AddrPortFrom(netip.AddrFrom16(sin.Addr), uint16(sin.Port))
 		}
 		return err
 	})

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,8 +26,11 @@ const (
 )
 
 // run6Topology is the IPv6 topology with an HTTP server and a UDP echo
-// server on the far namespace; it returns the host namespace.
-func run6Topology(t *testing.T) string {
+// server on the far namespace; it returns the host namespace. The far
+// namespace also answers one datagram to port 9 late, from a socket
+// connected to its sender, and sends on refused what that socket read
+// next (ECONNREFUSED once the sender's port unreachable came back).
+func run6Topology(t *testing.T) (string, chan error) {
 	t.Helper()
 	requireNetns(t)
 	for _, tool := range []string{"curl", "tracepath", "bash"} {
@@ -76,11 +81,15 @@ func run6Topology(t *testing.T) string {
 	}
 	var hl net.Listener
 	var uc net.PacketConn
+	var late *net.UDPConn
 	err := harness.InNetns(far, func() (err error) {
 		if hl, err = net.Listen("tcp6", "["+far6+"]:8080"); err != nil {
 			return err
 		}
-		uc, err = net.ListenPacket("udp6", "["+far6+"]:7")
+		if uc, err = net.ListenPacket("udp6", "["+far6+"]:7"); err != nil {
+			return err
+		}
+		late, err = net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP(far6), Port: 9})
 		return err
 	})
 	if err != nil {
@@ -95,7 +104,32 @@ func run6Topology(t *testing.T) string {
 		fmt.Fprintf(w, "hello from %s to %s\n", far6, r.RemoteAddr)
 	})}
 	go srv.Serve(hl)
-	t.Cleanup(func() { srv.Close(); uc.Close() })
+	t.Cleanup(func() { srv.Close(); uc.Close(); late.Close() })
+	refused := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 100)
+		_, from, err := late.ReadFromUDPAddrPort(buf)
+		late.Close()
+		if err != nil {
+			refused <- err
+			return
+		}
+		var c *net.UDPConn
+		err = harness.InNetns(far, func() (err error) {
+			c, err = net.DialUDP("udp6", &net.UDPAddr{IP: net.ParseIP(far6), Port: 9}, net.UDPAddrFromAddrPort(from))
+			return err
+		})
+		if err != nil {
+			refused <- err
+			return
+		}
+		defer c.Close()
+		time.Sleep(300 * time.Millisecond) // the sender has closed its socket
+		c.Write([]byte("late"))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, err = c.Read(buf)
+		refused <- err
+	}()
 	go func() {
 		buf := make([]byte, 65536)
 		for i := 0; i < 1000; i++ {
@@ -106,7 +140,7 @@ func run6Topology(t *testing.T) string {
 			uc.WriteTo(buf[:n], from)
 		}
 	}()
-	return host
+	return host, refused
 }
 
 var tracepathHop6 = regexp.MustCompile(`(?m)^\s*(\d+):\s+([0-9a-f:]+:[0-9a-f:]*)\s`)
@@ -116,7 +150,7 @@ var tracepathHop6 = regexp.MustCompile(`(?m)^\s*(\d+):\s+([0-9a-f:]+:[0-9a-f:]*)
 // host's sockets, with hop limit minus one at the gateway, ICMPv6 errors
 // from the real offender and the path MTU.
 func TestRunIPv6(t *testing.T) {
-	host := run6Topology(t)
+	host, refused := run6Topology(t)
 	bin := buildBinary(t)
 
 	t.Run("address and route", func(t *testing.T) {
@@ -213,6 +247,26 @@ func TestRunIPv6(t *testing.T) {
 		out, _ = sandboxRun(t, bin, host, "", "--deny", "icmp:"+far6, "--", "sh", "-c", "ping -6 -n -c 1 -W 2 "+far6+"; curl -6 -sS -m 5 http://["+far6+"]:8080/")
 		if !strings.Contains(out, "Administratively prohibited") || !strings.Contains(out, "hello from") {
 			t.Errorf("--deny icmp:%s: want ping refused and TCP relayed\n%s", far6, out)
+		}
+	})
+
+	t.Run("sandbox's ICMPv6 error to the world", func(t *testing.T) {
+		// The sandbox closes its socket before the late reply: its port
+		// unreachable reaches the far end from the host's address, quoting
+		// the reply as the far end sent it, so its connected socket reads
+		// ECONNREFUSED.
+		out, _ := sandboxRun(t, bin, host, "", "--stats", "--", "bash", "-c",
+			"exec 3<>/dev/udp/"+far6+"/9; echo probe >&3; exec 3>&-; sleep 1.5")
+		select {
+		case err := <-refused:
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Errorf("far end read %v, want ECONNREFUSED\n%s", err, out)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("far end never answered\n%s", out)
+		}
+		if !strings.Contains(out, "sandbox icmp errors relayed 1,") {
+			t.Errorf("--stats: want one relayed sandbox error\n%s", out)
 		}
 	})
 
