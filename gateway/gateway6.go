@@ -62,7 +62,9 @@ func (gw *Gateway) target6(proto Proto, dst netip.AddrPort) (to netip.AddrPort, 
 // the destination, a routing header, another protocol).
 func (gw *Gateway) admit6(pkt *gstack.PacketBuffer) bool {
 	if !gw.cfg.Gateway6.IsValid() {
-		gw.stats.Unrelayed.Add(1)
+		// Not counted: a kernel sends router solicitations and MLD
+		// reports on any link it has, and without IPv6 the gateway is
+		// not there to hear them.
 		return false
 	}
 	d := pkt.Data()
