@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -64,6 +65,9 @@ func (p *pubUDPSession) DeliverUDP(d *stack.Datagram) {
 // (the sandbox's address and port) from a gateway port of its own, so the
 // sandbox's replies find their way back. Sessions end after UDPIdle.
 func (gw *Gateway) PublishUDP(host, sandbox netip.AddrPort) error {
+	if !sandbox.Addr().Is4() {
+		return errors.New("gateway: UDP is published to an IPv4 sandbox address only")
+	}
 	pc, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(host))
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -155,9 +156,17 @@ func copyCounted(dst io.Writer, src io.Reader, total counter) int64 {
 }
 
 // PublishTCP accepts connections on host and connects each to sandbox
-// (the sandbox's address and port) from the gateway address.
+// (the sandbox's address and port) from the gateway address; both IPv6
+// for an IPv6 sandbox address (from Gateway6).
 func (gw *Gateway) PublishTCP(host, sandbox netip.AddrPort) error {
-	l, err := net.Listen("tcp4", host.String())
+	network := "tcp4"
+	if sandbox.Addr().Is6() {
+		if !gw.cfg.Gateway6.IsValid() {
+			return errors.New("gateway: no IPv6 to publish to")
+		}
+		network = "tcp6"
+	}
+	l, err := net.Listen(network, host.String())
 	if err != nil {
 		return err
 	}
@@ -185,10 +194,14 @@ func (gw *Gateway) PublishTCP(host, sandbox netip.AddrPort) error {
 func (gw *Gateway) publishedTCP(c *net.TCPConn, sandbox netip.AddrPort) {
 	ctx, cancel := context.WithTimeout(gw.ctx, tcpDialTimeout)
 	defer cancel()
+	from, proto := gw.cfg.Gateway, tcpip.NetworkProtocolNumber(ipv4.ProtocolNumber)
+	if sandbox.Addr().Is6() {
+		from, proto = gw.cfg.Gateway6, ipv6.ProtocolNumber
+	}
 	sb, err := gonet.DialTCPWithBind(ctx, gw.g,
-		tcpip.FullAddress{NIC: gw.nic, Addr: gAddr(gw.cfg.Gateway)},
+		tcpip.FullAddress{NIC: gw.nic, Addr: gAddr(from)},
 		tcpip.FullAddress{NIC: gw.nic, Addr: gAddr(sandbox.Addr()), Port: sandbox.Port()},
-		ipv4.ProtocolNumber)
+		proto)
 	if err != nil {
 		gw.stats.Failed.Add(1)
 		gw.logf("tcp %s -> published %s failed: %v", c.RemoteAddr(), sandbox, err)

@@ -72,7 +72,7 @@ type gatewayConfig struct {
 func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
 	var pub multiFlag
-	fs.Var(&pub, "p", "publish a sandbox port: `[HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]` (repeatable)")
+	fs.Var(&pub, "p", "publish a sandbox port: `[HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]` (repeatable; an IPv6 HOSTIP in brackets, TCP only, reaches the sandbox's fd00::100)")
 	finishPolicy := policyFlags(fs, &c.policy, &c.dnsUpstream)
 	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1 (before the egress policy: --deny-all does not close it)")
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr, and gVisor's own log lines")
@@ -143,11 +143,27 @@ func parsePublish(s string) (publish, error) {
 	default:
 		return p, usagef("-p %q: protocol %q: want tcp or udp", s, proto)
 	}
-	parts := strings.Split(spec, ":")
 	host := netip.IPv4Unspecified()
+	if rest, ok := strings.CutPrefix(spec, "["); ok {
+		// [IPv6]:HOSTPORT:SANDBOXPORT: TCP to the sandbox's IPv6 address.
+		a6, ports, ok := strings.Cut(rest, "]:")
+		a, err := netip.ParseAddr(a6)
+		if !ok || err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+			return p, usagef("-p %q: host address %q: want IPv4 or [IPv6]", s, a6)
+		}
+		if p.udp {
+			return p, usagef("-p %q: an IPv6 host address publishes TCP only", s)
+		}
+		host, spec = a, "_:"+ports
+	}
+	parts := strings.Split(spec, ":")
 	switch len(parts) {
 	case 2:
 	case 3:
+		if host.Is6() {
+			parts = parts[1:]
+			break
+		}
 		a, err := netip.ParseAddr(parts[0])
 		if err != nil || !a.Is4() {
 			return p, usagef("-p %q: host address %q: want IPv4", s, parts[0])
@@ -433,7 +449,15 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 		if p.udp {
 			publish = gw.PublishUDP
 		}
-		if err := publish(p.host, netip.AddrPortFrom(sandboxAddr.Addr(), p.sandbox)); err != nil {
+		to := netip.AddrPortFrom(sandboxAddr.Addr(), p.sandbox)
+		if p.host.Addr().Is6() {
+			if !c.ipv6 {
+				cleanup()
+				return nil, nil, fmt.Errorf("-p %s: the sandbox has no IPv6 (an IPv6 host address needs run's --ipv6)", p.host)
+			}
+			to = netip.AddrPortFrom(sandboxAddr6.Addr(), p.sandbox)
+		}
+		if err := publish(p.host, to); err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("-p %s: %w", p.host, err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -267,6 +268,39 @@ func TestRunIPv6(t *testing.T) {
 		}
 		if !strings.Contains(out, "sandbox icmp errors relayed 1,") {
 			t.Errorf("--stats: want one relayed sandbox error\n%s", out)
+		}
+	})
+
+	t.Run("published port over IPv6", func(t *testing.T) {
+		if _, err := exec.LookPath("socat"); err != nil {
+			t.Fatal("needs socat (a listener inside the sandbox)")
+		}
+		out, wait := startSandbox(t, bin, host, "-v", "-p", "[::1]:18081:8081", "--", "socat", "TCP6-LISTEN:8081", "EXEC:cat")
+		defer wait()
+		got := ""
+		for i := 0; i < 50 && got != "through -p6\n"; i++ {
+			harness.InNetns(host, func() error {
+				c, err := net.DialTimeout("tcp6", "[::1]:18081", time.Second)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(3 * time.Second))
+				c.Write([]byte("through -p6\n"))
+				c.(*net.TCPConn).CloseWrite()
+				b, _ := io.ReadAll(c)
+				got = string(b)
+				return nil
+			})
+			if got != "through -p6\n" {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		if got != "through -p6\n" {
+			t.Errorf("-p [::1]:18081:8081: got %q\n%s", got, out.String())
+		}
+		if !strings.Contains(wait(), "-> published [fd00::100]:8081") {
+			t.Errorf("-p [::1]:18081:8081 did not reach [fd00::100]:8081\n%s", out.String())
 		}
 	})
 
