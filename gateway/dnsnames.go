@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 
 	"netsandbox/stack"
@@ -199,7 +198,11 @@ func (gw *Gateway) refuseDNSQuery(src, dst netip.AddrPort, pkt *gstack.PacketBuf
 	}
 	gw.stats.Denied.Add(1)
 	gw.logf("dns %s -> %s %s refused: denied by policy (%s)", src, dst, name, ruleText(by))
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	gw.cfg.Stack.SendUDP(&stack.UDPSend{Src: dst, Dst: src, IfIndex: gw.cfg.NIC, TOS: tosOf(ip), Payload: ans})
+	_, tos := hopAndClass(pkt)
+	if dst.Addr().Is6() {
+		gw.sendUDP6(dst, src, 0, tos, ans)
+		return true
+	}
+	gw.cfg.Stack.SendUDP(&stack.UDPSend{Src: dst, Dst: src, IfIndex: gw.cfg.NIC, TOS: tos, Payload: ans})
 	return true
 }

@@ -40,6 +40,9 @@ type Config struct {
 	// address of the NIC with its prefix; invalid: no IPv6, and the
 	// sandbox's IPv6 packets are dropped at the link (gateway6.go).
 	Gateway6 netip.Addr
+	// DNS6 is an IPv6 address of the NIC where the sandbox also finds the
+	// resolver (e.g. fd00::3); invalid: none.
+	DNS6 netip.Addr
 	// DNS is the address where the sandbox finds a resolver (e.g. 10.0.2.3);
 	// port 53 there (UDP and TCP) goes to Resolver. Invalid: no DNS.
 	DNS      netip.Addr
@@ -124,6 +127,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.Gateway6.IsValid() && (!cfg.Gateway6.Is6() || cfg.Gateway6.Is4In6()) {
 		return nil, errors.New("gateway: Config.Gateway6 must be an IPv6 address")
+	}
+	if cfg.DNS6.IsValid() && (!cfg.Gateway6.IsValid() || !cfg.DNS6.Is6() || cfg.DNS6.Is4In6()) {
+		return nil, errors.New("gateway: Config.DNS6 must be an IPv6 address, with Gateway6")
 	}
 	link, ok := cfg.Link.(*arpFilter)
 	if !ok {

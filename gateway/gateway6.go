@@ -33,6 +33,11 @@ func (gw *Gateway) target6(proto Proto, dst netip.AddrPort) (to netip.AddrPort, 
 	switch {
 	case !gw.cfg.Gateway6.IsValid():
 		return to, false, "no IPv6"
+	case gw.cfg.DNS6.IsValid() && a == gw.cfg.DNS6:
+		if dst.Port() == 53 && gw.cfg.Resolver.IsValid() && proto != ProtoICMP {
+			return gw.cfg.Resolver, true, ""
+		}
+		return to, false, "no service on the DNS address"
 	case a == gw.cfg.Gateway6:
 		if !gw.cfg.AllowHostLoopback || proto == ProtoICMP {
 			return to, false, "host loopback not allowed (--allow-host-loopback)"
@@ -79,10 +84,11 @@ func (gw *Gateway) admit6(pkt *gstack.PacketBuffer) bool {
 		const nsEnd = header.IPv6MinimumSize + header.ICMPv6NeighborSolicitMinimumSize
 		if b, ok := d.PullUp(nsEnd); ok && header.ICMPv6(b[header.IPv6MinimumSize:]).Type() == header.ICMPv6NeighborSolicit {
 			target := header.NDPNeighborSolicit(b[header.IPv6MinimumSize+header.ICMPv6HeaderSize:]).TargetAddress()
-			return addrOf(target) == gw.cfg.Gateway6
+			t := addrOf(target)
+			return t == gw.cfg.Gateway6 || (gw.cfg.DNS6.IsValid() && t == gw.cfg.DNS6)
 		}
 	}
-	if dst == gw.cfg.Gateway6 || dst.IsMulticast() {
+	if dst == gw.cfg.Gateway6 || (gw.cfg.DNS6.IsValid() && dst == gw.cfg.DNS6) || dst.IsMulticast() {
 		return true
 	}
 	switch next {

@@ -34,6 +34,13 @@ func TestTarget6(t *testing.T) {
 	if to, ok, why := gw.target(ProtoTCP, world); !ok || to != world {
 		t.Errorf("target(%s) = %v, %v (%s)", world, to, ok, why)
 	}
+	gw.cfg.DNS6, gw.cfg.Resolver = netip.MustParseAddr("fd00::3"), netip.MustParseAddrPort("198.18.5.1:53")
+	if to, ok, _ := gw.target(ProtoUDP, netip.MustParseAddrPort("[fd00::3]:53")); !ok || to != gw.cfg.Resolver {
+		t.Errorf("DNS6 port 53: %v, %v; want the resolver", to, ok)
+	}
+	if _, ok, _ := gw.target(ProtoUDP, netip.MustParseAddrPort("[fd00::3]:54")); ok {
+		t.Error("DNS6 port 54 relayed")
+	}
 	gw.cfg.AllowHostLoopback = true
 	if to, ok, _ := gw.target(ProtoTCP, netip.MustParseAddrPort("[fd00::2]:8080")); !ok || to != netip.MustParseAddrPort("[::1]:8080") {
 		t.Errorf("gateway address with --allow-host-loopback: %v, %v; want [::1]:8080", to, ok)

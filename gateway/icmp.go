@@ -46,7 +46,12 @@ func (gw *Gateway) startICMP() {
 }
 
 func (gw *Gateway) isGatewayAddr(a netip.Addr) bool {
-	return a == gw.cfg.Gateway || (gw.cfg.DNS.IsValid() && a == gw.cfg.DNS) || (gw.cfg.Gateway6.IsValid() && a == gw.cfg.Gateway6)
+	return a == gw.cfg.Gateway || gw.isDNS(a) || (gw.cfg.Gateway6.IsValid() && a == gw.cfg.Gateway6)
+}
+
+// isDNS tells whether a is one of the gateway's DNS addresses.
+func (gw *Gateway) isDNS(a netip.Addr) bool {
+	return a.IsValid() && (a == gw.cfg.DNS || a == gw.cfg.DNS6)
 }
 
 func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {

@@ -32,7 +32,7 @@ func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketB
 	}
 	ip := header.IPv6(nh)
 	src, dst := addrOf(ip.SourceAddress()), addrOf(ip.DestinationAddress())
-	if dst == gw.cfg.Gateway6 || dst.IsMulticast() {
+	if gw.isGatewayAddr(dst) || dst.IsMulticast() {
 		return false // the gateway itself answers, as a real router does
 	}
 	if gw.closed.Load() {

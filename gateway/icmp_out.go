@@ -175,7 +175,7 @@ func (t *icmpOutTap) HandlePacket(pkt *gstack.PacketBuffer) {
 		}
 		return
 	}
-	if f.key.dst.Addr() == gw.cfg.DNS {
+	if gw.isDNS(f.key.dst.Addr()) {
 		return // the query to the resolver is the gateway's own
 	}
 	qip := header.IPv4(q)

@@ -68,7 +68,7 @@ func (gw *Gateway) handleTCP(r *tcp.ForwarderRequest) {
 	}
 	defer gw.wg.Done()
 	syn, _ := gw.syns.take(id)
-	if dst.Addr() == gw.cfg.DNS && gw.domainPolicy() != nil {
+	if gw.isDNS(dst.Addr()) && gw.domainPolicy() != nil {
 		gw.serveDNSTCP(r, src, dst, to, syn) // each query decided (dns_tcp.go)
 		return
 	}

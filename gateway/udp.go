@@ -74,7 +74,7 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4TimeExceeded), uint8(header.ICMPv4TTLExceeded), 0, packetHead(pkt))
 		return true
 	}
-	if dst.Addr() == gw.cfg.DNS && gw.refuseDNSQuery(src, dst, pkt) {
+	if gw.isDNS(dst.Addr()) && gw.refuseDNSQuery(src, dst, pkt) {
 		return true
 	}
 	f := gw.udpFlow(udpKey{src, dst}, to)
@@ -208,7 +208,7 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 	buf := make([]byte, 65536)
 	oob := make([]byte, 256)
 	idle := gw.cfg.UDPIdle
-	if f.key.dst.Addr() == gw.cfg.DNS {
+	if gw.isDNS(f.key.dst.Addr()) {
 		// A resolver answers at once; a query per source port must not
 		// hold a host socket for a minute.
 		idle = min(idle, dnsIdle)
@@ -229,7 +229,7 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 			return
 		}
 		f.last.Store(time.Now().UnixNano())
-		if f.key.dst.Addr() == gw.cfg.DNS {
+		if gw.isDNS(f.key.dst.Addr()) {
 			gw.snoopDNS(buf[:n])
 		}
 		ci := parseCmsgs(oob[:oobn])
@@ -267,7 +267,7 @@ func (gw *Gateway) udpError(f *udpFlow, buf, oob []byte) bool {
 		return err == unix.EAGAIN || isTimeout(err)
 	}
 	ci := parseCmsgs(oob[:oobn])
-	if ci.ee == nil || !icmpOrigin(ci.ee.Origin) || !ci.offender.IsValid() || f.key.dst.Addr() == gw.cfg.DNS {
+	if ci.ee == nil || !icmpOrigin(ci.ee.Origin) || !ci.offender.IsValid() || gw.isDNS(f.key.dst.Addr()) {
 		return true
 	}
 	offender := ci.offender

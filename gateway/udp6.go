@@ -20,7 +20,7 @@ import (
 func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer) bool {
 	to, ok, why := gw.target(ProtoUDP, dst)
 	if !ok {
-		if dst.Addr() == gw.cfg.Gateway6 {
+		if gw.isGatewayAddr(dst.Addr()) {
 			return false // no service there: the stack answers port unreachable
 		}
 		gw.stats.Denied.Add(1)
@@ -28,9 +28,13 @@ func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer)
 		gw.errProhibited(packetHead(pkt))
 		return true
 	}
+	dns := gw.isDNS(dst.Addr())
 	hop, class := hopAndClass(pkt)
-	if hop <= 1 {
+	if hop <= 1 && !dns {
 		gw.errTimeExceeded(packetHead(pkt))
+		return true
+	}
+	if dns && gw.refuseDNSQuery(src, dst, pkt) {
 		return true
 	}
 	f := gw.udpFlow(udpKey{src, dst}, to)
@@ -39,7 +43,11 @@ func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer)
 	}
 	payload := udpPayload(pkt)
 	f.mu.Lock()
-	gw.setHopOpts6(f.host, &f.ttl, &f.tos, &f.pmtu, int(hop)-1, int(class), gw.dontFrag6(header.IPv6MinimumSize+header.UDPMinimumSize+len(payload)))
+	if !dns {
+		// A query to the DNS address is the gateway's own, to a resolver
+		// of either family, with the host's defaults.
+		gw.setHopOpts6(f.host, &f.ttl, &f.tos, &f.pmtu, int(hop)-1, int(class), gw.dontFrag6(header.IPv6MinimumSize+header.UDPMinimumSize+len(payload)))
+	}
 	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
 	err := f.host.sendTo(payload, netip.AddrPort{})
 	switch err {

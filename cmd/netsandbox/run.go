@@ -109,12 +109,12 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	fs := newFlagSet("run", stderr)
 	finish := c.gatewayFlags(fs)
 	fs.BoolVar(&c.resolvConf, "resolv-conf", true, "show CMD an /etc/resolv.conf naming 10.0.2.3 (private mount namespace)")
-	fs.BoolVar(&c.ipv6, "ipv6", true, "give the sandbox IPv6 too: fd00::100/64, default route via fd00::2; TCP, UDP and ping relayed over the host's IPv6 sockets")
+	fs.BoolVar(&c.ipv6, "ipv6", true, "give the sandbox IPv6 too: fd00::100/64, default route via fd00::2, DNS also at fd00::3; TCP, UDP and ping relayed over the host's IPv6 sockets")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: netsandbox run [FLAGS] -- CMD [ARGS...]")
 		fmt.Fprintln(stderr, "\nRuns CMD in a new network namespace whose only link is a TAP to a netsandbox")
 		fmt.Fprintln(stderr, "stack acting as its gateway: sandbox 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3;")
-		fmt.Fprintln(stderr, "IPv6 sandbox fd00::100/64, gateway fd00::2.")
+		fmt.Fprintln(stderr, "IPv6 sandbox fd00::100/64, gateway fd00::2, DNS fd00::3.")
 		fmt.Fprintln(stderr, "TCP, UDP and ping go out through the host's sockets; netsandbox exits with CMD's status.")
 		fmt.Fprintln(stderr, "\nFlags:")
 		printFlags(stderr, fs)
@@ -420,6 +420,9 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 	if err == nil && c.ipv6 {
 		err = s.AddAddress6(nic, netip.PrefixFrom(gatewayAddr6, sandboxAddr6.Bits()))
 		if err == nil {
+			err = s.AddAddress6(nic, netip.PrefixFrom(dnsAddr6, sandboxAddr6.Bits()))
+		}
+		if err == nil {
 			err = s.AddRoute6(sandboxAddr6.Masked(), netip.Addr{}, nic)
 		}
 	}
@@ -430,7 +433,7 @@ func startGateway(c gatewayConfig, tap int, stderr io.Writer) (*gateway.Gateway,
 	cfg := gateway.Config{Stack: s, NIC: nic, Link: link, Gateway: gatewayAddr, DNS: dnsAddr,
 		AllowHostLoopback: c.allowHostLoopback, Policy: &c.policy}
 	if c.ipv6 {
-		cfg.Gateway6 = gatewayAddr6
+		cfg.Gateway6, cfg.DNS6 = gatewayAddr6, dnsAddr6
 	}
 	if resolver, ok := resolverFor(c.dnsUpstream); ok {
 		cfg.Resolver = resolver

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -321,10 +323,74 @@ exit 4`
 		}
 	})
 
+	t.Run("DNS at fd00::3 and AAAA names in policy", func(t *testing.T) {
+		// The sandbox's resolv.conf names fd00::3 only; the gateway's
+		// resolver is a small AAAA server on the host's 127.0.0.1:5353.
+		hostResolvConf(t, host, "fd00::3")
+		var pc net.PacketConn
+		if err := harness.InNetns(host, func() (err error) {
+			pc, err = net.ListenPacket("udp4", "127.0.0.1:5353")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		go serveAAAA(pc, map[string]netip.Addr{"v6.example.test": netip.MustParseAddr(far6), "other.example.test": netip.MustParseAddr(far6)})
+		args := []string{"--resolv-conf=false", "--dns-upstream", "127.0.0.1:5353", "--deny-all", "--allow", "v6.example.test", "--"}
+		out, _ := sandboxRun(t, bin, host, "", append(args, "curl", "-6", "-sS", "-m", "5", "http://v6.example.test:8080/")...)
+		if !strings.Contains(out, "hello from") {
+			t.Errorf("curl -6 to an allowed name resolved through fd00::3 failed\n%s", out)
+		}
+		out, _ = sandboxRun(t, bin, host, "", append(args, "curl", "-6", "-sS", "-m", "5", "http://other.example.test:8080/")...)
+		if strings.Contains(out, "hello from") {
+			t.Errorf("curl -6 to a name the policy does not allow reached it\n%s", out)
+		}
+	})
+
 	t.Run("--ipv6=false", func(t *testing.T) {
 		out, _ := sandboxRun(t, bin, host, "", "--ipv6=false", "--", "sh", "-c", "ip -6 route; curl -6 -sS -m 3 http://["+far6+"]:8080/")
 		if strings.Contains(out, "hello from") || strings.Contains(out, "default via fd00::2") {
 			t.Errorf("--ipv6=false: the sandbox still has IPv6\n%s", out)
 		}
 	})
+}
+
+// serveAAAA answers DNS queries on pc: AAAA records for the names in
+// names, no data for anything else; it ends when pc closes.
+func serveAAAA(pc net.PacketConn, names map[string]netip.Addr) {
+	buf := make([]byte, 512)
+	for i := 0; i < 1000; i++ {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		q := buf[:n]
+		if n < 12 {
+			continue
+		}
+		// The question: labels, then type and class.
+		var labels []string
+		off := 12
+		for off < n && q[off] != 0 && off+1+int(q[off]) < n {
+			labels = append(labels, string(q[off+1:off+1+int(q[off])]))
+			off += 1 + int(q[off])
+		}
+		if off+5 > n {
+			continue
+		}
+		qtype := binary.BigEndian.Uint16(q[off+1:])
+		end := off + 5
+		ans := append([]byte(nil), q[:end]...)
+		ans[2], ans[3] = 0x81, 0x80
+		binary.BigEndian.PutUint16(ans[6:], 0)
+		binary.BigEndian.PutUint16(ans[8:], 0)
+		binary.BigEndian.PutUint16(ans[10:], 0)
+		if a, ok := names[strings.ToLower(strings.Join(labels, "."))]; ok && qtype == 28 {
+			binary.BigEndian.PutUint16(ans[6:], 1)
+			a16 := a.As16()
+			ans = append(ans, 0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16)
+			ans = append(ans, a16[:]...)
+		}
+		pc.WriteTo(ans, from)
+	}
 }

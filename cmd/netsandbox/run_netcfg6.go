@@ -11,11 +11,12 @@ import (
 
 // The sandbox's IPv6, as slirp4netns --enable-ipv6 lays it out: a ULA
 // prefix for the link, the gateway at ::2 (the stack's address, the
-// default route's next hop) and the sandbox at ::100. Flows to any other
-// address leave through the host's AF_INET6 sockets.
+// default route's next hop), the resolver at ::3 and the sandbox at ::100.
+// Flows to any other address leave through the host's AF_INET6 sockets.
 var (
 	sandboxAddr6 = netip.MustParsePrefix("fd00::100/64")
 	gatewayAddr6 = netip.MustParseAddr("fd00::2")
+	dnsAddr6     = netip.MustParseAddr("fd00::3")
 )
 
 // setupTAP6 gives the TAP (up already) sandboxAddr6 without duplicate
