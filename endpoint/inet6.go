@@ -19,7 +19,7 @@ import (
 	"netsandbox/stack"
 )
 
-// AF_INET6 sockets (issue 14, first phase): TCP and UDP, dual-stack as
+// AF_INET6 sockets (issue 14): TCP and UDP, dual-stack as
 // Linux's (IPV6_V6ONLY 0 by default; an IPv4 peer shows as
 // ::ffff:a.b.c.d). The packets are moved by gVisor's TCP and UDP
 // endpoints of the IPv6 network protocol, which also carry IPv4 for a
@@ -30,11 +30,13 @@ import (
 // IGMPv3 source filters, path-MTU cache) are not there for v4-mapped
 // traffic of an AF_INET6 socket yet.
 //
-// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw and ICMPv6
-// ping sockets, UDP-Lite over IPv6, SOL_IP options on an AF_INET6
-// socket, setting IPV6_MTU (a fragment size gVisor has no knob for),
-// IPV6_RECVPATHMTU/IPV6_PATHMTU,
-// the MCAST_* source-filter options,
+// Raw and ICMPv6 ping sockets: inet6_raw.go, inet6_ping.go.
+//
+// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): UDP-Lite over
+// IPv6, IPPROTO_RAW and IPV6_HDRINCL, raw sockets of protocols gVisor
+// has no transport for, SOL_IP options on an AF_INET6 socket, setting
+// IPV6_MTU (a fragment size gVisor has no knob for),
+// IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_* source-filter options,
 // IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO and the extension-header
 // options.
 
@@ -55,7 +57,10 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		case 0, unix.IPPROTO_UDP:
 			return newSock6(s, typ, unix.IPPROTO_UDP)
 		}
-		// IPPROTO_ICMPV6 (ping) and IPPROTO_UDPLITE: missing.
+		if proto == unix.IPPROTO_ICMPV6 {
+			return newPing6(s) // inet6_ping.go
+		}
+		// IPPROTO_UDPLITE: missing.
 		return nil, unix.EPROTONOSUPPORT
 	case unix.SOCK_RAW:
 		if proto == 0 || proto > 255 {
@@ -64,7 +69,12 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		if !s.Caps().Has(stack.CapNetRaw) {
 			return nil, unix.EPERM
 		}
-		return nil, unix.EPROTONOSUPPORT // raw IPv6: missing
+		if proto == unix.IPPROTO_RAW {
+			// Header-included sends only: missing (gVisor's IPv6 raw
+			// endpoint without a protocol cannot write).
+			return nil, unix.EPROTONOSUPPORT
+		}
+		return newRaw6(s, proto) // inet6_raw.go
 	}
 	return nil, unix.ESOCKTNOSUPPORT
 }
@@ -108,10 +118,13 @@ type v6Opts struct {
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
 const v6DefaultHopLimit = 64
 
+// defaultV6Opts are a fresh socket's (inet6_create: IPV6_PMTUDISC_WANT).
+func defaultV6Opts() v6Opts {
+	return v6Opts{unicastHops: -1, mcastHops: 1, mcastLoop: true, pmtudisc: unix.IPV6_PMTUDISC_WANT}
+}
+
 func newSock6(s *stack.Stack, typ, proto int) (Socket, error) {
-	k := &sock6{}
-	// inet6_create: IPV6_PMTUDISC_WANT.
-	k.v6 = v6Opts{unicastHops: -1, mcastHops: 1, mcastLoop: true, pmtudisc: unix.IPV6_PMTUDISC_WANT}
+	k := &sock6{v6: defaultV6Opts()}
 	g := s.Gvisor()
 	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
 		if typ == unix.SOCK_STREAM {

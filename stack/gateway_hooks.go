@@ -2,20 +2,8 @@ package stack
 
 import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
-
-// withGatewayICMPv6 adds gVisor's ICMPv6 transport for a gateway stack,
-// whose per-protocol handler takes the sandbox's echo requests (package
-// gateway's icmp6.go): without a registered transport gVisor has nowhere
-// to hang that handler.
-func withGatewayICMPv6(cfg Config, f []gstack.TransportProtocolFactory) []gstack.TransportProtocolFactory {
-	if cfg.Gateway {
-		f = append(f, icmp.NewProtocol6)
-	}
-	return f
-}
 
 // tcpProtocolFor is the TCP protocol New registers. A gateway stack
 // (Config.Gateway, package gateway) gets gVisor's TCP itself: gVisor's TCP

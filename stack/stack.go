@@ -100,7 +100,7 @@ func New(cfg Config) (*Stack, error) {
 	}
 	s.g = gstack.New(gstack.Options{
 		NetworkProtocols: netProtos,
-		TransportProtocols: withGatewayICMPv6(cfg, []gstack.TransportProtocolFactory{
+		TransportProtocols: withICMPv6([]gstack.TransportProtocolFactory{
 			s.tcpProtocolFor(cfg),
 			s.newICMPProtocol, // gVisor's, counting unwanted echo replies (accounting_icmp.go)
 			func(g *gstack.Stack) gstack.TransportProtocol {
@@ -109,7 +109,7 @@ func New(cfg Config) (*Stack, error) {
 			},
 			s.newUDPLiteProtocol, // the same transport as protocol 136 (udplite.go)
 			func(g *gstack.Stack) gstack.TransportProtocol { return &igmpProtocol{g: g} },
-		}), // gateway_hooks.go
+		}), // icmpv6.go
 		RawFactory: raw.EndpointFactory{},
 		// Deliver datagrams to our own non-loopback addresses locally, as
 		// Linux routes them through lo.

@@ -76,12 +76,18 @@ func TestPluginIPv6(t *testing.T) {
 		}
 		pinged <- out
 	}()
+	pingNoCaps := filepath.Join(dir, "ping-nocaps")
+	copyNoCaps(t, "/usr/bin/ping", pingNoCaps)
 	script := strings.Join([]string{
 		"echo ==if_inet6==; cat /proc/net/if_inet6; echo ==end if_inet6==",
 		"echo ==global==; curl -sS -m 10 -g http://[" + peer6 + "]:8080/; echo ==end global==",
 		"echo ==linklocal==; curl -sS -m 10 -g --interface " + sIf + " http://[" + peerLL + "%25" + sIf + "]:8080/; echo ==end linklocal==",
 		"echo ==route==; ip -6 route show table all; echo ==end route==",
 		"echo ==addr==; ip -6 addr; echo ==end addr==",
+		// ICMPv6 ping sockets (no CAP_NET_RAW without --net-raw) to
+		// lo and to the peer.
+		"echo ==ping6lo==; " + pingNoCaps + " -6 -c 2 -i 0.2 -W 3 ::1 2>&1; echo ==end ping6lo==",
+		"echo ==ping6peer==; " + pingNoCaps + " -6 -c 2 -i 0.2 -W 3 " + peer6 + " 2>&1; echo ==end ping6peer==",
 		"sleep 4",
 	}, "\n")
 	bundle := filepath.Join(dir, "bundle")
@@ -111,6 +117,11 @@ func TestPluginIPv6(t *testing.T) {
 	}
 	if got := section(out, "linklocal"); !strings.Contains(got, token+" [fe80::") {
 		t.Errorf("HTTP over the link-local address: %q", got)
+	}
+	for _, sec := range []string{"ping6lo", "ping6peer"} {
+		if got := section(out, sec); !strings.Contains(got, "2 received") {
+			t.Errorf("%s inside the sandbox:\n%s", sec, got)
+		}
 	}
 	if p := <-pinged; !strings.Contains(p, "2 received") {
 		t.Errorf("ping -6 of the sandbox:\n%s", p)

@@ -28,6 +28,8 @@ const (
 	sentryParse6 = "sentry: control.Parse (socket/control/control.go) takes an IPV6_TCLASS message of any length of at least 4 bytes (:558) " +
 		"where Linux wants exactly CMSG_LEN(4), refuses an IPV6_HOPLIMIT of -1 (:583, > MaxUint8) that Linux takes as the default, " +
 		"and judges SOL_IP messages (IP_TTL 1000 is EINVAL, :520) that Linux skips on an AF_INET6 socket"
+	sentrySendFlags = "sentry: sendmsg and sendto refuse any flag but MSG_DONTWAIT, MSG_EOR, MSG_MORE and MSG_NOSIGNAL with EINVAL " +
+		"(syscalls/linux/sys_socket.go:980, :1022) before the socket sees the call; Linux's raw socket answers MSG_OOB with EOPNOTSUPP"
 	sentrySotype = "sentry: getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL is answered by the sentry, EINVAL under 4 bytes " +
 		"(syscalls/linux/sys_socket.go:498); Linux writes the short value"
 )
@@ -51,6 +53,15 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-send-cmsg-minus-one": sentryParse6,
 	"ipv6/udp-send-cmsg-lengths":   sentryParse6,
 	"ipv6/udp-error-queue-ctrunc":  sentryCtrunc,
+	"ipv6/raw-icmp6-recv-cmsgs":    sentryPack6,
+	"ipv6/raw-send-msg-oob":        sentrySendFlags,
+	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)
+	"ipv6/ping-socket-group-range": sentryProcsys,
+	"ipv6/ping-loopback-echo":      sentryProcsys,
+	"ipv6/ping-send-cmsgs":         sentryProcsys,
+	"ipv6/ping-send-errors":        sentryProcsys,
+	"ipv6/ping-bind":               sentryProcsys,
+	"ipv6/ping-connect":            sentryProcsys,
 	// GSO on the plugin's link
 	"tcpopt/cork": gvisorGSOCork,
 	// SO_RXQ_OVFL is not packed

@@ -60,6 +60,7 @@ func All() []harness.Scenario {
 		sockCmsgSendScenarios(),
 		ipv6Scenarios(), // ipv6.go
 		tcpBacklogScenarios(),
+		ipv6RawPingScenarios(), // ipv6_raw_ping.go
 	} {
 		all = append(all, group...)
 	}
