@@ -62,6 +62,8 @@ func run6Topology(t *testing.T) (string, chan error) {
 		{router, "net.ipv6.conf.all.forwarding", "1"},
 		{router, "net.ipv6.icmp.ratelimit", "0"},
 		{far, "net.ipv6.icmp.ratelimit", "0"},
+		// An address nobody has on the far link is unreachable in ~1 s.
+		{router, "net.ipv6.neigh.eth1.retrans_time_ms", "300"},
 		{host, "net.ipv4.ping_group_range", "0 2147483647"},
 	} {
 		if err := harness.WriteSysctl(w[0], w[1], w[2]); err != nil {
@@ -247,6 +249,19 @@ func TestRunIPv6(t *testing.T) {
 		out, _ := sandboxRun(t, bin, host, "", "--", "bash", "-c", script)
 		if !strings.Contains(out, "got 3000") {
 			t.Errorf("3000-byte UDP echo over IPv6: want got 3000\n%s", out)
+		}
+	})
+
+	t.Run("unreachable from the router", func(t *testing.T) {
+		// No neighbour answers for ::99: the router's address unreachable
+		// reaches the sandbox for ping, and for TCP (EHOSTUNREACH, where
+		// a RST from the gateway would say "refused").
+		script := "ping -6 -n -c 1 -W 3 2001:db8:2::99; curl -6 -v -sS -m 5 http://[2001:db8:2::99]:8080/"
+		out, _ := sandboxRun(t, bin, host, "", "--", "sh", "-c", script)
+		for _, want := range []string{"From " + router6 + " icmp_seq=1 Destination unreachable: Address unreachable", "No route to host"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("missing %q\n%s", want, out)
+			}
 		}
 	})
 
