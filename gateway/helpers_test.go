@@ -12,6 +12,9 @@ var (
 	testSandbox = netip.MustParsePrefix("10.0.2.100/24")
 	testGateway = netip.MustParseAddr("10.0.2.2")
 	testDNS     = netip.MustParseAddr("10.0.2.3")
+	// testSandbox6 is the sandbox's IPv6 address where a test sets
+	// Config.Gateway6.
+	testSandbox6 = netip.MustParsePrefix("fd00::100/64")
 )
 
 // pair is a sandbox stack wired to a gateway stack by an in-memory cable.
@@ -48,6 +51,15 @@ func newPair(t *testing.T, cfg Config) *pair {
 	must(t, gs.AddAddress(gwNIC, netip.PrefixFrom(testGateway, 24)))
 	must(t, gs.AddAddress(gwNIC, netip.PrefixFrom(testDNS, 24)))
 	must(t, gs.AddRoute(testSandbox.Masked(), netip.Addr{}, gwNIC))
+	if cfg.Gateway6.IsValid() {
+		// IPv6 beside IPv4 (gateway6.go): the sandbox at fd00::100/64
+		// with its default route via Gateway6.
+		must(t, sb.AddAddress6(sbNIC, testSandbox6))
+		must(t, sb.AddRoute6(testSandbox6.Masked(), netip.Addr{}, sbNIC))
+		must(t, sb.AddRoute6(netip.MustParsePrefix("::/0"), cfg.Gateway6, sbNIC))
+		must(t, gs.AddAddress6(gwNIC, netip.PrefixFrom(cfg.Gateway6, testSandbox6.Bits())))
+		must(t, gs.AddRoute6(testSandbox6.Masked(), netip.Addr{}, gwNIC))
+	}
 	cfg.Stack, cfg.NIC, cfg.Link, cfg.Gateway = gs, gwNIC, link, testGateway
 	if !cfg.DNS.IsValid() {
 		cfg.DNS = testDNS
