@@ -3,6 +3,7 @@ package stack
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,9 @@ const maxIPMTU = 0xffff
 type pmtuCache struct {
 	mu sync.Mutex
 	m  map[netip.Addr]pmtuEntry
+	// size is len(m), read without mu: a datagram's send asks the cache
+	// for its destination, and the cache is nearly always empty.
+	size atomic.Int32
 }
 
 type pmtuEntry struct {
@@ -32,18 +36,26 @@ type pmtuEntry struct {
 const maxPMTUEntries = 4096
 
 // lookup returns the cached path MTU of dst, dropping an expired entry.
-func (c *pmtuCache) lookup(dst netip.Addr, now time.Time) (int, bool) {
+func (c *pmtuCache) lookup(dst netip.Addr, now time.Time) (pmtuEntry, bool) {
+	if c.size.Load() == 0 {
+		return pmtuEntry{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[dst]
 	if !ok {
-		return 0, false
+		return pmtuEntry{}, false
 	}
 	if !now.Before(e.expires) {
-		delete(c.m, dst)
-		return 0, false
+		c.deleteLocked(dst)
+		return pmtuEntry{}, false
 	}
-	return e.mtu, true
+	return e, true
+}
+
+func (c *pmtuCache) deleteLocked(dst netip.Addr) {
+	delete(c.m, dst)
+	c.size.Store(int32(len(c.m)))
 }
 
 func (c *pmtuCache) store(dst netip.Addr, mtu int, locked bool, expires time.Time) {
@@ -56,6 +68,7 @@ func (c *pmtuCache) store(dst netip.Addr, mtu int, locked bool, expires time.Tim
 		c.evictOldestLocked()
 	}
 	c.m[dst] = pmtuEntry{mtu: mtu, locked: locked, expires: expires}
+	c.size.Store(int32(len(c.m)))
 }
 
 func (c *pmtuCache) evictOldestLocked() {
@@ -66,7 +79,7 @@ func (c *pmtuCache) evictOldestLocked() {
 			oldest, when = a, e.expires
 		}
 	}
-	delete(c.m, oldest)
+	c.deleteLocked(oldest)
 }
 
 // LearnPMTU records a "fragmentation needed" for dst with the next-hop MTU
@@ -81,10 +94,10 @@ func (s *Stack) LearnPMTU(dst netip.Addr, mtu int) {
 	now := time.Now()
 	old := s.routeMTU(dst)
 	if cached, ok := s.pmtu.lookup(dst, now); ok {
-		if s.pmtuLocked(dst) {
+		if cached.locked {
 			return // ip_mtu_locked: a clamped path MTU stays until it expires
 		}
-		old = min(old, cached)
+		old = min(old, cached.mtu)
 	}
 	if old < mtu {
 		return
@@ -109,7 +122,10 @@ func (s *Stack) routeMTU(dst netip.Addr) int {
 }
 
 // cachedPMTU is the learnt path MTU of dst, if any.
-func (s *Stack) cachedPMTU(dst netip.Addr) (int, bool) {
+func (s *Stack) cachedPMTU(dst netip.Addr) (pmtuEntry, bool) {
+	if s.pmtu.size.Load() == 0 {
+		return pmtuEntry{}, false // before time.Now: the usual case
+	}
 	return s.pmtu.lookup(dst, time.Now())
 }
 
@@ -136,8 +152,8 @@ func (s *Stack) PathMTU(src, dst netip.Addr, ifindex int) (int, error) {
 	}
 	defer r.Release()
 	mtu := min(int(r.MTU())+header.IPv4MinimumSize, maxIPMTU)
-	if c, ok := s.cachedPMTU(dst); ok && c < mtu {
-		mtu = c
+	if c, ok := s.cachedPMTU(dst); ok && c.mtu < mtu {
+		mtu = c.mtu
 	}
 	return mtu, nil
 }

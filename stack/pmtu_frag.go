@@ -19,19 +19,12 @@ func (s *Stack) sendMTU(r *gstack.Route, dst netip.Addr, mode PMTUMode) (mtu, if
 	if mode >= PMTUProbe {
 		return mtu, ifMTU, false
 	}
-	if c, ok := s.cachedPMTU(dst); ok && c < mtu {
-		mtu = c
-		locked = s.pmtuLocked(dst)
+	if c, ok := s.cachedPMTU(dst); ok && c.mtu < mtu {
+		// A path MTU clamped to min_pmtu is locked (Linux's route MTU
+		// lock).
+		mtu, locked = c.mtu, c.locked
 	}
 	return mtu, ifMTU, locked
-}
-
-// pmtuLocked tells whether the cached entry of dst was clamped to min_pmtu
-// (Linux locks the route MTU then).
-func (s *Stack) pmtuLocked(dst netip.Addr) bool {
-	s.pmtu.mu.Lock()
-	defer s.pmtu.mu.Unlock()
-	return s.pmtu.m[dst].locked
 }
 
 // writeFragments sends a datagram that is larger than the path MTU but fits
