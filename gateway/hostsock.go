@@ -92,14 +92,19 @@ func (h *hostSock) sendTo(p []byte, to netip.AddrPort) error {
 }
 
 // recv reads one datagram (or, with errQueue, one error-queue message) and
-// its control messages, waiting at most until deadline.
+// its control messages, waiting at most until deadline. EAGAIN without
+// errQueue means the socket woke with no datagram: an error-queue message
+// is waiting whose pending error a send already took (the poller is
+// edge-triggered and reports it once); the caller drains the queue.
 func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oobn int, from netip.AddrPort, err error) {
 	h.f.SetReadDeadline(deadline)
 	flags := 0
 	if errQueue {
 		flags = unix.MSG_ERRQUEUE
 	}
+	calls := 0
 	cerr := h.rc.Read(func(fd uintptr) bool {
+		calls++
 		var sa unix.Sockaddr
 		n, oobn, _, sa, err = unix.Recvmsg(int(fd), p, oob, flags)
 		if errQueue && err == unix.EAGAIN {
@@ -108,7 +113,7 @@ func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oo
 			return true
 		}
 		if err == unix.EAGAIN {
-			return false
+			return calls > 1 // woken for nothing to read: see above
 		}
 		switch sin := sa.(type) {
 		case *unix.SockaddrInet4:

@@ -188,6 +188,9 @@ func (gw *Gateway) icmpReplies(f *icmpFlow) {
 			if !f.raw && gw.pingError(f, buf, oob) {
 				continue
 			}
+			if err == unix.EAGAIN {
+				continue // a raw socket woken for nothing
+			}
 			return
 		}
 		if f.raw {

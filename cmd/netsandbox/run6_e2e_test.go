@@ -238,6 +238,22 @@ func TestRunIPv6(t *testing.T) {
 		}
 	})
 
+	t.Run("traceroute -6", func(t *testing.T) {
+		if _, err := exec.LookPath("traceroute"); err != nil {
+			t.Fatal("needs traceroute")
+		}
+		// UDP, ICMPv6 echo and TCP SYN probes: each hop answers from its
+		// own address, the gateway first.
+		for _, mode := range [][]string{{}, {"-I"}, {"-T", "-p", "8080"}} {
+			args := append([]string{"--", "traceroute", "-6", "-n", "-q", "1", "-w", "2", "-m", "5"}, mode...)
+			out, _ := sandboxRun(t, bin, host, "", append(args, far6)...)
+			re := regexp.MustCompile(`(?m)^ 1  fd00::2 .*\n 2  ` + regexp.QuoteMeta(router6) + ` .*\n 3  ` + regexp.QuoteMeta(far6) + ` `)
+			if !re.MatchString(out) {
+				t.Errorf("traceroute -6 %q: want fd00::2, %s, %s\n%s", mode, router6, far6, out)
+			}
+		}
+	})
+
 	t.Run("UDP larger than the links", func(t *testing.T) {
 		// 3000 bytes each way: fragmented by the sandbox, reassembled by
 		// the gateway, fragmented again by the host for the 1400 link (a
