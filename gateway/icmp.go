@@ -103,6 +103,12 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	// The kernel fills a ping socket's identifier and checksum; a raw
 	// socket sends the sandbox's message as it is.
 	err := f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
+	switch err {
+	case unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES:
+		// An earlier request's error was pending on a ping socket
+		// (icmp6.go says more): send this one anyway.
+		err = f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
+	}
 	f.mu.Unlock()
 	if err == unix.EMSGSIZE {
 		// DF and over the host's path MTU: the gateway is the hop that
@@ -174,7 +180,7 @@ func (gw *Gateway) icmpReplies(f *icmpFlow) {
 		gw.logf("icmp %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
 	}()
 	buf := make([]byte, 65536)
-	oob := make([]byte, 256)
+	oob, errOOB := make([]byte, 256), make([]byte, 256)
 	for !gw.closed.Load() {
 		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
 		if time.Now().After(deadline) {
@@ -197,6 +203,7 @@ func (gw *Gateway) icmpReplies(f *icmpFlow) {
 			gw.rawICMP(f, buf[:n])
 			continue
 		}
+		gw.pingErrorAfterReply(f, buf, errOOB, n)
 		ci := parseCmsgs(oob[:oobn])
 		msg := buf[:n]
 		if len(msg) < header.ICMPv4MinimumSize || header.ICMPv4(msg).Type() != header.ICMPv4EchoReply || from.Addr() != f.key.dst {
@@ -301,4 +308,16 @@ func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code ui
 		info &= 0xffff
 	}
 	gw.relayQuote(offender, typ, code, info, p.quote(data), hostTTL)
+}
+
+// pingErrorAfterReply drains one error-queue message of a ping socket
+// after a reply was read (n bytes of buf): an ICMP error that arrived
+// with the replies raised the socket's one EPOLLERR edge, which the wake
+// for the replies used up, and a send took its pending error; without
+// this it would wait for the next error. The reply in buf[:n] and its
+// control messages are kept: the error goes to buf[n:] and errOOB.
+func (gw *Gateway) pingErrorAfterReply(f *icmpFlow, buf, errOOB []byte, n int) {
+	if n < len(buf) {
+		gw.pingError(f, buf[n:], errOOB)
+	}
 }

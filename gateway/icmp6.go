@@ -148,7 +148,7 @@ func (gw *Gateway) icmpReplies6(f *icmpFlow) {
 		gw.logf("icmp6 %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
 	}()
 	buf := make([]byte, 65536)
-	oob := make([]byte, 256)
+	oob, errOOB := make([]byte, 256), make([]byte, 256)
 	for !gw.closed.Load() {
 		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
 		if time.Now().After(deadline) {
@@ -164,6 +164,7 @@ func (gw *Gateway) icmpReplies6(f *icmpFlow) {
 			}
 			return
 		}
+		gw.pingErrorAfterReply(f, buf, errOOB, n)
 		msg := buf[:n]
 		if len(msg) < header.ICMPv6EchoMinimumSize || header.ICMPv6(msg).Type() != header.ICMPv6EchoReply || from.Addr() != f.key.dst {
 			continue
