@@ -33,6 +33,10 @@ type icmpFlow struct {
 	sent  atomic.Int64
 	recvd atomic.Int64
 
+	// errTaken: a send took an ICMP error's pending errno, so the reply
+	// loop drains the error queue.
+	errTaken atomic.Bool
+
 	mu             sync.Mutex
 	ttl, tos, pmtu int
 	reqs           quoteRing // the last requests' IP and echo headers, by sequence
@@ -107,6 +111,7 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	case unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES:
 		// An earlier request's error was pending on a ping socket
 		// (icmp6.go says more): send this one anyway.
+		f.errTaken.Store(true)
 		err = f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
 	}
 	f.mu.Unlock()
@@ -311,13 +316,13 @@ func (gw *Gateway) relayEchoError(f *icmpFlow, offender netip.Addr, typ, code ui
 }
 
 // pingErrorAfterReply drains one error-queue message of a ping socket
-// after a reply was read (n bytes of buf): an ICMP error that arrived
-// with the replies raised the socket's one EPOLLERR edge, which the wake
-// for the replies used up, and a send took its pending error; without
-// this it would wait for the next error. The reply in buf[:n] and its
-// control messages are kept: the error goes to buf[n:] and errOOB.
+// after a reply was read (n bytes of buf) when a send took the pending
+// errno of an ICMP error: the error raised the socket's one EPOLLERR
+// edge, which the wake for the reply used up, so nothing else would read
+// it before the next error. The reply in buf[:n] and its control messages
+// are kept: the error goes to buf[n:] and errOOB.
 func (gw *Gateway) pingErrorAfterReply(f *icmpFlow, buf, errOOB []byte, n int) {
-	if n < len(buf) {
+	if f.errTaken.Swap(false) && n < len(buf) {
 		gw.pingError(f, buf[n:], errOOB)
 	}
 }

@@ -69,7 +69,9 @@ func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketB
 	case unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES:
 		// An error about an earlier request was pending (a traceroute's
 		// probes leave together): this one was not sent, but a router
-		// forwards every packet. The error itself waits in the queue.
+		// forwards every packet. The error itself waits in the queue
+		// (pingErrorAfterReply).
+		f.errTaken.Store(true)
 		err = f.host.sendTo(msg, netip.AddrPort{})
 	}
 	mtu := 0

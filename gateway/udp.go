@@ -31,6 +31,9 @@ type udpFlow struct {
 	// refused: the sandbox refused a reply and, with no raw socket to
 	// tell the remote, the host socket was closed (icmp_out.go).
 	refused atomic.Bool
+	// errTaken: a send took an ICMP error's pending errno, so the reply
+	// loop drains the error queue.
+	errTaken atomic.Bool
 
 	mu             sync.Mutex
 	ttl, tos, pmtu int       // options now set on host, -1 unknown
@@ -106,6 +109,7 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		// which the send has now cleared; udpError relays the error
 		// itself): this datagram was not sent, but a router forwards
 		// every packet.
+		f.errTaken.Store(true)
 		err = f.host.sendTo(payload, netip.AddrPort{})
 	}
 	var mtu int
@@ -206,7 +210,7 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 		gw.logf("udp %s -> %s up %d B down %d B %.3fs", f.key.src, f.key.dst, f.up.Load(), f.down.Load(), time.Since(f.start).Seconds())
 	}()
 	buf := make([]byte, 65536)
-	oob := make([]byte, 256)
+	oob, errOOB := make([]byte, 256), make([]byte, 256)
 	idle := gw.cfg.UDPIdle
 	if gw.isDNS(f.key.dst.Addr()) {
 		// A resolver answers at once; a query per source port must not
@@ -229,6 +233,9 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 			return
 		}
 		f.last.Store(time.Now().UnixNano())
+		if f.errTaken.Swap(false) && n < len(buf) {
+			gw.udpError(f, buf[n:], errOOB)
+		}
 		if gw.isDNS(f.key.dst.Addr()) {
 			gw.snoopDNS(buf[:n])
 		}

@@ -54,6 +54,7 @@ func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer)
 	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO:
 		// An earlier datagram's error was pending (udpError relays it);
 		// this one was not sent, but a router forwards every packet.
+		f.errTaken.Store(true)
 		err = f.host.sendTo(payload, netip.AddrPort{})
 	}
 	mtu := 0
