@@ -131,6 +131,8 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	return true
 }
 
+// icmpFlow finds or opens the host socket of a ping flow of either family
+// (nil when the table is full or the host gives no socket).
 func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 	t := &gw.icmp
 	t.mu.Lock()
@@ -142,7 +144,32 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 		gw.stats.Failed.Add(1)
 		return nil
 	}
-	raw := true
+	open, replies := gw.openICMP, gw.icmpReplies
+	if k.dst.Is6() {
+		open, replies = gw.openICMP6, gw.icmpReplies6 // icmp6.go
+	}
+	h, raw := open(k)
+	if h == nil {
+		return nil
+	}
+	if !gw.begin(nil) {
+		h.Close()
+		return nil
+	}
+	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
+	f.last.Store(time.Now().UnixNano())
+	t.putLocked(k, f)
+	gw.stats.ICMPFlows.Add(1)
+	go replies(f)
+	return f
+}
+
+// openICMP opens the host socket of an IPv4 ping flow: a raw ICMP socket
+// when the host allows it, else a ping socket bound to the sandbox's
+// identifier and connected to the destination; nil (counted as failed)
+// when the host gives neither.
+func (gw *Gateway) openICMP(k icmpKey) (h *hostSock, raw bool) {
+	raw = true
 	h, err := openHostSock(unix.SOCK_RAW, unix.IPPROTO_ICMP)
 	if err != nil {
 		raw = false
@@ -151,7 +178,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 	if err != nil {
 		gw.stats.Failed.Add(1)
 		gw.logf("icmp %s -> %s: no host ping or raw socket (%v); allow ping sockets with net.ipv4.ping_group_range", k.src, k.dst, err)
-		return nil
+		return nil, false
 	}
 	if !raw {
 		// Keep the sandbox's identifier when the host has it free.
@@ -162,19 +189,10 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 		if err := h.connect(netip.AddrPortFrom(k.dst, 0)); err != nil {
 			h.Close()
 			gw.stats.Failed.Add(1)
-			return nil
+			return nil, false
 		}
 	}
-	if !gw.begin(nil) {
-		h.Close()
-		return nil
-	}
-	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
-	f.last.Store(time.Now().UnixNano())
-	t.putLocked(k, f)
-	gw.stats.ICMPFlows.Add(1)
-	go gw.icmpReplies(f)
-	return f
+	return h, raw
 }
 
 func (gw *Gateway) icmpReplies(f *icmpFlow) {
@@ -222,14 +240,18 @@ func (gw *Gateway) icmpReplies(f *icmpFlow) {
 	}
 }
 
-// echoReply sends a destination's echo reply into the sandbox with the
-// sandbox's identifier.
+// echoReply sends a destination's echo reply (ICMP or ICMPv6, by the
+// flow's family) into the sandbox with the sandbox's identifier.
 func (gw *Gateway) echoReply(f *icmpFlow, msg []byte, ttl, tos uint8) {
 	out := append([]byte(nil), msg...)
 	binary.BigEndian.PutUint16(out[4:], f.key.id)
 	f.last.Store(time.Now().UnixNano())
 	f.recvd.Add(1)
 	gw.stats.BytesIn.Add(int64(len(out)))
+	if f.key.dst.Is6() {
+		gw.sendICMP6(f.key.dst, f.key.src, ttl, tos, out)
+		return
+	}
 	gw.sendICMP(f.key.dst, f.key.src, ttl, tos, out)
 }
 

@@ -56,7 +56,7 @@ func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketB
 		gw.errTimeExceeded(head)
 		return true
 	}
-	f := gw.icmpFlow6(icmpKey{src, binary.BigEndian.Uint16(msg[4:]), dst})
+	f := gw.icmpFlow(icmpKey{src, binary.BigEndian.Uint16(msg[4:]), dst})
 	if f == nil {
 		return true
 	}
@@ -91,19 +91,12 @@ func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketB
 	return true
 }
 
-// icmpFlow6 finds or opens the host ping socket of an ICMPv6 echo flow.
-func (gw *Gateway) icmpFlow6(k icmpKey) *icmpFlow {
-	t := &gw.icmp
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if f, ok := t.flows[k]; ok {
-		return f
-	}
-	if gw.flowCount() >= gw.cfg.MaxFlows || gw.closed.Load() {
-		gw.stats.Failed.Add(1)
-		return nil
-	}
-	raw := false
+// openICMP6 opens the host socket of an ICMPv6 echo flow (icmpFlow): a
+// ping socket bound to the sandbox's identifier, or where the host
+// refuses one a raw socket (openRawICMP6), connected to the destination
+// with its error queue on; nil (counted as failed) when the host gives
+// neither.
+func (gw *Gateway) openICMP6(k icmpKey) (h *hostSock, raw bool) {
 	h, err := openHostSockFamily(unix.AF_INET6, unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6)
 	if err != nil {
 		raw = true
@@ -112,7 +105,7 @@ func (gw *Gateway) icmpFlow6(k icmpKey) *icmpFlow {
 	if err != nil {
 		gw.stats.Failed.Add(1)
 		gw.logf("icmp6 %s -> %s: no host ICMPv6 ping or raw socket (%v); allow ping sockets with net.ipv4.ping_group_range", k.src, k.dst, err)
-		return nil
+		return nil, false
 	}
 	if !raw {
 		// Keep the sandbox's identifier when the host has it free.
@@ -125,18 +118,9 @@ func (gw *Gateway) icmpFlow6(k icmpKey) *icmpFlow {
 		h.Close()
 		gw.stats.Failed.Add(1)
 		gw.logf("icmp6 %s -> %s: %v", k.src, k.dst, err)
-		return nil
+		return nil, false
 	}
-	if !gw.begin(nil) {
-		h.Close()
-		return nil
-	}
-	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
-	f.last.Store(time.Now().UnixNano())
-	t.putLocked(k, f)
-	gw.stats.ICMPFlows.Add(1)
-	go gw.icmpReplies6(f)
-	return f
+	return h, raw
 }
 
 // icmpReplies6 passes the destination's echo replies (hop limit minus
@@ -179,12 +163,7 @@ func (gw *Gateway) icmpReplies6(f *icmpFlow) {
 		if ci.hasTTL && ci.ttl > 1 {
 			hop = ci.ttl - 1
 		}
-		out := append([]byte(nil), msg...)
-		binary.BigEndian.PutUint16(out[4:], f.key.id)
-		f.last.Store(time.Now().UnixNano())
-		f.recvd.Add(1)
-		gw.stats.BytesIn.Add(int64(len(out)))
-		gw.sendICMP6(f.key.dst, f.key.src, hop, ci.tos, out)
+		gw.echoReply(f, msg, hop, ci.tos)
 	}
 }
 
