@@ -30,10 +30,11 @@ import (
 // IGMPv3 source filters, path-MTU cache) are not there for v4-mapped
 // traffic of an AF_INET6 socket yet.
 //
-// Raw and ICMPv6 ping sockets: inet6_raw.go, inet6_ping.go.
+// Raw and ICMPv6 ping sockets: inet6_raw.go, inet6_ping.go. UDP-Lite:
+// udplite6.go, on netsandbox's own UDP transport, which carries IPv6 for
+// it (stack/udp_ipv6.go).
 //
-// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): UDP-Lite over
-// IPv6, IPPROTO_RAW and IPV6_HDRINCL, raw sockets of protocols gVisor
+// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW and IPV6_HDRINCL, raw sockets of protocols gVisor
 // has no transport for, SOL_IP options on an AF_INET6 socket, setting
 // IPV6_MTU (a fragment size gVisor has no knob for),
 // IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_* source-filter options,
@@ -60,7 +61,9 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		if proto == unix.IPPROTO_ICMPV6 {
 			return newPing6(s) // inet6_ping.go
 		}
-		// IPPROTO_UDPLITE: missing.
+		if proto == unix.IPPROTO_UDPLITE {
+			return newUDPLite6(s) // udplite6.go
+		}
 		return nil, unix.EPROTONOSUPPORT
 	case unix.SOCK_RAW:
 		if proto == 0 || proto > 255 {

@@ -40,6 +40,8 @@ type UDPBindFlags struct {
 	// PortRange is the socket's IP_LOCAL_PORT_RANGE (lo | hi<<16, 0 =
 	// none): an ephemeral port comes from it (EphemeralRange).
 	PortRange uint32
+	// V6Only keeps a :: binding from IPv4 datagrams (IPV6_V6ONLY).
+	V6Only bool
 	// Lite binds a UDP-Lite port (its own port space, as udplite_table);
 	// the receiver must be a UDPLiteReceiver.
 	Lite bool

@@ -11,7 +11,11 @@ import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-var ipv4Only = []tcpip.NetworkProtocolNumber{header.IPv4ProtocolNumber}
+var (
+	ipv4Only  = []tcpip.NetworkProtocolNumber{header.IPv4ProtocolNumber}
+	ipv6Only  = []tcpip.NetworkProtocolNumber{header.IPv6ProtocolNumber}
+	dualStack = []tcpip.NetworkProtocolNumber{header.IPv4ProtocolNumber, header.IPv6ProtocolNumber}
+)
 
 // UDPBinding is a reserved local UDP port registered with gVisor's demuxer.
 type UDPBinding struct {
@@ -26,6 +30,10 @@ type UDPBinding struct {
 	id        gstack.TransportEndpointID // current demuxer registration
 	released  bool
 	proto     tcpip.TransportProtocolNumber // UDP or UDP-Lite (flags.Lite)
+	// wildNets are the network protocols of a wildcard registration:
+	// IPv4 for 0.0.0.0, IPv4 and IPv6 for a dual-stack ::, IPv6 for ::
+	// under IPV6_V6ONLY (udp_ipv6.go).
+	wildNets []tcpip.NetworkProtocolNumber
 }
 
 // UDPBind reserves local (port 0 => ephemeral from ip_local_port_range) and
@@ -33,14 +41,21 @@ type UDPBinding struct {
 // __inet_bind: address (EADDRNOTAVAIL), privileged port (EACCES), port
 // conflict (EADDRINUSE).
 func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*UDPBinding, error) {
-	if r == nil || !local.Addr().Is4() {
+	if r == nil || !local.Addr().IsValid() || local.Addr().Is4In6() {
 		return nil, unix.EINVAL
 	}
 	a := local.Addr()
+	if a.Is6() && !s.hasIPv6() {
+		return nil, unix.EAFNOSUPPORT
+	}
 	// Linux accepts any address whose route type is local, broadcast or
 	// multicast, and the wildcard; others need ip_nonlocal_bind or
 	// IP_FREEBIND/IP_TRANSPARENT.
-	if !a.IsUnspecified() && !a.IsMulticast() && !s.IsLocalAddr(a) && !s.IsBroadcast(a) &&
+	if a.Is6() {
+		if !a.IsUnspecified() && !a.IsMulticast() && !s.IsLocalAddr6(a) && !f.FreeBind {
+			return nil, unix.EADDRNOTAVAIL
+		}
+	} else if !a.IsUnspecified() && !a.IsMulticast() && !s.IsLocalAddr(a) && !s.IsBroadcast(a) &&
 		!f.FreeBind && s.sysctl.Int("net.ipv4.ip_nonlocal_bind") == 0 {
 		return nil, unix.EADDRNOTAVAIL
 	}
@@ -51,7 +66,7 @@ func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*U
 	if f.BindToDevice != 0 && !s.g.HasNIC(tcpip.NICID(f.BindToDevice)) {
 		return nil, unix.ENODEV
 	}
-	b := &UDPBinding{s: s, requested: local, flags: f, proto: header.UDPProtocolNumber}
+	b := &UDPBinding{s: s, requested: local, flags: f, proto: header.UDPProtocolNumber, wildNets: wildNets(a, f.V6Only)}
 	b.ep = &udpEndpoint{s: s, r: r}
 	if f.Lite {
 		lr, ok := r.(UDPLiteReceiver)
@@ -67,7 +82,7 @@ func (s *Stack) UDPBind(r UDPReceiver, local netip.AddrPort, f UDPBindFlags) (*U
 	}
 	b.local = netip.AddrPortFrom(a, port)
 	b.id = gstack.TransportEndpointID{LocalPort: port, LocalAddress: b.resAddr}
-	if e := s.g.RegisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device()); e != nil {
+	if e := s.g.RegisterTransportEndpoint(b.netsFor(b.id.LocalAddress), b.proto, b.id, b.ep, b.portFlags(), b.device()); e != nil {
 		b.unreserve(b.resAddr, port)
 		return nil, unix.EADDRINUSE
 	}
@@ -81,15 +96,21 @@ func gAddr(a netip.Addr) tcpip.Address {
 	if !a.IsValid() || a.IsUnspecified() {
 		return tcpip.Address{}
 	}
+	if a.Is6() {
+		return tcpip.AddrFrom16(a.As16())
+	}
 	return tcpip.AddrFrom4(a.As4())
 }
 
-// nAddr converts a gVisor IPv4 address to netip (empty = 0.0.0.0).
+// nAddr converts a gVisor address to netip (empty = 0.0.0.0).
 func nAddr(a tcpip.Address) netip.Addr {
-	if a.Len() != 4 {
-		return netip.IPv4Unspecified()
+	switch a.Len() {
+	case 4:
+		return netip.AddrFrom4(a.As4())
+	case 16:
+		return netip.AddrFrom16(a.As16())
 	}
-	return netip.AddrFrom4(a.As4())
+	return netip.IPv4Unspecified()
 }
 
 // portFlags maps the socket options to gVisor's sharing rules: SO_REUSEADDR
@@ -103,7 +124,7 @@ func (b *UDPBinding) device() tcpip.NICID { return tcpip.NICID(b.flags.BindToDev
 
 func (b *UDPBinding) reservation(addr tcpip.Address, port uint16) ports.Reservation {
 	return ports.Reservation{
-		Networks:     ipv4Only,
+		Networks:     b.netsFor(addr),
 		Transport:    b.proto,
 		Addr:         addr,
 		Port:         port,
@@ -165,6 +186,9 @@ func (b *UDPBinding) ConnectVia(remote netip.AddrPort, ifindex int) error {
 	if !remote.IsValid() {
 		return b.disconnectLocked()
 	}
+	if remote.Addr().Is6() || b.local.Addr().Is6() && !b.local.Addr().IsUnspecified() {
+		return b.connect6Locked(remote, ifindex) // udp_ipv6.go
+	}
 	if !remote.Addr().Is4() {
 		return unix.EAFNOSUPPORT
 	}
@@ -172,11 +196,14 @@ func (b *UDPBinding) ConnectVia(remote netip.AddrPort, ifindex int) error {
 	// source can only reach this host: through lo (__mkroute_output
 	// refuses it on any other device), which a socket bound to lo takes
 	// to any destination (Stack.loopbackOnLink).
-	routeSrc, routeIf, err := b.s.RouteFrom(b.local.Addr(), remote.Addr(), ifindex)
+	src := b.local.Addr()
+	if src.Is6() {
+		src = netip.IPv4Unspecified() // a dual-stack wildcard
+	}
+	routeSrc, routeIf, err := b.s.RouteFrom(src, remote.Addr(), ifindex)
 	if err != nil {
 		return err
 	}
-	src := b.local.Addr()
 	if src.IsLoopback() && routeIf != loopbackIfIndex && !b.s.IsLocalAddr(remote.Addr()) {
 		return unix.EINVAL
 	}
@@ -231,14 +258,14 @@ func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndp
 			return err
 		}
 	}
-	if e := g.RegisterTransportEndpoint(ipv4Only, b.proto, next, b.ep, b.portFlags(), b.device()); e != nil {
+	if e := g.RegisterTransportEndpoint(b.netsFor(next.LocalAddress), b.proto, next, b.ep, b.portFlags(), b.device()); e != nil {
 		if resAddr != oldRes {
 			b.unreserve(resAddr, port)
 			b.retakeLocked(oldRes)
 		}
 		return unix.EADDRINUSE
 	}
-	g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
+	g.UnregisterTransportEndpoint(b.netsFor(b.id.LocalAddress), b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.id = next
 	b.resAddr = resAddr
 	b.noteLite(true)
@@ -250,7 +277,7 @@ func (b *UDPBinding) moveLocked(resAddr tcpip.Address, next gstack.TransportEndp
 // the binding is then dead, as if released.
 func (b *UDPBinding) retakeLocked(addr tcpip.Address) {
 	if _, err := b.reserve(addr, b.local.Port()); err != nil {
-		b.s.g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
+		b.s.g.UnregisterTransportEndpoint(b.netsFor(b.id.LocalAddress), b.proto, b.id, b.ep, b.portFlags(), b.device())
 		b.released = true
 		b.noteLite(false)
 		b.local = netip.AddrPort{}
@@ -270,7 +297,7 @@ func (b *UDPBinding) releaseLocked() {
 	}
 	b.released = true
 	b.noteLite(false)
-	b.s.g.UnregisterTransportEndpoint(ipv4Only, b.proto, b.id, b.ep, b.portFlags(), b.device())
+	b.s.g.UnregisterTransportEndpoint(b.netsFor(b.id.LocalAddress), b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.unreserve(b.resAddr, b.local.Port())
 	b.local = netip.AddrPort{}
 }

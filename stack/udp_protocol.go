@@ -59,7 +59,7 @@ func (p *udpProtocol) HandleUnknownDestinationPacket(_ gstack.TransportEndpointI
 	if !p.valid(pkt) {
 		return gstack.UnknownDestinationPacketHandled
 	}
-	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(pkt.Network().DestinationAddress()) {
+	if dst := pkt.Network().DestinationAddress(); pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(dst) || header.IsV6MulticastAddress(dst) {
 		// Linux counts these as IgnoredMulti, not NoPorts.
 		p.s.stats.UDPIgnoredMulti.Add(1)
 		return gstack.UnknownDestinationPacketHandled

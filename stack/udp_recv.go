@@ -28,7 +28,7 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 		e.handleLite(pkt) // udplite.go
 		return
 	}
-	if !udpValid(e.s, pkt) || !e.mcastDeliverable(pkt) {
+	if !udpValid(e.s, pkt) || !isIPv6(pkt) && !e.mcastDeliverable(pkt) {
 		return
 	}
 	e.deliver(pkt)
@@ -36,6 +36,10 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 
 // deliver hands a valid datagram to the receiver.
 func (e *udpEndpoint) deliver(pkt *gstack.PacketBuffer) {
+	if isIPv6(pkt) {
+		e.deliver6(pkt) // udp_ipv6.go
+		return
+	}
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	udp := header.UDP(pkt.TransportHeader().Slice())
 	tos, _ := ip.TOS()

@@ -19,6 +19,9 @@ const MaxUDPPayload = 0xffff - header.IPv4MinimumSize - header.UDPMinimumSize
 // over 65507 bytes or over the path MTU with DF, ENETUNREACH when no route
 // matches, EINVAL for a loopback source towards another host.
 func (s *Stack) SendUDP(m *UDPSend) error {
+	if m.Dst.Addr().Is6() && !m.Dst.Addr().Is4In6() {
+		return s.sendUDP6(m) // udp_ipv6.go
+	}
 	if len(m.Payload) > MaxUDPPayload {
 		return unix.EMSGSIZE
 	}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"slices"
 	"sync"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -54,7 +55,8 @@ type liteBindings struct {
 // liteReg is what __udp_is_mcast_sock matches a binding on.
 type liteReg struct {
 	id     gstack.TransportEndpointID
-	device int // 0 = any
+	device int                           // 0 = any
+	nets   []tcpip.NetworkProtocolNumber // the families it takes
 }
 
 // liteTable returns the UDP-Lite registration's bindings.
@@ -89,18 +91,19 @@ func (t *liteBindings) set(e *udpEndpoint, r liteReg, ok bool) {
 // false: b is gone). A binding's port never changes.
 func (b *UDPBinding) noteLite(ok bool) {
 	if b.proto == UDPLiteProtocolNumber {
-		b.s.liteTable().set(b.ep, liteReg{id: b.id, device: b.flags.BindToDevice}, ok)
+		b.s.liteTable().set(b.ep, liteReg{id: b.id, device: b.flags.BindToDevice, nets: b.netsFor(b.id.LocalAddress)}, ok)
 	}
 }
 
-// matching lists the bindings __udp4_lib_mcast_deliver hands a
+// matching lists the bindings __udp4_lib_mcast_deliver (and
+// __udp6_lib_mcast_deliver) hands a
 // multicast or broadcast datagram to: same port, bound to the destination
 // or to any address, connected to its source or not, bound to its
 // interface or to none.
 func (t *liteBindings) matching(pkt *gstack.PacketBuffer) []*udpEndpoint {
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	net := pkt.Network()
 	udp := header.UDP(pkt.TransportHeader().Slice())
-	dst, src := ip.DestinationAddress(), ip.SourceAddress()
+	dst, src := net.DestinationAddress(), net.SourceAddress()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var eps []*udpEndpoint
@@ -109,7 +112,8 @@ func (t *liteBindings) matching(pkt *gstack.PacketBuffer) []*udpEndpoint {
 		if id.LocalAddress.Len() != 0 && id.LocalAddress != dst ||
 			id.RemoteAddress.Len() != 0 && id.RemoteAddress != src ||
 			id.RemotePort != 0 && id.RemotePort != udp.SourcePort() ||
-			r.device != 0 && r.device != int(pkt.NICID) {
+			r.device != 0 && r.device != int(pkt.NICID) ||
+			!slices.Contains(r.nets, pkt.NetworkProtocolNumber) {
 			continue
 		}
 		eps = append(eps, e)
@@ -124,8 +128,8 @@ func (e *udpEndpoint) handleLite(pkt *gstack.PacketBuffer) {
 	if !udpLiteValid(e.s, pkt) {
 		return
 	}
-	dst := header.IPv4(pkt.NetworkHeader().Slice()).DestinationAddress()
-	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(dst) || dst == header.IPv4Broadcast {
+	dst := pkt.Network().DestinationAddress()
+	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(dst) || header.IsV6MulticastAddress(dst) || dst == header.IPv4Broadcast {
 		if eps := e.s.liteTable().matching(pkt); len(eps) > 0 {
 			for _, o := range eps {
 				o.deliverLite(pkt)
@@ -139,7 +143,7 @@ func (e *udpEndpoint) handleLite(pkt *gstack.PacketBuffer) {
 // deliverLite applies the binding's multicast filter and minimum coverage
 // and delivers.
 func (e *udpEndpoint) deliverLite(pkt *gstack.PacketBuffer) {
-	if e.mcastDeliverable(pkt) && e.liteCoverageAccepted(pkt) {
+	if (isIPv6(pkt) || e.mcastDeliverable(pkt)) && e.liteCoverageAccepted(pkt) {
 		e.deliver(pkt)
 	}
 }

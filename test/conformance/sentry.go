@@ -54,6 +54,7 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-send-cmsg-lengths":   sentryParse6,
 	"ipv6/udp-error-queue-ctrunc":  sentryCtrunc,
 	"ipv6/raw-icmp6-recv-cmsgs":    sentryPack6,
+	"udplite6/recv-cmsg-order":     sentryPack6,
 	"ipv6/raw-send-msg-oob":        sentrySendFlags,
 	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)
 	"ipv6/ping-socket-group-range": sentryProcsys,

@@ -169,6 +169,9 @@ var Catalog = []Feature{
 	{Errno, "AF_INET6 sockaddr rules (EINVAL, EAFNOSUPPORT, ENETUNREACH)", `^IPV6/(BIND_RULES|UDP_SENDTO_ADDRESSES|UDP_CONNECT|TCP_V6ONLY)`, ""},
 	{Errno, "AF_INET6 raw sockets (EPERM, sockaddr rules, EFAULT, EDESTADDRREQ)", `^IPV6/RAW_(SOCKET_IDENTITY|SEND_ERRORS|BIND_CONNECT_NAMES|SEND_MSG_OOB|ICMP6_ECHO_AND_FILTER|PROTO_CHECKSUM_LOOPBACK)`, "CAP_NET_RAW; received without the IPv6 header; the sockaddr port is the protocol; missing: protocols gVisor has no transport for (other than TCP, UDP, UDP-Lite, ICMPv6: EPROTONOSUPPORT)"},
 	{Errno, "ICMPv6 ping sockets (EACCES, EINVAL for all but echo requests)", `^IPV6/PING_`, "net.ipv4.ping_group_range; the identifier is the socket's, only echo replies are delivered; the identifier is gVisor's pick, not Linux's sequence"},
+	// UDP-Lite over IPv6 (issue 14): netsandbox's own UDP transport
+	// carries IPv6 for it (stack/udp_ipv6.go, endpoint/udplite6*.go).
+	{SocketOption, "UDPLITE_SEND_CSCOV / UDPLITE_RECV_CSCOV on AF_INET6 (IPPROTO_UDPLITE)", `^UDPLITE6/`, "checksum over the IPv6 pseudo-header and the coverage; a zero checksum, a coverage of 1..7 or past the end dropped; dual-stack (v4-mapped peers, IPv4 UDP-Lite's port space), IPV6_PKTINFO/HOPLIMIT/TCLASS both ways, MSG_CTRUNC; missing: IPV6_RECVERR and ICMPv6 errors, IPV6_JOIN_GROUP, IPV6_MTU, IPV6_RECVORIGDSTADDR, SOL_IP options (ENOPROTOOPT)"},
 	// FreeBSD ip(4): not Linux options. A Linux socket answers the FreeBSD
 	// numbers as Linux does (they mean other things, or nothing, there); a
 	// socket of the FreeBSD personality (freebsd.New) speaks them. These rows

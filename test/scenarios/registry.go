@@ -61,6 +61,7 @@ func All() []harness.Scenario {
 		ipv6Scenarios(), // ipv6.go
 		tcpBacklogScenarios(),
 		ipv6RawPingScenarios(), // ipv6_raw_ping.go
+		udplite6Scenarios(),    // udplite6.go
 	} {
 		all = append(all, group...)
 	}
