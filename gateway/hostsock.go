@@ -177,5 +177,15 @@ func parseCmsgs(oob []byte) cmsgInfo {
 	return ci
 }
 
+// sandboxTTL is the TTL (or hop limit) a packet the host received with
+// ci's goes on with into the sandbox, the gateway being one more hop: one
+// less, or 0 (the route's default) when the host did not say or it was 1.
+func (ci *cmsgInfo) sandboxTTL() uint8 {
+	if ci.hasTTL && ci.ttl > 1 {
+		return ci.ttl - 1
+	}
+	return 0
+}
+
 // sizeofSockExtendedErr is sizeof(struct sock_extended_err).
 const sizeofSockExtendedErr = 16

@@ -144,9 +144,9 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 		gw.stats.Failed.Add(1)
 		return nil
 	}
-	open, replies := gw.openICMP, gw.icmpReplies
+	open := gw.openICMP
 	if k.dst.Is6() {
-		open, replies = gw.openICMP6, gw.icmpReplies6 // icmp6.go
+		open = gw.openICMP6 // icmp6.go
 	}
 	h, raw := open(k)
 	if h == nil {
@@ -160,7 +160,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 	f.last.Store(time.Now().UnixNano())
 	t.putLocked(k, f)
 	gw.stats.ICMPFlows.Add(1)
-	go replies(f)
+	go gw.icmpReplies(f)
 	return f
 }
 
@@ -195,12 +195,19 @@ func (gw *Gateway) openICMP(k icmpKey) (h *hostSock, raw bool) {
 	return h, raw
 }
 
+// icmpReplies passes the destination's echo replies (TTL or hop limit
+// minus one) and the errors about the flow's requests into the sandbox
+// until the flow idles out.
 func (gw *Gateway) icmpReplies(f *icmpFlow) {
+	name := "icmp"
+	if f.key.dst.Is6() {
+		name = "icmp6"
+	}
 	defer gw.wg.Done()
 	defer func() {
 		gw.icmp.remove(f.key)
 		f.host.Close()
-		gw.logf("icmp %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
+		gw.logf("%s %s -> %s id %d sent %d received %d %.3fs", name, f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
 	}()
 	buf := make([]byte, 65536)
 	oob, errOOB := make([]byte, 256), make([]byte, 256)
@@ -214,30 +221,48 @@ func (gw *Gateway) icmpReplies(f *icmpFlow) {
 			if isTimeout(err) {
 				continue
 			}
-			if !f.raw && gw.pingError(f, buf, oob) {
+			if f.errQueue() && gw.pingError(f, buf, oob) {
 				continue
 			}
-			if err == unix.EAGAIN {
-				continue // a raw socket woken for nothing
+			if err == unix.EAGAIN && !f.key.dst.Is6() {
+				continue // an IPv4 raw socket woken for nothing
 			}
 			return
 		}
-		if f.raw {
+		if !f.errQueue() {
 			gw.rawICMP(f, buf[:n])
 			continue
 		}
 		gw.pingErrorAfterReply(f, buf, errOOB, n)
-		ci := parseCmsgs(oob[:oobn])
 		msg := buf[:n]
-		if len(msg) < header.ICMPv4MinimumSize || header.ICMPv4(msg).Type() != header.ICMPv4EchoReply || from.Addr() != f.key.dst {
+		if !f.isEchoReply(msg, from.Addr()) {
 			continue
 		}
-		ttl := uint8(0)
-		if ci.hasTTL && ci.ttl > 1 {
-			ttl = ci.ttl - 1
-		}
-		gw.echoReply(f, msg, ttl, ci.tos)
+		ci := parseCmsgs(oob[:oobn])
+		gw.echoReply(f, msg, ci.sandboxTTL(), ci.tos)
 	}
+}
+
+// errQueue tells whether the flow's host socket reports the ICMP errors
+// about its requests in its error queue: a ping socket of either family
+// and an IPv6 raw socket do; an IPv4 raw socket receives them as packets,
+// IP header included (rawICMP).
+func (f *icmpFlow) errQueue() bool { return !f.raw || f.key.dst.Is6() }
+
+// isEchoReply tells whether msg, read from an error-queue socket
+// (errQueue), is an echo reply of the flow's destination. A ping socket
+// receives its own replies only; an IPv6 raw socket (filtered to echo
+// replies) those of every flow to the destination, so the identifier
+// picks the flow's.
+func (f *icmpFlow) isEchoReply(msg []byte, from netip.Addr) bool {
+	if from != f.key.dst {
+		return false
+	}
+	if f.key.dst.Is6() {
+		return len(msg) >= header.ICMPv6EchoMinimumSize && header.ICMPv6(msg).Type() == header.ICMPv6EchoReply &&
+			(!f.raw || binary.BigEndian.Uint16(msg[4:]) == f.key.id)
+	}
+	return len(msg) >= header.ICMPv4MinimumSize && header.ICMPv4(msg).Type() == header.ICMPv4EchoReply
 }
 
 // echoReply sends a destination's echo reply (ICMP or ICMPv6, by the

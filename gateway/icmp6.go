@@ -123,50 +123,6 @@ func (gw *Gateway) openICMP6(k icmpKey) (h *hostSock, raw bool) {
 	return h, raw
 }
 
-// icmpReplies6 passes the destination's echo replies (hop limit minus
-// one) and the errors about the flow's requests into the sandbox until
-// the flow idles out.
-func (gw *Gateway) icmpReplies6(f *icmpFlow) {
-	defer gw.wg.Done()
-	defer func() {
-		gw.icmp.remove(f.key)
-		f.host.Close()
-		gw.logf("icmp6 %s -> %s id %d sent %d received %d %.3fs", f.key.src, f.key.dst, f.key.id, f.sent.Load(), f.recvd.Load(), time.Since(f.start).Seconds())
-	}()
-	buf := make([]byte, 65536)
-	oob, errOOB := make([]byte, 256), make([]byte, 256)
-	for !gw.closed.Load() {
-		deadline := time.Unix(0, f.last.Load()).Add(gw.cfg.UDPIdle)
-		if time.Now().After(deadline) {
-			return
-		}
-		n, oobn, from, err := f.host.recv(buf, oob, false, deadline)
-		if err != nil {
-			if isTimeout(err) {
-				continue
-			}
-			if gw.pingError(f, buf, oob) {
-				continue
-			}
-			return
-		}
-		gw.pingErrorAfterReply(f, buf, errOOB, n)
-		msg := buf[:n]
-		if len(msg) < header.ICMPv6EchoMinimumSize || header.ICMPv6(msg).Type() != header.ICMPv6EchoReply || from.Addr() != f.key.dst {
-			continue
-		}
-		if f.raw && binary.BigEndian.Uint16(msg[4:]) != f.key.id {
-			continue // a raw socket sees the replies of every flow to dst
-		}
-		ci := parseCmsgs(oob[:oobn])
-		hop := uint8(0)
-		if ci.hasTTL && ci.ttl > 1 {
-			hop = ci.ttl - 1
-		}
-		gw.echoReply(f, msg, hop, ci.tos)
-	}
-}
-
 // openRawICMP6 opens a raw ICMPv6 socket that receives echo replies only:
 // the errors about its own requests still reach its error queue, and the
 // kernel fills the checksum of what it sends.

@@ -240,10 +240,7 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 			gw.snoopDNS(buf[:n])
 		}
 		ci := parseCmsgs(oob[:oobn])
-		ttl := uint8(0)
-		if ci.hasTTL && ci.ttl > 1 {
-			ttl = ci.ttl - 1
-		}
+		ttl := ci.sandboxTTL()
 		if f.key.src.Addr().Is6() {
 			if gw.sendUDP6(f.key.dst, f.key.src, ttl, ci.tos, buf[:n]) == nil {
 				f.down.Add(int64(n))
