@@ -149,10 +149,10 @@ w.append("""## Why the others do not pass in runsc-netsandbox
   (`testSingleCmsgTrunc*`, `testSecondCmsgTrunc*`) are among them: stock
   runsc fails some of them (the sentry writes a cut message as a bare
   header), netsandbox finds Linux's MSG_CTRUNC (plugin/cmsg.go).
-- **UDP-Lite (IPv6)**: netsandbox's UDP-Lite is IPv4 only for now, so
-  socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE) answers
-  `EPROTONOSUPPORT` (endpoint/inet6.go) and CPython's tests error, as in
-  stock runsc.
+- **UDP-Lite (IPv6)** passes since netsandbox's own UDP transport carries
+  IPv6 for UDP-Lite (stack/udp_ipv6.go, endpoint/udplite6*.go; issue 14),
+  dual-stack, with the IPv6 control messages of the UDP6 classes; stock
+  runsc answers `EPROTONOSUPPORT` as for IPv4.
 """)
 diff = [t for t in tests if len({runs[c].get(t, "missing") for c in cols}) > 1]
 w.append("## Tests whose outcome differs (%d)\n" % len(diff))

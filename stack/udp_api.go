@@ -24,10 +24,10 @@ type UDPReceiver interface {
 type Datagram struct {
 	Src, Dst  netip.AddrPort // Dst is the header destination (may be bcast/mcast)
 	IfIndex   int            // receiving interface
-	TTL, TOS  uint8
-	IPOptions []byte // raw IP options as received (nil if none); a fresh copy
-	FragSize  int    // IP_RECVFRAGSIZE: largest fragment's IP length if it came in fragments, else 0
-	Payload   []byte // UDP payload; the receiver owns it
+	TTL, TOS  uint8          // over IPv6: the hop limit and the traffic class
+	IPOptions []byte         // raw IP options as received (nil if none); a fresh copy
+	FragSize  int            // IP_RECVFRAGSIZE: largest fragment's IP length if it came in fragments, else 0
+	Payload   []byte         // UDP payload; the receiver owns it
 }
 
 // UDPBindFlags are the socket options that take part in the port conflict
@@ -52,8 +52,8 @@ type UDPSend struct {
 	Src     netip.AddrPort // Src.Addr() may be unspecified: the route picks it
 	Dst     netip.AddrPort
 	IfIndex int   // 0 = route decides
-	TTL     uint8 // 0 = route default (ip_default_ttl); to a group 0 is sent as 0
-	TOS     uint8
+	TTL     uint8 // 0 = route default (ip_default_ttl); to a group 0 is sent as 0; IPv6: the hop limit
+	TOS     uint8 // IPv6: the traffic class
 	// TTLZero sends a TTL of 0 as 0 (the socket's own TTL is 0, which a
 	// personality other than Linux's allows: freebsd/).
 	TTLZero bool

@@ -17,7 +17,8 @@ const MaxUDPPayload = 0xffff - header.IPv4MinimumSize - header.UDPMinimumSize
 
 // SendUDP sends one datagram. Errors are unix.Errno: EMSGSIZE for a payload
 // over 65507 bytes or over the path MTU with DF, ENETUNREACH when no route
-// matches, EINVAL for a loopback source towards another host.
+// matches, EINVAL for a loopback source towards another host. An IPv6
+// destination goes the IPv6 way (sendUDP6).
 func (s *Stack) SendUDP(m *UDPSend) error {
 	if m.Dst.Addr().Is6() && !m.Dst.Addr().Is4In6() {
 		return s.sendUDP6(m) // udp_ipv6.go
