@@ -9,15 +9,37 @@ import (
 
 // famOpts names the socket options that carry the same thing in either
 // family: an IPv6 flow sets IPV6_UNICAST_HOPS where an IPv4 flow sets
-// IP_TTL, and so on, with the same values.
+// IP_TTL, and so on, with the same values. frag says whether the host may
+// fragment a packet, each family with its own values (IP_PMTUDISC_DO or
+// DONT: dfMode; IPV6_DONTFRAG 1 or 0: dontFrag6).
 type famOpts struct {
-	level, ttl, tos, recvErr, recvTTL, recvTOS int
+	level, ttl, tos, frag, recvErr, recvTTL, recvTOS int
 }
 
 var (
-	opts4 = famOpts{unix.IPPROTO_IP, unix.IP_TTL, unix.IP_TOS, unix.IP_RECVERR, unix.IP_RECVTTL, unix.IP_RECVTOS}
-	opts6 = famOpts{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unix.IPV6_TCLASS, unix.IPV6_RECVERR, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS}
+	opts4 = famOpts{unix.IPPROTO_IP, unix.IP_TTL, unix.IP_TOS, unix.IP_MTU_DISCOVER, unix.IP_RECVERR, unix.IP_RECVTTL, unix.IP_RECVTOS}
+	opts6 = famOpts{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unix.IPV6_TCLASS, unix.IPV6_DONTFRAG, unix.IPV6_RECVERR, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS}
 )
+
+// hopOpts are the options a relayed flow's host socket takes from the
+// sandbox's packets (famOpts' ttl, tos and frag); -1 unknown.
+type hopOpts struct{ ttl, tos, frag int }
+
+var unknownHopOpts = hopOpts{-1, -1, -1}
+
+// set carries want onto h (options o), each option only when it differs
+// from the one set now (*cur, which it updates).
+func (cur *hopOpts) set(h *hostSock, o *famOpts, want hopOpts) {
+	if want.ttl != cur.ttl && h.setInt(o.level, o.ttl, want.ttl) == nil {
+		cur.ttl = want.ttl
+	}
+	if want.tos != cur.tos && h.setInt(o.level, o.tos, want.tos) == nil {
+		cur.tos = want.tos
+	}
+	if want.frag != cur.frag && h.setInt(o.level, o.frag, want.frag) == nil {
+		cur.frag = want.frag
+	}
+}
 
 // optsFor is the option set of a host socket towards dst.
 func optsFor(dst netip.Addr) *famOpts {

@@ -37,9 +37,9 @@ type icmpFlow struct {
 	// loop drains the error queue.
 	errTaken atomic.Bool
 
-	mu             sync.Mutex
-	ttl, tos, pmtu int
-	reqs           quoteRing // the last requests' IP and echo headers, by sequence
+	mu   sync.Mutex
+	hop  hopOpts   // options now set on host
+	reqs quoteRing // the last requests' IP and echo headers, by sequence
 }
 
 // startICMP takes every echo request to an address that is not the
@@ -93,16 +93,7 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 		return true
 	}
 	f.mu.Lock()
-	ttl, tos := int(ip.TTL())-1, int(tosOf(ip))
-	if ttl != f.ttl && f.host.setInt(unix.IPPROTO_IP, unix.IP_TTL, ttl) == nil {
-		f.ttl = ttl
-	}
-	if tos != f.tos && f.host.setInt(unix.IPPROTO_IP, unix.IP_TOS, tos) == nil {
-		f.tos = tos
-	}
-	if pmtu := dfMode(ip); pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
-		f.pmtu = pmtu
-	}
+	f.hop.set(f.host, &opts4, hopOpts{int(ip.TTL()) - 1, int(tosOf(ip)), dfMode(ip)})
 	f.reqs.put(ip, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
 	// The kernel fills a ping socket's identifier and checksum; a raw
 	// socket sends the sandbox's message as it is.
@@ -156,7 +147,7 @@ func (gw *Gateway) icmpFlow(k icmpKey) *icmpFlow {
 		h.Close()
 		return nil
 	}
-	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
+	f := &icmpFlow{key: k, host: h, raw: raw, start: time.Now(), hop: unknownHopOpts}
 	f.last.Store(time.Now().UnixNano())
 	t.putLocked(k, f)
 	gw.stats.ICMPFlows.Add(1)

@@ -61,7 +61,7 @@ func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketB
 		return true
 	}
 	f.mu.Lock()
-	gw.setHopOpts6(f.host, &f.ttl, &f.tos, &f.pmtu, int(hop)-1, int(class), gw.dontFrag6(header.IPv6MinimumSize+len(msg)))
+	f.hop.set(f.host, &opts6, hopOpts{int(hop) - 1, int(class), gw.dontFrag6(header.IPv6MinimumSize + len(msg))})
 	f.reqs.put(nh, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
 	// The kernel fills a ping socket's identifier and checksum.
 	err := f.host.sendTo(msg, netip.AddrPort{})

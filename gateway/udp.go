@@ -35,9 +35,9 @@ type udpFlow struct {
 	// loop drains the error queue.
 	errTaken atomic.Bool
 
-	mu             sync.Mutex
-	ttl, tos, pmtu int       // options now set on host, -1 unknown
-	sent           quoteRing // the last sandbox datagrams' headers, for errors
+	mu   sync.Mutex
+	hop  hopOpts   // options now set on host
+	sent quoteRing // the last sandbox datagrams' headers, for errors
 }
 
 func (gw *Gateway) startUDP() {
@@ -86,21 +86,13 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	}
 	payload := udpPayload(pkt)
 	f.mu.Lock()
-	ttl, tos := int(ip.TTL())-1, int(tosOf(ip))
-	if dst.Addr() == gw.cfg.DNS {
-		ttl = 64 // the gateway's own query to its resolver
-	}
-	if ttl != f.ttl && f.host.setInt(unix.IPPROTO_IP, unix.IP_TTL, ttl) == nil {
-		f.ttl = ttl
-	}
-	if tos != f.tos && f.host.setInt(unix.IPPROTO_IP, unix.IP_TOS, tos) == nil {
-		f.tos = tos
-	}
 	// DF travels too: a DF datagram leaves with DF and meets the path MTU
 	// (IP_PMTUDISC_DO), one without may be fragmented (IP_PMTUDISC_DONT).
-	if pmtu := dfMode(ip); pmtu != f.pmtu && f.host.setInt(unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, pmtu) == nil {
-		f.pmtu = pmtu
+	want := hopOpts{int(ip.TTL()) - 1, int(tosOf(ip)), dfMode(ip)}
+	if dst.Addr() == gw.cfg.DNS {
+		want.ttl = 64 // the gateway's own query to its resolver
 	}
+	f.hop.set(f.host, &opts4, want)
 	f.sent.put(ip, pkt.TransportHeader().Slice(), payload, 0)
 	err := f.host.sendTo(payload, netip.AddrPort{})
 	switch err {
@@ -191,7 +183,7 @@ func (gw *Gateway) udpFlow(k udpKey, to netip.AddrPort) *udpFlow {
 		h.Close()
 		return nil
 	}
-	f := &udpFlow{key: k, host: h, to: to, local: h.localAddr(), start: time.Now(), ttl: -1, tos: -1, pmtu: -1}
+	f := &udpFlow{key: k, host: h, to: to, local: h.localAddr(), start: time.Now(), hop: unknownHopOpts}
 	f.last.Store(time.Now().UnixNano())
 	t.putLocked(k, f)
 	gw.stats.UDPFlows.Add(1)

@@ -46,7 +46,7 @@ func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer)
 	if !dns {
 		// A query to the DNS address is the gateway's own, to a resolver
 		// of either family, with the host's defaults.
-		gw.setHopOpts6(f.host, &f.ttl, &f.tos, &f.pmtu, int(hop)-1, int(class), gw.dontFrag6(header.IPv6MinimumSize+header.UDPMinimumSize+len(payload)))
+		f.hop.set(f.host, &opts6, hopOpts{int(hop) - 1, int(class), gw.dontFrag6(header.IPv6MinimumSize + header.UDPMinimumSize + len(payload))})
 	}
 	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
 	err := f.host.sendTo(payload, netip.AddrPort{})
@@ -74,21 +74,6 @@ func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer)
 		gw.stats.BytesOut.Add(int64(len(payload)))
 	}
 	return true
-}
-
-// setHopOpts6 carries a sandbox packet's hop limit, traffic class and
-// "may the host fragment it" onto an IPv6 host socket, each set only when
-// it changed (the flow's last values in *ttl, *tos, *df; -1 unknown).
-func (gw *Gateway) setHopOpts6(h *hostSock, ttl, tos, df *int, hop, class, dontFrag int) {
-	if hop != *ttl && h.setInt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, hop) == nil {
-		*ttl = hop
-	}
-	if class != *tos && h.setInt(unix.IPPROTO_IPV6, unix.IPV6_TCLASS, class) == nil {
-		*tos = class
-	}
-	if dontFrag != *df && h.setInt(unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, dontFrag) == nil {
-		*df = dontFrag
-	}
 }
 
 // dontFrag6 is IPV6_DONTFRAG for a sandbox packet of size bytes. An IPv6
