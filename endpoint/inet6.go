@@ -25,21 +25,23 @@ import (
 // endpoints of the IPv6 network protocol, which also carry IPv4 for a
 // dual-stack socket; our layer decodes sockaddr_in6, options and control
 // messages with Linux's rules and errnos. UDP here is gVisor's UDP, not
-// netsandbox's own transport (stack/udp_*.go), which serves AF_INET: the
-// ip(7) extensions netsandbox adds to IPv4 UDP (IP_RECVERR from ICMP,
-// IGMPv3 source filters, path-MTU cache) are not there for v4-mapped
-// traffic of an AF_INET6 socket yet.
+// netsandbox's own transport (stack/udp_*.go), which serves AF_INET and
+// AF_INET6 UDP-Lite only: the ip(7) extensions netsandbox adds to IPv4
+// UDP (IP_RECVERR from ICMP, IGMPv3 source filters, path-MTU cache) are
+// not there for v4-mapped traffic of an AF_INET6 UDP socket yet.
 //
 // Raw and ICMPv6 ping sockets: inet6_raw.go, inet6_ping.go. UDP-Lite:
 // udplite6.go, on netsandbox's own UDP transport, which carries IPv6 for
 // it (stack/udp_ipv6.go).
 //
-// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW and IPV6_HDRINCL, raw sockets of protocols gVisor
-// has no transport for, SOL_IP options on an AF_INET6 socket, setting
-// IPV6_MTU (a fragment size gVisor has no knob for),
-// IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_* source-filter options,
-// IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO and the extension-header
-// options.
+// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW
+// and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
+// for, SOL_IP options on an AF_INET6 socket, setting IPV6_MTU (a
+// fragment size gVisor has no knob for), IPV6_RECVPATHMTU/IPV6_PATHMTU,
+// the MCAST_* source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT,
+// IPV6_FLOWINFO and the extension-header options; on UDP-Lite also
+// IPV6_RECVERR, IPV6_JOIN_GROUP, IPV6_MTU and IPV6_RECVORIGDSTADDR
+// (udplite6.go).
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.
