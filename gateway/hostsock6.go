@@ -11,14 +11,15 @@ import (
 // family: an IPv6 flow sets IPV6_UNICAST_HOPS where an IPv4 flow sets
 // IP_TTL, and so on, with the same values. frag says whether the host may
 // fragment a packet, each family with its own values (IP_PMTUDISC_DO or
-// DONT: dfMode; IPV6_DONTFRAG 1 or 0: dontFrag6).
+// DONT: dfMode; IPV6_DONTFRAG 1 or 0: dontFrag6); mtu reads a connected
+// socket's path MTU.
 type famOpts struct {
-	level, ttl, tos, frag, recvErr, recvTTL, recvTOS int
+	level, ttl, tos, frag, mtu, recvErr, recvTTL, recvTOS int
 }
 
 var (
-	opts4 = famOpts{unix.IPPROTO_IP, unix.IP_TTL, unix.IP_TOS, unix.IP_MTU_DISCOVER, unix.IP_RECVERR, unix.IP_RECVTTL, unix.IP_RECVTOS}
-	opts6 = famOpts{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unix.IPV6_TCLASS, unix.IPV6_DONTFRAG, unix.IPV6_RECVERR, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS}
+	opts4 = famOpts{unix.IPPROTO_IP, unix.IP_TTL, unix.IP_TOS, unix.IP_MTU_DISCOVER, unix.IP_MTU, unix.IP_RECVERR, unix.IP_RECVTTL, unix.IP_RECVTOS}
+	opts6 = famOpts{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unix.IPV6_TCLASS, unix.IPV6_DONTFRAG, unix.IPV6_MTU, unix.IPV6_RECVERR, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS}
 )
 
 // hopOpts are the options a relayed flow's host socket takes from the

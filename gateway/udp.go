@@ -45,7 +45,11 @@ func (gw *Gateway) startUDP() {
 }
 
 // handleUDP runs on the stack's delivery path for each datagram no socket
-// of the stack wants: it must not block.
+// of the stack wants: it must not block. A datagram of either family is
+// relayed through its flow's host socket with the TTL (hop limit) minus
+// one and the TOS (traffic class), refused with "administratively
+// prohibited" by policy, and ended with "time exceeded" at the gateway as
+// at a router.
 func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBuffer) bool {
 	if pkt.NICID != gw.nic || gw.closed.Load() {
 		return false
@@ -55,29 +59,27 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	if !udpChecksumOK(pkt) {
 		return true // a corrupt datagram is dropped, as any host would
 	}
-	if pkt.NetworkProtocolNumber == header.IPv6ProtocolNumber {
-		return gw.handleUDP6(src, dst, pkt) // udp6.go
-	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	to, ok, why := gw.target(ProtoUDP, dst)
 	if !ok {
-		if dst.Addr() == gw.cfg.Gateway || dst.Addr() == gw.cfg.DNS {
+		if gw.isGatewayAddr(dst.Addr()) {
 			// The gateway's own address: no service there, so the stack
 			// answers port unreachable like a host.
 			return false
 		}
 		gw.stats.Denied.Add(1)
 		gw.logf("udp %s -> %s refused: %s", src, dst, why)
-		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4AdminProhibited), 0, packetHead(pkt))
+		gw.errProhibited(packetHead(pkt))
 		return true
 	}
-	if ip.TTL() <= 1 && dst.Addr() != gw.cfg.DNS {
+	dns := gw.isDNS(dst.Addr())
+	ttl, tos := hopAndClass(pkt)
+	if ttl <= 1 && !dns {
 		// The gateway is a hop: a datagram that would leave with TTL 0 ends
 		// here, as in any router (traceroute's first hop).
-		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4TimeExceeded), uint8(header.ICMPv4TTLExceeded), 0, packetHead(pkt))
+		gw.errTimeExceeded(packetHead(pkt))
 		return true
 	}
-	if gw.isDNS(dst.Addr()) && gw.refuseDNSQuery(src, dst, pkt) {
+	if dns && gw.refuseDNSQuery(src, dst, pkt) {
 		return true
 	}
 	f := gw.udpFlow(udpKey{src, dst}, to)
@@ -85,15 +87,26 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		return true
 	}
 	payload := udpPayload(pkt)
+	o := optsFor(dst.Addr()) // the datagram's family
 	f.mu.Lock()
-	// DF travels too: a DF datagram leaves with DF and meets the path MTU
-	// (IP_PMTUDISC_DO), one without may be fragmented (IP_PMTUDISC_DONT).
-	want := hopOpts{int(ip.TTL()) - 1, int(tosOf(ip)), dfMode(ip)}
-	if dst.Addr() == gw.cfg.DNS {
-		want.ttl = 64 // the gateway's own query to its resolver
+	if dst.Addr().Is6() {
+		// An IPv6 router never fragments (dontFrag6). A query to the DNS
+		// address is the gateway's own, to a resolver of either family,
+		// with the host's defaults.
+		if !dns {
+			f.hop.set(f.host, o, hopOpts{int(ttl) - 1, int(tos), gw.dontFrag6(header.IPv6MinimumSize + header.UDPMinimumSize + len(payload))})
+		}
+	} else {
+		// DF travels too: a DF datagram leaves with DF and meets the path
+		// MTU (IP_PMTUDISC_DO), one without may be fragmented
+		// (IP_PMTUDISC_DONT).
+		want := hopOpts{int(ttl) - 1, int(tos), dfMode(header.IPv4(pkt.NetworkHeader().Slice()))}
+		if dns {
+			want.ttl = 64 // the gateway's own query to its resolver
+		}
+		f.hop.set(f.host, o, want)
 	}
-	f.hop.set(f.host, &opts4, want)
-	f.sent.put(ip, pkt.TransportHeader().Slice(), payload, 0)
+	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
 	err := f.host.sendTo(payload, netip.AddrPort{})
 	switch err {
 	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO:
@@ -104,18 +117,16 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		f.errTaken.Store(true)
 		err = f.host.sendTo(payload, netip.AddrPort{})
 	}
-	var mtu int
+	mtu := 0
 	if err == unix.EMSGSIZE {
-		f.host.control(func(fd int) error {
-			mtu, err = unix.GetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU)
-			return nil
-		})
+		mtu = f.host.pathMTU(o.level, o.mtu)
 	}
 	f.mu.Unlock()
 	if mtu > 0 {
 		// The host knows the path is narrower: the gateway is the hop that
-		// cannot forward it, as a router answers "fragmentation needed".
-		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4FragmentationNeeded), uint32(mtu), packetHead(pkt))
+		// cannot forward it, as a router answers "fragmentation needed"
+		// or "packet too big".
+		gw.errTooBig(packetHead(pkt), mtu)
 		return true
 	}
 	f.last.Store(time.Now().UnixNano())

@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"net/netip"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/buffer"
@@ -12,69 +11,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
-
-// handleUDP6 is handleUDP for an IPv6 datagram (its checksum checked):
-// relayed through the flow's AF_INET6 socket with the hop limit minus one
-// and the traffic class, refused with "administratively prohibited" by
-// policy, ended with "hop limit exceeded" at the gateway as at a router.
-func (gw *Gateway) handleUDP6(src, dst netip.AddrPort, pkt *gstack.PacketBuffer) bool {
-	to, ok, why := gw.target(ProtoUDP, dst)
-	if !ok {
-		if gw.isGatewayAddr(dst.Addr()) {
-			return false // no service there: the stack answers port unreachable
-		}
-		gw.stats.Denied.Add(1)
-		gw.logf("udp %s -> %s refused: %s", src, dst, why)
-		gw.errProhibited(packetHead(pkt))
-		return true
-	}
-	dns := gw.isDNS(dst.Addr())
-	hop, class := hopAndClass(pkt)
-	if hop <= 1 && !dns {
-		gw.errTimeExceeded(packetHead(pkt))
-		return true
-	}
-	if dns && gw.refuseDNSQuery(src, dst, pkt) {
-		return true
-	}
-	f := gw.udpFlow(udpKey{src, dst}, to)
-	if f == nil {
-		return true
-	}
-	payload := udpPayload(pkt)
-	f.mu.Lock()
-	if !dns {
-		// A query to the DNS address is the gateway's own, to a resolver
-		// of either family, with the host's defaults.
-		f.hop.set(f.host, &opts6, hopOpts{int(hop) - 1, int(class), gw.dontFrag6(header.IPv6MinimumSize + header.UDPMinimumSize + len(payload))})
-	}
-	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
-	err := f.host.sendTo(payload, netip.AddrPort{})
-	switch err {
-	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO:
-		// An earlier datagram's error was pending (udpError relays it);
-		// this one was not sent, but a router forwards every packet.
-		f.errTaken.Store(true)
-		err = f.host.sendTo(payload, netip.AddrPort{})
-	}
-	mtu := 0
-	if err == unix.EMSGSIZE {
-		mtu = f.host.pathMTU(unix.IPPROTO_IPV6, unix.IPV6_MTU)
-	}
-	f.mu.Unlock()
-	if mtu > 0 {
-		// The host knows the path is narrower: the gateway is the hop
-		// that cannot forward it.
-		gw.errTooBig(packetHead(pkt), mtu)
-		return true
-	}
-	f.last.Store(time.Now().UnixNano())
-	if err == nil {
-		f.up.Add(int64(len(payload)))
-		gw.stats.BytesOut.Add(int64(len(payload)))
-	}
-	return true
-}
 
 // dontFrag6 is IPV6_DONTFRAG for a sandbox packet of size bytes. An IPv6
 // router never fragments: a packet that came whole must meet the host's
