@@ -87,7 +87,7 @@ type Gateway struct {
 	// out relays ICMP errors the sandbox sends about relayed UDP flows;
 	// out6 ICMPv6 ones (icmp_out6.go).
 	out  icmpOut
-	out6 icmpOut6
+	out6 icmpOut
 	// names holds what the sandbox resolved, for domain rules.
 	names nameTable
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -21,14 +22,17 @@ import (
 // host itself would send them: from the host address the datagram reached,
 // quoting it as the host received it. Sending ICMP needs a raw socket
 // (CAP_NET_RAW); without one the flow's host socket is closed instead, so
-// the host kernel answers the next datagram itself.
+// the host kernel answers the next datagram itself. The gateway has one
+// for each family: ICMP errors (gw.out) and ICMPv6 errors (gw.out6,
+// icmp_out6.go), which differ in their tap and the messages they build.
 type icmpOut struct {
-	tap *icmpOutTap
-	lim *icmpLimiter
+	family int                         // AF_INET or AF_INET6
+	tap    gstack.RawTransportEndpoint // icmpOutTap or icmpOutTap6
+	lim    *icmpLimiter
 
 	once  sync.Once
 	mu    sync.Mutex
-	fd    int // raw IPPROTO_ICMP socket, -1 when the host refused one
+	fd    int // raw IPPROTO_ICMP(V6) socket, -1 when the host refused one
 	noRaw error
 }
 
@@ -47,46 +51,75 @@ const icmpQuoteRoom = 576 - header.IPv4MinimumSize - header.ICMPv4MinimumSize
 const icmpFilter = 1
 
 func (gw *Gateway) startICMPOut() error {
-	gw.out.fd = -1
-	gw.out.lim = newICMPLimiter(hostICMPLimits())
-	gw.out.tap = &icmpOutTap{gw: gw}
-	if e := gw.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, gw.out.tap); e != nil {
+	return gw.out.start(gw.g, unix.AF_INET, hostICMPLimits(), &icmpOutTap{gw: gw})
+}
+
+func (gw *Gateway) stopICMPOut() { gw.out.stop(gw.g) }
+
+// protocols are the network and transport protocols of the family's ICMP.
+func (o *icmpOut) protocols() (tcpip.NetworkProtocolNumber, tcpip.TransportProtocolNumber) {
+	if o.family == unix.AF_INET6 {
+		return header.IPv6ProtocolNumber, header.ICMPv6ProtocolNumber
+	}
+	return header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber
+}
+
+// start registers tap for the family's ICMP packets on the gateway's
+// stack g; the raw socket opens on first use.
+func (o *icmpOut) start(g *gstack.Stack, family int, lim icmpLimits, tap gstack.RawTransportEndpoint) error {
+	o.family, o.fd = family, -1
+	o.lim = newICMPLimiter(lim)
+	o.tap = tap
+	netProto, proto := o.protocols()
+	if e := g.RegisterRawTransportEndpoint(netProto, proto, tap); e != nil {
+		if family == unix.AF_INET6 {
+			return fmt.Errorf("gateway: icmpv6 tap: %s", e)
+		}
 		return fmt.Errorf("gateway: icmp tap: %s", e)
 	}
 	return nil
 }
 
-func (gw *Gateway) stopICMPOut() {
-	gw.g.UnregisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, gw.out.tap)
-	gw.out.mu.Lock()
-	defer gw.out.mu.Unlock()
-	if gw.out.fd >= 0 {
-		unix.Close(gw.out.fd)
-		gw.out.fd = -1
+func (o *icmpOut) stop(g *gstack.Stack) {
+	netProto, proto := o.protocols()
+	g.UnregisterRawTransportEndpoint(netProto, proto, o.tap)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fd >= 0 {
+		unix.Close(o.fd)
+		o.fd = -1
 	}
-	gw.out.noRaw = errClosed
+	o.noRaw = errClosed
 }
 
 // rawFD opens the raw socket on first use; -1 when the host gives none.
 func (o *icmpOut) rawFD() int {
 	o.once.Do(func() {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
-		if err != nil {
-			o.mu.Lock()
-			o.noRaw = err
-			o.mu.Unlock()
-			return
+		_, proto := o.protocols()
+		fd, err := unix.Socket(o.family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, int(proto))
+		if err == nil {
+			// It only sends: a filter passing no type keeps the host's
+			// ICMP traffic out of its receive queue.
+			if o.family == unix.AF_INET6 {
+				var block unix.ICMPv6Filter
+				for i := range block.Data {
+					block.Data[i] = ^uint32(0) // a set bit blocks its type
+				}
+				unix.SetsockoptICMPv6Filter(fd, unix.IPPROTO_ICMPV6, unix.ICMPV6_FILTER, &block)
+			} else {
+				unix.SetsockoptInt(fd, unix.SOL_RAW, icmpFilter, -1)
+			}
 		}
-		// It only sends: a filter passing no type keeps the host's ICMP
-		// traffic out of its receive queue.
-		unix.SetsockoptInt(fd, unix.SOL_RAW, icmpFilter, -1)
 		o.mu.Lock()
-		if o.noRaw == nil {
+		defer o.mu.Unlock()
+		switch {
+		case err != nil:
+			o.noRaw = err
+		case o.noRaw == nil:
 			o.fd = fd
-		} else {
+		default:
 			unix.Close(fd) // closed meanwhile
 		}
-		o.mu.Unlock()
 	})
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -96,15 +129,26 @@ func (o *icmpOut) rawFD() int {
 // canSend reports whether the host gave a raw socket to send errors with.
 func (o *icmpOut) canSend() bool { return o.rawFD() >= 0 }
 
-// send writes one ICMP message (header first; its checksum is filled
-// here) from the host address src to dst, with tos.
+// send writes one ICMP or ICMPv6 message (header first) from the host
+// address src to dst, with tos (the traffic class for IPv6). An ICMP
+// message's checksum is filled here; the kernel fills ICMPv6's.
 func (o *icmpOut) send(src, dst netip.Addr, tos uint8, msg []byte) {
-	binary.BigEndian.PutUint16(msg[2:], 0)
-	binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, 0))
-	oob := unix.PktInfo4(&unix.Inet4Pktinfo{Spec_dst: src.As4()})
+	fo := &opts4
+	var oob []byte
+	var to unix.Sockaddr
+	if o.family == unix.AF_INET6 {
+		fo = &opts6
+		oob = unix.PktInfo6(&unix.Inet6Pktinfo{Addr: src.As16()})
+		to = &unix.SockaddrInet6{Addr: dst.As16()}
+	} else {
+		binary.BigEndian.PutUint16(msg[2:], 0)
+		binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, 0))
+		oob = unix.PktInfo4(&unix.Inet4Pktinfo{Spec_dst: src.As4()})
+		to = &unix.SockaddrInet4{Addr: dst.As4()}
+	}
 	tosMsg := make([]byte, unix.CmsgSpace(4))
 	h := (*unix.Cmsghdr)(unsafePointer(tosMsg))
-	h.Level, h.Type = unix.IPPROTO_IP, unix.IP_TOS
+	h.Level, h.Type = int32(fo.level), int32(fo.tos)
 	h.SetLen(unix.CmsgLen(4))
 	binary.NativeEndian.PutUint32(tosMsg[unix.CmsgLen(0):], uint32(tos))
 	oob = append(oob, tosMsg...)
@@ -113,7 +157,7 @@ func (o *icmpOut) send(src, dst netip.Addr, tos uint8, msg []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.fd >= 0 {
-		unix.SendmsgN(o.fd, msg, oob, &unix.SockaddrInet4{Addr: dst.As4()}, unix.MSG_DONTWAIT)
+		unix.SendmsgN(o.fd, msg, oob, to, unix.MSG_DONTWAIT)
 	}
 }
 
@@ -158,21 +202,8 @@ func (t *icmpOutTap) HandlePacket(pkt *gstack.PacketBuffer) {
 	}
 	q := msg[header.ICMPv4MinimumSize:]
 	src, dst, udpLen, payload, ok := parseUDPQuote(q)
-	if !ok {
-		if !toGateway {
-			gw.stats.ICMPErrDropped.Add(1)
-		}
-		return
-	}
-	// The quoted datagram went from the remote (as the sandbox saw it) to
-	// the sandbox: the flow the sandbox started the other way.
-	gw.udp.mu.Lock()
-	f := gw.udp.flows[udpKey{src: dst, dst: src}]
-	gw.udp.mu.Unlock()
+	f := gw.quotedFlow(src, dst, ok, toGateway)
 	if f == nil {
-		if !toGateway {
-			gw.stats.ICMPErrDropped.Add(1)
-		}
 		return
 	}
 	if gw.isDNS(f.key.dst.Addr()) {
@@ -184,17 +215,36 @@ func (t *icmpOutTap) HandlePacket(pkt *gstack.PacketBuffer) {
 		ttl++ // the gateway took one off on the way in
 	}
 	tos := tosOf(qip)
-	gw.relayErrorToWorld(f, typ, code, msg[4:8], ttl, tos, udpLen, payload)
+	gw.relayErrorToWorld(&gw.out, f, typ, code, msg[4:8], ttl, tos, udpLen, payload)
+}
+
+// quotedFlow is the relayed UDP flow of a sandbox's error quoting a
+// datagram src -> dst (ok: the quote is one). The datagram went from the
+// remote (as the sandbox saw it) to the sandbox: the flow the sandbox
+// started the other way. nil when there is none, counted as dropped
+// unless the error went to the gateway's own address.
+func (gw *Gateway) quotedFlow(src, dst netip.AddrPort, ok, toGateway bool) *udpFlow {
+	var f *udpFlow
+	if ok {
+		gw.udp.mu.Lock()
+		f = gw.udp.flows[udpKey{src: dst, dst: src}]
+		gw.udp.mu.Unlock()
+	}
+	if f == nil && !toGateway {
+		gw.stats.ICMPErrDropped.Add(1)
+	}
+	return f
 }
 
 // relayErrorToWorld sends the sandbox's error about a reply of flow f to
-// the flow's remote, quoting that reply as the host socket received it.
-func (gw *Gateway) relayErrorToWorld(f *udpFlow, typ, code uint8, rest []byte, ttl, tos uint8, udpLen uint16, payload []byte) {
+// the flow's remote through o (gw.out or gw.out6, the error's family),
+// quoting that reply as the host socket received it.
+func (gw *Gateway) relayErrorToWorld(o *icmpOut, f *udpFlow, typ, code uint8, rest []byte, ttl, tos uint8, udpLen uint16, payload []byte) {
 	if !f.local.IsValid() {
 		gw.stats.ICMPErrDropped.Add(1)
 		return
 	}
-	if !gw.out.canSend() {
+	if !o.canSend() {
 		// No raw socket: closing the host socket makes the host kernel
 		// answer the remote's next datagram itself.
 		if f.refused.CompareAndSwap(false, true) {
@@ -204,11 +254,15 @@ func (gw *Gateway) relayErrorToWorld(f *udpFlow, typ, code uint8, rest []byte, t
 		}
 		return
 	}
-	if !gw.out.lim.allow(f.to.Addr(), typ, code, time.Now()) {
+	if !o.lim.allow(f.to.Addr(), typ, code, time.Now()) {
 		gw.stats.ICMPErrLimited.Add(1)
 		return
 	}
-	gw.out.send(f.local.Addr(), f.to.Addr(), errorTOS(tos), buildUDPError(typ, code, rest, f.to, f.local, ttl, tos, udpLen, payload, true))
+	if o.family == unix.AF_INET6 {
+		o.send(f.local.Addr(), f.to.Addr(), tos, buildUDPError6(typ, code, rest, f.to, f.local, ttl, tos, udpLen, payload))
+	} else {
+		o.send(f.local.Addr(), f.to.Addr(), errorTOS(tos), buildUDPError(typ, code, rest, f.to, f.local, ttl, tos, udpLen, payload, true))
+	}
 	gw.stats.ICMPErrRelayed.Add(1)
 }
 

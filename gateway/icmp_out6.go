@@ -1,13 +1,10 @@
 package gateway
 
 import (
-	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,44 +13,18 @@ import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// icmpOut6 is icmpOut for IPv6: the ICMPv6 errors the sandbox's stack
-// sends about datagrams of relayed UDP flows go to the flow's remote from
-// the host address the datagram reached, quoting it as the host received
-// it, through a raw ICMPv6 socket (the kernel fills the checksum); without
-// one the flow's host socket is closed, as for IPv4.
-type icmpOut6 struct {
-	tap *icmpOutTap6
-	lim *icmpLimiter
-
-	once  sync.Once
-	mu    sync.Mutex
-	fd    int // raw IPPROTO_ICMPV6 socket, -1 when the host refused one
-	noRaw error
-}
+// The ICMPv6 errors the sandbox's stack sends about datagrams of relayed
+// UDP flows go to the flow's remote as ICMP errors do (icmp_out.go),
+// through gw.out6, a raw ICMPv6 socket (the kernel fills the checksum);
+// without one the flow's host socket is closed, as for IPv4.
 
 type icmpOutTap6 struct{ gw *Gateway }
 
 func (gw *Gateway) startICMPOut6() error {
-	gw.out6.fd = -1
-	gw.out6.lim = newICMPLimiter(hostICMPv6Limits())
-	gw.out6.tap = &icmpOutTap6{gw: gw}
-	if e := gw.g.RegisterRawTransportEndpoint(header.IPv6ProtocolNumber, header.ICMPv6ProtocolNumber, gw.out6.tap); e != nil {
-		return fmt.Errorf("gateway: icmpv6 tap: %s", e)
-	}
-	return nil
+	return gw.out6.start(gw.g, unix.AF_INET6, hostICMPv6Limits(), &icmpOutTap6{gw: gw})
 }
 
-func (gw *Gateway) stopICMPOut6() {
-	gw.g.UnregisterRawTransportEndpoint(header.IPv6ProtocolNumber, header.ICMPv6ProtocolNumber, gw.out6.tap)
-	o := &gw.out6
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fd >= 0 {
-		unix.Close(o.fd)
-		o.fd = -1
-	}
-	o.noRaw = errClosed
-}
+func (gw *Gateway) stopICMPOut6() { gw.out6.stop(gw.g) }
 
 // hostICMPv6Limits are Linux's limits for ICMPv6 errors: per destination
 // net.ipv6.icmp.ratelimit, overall the IPv4 knobs (icmp_global_allow
@@ -68,52 +39,6 @@ func hostICMPv6Limits() icmpLimits {
 	}
 	l.ratemask = 1<<header.ICMPv6DstUnreachable | 1<<header.ICMPv6TimeExceeded | 1<<header.ICMPv6ParamProblem
 	return l
-}
-
-// rawFD opens the raw socket on first use; -1 when the host gives none.
-func (o *icmpOut6) rawFD() int {
-	o.once.Do(func() {
-		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMPV6)
-		if err == nil {
-			// It only sends: a filter blocking every type keeps the
-			// host's ICMPv6 traffic out of its receive queue.
-			var block unix.ICMPv6Filter
-			for i := range block.Data {
-				block.Data[i] = ^uint32(0)
-			}
-			unix.SetsockoptICMPv6Filter(fd, unix.IPPROTO_ICMPV6, unix.ICMPV6_FILTER, &block)
-		}
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		switch {
-		case err != nil:
-			o.noRaw = err
-		case o.noRaw == nil:
-			o.fd = fd
-		default:
-			unix.Close(fd) // closed meanwhile
-		}
-	})
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.fd
-}
-
-// send writes one ICMPv6 message (header first) from the host address src
-// to dst with traffic class tclass.
-func (o *icmpOut6) send(src, dst netip.Addr, tclass uint8, msg []byte) {
-	oob := unix.PktInfo6(&unix.Inet6Pktinfo{Addr: src.As16()})
-	tc := make([]byte, unix.CmsgSpace(4))
-	h := (*unix.Cmsghdr)(unsafePointer(tc))
-	h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_TCLASS
-	h.SetLen(unix.CmsgLen(4))
-	binary.NativeEndian.PutUint32(tc[unix.CmsgLen(0):], uint32(tclass))
-	oob = append(oob, tc...)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fd >= 0 {
-		unix.SendmsgN(o.fd, msg, oob, &unix.SockaddrInet6{Addr: dst.As16()}, unix.MSG_DONTWAIT)
-	}
 }
 
 // HandlePacket sees every ICMPv6 packet the sandbox sends (a raw endpoint
@@ -150,47 +75,14 @@ func (t *icmpOutTap6) HandlePacket(pkt *gstack.PacketBuffer) {
 		return
 	}
 	src, dst, udpLen, payload, hop, tclass, ok := parseUDPQuote6(msg[header.ICMPv6ErrorHeaderSize:])
-	if !ok {
-		if !toGateway {
-			gw.stats.ICMPErrDropped.Add(1)
-		}
-		return
-	}
-	gw.udp.mu.Lock()
-	f := gw.udp.flows[udpKey{src: dst, dst: src}]
-	gw.udp.mu.Unlock()
+	f := gw.quotedFlow(src, dst, ok, toGateway)
 	if f == nil {
-		if !toGateway {
-			gw.stats.ICMPErrDropped.Add(1)
-		}
 		return
 	}
 	if hop < 255 {
 		hop++ // the gateway took one off on the way in
 	}
-	gw.relayErrorToWorld6(f, msg[0], msg[1], msg[4:8], hop, tclass, udpLen, payload)
-}
-
-// relayErrorToWorld6 is relayErrorToWorld for an IPv6 flow.
-func (gw *Gateway) relayErrorToWorld6(f *udpFlow, typ, code uint8, rest []byte, hop, tclass uint8, udpLen uint16, payload []byte) {
-	if !f.local.IsValid() {
-		gw.stats.ICMPErrDropped.Add(1)
-		return
-	}
-	if gw.out6.rawFD() < 0 {
-		if f.refused.CompareAndSwap(false, true) {
-			gw.stats.ICMPErrClosed.Add(1)
-			gw.logf("udp %s -> %s: the sandbox refused a reply; no raw socket to tell %s, host socket closed", f.key.src, f.key.dst, f.to)
-			f.host.Close()
-		}
-		return
-	}
-	if !gw.out6.lim.allow(f.to.Addr(), typ, code, time.Now()) {
-		gw.stats.ICMPErrLimited.Add(1)
-		return
-	}
-	gw.out6.send(f.local.Addr(), f.to.Addr(), tclass, buildUDPError6(typ, code, rest, f.to, f.local, hop, tclass, udpLen, payload))
-	gw.stats.ICMPErrRelayed.Add(1)
+	gw.relayErrorToWorld(&gw.out6, f, msg[0], msg[1], msg[4:8], hop, tclass, udpLen, payload)
 }
 
 // parseUDPQuote6 reads an ICMPv6 error's quote of a UDP datagram (no
