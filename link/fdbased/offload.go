@@ -12,16 +12,14 @@ import (
 // DisableTxOffload turns off transmit checksum offload (and with it TSO) on
 // the named interface, in the calling thread's network namespace.
 //
-// Why a stack behind AttachInterface needs it on its kernel peers: a Linux
-// sender whose device offloads checksums leaves TCP and UDP checksums for
-// the hardware to finish. A veth (or a bridge in front of one) has no
-// hardware, so the frame reaches the packet socket with the checksum only
-// seeded, and gVisor drops it as corrupt; with TSO the frame can even be
-// larger than the MTU. Call this on every kernel device that sends toward
-// the attached interface: for a veth pair, the far end (in its namespace).
-// Software then completes checksums and segments before the frame leaves.
-// ICMP is unaffected (the kernel always checksums it in software), so ping
-// works without it.
+// A stack behind AttachInterface no longer needs it: its packet socket
+// reports a checksum left to hardware, and the endpoint finishes it. It
+// stays for those who want the wire as a capture on the peer shows it: a
+// Linux sender whose device offloads checksums leaves TCP and UDP
+// checksums seeded only and its TCP in segments larger than the MTU; with
+// this, software completes checksums and segments before the frame
+// leaves. Call it on the kernel device that sends toward the attached
+// interface: for a veth pair, the far end (in its namespace).
 func DisableTxOffload(name string) error {
 	if _, err := lookup(name); err != nil {
 		return err

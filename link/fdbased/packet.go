@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
@@ -20,9 +21,15 @@ import (
 // interface at all. Frames the kernel itself sends on the interface are not
 // passed to the stack.
 //
-// Kernel peers must compute TCP/UDP checksums in software, or their frames
-// arrive unfinished and the stack drops them: see DisableTxOffload. An
-// interface taken down later ends the endpoint's reader (ENETDOWN).
+// The packet socket carries a virtio_net_hdr both ways (PACKET_VNET_HDR),
+// and the endpoint is the vnet TAP's (vnet.go): kernel peers may keep
+// their offloads. A frame whose TCP or UDP checksum the sender left to
+// "hardware" is finished here, a TCP segment of up to 64 KiB is taken
+// whole, and a UDP_SEGMENT train is cut into its datagrams. The stack's own
+// TCP leaves in MSS-sized segments, as Linux's TCP_CORK and Nagle need
+// (newVnet). The reader waits in Go's netpoller, reading one frame per
+// readv. An interface taken down later ends the endpoint's
+// reader (ENETDOWN).
 func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, error) {
 	ifi, err := lookup(name)
 	if err != nil {
@@ -49,7 +56,7 @@ func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, erro
 		return nil, nil, err
 	}
 
-	fd, err := OpenPacketSocket(ifi.Index, false)
+	fd, err := OpenPacketSocket(ifi.Index, true)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return nil, nil, fmt.Errorf("fdbased: opening a packet socket on %q needs CAP_NET_RAW: run as root or inside a user namespace that owns the network namespace: %w", name, err)
@@ -62,7 +69,7 @@ func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, erro
 			unix.Close(fd)
 		}
 	}()
-	ep, err := newEndpoint(fd, mtu, mac, true, true)
+	ep, err := newVnet(fd, mtu, tcpip.LinkAddress(mac), false)
 	if err != nil {
 		return nil, nil, err
 	}

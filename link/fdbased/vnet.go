@@ -39,8 +39,9 @@ import (
 const (
 	vnetHdrSize = 10 // sizeof(struct virtio_net_hdr)
 
-	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
-	vnetGSOTCPv4      = 1 // VIRTIO_NET_HDR_GSO_TCPV4
+	vnetFlagNeedsCsum = 1    // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	vnetGSOTCPv4      = 1    // VIRTIO_NET_HDR_GSO_TCPV4
+	vnetGSOECN        = 0x80 // VIRTIO_NET_HDR_GSO_ECN, a flag on the type
 
 	udpChecksumOffset = 6 // of the checksum in a UDP header
 
@@ -78,6 +79,7 @@ type vnetEndpoint struct {
 	// every idle frame: some 30-100 µs of a sandbox's idle round trip).
 	file  *os.File
 	rc    syscall.RawConn
+	tso   bool // the stack may write TCP segments larger than the MTU
 	mtu   atomic.Uint32
 	close sync.Once
 
@@ -90,19 +92,31 @@ type vnetEndpoint struct {
 	// stats for tests and benchmarks.
 	framesOut, gsoFramesOut atomic.Uint64
 	framesIn, gsoFramesIn   atomic.Uint64
+	gsoDropped              atomic.Uint64 // GSO_UDP_L4 frames that were no UDP train
 }
 
 var _ stack.GSOEndpoint = (*vnetEndpoint)(nil)
 
+// newVnetEndpoint serves a TAP made with IFF_VNET_HDR.
 func newVnetEndpoint(fd int, mtu uint32, mac tcpip.LinkAddress) (*vnetEndpoint, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, fmt.Errorf("fdbased: non-blocking fd %d: %w", fd, err)
-	}
 	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrSize); err != nil {
 		return nil, fmt.Errorf("fdbased: TUNSETVNETHDRSZ on fd %d: %w", fd, err)
 	}
 	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunFCsum|tunFTSO4); err != nil {
 		return nil, fmt.Errorf("fdbased: TUNSETOFFLOAD on fd %d: %w", fd, err)
+	}
+	return newVnet(fd, mtu, mac, true)
+}
+
+// newVnet serves fd, whose frames carry a virtio_net_hdr both ways (a vnet
+// TAP, or a packet socket with PACKET_VNET_HDR). With tso the stack's TCP
+// leaves in segments of up to 64 KiB; AttachInterface goes without, since
+// gVisor's TCP then counts a corked or Nagle-held tail as short of a
+// 64 KiB "full" segment and holds it, where Linux sends its MSS-sized
+// segments (the tcpopt/cork scenario). Frames in are taken either way.
+func newVnet(fd int, mtu uint32, mac tcpip.LinkAddress, tso bool) (*vnetEndpoint, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, fmt.Errorf("fdbased: non-blocking fd %d: %w", fd, err)
 	}
 	// The reader's file is a duplicate, so that the caller keeps fd on
 	// failure and a closed file cannot take fd's number from under a
@@ -122,7 +136,7 @@ func newVnetEndpoint(fd int, mtu uint32, mac tcpip.LinkAddress) (*vnetEndpoint, 
 		file.Close()
 		return nil, fmt.Errorf("fdbased: fd %d is not pollable: %w", fd, err)
 	}
-	e := &vnetEndpoint{fd: fd, file: file, rc: rc, addr: mac}
+	e := &vnetEndpoint{fd: fd, file: file, rc: rc, addr: mac, tso: tso}
 	e.mtu.Store(mtu)
 	return e, nil
 }
@@ -134,8 +148,21 @@ func (*vnetEndpoint) Capabilities() stack.LinkEndpointCapabilities {
 	return stack.CapabilityResolutionRequired
 }
 func (*vnetEndpoint) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareEther }
-func (*vnetEndpoint) GSOMaxSize() uint32                      { return vnetGSOMaxSize }
-func (*vnetEndpoint) SupportedGSO() stack.SupportedGSO        { return stack.HostGSOSupported }
+
+// GSOMaxSize is 0 (no GSO) on a packet socket: see newVnet's tso.
+func (e *vnetEndpoint) GSOMaxSize() uint32 {
+	if !e.tso {
+		return 0
+	}
+	return vnetGSOMaxSize
+}
+
+func (e *vnetEndpoint) SupportedGSO() stack.SupportedGSO {
+	if !e.tso {
+		return stack.GSONotSupported
+	}
+	return stack.HostGSOSupported
+}
 
 func (e *vnetEndpoint) LinkAddress() tcpip.LinkAddress {
 	e.mu.RLock()
@@ -297,6 +324,10 @@ func (e *vnetEndpoint) readLoop(d stack.NetworkDispatcher) {
 		e.framesIn.Add(1)
 		if rx.hdr[1] != 0 {
 			e.gsoFramesIn.Add(1)
+		}
+		if rx.hdr[1]&^vnetGSOECN == vnetGSOUDPL4 {
+			e.deliverUDPGSO(d, &rx, n) // its checksums are made per datagram
+			continue
 		}
 		if rx.hdr[0]&vnetFlagNeedsCsum != 0 {
 			head := rx.head.AsSlice()
