@@ -312,7 +312,15 @@ func buildUDPError(typ, code uint8, rest []byte, from, to netip.AddrPort, ttl, t
 		DstAddr:     gAddr(to.Addr()),
 	})
 	ip.SetChecksum(^ip.CalculateChecksum())
-	u := header.UDP(msg[header.ICMPv4MinimumSize+header.IPv4MinimumSize:])
+	putQuotedUDP(msg[header.ICMPv4MinimumSize+header.IPv4MinimumSize:], from, to, udpLen, payload, withSum)
+	return msg
+}
+
+// putQuotedUDP writes a quoted UDP datagram from -> to of UDP length
+// udpLen into u, its header and the start of its payload (the quote of
+// buildUDPError and buildUDPError6), with the datagram's checksum when
+// withSum and payload is all of it, else 0.
+func putQuotedUDP(u header.UDP, from, to netip.AddrPort, udpLen uint16, payload []byte, withSum bool) {
 	u.Encode(&header.UDPFields{SrcPort: from.Port(), DstPort: to.Port(), Length: udpLen})
 	copy(u[header.UDPMinimumSize:], payload)
 	if withSum && int(udpLen) == header.UDPMinimumSize+len(payload) {
@@ -323,7 +331,6 @@ func buildUDPError(typ, code uint8, rest []byte, from, to netip.AddrPort, ttl, t
 			u.SetChecksum(0xffff)
 		}
 	}
-	return msg
 }
 
 // icmpErrorRest is the second word of an ICMP error's header for a

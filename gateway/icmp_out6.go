@@ -122,16 +122,6 @@ func buildUDPError6(typ, code uint8, rest []byte, from, to netip.AddrPort, hop, 
 		SrcAddr:           gAddr(from.Addr()),
 		DstAddr:           gAddr(to.Addr()),
 	})
-	u := header.UDP(msg[header.ICMPv6ErrorHeaderSize+header.IPv6MinimumSize:])
-	u.Encode(&header.UDPFields{SrcPort: from.Port(), DstPort: to.Port(), Length: udpLen})
-	copy(u[header.UDPMinimumSize:], payload)
-	if int(udpLen) == header.UDPMinimumSize+len(payload) {
-		sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, gAddr(from.Addr()), gAddr(to.Addr()), udpLen)
-		sum = checksum.Checksum(payload, sum)
-		u.SetChecksum(^u.CalculateChecksum(sum))
-		if u.Checksum() == 0 {
-			u.SetChecksum(0xffff)
-		}
-	}
+	putQuotedUDP(msg[header.ICMPv6ErrorHeaderSize+header.IPv6MinimumSize:], from, to, udpLen, payload, true)
 	return msg
 }
