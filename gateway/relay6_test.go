@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -22,29 +21,7 @@ func hostTCPEcho6(t *testing.T) *net.TCPListener {
 	if err != nil {
 		t.Skipf("no IPv6 loopback on this host: %v", err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.AcceptTCP()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				io.Copy(c, c)
-				c.CloseWrite()
-			}()
-		}
-	}()
-	return l
-}
-
-func dialSandboxTCP6(p *pair, dst netip.AddrPort) (*gonet.TCPConn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return gonet.DialContextTCP(ctx, p.sandbox.Gvisor(),
-		tcpip.FullAddress{Addr: tcpip.AddrFrom16(dst.Addr().As16()), Port: dst.Port()}, ipv6.ProtocolNumber)
+	return serveTCPEcho(t, l)
 }
 
 // The sandbox's IPv6 TCP to the gateway's fd00::2 reaches the host's ::1
@@ -55,27 +32,18 @@ func TestTCP6ToHostLoopback(t *testing.T) {
 	l := hostTCPEcho6(t)
 	port := uint16(l.Addr().(*net.TCPAddr).Port)
 	p := newPair(t, Config{AllowHostLoopback: true, Gateway6: testGateway6})
-	c, err := dialSandboxTCP6(p, netip.AddrPortFrom(testGateway6, port))
+	c, err := dialSandboxTCP(p, netip.AddrPortFrom(testGateway6, port))
 	if err != nil {
 		t.Fatalf("connect through the gateway over IPv6: %v", err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	msg := strings.Repeat("relayed over IPv6 ", 5000)
-	go func() {
-		c.Write([]byte(msg))
-		c.CloseWrite()
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil || string(got) != msg {
-		t.Fatalf("echo: %d bytes, %v; want %d bytes back and EOF", len(got), err, len(msg))
-	}
+	echoWithHalfClose(t, c, strings.Repeat("relayed over IPv6 ", 5000))
 	if n := p.gw.Stats().TCPFlows.Load(); n != 1 {
 		t.Errorf("TCPFlows = %d, want 1", n)
 	}
 
 	q := newPair(t, Config{Gateway6: testGateway6})
-	if c, err := dialSandboxTCP6(q, netip.AddrPortFrom(testGateway6, port)); err == nil {
+	if c, err := dialSandboxTCP(q, netip.AddrPortFrom(testGateway6, port)); err == nil {
 		c.Close()
 		t.Error("fd00::2 without --allow-host-loopback: connected")
 	}

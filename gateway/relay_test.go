@@ -14,6 +14,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 
 	"netsandbox/endpoint"
 	"netsandbox/options"
@@ -27,6 +28,12 @@ func hostTCPEcho(t *testing.T) *net.TCPListener {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveTCPEcho(t, l)
+}
+
+// serveTCPEcho echoes each connection l accepts until its peer
+// half-closes, then half-closes too; l closes when the test ends.
+func serveTCPEcho(t *testing.T, l *net.TCPListener) *net.TCPListener {
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -45,11 +52,30 @@ func hostTCPEcho(t *testing.T) *net.TCPListener {
 	return l
 }
 
+// dialSandboxTCP connects from the sandbox's stack to dst (IPv4 or IPv6).
 func dialSandboxTCP(p *pair, dst netip.AddrPort) (*gonet.TCPConn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return gonet.DialContextTCP(ctx, p.sandbox.Gvisor(),
-		tcpip.FullAddress{Addr: tcpip.AddrFrom4(dst.Addr().As4()), Port: dst.Port()}, ipv4.ProtocolNumber)
+	proto := ipv4.ProtocolNumber
+	if dst.Addr().Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	return gonet.DialContextTCP(ctx, p.sandbox.Gvisor(), tcpip.FullAddress{Addr: gAddr(dst.Addr()), Port: dst.Port()}, proto)
+}
+
+// echoWithHalfClose sends msg on c, half-closes, and wants msg back
+// and EOF: the host's echo half-closed in turn.
+func echoWithHalfClose(t *testing.T, c *gonet.TCPConn, msg string) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	go func() {
+		c.Write([]byte(msg))
+		c.CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != msg {
+		t.Fatalf("echo: %d bytes, %v; want %d bytes back and EOF (half-close passed both ways)", len(got), err, len(msg))
+	}
 }
 
 func TestTCPToHostLoopbackWithHalfClose(t *testing.T) {
@@ -61,16 +87,7 @@ func TestTCPToHostLoopbackWithHalfClose(t *testing.T) {
 		t.Fatalf("connect through the gateway: %v", err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	msg := strings.Repeat("relayed through the gateway ", 5000) // > one window
-	go func() {
-		c.Write([]byte(msg))
-		c.CloseWrite()
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil || string(got) != msg {
-		t.Fatalf("echo: %d bytes, %v; want %d bytes back and EOF (half-close passed both ways)", len(got), err, len(msg))
-	}
+	echoWithHalfClose(t, c, strings.Repeat("relayed through the gateway ", 5000)) // > one window
 	if n := p.gw.Stats().TCPFlows.Load(); n != 1 {
 		t.Errorf("TCPFlows = %d, want 1", n)
 	}
