@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -87,6 +89,28 @@ func (h *hostSock) sendTo(p []byte, to netip.AddrPort) error {
 	})
 	if cerr != nil {
 		return cerr
+	}
+	return err
+}
+
+// The errnos a send returns instead of sending when an ICMP error about
+// an earlier packet left one pending on the socket (sk_err): a UDP
+// socket's, and a ping or raw ICMP socket's, which include EACCES.
+var (
+	udpPendingErrs  = []unix.Errno{unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO}
+	pingPendingErrs = []unix.Errno{unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES}
+)
+
+// sendPastError is sendTo for a relayed packet. A send that returns one
+// of pending (the errno of an ICMP error about an earlier packet, which
+// the send has now cleared) did not send p, but a router forwards every
+// packet: p is sent again, and *taken set so that the flow's reply loop
+// reads the error itself from the error queue.
+func (h *hostSock) sendPastError(p []byte, to netip.AddrPort, taken *atomic.Bool, pending []unix.Errno) error {
+	err := h.sendTo(p, to)
+	if errno, ok := err.(unix.Errno); ok && slices.Contains(pending, errno) {
+		taken.Store(true)
+		err = h.sendTo(p, to)
 	}
 	return err
 }

@@ -97,14 +97,7 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	f.reqs.put(ip, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
 	// The kernel fills a ping socket's identifier and checksum; a raw
 	// socket sends the sandbox's message as it is.
-	err := f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
-	switch err {
-	case unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES:
-		// An earlier request's error was pending on a ping socket
-		// (icmp6.go says more): send this one anyway.
-		f.errTaken.Store(true)
-		err = f.host.sendTo(msg, netip.AddrPortFrom(dst, 0))
-	}
+	err := f.host.sendPastError(msg, netip.AddrPortFrom(dst, 0), &f.errTaken, pingPendingErrs)
 	f.mu.Unlock()
 	if err == unix.EMSGSIZE {
 		// DF and over the host's path MTU: the gateway is the hop that

@@ -63,17 +63,10 @@ func (gw *Gateway) handleICMP6(_ gstack.TransportEndpointID, pkt *gstack.PacketB
 	f.mu.Lock()
 	f.hop.set(f.host, &opts6, hopOpts{int(hop) - 1, int(class), gw.dontFrag6(header.IPv6MinimumSize + len(msg))})
 	f.reqs.put(nh, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
-	// The kernel fills a ping socket's identifier and checksum.
-	err := f.host.sendTo(msg, netip.AddrPort{})
-	switch err {
-	case unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES:
-		// An error about an earlier request was pending (a traceroute's
-		// probes leave together): this one was not sent, but a router
-		// forwards every packet. The error itself waits in the queue
-		// (pingErrorAfterReply).
-		f.errTaken.Store(true)
-		err = f.host.sendTo(msg, netip.AddrPort{})
-	}
+	// The kernel fills a ping socket's identifier and checksum. An error
+	// about an earlier request may be pending (a traceroute's probes
+	// leave together); it waits in the queue (pingErrorAfterReply).
+	err := f.host.sendPastError(msg, netip.AddrPort{}, &f.errTaken, pingPendingErrs)
 	mtu := 0
 	if err == unix.EMSGSIZE {
 		mtu = f.host.pathMTU(unix.IPPROTO_IPV6, unix.IPV6_MTU)

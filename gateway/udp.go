@@ -107,16 +107,9 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		f.hop.set(f.host, o, want)
 	}
 	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
-	err := f.host.sendTo(payload, netip.AddrPort{})
-	switch err {
-	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO:
-		// An ICMP error about an earlier datagram was pending (sk_err,
-		// which the send has now cleared; udpError relays the error
-		// itself): this datagram was not sent, but a router forwards
-		// every packet.
-		f.errTaken.Store(true)
-		err = f.host.sendTo(payload, netip.AddrPort{})
-	}
+	// udpError relays an ICMP error about an earlier datagram that this
+	// send found pending.
+	err := f.host.sendPastError(payload, netip.AddrPort{}, &f.errTaken, udpPendingErrs)
 	mtu := 0
 	if err == unix.EMSGSIZE {
 		mtu = f.host.pathMTU(o.level, o.mtu)
