@@ -257,10 +257,6 @@ func (gw *Gateway) echoReply(f *icmpFlow, msg []byte, ttl, tos uint8) {
 	f.last.Store(time.Now().UnixNano())
 	f.recvd.Add(1)
 	gw.stats.BytesIn.Add(int64(len(out)))
-	if f.key.dst.Is6() {
-		gw.sendICMP6(f.key.dst, f.key.src, ttl, tos, out)
-		return
-	}
 	gw.sendICMP(f.key.dst, f.key.src, ttl, tos, out)
 }
 

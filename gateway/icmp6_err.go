@@ -4,45 +4,12 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"gvisor.dev/gvisor/pkg/buffer"
-	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
-	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // icmp6QuoteRoom is how much of the offending packet an ICMPv6 error
 // quotes at most: the error must fit the minimum MTU (RFC 4443 2.4 (c)).
 const icmp6QuoteRoom = header.IPv6MinimumMTU - header.IPv6MinimumSize - header.ICMPv6MinimumSize
-
-// sendICMP6 writes the ICMPv6 message msg (header first, checksum filled
-// here) to the sandbox from src, which may be any address (the NIC
-// spoofs), with hop limit hop (0: the route's default).
-func (gw *Gateway) sendICMP6(src, dst netip.Addr, hop, tclass uint8, msg []byte) {
-	if len(msg) < header.ICMPv6MinimumSize {
-		return
-	}
-	s, d := gAddr(src), gAddr(dst)
-	binary.BigEndian.PutUint16(msg[2:], 0)
-	sum := header.PseudoHeaderChecksum(header.ICMPv6ProtocolNumber, s, d, uint16(len(msg)))
-	binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, sum))
-	r, e := gw.g.FindRoute(gw.nic, s, d, ipv6.ProtocolNumber, false)
-	if e != nil {
-		return
-	}
-	defer r.Release()
-	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
-		ReserveHeaderBytes: int(r.MaxHeaderLength()) + header.ICMPv6MinimumSize,
-		Payload:            buffer.MakeWithData(msg[header.ICMPv6MinimumSize:]),
-	})
-	defer pkt.DecRef()
-	copy(pkt.TransportHeader().Push(header.ICMPv6MinimumSize), msg)
-	pkt.TransportProtocolNumber = header.ICMPv6ProtocolNumber
-	if hop == 0 {
-		hop = r.DefaultTTL()
-	}
-	r.WritePacket(gstack.NetworkHeaderParams{Protocol: header.ICMPv6ProtocolNumber, TTL: hop, TOS: tclass}, pkt)
-}
 
 // relayQuote6 sends the sandbox an ICMPv6 error of type/code from
 // offender quoting quote (the sandbox's packet from its IPv6 header on),
@@ -61,7 +28,7 @@ func (gw *Gateway) relayQuote6(offender netip.Addr, typ, code uint8, info uint32
 	msg[0], msg[1] = typ, code
 	binary.BigEndian.PutUint32(msg[4:], info)
 	copy(msg[header.ICMPv6MinimumSize:], quote)
-	gw.sendICMP6(offender, addrOf(header.IPv6(quote).SourceAddress()), hop, 0, msg)
+	gw.sendICMP(offender, addrOf(header.IPv6(quote).SourceAddress()), hop, 0, msg)
 }
 
 // gatewayError6 sends an ICMPv6 error from the gateway itself (the hop

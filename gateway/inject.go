@@ -9,33 +9,46 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// sendICMP writes the ICMP message msg (header first, checksum filled here)
-// to the sandbox from src, which may be any address (the NIC spoofs).
+// sendICMP writes the ICMP message msg, or the ICMPv6 one when dst is
+// IPv6 (header first, checksum filled here), to the sandbox from src,
+// which may be any address (the NIC spoofs), with TTL or hop limit ttl
+// (0: the route's default) and TOS or traffic class tos.
 func (gw *Gateway) sendICMP(src, dst netip.Addr, ttl, tos uint8, msg []byte) {
-	if len(msg) < header.ICMPv4MinimumSize {
+	s, d := gAddr(src), gAddr(dst)
+	netProto, proto, size := ipv4.ProtocolNumber, header.ICMPv4ProtocolNumber, header.ICMPv4MinimumSize
+	if dst.Is6() {
+		netProto, proto, size = ipv6.ProtocolNumber, header.ICMPv6ProtocolNumber, header.ICMPv6MinimumSize
+	}
+	if len(msg) < size {
 		return
 	}
+	var sum uint16
+	if dst.Is6() {
+		// ICMPv6's checksum covers a pseudo-header too (RFC 4443 2.3).
+		sum = header.PseudoHeaderChecksum(proto, s, d, uint16(len(msg)))
+	}
 	binary.BigEndian.PutUint16(msg[2:], 0)
-	binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, 0))
-	r, e := gw.g.FindRoute(gw.nic, gAddr(src), gAddr(dst), ipv4.ProtocolNumber, false)
+	binary.BigEndian.PutUint16(msg[2:], ^checksum.Checksum(msg, sum))
+	r, e := gw.g.FindRoute(gw.nic, s, d, netProto, false)
 	if e != nil {
 		return
 	}
 	defer r.Release()
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
-		ReserveHeaderBytes: int(r.MaxHeaderLength()) + header.ICMPv4MinimumSize,
-		Payload:            buffer.MakeWithData(msg[header.ICMPv4MinimumSize:]),
+		ReserveHeaderBytes: int(r.MaxHeaderLength()) + size,
+		Payload:            buffer.MakeWithData(msg[size:]),
 	})
 	defer pkt.DecRef()
-	copy(pkt.TransportHeader().Push(header.ICMPv4MinimumSize), msg)
-	pkt.TransportProtocolNumber = header.ICMPv4ProtocolNumber
+	copy(pkt.TransportHeader().Push(size), msg)
+	pkt.TransportProtocolNumber = proto
 	if ttl == 0 {
 		ttl = r.DefaultTTL()
 	}
-	r.WritePacket(gstack.NetworkHeaderParams{Protocol: header.ICMPv4ProtocolNumber, TTL: ttl, TOS: tos}, pkt)
+	r.WritePacket(gstack.NetworkHeaderParams{Protocol: proto, TTL: ttl, TOS: tos}, pkt)
 }
 
 // sendICMPError sends type/code from the gateway's own offender address to
