@@ -206,9 +206,6 @@ func (t *icmpOutTap) HandlePacket(pkt *gstack.PacketBuffer) {
 	if f == nil {
 		return
 	}
-	if gw.isDNS(f.key.dst.Addr()) {
-		return // the query to the resolver is the gateway's own
-	}
 	qip := header.IPv4(q)
 	ttl := qip.TTL()
 	if ttl < 255 {
@@ -240,6 +237,11 @@ func (gw *Gateway) quotedFlow(src, dst netip.AddrPort, ok, toGateway bool) *udpF
 // the flow's remote through o (gw.out or gw.out6, the error's family),
 // quoting that reply as the host socket received it.
 func (gw *Gateway) relayErrorToWorld(o *icmpOut, f *udpFlow, typ, code uint8, rest []byte, ttl, tos uint8, udpLen uint16, payload []byte) {
+	if gw.isDNS(f.key.dst.Addr()) {
+		// A DNS flow's query to the resolver is the gateway's own (of
+		// either family, to a resolver of either): nothing to relay.
+		return
+	}
 	if !f.local.IsValid() {
 		gw.stats.ICMPErrDropped.Add(1)
 		return
