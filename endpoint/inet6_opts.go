@@ -122,6 +122,29 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 	defer k.optMu.Unlock()
 	o := &k.v6
 	switch name {
+	case unix.IPV6_MULTICAST_IF:
+		if v == 0 {
+			k.optMu.Unlock()
+			e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{})
+			k.optMu.Lock()
+			if e != nil {
+				return errOf(e)
+			}
+		}
+		o.mcastIf = v
+		return nil
+	}
+	return o.set(name, v, k.typ == unix.SOCK_STREAM)
+}
+
+// set is do_ipv6_setsockopt for the int options both AF_INET6 socket
+// kinds keep as values (the caller has range-checked the name and holds
+// the lock over o): hop limits in -1..255, IPV6_TCLASS in -1..255 (-1 =
+// 0; keepECN leaves the ECN bits, a TCP socket's own), the flags, and
+// IPV6_MTU_DISCOVER in DONT..OMIT.
+func (o *v6Opts) set(name, v int, keepECN bool) error {
+	on := v != 0
+	switch name {
 	case unix.IPV6_UNICAST_HOPS:
 		if v < -1 || v > 255 {
 			return unix.EINVAL
@@ -140,16 +163,6 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 			return unix.EINVAL
 		}
 		o.mcastLoop = on
-	case unix.IPV6_MULTICAST_IF:
-		if v == 0 {
-			k.optMu.Unlock()
-			e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{})
-			k.optMu.Lock()
-			if e != nil {
-				return errOf(e)
-			}
-		}
-		o.mcastIf = v
 	case unix.IPV6_TCLASS:
 		if v < -1 || v > 0xff {
 			return unix.EINVAL
@@ -157,8 +170,7 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		if v == -1 {
 			v = 0 // RFC 3542, 6.5
 		}
-		if k.typ == unix.SOCK_STREAM {
-			// The ECN bits of a TCP socket are TCP's own.
+		if keepECN {
 			v = v&^3 | o.tclass&3
 		}
 		o.tclass = v

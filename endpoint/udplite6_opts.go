@@ -65,49 +65,11 @@ func (k *udpLite6) setIPv6Lite(name int, val []byte) error {
 	}
 	k.v6mu.Lock()
 	defer k.v6mu.Unlock()
-	o := &k.v6
-	switch name {
-	case unix.IPV6_UNICAST_HOPS:
-		if v < -1 || v > 255 {
-			return unix.EINVAL
-		}
-		o.unicastHops = v
-	case unix.IPV6_MULTICAST_HOPS:
-		if v < -1 || v > 255 {
-			return unix.EINVAL
-		}
-		if v == -1 {
-			v = 1 // IPV6_DEFAULT_MCASTHOPS
-		}
-		o.mcastHops = v
-	case unix.IPV6_MULTICAST_LOOP:
-		if v != 0 && v != 1 {
-			return unix.EINVAL
-		}
-		o.mcastLoop = on
-	case unix.IPV6_MULTICAST_IF:
-		o.mcastIf = v
-	case unix.IPV6_TCLASS:
-		if v < -1 || v > 0xff {
-			return unix.EINVAL
-		}
-		if v == -1 {
-			v = 0 // RFC 3542, 6.5
-		}
-		o.tclass = v
-	case unix.IPV6_RECVPKTINFO:
-		o.rxPktinfo = on
-	case unix.IPV6_RECVHOPLIMIT:
-		o.rxHopLimit = on
-	case unix.IPV6_RECVTCLASS:
-		o.rxTClass = on
-	case unix.IPV6_MTU_DISCOVER:
-		if v < unix.IPV6_PMTUDISC_DONT || v > unix.IPV6_PMTUDISC_OMIT {
-			return unix.EINVAL
-		}
-		o.pmtudisc = v
+	if name == unix.IPV6_MULTICAST_IF {
+		k.v6.mcastIf = v
+		return nil
 	}
-	return nil
+	return k.v6.set(name, v, false)
 }
 
 func (k *udpLite6) GetSockOpt(level, name int, buf []byte) (int, error) {
