@@ -221,6 +221,32 @@ func sockaddr6(fa tcpip.FullAddress) []byte {
 
 func (k *sock6) v6only() bool { return k.endpoint().SocketOptions().GetV6Only() }
 
+// checkBindAddr6 is inet6_bind's check of the address: a v4-mapped one
+// needs a dual-stack socket (EINVAL) and a local IPv4 address
+// (EADDRNOTAVAIL; the unspecified, multicast and broadcast ones pass), a
+// link-local one its scope id (EINVAL), any other unicast one a local
+// address (EADDRNOTAVAIL).
+func checkBindAddr6(s *stack.Stack, a netip.Addr, scope uint32, v6only bool) error {
+	switch {
+	case a.Is4In6():
+		if v6only {
+			return unix.EINVAL
+		}
+		u := a.Unmap()
+		if !u.IsUnspecified() && !u.IsMulticast() && !s.IsLocalAddr(u) && !s.IsBroadcast(u) {
+			return unix.EADDRNOTAVAIL
+		}
+	case a.IsUnspecified(), a.IsMulticast():
+	case a.IsLinkLocalUnicast() && scope == 0:
+		return unix.EINVAL
+	default:
+		if !s.IsLocalAddr6(a) {
+			return unix.EADDRNOTAVAIL
+		}
+	}
+	return nil
+}
+
 // Bind is inet6_bind: a sockaddr shorter than SIN6_LEN_RFC2133 is EINVAL,
 // another family EAFNOSUPPORT; a v4-mapped address needs a dual-stack
 // socket (EINVAL) and a local IPv4 address, any other address a local
@@ -233,23 +259,8 @@ func (k *sock6) Bind(b []byte) error {
 	if options.SockaddrFamily(b) != unix.AF_INET6 {
 		return unix.EAFNOSUPPORT
 	}
-	a := sa.Addr
-	switch {
-	case a.Is4In6():
-		if k.v6only() {
-			return unix.EINVAL
-		}
-		u := a.Unmap()
-		if !u.IsUnspecified() && !u.IsMulticast() && !k.s.IsLocalAddr(u) && !k.s.IsBroadcast(u) {
-			return unix.EADDRNOTAVAIL
-		}
-	case a.IsUnspecified(), a.IsMulticast():
-	case a.IsLinkLocalUnicast() && sa.Scope == 0:
-		return unix.EINVAL
-	default:
-		if !k.s.IsLocalAddr6(a) {
-			return unix.EADDRNOTAVAIL
-		}
+	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only()); err != nil {
+		return err
 	}
 	if err := checkPrivilegedPort(k.s, sa.Port); err != nil {
 		return err

@@ -73,24 +73,10 @@ func (k *udpLite6) Bind(b []byte) error {
 	if options.SockaddrFamily(b) != unix.AF_INET6 {
 		return unix.EAFNOSUPPORT
 	}
-	a, scope := sa.Addr, 0
-	switch {
-	case a.Is4In6():
-		if k.isV6Only() {
-			return unix.EINVAL
-		}
-		a = a.Unmap()
-		if !a.IsUnspecified() && !a.IsMulticast() && !k.s.IsLocalAddr(a) && !k.s.IsBroadcast(a) {
-			return unix.EADDRNOTAVAIL
-		}
-	case a.IsUnspecified(), a.IsMulticast():
-	case a.IsLinkLocalUnicast() && sa.Scope == 0:
-		return unix.EINVAL
-	default:
-		if !k.s.IsLocalAddr6(a) {
-			return unix.EADDRNOTAVAIL
-		}
+	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.isV6Only()); err != nil {
+		return err
 	}
+	a, scope := sa.Addr.Unmap(), 0
 	if a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
 		if _, ok := k.s.InterfaceByIndex(int(sa.Scope)); !ok {
 			return unix.ENODEV
