@@ -210,17 +210,7 @@ func (b *UDPBinding) ConnectVia(remote netip.AddrPort, ifindex int) error {
 	if src.IsUnspecified() {
 		src = routeSrc
 	}
-	next := gstack.TransportEndpointID{
-		LocalPort:     b.local.Port(),
-		LocalAddress:  gAddr(src),
-		RemotePort:    remote.Port(),
-		RemoteAddress: gAddr(remote.Addr()),
-	}
-	if err := b.moveLocked(gAddr(src), next); err != nil {
-		return err
-	}
-	b.local = netip.AddrPortFrom(src, b.local.Port())
-	return nil
+	return b.connectLocked(src, remote)
 }
 
 // disconnectLocked undoes Connect as __udp_disconnect does.
@@ -300,4 +290,20 @@ func (b *UDPBinding) releaseLocked() {
 	b.s.g.UnregisterTransportEndpoint(b.netsFor(b.id.LocalAddress), b.proto, b.id, b.ep, b.portFlags(), b.device())
 	b.unreserve(b.resAddr, b.local.Port())
 	b.local = netip.AddrPort{}
+}
+
+// connectLocked moves the binding's demuxer registration to the connected
+// 4-tuple from src (the chosen local address) to remote.
+func (b *UDPBinding) connectLocked(src netip.Addr, remote netip.AddrPort) error {
+	next := gstack.TransportEndpointID{
+		LocalPort:     b.local.Port(),
+		LocalAddress:  gAddr(src),
+		RemotePort:    remote.Port(),
+		RemoteAddress: gAddr(remote.Addr()),
+	}
+	if err := b.moveLocked(gAddr(src), next); err != nil {
+		return err
+	}
+	b.local = netip.AddrPortFrom(src, b.local.Port())
+	return nil
 }

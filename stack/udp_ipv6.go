@@ -75,17 +75,7 @@ func (b *UDPBinding) connect6Locked(remote netip.AddrPort, ifindex int) error {
 	}
 	src = nAddr(r.LocalAddress())
 	r.Release()
-	next := gstack.TransportEndpointID{
-		LocalPort:     b.local.Port(),
-		LocalAddress:  gAddr(src),
-		RemotePort:    remote.Port(),
-		RemoteAddress: gAddr(remote.Addr()),
-	}
-	if err := b.moveLocked(gAddr(src), next); err != nil {
-		return err
-	}
-	b.local = netip.AddrPortFrom(src, b.local.Port())
-	return nil
+	return b.connectLocked(src, remote)
 }
 
 // findRoute6 asks gVisor for an IPv6 route and maps its errors to
@@ -103,10 +93,7 @@ func (s *Stack) findRoute6(src, dst netip.Addr, ifindex int, mcastLoop bool) (*g
 	}
 	r, e := s.g.FindRoute(tcpip.NICID(ifindex), gAddr(src), gAddr(dst), header.IPv6ProtocolNumber, mcastLoop)
 	if e != nil {
-		if _, ok := e.(*tcpip.ErrHostUnreachable); ok {
-			return nil, unix.EHOSTUNREACH
-		}
-		return nil, unix.ENETUNREACH
+		return nil, routeErrno(e)
 	}
 	return r, nil
 }

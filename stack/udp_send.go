@@ -297,10 +297,7 @@ func (s *Stack) findRoute(src, dst netip.Addr, ifindex int, mcastLoop bool) (*gs
 	}
 	r, e := s.g.FindRoute(tcpip.NICID(ifindex), gAddr(src), gAddr(dst), header.IPv4ProtocolNumber, mcastLoop)
 	if e != nil {
-		if _, ok := e.(*tcpip.ErrHostUnreachable); ok {
-			return nil, unix.EHOSTUNREACH
-		}
-		return nil, unix.ENETUNREACH
+		return nil, routeErrno(e)
 	}
 	if ifindex != 0 && r.Loop() == gstack.PacketOut && int(r.OutgoingNIC()) != ifindex {
 		// With forwarding on the output interface's NIC missing, gVisor
@@ -312,4 +309,14 @@ func (s *Stack) findRoute(src, dst netip.Addr, ifindex int, mcastLoop bool) (*gs
 		return nil, unix.ENETUNREACH
 	}
 	return r, nil
+}
+
+// routeErrno is Linux's errno for gVisor's FindRoute failing: an
+// unreachable host (no neighbour) EHOSTUNREACH, anything else no route,
+// ENETUNREACH.
+func routeErrno(e tcpip.Error) error {
+	if _, ok := e.(*tcpip.ErrHostUnreachable); ok {
+		return unix.EHOSTUNREACH
+	}
+	return unix.ENETUNREACH
 }
