@@ -137,6 +137,38 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 	return o.set(name, v, k.typ == unix.SOCK_STREAM)
 }
 
+// get is do_ipv6_getsockopt for the int options both AF_INET6 socket
+// kinds keep as values (ok false for any other name): an unset unicast
+// hop limit reads as the route's default, 64.
+func (o *v6Opts) get(name int) (v int, ok bool) {
+	switch name {
+	case unix.IPV6_UNICAST_HOPS:
+		v = o.unicastHops
+		if v < 0 {
+			v = v6DefaultHopLimit
+		}
+	case unix.IPV6_MULTICAST_HOPS:
+		v = o.mcastHops
+	case unix.IPV6_MULTICAST_LOOP:
+		v = boolInt(o.mcastLoop)
+	case unix.IPV6_MULTICAST_IF:
+		v = o.mcastIf
+	case unix.IPV6_TCLASS:
+		v = o.tclass
+	case unix.IPV6_RECVPKTINFO:
+		v = boolInt(o.rxPktinfo)
+	case unix.IPV6_RECVHOPLIMIT:
+		v = boolInt(o.rxHopLimit)
+	case unix.IPV6_RECVTCLASS:
+		v = boolInt(o.rxTClass)
+	case unix.IPV6_MTU_DISCOVER:
+		v = o.pmtudisc
+	default:
+		return 0, false
+	}
+	return v, true
+}
+
 // set is do_ipv6_setsockopt for the int options both AF_INET6 socket
 // kinds keep as values (the caller has range-checked the name and holds
 // the lock over o): hop limits in -1..255, IPV6_TCLASS in -1..255 (-1 =
@@ -336,35 +368,17 @@ func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
 	k.optMu.Lock()
 	o := k.v6
 	k.optMu.Unlock()
-	var v int
+	v, ok := o.get(name)
+	if ok {
+		return putInt6(buf, v), nil
+	}
 	switch name {
 	case unix.IPV6_V6ONLY:
 		v = boolInt(k.v6only())
-	case unix.IPV6_UNICAST_HOPS:
-		v = o.unicastHops
-		if v < 0 {
-			v = v6DefaultHopLimit
-		}
-	case unix.IPV6_MULTICAST_HOPS:
-		v = o.mcastHops
-	case unix.IPV6_MULTICAST_LOOP:
-		v = boolInt(o.mcastLoop)
-	case unix.IPV6_MULTICAST_IF:
-		v = o.mcastIf
-	case unix.IPV6_TCLASS:
-		v = o.tclass
-	case unix.IPV6_RECVPKTINFO:
-		v = boolInt(o.rxPktinfo)
-	case unix.IPV6_RECVHOPLIMIT:
-		v = boolInt(o.rxHopLimit)
-	case unix.IPV6_RECVTCLASS:
-		v = boolInt(o.rxTClass)
 	case unix.IPV6_RECVORIGDSTADDR:
 		v = boolInt(o.rxOrigDst)
 	case unix.IPV6_RECVERR:
 		v = boolInt(k.endpoint().SocketOptions().GetIPv6RecvError())
-	case unix.IPV6_MTU_DISCOVER:
-		v = o.pmtudisc
 	case unix.IPV6_MTU:
 		mtu, err := k.pathMTU()
 		if err != nil {

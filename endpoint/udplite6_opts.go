@@ -94,32 +94,11 @@ func (k *udpLite6) getIPv6Lite(name int, buf []byte) (int, error) {
 	k.v6mu.Lock()
 	o, v6only := k.v6, k.v6only
 	k.v6mu.Unlock()
-	var v int
-	switch name {
-	case unix.IPV6_V6ONLY:
-		v = boolInt(v6only)
-	case unix.IPV6_UNICAST_HOPS:
-		v = o.unicastHops
-		if v < 0 {
-			v = v6DefaultHopLimit
-		}
-	case unix.IPV6_MULTICAST_HOPS:
-		v = o.mcastHops
-	case unix.IPV6_MULTICAST_LOOP:
-		v = boolInt(o.mcastLoop)
-	case unix.IPV6_MULTICAST_IF:
-		v = o.mcastIf
-	case unix.IPV6_TCLASS:
-		v = o.tclass
-	case unix.IPV6_RECVPKTINFO:
-		v = boolInt(o.rxPktinfo)
-	case unix.IPV6_RECVHOPLIMIT:
-		v = boolInt(o.rxHopLimit)
-	case unix.IPV6_RECVTCLASS:
-		v = boolInt(o.rxTClass)
-	case unix.IPV6_MTU_DISCOVER:
-		v = o.pmtudisc
-	default:
+	if name == unix.IPV6_V6ONLY {
+		return putInt6(buf, boolInt(v6only)), nil
+	}
+	v, ok := o.get(name)
+	if !ok {
 		return 0, unix.ENOPROTOOPT
 	}
 	return putInt6(buf, v), nil
