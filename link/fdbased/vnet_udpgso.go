@@ -44,7 +44,7 @@ func splitUDPGSO(frame []byte, gsoSize int) ([][]byte, bool) {
 		src, dst = ip.SourceAddress(), ip.DestinationAddress()
 	case header.IPv6ProtocolNumber:
 		ip := header.IPv6(frame[eth:])
-		if !ip.IsValid(len(ip)) || ip.TransportProtocol() != header.UDPProtocolNumber {
+		if !ip.IsValid(len(ip)) || ip.NextHeader() != uint8(header.UDPProtocolNumber) { // no extension headers
 			return nil, false
 		}
 		ipLen = header.IPv6MinimumSize
