@@ -149,25 +149,37 @@ func (u *udpSock) noteSendError(err error, m *stack.UDPSend, remote netip.AddrPo
 // recvErrQueue is ip_recv_error: it never blocks; the oldest error's data
 // (cut to p, MSG_TRUNC), its msg_name, the timestamp and, for ICMP errors,
 // the socket's IP control messages about the ICMP packet, then the
-// IP_RECVERR message. Dequeuing moves sk_err to the next ICMP error
-// (sock_dequeue_err_skb).
+// IP_RECVERR message.
 func (u *udpSock) recvErrQueue(p, oob []byte) (int, int, int, []byte, error) {
+	e, ok := u.popErr()
+	if !ok {
+		return 0, 0, 0, nil, unix.EAGAIN
+	}
+	n, rflags := errPayload(p, &e)
+	oobn, cflags := u.errCmsgs(oob, &e)
+	return n, oobn, rflags | cflags, sockaddr(e.name), nil
+}
+
+// popErr is sock_dequeue_err_skb: the oldest error, with sk_err moved to
+// the next ICMP error behind it, or cleared when an ICMP error leaves
+// none behind.
+func (u *udpSock) popErr() (sockErr, bool) {
 	u.mu.Lock()
 	if u.errq.len() == 0 {
 		u.mu.Unlock()
-		return 0, 0, 0, nil, unix.EAGAIN
+		return sockErr{}, false
 	}
 	e := u.errq.pop()
 	u.rmem -= e.truesize
 	icmpNext := false
 	if u.errq.len() > 0 {
 		next := &u.errq.items[0]
-		if next.ee.Origin == unix.SO_EE_ORIGIN_ICMP {
+		if isICMPOrigin(next.ee.Origin) {
 			icmpNext = true
 			u.soErr = unix.Errno(next.ee.Errno)
 		}
 	}
-	if e.ee.Origin == unix.SO_EE_ORIGIN_ICMP && !icmpNext {
+	if isICMPOrigin(e.ee.Origin) && !icmpNext {
 		u.soErr = 0
 	}
 	more := u.errq.len() > 0
@@ -175,13 +187,24 @@ func (u *udpSock) recvErrQueue(p, oob []byte) (int, int, int, []byte, error) {
 	if more {
 		u.q.Notify(waiter.EventErr)
 	}
+	return e, true
+}
+
+// isICMPOrigin is is_icmp_err_skb: an error an ICMP or ICMPv6 message
+// raised.
+func isICMPOrigin(origin uint8) bool {
+	return origin == unix.SO_EE_ORIGIN_ICMP || origin == unix.SO_EE_ORIGIN_ICMP6
+}
+
+// errPayload copies an error's data into p: the bytes read and
+// MSG_ERRQUEUE, with MSG_TRUNC when p was short.
+func errPayload(p []byte, e *sockErr) (int, int) {
 	n := copy(p, e.payload)
 	rflags := unix.MSG_ERRQUEUE
 	if n < len(e.payload) {
 		rflags |= unix.MSG_TRUNC
 	}
-	oobn, cflags := u.errCmsgs(oob, &e)
-	return n, oobn, rflags | cflags, sockaddr(e.name), nil
+	return n, rflags
 }
 
 // errCmsgs writes ip_recv_error's control messages.

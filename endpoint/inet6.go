@@ -19,29 +19,21 @@ import (
 	"netsandbox/stack"
 )
 
-// AF_INET6 sockets (issue 14): TCP and UDP, dual-stack as
-// Linux's (IPV6_V6ONLY 0 by default; an IPv4 peer shows as
-// ::ffff:a.b.c.d). The packets are moved by gVisor's TCP and UDP
-// endpoints of the IPv6 network protocol, which also carry IPv4 for a
-// dual-stack socket; our layer decodes sockaddr_in6, options and control
-// messages with Linux's rules and errnos. UDP here is gVisor's UDP, not
-// netsandbox's own transport (stack/udp_*.go), which serves AF_INET and
-// AF_INET6 UDP-Lite only: the ip(7) extensions netsandbox adds to IPv4
-// UDP (IP_RECVERR from ICMP, IGMPv3 source filters, path-MTU cache) are
-// not there for v4-mapped traffic of an AF_INET6 UDP socket yet.
-//
-// Raw and ICMPv6 ping sockets: inet6_raw.go, inet6_ping.go. UDP-Lite:
-// udplite6.go, on netsandbox's own UDP transport, which carries IPv6 for
-// it (stack/udp_ipv6.go).
+// AF_INET6 sockets (issue 14), dual-stack as Linux's (IPV6_V6ONLY 0 by
+// default; an IPv4 peer shows as ::ffff:a.b.c.d). TCP is moved by
+// gVisor's TCP endpoint of the IPv6 network protocol, which also carries
+// IPv4 for a dual-stack socket; our layer decodes sockaddr_in6, options
+// and control messages with Linux's rules and errnos. UDP and UDP-Lite
+// run on netsandbox's own UDP transport, which carries IPv6 beside IPv4
+// (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
+// inet6_raw.go, inet6_ping.go.
 //
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW
 // and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
-// for, SOL_IP options on an AF_INET6 socket, setting IPV6_MTU (a
-// fragment size gVisor has no knob for), IPV6_RECVPATHMTU/IPV6_PATHMTU,
-// the MCAST_* source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT,
-// IPV6_FLOWINFO and the extension-header options; on UDP-Lite also
-// IPV6_RECVERR, IPV6_JOIN_GROUP, IPV6_MTU and IPV6_RECVORIGDSTADDR
-// (udplite6.go).
+// for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS,
+// setting IPV6_MTU, IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_*
+// source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO
+// and the extension-header options.
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.
@@ -57,14 +49,10 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		return newSock6(s, typ, unix.IPPROTO_TCP)
 	case unix.SOCK_DGRAM:
 		switch proto {
-		case 0, unix.IPPROTO_UDP:
-			return newSock6(s, typ, unix.IPPROTO_UDP)
-		}
-		if proto == unix.IPPROTO_ICMPV6 {
+		case 0, unix.IPPROTO_UDP, unix.IPPROTO_UDPLITE:
+			return newUDP6(s, proto == unix.IPPROTO_UDPLITE) // udp6.go
+		case unix.IPPROTO_ICMPV6:
 			return newPing6(s) // inet6_ping.go
-		}
-		if proto == unix.IPPROTO_UDPLITE {
-			return newUDPLite6(s) // udplite6.go
 		}
 		return nil, unix.EPROTONOSUPPORT
 	case unix.SOCK_RAW:

@@ -103,7 +103,7 @@ func (u *udpSock) takeSendErr(m *stack.UDPSend) error {
 	if !pending {
 		return nil
 	}
-	if _, _, err := u.s.RouteFrom(m.Src.Addr(), m.Dst.Addr(), m.IfIndex); err != nil {
+	if err := u.routeCheck(m); err != nil {
 		return err
 	}
 	u.mu.Lock()
@@ -114,6 +114,17 @@ func (u *udpSock) takeSendErr(m *stack.UDPSend) error {
 		return nil
 	}
 	return e
+}
+
+// routeCheck is the route lookup a send makes before it meets a pending
+// error (ip_route_output_flow, ip6_dst_lookup_flow).
+func (u *udpSock) routeCheck(m *stack.UDPSend) error {
+	if m.Dst.Addr().Is6() {
+		_, err := u.s.PathMTU(m.Src.Addr(), m.Dst.Addr(), m.IfIndex)
+		return err
+	}
+	_, _, err := u.s.RouteFrom(m.Src.Addr(), m.Dst.Addr(), m.IfIndex)
+	return err
 }
 
 // pmtudisc is the socket's IP_MTU_DISCOVER mode.

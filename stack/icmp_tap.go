@@ -24,10 +24,16 @@ const (
 // unreachable only, never time exceeded or parameter problem.
 type icmpTap struct{ s *Stack }
 
-// startICMPTap registers the tap; called once by New.
-func (s *Stack) startICMPTap() error {
+// startICMPTap registers the tap, and with icmp6 the ICMPv6 one
+// (icmp6_tap.go; a gateway stack has its own); called once by New.
+func (s *Stack) startICMPTap(icmp6 bool) error {
 	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, &icmpTap{s: s}); e != nil {
 		return configErrno(e)
+	}
+	if icmp6 && s.hasIPv6() {
+		if e := s.g.RegisterRawTransportEndpoint(header.IPv6ProtocolNumber, header.ICMPv6ProtocolNumber, &icmp6Tap{s: s}); e != nil {
+			return configErrno(e)
+		}
 	}
 	return nil
 }

@@ -10,15 +10,20 @@ import (
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// IPv6 (issue 14, first phase): gVisor's ipv6 network protocol carries it
-// beside IPv4, with lo holding ::1/128 as Linux's lo does. NDP's router
-// solicitations, DAD and MLD stay at gVisor's zero options (off), so a
-// NIC sends no IPv6 packet until a socket does. Gateway stacks (package
-// gateway) carry IPv6 too, for `netsandbox run`'s IPv6 relay.
+// IPv6 (issue 14): gVisor's ipv6 network protocol carries it beside
+// IPv4, with lo holding ::1/128 as Linux's lo does. NDP's router
+// solicitations and DAD stay at gVisor's zero options (off), so a NIC
+// sends no IPv6 packet until a socket or an address needs one. MLD is
+// on, as Linux's (version 2, gVisor's default): a group a socket joins
+// (IPV6_JOIN_GROUP) and an address's solicited-node group are reported;
+// without MCAST_* source filters the reports carry no source lists.
+// Gateway stacks (package gateway) carry IPv6 too, for `netsandbox
+// run`'s relay, without MLD: their NIC listens to everything.
 
-// ipv6Factory is gVisor's IPv6 with its options left off.
-func ipv6Factory() gstack.NetworkProtocolFactory {
-	return ipv6.NewProtocolWithOptions(ipv6.Options{})
+// ipv6Factory is gVisor's IPv6 with MLD as mld says and the other
+// options left off.
+func ipv6Factory(mld bool) gstack.NetworkProtocolFactory {
+	return ipv6.NewProtocolWithOptions(ipv6.Options{MLD: ipv6.MLDOptions{Enabled: mld}})
 }
 
 // initIPv6 gives lo ::1/128 and the route to it.

@@ -134,6 +134,9 @@ func (s *Stack) cachedPMTU(dst netip.Addr) (pmtuEntry, bool) {
 // what Linux's dst_mtu gives for IP_MTU and for ee_info of a local
 // EMSGSIZE.
 func (s *Stack) PathMTU(src, dst netip.Addr, ifindex int) (int, error) {
+	if dst.Is6() && !dst.Is4In6() {
+		return s.pathMTU6(src, dst, ifindex) // pmtu6.go
+	}
 	if !dst.Is4() {
 		return 0, unix.EAFNOSUPPORT
 	}

@@ -96,7 +96,7 @@ func New(cfg Config) (*Stack, error) {
 		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
 		s.ipv4ProtocolFor(cfg, ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}})),
 		arp.NewProtocol,
-		ipv6Factory(), // ipv6.go
+		ipv6Factory(!cfg.Gateway), // ipv6.go
 	}
 	s.g = gstack.New(gstack.Options{
 		NetworkProtocols: netProtos,
@@ -116,7 +116,7 @@ func New(cfg Config) (*Stack, error) {
 		HandleLocal: !cfg.Gateway,
 	})
 	sc.attach(s)
-	if err := s.startICMPTap(); err != nil {
+	if err := s.startICMPTap(!cfg.Gateway); err != nil {
 		s.g.Destroy()
 		return nil, err
 	}

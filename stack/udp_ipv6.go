@@ -17,11 +17,12 @@ import (
 // udp_rcv share the hash tables). The socket layer unmaps v4-mapped
 // addresses before they get here: an IPv4 address is IPv4's path.
 //
-// What IPv6 lacks here that IPv4 has: ICMPv6 errors are not delivered to
-// bindings (no IPV6_RECVERR, no ECONNREFUSED), there is no path-MTU cache
-// or IPV6_DONTFRAG, and no weak-host sending from an address of another
-// interface. AF_INET6 UDP itself is still gVisor's (endpoint/inet6.go);
-// only UDP-Lite uses this path so far.
+// ICMPv6 errors reach bindings through the ICMPv6 tap (icmp6_tap.go);
+// a packet too big lowers the path MTU (pmtu6.go), which a send that may
+// not fragment is held to. What IPv6 lacks here that IPv4 has:
+// IPV6_DONTFRAG, fragmenting at the learnt path MTU (gVisor fragments at
+// the device MTU), and weak-host sending from an address of another
+// interface.
 
 // MaxUDP6Payload is the largest payload of one IPv6 UDP datagram without a
 // jumbogram: 65535 (payload length) - 8 (UDP header).
@@ -74,7 +75,11 @@ func (b *UDPBinding) connect6Locked(remote netip.AddrPort, ifindex int) error {
 		return err
 	}
 	src = nAddr(r.LocalAddress())
+	err = b.s.mcastOverLoopback(r, remote.Addr())
 	r.Release()
+	if err != nil {
+		return err
+	}
 	return b.connectLocked(src, remote)
 }
 
@@ -98,6 +103,18 @@ func (s *Stack) findRoute6(src, dst netip.Addr, ifindex int, mcastLoop bool) (*g
 	return r, nil
 }
 
+// mcastOverLoopback is the route lookup's answer for an IPv6 group
+// through lo, which has no IFF_MULTICAST: ENETUNREACH.
+func (s *Stack) mcastOverLoopback(r *gstack.Route, dst netip.Addr) error {
+	if !dst.IsMulticast() {
+		return nil
+	}
+	if ifc, ok := s.InterfaceByIndex(int(r.NICID())); ok && ifc.Loopback {
+		return unix.ENETUNREACH
+	}
+	return nil
+}
+
 // sendUDP6 is SendUDP for an IPv6 destination (udpv6_sendmsg below the
 // socket layer): m.TTL is the hop limit the socket chose (TTLZero sends
 // 0), m.TOS the traffic class. gVisor's IPv6 fragments a datagram larger
@@ -119,12 +136,22 @@ func (s *Stack) sendUDP6(m *UDPSend) error {
 		return err
 	}
 	defer r.Release()
+	if err := s.mcastOverLoopback(r, m.Dst.Addr()); err != nil {
+		return err
+	}
 	if m.DontRoute && !onLink(r) {
 		return unix.ENETUNREACH
 	}
 	size := header.UDPMinimumSize + len(m.Payload)
-	if (m.PMTU == PMTUDo || m.PMTU == PMTUProbe) && size > int(r.MTU()) {
-		return unix.EMSGSIZE
+	if m.PMTU == PMTUDo || m.PMTU == PMTUProbe {
+		// PROBE is held to the device MTU, DO to the path's.
+		mtu := int(r.MTU())
+		if c, ok := s.cachedPMTU(m.Dst.Addr()); ok && m.PMTU == PMTUDo && c.mtu-header.IPv6MinimumSize < mtu {
+			mtu = c.mtu - header.IPv6MinimumSize
+		}
+		if size > mtu {
+			return unix.EMSGSIZE
+		}
 	}
 	hop := m.TTL
 	if hop == 0 && !m.TTLZero {
@@ -169,4 +196,30 @@ func (e *udpEndpoint) deliver6(pkt *gstack.PacketBuffer) {
 // isIPv6 tells whether pkt came over IPv6.
 func isIPv6(pkt *gstack.PacketBuffer) bool {
 	return pkt.NetworkProtocolNumber == header.IPv6ProtocolNumber
+}
+
+// JoinGroup6 makes the interface ifindex (0: the one the route to group
+// leaves by, ENODEV without one) a listener of the IPv6 group, as
+// ipv6_sock_mc_join; gVisor counts the joins and sends the MLD reports.
+// It returns the interface joined.
+func (s *Stack) JoinGroup6(ifindex int, group netip.Addr) (int, error) {
+	if ifindex == 0 {
+		r, err := s.findRoute6(netip.Addr{}, group, 0, false)
+		if err != nil {
+			return 0, unix.ENODEV
+		}
+		ifindex = int(r.NICID())
+		r.Release()
+	} else if !s.g.HasNIC(tcpip.NICID(ifindex)) {
+		return 0, unix.ENODEV
+	}
+	if e := s.g.JoinGroup(header.IPv6ProtocolNumber, tcpip.NICID(ifindex), gAddr(group)); e != nil {
+		return 0, routeErrno(e)
+	}
+	return ifindex, nil
+}
+
+// LeaveGroup6 undoes one JoinGroup6.
+func (s *Stack) LeaveGroup6(ifindex int, group netip.Addr) {
+	_ = s.g.LeaveGroup(header.IPv6ProtocolNumber, tcpip.NICID(ifindex), gAddr(group))
 }

@@ -99,3 +99,45 @@ func TestUDPLite6Loopback(t *testing.T) {
 		t.Fatal("a datagram over 65527 bytes was sent")
 	}
 }
+
+// TestPathMTU6: a packet too big lowers the IPv6 path MTU, never below
+// IPV6_MIN_MTU and never up; a send under IPV6_PMTUDISC_DO is held to
+// it, one under WANT (fragmented) or PROBE (the device MTU) is not.
+func TestPathMTU6(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	lo := netip.IPv6Loopback()
+	mtu := func() int {
+		t.Helper()
+		m, err := s.PathMTU(netip.Addr{}, lo, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	dev := mtu()
+	if dev != 65536 {
+		t.Fatalf("lo's path MTU %d, want the device's 65536", dev)
+	}
+	s.LearnPMTU6(lo, 70000)
+	if got := mtu(); got != dev {
+		t.Fatalf("raised to %d", got)
+	}
+	s.LearnPMTU6(lo, 1400)
+	if got := mtu(); got != 1400 {
+		t.Fatalf("after 1400: %d", got)
+	}
+	s.LearnPMTU6(lo, 1000)
+	if got := mtu(); got != 1280 {
+		t.Fatalf("after 1000: %d, want IPV6_MIN_MTU", got)
+	}
+	big := make([]byte, 1300)
+	for _, c := range []struct {
+		mode stack.PMTUMode
+		want error
+	}{{stack.PMTUDo, unix.EMSGSIZE}, {stack.PMTUWant, nil}, {stack.PMTUProbe, nil}} {
+		m := &stack.UDPSend{Src: ap("[::1]:4000"), Dst: ap("[::1]:4001"), PMTU: c.mode, Payload: big}
+		if err := s.SendUDP(m); err != c.want {
+			t.Errorf("mode %d: %v, want %v", c.mode, err, c.want)
+		}
+	}
+}

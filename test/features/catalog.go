@@ -146,10 +146,10 @@ var Catalog = []Feature{
 	{SocketOption, "IPV6_MULTICAST_IF", `^IPV6/SOCKOPT`, "UDP; ENOPROTOOPT on TCP"},
 	{SocketOption, "IPV6_MULTICAST_HOPS", `^IPV6/SOCKOPT`, "UDP; -1 = 1; ENOPROTOOPT on TCP"},
 	{SocketOption, "IPV6_MULTICAST_LOOP", `^IPV6/SOCKOPT`, "0 or 1 only"},
-	{SocketOption, "IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP", `^IPV6/MCAST_MEMBERSHIP`, "no MLD on the wire yet: checked on lo"},
-	{SocketOption, "IPV6_RECVERR", `^IPV6/(SOCKOPT|UDP_ERROR_QUEUE)`, "connected UDP's ICMPv6 port unreachable (offender, SO_EE_ORIGIN_ICMP6); gVisor queues nothing for unconnected sockets or other ICMPv6 errors yet, nor anything for raw and ping sockets"},
-	{SocketOption, "IPV6_MTU_DISCOVER", `^IPV6/SOCKOPT`, "0..5, default IPV6_PMTUDISC_WANT; gVisor decides DF-like behaviour only"},
-	{SocketOption, "IPV6_MTU (getsockopt)", `^IPV6/PATH_MTU`, "the route's device MTU once connected, ENOTCONN before"},
+	{SocketOption, "IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP", `^IPV6/MCAST_MEMBERSHIP`, "errnos checked on lo; on an interface the group is reported by MLDv2 (no source lists) and its datagrams delivered (endpoint TestUDP6MulticastMembership, not against the kernel)"},
+	{SocketOption, "IPV6_RECVERR", `^IPV6/(SOCKOPT|UDP_ERROR_QUEUE|UDP_ICMP6_)`, "UDP and UDP-Lite, connected or not: every ICMPv6 error type and code (icmpv6_err_convert), SO_EE_ORIGIN_ICMP6 with the offender and the ICMPv6 packet's IPv6 control messages, the pending error; missing: raw and ping sockets queue nothing"},
+	{SocketOption, "IPV6_MTU_DISCOVER", `^IPV6/(SOCKOPT|UDP_ICMP6_ERRORS_PENDING)`, "0..5, default IPV6_PMTUDISC_WANT; packet too big is not fatal under DONT, ignored under INTERFACE and OMIT; missing: fragmenting at a learnt path MTU (gVisor fragments at the device MTU)"},
+	{SocketOption, "IPV6_MTU (getsockopt)", `^IPV6/(PATH_MTU|UDP_ICMP6_ERRORS_EACH)`, "the path MTU once connected (the device's, lowered by packet too big, never below 1280), ENOTCONN before"},
 	{SocketOption, "IPV6_MTU (setsockopt) / IPV6_RECVPATHMTU", ``, "missing: ENOPROTOOPT (gVisor has no per-socket fragment size)"},
 	{SocketOption, "IPV6_RECVORIGDSTADDR", `^IPV6/(SOCKOPT|UDP_ORIGINAL_DESTINATION)`, "UDP; none for a dual-stack socket's IPv4 datagrams"},
 	{SocketOption, "IPV6_FREEBIND / IPV6_TRANSPARENT", ``, "missing: ENOPROTOOPT"},
@@ -170,8 +170,8 @@ var Catalog = []Feature{
 	{Errno, "AF_INET6 raw sockets (EPERM, sockaddr rules, EFAULT, EDESTADDRREQ)", `^IPV6/RAW_(SOCKET_IDENTITY|SEND_ERRORS|BIND_CONNECT_NAMES|SEND_MSG_OOB|ICMP6_ECHO_AND_FILTER|PROTO_CHECKSUM_LOOPBACK)`, "CAP_NET_RAW; received without the IPv6 header; the sockaddr port is the protocol; missing: protocols gVisor has no transport for (other than TCP, UDP, UDP-Lite, ICMPv6: EPROTONOSUPPORT)"},
 	{Errno, "ICMPv6 ping sockets (EACCES, EINVAL for all but echo requests)", `^IPV6/PING_`, "net.ipv4.ping_group_range; the identifier is the socket's, only echo replies are delivered; the identifier is gVisor's pick, not Linux's sequence"},
 	// UDP-Lite over IPv6 (issue 14): netsandbox's own UDP transport
-	// carries IPv6 for it (stack/udp_ipv6.go, endpoint/udplite6*.go).
-	{SocketOption, "UDPLITE_SEND_CSCOV / UDPLITE_RECV_CSCOV on AF_INET6 (IPPROTO_UDPLITE)", `^UDPLITE6/`, "checksum over the IPv6 pseudo-header and the coverage; a zero checksum, a coverage of 1..7 or past the end dropped; dual-stack (v4-mapped peers, IPv4 UDP-Lite's port space), IPV6_PKTINFO/HOPLIMIT/TCLASS both ways, MSG_CTRUNC; missing: IPV6_RECVERR and ICMPv6 errors, IPV6_JOIN_GROUP, IPV6_MTU, IPV6_RECVORIGDSTADDR, SOL_IP options (ENOPROTOOPT)"},
+	// carries IPv6 for it and for UDP (stack/udp_ipv6.go, endpoint/udp6*.go).
+	{SocketOption, "UDPLITE_SEND_CSCOV / UDPLITE_RECV_CSCOV on AF_INET6 (IPPROTO_UDPLITE)", `^UDPLITE6/`, "checksum over the IPv6 pseudo-header and the coverage; a zero checksum, a coverage of 1..7 or past the end dropped; dual-stack (v4-mapped peers, IPv4 UDP-Lite's port space), IPV6_PKTINFO/HOPLIMIT/TCLASS both ways, MSG_CTRUNC; the SOL_IPV6 options and ICMPv6 errors of AF_INET6 UDP, which shares its code"},
 	// FreeBSD ip(4): not Linux options. A Linux socket answers the FreeBSD
 	// numbers as Linux does (they mean other things, or nothing, there); a
 	// socket of the FreeBSD personality (freebsd.New) speaks them. These rows

@@ -60,8 +60,9 @@ func All() []harness.Scenario {
 		sockCmsgSendScenarios(),
 		ipv6Scenarios(), // ipv6.go
 		tcpBacklogScenarios(),
-		ipv6RawPingScenarios(), // ipv6_raw_ping.go
-		udplite6Scenarios(),    // udplite6.go
+		ipv6RawPingScenarios(),   // ipv6_raw_ping.go
+		udplite6Scenarios(),      // udplite6.go
+		ipv6ICMPErrorScenarios(), // ipv6_icmp6err.go
 	} {
 		all = append(all, group...)
 	}

@@ -10,24 +10,27 @@ import (
 	"netsandbox/stack"
 )
 
-// AF_INET6 UDP-Lite sockets (socket(AF_INET6, SOCK_DGRAM,
-// IPPROTO_UDPLITE)): the IPv4 UDP-Lite socket (udplite.go) on the IPv6
-// half of netsandbox's UDP transport (stack/udp_ipv6.go), as Linux's
-// net/ipv6/udplite.c is udpv6's code on udplite_table. The queue, the
-// coverage options, SOL_SOCKET and poll are udpSock's; what is IPv6's is
-// here: sockaddr_in6 (v4-mapped for IPv4 peers of a dual-stack socket,
-// IPV6_V6ONLY 0 by default), the SOL_IPV6 options (udplite6_opts.go)
-// and the IPv6 control messages of sendmsg and recvmsg (udplite6_io.go).
+// AF_INET6 UDP and UDP-Lite sockets (socket(AF_INET6, SOCK_DGRAM,
+// IPPROTO_UDP or IPPROTO_UDPLITE)): the IPv4 socket (udp.go, udplite.go)
+// on the IPv6 half of netsandbox's UDP transport (stack/udp_ipv6.go), as
+// Linux's net/ipv6/udp.c is one code for udpv6 and udplitev6. The queue,
+// the coverage options, SOL_SOCKET and poll are udpSock's; what is IPv6's
+// is here: sockaddr_in6 (v4-mapped for IPv4 peers of a dual-stack socket,
+// IPV6_V6ONLY 0 by default), the SOL_IPV6 options (udp6_opts.go), the
+// IPv6 control messages of sendmsg and recvmsg (udp6_io.go), multicast
+// membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
-// Missing (ENOPROTOOPT): IPV6_RECVERR and ICMPv6 errors, multicast
-// membership, IPV6_MTU, IPV6_RECVORIGDSTADDR, and the SOL_IP options;
-// an IPv4 peer's datagrams leave with the route's TTL and TOS 0.
-type udpLite6 struct {
+// Missing (ENOPROTOOPT): the MCAST_* source filters, setting IPV6_MTU,
+// IPV6_RECVPATHMTU, and the SOL_IP options other than IP_TTL and IP_TOS.
+type udp6 struct {
 	udpSock
 
 	v6mu   sync.Mutex // guards the fields below
 	v6     v6Opts
 	v6only bool
+	// recvErr6 is IPV6_RECVERR: ICMPv6 errors are queued (IPv4 ones
+	// follow SOL_IP's IP_RECVERR, as __udp4_lib_err on a v6 socket).
+	recvErr6 bool
 	// scope is the interface a link-local bind(2) named (sk_bound_dev_if).
 	scope int
 	// peer is the connected peer as getpeername shows it (v4-mapped for
@@ -35,13 +38,15 @@ type udpLite6 struct {
 	// as the stack takes it (unmapped).
 	peer      netip.AddrPort
 	peerScope uint32
+	// memb are the IPV6_JOIN_GROUP memberships (guarded by bindMu).
+	memb []v6Membership
 }
 
-// newUDPLite6 makes the socket; newInet6 has checked that the stack runs
-// IPv6.
-func newUDPLite6(s *stack.Stack) (Socket, error) {
-	k := &udpLite6{v6: defaultV6Opts()}
-	k.lite = true
+// newUDP6 makes the socket, UDP-Lite when lite; newInet6 has checked
+// that the stack runs IPv6.
+func newUDP6(s *stack.Stack, lite bool) (Socket, error) {
+	k := &udp6{v6: defaultV6Opts()}
+	k.lite = lite
 	k.init(s, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
 	k.ipid = s.NewSocketIPID()
 	return k, nil
@@ -49,7 +54,7 @@ func newUDPLite6(s *stack.Stack) (Socket, error) {
 
 // bindFlags6 are udpSock's bind flags with IPV6_V6ONLY and a link-local
 // bind's interface.
-func (k *udpLite6) bindFlags6() stack.UDPBindFlags {
+func (k *udp6) bindFlags6() stack.UDPBindFlags {
 	f := k.bindFlags()
 	k.v6mu.Lock()
 	f.V6Only = k.v6only
@@ -65,7 +70,7 @@ func (k *udpLite6) bindFlags6() stack.UDPBindFlags {
 // socket (EINVAL) and a local IPv4 address, any other address a local one
 // (EADDRNOTAVAIL); a link-local one needs its scope id (EINVAL), which
 // must name an interface (ENODEV) and binds the socket to it.
-func (k *udpLite6) Bind(b []byte) error {
+func (k *udp6) Bind(b []byte) error {
 	sa, err := options.ParseSockaddrIn6(b)
 	if err != nil {
 		return err
@@ -98,7 +103,7 @@ func (k *udpLite6) Bind(b []byte) error {
 	if scope != 0 {
 		f.BindToDevice = scope
 	}
-	bd, err := k.s.UDPBind(&k.udpSock, netip.AddrPortFrom(a, sa.Port), f)
+	bd, err := k.s.UDPBind(k, netip.AddrPortFrom(a, sa.Port), f)
 	if err != nil {
 		return err
 	}
@@ -112,14 +117,14 @@ func (k *udpLite6) Bind(b []byte) error {
 
 // autobind6Locked is inet_autobind for an AF_INET6 socket: an ephemeral
 // port on :: (dual-stack unless IPV6_V6ONLY).
-func (k *udpLite6) autobind6Locked() error {
+func (k *udp6) autobind6Locked() error {
 	if k.binding != nil {
 		return nil
 	}
 	if k.isClosed() {
 		return unix.EBADF
 	}
-	b, err := k.s.UDPBind(&k.udpSock, netip.AddrPortFrom(netip.IPv6Unspecified(), 0), k.bindFlags6())
+	b, err := k.s.UDPBind(k, netip.AddrPortFrom(netip.IPv6Unspecified(), 0), k.bindFlags6())
 	if err != nil {
 		return err
 	}
@@ -127,7 +132,7 @@ func (k *udpLite6) autobind6Locked() error {
 	return nil
 }
 
-func (k *udpLite6) isV6Only() bool {
+func (k *udp6) isV6Only() bool {
 	k.v6mu.Lock()
 	defer k.v6mu.Unlock()
 	return k.v6only
@@ -137,7 +142,7 @@ func (k *udpLite6) isV6Only() bool {
 // (disconnect) and __ip6_datagram_connect's AF_INET (its v4-mapped form,
 // EAFNOSUPPORT under IPV6_V6ONLY); a v4-mapped peer of an IPV6_V6ONLY
 // socket is ENETUNREACH, and :: means ::1.
-func (k *udpLite6) Connect(b []byte) error {
+func (k *udp6) Connect(b []byte) error {
 	if len(b) < 2 {
 		return unix.EINVAL
 	}
@@ -199,7 +204,7 @@ func (k *udpLite6) Connect(b []byte) error {
 // outIf is the interface a datagram to dst leaves by: the scope id of a
 // link-local destination, else IPV6_MULTICAST_IF for a group, else the
 // bound device (0 = the route decides).
-func (k *udpLite6) outIf(dst netip.Addr, scope uint32) int {
+func (k *udp6) outIf(dst netip.Addr, scope uint32) int {
 	if scope != 0 {
 		return int(scope)
 	}
@@ -228,7 +233,7 @@ func sockaddr6Of(ap netip.AddrPort, scope uint32) []byte {
 	return options.SockaddrIn6Bytes(netip.AddrPortFrom(a, ap.Port()), scope)
 }
 
-func (k *udpLite6) GetSockName() ([]byte, error) {
+func (k *udp6) GetSockName() ([]byte, error) {
 	k.bindMu.Lock()
 	defer k.bindMu.Unlock()
 	if k.binding == nil {
@@ -240,7 +245,7 @@ func (k *udpLite6) GetSockName() ([]byte, error) {
 	return sockaddr6Of(k.binding.Local(), scope), nil
 }
 
-func (k *udpLite6) GetPeerName() ([]byte, error) {
+func (k *udp6) GetPeerName() ([]byte, error) {
 	k.bindMu.Lock()
 	remote := k.remote
 	k.bindMu.Unlock()

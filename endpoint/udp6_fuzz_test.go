@@ -109,3 +109,57 @@ func liteValid6(d []byte) bool {
 	}
 	return sum == 0xffff
 }
+
+// FuzzICMP6Error sends untrusted ICMPv6 messages (the raw socket puts
+// the checksum) to ::1, where an AF_INET6 UDP socket with IPV6_RECVERR
+// is connected: the ICMPv6 tap must never panic, and only an error
+// message (type below 128) quoting an IPv6 header and 8 bytes of this
+// socket's UDP datagram may reach its error queue.
+func FuzzICMP6Error(f *testing.F) {
+	quote := func(typ byte, sport, dport uint16) []byte {
+		b := []byte{typ, 0, 0, 0, 0, 0, 0, 0, 0x60, 0, 0, 0, 0, 8, unix.IPPROTO_UDP, 64}
+		lo := netip.IPv6Loopback().As16()
+		b = append(b, lo[:]...)
+		b = append(b, lo[:]...)
+		return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(b, sport), dport)
+	}
+	f.Add(append(quote(1, 7000, 7001), 0, 8, 0, 0))
+	f.Add(append(quote(3, 7000, 7001), 0, 8, 0, 0, 'x'))
+	f.Add(quote(128, 7000, 7001))
+	f.Add([]byte{4, 0, 0, 0, 0, 0, 0, 40, 0x60})
+	s := newStack(f, stack.AllCaps, nil)
+	raw, err := New(s, unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_NONBLOCK, unix.IPPROTO_ICMPV6)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer raw.Close()
+	k, err := New(s, unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK, unix.IPPROTO_UDP)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.Bind(options.SockaddrIn6Bytes(netip.MustParseAddrPort("[::1]:7000"), 0)); err != nil {
+		f.Fatal(err)
+	}
+	if err := k.Connect(options.SockaddrIn6Bytes(netip.MustParseAddrPort("[::1]:7001"), 0)); err != nil {
+		f.Fatal(err)
+	}
+	if err := k.SetSockOpt(unix.SOL_IPV6, unix.IPV6_RECVERR, []byte{1, 0, 0, 0}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		if _, err := raw.SendMsg(msg, nil, options.SockaddrIn6Bytes(netip.MustParseAddrPort("[::1]:0"), 0), unix.MSG_DONTWAIT); err != nil {
+			return
+		}
+		_, _, _, _, err := k.RecvMsg(make([]byte, 64), make([]byte, 128), unix.MSG_ERRQUEUE)
+		if err == unix.EAGAIN {
+			return
+		}
+		if err != nil {
+			t.Fatalf("errqueue: %v", err)
+		}
+		if len(msg) < 8+40+8 || msg[0] >= 128 {
+			t.Fatalf("queued an error from a %d-byte message of type %d", len(msg), msg[0])
+		}
+	})
+}

@@ -14,7 +14,7 @@ import (
 // IPV6_HOPLIMIT, IPV6_TCLASS), then the send with the socket's hop
 // limit and traffic class. A v4-mapped destination takes the IPv4 path,
 // as udpv6_sendmsg hands it to udp_sendmsg.
-func (k *udpLite6) SendMsg(p, oob, to []byte, flags int) (int, error) {
+func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if k.isClosed() {
 		return 0, unix.EBADF
 	}
@@ -49,19 +49,21 @@ func (k *udpLite6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			}
 			m.Src = netip.AddrPortFrom(netip.IPv4Unspecified(), src.Port())
 		}
+		// udp_sendmsg's values: SOL_IP's IP_TTL and IP_TOS.
 		m.IfIndex = o.bindIf
 		m.PMTU = stack.PMTUMode(o.pmtudisc)
+		m.TTL, m.TOS = k.effectiveTTL(), o.tos
 	} else if err := k.applyV6Send(&m, c, scope); err != nil {
 		return 0, err
 	}
 	if len(p) > stack.MaxUDPPayload && dst.Addr().Is4() || len(p) > stack.MaxUDP6Payload {
 		return 0, unix.EMSGSIZE
 	}
-	k.applyLite(&m)
-	if dst.Addr().Is4() {
-		if err := k.takeSendErr(&m); err != nil {
-			return 0, err
-		}
+	if k.lite {
+		k.applyLite(&m)
+	}
+	if err := k.takeSendErr(&m); err != nil {
+		return 0, err
 	}
 	if err := k.s.SendUDP(&m); err != nil {
 		if err == unix.ENOBUFS {
@@ -74,7 +76,7 @@ func (k *udpLite6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 }
 
 // sendEnds6 is sendEnds with an AF_INET6 autobind.
-func (k *udpLite6) sendEnds6() (src, remote netip.AddrPort, shut int, err error) {
+func (k *udp6) sendEnds6() (src, remote netip.AddrPort, shut int, err error) {
 	k.bindMu.Lock()
 	err = k.autobind6Locked()
 	if k.binding != nil {
@@ -96,7 +98,7 @@ func (k *udpLite6) sendEnds6() (src, remote netip.AddrPort, shut int, err error)
 // form, AF_UNSPEC means none, another family is EINVAL; a v4-mapped
 // destination on an IPV6_V6ONLY socket is ENETUNREACH, :: is ::1. The
 // destination comes back unmapped, with the scope id of a link-local one.
-func (k *udpLite6) sendDst6(to []byte, remote netip.AddrPort, shut int) (netip.AddrPort, uint32, error) {
+func (k *udp6) sendDst6(to []byte, remote netip.AddrPort, shut int) (netip.AddrPort, uint32, error) {
 	if len(to) >= 2 && options.SockaddrFamily(to) == unix.AF_UNSPEC {
 		to = nil
 	}
@@ -157,7 +159,7 @@ func (k *udpLite6) sendDst6(to []byte, remote netip.AddrPort, shut int) (netip.A
 // interface and source from the socket and the send's control messages:
 // IPV6_PKTINFO's interface must exist (ENODEV) and its address be local
 // (EINVAL), a link-local source needs an interface (EINVAL).
-func (k *udpLite6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scope uint32) error {
+func (k *udp6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scope uint32) error {
 	k.v6mu.Lock()
 	v := k.v6
 	k.v6mu.Unlock()
@@ -202,14 +204,14 @@ func (k *udpLite6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scop
 // RecvMsg is udpv6_recvmsg: the oldest datagram (a pending error first),
 // its source as sockaddr_in6 (v4-mapped for an IPv4 one), and the
 // control messages: SOL_SOCKET's, then ip6_datagram_recv_specific_ctl's
-// IPV6_PKTINFO, IPV6_HOPLIMIT and IPV6_TCLASS. There is no error queue:
-// MSG_ERRQUEUE finds it empty.
-func (k *udpLite6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
+// IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS and IPV6_ORIGDSTADDR;
+// MSG_ERRQUEUE reads the error queue (udp6_errqueue.go).
+func (k *udp6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) {
 	if k.isClosed() {
 		return 0, 0, 0, nil, unix.EBADF
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return 0, 0, 0, nil, unix.EAGAIN
+		return k.recvErrQueue6(p, oob)
 	}
 	deadline := deadlineAfter(k.optsSnapshot().rcvTimeo)
 	for {
@@ -255,21 +257,30 @@ func (k *udpLite6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, err
 // msg_controllen and MSG_CTRUNC as put_cmsg leaves them. An IPv4
 // datagram's IPV6_PKTINFO has its destination v4-mapped and IPv4's
 // interface rule (ip6_datagram_recv_common_ctl).
-func (k *udpLite6) recvCmsgs6(oob []byte, e *queued) (int, int) {
+func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 	f := k.rx()
 	k.stamp.noteRecv(f, e.arr.stamp)
 	k.v6mu.Lock()
 	v := k.v6
 	k.v6mu.Unlock()
-	if f&(rxStamp|rxQueueOvfl) == 0 && !v.rxPktinfo && !v.rxHopLimit && !v.rxTClass {
+	if f&(rxStamp|rxQueueOvfl) == 0 && !v.rxPktinfo && !v.rxHopLimit && !v.rxTClass && !v.rxOrigDst {
 		return 0, 0
 	}
 	b := options.NewCmsgBuilder(oob)
-	d := &e.d
 	putTimestamp(&b, f, e.arr.stamp)
 	if f&rxQueueOvfl != 0 && e.arr.drops != 0 {
 		b.PutInt32(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, int32(e.arr.drops))
 	}
+	k.putRecvCmsgs6(&b, v, &e.d, true)
+	return b.Len(), b.Flags()
+}
+
+// putRecvCmsgs6 writes the IPv6 control messages of a received packet
+// d: ip6_datagram_recv_common_ctl's IPV6_PKTINFO (an IPv4 packet's
+// v4-mapped, with IPv4's interface rule), then for an IPv6 one
+// ip6_datagram_recv_specific_ctl's IPV6_HOPLIMIT, IPV6_TCLASS and, when
+// origDst, IPV6_ORIGDSTADDR of d.Dst.
+func (k *udp6) putRecvCmsgs6(b *options.CmsgBuilder, v v6Opts, d *stack.Datagram, origDst bool) {
 	if v.rxPktinfo {
 		dst, ifindex := d.Dst.Addr(), d.IfIndex
 		if dst.Is4() {
@@ -281,7 +292,7 @@ func (k *udpLite6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 	if d.Dst.Addr().Is4() {
 		// udpv6_recvmsg: an IPv4 datagram gets IPv4's messages (SOL_IP
 		// ones, not served here) instead of the IPv6-specific ones.
-		return b.Len(), b.Flags()
+		return
 	}
 	if v.rxHopLimit {
 		b.PutInt32(unix.SOL_IPV6, unix.IPV6_HOPLIMIT, int32(d.TTL))
@@ -289,5 +300,7 @@ func (k *udpLite6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 	if v.rxTClass {
 		b.PutInt32(unix.SOL_IPV6, unix.IPV6_TCLASS, int32(d.TOS))
 	}
-	return b.Len(), b.Flags()
+	if v.rxOrigDst && origDst {
+		b.Put(unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, sockaddr6Of(d.Dst, uint32(d.IfIndex)))
+	}
 }

@@ -1,0 +1,171 @@
+package endpoint
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/options"
+)
+
+// Options of an AF_INET6 UDP or UDP-Lite socket: SOL_SOCKET and
+// SOL_UDP/SOL_UDPLITE as the IPv4 socket's, SOL_IPV6 as
+// do_ipv6_setsockopt/do_ipv6_getsockopt for the options served, and
+// SOL_IP's IP_TTL and IP_TOS, which ipv6_setsockopt hands to IPv4's code
+// for the socket's v4-mapped traffic; the rest is ENOPROTOOPT (udp6.go
+// lists it).
+
+func (k *udp6) SetSockOpt(level, name int, val []byte) error {
+	if k.isClosed() {
+		return unix.EBADF
+	}
+	switch level {
+	case unix.SOL_SOCKET, unix.SOL_UDP, solUDPLite:
+		if level == unix.SOL_SOCKET && (name == unix.SO_TIMESTAMPING_OLD || name == unix.SO_TIMESTAMPING_NEW) {
+			return unix.ENOPROTOOPT // no IPv6 timestamping here
+		}
+		return k.udpSock.SetSockOpt(level, name, val)
+	case unix.SOL_IPV6:
+		return k.setIPv6(name, val)
+	case unix.SOL_IP:
+		if name == unix.IP_TTL || name == unix.IP_TOS {
+			return k.udpSock.SetSockOpt(level, name, val)
+		}
+	}
+	return unix.ENOPROTOOPT
+}
+
+// setIPv6 is do_ipv6_setsockopt for the options served: an int of at
+// least 4 bytes (EINVAL), IPV6_V6ONLY only before bind (EINVAL),
+// hop limits in -1..255, IPV6_TCLASS in -1..255 (-1 = 0).
+func (k *udp6) setIPv6(name int, val []byte) error {
+	switch name {
+	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
+		return k.setMembership(name == unix.IPV6_ADD_MEMBERSHIP, val) // udp6_mcast.go
+	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
+		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
+		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER:
+	default:
+		return unix.ENOPROTOOPT
+	}
+	v, err := intVal(val)
+	if err != nil {
+		return err
+	}
+	on := v != 0
+	switch name {
+	case unix.IPV6_V6ONLY:
+		k.bindMu.Lock()
+		bound := k.binding != nil
+		k.bindMu.Unlock()
+		if bound {
+			return unix.EINVAL
+		}
+		k.v6mu.Lock()
+		k.v6only = on
+		k.v6mu.Unlock()
+		return nil
+	case unix.IPV6_RECVERR:
+		k.v6mu.Lock()
+		k.recvErr6 = on
+		k.v6mu.Unlock()
+		if !on {
+			k.purgeErrQueue() // do_ipv6_setsockopt: skb_errqueue_purge
+		}
+		return nil
+	case unix.IPV6_MULTICAST_IF:
+		if v != 0 {
+			if _, ok := k.s.InterfaceByIndex(v); !ok {
+				return unix.ENODEV
+			}
+			if b := k.optsSnapshot().bindIf; b != 0 && b != v {
+				return unix.EINVAL
+			}
+		}
+	}
+	k.v6mu.Lock()
+	defer k.v6mu.Unlock()
+	if name == unix.IPV6_MULTICAST_IF {
+		k.v6.mcastIf = v
+		return nil
+	}
+	return k.v6.set(name, v, false)
+}
+
+func (k *udp6) GetSockOpt(level, name int, buf []byte) (int, error) {
+	if k.isClosed() {
+		return 0, unix.EBADF
+	}
+	switch level {
+	case unix.SOL_SOCKET:
+		if name == unix.SO_DOMAIN {
+			return options.PutSockInt(buf, unix.AF_INET6), nil
+		}
+		return k.udpSock.GetSockOpt(level, name, buf)
+	case unix.SOL_UDP, solUDPLite:
+		return k.udpSock.GetSockOpt(level, name, buf)
+	case unix.SOL_IPV6:
+		return k.getIPv6(name, buf)
+	case unix.SOL_IP:
+		if name == unix.IP_TTL || name == unix.IP_TOS {
+			return k.udpSock.GetSockOpt(level, name, buf) // ip_getsockopt's, as Linux
+		}
+	}
+	return 0, unix.ENOPROTOOPT
+}
+
+func (k *udp6) getIPv6(name int, buf []byte) (int, error) {
+	k.v6mu.Lock()
+	o, v6only, recvErr := k.v6, k.v6only, k.recvErr6
+	k.v6mu.Unlock()
+	v, ok := o.get(name)
+	if !ok {
+		switch name {
+		case unix.IPV6_V6ONLY:
+			v = boolInt(v6only)
+		case unix.IPV6_RECVERR:
+			v = boolInt(recvErr)
+		case unix.IPV6_RECVORIGDSTADDR:
+			v = boolInt(o.rxOrigDst)
+		case unix.IPV6_MTU:
+			mtu, err := k.pathMTU6()
+			if err != nil {
+				return 0, err
+			}
+			v = mtu
+		default:
+			return 0, unix.ENOPROTOOPT
+		}
+	}
+	return putInt6(buf, v), nil
+}
+
+// pathMTU6 is getsockopt(IPV6_MTU): the path MTU to the connected peer
+// (dst_mtu of the route the socket caches), ENOTCONN when it has none.
+func (k *udp6) pathMTU6() (int, error) {
+	k.bindMu.Lock()
+	remote, connected := k.remote, k.binding != nil && k.remote.IsValid()
+	var local netip.Addr
+	if k.binding != nil {
+		local = k.binding.Local().Addr()
+	}
+	k.bindMu.Unlock()
+	if !connected {
+		return 0, unix.ENOTCONN
+	}
+	if local.IsUnspecified() {
+		local = netip.Addr{}
+	}
+	mtu, err := k.s.PathMTU(local, remote.Addr(), k.outIf(remote.Addr(), k.peerScopeNow()))
+	if err != nil || mtu == 0 {
+		return 0, unix.ENOTCONN
+	}
+	return mtu, nil
+}
+
+// peerScopeNow is the connected peer's scope id.
+func (k *udp6) peerScopeNow() uint32 {
+	k.v6mu.Lock()
+	defer k.v6mu.Unlock()
+	return k.peerScope
+}

@@ -1,0 +1,125 @@
+package stack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// icmp6Tap is icmpTap's IPv6 twin: a raw endpoint on ICMPv6 that sees
+// every ICMPv6 packet before gVisor handles it, and hands the errors that
+// quote a UDP or UDP-Lite datagram to the binding that sent it, as
+// icmpv6_notify and __udp6_lib_err do. gVisor's own HandleError path
+// reaches transports for a few destination-unreachable codes and packet
+// too big only, never for time exceeded or parameter problem.
+type icmp6Tap struct{ s *Stack }
+
+// HandlePacket runs icmpv6_rcv's checks and icmpv6_notify's lookup.
+func (t *icmp6Tap) HandlePacket(pkt *gstack.PacketBuffer) {
+	e, proto, ok := parseICMP6Error(pkt)
+	if !ok {
+		return
+	}
+	id := gstack.TransportEndpointID{
+		LocalPort:     e.Src.Port(),
+		LocalAddress:  gAddr(e.Src.Addr()),
+		RemotePort:    e.Dst.Port(),
+		RemoteAddress: gAddr(e.Dst.Addr()),
+	}
+	ep := t.s.g.FindTransportEndpoint(header.IPv6ProtocolNumber, proto, id, pkt.NICID)
+	if u, ok := ep.(*udpEndpoint); ok {
+		u.r.DeliverICMPError(e)
+	}
+}
+
+// parseICMP6Error reads an ICMPv6 error as icmpv6_rcv and icmpv6_notify
+// do: a good checksum, an error type (below 128; the unknown ones are
+// passed up too), the quoted IPv6 header and, past its extension
+// headers, 8 bytes of a UDP or UDP-Lite header. Info is the 32-bit field
+// after the ICMPv6 header (the MTU of packet too big, the pointer of a
+// parameter problem).
+func parseICMP6Error(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.TransportProtocolNumber, bool) {
+	outer := header.IPv6(pkt.NetworkHeader().Slice())
+	if len(outer) < header.IPv6MinimumSize || outer.NextHeader() != uint8(header.ICMPv6ProtocolNumber) {
+		return nil, 0, false // extension headers before the ICMPv6 message: not handled
+	}
+	v := pkt.ToView()
+	defer v.Release()
+	all := v.AsSlice()
+	start := len(pkt.LinkHeader().Slice()) + len(outer)
+	end := start + int(outer.PayloadLength())
+	if end > len(all) || start+header.ICMPv6MinimumSize > end {
+		return nil, 0, false
+	}
+	icmp := all[start:end]
+	src, dst := outer.SourceAddress(), outer.DestinationAddress()
+	if checksum.Checksum(icmp, header.PseudoHeaderChecksum(header.ICMPv6ProtocolNumber, src, dst, uint16(len(icmp)))) != 0xffff {
+		return nil, 0, false
+	}
+	typ := icmp[0]
+	if typ&0x80 != 0 {
+		return nil, 0, false // informational
+	}
+	quote := icmp[header.ICMPv6ErrorHeaderSize:]
+	inner, proto, ok := skipExtHeaders(quote)
+	if !ok || len(quote) < inner+header.UDPMinimumSize {
+		return nil, 0, false
+	}
+	p := tcpip.TransportProtocolNumber(proto)
+	if p != header.UDPProtocolNumber && p != UDPLiteProtocolNumber {
+		return nil, 0, false
+	}
+	qip := header.IPv6(quote)
+	th := quote[inner:]
+	tclass, _ := outer.TOS()
+	e := &ICMPError{
+		Type:          typ,
+		Code:          icmp[1],
+		Info:          binary.BigEndian.Uint32(icmp[4:8]),
+		Offender:      nAddr(src),
+		Src:           netip.AddrPortFrom(nAddr(qip.SourceAddress()), binary.BigEndian.Uint16(th[0:2])),
+		Dst:           netip.AddrPortFrom(nAddr(qip.DestinationAddress()), binary.BigEndian.Uint16(th[2:4])),
+		IfIndex:       int(pkt.NICID),
+		TTL:           outer.HopLimit(),
+		TOS:           tclass,
+		OrigLen:       icmp[4], // RFC 4884's length sits in the first byte for ICMPv6
+		PayloadOffset: inner + header.UDPMinimumSize,
+		Payload:       append([]byte(nil), th[header.UDPMinimumSize:]...),
+	}
+	return e, p, true
+}
+
+// skipExtHeaders is ipv6_skip_exthdr over a quoted IPv6 packet: the
+// offset of the upper-layer header and its protocol. Hop-by-hop,
+// routing and destination options are skipped by their length, a first
+// fragment by its 8 bytes; a later fragment has no upper header.
+func skipExtHeaders(b []byte) (off int, proto uint8, ok bool) {
+	if len(b) < header.IPv6MinimumSize {
+		return 0, 0, false
+	}
+	off, proto = header.IPv6MinimumSize, b[6]
+	for n := 0; n < 8; n++ { // bounded: Linux walks until a non-extension header
+		switch proto {
+		case 0, 43, 60: // hop-by-hop, routing, destination options
+			if len(b) < off+2 {
+				return 0, 0, false
+			}
+			proto, off = b[off], off+(int(b[off+1])+1)*8
+		case 44: // fragment
+			if len(b) < off+8 {
+				return 0, 0, false
+			}
+			if binary.BigEndian.Uint16(b[off+2:off+4])&^7 != 0 {
+				return 0, 0, false
+			}
+			proto, off = b[off], off+8
+		default:
+			return off, proto, true
+		}
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,54 @@
+package stack
+
+import (
+	"net/netip"
+	"time"
+)
+
+// IPv6's path MTU, in the same cache as IPv4's (the addresses cannot
+// collide): learnt from packet too big as rt6_do_update_pmtu, read as
+// dst_mtu for IPV6_MTU and for a send that may not fragment.
+
+// ipv6MinMTU is IPV6_MIN_MTU: a packet too big never lowers a path below it.
+const ipv6MinMTU = 1280
+
+// ipv6MTUExpires is net.ipv6.route.mtu_expires' default (seconds); the
+// knob itself is not served.
+const ipv6MTUExpires = 600
+
+// pathMTU6 is dst_mtu of the IPv6 route from src to dst: the device MTU
+// (lo's 65536 included: IPv6 has no IP_MAX_MTU cap there), lowered by a
+// learnt path MTU.
+func (s *Stack) pathMTU6(src, dst netip.Addr, ifindex int) (int, error) {
+	if src.IsValid() && src.IsUnspecified() {
+		src = netip.Addr{}
+	}
+	r, err := s.findRoute6(src, dst, ifindex, true)
+	if err != nil {
+		return 0, err
+	}
+	nic := int(r.NICID())
+	mtu := int(r.MTU()) + 40
+	r.Release()
+	if ifc, ok := s.InterfaceByIndex(nic); ok && ifc.MTU != 0 {
+		mtu = int(ifc.MTU)
+	}
+	if c, ok := s.cachedPMTU(dst); ok && c.mtu < mtu {
+		mtu = c.mtu
+	}
+	return mtu, nil
+}
+
+// LearnPMTU6 records a packet too big for dst: the path MTU only goes
+// down, and never below IPV6_MIN_MTU.
+func (s *Stack) LearnPMTU6(dst netip.Addr, mtu int) {
+	old, err := s.pathMTU6(netip.Addr{}, dst, 0)
+	if err != nil {
+		return
+	}
+	mtu = max(mtu, ipv6MinMTU)
+	if mtu >= old {
+		return
+	}
+	s.pmtu.store(dst, mtu, false, time.Now().Add(ipv6MTUExpires*time.Second))
+}

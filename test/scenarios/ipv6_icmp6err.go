@@ -1,0 +1,214 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/test/harness"
+)
+
+// ICMPv6 errors about an AF_INET6 UDP (and UDP-Lite) socket's datagrams,
+// forged on the DUT's loopback by a raw ICMPv6 socket (the kernel puts
+// the checksum): icmpv6_notify's checks, __udp6_lib_err's errno and
+// fatality per type and code, what IPV6_RECVERR queues and how
+// ipv6_recv_error reads it back, and the pending error (SO_ERROR, the
+// next send) with and without IPV6_RECVERR, connected or not.
+
+// icmp6Case is one ICMPv6 error to forge.
+type icmp6Case struct {
+	name       string
+	typ, code  uint8
+	info       uint32
+	transProto uint8
+}
+
+// forgedICMP6 is an ICMPv6 error quoting a datagram of proto from src to
+// dst with payload (checksum 0: the kernel puts it).
+func forgedICMP6(c icmp6Case, src, dst netip.AddrPort, payload string) []byte {
+	b := []byte{c.typ, c.code, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[4:], c.info)
+	ip := make([]byte, 40)
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:], uint16(8+len(payload)))
+	ip[6], ip[7] = c.transProto, 64
+	s, d := src.Addr().As16(), dst.Addr().As16()
+	copy(ip[8:24], s[:])
+	copy(ip[24:40], d[:])
+	udp := make([]byte, 8)
+	binary.BigEndian.PutUint16(udp[0:], src.Port())
+	binary.BigEndian.PutUint16(udp[2:], dst.Port())
+	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
+	b = append(b, ip...)
+	b = append(b, udp...)
+	return append(b, payload...)
+}
+
+// recvErr6 waits (bounded) for the socket's error state and records it,
+// then reads and records the error queue's head.
+func recvErr6(e *harness.Env, op string, s harness.Sock, wait time.Duration) {
+	r, _ := s.Poll(unix.EPOLLERR, wait)
+	buf, oob := make([]byte, 64), make([]byte, 256)
+	n, oobn, fl, from, err := s.RecvMsg(buf, oob, unix.MSG_ERRQUEUE)
+	if err != nil {
+		e.Rec(op, fmt.Sprintf("poll=%#x", r), err)
+		return
+	}
+	e.Rec(op, fmt.Sprintf("poll=%#x", r), n, fmt.Sprintf("flags=%#x", fl), e.SA(from), buf[:n], harness.Cmsgs(oob[:oobn]))
+}
+
+// icmp6ErrorCases are the errors each connected socket is sent: every
+// destination-unreachable code and one past the table, packet too big
+// at lo's MTU (so the path MTU of ::1 does not change for the scenarios
+// after), time exceeded with its unused field set, parameter problem
+// with a pointer, an unknown error type and an informational one.
+var icmp6ErrorCases = []icmp6Case{
+	{name: "no route", typ: 1, code: 0},
+	{name: "admin prohibited", typ: 1, code: 1},
+	{name: "beyond scope", typ: 1, code: 2},
+	{name: "address unreachable", typ: 1, code: 3},
+	{name: "port unreachable", typ: 1, code: 4},
+	{name: "policy", typ: 1, code: 5},
+	{name: "reject route", typ: 1, code: 6},
+	{name: "unreach code 7", typ: 1, code: 7},
+	{name: "packet too big", typ: 2, code: 0, info: 65536},
+	{name: "hop limit exceeded", typ: 3, code: 0, info: 0x01020304},
+	{name: "reassembly timeout", typ: 3, code: 1},
+	{name: "parameter problem", typ: 4, code: 0, info: 6},
+	{name: "unknown next header", typ: 4, code: 1, info: 40},
+	{name: "unknown error type", typ: 5, code: 3},
+	{name: "informational", typ: 130, code: 0},
+}
+
+// icmp6Ends are the quoted datagram's ends: the socket at BasePort on
+// ::1 and a peer port nobody uses.
+func icmp6Ends(e *harness.Env) (local, peer netip.AddrPort) {
+	lo := netip.IPv6Loopback()
+	return netip.AddrPortFrom(lo, uint16(e.BasePort)), netip.AddrPortFrom(lo, uint16(e.BasePort+7))
+}
+
+func ipv6ICMPErrorScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ipv6/udp-icmp6-errors-each", Run: func(e *harness.Env) {
+			local, peer := icmp6Ends(e)
+			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			for _, proto := range []int{unix.IPPROTO_UDP, unix.IPPROTO_UDPLITE} {
+				s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, proto)
+				e.Check("bind", s.Bind(sa6(local.Addr(), int(local.Port()))))
+				e.Check("connect", s.Connect(sa6(peer.Addr(), int(peer.Port()))))
+				e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+				for _, c := range icmp6ErrorCases {
+					c.transProto = uint8(proto)
+					n, err := raw.SendMsg(forgedICMP6(c, local, peer, "quoted"), nil, sa6(netip.IPv6Loopback(), 0), 0)
+					e.Rec(fmt.Sprintf("%d forge %s", proto, c.name), n, err)
+					wait := 2 * time.Second
+					if c.typ >= 128 {
+						wait = 200 * time.Millisecond // nothing to wait for
+					}
+					recvErr6(e, fmt.Sprintf("%d errqueue %s", proto, c.name), s, wait)
+					e.GetInt(fmt.Sprintf("%d SO_ERROR %s", proto, c.name), s, unix.SOL_SOCKET, unix.SO_ERROR)
+				}
+				e.GetInt(fmt.Sprintf("%d IPV6_MTU", proto), s, unix.SOL_IPV6, unix.IPV6_MTU)
+				e.Check("close", s.Close())
+			}
+		}},
+		{Name: "ipv6/udp-icmp6-errors-pending", Run: func(e *harness.Env) {
+			local, peer := icmp6Ends(e)
+			lo := sa6(netip.IPv6Loopback(), 0)
+			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			forge := func(op string, c icmp6Case) {
+				c.transProto = unix.IPPROTO_UDP
+				n, err := raw.SendMsg(forgedICMP6(c, local, peer, "quoted"), nil, lo, 0)
+				e.Rec("forge "+op, n, err)
+			}
+			// Connected, no IPV6_RECVERR: a fatal error is pending, a
+			// soft one is not; the next send and recv report it.
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", s.Bind(sa6(local.Addr(), int(local.Port()))))
+			e.Check("connect", s.Connect(sa6(peer.Addr(), int(peer.Port()))))
+			forge("port unreachable", icmp6Case{typ: 1, code: 4})
+			r, _ := s.Poll(unix.EPOLLERR, 2*time.Second)
+			e.Rec("poll", fmt.Sprintf("%#x", r))
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			forge("hop limit exceeded", icmp6Case{typ: 3})
+			r, _ = s.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll soft", fmt.Sprintf("%#x", r))
+			e.GetInt("SO_ERROR soft", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			forge("admin prohibited", icmp6Case{typ: 1, code: 1})
+			s.Poll(unix.EPOLLERR, 2*time.Second)
+			n, err := s.SendMsg([]byte("x"), nil, nil, 0)
+			e.Rec("send after error", n, err)
+			n, err = s.SendMsg([]byte("x"), nil, nil, 0)
+			e.Rec("send again", n, err)
+			forge("packet too big", icmp6Case{typ: 2, info: 65536})
+			s.Poll(unix.EPOLLERR, 2*time.Second)
+			_, _, _, _, err = s.RecvMsg(make([]byte, 8), nil, unix.MSG_DONTWAIT)
+			e.Rec("recv after error", err)
+			_, _, _, _, err = s.RecvMsg(make([]byte, 8), nil, unix.MSG_ERRQUEUE)
+			e.Rec("errqueue without IPV6_RECVERR", err)
+			// IPV6_PMTUDISC_DONT: packet too big is not fatal.
+			e.SetInt("IPV6_MTU_DISCOVER DONT", s, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DONT)
+			forge("packet too big under DONT", icmp6Case{typ: 2, info: 65536})
+			r, _ = s.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll DONT", fmt.Sprintf("%#x", r))
+			e.Check("close", s.Close())
+
+			// Unconnected: nothing pending without IPV6_RECVERR; queued
+			// and pending with it.
+			u := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind unconnected", u.Bind(sa6(local.Addr(), int(local.Port()))))
+			forge("port unreachable, unconnected", icmp6Case{typ: 1, code: 4})
+			r, _ = u.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll unconnected", fmt.Sprintf("%#x", r))
+			e.GetInt("SO_ERROR unconnected", u, unix.SOL_SOCKET, unix.SO_ERROR)
+			e.SetInt("IPV6_RECVERR", u, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			forge("port unreachable, unconnected, IPV6_RECVERR", icmp6Case{typ: 1, code: 4})
+			forge("hop limit exceeded, unconnected, IPV6_RECVERR", icmp6Case{typ: 3})
+			u.Poll(unix.EPOLLERR, 2*time.Second)
+			time.Sleep(50 * time.Millisecond) // the second error too
+			e.GetInt("SO_ERROR with two queued", u, unix.SOL_SOCKET, unix.SO_ERROR)
+			recvErr6(e, "errqueue first", u, 0)
+			e.GetInt("SO_ERROR after first", u, unix.SOL_SOCKET, unix.SO_ERROR)
+			recvErr6(e, "errqueue second", u, 0)
+			e.GetInt("SO_ERROR after second", u, unix.SOL_SOCKET, unix.SO_ERROR)
+			// IPV6_PMTUDISC_INTERFACE ignores packet too big altogether.
+			e.SetInt("IPV6_MTU_DISCOVER INTERFACE", u, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_INTERFACE)
+			forge("packet too big under INTERFACE", icmp6Case{typ: 2, info: 65536})
+			recvErr6(e, "errqueue INTERFACE", u, 200*time.Millisecond)
+		}},
+		{Name: "ipv6/udp-icmp6-errqueue-cmsgs", Run: func(e *harness.Env) {
+			local, peer := icmp6Ends(e)
+			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			e.SetInt("raw IPV6_UNICAST_HOPS 9", raw, unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, 9)
+			e.SetInt("raw IPV6_TCLASS 0x28", raw, unix.SOL_IPV6, unix.IPV6_TCLASS, 0x28)
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", s.Bind(sa6(local.Addr(), int(local.Port()))))
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			for _, o := range []struct {
+				name string
+				opt  int
+			}{
+				{"IPV6_RECVPKTINFO", unix.IPV6_RECVPKTINFO},
+				{"IPV6_RECVHOPLIMIT", unix.IPV6_RECVHOPLIMIT},
+				{"IPV6_RECVTCLASS", unix.IPV6_RECVTCLASS},
+				{"IPV6_RECVORIGDSTADDR", unix.IPV6_RECVORIGDSTADDR},
+			} {
+				e.SetInt(o.name, s, unix.SOL_IPV6, o.opt, 1)
+			}
+			c := icmp6Case{typ: 3, transProto: unix.IPPROTO_UDP}
+			for _, payload := range []string{"payload with ports", "ab", ""} {
+				n, err := raw.SendMsg(forgedICMP6(c, local, peer, payload), nil, sa6(netip.IPv6Loopback(), 0), 0)
+				e.Rec(fmt.Sprintf("forge %q", payload), n, err)
+				recvErr6(e, fmt.Sprintf("errqueue %q", payload), s, 2*time.Second)
+			}
+			// A short control buffer: MSG_CTRUNC, as put_cmsg leaves it.
+			raw.SendMsg(forgedICMP6(c, local, peer, "cut"), nil, sa6(netip.IPv6Loopback(), 0), 0)
+			s.Poll(unix.EPOLLERR, 2*time.Second)
+			n, oobn, fl, _, err := s.RecvMsg(make([]byte, 2), make([]byte, 40), unix.MSG_ERRQUEUE)
+			e.Rec("errqueue short buffers", n, oobn, fmt.Sprintf("flags=%#x", fl), err)
+		}},
+	}
+}
