@@ -44,6 +44,7 @@ type pubUDP struct {
 	pc       *net.UDPConn
 	port     uint16 // the host port
 	sandbox  netip.AddrPort
+	from     netip.Addr // the gateway's address the sessions bind: Gateway or Gateway6
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*pubUDPSession
 }
@@ -64,20 +65,32 @@ func (p *pubUDPSession) DeliverUDP(d *stack.Datagram) {
 // PublishUDP receives datagrams on host and sends each client's to sandbox
 // (the sandbox's address and port) from a gateway port of its own, so the
 // sandbox's replies find their way back. Sessions end after UDPIdle.
+// An IPv6 sandbox address (on Gateway6's link) is published from an IPv6
+// host address, through a binding on Gateway6.
 func (gw *Gateway) PublishUDP(host, sandbox netip.AddrPort) error {
-	if !sandbox.Addr().Is4() {
-		return errors.New("gateway: UDP is published to an IPv4 sandbox address only")
+	network, from := "udp4", gw.cfg.Gateway
+	level, opts := unix.IPPROTO_IP, []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS}
+	if is6(sandbox.Addr()) {
+		if !gw.cfg.Gateway6.IsValid() {
+			return errors.New("gateway: no IPv6 to publish to")
+		}
+		network, from = "udp6", gw.cfg.Gateway6
+		level, opts = unix.IPPROTO_IPV6, []int{unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS}
 	}
-	pc, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(host))
+	if !sandbox.Addr().Is4() && !is6(sandbox.Addr()) || is6(host.Addr()) != is6(sandbox.Addr()) {
+		return errors.New("gateway: UDP is published from an IPv4 host address to an IPv4 sandbox address, or IPv6 to IPv6")
+	}
+	pc, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(host))
 	if err != nil {
 		return err
 	}
-	// The address each datagram was sent to, its TTL and TOS: what an ICMP
-	// error about it quotes and where it comes from.
+	// The address each datagram was sent to, its TTL and TOS (hop limit
+	// and traffic class): what an ICMP error about it quotes and where it
+	// comes from.
 	if rc, err := pc.SyscallConn(); err == nil {
 		rc.Control(func(fd uintptr) {
-			for _, o := range []int{unix.IP_PKTINFO, unix.IP_RECVTTL, unix.IP_RECVTOS} {
-				unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, o, 1)
+			for _, o := range opts {
+				unix.SetsockoptInt(int(fd), level, o, 1)
 			}
 		})
 	}
@@ -85,7 +98,7 @@ func (gw *Gateway) PublishUDP(host, sandbox netip.AddrPort) error {
 		pc.Close()
 		return errClosed
 	}
-	p := &pubUDP{gw: gw, pc: pc, port: pc.LocalAddr().(*net.UDPAddr).AddrPort().Port(), sandbox: sandbox,
+	p := &pubUDP{gw: gw, pc: pc, port: pc.LocalAddr().(*net.UDPAddr).AddrPort().Port(), sandbox: sandbox, from: from,
 		sessions: map[netip.AddrPort]*pubUDPSession{}}
 	go p.serve()
 	return nil
@@ -145,7 +158,7 @@ func (p *pubUDP) serve() {
 		s := p.sessions[client]
 		if s == nil && len(p.sessions) < gw.cfg.MaxFlows {
 			s = &pubUDPSession{gw: gw, pub: p, client: client, sandbox: p.sandbox, start: time.Now()}
-			b, err := gw.cfg.Stack.UDPBind(s, netip.AddrPortFrom(gw.cfg.Gateway, 0), stack.UDPBindFlags{})
+			b, err := gw.cfg.Stack.UDPBind(s, netip.AddrPortFrom(p.from, 0), stack.UDPBindFlags{})
 			if err == nil {
 				err = b.Connect(p.sandbox)
 				if err != nil {
@@ -179,13 +192,32 @@ func (p *pubUDP) serve() {
 	}
 }
 
-// pubCmsgs reads a received datagram's TTL, TOS and header destination.
+// pubCmsgs reads a received datagram's TTL, TOS and header destination
+// (over IPv6 its hop limit and traffic class).
 func pubCmsgs(oob []byte) (ttl, tos uint8, dst netip.Addr) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
 		return
 	}
 	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_IPV6 {
+			switch m.Header.Type {
+			case unix.IPV6_HOPLIMIT:
+				if len(m.Data) >= 4 {
+					ttl = uint8(nativeInt(m.Data))
+				}
+			case unix.IPV6_TCLASS:
+				if len(m.Data) >= 4 {
+					tos = uint8(nativeInt(m.Data))
+				}
+			case unix.IPV6_PKTINFO:
+				// struct in6_pktinfo: the header's destination, ifindex.
+				if len(m.Data) >= 16 {
+					dst = netip.AddrFrom16([16]byte(m.Data[:16]))
+				}
+			}
+			continue
+		}
 		if m.Header.Level != unix.SOL_IP {
 			continue
 		}
@@ -261,3 +293,6 @@ func (s *pubUDPSession) DeliverICMPError(e *stack.ICMPError) {
 	gw.out.send(dst, s.client.Addr(), errorTOS(tos), msg)
 	gw.stats.ICMPErrRelayed.Add(1)
 }
+
+// is6 tells whether a is a real IPv6 address (not IPv4-mapped).
+func is6(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }

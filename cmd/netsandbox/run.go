@@ -72,7 +72,7 @@ type gatewayConfig struct {
 func (c *gatewayConfig) gatewayFlags(fs *flag.FlagSet) func() error {
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the sandbox's interface (68.."+strconv.Itoa(maxTAPMTU)+")")
 	var pub multiFlag
-	fs.Var(&pub, "p", "publish a sandbox port: `[HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]` (repeatable; an IPv6 HOSTIP in brackets, TCP only, reaches the sandbox's fd00::100)")
+	fs.Var(&pub, "p", "publish a sandbox port: `[HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]` (repeatable; an IPv6 HOSTIP in brackets reaches the sandbox's fd00::100)")
 	finishPolicy := policyFlags(fs, &c.policy, &c.dnsUpstream)
 	fs.BoolVar(&c.allowHostLoopback, "allow-host-loopback", false, "let connections to 10.0.2.2 reach the host's 127.0.0.1 (before the egress policy: --deny-all does not close it)")
 	fs.BoolVar(&c.verbose, "v", false, "log one line per flow to stderr, and gVisor's own log lines")
@@ -145,14 +145,12 @@ func parsePublish(s string) (publish, error) {
 	}
 	host := netip.IPv4Unspecified()
 	if rest, ok := strings.CutPrefix(spec, "["); ok {
-		// [IPv6]:HOSTPORT:SANDBOXPORT: TCP to the sandbox's IPv6 address.
+		// [IPv6]:HOSTPORT:SANDBOXPORT: TCP or UDP to the sandbox's IPv6
+		// address.
 		a6, ports, ok := strings.Cut(rest, "]:")
 		a, err := netip.ParseAddr(a6)
 		if !ok || err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
 			return p, usagef("-p %q: host address %q: want IPv4 or [IPv6]", s, a6)
-		}
-		if p.udp {
-			return p, usagef("-p %q: an IPv6 host address publishes TCP only", s)
 		}
 		host, spec = a, "_:"+ports
 	}

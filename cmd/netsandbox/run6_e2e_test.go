@@ -351,6 +351,35 @@ func TestRunIPv6(t *testing.T) {
 		if !strings.Contains(wait(), "-> published [fd00::100]:8081") {
 			t.Errorf("-p [::1]:18081:8081 did not reach [fd00::100]:8081\n%s", out.String())
 		}
+
+		// UDP: socat answers the first datagram it gets, then ends CMD.
+		uout, uwait := startSandbox(t, bin, host, "-v", "-p", "[::1]:18053:5353/udp", "--", "socat", "UDP6-RECVFROM:5353", "EXEC:cat")
+		defer uwait()
+		got = ""
+		for i := 0; i < 50 && got != "udp through -p6"; i++ {
+			harness.InNetns(host, func() error {
+				c, err := net.Dial("udp6", "[::1]:18053")
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+				c.Write([]byte("udp through -p6"))
+				b := make([]byte, 100)
+				n, _ := c.Read(b)
+				got = string(b[:n])
+				return nil
+			})
+			if got != "udp through -p6" {
+				time.Sleep(200 * time.Millisecond) // refused at once until run listens
+			}
+		}
+		if got != "udp through -p6" {
+			t.Errorf("-p [::1]:18053:5353/udp: got %q\n%s", got, uwait())
+		}
+		if !strings.Contains(uwait(), "-> published [fd00::100]:5353") {
+			t.Errorf("-p [::1]:18053:5353/udp did not reach [fd00::100]:5353\n%s", uout.String())
+		}
 	})
 
 	t.Run("rootless", func(t *testing.T) {
