@@ -21,7 +21,7 @@ func policyFlags(fs *flag.FlagSet, pol *gateway.Policy, upstream *netip.AddrPort
 	fs.Var(&allow, "allow", "allow egress to `RULE`: "+ruleSyntax+" (repeatable)")
 	fs.Var(&deny, "deny", "deny egress to `RULE`: "+ruleSyntax+" (repeatable)")
 	fs.BoolVar(&pol.DenyAll, "deny-all", false, "deny egress not allowed by --allow (DNS through 10.0.2.3 stays allowed)")
-	fs.StringVar(&up, "dns-upstream", "", "`ADDR:PORT` of the resolver behind 10.0.2.3 (default: the first IPv4 nameserver of /etc/resolv.conf, port 53)")
+	fs.StringVar(&up, "dns-upstream", "", "`ADDR:PORT` of the resolver behind 10.0.2.3 (default: the first IPv4 nameserver of /etc/resolv.conf, else its first IPv6 one, port 53)")
 	return func() error {
 		for _, set := range []struct {
 			list  multiFlag

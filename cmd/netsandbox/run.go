@@ -197,21 +197,42 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// hostResolver is the first IPv4 nameserver of the host's resolv.conf.
+// hostResolver is the host's resolver: hostResolverIn /etc/resolv.conf.
 func hostResolver() (netip.AddrPort, bool) {
-	f, err := os.Open("/etc/resolv.conf")
+	return hostResolverIn("/etc/resolv.conf")
+}
+
+// hostResolverIn is the first IPv4 nameserver of the resolv.conf at path,
+// else its first IPv6 one (a host with IPv6 resolvers only), port 53. A
+// link-local IPv6 nameserver is skipped: the gateway's host sockets name
+// no interface to reach it through.
+func hostResolverIn(path string) (netip.AddrPort, bool) {
+	f, err := os.Open(path)
 	if err != nil {
 		return netip.AddrPort{}, false
 	}
 	defer f.Close()
+	var first6 netip.Addr
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "nameserver" {
-			if a, err := netip.ParseAddr(fields[1]); err == nil && a.Is4() {
-				return netip.AddrPortFrom(a, 53), true
-			}
+		if len(fields) < 2 || fields[0] != "nameserver" {
+			continue
 		}
+		a, err := netip.ParseAddr(fields[1])
+		if err != nil {
+			continue
+		}
+		a = a.Unmap()
+		switch {
+		case a.Is4():
+			return netip.AddrPortFrom(a, 53), true
+		case !first6.IsValid() && a.Zone() == "" && !a.IsLinkLocalUnicast() && !a.IsUnspecified() && !a.IsMulticast():
+			first6 = a
+		}
+	}
+	if first6.IsValid() {
+		return netip.AddrPortFrom(first6, 53), true
 	}
 	return netip.AddrPort{}, false
 }

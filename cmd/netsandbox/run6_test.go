@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -23,5 +25,38 @@ func TestParsePublish6(t *testing.T) {
 	}
 	if p, err := parsePublish("127.0.0.1:18080:8080"); err != nil || p.host != netip.MustParseAddrPort("127.0.0.1:18080") {
 		t.Errorf("IPv4 -p: %+v, %v", p, err)
+	}
+}
+
+// The host's resolver is its first IPv4 nameserver, else its first IPv6
+// one that the gateway can reach (not link-local).
+func TestHostResolverIn(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ conf, want string }{
+		{"nameserver 192.0.2.53\nnameserver 2001:db8::53\n", "192.0.2.53:53"},
+		{"nameserver 2001:db8::53\nnameserver 192.0.2.53\n", "192.0.2.53:53"},
+		{"# IPv6 only\nsearch example.test\nnameserver fe80::1%eth0\nnameserver fe80::2\nnameserver 2001:db8::53\nnameserver 2001:db8::54\n", "[2001:db8::53]:53"},
+		{"nameserver ::1\n", "[::1]:53"},
+		{"nameserver ::ffff:192.0.2.7\n", "192.0.2.7:53"},
+		{"nameserver fe80::1%eth0\noptions edns0\n", ""},
+		{"", ""},
+	} {
+		path := filepath.Join(dir, "resolv.conf")
+		if err := os.WriteFile(path, []byte(c.conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := hostResolverIn(path)
+		if c.want == "" {
+			if ok {
+				t.Errorf("%q: %v, want no resolver", c.conf, got)
+			}
+			continue
+		}
+		if !ok || got != netip.MustParseAddrPort(c.want) {
+			t.Errorf("%q: %v, %v; want %s", c.conf, got, ok, c.want)
+		}
+	}
+	if _, ok := hostResolverIn(filepath.Join(dir, "missing")); ok {
+		t.Error("a missing resolv.conf gave a resolver")
 	}
 }
