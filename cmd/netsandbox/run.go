@@ -108,7 +108,7 @@ func parseRun(args []string, stderr io.Writer) (runConfig, error) {
 	c := runConfig{}
 	fs := newFlagSet("run", stderr)
 	finish := c.gatewayFlags(fs)
-	fs.BoolVar(&c.resolvConf, "resolv-conf", true, "show CMD an /etc/resolv.conf naming 10.0.2.3 (private mount namespace)")
+	fs.BoolVar(&c.resolvConf, "resolv-conf", true, "show CMD an /etc/resolv.conf naming 10.0.2.3, then fd00::3 with --ipv6 (private mount namespace)")
 	fs.BoolVar(&c.ipv6, "ipv6", true, "give the sandbox IPv6 too: fd00::100/64, default route via fd00::2, DNS also at fd00::3; TCP, UDP and ping relayed over the host's IPv6 sockets")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: netsandbox run [FLAGS] -- CMD [ARGS...]")
@@ -237,6 +237,19 @@ func hostResolverIn(path string) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
+// resolvConfText is the sandbox's /etc/resolv.conf: the gateway's DNS
+// address and, with IPv6, fd00::3 after it (as pasta lists its IPv6
+// resolver too), so a resolver client that speaks IPv6 only still finds
+// one; both reach the same upstream. 10.0.2.3 stays first: a lookup waits
+// on the second only when the first does not answer.
+func resolvConfText(ipv6 bool) string {
+	s := "# written by netsandbox run\nnameserver " + dnsAddr.String() + "\n"
+	if ipv6 {
+		s += "nameserver " + dnsAddr6.String() + "\n"
+	}
+	return s
+}
+
 // runSandbox starts CMD in its namespace behind the gateway and returns its
 // exit status (128+N for a death by signal N, as shells report it).
 func runSandbox(c runConfig, stderr io.Writer) (int, error) {
@@ -257,7 +270,7 @@ func runSandbox(c runConfig, stderr io.Writer) (int, error) {
 		}
 		resolvFile = f.Name()
 		defer os.Remove(resolvFile)
-		fmt.Fprintf(f, "# written by netsandbox run\nnameserver %s\n", dnsAddr)
+		f.WriteString(resolvConfText(c.ipv6))
 		f.Close()
 	}
 

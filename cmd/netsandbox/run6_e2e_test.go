@@ -159,9 +159,14 @@ func TestRunIPv6(t *testing.T) {
 	bin := buildBinary(t)
 
 	t.Run("address and route", func(t *testing.T) {
-		out, code := sandboxRun(t, bin, host, "", "--", "sh", "-c", "ip -6 addr show dev tap0; ip -6 route")
+		// --dns-upstream: a resolver whatever the host's resolv.conf says,
+		// so run writes the sandbox's.
+		out, code := sandboxRun(t, bin, host, "", "--dns-upstream", "127.0.0.1:5353", "--", "sh", "-c", "ip -6 addr show dev tap0; ip -6 route; cat /etc/resolv.conf")
 		if code != 0 || !strings.Contains(out, "inet6 fd00::100/64") || !strings.Contains(out, "default via fd00::2 dev tap0") {
 			t.Errorf("sandbox IPv6 address or route missing: exit %d\n%s", code, out)
+		}
+		if !strings.Contains(out, "nameserver 10.0.2.3\nnameserver fd00::3\n") {
+			t.Errorf("the sandbox's resolv.conf does not name 10.0.2.3, then fd00::3:\n%s", out)
 		}
 	})
 
@@ -400,8 +405,11 @@ exit 4`
 	})
 
 	t.Run("DNS at fd00::3 and AAAA names in policy", func(t *testing.T) {
-		// The sandbox's resolv.conf names fd00::3 only; the gateway's
-		// resolver is a small AAAA server on the host's 127.0.0.1:5353.
+		// The resolv.conf run writes names 10.0.2.3 first, so curl would
+		// resolve over IPv4: here run leaves it alone (--resolv-conf=false)
+		// and the one the host namespace shows names fd00::3 only, so the
+		// lookup must cross IPv6. The gateway's resolver is a small AAAA
+		// server on the host's 127.0.0.1:5353.
 		hostResolvConf(t, host, "fd00::3")
 		var pc net.PacketConn
 		if err := harness.InNetns(host, func() (err error) {
@@ -424,9 +432,11 @@ exit 4`
 	})
 
 	t.Run("--ipv6=false", func(t *testing.T) {
-		out, _ := sandboxRun(t, bin, host, "", "--ipv6=false", "--", "sh", "-c", "ip -6 route; curl -6 -sS -m 3 http://["+far6+"]:8080/")
-		if strings.Contains(out, "hello from") || strings.Contains(out, "default via fd00::2") {
-			t.Errorf("--ipv6=false: the sandbox still has IPv6\n%s", out)
+		out, _ := sandboxRun(t, bin, host, "", "--ipv6=false", "--dns-upstream", "127.0.0.1:5353", "--", "sh", "-c",
+			"ip -6 route; curl -6 -sS -m 3 http://["+far6+"]:8080/; cat /etc/resolv.conf")
+		if strings.Contains(out, "hello from") || strings.Contains(out, "default via fd00::2") || strings.Contains(out, "fd00::3") ||
+			!strings.Contains(out, "nameserver 10.0.2.3") {
+			t.Errorf("--ipv6=false: the sandbox still has IPv6 (or its resolv.conf names fd00::3, or not 10.0.2.3)\n%s", out)
 		}
 	})
 }

@@ -60,3 +60,13 @@ func TestHostResolverIn(t *testing.T) {
 		t.Error("a missing resolv.conf gave a resolver")
 	}
 }
+
+// With IPv6 the sandbox's resolv.conf names fd00::3 after 10.0.2.3.
+func TestResolvConfText(t *testing.T) {
+	if got, want := resolvConfText(true), "# written by netsandbox run\nnameserver 10.0.2.3\nnameserver fd00::3\n"; got != want {
+		t.Errorf("with IPv6: %q, want %q", got, want)
+	}
+	if got, want := resolvConfText(false), "# written by netsandbox run\nnameserver 10.0.2.3\n"; got != want {
+		t.Errorf("without IPv6: %q, want %q", got, want)
+	}
+}
