@@ -59,6 +59,9 @@ func newPair(t *testing.T, cfg Config) *pair {
 		must(t, sb.AddRoute6(netip.MustParsePrefix("::/0"), cfg.Gateway6, sbNIC))
 		must(t, gs.AddAddress6(gwNIC, netip.PrefixFrom(cfg.Gateway6, testSandbox6.Bits())))
 		must(t, gs.AddRoute6(testSandbox6.Masked(), netip.Addr{}, gwNIC))
+		if cfg.DNS6.IsValid() {
+			must(t, gs.AddAddress6(gwNIC, netip.PrefixFrom(cfg.DNS6, testSandbox6.Bits())))
+		}
 	}
 	cfg.Stack, cfg.NIC, cfg.Link, cfg.Gateway = gs, gwNIC, link, testGateway
 	if !cfg.DNS.IsValid() {
