@@ -94,10 +94,18 @@ func (h *hostSock) sendTo(p []byte, to netip.AddrPort) error {
 }
 
 // The errnos a send returns instead of sending when an ICMP error about
-// an earlier packet left one pending on the socket (sk_err): a UDP
-// socket's, and a ping or raw ICMP socket's, which include EACCES.
+// an earlier packet left one pending on the socket (sk_err), as the kernel
+// maps each error (TestUDPPendingErrors reads them back): a UDP socket's,
+// per family (only ICMPv6 gives EACCES: administratively prohibited, a
+// failed source policy, a reject route; only ICMP gives ENOPROTOOPT,
+// EOPNOTSUPP, EHOSTDOWN and ENONET), and a ping or raw ICMP socket's.
+// EMSGSIZE is also what a datagram larger than the path MTU gets: the
+// second send then fails the same way and is handled as too big.
 var (
-	udpPendingErrs  = []unix.Errno{unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO}
+	udpPendingErrs = []unix.Errno{unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO,
+		unix.ENOPROTOOPT, unix.EOPNOTSUPP, unix.EHOSTDOWN, unix.ENONET, unix.EMSGSIZE}
+	udpPendingErrs6 = []unix.Errno{unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.EPROTO,
+		unix.EACCES, unix.EMSGSIZE}
 	pingPendingErrs = []unix.Errno{unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ECONNREFUSED, unix.EPROTO, unix.EACCES}
 )
 

@@ -108,8 +108,13 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	}
 	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
 	// udpError relays an ICMP error about an earlier datagram that this
-	// send found pending.
-	err := f.host.sendPastError(payload, netip.AddrPort{}, &f.errTaken, udpPendingErrs)
+	// send found pending; which errnos are pending depends on the host
+	// socket's family (a DNS query may cross families).
+	pending := udpPendingErrs
+	if f.to.Addr().Is6() {
+		pending = udpPendingErrs6
+	}
+	err := f.host.sendPastError(payload, netip.AddrPort{}, &f.errTaken, pending)
 	mtu := 0
 	if err == unix.EMSGSIZE {
 		mtu = f.host.pathMTU(o.level, o.mtu)
