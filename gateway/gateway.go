@@ -95,6 +95,9 @@ type Gateway struct {
 	// published port with listeners) only while the gateway is open.
 	lifeMu    sync.Mutex
 	listeners []io.Closer
+	// pubUDP6 are the UDP ports published to the sandbox's IPv6 address,
+	// under lifeMu: the ICMPv6 tap finds their sessions (publish_udp6.go).
+	pubUDP6 []*pubUDP
 }
 
 // Stats counts flows and bytes, for --stats.

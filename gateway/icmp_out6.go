@@ -77,6 +77,9 @@ func (t *icmpOutTap6) HandlePacket(pkt *gstack.PacketBuffer) {
 	src, dst, udpLen, payload, hop, tclass, ok := parseUDPQuote6(msg[header.ICMPv6ErrorHeaderSize:])
 	f := gw.quotedFlow(src, dst, ok, toGateway)
 	if f == nil {
+		if s := gw.pubSession6(src, dst, ok && toGateway); s != nil {
+			s.relayError6(msg[0], msg[1], msg[4:8], udpLen, payload)
+		}
 		return
 	}
 	if hop < 255 {

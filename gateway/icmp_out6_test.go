@@ -138,3 +138,31 @@ func TestSandboxICMPv6ErrorAboutDNSReply(t *testing.T) {
 		t.Errorf("relayed %d, limited %d, dropped %d; want 1, 0, 0 (the DNS error neither relayed nor counted)", r, l, d)
 	}
 }
+
+// TestPublishedUDP6NoListener: a datagram to a port published to the
+// sandbox's IPv6 address that nothing listens on gets port unreachable
+// back from the address the client wrote to: its connected socket reads
+// ECONNREFUSED, as from a host with no listener there.
+func TestPublishedUDP6NoListener(t *testing.T) {
+	requireRawSocket6(t)
+	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback on this host: %v", err)
+	}
+	host := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	c.Close()
+	p := newPair(t, Config{Gateway6: testGateway6})
+	must(t, p.gw.PublishUDP(host, netip.AddrPortFrom(testSandbox6.Addr(), 5354)))
+	c, err = net.DialUDP("udp6", nil, net.UDPAddrFromAddrPort(host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("anyone there over IPv6?")); err != nil {
+		t.Fatal(err)
+	}
+	if err := readRefused(c, 5*time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("read after a datagram to a published IPv6 port without listener: %v, want ECONNREFUSED", err)
+	}
+	waitFor(t, func() bool { return p.gw.Stats().ICMPErrRelayed.Load() == 1 }, "ICMPErrRelayed 1")
+}

@@ -100,6 +100,11 @@ func (gw *Gateway) PublishUDP(host, sandbox netip.AddrPort) error {
 	}
 	p := &pubUDP{gw: gw, pc: pc, port: pc.LocalAddr().(*net.UDPAddr).AddrPort().Port(), sandbox: sandbox, from: from,
 		sessions: map[netip.AddrPort]*pubUDPSession{}}
+	if is6(sandbox.Addr()) {
+		gw.lifeMu.Lock()
+		gw.pubUDP6 = append(gw.pubUDP6, p)
+		gw.lifeMu.Unlock()
+	}
 	go p.serve()
 	return nil
 }

@@ -385,6 +385,46 @@ func TestRunIPv6(t *testing.T) {
 		if !strings.Contains(uwait(), "-> published [fd00::100]:5353") {
 			t.Errorf("-p [::1]:18053:5353/udp did not reach [fd00::100]:5353\n%s", uout.String())
 		}
+
+		// Nothing listens on the published port: the sandbox's port
+		// unreachable reaches the client from ::1, as from a host without
+		// a listener. The host itself refuses until run has bound the
+		// port, so the datagram goes only once the port is taken.
+		nout, nwait := startSandbox(t, bin, host, "--stats", "-p", "[::1]:18054:5354/udp", "--", "sleep", "3")
+		defer nwait()
+		bound := false
+		for i := 0; i < 50 && !bound; i++ {
+			harness.InNetns(host, func() error {
+				c, err := net.ListenPacket("udp6", "[::1]:18054")
+				if err == nil {
+					c.Close()
+				}
+				bound = errors.Is(err, syscall.EADDRINUSE)
+				return nil
+			})
+			if !bound {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		var rerr error
+		harness.InNetns(host, func() error {
+			c, err := net.Dial("udp6", "[::1]:18054")
+			if err != nil {
+				rerr = err
+				return nil
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			c.Write([]byte("anyone there?"))
+			_, rerr = c.Read(make([]byte, 100))
+			return nil
+		})
+		if !bound || !errors.Is(rerr, syscall.ECONNREFUSED) {
+			t.Errorf("-p [::1]:18054:5354/udp without a listener: bound %v, read %v; want ECONNREFUSED\n%s", bound, rerr, nout.String())
+		}
+		if out := nwait(); !strings.Contains(out, "sandbox icmp errors relayed 1,") {
+			t.Errorf("--stats: want the sandbox's port unreachable relayed\n%s", out)
+		}
 	})
 
 	t.Run("rootless", func(t *testing.T) {
