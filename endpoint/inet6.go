@@ -12,7 +12,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/options"
@@ -30,10 +29,11 @@ import (
 //
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW
 // and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
-// for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS,
-// setting IPV6_MTU, IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_*
-// source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT, IPV6_FLOWINFO
-// and the extension-header options.
+// for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS
+// (and on UDP IP_FREEBIND, IP_TRANSPARENT), setting IPV6_MTU,
+// IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_* source-filter options,
+// IPV6_FREEBIND/IPV6_TRANSPARENT on TCP, IPV6_FLOWINFO and the
+// extension-header options.
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.
@@ -72,7 +72,8 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 	return nil, unix.ESOCKTNOSUPPORT
 }
 
-// sock6 is an AF_INET6 TCP or UDP socket over a gVisor endpoint.
+// sock6 is an AF_INET6 socket over a gVisor endpoint: TCP, and the
+// base of the ICMPv6 ping and raw sockets.
 type sock6 struct {
 	gsock
 
@@ -120,13 +121,7 @@ func newSock6(s *stack.Stack, typ, proto int) (Socket, error) {
 	k := &sock6{v6: defaultV6Opts()}
 	g := s.Gvisor()
 	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
-		if typ == unix.SOCK_STREAM {
-			return g.NewEndpoint(tcp.ProtocolNumber, header.IPv6ProtocolNumber, q)
-		}
-		// netsandbox's UDP (protocol 17 in the stack) makes no
-		// endpoints; gVisor's UDP endpoint is made from its own
-		// protocol and registers with the same demuxer and ports.
-		return udp.NewProtocol(g).NewEndpoint(header.IPv6ProtocolNumber, q)
+		return g.NewEndpoint(tcp.ProtocolNumber, header.IPv6ProtocolNumber, q)
 	}
 	if err := k.open(s, typ, proto, mk); err != nil {
 		return nil, err
@@ -213,22 +208,23 @@ func (k *sock6) v6only() bool { return k.endpoint().SocketOptions().GetV6Only() 
 // needs a dual-stack socket (EINVAL) and a local IPv4 address
 // (EADDRNOTAVAIL; the unspecified, multicast and broadcast ones pass), a
 // link-local one its scope id (EINVAL), any other unicast one a local
-// address (EADDRNOTAVAIL).
-func checkBindAddr6(s *stack.Stack, a netip.Addr, scope uint32, v6only bool) error {
+// address (EADDRNOTAVAIL) unless nonLocal (IPV6_FREEBIND or
+// IPV6_TRANSPARENT: ipv6_can_nonlocal_bind).
+func checkBindAddr6(s *stack.Stack, a netip.Addr, scope uint32, v6only, nonLocal bool) error {
 	switch {
 	case a.Is4In6():
 		if v6only {
 			return unix.EINVAL
 		}
 		u := a.Unmap()
-		if !u.IsUnspecified() && !u.IsMulticast() && !s.IsLocalAddr(u) && !s.IsBroadcast(u) {
+		if !u.IsUnspecified() && !u.IsMulticast() && !s.IsLocalAddr(u) && !s.IsBroadcast(u) && !nonLocal {
 			return unix.EADDRNOTAVAIL
 		}
 	case a.IsUnspecified(), a.IsMulticast():
 	case a.IsLinkLocalUnicast() && scope == 0:
 		return unix.EINVAL
 	default:
-		if !s.IsLocalAddr6(a) {
+		if !s.IsLocalAddr6(a) && !nonLocal {
 			return unix.EADDRNOTAVAIL
 		}
 	}
@@ -247,7 +243,7 @@ func (k *sock6) Bind(b []byte) error {
 	if options.SockaddrFamily(b) != unix.AF_INET6 {
 		return unix.EAFNOSUPPORT
 	}
-	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only()); err != nil {
+	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only(), false); err != nil {
 		return err
 	}
 	if err := checkPrivilegedPort(k.s, sa.Port); err != nil {

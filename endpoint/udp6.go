@@ -21,7 +21,9 @@ import (
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
 // Missing (ENOPROTOOPT): the MCAST_* source filters, setting IPV6_MTU,
-// IPV6_RECVPATHMTU, and the SOL_IP options other than IP_TTL and IP_TOS.
+// IPV6_RECVPATHMTU, and the SOL_IP options other than IP_TTL, IP_TOS,
+// IP_FREEBIND and IP_TRANSPARENT; sending from a non-local address bound
+// under IPV6_FREEBIND or IPV6_TRANSPARENT is EADDRNOTAVAIL.
 type udp6 struct {
 	udpSock
 
@@ -78,7 +80,7 @@ func (k *udp6) Bind(b []byte) error {
 	if options.SockaddrFamily(b) != unix.AF_INET6 {
 		return unix.EAFNOSUPPORT
 	}
-	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.isV6Only()); err != nil {
+	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.isV6Only(), k.optsSnapshot().freeBind()); err != nil {
 		return err
 	}
 	a, scope := sa.Addr.Unmap(), 0

@@ -26,13 +26,45 @@ func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 		}
 		return k.udpSock.SetSockOpt(level, name, val)
 	case unix.SOL_IPV6:
+		switch name {
+		case unix.IPV6_FREEBIND, unix.IPV6_TRANSPARENT:
+			// IPv4's FREEBIND and TRANSPARENT bits, as Linux keeps
+			// them; an int at least (EINVAL), turning TRANSPARENT on
+			// needs CAP_NET_RAW or CAP_NET_ADMIN (EPERM, first).
+			v, err := intVal(val)
+			if err != nil {
+				return err
+			}
+			var b [4]byte
+			options.PutInt32(b[:], int32(v))
+			return k.udpSock.SetSockOpt(unix.SOL_IP, v4Twin(name), b[:])
+		}
 		return k.setIPv6(name, val)
 	case unix.SOL_IP:
-		if name == unix.IP_TTL || name == unix.IP_TOS {
+		if servedSolIP6(name) {
 			return k.udpSock.SetSockOpt(level, name, val)
 		}
 	}
 	return unix.ENOPROTOOPT
+}
+
+// servedSolIP6 are the SOL_IP options an AF_INET6 UDP socket serves
+// through IPv4's code, as ipv6_setsockopt hands SOL_IP over: the values
+// its v4-mapped traffic uses, and the bits IPv6 shares with IPv4.
+func servedSolIP6(name int) bool {
+	switch name {
+	case unix.IP_TTL, unix.IP_TOS, unix.IP_FREEBIND, unix.IP_TRANSPARENT:
+		return true
+	}
+	return false
+}
+
+// v4Twin is the IPv4 option whose bit an IPv6 one shares.
+func v4Twin(name int) int {
+	if name == unix.IPV6_FREEBIND {
+		return unix.IP_FREEBIND
+	}
+	return unix.IP_TRANSPARENT
 }
 
 // setIPv6 is do_ipv6_setsockopt for the options served: an int of at
@@ -105,9 +137,15 @@ func (k *udp6) GetSockOpt(level, name int, buf []byte) (int, error) {
 	case unix.SOL_UDP, solUDPLite:
 		return k.udpSock.GetSockOpt(level, name, buf)
 	case unix.SOL_IPV6:
+		switch x := k.optsSnapshot().ext; name {
+		case unix.IPV6_FREEBIND:
+			return putInt6(buf, boolInt(x.freebind)), nil
+		case unix.IPV6_TRANSPARENT:
+			return putInt6(buf, boolInt(x.transparent)), nil
+		}
 		return k.getIPv6(name, buf)
 	case unix.SOL_IP:
-		if name == unix.IP_TTL || name == unix.IP_TOS {
+		if servedSolIP6(name) {
 			return k.udpSock.GetSockOpt(level, name, buf) // ip_getsockopt's, as Linux
 		}
 	}

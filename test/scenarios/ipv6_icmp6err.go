@@ -210,5 +210,33 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 			n, oobn, fl, _, err := s.RecvMsg(make([]byte, 2), make([]byte, 40), unix.MSG_ERRQUEUE)
 			e.Rec("errqueue short buffers", n, oobn, fmt.Sprintf("flags=%#x", fl), err)
 		}},
+		{Name: "ipv6/udp-freebind", Run: func(e *harness.Env) {
+			nonLocal := netip.MustParseAddr("2001:db8::5")
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.GetInt("IPV6_FREEBIND default", s, unix.SOL_IPV6, unix.IPV6_FREEBIND)
+			e.GetInt("IPV6_TRANSPARENT default", s, unix.SOL_IPV6, unix.IPV6_TRANSPARENT)
+			e.Rec("IPV6_FREEBIND short", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_FREEBIND, []byte{1, 0}))
+			e.Rec("IPV6_TRANSPARENT short", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_TRANSPARENT, []byte{1, 0}))
+			e.Rec("bind non-local", s.Bind(sa6(nonLocal, e.BasePort)))
+			e.SetInt("IPV6_FREEBIND 1", s, unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
+			e.GetInt("IPV6_FREEBIND", s, unix.SOL_IPV6, unix.IPV6_FREEBIND)
+			e.GetInt("IP_FREEBIND (the same bit)", s, unix.SOL_IP, unix.IP_FREEBIND)
+			e.Rec("bind non-local under IPV6_FREEBIND", s.Bind(sa6(nonLocal, e.BasePort)))
+			name, err := s.GetSockName()
+			e.Rec("getsockname", e.SA(name), err)
+
+			t := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IP_TRANSPARENT 1", t, unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+			e.GetInt("IPV6_TRANSPARENT (the same bit)", t, unix.SOL_IPV6, unix.IPV6_TRANSPARENT)
+			e.Rec("bind non-local under IP_TRANSPARENT", t.Bind(sa6(netip.MustParseAddr("2001:db8::6"), e.BasePort)))
+			e.SetInt("IP_TRANSPARENT 0", t, unix.SOL_IP, unix.IP_TRANSPARENT, 0)
+			e.GetInt("IPV6_TRANSPARENT after", t, unix.SOL_IPV6, unix.IPV6_TRANSPARENT)
+
+			m := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			mapped := netip.AddrFrom16(netip.MustParseAddr("192.0.2.9").As16())
+			e.Rec("bind v4-mapped non-local", m.Bind(sa6(mapped, e.BasePort)))
+			e.SetInt("IPV6_FREEBIND 1", m, unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
+			e.Rec("bind v4-mapped non-local under IPV6_FREEBIND", m.Bind(sa6(mapped, e.BasePort)))
+		}},
 	}
 }
