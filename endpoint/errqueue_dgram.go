@@ -148,15 +148,67 @@ func (g *dgramSock) queueICMPError(q quotedDatagram, e *stack.ICMPError, quote, 
 	if o.recvErrRFC4884 {
 		setRFC4884(&se, e, hlen)
 	}
-	st := q.st
+	q.st.record(se, o.recvErr, o.rcvbuf, errno)
+	g.q.Notify(waiter.EventErr | waiter.EventIn)
+}
+
+// record makes errno the pending error (sk_err) and, when queue, adds se
+// to the queue if the receive buffer admits it.
+func (st *gErrState) record(se sockErr, queue bool, rcvbuf int, errno unix.Errno) {
 	st.mu.Lock()
-	if o.recvErr && errQueueAdmits(st.rmem, o.rcvbuf, se.truesize) {
+	defer st.mu.Unlock()
+	if queue && errQueueAdmits(st.rmem, rcvbuf, se.truesize) {
 		st.rmem += se.truesize
 		st.q.push(se)
 	}
 	st.soErr = errno
-	st.mu.Unlock()
-	g.q.Notify(waiter.EventErr | waiter.EventIn)
+}
+
+// take is sock_error: the pending error, read and cleared.
+func (st *gErrState) take() unix.Errno {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	e := st.soErr
+	st.soErr = 0
+	return e
+}
+
+// pending tells poll about the error state (EPOLLERR).
+func (st *gErrState) pending() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.soErr != 0 || st.q.len() > 0
+}
+
+// pop is sock_dequeue_err_skb: the oldest error, with sk_err moved to
+// the next ICMP error behind it, or cleared when an ICMP error leaves
+// none behind.
+func (st *gErrState) pop() (sockErr, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.q.len() == 0 {
+		return sockErr{}, false
+	}
+	e := st.q.pop()
+	st.rmem -= e.truesize
+	icmpNext := false
+	if st.q.len() > 0 && isICMPOrigin(st.q.items[0].ee.Origin) {
+		icmpNext = true
+		st.soErr = unix.Errno(st.q.items[0].ee.Errno)
+	}
+	if isICMPOrigin(e.ee.Origin) && !icmpNext {
+		st.soErr = 0
+	}
+	return e, true
+}
+
+// purge is skb_errqueue_purge.
+func (st *gErrState) purge() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for st.q.len() > 0 {
+		st.rmem -= st.q.pop().truesize
+	}
 }
 
 // pingICMPErrno is ping_err's classification.
@@ -205,26 +257,16 @@ func (g *dgramSock) icmpMatchAddrs() (local, remote netip.Addr, connected bool) 
 // takeICMPErr is sock_error for raw and ping sockets: the pending ICMP
 // error, read and cleared.
 func (g *dgramSock) takeICMPErr() unix.Errno {
-	st := g.errState()
-	if st == nil {
-		return 0
+	if st := g.errState(); st != nil {
+		return st.take()
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	e := st.soErr
-	st.soErr = 0
-	return e
+	return 0
 }
 
 // icmpErrPending tells poll about the error state (EPOLLERR).
 func (g *dgramSock) icmpErrPending() bool {
 	st := g.errState()
-	if st == nil {
-		return false
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.soErr != 0 || st.q.len() > 0
+	return st != nil && st.pending()
 }
 
 // recvGErrQueue is ip_recv_error for raw and ping sockets.
@@ -233,27 +275,11 @@ func (g *dgramSock) recvGErrQueue(p, oob []byte) (int, int, int, []byte, error) 
 	if st == nil {
 		return 0, 0, 0, nil, unix.EAGAIN
 	}
-	st.mu.Lock()
-	if st.q.len() == 0 {
-		st.mu.Unlock()
+	e, ok := st.pop()
+	if !ok {
 		return 0, 0, 0, nil, unix.EAGAIN
 	}
-	e := st.q.pop()
-	st.rmem -= e.truesize
-	icmpNext := false
-	if st.q.len() > 0 && st.q.items[0].ee.Origin == unix.SO_EE_ORIGIN_ICMP {
-		icmpNext = true
-		st.soErr = unix.Errno(st.q.items[0].ee.Errno)
-	}
-	if e.ee.Origin == unix.SO_EE_ORIGIN_ICMP && !icmpNext {
-		st.soErr = 0
-	}
-	st.mu.Unlock()
-	n := copy(p, e.payload)
-	rflags := unix.MSG_ERRQUEUE
-	if n < len(e.payload) {
-		rflags |= unix.MSG_TRUNC
-	}
+	n, rflags := errPayload(p, &e)
 	oobn, cflags := g.errCmsgs(oob, &e)
 	return n, oobn, rflags | cflags, sockaddr(e.name), nil
 }
@@ -265,15 +291,9 @@ func (g *dgramSock) setRecvErrHook() {
 		g.watchICMPErrors()
 		return
 	}
-	st := g.errState()
-	if st == nil {
-		return
+	if st := g.errState(); st != nil {
+		st.purge()
 	}
-	st.mu.Lock()
-	for st.q.len() > 0 {
-		st.rmem -= st.q.pop().truesize
-	}
-	st.mu.Unlock()
 }
 
 // checkLocalMsgSize is the size check of __ip_append_data (raw and ping

@@ -94,6 +94,9 @@ type sock6 struct {
 	v6memb []v6Membership
 
 	sendMu sync.Mutex // serializes a send that changes the traffic class
+	// errs is a raw or ping socket's ICMPv6 error state
+	// (inet6_icmperr.go), nil for TCP; set once at creation.
+	errs *gErrState
 }
 
 type v6Opts struct {
@@ -531,12 +534,17 @@ func (k *sock6) Close() error {
 	if !k.beginClose() {
 		return nil
 	}
+	k.closeErrs6()
 	k.endpoint().Close()
 	return nil
 }
 
 func (k *sock6) Readiness(mask uint32) uint32 {
-	return uint32(k.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux()) & mask
+	r := uint32(k.endpoint().Readiness(waiter.EventMaskFromLinux(mask)).ToLinux())
+	if k.errPending6() {
+		r |= unix.EPOLLERR
+	}
+	return r & mask
 }
 
 func (k *sock6) Wait(mask uint32, deadline time.Time) (uint32, error) {
@@ -727,6 +735,9 @@ func (k *sock6) sendControl(c options.IPv6SendControl, wo *tcpip.WriteOptions) e
 // write hands a datagram to gVisor; a per-message traffic class (tclass >= 0) is
 // set on the endpoint for this write only.
 func (k *sock6) write(p []byte, wo tcpip.WriteOptions, tclass int) (int, error) {
+	if e := k.takeErr6(); e != 0 {
+		return 0, e // sock_alloc_send_skb meets a pending error
+	}
 	ep := k.endpoint()
 	if tclass >= 0 {
 		k.sendMu.Lock()
@@ -766,6 +777,9 @@ func (k *sock6) RecvTo(dst io.Writer, size int, oob []byte, flags int) (int, int
 	if k.isClosed() {
 		return 0, 0, 0, nil, unix.EBADF
 	}
+	if flags&unix.MSG_ERRQUEUE != 0 && k.errs != nil {
+		return k.recvErrQueue6(dst, size, oob) // inet6_icmperr.go
+	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		p := make([]byte, size)
 		n, oobn, rflags, from, err := k.recvErrQueue(p, oob, flags) // inet6_errqueue.go
@@ -790,6 +804,9 @@ func (k *sock6) RecvTo(dst io.Writer, size int, oob []byte, flags int) (int, int
 }
 
 func (k *sock6) recvOnce(dst io.Writer, size int, oob []byte, flags int) (int, int, int, []byte, error) {
+	if e := k.takeErr6(); e != 0 {
+		return 0, 0, 0, nil, e // skb_recv_datagram: a pending error first
+	}
 	ep := k.endpoint()
 	ro := tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: k.typ != unix.SOCK_STREAM}
 	res, e := ep.Read(&tcpip.LimitedWriter{W: dst, N: int64(size)}, ro)

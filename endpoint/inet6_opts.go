@@ -105,6 +105,9 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		so.SetIPv6RecvError(on)
 		for !on && so.DequeueErr() != nil {
 		}
+		if !on && k.errs != nil {
+			k.errs.purge()
+		}
 		return nil
 	}
 	if name == unix.IPV6_MULTICAST_IF && v != 0 {
@@ -333,6 +336,9 @@ func (k *sock6) GetSockOpt(level, name int, buf []byte) (int, error) {
 		case unix.SO_ERROR:
 			if len(buf) < 4 {
 				return 0, unix.EINVAL
+			}
+			if e := k.takeErr6(); e != 0 {
+				return putErrno(buf, e), nil
 			}
 			return putErrno(buf, unix.Errno(errOfErrno(k.endpoint().LastError()))), nil
 		case unix.SO_ACCEPTCONN:

@@ -21,8 +21,8 @@ import (
 // and control messages with ping_v6_sendmsg's and ping_check_bind_addr's
 // rules. Deviations: the identifier is gVisor's ephemeral pick, not
 // ping_get_port's sequential one, and is not shared with AF_INET ping
-// sockets; no ICMPv6 error reaches the error queue (gVisor's ICMP
-// endpoint drops them), so IPV6_RECVERR only holds its value.
+// sockets. ICMPv6 errors about the socket's echo requests are ours
+// (inet6_icmperr.go): gVisor's ICMP endpoint drops them.
 
 type ping6Sock struct {
 	sock6
@@ -52,6 +52,7 @@ func newPing6(s *stack.Stack) (Socket, error) {
 		p.ep.Close()
 		return nil, err
 	}
+	p.watchICMP6Errors(p)
 	return p, nil
 }
 

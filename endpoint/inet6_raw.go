@@ -20,8 +20,9 @@ import (
 // decodes the options, sockaddrs and control messages with Linux's rules.
 // Missing: IPV6_HDRINCL and IPPROTO_RAW sockets (gVisor would put the
 // checksum into a header the user wrote), IPV6_CHECKSUM changed on an
-// ICMPv6 socket through SOL_RAW (gVisor keeps ICMPv6's at offset 2), and
-// IPV6_RECVERR errors from ICMPv6 (gVisor's raw endpoint queues none).
+// ICMPv6 socket through SOL_RAW (gVisor keeps ICMPv6's at offset 2).
+// ICMPv6 errors about the socket's packets are ours (inet6_icmperr.go):
+// gVisor's raw endpoint queues none.
 
 // ipv6MHProtocol is IPPROTO_MH, whose raw sockets checksum at offset 4.
 const ipv6MHProtocol = 135
@@ -58,6 +59,7 @@ func newRaw6(s *stack.Stack, proto int) (Socket, error) {
 		r.ep.Close()
 		return nil, err
 	}
+	r.watchICMP6Errors(r)
 	return r, nil
 }
 

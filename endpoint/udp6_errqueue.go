@@ -123,24 +123,24 @@ func (k *udp6) recvErrQueue6(p, oob []byte) (int, int, int, []byte, error) {
 		return 0, 0, 0, nil, unix.EAGAIN
 	}
 	n, rflags := errPayload(p, &e)
-	oobn, cflags := k.errCmsgs6(oob, &e)
+	k.v6mu.Lock()
+	v := k.v6
+	k.v6mu.Unlock()
+	oobn, cflags := errCmsgs6(k.s, k.rx(), v, oob, &e)
 	return n, oobn, rflags | cflags, sockaddr6Of(e.name, uint32(e.icmp.IfIndex)), nil
 }
 
-// errCmsgs6 writes ipv6_recv_error's control messages: the timestamp;
-// for an ICMP or ICMPv6 error the socket's IPv6 messages about the ICMP
-// packet (ip6_datagram_recv_common_ctl's IPV6_PKTINFO, and for ICMPv6
-// the specific ones) and the offender; then IPV6_RECVERR with a
+// errCmsgs6 writes ipv6_recv_error's control messages for a socket with
+// receive flags f and IPv6 options v: the timestamp; for an ICMP or
+// ICMPv6 error the socket's IPv6 messages about the ICMP packet
+// (ip6_datagram_recv_common_ctl's IPV6_PKTINFO, and for ICMPv6 the
+// specific ones) and the offender; then IPV6_RECVERR with a
 // sock_extended_err and a sockaddr_in6 (zero for a local error).
-func (k *udp6) errCmsgs6(oob []byte, e *sockErr) (int, int) {
-	f := k.rx()
+func errCmsgs6(s *stack.Stack, f rxFlags, v v6Opts, oob []byte, e *sockErr) (int, int) {
 	cb := options.NewCmsgBuilder(oob)
 	putTimestamp(&cb, f, e.stamp)
 	offender := make([]byte, unix.SizeofSockaddrInet6)
 	if isICMPOrigin(e.ee.Origin) {
-		k.v6mu.Lock()
-		v := k.v6
-		k.v6mu.Unlock()
 		// IPV6_ORIGDSTADDR's port is read where the transport header
 		// would be, which ipv6_icmp_error left at the quoted payload.
 		d := e.icmp
@@ -148,7 +148,7 @@ func (k *udp6) errCmsgs6(oob []byte, e *sockErr) (int, int) {
 		if origDst {
 			d.Dst = netip.AddrPortFrom(d.Dst.Addr(), uint16(e.payload[2])<<8|uint16(e.payload[3]))
 		}
-		k.putRecvCmsgs6(&cb, v, &d, origDst)
+		putRecvCmsgs6(s, &cb, v, &d, origDst)
 		offender = sockaddr6Of(netip.AddrPortFrom(e.offender, 0), uint32(e.icmp.IfIndex))
 	}
 	ee := e.ee.Encode()

@@ -271,7 +271,7 @@ func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 	if f&rxQueueOvfl != 0 && e.arr.drops != 0 {
 		b.PutInt32(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, int32(e.arr.drops))
 	}
-	k.putRecvCmsgs6(&b, v, &e.d, true)
+	putRecvCmsgs6(k.s, &b, v, &e.d, true)
 	return b.Len(), b.Flags()
 }
 
@@ -280,11 +280,11 @@ func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 // v4-mapped, with IPv4's interface rule), then for an IPv6 one
 // ip6_datagram_recv_specific_ctl's IPV6_HOPLIMIT, IPV6_TCLASS and, when
 // origDst, IPV6_ORIGDSTADDR of d.Dst.
-func (k *udp6) putRecvCmsgs6(b *options.CmsgBuilder, v v6Opts, d *stack.Datagram, origDst bool) {
+func putRecvCmsgs6(s *stack.Stack, b *options.CmsgBuilder, v v6Opts, d *stack.Datagram, origDst bool) {
 	if v.rxPktinfo {
 		dst, ifindex := d.Dst.Addr(), d.IfIndex
 		if dst.Is4() {
-			ifindex = pktinfoIfIndex(k.s, d)
+			ifindex = pktinfoIfIndex(s, d)
 			dst = netip.AddrFrom16(dst.As16())
 		}
 		b.Put(unix.SOL_IPV6, unix.IPV6_PKTINFO, options.In6Pktinfo(dst, uint32(ifindex)))

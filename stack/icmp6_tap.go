@@ -18,12 +18,26 @@ import (
 // too big only, never for time exceeded or parameter problem.
 type icmp6Tap struct{ s *Stack }
 
-// HandlePacket runs icmpv6_rcv's checks and icmpv6_notify's lookup.
+// HandlePacket runs icmpv6_rcv's checks and icmpv6_notify's delivery:
+// to the raw and ping sockets whose datagram the error quotes
+// (raw6_icmp_error, ping_err), and to the UDP or UDP-Lite binding that
+// sent it (__udp6_lib_err).
 func (t *icmp6Tap) HandlePacket(pkt *gstack.PacketBuffer) {
-	e, proto, ok := parseICMP6Error(pkt)
+	e, quote, inner, proto6, ok := parseICMP6Error(pkt)
 	if !ok {
 		return
 	}
+	t.s.deliverToSockets6(e, quote, inner, proto6)
+	proto := tcpip.TransportProtocolNumber(proto6)
+	if proto == header.ICMPv6ProtocolNumber && header.ICMPv6Type(e.Type) == header.ICMPv6PacketTooBig {
+		t.s.LearnPMTU6(e.Dst.Addr(), int(e.Info)) // icmpv6_err: ip6_update_pmtu
+	}
+	if proto != header.UDPProtocolNumber && proto != UDPLiteProtocolNumber {
+		return
+	}
+	th := quote[inner:]
+	e.PayloadOffset = inner + header.UDPMinimumSize
+	e.Payload = append([]byte(nil), th[header.UDPMinimumSize:]...)
 	id := gstack.TransportEndpointID{
 		LocalPort:     e.Src.Port(),
 		LocalAddress:  gAddr(e.Src.Addr()),
@@ -39,13 +53,15 @@ func (t *icmp6Tap) HandlePacket(pkt *gstack.PacketBuffer) {
 // parseICMP6Error reads an ICMPv6 error as icmpv6_rcv and icmpv6_notify
 // do: a good checksum, an error type (below 128; the unknown ones are
 // passed up too), the quoted IPv6 header and, past its extension
-// headers, 8 bytes of a UDP or UDP-Lite header. Info is the 32-bit field
-// after the ICMPv6 header (the MTU of packet too big, the pointer of a
-// parameter problem).
-func parseICMP6Error(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.TransportProtocolNumber, bool) {
+// headers (at inner), 8 bytes of the upper-layer header, whose first
+// four bytes are taken as ports. Info is the 32-bit field after the
+// ICMPv6 header (the MTU of packet too big, the pointer of a parameter
+// problem). quote is a copy, from the quoted IPv6 header on; proto is
+// the upper-layer protocol.
+func parseICMP6Error(pkt *gstack.PacketBuffer) (e *ICMPError, quote []byte, inner int, proto uint8, ok bool) {
 	outer := header.IPv6(pkt.NetworkHeader().Slice())
 	if len(outer) < header.IPv6MinimumSize || outer.NextHeader() != uint8(header.ICMPv6ProtocolNumber) {
-		return nil, 0, false // extension headers before the ICMPv6 message: not handled
+		return nil, nil, 0, 0, false // extension headers before the ICMPv6 message: not handled
 	}
 	v := pkt.ToView()
 	defer v.Release()
@@ -53,44 +69,38 @@ func parseICMP6Error(pkt *gstack.PacketBuffer) (*ICMPError, tcpip.TransportProto
 	start := len(pkt.LinkHeader().Slice()) + len(outer)
 	end := start + int(outer.PayloadLength())
 	if end > len(all) || start+header.ICMPv6MinimumSize > end {
-		return nil, 0, false
+		return nil, nil, 0, 0, false
 	}
 	icmp := all[start:end]
 	src, dst := outer.SourceAddress(), outer.DestinationAddress()
 	if checksum.Checksum(icmp, header.PseudoHeaderChecksum(header.ICMPv6ProtocolNumber, src, dst, uint16(len(icmp)))) != 0xffff {
-		return nil, 0, false
+		return nil, nil, 0, 0, false
 	}
 	typ := icmp[0]
 	if typ&0x80 != 0 {
-		return nil, 0, false // informational
+		return nil, nil, 0, 0, false // informational
 	}
-	quote := icmp[header.ICMPv6ErrorHeaderSize:]
-	inner, proto, ok := skipExtHeaders(quote)
-	if !ok || len(quote) < inner+header.UDPMinimumSize {
-		return nil, 0, false
+	q := icmp[header.ICMPv6ErrorHeaderSize:]
+	inner, proto, ok = skipExtHeaders(q)
+	if !ok || len(q) < inner+8 {
+		return nil, nil, 0, 0, false
 	}
-	p := tcpip.TransportProtocolNumber(proto)
-	if p != header.UDPProtocolNumber && p != UDPLiteProtocolNumber {
-		return nil, 0, false
-	}
-	qip := header.IPv6(quote)
-	th := quote[inner:]
+	qip := header.IPv6(q)
+	th := q[inner:]
 	tclass, _ := outer.TOS()
-	e := &ICMPError{
-		Type:          typ,
-		Code:          icmp[1],
-		Info:          binary.BigEndian.Uint32(icmp[4:8]),
-		Offender:      nAddr(src),
-		Src:           netip.AddrPortFrom(nAddr(qip.SourceAddress()), binary.BigEndian.Uint16(th[0:2])),
-		Dst:           netip.AddrPortFrom(nAddr(qip.DestinationAddress()), binary.BigEndian.Uint16(th[2:4])),
-		IfIndex:       int(pkt.NICID),
-		TTL:           outer.HopLimit(),
-		TOS:           tclass,
-		OrigLen:       icmp[4], // RFC 4884's length sits in the first byte for ICMPv6
-		PayloadOffset: inner + header.UDPMinimumSize,
-		Payload:       append([]byte(nil), th[header.UDPMinimumSize:]...),
+	e = &ICMPError{
+		Type:     typ,
+		Code:     icmp[1],
+		Info:     binary.BigEndian.Uint32(icmp[4:8]),
+		Offender: nAddr(src),
+		Src:      netip.AddrPortFrom(nAddr(qip.SourceAddress()), binary.BigEndian.Uint16(th[0:2])),
+		Dst:      netip.AddrPortFrom(nAddr(qip.DestinationAddress()), binary.BigEndian.Uint16(th[2:4])),
+		IfIndex:  int(pkt.NICID),
+		TTL:      outer.HopLimit(),
+		TOS:      tclass,
+		OrigLen:  icmp[4], // RFC 4884's length sits in the first byte for ICMPv6
 	}
-	return e, p, true
+	return e, append([]byte(nil), q...), inner, proto, true
 }
 
 // skipExtHeaders is ipv6_skip_exthdr over a quoted IPv6 packet: the

@@ -43,14 +43,15 @@ type Stack struct {
 
 	mc mcastState // multicast memberships and IGMP (mcast.go)
 
-	pmtu       pmtuCache   // learnt path MTUs (pmtu.go)
-	icmpSocks  icmpSockets // raw and ping sockets fed by the ICMP tap
-	pings      pingTable   // ping sockets by echo identifier (ping_table.go)
-	minTTL     tcpMinTTL   // TCP sockets' IP_MINTTL (tcp_minttl.go)
-	ipo        ipoState    // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
-	frags      fragTable   // sizes of fragments of reassembled datagrams (fragsize.go)
-	routeCache routeCache  // recent UDP send routes (udp_route_cache.go)
-	ra         raChain     // IP_ROUTER_ALERT sockets (forward_ra.go)
+	pmtu       pmtuCache                     // learnt path MTUs (pmtu.go)
+	icmpSocks  icmpSockets[ICMPErrorSocket]  // raw and ping sockets fed by the ICMP tap
+	icmp6Socks icmpSockets[ICMP6ErrorSocket] // and the AF_INET6 ones, by the ICMPv6 tap
+	pings      pingTable                     // ping sockets by echo identifier (ping_table.go)
+	minTTL     tcpMinTTL                     // TCP sockets' IP_MINTTL (tcp_minttl.go)
+	ipo        ipoState                      // TCP and ping sockets' IP_OPTIONS (ipopts_out.go)
+	frags      fragTable                     // sizes of fragments of reassembled datagrams (fragsize.go)
+	routeCache routeCache                    // recent UDP send routes (udp_route_cache.go)
+	ra         raChain                       // IP_ROUTER_ALERT sockets (forward_ra.go)
 
 	hooksMu sync.Mutex
 	hooks   map[*func()]struct{} // OnClose callbacks; nil once closed

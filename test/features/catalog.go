@@ -147,7 +147,7 @@ var Catalog = []Feature{
 	{SocketOption, "IPV6_MULTICAST_HOPS", `^IPV6/SOCKOPT`, "UDP; -1 = 1; ENOPROTOOPT on TCP"},
 	{SocketOption, "IPV6_MULTICAST_LOOP", `^IPV6/SOCKOPT`, "0 or 1 only"},
 	{SocketOption, "IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP", `^IPV6/MCAST_MEMBERSHIP`, "errnos checked on lo; on an interface the group is reported by MLDv2 (no source lists) and its datagrams delivered (endpoint TestUDP6MulticastMembership, not against the kernel)"},
-	{SocketOption, "IPV6_RECVERR", `^IPV6/(SOCKOPT|UDP_ERROR_QUEUE|UDP_ICMP6_)`, "UDP and UDP-Lite, connected or not: every ICMPv6 error type and code (icmpv6_err_convert), SO_EE_ORIGIN_ICMP6 with the offender and the ICMPv6 packet's IPv6 control messages, the pending error; missing: raw and ping sockets queue nothing"},
+	{SocketOption, "IPV6_RECVERR", `^IPV6/(SOCKOPT|UDP_ERROR_QUEUE|UDP_ICMP6_|PING_ICMP6_ERRORS|RAW_ICMP6_ERRORS)`, "UDP, UDP-Lite, raw and ping sockets, connected or not: every ICMPv6 error type and code (icmpv6_err_convert) with each kind's rules (__udp6_lib_err, rawv6_err, ping_err), SO_EE_ORIGIN_ICMP6 with the offender and the ICMPv6 packet's IPv6 control messages, the pending error"},
 	{SocketOption, "IPV6_MTU_DISCOVER", `^IPV6/(SOCKOPT|UDP_ICMP6_ERRORS_PENDING)`, "0..5, default IPV6_PMTUDISC_WANT; packet too big is not fatal under DONT, ignored under INTERFACE and OMIT; missing: fragmenting at a learnt path MTU (gVisor fragments at the device MTU)"},
 	{SocketOption, "IPV6_MTU (getsockopt)", `^IPV6/(PATH_MTU|UDP_ICMP6_ERRORS_EACH)`, "the path MTU once connected (the device's, lowered by packet too big, never below 1280), ENOTCONN before"},
 	{SocketOption, "IPV6_MTU (setsockopt) / IPV6_RECVPATHMTU", ``, "missing: ENOPROTOOPT (gVisor has no per-socket fragment size)"},

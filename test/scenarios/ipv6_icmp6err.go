@@ -26,25 +26,30 @@ type icmp6Case struct {
 	transProto uint8
 }
 
-// forgedICMP6 is an ICMPv6 error quoting a datagram of proto from src to
-// dst with payload (checksum 0: the kernel puts it).
+// forgedICMP6 is an ICMPv6 error quoting a UDP (or UDP-Lite: c's
+// protocol) datagram from src to dst with payload (checksum 0: the kernel
+// puts it).
 func forgedICMP6(c icmp6Case, src, dst netip.AddrPort, payload string) []byte {
-	b := []byte{c.typ, c.code, 0, 0, 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(b[4:], c.info)
-	ip := make([]byte, 40)
-	ip[0] = 0x60
-	binary.BigEndian.PutUint16(ip[4:], uint16(8+len(payload)))
-	ip[6], ip[7] = c.transProto, 64
-	s, d := src.Addr().As16(), dst.Addr().As16()
-	copy(ip[8:24], s[:])
-	copy(ip[24:40], d[:])
 	udp := make([]byte, 8)
 	binary.BigEndian.PutUint16(udp[0:], src.Port())
 	binary.BigEndian.PutUint16(udp[2:], dst.Port())
 	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
-	b = append(b, ip...)
-	b = append(b, udp...)
-	return append(b, payload...)
+	return quotingICMP6(c, src.Addr(), dst.Addr(), append(udp, payload...))
+}
+
+// quotingICMP6 is an ICMPv6 error of c's type, code and info quoting an
+// IPv6 packet of c's protocol from src to dst carrying upper.
+func quotingICMP6(c icmp6Case, src, dst netip.Addr, upper []byte) []byte {
+	b := []byte{c.typ, c.code, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[4:], c.info)
+	ip := make([]byte, 40)
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:], uint16(len(upper)))
+	ip[6], ip[7] = c.transProto, 64
+	s, d := src.As16(), dst.As16()
+	copy(ip[8:24], s[:])
+	copy(ip[24:40], d[:])
+	return append(append(b, ip...), upper...)
 }
 
 // recvErr6 waits (bounded) for the socket's error state and records it,
@@ -237,6 +242,104 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 			e.Rec("bind v4-mapped non-local", m.Bind(sa6(mapped, e.BasePort)))
 			e.SetInt("IPV6_FREEBIND 1", m, unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
 			e.Rec("bind v4-mapped non-local under IPV6_FREEBIND", m.Bind(sa6(mapped, e.BasePort)))
+		}},
+		{Name: "ipv6/ping-icmp6-errors", Run: func(e *harness.Env) {
+			lo := netip.IPv6Loopback()
+			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			p := ping6Socket(e)
+			ident := uint16(e.BasePort + 3)
+			e.Check("bind", p.Bind(sa6(lo, int(ident))))
+			e.Check("connect", p.Connect(sa6(lo, 0)))
+			forge := func(op string, c icmp6Case, id uint16) {
+				c.transProto = unix.IPPROTO_ICMPV6
+				n, err := raw.SendMsg(quotingICMP6(c, lo, lo, echo6(id, 1, "ping")), nil, sa6(lo, 0), 0)
+				e.Rec("forge "+op, n, err)
+			}
+			// Without IPV6_RECVERR: a fatal error on the connected socket
+			// is pending, a soft one or another identifier's is not.
+			forge("admin prohibited", icmp6Case{typ: 1, code: 1}, ident)
+			r, _ := p.Poll(unix.EPOLLERR, 2*time.Second)
+			e.Rec("poll", fmt.Sprintf("%#x", r))
+			e.GetInt("SO_ERROR", p, unix.SOL_SOCKET, unix.SO_ERROR)
+			forge("hop limit exceeded", icmp6Case{typ: 3}, ident)
+			r, _ = p.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll soft", fmt.Sprintf("%#x", r))
+			forge("port unreachable, other identifier", icmp6Case{typ: 1, code: 4}, ident+1)
+			r, _ = p.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll other identifier", fmt.Sprintf("%#x", r))
+			forge("port unreachable", icmp6Case{typ: 1, code: 4}, ident)
+			p.Poll(unix.EPOLLERR, 2*time.Second)
+			_, _, _, _, err := p.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+			e.Rec("recv after error", err)
+			forge("reject route", icmp6Case{typ: 1, code: 6}, ident)
+			p.Poll(unix.EPOLLERR, 2*time.Second)
+			n, err := p.SendMsg(echo6(0, 2, "x"), nil, nil, 0)
+			e.Rec("send after error", n, err)
+			// With IPV6_RECVERR every error is queued.
+			e.SetInt("IPV6_RECVERR", p, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			for _, c := range []icmp6Case{
+				{name: "no route", typ: 1, code: 0},
+				{name: "packet too big", typ: 2, info: 65536},
+				{name: "hop limit exceeded", typ: 3, info: 7},
+				{name: "parameter problem", typ: 4, code: 0, info: 40},
+			} {
+				forge(c.name, c, ident)
+				recvErr6(e, "errqueue "+c.name, p, 2*time.Second)
+				e.GetInt("SO_ERROR "+c.name, p, unix.SOL_SOCKET, unix.SO_ERROR)
+			}
+		}},
+		{Name: "ipv6/raw-icmp6-errors", Run: func(e *harness.Env) {
+			lo := netip.IPv6Loopback()
+			forger := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			forge := func(op string, c icmp6Case) {
+				c.transProto = unix.IPPROTO_ICMPV6
+				n, err := forger.SendMsg(quotingICMP6(c, lo, lo, echo6(0x4242, 1, "raw")), nil, sa6(lo, 0), 0)
+				e.Rec("forge "+op, n, err)
+			}
+			// ICMPV6_FILTER keeps the forged errors out of the data
+			// queue: only echo replies pass.
+			filter := make([]byte, 32)
+			for i := range filter {
+				filter[i] = 0xff
+			}
+			filter[icmpv6EchoRep/32*4+icmpv6EchoRep%32/8] &^= 1 << (icmpv6EchoRep % 8)
+			// Unconnected, no IPV6_RECVERR: nothing.
+			u := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			e.Rec("filter", u.SetSockOpt(solICMPv6, icmpv6Filter, filter))
+			forge("port unreachable, unconnected", icmp6Case{typ: 1, code: 4})
+			r, _ := u.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll unconnected", fmt.Sprintf("%#x", r))
+			e.Check("close unconnected", u.Close())
+			// Connected, no IPV6_RECVERR: fatal errors are pending;
+			// packet too big only under IPV6_PMTUDISC_DO.
+			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			e.Rec("filter", c.SetSockOpt(solICMPv6, icmpv6Filter, filter))
+			e.Check("connect", c.Connect(sa6(lo, 0)))
+			forge("port unreachable", icmp6Case{typ: 1, code: 4})
+			r, _ = c.Poll(unix.EPOLLERR, 2*time.Second)
+			e.Rec("poll", fmt.Sprintf("%#x", r))
+			e.GetInt("SO_ERROR", c, unix.SOL_SOCKET, unix.SO_ERROR)
+			forge("packet too big", icmp6Case{typ: 2, info: 65536})
+			r, _ = c.Poll(unix.EPOLLERR, 200*time.Millisecond)
+			e.Rec("poll packet too big", fmt.Sprintf("%#x", r))
+			e.SetInt("IPV6_MTU_DISCOVER DO", c, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DO)
+			forge("packet too big under DO", icmp6Case{typ: 2, info: 65536})
+			r, _ = c.Poll(unix.EPOLLERR, 2*time.Second)
+			e.Rec("poll packet too big under DO", fmt.Sprintf("%#x", r))
+			_, _, _, _, err := c.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+			e.Rec("recv after error", err)
+			// With IPV6_RECVERR, unconnected: queued and pending.
+			q := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			e.Rec("filter", q.SetSockOpt(solICMPv6, icmpv6Filter, filter))
+			e.SetInt("IPV6_RECVERR", q, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			for _, k := range []icmp6Case{
+				{name: "hop limit exceeded", typ: 3},
+				{name: "admin prohibited", typ: 1, code: 1},
+			} {
+				forge(k.name, k)
+				recvErr6(e, "errqueue "+k.name, q, 2*time.Second)
+				e.GetInt("SO_ERROR "+k.name, q, unix.SOL_SOCKET, unix.SO_ERROR)
+			}
 		}},
 	}
 }
