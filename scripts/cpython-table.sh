@@ -150,7 +150,7 @@ w.append("""## Why the others do not pass in runsc-netsandbox
   runsc fails some of them (the sentry writes a cut message as a bare
   header), netsandbox finds Linux's MSG_CTRUNC (plugin/cmsg.go).
 - **UDP-Lite (IPv6)** passes since netsandbox's own UDP transport carries
-  IPv6 for UDP-Lite (stack/udp_ipv6.go, endpoint/udplite6*.go; issue 14),
+  IPv6 for UDP and UDP-Lite (stack/udp_ipv6.go, endpoint/udp6*.go; issue 14),
   dual-stack, with the IPv6 control messages of the UDP6 classes; stock
   runsc answers `EPROTONOSUPPORT` as for IPv4.
 """)
