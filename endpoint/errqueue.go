@@ -97,18 +97,23 @@ func icmpSockErr(e *stack.ICMPError, errno unix.Errno) sockErr {
 // msg_name is the destination with the socket's connected port (0 when
 // unconnected). It does not set the pending error.
 func (u *udpSock) queueLocalError(errno unix.Errno, dst netip.Addr, port uint16, info int) {
-	o := u.optsSnapshot()
-	if !o.recvErr {
-		return
+	if u.optsSnapshot().recvErr {
+		u.pushLocalError(errno, netip.AddrPortFrom(dst, port), info)
 	}
+}
+
+// pushLocalError queues an SO_EE_ORIGIN_LOCAL error (ip_local_error,
+// ipv6_local_error) whose msg_name is name and ee_info info.
+func (u *udpSock) pushLocalError(errno unix.Errno, name netip.AddrPort, info int) {
 	e := sockErr{
 		ee:       options.SockExtendedErr{Errno: uint32(errno), Origin: unix.SO_EE_ORIGIN_LOCAL, Info: uint32(info)},
-		name:     netip.AddrPortFrom(dst, port),
+		name:     name,
 		truesize: localErrTruesize,
 		stamp:    time.Now().UnixNano(),
 	}
+	rcvbuf := u.optsSnapshot().rcvbuf
 	u.mu.Lock()
-	ok := u.queueErrLocked(e, o.rcvbuf)
+	ok := u.queueErrLocked(e, rcvbuf)
 	u.mu.Unlock()
 	if ok {
 		u.q.Notify(waiter.EventErr)
@@ -119,6 +124,17 @@ func (u *udpSock) queueLocalError(errno unix.Errno, dst netip.Addr, port uint16,
 // ip_local_error reports): the path MTU for DONT, WANT and DO, the
 // interface MTU for PROBE, INTERFACE and OMIT (ip_sk_use_pmtu).
 func (u *udpSock) sendMTU(m *stack.UDPSend) int {
+	if m.Dst.Addr().Is6() {
+		mtu := u.s.PathMTU
+		if m.PMTU >= stack.PMTUProbe {
+			mtu = u.s.DeviceMTU6
+		}
+		n, err := mtu(m.Src.Addr(), m.Dst.Addr(), m.IfIndex)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
 	if m.PMTU < stack.PMTUProbe {
 		mtu, err := u.s.PathMTU(m.Src.Addr(), m.Dst.Addr(), m.IfIndex)
 		if err != nil {

@@ -57,6 +57,7 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	if len(p) > stack.MaxUDPPayload && dst.Addr().Is4() || len(p) > stack.MaxUDP6Payload {
+		k.noteSendError6(unix.EMSGSIZE, &m)
 		return 0, unix.EMSGSIZE
 	}
 	if k.lite {
@@ -70,9 +71,28 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			k.s.Stats().UDPSndbufErrors.Add(1)
 			return len(p), nil
 		}
+		k.noteSendError6(err, &m)
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// noteSendError6 is ipv6_local_error for a send __ip6_append_data refused
+// for its size: with IPV6_RECVERR an SO_EE_ORIGIN_LOCAL EMSGSIZE is
+// queued with the MTU the datagram was held to and msg_name the
+// destination with its port. An IPv4 destination's refusal is
+// ip_local_error's, which follows SOL_IP's IP_RECVERR (not served here).
+func (k *udp6) noteSendError6(err error, m *stack.UDPSend) {
+	if err != unix.EMSGSIZE || !m.Dst.Addr().Is6() {
+		return
+	}
+	k.v6mu.Lock()
+	recvErr := k.recvErr6
+	k.v6mu.Unlock()
+	if !recvErr {
+		return
+	}
+	k.pushLocalError(unix.EMSGSIZE, m.Dst, k.sendMTU(m))
 }
 
 // sendEnds6 is sendEnds with an AF_INET6 autobind.

@@ -17,9 +17,22 @@ const ipv6MinMTU = 1280
 const ipv6MTUExpires = 600
 
 // pathMTU6 is dst_mtu of the IPv6 route from src to dst: the device MTU
-// (lo's 65536 included: IPv6 has no IP_MAX_MTU cap there), lowered by a
-// learnt path MTU.
+// lowered by a learnt path MTU.
 func (s *Stack) pathMTU6(src, dst netip.Addr, ifindex int) (int, error) {
+	mtu, err := s.DeviceMTU6(src, dst, ifindex)
+	if err != nil {
+		return 0, err
+	}
+	if c, ok := s.cachedPMTU(dst); ok && c.mtu < mtu {
+		mtu = c.mtu
+	}
+	return mtu, nil
+}
+
+// DeviceMTU6 is the MTU of the device the IPv6 route from src to dst
+// leaves by (lo's 65536 included: IPv6 has no IP_MAX_MTU cap there),
+// what a socket under IPV6_PMTUDISC_PROBE and above is held to.
+func (s *Stack) DeviceMTU6(src, dst netip.Addr, ifindex int) (int, error) {
 	if src.IsValid() && src.IsUnspecified() {
 		src = netip.Addr{}
 	}
@@ -32,9 +45,6 @@ func (s *Stack) pathMTU6(src, dst netip.Addr, ifindex int) (int, error) {
 	r.Release()
 	if ifc, ok := s.InterfaceByIndex(nic); ok && ifc.MTU != 0 {
 		mtu = int(ifc.MTU)
-	}
-	if c, ok := s.cachedPMTU(dst); ok && c.mtu < mtu {
-		mtu = c.mtu
 	}
 	return mtu, nil
 }

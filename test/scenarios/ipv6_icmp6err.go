@@ -341,5 +341,34 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 				e.GetInt("SO_ERROR "+k.name, q, unix.SOL_SOCKET, unix.SO_ERROR)
 			}
 		}},
+		{Name: "ipv6/udp-local-emsgsize", Run: func(e *harness.Env) {
+			lo := netip.IPv6Loopback()
+			big := make([]byte, 65528) // one past IPv6's largest UDP payload
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			n, err := s.SendMsg(big, nil, sa6(lo, e.BasePort), 0)
+			e.Rec("send too big, no IPV6_RECVERR", n, err)
+			_, _, _, _, err = s.RecvMsg(make([]byte, 8), nil, unix.MSG_ERRQUEUE)
+			e.Rec("errqueue", err)
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			for _, mode := range []int32{unix.IPV6_PMTUDISC_WANT, unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE} {
+				e.SetInt(fmt.Sprintf("IPV6_MTU_DISCOVER %d", mode), s, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, mode)
+				n, err = s.SendMsg(big, nil, sa6(lo, e.BasePort), 0)
+				e.Rec("send too big", n, err)
+				recvErr6(e, "errqueue", s, 0)
+				e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			}
+			e.Check("connect", s.Connect(sa6(lo, e.BasePort+1)))
+			n, err = s.SendMsg(big, nil, nil, 0)
+			e.Rec("send too big, connected", n, err)
+			recvErr6(e, "errqueue connected", s, 0)
+			// A v4-mapped destination is IPv4's: ip_local_error follows
+			// SOL_IP's IP_RECVERR, which is off.
+			m := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_RECVERR", m, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			n, err = m.SendMsg(big[:65508], nil, sa6(netip.AddrFrom16(netip.MustParseAddr("127.0.0.1").As16()), e.BasePort), 0)
+			e.Rec("send too big, v4-mapped", n, err)
+			_, _, _, _, err = m.RecvMsg(make([]byte, 8), nil, unix.MSG_ERRQUEUE)
+			e.Rec("errqueue v4-mapped", err)
+		}},
 	}
 }
