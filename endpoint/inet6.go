@@ -109,7 +109,10 @@ type v6Opts struct {
 	rxHopLimit  bool
 	rxTClass    bool
 	rxOrigDst   bool
-	pmtudisc    int // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
+	// The RFC 2292 flags (IPV6_2292PKTINFO, IPV6_2292HOPLIMIT), which
+	// tracepath still asks for.
+	rx2292Pktinfo, rx2292HopLimit bool
+	pmtudisc                      int // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
 }
 
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.

@@ -166,6 +166,10 @@ func (o *v6Opts) get(name int) (v int, ok bool) {
 		v = boolInt(o.rxTClass)
 	case unix.IPV6_MTU_DISCOVER:
 		v = o.pmtudisc
+	case unix.IPV6_2292PKTINFO:
+		v = boolInt(o.rx2292Pktinfo)
+	case unix.IPV6_2292HOPLIMIT:
+		v = boolInt(o.rx2292HopLimit)
 	default:
 		return 0, false
 	}
@@ -217,6 +221,10 @@ func (o *v6Opts) set(name, v int, keepECN bool) error {
 		o.rxTClass = on
 	case unix.IPV6_RECVORIGDSTADDR:
 		o.rxOrigDst = on
+	case unix.IPV6_2292PKTINFO:
+		o.rx2292Pktinfo = on
+	case unix.IPV6_2292HOPLIMIT:
+		o.rx2292HopLimit = on
 	case unix.IPV6_MTU_DISCOVER:
 		if v < unix.IPV6_PMTUDISC_DONT || v > unix.IPV6_PMTUDISC_OMIT {
 			return unix.EINVAL

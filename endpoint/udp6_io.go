@@ -283,7 +283,7 @@ func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 	k.v6mu.Lock()
 	v := k.v6
 	k.v6mu.Unlock()
-	if f&(rxStamp|rxQueueOvfl) == 0 && !v.rxPktinfo && !v.rxHopLimit && !v.rxTClass && !v.rxOrigDst {
+	if f&(rxStamp|rxQueueOvfl) == 0 && !v.rxPktinfo && !v.rxHopLimit && !v.rxTClass && !v.rxOrigDst && !v.rx2292Pktinfo && !v.rx2292HopLimit {
 		return 0, 0
 	}
 	b := options.NewCmsgBuilder(oob)
@@ -298,8 +298,9 @@ func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 // putRecvCmsgs6 writes the IPv6 control messages of a received packet
 // d: ip6_datagram_recv_common_ctl's IPV6_PKTINFO (an IPv4 packet's
 // v4-mapped, with IPv4's interface rule), then for an IPv6 one
-// ip6_datagram_recv_specific_ctl's IPV6_HOPLIMIT, IPV6_TCLASS and, when
-// origDst, IPV6_ORIGDSTADDR of d.Dst.
+// ip6_datagram_recv_specific_ctl's IPV6_HOPLIMIT, IPV6_TCLASS, the RFC
+// 2292 IPV6_2292PKTINFO and IPV6_2292HOPLIMIT and, when origDst,
+// IPV6_ORIGDSTADDR of d.Dst.
 func putRecvCmsgs6(s *stack.Stack, b *options.CmsgBuilder, v v6Opts, d *stack.Datagram, origDst bool) {
 	if v.rxPktinfo {
 		dst, ifindex := d.Dst.Addr(), d.IfIndex
@@ -319,6 +320,12 @@ func putRecvCmsgs6(s *stack.Stack, b *options.CmsgBuilder, v v6Opts, d *stack.Da
 	}
 	if v.rxTClass {
 		b.PutInt32(unix.SOL_IPV6, unix.IPV6_TCLASS, int32(d.TOS))
+	}
+	if v.rx2292Pktinfo {
+		b.Put(unix.SOL_IPV6, unix.IPV6_2292PKTINFO, options.In6Pktinfo(d.Dst.Addr(), uint32(d.IfIndex)))
+	}
+	if v.rx2292HopLimit {
+		b.PutInt32(unix.SOL_IPV6, unix.IPV6_2292HOPLIMIT, int32(d.TTL))
 	}
 	if v.rxOrigDst && origDst {
 		b.Put(unix.SOL_IPV6, unix.IPV6_ORIGDSTADDR, sockaddr6Of(d.Dst, uint32(d.IfIndex)))

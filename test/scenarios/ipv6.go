@@ -680,6 +680,29 @@ func ipv6Scenarios() []harness.Scenario {
 			e.SetInt("tcp IP_TOS 0x2b", t, unix.SOL_IP, unix.IP_TOS, 0x2b)
 			e.GetInt("tcp IP_TOS", t, unix.SOL_IP, unix.IP_TOS)
 		}},
+		{Name: "ipv6/udp-rfc2292-cmsgs", Run: func(e *harness.Env) {
+			// tracepath still asks for the RFC 2292 options.
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(sa6(v6Loopback, e.BasePort)))
+			e.GetInt("IPV6_2292HOPLIMIT default", rx, unix.SOL_IPV6, unix.IPV6_2292HOPLIMIT)
+			e.Rec("IPV6_2292HOPLIMIT short", rx.SetSockOpt(unix.SOL_IPV6, unix.IPV6_2292HOPLIMIT, []byte{1}))
+			e.SetInt("IPV6_2292HOPLIMIT", rx, unix.SOL_IPV6, unix.IPV6_2292HOPLIMIT, 1)
+			e.SetInt("IPV6_2292PKTINFO", rx, unix.SOL_IPV6, unix.IPV6_2292PKTINFO, 1)
+			e.GetInt("IPV6_2292HOPLIMIT", rx, unix.SOL_IPV6, unix.IPV6_2292HOPLIMIT)
+			e.GetInt("IPV6_2292PKTINFO", rx, unix.SOL_IPV6, unix.IPV6_2292PKTINFO)
+			e.GetInt("IPV6_HOPLIMIT (not an option)", rx, unix.SOL_IPV6, unix.IPV6_HOPLIMIT)
+			tx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_UNICAST_HOPS 9", tx, unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, 9)
+			n, err := tx.SendMsg([]byte("rfc2292"), nil, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv 2292 only", rx, 256)
+			for _, o := range []int{unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR} {
+				e.SetInt(fmt.Sprintf("SOL_IPV6 %d", o), rx, unix.SOL_IPV6, o, 1)
+			}
+			n, err = tx.SendMsg([]byte("all"), nil, sa6(v6Loopback, e.BasePort), 0)
+			e.Rec("send", n, err)
+			v6Recv(e, "recv all", rx, 512)
+		}},
 		{Name: "ipv6/mcast-membership", Run: func(e *harness.Env) {
 			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			group := netip.MustParseAddr("ff02::1:3")
