@@ -177,8 +177,12 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl uint8, df bool, id uint16) error {
 	const hdrLen = header.IPv4MinimumSize + header.UDPMinimumSize
 	n := hdrLen + len(m.Payload)
-	hdr := buffer.NewViewSize(hdrLen)
-	b := hdr.AsSlice()
+	// Headers and payload share one view: this is the path of every
+	// datagram in the default IP_PMTUDISC_WANT mode, and a view apart for
+	// the payload cost a buffer pool round trip more per datagram.
+	v := buffer.NewViewSize(n)
+	b := v.AsSlice()
+	copy(b[hdrLen:], m.Payload)
 	var flags uint8
 	if df {
 		flags = header.IPv4FlagDontFragment
@@ -194,20 +198,24 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 		DstAddr:     r.RemoteAddress(),
 	})
 	putUDPHeader(header.UDP(b[header.IPv4MinimumSize:]), gAddr(src), r.RemoteAddress(), m)
-	payload := buffer.MakeWithView(hdr)
-	if err := payload.Append(buffer.NewViewWithData(m.Payload)); err != nil {
-		payload.Release()
-		return unix.ENOBUFS
-	}
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
-		ReserveHeaderBytes: int(r.MaxHeaderLength()),
-		Payload:            payload,
+		ReserveHeaderBytes: linkHeaderRoom(r),
+		Payload:            buffer.MakeWithView(v),
 	})
 	defer pkt.DecRef()
 	if e := r.WriteHeaderIncludedPacket(pkt); e != nil {
 		return sendErrno(e)
 	}
 	return nil
+}
+
+// linkHeaderRoom is what a packet whose IP header is already in its data
+// must reserve: the link header only. A route's MaxHeaderLength adds
+// IPv4's largest header (gVisor's ipv4 endpoint: link + 60), and reserving
+// it allocates a view that nothing fills (none at all on a bare-IP link).
+// Fragments get their own room from gVisor.
+func linkHeaderRoom(r *gstack.Route) int {
+	return max(int(r.MaxHeaderLength())-header.IPv4MaximumHeaderSize, 0)
 }
 
 // putUDPHeader fills in the UDP header of a datagram carrying m.Payload.
