@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -28,10 +29,22 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 		e.handleLite(pkt) // udplite.go
 		return
 	}
-	if !udpValid(e.s, pkt) || !isIPv6(pkt) && !e.mcastDeliverable(pkt) {
+	if isIPv6(pkt) {
+		if udpValid(e.s, pkt) {
+			e.deliver6(pkt) // udp_ipv6.go
+		}
 		return
 	}
-	e.deliver(pkt)
+	// Each header Slice is a PullUp in gVisor: taken once per datagram.
+	ip := header.IPv4(pkt.NetworkHeader().Slice())
+	udp := header.UDP(pkt.TransportHeader().Slice())
+	if !udpValidFrom(e.s, pkt, udp, ip.SourceAddress(), ip.DestinationAddress()) {
+		return
+	}
+	if header.IsV4MulticastAddress(ip.DestinationAddress()) && !e.mcastDeliverable(pkt) {
+		return
+	}
+	e.deliver4(pkt, ip, udp)
 }
 
 // deliver hands a valid datagram to the receiver.
@@ -40,8 +53,11 @@ func (e *udpEndpoint) deliver(pkt *gstack.PacketBuffer) {
 		e.deliver6(pkt) // udp_ipv6.go
 		return
 	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	udp := header.UDP(pkt.TransportHeader().Slice())
+	e.deliver4(pkt, header.IPv4(pkt.NetworkHeader().Slice()), header.UDP(pkt.TransportHeader().Slice()))
+}
+
+// deliver4 is deliver for an IPv4 datagram whose headers are ip and udp.
+func (e *udpEndpoint) deliver4(pkt *gstack.PacketBuffer, ip header.IPv4, udp header.UDP) {
 	tos, _ := ip.TOS()
 	// The Datagram is valid only during DeliverUDP, so it is recycled; only
 	// the payload, which the receiver keeps, is allocated per packet (and
@@ -78,13 +94,24 @@ func (*udpEndpoint) Wait() {}
 // udpValid checks the UDP length and checksum of an inbound packet and counts
 // a failure as Linux does (InErrors, plus InCsumErrors for a checksum).
 func udpValid(s *Stack, pkt *gstack.PacketBuffer) bool {
-	hdr := header.UDP(pkt.TransportHeader().Slice())
-	net := pkt.Network()
+	var src, dst tcpip.Address
+	// Read through the concrete header type: pkt.Network() boxes the
+	// header slice in an interface, an allocation per datagram.
+	if nh := pkt.NetworkHeader().Slice(); isIPv6(pkt) {
+		src, dst = header.IPv6(nh).SourceAddress(), header.IPv6(nh).DestinationAddress()
+	} else {
+		src, dst = header.IPv4(nh).SourceAddress(), header.IPv4(nh).DestinationAddress()
+	}
+	return udpValidFrom(s, pkt, header.UDP(pkt.TransportHeader().Slice()), src, dst)
+}
+
+// udpValidFrom is udpValid given the UDP header and the IP addresses.
+func udpValidFrom(s *Stack, pkt *gstack.PacketBuffer, hdr header.UDP, src, dst tcpip.Address) bool {
 	lengthOK, csumOK := header.UDPValid(hdr,
 		func() uint16 { return pkt.Data().Checksum() },
 		uint16(pkt.Data().Size()),
 		pkt.NetworkProtocolNumber,
-		net.SourceAddress(), net.DestinationAddress(),
+		src, dst,
 		pkt.RXChecksumValidated)
 	if !lengthOK {
 		s.stats.UDPInErrors.Add(1)
