@@ -33,7 +33,8 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		return unix.EINVAL // udp_sendmsg refuses destination port 0
 	}
 	src := m.Src.Addr()
-	r, err := s.cachedRoute(src, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
+	ref, err := s.cachedRoute(src, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
+	r := ref.r
 	weakHost := false
 	if err == unix.ENETUNREACH && src.IsValid() && !src.IsUnspecified() && (s.IsLocalAddr(src) || m.AnySource) {
 		// gVisor is a strong host: it sends from an address only through
@@ -41,7 +42,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		// local address through whatever interface the route picks, so
 		// route without the source and write our own IPv4 header.
 		r, err = s.findRoute(netip.Addr{}, m.routeDst(), m.IfIndex, !m.NoMulticastLoop)
-		weakHost = true
+		ref, weakHost = routeRef{r: r}, true
 	}
 	pmtuDst := m.Dst.Addr()
 	if err != nil {
@@ -54,12 +55,13 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		if r, err = s.onLinkLoopbackRoute(m.routeDst()); err != nil {
 			return err
 		}
+		ref = routeRef{r: r}
 		if !src.IsValid() || src.IsUnspecified() {
 			src = s.loopbackSource()
 		}
 		weakHost, pmtuDst = true, netip.Addr{}
 	}
-	defer r.Release()
+	defer ref.release()
 	if m.DontRoute && !onLink(r) {
 		return unix.ENETUNREACH
 	}
