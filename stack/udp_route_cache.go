@@ -41,6 +41,7 @@ type routeCacheEntry struct {
 	key  routeCacheKey
 	r    *gstack.Route // holds one gVisor reference, given back at refs 0
 	gen  uint64
+	room int // linkHeaderRoom(r), which costs gVisor a map lookup
 	refs atomic.Int64
 	uses atomic.Int64
 }
@@ -87,6 +88,14 @@ func (h routeRef) release() {
 	}
 }
 
+// linkRoom is linkHeaderRoom of the route held.
+func (h routeRef) linkRoom() int {
+	if h.e != nil {
+		return h.e.room
+	}
+	return linkHeaderRoom(h.r)
+}
+
 // invalidateRoutes drops every cached route; called on any change that
 // can change a lookup's result. A send still holding one finishes with
 // it, as a Linux send does with a dst that was just obsoleted.
@@ -123,7 +132,7 @@ func (s *Stack) cachedRoute(src, dst netip.Addr, ifindex int, loop bool) (routeR
 	if c.gen.Load() != gen {
 		return routeRef{r: r}, nil // changed meanwhile: do not keep it
 	}
-	e := &routeCacheEntry{key: k, r: r, gen: gen}
+	e := &routeCacheEntry{key: k, r: r, gen: gen, room: linkHeaderRoom(r)}
 	e.refs.Store(2) // the cache's and this send's
 	slot := -1
 	for i := range c.slots {

@@ -109,7 +109,7 @@ func (s *Stack) SendUDP(m *UDPSend) error {
 		if !zeroID {
 			id = s.datagramIPID(m.IPID, m.Connected)
 		}
-		err = s.writeOwnHeader(r, src, m, ttl, df, id)
+		err = s.writeOwnHeader(r, ref.linkRoom(), src, m, ttl, df, id)
 	} else {
 		err = s.write(r, m, ttl, df)
 	}
@@ -175,8 +175,9 @@ func (s *Stack) write(r *gstack.Route, m *UDPSend, ttl uint8, df bool) error {
 // writeOwnHeader sends a datagram with an IPv4 header built here: for a
 // source address of another NIC than the route's (weak host), or for an IP
 // ID gVisor would not choose. gVisor fills in the header checksum, an ID
-// when id is 0 and DF is clear, and fragments as needed.
-func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl uint8, df bool, id uint16) error {
+// when id is 0 and DF is clear, and fragments as needed. room is
+// linkHeaderRoom(r).
+func (s *Stack) writeOwnHeader(r *gstack.Route, room int, src netip.Addr, m *UDPSend, ttl uint8, df bool, id uint16) error {
 	const hdrLen = header.IPv4MinimumSize + header.UDPMinimumSize
 	n := hdrLen + len(m.Payload)
 	// Headers and payload share one view: this is the path of every
@@ -201,7 +202,7 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, src netip.Addr, m *UDPSend, ttl 
 	})
 	putUDPHeader(header.UDP(b[header.IPv4MinimumSize:]), gAddr(src), r.RemoteAddress(), m)
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
-		ReserveHeaderBytes: linkHeaderRoom(r),
+		ReserveHeaderBytes: room,
 		Payload:            buffer.MakeWithView(v),
 	})
 	defer pkt.DecRef()
