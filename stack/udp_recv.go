@@ -64,8 +64,10 @@ func (e *udpEndpoint) deliver4(pkt *gstack.PacketBuffer, ip header.IPv4, udp hea
 	// the rare IP options).
 	d := datagramPool.Get().(*Datagram)
 	*d = Datagram{
-		Src:     netip.AddrPortFrom(nAddr(ip.SourceAddress()), udp.SourcePort()),
-		Dst:     netip.AddrPortFrom(nAddr(ip.DestinationAddress()), udp.DestinationPort()),
+		// Straight from the header bytes: through tcpip.Address each
+		// address is copied twice more.
+		Src:     netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), udp.SourcePort()),
+		Dst:     netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), udp.DestinationPort()),
 		IfIndex: int(pkt.NICID),
 		TTL:     ip.TTL(),
 		TOS:     tos,

@@ -190,6 +190,7 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, room int, src netip.Addr, m *UDP
 	if df {
 		flags = header.IPv4FlagDontFragment
 	}
+	gsrc := gAddr(src)
 	header.IPv4(b).Encode(&header.IPv4Fields{
 		TOS:         m.TOS,
 		TotalLength: uint16(n),
@@ -197,10 +198,10 @@ func (s *Stack) writeOwnHeader(r *gstack.Route, room int, src netip.Addr, m *UDP
 		Flags:       flags,
 		TTL:         ttl,
 		Protocol:    uint8(m.proto()),
-		SrcAddr:     gAddr(src),
+		SrcAddr:     gsrc,
 		DstAddr:     r.RemoteAddress(),
 	})
-	putUDPHeader(header.UDP(b[header.IPv4MinimumSize:]), gAddr(src), r.RemoteAddress(), m)
+	putUDPHeader(header.UDP(b[header.IPv4MinimumSize:]), gsrc, r.RemoteAddress(), m)
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
 		ReserveHeaderBytes: room,
 		Payload:            buffer.MakeWithView(v),
