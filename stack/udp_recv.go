@@ -16,6 +16,12 @@ type udpEndpoint struct {
 	r UDPReceiver
 	// lite is r of a UDP-Lite binding (udplite.go), nil for UDP.
 	lite UDPLiteReceiver
+	// scratch is the Datagram of an IPv4 delivery, cheaper than a trip
+	// through datagramPool. Deliveries to one endpoint rarely overlap
+	// (one per inbound NIC queue at a time); one that finds scratchMu
+	// taken uses the pool.
+	scratchMu sync.Mutex
+	scratch   Datagram
 }
 
 var _ gstack.TransportEndpoint = (*udpEndpoint)(nil)
@@ -62,7 +68,10 @@ func (e *udpEndpoint) deliver4(pkt *gstack.PacketBuffer, ip header.IPv4, udp hea
 	// The Datagram is valid only during DeliverUDP, so it is recycled; only
 	// the payload, which the receiver keeps, is allocated per packet (and
 	// the rare IP options).
-	d := datagramPool.Get().(*Datagram)
+	d := &e.scratch
+	if !e.scratchMu.TryLock() {
+		d = datagramPool.Get().(*Datagram)
+	}
 	*d = Datagram{
 		// Straight from the header bytes: through tcpip.Address each
 		// address is copied twice more.
@@ -82,7 +91,11 @@ func (e *udpEndpoint) deliver4(pkt *gstack.PacketBuffer, ip header.IPv4, udp hea
 	e.s.stats.UDPInDatagrams.Add(1)
 	e.r.DeliverUDP(d)
 	*d = Datagram{}
-	datagramPool.Put(d)
+	if d == &e.scratch {
+		e.scratchMu.Unlock()
+	} else {
+		datagramPool.Put(d)
+	}
 }
 
 var datagramPool = sync.Pool{New: func() any { return new(Datagram) }}
