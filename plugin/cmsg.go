@@ -135,7 +135,13 @@ func controlMessagesFrom(oob []byte) socket.ControlMessages {
 			ip.PacketInfo.UnmarshalUnsafe(d)
 		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_TCLASS && len(d) >= 4:
 			ip.HasTClass, ip.TClass = true, binary.NativeEndian.Uint32(d)
-		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_HOPLIMIT && len(d) >= 4:
+		case m.Header.Level == unix.SOL_IPV6 && (m.Header.Type == unix.IPV6_HOPLIMIT || m.Header.Type == unix.IPV6_2292HOPLIMIT) && len(d) >= 4:
+			// RFC 2292's IPV6_2292HOPLIMIT (setsockopt of the same
+			// name, which tracepath -6 uses) has no field of its own:
+			// the sentry packs HopLimit as IPV6_HOPLIMIT
+			// (control.PackHopLimit), the type tracepath also reads.
+			// Linux delivers both when both options are on, with one
+			// value; the sentry writes one.
 			ip.HasHopLimit, ip.HopLimit = true, binary.NativeEndian.Uint32(d)
 		case m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_PKTINFO && len(d) >= linux.SizeOfControlMessageIPv6PacketInfo:
 			ip.HasIPv6PacketInfo = true

@@ -65,3 +65,19 @@ func TestSentryTruncates(t *testing.T) {
 		}
 	}
 }
+
+// TestControlMessages2292HopLimit checks that RFC 2292's IPV6_2292HOPLIMIT,
+// which the sentry's struct has no field for, reaches the caller as the
+// hop limit (packed as IPV6_HOPLIMIT) instead of being dropped.
+func TestControlMessages2292HopLimit(t *testing.T) {
+	for _, typ := range []int{unix.IPV6_HOPLIMIT, unix.IPV6_2292HOPLIMIT} {
+		cm := controlMessagesFrom(appendCmsg(nil, unix.SOL_IPV6, typ, []byte{63, 0, 0, 0}))
+		if !cm.IP.HasHopLimit || cm.IP.HopLimit != 63 {
+			t.Errorf("type %d: HasHopLimit %v, HopLimit %d; want true, 63", typ, cm.IP.HasHopLimit, cm.IP.HopLimit)
+		}
+	}
+	// Too short: not a hop limit.
+	if cm := controlMessagesFrom(appendCmsg(nil, unix.SOL_IPV6, unix.IPV6_2292HOPLIMIT, []byte{63})); cm.IP.HasHopLimit {
+		t.Errorf("a 1-byte IPV6_2292HOPLIMIT became a hop limit")
+	}
+}
