@@ -157,11 +157,25 @@ func (g *dgramSock) queueICMPError(q quotedDatagram, e *stack.ICMPError, quote, 
 func (st *gErrState) record(se sockErr, queue bool, rcvbuf int, errno unix.Errno) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if queue && errQueueAdmits(st.rmem, rcvbuf, se.truesize) {
+	if queue {
+		st.queueLocked(se, rcvbuf)
+	}
+	st.soErr = errno
+}
+
+// queueLocal adds a local error (ip_local_error), which leaves sk_err as
+// it is, if the receive buffer admits it.
+func (st *gErrState) queueLocal(se sockErr, rcvbuf int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.queueLocked(se, rcvbuf)
+}
+
+func (st *gErrState) queueLocked(se sockErr, rcvbuf int) {
+	if errQueueAdmits(st.rmem, rcvbuf, se.truesize) {
 		st.rmem += se.truesize
 		st.q.push(se)
 	}
-	st.soErr = errno
 }
 
 // take is sock_error: the pending error, read and cleared.
@@ -330,12 +344,7 @@ func (g *dgramSock) checkLocalMsgSize(p []byte, to *tcpip.FullAddress) error {
 			truesize: localErrTruesize,
 			stamp:    time.Now().UnixNano(),
 		}
-		st.mu.Lock()
-		if errQueueAdmits(st.rmem, o.rcvbuf, se.truesize) {
-			st.rmem += se.truesize
-			st.q.push(se)
-		}
-		st.mu.Unlock()
+		st.queueLocal(se, o.rcvbuf)
 		g.q.Notify(waiter.EventErr)
 	}
 	return unix.EMSGSIZE

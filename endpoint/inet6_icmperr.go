@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"io"
 	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/waiter"
 
+	"netsandbox/options"
 	"netsandbox/stack"
 )
 
@@ -138,4 +140,49 @@ func (k *sock6) closeErrs6() {
 		k.errs.remove()
 		k.errs.purge()
 	}
+}
+
+// checkSize6 is __ip6_append_data's size check for a raw or ping socket,
+// which gVisor does not make against a learnt path MTU: under
+// IPV6_PMTUDISC_DO the packet (payload p and the IPv6 header) must fit
+// the path MTU, under PROBE and above the device's; a refused send
+// leaves ipv6_local_error's entry with IPV6_RECVERR (msg_name the
+// destination, ee_info the MTU). Under DONT and WANT a ping socket's is
+// fragmented; a raw socket's past the device MTU is EMSGSIZE without an
+// entry (gVisor's raw endpoint does not fragment; Linux does).
+func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int) error {
+	k.optMu.Lock()
+	mode := k.v6.pmtudisc
+	k.optMu.Unlock()
+	if mode < unix.IPV6_PMTUDISC_DO || !dst.IsValid() {
+		return nil
+	}
+	mtuOf := k.s.PathMTU
+	if mode >= unix.IPV6_PMTUDISC_PROBE {
+		mtuOf = k.s.DeviceMTU6
+	}
+	if oif == 0 {
+		oif = k.optsSnapshot().bindIf
+	}
+	mtu, err := mtuOf(netip.Addr{}, dst, oif)
+	if err != nil || header.IPv6MinimumSize+len(p) <= mtu {
+		return nil // a routing failure is the write's to report
+	}
+	if k.recvErr6() {
+		// fl6_dport: an ICMPv6 message's type and code share its bytes
+		// (rawv6_probe_proto_opt, ping_v6_sendmsg).
+		var port uint16
+		if k.proto == unix.IPPROTO_ICMPV6 && len(p) >= 2 {
+			port = uint16(p[0])<<8 | uint16(p[1])
+		}
+		se := sockErr{
+			ee:       options.SockExtendedErr{Errno: uint32(unix.EMSGSIZE), Origin: unix.SO_EE_ORIGIN_LOCAL, Info: uint32(mtu)},
+			name:     netip.AddrPortFrom(dst, port),
+			truesize: localErrTruesize,
+			stamp:    time.Now().UnixNano(),
+		}
+		k.errs.queueLocal(se, k.optsSnapshot().rcvbuf)
+		k.q.Notify(waiter.EventErr)
+	}
+	return unix.EMSGSIZE
 }

@@ -244,6 +244,9 @@ func (p *ping6Sock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 		}
 		wo.To = &fa
 	}
+	if err := p.checkSize6(b, dst, oif); err != nil {
+		return 0, err
+	}
 	var n int
 	err = p.blockOn(flags, unix.EPOLLOUT, p.optsSnapshot().sndTimeo, func() error {
 		var err error

@@ -281,14 +281,17 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			return 0, unix.EFAULT
 		}
 	}
+	dst, oif := r.sendDst6(wo.To)
 	if wo.To != nil {
-		dst := netip.AddrFrom16(wo.To.Addr.As16())
 		if dst.Is4In6() {
 			return 0, unix.ENETUNREACH // no IPv6 route to it
 		}
 		if err := r.checkMulticastDst(dst, wo.To.NIC); err != nil {
 			return 0, err
 		}
+	}
+	if err := r.checkSize6(p, dst, oif); err != nil {
+		return 0, err
 	}
 	var n int
 	err = r.blockOn(flags, unix.EPOLLOUT, r.optsSnapshot().sndTimeo, func() error {
@@ -417,4 +420,15 @@ func gvisorICMPv6Filter(f [icmp6FilterLen]byte) *tcpip.ICMPv6Filter {
 		g.DenyType[i] = binary.NativeEndian.Uint32(f[4*i:])
 	}
 	return &g
+}
+
+// sendDst6 is where a send goes: msg_name's address and interface, else
+// the connected peer's.
+func (r *raw6Sock) sendDst6(to *tcpip.FullAddress) (netip.Addr, int) {
+	if to != nil {
+		return netip.AddrFrom16(to.Addr.As16()), int(to.NIC)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.remote.Addr(), 0
 }

@@ -370,5 +370,29 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 			_, _, _, _, err = m.RecvMsg(make([]byte, 8), nil, unix.MSG_ERRQUEUE)
 			e.Rec("errqueue v4-mapped", err)
 		}},
+		{Name: "ipv6/ping-raw-local-emsgsize", Run: func(e *harness.Env) {
+			lo := netip.IPv6Loopback()
+			big := echo6(0, 1, string(make([]byte, 65492))) // 65500 bytes: past lo's 65536 with the IPv6 header
+			// A raw socket's under WANT is left out: gVisor's raw
+			// endpoint does not fragment.
+			for _, k := range []struct {
+				name  string
+				open  func() harness.Sock
+				modes []int32
+			}{
+				{"ping", func() harness.Sock { return ping6Socket(e) }, []int32{unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE, unix.IPV6_PMTUDISC_WANT}},
+				{"raw", func() harness.Sock { return e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6) }, []int32{unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE}},
+			} {
+				s := k.open()
+				e.SetInt(k.name+" IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+				for _, mode := range k.modes {
+					e.SetInt(fmt.Sprintf("%s IPV6_MTU_DISCOVER %d", k.name, mode), s, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, mode)
+					n, err := s.SendMsg(big, nil, sa6(lo, 0), 0)
+					e.Rec(k.name+" send 65500", n, err)
+					recvErr6(e, k.name+" errqueue", s, 0)
+				}
+				e.Check("close", s.Close())
+			}
+		}},
 	}
 }
