@@ -112,7 +112,8 @@ type v6Opts struct {
 	// The RFC 2292 flags (IPV6_2292PKTINFO, IPV6_2292HOPLIMIT), which
 	// tracepath still asks for.
 	rx2292Pktinfo, rx2292HopLimit bool
-	pmtudisc                      int // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
+	dontFrag                      bool // IPV6_DONTFRAG
+	pmtudisc                      int  // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
 }
 
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.

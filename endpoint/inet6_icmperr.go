@@ -144,17 +144,21 @@ func (k *sock6) closeErrs6() {
 
 // checkSize6 is __ip6_append_data's size check for a raw or ping socket,
 // which gVisor does not make against a learnt path MTU: under
-// IPV6_PMTUDISC_DO the packet (payload p and the IPv6 header) must fit
+// IPV6_PMTUDISC_DO, or with IPV6_DONTFRAG (the option, or the control
+// message in c, which overrides it), the packet (payload p and the IPv6 header) must fit
 // the path MTU, under PROBE and above the device's; a refused send
 // leaves ipv6_local_error's entry with IPV6_RECVERR (msg_name the
 // destination, ee_info the MTU). Under DONT and WANT a ping socket's is
 // fragmented; a raw socket's past the device MTU is EMSGSIZE without an
 // entry (gVisor's raw endpoint does not fragment; Linux does).
-func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int) error {
+func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int, c options.IPv6SendControl) error {
 	k.optMu.Lock()
-	mode := k.v6.pmtudisc
+	mode, dontFrag := k.v6.pmtudisc, k.v6.dontFrag
 	k.optMu.Unlock()
-	if mode < unix.IPV6_PMTUDISC_DO || !dst.IsValid() {
+	if c.HasDontFrag {
+		dontFrag = c.DontFrag
+	}
+	if mode < unix.IPV6_PMTUDISC_DO && !dontFrag || !dst.IsValid() {
 		return nil
 	}
 	mtuOf := k.s.PathMTU

@@ -66,11 +66,21 @@ func (k *sock6) SetSockOpt(level, name int, val []byte) error {
 }
 
 // intVal is the int of do_ipv6_setsockopt: shorter than an int is EINVAL.
+// (IPV6_DONTFRAG reads as 0 then: dontFragVal.)
 func intVal(val []byte) (int, error) {
 	if len(val) < 4 {
 		return 0, unix.EINVAL
 	}
 	return int(int32(binary.NativeEndian.Uint32(val))), nil
+}
+
+// optInt is intVal for name, except that IPV6_DONTFRAG takes any length:
+// do_ipv6_setsockopt checks none for it and reads a short value as 0.
+func optInt(name int, val []byte) (int, error) {
+	if name == unix.IPV6_DONTFRAG && len(val) < 4 {
+		return 0, nil
+	}
+	return intVal(val)
 }
 
 func (k *sock6) setIPv6(name int, val []byte) error {
@@ -84,10 +94,14 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
 		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
 		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER:
+	case unix.IPV6_DONTFRAG:
+		if k.typ == unix.SOCK_STREAM {
+			return unix.ENOPROTOOPT // TCP: not served
+		}
 	default:
 		return unix.ENOPROTOOPT
 	}
-	v, err := intVal(val)
+	v, err := optInt(name, val)
 	if err != nil {
 		return err
 	}
@@ -170,6 +184,8 @@ func (o *v6Opts) get(name int) (v int, ok bool) {
 		v = boolInt(o.rx2292Pktinfo)
 	case unix.IPV6_2292HOPLIMIT:
 		v = boolInt(o.rx2292HopLimit)
+	case unix.IPV6_DONTFRAG:
+		v = boolInt(o.dontFrag)
 	default:
 		return 0, false
 	}
@@ -225,6 +241,8 @@ func (o *v6Opts) set(name, v int, keepECN bool) error {
 		o.rx2292Pktinfo = on
 	case unix.IPV6_2292HOPLIMIT:
 		o.rx2292HopLimit = on
+	case unix.IPV6_DONTFRAG:
+		o.dontFrag = on
 	case unix.IPV6_MTU_DISCOVER:
 		if v < unix.IPV6_PMTUDISC_DONT || v > unix.IPV6_PMTUDISC_OMIT {
 			return unix.EINVAL

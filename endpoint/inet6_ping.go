@@ -244,7 +244,7 @@ func (p *ping6Sock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 		}
 		wo.To = &fa
 	}
-	if err := p.checkSize6(b, dst, oif); err != nil {
+	if err := p.checkSize6(b, dst, oif, c); err != nil {
 		return 0, err
 	}
 	var n int

@@ -290,7 +290,7 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			return 0, err
 		}
 	}
-	if err := r.checkSize6(p, dst, oif); err != nil {
+	if err := r.checkSize6(p, dst, oif, c); err != nil {
 		return 0, err
 	}
 	var n int

@@ -200,6 +200,10 @@ func (k *udp6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scope ui
 	}
 	m.NoMulticastLoop = !v.mcastLoop
 	m.PMTU = stack.PMTUMode(v.pmtudisc)
+	m.DontFrag = v.dontFrag
+	if c.HasDontFrag {
+		m.DontFrag = c.DontFrag
+	}
 	m.IfIndex = k.outIf(dst, scope)
 	if !c.HasPktinfo {
 		return nil

@@ -77,11 +77,11 @@ func (k *udp6) setIPv6(name int, val []byte) error {
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
-		unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT:
+		unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_DONTFRAG:
 	default:
 		return unix.ENOPROTOOPT
 	}
-	v, err := intVal(val)
+	v, err := optInt(name, val)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,10 @@ type IPv6SendControl struct {
 	HopLimit       int // -1: the socket's or route's default
 	HasTClass      bool
 	TClass         int // -1: the socket's
+	// HasDontFrag: an IPV6_DONTFRAG message overrides the socket's
+	// option with DontFrag (its value other than 0).
+	HasDontFrag bool
+	DontFrag    bool
 }
 
 // ParseIPv6SendControl walks a sendmsg control buffer like
@@ -37,12 +41,13 @@ type IPv6SendControl struct {
 // IPV6_PKTINFO (and RFC 2292's) needs cmsg_len at least
 // CMSG_LEN(sizeof(in6_pktinfo)); IPV6_HOPLIMIT (and RFC 2292's) and
 // IPV6_TCLASS need cmsg_len exactly CMSG_LEN(4) and a value in
-// -1..255; other levels are skipped. The address and interface of
-// IPV6_PKTINFO are judged by the caller, which knows the stack.
+// -1..255, IPV6_DONTFRAG exactly CMSG_LEN(4); other levels are
+// skipped. The address and interface of IPV6_PKTINFO are judged by the
+// caller, which knows the stack.
 //
 // Deviation: the SOL_IPV6 types netsandbox does not act on
-// (IPV6_FLOWINFO, IPV6_DONTFRAG, the extension-header messages) are
-// EINVAL, as Linux answers an unknown type, instead of being honoured.
+// (IPV6_FLOWINFO, the extension-header messages) are EINVAL, as Linux
+// answers an unknown type, instead of being honoured.
 func ParseIPv6SendControl(b []byte, pol SendCmsgPolicy) (IPv6SendControl, error) {
 	var c IPv6SendControl
 	p := NewCmsgParser(b)
@@ -89,6 +94,11 @@ func (c *IPv6SendControl) ipv6Cmsg(m Cmsg) error {
 		} else {
 			c.HasHopLimit, c.HopLimit = true, int(v)
 		}
+	case unix.IPV6_DONTFRAG:
+		if len(m.Data) != 4 {
+			return unix.EINVAL
+		}
+		c.HasDontFrag, c.DontFrag = true, nativeEndian.Uint32(m.Data) != 0
 	default:
 		return unix.EINVAL
 	}

@@ -75,6 +75,9 @@ type UDPSend struct {
 	// connected network (SO_DONTROUTE, MSG_DONTROUTE): a route through a
 	// gateway is ENETUNREACH.
 	DontRoute bool
+	// DontFrag refuses an IPv6 datagram larger than the MTU it is held to
+	// instead of fragmenting it (IPV6_DONTFRAG), whatever PMTU says.
+	DontFrag bool
 	// NoMulticastLoop stops a multicast datagram from being looped back to
 	// local sockets (IP_MULTICAST_LOOP 0); the zero value loops, as Linux.
 	NoMulticastLoop bool

@@ -143,10 +143,11 @@ func (s *Stack) sendUDP6(m *UDPSend) error {
 		return unix.ENETUNREACH
 	}
 	size := header.UDPMinimumSize + len(m.Payload)
-	if m.PMTU == PMTUDo || m.PMTU == PMTUProbe {
-		// PROBE is held to the device MTU, DO to the path's.
+	if m.PMTU == PMTUDo || m.PMTU == PMTUProbe || m.DontFrag {
+		// PROBE and above are held to the device MTU, the others to the
+		// path's.
 		mtu := int(r.MTU())
-		if c, ok := s.cachedPMTU(m.Dst.Addr()); ok && m.PMTU == PMTUDo && c.mtu-header.IPv6MinimumSize < mtu {
+		if c, ok := s.cachedPMTU(m.Dst.Addr()); ok && m.PMTU < PMTUProbe && c.mtu-header.IPv6MinimumSize < mtu {
 			mtu = c.mtu - header.IPv6MinimumSize
 		}
 		if size > mtu {

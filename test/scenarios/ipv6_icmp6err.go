@@ -394,5 +394,53 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 				e.Check("close", s.Close())
 			}
 		}},
+		{Name: "ipv6/dontfrag", Run: func(e *harness.Env) {
+			lo := netip.IPv6Loopback()
+			to := sa6(lo, e.BasePort)
+			big := make([]byte, 65500) // past lo's 65536 with its headers
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(to))
+			drain := func(op string) {
+				harness.WaitReadable(rx, 2*time.Second)
+				n, _, _, _, err := rx.RecvMsg(make([]byte, 70000), nil, unix.MSG_DONTWAIT)
+				e.Rec(op, n, err)
+			}
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.GetInt("IPV6_DONTFRAG default", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG)
+			e.Rec("IPV6_DONTFRAG short", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, []byte{1}))
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			n, err := s.SendMsg(big, nil, to, 0)
+			e.Rec("send fragmented", n, err)
+			drain("recv fragmented")
+			e.SetInt("IPV6_DONTFRAG 1", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
+			e.GetInt("IPV6_DONTFRAG", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG)
+			n, err = s.SendMsg(big, nil, to, 0)
+			e.Rec("send under IPV6_DONTFRAG", n, err)
+			recvErr6(e, "errqueue", s, 0)
+			n, err = s.SendMsg(big, cmsgInt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, 0), to, 0)
+			e.Rec("send with IPV6_DONTFRAG 0 message", n, err)
+			recvErr6(e, "errqueue", s, 0)
+			e.SetInt("IPV6_DONTFRAG 0", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 0)
+			n, err = s.SendMsg(big, cmsgInt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1), to, 0)
+			e.Rec("send with IPV6_DONTFRAG 1 message", n, err)
+			recvErr6(e, "errqueue", s, 0)
+			n, err = s.SendMsg([]byte("x"), cmsgData(unix.SOL_IPV6, unix.IPV6_DONTFRAG, []byte{1, 0}), to, 0)
+			e.Rec("send with a short IPV6_DONTFRAG message", n, err)
+			n, err = s.SendMsg([]byte("small"), cmsgInt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1), to, 0)
+			e.Rec("send small with IPV6_DONTFRAG", n, err)
+			drain("recv small")
+			// Ping and raw sockets, by message and by option.
+			p := ping6Socket(e)
+			ping := echo6(0, 1, string(big[:65492]))
+			n, err = p.SendMsg(ping, cmsgInt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1), sa6(lo, 0), 0)
+			e.Rec("ping with IPV6_DONTFRAG message", n, err)
+			n, err = p.SendMsg(ping, nil, sa6(lo, 0), 0)
+			e.Rec("ping without", n, err)
+			r := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			e.SetInt("raw IPV6_DONTFRAG 1", r, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
+			e.GetInt("raw IPV6_DONTFRAG", r, unix.SOL_IPV6, unix.IPV6_DONTFRAG)
+			n, err = r.SendMsg(ping, nil, sa6(lo, 0), 0)
+			e.Rec("raw under IPV6_DONTFRAG", n, err)
+		}},
 	}
 }
