@@ -25,6 +25,8 @@ const (
 	sentryPack6 = "sentry: recvmsg control messages are packed by control.PackControlMessages (socket/control/control.go:336) " +
 		"in its order (IPV6_TCLASS, IPV6_HOPLIMIT, then IPV6_PKTINFO); Linux's is IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS " +
 		"(ip6_datagram_recv_specific_ctl)"
+	sentry2292 = "sentry: control.PackControlMessages (socket/control/control.go:336) has no field for RFC 2292's IPV6_2292PKTINFO " +
+		"and writes any hop limit as IPV6_HOPLIMIT (type 52, :269), in its own order; the plugin hands it an IPV6_2292HOPLIMIT as the hop limit"
 	sentryParse6 = "sentry: control.Parse (socket/control/control.go) takes an IPV6_TCLASS message of any length of at least 4 bytes (:558) " +
 		"where Linux wants exactly CMSG_LEN(4), refuses an IPV6_HOPLIMIT of -1 (:583, > MaxUint8) that Linux takes as the default, " +
 		"and judges SOL_IP messages (IP_TTL 1000 is EINVAL, :520) that Linux skips on an AF_INET6 socket"
@@ -55,6 +57,7 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-error-queue-ctrunc":   sentryCtrunc,
 	"ipv6/raw-icmp6-recv-cmsgs":     sentryPack6,
 	"ipv6/udp-icmp6-errqueue-cmsgs": sentryPack6,
+	"ipv6/udp-rfc2292-cmsgs":        sentry2292,
 	"udplite6/recv-cmsg-order":      sentryPack6,
 	"ipv6/raw-send-msg-oob":         sentrySendFlags,
 	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)
@@ -64,6 +67,9 @@ var SentryExpected = map[string]string{
 	"ipv6/ping-send-errors":        sentryProcsys,
 	"ipv6/ping-bind":               sentryProcsys,
 	"ipv6/ping-connect":            sentryProcsys,
+	"ipv6/ping-icmp6-errors":       sentryProcsys,
+	"ipv6/ping-raw-local-emsgsize": sentryProcsys,
+	"ipv6/dontfrag":                sentryProcsys,
 	// GSO on the plugin's link
 	"tcpopt/cork": gvisorGSOCork,
 	// SO_RXQ_OVFL is not packed
