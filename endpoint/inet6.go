@@ -31,7 +31,7 @@ import (
 // and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
 // for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS
 // (and on UDP IP_FREEBIND, IP_TRANSPARENT), setting IPV6_MTU,
-// IPV6_RECVPATHMTU/IPV6_PATHMTU, the MCAST_* source-filter options,
+// IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_* source-filter options,
 // IPV6_FREEBIND/IPV6_TRANSPARENT on TCP, IPV6_FLOWINFO and the
 // extension-header options.
 
@@ -113,6 +113,7 @@ type v6Opts struct {
 	// tracepath still asks for.
 	rx2292Pktinfo, rx2292HopLimit bool
 	dontFrag                      bool // IPV6_DONTFRAG
+	rxPathMTU                     bool // IPV6_RECVPATHMTU
 	pmtudisc                      int  // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
 }
 

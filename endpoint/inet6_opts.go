@@ -186,6 +186,8 @@ func (o *v6Opts) get(name int) (v int, ok bool) {
 		v = boolInt(o.rx2292HopLimit)
 	case unix.IPV6_DONTFRAG:
 		v = boolInt(o.dontFrag)
+	case unix.IPV6_RECVPATHMTU:
+		v = boolInt(o.rxPathMTU)
 	default:
 		return 0, false
 	}
@@ -243,6 +245,8 @@ func (o *v6Opts) set(name, v int, keepECN bool) error {
 		o.rx2292HopLimit = on
 	case unix.IPV6_DONTFRAG:
 		o.dontFrag = on
+	case unix.IPV6_RECVPATHMTU:
+		o.rxPathMTU = on
 	case unix.IPV6_MTU_DISCOVER:
 		if v < unix.IPV6_PMTUDISC_DONT || v > unix.IPV6_PMTUDISC_OMIT {
 			return unix.EINVAL

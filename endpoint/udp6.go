@@ -21,7 +21,7 @@ import (
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
 // Missing (ENOPROTOOPT): the MCAST_* source filters, setting IPV6_MTU,
-// IPV6_RECVPATHMTU, and the SOL_IP options other than IP_TTL, IP_TOS,
+// and the SOL_IP options other than IP_TTL, IP_TOS,
 // IP_FREEBIND and IP_TRANSPARENT; sending from a non-local address bound
 // under IPV6_FREEBIND or IPV6_TRANSPARENT is EADDRNOTAVAIL.
 type udp6 struct {
@@ -42,6 +42,9 @@ type udp6 struct {
 	peerScope uint32
 	// memb are the IPV6_JOIN_GROUP memberships (guarded by bindMu).
 	memb []v6Membership
+	// rxpmtu is the path MTU a send under IPV6_DONTFRAG met, kept for
+	// the next recvmsg under IPV6_RECVPATHMTU (np->rxpmtu; v6mu).
+	rxpmtu *pathMTUNote
 }
 
 // newUDP6 makes the socket, UDP-Lite when lite; newInet6 has checked

@@ -58,6 +58,7 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if len(p) > stack.MaxUDPPayload && dst.Addr().Is4() || len(p) > stack.MaxUDP6Payload {
 		k.noteSendError6(unix.EMSGSIZE, &m)
+		k.notePathMTU(unix.EMSGSIZE, &m)
 		return 0, unix.EMSGSIZE
 	}
 	if k.lite {
@@ -72,6 +73,7 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 			return len(p), nil
 		}
 		k.noteSendError6(err, &m)
+		k.notePathMTU(err, &m)
 		return 0, err
 	}
 	return len(p), nil
@@ -236,6 +238,9 @@ func (k *udp6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error) 
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return k.recvErrQueue6(p, oob)
+	}
+	if note := k.takePathMTUNote(); note != nil {
+		return k.recvPathMTU(note, oob) // udp6_pathmtu.go
 	}
 	deadline := deadlineAfter(k.optsSnapshot().rcvTimeo)
 	for {

@@ -77,7 +77,7 @@ func (k *udp6) setIPv6(name int, val []byte) error {
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
-		unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_DONTFRAG:
+		unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_DONTFRAG, unix.IPV6_RECVPATHMTU:
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -172,6 +172,8 @@ func (k *udp6) getIPv6(name int, buf []byte) (int, error) {
 				return 0, err
 			}
 			v = mtu
+		case unix.IPV6_PATHMTU:
+			return k.getPathMTUInfo(buf) // udp6_pathmtu.go
 		default:
 			return 0, unix.ENOPROTOOPT
 		}
