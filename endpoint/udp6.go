@@ -21,8 +21,8 @@ import (
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
 // Missing (ENOPROTOOPT): the MCAST_* source filters, setting IPV6_MTU,
-// and the SOL_IP options other than IP_TTL, IP_TOS,
-// IP_FREEBIND and IP_TRANSPARENT; sending from a non-local address bound
+// and the SOL_IP options other than IP_TTL, IP_TOS, IP_FREEBIND,
+// IP_TRANSPARENT and IP_RECVERR; sending from a non-local address bound
 // under IPV6_FREEBIND or IPV6_TRANSPARENT is EADDRNOTAVAIL.
 type udp6 struct {
 	udpSock

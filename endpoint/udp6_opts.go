@@ -50,10 +50,12 @@ func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 
 // servedSolIP6 are the SOL_IP options an AF_INET6 UDP socket serves
 // through IPv4's code, as ipv6_setsockopt hands SOL_IP over: the values
-// its v4-mapped traffic uses, and the bits IPv6 shares with IPv4.
+// its v4-mapped traffic uses (IP_RECVERR: ICMP errors about it are
+// queued, udpSock's DeliverICMPError, and read the IPv6 way), and the
+// bits IPv6 shares with IPv4.
 func servedSolIP6(name int) bool {
 	switch name {
-	case unix.IP_TTL, unix.IP_TOS, unix.IP_FREEBIND, unix.IP_TRANSPARENT:
+	case unix.IP_TTL, unix.IP_TOS, unix.IP_FREEBIND, unix.IP_TRANSPARENT, unix.IP_RECVERR:
 		return true
 	}
 	return false

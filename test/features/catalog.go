@@ -159,7 +159,7 @@ var Catalog = []Feature{
 	{SocketOption, "IPV6_HDRINCL", ``, "missing: ENOPROTOOPT; IPPROTO_RAW AF_INET6 sockets EPROTONOSUPPORT"},
 	{SocketOption, "MCAST_* on AF_INET6 (source filters, MLDv2)", ``, "missing: ENOPROTOOPT"},
 	{SocketOption, "IP_TTL / IP_TOS on an AF_INET6 socket", `^IPV6/SOL_IP_TTL_TOS`, "applied to v4-mapped traffic, as Linux"},
-	{SocketOption, "other SOL_IP options on an AF_INET6 socket", ``, "missing: ENOPROTOOPT (Linux applies them to v4-mapped traffic); IP_FREEBIND and IP_TRANSPARENT are served on UDP"},
+	{SocketOption, "other SOL_IP options on an AF_INET6 socket", ``, "missing: ENOPROTOOPT (Linux applies them to v4-mapped traffic); on UDP IP_FREEBIND, IP_TRANSPARENT and IP_RECVERR are served (ICMP errors about v4-mapped traffic queued and read back v4-mapped: ipv6/udp-v4mapped-icmp-errors)"},
 	{ControlMsg, "IPV6_PKTINFO (recv)", `^IPV6/(UDP_LOOPBACK_CMSGS|UDP_DUAL_STACK|PING_LOOPBACK_ECHO|RAW_ICMP6_RECV_CMSGS)`, "UDP, raw and ping; an IPv4 datagram's is v4-mapped"},
 	{ControlMsg, "IPV6_PKTINFO (send)", `^IPV6/UDP_SEND_CMSG_ERRORS`, "ENODEV, EINVAL for a non-local source"},
 	{ControlMsg, "IPV6_ORIGDSTADDR (recv)", `^IPV6/UDP_ORIGINAL_DESTINATION`, "sockaddr_in6 of the destination; EINVAL on send"},

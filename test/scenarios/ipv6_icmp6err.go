@@ -486,5 +486,42 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 			n, err = s.GetSockOpt(unix.SOL_IPV6, unix.IPV6_PATHMTU, buf[:31])
 			e.Rec("IPV6_PATHMTU short", n, err)
 		}},
+		{Name: "ipv6/udp-v4mapped-icmp-errors", Run: func(e *harness.Env) {
+			// An ICMP error about an AF_INET6 socket's IPv4 datagram
+			// follows __udp4_lib_err and SOL_IP's IP_RECVERR (not
+			// IPV6_RECVERR), and ipv6_recv_error reads it back
+			// v4-mapped.
+			src, dst := errAddrs(e)
+			mapped := sa6(netip.AddrFrom16(dst.Addr().As16()), int(dst.Port()))
+			f := newForger(e)
+			open := func() harness.Sock {
+				s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+				e.Check("bind", s.Bind(sa6(netip.IPv6Unspecified(), int(src.Port()))))
+				e.Check("connect", s.Connect(mapped))
+				return s
+			}
+			s := open()
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			f.send(3, 3, 0, quote(src, dst, []byte("mapped")), false)
+			settle()
+			pollNow(e, "poll, IPV6_RECVERR only", s)
+			recvErrOOB(e, "errqueue, IPV6_RECVERR only", s, 64, 128)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			e.Check("close", s.Close())
+			s = open()
+			e.SetInt("IP_RECVERR", s, unix.SOL_IP, unix.IP_RECVERR, 1)
+			e.GetInt("IP_RECVERR", s, unix.SOL_IP, unix.IP_RECVERR)
+			e.SetInt("IPV6_RECVPKTINFO", s, unix.SOL_IPV6, unix.IPV6_RECVPKTINFO, 1)
+			f.send(11, 0, 0, quote(src, dst, []byte("mapped")), false)
+			settle()
+			pollNow(e, "poll, IP_RECVERR", s)
+			recvErrOOB(e, "errqueue, IP_RECVERR", s, 64, 256)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+			f.send(3, 3, 0, quote(src, dst, []byte("mapped")), false)
+			settle()
+			e.SetInt("IP_RECVERR 0", s, unix.SOL_IP, unix.IP_RECVERR, 0)
+			recvErrOOB(e, "errqueue after IP_RECVERR 0", s, 64, 256)
+			e.GetInt("SO_ERROR", s, unix.SOL_SOCKET, unix.SO_ERROR)
+		}},
 	}
 }
