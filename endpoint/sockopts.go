@@ -78,7 +78,7 @@ func (b *base) effectiveTTL() uint8 {
 	ttl := b.opts.ttl
 	b.optMu.Unlock()
 	if ttl < 0 {
-		return uint8(b.s.Sysctl().Int("net.ipv4.ip_default_ttl"))
+		return uint8(b.s.Sysctl().DefaultTTL())
 	}
 	return uint8(ttl)
 }

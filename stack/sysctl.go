@@ -22,6 +22,9 @@ type Sysctl struct {
 	// added as interfaces are; guarded by mu (sysctl_dev.go).
 	dev  map[string]*sysctlEntry
 	devs []*devKnobs
+	// defTTL is ip_default_ttl's entry, kept so every send reads it
+	// without a map lookup by name; it is the entry Set writes.
+	defTTL *sysctlEntry
 }
 
 type sysctlKind int
@@ -149,6 +152,7 @@ func newSysctl(overrides map[string]string) (*Sysctl, error) {
 		}
 	}
 	sort.Strings(t.names)
+	t.defTTL = t.entries["net.ipv4.ip_default_ttl"]
 	// Apply overrides in name order so the result does not depend on map
 	// iteration. Knobs that check each other (ip_local_port_range and
 	// ip_unprivileged_port_start) may need another knob set first, so
@@ -284,6 +288,9 @@ func (t *Sysctl) Int(name string) int {
 	}
 	return int(e.val.Load())
 }
+
+// DefaultTTL reads net.ipv4.ip_default_ttl, as Int does, for the send path.
+func (t *Sysctl) DefaultTTL() int { return int(t.defTTL.val.Load()) }
 
 // Pair reads a two-value knob (ip_local_port_range, ping_group_range). An
 // unknown name or an integer knob is a programming error and panics.

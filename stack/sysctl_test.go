@@ -39,6 +39,21 @@ func TestSysctlDefaults(t *testing.T) {
 	if n := s.Sysctl().Int("net.ipv4.ip_default_ttl"); n != 64 {
 		t.Errorf("Int(ttl) = %d", n)
 	}
+	if n := s.Sysctl().DefaultTTL(); n != 64 {
+		t.Errorf("DefaultTTL() = %d", n)
+	}
+	if err := s.Sysctl().Set("net.ipv4.ip_default_ttl", "9"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Sysctl().DefaultTTL(); n != 9 {
+		t.Errorf("DefaultTTL() after Set 9 = %d", n)
+	}
+	if err := s.Sysctl().Set("net.ipv4.ip_default_ttl", "0"); err == nil {
+		t.Error("Set ttl 0 accepted")
+	}
+	if n := s.Sysctl().DefaultTTL(); n != 9 {
+		t.Errorf("DefaultTTL() after refused Set = %d", n)
+	}
 	if lo, hi := s.Sysctl().Pair("net.ipv4.ip_local_port_range"); lo != 32768 || hi != 60999 {
 		t.Errorf("Pair(port range) = %d, %d", lo, hi)
 	}
