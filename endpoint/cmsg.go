@@ -49,6 +49,10 @@ func sendCmsgPolicy(s *stack.Stack) options.SendCmsgPolicy {
 
 // sendCmsgs reads a datagram sendmsg's control messages as ip_cmsg_send.
 func (b *base) sendCmsgs(oob []byte) (sendParams, error) {
+	if len(oob) == 0 {
+		// Most sends carry none; skip reading the capabilities.
+		return sendParams{tos: -1}, nil
+	}
 	return sendParamsOf(oob, sendCmsgPolicy(b.s))
 }
 
