@@ -27,12 +27,20 @@ type rawSock struct {
 func newRaw(s *stack.Stack, proto int) (Socket, error) {
 	r := &rawSock{}
 	r.ipHeader = true
+	if proto != unix.IPPROTO_RAW {
+		// Counted before gVisor registers the endpoint, so rawGate never
+		// skips a packet it could receive.
+		s.RawOpened(proto)
+	}
 	err := r.openDatagram(s, unix.SOCK_RAW, proto, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
 		// An IPPROTO_RAW socket is send-only with the header included; it
 		// is not associated with a protocol for receiving.
 		return s.Gvisor().NewRawEndpoint(tcpip.TransportProtocolNumber(proto), ipv4.ProtocolNumber, q, proto != unix.IPPROTO_RAW)
 	}, r)
 	if err != nil {
+		if proto != unix.IPPROTO_RAW {
+			s.RawClosed(proto) // no endpoint, or closed by openDatagram
+		}
 		return nil, err
 	}
 	return r, nil
@@ -181,5 +189,8 @@ func (g *rawSock) Close() error {
 	g.dropMemberships() // raw sockets' (ip_mc_drop_socket)
 	g.leaveRouterAlert()
 	g.endpoint().Close()
+	if g.proto != unix.IPPROTO_RAW {
+		g.s.RawClosed(g.proto) // gVisor's Close unregistered it
+	}
 	return nil
 }

@@ -27,6 +27,7 @@ type icmpTap struct{ s *Stack }
 // startICMPTap registers the tap, and with icmp6 the ICMPv6 one
 // (icmp6_tap.go; a gateway stack has its own); called once by New.
 func (s *Stack) startICMPTap(icmp6 bool) error {
+	s.RawOpened(int(header.ICMPv4ProtocolNumber)) // the tap stays registered
 	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.ICMPv4ProtocolNumber, &icmpTap{s: s}); e != nil {
 		return configErrno(e)
 	}

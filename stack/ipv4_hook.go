@@ -72,7 +72,7 @@ func (s *Stack) ipv4ProtocolFor(cfg Config, f gstack.NetworkProtocolFactory) gst
 }
 
 func (p *ipv4Hook) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDispatcher) gstack.NetworkEndpoint {
-	gate := &rawGate{TransportDispatcher: d, loopback: nic.IsLoopback()}
+	gate := &rawGate{TransportDispatcher: d, s: p.s, loopback: nic.IsLoopback()}
 	// gVisor's endpoint writes through ipidNIC, which gives each packet
 	// Linux's IP ID (ipid.go).
 	ep := p.ipv4Protocol.NewEndpoint(&ipidNIC{NetworkInterface: nic, s: p.s}, gate)
@@ -120,14 +120,37 @@ func (e *ipv4HookEP) HandlePacket(pkt *gstack.PacketBuffer) {
 // deliver here: unicast to an address this NIC does not have.
 type rawGate struct {
 	gstack.TransportDispatcher
+	s        *Stack
 	ep       atomic.Pointer[ipv4EndpointRef]
 	loopback bool
+}
+
+// RawOpened notes an IPv4 raw endpoint of protocol proto about to be made,
+// which gVisor may register for delivery; RawClosed undoes it once the
+// endpoint is closed (or was never made). The count may run ahead of
+// gVisor's registrations, never behind, so a zero is exact.
+func (s *Stack) RawOpened(proto int) {
+	if proto >= 0 && proto < len(s.raw4) {
+		s.raw4[proto].Add(1)
+	}
+}
+
+// RawClosed undoes RawOpened.
+func (s *Stack) RawClosed(proto int) {
+	if proto >= 0 && proto < len(s.raw4) {
+		s.raw4[proto].Add(-1)
+	}
 }
 
 // ipv4EndpointRef boxes the endpoint, which exists only after the gate.
 type ipv4EndpointRef struct{ ep ipv4Endpoint }
 
 func (g *rawGate) DeliverRawPacket(p tcpip.TransportProtocolNumber, pkt *gstack.PacketBuffer) {
+	if p < tcpip.TransportProtocolNumber(len(g.s.raw4)) && g.s.raw4[p].Load() == 0 {
+		// Nothing is registered for p, so gVisor would deliver to no
+		// one; skip the address lookup (most UDP and TCP traffic).
+		return
+	}
 	if !g.loopback {
 		if ref := g.ep.Load(); ref != nil {
 			h := header.IPv4(pkt.NetworkHeader().Slice())

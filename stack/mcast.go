@@ -136,6 +136,7 @@ type mcastState struct {
 func (s *Stack) initMcast() error {
 	s.mc.groups = make(map[mcKey]*ifGroup)
 	s.mc.ifs = make(map[int]*igmpIf)
+	s.RawOpened(int(header.IGMPProtocolNumber)) // the tap stays registered
 	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.IGMPProtocolNumber, igmpTap{s}); e != nil {
 		return configErrno(e)
 	}

@@ -33,8 +33,12 @@ type Stack struct {
 	sysctl *Sysctl
 	udp    *udpProtocol
 	stats  Stats
-	ipID   atomic.Uint32                // IP IDs of the datagrams whose header we build
-	bcast  atomic.Pointer[[]netip.Addr] // directed broadcasts of local subnets (iface.go)
+	// raw4 counts, per IPv4 protocol, what may be registered with gVisor
+	// for raw delivery (raw sockets, our taps), so rawGate skips packets
+	// no one can receive (ipv4_hook.go).
+	raw4  [256]atomic.Int32
+	ipID  atomic.Uint32                // IP IDs of the datagrams whose header we build
+	bcast atomic.Pointer[[]netip.Addr] // directed broadcasts of local subnets (iface.go)
 
 	// mu guards routes, which mirrors gVisor's route table in our order.
 	mu      sync.Mutex
@@ -220,7 +224,8 @@ func (s *Stack) Close() {
 }
 
 // Gvisor returns the underlying gVisor stack, for endpoint/ to wrap gVisor's
-// TCP, raw and ICMP endpoints.
+// TCP, raw and ICMP endpoints. An IPv4 raw endpoint made through it must be
+// bracketed by RawOpened and RawClosed, or it receives nothing.
 func (s *Stack) Gvisor() *gstack.Stack { return s.g }
 
 // Caps returns the owner's capabilities.

@@ -59,10 +59,12 @@ func TestUDPMulticastFanOut(t *testing.T) {
 func TestRawUDPSocket(t *testing.T) {
 	s := newStack(t, stack.Config{})
 	var wq waiter.Queue
+	s.RawOpened(int(header.UDPProtocolNumber))
 	ep, e := s.Gvisor().NewRawEndpoint(header.UDPProtocolNumber, header.IPv4ProtocolNumber, &wq, true)
 	if e != nil {
 		t.Fatalf("NewRawEndpoint(UDP): %v", e)
 	}
+	defer s.RawClosed(int(header.UDPProtocolNumber))
 	defer ep.Close()
 	must(t, s.SendUDP(&stack.UDPSend{Src: ap("127.0.0.1:1111"), Dst: ap("127.0.0.1:2222"), Payload: []byte("raw")}))
 	var buf bytes.Buffer
