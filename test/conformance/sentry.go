@@ -27,6 +27,9 @@ const (
 		"(ip6_datagram_recv_specific_ctl)"
 	sentry2292 = "sentry: control.PackControlMessages (socket/control/control.go:336) has no field for RFC 2292's IPV6_2292PKTINFO " +
 		"and writes any hop limit as IPV6_HOPLIMIT (type 52, :269), in its own order; the plugin hands it an IPV6_2292HOPLIMIT as the hop limit"
+	sentryDontFrag = "sentry: control.Parse refuses any SOL_IPV6 send message but IPV6_TCLASS, IPV6_HOPLIMIT and IPV6_PKTINFO " +
+		"with EINVAL (socket/control/control.go:606), IPV6_DONTFRAG included, before the socket sees it; and PackControlMessages " +
+		"(:336) has no IPV6_PATHMTU to hand a recvmsg"
 	sentryParse6 = "sentry: control.Parse (socket/control/control.go) takes an IPV6_TCLASS message of any length of at least 4 bytes (:558) " +
 		"where Linux wants exactly CMSG_LEN(4), refuses an IPV6_HOPLIMIT of -1 (:583, > MaxUint8) that Linux takes as the default, " +
 		"and judges SOL_IP messages (IP_TTL 1000 is EINVAL, :520) that Linux skips on an AF_INET6 socket"
@@ -58,6 +61,7 @@ var SentryExpected = map[string]string{
 	"ipv6/raw-icmp6-recv-cmsgs":     sentryPack6,
 	"ipv6/udp-icmp6-errqueue-cmsgs": sentryPack6,
 	"ipv6/udp-rfc2292-cmsgs":        sentry2292,
+	"ipv6/recvpathmtu":              sentryDontFrag,
 	"udplite6/recv-cmsg-order":      sentryPack6,
 	"ipv6/raw-send-msg-oob":         sentrySendFlags,
 	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)
