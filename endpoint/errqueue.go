@@ -64,13 +64,17 @@ func (u *udpSock) queueErrLocked(e sockErr, rcvbuf int) bool {
 	return true
 }
 
-// icmpSockErr builds the entry ip_icmp_error queues for e.
+// icmpSockErr builds the entry ip_icmp_error (or, for an ICMPv6 error,
+// ipv6_icmp_error) queues for e.
 func icmpSockErr(e *stack.ICMPError, errno unix.Errno) sockErr {
-	const ipUDPHeaders = 20 + 8
+	origin, ipUDPHeaders := uint8(unix.SO_EE_ORIGIN_ICMP), header.IPv4MinimumSize+header.UDPMinimumSize
+	if e.Offender.Is6() && !e.Offender.Is4In6() {
+		origin, ipUDPHeaders = unix.SO_EE_ORIGIN_ICMP6, header.IPv6MinimumSize+header.UDPMinimumSize
+	}
 	return sockErr{
 		ee: options.SockExtendedErr{
 			Errno:  uint32(errno),
-			Origin: unix.SO_EE_ORIGIN_ICMP,
+			Origin: origin,
 			Type:   e.Type,
 			Code:   e.Code,
 			Info:   e.Info,
@@ -176,32 +180,35 @@ func (u *udpSock) recvErrQueue(p, oob []byte) (int, int, int, []byte, error) {
 	return n, oobn, rflags | cflags, sockaddr(e.name), nil
 }
 
-// popErr is sock_dequeue_err_skb: the oldest error, with sk_err moved to
-// the next ICMP error behind it, or cleared when an ICMP error leaves
-// none behind.
+// popErr dequeues the oldest error (errQueue.dequeue) and keeps poll's
+// EPOLLERR up while more wait.
 func (u *udpSock) popErr() (sockErr, bool) {
 	u.mu.Lock()
-	if u.errq.len() == 0 {
-		u.mu.Unlock()
-		return sockErr{}, false
-	}
-	e := u.errq.pop()
-	u.rmem -= e.truesize
-	icmpNext := false
-	if u.errq.len() > 0 {
-		next := &u.errq.items[0]
-		if isICMPOrigin(next.ee.Origin) {
-			icmpNext = true
-			u.soErr = unix.Errno(next.ee.Errno)
-		}
-	}
-	if isICMPOrigin(e.ee.Origin) && !icmpNext {
-		u.soErr = 0
-	}
+	e, ok := u.errq.dequeue(&u.soErr, &u.rmem)
 	more := u.errq.len() > 0
 	u.mu.Unlock()
 	if more {
 		u.q.Notify(waiter.EventErr)
+	}
+	return e, ok
+}
+
+// dequeue is sock_dequeue_err_skb over q, under its owner's lock: the
+// oldest error, uncharged from rmem, with soErr (sk_err) moved to the
+// next ICMP error behind it, or cleared when an ICMP error leaves none
+// behind.
+func (q *errQueue) dequeue(soErr *unix.Errno, rmem *int) (sockErr, bool) {
+	if q.len() == 0 {
+		return sockErr{}, false
+	}
+	e := q.pop()
+	*rmem -= e.truesize
+	icmpNext := q.len() > 0 && isICMPOrigin(q.items[0].ee.Origin)
+	if icmpNext {
+		*soErr = unix.Errno(q.items[0].ee.Errno)
+	}
+	if isICMPOrigin(e.ee.Origin) && !icmpNext {
+		*soErr = 0
 	}
 	return e, true
 }

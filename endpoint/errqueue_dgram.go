@@ -194,26 +194,11 @@ func (st *gErrState) pending() bool {
 	return st.soErr != 0 || st.q.len() > 0
 }
 
-// pop is sock_dequeue_err_skb: the oldest error, with sk_err moved to
-// the next ICMP error behind it, or cleared when an ICMP error leaves
-// none behind.
+// pop dequeues the oldest error (errQueue.dequeue).
 func (st *gErrState) pop() (sockErr, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.q.len() == 0 {
-		return sockErr{}, false
-	}
-	e := st.q.pop()
-	st.rmem -= e.truesize
-	icmpNext := false
-	if st.q.len() > 0 && isICMPOrigin(st.q.items[0].ee.Origin) {
-		icmpNext = true
-		st.soErr = unix.Errno(st.q.items[0].ee.Errno)
-	}
-	if isICMPOrigin(e.ee.Origin) && !icmpNext {
-		st.soErr = 0
-	}
-	return e, true
+	return st.q.dequeue(&st.soErr, &st.rmem)
 }
 
 // purge is skb_errqueue_purge.

@@ -43,7 +43,7 @@ func (k *sock6) icmp6Matchable() (local, remote netip.Addr, connected bool) {
 // error (payload from the quoted upper-layer header, msg_name the quoted
 // destination with port 0).
 func (k *sock6) recordICMP6(e *stack.ICMPError, quote, payload []byte, errno unix.Errno, queue bool) {
-	se := icmp6SockErr(e, errno)
+	se := icmpSockErr(e, errno)
 	se.name = netip.AddrPortFrom(e.Dst.Addr(), 0)
 	se.payload = append([]byte(nil), payload...)
 	se.truesize = udpTruesize(header.IPv6MinimumSize + header.ICMPv6ErrorHeaderSize + len(quote))

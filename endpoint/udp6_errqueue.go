@@ -2,7 +2,6 @@ package endpoint
 
 import (
 	"net/netip"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -80,38 +79,11 @@ func (k *udp6) DeliverICMPError(e *stack.ICMPError) {
 	rcvbuf := k.optsSnapshot().rcvbuf
 	k.mu.Lock()
 	if recvErr {
-		k.queueErrLocked(icmp6SockErr(e, errno), rcvbuf)
+		k.queueErrLocked(icmpSockErr(e, errno), rcvbuf)
 	}
 	k.soErr = errno
 	k.mu.Unlock()
 	k.q.Notify(waiter.EventErr)
-}
-
-// icmp6SockErr builds the entry ipv6_icmp_error queues for e.
-func icmp6SockErr(e *stack.ICMPError, errno unix.Errno) sockErr {
-	const ip6UDPHeaders = header.IPv6MinimumSize + header.UDPMinimumSize
-	return sockErr{
-		ee: options.SockExtendedErr{
-			Errno:  uint32(errno),
-			Origin: unix.SO_EE_ORIGIN_ICMP6,
-			Type:   e.Type,
-			Code:   e.Code,
-			Info:   e.Info,
-		},
-		offender: e.Offender,
-		name:     e.Dst,
-		payload:  e.Payload,
-		// The clone of the received ICMPv6 packet.
-		truesize: udpTruesize(ip6UDPHeaders + ip6UDPHeaders + len(e.Payload)),
-		icmp: stack.Datagram{
-			Src:     netip.AddrPortFrom(e.Offender, 0),
-			Dst:     netip.AddrPortFrom(e.Src.Addr(), 0),
-			IfIndex: e.IfIndex,
-			TTL:     e.TTL,
-			TOS:     e.TOS,
-		},
-		stamp: time.Now().UnixNano(),
-	}
 }
 
 // recvErrQueue6 is ipv6_recv_error: recvErrQueue's entry, with msg_name
