@@ -63,6 +63,11 @@ func parseICMP6Error(pkt *gstack.PacketBuffer) (e *ICMPError, quote []byte, inne
 	if len(outer) < header.IPv6MinimumSize || outer.NextHeader() != uint8(header.ICMPv6ProtocolNumber) {
 		return nil, nil, 0, 0, false // extension headers before the ICMPv6 message: not handled
 	}
+	if th := pkt.TransportHeader().Slice(); len(th) > 0 && th[0]&0x80 != 0 {
+		// Informational (echo, NDP, MLD): most ICMPv6 traffic, refused
+		// before the packet is copied out.
+		return nil, nil, 0, 0, false
+	}
 	v := pkt.ToView()
 	defer v.Release()
 	all := v.AsSlice()
