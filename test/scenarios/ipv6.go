@@ -408,23 +408,7 @@ func ipv6Scenarios() []harness.Scenario {
 		}},
 		{Name: "ipv6/tcp-backlog", Run: func(e *harness.Env) {
 			for i, backlog := range []int{-1, 0, 1} {
-				l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-				e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort+i)))
-				e.Rec(fmt.Sprintf("listen(%d)", backlog), l.Listen(backlog))
-				e.GetInt("SO_ACCEPTCONN", l, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
-				// Three clients; those the queue holds complete.
-				for c := 0; c < 3; c++ {
-					cl := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-					cl.Connect(sa6(v6Loopback, e.BasePort+i))
-				}
-				time.Sleep(300 * time.Millisecond)
-				accepted := 0
-				for a := 0; a < 5; a++ {
-					if _, _, err := l.Accept(0); err == nil {
-						accepted++
-					}
-				}
-				e.Rec(fmt.Sprintf("listen(%d) accepted", backlog), accepted)
+				backlogFill(e, unix.AF_INET6, backlog, 3, sa6(v6Loopback, e.BasePort+i))
 			}
 		}},
 		{Name: "ipv6/tcp-options", Run: func(e *harness.Env) {
