@@ -36,7 +36,15 @@ const (
 	mcSfBlock      = 10
 )
 
-func sflistSize(n int) int { return mcSflistHeader + 4*n }
+// sflistSize is the option memory of a source list with room for n
+// sources: IPv4's ip_sf_socklist or IPv6's ip6_sf_socklist, which has
+// the same header and 16 bytes a source.
+func (e *mcMember) sflistSize(n int) int {
+	if e.group.Is6() {
+		return mcSflistHeader + 16*n
+	}
+	return mcSflistHeader + 4*n
+}
 
 type mcKey struct {
 	group   netip.Addr
@@ -51,6 +59,9 @@ type mcMembers struct {
 	mu    sync.RWMutex
 	list  []*mcMember // newest first, as Linux links them
 	byKey map[mcKey]*mcMember
+	// byGroup is IPv6's index (udp6_msf.go): the newest membership of
+	// each group, whatever its interface, as inet6_mc_check matches.
+	byGroup map[netip.Addr]*mcMember
 	// noAll is IP_MULTICAST_ALL 0: no datagrams of groups the socket has
 	// not joined itself.
 	noAll atomic.Bool
@@ -91,6 +102,11 @@ func (b *base) AllowMulticast(group, src netip.Addr, ifindex int) bool {
 	if e == nil {
 		return !m.noAll.Load()
 	}
+	return e.admits(src)
+}
+
+// admits is the membership's own filter for a datagram from src.
+func (e *mcMember) admits(src netip.Addr) bool {
 	_, listed := e.set[src]
 	if e.mode == stack.McastInclude {
 		return listed
@@ -116,7 +132,7 @@ func (e *mcMember) listSize() int {
 	if e.srcs == nil {
 		return 0
 	}
-	return sflistSize(e.slMax)
+	return e.sflistSize(e.slMax)
 }
 
 func (e *mcMember) setSources(srcs []netip.Addr) {
@@ -253,23 +269,40 @@ func (b *base) mcSource(add bool, omode stack.FilterMode, group, ifaddr, src net
 			return b.mcLeave(group, ifaddr, ifx)
 		}
 		b.s.McastDelSources(ifx, group, omode, []netip.Addr{src}, true)
-		m.update(func() { e.setSources(slices.Delete(slices.Clone(e.srcs), i, i+1)) })
+		m.dropSource(e, i)
 		return nil
 	}
 	maxMsf := m.limits.sources
 	if maxMsf == 0 {
 		maxMsf = b.s.Sysctl().Int("net.ipv4.igmp_max_msf")
 	}
+	if err := b.addSource(m, e, src, maxMsf); err != nil {
+		return err
+	}
+	b.s.McastAddSources(ifx, group, omode, []netip.Addr{src}, true)
+	return nil
+}
+
+// dropSource takes the source at index i off a membership's list.
+func (m *mcMembers) dropSource(e *mcMember, i int) {
+	m.update(func() { e.setSources(slices.Delete(slices.Clone(e.srcs), i, i+1)) })
+}
+
+// addSource is the insertion half of ip_mc_source and ip6_mc_source: a
+// list holding maxMsf sources is ENOBUFS; a list that is absent or full
+// grows by a block, charged to the socket's option memory (ENOBUFS when
+// it does not fit; the old one is freed after); a source already listed
+// is EADDRNOTAVAIL, after the growth. The caller tells the stack.
+func (b *base) addSource(m *mcMembers, e *mcMember, src netip.Addr, maxMsf int) error {
 	if e.srcs != nil && len(e.srcs) >= maxMsf {
 		return unix.ENOBUFS
 	}
 	if e.srcs == nil || len(e.srcs) == e.slMax {
-		// The list grows by a block; the old one is freed after.
 		grown := mcSfBlock + e.slMax
-		if err := b.charge(sflistSize(grown)); err != nil {
+		if err := b.charge(e.sflistSize(grown)); err != nil {
 			return err
 		}
-		m.omem -= e.listSize()
+		b.memb.omem -= e.listSize()
 		e.slMax = grown
 	}
 	if e.srcs == nil {
@@ -282,8 +315,30 @@ func (b *base) mcSource(add bool, omode stack.FilterMode, group, ifaddr, src net
 		e.srcs = append(e.srcs, src)
 		e.set[src] = struct{}{}
 	})
-	b.s.McastAddSources(ifx, group, omode, []netip.Addr{src}, true)
 	return nil
+}
+
+// newSourceList is ip_mc_msfilter's and ip6_mc_msfilter's new list: none
+// for no sources, else a copy charged to the option memory (ENOBUFS).
+func (b *base) newSourceList(e *mcMember, srcs []netip.Addr) ([]netip.Addr, error) {
+	if len(srcs) == 0 {
+		return nil, nil
+	}
+	if err := b.charge(e.sflistSize(len(srcs))); err != nil {
+		return nil, err
+	}
+	return slices.Clone(srcs), nil
+}
+
+// replaceFilter gives a membership its new mode and list (from
+// newSourceList), freeing the old list's option memory.
+func (b *base) replaceFilter(m *mcMembers, e *mcMember, mode stack.FilterMode, next []netip.Addr) {
+	b.memb.omem -= e.listSize()
+	e.slMax = len(next)
+	m.update(func() {
+		e.setSources(next)
+		e.mode = mode
+	})
 }
 
 // mcMsfilter is ip_mc_msfilter: replace a membership's mode and source
@@ -308,20 +363,12 @@ func (b *base) mcMsfilter(group, ifaddr netip.Addr, ifindex int, fmode uint32, s
 	if e == nil {
 		return unix.EINVAL
 	}
-	var next []netip.Addr
-	if len(srcs) > 0 {
-		if err := b.charge(sflistSize(len(srcs))); err != nil {
-			return err
-		}
-		next = slices.Clone(srcs)
+	next, err := b.newSourceList(e, srcs)
+	if err != nil {
+		return err
 	}
-	m.omem -= e.listSize()
-	e.slMax = len(next)
 	b.s.McastAddSources(ifx, group, mode, next, false)
 	b.s.McastDelSources(ifx, group, e.mode, e.srcs, false)
-	m.update(func() {
-		e.setSources(next)
-		e.mode = mode
-	})
+	b.replaceFilter(m, e, mode, next)
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 // IPv6 control messages of sendmsg and recvmsg (udp6_io.go), multicast
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
-// Missing (ENOPROTOOPT): the MCAST_* source filters, setting IPV6_MTU,
+// Missing (ENOPROTOOPT): setting IPV6_MTU,
 // and the SOL_IP options other than IP_TTL, IP_TOS, IP_FREEBIND,
 // IP_TRANSPARENT and IP_RECVERR; sending from a non-local address bound
 // under IPV6_FREEBIND or IPV6_TRANSPARENT is EADDRNOTAVAIL.
@@ -40,8 +40,9 @@ type udp6 struct {
 	// as the stack takes it (unmapped).
 	peer      netip.AddrPort
 	peerScope uint32
-	// memb are the IPV6_JOIN_GROUP memberships (guarded by bindMu).
-	memb []v6Membership
+	// memb6 are the IPv6 multicast memberships with their source
+	// filters (udp6_mcast.go).
+	memb6 mcMembers
 	// rxpmtu is the path MTU a send under IPV6_DONTFRAG met, kept for
 	// the next recvmsg under IPV6_RECVPATHMTU (np->rxpmtu; v6mu).
 	rxpmtu *pathMTUNote

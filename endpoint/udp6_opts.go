@@ -76,6 +76,9 @@ func (k *udp6) setIPv6(name int, val []byte) error {
 	switch name {
 	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
 		return k.setMembership(name == unix.IPV6_ADD_MEMBERSHIP, val) // udp6_mcast.go
+	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
+		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
+		return k.setMcastSource6(name, val) // udp6_msf.go
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
@@ -176,6 +179,8 @@ func (k *udp6) getIPv6(name int, buf []byte) (int, error) {
 			v = mtu
 		case unix.IPV6_PATHMTU:
 			return k.getPathMTUInfo(buf) // udp6_pathmtu.go
+		case unix.MCAST_MSFILTER:
+			return k.getMsfilter6(buf) // udp6_msf.go
 		default:
 			return 0, unix.ENOPROTOOPT
 		}

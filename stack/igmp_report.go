@@ -139,7 +139,7 @@ func (s *Stack) unsolicitedIvl(st *igmpIf) time.Duration {
 // reportable tells whether a group is reported at all: never 224.0.0.1,
 // never on lo (Linux's igmp_group_added).
 func reportable(k mcKey) bool {
-	return k.ifindex != loopbackIfIndex && k.group != allHosts
+	return k.ifindex != loopbackIfIndex && k.group != allHosts && k.group.Is4()
 }
 
 // stateChanged records the state-change report a membership change calls

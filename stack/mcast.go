@@ -201,11 +201,13 @@ func (s *Stack) ifindexOfAddr(a netip.Addr) int {
 	return 0
 }
 
-// McastIncGroup is ip_mc_inc_group: one more socket membership of group on
-// the interface, in mode with no sources yet. The first one joins the group
-// on the NIC (its link-layer filter) and reports the change.
+// McastIncGroup is ip_mc_inc_group (__ipv6_dev_mc_inc for an IPv6
+// group): one more socket membership of group on the interface, in mode
+// with no sources yet. The first one joins the group on the NIC (its
+// link-layer filter) and reports the change: IGMPv3 here, gVisor's MLD
+// (any-source) for IPv6.
 func (s *Stack) McastIncGroup(ifindex int, group netip.Addr, mode FilterMode) error {
-	if !group.IsMulticast() || !group.Is4() {
+	if !group.IsMulticast() || group.Is4In6() {
 		return unix.EINVAL
 	}
 	m := &s.mc
@@ -228,10 +230,18 @@ func (s *Stack) McastIncGroup(ifindex int, group netip.Addr, mode FilterMode) er
 	g.sfcount[mode]++
 	m.mu.Unlock()
 	if fresh {
-		_ = s.g.JoinGroup(header.IPv4ProtocolNumber, tcpip.NICID(ifindex), gAddr(group))
+		_ = s.g.JoinGroup(mcastNet(group), tcpip.NICID(ifindex), gAddr(group))
 	}
 	s.stateChanged(k, g, oldMode, oldSet)
 	return nil
+}
+
+// mcastNet is the network protocol of a group.
+func mcastNet(group netip.Addr) tcpip.NetworkProtocolNumber {
+	if group.Is6() {
+		return header.IPv6ProtocolNumber
+	}
+	return header.IPv4ProtocolNumber
 }
 
 // McastDecGroup is ip_mc_dec_group: one socket membership fewer. The last
@@ -258,7 +268,7 @@ func (s *Stack) McastDecGroup(ifindex int, group netip.Addr) {
 	}
 	m.mu.Unlock()
 	if gone {
-		_ = s.g.LeaveGroup(header.IPv4ProtocolNumber, tcpip.NICID(ifindex), gAddr(group))
+		_ = s.g.LeaveGroup(mcastNet(group), tcpip.NICID(ifindex), gAddr(group))
 	}
 	s.stateChanged(k, g, oldMode, oldSet)
 }

@@ -13,6 +13,9 @@ import (
 // own (ip_mc_sf_allow). Two map look-ups: O(1) whatever the number of
 // sources.
 func (e *udpEndpoint) mcastDeliverable(pkt *gstack.PacketBuffer) bool {
+	if isIPv6(pkt) {
+		return e.mcastDeliverable6(pkt) // mcast6.go
+	}
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	dst := ip.DestinationAddress()
 	if !header.IsV4MulticastAddress(dst) {

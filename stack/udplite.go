@@ -143,7 +143,7 @@ func (e *udpEndpoint) handleLite(pkt *gstack.PacketBuffer) {
 // deliverLite applies the binding's multicast filter and minimum coverage
 // and delivers.
 func (e *udpEndpoint) deliverLite(pkt *gstack.PacketBuffer) {
-	if (isIPv6(pkt) || e.mcastDeliverable(pkt)) && e.liteCoverageAccepted(pkt) {
+	if e.mcastDeliverable(pkt) && e.liteCoverageAccepted(pkt) {
 		e.deliver(pkt)
 	}
 }

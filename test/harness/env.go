@@ -40,6 +40,7 @@ type Env struct {
 	steps    []string
 	socks    []Sock
 	sysctls  []sysctlUndo
+	deferred []func() // Defer's, run last first after the sysctls are restored
 	portLo   int
 	portHi   int
 	ephemera map[int]string
@@ -154,6 +155,15 @@ func (e *Env) SetSysctl(h Host, name, value string) error {
 	e.sysctls = append(e.sysctls, sysctlUndo{h, name, old})
 	e.mu.Unlock()
 	return nil
+}
+
+// Defer registers f to run when the scenario ends, after its sockets are
+// closed and its sysctls restored, whatever happened: for what a scenario
+// adds to the namespaces (an address) and must take away again.
+func (e *Env) Defer(f func()) {
+	e.mu.Lock()
+	e.deferred = append(e.deferred, f)
+	e.mu.Unlock()
 }
 
 // Port renders a port number: ports inside ip_local_port_range become a

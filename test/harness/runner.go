@@ -217,7 +217,7 @@ func runOne(sc Scenario, d *DUT, base int, timeout time.Duration) []string {
 	steps := e.Steps()
 	e.mu.Lock()
 	e.done = true
-	socks, undo := e.socks, e.sysctls
+	socks, undo, deferred := e.socks, e.sysctls, e.deferred
 	e.mu.Unlock()
 	// Shutdown first so that a call blocked in a timed-out scenario returns,
 	// then let the scenario finish before closing: closing under a running
@@ -235,6 +235,9 @@ func runOne(sc Scenario, d *DUT, base int, timeout time.Duration) []string {
 	}
 	for i := len(undo) - 1; i >= 0; i-- {
 		undo[i].h.SetSysctl(undo[i].name, undo[i].value)
+	}
+	for i := len(deferred) - 1; i >= 0; i-- {
+		deferred[i]()
 	}
 	return steps
 }

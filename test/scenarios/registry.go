@@ -60,9 +60,10 @@ func All() []harness.Scenario {
 		sockCmsgSendScenarios(),
 		ipv6Scenarios(), // ipv6.go
 		tcpBacklogScenarios(),
-		ipv6RawPingScenarios(),   // ipv6_raw_ping.go
-		udplite6Scenarios(),      // udplite6.go
-		ipv6ICMPErrorScenarios(), // ipv6_icmp6err.go
+		ipv6RawPingScenarios(),     // ipv6_raw_ping.go
+		udplite6Scenarios(),        // udplite6.go
+		ipv6ICMPErrorScenarios(),   // ipv6_icmp6err.go
+		ipv6McastFilterScenarios(), // ipv6_mcast_filters.go
 	} {
 		all = append(all, group...)
 	}
