@@ -35,6 +35,8 @@ const (
 		"and judges SOL_IP messages (IP_TTL 1000 is EINVAL, :520) that Linux skips on an AF_INET6 socket"
 	sentrySendFlags = "sentry: sendmsg and sendto refuse any flag but MSG_DONTWAIT, MSG_EOR, MSG_MORE and MSG_NOSIGNAL with EINVAL " +
 		"(syscalls/linux/sys_socket.go:980, :1022) before the socket sees the call; Linux's raw socket answers MSG_OOB with EOPNOTSUPP"
+	sentryOptLen = "sentry: setsockopt refuses an optlen above maxOptLen (32 KiB) with EINVAL " +
+		"(syscalls/linux/sys_socket.go:549) before the socket sees the call; Linux's limit is the option's own (optmem_max for a filter, ENOBUFS)"
 	sentrySotype = "sentry: getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL is answered by the sentry, EINVAL under 4 bytes " +
 		"(syscalls/linux/sys_socket.go:498); Linux writes the short value"
 )
@@ -58,6 +60,7 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-send-cmsg-minus-one":  sentryParse6,
 	"ipv6/udp-send-cmsg-lengths":    sentryParse6,
 	"ipv6/udp-error-queue-ctrunc":   sentryCtrunc,
+	"ipv6/mcast-source-optmem":      sentryOptLen,
 	"ipv6/raw-icmp6-recv-cmsgs":     sentryPack6,
 	"ipv6/udp-icmp6-errqueue-cmsgs": sentryPack6,
 	"ipv6/udp-rfc2292-cmsgs":        sentry2292,
