@@ -190,7 +190,7 @@ func (k *udp6) mc6Msfilter(group netip.Addr, ifindex int, fmode uint32, srcs []n
 
 // AllowMulticast is the socket's own filter: inet6_mc_check for an IPv6
 // group (the newest membership of the group on any interface decides; a
-// group not joined passes, IPV6_MULTICAST_ALL being 1), ip_mc_sf_allow
+// group not joined passes unless IPV6_MULTICAST_ALL is 0), ip_mc_sf_allow
 // for an IPv4 one reaching a dual-stack socket. O(1).
 func (k *udp6) AllowMulticast(group, src netip.Addr, ifindex int) bool {
 	if !group.Is6() {
@@ -199,8 +199,10 @@ func (k *udp6) AllowMulticast(group, src netip.Addr, ifindex int) bool {
 	m := &k.memb6
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	e := m.byGroup[group]
-	return e == nil || e.admits(src)
+	if e := m.byGroup[group]; e != nil {
+		return e.admits(src)
+	}
+	return !m.noAll.Load()
 }
 
 // setMembership is IPV6_ADD_MEMBERSHIP/IPV6_DROP_MEMBERSHIP: a short

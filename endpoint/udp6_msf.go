@@ -85,3 +85,18 @@ func (k *udp6) getMsfilter6(buf []byte) (int, error) {
 	}
 	return options.PutGroupFilterResult6(buf, uint32(e.mode), e.srcs, room), nil
 }
+
+// setMulticastAll6 is IPV6_MULTICAST_ALL (np->mc_all): an int of at least
+// 4 bytes (EINVAL), any non-zero value on. Off, a group datagram reaches
+// the socket only for a group it joined itself.
+func (k *udp6) setMulticastAll6(val []byte) error {
+	v, err := intVal(val)
+	if err != nil {
+		return err
+	}
+	k.memb6.noAll.Store(v == 0)
+	return nil
+}
+
+// multicastAll6 is getsockopt(IPV6_MULTICAST_ALL): 1 by default.
+func (k *udp6) multicastAll6() int { return boolInt(!k.memb6.noAll.Load()) }

@@ -79,6 +79,8 @@ func (k *udp6) setIPv6(name int, val []byte) error {
 	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
 		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
 		return k.setMcastSource6(name, val) // udp6_msf.go
+	case unix.IPV6_MULTICAST_ALL:
+		return k.setMulticastAll6(val) // udp6_msf.go
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
@@ -181,6 +183,8 @@ func (k *udp6) getIPv6(name int, buf []byte) (int, error) {
 			return k.getPathMTUInfo(buf) // udp6_pathmtu.go
 		case unix.MCAST_MSFILTER:
 			return k.getMsfilter6(buf) // udp6_msf.go
+		case unix.IPV6_MULTICAST_ALL:
+			v = k.multicastAll6()
 		default:
 			return 0, unix.ENOPROTOOPT
 		}

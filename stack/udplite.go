@@ -48,8 +48,9 @@ func (s *Stack) newUDPLiteProtocol(g *gstack.Stack) gstack.TransportProtocol {
 // registrations, kept by the UDP-Lite registration for the fan-out of
 // multicast and broadcast datagrams.
 type liteBindings struct {
-	mu sync.RWMutex
-	m  map[uint16]map[*udpEndpoint]liteReg
+	mu   sync.RWMutex
+	m    map[uint16]map[*udpEndpoint]liteReg
+	next uint64 // numbers registrations (liteReg.seq)
 }
 
 // liteReg is what __udp_is_mcast_sock matches a binding on.
@@ -57,7 +58,13 @@ type liteReg struct {
 	id     gstack.TransportEndpointID
 	device int                           // 0 = any
 	nets   []tcpip.NetworkProtocolNumber // the families it takes
+	seq    uint64                        // registration order
 }
+
+// sameSlot tells whether two registrations share gVisor's demuxer slot
+// (one multiPortEndpoint: the same ID on the same device), every member
+// of which the demuxer hands a multicast datagram to.
+func (r liteReg) sameSlot(o liteReg) bool { return r.id == o.id && r.device == o.device }
 
 // liteTable returns the UDP-Lite registration's bindings.
 func (s *Stack) liteTable() *liteBindings {
@@ -84,6 +91,12 @@ func (t *liteBindings) set(e *udpEndpoint, r liteReg, ok bool) {
 		port = map[*udpEndpoint]liteReg{}
 		t.m[r.id.LocalPort] = port
 	}
+	if old, ok := port[e]; ok {
+		r.seq = old.seq
+	} else {
+		t.next++
+		r.seq = t.next
+	}
 	port[e] = r
 }
 
@@ -100,13 +113,14 @@ func (b *UDPBinding) noteLite(ok bool) {
 // multicast or broadcast datagram to: same port, bound to the destination
 // or to any address, connected to its source or not, bound to its
 // interface or to none.
-func (t *liteBindings) matching(pkt *gstack.PacketBuffer) []*udpEndpoint {
+func (t *liteBindings) matching(pkt *gstack.PacketBuffer) ([]*udpEndpoint, []liteReg) {
 	net := pkt.Network()
 	udp := header.UDP(pkt.TransportHeader().Slice())
 	dst, src := net.DestinationAddress(), net.SourceAddress()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var eps []*udpEndpoint
+	var regs []liteReg
 	for e, r := range t.m[udp.DestinationPort()] {
 		id := r.id
 		if id.LocalAddress.Len() != 0 && id.LocalAddress != dst ||
@@ -117,22 +131,38 @@ func (t *liteBindings) matching(pkt *gstack.PacketBuffer) []*udpEndpoint {
 			continue
 		}
 		eps = append(eps, e)
+		regs = append(regs, r)
 	}
-	return eps
+	return eps, regs
 }
 
 // handleLite validates a UDP-Lite datagram once and delivers it to e or,
 // to a multicast or broadcast destination, to every matching binding, each
-// applying its own multicast filter and minimum coverage.
+// applying its own multicast filter and minimum coverage. gVisor's
+// demuxer fans such a datagram out only within the one slot it picked (for
+// any protocol but UDP), calling handleLite for each of its bindings: each
+// takes its own copy, and the slot's oldest binding hands copies to the
+// matching bindings of other slots, so that every binding gets one.
 func (e *udpEndpoint) handleLite(pkt *gstack.PacketBuffer) {
 	if !udpLiteValid(e.s, pkt) {
 		return
 	}
 	dst := pkt.Network().DestinationAddress()
 	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(dst) || header.IsV6MulticastAddress(dst) || dst == header.IPv4Broadcast {
-		if eps := e.s.liteTable().matching(pkt); len(eps) > 0 {
-			for _, o := range eps {
-				o.deliverLite(pkt)
+		if eps, regs := e.s.liteTable().matching(pkt); len(eps) > 0 {
+			own := slices.Index(eps, e)
+			lead := true
+			if own >= 0 {
+				for i, r := range regs {
+					if i != own && r.sameSlot(regs[own]) && r.seq < regs[own].seq {
+						lead = false
+					}
+				}
+			}
+			for i, o := range eps {
+				if i == own || lead && (own < 0 || !regs[i].sameSlot(regs[own])) {
+					o.deliverLite(pkt)
+				}
 			}
 			return
 		}

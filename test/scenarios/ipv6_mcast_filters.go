@@ -106,13 +106,13 @@ type mcSender6 struct {
 	bar *spoofer
 }
 
-func newMcSender6(e *harness.Env, group netip.Addr, port int) *mcSender6 {
+func newMcSender6(e *harness.Env, group netip.Addr, port, proto int) *mcSender6 {
 	if err := harness.EnableIPv6Link(e, psrc1, psrc2, psrc3); err != nil {
 		e.Check("IPv6 on the veth", err)
 	}
 	p := &mcSender6{e: e, to: harness.Sockaddr6(group, port, 0)}
 	for _, a := range []netip.Addr{psrc1, psrc2, psrc3} {
-		s := e.Socket(e.Peer, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+		s := e.Socket(e.Peer, unix.AF_INET6, unix.SOCK_DGRAM, proto)
 		e.Check("peer bind", s.Bind(sa6(a, 0)))
 		e.Check("peer IPV6_MULTICAST_IF", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_MULTICAST_IF, harness.Int32(2)))
 		e.Check("peer IPV6_MULTICAST_LOOP 0", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_MULTICAST_LOOP, harness.Int32(0)))
@@ -126,9 +126,10 @@ func newMcSender6(e *harness.Env, group netip.Addr, port int) *mcSender6 {
 	return p
 }
 
-// rcv6 is a DUT AF_INET6 UDP socket bound to [::]:port, sharing it.
-func rcv6(e *harness.Env, port int) harness.Sock {
-	s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+// rcv6 is a DUT AF_INET6 UDP (or UDP-Lite) socket bound to [::]:port,
+// sharing it.
+func rcv6(e *harness.Env, port, proto int) harness.Sock {
+	s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, proto)
 	e.Check("SO_REUSEADDR", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, harness.Int32(1)))
 	e.Check("bind", s.Bind(sa6(netip.IPv6Unspecified(), port)))
 	return s
@@ -340,11 +341,11 @@ func ipv6McastFilterScenarios() []harness.Scenario {
 		}},
 		{Name: "ipv6/mcast-source-delivery", Run: func(e *harness.Env) {
 			g := mgroup6(30)
-			p := newMcSender6(e, g, e.BasePort)
+			p := newMcSender6(e, g, e.BasePort, 0)
 			// r0 includes s1, r1 includes s2 and s3, r2 excludes s1,
 			// r3 is an any-source member, r4 has no membership (it
 			// gets what the interface takes: IPV6_MULTICAST_ALL).
-			r := []harness.Sock{rcv6(e, e.BasePort), rcv6(e, e.BasePort), rcv6(e, e.BasePort), rcv6(e, e.BasePort), rcv6(e, e.BasePort)}
+			r := []harness.Sock{rcv6(e, e.BasePort, 0), rcv6(e, e.BasePort, 0), rcv6(e, e.BasePort, 0), rcv6(e, e.BasePort, 0), rcv6(e, e.BasePort, 0)}
 			p.round("nobody joined", r...)
 			setIPv6(e, "r0 JOIN_SOURCE_GROUP s1", r[0], unix.MCAST_JOIN_SOURCE_GROUP, groupSourceReq6(2, g, psrc1))
 			setIPv6(e, "r1 MCAST_JOIN_GROUP", r[1], unix.MCAST_JOIN_GROUP, groupReq6(2, g))
@@ -365,6 +366,41 @@ func ipv6McastFilterScenarios() []harness.Scenario {
 			e.Check("close r0", r[0].Close())
 			e.Check("close r2", r[2].Close())
 			p.round("every member closed", r[1], r[3], r[4])
+		}},
+		{Name: "ipv6/mcast-multicast-all", Run: func(e *harness.Env) {
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.GetInt("IPV6_MULTICAST_ALL default", s, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL)
+			setIPv6(e, "IPV6_MULTICAST_ALL short", s, unix.IPV6_MULTICAST_ALL, []byte{0, 0, 0})
+			e.SetInt("IPV6_MULTICAST_ALL 7", s, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL, 7)
+			e.GetInt("IPV6_MULTICAST_ALL after 7", s, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL)
+			e.SetInt("IPV6_MULTICAST_ALL 0", s, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL, 0)
+			e.GetInt("IPV6_MULTICAST_ALL after 0", s, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL)
+			n, err := s.GetSockOpt(unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL, make([]byte, 1))
+			e.Rec("get IPV6_MULTICAST_ALL 1 byte", n, err)
+			g := mgroup6(31)
+			p := newMcSender6(e, g, e.BasePort, 0)
+			// r0 joins; r1 and r2 do not, r2 with IPV6_MULTICAST_ALL 0.
+			r := []harness.Sock{rcv6(e, e.BasePort, 0), rcv6(e, e.BasePort, 0), rcv6(e, e.BasePort, 0)}
+			e.SetInt("r2 IPV6_MULTICAST_ALL 0", r[2], unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL, 0)
+			setIPv6(e, "r0 MCAST_JOIN_GROUP", r[0], unix.MCAST_JOIN_GROUP, groupReq6(2, g))
+			p.round("r0 joined", r...)
+			setIPv6(e, "r2 JOIN_SOURCE_GROUP s2", r[2], unix.MCAST_JOIN_SOURCE_GROUP, groupSourceReq6(2, g, psrc2))
+			p.round("r2 joined s2", r...)
+			setIPv6(e, "r2 IPV6_JOIN_GROUP other group", r[2], unix.IPV6_JOIN_GROUP, mreq6(mgroup6(32), 2))
+			setIPv6(e, "r2 LEAVE_SOURCE_GROUP s2", r[2], unix.MCAST_LEAVE_SOURCE_GROUP, groupSourceReq6(2, g, psrc2))
+			p.round("r2 left", r...)
+		}},
+		{Name: "ipv6/mcast-source-delivery-udplite", Run: func(e *harness.Env) {
+			g := mgroup6(33)
+			p := newMcSender6(e, g, e.BasePort, unix.IPPROTO_UDPLITE)
+			r := []harness.Sock{rcv6(e, e.BasePort, unix.IPPROTO_UDPLITE), rcv6(e, e.BasePort, unix.IPPROTO_UDPLITE), rcv6(e, e.BasePort, unix.IPPROTO_UDPLITE)}
+			setIPv6(e, "r0 JOIN_SOURCE_GROUP s3", r[0], unix.MCAST_JOIN_SOURCE_GROUP, groupSourceReq6(2, g, psrc3))
+			setIPv6(e, "r1 IPV6_JOIN_GROUP", r[1], unix.IPV6_JOIN_GROUP, mreq6(g, 2))
+			setIPv6(e, "r1 BLOCK s1", r[1], unix.MCAST_BLOCK_SOURCE, groupSourceReq6(2, g, psrc1))
+			setIPv6(e, "r1 BLOCK s3", r[1], unix.MCAST_BLOCK_SOURCE, groupSourceReq6(2, g, psrc3))
+			p.round("filters set", r...)
+			setIPv6(e, "r1 MSFILTER INCLUDE s1", r[1], unix.MCAST_MSFILTER, groupFilter6(2, g, unix.MCAST_INCLUDE, psrc1))
+			p.round("r1 includes s1", r...)
 		}},
 	}
 }
