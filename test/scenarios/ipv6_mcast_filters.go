@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -158,6 +159,64 @@ func (p *mcSender6) round(op string, rcv ...harness.Sock) {
 		sort.Strings(got)
 		p.e.Rec(fmt.Sprintf("%s: socket %d got", op, i), "["+strings.Join(got, ", ")+"]")
 	}
+}
+
+// The one difference measured and not yet closed: netsandbox's IPv6
+// groups are reported by gVisor's MLD, which knows no sources.
+func init() {
+	Expected["ipv6/mcast-mld-report"] = "missing: MLDv2 reports carry no source lists: gVisor's MLD reports " +
+		"every IPv6 group as any-source (CHANGE_TO_EXCLUDE {} on join, CHANGE_TO_INCLUDE {} on leave; issue 14 phase 2)"
+}
+
+// mldTap is a peer raw ICMPv6 socket that hears the MLDv2 reports on the
+// veth (a member of ff02::16, where they go).
+func mldTap(e *harness.Env) harness.Sock {
+	s := e.Socket(e.Peer, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+	e.Check("tap IPV6_JOIN_GROUP ff02::16", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_JOIN_GROUP, mreq6(netip.MustParseAddr("ff02::16"), 2)))
+	return s
+}
+
+// mldRecords drains the tap for d and returns the records about group of
+// the MLDv2 reports heard, each once, in the order first heard
+// ("ALLOW [s1 s2]"): retransmissions repeat them at random times.
+func mldRecords(s harness.Sock, group netip.Addr, d time.Duration) string {
+	names := map[byte]string{1: "IS_IN", 2: "IS_EX", 3: "TO_IN", 4: "TO_EX", 5: "ALLOW", 6: "BLOCK"}
+	var out []string
+	seen := map[string]bool{}
+	end := time.Now().Add(d)
+	buf := make([]byte, 2048)
+	for time.Now().Before(end) {
+		harness.WaitReadable(s, time.Until(end))
+		n, _, _, _, err := s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+		if err != nil || n < 8 || buf[0] != 143 {
+			continue
+		}
+		nrec := int(binary.BigEndian.Uint16(buf[6:8]))
+		off := 8
+		for range nrec {
+			if off+20 > n {
+				break
+			}
+			typ, aux, ns := buf[off], int(buf[off+1]), int(binary.BigEndian.Uint16(buf[off+2:]))
+			g := netip.AddrFrom16([16]byte(buf[off+4 : off+20]))
+			var srcs []string
+			for i := range ns {
+				if o := off + 20 + 16*i; o+16 <= n {
+					srcs = append(srcs, netip.AddrFrom16([16]byte(buf[o:o+16])).String())
+				}
+			}
+			off += 20 + 16*ns + 4*aux
+			if g != group {
+				continue
+			}
+			r := fmt.Sprintf("%s [%s]", names[typ], strings.Join(srcs, " "))
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return "[" + strings.Join(out, ", ") + "]"
 }
 
 func ipv6McastFilterScenarios() []harness.Scenario {
@@ -389,6 +448,24 @@ func ipv6McastFilterScenarios() []harness.Scenario {
 			setIPv6(e, "r2 IPV6_JOIN_GROUP other group", r[2], unix.IPV6_JOIN_GROUP, mreq6(mgroup6(32), 2))
 			setIPv6(e, "r2 LEAVE_SOURCE_GROUP s2", r[2], unix.MCAST_LEAVE_SOURCE_GROUP, groupSourceReq6(2, g, psrc2))
 			p.round("r2 left", r...)
+		}},
+		{Name: "ipv6/mcast-mld-report", Run: func(e *harness.Env) {
+			if err := harness.EnableIPv6Link(e); err != nil {
+				e.Check("IPv6 on the veth", err)
+			}
+			tap := mldTap(e)
+			// Both ends' IPv6 just came up: let what that sends pass.
+			mldRecords(tap, netip.IPv6Unspecified(), 1000*time.Millisecond)
+			g := mgroup6(34)
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			setIPv6(e, "JOIN_SOURCE_GROUP s1", s, unix.MCAST_JOIN_SOURCE_GROUP, groupSourceReq6(2, g, psrc1))
+			e.Rec("reports", mldRecords(tap, g, 1500*time.Millisecond))
+			setIPv6(e, "JOIN_SOURCE_GROUP s2", s, unix.MCAST_JOIN_SOURCE_GROUP, groupSourceReq6(2, g, psrc2))
+			e.Rec("reports", mldRecords(tap, g, 1500*time.Millisecond))
+			setIPv6(e, "MSFILTER EXCLUDE s3", s, unix.MCAST_MSFILTER, groupFilter6(2, g, unix.MCAST_EXCLUDE, psrc3))
+			e.Rec("reports", mldRecords(tap, g, 1500*time.Millisecond))
+			setIPv6(e, "MCAST_LEAVE_GROUP", s, unix.MCAST_LEAVE_GROUP, groupReq6(2, g))
+			e.Rec("reports", mldRecords(tap, g, 1500*time.Millisecond))
 		}},
 		{Name: "ipv6/mcast-source-delivery-udplite", Run: func(e *harness.Env) {
 			g := mgroup6(33)
