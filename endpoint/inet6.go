@@ -117,6 +117,12 @@ type v6Opts struct {
 	pmtudisc                      int  // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
 }
 
+// any tells whether a received packet may get an IPv6 control message
+// (np->rxopt.all).
+func (o *v6Opts) any() bool {
+	return o.rxPktinfo || o.rxHopLimit || o.rxTClass || o.rxOrigDst || o.rx2292Pktinfo || o.rx2292HopLimit
+}
+
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
 const v6DefaultHopLimit = 64
 

@@ -52,6 +52,7 @@ func All() []harness.Scenario {
 		rowScenarios(),
 		ipIDScenarios(),
 		igmpCompatScenarios(),
+		ipv6MappedScenarios(),
 		igmpKnobScenarios(),
 		tcpMaxsegScenarios(),
 		tcpOptScenarios(),
