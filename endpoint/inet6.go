@@ -266,7 +266,15 @@ func (k *sock6) Bind(b []byte) error {
 	if k.localPort() != 0 {
 		return unix.EINVAL
 	}
-	return errOf(k.endpoint().Bind(addr6(sa)))
+	if err := errOf(k.endpoint().Bind(addr6(sa))); err != nil {
+		return err
+	}
+	if k.typ == unix.SOCK_STREAM && sa.Addr.Is6() && !sa.Addr.Is4In6() && !sa.Addr.IsUnspecified() {
+		// __inet6_bind: an IPv6 address has no IPv4 half, so the socket
+		// becomes IPV6_V6ONLY (rawv6_bind and ping sockets leave it).
+		k.endpoint().SocketOptions().SetV6Only(true)
+	}
+	return nil
 }
 
 func (k *sock6) localPort() uint16 {

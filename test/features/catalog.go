@@ -137,7 +137,7 @@ var Catalog = []Feature{
 	{Errno, "EDESTADDRREQ", `UDP/EDESTADDRREQ`, ""},
 	// ipv6(7), AF_INET6 TCP and UDP (issue 14, first phase): over ::1 and
 	// dual-stack to 127.0.0.1.
-	{SocketOption, "IPV6_V6ONLY", `^IPV6/(SOCKOPT|V6ONLY|UDP_DUAL_STACK|TCP_V6ONLY|TCP_LOOPBACK)`, "default 0 (dual-stack, v4-mapped peers); EINVAL once bound"},
+	{SocketOption, "IPV6_V6ONLY", `^IPV6/(SOCKOPT|V6ONLY|UDP_DUAL_STACK|TCP_V6ONLY|TCP_LOOPBACK|BIND_SETS_V6ONLY)`, "default 0 (dual-stack, v4-mapped peers); EINVAL once bound; binding UDP or TCP to an IPv6 address other than :: sets it"},
 	{SocketOption, "IPV6_UNICAST_HOPS", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS)`, "-1..255, -1 = the route's 64"},
 	{SocketOption, "IPV6_TCLASS", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS)`, "-1..255, -1 = 0; TCP keeps its ECN bits"},
 	{SocketOption, "IPV6_RECVPKTINFO", `^IPV6/(SOCKOPT|UDP_LOOPBACK_CMSGS|UDP_DUAL_STACK)`, ""},
@@ -159,7 +159,7 @@ var Catalog = []Feature{
 	{SocketOption, "IPV6_HDRINCL", ``, "missing: ENOPROTOOPT; IPPROTO_RAW AF_INET6 sockets EPROTONOSUPPORT"},
 	{SocketOption, "MCAST_* on AF_INET6 (source filters, MLDv2)", ``, "missing: ENOPROTOOPT"},
 	{SocketOption, "IP_TTL / IP_TOS on an AF_INET6 socket", `^IPV6/SOL_IP_TTL_TOS`, "applied to v4-mapped traffic, as Linux"},
-	{SocketOption, "other SOL_IP options on an AF_INET6 socket", ``, "missing: ENOPROTOOPT (Linux applies them to v4-mapped traffic); on UDP IP_FREEBIND, IP_TRANSPARENT and IP_RECVERR are served (ICMP errors about v4-mapped traffic queued and read back v4-mapped: ipv6/udp-v4mapped-icmp-errors)"},
+	{SocketOption, "other SOL_IP options on an AF_INET6 socket", `^IPV6/(UDP_SOLIP_OPTIONS|UDP_MAPPED_|UDP_V4MAPPED_ICMP_ERRORS)`, "UDP: every one, applied to v4-mapped traffic as Linux (udp_sendmsg's TTL, TOS, IP options, multicast interface, TTL and membership, IP_MULTICAST_ALL off by default; ip_cmsg_send's messages and a v4-mapped IPV6_PKTINFO; an IPv4 datagram's SOL_IP receive messages after IPV6_PKTINFO; ICMP errors queued and read back v4-mapped); missing: TCP, raw and ping (ENOPROTOOPT)"},
 	{ControlMsg, "IPV6_PKTINFO (recv)", `^IPV6/(UDP_LOOPBACK_CMSGS|UDP_DUAL_STACK|PING_LOOPBACK_ECHO|RAW_ICMP6_RECV_CMSGS)`, "UDP, raw and ping; an IPv4 datagram's is v4-mapped"},
 	{ControlMsg, "IPV6_PKTINFO (send)", `^IPV6/UDP_SEND_CMSG_ERRORS`, "ENODEV, EINVAL for a non-local source"},
 	{ControlMsg, "IPV6_ORIGDSTADDR (recv)", `^IPV6/UDP_ORIGINAL_DESTINATION`, "sockaddr_in6 of the destination; EINVAL on send"},

@@ -76,6 +76,28 @@ func ipv6MappedScenarios() []harness.Scenario {
 			e.Check("connect ::1", u.Connect(sa6(v6Loopback, e.BasePort)))
 			e.GetInt("IP_MTU connected ::1", u, unix.SOL_IP, unix.IP_MTU)
 		}},
+		{Name: "ipv6/bind-sets-v6only", Run: func(e *harness.Env) {
+			for _, k := range []struct {
+				name     string
+				typ, pro int
+			}{{"udp", unix.SOCK_DGRAM, 0}, {"tcp", unix.SOCK_STREAM, 0}, {"raw", unix.SOCK_RAW, unix.IPPROTO_ICMPV6}} {
+				for i, a := range []netip.Addr{v6Loopback, v4Mapped, netip.IPv6Unspecified()} {
+					if k.typ == unix.SOCK_RAW && a.Is4In6() {
+						continue // raw sockets are IPv6 only (EADDRNOTAVAIL)
+					}
+					s := e.Socket(e.DUT, unix.AF_INET6, k.typ, k.pro)
+					port := e.BasePort + i
+					if k.typ == unix.SOCK_RAW {
+						port = 0
+					}
+					e.Check(k.name+" bind", s.Bind(sa6(a, port)))
+					e.GetInt(k.name+" IPV6_V6ONLY after bind "+a.String(), s, unix.SOL_IPV6, unix.IPV6_V6ONLY)
+					if k.typ == unix.SOCK_STREAM {
+						e.Rec(k.name+" connect v4-mapped after bind "+a.String(), s.Connect(sa6(v4Mapped, e.BasePort+9)))
+					}
+				}
+			}
+		}},
 		{Name: "ipv6/udp-mapped-recv-cmsgs", Run: func(e *harness.Env) {
 			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			e.Check("bind [::]", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
