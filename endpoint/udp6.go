@@ -20,9 +20,9 @@ import (
 // IPv6 control messages of sendmsg and recvmsg (udp6_io.go), multicast
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
-// Missing (ENOPROTOOPT): the MCAST_* source filters and setting
-// IPV6_MTU; sending from a non-local address bound under IPV6_FREEBIND or
-// IPV6_TRANSPARENT is EADDRNOTAVAIL.
+// Missing (ENOPROTOOPT): the MCAST_* source filters; sending from a
+// non-local address bound under IPV6_FREEBIND or IPV6_TRANSPARENT is
+// EADDRNOTAVAIL.
 type udp6 struct {
 	udpSock
 
@@ -44,6 +44,9 @@ type udp6 struct {
 	// rxpmtu is the path MTU a send under IPV6_DONTFRAG met, kept for
 	// the next recvmsg under IPV6_RECVPATHMTU (np->rxpmtu; v6mu).
 	rxpmtu *pathMTUNote
+	// fragSize is IPV6_MTU (np->frag_size, 0 = unset; v6mu):
+	// udp6_pathmtu.go.
+	fragSize int
 }
 
 // newUDP6 makes the socket, UDP-Lite when lite; newInet6 has checked

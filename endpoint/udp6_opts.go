@@ -64,6 +64,8 @@ func (k *udp6) setIPv6(name int, val []byte) error {
 	switch name {
 	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
 		return k.setMembership(name == unix.IPV6_ADD_MEMBERSHIP, val) // udp6_mcast.go
+	case unix.IPV6_MTU:
+		return k.setFragSize(val) // udp6_pathmtu.go
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
