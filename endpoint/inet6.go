@@ -30,8 +30,8 @@ import (
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW
 // and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
 // for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS
-// (and on UDP IP_FREEBIND, IP_TRANSPARENT), setting IPV6_MTU,
-// IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_* source-filter options,
+// (and on UDP IP_FREEBIND, IP_TRANSPARENT), setting IPV6_MTU on raw and
+// ping sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_* source-filter options,
 // IPV6_FREEBIND/IPV6_TRANSPARENT on TCP, IPV6_FLOWINFO and the
 // extension-header options.
 

@@ -98,6 +98,12 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		if k.typ == unix.SOCK_STREAM {
 			return unix.ENOPROTOOPT // TCP: not served
 		}
+	case unix.IPV6_MTU:
+		if k.typ == unix.SOCK_STREAM {
+			_, err := fragSizeVal(val) // udp6_pathmtu.go
+			return err
+		}
+		return unix.ENOPROTOOPT // raw, ping: gVisor fragments at the device MTU
 	default:
 		return unix.ENOPROTOOPT
 	}

@@ -96,17 +96,28 @@ func (k *udp6) getPathMTUInfo(buf []byte) (int, error) {
 // 4 bytes (EINVAL), 0 (unset) or at least IPV6_MIN_MTU (EINVAL), with no
 // upper bound. getsockopt(IPV6_MTU) still reads the route's path MTU.
 func (k *udp6) setFragSize(val []byte) error {
-	v, err := intVal(val)
+	v, err := fragSizeVal(val)
 	if err != nil {
 		return err
-	}
-	if v != 0 && v < ipv6MinMTU {
-		return unix.EINVAL
 	}
 	k.v6mu.Lock()
 	k.fragSize = v
 	k.v6mu.Unlock()
 	return nil
+}
+
+// fragSizeVal is do_ipv6_setsockopt's check of IPV6_MTU. A TCP socket
+// takes the value and nothing reads it: Linux's TCP sends by ip6_xmit,
+// which never fragments, and sizes segments by the path MTU.
+func fragSizeVal(val []byte) (int, error) {
+	v, err := intVal(val)
+	if err != nil {
+		return 0, err
+	}
+	if v != 0 && v < ipv6MinMTU {
+		return 0, unix.EINVAL
+	}
+	return v, nil
 }
 
 // ipv6MinMTU is IPV6_MIN_MTU.

@@ -64,6 +64,7 @@ func All() []harness.Scenario {
 		ipv6RawPingScenarios(),   // ipv6_raw_ping.go
 		udplite6Scenarios(),      // udplite6.go
 		ipv6ICMPErrorScenarios(), // ipv6_icmp6err.go
+		ipv6FragScenarios(),      // ipv6_frag.go
 	} {
 		all = append(all, group...)
 	}
