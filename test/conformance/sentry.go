@@ -64,6 +64,7 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-mapped-recv-cmsgs":    sentryPack,
 	"ipv6/udp-mapped-send-retopts":  sentryParse,
 	"ipv6/recvpathmtu":              sentryDontFrag,
+	"ipv6/recvpathmtu-ipv6-mtu":     sentryDontFrag,
 	"udplite6/recv-cmsg-order":      sentryPack6,
 	"ipv6/raw-send-msg-oob":         sentrySendFlags,
 	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)

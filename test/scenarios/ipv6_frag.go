@@ -95,8 +95,7 @@ func ipv6FragScenarios() []harness.Scenario {
 			}
 		}},
 		{Name: "ipv6/udp-ipv6-mtu-dontfrag", Run: func(e *harness.Env) {
-			// IPV6_DONTFRAG (option and message) is held to IPV6_MTU too,
-			// under every mode, and IPV6_RECVPATHMTU reports it.
+			// IPV6_DONTFRAG is held to IPV6_MTU too, whatever the mode.
 			lo := netip.IPv6Loopback()
 			to := sa6(lo, e.BasePort)
 			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
@@ -118,19 +117,38 @@ func ipv6FragScenarios() []harness.Scenario {
 					rxLen(e, op+" received", rx, 2*time.Second)
 				}
 			}
-			e.SetInt("IPV6_DONTFRAG 0", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 0)
-			e.SetInt("IPV6_RECVPATHMTU", s, unix.SOL_IPV6, unix.IPV6_RECVPATHMTU, 1)
+			// The option form only: the sentry refuses an IPV6_DONTFRAG
+			// message (ipv6/dontfrag pins the message form).
 			e.SetInt("IPV6_MTU 1280", s, unix.SOL_IPV6, unix.IPV6_MTU, 1280)
-			m, err := s.SendMsg(make([]byte, 1300), cmsgInt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1), to, 0)
-			e.Rec("send 1300 with IPV6_DONTFRAG message", m, err)
-			v6Recv(e, "recv path MTU", s, 128)
+			m, err := s.SendMsg(make([]byte, 1300), nil, to, 0)
+			e.Rec("send 1300", m, err)
 			recvErr6(e, "errqueue", s, 0)
+			e.SetInt("IPV6_DONTFRAG 0", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 0)
 			m, err = s.SendMsg(make([]byte, 1300), nil, to, 0)
-			e.Rec("send 1300 without", m, err)
+			e.Rec("send 1300 without IPV6_DONTFRAG", m, err)
 			rxLen(e, "received", rx, 2*time.Second)
+			e.SetInt("IPV6_DONTFRAG 1", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
 			e.SetInt("IPV6_MTU 0", s, unix.SOL_IPV6, unix.IPV6_MTU, 0)
-			m, err = s.SendMsg(make([]byte, 1300), cmsgInt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1), to, 0)
-			e.Rec("send 1300 with IPV6_DONTFRAG message, IPV6_MTU 0", m, err)
+			m, err = s.SendMsg(make([]byte, 1300), nil, to, 0)
+			e.Rec("send 1300 under IPV6_DONTFRAG, IPV6_MTU 0", m, err)
+			rxLen(e, "received", rx, 2*time.Second)
+		}},
+		{Name: "ipv6/recvpathmtu-ipv6-mtu", Run: func(e *harness.Env) {
+			// The path MTU a send under IPV6_DONTFRAG met is IPV6_MTU's
+			// when that is smaller (ipv6_local_rxpmtu gets the cork MTU).
+			lo := netip.IPv6Loopback()
+			to := sa6(lo, e.BasePort)
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(to))
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_RECVPATHMTU", s, unix.SOL_IPV6, unix.IPV6_RECVPATHMTU, 1)
+			e.SetInt("IPV6_DONTFRAG", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
+			for _, fs := range []int32{1280, 1500, 0} {
+				e.SetInt(fmt.Sprintf("IPV6_MTU %d", fs), s, unix.SOL_IPV6, unix.IPV6_MTU, fs)
+				m, err := s.SendMsg(make([]byte, 1500), nil, to, 0)
+				e.Rec("send 1500", m, err)
+				v6Recv(e, "recv path MTU", s, 128)
+			}
 			rxLen(e, "received", rx, 2*time.Second)
 		}},
 	}
