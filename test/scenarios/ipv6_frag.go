@@ -151,5 +151,65 @@ func ipv6FragScenarios() []harness.Scenario {
 			}
 			rxLen(e, "received", rx, 2*time.Second)
 		}},
+		{Name: "ipv6/udp-pmtu-fragments", Run: func(e *harness.Env) {
+			// A packet too big teaches ::1 a path MTU of 1400 for
+			// net.ipv6.route.mtu_expires, set to 5 s first so that the
+			// scenarios after see lo's 65536 again (checked at the end;
+			// a sandbox whose knob cannot be written stops before
+			// learning anything). DONT and WANT fragment above 1400 (at
+			// IPV6_MTU when smaller), DO refuses, PROBE, INTERFACE and
+			// OMIT go by the device's MTU; IPV6_MTU below 1400 holds DO,
+			// PROBE and INTERFACE to it.
+			e.Check("mtu_expires 5", e.SetSysctl(e.DUT, "net.ipv6.route.mtu_expires", "5"))
+			learnt := time.Now()
+			local, peer := icmp6Ends(e)
+			lo := netip.IPv6Loopback()
+			a := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", a.Bind(sa6(local.Addr(), int(local.Port()))))
+			e.Check("connect", a.Connect(sa6(peer.Addr(), int(peer.Port()))))
+			e.SetInt("IPV6_RECVERR", a, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			c := icmp6Case{typ: 2, info: 1400, transProto: unix.IPPROTO_UDP}
+			n, err := raw.SendMsg(forgedICMP6(c, local, peer, "quoted"), nil, sa6(lo, 0), 0)
+			e.Rec("forge packet too big 1400", n, err)
+			recvErr6(e, "errqueue", a, 2*time.Second)
+			fresh := func(op string) {
+				f := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+				e.Check("connect", f.Connect(sa6(lo, e.BasePort+3)))
+				e.GetInt(op, f, unix.SOL_IPV6, unix.IPV6_MTU)
+				e.Check("close", f.Close())
+			}
+			fresh("IPV6_MTU learnt")
+			to := sa6(lo, e.BasePort+1)
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", rx.Bind(to))
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+			for _, fs := range []int32{0, 1300, 1500} {
+				e.SetInt(fmt.Sprintf("IPV6_MTU %d", fs), s, unix.SOL_IPV6, unix.IPV6_MTU, fs)
+				for _, mode := range []int32{unix.IPV6_PMTUDISC_DONT, unix.IPV6_PMTUDISC_WANT, unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE, unix.IPV6_PMTUDISC_INTERFACE, unix.IPV6_PMTUDISC_OMIT} {
+					e.SetInt(fmt.Sprintf("IPV6_MTU_DISCOVER %d", mode), s, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, mode)
+					for _, n := range []int{1252, 1253, 1352, 1353, 3000} {
+						op := fmt.Sprintf("mtu %d mode %d send %d", fs, mode, n)
+						m, err := s.SendMsg(make([]byte, n), nil, to, 0)
+						e.Rec(op, m, err)
+						if err != nil {
+							recvErr6(e, op+" errqueue", s, 0)
+							continue
+						}
+						rxLen(e, op+" received", rx, 2*time.Second)
+					}
+				}
+			}
+			e.SetInt("IPV6_MTU 0", s, unix.SOL_IPV6, unix.IPV6_MTU, 0)
+			e.SetInt("IPV6_MTU_DISCOVER WANT", s, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_WANT)
+			e.SetInt("IPV6_DONTFRAG", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
+			m, err := s.SendMsg(make([]byte, 1353), nil, to, 0)
+			e.Rec("send 1353 under IPV6_DONTFRAG", m, err)
+			recvErr6(e, "errqueue", s, 0)
+			fresh("IPV6_MTU still learnt")
+			time.Sleep(time.Until(learnt.Add(5500 * time.Millisecond)))
+			fresh("IPV6_MTU expired")
+		}},
 	}
 }
