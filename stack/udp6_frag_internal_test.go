@@ -83,3 +83,42 @@ func TestFragID6(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// FuzzFragments6: any datagram at any MTU comes out as fragments of at
+// most the MTU, contiguous, multiples of 8 but the last, that put back
+// together give the datagram; an MTU with no room for 8 bytes is
+// EMSGSIZE.
+func FuzzFragments6(f *testing.F) {
+	f.Add(make([]byte, 3008), uint16(1400))
+	f.Add([]byte("x"), uint16(1280))
+	f.Add(make([]byte, 100), uint16(56))
+	f.Fuzz(func(t *testing.T, whole []byte, mtu16 uint16) {
+		mtu := int(mtu16)
+		src := tcpip.AddrFrom16([16]byte{15: 1})
+		frags, err := fragments6(src, src, 0, 64, header.UDPProtocolNumber, 7, whole, mtu)
+		if mtu < 56 {
+			if err == nil {
+				t.Fatalf("mtu %d fragmented", mtu)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		for i, v := range frags {
+			b := v.AsSlice()
+			fh := header.IPv6Fragment(b[40:])
+			last := i == len(frags)-1
+			if len(b) > mtu || int(fh.FragmentOffset())*8 != len(got) || fh.More() == last || fh.ID() != 7 ||
+				!last && (len(b)-48)%8 != 0 || int(header.IPv6(b).PayloadLength()) != len(b)-40 {
+				t.Fatalf("mtu %d fragment %d of %d: %x", mtu, i, len(frags), b[:48])
+			}
+			got = append(got, b[48:]...)
+			v.Release()
+		}
+		if !bytes.Equal(got, whole) {
+			t.Fatal("reassembled bytes differ")
+		}
+	})
+}

@@ -2,9 +2,12 @@ package stack_test
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 
 	"netsandbox/stack"
 )
@@ -71,4 +74,85 @@ func TestUDP6PathMTUFragments(t *testing.T) {
 			t.Fatalf("case %d: received %d bytes", i, len(d.Payload))
 		}
 	}
+}
+
+// TestUDP6FragmentsOnTheWire: what leaves a 1500-byte link for an
+// on-link IPv6 peer: whole up to the device MTU even above IPV6_MTU,
+// fragments of the learnt path MTU or of IPV6_MTU past it, with the
+// Fragment header's offsets, M flags and one identification per
+// datagram, another for the next; gVisor writes them as built.
+func TestUDP6FragmentsOnTheWire(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	ch := channel.New(256, 1500, "")
+	idx, err := s.AddInterface("eth0", ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAddress6(idx, netip.MustParsePrefix("2001:db8::1/64")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRoute6(netip.MustParsePrefix("2001:db8::/64"), netip.Addr{}, idx); err != nil {
+		t.Fatal(err)
+	}
+	dst := ap("[2001:db8::2]:9")
+	type frag struct {
+		size, off int
+		more      bool
+		id        uint32
+	}
+	read := func() []frag {
+		var got []frag
+		for {
+			pkt := ch.Read()
+			if pkt == nil {
+				return got
+			}
+			b := pkt.ToView().AsSlice()
+			pkt.DecRef()
+			ip := header.IPv6(b)
+			if ip.NextHeader() != header.IPv6FragmentHeader && ip.NextHeader() != uint8(header.UDPProtocolNumber) {
+				continue // NDP, MLD
+			}
+			if ip.NextHeader() != header.IPv6FragmentHeader {
+				got = append(got, frag{size: len(b)})
+				continue
+			}
+			f := header.IPv6Fragment(b[header.IPv6MinimumSize:])
+			if f.NextHeader() != uint8(header.UDPProtocolNumber) || ip.HopLimit() != 64 {
+				t.Fatalf("fragment header %x", b[:48])
+			}
+			got = append(got, frag{len(b), int(f.FragmentOffset()) * 8, f.More(), f.ID()})
+		}
+	}
+	send := func(n, fragSize int) []frag {
+		t.Helper()
+		m := &stack.UDPSend{Src: ap("[2001:db8::1]:4000"), Dst: dst, PMTU: stack.PMTUWant, FragSize: fragSize, Payload: make([]byte, n)}
+		if err := s.SendUDP(m); err != nil {
+			t.Fatal(err)
+		}
+		return read()
+	}
+	check := func(op string, got []frag, sizes, offs []int) {
+		t.Helper()
+		if len(got) != len(sizes) {
+			t.Fatalf("%s: %+v", op, got)
+		}
+		for i, g := range got {
+			if g.size != sizes[i] || g.off != offs[i] || g.more != (i < len(got)-1) || g.id != got[0].id {
+				t.Fatalf("%s: %+v", op, got)
+			}
+		}
+	}
+	check("1400 with IPV6_MTU 1300", send(1400, 1300), []int{1448}, []int{0})
+	a := send(3000, 1300)
+	check("3000 with IPV6_MTU 1300", a, []int{1296, 1296, 560}, []int{0, 1248, 2496})
+	b := send(3000, 0)
+	check("3000 at the device MTU", b, []int{1496, 1496, 160}, []int{0, 1448, 2896})
+	if a[0].id == b[0].id || a[0].id == 0 || b[0].id == 0 {
+		t.Fatalf("identifications %#x, %#x", a[0].id, b[0].id)
+	}
+	s.LearnPMTU6(dst.Addr(), 1400)
+	check("3000 at the path MTU", send(3000, 0), []int{1400, 1400, 352}, []int{0, 1352, 2704})
+	check("3000 at IPV6_MTU 1283", send(3000, 1283), []int{1280, 1280, 592}, []int{0, 1232, 2464})
+	check("1352 within the path MTU", send(1352, 1300), []int{1400}, []int{0})
 }
