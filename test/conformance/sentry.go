@@ -64,7 +64,7 @@ var SentryExpected = map[string]string{
 	"ipv6/udp-mapped-recv-cmsgs":    sentryPack,
 	"ipv6/udp-mapped-send-retopts":  sentryParse,
 	"ipv6/recvpathmtu":              sentryDontFrag,
-	"ipv6/recvpathmtu-ipv6-mtu":     sentryDontFrag,
+	"ipv6/udp-ipv6-mtu-recvpathmtu": sentryDontFrag,
 	"ipv6/udp-pmtu-fragments":       sentryProcsys, // net.ipv6.route.mtu_expires
 	"udplite6/recv-cmsg-order":      sentryPack6,
 	"ipv6/raw-send-msg-oob":         sentrySendFlags,

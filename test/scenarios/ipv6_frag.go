@@ -133,7 +133,7 @@ func ipv6FragScenarios() []harness.Scenario {
 			e.Rec("send 1300 under IPV6_DONTFRAG, IPV6_MTU 0", m, err)
 			rxLen(e, "received", rx, 2*time.Second)
 		}},
-		{Name: "ipv6/recvpathmtu-ipv6-mtu", Run: func(e *harness.Env) {
+		{Name: "ipv6/udp-ipv6-mtu-recvpathmtu", Run: func(e *harness.Env) {
 			// The path MTU a send under IPV6_DONTFRAG met is IPV6_MTU's
 			// when that is smaller (ipv6_local_rxpmtu gets the cork MTU).
 			lo := netip.IPv6Loopback()
