@@ -155,4 +155,25 @@ func TestUDP6FragmentsOnTheWire(t *testing.T) {
 	check("3000 at the path MTU", send(3000, 0), []int{1400, 1400, 352}, []int{0, 1352, 2704})
 	check("3000 at IPV6_MTU 1283", send(3000, 1283), []int{1280, 1280, 592}, []int{0, 1232, 2464})
 	check("1352 within the path MTU", send(1352, 1300), []int{1400}, []int{0})
+
+	// UDP-Lite's fragments name it as the next header.
+	m := &stack.UDPSend{Src: ap("[2001:db8::1]:4000"), Dst: dst, PMTU: stack.PMTUWant, Lite: true, Payload: make([]byte, 2000)}
+	if err := s.SendUDP(m); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 2; {
+		pkt := ch.Read()
+		if pkt == nil {
+			t.Fatalf("%d UDP-Lite fragments", n)
+		}
+		b := pkt.ToView().AsSlice()
+		pkt.DecRef()
+		if header.IPv6(b).NextHeader() != header.IPv6FragmentHeader {
+			continue
+		}
+		if b[40] != uint8(stack.UDPLiteProtocolNumber) {
+			t.Fatalf("UDP-Lite fragment's next header %d", b[40])
+		}
+		n++
+	}
 }
