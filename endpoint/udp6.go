@@ -20,9 +20,7 @@ import (
 // IPv6 control messages of sendmsg and recvmsg (udp6_io.go), multicast
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
-// Missing (ENOPROTOOPT): the MCAST_* source filters; sending from a
-// non-local address bound under IPV6_FREEBIND or IPV6_TRANSPARENT is
-// EADDRNOTAVAIL.
+// Missing (ENOPROTOOPT): the MCAST_* source filters.
 type udp6 struct {
 	udpSock
 

@@ -138,11 +138,11 @@ func fragID6() uint32 {
 
 // writeFragments6 sends the UDP datagram m over r as IPv6 fragments of at
 // most mtu bytes, written header-included.
-func (s *Stack) writeFragments6(r *gstack.Route, m *UDPSend, hop uint8, mtu int) error {
+func (s *Stack) writeFragments6(r *gstack.Route, src tcpip.Address, m *UDPSend, hop uint8, mtu int) error {
 	whole := make([]byte, header.UDPMinimumSize+len(m.Payload))
-	putUDPHeader(header.UDP(whole), r.LocalAddress(), r.RemoteAddress(), m)
+	putUDPHeader(header.UDP(whole), src, r.RemoteAddress(), m)
 	copy(whole[header.UDPMinimumSize:], m.Payload)
-	frags, err := fragments6(r.LocalAddress(), r.RemoteAddress(), m.TOS, hop, m.proto(), fragID6(), whole, mtu)
+	frags, err := fragments6(src, r.RemoteAddress(), m.TOS, hop, m.proto(), fragID6(), whole, mtu)
 	if err != nil {
 		return err
 	}
@@ -159,6 +159,36 @@ func (s *Stack) writeFragments6(r *gstack.Route, m *UDPSend, hop uint8, mtu int)
 			}
 			return sendErrno(e)
 		}
+	}
+	return nil
+}
+
+// writeForeign6 sends a datagram from src, an address no interface has
+// (a socket bound under IPV6_FREEBIND or IPV6_TRANSPARENT): IPv6 output
+// does not check the source (ip6_dst_lookup_tail keeps a given one), but
+// gVisor's routes carry a local address, so the header is netsandbox's
+// and the write header-included.
+func (s *Stack) writeForeign6(r *gstack.Route, src tcpip.Address, m *UDPSend, hop uint8) error {
+	n := header.IPv6MinimumSize + header.UDPMinimumSize + len(m.Payload)
+	v := buffer.NewViewSize(n)
+	b := v.AsSlice()
+	header.IPv6(b).Encode(&header.IPv6Fields{
+		TrafficClass:      m.TOS,
+		PayloadLength:     uint16(n - header.IPv6MinimumSize),
+		TransportProtocol: m.proto(),
+		HopLimit:          hop,
+		SrcAddr:           src,
+		DstAddr:           r.RemoteAddress(),
+	})
+	copy(b[header.IPv6MinimumSize+header.UDPMinimumSize:], m.Payload)
+	putUDPHeader(header.UDP(b[header.IPv6MinimumSize:]), src, r.RemoteAddress(), m)
+	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
+		ReserveHeaderBytes: int(r.MaxHeaderLength()),
+		Payload:            buffer.MakeWithView(v),
+	})
+	defer pkt.DecRef()
+	if e := r.WriteHeaderIncludedPacket(pkt); e != nil {
+		return sendErrno(e)
 	}
 	return nil
 }

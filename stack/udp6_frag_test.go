@@ -177,3 +177,28 @@ func TestUDP6FragmentsOnTheWire(t *testing.T) {
 		n++
 	}
 }
+
+// TestUDP6ForeignSource: a datagram from an address no interface has (a
+// freebind binding's) leaves with that source, whole or in fragments,
+// and its checksum is right for it (the receiver verifies it).
+func TestUDP6ForeignSource(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	rec := newRecorder()
+	b, err := s.UDPBind(rec, ap("[::1]:5000"), stack.UDPBindFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	s.LearnPMTU6(ap("[::1]:5000").Addr(), 1400)
+	src := ap("[2001:db8::5]:4000")
+	for _, n := range []int{100, 3000} {
+		p := bytes.Repeat([]byte{byte(n)}, n)
+		if err := s.SendUDP(&stack.UDPSend{Src: src, Dst: ap("[::1]:5000"), PMTU: stack.PMTUWant, Payload: p}); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		d := rec.next(t)
+		if d.Src != src || !bytes.Equal(d.Payload, p) {
+			t.Fatalf("%d bytes: received %d from %v, want from %v", n, len(d.Payload), d.Src, src)
+		}
+	}
+}

@@ -130,11 +130,22 @@ func (s *Stack) sendUDP6(m *UDPSend) error {
 	if m.Dst.Port() == 0 {
 		return unix.EINVAL
 	}
-	r, err := s.findRoute6(src, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+	// A source no interface has is a freebind or transparent binding's:
+	// the route is chosen as for no source, the packet keeps it.
+	foreign := src.IsValid() && !src.IsUnspecified() && !s.IsLocalAddr6(src)
+	routeSrc := src
+	if foreign {
+		routeSrc = netip.Addr{}
+	}
+	r, err := s.findRoute6(routeSrc, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
 	if err != nil {
 		return err
 	}
 	defer r.Release()
+	local := r.LocalAddress()
+	if foreign {
+		local = gAddr(src)
+	}
 	if err := s.mcastOverLoopback(r, m.Dst.Addr()); err != nil {
 		return err
 	}
@@ -155,8 +166,14 @@ func (s *Stack) sendUDP6(m *UDPSend) error {
 	if hop == 0 && !m.TTLZero {
 		hop = r.DefaultTTL()
 	}
-	if size > out {
-		if err := s.writeFragments6(r, m, hop, cork); err != nil {
+	if size > out || foreign {
+		var err error
+		if size > out {
+			err = s.writeFragments6(r, local, m, hop, cork)
+		} else {
+			err = s.writeForeign6(r, local, m, hop)
+		}
+		if err != nil {
 			return err
 		}
 		s.stats.UDPOutDatagrams.Add(1)
