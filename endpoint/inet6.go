@@ -27,13 +27,13 @@ import (
 // (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
 // inet6_raw.go, inet6_ping.go.
 //
-// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW
-// and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
-// for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS
-// (and on UDP IP_FREEBIND, IP_TRANSPARENT), setting IPV6_MTU on raw and
-// ping sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_* source-filter options,
-// IPV6_FREEBIND/IPV6_TRANSPARENT on TCP, IPV6_FLOWINFO and the
-// extension-header options.
+// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw sockets of
+// protocols gVisor has no transport for, receiving on an IPPROTO_RAW
+// socket, SOL_IP options other than IP_TTL and IP_TOS on TCP, raw and
+// ping sockets (UDP serves them all), setting IPV6_MTU on raw and ping
+// sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_*
+// source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT on TCP,
+// IPV6_FLOWINFO and the extension-header options.
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.
@@ -61,11 +61,6 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		}
 		if !s.Caps().Has(stack.CapNetRaw) {
 			return nil, unix.EPERM
-		}
-		if proto == unix.IPPROTO_RAW {
-			// Header-included sends only: missing (gVisor's IPv6 raw
-			// endpoint without a protocol cannot write).
-			return nil, unix.EPROTONOSUPPORT
 		}
 		return newRaw6(s, proto) // inet6_raw.go
 	}
