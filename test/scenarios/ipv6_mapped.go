@@ -98,6 +98,33 @@ func ipv6MappedScenarios() []harness.Scenario {
 				}
 			}
 		}},
+		{Name: "ipv6/tcp-dontfrag", Run: func(e *harness.Env) {
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort)))
+			e.Check("listen", l.Listen(1))
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.GetInt("IPV6_DONTFRAG default", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG)
+			e.Rec("IPV6_DONTFRAG short", s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_DONTFRAG, []byte{1}))
+			e.GetInt("IPV6_DONTFRAG after short", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG)
+			e.SetInt("IPV6_DONTFRAG 1", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
+			e.GetInt("IPV6_DONTFRAG", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG)
+			e.Check("connect", s.Connect(sa6(v6Loopback, e.BasePort)))
+			a, _, err := l.Accept(0)
+			e.Check("accept", err)
+			n, err := s.SendMsg(make([]byte, 100000), nil, nil, 0)
+			e.Rec("send 100000 under IPV6_DONTFRAG", n, err)
+			got := 0
+			buf := make([]byte, 65536)
+			for i := 0; i < 200 && got < 100000; i++ {
+				harness.WaitReadable(a, 2*time.Second)
+				m, _, _, _, err := a.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
+				if err != nil {
+					break
+				}
+				got += m
+			}
+			e.Rec("received", got)
+		}},
 		{Name: "ipv6/udp-mapped-recv-cmsgs", Run: func(e *harness.Env) {
 			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			e.Check("bind [::]", rx.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
