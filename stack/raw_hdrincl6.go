@@ -19,10 +19,7 @@ import (
 // header-included write sets from the packet's size (Linux leaves it),
 // and a :: source, which gVisor fills with the route's (Linux leaves it).
 func (s *Stack) SendHeaderIncluded6(pkt []byte, src, dst netip.Addr, ifindex int) (mtu int, err error) {
-	if src.IsValid() && (src.IsUnspecified() || !s.IsLocalAddr6(src)) {
-		src = netip.Addr{}
-	}
-	r, err := s.findRoute6(src, dst, ifindex, true)
+	r, err := s.findRoute6(s.routeSource6(src), dst, ifindex, true)
 	if err != nil {
 		return 0, err
 	}

@@ -66,11 +66,7 @@ func (s *Stack) mtus6(r *gstack.Route, dst netip.Addr, mode PMTUMode, frag int) 
 // EMSGSIZE under IPV6_DONTFRAG, DO, PROBE or INTERFACE reports in its
 // error-queue entry and IPV6_PATHMTU message.
 func (s *Stack) SendMTU6(m *UDPSend) (int, error) {
-	src := m.Src.Addr()
-	if src.IsValid() && src.IsUnspecified() {
-		src = netip.Addr{}
-	}
-	r, err := s.findRoute6(src, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+	r, err := s.findRoute6(s.routeSource6(m.Src.Addr()), m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
 	if err != nil {
 		return 0, err
 	}

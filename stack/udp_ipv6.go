@@ -114,6 +114,16 @@ func (s *Stack) mcastOverLoopback(r *gstack.Route, dst netip.Addr) error {
 	return nil
 }
 
+// routeSource6 is the source a route lookup for a send from src takes:
+// none for :: or an address no interface has (a freebind binding's,
+// which the packet keeps: ip6_dst_lookup_tail does not check it).
+func (s *Stack) routeSource6(src netip.Addr) netip.Addr {
+	if !src.IsValid() || src.IsUnspecified() || !s.IsLocalAddr6(src) {
+		return netip.Addr{}
+	}
+	return src
+}
+
 // sendUDP6 is SendUDP for an IPv6 destination (udpv6_sendmsg below the
 // socket layer): m.TTL is the hop limit the socket chose (TTLZero sends
 // 0), m.TOS the traffic class. A datagram larger than the MTU is refused
@@ -132,11 +142,8 @@ func (s *Stack) sendUDP6(m *UDPSend) error {
 	}
 	// A source no interface has is a freebind or transparent binding's:
 	// the route is chosen as for no source, the packet keeps it.
-	foreign := src.IsValid() && !src.IsUnspecified() && !s.IsLocalAddr6(src)
-	routeSrc := src
-	if foreign {
-		routeSrc = netip.Addr{}
-	}
+	routeSrc := s.routeSource6(src)
+	foreign := src.IsValid() && !src.IsUnspecified() && !routeSrc.IsValid()
 	r, err := s.findRoute6(routeSrc, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
 	if err != nil {
 		return err
