@@ -48,20 +48,26 @@ func sendCmsgPolicy(s *stack.Stack) options.SendCmsgPolicy {
 }
 
 // sendCmsgs reads a datagram sendmsg's control messages as ip_cmsg_send.
-func (b *base) sendCmsgs(oob []byte) (sendParams, error) {
+func (b *base) sendCmsgs(oob []byte, mapped bool) (sendParams, error) {
 	if len(oob) == 0 {
 		// Most sends carry none; skip reading the capabilities.
 		return sendParams{tos: -1}, nil
 	}
-	return sendParamsOf(oob, sendCmsgPolicy(b.s))
+	return sendParamsOf(oob, sendCmsgPolicy(b.s), mapped)
 }
 
-func sendParamsOf(oob []byte, pol options.SendCmsgPolicy) (sendParams, error) {
+// sendParamsOf reads ip_cmsg_send's messages; mapped is its allow_ipv6
+// (an AF_INET6 socket's v4-mapped send).
+func sendParamsOf(oob []byte, pol options.SendCmsgPolicy, mapped bool) (sendParams, error) {
 	sp := sendParams{tos: -1}
 	if len(oob) == 0 {
 		return sp, nil
 	}
-	c, err := options.ParseIPSendControl(oob, pol)
+	parse := options.ParseIPSendControl
+	if mapped {
+		parse = options.ParseMappedSendControl
+	}
+	c, err := parse(oob, pol)
 	if err != nil {
 		return sp, err
 	}

@@ -32,7 +32,7 @@ func (g *dgramSock) sendPrep(p, oob []byte, to netip.AddrPort, hasTo bool, flags
 			return wo, sendParams{}, unix.EDESTADDRREQ
 		}
 	}
-	sp, err := g.sendCmsgs(oob)
+	sp, err := g.sendCmsgs(oob, false)
 	if err != nil {
 		return wo, sp, err
 	}

@@ -27,13 +27,13 @@ import (
 // (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
 // inet6_raw.go, inet6_ping.go.
 //
-// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): IPPROTO_RAW
-// and IPV6_HDRINCL, raw sockets of protocols gVisor has no transport
-// for, SOL_IP options on an AF_INET6 socket other than IP_TTL and IP_TOS
-// (and on UDP IP_FREEBIND, IP_TRANSPARENT), setting IPV6_MTU,
-// IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_* source-filter options,
-// IPV6_FREEBIND/IPV6_TRANSPARENT on TCP, IPV6_FLOWINFO and the
-// extension-header options.
+// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw sockets of
+// protocols gVisor has no transport for, receiving on an IPPROTO_RAW
+// socket, SOL_IP options other than IP_TTL and IP_TOS on TCP, raw and
+// ping sockets (UDP serves them all), setting IPV6_MTU on raw and ping
+// sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_*
+// source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT on TCP,
+// IPV6_FLOWINFO and the extension-header options.
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.
@@ -61,11 +61,6 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		}
 		if !s.Caps().Has(stack.CapNetRaw) {
 			return nil, unix.EPERM
-		}
-		if proto == unix.IPPROTO_RAW {
-			// Header-included sends only: missing (gVisor's IPv6 raw
-			// endpoint without a protocol cannot write).
-			return nil, unix.EPROTONOSUPPORT
 		}
 		return newRaw6(s, proto) // inet6_raw.go
 	}
@@ -115,6 +110,12 @@ type v6Opts struct {
 	dontFrag                      bool // IPV6_DONTFRAG
 	rxPathMTU                     bool // IPV6_RECVPATHMTU
 	pmtudisc                      int  // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
+}
+
+// any tells whether a received packet may get an IPv6 control message
+// (np->rxopt.all).
+func (o *v6Opts) any() bool {
+	return o.rxPktinfo || o.rxHopLimit || o.rxTClass || o.rxOrigDst || o.rx2292Pktinfo || o.rx2292HopLimit
 }
 
 // v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
@@ -260,7 +261,15 @@ func (k *sock6) Bind(b []byte) error {
 	if k.localPort() != 0 {
 		return unix.EINVAL
 	}
-	return errOf(k.endpoint().Bind(addr6(sa)))
+	if err := errOf(k.endpoint().Bind(addr6(sa))); err != nil {
+		return err
+	}
+	if k.typ == unix.SOCK_STREAM && sa.Addr.Is6() && !sa.Addr.Is4In6() && !sa.Addr.IsUnspecified() {
+		// __inet6_bind: an IPv6 address has no IPv4 half, so the socket
+		// becomes IPV6_V6ONLY (rawv6_bind and ping sockets leave it).
+		k.endpoint().SocketOptions().SetV6Only(true)
+	}
+	return nil
 }
 
 func (k *sock6) localPort() uint16 {

@@ -95,9 +95,14 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
 		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER:
 	case unix.IPV6_DONTFRAG:
+		// Kept on TCP too, which never reads it (tcp_v6 does not
+		// fragment), as do_ipv6_setsockopt keeps it for any socket.
+	case unix.IPV6_MTU:
 		if k.typ == unix.SOCK_STREAM {
-			return unix.ENOPROTOOPT // TCP: not served
+			_, err := fragSizeVal(val) // udp6_pathmtu.go
+			return err
 		}
+		return unix.ENOPROTOOPT // raw, ping: gVisor fragments at the device MTU
 	default:
 		return unix.ENOPROTOOPT
 	}

@@ -18,8 +18,8 @@ import (
 // puts and verifies the checksum at IPV6_CHECKSUM's offset and applies
 // the ICMPv6 type filter at queueing time, as rawv6_rcv does. Our layer
 // decodes the options, sockaddrs and control messages with Linux's rules.
-// Missing: IPV6_HDRINCL and IPPROTO_RAW sockets (gVisor would put the
-// checksum into a header the user wrote), IPV6_CHECKSUM changed on an
+// IPV6_HDRINCL (and IPPROTO_RAW sockets, which start with it) sends are
+// netsandbox's (raw6_hdrincl.go). Missing: IPV6_CHECKSUM changed on an
 // ICMPv6 socket through SOL_RAW (gVisor keeps ICMPv6's at offset 2).
 // ICMPv6 errors about the socket's packets are ours (inet6_icmperr.go):
 // gVisor's raw endpoint queues none.
@@ -39,10 +39,13 @@ type raw6Sock struct {
 	// socket a fresh gVisor endpoint (mu).
 	bound    tcpip.FullAddress
 	hasBound bool
+	// hdrincl is IPV6_HDRINCL: sends carry their own IPv6 header
+	// (raw6_hdrincl.go); IPPROTO_RAW sockets start with it (optMu).
+	hdrincl bool
 }
 
 func newRaw6(s *stack.Stack, proto int) (Socket, error) {
-	r := &raw6Sock{sock6: sock6{v6: defaultV6Opts()}, csumOffset: -1}
+	r := &raw6Sock{sock6: sock6{v6: defaultV6Opts()}, csumOffset: -1, hdrincl: proto == unix.IPPROTO_RAW}
 	switch proto {
 	case unix.IPPROTO_ICMPV6:
 		r.csumOffset = header.ICMPv6ChecksumOffset // rawv6_init_sk
@@ -50,7 +53,9 @@ func newRaw6(s *stack.Stack, proto int) (Socket, error) {
 		r.csumOffset = 4
 	}
 	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
-		return s.Gvisor().NewRawEndpoint(tcpip.TransportProtocolNumber(proto), header.IPv6ProtocolNumber, q, true)
+		// An IPPROTO_RAW socket sends only (raw6_hdrincl.go): its
+		// gVisor endpoint receives nothing.
+		return s.Gvisor().NewRawEndpoint(tcpip.TransportProtocolNumber(proto), header.IPv6ProtocolNumber, q, proto != unix.IPPROTO_RAW)
 	}
 	if err := r.open(s, unix.SOCK_RAW, proto, mk); err != nil {
 		return nil, err
@@ -240,7 +245,9 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		if fam := options.SockaddrFamily(to); fam != unix.AF_UNSPEC && fam != unix.AF_INET6 {
 			return 0, unix.EAFNOSUPPORT
 		}
-		if sa.Port != 0 && int(sa.Port) != r.proto {
+		// The port is the protocol: another one than the socket's only
+		// on an IPPROTO_RAW socket, never above 255.
+		if sa.Port != 0 && int(sa.Port) != r.proto && r.proto != unix.IPPROTO_RAW || sa.Port > 255 {
 			return 0, unix.EINVAL
 		}
 		fa := addr6(sa)
@@ -266,6 +273,12 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	}
 	if err := r.sendControl(c, &wo); err != nil {
 		return 0, err
+	}
+	if r.hdrinclOn() {
+		return r.sendHeaderIncluded(p, wo.To) // raw6_hdrincl.go
+	}
+	if r.proto == unix.IPPROTO_RAW {
+		return r.sendProtoRaw(p, wo.To, c) // raw6_hdrincl.go
 	}
 	tclass := -1
 	if c.HasTClass {
@@ -327,22 +340,30 @@ func (r *raw6Sock) SetSockOpt(level, name int, val []byte) error {
 		f := r.filter
 		r.optMu.Unlock()
 		return errOf(r.endpoint().SetSockOpt(gvisorICMPv6Filter(f)))
-	case level == unix.SOL_RAW, level == unix.SOL_IPV6 && name == unix.IPV6_CHECKSUM:
-		return r.setChecksum(level, name, val)
+	case level == unix.SOL_RAW, level == unix.SOL_IPV6 && (name == unix.IPV6_CHECKSUM || name == ipv6HdrIncl):
+		return r.setRawOpt(level, name, val)
 	}
 	return r.sock6.SetSockOpt(level, name, val)
 }
 
-// setChecksum is do_rawv6_setsockopt: an int (EINVAL when shorter);
-// IPV6_CHECKSUM at SOL_IPV6 on an ICMPv6 socket is EINVAL (RFC 3542),
-// an odd offset EINVAL, a negative one turns the checksum off.
-func (r *raw6Sock) setChecksum(level, name int, val []byte) error {
+// setRawOpt is do_rawv6_setsockopt: an int (EINVAL when shorter);
+// IPV6_HDRINCL any value; IPV6_CHECKSUM at SOL_IPV6 on an ICMPv6 socket
+// is EINVAL (RFC 3542), an odd offset EINVAL, a negative one turns the
+// checksum off.
+func (r *raw6Sock) setRawOpt(level, name int, val []byte) error {
 	v, err := intVal(val)
 	if err != nil {
 		return err
 	}
-	if name != unix.IPV6_CHECKSUM {
-		return unix.ENOPROTOOPT // IPV6_HDRINCL: missing
+	switch name {
+	case ipv6HdrIncl:
+		r.optMu.Lock()
+		r.hdrincl = v != 0
+		r.optMu.Unlock()
+		return nil
+	case unix.IPV6_CHECKSUM:
+	default:
+		return unix.ENOPROTOOPT
 	}
 	if r.proto == unix.IPPROTO_ICMPV6 && level == unix.SOL_IPV6 {
 		return unix.EINVAL
@@ -386,14 +407,17 @@ func (r *raw6Sock) GetSockOpt(level, name int, buf []byte) (int, error) {
 		f := r.filter
 		r.optMu.Unlock()
 		return copy(buf, f[:]), nil // rawv6_geticmpfilter: at most 32 bytes
-	case level == unix.SOL_RAW, level == unix.SOL_IPV6 && name == unix.IPV6_CHECKSUM:
-		if name != unix.IPV6_CHECKSUM {
-			return 0, unix.ENOPROTOOPT
-		}
+	case level == unix.SOL_RAW, level == unix.SOL_IPV6 && (name == unix.IPV6_CHECKSUM || name == ipv6HdrIncl):
 		r.optMu.Lock()
-		v := r.csumOffset
+		v, hdrincl := r.csumOffset, r.hdrincl
 		r.optMu.Unlock()
-		return putInt6(buf, v), nil
+		switch name {
+		case ipv6HdrIncl:
+			return putInt6(buf, boolInt(hdrincl)), nil
+		case unix.IPV6_CHECKSUM:
+			return putInt6(buf, v), nil
+		}
+		return 0, unix.ENOPROTOOPT
 	}
 	return r.sock6.GetSockOpt(level, name, buf)
 }

@@ -23,11 +23,13 @@ func FuzzInet6RawPing(f *testing.F) {
 	f.Add(int32(unix.SOL_RAW), int32(unix.IPV6_CHECKSUM), []byte{0xfe, 0xff, 0xff, 0xff}, lo,
 		options.AppendCmsg(nil, unix.SOL_IPV6, unix.IPV6_HOPLIMIT, []byte{9, 0, 0, 0}), echo)
 	f.Add(int32(unix.SOL_IPV6), int32(unix.IPV6_RECVPKTINFO), []byte{1, 0, 0, 0}, []byte{0, 0}, []byte(nil), []byte(nil))
+	f.Add(int32(unix.SOL_IPV6), int32(36), []byte{1, 0, 0, 0}, lo, []byte(nil), append([]byte{0x60, 0, 0, 0, 0, 1, 17, 64}, make([]byte, 33)...))
 	s := newStack(f, stack.AllCaps, map[string]string{"net.ipv4.ping_group_range": "0 0"})
 	kinds := []struct{ typ, proto int }{
 		{unix.SOCK_RAW, unix.IPPROTO_ICMPV6},
 		{unix.SOCK_RAW, unix.IPPROTO_UDP},
 		{unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6},
+		{unix.SOCK_RAW, unix.IPPROTO_RAW}, // IPV6_HDRINCL: the payload is a whole packet
 	}
 	f.Fuzz(func(t *testing.T, level, name int32, val, sa, oob, payload []byte) {
 		for _, k := range kinds {

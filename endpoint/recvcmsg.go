@@ -48,14 +48,21 @@ func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
 		return 0, 0
 	}
 	b := options.NewCmsgBuilder(oob)
-	d := &e.d
 	putTimestamp(&b, f, e.arr.stamp)
 	if f&rxQueueOvfl != 0 && e.arr.drops != 0 {
 		b.PutInt32(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, int32(e.arr.drops))
 	}
+	u.putIPCmsgs(&b, f, e)
+	return b.Len(), b.Flags()
+}
+
+// putIPCmsgs writes ip_cmsg_recv_offset's SOL_IP messages for e, in
+// Linux's order, as the flags f ask.
+func (u *udpSock) putIPCmsgs(b *options.CmsgBuilder, f rxFlags, e *queued) {
 	if f&rxIPMask == 0 {
-		return b.Len(), b.Flags()
+		return
 	}
+	d := &e.d
 	if f&rxPktinfo != 0 {
 		pi := options.InPktinfo{Addr: d.Dst.Addr()}
 		if e.arr.pktinfo {
@@ -95,7 +102,6 @@ func (u *udpSock) recvCmsgs(oob []byte, e *queued) (int, int) {
 		// ip_cmsg_recv_fragsize: only a datagram that was reassembled.
 		b.PutInt32(unix.SOL_IP, unix.IP_RECVFRAGSIZE, int32(d.FragSize))
 	}
-	return b.Len(), b.Flags()
 }
 
 // checksumBreak is CHECKSUM_BREAK: a datagram up to this long (UDP header

@@ -254,7 +254,14 @@ func (u *udpSock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sp, err := u.sendCmsgs(oob)
+	return u.sendTo(src, remote, shut, dst, p, oob, flags, false)
+}
+
+// sendTo is udp_sendmsg from its control messages on, for a datagram from
+// src to dst (remote: the connected peer, if any). mapped is an AF_INET6
+// socket's v4-mapped send, whose ip_cmsg_send also takes IPV6_PKTINFO.
+func (u *udpSock) sendTo(src, remote netip.AddrPort, shut int, dst netip.AddrPort, p, oob []byte, flags int, mapped bool) (int, error) {
+	sp, err := u.sendCmsgs(oob, mapped)
 	if err != nil {
 		return 0, err
 	}

@@ -20,10 +20,8 @@ import (
 // IPv6 control messages of sendmsg and recvmsg (udp6_io.go), multicast
 // membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
 //
-// Missing (ENOPROTOOPT): setting IPV6_MTU,
-// and the SOL_IP options other than IP_TTL, IP_TOS, IP_FREEBIND,
-// IP_TRANSPARENT and IP_RECVERR; sending from a non-local address bound
-// under IPV6_FREEBIND or IPV6_TRANSPARENT is EADDRNOTAVAIL.
+// Missing: MLDv2 reports with the filters' source lists (gVisor's MLD
+// reports every IPv6 group as any-source).
 type udp6 struct {
 	udpSock
 
@@ -46,6 +44,9 @@ type udp6 struct {
 	// rxpmtu is the path MTU a send under IPV6_DONTFRAG met, kept for
 	// the next recvmsg under IPV6_RECVPATHMTU (np->rxpmtu; v6mu).
 	rxpmtu *pathMTUNote
+	// fragSize is IPV6_MTU (np->frag_size, 0 = unset; v6mu):
+	// udp6_pathmtu.go.
+	fragSize int
 }
 
 // newUDP6 makes the socket, UDP-Lite when lite; newInet6 has checked
@@ -55,6 +56,9 @@ func newUDP6(s *stack.Stack, lite bool) (Socket, error) {
 	k.lite = lite
 	k.init(s, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
 	k.ipid = s.NewSocketIPID()
+	// inet6_create leaves IP_MULTICAST_ALL off: IPv4 groups reach the
+	// socket only when it joined them.
+	k.base.memb.noAll.Store(true)
 	return k, nil
 }
 
@@ -75,7 +79,8 @@ func (k *udp6) bindFlags6() stack.UDPBindFlags {
 // another family EAFNOSUPPORT; a v4-mapped address needs a dual-stack
 // socket (EINVAL) and a local IPv4 address, any other address a local one
 // (EADDRNOTAVAIL); a link-local one needs its scope id (EINVAL), which
-// must name an interface (ENODEV) and binds the socket to it.
+// must name an interface (ENODEV) and binds the socket to it. Binding to
+// an IPv6 address other than :: sets IPV6_V6ONLY.
 func (k *udp6) Bind(b []byte) error {
 	sa, err := options.ParseSockaddrIn6(b)
 	if err != nil {
@@ -115,6 +120,11 @@ func (k *udp6) Bind(b []byte) error {
 	}
 	k.v6mu.Lock()
 	k.scope = scope
+	if a.Is6() && !a.IsUnspecified() {
+		// __inet6_bind: an IPv6 address has no IPv4 half, so the
+		// socket becomes IPV6_V6ONLY.
+		k.v6only = true
+	}
 	k.v6mu.Unlock()
 	k.binding = bd
 	k.userPort = sa.Port != 0

@@ -29,6 +29,14 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if dst.Addr().Is4() {
+		// udpv6_sendmsg hands a v4-mapped destination to udp_sendmsg,
+		// with the socket's IPv4 source and SOL_IP values.
+		if len(p) > 0xFFFF {
+			return 0, unix.EMSGSIZE
+		}
+		return k.udpSock.sendTo(mappedSource(src), remote, shut, dst, p, oob, flags, true)
+	}
 	c, err := options.ParseIPv6SendControl(oob, sendCmsgPolicy(k.s))
 	if err != nil {
 		return 0, err
@@ -42,21 +50,10 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		DontRoute: o.misc.dontroute || flags&unix.MSG_DONTROUTE != 0,
 		Payload:   p,
 	}
-	if dst.Addr().Is4() {
-		if src.Addr().Is6() {
-			if !src.Addr().IsUnspecified() {
-				return 0, unix.ENETUNREACH // bound to an IPv6 address
-			}
-			m.Src = netip.AddrPortFrom(netip.IPv4Unspecified(), src.Port())
-		}
-		// udp_sendmsg's values: SOL_IP's IP_TTL and IP_TOS.
-		m.IfIndex = o.bindIf
-		m.PMTU = stack.PMTUMode(o.pmtudisc)
-		m.TTL, m.TOS = k.effectiveTTL(), o.tos
-	} else if err := k.applyV6Send(&m, c, scope); err != nil {
+	if err := k.applyV6Send(&m, c, scope); err != nil {
 		return 0, err
 	}
-	if len(p) > stack.MaxUDPPayload && dst.Addr().Is4() || len(p) > stack.MaxUDP6Payload {
+	if len(p) > stack.MaxUDP6Payload {
 		k.noteSendError6(unix.EMSGSIZE, &m)
 		k.notePathMTU(unix.EMSGSIZE, &m)
 		return 0, unix.EMSGSIZE
@@ -77,6 +74,16 @@ func (k *udp6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// mappedSource is the IPv4 source of a v4-mapped send: the bound IPv4
+// address, or 0.0.0.0 for :: (a socket bound to another IPv6 address is
+// IPV6_V6ONLY and never sends IPv4).
+func mappedSource(src netip.AddrPort) netip.AddrPort {
+	if a := src.Addr(); a.Is6() && a.IsUnspecified() {
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), src.Port())
+	}
+	return src
 }
 
 // noteSendError6 is ipv6_local_error for a send __ip6_append_data refused
@@ -184,6 +191,7 @@ func (k *udp6) sendDst6(to []byte, remote netip.AddrPort, shut int) (netip.AddrP
 func (k *udp6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scope uint32) error {
 	k.v6mu.Lock()
 	v := k.v6
+	m.FragSize = k.fragSize
 	k.v6mu.Unlock()
 	dst := m.Dst.Addr()
 	hop := v.unicastHops
@@ -292,7 +300,8 @@ func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 	k.v6mu.Lock()
 	v := k.v6
 	k.v6mu.Unlock()
-	if f&(rxStamp|rxQueueOvfl) == 0 && !v.rxPktinfo && !v.rxHopLimit && !v.rxTClass && !v.rxOrigDst && !v.rx2292Pktinfo && !v.rx2292HopLimit {
+	ipv4 := e.d.Dst.Addr().Is4()
+	if f&(rxStamp|rxQueueOvfl) == 0 && !v.any() && (!ipv4 || f&rxIPMask == 0) {
 		return 0, 0
 	}
 	b := options.NewCmsgBuilder(oob)
@@ -301,6 +310,11 @@ func (k *udp6) recvCmsgs6(oob []byte, e *queued) (int, int) {
 		b.PutInt32(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, int32(e.arr.drops))
 	}
 	putRecvCmsgs6(k.s, &b, v, &e.d, true)
+	if ipv4 {
+		// udpv6_recvmsg: an IPv4 datagram gets ip_cmsg_recv_offset's
+		// SOL_IP messages in place of the IPv6-specific ones.
+		k.putIPCmsgs(&b, f, e)
+	}
 	return b.Len(), b.Flags()
 }
 
@@ -320,8 +334,8 @@ func putRecvCmsgs6(s *stack.Stack, b *options.CmsgBuilder, v v6Opts, d *stack.Da
 		b.Put(unix.SOL_IPV6, unix.IPV6_PKTINFO, options.In6Pktinfo(dst, uint32(ifindex)))
 	}
 	if d.Dst.Addr().Is4() {
-		// udpv6_recvmsg: an IPv4 datagram gets IPv4's messages (SOL_IP
-		// ones, not served here) instead of the IPv6-specific ones.
+		// An IPv4 datagram's SOL_IP messages are the caller's
+		// (udpv6_recvmsg's ip_cmsg_recv_offset).
 		return
 	}
 	if v.rxHopLimit {

@@ -9,11 +9,10 @@ import (
 )
 
 // Options of an AF_INET6 UDP or UDP-Lite socket: SOL_SOCKET and
-// SOL_UDP/SOL_UDPLITE as the IPv4 socket's, SOL_IPV6 as
-// do_ipv6_setsockopt/do_ipv6_getsockopt for the options served, and
-// SOL_IP's IP_TTL and IP_TOS, which ipv6_setsockopt hands to IPv4's code
-// for the socket's v4-mapped traffic; the rest is ENOPROTOOPT (udp6.go
-// lists it).
+// SOL_UDP/SOL_UDPLITE and SOL_IP as the IPv4 socket's (ipv6_setsockopt
+// hands SOL_IP to IPv4's code), SOL_IPV6 as do_ipv6_setsockopt/
+// do_ipv6_getsockopt for the options served; the rest is ENOPROTOOPT
+// (udp6.go lists it).
 
 func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 	if k.isClosed() {
@@ -41,24 +40,13 @@ func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 		}
 		return k.setIPv6(name, val)
 	case unix.SOL_IP:
-		if servedSolIP6(name) {
-			return k.udpSock.SetSockOpt(level, name, val)
-		}
+		// ipv6_setsockopt hands SOL_IP to ip_setsockopt: the values the
+		// socket's v4-mapped traffic uses (TTL, TOS, multicast, IP
+		// options, SOL_IP control messages of IPv4 datagrams, IP_RECVERR
+		// for ICMP errors about them) and the bits IPv6 shares.
+		return k.udpSock.SetSockOpt(level, name, val)
 	}
 	return unix.ENOPROTOOPT
-}
-
-// servedSolIP6 are the SOL_IP options an AF_INET6 UDP socket serves
-// through IPv4's code, as ipv6_setsockopt hands SOL_IP over: the values
-// its v4-mapped traffic uses (IP_RECVERR: ICMP errors about it are
-// queued, udpSock's DeliverICMPError, and read the IPv6 way), and the
-// bits IPv6 shares with IPv4.
-func servedSolIP6(name int) bool {
-	switch name {
-	case unix.IP_TTL, unix.IP_TOS, unix.IP_FREEBIND, unix.IP_TRANSPARENT, unix.IP_RECVERR:
-		return true
-	}
-	return false
 }
 
 // v4Twin is the IPv4 option whose bit an IPv6 one shares.
@@ -81,6 +69,8 @@ func (k *udp6) setIPv6(name int, val []byte) error {
 		return k.setMcastSource6(name, val) // udp6_msf.go
 	case unix.IPV6_MULTICAST_ALL:
 		return k.setMulticastAll6(val) // udp6_msf.go
+	case unix.IPV6_MTU:
+		return k.setFragSize(val) // udp6_pathmtu.go
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
@@ -153,9 +143,7 @@ func (k *udp6) GetSockOpt(level, name int, buf []byte) (int, error) {
 		}
 		return k.getIPv6(name, buf)
 	case unix.SOL_IP:
-		if servedSolIP6(name) {
-			return k.udpSock.GetSockOpt(level, name, buf) // ip_getsockopt's, as Linux
-		}
+		return k.udpSock.GetSockOpt(level, name, buf) // ip_getsockopt's, as Linux
 	}
 	return 0, unix.ENOPROTOOPT
 }

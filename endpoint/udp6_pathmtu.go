@@ -91,3 +91,49 @@ func (k *udp6) getPathMTUInfo(buf []byte) (int, error) {
 	}
 	return copy(buf, ip6MTUInfo(netip.Addr{}, 0, mtu)), nil
 }
+
+// setFragSize is setsockopt(IPV6_MTU), np->frag_size: an int of at least
+// 4 bytes (EINVAL), 0 (unset) or at least IPV6_MIN_MTU (EINVAL), with no
+// upper bound. getsockopt(IPV6_MTU) still reads the route's path MTU.
+func (k *udp6) setFragSize(val []byte) error {
+	v, err := fragSizeVal(val)
+	if err != nil {
+		return err
+	}
+	k.v6mu.Lock()
+	k.fragSize = v
+	k.v6mu.Unlock()
+	return nil
+}
+
+// fragSizeVal is do_ipv6_setsockopt's check of IPV6_MTU. A TCP socket
+// takes the value and nothing reads it: Linux's TCP sends by ip6_xmit,
+// which never fragments, and sizes segments by the path MTU.
+func fragSizeVal(val []byte) (int, error) {
+	v, err := intVal(val)
+	if err != nil {
+		return 0, err
+	}
+	if v != 0 && v < ipv6MinMTU {
+		return 0, unix.EINVAL
+	}
+	return v, nil
+}
+
+// ipv6MinMTU is IPV6_MIN_MTU.
+const ipv6MinMTU = 1280
+
+// sendMTU is the MTU a send to an IPv6 destination is held to
+// (ip6_setup_cork's fragsize): the path MTU below IPV6_PMTUDISC_PROBE,
+// the device MTU from it on, lowered to IPV6_MTU; what an EMSGSIZE
+// reports. An IPv4 destination's is udpSock's.
+func (k *udp6) sendMTU(m *stack.UDPSend) int {
+	if !m.Dst.Addr().Is6() {
+		return k.udpSock.sendMTU(m)
+	}
+	mtu, err := k.s.SendMTU6(m)
+	if err != nil {
+		return 0
+	}
+	return mtu
+}

@@ -124,6 +124,16 @@ func FuzzCmsgParser(f *testing.F) {
 			so.HasTimestamp != ip.HasTimestamp || so.HasPriority != ip.HasPriority || so.HasTTL) {
 			t.Fatalf("ParseSocketSendControl %+v %v after ParseIPSendControl %+v", so, soErr, ip)
 		}
+		// allow_ipv6 adds one message type: whatever ip_cmsg_send refuses
+		// it refuses too, and a v4-mapped IPV6_PKTINFO yields an IPv4
+		// source.
+		mapped, mappedErr := ParseMappedSendControl(b, pol)
+		if ipErr != nil && mappedErr == nil {
+			t.Fatalf("ParseMappedSendControl took what ParseIPSendControl refused (%v)", ipErr)
+		}
+		if mappedErr == nil && mapped.HasPktinfo && mapped.Pktinfo.SpecDst.IsValid() && !mapped.Pktinfo.SpecDst.Is4() {
+			t.Fatalf("IPv6 pktinfo source %v", mapped.Pktinfo.SpecDst)
+		}
 	})
 }
 

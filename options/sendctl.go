@@ -1,6 +1,10 @@
 package options
 
-import "golang.org/x/sys/unix"
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
 
 // SendCmsgPolicy carries the socket state that __sock_cmsg_send consults.
 type SendCmsgPolicy struct {
@@ -68,7 +72,15 @@ const sofTimestampingTxRecordMask = 1<<0 | 1<<1 | 1<<8 | 1<<9 | 1<<18
 // ignored; trailing bytes shorter than a cmsghdr are ignored; cmsg_len 15
 // or past the end is EINVAL.
 func ParseIPSendControl(b []byte, pol SendCmsgPolicy) (IPSendControl, error) {
-	return parseSendControl(b, pol, true)
+	return parseSendControl(b, pol, ipLevel)
+}
+
+// ParseMappedSendControl is ip_cmsg_send as udpv6_sendmsg reaches it for a
+// v4-mapped destination (allow_ipv6): ParseIPSendControl's rules, and an
+// IPV6_PKTINFO of at least CMSG_LEN(20) whose address must be v4-mapped
+// (EINVAL) stands for an IP_PKTINFO with that source and interface.
+func ParseMappedSendControl(b []byte, pol SendCmsgPolicy) (IPSendControl, error) {
+	return parseSendControl(b, pol, ipLevelMapped)
 }
 
 // ParseSocketSendControl walks a sendmsg control buffer like
@@ -76,10 +88,20 @@ func ParseIPSendControl(b []byte, pol SendCmsgPolicy) (IPSendControl, error) {
 // __sock_cmsg_send's rules for SOL_SOCKET ones, every other level
 // skipped.
 func ParseSocketSendControl(b []byte, pol SendCmsgPolicy) (IPSendControl, error) {
-	return parseSendControl(b, pol, false)
+	return parseSendControl(b, pol, socketLevel)
 }
 
-func parseSendControl(b []byte, pol SendCmsgPolicy, withIP bool) (IPSendControl, error) {
+// sendLevels is which levels besides SOL_SOCKET a send's messages are
+// read at.
+type sendLevels uint8
+
+const (
+	socketLevel   sendLevels = iota // SOL_SOCKET only (sock_cmsg_send)
+	ipLevel                         // and SOL_IP (ip_cmsg_send)
+	ipLevelMapped                   // and SOL_IPV6's IPV6_PKTINFO (allow_ipv6)
+)
+
+func parseSendControl(b []byte, pol SendCmsgPolicy, levels sendLevels) (IPSendControl, error) {
 	var c IPSendControl
 	p := NewCmsgParser(b)
 	for {
@@ -94,8 +116,10 @@ func parseSendControl(b []byte, pol SendCmsgPolicy, withIP bool) (IPSendControl,
 		switch {
 		case m.Level == unix.SOL_SOCKET:
 			err = c.socketCmsg(m, pol)
-		case m.Level == unix.SOL_IP && withIP:
+		case m.Level == unix.SOL_IP && levels >= ipLevel:
 			err = c.ipCmsg(m)
+		case m.Level == unix.SOL_IPV6 && m.Type == unix.IPV6_PKTINFO && levels == ipLevelMapped:
+			err = c.mappedPktinfo(m)
 		}
 		if err != nil {
 			return IPSendControl{}, err
@@ -146,6 +170,21 @@ func (c *IPSendControl) socketCmsg(m Cmsg, pol SendCmsgPolicy) error {
 	default:
 		return unix.EINVAL
 	}
+	return nil
+}
+
+// mappedPktinfo is ip_cmsg_send's IPV6_PKTINFO: bytes past the 20 of an
+// in6_pktinfo are allowed, an address that is not v4-mapped is not.
+func (c *IPSendControl) mappedPktinfo(m Cmsg) error {
+	if len(m.Data) < SizeofIn6Pktinfo {
+		return unix.EINVAL
+	}
+	a := netip.AddrFrom16([16]byte(m.Data[:16]))
+	if !a.Is4In6() {
+		return unix.EINVAL
+	}
+	c.HasPktinfo = true
+	c.Pktinfo = InPktinfo{IfIndex: Int32(m.Data[16:20]), SpecDst: a.Unmap()}
 	return nil
 }
 

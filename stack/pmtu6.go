@@ -12,10 +12,6 @@ import (
 // ipv6MinMTU is IPV6_MIN_MTU: a packet too big never lowers a path below it.
 const ipv6MinMTU = 1280
 
-// ipv6MTUExpires is net.ipv6.route.mtu_expires' default (seconds); the
-// knob itself is not served.
-const ipv6MTUExpires = 600
-
 // pathMTU6 is dst_mtu of the IPv6 route from src to dst: the device MTU
 // lowered by a learnt path MTU.
 func (s *Stack) pathMTU6(src, dst netip.Addr, ifindex int) (int, error) {
@@ -50,7 +46,8 @@ func (s *Stack) DeviceMTU6(src, dst netip.Addr, ifindex int) (int, error) {
 }
 
 // LearnPMTU6 records a packet too big for dst: the path MTU only goes
-// down, and never below IPV6_MIN_MTU.
+// down, and never below IPV6_MIN_MTU; it lasts
+// net.ipv6.route.mtu_expires seconds.
 func (s *Stack) LearnPMTU6(dst netip.Addr, mtu int) {
 	old, err := s.pathMTU6(netip.Addr{}, dst, 0)
 	if err != nil {
@@ -60,5 +57,6 @@ func (s *Stack) LearnPMTU6(dst netip.Addr, mtu int) {
 	if mtu >= old {
 		return
 	}
-	s.pmtu.store(dst, mtu, false, time.Now().Add(ipv6MTUExpires*time.Second))
+	life := time.Duration(s.sysctl.Int("net.ipv6.route.mtu_expires")) * time.Second
+	s.pmtu.store(dst, mtu, false, time.Now().Add(life))
 }

@@ -120,6 +120,9 @@ func sysctlDefs() []*sysctlEntry {
 		{name: "net.ipv4.udp_wmem_min", def: "4096", min: 1, max: intMax},
 		{name: "net.ipv4.route.min_pmtu", def: "552", min: 68, max: intMax},
 		{name: "net.ipv4.route.mtu_expires", def: "600", min: intMin, max: intMax},
+		// IPv6's own (ip6_rt_mtu_expires, proc_dointvec_jiffies): how
+		// long a path MTU learnt from packet too big lasts (pmtu6.go).
+		{name: "net.ipv6.route.mtu_expires", def: "600", min: intMin, max: intMax},
 		{name: "net.ipv4.icmp_ratelimit", def: "1000", min: 0, max: intMax},
 		{name: "net.ipv4.icmp_ratemask", def: "6168", min: intMin, max: intMax},
 		{name: "net.ipv4.icmp_msgs_per_sec", def: "1000", min: 0, max: intMax},

@@ -27,6 +27,7 @@ func TestSysctlDefaults(t *testing.T) {
 		"net.ipv4.udp_wmem_min":               "4096",
 		"net.ipv4.route.min_pmtu":             "552",
 		"net.ipv4.route.mtu_expires":          "600",
+		"net.ipv6.route.mtu_expires":          "600",
 		"net.ipv4.ip_forward":                 "0",
 		"net.ipv4.ip_unprivileged_port_start": "1024",
 	}

@@ -78,6 +78,10 @@ type UDPSend struct {
 	// DontFrag refuses an IPv6 datagram larger than the MTU it is held to
 	// instead of fragmenting it (IPV6_DONTFRAG), whatever PMTU says.
 	DontFrag bool
+	// FragSize is an IPv6 socket's IPV6_MTU (np->frag_size, 0 = unset):
+	// the MTU its datagrams are held to and fragmented at when smaller
+	// than the path's (udp6_frag.go).
+	FragSize int
 	// NoMulticastLoop stops a multicast datagram from being looped back to
 	// local sockets (IP_MULTICAST_LOOP 0); the zero value loops, as Linux.
 	NoMulticastLoop bool

@@ -19,10 +19,9 @@ import (
 //
 // ICMPv6 errors reach bindings through the ICMPv6 tap (icmp6_tap.go);
 // a packet too big lowers the path MTU (pmtu6.go), which a send that may
-// not fragment is held to. What IPv6 lacks here that IPv4 has:
-// IPV6_DONTFRAG, fragmenting at the learnt path MTU (gVisor fragments at
-// the device MTU), and weak-host sending from an address of another
-// interface.
+// not fragment is held to and a fragmented one cut at (udp6_frag.go).
+// What IPv6 lacks here that IPv4 has: weak-host sending from an address
+// of another interface.
 
 // MaxUDP6Payload is the largest payload of one IPv6 UDP datagram without a
 // jumbogram: 65535 (payload length) - 8 (UDP header).
@@ -115,11 +114,21 @@ func (s *Stack) mcastOverLoopback(r *gstack.Route, dst netip.Addr) error {
 	return nil
 }
 
+// routeSource6 is the source a route lookup for a send from src takes:
+// none for :: or an address no interface has (a freebind binding's,
+// which the packet keeps: ip6_dst_lookup_tail does not check it).
+func (s *Stack) routeSource6(src netip.Addr) netip.Addr {
+	if !src.IsValid() || src.IsUnspecified() || !s.IsLocalAddr6(src) {
+		return netip.Addr{}
+	}
+	return src
+}
+
 // sendUDP6 is SendUDP for an IPv6 destination (udpv6_sendmsg below the
 // socket layer): m.TTL is the hop limit the socket chose (TTLZero sends
-// 0), m.TOS the traffic class. gVisor's IPv6 fragments a datagram larger
-// than the MTU, as Linux does for IPV6_PMTUDISC_WANT; DO and PROBE refuse
-// it with EMSGSIZE.
+// 0), m.TOS the traffic class. A datagram larger than the MTU is refused
+// or fragmented by netsandbox itself (udp6_frag.go), at the path MTU and
+// IPV6_MTU, which gVisor's IPv6 does not know.
 func (s *Stack) sendUDP6(m *UDPSend) error {
 	if len(m.Payload) > MaxUDP6Payload {
 		return unix.EMSGSIZE
@@ -131,32 +140,51 @@ func (s *Stack) sendUDP6(m *UDPSend) error {
 	if m.Dst.Port() == 0 {
 		return unix.EINVAL
 	}
-	r, err := s.findRoute6(src, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
+	// A source no interface has is a freebind or transparent binding's:
+	// the route is chosen as for no source, the packet keeps it.
+	routeSrc := s.routeSource6(src)
+	foreign := src.IsValid() && !src.IsUnspecified() && !routeSrc.IsValid()
+	r, err := s.findRoute6(routeSrc, m.Dst.Addr(), m.IfIndex, !m.NoMulticastLoop)
 	if err != nil {
 		return err
 	}
 	defer r.Release()
+	local := r.LocalAddress()
+	if foreign {
+		local = gAddr(src)
+	}
 	if err := s.mcastOverLoopback(r, m.Dst.Addr()); err != nil {
 		return err
 	}
 	if m.DontRoute && !onLink(r) {
 		return unix.ENETUNREACH
 	}
-	size := header.UDPMinimumSize + len(m.Payload)
-	if m.PMTU == PMTUDo || m.PMTU == PMTUProbe || m.DontFrag {
-		// PROBE and above are held to the device MTU, the others to the
-		// path's.
-		mtu := int(r.MTU())
-		if c, ok := s.cachedPMTU(m.Dst.Addr()); ok && m.PMTU < PMTUProbe && c.mtu-header.IPv6MinimumSize < mtu {
-			mtu = c.mtu - header.IPv6MinimumSize
-		}
-		if size > mtu {
-			return unix.EMSGSIZE
-		}
+	size := header.IPv6MinimumSize + header.UDPMinimumSize + len(m.Payload)
+	// No MTU is below IPV6_MIN_MTU (a device's, a learnt one, IPV6_MTU):
+	// a packet that fits it needs no look at them.
+	cork, out := ipv6MinMTU, ipv6MinMTU
+	if size > ipv6MinMTU {
+		cork, out = s.mtus6(r, m.Dst.Addr(), m.PMTU, m.FragSize)
+	}
+	if refuses6(m, size, cork) {
+		return unix.EMSGSIZE
 	}
 	hop := m.TTL
 	if hop == 0 && !m.TTLZero {
 		hop = r.DefaultTTL()
+	}
+	if size > out || foreign {
+		var err error
+		if size > out {
+			err = s.writeFragments6(r, local, m, hop, cork)
+		} else {
+			err = s.writeForeign6(r, local, m, hop)
+		}
+		if err != nil {
+			return err
+		}
+		s.stats.UDPOutDatagrams.Add(1)
+		return nil
 	}
 	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
 		ReserveHeaderBytes: header.UDPMinimumSize + int(r.MaxHeaderLength()),

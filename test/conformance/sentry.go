@@ -64,7 +64,11 @@ var SentryExpected = map[string]string{
 	"ipv6/raw-icmp6-recv-cmsgs":     sentryPack6,
 	"ipv6/udp-icmp6-errqueue-cmsgs": sentryPack6,
 	"ipv6/udp-rfc2292-cmsgs":        sentry2292,
+	"ipv6/udp-mapped-recv-cmsgs":    sentryPack,
+	"ipv6/udp-mapped-send-retopts":  sentryParse,
 	"ipv6/recvpathmtu":              sentryDontFrag,
+	"ipv6/udp-ipv6-mtu-recvpathmtu": sentryDontFrag,
+	"ipv6/udp-pmtu-fragments":       sentryProcsys, // net.ipv6.route.mtu_expires
 	"udplite6/recv-cmsg-order":      sentryPack6,
 	"ipv6/raw-send-msg-oob":         sentrySendFlags,
 	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)

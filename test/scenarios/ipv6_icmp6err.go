@@ -229,6 +229,12 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 			e.Rec("bind non-local under IPV6_FREEBIND", s.Bind(sa6(nonLocal, e.BasePort)))
 			name, err := s.GetSockName()
 			e.Rec("getsockname", e.SA(name), err)
+			// IPv6 output keeps the bound source (ip6_dst_lookup_tail).
+			rx := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("receiver bind", rx.Bind(sa6(v6Loopback, e.BasePort+1)))
+			n, err := s.SendMsg([]byte("from non-local"), nil, sa6(v6Loopback, e.BasePort+1), 0)
+			e.Rec("send from non-local", n, err)
+			v6Recv(e, "received", rx, 0)
 
 			t := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			e.SetInt("IP_TRANSPARENT 1", t, unix.SOL_IP, unix.IP_TRANSPARENT, 1)

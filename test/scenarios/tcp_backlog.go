@@ -46,6 +46,11 @@ func backlogFill(e *harness.Env, family, backlog, clients int, addr []byte) {
 		} else {
 			connected.WriteByte('n')
 		}
+		// The client is connected when the SYN-ACK arrives; the
+		// listener queues it when the last ACK does, which gVisor
+		// handles on another goroutine: let it land before the next
+		// SYN and before accepting.
+		time.Sleep(100 * time.Millisecond)
 	}
 	e.Rec(fmt.Sprintf("listen(%d) clients connected", backlog), connected.String())
 	accepted := 0
