@@ -52,6 +52,8 @@ type ipv4HookEP struct {
 	ipv4Endpoint
 	s   *Stack
 	nic tcpip.NICID
+	// fast is the receive fast path (ipv4_fast.go), nil if unavailable.
+	fast *ipv4Fast
 }
 
 // ipv4ProtocolFor wraps the IPv4 factory for New. A gateway stack keeps
@@ -84,7 +86,11 @@ func (p *ipv4Hook) NewEndpoint(nic gstack.NetworkInterface, d gstack.TransportDi
 		return ep
 	}
 	gate.ep.Store(&ipv4EndpointRef{full})
-	return &ipv4HookEP{ipv4Endpoint: full, s: p.s, nic: nic.ID()}
+	h := &ipv4HookEP{ipv4Endpoint: full, s: p.s, nic: nic.ID()}
+	if !p.s.ipv4FastOff {
+		h.fast = newIPv4Fast(p.s.g, nic, gate, p.ipv4Protocol, full)
+	}
+	return h
 }
 
 // IPOptionsOutputSupported tells whether TCP and ping sockets can send IP
@@ -102,6 +108,11 @@ func (e *ipv4HookEP) WritePacket(r *gstack.Route, params gstack.NetworkHeaderPar
 }
 
 func (e *ipv4HookEP) HandlePacket(pkt *gstack.PacketBuffer) {
+	// A UDP datagram with no options needs none of the hooks below (Router
+	// Alert is an option, the others are TCP's and ICMP's).
+	if e.handleFast(pkt) {
+		return
+	}
 	if e.s.routerAlertTake(e.ipv4Endpoint, e.nic, pkt) {
 		return
 	}

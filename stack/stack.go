@@ -56,6 +56,9 @@ type Stack struct {
 	frags      fragTable                     // sizes of fragments of reassembled datagrams (fragsize.go)
 	routeCache routeCache                    // recent UDP send routes (udp_route_cache.go)
 	ra         raChain                       // IP_ROUTER_ALERT sockets (forward_ra.go)
+	// ipv4FastOff, set by tests before NICs are added, keeps their IPv4
+	// receive fast path (ipv4_fast.go) off.
+	ipv4FastOff bool
 
 	hooksMu sync.Mutex
 	hooks   map[*func()]struct{} // OnClose callbacks; nil once closed
