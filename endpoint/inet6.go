@@ -32,7 +32,7 @@ import (
 // socket, SOL_IP options other than IP_TTL and IP_TOS on TCP, raw and
 // ping sockets (UDP serves them all), setting IPV6_MTU on raw and ping
 // sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_*
-// source-filter options, IPV6_FREEBIND/IPV6_TRANSPARENT on TCP,
+// source-filter options except on UDP, IPV6_FREEBIND/IPV6_TRANSPARENT on TCP,
 // IPV6_FLOWINFO and the extension-header options.
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has

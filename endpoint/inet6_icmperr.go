@@ -172,21 +172,29 @@ func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int, c options.IPv6Send
 	if err != nil || header.IPv6MinimumSize+len(p) <= mtu {
 		return nil // a routing failure is the write's to report
 	}
-	if k.recvErr6() {
-		// fl6_dport: an ICMPv6 message's type and code share its bytes
-		// (rawv6_probe_proto_opt, ping_v6_sendmsg).
-		var port uint16
-		if k.proto == unix.IPPROTO_ICMPV6 && len(p) >= 2 {
-			port = uint16(p[0])<<8 | uint16(p[1])
-		}
-		se := sockErr{
-			ee:       options.SockExtendedErr{Errno: uint32(unix.EMSGSIZE), Origin: unix.SO_EE_ORIGIN_LOCAL, Info: uint32(mtu)},
-			name:     netip.AddrPortFrom(dst, port),
-			truesize: localErrTruesize,
-			stamp:    time.Now().UnixNano(),
-		}
-		k.errs.queueLocal(se, k.optsSnapshot().rcvbuf)
-		k.q.Notify(waiter.EventErr)
+	// fl6_dport: an ICMPv6 message's type and code share its bytes
+	// (rawv6_probe_proto_opt, ping_v6_sendmsg).
+	var port uint16
+	if k.proto == unix.IPPROTO_ICMPV6 && len(p) >= 2 {
+		port = uint16(p[0])<<8 | uint16(p[1])
 	}
+	k.noteLocalEMSGSIZE(netip.AddrPortFrom(dst, port), mtu)
 	return unix.EMSGSIZE
+}
+
+// noteLocalEMSGSIZE is ipv6_local_error for a raw or ping socket's send
+// refused for its size: under IPV6_RECVERR an SO_EE_ORIGIN_LOCAL EMSGSIZE
+// entry with the MTU, msg_name name.
+func (k *sock6) noteLocalEMSGSIZE(name netip.AddrPort, mtu int) {
+	if !k.recvErr6() {
+		return
+	}
+	se := sockErr{
+		ee:       options.SockExtendedErr{Errno: uint32(unix.EMSGSIZE), Origin: unix.SO_EE_ORIGIN_LOCAL, Info: uint32(mtu)},
+		name:     name,
+		truesize: localErrTruesize,
+		stamp:    time.Now().UnixNano(),
+	}
+	k.errs.queueLocal(se, k.optsSnapshot().rcvbuf)
+	k.q.Notify(waiter.EventErr)
 }

@@ -275,7 +275,7 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 		return 0, err
 	}
 	if r.hdrinclOn() {
-		return r.sendHeaderIncluded(p, wo.To) // raw6_hdrincl.go
+		return r.sendHeaderIncluded(p, wo.To, c) // raw6_hdrincl.go
 	}
 	if r.proto == unix.IPPROTO_RAW {
 		return r.sendProtoRaw(p, wo.To, c) // raw6_hdrincl.go

@@ -32,6 +32,9 @@ type Socket interface {
 	RecvMsg(p, oob []byte, flags int) (n, oobn, recvflags int, from []byte, err error)
 	SetSockOpt(level, name int, val []byte) error
 	// GetSockOpt takes len(buf) as optlen and returns the optlen written.
+	// That may exceed len(buf) only for a source-filter read
+	// (IP_MSFILTER, MCAST_MSFILTER) whose numsrc asks for more sources
+	// than buf holds: Linux answers that length; only buf is written.
 	GetSockOpt(level, name int, buf []byte) (int, error)
 	Shutdown(how int) error
 	Close() error

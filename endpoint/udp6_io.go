@@ -89,10 +89,10 @@ func mappedSource(src netip.AddrPort) netip.AddrPort {
 // noteSendError6 is ipv6_local_error for a send __ip6_append_data refused
 // for its size: with IPV6_RECVERR an SO_EE_ORIGIN_LOCAL EMSGSIZE is
 // queued with the MTU the datagram was held to and msg_name the
-// destination with its port. An IPv4 destination's refusal is
-// ip_local_error's, which follows SOL_IP's IP_RECVERR (not served here).
+// destination with its port. (An IPv4 destination's send is udp_sendmsg's,
+// udpSock.sendTo, with ip_local_error's rules.)
 func (k *udp6) noteSendError6(err error, m *stack.UDPSend) {
-	if err != unix.EMSGSIZE || !m.Dst.Addr().Is6() {
+	if err != unix.EMSGSIZE {
 		return
 	}
 	k.v6mu.Lock()
@@ -227,7 +227,9 @@ func (k *udp6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scope ui
 		return unix.EINVAL
 	}
 	if a := c.PktinfoAddr; !a.IsUnspecified() {
-		if !k.s.IsLocalAddr6(a) {
+		// ipv6_can_nonlocal_bind: FREEBIND or TRANSPARENT lets a source
+		// no interface has through (sendUDP6 sends from it).
+		if !k.s.IsLocalAddr6(a) && !k.optsSnapshot().freeBind() {
 			return unix.EINVAL
 		}
 		m.Src = netip.AddrPortFrom(a, m.Src.Port())

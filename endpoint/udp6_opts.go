@@ -12,7 +12,7 @@ import (
 // SOL_UDP/SOL_UDPLITE and SOL_IP as the IPv4 socket's (ipv6_setsockopt
 // hands SOL_IP to IPv4's code), SOL_IPV6 as do_ipv6_setsockopt/
 // do_ipv6_getsockopt for the options served; the rest is ENOPROTOOPT
-// (udp6.go lists it).
+// (inet6.go lists what is missing on AF_INET6 sockets).
 
 func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 	if k.isClosed() {

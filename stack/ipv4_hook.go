@@ -11,7 +11,8 @@ import (
 
 // The IPv4 hook: the stack wraps gVisor's IPv4 protocol so that every
 // IPv4 packet passes through code of ours, where Linux does things gVisor
-// does not. Inbound, before gVisor sees a packet: a packet to be forwarded
+// does not. Inbound, before gVisor sees a packet: the common UDP datagram
+// to this NIC skips gVisor's IPv4 input (ipv4_fast.go); a packet to be forwarded
 // that carries Router Alert goes to the IP_ROUTER_ALERT sockets instead
 // (forward_ra.go), a SYN's IP options and MSS are noted for the connection
 // it opens (tcp_ipopts_syn.go, tcp_ipopts.go), and an ICMP "fragmentation

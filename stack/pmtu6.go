@@ -3,6 +3,9 @@ package stack
 import (
 	"net/netip"
 	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // IPv6's path MTU, in the same cache as IPv4's (the addresses cannot
@@ -36,13 +39,21 @@ func (s *Stack) DeviceMTU6(src, dst netip.Addr, ifindex int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	nic := int(r.NICID())
-	mtu := int(r.MTU()) + 40
-	r.Release()
-	if ifc, ok := s.InterfaceByIndex(nic); ok && ifc.MTU != 0 {
-		mtu = int(ifc.MTU)
+	defer r.Release()
+	return s.deviceMTU6(r), nil
+}
+
+// deviceMTU6 is the MTU of the device r leaves by: gVisor caps a route's
+// MTU at the largest IPv6 payload, so lo's 65536 comes from the
+// interface table, read only then (it allocates).
+func (s *Stack) deviceMTU6(r *gstack.Route) int {
+	mtu := int(r.MTU()) + header.IPv6MinimumSize
+	if r.MTU() >= header.IPv6MaximumPayloadSize {
+		if ifc, ok := s.InterfaceByIndex(int(r.NICID())); ok && ifc.MTU != 0 {
+			mtu = int(ifc.MTU)
+		}
 	}
-	return mtu, nil
+	return mtu
 }
 
 // LearnPMTU6 records a packet too big for dst: the path MTU only goes

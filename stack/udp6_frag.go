@@ -42,14 +42,7 @@ const ipv6FragHdrLen = header.IPv6FragmentHeaderSize
 // over r: the device MTU, lowered by a learnt path MTU below PROBE; the
 // cork MTU also by frag (IPV6_MTU, 0 = unset).
 func (s *Stack) mtus6(r *gstack.Route, dst netip.Addr, mode PMTUMode, frag int) (cork, out int) {
-	out = int(r.MTU()) + header.IPv6MinimumSize
-	if r.MTU() >= header.IPv6MaximumPayloadSize {
-		// gVisor caps the route's MTU at the largest payload; the
-		// device's own is DeviceMTU6's (an allocation, so only here).
-		if ifc, ok := s.InterfaceByIndex(int(r.NICID())); ok && ifc.MTU != 0 {
-			out = int(ifc.MTU)
-		}
-	}
+	out = s.deviceMTU6(r)
 	if mode < PMTUProbe {
 		if c, ok := s.cachedPMTU(dst); ok && c.mtu < out {
 			out = c.mtu

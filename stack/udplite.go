@@ -151,16 +151,20 @@ func (e *udpEndpoint) handleLite(pkt *gstack.PacketBuffer) {
 	if pkt.NetworkPacketInfo.LocalAddressBroadcast || header.IsV4MulticastAddress(dst) || header.IsV6MulticastAddress(dst) || dst == header.IPv4Broadcast {
 		if eps, regs := e.s.liteTable().matching(pkt); len(eps) > 0 {
 			own := slices.Index(eps, e)
+			if own < 0 {
+				// e left the table since the demuxer picked it: the
+				// slot's remaining bindings, whose oldest now leads,
+				// deliver without it.
+				return
+			}
 			lead := true
-			if own >= 0 {
-				for i, r := range regs {
-					if i != own && r.sameSlot(regs[own]) && r.seq < regs[own].seq {
-						lead = false
-					}
+			for i, r := range regs {
+				if i != own && r.sameSlot(regs[own]) && r.seq < regs[own].seq {
+					lead = false
 				}
 			}
 			for i, o := range eps {
-				if i == own || lead && (own < 0 || !regs[i].sameSlot(regs[own])) {
+				if i == own || lead && !regs[i].sameSlot(regs[own]) {
 					o.deliverLite(pkt)
 				}
 			}
