@@ -405,14 +405,23 @@ func (t *tcpSock) recvStream(dst io.Writer, size, flags int) (int, error) {
 				return done, nil
 			}
 			return 0, unix.ENOTCONN
+		case *tcpip.ErrBadBuffer:
+			if size == 0 {
+				// gVisor's answer to a zero-length read of queued
+				// data; tcp_recvmsg_locked copies nothing and returns
+				// 0. (With nothing queued its target is still 1 byte:
+				// EAGAIN, or wait.)
+				return 0, nil
+			}
+			if done > 0 {
+				return done, nil
+			}
+			return 0, t.takeErr(e)
 		default:
 			if done > 0 {
 				return done, nil
 			}
 			return 0, t.takeErr(e) // a connection's error is reported once
-		}
-		if size == 0 {
-			return 0, nil
 		}
 		if !t.mayBlock(flags) {
 			if done > 0 {

@@ -77,9 +77,13 @@ var (
 			unix.EEXIST, unix.EDOM, unix.EISCONN, unix.ENOTCONN, unix.EPROTO,
 		}),
 		// getsockopt: EOPNOTSUPP at a level the protocol does not own
-		// (ip_getsockopt), ENOTCONN for peer information.
+		// (ip_getsockopt), ENOTCONN for peer information, ENODATA for
+		// SO_PEERGROUPS without peer credentials (sk_getsockopt), ENODEV
+		// and EADDRNOTAVAIL for a source filter of no interface or no
+		// membership (ip_mc_msfget, ip_mc_gsfget).
 		"getsockopt": setOf(resourceErrnos, []unix.Errno{
-			unix.EINVAL, unix.ENOPROTOOPT, unix.EOPNOTSUPP, unix.ENOTCONN, unix.EPERM,
+			unix.EINVAL, unix.ENOPROTOOPT, unix.EOPNOTSUPP, unix.ENOTCONN, unix.EPERM, unix.ENODATA,
+			unix.ENODEV, unix.EADDRNOTAVAIL,
 		}),
 		// send(2) and ip(7), plus pending errors and what ip_cmsg_send and
 		// routing answer (EADDRNOTAVAIL for IP_PKTINFO sources, ENODEV).

@@ -16,6 +16,35 @@ import (
 // net.core.somaxconn).
 func tcpBacklogScenarios() []harness.Scenario {
 	return []harness.Scenario{
+		{Name: "tcp/recv-zero-length", Run: func(e *harness.Env) {
+			// tcp_recvmsg_locked: a zero-length read meets its target
+			// of 0 before any state or error check; only a listener is
+			// ENOTCONN.
+			recv0 := func(op string, s harness.Sock) {
+				n, _, _, _, err := s.RecvMsg(nil, nil, unix.MSG_DONTWAIT)
+				e.Rec(op, n, err)
+			}
+			u := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			recv0("unconnected", u)
+			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("bind", l.Bind(harness.Sockaddr(loopback, e.BasePort)))
+			e.Check("listen", l.Listen(1))
+			recv0("listening", l)
+			c := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
+			e.Check("connect", c.Connect(harness.Sockaddr(loopback, e.BasePort)))
+			a, _, err := l.Accept(0)
+			e.Check("accept", err)
+			recv0("connected, nothing queued", a)
+			n, err := c.SendMsg([]byte("data"), nil, nil, 0)
+			e.Rec("send", n, err)
+			harness.WaitReadable(a, 2*time.Second)
+			recv0("connected, data queued", a)
+			n, _, _, _, err = a.RecvMsg(make([]byte, 16), nil, unix.MSG_DONTWAIT)
+			e.Rec("read after", n, err)
+			e.Check("peer close", c.Close())
+			harness.WaitReadable(a, 2*time.Second)
+			recv0("after the peer closed", a)
+		}},
 		{Name: "tcp/backlog", Run: func(e *harness.Env) {
 			for i, backlog := range []int{-1, 0, 1, 2} {
 				backlogFill(e, unix.AF_INET, backlog, 5, harness.Sockaddr(loopback, e.BasePort+i))
