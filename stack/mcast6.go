@@ -4,8 +4,6 @@ import (
 	"net/netip"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
-	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // IPv6 multicast source filters (issue 14). An interface's IPv6 groups
@@ -29,26 +27,4 @@ func (s *Stack) McastFindDev6(group netip.Addr, ifindex int) (int, bool) {
 	}
 	defer r.Release()
 	return int(r.NICID()), true
-}
-
-// mcastDeliverable6 is mcastDeliverable for an IPv6 datagram: a datagram
-// to a group reaches the receiver only if the interface's merged filter
-// and then the receiver's own (inet6_mc_check) admit the source.
-func (e *udpEndpoint) mcastDeliverable6(pkt *gstack.PacketBuffer) bool {
-	ip := header.IPv6(pkt.NetworkHeader().Slice())
-	dst := ip.DestinationAddress()
-	if !header.IsV6MulticastAddress(dst) {
-		return true
-	}
-	group, src := netip.AddrFrom16(dst.As16()), nAddr(ip.SourceAddress())
-	ifindex := int(pkt.NICID)
-	if !e.s.mcastHostAllows(ifindex, group, src) {
-		e.s.stats.udpMcastFiltered.Add(1)
-		return false
-	}
-	if f, ok := e.r.(MulticastFilter); ok && !f.AllowMulticast(group, src, ifindex) {
-		e.s.stats.udpMcastFiltered.Add(1)
-		return false
-	}
-	return true
 }

@@ -13,15 +13,23 @@ import (
 // own (ip_mc_sf_allow). Two map look-ups: O(1) whatever the number of
 // sources.
 func (e *udpEndpoint) mcastDeliverable(pkt *gstack.PacketBuffer) bool {
+	var group, src netip.Addr
 	if isIPv6(pkt) {
-		return e.mcastDeliverable6(pkt) // mcast6.go
+		ip := header.IPv6(pkt.NetworkHeader().Slice())
+		if dst := ip.DestinationAddress(); header.IsV6MulticastAddress(dst) {
+			group, src = netip.AddrFrom16(dst.As16()), nAddr(ip.SourceAddress())
+		}
+	} else {
+		ip := header.IPv4(pkt.NetworkHeader().Slice())
+		if dst := ip.DestinationAddress(); header.IsV4MulticastAddress(dst) {
+			group, src = netip.AddrFrom4(dst.As4()), nAddr(ip.SourceAddress())
+		}
 	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	dst := ip.DestinationAddress()
-	if !header.IsV4MulticastAddress(dst) {
+	if !group.IsValid() {
 		return true
 	}
-	group, src := netip.AddrFrom4(dst.As4()), nAddr(ip.SourceAddress())
+	// ip_check_mc_rcu (inet6_mc_check's interface half), then the
+	// socket's own filter.
 	ifindex := int(pkt.NICID)
 	if !e.s.mcastHostAllows(ifindex, group, src) {
 		e.s.stats.udpMcastFiltered.Add(1)

@@ -36,7 +36,7 @@ func (e *udpEndpoint) HandlePacket(id gstack.TransportEndpointID, pkt *gstack.Pa
 		return
 	}
 	if isIPv6(pkt) {
-		if udpValid(e.s, pkt) && e.mcastDeliverable6(pkt) {
+		if udpValid(e.s, pkt) && e.mcastDeliverable(pkt) {
 			e.deliver6(pkt) // udp_ipv6.go
 		}
 		return
