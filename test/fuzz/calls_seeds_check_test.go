@@ -16,6 +16,7 @@ func TestCallSeedsDecode(t *testing.T) {
 		{"socket(2, 0x803, 1) = ok", "socket(2, 0x802, 1) = ok", "IP_HDRINCL"},
 		{"connect(s0, 02000007c6120001", "connect(s1, 02000050c6120001", "EALREADY"},
 		{"SO_RCVBUF", "IP_TTL", "SO_REUSEADDR", "bind(s0, 020013897f000001"},
+		{"socket(10, 0x802, 0) = ok", "socket(10, 0x801, 0) = ok", "bind(s0, 0200138a7f0000010000000000000000) = EINVAL"},
 	}
 	seeds := callSeeds()
 	if len(seeds) != len(want) {

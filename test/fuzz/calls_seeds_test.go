@@ -28,6 +28,12 @@ func (q callSeq) socket(typ, proto byte) callSeq {
 	return append(q, byte(opSocket), 0, selInet, 0, typ, 0, proto, 0)
 }
 
+// socket6 opens an AF_INET6 socket: the domain pick's raw-byte choice
+// with the byte 10.
+func (q callSeq) socket6(typ, proto byte) callSeq {
+	return append(q, byte(opSocket), unix.AF_INET6, 3, 0, typ, 0, proto, 0)
+}
+
 // loopback encodes sockaddr_in 127.0.0.1:port with the port given
 // literally.
 func loopback(port uint16) []byte { return []byte{byte(port >> 8), byte(port), 5, 7, 0, 0, 2} }
@@ -101,5 +107,8 @@ func callSeeds() [][]byte {
 			getsockopt(0, solSocket, unix.SO_RCVBUF).setsockopt(0, solIP, unix.IP_TTL).
 			getsockopt(0, solIP, unix.IP_TTL).setsockopt(0, solSocket, unix.SO_REUSEADDR).
 			bind(0, loopback(5001)).shutdown(0, unix.SHUT_RD).recvmsg(0),
+		// AF_INET6 sockets answer 28-byte names; sockaddr_in is refused.
+		callSeq(nil).socket6(selDgram, protoZero).socket6(selStream, protoZero).
+			bind(0, loopback(5002)).getsockopt(1, solIP, unix.IP_TTL),
 	}
 }

@@ -84,6 +84,9 @@ type callRunner struct {
 	// sockets are TCP, and which of those connect(AF_UNSPEC) or shutdown
 	// may have reset.
 	stream, disconnected map[endpoint.Socket]bool
+	// saLen is the length of each socket's sockaddr: 16 for sockaddr_in,
+	// 28 for sockaddr_in6 (a domain byte of 10 opens AF_INET6).
+	saLen map[endpoint.Socket]int
 }
 
 func (c *callRunner) logf(format string, args ...any) {
@@ -91,7 +94,8 @@ func (c *callRunner) logf(format string, args ...any) {
 }
 
 func newCallRunner(s *stack.Stack, fail failFunc) *callRunner {
-	return &callRunner{s: s, fail: fail, stream: map[endpoint.Socket]bool{}, disconnected: map[endpoint.Socket]bool{}}
+	return &callRunner{s: s, fail: fail, stream: map[endpoint.Socket]bool{}, disconnected: map[endpoint.Socket]bool{},
+		saLen: map[endpoint.Socket]int{}}
 }
 
 // check fails unless err is nil or an errno allowed for call.
@@ -222,6 +226,14 @@ func control(r *byteReader) []byte {
 	return nil
 }
 
+// sockaddrLen is the sockaddr length of a socket in domain.
+func sockaddrLen(domain int) int {
+	if domain == unix.AF_INET6 {
+		return unix.SizeofSockaddrInet6
+	}
+	return unix.SizeofSockaddrInet4
+}
+
 // step decodes and runs one call.
 func (c *callRunner) step(r *byteReader) {
 	op := callOp(r.u8() % byte(numOps))
@@ -241,6 +253,7 @@ func (c *callRunner) step(r *byteReader) {
 			}
 			c.socks = append(c.socks, so)
 			c.stream[so] = typ&0xf == unix.SOCK_STREAM
+			c.saLen[so] = sockaddrLen(domain)
 		}
 		return
 	}
@@ -276,6 +289,7 @@ func (c *callRunner) step(r *byteReader) {
 			} else {
 				c.socks = append(c.socks, ns)
 				c.stream[ns] = true
+				c.saLen[ns] = c.saLen[so]
 			}
 		}
 	case opSetsockopt:
@@ -377,19 +391,19 @@ func (c *callRunner) step(r *byteReader) {
 		c.logf("getpeername(s%d)", i)
 		sa, err := so.GetPeerName()
 		c.check("getpeername", err)
-		if err == nil && len(sa) != 16 {
+		if err == nil && len(sa) != c.saLen[so] {
 			c.fail("getpeername returned a %d-byte sockaddr; calls:\n%s", len(sa), c.dump())
 		}
 	}
 }
 
 // invariants hold after every call: getsockname on every open socket
-// answers a 16-byte sockaddr_in or an allowed errno.
+// answers a sockaddr of its family's length or an allowed errno.
 func (c *callRunner) invariants() {
 	for i, so := range c.socks {
 		sa, err := so.GetSockName()
 		c.check("getsockname", err)
-		if err == nil && len(sa) != 16 {
+		if err == nil && len(sa) != c.saLen[so] {
 			c.fail("getsockname(s%d) returned a %d-byte sockaddr; calls:\n%s", i, len(sa), c.dump())
 		}
 	}
