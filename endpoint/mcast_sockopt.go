@@ -90,19 +90,13 @@ func (b *base) setMembershipLocked(name int, val []byte) error {
 		if err != nil {
 			return err
 		}
-		omode, add := stack.McastInclude, false
-		switch name {
-		case unix.IP_BLOCK_SOURCE:
-			omode, add = stack.McastExclude, true
-		case unix.IP_UNBLOCK_SOURCE:
-			omode = stack.McastExclude
-		case unix.IP_ADD_SOURCE_MEMBERSHIP:
+		op := sourceOpFor(name)
+		if op.join {
 			if _, err := b.mcJoin(r.Multiaddr, r.Interface, 0, stack.McastInclude); err != nil && err != unix.EADDRINUSE {
 				return err
 			}
-			add = true
 		}
-		return b.mcSource(add, omode, r.Multiaddr, r.Interface, r.Sourceaddr, 0)
+		return b.mcSource(op.add, op.mode, r.Multiaddr, r.Interface, r.Sourceaddr, 0)
 	case unix.IP_MSFILTER:
 		f, err := options.ParseIPMsfilter(val, b.msfLimits())
 		if err != nil {
@@ -126,20 +120,15 @@ func (b *base) setMembershipLocked(name int, val []byte) error {
 			return err
 		}
 		ifindex := int(int32(r.Interface))
-		omode, add := stack.McastInclude, false
-		switch name {
-		case unix.MCAST_BLOCK_SOURCE:
-			omode, add = stack.McastExclude, true
-		case unix.MCAST_UNBLOCK_SOURCE:
-			omode = stack.McastExclude
-		case unix.MCAST_JOIN_SOURCE_GROUP:
+		op := sourceOpFor(name)
+		if op.join {
 			resolved, err := b.mcJoin(r.Group, netip.IPv4Unspecified(), ifindex, stack.McastInclude)
 			if err != nil && err != unix.EADDRINUSE {
 				return err
 			}
-			ifindex, add = resolved, true
+			ifindex = resolved
 		}
-		return b.mcSource(add, omode, r.Group, netip.IPv4Unspecified(), r.Source, ifindex)
+		return b.mcSource(op.add, op.mode, r.Group, netip.IPv4Unspecified(), r.Source, ifindex)
 	case unix.MCAST_MSFILTER:
 		f, err := options.ParseGroupFilter(val, b.msfLimits())
 		if err != nil {

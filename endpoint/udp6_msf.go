@@ -48,20 +48,14 @@ func (k *udp6) setMcastSource6(name int, val []byte) error {
 	}
 	ifindex := int(int32(r.Interface))
 	return k.mcast6Op(func() error {
-		omode, add := stack.McastInclude, false
-		switch name {
-		case unix.MCAST_BLOCK_SOURCE:
-			omode, add = stack.McastExclude, true
-		case unix.MCAST_UNBLOCK_SOURCE:
-			omode = stack.McastExclude
-		case unix.MCAST_JOIN_SOURCE_GROUP:
+		op := sourceOpFor(name)
+		if op.join {
 			// A prior join, with other sources, is fine.
 			if err := k.mc6Join(r.Group, ifindex, stack.McastInclude); err != nil && err != unix.EADDRINUSE {
 				return err
 			}
-			add = true
 		}
-		return k.mc6Source(add, omode, r.Group, r.Source, ifindex)
+		return k.mc6Source(op.add, op.mode, r.Group, r.Source, ifindex)
 	})
 }
 

@@ -28,14 +28,7 @@ func putSockaddrStorageIn6(b []byte, a netip.Addr) {
 // bytes is EINVAL (more are ignored), a group whose family is not
 // AF_INET6 EADDRNOTAVAIL.
 func ParseGroupReq6(b []byte) (GroupReq, error) {
-	if len(b) < SizeofGroupReq {
-		return GroupReq{}, unix.EINVAL
-	}
-	fam, g := sockaddrStorageIn6(b[8:])
-	if fam != unix.AF_INET6 {
-		return GroupReq{}, unix.EADDRNOTAVAIL
-	}
-	return GroupReq{Interface: nativeEndian.Uint32(b[0:4]), Group: g}, nil
+	return parseGroupReq(b, inet6Storage, unix.EADDRNOTAVAIL)
 }
 
 // Encode6 returns the 136-byte struct with an AF_INET6 group.
@@ -51,15 +44,7 @@ func (g GroupReq) Encode6() [SizeofGroupReq]byte {
 // which wants exactly 264); a group or source whose family is not
 // AF_INET6 EADDRNOTAVAIL.
 func ParseGroupSourceReq6(b []byte) (GroupSourceReq, error) {
-	if len(b) < SizeofGroupSourceReq {
-		return GroupSourceReq{}, unix.EINVAL
-	}
-	gf, g := sockaddrStorageIn6(b[8:])
-	sf, s := sockaddrStorageIn6(b[8+SizeofSockaddrStorage:])
-	if gf != unix.AF_INET6 || sf != unix.AF_INET6 {
-		return GroupSourceReq{}, unix.EADDRNOTAVAIL
-	}
-	return GroupSourceReq{Interface: nativeEndian.Uint32(b[0:4]), Group: g, Source: s}, nil
+	return parseGroupSourceReq(b, inet6Storage)
 }
 
 // Encode6 returns the 264-byte struct with AF_INET6 addresses.

@@ -234,12 +234,30 @@ type GroupReq struct {
 // fewer than 136 bytes is EINVAL (more are ignored), and a group whose
 // family is not AF_INET is EINVAL.
 func ParseGroupReq(b []byte) (GroupReq, error) {
+	return parseGroupReq(b, inetStorage, unix.EINVAL)
+}
+
+// storageFamily is how one address family reads its sockaddr from a
+// sockaddr_storage slot.
+type storageFamily struct {
+	family uint16
+	read   func([]byte) (uint16, netip.Addr)
+}
+
+var (
+	inetStorage  = storageFamily{unix.AF_INET, sockaddrStorageIn}
+	inet6Storage = storageFamily{unix.AF_INET6, sockaddrStorageIn6}
+)
+
+// parseGroupReq reads a group_req of at least 136 bytes (EINVAL) whose
+// group is of f's family (badFamily: the two levels answer differently).
+func parseGroupReq(b []byte, f storageFamily, badFamily error) (GroupReq, error) {
 	if len(b) < SizeofGroupReq {
 		return GroupReq{}, unix.EINVAL
 	}
-	fam, g := sockaddrStorageIn(b[8:])
-	if fam != unix.AF_INET {
-		return GroupReq{}, unix.EINVAL
+	fam, g := f.read(b[8:])
+	if fam != f.family {
+		return GroupReq{}, badFamily
 	}
 	return GroupReq{Interface: nativeEndian.Uint32(b[0:4]), Group: g}, nil
 }
@@ -266,9 +284,18 @@ func ParseGroupSourceReq(b []byte) (GroupSourceReq, error) {
 	if len(b) != SizeofGroupSourceReq {
 		return GroupSourceReq{}, unix.EINVAL
 	}
-	gf, g := sockaddrStorageIn(b[8:])
-	sf, s := sockaddrStorageIn(b[8+SizeofSockaddrStorage:])
-	if gf != unix.AF_INET || sf != unix.AF_INET {
+	return parseGroupSourceReq(b, inetStorage)
+}
+
+// parseGroupSourceReq reads a group_source_req of at least 264 bytes
+// whose group and source are of f's family (EADDRNOTAVAIL).
+func parseGroupSourceReq(b []byte, f storageFamily) (GroupSourceReq, error) {
+	if len(b) < SizeofGroupSourceReq {
+		return GroupSourceReq{}, unix.EINVAL
+	}
+	gf, g := f.read(b[8:])
+	sf, s := f.read(b[8+SizeofSockaddrStorage:])
+	if gf != f.family || sf != f.family {
 		return GroupSourceReq{}, unix.EADDRNOTAVAIL
 	}
 	return GroupSourceReq{Interface: nativeEndian.Uint32(b[0:4]), Group: g, Source: s}, nil
