@@ -135,6 +135,7 @@ func newSock6(s *stack.Stack, typ, proto int) (Socket, error) {
 	if err := k.open(s, typ, proto, mk); err != nil {
 		return nil, err
 	}
+	k.base.memb.noAll.Store(true) // inet6_create leaves IP_MULTICAST_ALL off
 	if err := k.push(); err != nil {
 		k.ep.Close()
 		return nil, err
@@ -549,6 +550,7 @@ func (k *sock6) Close() error {
 		return nil
 	}
 	k.closeErrs6()
+	k.dropMemberships() // IPv4 groups joined through SOL_IP
 	k.endpoint().Close()
 	return nil
 }

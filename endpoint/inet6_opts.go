@@ -15,9 +15,8 @@ import (
 
 // Option handling of AF_INET6 sockets: SOL_SOCKET as every socket
 // (base's), SOL_IPV6 as do_ipv6_setsockopt/do_ipv6_getsockopt, SOL_TCP's
-// common options, SOL_IP's IP_TTL and IP_TOS (for v4-mapped traffic).
-// The other SOL_IP options and other levels are ENOPROTOOPT
-// (ipv6_setsockopt hands all of SOL_IP to IPv4's code: missing here).
+// common options, SOL_IP as IPv4's code for TCP and ping sockets
+// (servesIPLevel). Other levels are ENOPROTOOPT.
 
 // sizeofIPv6Mreq is sizeof(struct ipv6_mreq).
 const sizeofIPv6Mreq = 20
@@ -52,17 +51,40 @@ func (k *sock6) SetSockOpt(level, name int, val []byte) error {
 			return k.setTCP6(name, val)
 		}
 	case unix.SOL_IP:
-		// ipv6_setsockopt hands SOL_IP to IPv4's code, whose values
-		// apply to the socket's IPv4 (v4-mapped) traffic. IP_TTL and
-		// IP_TOS are served; the other SOL_IP options are missing.
-		if name == unix.IP_TTL || name == unix.IP_TOS {
-			if err := k.setIPLevel(name, val); err != nil {
-				return err
-			}
-			return k.push()
+		if !k.servesIPLevel(name) {
+			return unix.ENOPROTOOPT
 		}
+		if err := k.setCommon(level, name, val); err != nil {
+			return err
+		}
+		return k.push()
 	}
 	return unix.ENOPROTOOPT
+}
+
+// servesIPLevel says whether a SOL_IP option of this AF_INET6 socket is
+// served. ipv6_setsockopt and ipv6_getsockopt hand SOL_IP of a socket
+// that is not raw to IPv4's code (through udp_prot), whose values apply
+// to the socket's IPv4 (v4-mapped) traffic; a raw socket's SOL_IP is
+// ENOPROTOOPT. A ping socket has no IPv4 traffic (pingv6 refuses
+// v4-mapped peers), so its SOL_IP values are kept and read as Linux's
+// and change nothing, as there. Missing: on TCP the options that would
+// change a v4-mapped connection and are not wired to it (IP_OPTIONS,
+// IP_MINTTL, IP_MTU_DISCOVER, IP_RECVERR, IP_MTU, IP_PKTOPTIONS and the
+// bind options); on both, IP_FREEBIND and IP_TRANSPARENT, which would
+// let an IPv6 bind take a non-local address (ipv6_can_nonlocal_bind).
+func (k *sock6) servesIPLevel(name int) bool {
+	if k.typ == unix.SOCK_RAW {
+		return false
+	}
+	switch name {
+	case unix.IP_FREEBIND, unix.IP_TRANSPARENT:
+		return false
+	case unix.IP_OPTIONS, unix.IP_MINTTL, unix.IP_MTU_DISCOVER, unix.IP_RECVERR, unix.IP_MTU, unix.IP_PKTOPTIONS,
+		unix.IP_BIND_ADDRESS_NO_PORT, unix.IP_LOCAL_PORT_RANGE:
+		return k.typ != unix.SOCK_STREAM
+	}
+	return true
 }
 
 // intVal is the int of do_ipv6_setsockopt: shorter than an int is EINVAL.
@@ -388,8 +410,12 @@ func (k *sock6) GetSockOpt(level, name int, buf []byte) (int, error) {
 			return k.getTCP6(name, buf)
 		}
 	case unix.SOL_IP:
-		if name == unix.IP_TTL || name == unix.IP_TOS {
-			return k.getIPLevel(name, buf) // ip_getsockopt's, as Linux
+		if name == unix.IP_PROTOCOL && k.servesIPLevel(name) {
+			// inet_num: the local port, or a ping socket's identifier.
+			return options.PutIPInt(buf, int32(k.localPort())), nil
+		}
+		if k.servesIPLevel(name) {
+			return k.getCommon(level, name, buf) // ip_getsockopt's, as Linux
 		}
 	}
 	return 0, unix.ENOPROTOOPT

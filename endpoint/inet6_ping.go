@@ -48,6 +48,10 @@ func newPing6(s *stack.Stack) (Socket, error) {
 	if err := p.open(s, unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6, mk); err != nil {
 		return nil, err
 	}
+	// ping_init_sock: an IPv6 ping socket is IPv6-only; inet6_create
+	// leaves IP_MULTICAST_ALL off.
+	p.ep.SocketOptions().SetV6Only(true)
+	p.base.memb.noAll.Store(true)
 	if err := p.push(); err != nil {
 		p.ep.Close()
 		return nil, err

@@ -35,10 +35,11 @@ func (p *peekOffset) bwd(n int) {
 }
 
 // peekOffSupported tells whether the socket kind has set_peek_off: UDP and
-// TCP do, raw sockets do not. Ping sockets do on Linux, but their reads are
-// gVisor's, which has no peek offset, so they refuse it too.
+// TCP do, raw sockets do not, nor IPv6 ping sockets (inet6_sockraw_ops).
+// IPv4 ping sockets do on Linux, but their reads are gVisor's, which has
+// no peek offset, so they refuse it too.
 func (b *base) peekOffSupported() bool {
-	return b.typ == unix.SOCK_STREAM || b.typ == unix.SOCK_DGRAM && b.proto != unix.IPPROTO_ICMP
+	return b.typ == unix.SOCK_STREAM || b.typ == unix.SOCK_DGRAM && b.proto != unix.IPPROTO_ICMP && b.proto != unix.IPPROTO_ICMPV6
 }
 
 // peekTargetLocked finds where MSG_PEEK with offset off reads on UDP

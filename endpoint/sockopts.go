@@ -66,7 +66,7 @@ func defaultOpts(s *stack.Stack, typ, proto int) sockOpts {
 	}
 	// inetsw's INET_PROTOSW_REUSE: raw and ping sockets start with
 	// sk_reuse set, so ping sockets share identifiers (ping_get_port).
-	if typ == unix.SOCK_RAW || typ == unix.SOCK_DGRAM && proto == unix.IPPROTO_ICMP {
+	if typ == unix.SOCK_RAW || typ == unix.SOCK_DGRAM && (proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6) {
 		o.reuseAddr = true
 	}
 	return o
