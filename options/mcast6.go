@@ -63,26 +63,7 @@ func (g GroupSourceReq) Encode6() [SizeofGroupSourceReq]byte {
 // SOL_IP's, no family is checked: the addresses are read as sockaddr_in6
 // whatever their family says.
 func ParseGroupFilter6(b []byte, lim MsfilterLimits) (GroupFilter, error) {
-	if len(b) < GroupFilterSize0 {
-		return GroupFilter{}, unix.EINVAL
-	}
-	if len(b) > lim.OptmemMax {
-		return GroupFilter{}, unix.ENOBUFS
-	}
-	n := nativeEndian.Uint32(b[140:144])
-	if n >= 0x1ffffff || int64(n) > int64(lim.MaxMsf) {
-		return GroupFilter{}, unix.ENOBUFS
-	}
-	if GroupFilterSize(int(n)) > len(b) {
-		return GroupFilter{}, unix.EINVAL
-	}
-	_, g := sockaddrStorageIn6(b[8:])
-	f := GroupFilter{Interface: nativeEndian.Uint32(b[0:4]), Group: g, Fmode: nativeEndian.Uint32(b[136:140])}
-	f.Sources = make([]netip.Addr, n)
-	for i := range f.Sources {
-		_, f.Sources[i] = sockaddrStorageIn6(b[GroupFilterSize(i):])
-	}
-	return f, nil
+	return parseGroupFilter(b, lim, inet6Storage, false)
 }
 
 // GroupFilterHeader6 decodes the header of a group_filter as

@@ -395,6 +395,13 @@ type GroupFilter struct {
 // GROUP_FILTER_SIZE(numsrc) beyond the bytes given EINVAL; a group or
 // source whose family is not AF_INET EADDRNOTAVAIL.
 func ParseGroupFilter(b []byte, lim MsfilterLimits) (GroupFilter, error) {
+	return parseGroupFilter(b, lim, inetStorage, true)
+}
+
+// parseGroupFilter applies the size checks both levels share, then reads
+// the group and sources as f's family; checkFamily refuses another
+// family (EADDRNOTAVAIL), as SOL_IP does and SOL_IPV6 does not.
+func parseGroupFilter(b []byte, lim MsfilterLimits, f storageFamily, checkFamily bool) (GroupFilter, error) {
 	if len(b) < GroupFilterSize0 {
 		return GroupFilter{}, unix.EINVAL
 	}
@@ -408,20 +415,20 @@ func ParseGroupFilter(b []byte, lim MsfilterLimits) (GroupFilter, error) {
 	if GroupFilterSize(int(n)) > len(b) {
 		return GroupFilter{}, unix.EINVAL
 	}
-	fam, g := sockaddrStorageIn(b[8:])
-	if fam != unix.AF_INET {
+	fam, g := f.read(b[8:])
+	if checkFamily && fam != f.family {
 		return GroupFilter{}, unix.EADDRNOTAVAIL
 	}
-	f := GroupFilter{Interface: nativeEndian.Uint32(b[0:4]), Group: g, Fmode: nativeEndian.Uint32(b[136:140])}
-	f.Sources = make([]netip.Addr, n)
-	for i := range f.Sources {
-		sf, s := sockaddrStorageIn(b[GroupFilterSize(i):])
-		if sf != unix.AF_INET {
+	gf := GroupFilter{Interface: nativeEndian.Uint32(b[0:4]), Group: g, Fmode: nativeEndian.Uint32(b[136:140])}
+	gf.Sources = make([]netip.Addr, n)
+	for i := range gf.Sources {
+		sf, s := f.read(b[GroupFilterSize(i):])
+		if checkFamily && sf != f.family {
 			return GroupFilter{}, unix.EADDRNOTAVAIL
 		}
-		f.Sources[i] = s
+		gf.Sources[i] = s
 	}
-	return f, nil
+	return gf, nil
 }
 
 // AppendGroupFilter appends a group_filter with gf_numsrc = numsrc and the
