@@ -35,6 +35,7 @@ type base struct {
 	rxBits atomic.Uint32 // rxFlags: control messages recvmsg adds (recvopts.go)
 	mcast  mcastOpts     // guarded by optMu (mcastopts.go)
 	memb   mcMembers     // multicast memberships (mcast_member.go)
+	memb6  mcMembers     // IPv6 ones, AF_INET6 sockets only (mcast6_member.go)
 
 	untrack   atomic.Pointer[func()] // drops the stack's OnClose hook (track)
 	userClose atomic.Bool            // the owner's Close has run (beginClose)

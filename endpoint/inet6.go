@@ -85,8 +85,6 @@ type sock6 struct {
 	remote netip.AddrPort
 	conn   bool
 	shut   int // sk_shutdown of a datagram socket (mu)
-	// v6memb are the IPV6_JOIN_GROUP memberships (mu).
-	v6memb []v6Membership
 
 	sendMu sync.Mutex // serializes a send that changes the traffic class
 	// errs is a raw or ping socket's ICMPv6 error state
@@ -550,7 +548,8 @@ func (k *sock6) Close() error {
 		return nil
 	}
 	k.closeErrs6()
-	k.dropMemberships() // IPv4 groups joined through SOL_IP
+	k.dropMemberships()  // IPv4 groups joined through SOL_IP
+	k.dropMemberships6() // mcast6_member.go
 	k.endpoint().Close()
 	return nil
 }

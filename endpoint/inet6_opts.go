@@ -21,12 +21,6 @@ import (
 // sizeofIPv6Mreq is sizeof(struct ipv6_mreq).
 const sizeofIPv6Mreq = 20
 
-// v6Membership is one IPV6_JOIN_GROUP (ipv6_mc_socklist).
-type v6Membership struct {
-	group   netip.Addr
-	ifindex int
-}
-
 func (k *sock6) SetSockOpt(level, name int, val []byte) error {
 	if k.isClosed() {
 		return unix.EBADF
@@ -108,7 +102,10 @@ func optInt(name int, val []byte) (int, error) {
 func (k *sock6) setIPv6(name int, val []byte) error {
 	switch name {
 	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
-		return k.setMembership(name == unix.IPV6_ADD_MEMBERSHIP, val)
+		return k.setMembership6(name == unix.IPV6_ADD_MEMBERSHIP, val) // mcast6_member.go
+	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
+		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
+		return k.setMcastSource6(name, val) // mcast6_msf.go
 	case unix.IPV6_MULTICAST_IF, unix.IPV6_MULTICAST_HOPS:
 		if k.typ == unix.SOCK_STREAM {
 			return unix.ENOPROTOOPT
@@ -283,64 +280,6 @@ func (o *v6Opts) set(name, v int, keepECN bool) error {
 	return nil
 }
 
-// setMembership is IPV6_ADD_MEMBERSHIP/IPV6_DROP_MEMBERSHIP: a short
-// struct ipv6_mreq is EINVAL, a TCP socket EPROTO, a group that is not
-// multicast EINVAL; a second join of the group on the interface (or on
-// any, for ifindex 0) is EADDRINUSE, a drop of a group not joined
-// EADDRNOTAVAIL; an interface that does not exist, or no route to pick
-// one by, is ENODEV.
-func (k *sock6) setMembership(join bool, val []byte) error {
-	if len(val) < sizeofIPv6Mreq {
-		return unix.EINVAL
-	}
-	if k.typ == unix.SOCK_STREAM {
-		return unix.EPROTO
-	}
-	group := netip.AddrFrom16([16]byte(val[:16]))
-	ifindex := int(int32(binary.NativeEndian.Uint32(val[16:20])))
-	if !group.IsMulticast() {
-		return unix.EINVAL
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	i := -1
-	for j, m := range k.v6memb {
-		if m.group == group && (ifindex == 0 || m.ifindex == ifindex) {
-			i = j
-			break
-		}
-	}
-	if join && i >= 0 {
-		return unix.EADDRINUSE
-	}
-	if !join && i < 0 {
-		return unix.EADDRNOTAVAIL
-	}
-	if join {
-		if ifindex == 0 {
-			r, e := k.s.Gvisor().FindRoute(0, tcpip.Address{}, tcpip.AddrFrom16(group.As16()), header.IPv6ProtocolNumber, false)
-			if e != nil {
-				return unix.ENODEV
-			}
-			ifindex = int(r.NICID())
-			r.Release()
-		} else if _, ok := k.s.InterfaceByIndex(ifindex); !ok {
-			return unix.ENODEV
-		}
-		opt := tcpip.AddMembershipOption{NIC: tcpip.NICID(ifindex), MulticastAddr: tcpip.AddrFrom16(group.As16())}
-		if e := k.endpoint().SetSockOpt(&opt); e != nil {
-			return errOf(e)
-		}
-		k.v6memb = append(k.v6memb, v6Membership{group: group, ifindex: ifindex})
-		return nil
-	}
-	m := k.v6memb[i]
-	opt := tcpip.RemoveMembershipOption{NIC: tcpip.NICID(m.ifindex), MulticastAddr: tcpip.AddrFrom16(group.As16())}
-	_ = k.endpoint().SetSockOpt(&opt)
-	k.v6memb = append(k.v6memb[:i], k.v6memb[i+1:]...)
-	return nil
-}
-
 func (k *sock6) setTCP6(name int, val []byte) error {
 	v, err := intVal(val)
 	if err != nil {
@@ -452,6 +391,8 @@ func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
 			return 0, err
 		}
 		v = mtu
+	case unix.MCAST_MSFILTER:
+		return k.getMsfilter6(buf) // mcast6_msf.go
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

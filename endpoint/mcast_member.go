@@ -59,7 +59,7 @@ type mcMembers struct {
 	mu    sync.RWMutex
 	list  []*mcMember // newest first, as Linux links them
 	byKey map[mcKey]*mcMember
-	// byGroup is IPv6's index (udp6_msf.go): the newest membership of
+	// byGroup is IPv6's index (mcast6_member.go): the newest membership of
 	// each group, whatever its interface, as inet6_mc_check matches.
 	byGroup map[netip.Addr]*mcMember
 	// noAll is IP_MULTICAST_ALL 0: no datagrams of groups the socket has

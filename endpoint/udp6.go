@@ -18,7 +18,7 @@ import (
 // is here: sockaddr_in6 (v4-mapped for IPv4 peers of a dual-stack socket,
 // IPV6_V6ONLY 0 by default), the SOL_IPV6 options (udp6_opts.go), the
 // IPv6 control messages of sendmsg and recvmsg (udp6_io.go), multicast
-// membership (udp6_mcast.go) and ICMPv6 errors (udp6_errqueue.go).
+// membership (mcast6_member.go) and ICMPv6 errors (udp6_errqueue.go).
 //
 // Missing: MLDv2 reports with the filters' source lists (gVisor's MLD
 // reports every IPv6 group as any-source).
@@ -38,9 +38,6 @@ type udp6 struct {
 	// as the stack takes it (unmapped).
 	peer      netip.AddrPort
 	peerScope uint32
-	// memb6 are the IPv6 multicast memberships with their source
-	// filters (udp6_mcast.go).
-	memb6 mcMembers
 	// rxpmtu is the path MTU a send under IPV6_DONTFRAG met, kept for
 	// the next recvmsg under IPV6_RECVPATHMTU (np->rxpmtu; v6mu).
 	rxpmtu *pathMTUNote

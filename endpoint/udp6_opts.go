@@ -63,12 +63,12 @@ func v4Twin(name int) int {
 func (k *udp6) setIPv6(name int, val []byte) error {
 	switch name {
 	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
-		return k.setMembership(name == unix.IPV6_ADD_MEMBERSHIP, val) // udp6_mcast.go
+		return k.setMembership6(name == unix.IPV6_ADD_MEMBERSHIP, val) // mcast6_member.go
 	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
 		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
-		return k.setMcastSource6(name, val) // udp6_msf.go
+		return k.setMcastSource6(name, val) // mcast6_msf.go
 	case unix.IPV6_MULTICAST_ALL:
-		return k.setMulticastAll6(val) // udp6_msf.go
+		return k.setMulticastAll6(val) // mcast6_msf.go
 	case unix.IPV6_MTU:
 		return k.setFragSize(val) // udp6_pathmtu.go
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
@@ -170,7 +170,7 @@ func (k *udp6) getIPv6(name int, buf []byte) (int, error) {
 		case unix.IPV6_PATHMTU:
 			return k.getPathMTUInfo(buf) // udp6_pathmtu.go
 		case unix.MCAST_MSFILTER:
-			return k.getMsfilter6(buf) // udp6_msf.go
+			return k.getMsfilter6(buf) // mcast6_msf.go
 		case unix.IPV6_MULTICAST_ALL:
 			v = k.multicastAll6()
 		default:

@@ -111,6 +111,7 @@ var SentryExpected = map[string]string{
 	"defaults/ping6/udp":                     sentryProcsys,
 	"defaults/ping6/udp-missing":             sentryProcsys,
 	"ipv6/solip-options-ping":                sentryProcsys,
+	"ipv6/mcast-options-ping":                sentryProcsys,
 	"errno/eacces-ping-group-range":          sentryProcsys,
 	"errno/eacces-privileged-port":           sentryProcsys,
 	"errno/ping-recv-zero-length":            sentryProcsys,

@@ -54,6 +54,7 @@ func All() []harness.Scenario {
 		igmpCompatScenarios(),
 		ipv6MappedScenarios(),
 		ipv6HdrInclScenarios(),
+		ipv6McastKindScenarios(), // ipv6_mcast_kinds.go
 		igmpKnobScenarios(),
 		tcpMaxsegScenarios(),
 		tcpOptScenarios(),

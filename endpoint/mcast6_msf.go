@@ -7,14 +7,14 @@ import (
 	"netsandbox/stack"
 )
 
-// The MCAST_* source-filter options of an AF_INET6 UDP socket at level
+// The MCAST_* source-filter options of an AF_INET6 socket at level
 // SOL_IPV6 (do_ipv6_setsockopt, do_ipv6_getsockopt), on the memberships
-// of udp6_mcast.go.
+// of mcast6_member.go.
 
 // setMcastSource6 is setsockopt(SOL_IPV6, MCAST_*): the struct's checks
 // (options/mcast6.go), then ipv6_mcast_join_leave,
 // do_ipv6_mcast_group_source or ip6_mc_msfilter.
-func (k *udp6) setMcastSource6(name int, val []byte) error {
+func (k *base) setMcastSource6(name int, val []byte) error {
 	switch name {
 	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP:
 		r, err := options.ParseGroupReq6(val)
@@ -63,7 +63,7 @@ func (k *udp6) setMcastSource6(name int, val []byte) error {
 // and ip6_mc_msfget: the caller's group_filter comes back with the mode
 // and the full source count, and as many sources as its gf_numsrc asked
 // for; the membership must be on gf_interface exactly (EADDRNOTAVAIL).
-func (k *udp6) getMsfilter6(buf []byte) (int, error) {
+func (k *base) getMsfilter6(buf []byte) (int, error) {
 	h, room, err := options.GroupFilterHeader6(buf)
 	if err != nil {
 		return 0, err
@@ -83,7 +83,7 @@ func (k *udp6) getMsfilter6(buf []byte) (int, error) {
 // setMulticastAll6 is IPV6_MULTICAST_ALL (np->mc_all): an int of at least
 // 4 bytes (EINVAL), any non-zero value on. Off, a group datagram reaches
 // the socket only for a group it joined itself.
-func (k *udp6) setMulticastAll6(val []byte) error {
+func (k *base) setMulticastAll6(val []byte) error {
 	v, err := intVal(val)
 	if err != nil {
 		return err
@@ -93,4 +93,4 @@ func (k *udp6) setMulticastAll6(val []byte) error {
 }
 
 // multicastAll6 is getsockopt(IPV6_MULTICAST_ALL): 1 by default.
-func (k *udp6) multicastAll6() int { return boolInt(!k.memb6.noAll.Load()) }
+func (k *base) multicastAll6() int { return boolInt(!k.memb6.noAll.Load()) }

@@ -10,15 +10,16 @@ import (
 	"netsandbox/stack"
 )
 
-// IPv6 multicast memberships of an AF_INET6 UDP socket (net/ipv6/mcast.c's
-// ipv6_mc_socklist): k.memb6, a list of mcMember like IPv4's, newest
+// IPv6 multicast memberships of an AF_INET6 socket of any kind
+// (net/ipv6/mcast.c's ipv6_mc_socklist; UDP's also filter what it
+// receives, AllowMulticast): k.memb6, a list of mcMember like IPv4's, newest
 // first. Changes are serialised by the socket's k.memb.op (Linux's RTNL,
 // one for both families) and charged to the same option memory
 // (sk_omem_alloc); memb6.mu guards the list for the delivery path. The
 // interface's side is the stack's per-interface state, IPv4's too
 // (McastIncGroup, McastAddSources...: ip6_mc_add_src and friends), whose
-// merged filter gates delivery before the socket's own; gVisor's MLD
-// reports the groups without their sources.
+// merged filter gates delivery before the socket's own and which MLD
+// reports.
 
 // mc6SocklistSize is sizeof(struct ipv6_mc_socklist) on x86_64, what a
 // membership charges to the option memory.
@@ -34,7 +35,7 @@ const mldMaxMsf = 64
 // the newest membership of group on ifindex, or on any interface when
 // ifindex is 0 and not exact. ip6_mc_msfilter and ip6_mc_msfget match
 // the ifindex exactly (so 0 finds nothing).
-func (k *udp6) mc6Find(group netip.Addr, ifindex int, exact bool) *mcMember {
+func (k *base) mc6Find(group netip.Addr, ifindex int, exact bool) *mcMember {
 	for _, e := range k.memb6.list {
 		if e.group == group && (e.ifindex == ifindex || ifindex == 0 && !exact) {
 			return e
@@ -44,7 +45,7 @@ func (k *udp6) mc6Find(group netip.Addr, ifindex int, exact bool) *mcMember {
 }
 
 // reindex6 rebuilds the delivery index; memb6.mu is held.
-func (k *udp6) reindex6() {
+func (k *base) reindex6() {
 	m := &k.memb6
 	clear(m.byGroup)
 	if m.byGroup == nil {
@@ -58,7 +59,7 @@ func (k *udp6) reindex6() {
 // mc6Join is __ipv6_sock_mc_join: a group that is not multicast is
 // EINVAL; a membership of the group on ifindex (any, for 0) EADDRINUSE;
 // no option memory left ENOMEM; no interface ENODEV.
-func (k *udp6) mc6Join(group netip.Addr, ifindex int, mode stack.FilterMode) error {
+func (k *base) mc6Join(group netip.Addr, ifindex int, mode stack.FilterMode) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
@@ -87,7 +88,7 @@ func (k *udp6) mc6Join(group netip.Addr, ifindex int, mode stack.FilterMode) err
 
 // mc6Drop is ipv6_sock_mc_drop: EINVAL for a group that is not
 // multicast, EADDRNOTAVAIL when the socket has no such membership.
-func (k *udp6) mc6Drop(group netip.Addr, ifindex int) error {
+func (k *base) mc6Drop(group netip.Addr, ifindex int) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
@@ -99,7 +100,7 @@ func (k *udp6) mc6Drop(group netip.Addr, ifindex int) error {
 	return nil
 }
 
-func (k *udp6) mc6Remove(e *mcMember) {
+func (k *base) mc6Remove(e *mcMember) {
 	k.s.McastDelSources(e.ifindex, e.group, e.mode, e.srcs, false)
 	k.s.McastDecGroup(e.ifindex, e.group)
 	k.memb.omem -= mc6SocklistSize + e.listSize()
@@ -111,7 +112,7 @@ func (k *udp6) mc6Remove(e *mcMember) {
 
 // mc6Source is ip6_mc_source: add (or drop) one source of a membership
 // in mode omode.
-func (k *udp6) mc6Source(add bool, omode stack.FilterMode, group, src netip.Addr, ifindex int) error {
+func (k *base) mc6Source(add bool, omode stack.FilterMode, group, src netip.Addr, ifindex int) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
@@ -159,7 +160,7 @@ func (k *udp6) mc6Source(add bool, omode stack.FilterMode, group, src netip.Addr
 // mc6Msfilter is ip6_mc_msfilter: replace a membership's mode and list.
 // (INCLUDE, empty) leaves the group; otherwise the membership must be on
 // ifindex exactly (EINVAL).
-func (k *udp6) mc6Msfilter(group netip.Addr, ifindex int, fmode uint32, srcs []netip.Addr) error {
+func (k *base) mc6Msfilter(group netip.Addr, ifindex int, fmode uint32, srcs []netip.Addr) error {
 	if !group.IsMulticast() {
 		return unix.EINVAL
 	}
@@ -205,12 +206,15 @@ func (k *udp6) AllowMulticast(group, src netip.Addr, ifindex int) bool {
 	return !m.noAll.Load()
 }
 
-// setMembership is IPV6_ADD_MEMBERSHIP/IPV6_DROP_MEMBERSHIP: a short
-// struct ipv6_mreq is EINVAL, then ipv6_sock_mc_join (any-source, mode
-// EXCLUDE) or ipv6_sock_mc_drop.
-func (k *udp6) setMembership(join bool, val []byte) error {
+// setMembership6 is IPV6_ADD_MEMBERSHIP/IPV6_DROP_MEMBERSHIP: a short
+// struct ipv6_mreq is EINVAL, a TCP socket EPROTO, then
+// ipv6_sock_mc_join (any-source, mode EXCLUDE) or ipv6_sock_mc_drop.
+func (k *base) setMembership6(join bool, val []byte) error {
 	if len(val) < sizeofIPv6Mreq {
 		return unix.EINVAL
+	}
+	if k.typ == unix.SOCK_STREAM {
+		return unix.EPROTO
 	}
 	group := netip.AddrFrom16([16]byte(val[:16]))
 	ifindex := int(int32(binary.NativeEndian.Uint32(val[16:20])))
@@ -224,7 +228,7 @@ func (k *udp6) setMembership(join bool, val []byte) error {
 
 // mcast6Op runs a membership change under the socket's membership lock,
 // EBADF once the socket is closing (Close has left every group).
-func (k *udp6) mcast6Op(f func() error) error {
+func (k *base) mcast6Op(f func() error) error {
 	k.memb.op.Lock()
 	defer k.memb.op.Unlock()
 	if k.isClosed() {
@@ -233,16 +237,20 @@ func (k *udp6) mcast6Op(f func() error) error {
 	return f()
 }
 
-// Close closes the socket as udpSock does, then leaves its IPv6 groups
-// (ipv6_sock_mc_close).
+// Close closes the socket as udpSock does, then leaves its IPv6 groups.
 func (k *udp6) Close() error {
 	if err := k.udpSock.Close(); err != nil {
 		return err
 	}
+	k.dropMemberships6()
+	return nil
+}
+
+// dropMemberships6 is ipv6_sock_mc_close: every IPv6 group is left.
+func (k *base) dropMemberships6() {
 	k.memb.op.Lock()
 	defer k.memb.op.Unlock()
 	for len(k.memb6.list) > 0 {
 		k.mc6Remove(k.memb6.list[0])
 	}
-	return nil
 }
