@@ -106,6 +106,15 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
 		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
 		return k.setMcastSource6(name, val) // mcast6_msf.go
+	case unix.IPV6_MULTICAST_ALL:
+		// A TCP socket receives no multicast and a ping socket takes
+		// echo replies by identifier, so the value only reads back, as
+		// on Linux. Missing on raw sockets, whose delivery of a group's
+		// packets is gVisor's (Linux's inet6_mc_check reads it there).
+		if k.typ == unix.SOCK_RAW {
+			return unix.ENOPROTOOPT
+		}
+		return k.setMulticastAll6(val) // mcast6_msf.go
 	case unix.IPV6_MULTICAST_IF, unix.IPV6_MULTICAST_HOPS:
 		if k.typ == unix.SOCK_STREAM {
 			return unix.ENOPROTOOPT
@@ -393,6 +402,13 @@ func (k *sock6) getIPv6(name int, buf []byte) (int, error) {
 		v = mtu
 	case unix.MCAST_MSFILTER:
 		return k.getMsfilter6(buf) // mcast6_msf.go
+	case unix.IPV6_PATHMTU:
+		return putPathMTUInfo(buf, k.pathMTU) // udp6_pathmtu.go
+	case unix.IPV6_MULTICAST_ALL:
+		if k.typ == unix.SOCK_RAW {
+			return 0, unix.ENOPROTOOPT // see setIPv6
+		}
+		v = k.multicastAll6()
 	default:
 		return 0, unix.ENOPROTOOPT
 	}

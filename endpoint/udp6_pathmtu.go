@@ -82,10 +82,17 @@ func (k *udp6) recvPathMTU(n *pathMTUNote, oob []byte) (int, int, int, []byte, e
 // address stays zero and whose MTU is the connected route's; a shorter
 // buffer is EINVAL, an unconnected socket ENOTCONN.
 func (k *udp6) getPathMTUInfo(buf []byte) (int, error) {
+	return putPathMTUInfo(buf, k.pathMTU6)
+}
+
+// putPathMTUInfo answers getsockopt(IPV6_PATHMTU) for a socket of any
+// kind: a buffer shorter than struct ip6_mtuinfo is EINVAL, no cached
+// route ENOTCONN, else the MTU with a zero address.
+func putPathMTUInfo(buf []byte, pathMTU func() (int, error)) (int, error) {
 	if len(buf) < sizeofIP6MTUInfo {
 		return 0, unix.EINVAL
 	}
-	mtu, err := k.pathMTU6()
+	mtu, err := pathMTU()
 	if err != nil {
 		return 0, err
 	}

@@ -107,6 +107,22 @@ func ipv6MappedScenarios() []harness.Scenario {
 				}
 			}
 		}},
+		{Name: "ipv6/tcp-pathmtu-mcast-all", Run: func(e *harness.Env) {
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Check("bind ::1", l.Bind(sa6(v6Loopback, e.BasePort)))
+			e.Check("listen", l.Listen(4))
+			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			getOptBytes(e, "IPV6_PATHMTU unconnected", c, unix.SOL_IPV6, unix.IPV6_PATHMTU, 32)
+			e.Check("connect ::1", c.Connect(sa6(v6Loopback, e.BasePort)))
+			getOptBytes(e, "IPV6_PATHMTU connected", c, unix.SOL_IPV6, unix.IPV6_PATHMTU, 32)
+			getOptBytes(e, "IPV6_PATHMTU short", c, unix.SOL_IPV6, unix.IPV6_PATHMTU, 31)
+			e.GetInt("IPV6_MTU connected", c, unix.SOL_IPV6, unix.IPV6_MTU)
+			e.GetInt("IPV6_MULTICAST_ALL", c, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL)
+			e.SetInt("IPV6_MULTICAST_ALL 0", c, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL, 0)
+			e.GetInt("IPV6_MULTICAST_ALL", c, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL)
+			e.SetInt("IPV6_MULTICAST_ALL 7", c, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL, 7)
+			e.GetInt("IPV6_MULTICAST_ALL", c, unix.SOL_IPV6, unix.IPV6_MULTICAST_ALL)
+		}},
 		{Name: "ipv6/bind-sets-v6only", Run: func(e *harness.Env) {
 			for _, k := range []struct {
 				name     string
