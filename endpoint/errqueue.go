@@ -291,18 +291,30 @@ const (
 	rfc4884ExtVersion = 2
 )
 
-// setRFC4884 is ip_icmp_error_rfc4884 for IP_RECVERR_RFC4884: for
-// destination unreachable, time exceeded and parameter problem with a
-// length field, ee_data gets the offset of the extension structure in the
-// data the socket reads and whether it is invalid. hlen is how far that
-// data starts after the ICMP header.
+// setRFC4884 is ip_icmp_error_rfc4884 for IP_RECVERR_RFC4884 and
+// IPV6_RECVERR_RFC4884: for an ICMP destination unreachable, time
+// exceeded or parameter problem (ICMPv6: destination unreachable or time
+// exceeded) with a length field, ee_data gets the offset of the extension
+// structure in the data the socket reads and whether it is invalid. hlen
+// is how far that data starts after the ICMP header. ICMP counts the
+// length in 32-bit words, ICMPv6 in 64-bit ones.
 func setRFC4884(se *sockErr, e *stack.ICMPError, hlen int) {
-	switch header.ICMPv4Type(e.Type) {
-	case header.ICMPv4DstUnreachable, header.ICMPv4TimeExceeded, header.ICMPv4ParamProblem:
-	default:
-		return
+	var off int
+	if se.ee.Origin == unix.SO_EE_ORIGIN_ICMP6 {
+		switch header.ICMPv6Type(e.Type) {
+		case header.ICMPv6DstUnreachable, header.ICMPv6TimeExceeded:
+			off = int(e.OrigLen) * 8
+		default:
+			return
+		}
+	} else {
+		switch header.ICMPv4Type(e.Type) {
+		case header.ICMPv4DstUnreachable, header.ICMPv4TimeExceeded, header.ICMPv4ParamProblem:
+			off = int(e.OrigLen) * 4
+		default:
+			return
+		}
 	}
-	off := int(e.OrigLen) * 4
 	if off < rfc4884MinOrig || off < hlen {
 		return
 	}

@@ -108,6 +108,7 @@ type v6Opts struct {
 	dontFrag                      bool // IPV6_DONTFRAG
 	rxPathMTU                     bool // IPV6_RECVPATHMTU
 	pmtudisc                      int  // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
+	recvErrRFC4884                bool // IPV6_RECVERR_RFC4884
 }
 
 // any tells whether a received packet may get an IPv6 control message

@@ -46,6 +46,12 @@ func (k *sock6) recordICMP6(e *stack.ICMPError, quote, payload []byte, errno uni
 	se := icmpSockErr(e, errno)
 	se.name = netip.AddrPortFrom(e.Dst.Addr(), 0)
 	se.payload = append([]byte(nil), payload...)
+	k.optMu.Lock()
+	rfc4884 := k.v6.recvErrRFC4884
+	k.optMu.Unlock()
+	if rfc4884 {
+		setRFC4884(&se, e, len(quote)-len(payload))
+	}
 	se.truesize = udpTruesize(header.IPv6MinimumSize + header.ICMPv6ErrorHeaderSize + len(quote))
 	k.errs.record(se, queue, k.optsSnapshot().rcvbuf, errno)
 	k.q.Notify(waiter.EventErr | waiter.EventIn)

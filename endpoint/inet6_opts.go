@@ -121,7 +121,7 @@ func (k *sock6) setIPv6(name int, val []byte) error {
 		}
 	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
 		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
-		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER:
+		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER, unix.IPV6_RECVERR_RFC4884:
 	case unix.IPV6_DONTFRAG:
 		// Kept on TCP too, which never reads it (tcp_v6 does not
 		// fragment), as do_ipv6_setsockopt keeps it for any socket.
@@ -221,6 +221,8 @@ func (o *v6Opts) get(name int) (v int, ok bool) {
 		v = boolInt(o.dontFrag)
 	case unix.IPV6_RECVPATHMTU:
 		v = boolInt(o.rxPathMTU)
+	case unix.IPV6_RECVERR_RFC4884:
+		v = boolInt(o.recvErrRFC4884)
 	default:
 		return 0, false
 	}
@@ -264,6 +266,11 @@ func (o *v6Opts) set(name, v int, keepECN bool) error {
 			v = v&^3 | o.tclass&3
 		}
 		o.tclass = v
+	case unix.IPV6_RECVERR_RFC4884:
+		if v != 0 && v != 1 {
+			return unix.EINVAL
+		}
+		o.recvErrRFC4884 = on
 	case unix.IPV6_RECVPKTINFO:
 		o.rxPktinfo = on
 	case unix.IPV6_RECVHOPLIMIT:

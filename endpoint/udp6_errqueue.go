@@ -64,7 +64,7 @@ func (k *udp6) DeliverICMPError(e *stack.ICMPError) {
 	}
 	errno, hard := icmp6ErrConvert(e.Type, e.Code)
 	k.v6mu.Lock()
-	pmtudisc, recvErr := k.v6.pmtudisc, k.recvErr6
+	pmtudisc, recvErr, rfc4884 := k.v6.pmtudisc, k.recvErr6, k.v6.recvErrRFC4884
 	k.v6mu.Unlock()
 	if header.ICMPv6Type(e.Type) == header.ICMPv6PacketTooBig {
 		if pmtudisc == unix.IPV6_PMTUDISC_INTERFACE || pmtudisc == unix.IPV6_PMTUDISC_OMIT {
@@ -79,7 +79,11 @@ func (k *udp6) DeliverICMPError(e *stack.ICMPError) {
 	rcvbuf := k.optsSnapshot().rcvbuf
 	k.mu.Lock()
 	if recvErr {
-		k.queueErrLocked(icmpSockErr(e, errno), rcvbuf)
+		se := icmpSockErr(e, errno)
+		if rfc4884 {
+			setRFC4884(&se, e, e.PayloadOffset)
+		}
+		k.queueErrLocked(se, rcvbuf)
 	}
 	k.soErr = errno
 	k.mu.Unlock()

@@ -55,6 +55,7 @@ func All() []harness.Scenario {
 		ipv6MappedScenarios(),
 		ipv6HdrInclScenarios(),
 		ipv6McastKindScenarios(), // ipv6_mcast_kinds.go
+		ipv6RFC4884Scenarios(),   // ipv6_rfc4884.go
 		igmpKnobScenarios(),
 		tcpMaxsegScenarios(),
 		tcpOptScenarios(),
