@@ -127,34 +127,8 @@ func (k *base) mc6Source(add bool, omode stack.FilterMode, group, src netip.Addr
 	if e == nil {
 		return unix.EINVAL // must have a prior join
 	}
-	if e.srcs != nil {
-		if e.mode != omode {
-			return unix.EINVAL
-		}
-	} else if e.mode != omode {
-		// An absent list may switch mode.
-		k.s.McastAddSources(ifx, group, omode, nil, false)
-		k.s.McastDelSources(ifx, group, e.mode, nil, false)
-		k.memb6.update(func() { e.mode = omode })
-	}
-	if !add {
-		i := slices.Index(e.srcs, src)
-		if i < 0 {
-			return unix.EADDRNOTAVAIL
-		}
-		if len(e.srcs) == 1 && omode == stack.McastInclude {
-			// (INCLUDE, empty) is leaving the group.
-			return k.mc6Drop(group, ifindex)
-		}
-		k.s.McastDelSources(ifx, group, omode, []netip.Addr{src}, true)
-		k.memb6.dropSource(e, i)
-		return nil
-	}
-	if err := k.addSource(&k.memb6, e, src, mldMaxMsf); err != nil {
-		return err
-	}
-	k.s.McastAddSources(ifx, group, omode, []netip.Addr{src}, true)
-	return nil
+	return k.changeSource(&k.memb6, e, sourceChange{ifx: ifx, mode: omode, add: add, src: src, maxMsf: mldMaxMsf},
+		func() error { return k.mc6Drop(group, ifindex) })
 }
 
 // mc6Msfilter is ip6_mc_msfilter: replace a membership's mode and list.

@@ -249,37 +249,54 @@ func (b *base) mcSource(add bool, omode stack.FilterMode, group, ifaddr, src net
 	if e == nil {
 		return unix.EINVAL // must have a prior join
 	}
-	if e.srcs != nil {
-		if e.mode != omode {
-			return unix.EINVAL
-		}
-	} else if e.mode != omode {
-		// An empty filter may switch mode.
-		b.s.McastAddSources(ifx, group, omode, nil, false)
-		b.s.McastDelSources(ifx, group, e.mode, nil, false)
-		m.update(func() { e.mode = omode })
-	}
-	if !add {
-		i := slices.Index(e.srcs, src)
-		if i < 0 {
-			return unix.EADDRNOTAVAIL
-		}
-		if len(e.srcs) == 1 && omode == stack.McastInclude {
-			// (INCLUDE, empty) is leaving the group.
-			return b.mcLeave(group, ifaddr, ifx)
-		}
-		b.s.McastDelSources(ifx, group, omode, []netip.Addr{src}, true)
-		m.dropSource(e, i)
-		return nil
-	}
 	maxMsf := m.limits.sources
 	if maxMsf == 0 {
 		maxMsf = b.s.Sysctl().Int("net.ipv4.igmp_max_msf")
 	}
-	if err := b.addSource(m, e, src, maxMsf); err != nil {
+	return b.changeSource(m, e, sourceChange{ifx: ifx, mode: omode, add: add, src: src, maxMsf: maxMsf},
+		func() error { return b.mcLeave(group, ifaddr, ifx) })
+}
+
+// sourceChange is one source added to or dropped from a membership's
+// list of the given mode, on interface ifx's filter.
+type sourceChange struct {
+	ifx    int
+	mode   stack.FilterMode
+	add    bool
+	src    netip.Addr
+	maxMsf int
+}
+
+// changeSource is the part of ip_mc_source and ip6_mc_source after the
+// membership e is found: a list of the other mode is EINVAL, an empty one
+// switches mode; dropping a source not listed is EADDRNOTAVAIL, and
+// dropping the last one of an INCLUDE list leaves the group (leave).
+func (b *base) changeSource(m *mcMembers, e *mcMember, c sourceChange, leave func() error) error {
+	if e.srcs != nil {
+		if e.mode != c.mode {
+			return unix.EINVAL
+		}
+	} else if e.mode != c.mode {
+		b.s.McastAddSources(c.ifx, e.group, c.mode, nil, false)
+		b.s.McastDelSources(c.ifx, e.group, e.mode, nil, false)
+		m.update(func() { e.mode = c.mode })
+	}
+	if !c.add {
+		i := slices.Index(e.srcs, c.src)
+		if i < 0 {
+			return unix.EADDRNOTAVAIL
+		}
+		if len(e.srcs) == 1 && c.mode == stack.McastInclude {
+			return leave() // (INCLUDE, empty) is leaving the group
+		}
+		b.s.McastDelSources(c.ifx, e.group, c.mode, []netip.Addr{c.src}, true)
+		m.dropSource(e, i)
+		return nil
+	}
+	if err := b.addSource(m, e, c.src, c.maxMsf); err != nil {
 		return err
 	}
-	b.s.McastAddSources(ifx, group, omode, []netip.Addr{src}, true)
+	b.s.McastAddSources(c.ifx, e.group, c.mode, []netip.Addr{c.src}, true)
 	return nil
 }
 
