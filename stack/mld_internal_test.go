@@ -212,3 +212,60 @@ func FuzzMLDQuery(f *testing.F) {
 		pkt.DecRef()
 	})
 }
+
+// nextMLD returns the next MLD message (type, destination) the NIC sends
+// within d.
+func nextMLD(t *testing.T, ch *channel.Endpoint, d time.Duration) (byte, netip.Addr) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		pkt := ch.Read()
+		if pkt == nil {
+			time.Sleep(2 * time.Millisecond)
+			continue
+		}
+		v := pkt.ToView()
+		b := append([]byte(nil), v.AsSlice()...)
+		v.Release()
+		pkt.DecRef()
+		if len(b) > mldHdrSize && b[6] == 0 {
+			return b[mldHdrSize], nAddr(header.IPv6(b).DestinationAddress())
+		}
+	}
+	t.Fatalf("no MLD message within %v", d)
+	return 0, netip.Addr{}
+}
+
+// TestMLDv1Querier: an MLDv1 query makes the interface speak MLDv1: it
+// is answered with an MLDv1 report to the group, and a leave sends a
+// done to ff02::2. Under force_mld_version=2 an MLDv1 query is ignored.
+func TestMLDv1Querier(t *testing.T) {
+	s, ch, idx := newMLDTestStack(t)
+	if err := s.McastIncGroup(idx, mldTestGroup, McastExclude); err != nil {
+		t.Fatal(err)
+	}
+	nextMLD(t, ch, time.Second)
+	nextMLD(t, ch, 2*time.Second)
+	inject := func(p []byte) {
+		ch.InjectInbound(header.IPv6ProtocolNumber, gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: buffer.MakeWithData(p)}))
+	}
+	if err := s.sysctl.Set("net.ipv6.conf.eth0.force_mld_version", "2"); err != nil {
+		t.Fatal(err)
+	}
+	inject(mldPacket(mldTestQuerier, allNodes, 1, 0, mldQueryMsg(true, netip.IPv6Unspecified(), 10)))
+	time.Sleep(50 * time.Millisecond)
+	if pkt := ch.Read(); pkt != nil {
+		pkt.DecRef()
+		t.Fatal("an MLDv1 query was answered under force_mld_version=2")
+	}
+	if err := s.sysctl.Set("net.ipv6.conf.eth0.force_mld_version", "0"); err != nil {
+		t.Fatal(err)
+	}
+	inject(mldPacket(mldTestQuerier, allNodes, 1, 0, mldQueryMsg(true, netip.IPv6Unspecified(), 10)))
+	if typ, dst := nextMLD(t, ch, time.Second); typ != mldV1ReportType || dst != mldTestGroup {
+		t.Fatalf("answer: type %d to %v", typ, dst)
+	}
+	s.McastDecGroup(idx, mldTestGroup)
+	if typ, dst := nextMLD(t, ch, time.Second); typ != mldDoneType || dst != allRouters6 {
+		t.Fatalf("leave: type %d to %v", typ, dst)
+	}
+}
