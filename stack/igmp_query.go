@@ -233,7 +233,7 @@ func v3MaxResp(code byte) time.Duration {
 
 // armGeneral schedules the answer to an IGMPv3 general query unless an
 // earlier one is pending (igmp_gq_start_timer); MLD's moves a pending
-// one to the new time whichever is earlier (mld_gq_start_work).
+// one to the new time, earlier or later (mld_gq_start_work).
 func (s *Stack) armGeneral(st *igmpIf, delay time.Duration) {
 	at := time.Now().Add(delay)
 	if !st.v6 && st.generalT != nil && !st.generalAt.IsZero() && st.generalAt.Before(at) {
@@ -262,8 +262,9 @@ func (s *Stack) answerGeneral(st *igmpIf) {
 		recs = append(recs, currentState(k, m.groups[k]))
 	}
 	m.ctl.Unlock()
-	// Only an IGMPv3 query starts this timer, and it answers in IGMPv3
-	// even if an older querier spoke since (igmp_gq_timer_expire).
+	// Only an IGMPv3 (MLDv2) query starts this timer, and it answers in
+	// that version even if an older querier spoke since
+	// (igmp_gq_timer_expire; MLD's stops it then, heardMLDQuery).
 	s.sendV3(st, recs)
 }
 

@@ -67,7 +67,8 @@ type igmpIf struct {
 	generalT  *time.Timer // answer to an IGMPv3 general query
 	generalAt time.Time
 	// v1Until and v2Until end the Older Version Querier Present
-	// timeouts (RFC 3376 7.2.1, Linux's mr_v1_seen and mr_v2_seen).
+	// timeouts (RFC 3376 7.2.1, Linux's mr_v1_seen and mr_v2_seen; for
+	// MLD v2Until is mc_v1_seen, MLDv1 counting as 2).
 	v1Until, v2Until time.Time
 	// knobs are the interface's conf knobs (force_igmp_version, the
 	// unsolicited report intervals); found on first use.

@@ -107,6 +107,21 @@ func mldGroupRecords(s harness.Sock, groups []netip.Addr, d time.Duration, sorte
 	return "[" + strings.Join(out, ", ") + "]"
 }
 
+// mldReportHas tells whether an MLDv2 report has a record about g.
+func mldReportHas(b []byte, g netip.Addr) bool {
+	off := 8
+	for range int(binary.BigEndian.Uint16(b[6:8])) {
+		if off+20 > len(b) {
+			return false
+		}
+		if netip.AddrFrom16([16]byte(b[off+4:off+20])) == g {
+			return true
+		}
+		off += 20 + 16*int(binary.BigEndian.Uint16(b[off+2:])) + 4*int(b[off+1])
+	}
+	return false
+}
+
 // mldV1Messages lists the MLDv1 reports and dones about group the tap
 // hears in d, in order ("REPORT from ::"), each one counted.
 func mldV1Messages(s harness.Sock, group netip.Addr, d time.Duration) string {
@@ -171,6 +186,34 @@ func mldScenarios() []harness.Scenario {
 			} {
 				sendMLDQuery(e, c.op, q, c.dst, mldv2Query(c.grp, 300, c.srcs...))
 				e.Rec(c.op+": answers", mldGroupRecords(tap, groups, 700*time.Millisecond, false))
+			}
+		}},
+		// The report's headers as the peer's kernel reads them: from ::
+		// (the DUT has no link-local address), hop limit 1, a Hop-by-Hop
+		// header with Router Alert 0 and a PadN, traffic class 0; and,
+		// since a raw ICMPv6 socket checks it, a good checksum.
+		{Name: "ipv6/mld-report-headers", Run: func(e *harness.Env) {
+			if err := harness.EnableIPv6Link(e); err != nil {
+				e.Check("IPv6 on the veth", err)
+			}
+			tap := mldTap(e)
+			for _, o := range []int{unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVHOPOPTS, unix.IPV6_RECVTCLASS} {
+				e.Check(fmt.Sprintf("tap option %d", o), tap.SetSockOpt(unix.SOL_IPV6, o, harness.Int32(1)))
+			}
+			mldRecords(tap, netip.IPv6Unspecified(), 1000*time.Millisecond)
+			g := mgroup6(43)
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			setIPv6(e, "JOIN_SOURCE_GROUP s1", s, unix.MCAST_JOIN_SOURCE_GROUP, groupSourceReq6(2, g, psrc1))
+			buf, oob := make([]byte, 2048), make([]byte, 512)
+			for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+				harness.WaitReadable(tap, time.Until(end))
+				n, oobn, _, from, err := tap.RecvMsg(buf, oob, unix.MSG_DONTWAIT)
+				if err != nil || n < 8 || buf[0] != 143 || !mldReportHas(buf[:n], g) {
+					continue // another group's report (a left one's retransmission)
+				}
+				e.Rec("report from", netip.AddrFrom16([16]byte(from[8:24])))
+				e.RecBytes("report control messages", oob[:oobn])
+				break
 			}
 		}},
 		// force_mld_version=1 on eth0: a join is reported with an MLDv1
