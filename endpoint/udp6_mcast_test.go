@@ -37,7 +37,7 @@ func udp6Frame(src, dst netip.AddrPort, payload string) []byte {
 }
 
 // TestUDP6MulticastMembership: IPV6_JOIN_GROUP makes the interface a
-// listener (gVisor sends the MLD report) and the socket gets the group's
+// listener (the stack sends an MLD report) and the socket gets the group's
 // datagrams with IPV6_PKTINFO naming the group and the interface; after
 // IPV6_LEAVE_GROUP, and after the last member closes, they are dropped.
 func TestUDP6MulticastMembership(t *testing.T) {
@@ -109,8 +109,20 @@ func TestUDP6MulticastMembership(t *testing.T) {
 	}
 }
 
-// sawMLDReport drains ch and tells whether an MLD report left it.
+// sawMLDReport drains ch until an MLD report has left it, for up to a
+// second, and tells whether one did.
 func sawMLDReport(ch *channel.Endpoint) bool {
+	seen := false
+	// The stack's MLD sends a state change a few milliseconds after it.
+	for deadline := time.Now().Add(time.Second); !seen && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		seen = readMLDReports(ch)
+	}
+	return seen
+}
+
+// readMLDReports drains the NIC's output and tells whether it held an
+// MLD report.
+func readMLDReports(ch *channel.Endpoint) bool {
 	seen := false
 	for p := ch.Read(); p != nil; p = ch.Read() {
 		v := p.ToView()

@@ -152,27 +152,33 @@ func (s *Stack) FragMaxSize(hdr []byte, datagramLen int) int {
 }
 
 // fragTap wraps a NIC's link endpoint to show every inbound IPv4 frame to
-// the stack's fragment table before gVisor's IP layer sees it.
+// the stack's fragment table, and every IPv6 one to the MLD tap
+// (mld_query.go), before gVisor's IP layer sees it.
 type fragTap struct {
 	nested.Endpoint
-	t *fragTable
+	t   *fragTable
+	s   *Stack
+	nic int
 }
 
-// tapFragments wraps ep (AddInterface); lo, whose MTU no datagram
-// exceeds, is left alone.
-func (s *Stack) tapFragments(ep gstack.LinkEndpoint) gstack.LinkEndpoint {
+// tapFragments wraps ep (AddInterface) of NIC id; lo, whose MTU no
+// datagram exceeds and where no MLD is spoken, is left alone.
+func (s *Stack) tapFragments(ep gstack.LinkEndpoint, id int) gstack.LinkEndpoint {
 	if ep.Capabilities()&gstack.CapabilityLoopback != 0 {
 		return ep
 	}
-	f := &fragTap{t: &s.frags}
+	f := &fragTap{t: &s.frags, s: s, nic: id}
 	f.Endpoint.Init(ep, f)
 	return f
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher.
 func (f *fragTap) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *gstack.PacketBuffer) {
-	if proto == header.IPv4ProtocolNumber {
+	switch proto {
+	case header.IPv4ProtocolNumber:
 		f.t.observe(pkt)
+	case header.IPv6ProtocolNumber:
+		f.s.tapMLD(f.nic, pkt)
 	}
 	f.Endpoint.DeliverNetworkPacket(proto, pkt)
 }

@@ -65,7 +65,7 @@ func (s *Stack) AddInterface(name string, ep gstack.LinkEndpoint, opts ...Interf
 	}
 	defer s.invalidateRoutes()
 	id := s.g.NextNICID()
-	ep = s.tapFragments(ep)
+	ep = s.tapFragments(ep, int(id))
 	nicOpts := gstack.NICOptions{Name: name}
 	for _, o := range opts {
 		if err := o(&nicOpts, ep); err != nil {

@@ -37,7 +37,7 @@ func TestUnsolicitedIvlKnobs(t *testing.T) {
 		t.Helper()
 		m.ctl.Lock()
 		defer m.ctl.Unlock()
-		st := m.ifState(idx)
+		st := m.ifState(idx, false)
 		if v, ivl := s.igmpVersion(st), s.unsolicitedIvl(st); v != wantV || ivl != want {
 			t.Errorf("%s: version %d, interval %v; want %d, %v", what, v, ivl, wantV, want)
 		}
@@ -56,7 +56,7 @@ func TestUnsolicitedIvlKnobs(t *testing.T) {
 	check("forced 2, own v2 interval", 2, 1500*time.Millisecond)
 	set("net.ipv4.conf.eth0.force_igmp_version", "0")
 	m.ctl.Lock()
-	m.ifState(idx).v1Until = time.Now().Add(time.Minute)
+	m.ifState(idx, false).v1Until = time.Now().Add(time.Minute)
 	m.ctl.Unlock()
 	check("v1 querier heard", 1, 1500*time.Millisecond)
 	set("net.ipv4.conf.eth0.force_igmp_version", "2")

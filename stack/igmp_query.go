@@ -75,7 +75,7 @@ func (s *Stack) heardQuery(ifindex int, q []byte) {
 	if m.closed {
 		return
 	}
-	st := m.ifState(ifindex)
+	st := m.ifState(ifindex, false)
 	var maxDelay time.Duration
 	var sources []netip.Addr
 	switch v := s.igmpVersion(st); {
@@ -120,11 +120,21 @@ func (s *Stack) heardQuery(ifindex int, q []byte) {
 			return
 		}
 	}
+	s.queryGroups(st, group, sources, maxDelay)
+}
+
+// queryGroups is what a query answered group by group does, in either
+// family: each joined group it asks about (all of them for a general
+// query) notes the sources asked about and has its timer run out within
+// maxDelay. Called with ctl held.
+func (s *Stack) queryGroups(st *igmpIf, group netip.Addr, sources []netip.Addr, maxDelay time.Duration) {
+	m := &s.mc
 	maxDelay = max(maxDelay, time.Millisecond)
 	m.mu.RLock()
 	var keys []mcKey
 	for k, g := range m.groups {
-		if k.ifindex == ifindex && g.users > 0 && reportable(k) && (group.IsUnspecified() || k.group == group) {
+		if k.ifindex == st.ifindex && k.group.Is6() == st.v6 && g.users > 0 && reportable(k) &&
+			(group.IsUnspecified() || k.group == group) {
 			keys = append(keys, k)
 		}
 	}
@@ -182,7 +192,7 @@ func markSources(g *ifGroup, sources []netip.Addr) bool {
 func (s *Stack) olderQuerierPresent(st *igmpIf) time.Duration {
 	qrv := st.qrv
 	if qrv == 0 {
-		qrv = max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
+		qrv = s.defaultQRV(st)
 	}
 	return time.Duration(qrv)*st.qi + st.qri
 }
@@ -195,7 +205,7 @@ func (s *Stack) v12QueryHeard(st *igmpIf) {
 	if st.changeT != nil {
 		st.changeT.Stop()
 	}
-	for _, k := range s.groupKeys(st.ifindex, true) {
+	for _, k := range s.groupKeys(st, true) {
 		g := s.mc.groups[k]
 		switch {
 		case g.users == 0:
@@ -221,11 +231,12 @@ func v3MaxResp(code byte) time.Duration {
 	return time.Duration(v) * 100 * time.Millisecond
 }
 
-// armGeneral schedules the answer to an IGMPv3 general query unless an earlier one
-// is pending.
+// armGeneral schedules the answer to an IGMPv3 general query unless an
+// earlier one is pending (igmp_gq_start_timer); MLD's moves a pending
+// one to the new time, earlier or later (mld_gq_start_work).
 func (s *Stack) armGeneral(st *igmpIf, delay time.Duration) {
 	at := time.Now().Add(delay)
-	if st.generalT != nil && !st.generalAt.IsZero() && st.generalAt.Before(at) {
+	if !st.v6 && st.generalT != nil && !st.generalAt.IsZero() && st.generalAt.Before(at) {
 		return
 	}
 	st.generalAt = at
@@ -247,22 +258,38 @@ func (s *Stack) answerGeneral(st *igmpIf) {
 	}
 	st.generalAt = time.Time{}
 	var recs []igmpRecord
-	for _, k := range s.groupKeys(st.ifindex, false) {
+	for _, k := range s.groupKeys(st, false) {
 		recs = append(recs, currentState(k, m.groups[k]))
 	}
 	m.ctl.Unlock()
-	// Only an IGMPv3 query starts this timer, and it answers in IGMPv3
-	// even if an older querier spoke since (igmp_gq_timer_expire).
-	s.sendV3(st.ifindex, recs)
+	// Only an IGMPv3 (MLDv2) query starts this timer, and it answers in
+	// that version even if an older querier spoke since
+	// (igmp_gq_timer_expire; MLD's stops it then, heardMLDQuery).
+	s.sendV3(st, recs)
 }
 
-// sendV12 sends an IGMPv1 or v2 membership report for group, to the group.
-func (s *Stack) sendV12(ifindex, version int, group netip.Addr) {
+// sendV12 sends an IGMPv1 or v2 (MLDv1) membership report for group, to
+// the group.
+func (s *Stack) sendV12(st *igmpIf, version int, group netip.Addr) {
+	if st.v6 {
+		s.sendMLD(st.ifindex, group, mldV1Message(mldV1ReportType, group))
+		return
+	}
 	typ := byte(igmpV2Type)
 	if version == 1 {
 		typ = igmpV1Type
 	}
-	s.sendIGMP(ifindex, group, v2Message(typ, group))
+	s.sendIGMP(st.ifindex, group, v2Message(typ, group))
+}
+
+// sendLeave announces that this host left group (IGMPv2 leave to
+// 224.0.0.2, MLDv1 done to ff02::2).
+func (s *Stack) sendLeave(st *igmpIf, group netip.Addr) {
+	if st.v6 {
+		s.sendMLD(st.ifindex, allRouters6, mldV1Message(mldDoneType, group))
+		return
+	}
+	s.sendIGMP(st.ifindex, allRouters, v2Message(igmpLeave, group))
 }
 
 func v2Message(typ byte, group netip.Addr) []byte {

@@ -56,14 +56,19 @@ type igmpRecord struct {
 	sources []netip.Addr
 }
 
-// igmpIf is an interface's report machinery.
+// igmpIf is an interface's report machinery for one family: IGMPv3 for
+// its IPv4 groups, MLDv2 (RFC 3810, the same protocol with IPv6
+// addresses) for its IPv6 ones. Versions are counted IGMP's way: MLDv1
+// is 2 (joins, done and a report per group, as IGMPv2) and MLDv2 is 3.
 type igmpIf struct {
 	ifindex   int
+	v6        bool
 	changeT   *time.Timer // state-change reports
 	generalT  *time.Timer // answer to an IGMPv3 general query
 	generalAt time.Time
 	// v1Until and v2Until end the Older Version Querier Present
-	// timeouts (RFC 3376 7.2.1, Linux's mr_v1_seen and mr_v2_seen).
+	// timeouts (RFC 3376 7.2.1, Linux's mr_v1_seen and mr_v2_seen; for
+	// MLD v2Until is mc_v1_seen, MLDv1 counting as 2).
 	v1Until, v2Until time.Time
 	// knobs are the interface's conf knobs (force_igmp_version, the
 	// unsolicited report intervals); found on first use.
@@ -77,11 +82,17 @@ type igmpIf struct {
 	qri time.Duration
 }
 
-func (m *mcastState) ifState(ifindex int) *igmpIf {
-	st := m.ifs[ifindex]
+// ifFamily names an interface's report machinery of one family.
+type ifFamily struct {
+	ifindex int
+	v6      bool
+}
+
+func (m *mcastState) ifState(ifindex int, v6 bool) *igmpIf {
+	st := m.ifs[ifFamily{ifindex, v6}]
 	if st == nil {
-		st = &igmpIf{ifindex: ifindex, qi: defaultQueryIvl, qri: defaultQueryRespIvl}
-		m.ifs[ifindex] = st
+		st = &igmpIf{ifindex: ifindex, v6: v6, qi: defaultQueryIvl, qri: defaultQueryRespIvl}
+		m.ifs[ifFamily{ifindex, v6}] = st
 	}
 	return st
 }
@@ -102,6 +113,9 @@ func (s *Stack) igmpKnobs(st *igmpIf) *devKnobs {
 // forced 2), else IGMPv3. Any other value, 3 included, forces nothing.
 // Called with ctl held.
 func (s *Stack) igmpVersion(st *igmpIf) int {
+	if st.v6 {
+		return s.mldVersion(st)
+	}
 	all := int64(s.sysctl.Int("net.ipv4.conf.all.force_igmp_version"))
 	var dev int64
 	if d := s.igmpKnobs(st); d != nil {
@@ -130,16 +144,40 @@ func (s *Stack) unsolicitedIvl(st *igmpIf) time.Duration {
 	if s.igmpVersion(st) < 3 {
 		k, ms = confIGMPv2Ivl, 10000
 	}
+	if st.v6 { // MLD's own pair, the same rules (unsolicited_report_interval)
+		k += confMLDv1Ivl - confIGMPv2Ivl
+	}
 	if d := s.igmpKnobs(st); d != nil {
 		ms = d.conf[k].val.Load()
 	}
 	return max(time.Duration(ms)*time.Millisecond, time.Millisecond)
 }
 
-// reportable tells whether a group is reported at all: never 224.0.0.1,
-// never on lo (Linux's igmp_group_added).
+// reportable tells whether a group is reported at all: never on lo
+// (Linux's igmp_group_added), never 224.0.0.1, and for IPv6 never ff02::1
+// nor a group of scope below link-local (mca_alloc's MAF_NOREPORT).
+// Deviation: Linux sends MLD reports on lo too (from ::, measured);
+// here none, as gVisor's MLD before, since nothing local could read
+// them (gVisor gives raw sockets a packet behind a Hop-by-Hop header
+// under next header 0, not ICMPv6).
 func reportable(k mcKey) bool {
-	return k.ifindex != loopbackIfIndex && k.group != allHosts && k.group.Is4()
+	if k.ifindex == loopbackIfIndex {
+		return false
+	}
+	if k.group.Is6() {
+		return k.group != allNodes && mcastScope6(k.group) >= 2
+	}
+	return k.group != allHosts && k.group.Is4()
+}
+
+// defaultQRV is the robustness variable until a querier says otherwise:
+// net.ipv4.igmp_qrv, or for MLD sysctl_mld_qrv's default (sysctl.go says
+// why it is fixed).
+func (s *Stack) defaultQRV(st *igmpIf) int {
+	if st.v6 {
+		return mldQRV
+	}
+	return max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
 }
 
 // stateChanged records the state-change report a membership change calls
@@ -151,10 +189,10 @@ func (s *Stack) stateChanged(k mcKey, g *ifGroup, oldMode FilterMode, oldSet src
 		return
 	}
 	newMode, newSet := g.state()
-	st := m.ifState(k.ifindex)
+	st := m.ifState(k.ifindex, k.group.Is6())
 	qrv := st.qrv
 	if qrv == 0 {
-		qrv = max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
+		qrv = s.defaultQRV(st)
 	}
 	if s.igmpVersion(st) < 3 {
 		s.stateChangedV2(st, k, g, oldMode, oldSet, newMode)
@@ -280,7 +318,7 @@ func (s *Stack) sendChanges(st *igmpIf) {
 	}
 	var recs []igmpRecord
 	more := false
-	for _, k := range s.groupKeys(st.ifindex, true) {
+	for _, k := range s.groupKeys(st, true) {
 		g := m.groups[k]
 		mode, set := g.state()
 		if g.modeChange > 0 {
@@ -310,7 +348,7 @@ func (s *Stack) sendChanges(st *igmpIf) {
 		s.armChange(st, s.unsolicitedIvl(st))
 	}
 	m.ctl.Unlock()
-	s.sendV3(st.ifindex, recs)
+	s.sendV3(st, recs)
 }
 
 // takeRound returns the sources with retransmissions left, in record
@@ -334,15 +372,16 @@ func takeRound(m map[netip.Addr]pending) []netip.Addr {
 	return out
 }
 
-// groupKeys lists the interface's reportable groups: left groups first
-// (Linux reports its tomb list first), each part newest first as Linux
-// links them. With left false, only joined groups. Called with ctl held
-// (which keeps the map's groups in place while sorting).
-func (s *Stack) groupKeys(ifindex int, left bool) []mcKey {
+// groupKeys lists the interface's reportable groups of st's family:
+// left groups first (Linux reports its tomb list first), each part
+// newest first as Linux links them. With left false, only joined groups.
+// Called with ctl held (which keeps the map's groups in place while
+// sorting).
+func (s *Stack) groupKeys(st *igmpIf, left bool) []mcKey {
 	var gone, joined []mcKey
 	s.mc.mu.RLock()
 	for k, g := range s.mc.groups {
-		if k.ifindex != ifindex || !reportable(k) {
+		if k.ifindex != st.ifindex || k.group.Is6() != st.v6 || !reportable(k) {
 			continue
 		}
 		if g.users == 0 {
@@ -372,33 +411,43 @@ func currentState(k mcKey, g *ifGroup) igmpRecord {
 	return igmpRecord{typ: typ, group: k.group, sources: listOrder(set)}
 }
 
-// sendV3 sends records as IGMPv3 reports, as many per packet as the MTU
-// allows; a record too large for one packet is cut (Linux truncates
-// EXCLUDE records the same way).
-func (s *Stack) sendV3(ifindex int, recs []igmpRecord) {
+// sendV3 sends records as IGMPv3 or MLDv2 reports (the same layout with
+// 16-byte addresses), as many per packet as the MTU allows; a record too
+// large for one packet is cut (Linux truncates EXCLUDE records the same
+// way).
+func (s *Stack) sendV3(st *igmpIf, recs []igmpRecord) {
 	if len(recs) == 0 {
 		return
 	}
 	mtu := 1500
-	if ifc, ok := s.InterfaceByIndex(ifindex); ok && ifc.MTU > 0 {
+	if ifc, ok := s.InterfaceByIndex(st.ifindex); ok && ifc.MTU > 0 {
 		mtu = int(ifc.MTU)
 	}
-	room := mtu - igmpHdrSize - 8
+	hdr, alen := igmpHdrSize, 4
+	if st.v6 {
+		hdr, alen = mldHdrSize, 16
+	}
+	room := mtu - hdr - 8
 	var body []byte
 	n := 0
 	flush := func() {
-		if n > 0 {
-			s.sendIGMP(ifindex, igmpv3Routers, v3Report(body, n))
+		if n == 0 {
+			return
+		}
+		if st.v6 {
+			s.sendMLD(st.ifindex, mldv2Routers, v3Report(mldV2ReportType, body, n))
+		} else {
+			s.sendIGMP(st.ifindex, igmpv3Routers, v3Report(igmpV3Type, body, n))
 		}
 		body, n = body[:0], 0
 	}
 	for _, r := range recs {
-		size := 8 + 4*len(r.sources)
+		size := 4 + alen + alen*len(r.sources)
 		if len(body)+size > room {
 			flush()
 		}
 		if size > room {
-			r.sources = r.sources[:(room-8)/4]
+			r.sources = r.sources[:(room-4-alen)/alen]
 		}
 		body = appendRecord(body, r)
 		n++
@@ -407,24 +456,25 @@ func (s *Stack) sendV3(ifindex int, recs []igmpRecord) {
 }
 
 func appendRecord(b []byte, r igmpRecord) []byte {
-	g := r.group.As4()
 	b = append(b, r.typ, 0)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.sources)))
-	b = append(b, g[:]...)
+	b = append(b, r.group.AsSlice()...)
 	for _, a := range r.sources {
-		v := a.As4()
-		b = append(b, v[:]...)
+		b = append(b, a.AsSlice()...)
 	}
 	return b
 }
 
-// v3Report is an IGMPv3 membership report carrying n records.
-func v3Report(records []byte, n int) []byte {
+// v3Report is an IGMPv3 or MLDv2 report (typ) carrying n records. The
+// IGMP checksum is set here; MLD's covers a pseudo-header (sendMLD).
+func v3Report(typ byte, records []byte, n int) []byte {
 	b := make([]byte, 8, 8+len(records))
-	b[0] = igmpV3Type
+	b[0] = typ
 	binary.BigEndian.PutUint16(b[6:], uint16(n))
 	b = append(b, records...)
-	binary.BigEndian.PutUint16(b[2:], ^checksum.Checksum(b, 0))
+	if typ == igmpV3Type {
+		binary.BigEndian.PutUint16(b[2:], ^checksum.Checksum(b, 0))
+	}
 	return b
 }
 

@@ -73,14 +73,14 @@ func (s *Stack) groupTimerExpired(st *igmpIf, k mcKey, g *ifGroup, gen uint64) {
 	g.reporter = true
 	if v < 3 {
 		m.ctl.Unlock()
-		s.sendV12(k.ifindex, v, k.group)
+		s.sendV12(st, v, k.group)
 		return
 	}
 	rec, ok := groupAnswer(k, g)
 	g.queriedSrc = nil
 	m.ctl.Unlock()
 	if ok {
-		s.sendV3(k.ifindex, []igmpRecord{rec})
+		s.sendV3(st, []igmpRecord{rec})
 	}
 }
 

@@ -21,15 +21,22 @@ func (s *Stack) stateChangedV2(st *igmpIf, k mcKey, g *ifGroup, oldMode FilterMo
 	isIn := g.users > 0 && (newMode == McastExclude || len(newSet) > 0)
 	s.forgetIdle(k, g)
 	switch {
+	case isIn && !wasIn && st.v6:
+		// MLDv1 (igmp6_join_group): one report at once, one more
+		// within the unsolicited report interval, whatever mld_qrv.
+		g.stopGroupTimer()
+		g.reporter, g.unsolicit = true, 1
+		s.startGroupTimer(st, k, g, s.unsolicitedIvl(st))
+		s.sendV12(st, 2, k.group)
 	case isIn && !wasIn:
 		g.stopGroupTimer()
-		g.unsolicit = max(s.sysctl.Int("net.ipv4.igmp_qrv"), 1)
+		g.unsolicit = s.defaultQRV(st)
 		s.startGroupTimer(st, k, g, initialReportDelay)
 	case wasIn && !isIn:
 		reporter := g.reporter
 		g.stopGroupTimer()
 		if reporter && s.igmpVersion(st) == 2 {
-			s.sendIGMP(k.ifindex, allRouters, v2Message(igmpLeave, k.group))
+			s.sendLeave(st, k.group)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func TestIGMPv2LeaveStopsRepetition(t *testing.T) {
 	group := netip.MustParseAddr("239.1.2.4")
 	m := &s.mc
 	m.ctl.Lock()
-	st := m.ifState(idx)
+	st := m.ifState(idx, false)
 	st.v2Until = time.Now().Add(time.Minute)
 	m.ctl.Unlock()
 	if err := s.McastIncGroup(idx, group, McastExclude); err != nil {

@@ -13,17 +13,15 @@ import (
 // IPv6 (issue 14): gVisor's ipv6 network protocol carries it beside
 // IPv4, with lo holding ::1/128 as Linux's lo does. NDP's router
 // solicitations and DAD stay at gVisor's zero options (off), so a NIC
-// sends no IPv6 packet until a socket or an address needs one. MLD is
-// on, as Linux's (version 2, gVisor's default): a group a socket joins
-// (IPV6_JOIN_GROUP) and an address's solicited-node group are reported;
-// without MCAST_* source filters the reports carry no source lists.
-// Gateway stacks (package gateway) carry IPv6 too, for `netsandbox
-// run`'s relay, without MLD: their NIC listens to everything.
+// sends no IPv6 packet until a socket or an address needs one. gVisor's
+// MLD is off: netsandbox speaks MLDv2 with source lists itself, on the
+// IGMPv3 machinery (mld_*.go); JoinGroup still drives the NIC. Gateway
+// stacks (package gateway) carry IPv6 too, for `netsandbox run`'s relay,
+// without MLD: their NIC listens to everything.
 
-// ipv6Factory is gVisor's IPv6 with MLD as mld says and the other
-// options left off.
-func ipv6Factory(mld bool) gstack.NetworkProtocolFactory {
-	return ipv6.NewProtocolWithOptions(ipv6.Options{MLD: ipv6.MLDOptions{Enabled: mld}})
+// ipv6Factory is gVisor's IPv6 with MLD and the other options left off.
+func ipv6Factory() gstack.NetworkProtocolFactory {
+	return ipv6.NewProtocolWithOptions(ipv6.Options{MLD: ipv6.MLDOptions{Enabled: false}})
 }
 
 // initIPv6 gives lo ::1/128 and the route to it.
@@ -57,6 +55,13 @@ func (s *Stack) AddAddress6(ifindex int, p netip.Prefix) error {
 		return configErrno(e)
 	}
 	s.invalidateRoutes()
+	if s.mldOwn && ifindex != loopbackIfIndex {
+		// addrconf_join_solict: the address's solicited-node group is
+		// a membership like a socket's (EXCLUDE {}), so MLD reports it
+		// now and in answers to queries. gVisor joined it on the NIC.
+		sn := nAddr(header.SolicitedNodeAddr(pa.AddressWithPrefix.Address))
+		_ = s.McastIncGroup(ifindex, sn, McastExclude)
+	}
 	return nil
 }
 

@@ -126,8 +126,8 @@ type mcastState struct {
 	ctl    sync.Mutex
 	mu     sync.RWMutex
 	groups map[mcKey]*ifGroup
-	ifs    map[int]*igmpIf // per-interface report state (igmp_report.go)
-	events uint64          // numbers joins and leaves for ifGroup.order
+	ifs    map[ifFamily]*igmpIf // per-interface report state of each family (igmp_report.go)
+	events uint64               // numbers joins and leaves for ifGroup.order
 	closed bool
 }
 
@@ -135,7 +135,7 @@ type mcastState struct {
 // that hears queries and other hosts' reports.
 func (s *Stack) initMcast() error {
 	s.mc.groups = make(map[mcKey]*ifGroup)
-	s.mc.ifs = make(map[int]*igmpIf)
+	s.mc.ifs = make(map[ifFamily]*igmpIf)
 	s.RawOpened(int(header.IGMPProtocolNumber)) // the tap stays registered
 	if e := s.g.RegisterRawTransportEndpoint(header.IPv4ProtocolNumber, header.IGMPProtocolNumber, igmpTap{s}); e != nil {
 		return configErrno(e)
@@ -204,8 +204,7 @@ func (s *Stack) ifindexOfAddr(a netip.Addr) int {
 // McastIncGroup is ip_mc_inc_group (__ipv6_dev_mc_inc for an IPv6
 // group): one more socket membership of group on the interface, in mode
 // with no sources yet. The first one joins the group on the NIC (its
-// link-layer filter) and reports the change: IGMPv3 here, gVisor's MLD
-// (any-source) for IPv6.
+// link-layer filter) and reports the change (IGMP or MLD, igmp_report.go).
 func (s *Stack) McastIncGroup(ifindex int, group netip.Addr, mode FilterMode) error {
 	if !group.IsMulticast() || group.Is4In6() {
 		return unix.EINVAL

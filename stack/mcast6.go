@@ -11,8 +11,9 @@ import (
 // counts per mode and per source, the merged filter), which gates
 // delivery as on Linux: a datagram from a source the interface's merged
 // filter excludes reaches no socket, not even one without a membership
-// (measured: ipv6/mcast-source-delivery). Reports stay gVisor's MLD, which
-// knows the groups but not their sources (reportable is IPv4's only).
+// (measured: ipv6/mcast-source-delivery). They are reported by the same
+// machinery as IPv4's, as MLDv2 with source lists or MLDv1 (mld_*.go);
+// gVisor's MLD is off.
 
 // McastFindDev6 is ip6_mc_find_dev: the interface a request names by
 // ifindex, else the one the route to the group leaves by. ok is false when

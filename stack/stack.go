@@ -45,7 +45,10 @@ type Stack struct {
 	routes  []route
 	routes6 []tcpip.Route // IPv6 routes, after routes in gVisor's table (ipv6.go)
 
-	mc mcastState // multicast memberships and IGMP (mcast.go)
+	mc mcastState // multicast memberships, IGMP and MLD (mcast.go)
+	// mldOwn: this stack speaks MLD itself (mld_*.go); a gateway stack
+	// speaks none.
+	mldOwn bool
 
 	pmtu       pmtuCache                     // learnt path MTUs (pmtu.go)
 	icmpSocks  icmpSockets[ICMPErrorSocket]  // raw and ping sockets fed by the ICMP tap
@@ -98,13 +101,13 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc}
+	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc, mldOwn: !cfg.Gateway}
 	netProtos := []gstack.NetworkProtocolFactory{
 		// gVisor's IGMP stays off: netsandbox speaks IGMPv3 with source
 		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
 		s.ipv4ProtocolFor(cfg, ipv4.NewProtocolWithOptions(ipv4.Options{IGMP: ipv4.IGMPOptions{Enabled: false}})),
 		arp.NewProtocol,
-		ipv6Factory(!cfg.Gateway), // ipv6.go
+		ipv6Factory(), // ipv6.go
 	}
 	s.g = gstack.New(gstack.Options{
 		NetworkProtocols: netProtos,

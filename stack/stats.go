@@ -26,4 +26,5 @@ type Stats struct {
 	tcpResetsAnswered     atomic.Uint64 // segments to no socket answered with RST
 	tcpResetsNoSocket     atomic.Uint64 // RSTs to no socket, dropped
 	icmpEchoReplyNoSocket atomic.Uint64 // echo replies no ping socket wanted
+	mldDropped            atomic.Uint64 // malformed or invalid MLD messages (mld_query.go)
 }

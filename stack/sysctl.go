@@ -107,6 +107,16 @@ func sysctlDefs() []*sysctlEntry {
 			wrote: confDefaultWrote},
 		{name: "net.ipv4.conf.default.igmpv3_unsolicited_report_interval", def: "1000", min: intMin, max: intMax,
 			wrote: confDefaultWrote},
+		// MLD's conf knobs (addrconf.c: proc_dointvec, the intervals
+		// proc_dointvec_ms_jiffies; any int). As for IGMP, conf/all's
+		// force_mld_version counts for every interface (and before the
+		// interface's own), its intervals for nothing.
+		{name: "net.ipv6.conf.all.force_mld_version", def: "0", min: intMin, max: intMax},
+		{name: "net.ipv6.conf.all.mldv1_unsolicited_report_interval", def: "10000", min: intMin, max: intMax},
+		{name: "net.ipv6.conf.all.mldv2_unsolicited_report_interval", def: "1000", min: intMin, max: intMax},
+		{name: "net.ipv6.conf.default.force_mld_version", def: "0", min: intMin, max: intMax},
+		{name: "net.ipv6.conf.default.mldv1_unsolicited_report_interval", def: "10000", min: intMin, max: intMax},
+		{name: "net.ipv6.conf.default.mldv2_unsolicited_report_interval", def: "1000", min: intMin, max: intMax},
 		// Reassembly memory bounds (ip_fragment.c): unsigned longs, the
 		// high one at least the low one.
 		{name: "net.ipv4.ipfrag_high_thresh", kind: kindULong, def: "4194304", check: checkFragHigh},
@@ -114,6 +124,10 @@ func sysctlDefs() []*sysctlEntry {
 		{name: "net.ipv4.igmp_max_memberships", def: "20", min: intMin, max: intMax},
 		{name: "net.ipv4.igmp_max_msf", def: "10", min: intMin, max: intMax},
 		{name: "net.ipv4.igmp_qrv", def: "2", min: 1, max: intMax},
+		// No net.ipv6.mld_qrv nor mld_max_msf: Linux registers them
+		// in the initial namespace only (ipv6_rotable), so a namespace,
+		// like a sandbox, has neither and uses their defaults
+		// (mldQRV here, endpoint's mldMaxMsf).
 		{name: "net.ipv4.ping_group_range", kind: kindPair, def: "1\t0", min: 0, max: 1<<32 - 2,
 			check: checkPingGroupRange},
 		{name: "net.ipv4.udp_rmem_min", def: "4096", min: 1, max: intMax},

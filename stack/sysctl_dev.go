@@ -1,8 +1,8 @@
 package stack
 
 import (
+	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Per-interface knobs. Linux makes conf/<dev>/ and neigh/<dev>/ for every
@@ -17,7 +17,8 @@ type devKnobs struct {
 	forward  *sysctlEntry
 	// neighbour parameters the stack's NUD can honour (neigh.go)
 	mcastSolicit, ucastSolicit, retransMS, reachableMS, delayProbe *sysctlEntry
-	// conf holds the IGMP knobs, indexed as confKnobs (igmp_report.go).
+	// conf holds the IGMP and MLD knobs, indexed as confKnobs
+	// (igmp_report.go, mld_version.go).
 	conf [len(confKnobs)]*sysctlEntry
 }
 
@@ -29,17 +30,31 @@ type devKnobs struct {
 // interface's own knob, even a refused or an empty one, pins it (the
 // in_dev->cnf.state bit), and giving the interface an address pins them
 // all (pinDevice). Measured on 6.18 with veths in a scratch namespace.
+//
+// The MLD knobs live under net.ipv6.conf (addrconf.c): a new interface
+// copies conf/default too, but a later write to conf/default reaches no
+// existing interface, so their conf/default entries have no wrote hook.
 var confKnobs = [...]string{
-	confForceIGMP: "force_igmp_version",
-	confIGMPv2Ivl: "igmpv2_unsolicited_report_interval",
-	confIGMPv3Ivl: "igmpv3_unsolicited_report_interval",
+	confForceIGMP: "net.ipv4.conf.%s.force_igmp_version",
+	confIGMPv2Ivl: "net.ipv4.conf.%s.igmpv2_unsolicited_report_interval",
+	confIGMPv3Ivl: "net.ipv4.conf.%s.igmpv3_unsolicited_report_interval",
+	confForceMLD:  "net.ipv6.conf.%s.force_mld_version",
+	confMLDv1Ivl:  "net.ipv6.conf.%s.mldv1_unsolicited_report_interval",
+	confMLDv2Ivl:  "net.ipv6.conf.%s.mldv2_unsolicited_report_interval",
 }
 
 const (
 	confForceIGMP = iota
 	confIGMPv2Ivl
 	confIGMPv3Ivl
+	confForceMLD
+	confMLDv1Ivl
+	confMLDv2Ivl
 )
+
+// confName is a conf knob's full name for dev ("all", "default" or an
+// interface name).
+func confName(i int, dev string) string { return fmt.Sprintf(confKnobs[i], dev) }
 
 // confDefaultWrote is devinet_copy_dflt_conf: after a write to a
 // conf.default knob, every interface whose own knob was never written
@@ -48,9 +63,8 @@ const (
 // (inetdev_init copies the whole of conf/default, state bits included).
 func confDefaultWrote(t *Sysctl, e *sysctlEntry) {
 	e.set = true
-	suffix := strings.TrimPrefix(e.name, "net.ipv4.conf.default.")
-	for i, k := range confKnobs {
-		if k != suffix {
+	for i := range confKnobs {
+		if confName(i, "default") != e.name {
 			continue
 		}
 		for _, d := range t.devs {
@@ -121,9 +135,9 @@ func (t *Sysctl) addDevice(ifindex int, name string, loopback bool) error {
 		{name: neigh + "retrans_time", base: d.retransMS, unit: 10, min: 0, max: intMax / 10},
 		{name: neigh + "base_reachable_time", base: d.reachableMS, unit: 1000, min: -intMax / 1000, max: intMax / 1000},
 	}
-	for i, k := range confKnobs {
-		dflt := t.entries["net.ipv4.conf.default."+k]
-		d.conf[i] = &sysctlEntry{name: conf + k, min: intMin, max: intMax, def: strconv.FormatInt(dflt.val.Load(), 10),
+	for i := range confKnobs {
+		dflt := t.entries[confName(i, "default")]
+		d.conf[i] = &sysctlEntry{name: confName(i, name), min: intMin, max: intMax, def: strconv.FormatInt(dflt.val.Load(), 10),
 			wrote: markSet, set: dflt.set}
 	}
 	for _, e := range append([]*sysctlEntry{d.forward, d.mcastSolicit, d.ucastSolicit, d.retransMS, d.reachableMS, d.delayProbe}, d.conf[:]...) {

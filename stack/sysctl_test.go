@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 
 	"netsandbox/stack"
 )
@@ -30,6 +31,10 @@ func TestSysctlDefaults(t *testing.T) {
 		"net.ipv6.route.mtu_expires":          "600",
 		"net.ipv4.ip_forward":                 "0",
 		"net.ipv4.ip_unprivileged_port_start": "1024",
+		// MLD's conf knobs (addrconf.c's defaults).
+		"net.ipv6.conf.all.force_mld_version":                     "0",
+		"net.ipv6.conf.default.mldv1_unsolicited_report_interval": "10000",
+		"net.ipv6.conf.default.mldv2_unsolicited_report_interval": "1000",
 	}
 	for name, v := range want {
 		got, err := s.Sysctl().Get(name)
@@ -185,6 +190,37 @@ func TestConfigOverrides(t *testing.T) {
 		if s, err := stack.New(stack.Config{Sysctl: bad}); err == nil {
 			s.Close()
 			t.Errorf("New with %v succeeded", bad)
+		}
+	}
+}
+
+// TestSysctlMLDKnobs: an interface gets MLD's conf knobs from
+// conf/default when it is made, and a later conf/default write does not
+// reach it (addrconf.c copies nothing after ipv6_add_dev); mld_qrv and
+// mld_max_msf exist only in Linux's initial namespace, so not here.
+func TestSysctlMLDKnobs(t *testing.T) {
+	s := newStack(t, stack.Config{})
+	if err := s.Sysctl().Set("net.ipv6.conf.default.mldv2_unsolicited_report_interval", "500"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddInterface("eth0", channel.New(4, 1500, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sysctl().Set("net.ipv6.conf.default.mldv2_unsolicited_report_interval", "700"); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"net.ipv6.conf.eth0.mldv2_unsolicited_report_interval": "500",
+		"net.ipv6.conf.eth0.mldv1_unsolicited_report_interval": "10000",
+		"net.ipv6.conf.eth0.force_mld_version":                 "0",
+	} {
+		if got, err := s.Sysctl().Get(name); err != nil || got != want {
+			t.Errorf("Get(%s) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"net.ipv6.mld_qrv", "net.ipv6.mld_max_msf"} {
+		if got, err := s.Sysctl().Get(name); err == nil {
+			t.Errorf("Get(%s) = %q, want an error", name, got)
 		}
 	}
 }

@@ -69,6 +69,7 @@ var SentryExpected = map[string]string{
 	"ipv6/recvpathmtu":              sentryDontFrag,
 	"ipv6/udp-ipv6-mtu-recvpathmtu": sentryDontFrag,
 	"ipv6/udp-pmtu-fragments":       sentryProcsys, // net.ipv6.route.mtu_expires
+	"ipv6/mld-force-v1":             sentryProcsys, // net.ipv6.conf.eth0.force_mld_version
 	"udplite6/recv-cmsg-order":      sentryPack6,
 	"ipv6/raw-send-msg-oob":         sentrySendFlags,
 	// AF_INET6 ping sockets need net.ipv4.ping_group_range (procsys)

@@ -161,13 +161,6 @@ func (p *mcSender6) round(op string, rcv ...harness.Sock) {
 	}
 }
 
-// The one difference measured and not yet closed: netsandbox's IPv6
-// groups are reported by gVisor's MLD, which knows no sources.
-func init() {
-	Expected["ipv6/mcast-mld-report"] = "missing: MLDv2 reports carry no source lists: gVisor's MLD reports " +
-		"every IPv6 group as any-source (CHANGE_TO_EXCLUDE {} on join, CHANGE_TO_INCLUDE {} on leave; issue 14 phase 2)"
-}
-
 // mldTap is a peer raw ICMPv6 socket that hears the MLDv2 reports on the
 // veth (a member of ff02::16, where they go).
 func mldTap(e *harness.Env) harness.Sock {

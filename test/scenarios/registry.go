@@ -69,6 +69,7 @@ func All() []harness.Scenario {
 		ipv6ICMPErrorScenarios(),   // ipv6_icmp6err.go
 		ipv6FragScenarios(),        // ipv6_frag.go
 		ipv6McastFilterScenarios(), // ipv6_mcast_filters.go
+		mldScenarios(),             // ipv6_mld.go
 	} {
 		all = append(all, group...)
 	}
