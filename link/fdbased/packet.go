@@ -27,9 +27,10 @@ import (
 // "hardware" is finished here, a TCP segment of up to 64 KiB is taken
 // whole, and a UDP_SEGMENT train is cut into its datagrams. The stack's own
 // TCP leaves in MSS-sized segments, as Linux's TCP_CORK and Nagle need
-// (newVnet). The reader waits in Go's netpoller, reading one frame per
-// readv. An interface taken down later ends the endpoint's
-// reader (ENETDOWN).
+// (newVnet). The reader waits in Go's netpoller and takes what has
+// arrived in one recvmmsg; the stack's writes meanwhile leave together in
+// one sendmmsg (vnet_mmsg.go, vnet_txq.go). An interface taken down later
+// ends the endpoint's reader (ENETDOWN).
 func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, error) {
 	ifi, err := lookup(name)
 	if err != nil {
@@ -73,6 +74,7 @@ func AttachInterface(name string, opts Options) (stack.LinkEndpoint, *Info, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	ep.mmsg = true
 	ok = true
 	return ep, &Info{Name: name, Index: ifi.Index, MTU: mtu, MAC: mac, InterfaceMAC: ifi.HardwareAddr, FD: fd}, nil
 }

@@ -89,10 +89,19 @@ type vnetEndpoint struct {
 	onClose    func()
 	wg         sync.WaitGroup
 
+	// mmsg says fd is a socket (AttachInterface's packet socket): the
+	// reader takes frames in batches (recvmmsg) and writes made while it
+	// delivers one leave together (sendmmsg); see vnet_mmsg.go.
+	mmsg bool
+	tx   txQueue
+
 	// stats for tests and benchmarks.
 	framesOut, gsoFramesOut atomic.Uint64
 	framesIn, gsoFramesIn   atomic.Uint64
 	gsoDropped              atomic.Uint64 // GSO_UDP_L4 frames that were no UDP train
+	rxBatches, txBatches    atomic.Uint64 // recvmmsg and sendmmsg calls that moved frames
+	rxTooBig                atomic.Uint64 // frames larger than the read buffers, dropped
+	txDropped               atomic.Uint64 // queued frames the socket refused
 }
 
 var _ stack.GSOEndpoint = (*vnetEndpoint)(nil)
@@ -206,7 +215,11 @@ func (e *vnetEndpoint) Attach(d stack.NetworkDispatcher) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.readLoop(d)
+		if e.mmsg {
+			e.readBatches(d)
+		} else {
+			e.readLoop(d)
+		}
 	}()
 }
 
@@ -268,11 +281,21 @@ func vnetHeader(h []byte, pkt *stack.PacketBuffer) {
 
 // WritePackets writes each packet as one frame (one writev). A TAP write
 // does not block: the kernel queues the frame or drops it, as a wire would.
+// On a packet socket, writes made while the reader delivers a batch are
+// queued and leave with it (vnet_txq.go).
 func (e *vnetEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	if e.mmsg {
+		return e.writeOrQueue(pkts.AsSlice())
+	}
+	return e.writeEach(pkts.AsSlice())
+}
+
+// writeEach writes pkts one writev each.
+func (e *vnetEndpoint) writeEach(pkts []*stack.PacketBuffer) (int, tcpip.Error) {
 	var hdr [vnetHdrSize]byte
 	var iovArr [16]unix.Iovec
 	n := 0
-	for _, pkt := range pkts.AsSlice() {
+	for _, pkt := range pkts {
 		vnetHeader(hdr[:], pkt)
 		iov := append(iovArr[:0], rawfile.IovecFromBytes(hdr[:]))
 		views, off := pkt.AsViewList()
@@ -308,38 +331,50 @@ func (e *vnetEndpoint) readLoop(d stack.NetworkDispatcher) {
 		n, errno := e.readv(iov[:])
 		if n < 0 || (errno != 0 && errno != unix.EINTR) {
 			if errno != 0 {
-				e.mu.RLock()
-				f := e.onClose
-				e.mu.RUnlock()
-				if f != nil {
-					f()
-				}
+				e.readFailed()
 			}
 			return
 		}
-		n -= vnetHdrSize
-		if n < header.EthernetMinimumSize {
-			continue // a runt, or an empty read: nothing to deliver
-		}
-		e.framesIn.Add(1)
-		if rx.hdr[1] != 0 {
-			e.gsoFramesIn.Add(1)
-		}
-		if rx.hdr[1]&^vnetGSOECN == vnetGSOUDPL4 {
-			e.deliverUDPGSO(d, &rx, n) // its checksums are made per datagram
-			continue
-		}
-		if rx.hdr[0]&vnetFlagNeedsCsum != 0 {
-			head := rx.head.AsSlice()
-			if !omitUDPChecksum(rx.hdr[:], head[:min(n, len(head))]) &&
-				!finishChecksum(rx.hdr[:], head[:min(n, len(head))], rx.scratch[:max(0, n-len(head))]) {
-				continue // offsets outside the frame: not from a sane kernel
-			}
-		}
-		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: rx.take(n)})
-		e.deliver(d, pkt)
-		pkt.DecRef()
+		e.receive(d, &rx, n)
 	}
+}
+
+// readFailed runs the close action: the fd failed (an interface taken
+// down), and the reader ends.
+func (e *vnetEndpoint) readFailed() {
+	e.mu.RLock()
+	f := e.onClose
+	e.mu.RUnlock()
+	if f != nil {
+		f()
+	}
+}
+
+// receive delivers the frame of n bytes (virtio header included) that rx
+// holds.
+func (e *vnetEndpoint) receive(d stack.NetworkDispatcher, rx *rxBuffers, n int) {
+	n -= vnetHdrSize
+	if n < header.EthernetMinimumSize {
+		return // a runt, or an empty read: nothing to deliver
+	}
+	e.framesIn.Add(1)
+	if rx.hdr[1] != 0 {
+		e.gsoFramesIn.Add(1)
+	}
+	if rx.hdr[1]&^vnetGSOECN == vnetGSOUDPL4 {
+		e.deliverUDPGSO(d, rx, n) // its checksums are made per datagram
+		return
+	}
+	if rx.hdr[0]&vnetFlagNeedsCsum != 0 {
+		head := rx.head.AsSlice()
+		if !omitUDPChecksum(rx.hdr[:], head[:min(n, len(head))]) &&
+			!finishChecksum(rx.hdr[:], head[:min(n, len(head))], rx.scratch[:max(0, n-len(head))]) {
+			return // offsets outside the frame: not from a sane kernel
+		}
+	}
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: rx.take(n)})
+	e.deliver(d, pkt)
+	pkt.DecRef()
 }
 
 // readv reads one frame, parking in the netpoller while there is none. It
