@@ -173,42 +173,12 @@ func mldTap(e *harness.Env) harness.Sock {
 // the MLDv2 reports heard, each once, in the order first heard
 // ("ALLOW [s1 s2]"): retransmissions repeat them at random times.
 func mldRecords(s harness.Sock, group netip.Addr, d time.Duration) string {
-	names := map[byte]string{1: "IS_IN", 2: "IS_EX", 3: "TO_IN", 4: "TO_EX", 5: "ALLOW", 6: "BLOCK"}
-	var out []string
-	seen := map[string]bool{}
-	end := time.Now().Add(d)
-	buf := make([]byte, 2048)
-	for time.Now().Before(end) {
-		harness.WaitReadable(s, time.Until(end))
-		n, _, _, _, err := s.RecvMsg(buf, nil, unix.MSG_DONTWAIT)
-		if err != nil || n < 8 || buf[0] != 143 {
-			continue
+	out := drainMLD(s, d, func(r mldRecord) string {
+		if r.group == group {
+			return r.String()
 		}
-		nrec := int(binary.BigEndian.Uint16(buf[6:8]))
-		off := 8
-		for range nrec {
-			if off+20 > n {
-				break
-			}
-			typ, aux, ns := buf[off], int(buf[off+1]), int(binary.BigEndian.Uint16(buf[off+2:]))
-			g := netip.AddrFrom16([16]byte(buf[off+4 : off+20]))
-			var srcs []string
-			for i := range ns {
-				if o := off + 20 + 16*i; o+16 <= n {
-					srcs = append(srcs, netip.AddrFrom16([16]byte(buf[o:o+16])).String())
-				}
-			}
-			off += 20 + 16*ns + 4*aux
-			if g != group {
-				continue
-			}
-			r := fmt.Sprintf("%s [%s]", names[typ], strings.Join(srcs, " "))
-			if !seen[r] {
-				seen[r] = true
-				out = append(out, r)
-			}
-		}
-	}
+		return ""
+	})
 	return "[" + strings.Join(out, ", ") + "]"
 }
 

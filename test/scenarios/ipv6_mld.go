@@ -61,11 +61,61 @@ func sendMLDQuery(e *harness.Env, op string, q harness.Sock, dst netip.Addr, msg
 // by its group's index in groups ("g0 IS_IN [s1]"); sorted, when the
 // order heard depends on how fast the DUT's calls came one after another.
 func mldGroupRecords(s harness.Sock, groups []netip.Addr, d time.Duration, sorted bool) string {
-	names := map[byte]string{1: "IS_IN", 2: "IS_EX", 3: "TO_IN", 4: "TO_EX", 5: "ALLOW", 6: "BLOCK"}
 	idx := map[netip.Addr]int{}
 	for i, g := range groups {
 		idx[g] = i
 	}
+	out := drainMLD(s, d, func(r mldRecord) string {
+		if i, ok := idx[r.group]; ok {
+			return fmt.Sprintf("g%d %s", i, r)
+		}
+		return ""
+	})
+	if sorted {
+		sort.Strings(out)
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// mldRecord is one group record of an MLDv2 report.
+type mldRecord struct {
+	typ   byte
+	group netip.Addr
+	srcs  []string
+}
+
+var mldRecordNames = map[byte]string{1: "IS_IN", 2: "IS_EX", 3: "TO_IN", 4: "TO_EX", 5: "ALLOW", 6: "BLOCK"}
+
+func (r mldRecord) String() string {
+	return fmt.Sprintf("%s [%s]", mldRecordNames[r.typ], strings.Join(r.srcs, " "))
+}
+
+// mldReportRecords decodes the records of an MLDv2 report b (as far as b
+// holds them).
+func mldReportRecords(b []byte) []mldRecord {
+	var recs []mldRecord
+	off := 8
+	for range int(binary.BigEndian.Uint16(b[6:8])) {
+		if off+20 > len(b) {
+			break
+		}
+		r := mldRecord{typ: b[off], group: netip.AddrFrom16([16]byte(b[off+4 : off+20]))}
+		aux, ns := int(b[off+1]), int(binary.BigEndian.Uint16(b[off+2:]))
+		for i := range ns {
+			if o := off + 20 + 16*i; o+16 <= len(b) {
+				r.srcs = append(r.srcs, netip.AddrFrom16([16]byte(b[o:o+16])).String())
+			}
+		}
+		recs = append(recs, r)
+		off += 20 + 16*ns + 4*aux
+	}
+	return recs
+}
+
+// drainMLD reads the tap for d and returns, each once in the order first
+// heard, what name makes of the records of the MLDv2 reports heard ("":
+// not wanted); retransmissions repeat records at random times.
+func drainMLD(s harness.Sock, d time.Duration, name func(mldRecord) string) []string {
 	var out []string
 	seen := map[string]bool{}
 	end := time.Now().Add(d)
@@ -76,48 +126,22 @@ func mldGroupRecords(s harness.Sock, groups []netip.Addr, d time.Duration, sorte
 		if err != nil || n < 8 || buf[0] != 143 {
 			continue
 		}
-		off := 8
-		for range int(binary.BigEndian.Uint16(buf[6:8])) {
-			if off+20 > n {
-				break
-			}
-			typ, aux, ns := buf[off], int(buf[off+1]), int(binary.BigEndian.Uint16(buf[off+2:]))
-			g := netip.AddrFrom16([16]byte(buf[off+4 : off+20]))
-			var srcs []string
-			for i := range ns {
-				if o := off + 20 + 16*i; o+16 <= n {
-					srcs = append(srcs, netip.AddrFrom16([16]byte(buf[o:o+16])).String())
-				}
-			}
-			off += 20 + 16*ns + 4*aux
-			i, ok := idx[g]
-			if !ok {
-				continue
-			}
-			r := fmt.Sprintf("g%d %s [%s]", i, names[typ], strings.Join(srcs, " "))
-			if !seen[r] {
-				seen[r] = true
-				out = append(out, r)
+		for _, r := range mldReportRecords(buf[:n]) {
+			if k := name(r); k != "" && !seen[k] {
+				seen[k] = true
+				out = append(out, k)
 			}
 		}
 	}
-	if sorted {
-		sort.Strings(out)
-	}
-	return "[" + strings.Join(out, ", ") + "]"
+	return out
 }
 
 // mldReportHas tells whether an MLDv2 report has a record about g.
 func mldReportHas(b []byte, g netip.Addr) bool {
-	off := 8
-	for range int(binary.BigEndian.Uint16(b[6:8])) {
-		if off+20 > len(b) {
-			return false
-		}
-		if netip.AddrFrom16([16]byte(b[off+4:off+20])) == g {
+	for _, r := range mldReportRecords(b) {
+		if r.group == g {
 			return true
 		}
-		off += 20 + 16*int(binary.BigEndian.Uint16(b[off+2:])) + 4*int(b[off+1])
 	}
 	return false
 }
