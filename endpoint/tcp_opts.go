@@ -86,8 +86,6 @@ func linuxTCPState(s tcp.EndpointState) uint8 {
 		return 4
 	case tcp.StateFinWait2:
 		return 5
-	case tcp.StateTimeWait:
-		return 6
 	case tcp.StateCloseWait:
 		return 8
 	case tcp.StateLastAck:
@@ -97,7 +95,10 @@ func linuxTCPState(s tcp.EndpointState) uint8 {
 	case tcp.StateClosing:
 		return 11
 	}
-	return 7 // TCP_CLOSE: initial, bound, closed, error
+	// TCP_CLOSE: initial, bound, closed, error, and time-wait: Linux's
+	// tcp_time_wait hands that state to a timewait sock and closes the
+	// socket the user holds (tcp_done).
+	return 7
 }
 
 // linuxCAState maps gVisor's congestion states to tcp_ca_state.
