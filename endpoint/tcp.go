@@ -39,7 +39,8 @@ type tcpSock struct {
 	bound6 tcpip.FullAddress
 	// pendingBind is the address of a bind(2) whose port waits for connect
 	// or listen (IP_BIND_ADDRESS_NO_PORT, tcp_bindport.go); mu.
-	pendingBind netip.Addr
+	pendingBind  netip.Addr
+	pendingScope uint32 // an AF_INET6 pendingBind's scope id (mu)
 	// errTaken: the pending error was reported once (SO_ERROR reads and
 	// clears sk_err in Linux; gVisor keeps answering it); mu.
 	errTaken bool
@@ -154,7 +155,7 @@ func (t *tcpSock) Bind(sa []byte) error {
 		return err
 	}
 	if r.Addr.Port() == 0 {
-		if handled, err := t.tcpBindPortZero(r.Addr.Addr()); handled {
+		if handled, err := t.tcpBindPortZero(r.Addr.Addr(), 0); handled {
 			return err
 		}
 	}
@@ -349,8 +350,8 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 }
 
 func (t *tcpSock) GetSockName() ([]byte, error) {
-	if ap, ok := t.sockNameDeferred(); ok {
-		return sockaddr(ap), nil
+	if sa, ok := t.sockNameDeferred(); ok {
+		return sa, nil
 	}
 	fa, e := t.endpoint().GetLocalAddress()
 	if e != nil {

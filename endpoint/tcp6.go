@@ -57,11 +57,21 @@ func (t *tcpSock) bind6(b []byte) error {
 	if err != nil {
 		return err
 	}
+	v6only := !sa.Addr.Is4In6() && !sa.Addr.IsUnspecified()
+	if sa.Port == 0 {
+		// IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE (tcp_bindport.go).
+		if handled, err := t.tcpBindPortZero(sa.Addr, sa.Scope); handled {
+			if err == nil && v6only {
+				t.endpoint().SocketOptions().SetV6Only(true)
+			}
+			return err
+		}
+	}
 	fa := addr6(sa)
 	if err := errOf(t.endpoint().Bind(fa)); err != nil {
 		return err
 	}
-	if !sa.Addr.Is4In6() && !sa.Addr.IsUnspecified() {
+	if v6only {
 		t.endpoint().SocketOptions().SetV6Only(true)
 	}
 	t.mu.Lock()

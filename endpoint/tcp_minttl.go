@@ -65,11 +65,8 @@ func (t *tcpSock) minTTLBeforeConnect(remote netip.AddrPort) error {
 		return nil
 	}
 	if t.endpoint().State() == uint32(tcp.StateInitial) {
-		a := t.pendingBindAddr()
-		if !a.IsValid() {
-			a = netip.IPv4Unspecified()
-		}
-		if err := t.bindEphemeral(a, t.optsSnapshot().ext.portRange); err != nil {
+		a, scope := t.pendingBindAddr()
+		if err := t.bindEphemeral(a, scope, t.optsSnapshot().ext.portRange); err != nil {
 			return err
 		}
 	}

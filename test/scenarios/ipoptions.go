@@ -198,28 +198,13 @@ func unicastIfScenarios() []harness.Scenario {
 }
 
 func bindNoPortScenarios() []harness.Scenario {
-	return []harness.Scenario{
-		{Name: "bind/address-no-port-tcp", Run: func(e *harness.Env) {
-			peerListener(e, e.BasePort)
-			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_BIND_ADDRESS_NO_PORT", s, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			e.Rec("bind foreign", s.Bind(harness.Sockaddr(e.PeerAddr, 0)))
-			e.Rec("bind addr:0", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			recName(e, "getsockname", s)
-			e.Rec("bind again", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
-			recName(e, "getsockname", s)
-			e.Rec("bind after connect", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_BIND_ADDRESS_NO_PORT", l, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			e.Rec("bind addr:0", l.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			e.Rec("listen", l.Listen(4))
-			recName(e, "getsockname", l)
-			x := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_BIND_ADDRESS_NO_PORT", x, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			e.Rec("bind with a port", x.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort+1)))
-			recName(e, "getsockname", x)
-		}},
+	var scs []harness.Scenario
+	for _, n := range tcpoptNets { // tcpopt_family.go
+		scs = append(scs,
+			harness.Scenario{Name: "bind/address-no-port-tcp" + n.suffix, Run: n.bindAddressNoPort},
+			harness.Scenario{Name: "ipopt/local-port-range-tcp" + n.suffix, Run: n.localPortRange})
+	}
+	return append(scs, []harness.Scenario{
 		{Name: "bind/address-no-port-udp", Run: func(e *harness.Env) {
 			p := peerUDP(e, e.BasePort)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
@@ -233,27 +218,7 @@ func bindNoPortScenarios() []harness.Scenario {
 			e.RecvDgram("peer recv", p, 16, 0)
 			e.Rec("bind after send", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
 		}},
-		{Name: "ipopt/local-port-range-tcp", Run: func(e *harness.Env) {
-			peerListener(e, e.BasePort)
-			inRange := func(op string, s harness.Sock) {
-				p := sockPort(s)
-				e.Rec(op, p >= 40100 && p <= 40104)
-			}
-			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("set", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
-			getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, 4)
-			e.Rec("bind port 0", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			inRange("bound in range", s)
-			c := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("set", c.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
-			e.Rec("connect unbound", c.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
-			inRange("connected from range", c)
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("set", l.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
-			e.Rec("listen unbound", l.Listen(4))
-			inRange("listening in range", l)
-		}},
-	}
+	}...)
 }
 
 func icmpFilterScenarios() []harness.Scenario {

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -96,12 +98,14 @@ func (n tcpoptNet) setGet(e *harness.Env) {
 	e.Rec("CONGESTION reno", s.SetSockOpt(unix.SOL_TCP, unix.TCP_CONGESTION, []byte("reno")))
 	e.Rec("CONGESTION bogus", s.SetSockOpt(unix.SOL_TCP, unix.TCP_CONGESTION, []byte("bogus")))
 	getOptBytes(e, "CONGESTION", s, unix.SOL_TCP, unix.TCP_CONGESTION, 16)
+	tcpoptSetGet(e, "IP_RECVERR", s, unix.SOL_IP, unix.IP_RECVERR, 1, 0)
 }
 
 // infoState is TCP_INFO's state through a connection's life (closed,
 // listening, established, after the far end's FIN, and the far end's
 // after both FINs, which Linux reports closed, not TIME_WAIT), and
-// TCP_MAXSEG before and after a clamped connect.
+// TCP_MAXSEG, tcpi_pmtu and tcpi_advmss before and after a clamped
+// connect.
 func (n tcpoptNet) infoState(e *harness.Env) {
 	state := func(op string, s harness.Sock) {
 		info := make([]byte, 8)
@@ -133,6 +137,11 @@ func (n tcpoptNet) infoState(e *harness.Env) {
 	// (which bounds an unclamped loopback MSS on Linux).
 	e.Rec("connect to the listener", c.Connect(n.dutAddr(e, e.BasePort+2)))
 	e.GetInt("MAXSEG 1200 connected", c, unix.SOL_TCP, unix.TCP_MAXSEG)
+	// tcpi_pmtu and tcpi_advmss: the route's MTU less the family's
+	// headers, clamped.
+	info := make([]byte, 88)
+	_, err := c.GetSockOpt(unix.SOL_TCP, unix.TCP_INFO, info)
+	e.Rec("TCP_INFO pmtu, advmss", err, binary.NativeEndian.Uint32(info[60:]), binary.NativeEndian.Uint32(info[84:]))
 }
 
 // corkBasic holds a small write back while corked and lets it go on
@@ -245,4 +254,72 @@ func (n tcpoptNet) acceptInherits(e *harness.Env) {
 	e.Check("accept 2", err)
 	e.GetInt("accepted 2 CORK", a2, unix.SOL_TCP, unix.TCP_CORK)
 	e.GetInt("accepted 2 DEFER_ACCEPT", a2, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT)
+}
+
+// farListener listens at port on the far end (the peer, or the DUT's
+// ::1) and returns the address to connect to.
+func (n tcpoptNet) farListener(e *harness.Env, port int) []byte {
+	if n.family != unix.AF_INET6 {
+		peerListener(e, port)
+		return harness.Sockaddr(e.PeerAddr, port)
+	}
+	l := n.socket(e)
+	e.Check("far bind", l.Bind(n.dutAddr(e, port)))
+	e.Check("far listen", l.Listen(8))
+	return n.dutAddr(e, port)
+}
+
+// foreignAddr is an address at port that is not the DUT's.
+func (n tcpoptNet) foreignAddr(e *harness.Env, port int) []byte {
+	if n.family == unix.AF_INET6 {
+		return sa6(netip.MustParseAddr("2001:db8::1"), port)
+	}
+	return harness.Sockaddr(e.PeerAddr, port)
+}
+
+// bindAddressNoPort is IP_BIND_ADDRESS_NO_PORT on TCP: bind(addr, 0)
+// keeps the address and leaves the port to connect or listen.
+func (n tcpoptNet) bindAddressNoPort(e *harness.Env) {
+	far := n.farListener(e, e.BasePort)
+	s := n.socket(e)
+	e.SetInt("IP_BIND_ADDRESS_NO_PORT", s, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	e.Rec("bind foreign", s.Bind(n.foreignAddr(e, 0)))
+	e.Rec("bind addr:0", s.Bind(n.dutAddr(e, 0)))
+	recName(e, "getsockname", s)
+	e.Rec("bind again", s.Bind(n.dutAddr(e, 0)))
+	e.Rec("connect", s.Connect(far))
+	recName(e, "getsockname", s)
+	e.Rec("bind after connect", s.Bind(n.dutAddr(e, 0)))
+	l := n.socket(e)
+	e.SetInt("IP_BIND_ADDRESS_NO_PORT", l, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	e.Rec("bind addr:0", l.Bind(n.dutAddr(e, 0)))
+	e.Rec("listen", l.Listen(4))
+	recName(e, "getsockname", l)
+	x := n.socket(e)
+	e.SetInt("IP_BIND_ADDRESS_NO_PORT", x, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	e.Rec("bind with a port", x.Bind(n.dutAddr(e, e.BasePort+1)))
+	recName(e, "getsockname", x)
+}
+
+// localPortRange is IP_LOCAL_PORT_RANGE on TCP: the port of a bind to
+// port 0, of a connect and of a listen comes from the socket's range.
+func (n tcpoptNet) localPortRange(e *harness.Env) {
+	far := n.farListener(e, e.BasePort)
+	inRange := func(op string, s harness.Sock) {
+		p := sockPort(s)
+		e.Rec(op, p >= 40100 && p <= 40104)
+	}
+	s := n.socket(e)
+	e.Rec("set", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
+	getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, 4)
+	e.Rec("bind port 0", s.Bind(n.dutAddr(e, 0)))
+	inRange("bound in range", s)
+	c := n.socket(e)
+	e.Rec("set", c.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
+	e.Rec("connect unbound", c.Connect(far))
+	inRange("connected from range", c)
+	l := n.socket(e)
+	e.Rec("set", l.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
+	e.Rec("listen unbound", l.Listen(4))
+	inRange("listening in range", l)
 }
