@@ -19,9 +19,11 @@ import (
 // address rules, and the SOL_IPV6 and SOL_IP levels (gsock6_opts.go).
 // SOL_TCP, SOL_SOCKET, I/O, poll, ioctl and shutdown are tcpSock's.
 //
-// IP_MINTTL and IP_OPTIONS, whose stack hooks are keyed by IPv4
-// addresses, stay unset on an AF_INET6 socket (servesIPLevel refuses
-// them), so it registers no hook.
+// The stack's TCP hooks are keyed by IPv4 addresses and judge IPv4
+// segments only: an AF_INET6 socket registers IP_MINTTL for its IPv4
+// traffic alone (v4HookAddr), which under gVisor has IPv4 addresses, as a
+// v4-mapped connection is IPv4 on the wire. IP_OPTIONS stays refused
+// (servesIPLevel), so it registers none of those.
 
 func newTCP6(s *stack.Stack) (Socket, error) {
 	t := &tcpSock{family: unix.AF_INET6}
@@ -77,6 +79,7 @@ func (t *tcpSock) bind6(b []byte) error {
 	t.mu.Lock()
 	t.bound, t.bound6 = sa.AddrPort(), fa
 	t.mu.Unlock()
+	t.syncMinTTL(netip.AddrPort{})
 	return nil
 }
 
@@ -144,4 +147,27 @@ func (t *tcpSock) getSockOpt6(level, name int, buf []byte) (handled bool, n int,
 		return true, 0, unix.ENOPROTOOPT
 	}
 	return false, 0, nil
+}
+
+// v4HookAddr is the IPv4 form of a gVisor address of the socket, for the
+// stack's IPv4-keyed TCP hooks (IP_MINTTL): an AF_INET socket's as it is;
+// an AF_INET6 socket's IPv4 or v4-mapped address unmapped, its
+// unspecified one 0.0.0.0 unless IPV6_V6ONLY (a dual-stack wildcard
+// takes IPv4 too). ok is false for an IPv6 address, whose traffic is
+// IPv6's: IP_MINTTL does not judge it (IPV6_MINHOPCOUNT would).
+func (t *tcpSock) v4HookAddr(fa tcpip.FullAddress) (ap netip.AddrPort, ok bool) {
+	if !t.is6() || fa.Addr.Len() == 4 {
+		return addrPortOf(fa), true
+	}
+	if fa.Addr.Len() == 0 {
+		return addrPortOf(fa), !t.v6only()
+	}
+	a := netip.AddrFrom16(fa.Addr.As16())
+	switch {
+	case a.Is4In6():
+		return netip.AddrPortFrom(a.Unmap(), fa.Port), true
+	case a.IsUnspecified():
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), fa.Port), !t.v6only()
+	}
+	return netip.AddrPort{}, false
 }

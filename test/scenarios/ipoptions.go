@@ -370,54 +370,13 @@ func streamBytes(s harness.Sock, want int, wait time.Duration) int {
 }
 
 func minTTLTCPScenarios() []harness.Scenario {
-	return []harness.Scenario{
-		{Name: "ipopt/minttl-tcp", Run: func(e *harness.Env) {
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_MINTTL 64", l, unix.IPPROTO_IP, unix.IP_MINTTL, 64)
-			e.Check("bind", l.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			e.Check("listen", l.Listen(4))
-			low := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-			e.SetInt("peer IP_TTL 10", low, unix.IPPROTO_IP, unix.IP_TTL, 10)
-			e.Rec("peer connect ttl 10", low.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			r, _ := low.Poll(unix.EPOLLOUT, 500*time.Millisecond)
-			e.Rec("connected within 0.5 s", r&unix.EPOLLOUT != 0)
-			e.Rec("peer close", low.Close())
-			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("peer connect ttl 64", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			a, _, err := l.Accept(0)
-			e.Rec("accept", err)
-			if err != nil {
-				return
-			}
-			e.GetInt("child IP_MINTTL", a, unix.IPPROTO_IP, unix.IP_MINTTL)
-			e.SetInt("peer IP_TTL 10", p, unix.IPPROTO_IP, unix.IP_TTL, 10)
-			send(e, "peer send a", p, []byte("a"), nil, 0)
-			e.Rec("bytes with ttl 10", streamBytes(a, 1, 300*time.Millisecond))
-			e.SetInt("peer IP_TTL 64", p, unix.IPPROTO_IP, unix.IP_TTL, 64)
-			send(e, "peer send b", p, []byte("b"), nil, 0)
-			e.Rec("bytes after ttl 64", streamBytes(a, 2, 3*time.Second))
-			e.SetInt("child IP_MINTTL 0", a, unix.IPPROTO_IP, unix.IP_MINTTL, 0)
-			e.SetInt("peer IP_TTL 10", p, unix.IPPROTO_IP, unix.IP_TTL, 10)
-			send(e, "peer send c", p, []byte("c"), nil, 0)
-			e.Rec("bytes with ttl 10 after clearing", streamBytes(a, 1, 2*time.Second))
-		}},
-		{Name: "ipopt/minttl-tcp-client", Run: func(e *harness.Env) {
-			pl := peerListener(e, e.BasePort)
-			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_MINTTL 64", s, unix.IPPROTO_IP, unix.IP_MINTTL, 64)
-			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
-			a, _, err := pl.Accept(0)
-			e.Rec("peer accept", err)
-			if err != nil {
-				return
-			}
-			send(e, "peer send x", a, []byte("x"), nil, 0)
-			e.Rec("bytes with ttl 64", streamBytes(s, 1, 2*time.Second))
-			e.SetInt("peer IP_TTL 63", a, unix.IPPROTO_IP, unix.IP_TTL, 63)
-			send(e, "peer send y", a, []byte("y"), nil, 0)
-			e.Rec("bytes with ttl 63", streamBytes(s, 1, 300*time.Millisecond))
-		}},
+	var scs []harness.Scenario
+	for _, n := range []tcpoptNet{tcpoptV4, tcpoptMapped} { // tcpopt_family.go
+		scs = append(scs,
+			harness.Scenario{Name: "ipopt/minttl-tcp" + n.suffix, Run: n.minTTLListener},
+			harness.Scenario{Name: "ipopt/minttl-tcp-client" + n.suffix, Run: n.minTTLClient})
 	}
+	return scs
 }
 
 func freebindRawScenarios() []harness.Scenario {

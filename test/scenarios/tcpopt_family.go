@@ -16,16 +16,41 @@ import (
 // harness gives IPv6 to the DUT's lo only), where both ends are the DUT's.
 // AF_INET6 TCP is the IPv4 TCP socket with another address family, so the
 // same scenario bodies run in both.
+// tcpoptMapped is AF_INET6 between the DUT and the peer over IPv4, with
+// v4-mapped addresses on the DUT's side.
 type tcpoptNet struct {
 	family int
 	suffix string // of the scenario's name
+	mapped bool
 }
 
 var (
-	tcpoptV4   = tcpoptNet{unix.AF_INET, ""}
-	tcpoptV6   = tcpoptNet{unix.AF_INET6, "-v6"}
-	tcpoptNets = []tcpoptNet{tcpoptV4, tcpoptV6}
+	tcpoptV4     = tcpoptNet{unix.AF_INET, "", false}
+	tcpoptV6     = tcpoptNet{unix.AF_INET6, "-v6", false}
+	tcpoptMapped = tcpoptNet{unix.AF_INET6, "-mapped", true}
+	tcpoptNets   = []tcpoptNet{tcpoptV4, tcpoptV6}
 )
+
+// sa is an IPv4 address's sockaddr for a DUT socket of the family: a
+// sockaddr_in, or v4-mapped.
+func (n tcpoptNet) sa(a netip.Addr, port int) []byte {
+	if n.mapped {
+		return sa6(netip.AddrFrom16(a.As16()), port)
+	}
+	return harness.Sockaddr(a, port)
+}
+
+// farListenerSock is peerListener, or for AF_INET6 over ::1 a DUT
+// listener.
+func (n tcpoptNet) farListenerSock(e *harness.Env, port int) harness.Sock {
+	if n.family != unix.AF_INET6 || n.mapped {
+		return peerListener(e, port)
+	}
+	l := n.socket(e)
+	e.Check("far bind", l.Bind(n.dutAddr(e, port)))
+	e.Check("far listen", l.Listen(8))
+	return l
+}
 
 // socket is a fresh TCP socket of the family on the DUT.
 func (n tcpoptNet) socket(e *harness.Env) harness.Sock {
@@ -34,10 +59,10 @@ func (n tcpoptNet) socket(e *harness.Env) harness.Sock {
 
 // dutAddr is the DUT's address at port: e.DUTAddr or ::1.
 func (n tcpoptNet) dutAddr(e *harness.Env, port int) []byte {
-	if n.family == unix.AF_INET6 {
+	if n.family == unix.AF_INET6 && !n.mapped {
 		return sa6(v6Loopback, port)
 	}
-	return harness.Sockaddr(e.DUTAddr, port)
+	return n.sa(e.DUTAddr, port)
 }
 
 // client is a TCP socket that connects to a DUT listener: the peer's, or
@@ -259,13 +284,10 @@ func (n tcpoptNet) acceptInherits(e *harness.Env) {
 // farListener listens at port on the far end (the peer, or the DUT's
 // ::1) and returns the address to connect to.
 func (n tcpoptNet) farListener(e *harness.Env, port int) []byte {
-	if n.family != unix.AF_INET6 {
-		peerListener(e, port)
-		return harness.Sockaddr(e.PeerAddr, port)
+	n.farListenerSock(e, port)
+	if n.family != unix.AF_INET6 || n.mapped {
+		return n.sa(e.PeerAddr, port)
 	}
-	l := n.socket(e)
-	e.Check("far bind", l.Bind(n.dutAddr(e, port)))
-	e.Check("far listen", l.Listen(8))
 	return n.dutAddr(e, port)
 }
 
