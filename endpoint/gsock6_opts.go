@@ -94,12 +94,12 @@ const sizeofIPv6Mreq = 20
 // v4-mapped peers), so its SOL_IP values are kept and read as Linux's
 // and change nothing, as there. TCP takes the port options
 // (IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE: tcp_bindport.go, for
-// both families), IP_MINTTL (for its IPv4 traffic: tcp6.go) and
-// IP_RECVERR (kept, as on AF_INET TCP). Missing: on TCP the options that
-// would change a v4-mapped connection and are not wired to it
-// (IP_OPTIONS, whose stack hook and MSS cut are IPv4's; IP_MTU_DISCOVER,
-// as gVisor's one strategy per endpoint is IPV6_MTU_DISCOVER's; IP_MTU
-// and IP_PKTOPTIONS); on both, IP_FREEBIND and IP_TRANSPARENT, which
+// both families), IP_MINTTL (for its IPv4 traffic: tcp6.go), IP_MTU
+// (the route's, IPv6's too, as dst_mtu of the socket's dst) and
+// IP_RECVERR (kept, as on AF_INET TCP). Missing: on TCP IP_OPTIONS,
+// whose stack hook and MSS cut are IPv4's, IP_MTU_DISCOVER, as gVisor's
+// one strategy per endpoint is IPV6_MTU_DISCOVER's, and IP_PKTOPTIONS,
+// whose address for an IPv6 connection is Linux's LOOPBACK4_IPV6; on both, IP_FREEBIND and IP_TRANSPARENT, which
 // would let an IPv6 bind take a non-local address
 // (ipv6_can_nonlocal_bind).
 func (k *gsock) servesIPLevel(name int) bool {
@@ -109,7 +109,7 @@ func (k *gsock) servesIPLevel(name int) bool {
 	switch name {
 	case unix.IP_FREEBIND, unix.IP_TRANSPARENT:
 		return false
-	case unix.IP_OPTIONS, unix.IP_MTU_DISCOVER, unix.IP_MTU, unix.IP_PKTOPTIONS:
+	case unix.IP_OPTIONS, unix.IP_MTU_DISCOVER, unix.IP_PKTOPTIONS:
 		return k.typ != unix.SOCK_STREAM
 	}
 	return true

@@ -151,8 +151,7 @@ var sweepMissingOn = map[string]map[[2]int]string{
 		{unix.IPPROTO_IPV6, unix.IPV6_2292PKTOPTIONS}: "IPV6_2292PKTOPTIONS",
 		{unix.IPPROTO_IP, unix.IP_OPTIONS}:            "IP_OPTIONS", {unix.IPPROTO_IP, unix.IP_PKTOPTIONS}: "IP_PKTOPTIONS",
 		{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER}: "IP_MTU_DISCOVER",
-		{unix.IPPROTO_IP, unix.IP_MTU}:          "IP_MTU", {unix.IPPROTO_IP, unix.IP_FREEBIND}: "IP_FREEBIND",
-		{unix.IPPROTO_IP, unix.IP_TRANSPARENT}: "IP_TRANSPARENT",
+		{unix.IPPROTO_IP, unix.IP_FREEBIND}:     "IP_FREEBIND", {unix.IPPROTO_IP, unix.IP_TRANSPARENT}: "IP_TRANSPARENT",
 	},
 	"ping6": {
 		{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT}: "IPV6_TRANSPARENT", {unix.IPPROTO_IPV6, unix.IPV6_FREEBIND}: "IPV6_FREEBIND",

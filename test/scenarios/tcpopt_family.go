@@ -158,10 +158,12 @@ func (n tcpoptNet) infoState(e *harness.Env) {
 	c := n.socket(e)
 	e.SetInt("MAXSEG 1200", c, unix.SOL_TCP, unix.TCP_MAXSEG, 1200)
 	e.GetInt("MAXSEG before connect", c, unix.SOL_TCP, unix.TCP_MAXSEG)
+	e.GetInt("IP_MTU before connect", c, unix.SOL_IP, unix.IP_MTU)
 	// Clamped, the MSS does not depend on the window the far end offered
 	// (which bounds an unclamped loopback MSS on Linux).
 	e.Rec("connect to the listener", c.Connect(n.dutAddr(e, e.BasePort+2)))
 	e.GetInt("MAXSEG 1200 connected", c, unix.SOL_TCP, unix.TCP_MAXSEG)
+	e.GetInt("IP_MTU connected", c, unix.SOL_IP, unix.IP_MTU)
 	// tcpi_pmtu and tcpi_advmss: the route's MTU less the family's
 	// headers, clamped.
 	info := make([]byte, 88)
