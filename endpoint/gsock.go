@@ -23,6 +23,10 @@ type gsock struct {
 	ep   tcpip.Endpoint // replaced when a TCP socket resets or a ping socket swaps
 	mk   func(*waiter.Queue) (tcpip.Endpoint, tcpip.Error)
 
+	// v6 are an AF_INET6 socket's SOL_IPV6 values (guarded by optMu;
+	// gsock6_opts.go).
+	v6 v6Opts
+
 	// mu guards the kinds' connection state (tcpSock's and dgramSock's
 	// fields marked "mu").
 	mu sync.Mutex

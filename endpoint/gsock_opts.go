@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -134,17 +133,9 @@ func gvisorPMTU(mode int) tcpip.PMTUDStrategy {
 // getIPMTU is IP_MTU on a gVisor-backed socket: the path MTU towards the
 // connected peer, ENOTCONN without one.
 func (g *gsock) getIPMTU(buf []byte) (int, error) {
-	remote, e := g.endpoint().GetRemoteAddress()
-	if e != nil || remote.Addr.Len() != 4 {
-		return 0, unix.ENOTCONN
-	}
-	var local netip.Addr
-	if l, e := g.endpoint().GetLocalAddress(); e == nil && l.Addr.Len() == 4 {
-		local = netip.AddrFrom4(l.Addr.As4())
-	}
-	mtu, err := g.s.PathMTU(local, netip.AddrFrom4(remote.Addr.As4()), g.optsSnapshot().bindIf)
-	if err != nil || mtu == 0 {
-		return 0, unix.ENOTCONN
+	mtu, err := g.pathMTU() // gsock6_opts.go: an AF_INET6 socket's IPv6 route too
+	if err != nil {
+		return 0, err
 	}
 	return options.PutIPInt(buf, int32(mtu)), nil
 }

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
 	"netsandbox/options"
@@ -19,9 +18,10 @@ import (
 )
 
 // AF_INET6 sockets (issue 14), dual-stack as Linux's (IPV6_V6ONLY 0 by
-// default; an IPv4 peer shows as ::ffff:a.b.c.d). TCP is moved by
-// gVisor's TCP endpoint of the IPv6 network protocol, which also carries
-// IPv4 for a dual-stack socket; our layer decodes sockaddr_in6, options
+// default; an IPv4 peer shows as ::ffff:a.b.c.d). TCP is IPv4's TCP
+// socket (tcpSock) over gVisor's TCP endpoint of the IPv6 network
+// protocol, which also carries IPv4 for a dual-stack socket; tcp6.go
+// switches its AF_INET6 parts. Our layer decodes sockaddr_in6, options
 // and control messages with Linux's rules and errnos. UDP and UDP-Lite
 // run on netsandbox's own UDP transport, which carries IPv6 beside IPv4
 // (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
@@ -29,8 +29,8 @@ import (
 //
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw sockets of
 // protocols gVisor has no transport for, receiving on an IPPROTO_RAW
-// socket, SOL_IP options other than IP_TTL and IP_TOS on TCP, raw and
-// ping sockets (UDP serves them all), setting IPV6_MTU on raw and ping
+// socket, the SOL_IP options servesIPLevel refuses (UDP serves them
+// all), setting IPV6_MTU on raw and ping
 // sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_*
 // source-filter options except on UDP, IPV6_FREEBIND/IPV6_TRANSPARENT on TCP,
 // IPV6_FLOWINFO and the extension-header options.
@@ -46,7 +46,7 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 		if proto != 0 && proto != unix.IPPROTO_TCP {
 			return nil, unix.EPROTONOSUPPORT
 		}
-		return newSock6(s, typ, unix.IPPROTO_TCP)
+		return newTCP6(s) // tcp.go: IPv4's TCP socket over gVisor's IPv6 endpoint
 	case unix.SOCK_DGRAM:
 		switch proto {
 		case 0, unix.IPPROTO_UDP, unix.IPPROTO_UDPLITE:
@@ -67,115 +67,28 @@ func newInet6(s *stack.Stack, typ, proto int) (Socket, error) {
 	return nil, unix.ESOCKTNOSUPPORT
 }
 
-// sock6 is an AF_INET6 socket over a gVisor endpoint: TCP, and the
-// base of the ICMPv6 ping and raw sockets.
+// sock6 is the base of the AF_INET6 ICMPv6 ping and raw sockets over a
+// gVisor endpoint (AF_INET6 TCP is tcpSock).
 type sock6 struct {
 	gsock
 
-	// v6 option values Linux reports (guarded by optMu).
-	v6 v6Opts
-
-	// TCP connect(2) progress (guarded by mu): a non-blocking connect is
-	// in flight and the next connect reports its result.
-	connecting bool
-	// streamConn is SS_CONNECTED: a connect(2) reported success or the
-	// socket was accepted; connect is EISCONN then (mu).
-	streamConn bool
-	// UDP: the peer given to connect(2) (guarded by mu).
+	// The peer given to connect(2) (guarded by mu).
 	remote netip.AddrPort
 	conn   bool
 	shut   int // sk_shutdown of a datagram socket (mu)
 
 	sendMu sync.Mutex // serializes a send that changes the traffic class
 	// errs is a raw or ping socket's ICMPv6 error state
-	// (inet6_icmperr.go), nil for TCP; set once at creation.
+	// (inet6_icmperr.go); set once at creation.
 	errs *gErrState
-}
-
-type v6Opts struct {
-	unicastHops int // -1: the route's (net.ipv6.conf.*.hop_limit, 64)
-	mcastHops   int
-	mcastLoop   bool
-	mcastIf     int
-	tclass      int
-	rxPktinfo   bool
-	rxHopLimit  bool
-	rxTClass    bool
-	rxOrigDst   bool
-	// The RFC 2292 flags (IPV6_2292PKTINFO, IPV6_2292HOPLIMIT), which
-	// tracepath still asks for.
-	rx2292Pktinfo, rx2292HopLimit bool
-	dontFrag                      bool // IPV6_DONTFRAG
-	rxPathMTU                     bool // IPV6_RECVPATHMTU
-	pmtudisc                      int  // IPV6_MTU_DISCOVER, IPV6_PMTUDISC_*
-	recvErrRFC4884                bool // IPV6_RECVERR_RFC4884
-}
-
-// any tells whether a received packet may get an IPv6 control message
-// (np->rxopt.all).
-func (o *v6Opts) any() bool {
-	return o.rxPktinfo || o.rxHopLimit || o.rxTClass || o.rxOrigDst || o.rx2292Pktinfo || o.rx2292HopLimit
-}
-
-// v6DefaultHopLimit is net.ipv6.conf.all.hop_limit's default.
-const v6DefaultHopLimit = 64
-
-// defaultV6Opts are a fresh socket's (inet6_create: IPV6_PMTUDISC_WANT).
-func defaultV6Opts() v6Opts {
-	return v6Opts{unicastHops: -1, mcastHops: 1, mcastLoop: true, pmtudisc: unix.IPV6_PMTUDISC_WANT}
-}
-
-func newSock6(s *stack.Stack, typ, proto int) (Socket, error) {
-	k := &sock6{v6: defaultV6Opts()}
-	g := s.Gvisor()
-	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
-		return g.NewEndpoint(tcp.ProtocolNumber, header.IPv6ProtocolNumber, q)
-	}
-	if err := k.open(s, typ, proto, mk); err != nil {
-		return nil, err
-	}
-	k.base.memb.noAll.Store(true) // inet6_create leaves IP_MULTICAST_ALL off
-	if err := k.push(); err != nil {
-		k.ep.Close()
-		return nil, err
-	}
-	return k, nil
 }
 
 // push hands gVisor every option value it acts on.
 func (k *sock6) push() error {
-	o := k.optsSnapshot()
-	if err := k.pushSockOpts(o); err != nil {
+	if err := k.pushSockOpts(k.optsSnapshot()); err != nil {
 		return err
 	}
-	k.optMu.Lock()
-	v := k.v6
-	k.optMu.Unlock()
-	ep := k.endpoint()
-	so := ep.SocketOptions()
-	so.SetIPv6ReceivePacketInfo(v.rxPktinfo)
-	so.SetReceiveHopLimit(v.rxHopLimit)
-	so.SetReceiveTClass(v.rxTClass)
-	so.SetReceiveOriginalDstAddress(v.rxOrigDst)
-	so.SetMulticastLoop(v.mcastLoop)
-	// An IPv4 datagram of a dual-stack socket has IPv4's packet info,
-	// reported as IPV6_PKTINFO with the address v4-mapped (putCmsgs).
-	so.SetReceivePacketInfo(v.rxPktinfo)
-	if e := ep.SetSockOptInt(tcpip.IPv6HopLimitOption, v.unicastHops); e != nil {
-		return stack.Errno(e)
-	}
-	if e := ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v.tclass); e != nil {
-		return stack.Errno(e)
-	}
-	if e := ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(v.pmtudisc))); e != nil {
-		return stack.Errno(e)
-	}
-	if k.typ != unix.SOCK_STREAM {
-		if e := ep.SetSockOptInt(tcpip.MulticastTTLOption, v.mcastHops); e != nil {
-			return stack.Errno(e)
-		}
-	}
-	return nil
+	return k.push6() // gsock6_opts.go
 }
 
 // addr6 is a sockaddr_in6 decoded for gVisor: the unspecified address
@@ -211,8 +124,6 @@ func sockaddr6(fa tcpip.FullAddress) []byte {
 	return options.SockaddrIn6Bytes(netip.AddrPortFrom(a, fa.Port), scope)
 }
 
-func (k *sock6) v6only() bool { return k.endpoint().SocketOptions().GetV6Only() }
-
 // checkBindAddr6 is inet6_bind's check of the address: a v4-mapped one
 // needs a dual-stack socket (EINVAL) and a local IPv4 address
 // (EADDRNOTAVAIL; the unspecified, multicast and broadcast ones pass), a
@@ -240,48 +151,18 @@ func checkBindAddr6(s *stack.Stack, a netip.Addr, scope uint32, v6only, nonLocal
 	return nil
 }
 
-// Bind is inet6_bind: a sockaddr shorter than SIN6_LEN_RFC2133 is EINVAL,
-// another family EAFNOSUPPORT; a v4-mapped address needs a dual-stack
-// socket (EINVAL) and a local IPv4 address, any other address a local
-// one (EADDRNOTAVAIL); a link-local one needs its scope id.
+// Bind is inet6_bind (gsock.checkBind6); rawv6_bind and ping sockets
+// leave IPV6_V6ONLY as it is.
 func (k *sock6) Bind(b []byte) error {
-	sa, err := options.ParseSockaddrIn6(b)
+	sa, err := k.checkBind6(b)
 	if err != nil {
 		return err
 	}
-	if options.SockaddrFamily(b) != unix.AF_INET6 {
-		return unix.EAFNOSUPPORT
-	}
-	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only(), false); err != nil {
-		return err
-	}
-	if err := checkPrivilegedPort(k.s, sa.Port); err != nil {
-		return err
-	}
-	if k.localPort() != 0 {
-		return unix.EINVAL
-	}
-	if err := errOf(k.endpoint().Bind(addr6(sa))); err != nil {
-		return err
-	}
-	if k.typ == unix.SOCK_STREAM && sa.Addr.Is6() && !sa.Addr.Is4In6() && !sa.Addr.IsUnspecified() {
-		// __inet6_bind: an IPv6 address has no IPv4 half, so the socket
-		// becomes IPV6_V6ONLY (rawv6_bind and ping sockets leave it).
-		k.endpoint().SocketOptions().SetV6Only(true)
-	}
-	return nil
+	return errOf(k.endpoint().Bind(addr6(sa)))
 }
 
-func (k *sock6) localPort() uint16 {
-	fa, e := k.endpoint().GetLocalAddress()
-	if e != nil {
-		return 0
-	}
-	return fa.Port
-}
-
-// Connect is tcp_v6_connect and ip6_datagram_connect with
-// inet_stream_connect's and inet_dgram_connect's AF_UNSPEC handling.
+// Connect is ip6_datagram_connect with inet_dgram_connect's AF_UNSPEC
+// handling.
 func (k *sock6) Connect(b []byte) error {
 	if len(b) < 2 {
 		return unix.EINVAL
@@ -309,22 +190,7 @@ func (k *sock6) Connect(b []byte) error {
 	if fam != unix.AF_INET6 {
 		return unix.EAFNOSUPPORT
 	}
-	if k.typ == unix.SOCK_DGRAM {
-		return k.connectDgram(sa)
-	}
-	err = k.connectStream(sa)
-	if err != unix.EINPROGRESS || !k.mayBlock(0) {
-		return err
-	}
-	// A blocking connect waits up to SO_SNDTIMEO for the handshake, then
-	// reports its result as the next connect does (__inet_stream_connect).
-	if _, werr := k.waitReady(k.Readiness, unix.EPOLLOUT, deadlineAfter(k.optsSnapshot().sndTimeo)); werr != nil {
-		if werr == unix.EAGAIN {
-			return unix.EINPROGRESS
-		}
-		return werr
-	}
-	return k.connectStream(sa)
+	return k.connectDgram(sa)
 }
 
 // blockOn runs op until it answers something other than EAGAIN, waiting
@@ -367,50 +233,8 @@ func (k *sock6) connectDgram(sa options.SockaddrIn6) error {
 	return nil
 }
 
-func (k *sock6) connectStream(sa options.SockaddrIn6) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ep := k.endpoint()
-	if k.streamConn {
-		return unix.EISCONN
-	}
-	if k.connecting {
-		switch tcp.EndpointState(ep.State()) {
-		case tcp.StateConnecting, tcp.StateSynSent, tcp.StateSynRecv:
-			return unix.EALREADY
-		case tcp.StateEstablished:
-			k.connecting, k.streamConn = false, true
-			return nil
-		}
-		k.connecting = false
-		if e := ep.LastError(); e != nil {
-			k.reopenLocked()
-			return errOf(e)
-		}
-		return unix.ECONNABORTED
-	}
-	if sa.Addr.Is4In6() && k.v6only() {
-		return unix.ENETUNREACH
-	}
-	fa := addr6(sa)
-	if sa.Addr.IsUnspecified() {
-		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
-	}
-	e := ep.Connect(fa)
-	switch e.(type) {
-	case nil:
-		k.streamConn = true
-		return nil
-	case *tcpip.ErrConnectStarted:
-		k.connecting = true
-		return unix.EINPROGRESS
-	}
-	return errOf(e)
-}
-
-// reopenLocked gives a TCP socket whose connection failed a fresh gVisor
-// endpoint with the same options, so that it can connect again as a
-// Linux socket can.
+// reopenLocked gives the socket a fresh gVisor endpoint with the same
+// options (a ping socket's identifier change, a raw socket's protocol).
 func (k *sock6) reopenLocked() {
 	ep, e := k.mk(k.q)
 	if e != nil {
@@ -427,18 +251,6 @@ func (k *sock6) reopenLocked() {
 }
 
 func (k *sock6) disconnect() error {
-	if k.typ == unix.SOCK_STREAM {
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		k.connecting, k.streamConn = false, false
-		if e := k.endpoint().Disconnect(); e != nil {
-			if _, ok := e.(*tcpip.ErrNotSupported); ok {
-				return nil
-			}
-			return errOf(e)
-		}
-		return nil
-	}
 	if e := k.endpoint().Disconnect(); e != nil {
 		return errOf(e)
 	}
@@ -448,55 +260,14 @@ func (k *sock6) disconnect() error {
 	return nil
 }
 
-func (k *sock6) Listen(backlog int) error {
-	if k.typ != unix.SOCK_STREAM {
-		return unix.EOPNOTSUPP
-	}
-	// __sys_listen caps the backlog at net.core.somaxconn, comparing it
-	// as unsigned so a negative backlog means the maximum.
-	if somax := k.s.Sysctl().Int("net.core.somaxconn"); uint32(int32(backlog)) > uint32(somax) {
-		backlog = somax
-	}
-	// sk_acceptq_is_full lets backlog+1 connections wait; gVisor's
-	// queue holds as many as it is given.
-	return errOf(k.endpoint().Listen(backlog + 1))
-}
+// Listen and Accept: raw and ping sockets are not connection-based.
+func (k *sock6) Listen(int) error { return unix.EOPNOTSUPP }
 
 func (k *sock6) Accept(flags int) (Socket, []byte, error) {
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return nil, nil, unix.EINVAL
 	}
-	if k.typ != unix.SOCK_STREAM {
-		return nil, nil, unix.EOPNOTSUPP
-	}
-	var (
-		peer tcpip.FullAddress
-		ep   tcpip.Endpoint
-		q    *waiter.Queue
-	)
-	err := k.blockOn(0, unix.EPOLLIN, k.optsSnapshot().rcvTimeo, func() error {
-		var e tcpip.Error
-		ep, q, e = k.endpoint().Accept(&peer)
-		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
-			return unix.EAGAIN
-		}
-		return errOf(e)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	c := &sock6{}
-	c.init(k.s, k.typ, k.proto)
-	c.q = q
-	c.ep, c.mk = ep, k.mk
-	k.optMu.Lock()
-	c.opts, c.v6 = k.opts, k.v6
-	k.optMu.Unlock()
-	c.rxBits.Store(k.rxBits.Load())
-	c.streamConn = true
-	c.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
-	c.track()
-	return c, sockaddr6(peer), nil
+	return nil, nil, unix.EOPNOTSUPP
 }
 
 func (k *sock6) GetSockName() ([]byte, error) {
@@ -527,21 +298,18 @@ func (k *sock6) Shutdown(how int) error {
 	default:
 		return unix.EINVAL
 	}
-	if k.typ != unix.SOCK_STREAM {
-		// udp_disconnect/inet_shutdown: an unconnected datagram socket
-		// is ENOTCONN, but the flags are still recorded.
-		k.mu.Lock()
-		k.shut |= how + 1
-		conn := k.conn
-		k.mu.Unlock()
-		_ = k.endpoint().Shutdown(f)
-		k.q.Notify(waiter.ReadableEvents | waiter.WritableEvents)
-		if !conn {
-			return unix.ENOTCONN
-		}
-		return nil
+	// inet_shutdown: an unconnected datagram socket is ENOTCONN, but the
+	// flags are still recorded.
+	k.mu.Lock()
+	k.shut |= how + 1
+	conn := k.conn
+	k.mu.Unlock()
+	_ = k.endpoint().Shutdown(f)
+	k.q.Notify(waiter.ReadableEvents | waiter.WritableEvents)
+	if !conn {
+		return unix.ENOTCONN
 	}
-	return errOf(k.endpoint().Shutdown(f))
+	return nil
 }
 
 func (k *sock6) Close() error {
@@ -595,17 +363,14 @@ func (k *sock6) Ioctl(req uint, arg []byte) error {
 	return unix.ENOTTY
 }
 
-// SendMsg is udpv6_sendmsg over gVisor's Write, and tcp_sendmsg
-// (SendFrom) for a stream.
+// SendMsg is udpv6_sendmsg's handling of the destination and control
+// messages over gVisor's Write.
 func (k *sock6) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if k.isClosed() {
 		return 0, unix.EBADF
 	}
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
-	}
-	if k.typ == unix.SOCK_STREAM {
-		return k.SendFrom(bytes.NewReader(p), oob, to, flags) // inet6_stream.go
 	}
 	var wo tcpip.WriteOptions
 	tclass := -1 // the socket's
@@ -778,7 +543,7 @@ func (k *sock6) write(p []byte, wo tcpip.WriteOptions, tclass int) (int, error) 
 	return int(n), nil
 }
 
-// RecvMsg reads one datagram (or stream bytes) with the control messages
+// RecvMsg reads one datagram with the control messages
 // of udpv6_recvmsg: SOL_SOCKET timestamps first, then IPV6_PKTINFO,
 // IPV6_HOPLIMIT and IPV6_TCLASS in ip6_datagram_recv_specific_ctl's
 // order.
@@ -787,8 +552,7 @@ func (k *sock6) RecvMsg(p, oob []byte, flags int) (int, int, int, []byte, error)
 	return k.RecvTo(&w, len(p), oob, flags)
 }
 
-// RecvTo is RecvMsg with at most size bytes written to dst (StreamIO, for
-// a stream).
+// RecvTo is RecvMsg with at most size bytes written to dst.
 func (k *sock6) RecvTo(dst io.Writer, size int, oob []byte, flags int) (int, int, int, []byte, error) {
 	if k.isClosed() {
 		return 0, 0, 0, nil, unix.EBADF
@@ -824,14 +588,11 @@ func (k *sock6) recvOnce(dst io.Writer, size int, oob []byte, flags int) (int, i
 		return 0, 0, 0, nil, e // skb_recv_datagram: a pending error first
 	}
 	ep := k.endpoint()
-	ro := tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: k.typ != unix.SOCK_STREAM}
+	ro := tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: true}
 	res, e := ep.Read(&tcpip.LimitedWriter{W: dst, N: int64(size)}, ro)
 	if e != nil {
 		switch e.(type) {
 		case *tcpip.ErrWouldBlock:
-			if k.typ == unix.SOCK_STREAM {
-				return 0, 0, 0, nil, unix.EAGAIN
-			}
 			k.mu.Lock()
 			shut := k.shut
 			k.mu.Unlock()
@@ -846,16 +607,13 @@ func (k *sock6) recvOnce(dst io.Writer, size int, oob []byte, flags int) (int, i
 	}
 	n := res.Count
 	rflags := 0
-	if k.typ != unix.SOCK_STREAM && res.Total > res.Count {
+	if res.Total > res.Count {
 		rflags |= unix.MSG_TRUNC
 		if flags&unix.MSG_TRUNC != 0 {
 			n = res.Total
 		}
 	}
-	var from []byte
-	if k.typ != unix.SOCK_STREAM {
-		from = sockaddr6(res.RemoteAddr)
-	}
+	from := sockaddr6(res.RemoteAddr)
 	cb := options.NewCmsgBuilder(oob)
 	k.putCmsgs(&cb, res.ControlMessages)
 	return n, cb.Len(), rflags | cb.Flags(), from, nil
@@ -877,9 +635,6 @@ func (k *sock6) putCmsgs(cb *options.CmsgBuilder, cm tcpip.ReceivableControlMess
 		putU64(b[:8], uint64(ts.Unix()))
 		putU64(b[8:], uint64(sub))
 		cb.Put(unix.SOL_SOCKET, int32(typ), b[:])
-	}
-	if k.typ == unix.SOCK_STREAM {
-		return
 	}
 	switch {
 	case cm.HasIPv6PacketInfo:
@@ -910,20 +665,3 @@ func (k *sock6) putCmsgs(cb *options.CmsgBuilder, cm tcpip.ReceivableControlMess
 }
 
 func putU64(b []byte, v uint64) { binary.NativeEndian.PutUint64(b, v) }
-
-// TCPState is the Linux TCP state (tcpi_state, the "st" column of
-// /proc/net/tcp6) of a stream socket; 0 for a datagram one. gVisor's
-// protocol states use Linux's numbers; its own are mapped.
-func (k *sock6) TCPState() uint8 {
-	if k.typ != unix.SOCK_STREAM {
-		return 0
-	}
-	switch st := tcp.EndpointState(k.endpoint().State()); st {
-	case tcp.StateConnecting:
-		return uint8(tcp.StateSynSent)
-	case tcp.StateInitial, tcp.StateBound, tcp.StateError:
-		return uint8(tcp.StateClose)
-	default:
-		return uint8(st)
-	}
-}

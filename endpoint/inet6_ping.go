@@ -41,7 +41,7 @@ func newPing6(s *stack.Stack) (Socket, error) {
 	if gid := int64(s.GID()); gid < int64(lo) || gid > int64(hi) {
 		return nil, unix.EACCES
 	}
-	p := &ping6Sock{sock6: sock6{v6: defaultV6Opts()}}
+	p := &ping6Sock{sock6: sock6{gsock: gsock{v6: defaultV6Opts()}}}
 	mk := func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
 		return s.Gvisor().NewEndpoint(icmp.ProtocolNumber6, header.IPv6ProtocolNumber, q)
 	}

@@ -45,7 +45,7 @@ type raw6Sock struct {
 }
 
 func newRaw6(s *stack.Stack, proto int) (Socket, error) {
-	r := &raw6Sock{sock6: sock6{v6: defaultV6Opts()}, csumOffset: -1, hdrincl: proto == unix.IPPROTO_RAW}
+	r := &raw6Sock{sock6: sock6{gsock: gsock{v6: defaultV6Opts()}}, csumOffset: -1, hdrincl: proto == unix.IPPROTO_RAW}
 	switch proto {
 	case unix.IPPROTO_ICMPV6:
 		r.csumOffset = header.ICMPv6ChecksumOffset // rawv6_init_sk

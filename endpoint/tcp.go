@@ -24,15 +24,23 @@ import (
 type tcpSock struct {
 	gsock
 
+	// family is AF_INET, or AF_INET6 for a socket over gVisor's IPv6
+	// endpoint (tcp6.go); set at creation.
+	family int
+
 	// conn: connect(2) has reported success (mu).
 	conn bool
 	// shut is sk_shutdown's RCV_SHUTDOWN as Linux reports it (mu).
 	shut int
 	// bound is the address bind(2) gave, restored after a reset (mu).
 	bound netip.AddrPort
+	// bound6 is an AF_INET6 socket's bind address as gVisor took it
+	// (with the scope id), restored after a reset (mu).
+	bound6 tcpip.FullAddress
 	// pendingBind is the address of a bind(2) whose port waits for connect
 	// or listen (IP_BIND_ADDRESS_NO_PORT, tcp_bindport.go); mu.
-	pendingBind netip.Addr
+	pendingBind  netip.Addr
+	pendingScope uint32 // an AF_INET6 pendingBind's scope id (mu)
 	// errTaken: the pending error was reported once (SO_ERROR reads and
 	// clears sk_err in Linux; gVisor keeps answering it); mu.
 	errTaken bool
@@ -43,7 +51,7 @@ type tcpSock struct {
 }
 
 func newTCP(s *stack.Stack) (Socket, error) {
-	t := &tcpSock{}
+	t := &tcpSock{family: unix.AF_INET}
 	err := t.open(s, unix.SOCK_STREAM, 0, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
 		return s.Gvisor().NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, q)
 	})
@@ -72,7 +80,13 @@ func (t *tcpSock) pushOpts() error {
 			return err
 		}
 	}
-	if err := t.pushPMTU(o); err != nil {
+	if t.is6() {
+		// The SOL_IPV6 values, IPV6_MTU_DISCOVER as gVisor's strategy
+		// (IP_MTU_DISCOVER is not served on AF_INET6 TCP).
+		if err := t.push6(); err != nil {
+			return err
+		}
+	} else if err := t.pushPMTU(o); err != nil {
 		return err
 	}
 	t.pushTCPOpts() // tcp_opts_vals.go
@@ -87,18 +101,24 @@ func (t *tcpSock) resetTCP() {
 	if e != nil {
 		return
 	}
+	v6only := t.is6() && t.v6only() // kept in the gVisor endpoint replaced here
 	t.epMu.Lock()
 	old := t.ep
 	t.ep = ep
 	t.epMu.Unlock()
 	old.Close()
+	ep.SocketOptions().SetV6Only(v6only)
 	_ = t.pushOpts()
 	t.mu.Lock()
-	bound := t.bound
+	bound, bound6 := t.bound, t.bound6
 	t.errTaken = false
 	t.conn, t.tcpc.connecting = false, false // a fresh endpoint is an unconnected socket
 	t.mu.Unlock()
-	if bound.IsValid() {
+	switch {
+	case !bound.IsValid():
+	case t.is6():
+		_ = ep.Bind(bound6)
+	default:
 		_ = ep.Bind(t.tcpBindAddress(bound))
 	}
 }
@@ -119,6 +139,9 @@ func (t *tcpSock) tcpBindAddress(ap netip.AddrPort) tcpip.FullAddress {
 }
 
 func (t *tcpSock) Bind(sa []byte) error {
+	if t.is6() {
+		return t.bind6(sa) // tcp6.go
+	}
 	r, err := options.ParseBindAddr(sa)
 	if err != nil {
 		return err
@@ -132,7 +155,7 @@ func (t *tcpSock) Bind(sa []byte) error {
 		return err
 	}
 	if r.Addr.Port() == 0 {
-		if handled, err := t.tcpBindPortZero(r.Addr.Addr()); handled {
+		if handled, err := t.tcpBindPortZero(r.Addr.Addr(), 0); handled {
 			return err
 		}
 	}
@@ -153,28 +176,21 @@ func (t *tcpSock) Connect(sa []byte) error {
 	if err := t.tcpConnectState(sa); err != nil {
 		return err
 	}
-	r, err := options.ParseConnectAddr(sa)
+	dst, remote, err := t.connectDst(sa)
 	if err != nil {
-		return err
-	}
-	r.Addr = routeDst(r.Addr, t.localAddr())
-	if err := t.checkConnectDst(r.Addr.Addr()); err != nil {
-		return err
-	}
-	if err := checkDontRoute(t.s, r.Addr.Addr(), t.optsSnapshot(), 0); err != nil {
 		return err
 	}
 	t.renewFailedTCP()
 	if err := t.bindBeforeUse(); err != nil {
 		return err
 	}
-	if err := t.minTTLBeforeConnect(r.Addr); err != nil {
+	if err := t.minTTLBeforeConnect(remote); err != nil {
 		return err
 	}
-	if err := t.ipOptionsBeforeConnect(r.Addr); err != nil {
+	if err := t.ipOptionsBeforeConnect(remote); err != nil {
 		return err
 	}
-	e := t.endpoint().Connect(fullAddress(r.Addr))
+	e := t.endpoint().Connect(dst)
 	if _, started := e.(*tcpip.ErrConnectStarted); !started {
 		if e == nil {
 			t.markConnected()
@@ -204,6 +220,27 @@ func (t *tcpSock) Connect(sa []byte) error {
 	}
 	t.markConnected()
 	return nil
+}
+
+// connectDst is tcp_v4_connect's (or tcp_v6_connect's, connectDst6)
+// reading of the destination: what gVisor connects to, and the peer the
+// stack's hooks are registered under.
+func (t *tcpSock) connectDst(sa []byte) (tcpip.FullAddress, netip.AddrPort, error) {
+	if t.is6() {
+		return t.connectDst6(sa)
+	}
+	r, err := options.ParseConnectAddr(sa)
+	if err != nil {
+		return tcpip.FullAddress{}, netip.AddrPort{}, err
+	}
+	r.Addr = routeDst(r.Addr, t.localAddr())
+	if err := t.checkConnectDst(r.Addr.Addr()); err != nil {
+		return tcpip.FullAddress{}, netip.AddrPort{}, err
+	}
+	if err := checkDontRoute(t.s, r.Addr.Addr(), t.optsSnapshot(), 0); err != nil {
+		return tcpip.FullAddress{}, netip.AddrPort{}, err
+	}
+	return fullAddress(r.Addr), r.Addr, nil
 }
 
 // renewFailedTCP gives a socket whose earlier connect failed (its error
@@ -280,12 +317,17 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 		var peer tcpip.FullAddress
 		nep, nq, e := t.endpoint().Accept(&peer)
 		if e == nil {
-			ns := &tcpSock{}
+			ns := &tcpSock{family: t.family}
 			ns.ep, ns.mk, ns.conn = nep, t.mk, true
 			ns.init(t.s, t.typ, t.proto)
 			ns.q = nq
 			// Linux clones the listener's socket options into the child.
 			ns.opts = t.optsSnapshot()
+			t.optMu.Lock()
+			ns.v6 = t.v6
+			t.optMu.Unlock()
+			ns.rxBits.Store(t.rxBits.Load())
+			ns.memb.noAll.Store(t.memb.noAll.Load())
 			ns.acceptTCPOpts() // tcp_opts_vals.go
 			ns.acceptIPOptions()
 			ns.peekOff.set(t.peekOff.get())
@@ -296,7 +338,7 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 			t.mu.Unlock()
 			ns.syncMinTTL(netip.AddrPort{})
 			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)
-			return ns, sockaddr(addrPortOf(peer)), nil
+			return ns, t.sockaddrOf(peer), nil
 		}
 		if _, wb := e.(*tcpip.ErrWouldBlock); !wb || !t.mayBlock(0) {
 			return nil, nil, stack.Errno(e)
@@ -308,14 +350,14 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 }
 
 func (t *tcpSock) GetSockName() ([]byte, error) {
-	if ap, ok := t.sockNameDeferred(); ok {
-		return sockaddr(ap), nil
+	if sa, ok := t.sockNameDeferred(); ok {
+		return sa, nil
 	}
 	fa, e := t.endpoint().GetLocalAddress()
 	if e != nil {
 		return nil, stack.Errno(e)
 	}
-	return sockaddr(addrPortOf(fa)), nil
+	return t.sockaddrOf(fa), nil
 }
 
 func (t *tcpSock) GetPeerName() ([]byte, error) {
@@ -323,7 +365,7 @@ func (t *tcpSock) GetPeerName() ([]byte, error) {
 	if e != nil {
 		return nil, stack.Errno(e)
 	}
-	return sockaddr(addrPortOf(fa)), nil
+	return t.sockaddrOf(fa), nil
 }
 
 // SendFrom implements StreamIO (stream_io.go).
@@ -458,6 +500,11 @@ func (t *tcpSock) SetSockOpt(level, name int, val []byte) error {
 	if level == unix.SOL_TCP {
 		return t.setTCPOpt(name, val)
 	}
+	if t.is6() {
+		if handled, err := t.setSockOpt6(level, name, val); handled {
+			return err // tcp6.go
+		}
+	}
 	if err := t.setCommon(level, name, val); err != nil {
 		return err
 	}
@@ -468,6 +515,11 @@ func (t *tcpSock) SetSockOpt(level, name int, val []byte) error {
 }
 
 func (t *tcpSock) GetSockOpt(level, name int, buf []byte) (int, error) {
+	if t.is6() {
+		if handled, n, err := t.getSockOpt6(level, name, buf); handled {
+			return n, err // tcp6.go
+		}
+	}
 	switch {
 	case level == unix.SOL_SOCKET && name == unix.SO_ERROR:
 		return putErrno(buf, t.pendingErr()), nil
@@ -598,6 +650,7 @@ func (t *tcpSock) Close() error {
 	t.dropMinTTL()
 	t.dropIPOptions()
 	t.dropMemberships()
+	t.dropMemberships6() // an AF_INET6 socket's (mcast6_member.go)
 	t.endpoint().Close()
 	t.lingerWait()
 	return nil

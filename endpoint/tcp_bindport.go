@@ -4,7 +4,10 @@ import (
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"netsandbox/options"
 )
 
 // TCP port choices that Linux makes per socket and gVisor only per stack:
@@ -15,7 +18,8 @@ import (
 
 // tcpBindPortZero handles bind(addr, 0) on a TCP socket when one of those
 // options is set; handled is false when gVisor's own choice applies.
-func (t *tcpSock) tcpBindPortZero(addr netip.Addr) (handled bool, err error) {
+// scope is an AF_INET6 address's scope id.
+func (t *tcpSock) tcpBindPortZero(addr netip.Addr, scope uint32) (handled bool, err error) {
 	o := t.optsSnapshot()
 	if !o.ext.bindNoPort && o.ext.portRange == 0 {
 		return false, nil
@@ -25,30 +29,48 @@ func (t *tcpSock) tcpBindPortZero(addr netip.Addr) (handled bool, err error) {
 	}
 	if o.ext.bindNoPort {
 		t.mu.Lock()
-		t.pendingBind = addr
+		t.pendingBind, t.pendingScope = addr, scope
 		t.mu.Unlock()
 		return true, nil
 	}
-	return true, t.bindEphemeral(addr, o.ext.portRange)
+	return true, t.bindEphemeral(addr, scope, o.ext.portRange)
 }
 
-func (t *tcpSock) pendingBindAddr() netip.Addr {
+// pendingBindAddr is the deferred address, else the unspecified one of the
+// socket's family.
+func (t *tcpSock) pendingBindAddr() (netip.Addr, uint32) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.pendingBind
+	a, scope := t.pendingBind, t.pendingScope
+	t.mu.Unlock()
+	switch {
+	case a.IsValid():
+	case t.is6():
+		a = netip.IPv6Unspecified()
+	default:
+		a = netip.IPv4Unspecified()
+	}
+	return a, scope
+}
+
+// bindAddressFor is what gVisor's Bind is given for addr and port.
+func (t *tcpSock) bindAddressFor(addr netip.Addr, scope uint32, port uint16) tcpip.FullAddress {
+	if t.is6() {
+		return addr6(options.SockaddrIn6{Addr: addr, Port: port, Scope: scope})
+	}
+	return t.gvisorBindAddress(netip.AddrPortFrom(addr, port))
 }
 
 // bindEphemeral binds the endpoint to addr and a port from the socket's
 // range (gVisor's choice from ip_local_port_range when none is set).
-func (t *tcpSock) bindEphemeral(addr netip.Addr, portRange uint32) error {
+func (t *tcpSock) bindEphemeral(addr netip.Addr, scope, portRange uint32) error {
 	var err error
 	if portRange == 0 {
-		err = errOf(t.endpoint().Bind(t.gvisorBindAddress(netip.AddrPortFrom(addr, 0))))
+		err = errOf(t.endpoint().Bind(t.bindAddressFor(addr, scope, 0)))
 	} else {
 		lo, hi := t.s.EphemeralRange(portRange)
 		err = unix.EADDRINUSE
 		t.s.PickPort(lo, hi, func(p uint16) bool {
-			if t.endpoint().Bind(t.gvisorBindAddress(netip.AddrPortFrom(addr, p))) != nil {
+			if t.endpoint().Bind(t.bindAddressFor(addr, scope, p)) != nil {
 				return false
 			}
 			err = nil
@@ -61,7 +83,12 @@ func (t *tcpSock) bindEphemeral(addr netip.Addr, portRange uint32) error {
 	fa, _ := t.endpoint().GetLocalAddress()
 	t.mu.Lock()
 	t.pendingBind = netip.Addr{}
-	t.bound = addrPortOf(fa)
+	if t.is6() {
+		t.bound = netip.AddrPortFrom(addr, fa.Port)
+		t.bound6 = t.bindAddressFor(addr, scope, fa.Port)
+	} else {
+		t.bound = addrPortOf(fa)
+	}
 	t.mu.Unlock()
 	return nil
 }
@@ -73,23 +100,28 @@ func (t *tcpSock) bindBeforeUse() error {
 	if t.endpoint().State() != uint32(tcp.StateInitial) {
 		return nil
 	}
-	pending := t.pendingBindAddr()
+	t.mu.Lock()
+	deferred := t.pendingBind.IsValid()
+	t.mu.Unlock()
 	rng := t.optsSnapshot().ext.portRange
-	if !pending.IsValid() && rng == 0 {
+	if !deferred && rng == 0 {
 		return nil
 	}
-	if !pending.IsValid() {
-		pending = netip.IPv4Unspecified()
-	}
-	return t.bindEphemeral(pending, rng)
+	a, scope := t.pendingBindAddr()
+	return t.bindEphemeral(a, scope, rng)
 }
 
 // sockNameDeferred is getsockname of a socket whose port is deferred: the
 // address with port 0.
-func (t *tcpSock) sockNameDeferred() (netip.AddrPort, bool) {
-	a := t.pendingBindAddr()
+func (t *tcpSock) sockNameDeferred() ([]byte, bool) {
+	t.mu.Lock()
+	a, scope := t.pendingBind, t.pendingScope
+	t.mu.Unlock()
 	if !a.IsValid() || t.endpoint().State() != uint32(tcp.StateInitial) {
-		return netip.AddrPort{}, false
+		return nil, false
 	}
-	return netip.AddrPortFrom(a, 0), true
+	if t.is6() {
+		return sockaddr6(t.bindAddressFor(a, scope, 0)), true
+	}
+	return sockaddr(netip.AddrPortFrom(a, 0)), true
 }

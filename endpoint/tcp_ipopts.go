@@ -111,11 +111,8 @@ func (t *tcpSock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
 		}
 	}
 	if t.endpoint().State() == uint32(tcp.StateInitial) {
-		a := t.pendingBindAddr()
-		if !a.IsValid() {
-			a = netip.IPv4Unspecified()
-		}
-		if err := t.bindEphemeral(a, o.ext.portRange); err != nil {
+		a, scope := t.pendingBindAddr()
+		if err := t.bindEphemeral(a, scope, o.ext.portRange); err != nil {
 			return err
 		}
 	}

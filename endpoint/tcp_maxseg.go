@@ -122,8 +122,8 @@ func (t *tcpSock) sndMSS() int {
 		}
 		t.mu.Unlock()
 		mss := clamp
-		if mtu := int(t.routeMTU()); mtu > 0 {
-			mss = min(mss, mtu-header.IPv4MinimumSize-header.TCPMinimumSize)
+		if mtu, hdr := t.routeMTU(); mtu > 0 {
+			mss = min(mss, int(mtu-hdr))
 		}
 		return max(mss-optLen, minSndMSS) - tcpTSOptionLen
 	}

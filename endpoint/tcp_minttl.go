@@ -39,13 +39,21 @@ func (t *tcpSock) syncMinTTL(remote netip.AddrPort) {
 	if e != nil {
 		return
 	}
-	local := addrPortOf(fa)
-	if local.Port() == 0 {
-		return // not bound yet: bind, listen or connect registers it
+	local, v4 := t.v4HookAddr(fa)
+	if !v4 || local.Port() == 0 {
+		return // IPv6 traffic, or not bound yet: bind, listen or connect registers it
+	}
+	if remote.IsValid() && remote.Addr().Is6() {
+		if !remote.Addr().Is4In6() {
+			return // an AF_INET6 socket's IPv6 peer
+		}
+		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	}
 	if !remote.IsValid() {
 		if ra, e := t.endpoint().GetRemoteAddress(); e == nil {
-			remote = addrPortOf(ra)
+			if remote, v4 = t.v4HookAddr(ra); !v4 {
+				return
+			}
 		}
 	}
 	remove := t.s.SetTCPMinTTL(local, remote, ttl)
@@ -65,11 +73,8 @@ func (t *tcpSock) minTTLBeforeConnect(remote netip.AddrPort) error {
 		return nil
 	}
 	if t.endpoint().State() == uint32(tcp.StateInitial) {
-		a := t.pendingBindAddr()
-		if !a.IsValid() {
-			a = netip.IPv4Unspecified()
-		}
-		if err := t.bindEphemeral(a, t.optsSnapshot().ext.portRange); err != nil {
+		a, scope := t.pendingBindAddr()
+		if err := t.bindEphemeral(a, scope, t.optsSnapshot().ext.portRange); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
@@ -86,8 +87,6 @@ func linuxTCPState(s tcp.EndpointState) uint8 {
 		return 4
 	case tcp.StateFinWait2:
 		return 5
-	case tcp.StateTimeWait:
-		return 6
 	case tcp.StateCloseWait:
 		return 8
 	case tcp.StateLastAck:
@@ -97,7 +96,10 @@ func linuxTCPState(s tcp.EndpointState) uint8 {
 	case tcp.StateClosing:
 		return 11
 	}
-	return 7 // TCP_CLOSE: initial, bound, closed, error
+	// TCP_CLOSE: initial, bound, closed, error, and time-wait: Linux's
+	// tcp_time_wait hands that state to a timewait sock and closes the
+	// socket the user holds (tcp_done).
+	return 7
 }
 
 // linuxCAState maps gVisor's congestion states to tcp_ca_state.
@@ -178,9 +180,9 @@ func (t *tcpSock) fillTCPInfo(b *[tcpInfoLen]byte) {
 	}
 	mss := uint32(linuxSndMSS(in, clamp, optLen)) // mss_cache
 	put32(tiSndMSS, mss)
-	if mtu := t.routeMTU(); mtu > 0 {
+	if mtu, hdr := t.routeMTU(); mtu > 0 {
 		put32(tiPMTU, mtu)
-		advmss := mtu - 40 // IPv4 + TCP headers, as dst_metric_advmss
+		advmss := mtu - hdr // as dst_metric_advmss
 		if clamp > 0 {
 			advmss = min(advmss, uint32(clamp)) // tcp_mss_clamp
 		}
@@ -193,21 +195,33 @@ func (t *tcpSock) fillTCPInfo(b *[tcpInfoLen]byte) {
 	}
 }
 
-// routeMTU is the path MTU to the peer (icsk_pmtu_cookie), 0 if unknown.
-func (t *tcpSock) routeMTU() uint32 {
+// routeMTU is the path MTU to the peer (icsk_pmtu_cookie), 0 if unknown,
+// and the IP and TCP headers' size in it.
+func (t *tcpSock) routeMTU() (mtu, hdr uint32) {
 	remote, e := t.endpoint().GetRemoteAddress()
-	if e != nil || remote.Addr.Len() != 4 {
-		return 0
+	if e != nil {
+		return 0, 0
+	}
+	if remote.Addr.Len() == 16 {
+		// An AF_INET6 socket's IPv6 peer (a v4-mapped one is IPv4's).
+		m, err := t.pathMTU() // gsock6_opts.go
+		if err != nil {
+			return 0, 0
+		}
+		return uint32(m), header.IPv6MinimumSize + header.TCPMinimumSize
+	}
+	if remote.Addr.Len() != 4 {
+		return 0, 0
 	}
 	var local netip.Addr
 	if l, e := t.endpoint().GetLocalAddress(); e == nil && l.Addr.Len() == 4 {
 		local = netip.AddrFrom4(l.Addr.As4())
 	}
-	mtu, err := t.s.PathMTU(local, netip.AddrFrom4(remote.Addr.As4()), t.optsSnapshot().bindIf)
+	m, err := t.s.PathMTU(local, netip.AddrFrom4(remote.Addr.As4()), t.optsSnapshot().bindIf)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	return uint32(mtu)
+	return uint32(m), header.IPv4MinimumSize + header.TCPMinimumSize
 }
 
 // tcpInternals is what struct tcp_info needs from gVisor's connection

@@ -215,18 +215,11 @@ func sockaddr(b []byte) linux.SockAddr {
 	return socket.UnmarshalSockAddr(linux.AF_INET, b)
 }
 
-// tcpStater is what an AF_INET6 stream endpoint has instead of TCP_INFO
-// (endpoint/inet6.go).
-type tcpStater interface{ TCPState() uint8 }
-
 // State implements socket.Socket.State, the "st" column of /proc/net/tcp
 // and /proc/net/udp (pkg/sentry/fsimpl/proc/task_net.go): a TCP socket's
 // state as TCP_INFO's tcpi_state numbers it; for the others Linux's
 // sk_state, TCP_ESTABLISHED once connected, TCP_CLOSE before.
 func (s *sock) State() uint32 {
-	if st, ok := s.ep.(tcpStater); ok && s.skType == linux.SOCK_STREAM {
-		return uint32(st.TCPState())
-	}
 	if s.skType != linux.SOCK_STREAM {
 		if _, err := s.ep.GetPeerName(); err == nil {
 			return linux.TCP_ESTABLISHED

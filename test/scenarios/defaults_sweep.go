@@ -143,26 +143,15 @@ var sweepMissing6 = map[[2]int]string{
 
 // sweepMissingOn are options missing only on some AF_INET6 kinds:
 // IPV6_MULTICAST_ALL on raw sockets, IPV6_FREEBIND and IPV6_TRANSPARENT
-// off UDP, SOL_IP's options that would change a
-// v4-mapped TCP connection or an IPv6 bind, and SOL_TCP beyond the common
-// options on TCP (inet6.go says why).
+// off UDP, and SOL_IP's options that would change a
+// v4-mapped TCP connection or an IPv6 bind (servesIPLevel says why).
 var sweepMissingOn = map[string]map[[2]int]string{
 	"tcp6": {
 		{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT}: "IPV6_TRANSPARENT", {unix.IPPROTO_IPV6, unix.IPV6_FREEBIND}: "IPV6_FREEBIND",
 		{unix.IPPROTO_IPV6, unix.IPV6_2292PKTOPTIONS}: "IPV6_2292PKTOPTIONS",
 		{unix.IPPROTO_IP, unix.IP_OPTIONS}:            "IP_OPTIONS", {unix.IPPROTO_IP, unix.IP_PKTOPTIONS}: "IP_PKTOPTIONS",
-		{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER}: "IP_MTU_DISCOVER", {unix.IPPROTO_IP, unix.IP_RECVERR}: "IP_RECVERR",
-		{unix.IPPROTO_IP, unix.IP_MTU}: "IP_MTU", {unix.IPPROTO_IP, unix.IP_FREEBIND}: "IP_FREEBIND",
-		{unix.IPPROTO_IP, unix.IP_TRANSPARENT}: "IP_TRANSPARENT", {unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT}: "IP_BIND_ADDRESS_NO_PORT",
-		{unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE}: "IP_LOCAL_PORT_RANGE", {unix.IPPROTO_IP, unix.IP_MINTTL}: "IP_MINTTL",
-		{unix.IPPROTO_TCP, unix.TCP_MAXSEG}: "TCP_MAXSEG", {unix.IPPROTO_TCP, unix.TCP_CORK}: "TCP_CORK",
-		{unix.IPPROTO_TCP, unix.TCP_SYNCNT}: "TCP_SYNCNT", {unix.IPPROTO_TCP, unix.TCP_LINGER2}: "TCP_LINGER2",
-		{unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT}: "TCP_DEFER_ACCEPT", {unix.IPPROTO_TCP, unix.TCP_WINDOW_CLAMP}: "TCP_WINDOW_CLAMP",
-		{unix.IPPROTO_TCP, unix.TCP_INFO}: "TCP_INFO", {unix.IPPROTO_TCP, unix.TCP_QUICKACK}: "TCP_QUICKACK",
-		{unix.IPPROTO_TCP, unix.TCP_THIN_LINEAR_TIMEOUTS}: "TCP_THIN_LINEAR_TIMEOUTS",
-		{unix.IPPROTO_TCP, unix.TCP_THIN_DUPACK}:          "TCP_THIN_DUPACK", {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT}: "TCP_USER_TIMEOUT",
-		{unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT}: "TCP_NOTSENT_LOWAT", {unix.IPPROTO_TCP, unix.TCP_INQ}: "TCP_INQ",
-		{unix.IPPROTO_TCP, tcpIsMPTCP}: "TCP_IS_MPTCP",
+		{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER}: "IP_MTU_DISCOVER",
+		{unix.IPPROTO_IP, unix.IP_FREEBIND}:     "IP_FREEBIND", {unix.IPPROTO_IP, unix.IP_TRANSPARENT}: "IP_TRANSPARENT",
 	},
 	"ping6": {
 		{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT}: "IPV6_TRANSPARENT", {unix.IPPROTO_IPV6, unix.IPV6_FREEBIND}: "IPV6_FREEBIND",

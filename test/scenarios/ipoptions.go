@@ -198,28 +198,13 @@ func unicastIfScenarios() []harness.Scenario {
 }
 
 func bindNoPortScenarios() []harness.Scenario {
-	return []harness.Scenario{
-		{Name: "bind/address-no-port-tcp", Run: func(e *harness.Env) {
-			peerListener(e, e.BasePort)
-			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_BIND_ADDRESS_NO_PORT", s, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			e.Rec("bind foreign", s.Bind(harness.Sockaddr(e.PeerAddr, 0)))
-			e.Rec("bind addr:0", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			recName(e, "getsockname", s)
-			e.Rec("bind again", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
-			recName(e, "getsockname", s)
-			e.Rec("bind after connect", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_BIND_ADDRESS_NO_PORT", l, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			e.Rec("bind addr:0", l.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			e.Rec("listen", l.Listen(4))
-			recName(e, "getsockname", l)
-			x := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_BIND_ADDRESS_NO_PORT", x, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			e.Rec("bind with a port", x.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort+1)))
-			recName(e, "getsockname", x)
-		}},
+	var scs []harness.Scenario
+	for _, n := range tcpoptNets { // tcpopt_family.go
+		scs = append(scs,
+			harness.Scenario{Name: "bind/address-no-port-tcp" + n.suffix, Run: n.bindAddressNoPort},
+			harness.Scenario{Name: "ipopt/local-port-range-tcp" + n.suffix, Run: n.localPortRange})
+	}
+	return append(scs, []harness.Scenario{
 		{Name: "bind/address-no-port-udp", Run: func(e *harness.Env) {
 			p := peerUDP(e, e.BasePort)
 			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
@@ -233,27 +218,7 @@ func bindNoPortScenarios() []harness.Scenario {
 			e.RecvDgram("peer recv", p, 16, 0)
 			e.Rec("bind after send", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
 		}},
-		{Name: "ipopt/local-port-range-tcp", Run: func(e *harness.Env) {
-			peerListener(e, e.BasePort)
-			inRange := func(op string, s harness.Sock) {
-				p := sockPort(s)
-				e.Rec(op, p >= 40100 && p <= 40104)
-			}
-			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("set", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
-			getOptBytes(e, "get", s, unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, 4)
-			e.Rec("bind port 0", s.Bind(harness.Sockaddr(e.DUTAddr, 0)))
-			inRange("bound in range", s)
-			c := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("set", c.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
-			e.Rec("connect unbound", c.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
-			inRange("connected from range", c)
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("set", l.SetSockOpt(unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, portRange(40100, 40104)))
-			e.Rec("listen unbound", l.Listen(4))
-			inRange("listening in range", l)
-		}},
-	}
+	}...)
 }
 
 func icmpFilterScenarios() []harness.Scenario {
@@ -405,54 +370,13 @@ func streamBytes(s harness.Sock, want int, wait time.Duration) int {
 }
 
 func minTTLTCPScenarios() []harness.Scenario {
-	return []harness.Scenario{
-		{Name: "ipopt/minttl-tcp", Run: func(e *harness.Env) {
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_MINTTL 64", l, unix.IPPROTO_IP, unix.IP_MINTTL, 64)
-			e.Check("bind", l.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			e.Check("listen", l.Listen(4))
-			low := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-			e.SetInt("peer IP_TTL 10", low, unix.IPPROTO_IP, unix.IP_TTL, 10)
-			e.Rec("peer connect ttl 10", low.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			r, _ := low.Poll(unix.EPOLLOUT, 500*time.Millisecond)
-			e.Rec("connected within 0.5 s", r&unix.EPOLLOUT != 0)
-			e.Rec("peer close", low.Close())
-			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Rec("peer connect ttl 64", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			a, _, err := l.Accept(0)
-			e.Rec("accept", err)
-			if err != nil {
-				return
-			}
-			e.GetInt("child IP_MINTTL", a, unix.IPPROTO_IP, unix.IP_MINTTL)
-			e.SetInt("peer IP_TTL 10", p, unix.IPPROTO_IP, unix.IP_TTL, 10)
-			send(e, "peer send a", p, []byte("a"), nil, 0)
-			e.Rec("bytes with ttl 10", streamBytes(a, 1, 300*time.Millisecond))
-			e.SetInt("peer IP_TTL 64", p, unix.IPPROTO_IP, unix.IP_TTL, 64)
-			send(e, "peer send b", p, []byte("b"), nil, 0)
-			e.Rec("bytes after ttl 64", streamBytes(a, 2, 3*time.Second))
-			e.SetInt("child IP_MINTTL 0", a, unix.IPPROTO_IP, unix.IP_MINTTL, 0)
-			e.SetInt("peer IP_TTL 10", p, unix.IPPROTO_IP, unix.IP_TTL, 10)
-			send(e, "peer send c", p, []byte("c"), nil, 0)
-			e.Rec("bytes with ttl 10 after clearing", streamBytes(a, 1, 2*time.Second))
-		}},
-		{Name: "ipopt/minttl-tcp-client", Run: func(e *harness.Env) {
-			pl := peerListener(e, e.BasePort)
-			s := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("IP_MINTTL 64", s, unix.IPPROTO_IP, unix.IP_MINTTL, 64)
-			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
-			a, _, err := pl.Accept(0)
-			e.Rec("peer accept", err)
-			if err != nil {
-				return
-			}
-			send(e, "peer send x", a, []byte("x"), nil, 0)
-			e.Rec("bytes with ttl 64", streamBytes(s, 1, 2*time.Second))
-			e.SetInt("peer IP_TTL 63", a, unix.IPPROTO_IP, unix.IP_TTL, 63)
-			send(e, "peer send y", a, []byte("y"), nil, 0)
-			e.Rec("bytes with ttl 63", streamBytes(s, 1, 300*time.Millisecond))
-		}},
+	var scs []harness.Scenario
+	for _, n := range []tcpoptNet{tcpoptV4, tcpoptMapped} { // tcpopt_family.go
+		scs = append(scs,
+			harness.Scenario{Name: "ipopt/minttl-tcp" + n.suffix, Run: n.minTTLListener},
+			harness.Scenario{Name: "ipopt/minttl-tcp-client" + n.suffix, Run: n.minTTLClient})
 	}
+	return scs
 }
 
 func freebindRawScenarios() []harness.Scenario {

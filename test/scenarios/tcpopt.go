@@ -273,6 +273,7 @@ func tcpOptScenarios() []harness.Scenario {
 	scs = append(scs, tcpoptSocketScenarios()...)
 	scs = append(scs, tcpoptIPScenarios()...)
 	scs = append(scs, tcpoptBufsizeScenarios()...)
+	scs = append(scs, tcpoptFamilyScenarios()...) // tcpopt_family.go
 	return scs
 }
 
@@ -432,16 +433,7 @@ func tcpoptTimeoutScenarios() []harness.Scenario {
 func tcpoptSendScenarios() []harness.Scenario {
 	return []harness.Scenario{
 		{Name: "tcpopt/cork", Run: func(e *harness.Env) {
-			f := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			tcpoptSetGet(e, "CORK", f, unix.SOL_TCP, unix.TCP_CORK, 1, 0, 5, -1, 0)
-			tcpoptLens(e, "CORK", f, unix.SOL_TCP, unix.TCP_CORK, 1)
-			s, a := tcpPairAt(e, e.BasePort)
-			e.SetInt("CORK 1", s, unix.SOL_TCP, unix.TCP_CORK, 1)
-			send(e, "send corked", s, []byte("abc"), nil, 0)
-			r, _ := a.Poll(unix.EPOLLIN, 100*time.Millisecond)
-			e.Rec("peer readable within 100ms", r&unix.EPOLLIN != 0)
-			e.SetInt("CORK 0", s, unix.SOL_TCP, unix.TCP_CORK, 0)
-			e.Rec("peer got after uncork", streamBytes(a, 3, time.Second))
+			s, a := tcpoptV4.corkBasic(e) // tcpopt_family.go
 			// A full segment leaves at once even corked.
 			e.SetInt("CORK 1", s, unix.SOL_TCP, unix.TCP_CORK, 1)
 			send(e, "send 3000 corked", s, make([]byte, 3000), nil, 0)
@@ -507,23 +499,6 @@ func tcpoptSendScenarios() []harness.Scenario {
 			e.Rec("writable once sent", fmt.Sprintf("%#x", r))
 			e.Rec("peer got", streamBytes(a, 110, time.Second))
 		}},
-		{Name: "tcpopt/inq", Run: func(e *harness.Env) {
-			f := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			tcpoptSetGet(e, "INQ", f, unix.SOL_TCP, unix.TCP_INQ, 1, 0, 2, -1, 1)
-			tcpoptLens(e, "INQ", f, unix.SOL_TCP, unix.TCP_INQ, 1)
-			s, a := tcpPairAt(e, e.BasePort)
-			send(e, "peer send", a, []byte("hello world"), nil, 0)
-			tcpoptCmsgRecv(e, "recv without INQ", s, 2, 64, 0)
-			e.SetInt("INQ 1", s, unix.SOL_TCP, unix.TCP_INQ, 1)
-			tcpoptCmsgRecv(e, "peek 3", s, 3, 64, unix.MSG_PEEK)
-			tcpoptCmsgRecv(e, "recv 4", s, 4, 64, 0)
-			tcpoptCmsgRecv(e, "recv 4 short cmsg buffer", s, 4, 12, 0)
-			tcpoptCmsgRecv(e, "recv rest", s, 64, 64, 0)
-			tcpoptCmsgRecv(e, "recv nothing queued", s, 64, 64, 0)
-			e.Check("peer shutdown", a.Shutdown(unix.SHUT_WR))
-			tcpoptCmsgRecv(e, "recv at end of stream", s, 64, 64, 0)
-			tcpoptCmsgRecv(e, "recv at end of stream again", s, 64, 64, 0)
-		}},
 		{Name: "tcpopt/window-clamp", Run: func(e *harness.Env) {
 			f := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
 			tcpoptSetGet(e, "WINDOW_CLAMP", f, unix.SOL_TCP, unix.TCP_WINDOW_CLAMP, 100, 1151, 1152, 5000, 0, -1, 0x7fffffff, 0)
@@ -551,78 +526,6 @@ func tcpoptSendScenarios() []harness.Scenario {
 
 func tcpoptListenScenarios() []harness.Scenario {
 	return []harness.Scenario{
-		{Name: "tcpopt/defer-accept", Run: func(e *harness.Env) {
-			f := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			tcpoptSetGet(e, "DEFER_ACCEPT", f, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT,
-				0, 1, 2, 3, 4, 5, 7, 8, 15, 16, 31, 100, 1000, 1<<20, 0x7fffffff, -1, 0)
-			tcpoptLens(e, "DEFER_ACCEPT", f, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT, 10)
-			// A connection that brings no data is not offered to accept
-			// before the deferral ends; data makes it acceptable at once.
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("DEFER_ACCEPT 1", l, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT, 1)
-			e.Check("bind", l.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			e.Check("listen", l.Listen(4))
-			e.GetInt("listening DEFER_ACCEPT", l, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT)
-			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Check("peer connect", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			r, _ := l.Poll(unix.EPOLLIN, 400*time.Millisecond)
-			e.Rec("acceptable without data", r&unix.EPOLLIN != 0)
-			send(e, "peer send", p, []byte("x"), nil, 0)
-			r, _ = l.Poll(unix.EPOLLIN, time.Second)
-			e.Rec("acceptable with data", r&unix.EPOLLIN != 0)
-			a, _, err := l.Accept(unix.SOCK_NONBLOCK)
-			e.Rec("accept", err)
-			if err != nil {
-				return
-			}
-			e.Rec("got", streamBytes(a, 1, time.Second))
-			e.GetInt("accepted DEFER_ACCEPT", a, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT)
-		}},
-		{Name: "tcpopt/accept-inherits", Run: func(e *harness.Env) {
-			// What an accepted socket keeps of its listener's options.
-			l := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			for _, kv := range []struct {
-				opt int
-				v   int32
-			}{
-				{unix.TCP_NODELAY, 1}, {unix.TCP_KEEPIDLE, 100}, {unix.TCP_KEEPINTVL, 20}, {unix.TCP_KEEPCNT, 4},
-				{unix.TCP_SYNCNT, 3}, {unix.TCP_LINGER2, 30}, {unix.TCP_WINDOW_CLAMP, 20000},
-				{unix.TCP_QUICKACK, 0}, {unix.TCP_THIN_LINEAR_TIMEOUTS, 1}, {unix.TCP_USER_TIMEOUT, 3000},
-				{unix.TCP_NOTSENT_LOWAT, 5000}, {unix.TCP_INQ, 1},
-			} {
-				e.SetInt(fmt.Sprintf("listener set %d", kv.opt), l, unix.SOL_TCP, kv.opt, kv.v)
-			}
-			e.Rec("listener CONGESTION cubic", l.SetSockOpt(unix.SOL_TCP, unix.TCP_CONGESTION, []byte("cubic")))
-			e.Check("bind", l.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			e.Check("listen", l.Listen(4))
-			tcpoptGetAll(e, "listener", l)
-			p := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Check("peer connect", p.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort)))
-			harness.WaitReadable(l, 2*time.Second)
-			a, _, err := l.Accept(0)
-			e.Check("accept", err)
-			for _, o := range tcpoptIntOpts {
-				if o.opt == unix.TCP_WINDOW_CLAMP {
-					continue // the child's clamp is its window's (tcp_openreq_init_rwin)
-				}
-				e.GetInt("accepted "+o.name, a, unix.SOL_TCP, o.opt)
-			}
-			getOptBytes(e, "accepted TCP_CONGESTION", a, unix.SOL_TCP, unix.TCP_CONGESTION, 16)
-			// A corked listener's child is corked.
-			l2 := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.SetInt("listener 2 CORK", l2, unix.SOL_TCP, unix.TCP_CORK, 1)
-			e.SetInt("listener 2 DEFER_ACCEPT 1", l2, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT, 1)
-			e.Check("bind 2", l2.Bind(harness.Sockaddr(e.DUTAddr, e.BasePort+1)))
-			e.Check("listen 2", l2.Listen(4))
-			p2 := e.Socket(e.Peer, unix.AF_INET, unix.SOCK_STREAM, 0)
-			e.Check("peer connect 2", p2.Connect(harness.Sockaddr(e.DUTAddr, e.BasePort+1)))
-			send(e, "peer send", p2, []byte("y"), nil, 0)
-			harness.WaitReadable(l2, 2*time.Second)
-			a2, _, err := l2.Accept(0)
-			e.Check("accept 2", err)
-			e.GetInt("accepted 2 CORK", a2, unix.SOL_TCP, unix.TCP_CORK)
-			e.GetInt("accepted 2 DEFER_ACCEPT", a2, unix.SOL_TCP, unix.TCP_DEFER_ACCEPT)
-		}},
 		{Name: "tcpopt/linger2", Run: func(e *harness.Env) {
 			f := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_STREAM, 0)
 			tcpoptSetGet(e, "LINGER2", f, unix.SOL_TCP, unix.TCP_LINGER2, 0, 1, 59, 120, 121, 1000000, -1, -5, 0x7fffffff, 0)

@@ -1,0 +1,300 @@
+package endpoint
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// The AF_INET6 part of the sockets over a gVisor endpoint (TCP, raw and
+// ping alike): their SOL_IPV6 values (gsock.v6), what is handed to gVisor,
+// the bind checks and SOL_IP's reach. One copy, for every kind.
+
+// push6 hands gVisor the SOL_IPV6 values it acts on; the kinds call it
+// after pushSockOpts, so IPV6_MTU_DISCOVER is the one gVisor uses.
+func (k *gsock) push6() error {
+	k.optMu.Lock()
+	v := k.v6
+	k.optMu.Unlock()
+	ep := k.endpoint()
+	so := ep.SocketOptions()
+	so.SetIPv6ReceivePacketInfo(v.rxPktinfo)
+	so.SetReceiveHopLimit(v.rxHopLimit)
+	so.SetReceiveTClass(v.rxTClass)
+	so.SetReceiveOriginalDstAddress(v.rxOrigDst)
+	so.SetMulticastLoop(v.mcastLoop)
+	// An IPv4 datagram of a dual-stack socket has IPv4's packet info,
+	// reported as IPV6_PKTINFO with the address v4-mapped (putCmsgs).
+	so.SetReceivePacketInfo(v.rxPktinfo)
+	if e := ep.SetSockOptInt(tcpip.IPv6HopLimitOption, v.unicastHops); e != nil {
+		return stack.Errno(e)
+	}
+	if e := ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v.tclass); e != nil {
+		return stack.Errno(e)
+	}
+	if e := ep.SetSockOptInt(tcpip.MTUDiscoverOption, int(gvisorPMTU(v.pmtudisc))); e != nil {
+		return stack.Errno(e)
+	}
+	if k.typ != unix.SOCK_STREAM {
+		if e := ep.SetSockOptInt(tcpip.MulticastTTLOption, v.mcastHops); e != nil {
+			return stack.Errno(e)
+		}
+	}
+	return nil
+}
+
+func (k *gsock) v6only() bool { return k.endpoint().SocketOptions().GetV6Only() }
+
+func (k *gsock) localPort() uint16 {
+	fa, e := k.endpoint().GetLocalAddress()
+	if e != nil {
+		return 0
+	}
+	return fa.Port
+}
+
+// checkBind6 is inet6_bind's checks, in its order: a sockaddr shorter
+// than SIN6_LEN_RFC2133 is EINVAL, another family EAFNOSUPPORT; the
+// address (checkBindAddr6), a privileged port, and a socket that has a
+// port already (EINVAL).
+func (k *gsock) checkBind6(b []byte) (options.SockaddrIn6, error) {
+	sa, err := options.ParseSockaddrIn6(b)
+	if err != nil {
+		return sa, err
+	}
+	if options.SockaddrFamily(b) != unix.AF_INET6 {
+		return sa, unix.EAFNOSUPPORT
+	}
+	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only(), false); err != nil {
+		return sa, err
+	}
+	if err := checkPrivilegedPort(k.s, sa.Port); err != nil {
+		return sa, err
+	}
+	if k.localPort() != 0 {
+		return sa, unix.EINVAL
+	}
+	return sa, nil
+}
+
+// sizeofIPv6Mreq is sizeof(struct ipv6_mreq).
+const sizeofIPv6Mreq = 20
+
+// servesIPLevel says whether a SOL_IP option of this AF_INET6 socket is
+// served. ipv6_setsockopt and ipv6_getsockopt hand SOL_IP of a socket
+// that is not raw to IPv4's code (through udp_prot), whose values apply
+// to the socket's IPv4 (v4-mapped) traffic; a raw socket's SOL_IP is
+// ENOPROTOOPT. A ping socket has no IPv4 traffic (pingv6 refuses
+// v4-mapped peers), so its SOL_IP values are kept and read as Linux's
+// and change nothing, as there. TCP takes the port options
+// (IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE: tcp_bindport.go, for
+// both families), IP_MINTTL (for its IPv4 traffic: tcp6.go), IP_MTU
+// (the route's, IPv6's too, as dst_mtu of the socket's dst) and
+// IP_RECVERR (kept, as on AF_INET TCP). Missing: on TCP IP_OPTIONS,
+// whose stack hook and MSS cut are IPv4's, IP_MTU_DISCOVER, as gVisor's
+// one strategy per endpoint is IPV6_MTU_DISCOVER's, and IP_PKTOPTIONS,
+// whose address for an IPv6 connection is Linux's LOOPBACK4_IPV6; on both, IP_FREEBIND and IP_TRANSPARENT, which
+// would let an IPv6 bind take a non-local address
+// (ipv6_can_nonlocal_bind).
+func (k *gsock) servesIPLevel(name int) bool {
+	if k.typ == unix.SOCK_RAW {
+		return false
+	}
+	switch name {
+	case unix.IP_FREEBIND, unix.IP_TRANSPARENT:
+		return false
+	case unix.IP_OPTIONS, unix.IP_MTU_DISCOVER, unix.IP_PKTOPTIONS:
+		return k.typ != unix.SOCK_STREAM
+	}
+	return true
+}
+
+// intVal is the int of do_ipv6_setsockopt: shorter than an int is EINVAL.
+// (IPV6_DONTFRAG reads as 0 then: dontFragVal.)
+func intVal(val []byte) (int, error) {
+	if len(val) < 4 {
+		return 0, unix.EINVAL
+	}
+	return int(int32(binary.NativeEndian.Uint32(val))), nil
+}
+
+// optInt is intVal for name, except that IPV6_DONTFRAG takes any length:
+// do_ipv6_setsockopt checks none for it and reads a short value as 0.
+func optInt(name int, val []byte) (int, error) {
+	if name == unix.IPV6_DONTFRAG && len(val) < 4 {
+		return 0, nil
+	}
+	return intVal(val)
+}
+
+func (k *gsock) setIPv6(name int, val []byte) error {
+	switch name {
+	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
+		return k.setMembership6(name == unix.IPV6_ADD_MEMBERSHIP, val) // mcast6_member.go
+	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
+		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
+		return k.setMcastSource6(name, val) // mcast6_msf.go
+	case unix.IPV6_MULTICAST_ALL:
+		// A TCP socket receives no multicast and a ping socket takes
+		// echo replies by identifier, so the value only reads back, as
+		// on Linux. Missing on raw sockets, whose delivery of a group's
+		// packets is gVisor's (Linux's inet6_mc_check reads it there).
+		if k.typ == unix.SOCK_RAW {
+			return unix.ENOPROTOOPT
+		}
+		return k.setMulticastAll6(val) // mcast6_msf.go
+	case unix.IPV6_MULTICAST_IF, unix.IPV6_MULTICAST_HOPS:
+		if k.typ == unix.SOCK_STREAM {
+			return unix.ENOPROTOOPT
+		}
+	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
+		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
+		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER, unix.IPV6_RECVERR_RFC4884:
+	case unix.IPV6_DONTFRAG:
+		// Kept on TCP too, which never reads it (tcp_v6 does not
+		// fragment), as do_ipv6_setsockopt keeps it for any socket.
+	case unix.IPV6_MTU:
+		if k.typ == unix.SOCK_STREAM {
+			_, err := fragSizeVal(val) // udp6_pathmtu.go
+			return err
+		}
+		return unix.ENOPROTOOPT // raw, ping: gVisor fragments at the device MTU
+	default:
+		return unix.ENOPROTOOPT
+	}
+	v, err := optInt(name, val)
+	if err != nil {
+		return err
+	}
+	on := v != 0
+	if name == unix.IPV6_V6ONLY {
+		if k.localPort() != 0 {
+			return unix.EINVAL
+		}
+		k.endpoint().SocketOptions().SetV6Only(on)
+		return nil
+	}
+	if name == unix.IPV6_RECVERR {
+		// do_ipv6_setsockopt: turning it off purges the queue.
+		so := k.endpoint().SocketOptions()
+		so.SetIPv6RecvError(on)
+		for !on && so.DequeueErr() != nil {
+		}
+		return nil // a raw or ping socket purges its own queue too (sock6.SetSockOpt)
+	}
+	if name == unix.IPV6_MULTICAST_IF && v != 0 {
+		if _, ok := k.s.InterfaceByIndex(v); !ok {
+			return unix.ENODEV
+		}
+		if b := k.optsSnapshot().bindIf; b != 0 && b != v {
+			return unix.EINVAL
+		}
+		if e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(v)}); e != nil {
+			return errOf(e)
+		}
+	}
+	k.optMu.Lock()
+	defer k.optMu.Unlock()
+	o := &k.v6
+	switch name {
+	case unix.IPV6_MULTICAST_IF:
+		if v == 0 {
+			k.optMu.Unlock()
+			e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{})
+			k.optMu.Lock()
+			if e != nil {
+				return errOf(e)
+			}
+		}
+		o.mcastIf = v
+		return nil
+	}
+	return o.set(name, v, k.typ == unix.SOCK_STREAM)
+}
+
+func (k *gsock) getIPv6(name int, buf []byte) (int, error) {
+	k.optMu.Lock()
+	o := k.v6
+	k.optMu.Unlock()
+	v, ok := o.get(name)
+	if ok {
+		return putInt6(buf, v), nil
+	}
+	switch name {
+	case unix.IPV6_V6ONLY:
+		v = boolInt(k.v6only())
+	case unix.IPV6_RECVORIGDSTADDR:
+		v = boolInt(o.rxOrigDst)
+	case unix.IPV6_RECVERR:
+		v = boolInt(k.endpoint().SocketOptions().GetIPv6RecvError())
+	case unix.IPV6_MTU:
+		mtu, err := k.pathMTU()
+		if err != nil {
+			return 0, err
+		}
+		v = mtu
+	case unix.MCAST_MSFILTER:
+		return k.getMsfilter6(buf) // mcast6_msf.go
+	case unix.IPV6_PATHMTU:
+		return putPathMTUInfo(buf, k.pathMTU) // udp6_pathmtu.go
+	case unix.IPV6_MULTICAST_ALL:
+		if k.typ == unix.SOCK_RAW {
+			return 0, unix.ENOPROTOOPT // see setIPv6
+		}
+		v = k.multicastAll6()
+	default:
+		return 0, unix.ENOPROTOOPT
+	}
+	return putInt6(buf, v), nil
+}
+
+// putInt6 writes an int answer the way do_ipv6_getsockopt and
+// do_tcp_getsockopt do: min(optlen, sizeof(int)) bytes of it.
+func putInt6(buf []byte, v int) int {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], uint32(int32(v)))
+	return copy(buf, b[:])
+}
+
+// pathMTU is getsockopt(IPV6_MTU): the MTU of the route the connected
+// socket caches (dst_mtu), ENOTCONN when it has none.
+func (k *gsock) pathMTU() (int, error) {
+	ep := k.endpoint()
+	remote, e := ep.GetRemoteAddress()
+	if e != nil || remote.Addr.Len() == 0 {
+		return 0, unix.ENOTCONN
+	}
+	local, _ := ep.GetLocalAddress()
+	if remote.Addr.Len() == 4 {
+		var l netip.Addr
+		if local.Addr.Len() == 4 {
+			l = netip.AddrFrom4(local.Addr.As4())
+		}
+		mtu, err := k.s.PathMTU(l, netip.AddrFrom4(remote.Addr.As4()), k.optsSnapshot().bindIf)
+		if err != nil || mtu == 0 {
+			return 0, unix.ENOTCONN
+		}
+		return int(mtu), nil
+	}
+	var src tcpip.Address
+	if local.Addr.Len() == 16 {
+		src = local.Addr
+	}
+	r, e := k.s.Gvisor().FindRoute(remote.NIC, src, remote.Addr, header.IPv6ProtocolNumber, false)
+	if e != nil {
+		return 0, unix.ENOTCONN
+	}
+	defer r.Release()
+	// dst_mtu is the device's MTU (no IPv6 path MTU is learnt yet);
+	// gVisor's route MTU has the IPv6 header taken off.
+	if ifc, ok := k.s.InterfaceByIndex(int(r.NICID())); ok && ifc.MTU != 0 {
+		return int(ifc.MTU), nil
+	}
+	return int(r.MTU()) + header.IPv6MinimumSize, nil
+}

@@ -1,0 +1,173 @@
+package endpoint
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"netsandbox/options"
+	"netsandbox/stack"
+)
+
+// AF_INET6 TCP is tcpSock over gVisor's IPv6 TCP endpoint (dual-stack: a
+// v4-mapped peer is IPv4 on the wire). Only what the family changes is
+// here: sockaddr_in6 in and out, inet6_bind's and tcp_v6_connect's
+// address rules, and the SOL_IPV6 and SOL_IP levels (gsock6_opts.go).
+// SOL_TCP, SOL_SOCKET, I/O, poll, ioctl and shutdown are tcpSock's.
+//
+// The stack's TCP hooks are keyed by IPv4 addresses and judge IPv4
+// segments only: an AF_INET6 socket registers IP_MINTTL for its IPv4
+// traffic alone (v4HookAddr), which under gVisor has IPv4 addresses, as a
+// v4-mapped connection is IPv4 on the wire. IP_OPTIONS stays refused
+// (servesIPLevel), so it registers none of those.
+
+func newTCP6(s *stack.Stack) (Socket, error) {
+	t := &tcpSock{family: unix.AF_INET6}
+	t.v6 = defaultV6Opts()
+	err := t.open(s, unix.SOCK_STREAM, 0, func(q *waiter.Queue) (tcpip.Endpoint, tcpip.Error) {
+		return s.Gvisor().NewEndpoint(tcp.ProtocolNumber, header.IPv6ProtocolNumber, q)
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.memb.noAll.Store(true) // inet6_create leaves IP_MULTICAST_ALL off
+	if err := t.pushOpts(); err != nil {
+		t.ep.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *tcpSock) is6() bool { return t.family == unix.AF_INET6 }
+
+// sockaddrOf is the sockaddr of the socket's family for a gVisor address.
+func (t *tcpSock) sockaddrOf(fa tcpip.FullAddress) []byte {
+	if t.is6() {
+		return sockaddr6(fa)
+	}
+	return sockaddr(addrPortOf(fa))
+}
+
+// bind6 is inet6_bind for TCP: binding a real IPv6 address makes the
+// socket IPV6_V6ONLY (__inet6_bind: the address has no IPv4 half).
+func (t *tcpSock) bind6(b []byte) error {
+	sa, err := t.checkBind6(b)
+	if err != nil {
+		return err
+	}
+	v6only := !sa.Addr.Is4In6() && !sa.Addr.IsUnspecified()
+	if sa.Port == 0 {
+		// IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE (tcp_bindport.go).
+		if handled, err := t.tcpBindPortZero(sa.Addr, sa.Scope); handled {
+			if err == nil && v6only {
+				t.endpoint().SocketOptions().SetV6Only(true)
+			}
+			return err
+		}
+	}
+	fa := addr6(sa)
+	if err := errOf(t.endpoint().Bind(fa)); err != nil {
+		return err
+	}
+	if v6only {
+		t.endpoint().SocketOptions().SetV6Only(true)
+	}
+	t.mu.Lock()
+	t.bound, t.bound6 = sa.AddrPort(), fa
+	t.mu.Unlock()
+	t.syncMinTTL(netip.AddrPort{})
+	return nil
+}
+
+// connectDst6 is tcp_v6_connect's reading of the address: shorter than
+// SIN6_LEN_RFC2133 is EINVAL, another family EAFNOSUPPORT; :: means ::1;
+// a multicast destination is ENETUNREACH, and a v4-mapped one on an
+// IPV6_V6ONLY socket; a v4-mapped one then takes tcp_v4_connect's route
+// checks.
+func (t *tcpSock) connectDst6(b []byte) (tcpip.FullAddress, netip.AddrPort, error) {
+	sa, err := options.ParseSockaddrIn6(b)
+	if err != nil {
+		return tcpip.FullAddress{}, netip.AddrPort{}, err
+	}
+	if options.SockaddrFamily(b) != unix.AF_INET6 {
+		return tcpip.FullAddress{}, netip.AddrPort{}, unix.EAFNOSUPPORT
+	}
+	if sa.Addr.IsUnspecified() {
+		sa.Addr = netip.IPv6Loopback()
+	}
+	if sa.Addr.Is4In6() {
+		if t.v6only() {
+			return tcpip.FullAddress{}, netip.AddrPort{}, unix.ENETUNREACH
+		}
+		if err := t.checkConnectDst(sa.Addr.Unmap()); err != nil {
+			return tcpip.FullAddress{}, netip.AddrPort{}, err
+		}
+	} else if sa.Addr.IsMulticast() {
+		return tcpip.FullAddress{}, netip.AddrPort{}, unix.ENETUNREACH
+	}
+	return addr6(sa), sa.AddrPort(), nil
+}
+
+// setSockOpt6 answers the levels the family changes; handled is false
+// for the levels tcpSock answers alike for both families.
+func (t *tcpSock) setSockOpt6(level, name int, val []byte) (handled bool, err error) {
+	switch level {
+	case unix.SOL_IPV6:
+		if err := t.setIPv6(name, val); err != nil {
+			return true, err
+		}
+		return true, t.pushOpts()
+	case unix.SOL_IP:
+		if !t.servesIPLevel(name) {
+			return true, unix.ENOPROTOOPT
+		}
+	case unix.SOL_SOCKET:
+	default:
+		return true, unix.ENOPROTOOPT // ipv6_setsockopt
+	}
+	return false, nil
+}
+
+func (t *tcpSock) getSockOpt6(level, name int, buf []byte) (handled bool, n int, err error) {
+	switch {
+	case level == unix.SOL_SOCKET && name == unix.SO_DOMAIN:
+		return true, options.PutSockInt(buf, unix.AF_INET6), nil
+	case level == unix.SOL_IPV6:
+		n, err := t.getIPv6(name, buf)
+		return true, n, err
+	case level == unix.SOL_IP && !t.servesIPLevel(name):
+		return true, 0, unix.ENOPROTOOPT
+	case level != unix.SOL_SOCKET && level != unix.SOL_IP && level != unix.SOL_TCP:
+		// ipv6_getsockopt: any other level is ENOPROTOOPT, where
+		// IPv4's ip_getsockopt answers EOPNOTSUPP.
+		return true, 0, unix.ENOPROTOOPT
+	}
+	return false, 0, nil
+}
+
+// v4HookAddr is the IPv4 form of a gVisor address of the socket, for the
+// stack's IPv4-keyed TCP hooks (IP_MINTTL): an AF_INET socket's as it is;
+// an AF_INET6 socket's IPv4 or v4-mapped address unmapped, its
+// unspecified one 0.0.0.0 unless IPV6_V6ONLY (a dual-stack wildcard
+// takes IPv4 too). ok is false for an IPv6 address, whose traffic is
+// IPv6's: IP_MINTTL does not judge it (IPV6_MINHOPCOUNT would).
+func (t *tcpSock) v4HookAddr(fa tcpip.FullAddress) (ap netip.AddrPort, ok bool) {
+	if !t.is6() || fa.Addr.Len() == 4 {
+		return addrPortOf(fa), true
+	}
+	if fa.Addr.Len() == 0 {
+		return addrPortOf(fa), !t.v6only()
+	}
+	a := netip.AddrFrom16(fa.Addr.As16())
+	switch {
+	case a.Is4In6():
+		return netip.AddrPortFrom(a.Unmap(), fa.Port), true
+	case a.IsUnspecified():
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), fa.Port), !t.v6only()
+	}
+	return netip.AddrPort{}, false
+}
