@@ -291,10 +291,14 @@ func (s *sock) GetPeerCreds(*kernel.Task) (marshal.Marshallable, *syserr.Error) 
 // the error once refused, resetting the socket for another try); reading
 // SO_ERROR instead would leave the endpoint's pending state behind (the
 // next connect answered 0 where Linux says EISCONN, and a refused socket
-// could not connect again). On timeout it answers EINPROGRESS.
+// could not connect again). On timeout it answers EINPROGRESS. A
+// blocking connect that finds the handshake already under way (EALREADY:
+// the call restarted after a signal, such as the Go runtime's preemption
+// SIGURG, interrupted its wait) waits for it too, as
+// __inet_stream_connect does in SS_CONNECTING.
 func (s *sock) Connect(t *kernel.Task, sa []byte, blocking bool) *syserr.Error {
 	err := s.ep.Connect(sa)
-	if !blocking || !isErrno(err, unix.EINPROGRESS) {
+	if !blocking || !isErrno(err, unix.EINPROGRESS) && !isErrno(err, unix.EALREADY) {
 		return toSysErr(err)
 	}
 	var haveDeadline bool
