@@ -71,7 +71,7 @@ func (k *gsock) checkBind6(b []byte) (options.SockaddrIn6, error) {
 	if options.SockaddrFamily(b) != unix.AF_INET6 {
 		return sa, unix.EAFNOSUPPORT
 	}
-	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only(), false); err != nil {
+	if err := checkBindAddr6(k.s, sa.Addr, sa.Scope, k.v6only(), k.optsSnapshot().freeBind()); err != nil {
 		return sa, err
 	}
 	if err := checkPrivilegedPort(k.s, sa.Port); err != nil {
@@ -99,16 +99,14 @@ const sizeofIPv6Mreq = 20
 // IP_RECVERR (kept, as on AF_INET TCP). Missing: on TCP IP_OPTIONS,
 // whose stack hook and MSS cut are IPv4's, IP_MTU_DISCOVER, as gVisor's
 // one strategy per endpoint is IPV6_MTU_DISCOVER's, and IP_PKTOPTIONS,
-// whose address for an IPv6 connection is Linux's LOOPBACK4_IPV6; on both, IP_FREEBIND and IP_TRANSPARENT, which
-// would let an IPv6 bind take a non-local address
-// (ipv6_can_nonlocal_bind).
+// whose address for an IPv6 connection is Linux's LOOPBACK4_IPV6.
+// IP_FREEBIND and IP_TRANSPARENT are IPV6_FREEBIND's and
+// IPV6_TRANSPARENT's bits (nonlocal6.go).
 func (k *gsock) servesIPLevel(name int) bool {
 	if k.typ == unix.SOCK_RAW {
 		return false
 	}
 	switch name {
-	case unix.IP_FREEBIND, unix.IP_TRANSPARENT:
-		return false
 	case unix.IP_OPTIONS, unix.IP_MTU_DISCOVER, unix.IP_PKTOPTIONS:
 		return k.typ != unix.SOCK_STREAM
 	}
@@ -135,6 +133,8 @@ func optInt(name int, val []byte) (int, error) {
 
 func (k *gsock) setIPv6(name int, val []byte) error {
 	switch name {
+	case unix.IPV6_FREEBIND, unix.IPV6_TRANSPARENT:
+		return k.setNonLocal6(name, val) // nonlocal6.go
 	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
 		return k.setMembership6(name == unix.IPV6_ADD_MEMBERSHIP, val) // mcast6_member.go
 	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
@@ -219,6 +219,9 @@ func (k *gsock) setIPv6(name int, val []byte) error {
 }
 
 func (k *gsock) getIPv6(name int, buf []byte) (int, error) {
+	if name == unix.IPV6_FREEBIND || name == unix.IPV6_TRANSPARENT {
+		return k.getNonLocal6(name, buf), nil // nonlocal6.go
+	}
 	k.optMu.Lock()
 	o := k.v6
 	k.optMu.Unlock()

@@ -32,8 +32,9 @@ import (
 // socket, the SOL_IP options servesIPLevel refuses (UDP serves them
 // all), setting IPV6_MTU on raw and ping
 // sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_*
-// source-filter options except on UDP, IPV6_FREEBIND/IPV6_TRANSPARENT on TCP,
-// IPV6_FLOWINFO and the extension-header options.
+// source-filter options except on UDP, a TCP connect or a raw or ping
+// send from an address bound under IPV6_FREEBIND/IPV6_TRANSPARENT
+// (nonlocal6.go), IPV6_FLOWINFO and the extension-header options.
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.

@@ -90,7 +90,7 @@ func (p *ping6Sock) Bind(b []byte) error {
 			return unix.ENODEV
 		}
 	}
-	if !a.IsUnspecified() && !p.s.IsLocalAddr6(a) {
+	if !a.IsUnspecified() && !p.s.IsLocalAddr6(a) && !p.optsSnapshot().freeBind() {
 		return unix.EADDRNOTAVAIL
 	}
 	p.mu.Lock()
@@ -99,7 +99,7 @@ func (p *ping6Sock) Bind(b []byte) error {
 		return unix.EINVAL
 	}
 	fa := addr6(sa)
-	if e := p.endpoint().Bind(fa); e != nil {
+	if e := p.bindEndpoint6(fa); e != nil {
 		if _, ok := e.(*tcpip.ErrPortInUse); ok {
 			return unix.EADDRINUSE
 		}
@@ -159,7 +159,7 @@ func (p *ping6Sock) disconnectPing() error {
 	defer p.mu.Unlock()
 	p.reopenLocked()
 	if p.hasBound && p.bound.Port != 0 {
-		_ = p.endpoint().Bind(p.bound)
+		_ = p.bindEndpoint6(p.bound)
 	}
 	p.remote, p.conn = netip.AddrPort{}, false
 	return nil

@@ -118,7 +118,7 @@ func (r *raw6Sock) Bind(b []byte) error {
 				return unix.ENODEV
 			}
 		}
-		if !a.IsMulticast() && !r.s.IsLocalAddr6(a) {
+		if !a.IsMulticast() && !r.s.IsLocalAddr6(a) && !r.optsSnapshot().freeBind() {
 			return unix.EADDRNOTAVAIL
 		}
 	}
@@ -126,7 +126,7 @@ func (r *raw6Sock) Bind(b []byte) error {
 		// gVisor binds once; a fresh endpoint takes the new address.
 		r.reopenRawLocked()
 	}
-	if e := r.endpoint().Bind(fa); e != nil {
+	if e := r.bindEndpoint6(fa); e != nil {
 		return errOf(e)
 	}
 	r.bound, r.hasBound = fa, true
@@ -154,7 +154,7 @@ func (r *raw6Sock) Connect(b []byte) error {
 		}
 		r.reopenRawLocked()
 		if r.hasBound {
-			_ = r.endpoint().Bind(r.bound)
+			_ = r.bindEndpoint6(r.bound)
 		}
 		r.remote, r.conn = netip.AddrPort{}, false
 		return nil

@@ -70,7 +70,7 @@ func (t *tcpSock) bind6(b []byte) error {
 		}
 	}
 	fa := addr6(sa)
-	if err := errOf(t.endpoint().Bind(fa)); err != nil {
+	if err := errOf(t.bindEndpoint6(fa)); err != nil {
 		return err
 	}
 	if v6only {

@@ -60,17 +60,26 @@ func (t *tcpSock) bindAddressFor(addr netip.Addr, scope uint32, port uint16) tcp
 	return t.gvisorBindAddress(netip.AddrPortFrom(addr, port))
 }
 
+// bindAt is gVisor's Bind of the endpoint to addr and port.
+func (t *tcpSock) bindAt(addr netip.Addr, scope uint32, port uint16) tcpip.Error {
+	fa := t.bindAddressFor(addr, scope, port)
+	if t.is6() {
+		return t.bindEndpoint6(fa) // a non-local address too (nonlocal6.go)
+	}
+	return t.endpoint().Bind(fa)
+}
+
 // bindEphemeral binds the endpoint to addr and a port from the socket's
 // range (gVisor's choice from ip_local_port_range when none is set).
 func (t *tcpSock) bindEphemeral(addr netip.Addr, scope, portRange uint32) error {
 	var err error
 	if portRange == 0 {
-		err = errOf(t.endpoint().Bind(t.bindAddressFor(addr, scope, 0)))
+		err = errOf(t.bindAt(addr, scope, 0))
 	} else {
 		lo, hi := t.s.EphemeralRange(portRange)
 		err = unix.EADDRINUSE
 		t.s.PickPort(lo, hi, func(p uint16) bool {
-			if t.endpoint().Bind(t.bindAddressFor(addr, scope, p)) != nil {
+			if t.bindAt(addr, scope, p) != nil {
 				return false
 			}
 			err = nil

@@ -63,7 +63,7 @@ func (s *sock) bindCapCheck(t *kernel.Task, sa []byte) *syserr.Error {
 }
 
 // setSockOptCapCheck is the capability part of sk_setsockopt and
-// do_ip_setsockopt for the options that need CAP_NET_ADMIN or
+// do_ip_setsockopt (do_ipv6_setsockopt) for the options that need CAP_NET_ADMIN or
 // CAP_NET_RAW, in their order: after the length check where Linux makes
 // it first (the endpoint makes it again and answers EINVAL).
 func setSockOptCapCheck(t *kernel.Task, level, name int, opt []byte) *syserr.Error {
@@ -105,6 +105,14 @@ func setSockOptCapCheck(t *kernel.Task, level, name int, opt []byte) *syserr.Err
 			v = int32(opt[0])
 		}
 		if v != 0 && !nsCapable(t, linux.CAP_NET_RAW) && !nsCapable(t, linux.CAP_NET_ADMIN) {
+			return syserr.ErrNotPermitted
+		}
+	case linux.SOL_IPV6:
+		// do_ipv6_setsockopt reads an int, 0 under four bytes.
+		if name != linux.IPV6_TRANSPARENT || len(opt) < 4 || binary.NativeEndian.Uint32(opt) == 0 {
+			return nil
+		}
+		if !nsCapable(t, linux.CAP_NET_RAW) && !nsCapable(t, linux.CAP_NET_ADMIN) {
 			return syserr.ErrNotPermitted
 		}
 	}

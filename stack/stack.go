@@ -59,6 +59,7 @@ type Stack struct {
 	frags      fragTable                     // sizes of fragments of reassembled datagrams (fragsize.go)
 	routeCache routeCache                    // recent UDP send routes (udp_route_cache.go)
 	ra         raChain                       // IP_ROUTER_ALERT sockets (forward_ra.go)
+	nonLocal   nonLocalBind                  // BindNonLocal6's window (nonlocal_bind.go)
 	// ipv4FastOff, set by tests before NICs are added, keeps their IPv4
 	// receive fast path (ipv4_fast.go) off.
 	ipv4FastOff bool

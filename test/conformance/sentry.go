@@ -82,6 +82,7 @@ var SentryExpected = map[string]string{
 	"ipv6/ping-icmp6-errors":       sentryProcsys,
 	"ipv6/ping-raw-local-emsgsize": sentryProcsys,
 	"ipv6/dontfrag":                sentryProcsys,
+	"ipv6/nonlocal-bind-ping6":     sentryProcsys,
 	// GSO on the plugin's link
 	"tcpopt/cork": gvisorGSOCork,
 	// SO_RXQ_OVFL is not packed

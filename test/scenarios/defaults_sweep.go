@@ -142,20 +142,13 @@ var sweepMissing6 = map[[2]int]string{
 }
 
 // sweepMissingOn are options missing only on some AF_INET6 kinds:
-// IPV6_MULTICAST_ALL on raw sockets, IPV6_FREEBIND and IPV6_TRANSPARENT
-// off UDP, and SOL_IP's options that would change a
-// v4-mapped TCP connection or an IPv6 bind (servesIPLevel says why).
+// IPV6_MULTICAST_ALL on raw sockets, and SOL_IP's options that would
+// change a v4-mapped TCP connection (servesIPLevel says why).
 var sweepMissingOn = map[string]map[[2]int]string{
 	"tcp6": {
-		{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT}: "IPV6_TRANSPARENT", {unix.IPPROTO_IPV6, unix.IPV6_FREEBIND}: "IPV6_FREEBIND",
 		{unix.IPPROTO_IPV6, unix.IPV6_2292PKTOPTIONS}: "IPV6_2292PKTOPTIONS",
 		{unix.IPPROTO_IP, unix.IP_OPTIONS}:            "IP_OPTIONS", {unix.IPPROTO_IP, unix.IP_PKTOPTIONS}: "IP_PKTOPTIONS",
 		{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER}: "IP_MTU_DISCOVER",
-		{unix.IPPROTO_IP, unix.IP_FREEBIND}:     "IP_FREEBIND", {unix.IPPROTO_IP, unix.IP_TRANSPARENT}: "IP_TRANSPARENT",
-	},
-	"ping6": {
-		{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT}: "IPV6_TRANSPARENT", {unix.IPPROTO_IPV6, unix.IPV6_FREEBIND}: "IPV6_FREEBIND",
-		{unix.IPPROTO_IP, unix.IP_FREEBIND}: "IP_FREEBIND", {unix.IPPROTO_IP, unix.IP_TRANSPARENT}: "IP_TRANSPARENT",
 	},
 	"raw6-icmp": sweepMissingRaw6,
 	"raw6-255":  sweepMissingRaw6,
@@ -163,7 +156,6 @@ var sweepMissingOn = map[string]map[[2]int]string{
 
 var sweepMissingRaw6 = map[[2]int]string{
 	{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL}: "IPV6_MULTICAST_ALL",
-	{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT}:   "IPV6_TRANSPARENT", {unix.IPPROTO_IPV6, unix.IPV6_FREEBIND}: "IPV6_FREEBIND",
 }
 
 // missingName is the name of opt at level when kind does not serve it.
