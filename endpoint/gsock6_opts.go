@@ -95,10 +95,10 @@ const sizeofIPv6Mreq = 20
 // and change nothing, as there. TCP takes the port options
 // (IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE: tcp_bindport.go, for
 // both families), IP_MINTTL (for its IPv4 traffic: tcp6.go), IP_MTU
-// (the route's, IPv6's too, as dst_mtu of the socket's dst) and
+// (the route's, IPv6's too, as dst_mtu of the socket's dst),
+// IP_MTU_DISCOVER (the DF of its IPv4 connections: tcp6.go) and
 // IP_RECVERR (kept, as on AF_INET TCP). Missing: on TCP IP_OPTIONS,
-// whose stack hook and MSS cut are IPv4's, IP_MTU_DISCOVER, as gVisor's
-// one strategy per endpoint is IPV6_MTU_DISCOVER's, and IP_PKTOPTIONS,
+// whose stack hook and MSS cut are IPv4's, and IP_PKTOPTIONS,
 // whose address for an IPv6 connection is Linux's LOOPBACK4_IPV6.
 // IP_FREEBIND and IP_TRANSPARENT are IPV6_FREEBIND's and
 // IPV6_TRANSPARENT's bits (nonlocal6.go).
@@ -107,7 +107,7 @@ func (k *gsock) servesIPLevel(name int) bool {
 		return false
 	}
 	switch name {
-	case unix.IP_OPTIONS, unix.IP_MTU_DISCOVER, unix.IP_PKTOPTIONS:
+	case unix.IP_OPTIONS, unix.IP_PKTOPTIONS:
 		return k.typ != unix.SOCK_STREAM
 	}
 	return true

@@ -81,10 +81,13 @@ func (t *tcpSock) pushOpts() error {
 		}
 	}
 	if t.is6() {
-		// The SOL_IPV6 values, IPV6_MTU_DISCOVER as gVisor's strategy
-		// (IP_MTU_DISCOVER is not served on AF_INET6 TCP).
+		// The SOL_IPV6 values, and the strategy of the traffic's family:
+		// IPV6_MTU_DISCOVER's, IP_MTU_DISCOVER's for IPv4 (tcp6.go).
 		if err := t.push6(); err != nil {
 			return err
+		}
+		if t.ipv4Traffic() {
+			return t.pushPMTU(o)
 		}
 	} else if err := t.pushPMTU(o); err != nil {
 		return err
@@ -188,6 +191,9 @@ func (t *tcpSock) Connect(sa []byte) error {
 		return err
 	}
 	if err := t.ipOptionsBeforeConnect(remote); err != nil {
+		return err
+	}
+	if err := t.pmtuBeforeConnect(remote); err != nil {
 		return err
 	}
 	e := t.endpoint().Connect(dst)

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
@@ -23,7 +24,8 @@ import (
 // segments only: an AF_INET6 socket registers IP_MINTTL for its IPv4
 // traffic alone (v4HookAddr), which under gVisor has IPv4 addresses, as a
 // v4-mapped connection is IPv4 on the wire. IP_OPTIONS stays refused
-// (servesIPLevel), so it registers none of those.
+// (servesIPLevel), so it registers none of those. IP_MTU_DISCOVER is the
+// strategy of IPv4 connections (ipv4Traffic).
 
 func newTCP6(s *stack.Stack) (Socket, error) {
 	t := &tcpSock{family: unix.AF_INET6}
@@ -170,4 +172,26 @@ func (t *tcpSock) v4HookAddr(fa tcpip.FullAddress) (ap netip.AddrPort, ok bool) 
 		return netip.AddrPortFrom(netip.IPv4Unspecified(), fa.Port), !t.v6only()
 	}
 	return netip.AddrPort{}, false
+}
+
+// ipv4Traffic says whether the socket's connection is IPv4 on the wire:
+// an AF_INET socket's, or an AF_INET6 one's with a v4-mapped peer (gVisor
+// keeps that peer's address as IPv4).
+func (t *tcpSock) ipv4Traffic() bool {
+	if !t.is6() {
+		return true
+	}
+	info, ok := t.endpoint().Info().(*gstack.TransportEndpointInfo)
+	return ok && info.ID.RemoteAddress.Len() == 4
+}
+
+// pmtuBeforeConnect gives an AF_INET6 socket's connection to a v4-mapped
+// peer IP_MTU_DISCOVER's strategy, which decides its segments' DF as
+// inet->pmtudisc does on Linux (an IPv6 connection keeps
+// IPV6_MTU_DISCOVER's).
+func (t *tcpSock) pmtuBeforeConnect(remote netip.AddrPort) error {
+	if !t.is6() || !remote.Addr().Is4In6() {
+		return nil
+	}
+	return t.pushPMTU(t.optsSnapshot())
 }

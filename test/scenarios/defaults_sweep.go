@@ -148,7 +148,6 @@ var sweepMissingOn = map[string]map[[2]int]string{
 	"tcp6": {
 		{unix.IPPROTO_IPV6, unix.IPV6_2292PKTOPTIONS}: "IPV6_2292PKTOPTIONS",
 		{unix.IPPROTO_IP, unix.IP_OPTIONS}:            "IP_OPTIONS", {unix.IPPROTO_IP, unix.IP_PKTOPTIONS}: "IP_PKTOPTIONS",
-		{unix.IPPROTO_IP, unix.IP_MTU_DISCOVER}: "IP_MTU_DISCOVER",
 	},
 	"raw6-icmp": sweepMissingRaw6,
 	"raw6-255":  sweepMissingRaw6,

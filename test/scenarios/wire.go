@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -163,6 +164,25 @@ func wireScenarios() []harness.Scenario {
 			e.SetInt("IP_TOS", s, unix.IPPROTO_IP, unix.IP_TOS, 0x13)
 			e.Rec("connect", s.Connect(harness.Sockaddr(e.PeerAddr, e.BasePort)))
 			capture(e, "peer saw SYN", tap, e.BasePort)
+		}},
+		{Name: "wire/tcp6-mapped-pmtudisc", Run: func(e *harness.Env) {
+			// An AF_INET6 socket's IPv4 connection takes IP_MTU_DISCOVER's
+			// DF (inet->pmtudisc), not IPV6_MTU_DISCOVER's.
+			tap := peerTap(e, unix.IPPROTO_TCP)
+			for i, m := range []struct{ ip, ip6 int32 }{
+				{unix.IP_PMTUDISC_DONT, unix.IPV6_PMTUDISC_DO},
+				{unix.IP_PMTUDISC_DO, unix.IPV6_PMTUDISC_DONT},
+			} {
+				port := e.BasePort + i
+				peerListener(e, port)
+				s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+				e.SetInt(fmt.Sprintf("IP_MTU_DISCOVER %d", m.ip), s, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, m.ip)
+				e.SetInt(fmt.Sprintf("IPV6_MTU_DISCOVER %d", m.ip6), s, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, m.ip6)
+				e.GetInt("IP_MTU_DISCOVER", s, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
+				mapped := netip.AddrFrom16(e.PeerAddr.As16())
+				e.Rec("connect v4-mapped", s.Connect(harness.Sockaddr6(mapped, port, 0)))
+				capture(e, "peer saw SYN", tap, port)
+			}
 		}},
 		{Name: "wire/ip-mtu", Run: func(e *harness.Env) {
 			for _, dst := range []struct {
