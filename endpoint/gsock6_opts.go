@@ -97,9 +97,8 @@ const sizeofIPv6Mreq = 20
 // both families), IP_MINTTL (for its IPv4 traffic: tcp6.go), IP_MTU
 // (the route's, IPv6's too, as dst_mtu of the socket's dst),
 // IP_MTU_DISCOVER (the DF of its IPv4 connections: tcp6.go) and
-// IP_RECVERR (kept, as on AF_INET TCP). Missing: on TCP IP_OPTIONS,
-// whose stack hook and MSS cut are IPv4's, and IP_PKTOPTIONS,
-// whose address for an IPv6 connection is Linux's LOOPBACK4_IPV6.
+// IP_PKTOPTIONS (rcvSaddr4) and IP_RECVERR (kept, as on AF_INET TCP).
+// Missing: on TCP IP_OPTIONS, whose stack hook and MSS cut are IPv4's.
 // IP_FREEBIND and IP_TRANSPARENT are IPV6_FREEBIND's and
 // IPV6_TRANSPARENT's bits (nonlocal6.go).
 func (k *gsock) servesIPLevel(name int) bool {
@@ -107,7 +106,7 @@ func (k *gsock) servesIPLevel(name int) bool {
 		return false
 	}
 	switch name {
-	case unix.IP_OPTIONS, unix.IP_PKTOPTIONS:
+	case unix.IP_OPTIONS:
 		return k.typ != unix.SOCK_STREAM
 	}
 	return true

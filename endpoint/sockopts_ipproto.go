@@ -79,7 +79,7 @@ func sockaddrPort(sa []byte, err error) int {
 // getIPPktoptions is IP_PKTOPTIONS on a TCP socket: the control messages
 // recvmsg would carry for the flags set (do_ip_getsockopt), built from the
 // socket, packed into optlen bytes as put_cmsg packs them: IP_PKTINFO
-// with the local address and the multicast interface (never set on TCP,
+// with the local IPv4 address (rcvSaddr4) and the multicast interface (never set on TCP,
 // so 0), IP_TTL with the multicast TTL (likewise always 1), IP_TOS with
 // the TOS of the segment that completed the handshake (rcv_tos, set by
 // tcp_v4_syn_recv_sock). gVisor does not keep that TOS, so an accepted
@@ -90,10 +90,9 @@ func (t *tcpSock) getIPPktoptions(buf []byte) (int, error) {
 	b := options.NewCmsgBuilder(buf)
 	if f&rxPktinfo != 0 {
 		var pi [12]byte // struct in_pktinfo: ifindex, spec_dst, addr
-		if sa, err := t.GetSockName(); err == nil && len(sa) >= 8 {
-			copy(pi[4:8], sa[4:8])
-			copy(pi[8:12], sa[4:8])
-		}
+		a := t.rcvSaddr4().As4()
+		copy(pi[4:8], a[:])
+		copy(pi[8:12], a[:])
 		b.Put(unix.SOL_IP, unix.IP_PKTINFO, pi[:])
 	}
 	if f&rxTTL != 0 {

@@ -195,3 +195,31 @@ func (t *tcpSock) pmtuBeforeConnect(remote netip.AddrPort) error {
 	}
 	return t.pushPMTU(t.optsSnapshot())
 }
+
+// loopback4IPv6 is Linux's LOOPBACK4_IPV6: the IPv4 address an AF_INET6
+// socket with an IPv6 local address reports where an IPv4 one is asked
+// (inet_rcv_saddr).
+var loopback4IPv6 = netip.AddrFrom4([4]byte{127, 0, 0, 6})
+
+// rcvSaddr4 is inet_rcv_saddr: the local IPv4 address, for an AF_INET6
+// socket a v4-mapped one unmapped, 0.0.0.0 for ::, and LOOPBACK4_IPV6 for
+// an IPv6 one (__inet6_bind, tcp_v6_connect, tcp_v6_syn_recv_sock).
+func (t *tcpSock) rcvSaddr4() netip.Addr {
+	sa, err := t.GetSockName() // a deferred bind's address too
+	switch {
+	case err != nil:
+		return netip.IPv4Unspecified()
+	case !t.is6() && len(sa) >= 8:
+		return netip.AddrFrom4([4]byte(sa[4:8]))
+	case len(sa) < unix.SizeofSockaddrInet6:
+		return netip.IPv4Unspecified()
+	}
+	a := netip.AddrFrom16([16]byte(sa[8:24]))
+	switch {
+	case a.Is4In6():
+		return a.Unmap()
+	case a.IsUnspecified():
+		return netip.IPv4Unspecified()
+	}
+	return loopback4IPv6
+}

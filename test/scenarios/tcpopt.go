@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -679,6 +680,45 @@ func tcpoptIPScenarios() []harness.Scenario {
 				got, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_PKTOPTIONS, buf)
 				e.Rec(fmt.Sprintf("connected %d", n), err, got, harness.Cmsgs(buf[:max(0, min(got, n))]))
 			}
+		}},
+		{Name: "tcpopt/ip-pktoptions-tcp6", Run: func(e *harness.Env) {
+			// An AF_INET6 socket's IP_PKTINFO address is inet_rcv_saddr:
+			// 0.0.0.0 unbound or on ::, the IPv4 address of a v4-mapped
+			// binding or connection, LOOPBACK4_IPV6 (127.0.0.6) for an
+			// IPv6 one.
+			pktopts := func(op string, s harness.Sock) {
+				buf := make([]byte, 128)
+				got, err := s.GetSockOpt(unix.IPPROTO_IP, unix.IP_PKTOPTIONS, buf)
+				e.Rec(op, err, got, harness.Cmsgs(buf[:max(0, min(got, len(buf)))]))
+			}
+			open := func() harness.Sock {
+				s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+				e.SetInt("IP_PKTINFO 1", s, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+				e.SetInt("IP_RECVTTL 1", s, unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+				return s
+			}
+			pktopts("fresh", open())
+			any6 := open()
+			e.Check("bind ::", any6.Bind(sa6(netip.IPv6Unspecified(), e.BasePort)))
+			pktopts("bound ::", any6)
+			lo6 := open()
+			e.Check("bind ::1", lo6.Bind(sa6(v6Loopback, e.BasePort+1)))
+			pktopts("bound ::1", lo6)
+			m := open()
+			e.Check("bind v4-mapped", m.Bind(sa6(netip.AddrFrom16(e.DUTAddr.As16()), e.BasePort+2)))
+			pktopts("bound v4-mapped", m)
+
+			peerListener(e, e.BasePort+3)
+			c := open()
+			e.Check("connect v4-mapped", c.Connect(sa6(netip.AddrFrom16(e.PeerAddr.As16()), e.BasePort+3)))
+			pktopts("connected v4-mapped", c)
+			e.Check("listen ::1", lo6.Listen(4))
+			c6 := open()
+			e.Check("connect ::1", c6.Connect(sa6(v6Loopback, e.BasePort+1)))
+			pktopts("connected ::1", c6)
+			a, _, err := lo6.Accept(0)
+			e.Check("accept", err)
+			pktopts("accepted ::1", a)
 		}},
 	}
 }
