@@ -86,31 +86,20 @@ func (k *gsock) checkBind6(b []byte) (options.SockaddrIn6, error) {
 // sizeofIPv6Mreq is sizeof(struct ipv6_mreq).
 const sizeofIPv6Mreq = 20
 
-// servesIPLevel says whether a SOL_IP option of this AF_INET6 socket is
-// served. ipv6_setsockopt and ipv6_getsockopt hand SOL_IP of a socket
-// that is not raw to IPv4's code (through udp_prot), whose values apply
-// to the socket's IPv4 (v4-mapped) traffic; a raw socket's SOL_IP is
+// servesIPLevel says whether SOL_IP is served on this AF_INET6 socket:
+// ipv6_setsockopt and ipv6_getsockopt hand SOL_IP of a socket that is
+// not raw to IPv4's code (through udp_prot), whose values apply to the
+// socket's IPv4 (v4-mapped) traffic; a raw socket's SOL_IP is
 // ENOPROTOOPT. A ping socket has no IPv4 traffic (pingv6 refuses
 // v4-mapped peers), so its SOL_IP values are kept and read as Linux's
-// and change nothing, as there. TCP takes the port options
-// (IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE: tcp_bindport.go, for
-// both families), IP_MINTTL (for its IPv4 traffic: tcp6.go), IP_MTU
-// (the route's, IPv6's too, as dst_mtu of the socket's dst),
-// IP_MTU_DISCOVER (the DF of its IPv4 connections: tcp6.go) and
-// IP_PKTOPTIONS (rcvSaddr4) and IP_RECVERR (kept, as on AF_INET TCP).
-// Missing: on TCP IP_OPTIONS, whose stack hook and MSS cut are IPv4's.
-// IP_FREEBIND and IP_TRANSPARENT are IPV6_FREEBIND's and
+// and change nothing, as there. TCP's act on its IPv4 connection:
+// IP_MINTTL, IP_MTU_DISCOVER (tcp6.go), IP_OPTIONS (tcp_ipopts.go); the
+// port options (IP_BIND_ADDRESS_NO_PORT, IP_LOCAL_PORT_RANGE:
+// tcp_bindport.go) on its binds of either family; IP_MTU is the route's
+// (IPv6's too, as dst_mtu), IP_PKTOPTIONS's address inet_rcv_saddr
+// (rcvSaddr4). IP_FREEBIND and IP_TRANSPARENT are IPV6_FREEBIND's and
 // IPV6_TRANSPARENT's bits (nonlocal6.go).
-func (k *gsock) servesIPLevel(name int) bool {
-	if k.typ == unix.SOCK_RAW {
-		return false
-	}
-	switch name {
-	case unix.IP_OPTIONS:
-		return k.typ != unix.SOCK_STREAM
-	}
-	return true
-}
+func (k *gsock) servesIPLevel() bool { return k.typ != unix.SOCK_RAW }
 
 // intVal is the int of do_ipv6_setsockopt: shorter than an int is EINVAL.
 // (IPV6_DONTFRAG reads as 0 then: dontFragVal.)

@@ -27,14 +27,9 @@ import (
 // (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
 // inet6_raw.go, inet6_ping.go.
 //
-// Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw sockets of
-// protocols gVisor has no transport for, receiving on an IPPROTO_RAW
-// socket, the SOL_IP options servesIPLevel refuses (UDP serves them
-// all), setting IPV6_MTU on raw and ping
-// sockets, IPV6_RECVPATHMTU/IPV6_PATHMTU except on UDP, the MCAST_*
-// source-filter options except on UDP, a TCP connect or a raw or ping
-// send from an address bound under IPV6_FREEBIND/IPV6_TRANSPARENT
-// (nonlocal6.go), IPV6_FLOWINFO and the extension-header options.
+// What is missing (ENOPROTOOPT, EPROTONOSUPPORT at socket(2), or a
+// listed difference) is README.md's list for AF_INET6, each item pinned
+// by a scenario (the defaults group's -missing ones, scenarios.Expected).
 
 // newInet6 makes an AF_INET6 socket of a type and protocol New has
 // range-checked.

@@ -35,7 +35,7 @@ func (k *sock6) SetSockOpt(level, name int, val []byte) error {
 		}
 		return k.push()
 	case unix.SOL_IP:
-		if !k.servesIPLevel(name) {
+		if !k.servesIPLevel() {
 			return unix.ENOPROTOOPT
 		}
 		if err := k.setCommon(level, name, val); err != nil {
@@ -70,11 +70,11 @@ func (k *sock6) GetSockOpt(level, name int, buf []byte) (int, error) {
 	case unix.SOL_IPV6:
 		return k.getIPv6(name, buf)
 	case unix.SOL_IP:
-		if name == unix.IP_PROTOCOL && k.servesIPLevel(name) {
+		if name == unix.IP_PROTOCOL && k.servesIPLevel() {
 			// inet_num: a ping socket's identifier.
 			return options.PutIPInt(buf, int32(k.localPort())), nil
 		}
-		if k.servesIPLevel(name) {
+		if k.servesIPLevel() {
 			return k.getCommon(level, name, buf) // ip_getsockopt's, as Linux
 		}
 	}

@@ -23,9 +23,8 @@ import (
 // The stack's TCP hooks are keyed by IPv4 addresses and judge IPv4
 // segments only: an AF_INET6 socket registers IP_MINTTL for its IPv4
 // traffic alone (v4HookAddr), which under gVisor has IPv4 addresses, as a
-// v4-mapped connection is IPv4 on the wire. IP_OPTIONS stays refused
-// (servesIPLevel), so it registers none of those. IP_MTU_DISCOVER is the
-// strategy of IPv4 connections (ipv4Traffic).
+// v4-mapped connection is IPv4 on the wire; IP_OPTIONS likewise.
+// IP_MTU_DISCOVER is the strategy of IPv4 connections (ipv4Traffic).
 
 func newTCP6(s *stack.Stack) (Socket, error) {
 	t := &tcpSock{family: unix.AF_INET6}
@@ -123,11 +122,7 @@ func (t *tcpSock) setSockOpt6(level, name int, val []byte) (handled bool, err er
 			return true, err
 		}
 		return true, t.pushOpts()
-	case unix.SOL_IP:
-		if !t.servesIPLevel(name) {
-			return true, unix.ENOPROTOOPT
-		}
-	case unix.SOL_SOCKET:
+	case unix.SOL_IP, unix.SOL_SOCKET:
 	default:
 		return true, unix.ENOPROTOOPT // ipv6_setsockopt
 	}
@@ -141,8 +136,6 @@ func (t *tcpSock) getSockOpt6(level, name int, buf []byte) (handled bool, n int,
 	case level == unix.SOL_IPV6:
 		n, err := t.getIPv6(name, buf)
 		return true, n, err
-	case level == unix.SOL_IP && !t.servesIPLevel(name):
-		return true, 0, unix.ENOPROTOOPT
 	case level != unix.SOL_SOCKET && level != unix.SOL_IP && level != unix.SOL_TCP:
 		// ipv6_getsockopt: any other level is ENOPROTOOPT, where
 		// IPv4's ip_getsockopt answers EOPNOTSUPP.

@@ -30,6 +30,10 @@ import (
 // A listener's options never reach the wire (Linux answers a SYN with the
 // options of that SYN, reversed), and an accepted socket starts without
 // any (tcp_v4_syn_recv_sock: inet_opt comes from the SYN).
+//
+// An AF_INET6 socket keeps its options for its IPv4 (v4-mapped)
+// connection, the traffic IPv4's output builds; an IPv6 connection sends
+// none (its addresses give no IPv4 registration: v4HookAddr).
 
 // ipOptsReg is a TCP socket's IP_OPTIONS state on the wire; guarded by
 // tcpSock.mu except active.
@@ -73,14 +77,20 @@ func (t *tcpSock) syncTCPIPOptions(remote netip.AddrPort, opts *options.IPOption
 	if e != nil || fa.Port == 0 {
 		return
 	}
+	local, v4 := t.v4HookAddr(fa)
+	if !v4 {
+		return // IPv6 traffic carries no IPv4 options
+	}
 	if !remote.IsValid() {
 		ra, e := ep.GetRemoteAddress()
 		if e != nil {
 			return
 		}
-		remote = addrPortOf(ra)
+		if remote, v4 = t.v4HookAddr(ra); !v4 {
+			return
+		}
 	}
-	remove := t.s.SetTCPIPOptions(addrPortOf(fa), remote, opts, t.tcpIPOptionsPMTU)
+	remove := t.s.SetTCPIPOptions(local, remote, opts, t.tcpIPOptionsPMTU)
 	t.mu.Lock()
 	if t.ipo.opts != opts {
 		// Changed meanwhile: the newer call registers.
@@ -104,6 +114,14 @@ func (t *tcpSock) ipOptionsBeforeConnect(remote netip.AddrPort) error {
 	opts := o.ext.ipOptions
 	if opts == nil {
 		return nil
+	}
+	if t.is6() {
+		// An AF_INET6 socket's options go on its IPv4 (v4-mapped)
+		// connection only, as tcp_v4_connect's inet_opt.
+		if !remote.Addr().Is4In6() {
+			return nil
+		}
+		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	}
 	if hop := opts.FirstHop; hop.IsValid() {
 		if _, _, err := t.s.RouteFrom(t.localAddr(), hop, o.bindIf); err != nil {
@@ -251,8 +269,8 @@ func (t *tcpSock) acceptIPOptions() {
 	t.opts.ext.ipOptions, t.opts.ext.ipOptionsSet = nil, false
 	la, e1 := t.ep.GetLocalAddress()
 	ra, e2 := t.ep.GetRemoteAddress()
-	if e1 != nil || e2 != nil {
-		return
+	if e1 != nil || e2 != nil || la.Addr.Len() != 4 || ra.Addr.Len() != 4 {
+		return // an IPv6 SYN has no IPv4 options
 	}
 	if o, mss := t.s.TakeSYNIPOptions(addrPortOf(la), addrPortOf(ra)); o != nil {
 		t.opts.ext.ipOptions, t.opts.ext.ipOptionsSet = o, true

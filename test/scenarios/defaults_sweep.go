@@ -142,12 +142,10 @@ var sweepMissing6 = map[[2]int]string{
 }
 
 // sweepMissingOn are options missing only on some AF_INET6 kinds:
-// IPV6_MULTICAST_ALL on raw sockets, and IP_OPTIONS on TCP, which would
-// change a v4-mapped connection (servesIPLevel says why).
+// IPV6_MULTICAST_ALL on raw sockets and RFC 2292's IPV6_PKTOPTIONS on TCP.
 var sweepMissingOn = map[string]map[[2]int]string{
 	"tcp6": {
 		{unix.IPPROTO_IPV6, unix.IPV6_2292PKTOPTIONS}: "IPV6_2292PKTOPTIONS",
-		{unix.IPPROTO_IP, unix.IP_OPTIONS}:            "IP_OPTIONS",
 	},
 	"raw6-icmp": sweepMissingRaw6,
 	"raw6-255":  sweepMissingRaw6,

@@ -54,6 +54,46 @@ func tcpPingIPOptionScenarios() []harness.Scenario {
 				s.Close()
 			}
 		}},
+		{Name: "wire/tcp6-ip-options", Run: func(e *harness.Env) {
+			// An AF_INET6 socket's IP_OPTIONS go on its IPv4 (v4-mapped)
+			// connection's segments; an IPv6 connection keeps them unsent
+			// and reads them back.
+			l := peerListener(e, e.BasePort)
+			tap := peerTap(e, unix.IPPROTO_TCP)
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Rec("set rr", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, rrSlots(2)))
+			e.Rec("connect v4-mapped", s.Connect(sa6(netip.AddrFrom16(e.PeerAddr.As16()), e.BasePort)))
+			captureTCP(e, "peer saw SYN", tap, e.BasePort, tcpSYNOnly)
+			a, _, err := l.Accept(0)
+			e.Rec("peer accept", err)
+			send(e, "send", s, []byte("data"), nil, 0)
+			captureTCPData(e, "peer saw data", tap, e.BasePort, "data")
+			e.Rec("set ra", s.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, []byte{0x94, 4, 0, 0}))
+			send(e, "send", s, []byte("ra"), nil, 0)
+			captureTCPData(e, "peer saw", tap, e.BasePort, "ra")
+			if err == nil {
+				e.Rec("peer got", streamBytes(a, 6, 2*time.Second))
+			}
+
+			l6 := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Check("bind ::1", l6.Bind(sa6(v6Loopback, e.BasePort+1)))
+			e.Rec("listener set rr", l6.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, rrSlots(1)))
+			e.Check("listen", l6.Listen(4))
+			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Rec("set rr", c.SetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, rrSlots(2)))
+			e.Rec("connect ::1", c.Connect(sa6(v6Loopback, e.BasePort+1)))
+			buf := make([]byte, 40)
+			n, err := c.GetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, buf)
+			e.Rec("get IP_OPTIONS", err, n, buf[:max(0, min(n, len(buf)))])
+			acc, _, err := l6.Accept(0)
+			e.Rec("accept", err)
+			if err == nil {
+				n, err := acc.GetSockOpt(unix.IPPROTO_IP, unix.IP_OPTIONS, buf)
+				e.Rec("accepted IP_OPTIONS", err, n)
+				send(e, "send", c, []byte("v6"), nil, 0)
+				e.Rec("accepted got", streamBytes(acc, 2, 2*time.Second))
+			}
+		}},
 		{Name: "wire/tcp-ip-options-set-when-established", Run: func(e *harness.Env) {
 			l := peerListener(e, e.BasePort)
 			tap := peerTap(e, unix.IPPROTO_TCP)
