@@ -251,6 +251,9 @@ func (p *ping6Sock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 	if err := p.checkSize6(b, dst, oif, c); err != nil {
 		return 0, err
 	}
+	if handled, n, err := p.sendFragmented(b, dst, oif, wo, tclass, pingChecksumAt, int(p.ident())); handled {
+		return n, err // raw6_bigsend.go
+	}
 	var n int
 	err = p.blockOn(flags, unix.EPOLLOUT, p.optsSnapshot().sndTimeo, func() error {
 		var err error

@@ -306,6 +306,9 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err := r.checkSize6(p, dst, oif, c); err != nil {
 		return 0, err
 	}
+	if handled, n, err := r.sendFragmented(p, dst, oif, wo, tclass, r.rawChecksumAt(), -1); handled {
+		return n, err // raw6_bigsend.go
+	}
 	var n int
 	err = r.blockOn(flags, unix.EPOLLOUT, r.optsSnapshot().sndTimeo, func() error {
 		var err error

@@ -131,7 +131,14 @@ func (s *Stack) writeFragments6(r *gstack.Route, src tcpip.Address, m *UDPSend, 
 	whole := make([]byte, header.UDPMinimumSize+len(m.Payload))
 	putUDPHeader(header.UDP(whole), src, r.RemoteAddress(), m)
 	copy(whole[header.UDPMinimumSize:], m.Payload)
-	frags, err := fragments6(src, r.RemoteAddress(), m.TOS, hop, m.proto(), fragID6(), whole, mtu)
+	return writeWholeAsFragments6(r, src, whole, m.TOS, hop, m.proto(), mtu)
+}
+
+// writeWholeAsFragments6 sends whole, the upper-layer bytes of one IPv6
+// packet, over r as fragments of at most mtu bytes (fragments6), written
+// header-included.
+func writeWholeAsFragments6(r *gstack.Route, src tcpip.Address, whole []byte, tclass, hop uint8, proto tcpip.TransportProtocolNumber, mtu int) error {
+	frags, err := fragments6(src, r.RemoteAddress(), tclass, hop, proto, fragID6(), whole, mtu)
 	if err != nil {
 		return err
 	}

@@ -379,15 +379,15 @@ func ipv6ICMPErrorScenarios() []harness.Scenario {
 		{Name: "ipv6/ping-raw-local-emsgsize", Run: func(e *harness.Env) {
 			lo := netip.IPv6Loopback()
 			big := echo6(0, 1, string(make([]byte, 65492))) // 65500 bytes: past lo's 65536 with the IPv6 header
-			// A raw socket's under WANT is left out: gVisor's raw
-			// endpoint does not fragment.
+			// Under WANT both fragment it (netsandbox cuts them:
+			// raw6_bigsend.go).
 			for _, k := range []struct {
 				name  string
 				open  func() harness.Sock
 				modes []int32
 			}{
 				{"ping", func() harness.Sock { return ping6Socket(e) }, []int32{unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE, unix.IPV6_PMTUDISC_WANT}},
-				{"raw", func() harness.Sock { return e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6) }, []int32{unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE}},
+				{"raw", func() harness.Sock { return e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6) }, []int32{unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE, unix.IPV6_PMTUDISC_WANT}},
 			} {
 				s := k.open()
 				e.SetInt(k.name+" IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
