@@ -148,6 +148,7 @@ func (k *gsock) keepECN() bool     { return k.typ == unix.SOCK_STREAM }
 func (k *gsock) recvErr6Now() bool { return k.endpoint().SocketOptions().GetIPv6RecvError() }
 
 func (k *gsock) pathMTU6() (int, error) { return k.pathMTU() }
+func (k *gsock) boundDev() int          { return k.optsSnapshot().bindIf }
 
 func (k *gsock) setV6only(on bool) error {
 	if k.localPort() != 0 {

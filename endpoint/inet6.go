@@ -25,7 +25,10 @@ import (
 // and control messages with Linux's rules and errnos. UDP and UDP-Lite
 // run on netsandbox's own UDP transport, which carries IPv6 beside IPv4
 // (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
-// inet6_raw.go, inet6_ping.go.
+// inet6_raw.go, inet6_ping.go. Every kind takes its SOL_IPV6 options
+// through one dispatch (v6opts.go), IPV6_MINHOPCOUNT (TCP drops IPv6
+// segments below it) and IPV6_UNICAST_IF (the interface of UDP, raw and
+// ping unicast sends and UDP's connect) included.
 //
 // Missing (ENOPROTOOPT, or EPROTONOSUPPORT at socket(2)): raw sockets of
 // protocols gVisor has no transport for, receiving on an IPPROTO_RAW
@@ -478,6 +481,34 @@ func (k *sock6) checkMulticastDst(dst netip.Addr, nic tcpip.NICID) error {
 	if ifc, ok := k.s.InterfaceByIndex(idx); ok && ifc.Loopback {
 		return unix.ENETUNREACH
 	}
+	return nil
+}
+
+// steerUnicast6 sends a datagram to an IPv6 unicast msg_name out of
+// IPV6_UNICAST_IF when nothing else named its interface: the scope id,
+// IPV6_PKTINFO's, the bound device (rawv6_sendmsg, ping_v6_sendmsg:
+// v6Opts.ucastOut). No route through it is ENETUNREACH, as
+// ip6_dst_lookup_flow answers (gVisor's write would answer
+// EADDRNOTAVAIL).
+func (k *sock6) steerUnicast6(wo *tcpip.WriteOptions, dst netip.Addr) error {
+	if wo.To == nil || wo.To.NIC != 0 || wo.ControlMessages.HasIPv6PacketInfo && wo.ControlMessages.IPv6PacketInfo.NIC != 0 {
+		return nil
+	}
+	if k.optsSnapshot().bindIf != 0 {
+		return nil
+	}
+	k.optMu.Lock()
+	oif := k.v6.ucastOut(0, dst)
+	k.optMu.Unlock()
+	if oif == 0 {
+		return nil
+	}
+	r, e := k.s.Gvisor().FindRoute(tcpip.NICID(oif), tcpip.Address{}, wo.To.Addr, header.IPv6ProtocolNumber, false)
+	if e != nil {
+		return unix.ENETUNREACH
+	}
+	r.Release()
+	wo.To.NIC = tcpip.NICID(oif)
 	return nil
 }
 

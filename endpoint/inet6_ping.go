@@ -247,6 +247,12 @@ func (p *ping6Sock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 			return 0, err
 		}
 		wo.To = &fa
+		if oif == 0 {
+			if err := p.steerUnicast6(&wo, dst); err != nil { // IPV6_UNICAST_IF
+				return 0, err
+			}
+			oif = int(fa.NIC)
+		}
 	}
 	if err := p.checkSize6(b, dst, oif, c); err != nil {
 		return 0, err

@@ -53,6 +53,18 @@ func (k *udp6) v6onlyNow() bool       { return k.isV6Only() }
 func (k *udp6) keepECN() bool         { return false }
 func (k *udp6) setMcastIf6(int) error { return nil } // read per send (outIf)
 
+// boundDev is sk_bound_dev_if: a link-local bind's interface, else
+// SO_BINDTODEVICE's.
+func (k *udp6) boundDev() int {
+	k.v6mu.Lock()
+	scope := k.scope
+	k.v6mu.Unlock()
+	if scope != 0 {
+		return scope
+	}
+	return k.optsSnapshot().bindIf
+}
+
 func (k *udp6) recvErr6Now() bool {
 	k.v6mu.Lock()
 	defer k.v6mu.Unlock()

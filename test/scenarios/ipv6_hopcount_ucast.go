@@ -1,0 +1,177 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netsandbox/test/harness"
+)
+
+// IPV6_MINHOPCOUNT and IPV6_UNICAST_IF on every AF_INET6 socket kind
+// (do_ipv6_setsockopt): the values, their errno, and their effect over the
+// DUT's ::1. IPV6_MINHOPCOUNT drops a TCP segment whose hop limit is below
+// it (tcp_v6_rcv); IPV6_UNICAST_IF, an ifindex in network byte order as
+// IPv4's IP_UNICAST_IF, names the interface of a datagram socket's unicast
+// sends and connect (udpv6_sendmsg, rawv6_sendmsg, ping_v6_sendmsg,
+// ip6_datagram_flow_key_init), not a TCP connect's.
+
+// v6AllKinds are the AF_INET6 socket kinds, ping included.
+var v6AllKinds = []struct {
+	name        string
+	typ, proto  int
+	needsPingGR bool
+}{
+	{"udp", unix.SOCK_DGRAM, 0, false},
+	{"udplite", unix.SOCK_DGRAM, unix.IPPROTO_UDPLITE, false},
+	{"tcp", unix.SOCK_STREAM, 0, false},
+	{"raw", unix.SOCK_RAW, unix.IPPROTO_ICMPV6, false},
+	{"ping", unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6, true},
+}
+
+func v6KindSocket(e *harness.Env, typ, proto int, ping bool) harness.Sock {
+	if ping {
+		return ping6Socket(e)
+	}
+	return e.Socket(e.DUT, unix.AF_INET6, typ, proto)
+}
+
+func ipv6HopcountUcastScenarios() []harness.Scenario {
+	return []harness.Scenario{
+		{Name: "ipv6/minhopcount-set-get", Run: func(e *harness.Env) {
+			for _, k := range v6AllKinds {
+				e.Rec("kind", k.name)
+				s := v6KindSocket(e, k.typ, k.proto, k.needsPingGR)
+				getOptBytes(e, "default", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
+				for _, v := range []int32{1, 255, 256, -1, 0, 64} {
+					e.Rec(fmt.Sprintf("set %d", v), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, harness.Int32(v)))
+					getOptBytes(e, "  get", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
+				}
+				e.Rec("optlen 3", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, []byte{5, 0, 0}))
+				e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, append(harness.Int32(7), 0, 0, 0, 0)))
+				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
+				getOptBytes(e, "get 2 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 2)
+				getOptBytes(e, "get 8 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 8)
+			}
+		}},
+		{Name: "ipv6/minhopcount-tcp", Run: func(e *harness.Env) {
+			// A listener's minimum drops a SYN below it; the child
+			// inherits it and judges its connection's segments;
+			// clearing it lets low segments in.
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.SetInt("IPV6_MINHOPCOUNT 64", l, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 64)
+			e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort)))
+			e.Check("listen", l.Listen(4))
+			low := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+			e.SetInt("client hops 10", low, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 10)
+			e.Rec("connect hops 10", low.Connect(sa6(v6Loopback, e.BasePort)))
+			r, _ := low.Poll(unix.EPOLLOUT, 500*time.Millisecond)
+			e.Rec("connected within 0.5 s", r&unix.EPOLLOUT != 0)
+			e.Rec("close", low.Close())
+			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Rec("connect hops 64", c.Connect(sa6(v6Loopback, e.BasePort)))
+			a, _, err := l.Accept(0)
+			e.Rec("accept", err)
+			if err != nil {
+				return
+			}
+			e.GetInt("child IPV6_MINHOPCOUNT", a, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT)
+			e.SetInt("client hops 10", c, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 10)
+			send(e, "send a", c, []byte("a"), nil, 0)
+			e.Rec("bytes with hops 10", streamBytes(a, 1, 300*time.Millisecond))
+			e.SetInt("client hops 64", c, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 64)
+			send(e, "send b", c, []byte("b"), nil, 0)
+			e.Rec("bytes after hops 64", streamBytes(a, 2, 3*time.Second))
+			e.SetInt("child IPV6_MINHOPCOUNT 0", a, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 0)
+			e.SetInt("client hops 10", c, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 10)
+			send(e, "send c", c, []byte("c"), nil, 0)
+			e.Rec("bytes with hops 10 after clearing", streamBytes(a, 1, 2*time.Second))
+			// The client's own minimum judges what the child sends.
+			e.SetInt("client IPV6_MINHOPCOUNT 64", c, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 64)
+			e.SetInt("child hops 10", a, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 10)
+			send(e, "child send d", a, []byte("d"), nil, 0)
+			e.Rec("client bytes with hops 10", streamBytes(c, 1, 300*time.Millisecond))
+		}},
+		{Name: "ipv6/unicast-if-set-get", Run: func(e *harness.Env) {
+			for _, k := range v6AllKinds {
+				e.Rec("kind", k.name)
+				s := v6KindSocket(e, k.typ, k.proto, k.needsPingGR)
+				getOptBytes(e, "default", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+				e.Rec("optlen 3", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)[:3]))
+				e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, append(ifindexBE(1), 0, 0, 0, 0)))
+				e.Rec("host order 1", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, harness.Int32(1)))
+				e.Rec("no such interface", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(99)))
+				for _, idx := range []uint32{1, 2} {
+					e.Rec(fmt.Sprintf("set %d", idx), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(idx)))
+					getOptBytes(e, "  get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+					getOptBytes(e, "  get 2 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 2)
+				}
+				e.Rec("clear", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(0)))
+				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+				e.Rec("set 2", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
+				e.Rec("SO_BINDTODEVICE lo after it", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("lo")))
+				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+				e.Rec("with a bound device", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)))
+				e.Rec("clear with a bound device", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(0)))
+				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+			}
+		}},
+		{Name: "ipv6/unicast-if-udp-route", Run: func(e *harness.Env) {
+			// Through eth0 ::1 is unreachable; through lo it is
+			// reached; a bound device set afterwards wins; an
+			// IPV6_PKTINFO interface replaces it.
+			r := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Check("bind", r.Bind(sa6(v6Loopback, e.BasePort)))
+			to := sa6(v6Loopback, e.BasePort)
+			s := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Rec("IPV6_UNICAST_IF eth0", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
+			send(e, "send to ::1 via eth0", s, []byte("x"), to, 0)
+			e.Rec("connect ::1 via eth0", s.Connect(to))
+			_ = sendCtl(e, "send pktinfo lo over it", s, []byte("p"), appendCmsg6(nil, unix.SOL_IPV6, unix.IPV6_PKTINFO, pktinfo6(netip.IPv6Unspecified(), 1)), to)
+			v6Recv(e, "recv", r, 0)
+			e.Rec("SO_BINDTODEVICE lo", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("lo")))
+			send(e, "send to ::1 bound to lo", s, []byte("b"), to, 0)
+			v6Recv(e, "recv", r, 0)
+			t := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Rec("IPV6_UNICAST_IF lo", t.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)))
+			send(e, "send to ::1 via lo", t, []byte("l"), to, 0)
+			v6Recv(e, "recv", r, 0)
+			e.Rec("connect ::1 via lo", t.Connect(to))
+			send(e, "send connected", t, []byte("c"), nil, 0)
+			v6Recv(e, "recv", r, 0)
+			// IPv4 (v4-mapped) traffic is IP_UNICAST_IF's.
+			m := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			e.Rec("IPV6_UNICAST_IF eth0", m.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
+			q := e.Socket(e.DUT, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			e.Check("bind v4", q.Bind(harness.Sockaddr(v4Loopback, e.BasePort+1)))
+			send(e, "send to ::ffff:127.0.0.1", m, []byte("4"), sa6(v4Mapped, e.BasePort+1), 0)
+			harness.WaitReadable(q, 2*time.Second)
+			e.RecvDgram("recv v4", q, 16, unix.MSG_DONTWAIT)
+		}},
+		{Name: "ipv6/unicast-if-kinds", Run: func(e *harness.Env) {
+			// Raw and ping sends follow it; a TCP connect does not.
+			to := sa6(v6Loopback, 0)
+			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			p := ping6Socket(e)
+			for _, c := range []struct {
+				name string
+				s    harness.Sock
+			}{{"raw", raw}, {"ping", p}} {
+				for i, idx := range []uint32{2, 1} {
+					e.Rec(fmt.Sprintf("%s IPV6_UNICAST_IF %d", c.name, idx), c.s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(idx)))
+					n, err := c.s.SendMsg(echo6(0x77, uint16(i), "uc"), nil, to, 0)
+					e.Rec("  send to ::1", n, err)
+				}
+			}
+			recvICMP6(e, "ping reply", p, 0, sockPort(p))
+			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort)))
+			e.Check("listen", l.Listen(2))
+			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
+			e.Rec("tcp IPV6_UNICAST_IF eth0", c.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
+			e.Rec("tcp connect ::1", c.Connect(sa6(v6Loopback, e.BasePort)))
+		}},
+	}
+}
