@@ -18,42 +18,73 @@ import (
 // sends and connect (udpv6_sendmsg, rawv6_sendmsg, ping_v6_sendmsg,
 // ip6_datagram_flow_key_init), not a TCP connect's.
 
-// v6AllKinds are the AF_INET6 socket kinds, ping included.
-var v6AllKinds = []struct {
-	name        string
-	typ, proto  int
-	needsPingGR bool
+// v6OptKinds are the AF_INET6 socket kinds but ping, whose scenarios
+// are apart (ipv6/ping-*: they set net.ipv4.ping_group_range, which the
+// sentry's /proc/sys does not have).
+var v6OptKinds = []struct {
+	name       string
+	typ, proto int
 }{
-	{"udp", unix.SOCK_DGRAM, 0, false},
-	{"udplite", unix.SOCK_DGRAM, unix.IPPROTO_UDPLITE, false},
-	{"tcp", unix.SOCK_STREAM, 0, false},
-	{"raw", unix.SOCK_RAW, unix.IPPROTO_ICMPV6, false},
-	{"ping", unix.SOCK_DGRAM, unix.IPPROTO_ICMPV6, true},
+	{"udp", unix.SOCK_DGRAM, 0},
+	{"udplite", unix.SOCK_DGRAM, unix.IPPROTO_UDPLITE},
+	{"tcp", unix.SOCK_STREAM, 0},
+	{"raw", unix.SOCK_RAW, unix.IPPROTO_ICMPV6},
 }
 
-func v6KindSocket(e *harness.Env, typ, proto int, ping bool) harness.Sock {
-	if ping {
-		return ping6Socket(e)
+// minHopCountSetGet sets IPV6_MINHOPCOUNT to values and lengths, each
+// read back.
+func minHopCountSetGet(e *harness.Env, s harness.Sock) {
+	getOptBytes(e, "default", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
+	for _, v := range []int32{1, 255, 256, -1, 0, 64} {
+		e.Rec(fmt.Sprintf("set %d", v), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, harness.Int32(v)))
+		getOptBytes(e, "  get", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
 	}
-	return e.Socket(e.DUT, unix.AF_INET6, typ, proto)
+	e.Rec("optlen 3", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, []byte{5, 0, 0}))
+	e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, append(harness.Int32(7), 0, 0, 0, 0)))
+	getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
+	getOptBytes(e, "get 2 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 2)
+	getOptBytes(e, "get 8 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 8)
+}
+
+// unicastIfSetGet sets IPV6_UNICAST_IF to values and lengths, each read
+// back, and with a bound device.
+func unicastIfSetGet(e *harness.Env, s harness.Sock) {
+	getOptBytes(e, "default", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+	e.Rec("optlen 3", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)[:3]))
+	e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, append(ifindexBE(1), 0, 0, 0, 0)))
+	e.Rec("host order 1", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, harness.Int32(1)))
+	e.Rec("no such interface", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(99)))
+	for _, idx := range []uint32{1, 2} {
+		e.Rec(fmt.Sprintf("set %d", idx), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(idx)))
+		getOptBytes(e, "  get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+		getOptBytes(e, "  get 2 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 2)
+	}
+	e.Rec("clear", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(0)))
+	getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+	e.Rec("set 2", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
+	e.Rec("SO_BINDTODEVICE lo after it", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("lo")))
+	getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+	e.Rec("with a bound device", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)))
+	e.Rec("clear with a bound device", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(0)))
+	getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+}
+
+// unicastIfEcho sends an echo request to ::1 through eth0 (no route) and
+// through lo.
+func unicastIfEcho(e *harness.Env, name string, s harness.Sock) {
+	for i, idx := range []uint32{2, 1} {
+		e.Rec(fmt.Sprintf("%s IPV6_UNICAST_IF %d", name, idx), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(idx)))
+		n, err := s.SendMsg(echo6(0x77, uint16(i), "uc"), nil, sa6(v6Loopback, 0), 0)
+		e.Rec("  send to ::1", n, err)
+	}
 }
 
 func ipv6HopcountUcastScenarios() []harness.Scenario {
 	return []harness.Scenario{
 		{Name: "ipv6/minhopcount-set-get", Run: func(e *harness.Env) {
-			for _, k := range v6AllKinds {
+			for _, k := range v6OptKinds {
 				e.Rec("kind", k.name)
-				s := v6KindSocket(e, k.typ, k.proto, k.needsPingGR)
-				getOptBytes(e, "default", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
-				for _, v := range []int32{1, 255, 256, -1, 0, 64} {
-					e.Rec(fmt.Sprintf("set %d", v), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, harness.Int32(v)))
-					getOptBytes(e, "  get", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
-				}
-				e.Rec("optlen 3", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, []byte{5, 0, 0}))
-				e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, append(harness.Int32(7), 0, 0, 0, 0)))
-				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 4)
-				getOptBytes(e, "get 2 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 2)
-				getOptBytes(e, "get 8 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 8)
+				minHopCountSetGet(e, e.Socket(e.DUT, unix.AF_INET6, k.typ, k.proto))
 			}
 		}},
 		{Name: "ipv6/minhopcount-tcp", Run: func(e *harness.Env) {
@@ -95,27 +126,9 @@ func ipv6HopcountUcastScenarios() []harness.Scenario {
 			e.Rec("client bytes with hops 10", streamBytes(c, 1, 300*time.Millisecond))
 		}},
 		{Name: "ipv6/unicast-if-set-get", Run: func(e *harness.Env) {
-			for _, k := range v6AllKinds {
+			for _, k := range v6OptKinds {
 				e.Rec("kind", k.name)
-				s := v6KindSocket(e, k.typ, k.proto, k.needsPingGR)
-				getOptBytes(e, "default", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
-				e.Rec("optlen 3", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)[:3]))
-				e.Rec("optlen 8", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, append(ifindexBE(1), 0, 0, 0, 0)))
-				e.Rec("host order 1", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, harness.Int32(1)))
-				e.Rec("no such interface", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(99)))
-				for _, idx := range []uint32{1, 2} {
-					e.Rec(fmt.Sprintf("set %d", idx), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(idx)))
-					getOptBytes(e, "  get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
-					getOptBytes(e, "  get 2 bytes", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 2)
-				}
-				e.Rec("clear", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(0)))
-				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
-				e.Rec("set 2", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
-				e.Rec("SO_BINDTODEVICE lo after it", s.SetSockOpt(unix.SOL_SOCKET, unix.SO_BINDTODEVICE, []byte("lo")))
-				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
-				e.Rec("with a bound device", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(1)))
-				e.Rec("clear with a bound device", s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(0)))
-				getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
+				unicastIfSetGet(e, e.Socket(e.DUT, unix.AF_INET6, k.typ, k.proto))
 			}
 		}},
 		{Name: "ipv6/unicast-if-udp-route", Run: func(e *harness.Env) {
@@ -151,27 +164,23 @@ func ipv6HopcountUcastScenarios() []harness.Scenario {
 			e.RecvDgram("recv v4", q, 16, unix.MSG_DONTWAIT)
 		}},
 		{Name: "ipv6/unicast-if-kinds", Run: func(e *harness.Env) {
-			// Raw and ping sends follow it; a TCP connect does not.
-			to := sa6(v6Loopback, 0)
-			raw := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
-			p := ping6Socket(e)
-			for _, c := range []struct {
-				name string
-				s    harness.Sock
-			}{{"raw", raw}, {"ping", p}} {
-				for i, idx := range []uint32{2, 1} {
-					e.Rec(fmt.Sprintf("%s IPV6_UNICAST_IF %d", c.name, idx), c.s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(idx)))
-					n, err := c.s.SendMsg(echo6(0x77, uint16(i), "uc"), nil, to, 0)
-					e.Rec("  send to ::1", n, err)
-				}
-			}
-			recvICMP6(e, "ping reply", p, 0, sockPort(p))
+			// Raw sends follow it; a TCP connect does not.
+			unicastIfEcho(e, "raw", e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6))
 			l := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
 			e.Check("bind", l.Bind(sa6(v6Loopback, e.BasePort)))
 			e.Check("listen", l.Listen(2))
 			c := e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_STREAM, 0)
 			e.Rec("tcp IPV6_UNICAST_IF eth0", c.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
 			e.Rec("tcp connect ::1", c.Connect(sa6(v6Loopback, e.BasePort)))
+		}},
+		{Name: "ipv6/ping-minhopcount-unicast-if", Run: func(e *harness.Env) {
+			// A ping socket keeps both; its sends follow
+			// IPV6_UNICAST_IF.
+			p := ping6Socket(e)
+			minHopCountSetGet(e, p)
+			unicastIfSetGet(e, ping6Socket(e))
+			unicastIfEcho(e, "ping", p)
+			recvICMP6(e, "ping reply", p, 0, sockPort(p))
 		}},
 	}
 }
