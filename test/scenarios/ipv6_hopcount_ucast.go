@@ -69,6 +69,21 @@ func unicastIfSetGet(e *harness.Env, s harness.Sock) {
 	getOptBytes(e, "get", s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, 4)
 }
 
+// unicastIfConnected connects s to ::1 (port for UDP) through eth0 (no
+// route) and through lo, then sends connected through eth0.
+func unicastIfConnected(e *harness.Env, name string, mk func() harness.Sock, port int, msg []byte) {
+	for _, first := range []uint32{2, 1} {
+		s := mk()
+		e.Rec(fmt.Sprintf("%s IPV6_UNICAST_IF %d", name, first), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(first)))
+		e.Rec("  connect ::1", s.Connect(sa6(v6Loopback, port)))
+		n, err := s.SendMsg(msg, nil, nil, 0)
+		e.Rec("  send", n, err)
+		e.Rec(fmt.Sprintf("  IPV6_UNICAST_IF %d", 3-first), s.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(3-first)))
+		n, err = s.SendMsg(msg, nil, nil, 0)
+		e.Rec("  send", n, err)
+	}
+}
+
 // unicastIfEcho sends an echo request to ::1 through eth0 (no route) and
 // through lo.
 func unicastIfEcho(e *harness.Env, name string, s harness.Sock) {
@@ -173,6 +188,12 @@ func ipv6HopcountUcastScenarios() []harness.Scenario {
 			e.Rec("tcp IPV6_UNICAST_IF eth0", c.SetSockOpt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_IF, ifindexBE(2)))
 			e.Rec("tcp connect ::1", c.Connect(sa6(v6Loopback, e.BasePort)))
 		}},
+		{Name: "ipv6/unicast-if-connected", Run: func(e *harness.Env) {
+			// ip6_datagram_connect routes through it; a connected
+			// send after it changes follows the new one.
+			unicastIfConnected(e, "udp", func() harness.Sock { return e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_DGRAM, 0) }, e.BasePort, []byte("c"))
+			unicastIfConnected(e, "raw", func() harness.Sock { return e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6) }, 0, echo6(0x77, 9, "c"))
+		}},
 		{Name: "ipv6/ping-minhopcount-unicast-if", Run: func(e *harness.Env) {
 			// A ping socket keeps both; its sends follow
 			// IPV6_UNICAST_IF.
@@ -181,6 +202,7 @@ func ipv6HopcountUcastScenarios() []harness.Scenario {
 			unicastIfSetGet(e, ping6Socket(e))
 			unicastIfEcho(e, "ping", p)
 			recvICMP6(e, "ping reply", p, 0, sockPort(p))
+			unicastIfConnected(e, "ping", func() harness.Sock { return ping6Socket(e) }, 0, echo6(0, 9, "c"))
 		}},
 	}
 }
