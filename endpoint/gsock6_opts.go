@@ -119,130 +119,80 @@ func optInt(name int, val []byte) (int, error) {
 	return intVal(val)
 }
 
-func (k *gsock) setIPv6(name int, val []byte) error {
+// setIPv6 and getIPv6 are setIPv6Opt and getIPv6Opt (v6opts.go) for
+// TCP, raw and ping sockets, whose v6Opts are gsock.v6 under optMu and
+// whose IPV6_V6ONLY and IPV6_RECVERR gVisor's socket options hold.
+func (k *gsock) setIPv6(name int, val []byte) error { return setIPv6Opt(k, name, val) }
+
+func (k *gsock) getIPv6(name int, buf []byte) (int, error) { return getIPv6Opt(k, name, buf) }
+
+func (k *gsock) sockBase() *base   { return &k.base }
+func (k *gsock) lockV6() *v6Opts   { k.optMu.Lock(); return &k.v6 }
+func (k *gsock) unlockV6()         { k.optMu.Unlock() }
+func (k *gsock) v6onlyNow() bool   { return k.v6only() }
+func (k *gsock) keepECN() bool     { return k.typ == unix.SOCK_STREAM }
+func (k *gsock) recvErr6Now() bool { return k.endpoint().SocketOptions().GetIPv6RecvError() }
+
+func (k *gsock) pathMTU6() (int, error) { return k.pathMTU() }
+func (k *gsock) boundDev() int          { return k.optsSnapshot().bindIf }
+
+func (k *gsock) setV6only(on bool) error {
+	if k.localPort() != 0 {
+		return unix.EINVAL
+	}
+	k.endpoint().SocketOptions().SetV6Only(on)
+	return nil
+}
+
+// setRecvErr6: do_ipv6_setsockopt's purge of the queue when turned off
+// (a raw or ping socket purges its own queue too: sock6.SetSockOpt).
+func (k *gsock) setRecvErr6(on bool) {
+	so := k.endpoint().SocketOptions()
+	so.SetIPv6RecvError(on)
+	for !on && so.DequeueErr() != nil {
+	}
+}
+
+func (k *gsock) setMcastIf6(ifindex int) error {
+	if e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(ifindex)}); e != nil {
+		return errOf(e)
+	}
+	return nil
+}
+
+// setOwnIPv6 refuses what these kinds do not serve: IPV6_MULTICAST_ALL
+// on raw sockets, whose delivery of a group's packets is gVisor's
+// (Linux's inet6_mc_check reads it there; a TCP socket receives no
+// multicast and a ping socket takes echo replies by identifier, so there
+// the value only reads back, as on Linux); the multicast interface and
+// hop limit on TCP; the RFC 2292 flags and IPV6_RECVPATHMTU; IPV6_MTU,
+// which TCP checks and keeps nowhere (fragSizeVal) and raw and ping
+// refuse (gVisor fragments at the device MTU). IPV6_DONTFRAG is kept on
+// TCP too, which never reads it (tcp_v6 does not fragment), as
+// do_ipv6_setsockopt keeps it for any socket.
+func (k *gsock) setOwnIPv6(name int, val []byte) (bool, error) {
 	switch name {
-	case unix.IPV6_FREEBIND, unix.IPV6_TRANSPARENT:
-		return k.setNonLocal6(name, val) // nonlocal6.go
-	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
-		return k.setMembership6(name == unix.IPV6_ADD_MEMBERSHIP, val) // mcast6_member.go
-	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
-		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
-		return k.setMcastSource6(name, val) // mcast6_msf.go
 	case unix.IPV6_MULTICAST_ALL:
-		// A TCP socket receives no multicast and a ping socket takes
-		// echo replies by identifier, so the value only reads back, as
-		// on Linux. Missing on raw sockets, whose delivery of a group's
-		// packets is gVisor's (Linux's inet6_mc_check reads it there).
-		if k.typ == unix.SOCK_RAW {
-			return unix.ENOPROTOOPT
-		}
-		return k.setMulticastAll6(val) // mcast6_msf.go
+		return k.typ == unix.SOCK_RAW, unix.ENOPROTOOPT
 	case unix.IPV6_MULTICAST_IF, unix.IPV6_MULTICAST_HOPS:
-		if k.typ == unix.SOCK_STREAM {
-			return unix.ENOPROTOOPT
-		}
-	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_LOOP, unix.IPV6_TCLASS,
-		unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT, unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR,
-		unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER, unix.IPV6_RECVERR_RFC4884:
-	case unix.IPV6_DONTFRAG:
-		// Kept on TCP too, which never reads it (tcp_v6 does not
-		// fragment), as do_ipv6_setsockopt keeps it for any socket.
+		return k.typ == unix.SOCK_STREAM, unix.ENOPROTOOPT
+	case unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_RECVPATHMTU:
+		return true, unix.ENOPROTOOPT
 	case unix.IPV6_MTU:
 		if k.typ == unix.SOCK_STREAM {
 			_, err := fragSizeVal(val) // udp6_pathmtu.go
-			return err
+			return true, err
 		}
-		return unix.ENOPROTOOPT // raw, ping: gVisor fragments at the device MTU
-	default:
-		return unix.ENOPROTOOPT
+		return true, unix.ENOPROTOOPT
 	}
-	v, err := optInt(name, val)
-	if err != nil {
-		return err
-	}
-	on := v != 0
-	if name == unix.IPV6_V6ONLY {
-		if k.localPort() != 0 {
-			return unix.EINVAL
-		}
-		k.endpoint().SocketOptions().SetV6Only(on)
-		return nil
-	}
-	if name == unix.IPV6_RECVERR {
-		// do_ipv6_setsockopt: turning it off purges the queue.
-		so := k.endpoint().SocketOptions()
-		so.SetIPv6RecvError(on)
-		for !on && so.DequeueErr() != nil {
-		}
-		return nil // a raw or ping socket purges its own queue too (sock6.SetSockOpt)
-	}
-	if name == unix.IPV6_MULTICAST_IF && v != 0 {
-		if _, ok := k.s.InterfaceByIndex(v); !ok {
-			return unix.ENODEV
-		}
-		if b := k.optsSnapshot().bindIf; b != 0 && b != v {
-			return unix.EINVAL
-		}
-		if e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(v)}); e != nil {
-			return errOf(e)
-		}
-	}
-	k.optMu.Lock()
-	defer k.optMu.Unlock()
-	o := &k.v6
-	switch name {
-	case unix.IPV6_MULTICAST_IF:
-		if v == 0 {
-			k.optMu.Unlock()
-			e := k.endpoint().SetSockOpt(&tcpip.MulticastInterfaceOption{})
-			k.optMu.Lock()
-			if e != nil {
-				return errOf(e)
-			}
-		}
-		o.mcastIf = v
-		return nil
-	}
-	return o.set(name, v, k.typ == unix.SOCK_STREAM)
+	return false, nil
 }
 
-func (k *gsock) getIPv6(name int, buf []byte) (int, error) {
-	if name == unix.IPV6_FREEBIND || name == unix.IPV6_TRANSPARENT {
-		return k.getNonLocal6(name, buf), nil // nonlocal6.go
+func (k *gsock) getOwnIPv6(name int, _ []byte) (int, bool, error) {
+	if name == unix.IPV6_MULTICAST_ALL && k.typ == unix.SOCK_RAW {
+		return 0, true, unix.ENOPROTOOPT // see setOwnIPv6
 	}
-	k.optMu.Lock()
-	o := k.v6
-	k.optMu.Unlock()
-	v, ok := o.get(name)
-	if ok {
-		return putInt6(buf, v), nil
-	}
-	switch name {
-	case unix.IPV6_V6ONLY:
-		v = boolInt(k.v6only())
-	case unix.IPV6_RECVORIGDSTADDR:
-		v = boolInt(o.rxOrigDst)
-	case unix.IPV6_RECVERR:
-		v = boolInt(k.endpoint().SocketOptions().GetIPv6RecvError())
-	case unix.IPV6_MTU:
-		mtu, err := k.pathMTU()
-		if err != nil {
-			return 0, err
-		}
-		v = mtu
-	case unix.MCAST_MSFILTER:
-		return k.getMsfilter6(buf) // mcast6_msf.go
-	case unix.IPV6_PATHMTU:
-		return putPathMTUInfo(buf, k.pathMTU) // udp6_pathmtu.go
-	case unix.IPV6_MULTICAST_ALL:
-		if k.typ == unix.SOCK_RAW {
-			return 0, unix.ENOPROTOOPT // see setIPv6
-		}
-		v = k.multicastAll6()
-	default:
-		return 0, unix.ENOPROTOOPT
-	}
-	return putInt6(buf, v), nil
+	return 0, false, nil
 }
 
 // putInt6 writes an int answer the way do_ipv6_getsockopt and

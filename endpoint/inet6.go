@@ -25,7 +25,10 @@ import (
 // and control messages with Linux's rules and errnos. UDP and UDP-Lite
 // run on netsandbox's own UDP transport, which carries IPv6 beside IPv4
 // (udp6.go, stack/udp_ipv6.go). Raw and ICMPv6 ping sockets:
-// inet6_raw.go, inet6_ping.go.
+// inet6_raw.go, inet6_ping.go. Every kind takes its SOL_IPV6 options
+// through one dispatch (v6opts.go), IPV6_MINHOPCOUNT (TCP drops IPv6
+// segments below it) and IPV6_UNICAST_IF (the interface of UDP, raw and
+// ping unicast sends and connects) included.
 //
 // What is missing (ENOPROTOOPT, EPROTONOSUPPORT at socket(2), or a
 // listed difference) is README.md's list for AF_INET6, each item pinned
@@ -219,6 +222,14 @@ func (k *sock6) connectDgram(sa options.SockaddrIn6) error {
 	if sa.Addr.IsUnspecified() {
 		// ip6_datagram_connect: :: means the loopback address.
 		fa.Addr = tcpip.AddrFrom16(netip.IPv6Loopback().As16())
+	}
+	if fa.NIC == 0 {
+		// ip6_datagram_flow_key_init: IPV6_UNICAST_IF.
+		oif, err := k.ucastRoute6(0, netip.AddrFrom16(fa.Addr.As16()))
+		if err != nil {
+			return err
+		}
+		fa.NIC = oif
 	}
 	if e := k.endpoint().Connect(fa); e != nil {
 		return errOf(e)
@@ -474,6 +485,50 @@ func (k *sock6) checkMulticastDst(dst netip.Addr, nic tcpip.NICID) error {
 	if ifc, ok := k.s.InterfaceByIndex(idx); ok && ifc.Loopback {
 		return unix.ENETUNREACH
 	}
+	return nil
+}
+
+// ucastRoute6 is the interface IPV6_UNICAST_IF gives a datagram or a
+// connect to dst when nothing else named one (nic: the scope id or
+// IPV6_PKTINFO's; the bound device), as rawv6_sendmsg, ping_v6_sendmsg
+// and ip6_datagram_flow_key_init do (v6Opts.ucastOut); 0 when it does
+// not apply. No route through it is ENETUNREACH, as ip6_dst_lookup_flow
+// answers (gVisor's write would answer EADDRNOTAVAIL).
+func (k *sock6) ucastRoute6(nic tcpip.NICID, dst netip.Addr) (tcpip.NICID, error) {
+	if nic != 0 || k.optsSnapshot().bindIf != 0 {
+		return 0, nil
+	}
+	k.optMu.Lock()
+	oif := k.v6.ucastOut(0, dst)
+	k.optMu.Unlock()
+	if oif == 0 {
+		return 0, nil
+	}
+	r, e := k.s.Gvisor().FindRoute(tcpip.NICID(oif), tcpip.Address{}, tcpip.AddrFrom16(dst.As16()), header.IPv6ProtocolNumber, false)
+	if e != nil {
+		return 0, unix.ENETUNREACH
+	}
+	r.Release()
+	return tcpip.NICID(oif), nil
+}
+
+// steerUnicast6 sends a datagram to an IPv6 unicast msg_name out of
+// IPV6_UNICAST_IF (ucastRoute6). A connected send has only the route
+// checked: it leaves by the route its connect took, which the option
+// chose when it was set then (connectDgram).
+func (k *sock6) steerUnicast6(wo *tcpip.WriteOptions, dst netip.Addr) error {
+	var nic tcpip.NICID
+	if wo.ControlMessages.HasIPv6PacketInfo {
+		nic = wo.ControlMessages.IPv6PacketInfo.NIC
+	}
+	if wo.To != nil && wo.To.NIC != 0 {
+		return nil
+	}
+	oif, err := k.ucastRoute6(nic, dst)
+	if err != nil || oif == 0 || wo.To == nil {
+		return err
+	}
+	wo.To.NIC = oif
 	return nil
 }
 

@@ -248,6 +248,14 @@ func (p *ping6Sock) SendMsg(b, oob, to []byte, flags int) (int, error) {
 		}
 		wo.To = &fa
 	}
+	if oif == 0 {
+		if err := p.steerUnicast6(&wo, dst); err != nil { // IPV6_UNICAST_IF
+			return 0, err
+		}
+		if wo.To != nil {
+			oif = int(wo.To.NIC)
+		}
+	}
 	if err := p.checkSize6(b, dst, oif, c); err != nil {
 		return 0, err
 	}

@@ -274,6 +274,10 @@ func (r *raw6Sock) SendMsg(p, oob, to []byte, flags int) (int, error) {
 	if err := r.sendControl(c, &wo); err != nil {
 		return 0, err
 	}
+	dst6, _ := r.sendDst6(wo.To)
+	if err := r.steerUnicast6(&wo, dst6); err != nil { // IPV6_UNICAST_IF
+		return 0, err
+	}
 	if r.hdrinclOn() {
 		return r.sendHeaderIncluded(p, wo.To, c) // raw6_hdrincl.go
 	}

@@ -9,12 +9,12 @@ import (
 	"netsandbox/options"
 )
 
-// IPV6_FREEBIND and IPV6_TRANSPARENT on the AF_INET6 sockets over gVisor's
-// endpoints (TCP, raw, ping). Linux keeps them as IPv4's FREEBIND and
-// TRANSPARENT bits, so SOL_IP's names read and set the same ones, and
-// either lets bind(2) take an address no interface has
-// (ipv6_can_nonlocal_bind). Sending from such an address is missing on
-// these sockets: gVisor's routes refuse a source no NIC has.
+// IPV6_FREEBIND and IPV6_TRANSPARENT, on every AF_INET6 kind. Linux keeps
+// them as IPv4's FREEBIND and TRANSPARENT bits, so SOL_IP's names read
+// and set the same ones, and either lets bind(2) take an address no
+// interface has (ipv6_can_nonlocal_bind). UDP sends from such an address
+// (netsandbox writes its header); a TCP connect or a raw or ping send
+// from it is missing: gVisor's routes refuse a source no NIC has.
 
 // setNonLocal6 is do_ipv6_setsockopt's IPV6_FREEBIND and IPV6_TRANSPARENT:
 // an int (EINVAL), and TRANSPARENT on needs CAP_NET_RAW or CAP_NET_ADMIN
@@ -27,6 +27,14 @@ func (b *base) setNonLocal6(name int, val []byte) error {
 	var iv [4]byte
 	options.PutInt32(iv[:], int32(v))
 	return b.setCommon(unix.SOL_IP, v4Twin(name), iv[:])
+}
+
+// v4Twin is the IPv4 option whose bit an IPv6 one shares.
+func v4Twin(name int) int {
+	if name == unix.IPV6_FREEBIND {
+		return unix.IP_FREEBIND
+	}
+	return unix.IP_TRANSPARENT
 }
 
 func (b *base) getNonLocal6(name int, buf []byte) int {

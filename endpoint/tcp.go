@@ -47,6 +47,7 @@ type tcpSock struct {
 	tcpc     tcpConnState // connect(2) state, disconnect's error (tcp_connect.go); mu
 	tcpx     tcpSynTimer  // when a connect gives up (tcp_opts_syn.go)
 	minTTL   minTTLReg    // IP_MINTTL registration (tcp_minttl.go); mu
+	minHops  minTTLReg    // IPV6_MINHOPCOUNT registration (tcp_minttl.go); mu
 	ipo      ipOptsReg    // IP_OPTIONS on the wire (tcp_ipopts.go)
 }
 
@@ -341,6 +342,7 @@ func (t *tcpSock) Accept(flags int) (Socket, []byte, error) {
 			ns.track()
 			t.mu.Lock()
 			ns.minTTL.ever = t.minTTL.ever
+			ns.minHops.ever = t.minHops.ever
 			t.mu.Unlock()
 			ns.syncMinTTL(netip.AddrPort{})
 			ns.SetNonblock(flags&unix.SOCK_NONBLOCK != 0)

@@ -20,11 +20,12 @@ import (
 // address rules, and the SOL_IPV6 and SOL_IP levels (gsock6_opts.go).
 // SOL_TCP, SOL_SOCKET, I/O, poll, ioctl and shutdown are tcpSock's.
 //
-// The stack's TCP hooks are keyed by IPv4 addresses and judge IPv4
-// segments only: an AF_INET6 socket registers IP_MINTTL for its IPv4
-// traffic alone (v4HookAddr), which under gVisor has IPv4 addresses, as a
-// v4-mapped connection is IPv4 on the wire; IP_OPTIONS likewise.
-// IP_MTU_DISCOVER is the strategy of IPv4 connections (ipv4Traffic).
+// IP_MINTTL judges an AF_INET6 socket's IPv4 traffic alone (v4HookAddr),
+// which under gVisor has IPv4 addresses, as a v4-mapped connection is IPv4
+// on the wire; IPV6_MINHOPCOUNT its IPv6 traffic (syncMinHops), in the
+// same stack hook under IPv6 addresses. IP_OPTIONS registers for the IPv4
+// traffic alone too, and IP_MTU_DISCOVER is the strategy of IPv4
+// connections (ipv4Traffic).
 
 func newTCP6(s *stack.Stack) (Socket, error) {
 	t := &tcpSock{family: unix.AF_INET6}
@@ -121,6 +122,9 @@ func (t *tcpSock) setSockOpt6(level, name int, val []byte) (handled bool, err er
 		if err := t.setIPv6(name, val); err != nil {
 			return true, err
 		}
+		if name == unix.IPV6_MINHOPCOUNT {
+			t.syncMinTTL(netip.AddrPort{}) // tcp_minttl.go
+		}
 		return true, t.pushOpts()
 	case unix.SOL_IP, unix.SOL_SOCKET:
 	default:
@@ -149,7 +153,7 @@ func (t *tcpSock) getSockOpt6(level, name int, buf []byte) (handled bool, n int,
 // an AF_INET6 socket's IPv4 or v4-mapped address unmapped, its
 // unspecified one 0.0.0.0 unless IPV6_V6ONLY (a dual-stack wildcard
 // takes IPv4 too). ok is false for an IPv6 address, whose traffic is
-// IPv6's: IP_MINTTL does not judge it (IPV6_MINHOPCOUNT would).
+// IPv6's: IP_MINTTL does not judge it (IPV6_MINHOPCOUNT does: syncMinHops).
 func (t *tcpSock) v4HookAddr(fa tcpip.FullAddress) (ap netip.AddrPort, ok bool) {
 	if !t.is6() || fa.Addr.Len() == 4 {
 		return addrPortOf(fa), true

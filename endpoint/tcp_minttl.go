@@ -3,6 +3,7 @@ package endpoint
 import (
 	"net/netip"
 
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
@@ -19,9 +20,13 @@ type minTTLReg struct {
 	ever   bool
 }
 
-// syncMinTTL re-registers the socket's IP_MINTTL under its addresses;
-// remote is the peer of a connect in progress (zero = ask gVisor).
+// syncMinTTL re-registers the socket's IP_MINTTL under its addresses,
+// and an AF_INET6 socket's IPV6_MINHOPCOUNT (syncMinHops); remote is the
+// peer of a connect in progress (zero = ask gVisor).
 func (t *tcpSock) syncMinTTL(remote netip.AddrPort) {
+	if t.is6() {
+		t.syncMinHops(remote)
+	}
 	ttl := t.optsSnapshot().ext.minTTL
 	t.mu.Lock()
 	old := t.minTTL.remove
@@ -67,9 +72,9 @@ func (t *tcpSock) syncMinTTL(remote netip.AddrPort) {
 // connecting socket too).
 func (t *tcpSock) minTTLBeforeConnect(remote netip.AddrPort) error {
 	t.mu.Lock()
-	ever := t.minTTL.ever
+	ever := t.minTTL.ever || t.minHops.ever
 	t.mu.Unlock()
-	if !ever && t.optsSnapshot().ext.minTTL == 0 {
+	if !ever && t.optsSnapshot().ext.minTTL == 0 && t.minHopCount() == 0 {
 		return nil
 	}
 	if t.endpoint().State() == uint32(tcp.StateInitial) {
@@ -82,13 +87,79 @@ func (t *tcpSock) minTTLBeforeConnect(remote netip.AddrPort) error {
 	return nil
 }
 
-// dropMinTTL removes the registration (close).
+// dropMinTTL removes the registrations (close).
 func (t *tcpSock) dropMinTTL() {
 	t.mu.Lock()
-	old := t.minTTL.remove
-	t.minTTL.remove = nil
+	old, old6 := t.minTTL.remove, t.minHops.remove
+	t.minTTL.remove, t.minHops.remove = nil, nil
 	t.mu.Unlock()
 	if old != nil {
 		old()
 	}
+	if old6 != nil {
+		old6()
+	}
+}
+
+// minHopCount is IPV6_MINHOPCOUNT.
+func (t *tcpSock) minHopCount() int {
+	t.optMu.Lock()
+	defer t.optMu.Unlock()
+	return t.v6.minHopCount
+}
+
+// syncMinHops is syncMinTTL for IPV6_MINHOPCOUNT, which judges the
+// socket's IPv6 traffic (tcp_v6_rcv): it registers under the socket's
+// IPv6 addresses (:: for a wildcard bind, dual-stack or not), while its
+// IPv4 (v4-mapped) traffic is IP_MINTTL's (v4HookAddr).
+func (t *tcpSock) syncMinHops(remote netip.AddrPort) {
+	hops := t.minHopCount()
+	t.mu.Lock()
+	old := t.minHops.remove
+	ever := t.minHops.ever || hops > 0
+	t.minHops.remove = nil
+	t.minHops.ever = ever
+	t.mu.Unlock()
+	if old != nil {
+		old()
+	}
+	if !ever {
+		return
+	}
+	fa, e := t.endpoint().GetLocalAddress()
+	if e != nil || fa.Port == 0 {
+		return // not bound yet: bind, listen or connect registers it
+	}
+	local, ok := v6HookAddr(fa)
+	if !ok {
+		return // IPv4 traffic: IP_MINTTL's
+	}
+	if remote.IsValid() && (!remote.Addr().Is6() || remote.Addr().Is4In6()) {
+		return // an IPv4 peer
+	}
+	if !remote.IsValid() {
+		if ra, e := t.endpoint().GetRemoteAddress(); e == nil && ra.Addr.Len() != 0 {
+			if remote, ok = v6HookAddr(ra); !ok || remote.Addr().IsUnspecified() {
+				return
+			}
+		}
+	}
+	remove := t.s.SetTCPMinTTL(local, remote, uint8(hops))
+	t.mu.Lock()
+	t.minHops.remove = remove
+	t.mu.Unlock()
+}
+
+// v6HookAddr is the IPv6 form of a gVisor address of an AF_INET6 socket,
+// for the stack's TCP hook: ok is false for an IPv4 or v4-mapped one; an
+// unbound address is ::.
+func v6HookAddr(fa tcpip.FullAddress) (netip.AddrPort, bool) {
+	switch fa.Addr.Len() {
+	case 0:
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), fa.Port), true
+	case 16:
+		a := netip.AddrFrom16(fa.Addr.As16())
+		return netip.AddrPortFrom(a, fa.Port), !a.Is4In6()
+	}
+	return netip.AddrPort{}, false
 }

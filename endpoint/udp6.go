@@ -216,21 +216,22 @@ func (k *udp6) Connect(b []byte) error {
 
 // outIf is the interface a datagram to dst leaves by: the scope id of a
 // link-local destination, else IPV6_MULTICAST_IF for a group, else the
-// bound device (0 = the route decides).
+// bound device, else IPV6_UNICAST_IF for an IPv6 unicast one (0 = the
+// route decides). An IPV6_PKTINFO interface replaces it (applyV6Send).
 func (k *udp6) outIf(dst netip.Addr, scope uint32) int {
 	if scope != 0 {
 		return int(scope)
 	}
 	k.v6mu.Lock()
-	mcIf, bound := k.v6.mcastIf, k.scope
+	v, bound := k.v6, k.scope
 	k.v6mu.Unlock()
-	if dst.IsMulticast() && dst.Is6() && mcIf != 0 {
-		return mcIf
+	if dst.IsMulticast() && dst.Is6() && v.mcastIf != 0 {
+		return v.mcastIf
 	}
-	if bound != 0 {
-		return bound
+	if bound == 0 {
+		bound = k.optsSnapshot().bindIf
 	}
-	return k.optsSnapshot().bindIf
+	return v.ucastOut(bound, dst)
 }
 
 // sockaddr6Of is the sockaddr_in6 of an address the stack reports: an

@@ -25,20 +25,7 @@ func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 		}
 		return k.udpSock.SetSockOpt(level, name, val)
 	case unix.SOL_IPV6:
-		switch name {
-		case unix.IPV6_FREEBIND, unix.IPV6_TRANSPARENT:
-			// IPv4's FREEBIND and TRANSPARENT bits, as Linux keeps
-			// them; an int at least (EINVAL), turning TRANSPARENT on
-			// needs CAP_NET_RAW or CAP_NET_ADMIN (EPERM, first).
-			v, err := intVal(val)
-			if err != nil {
-				return err
-			}
-			var b [4]byte
-			options.PutInt32(b[:], int32(v))
-			return k.udpSock.SetSockOpt(unix.SOL_IP, v4Twin(name), b[:])
-		}
-		return k.setIPv6(name, val)
+		return setIPv6Opt(k, name, val) // v6opts.go
 	case unix.SOL_IP:
 		// ipv6_setsockopt hands SOL_IP to ip_setsockopt: the values the
 		// socket's v4-mapped traffic uses (TTL, TOS, multicast, IP
@@ -49,79 +36,64 @@ func (k *udp6) SetSockOpt(level, name int, val []byte) error {
 	return unix.ENOPROTOOPT
 }
 
-// v4Twin is the IPv4 option whose bit an IPv6 one shares.
-func v4Twin(name int) int {
-	if name == unix.IPV6_FREEBIND {
-		return unix.IP_FREEBIND
+// udp6's part of the shared SOL_IPV6 code (setIPv6Opt, getIPv6Opt):
+// v6Opts, IPV6_V6ONLY and IPV6_RECVERR under v6mu.
+func (k *udp6) sockBase() *base       { return &k.base }
+func (k *udp6) lockV6() *v6Opts       { k.v6mu.Lock(); return &k.v6 }
+func (k *udp6) unlockV6()             { k.v6mu.Unlock() }
+func (k *udp6) v6onlyNow() bool       { return k.isV6Only() }
+func (k *udp6) keepECN() bool         { return false }
+func (k *udp6) setMcastIf6(int) error { return nil } // read per send (outIf)
+
+// boundDev is sk_bound_dev_if: a link-local bind's interface, else
+// SO_BINDTODEVICE's.
+func (k *udp6) boundDev() int {
+	k.v6mu.Lock()
+	scope := k.scope
+	k.v6mu.Unlock()
+	if scope != 0 {
+		return scope
 	}
-	return unix.IP_TRANSPARENT
+	return k.optsSnapshot().bindIf
 }
 
-// setIPv6 is do_ipv6_setsockopt for the options served: an int of at
-// least 4 bytes (EINVAL), IPV6_V6ONLY only before bind (EINVAL),
-// hop limits in -1..255, IPV6_TCLASS in -1..255 (-1 = 0).
-func (k *udp6) setIPv6(name int, val []byte) error {
-	switch name {
-	case unix.IPV6_ADD_MEMBERSHIP, unix.IPV6_DROP_MEMBERSHIP:
-		return k.setMembership6(name == unix.IPV6_ADD_MEMBERSHIP, val) // mcast6_member.go
-	case unix.MCAST_JOIN_GROUP, unix.MCAST_LEAVE_GROUP, unix.MCAST_JOIN_SOURCE_GROUP, unix.MCAST_LEAVE_SOURCE_GROUP,
-		unix.MCAST_BLOCK_SOURCE, unix.MCAST_UNBLOCK_SOURCE, unix.MCAST_MSFILTER:
-		return k.setMcastSource6(name, val) // mcast6_msf.go
-	case unix.IPV6_MULTICAST_ALL:
-		return k.setMulticastAll6(val) // mcast6_msf.go
-	case unix.IPV6_MTU:
-		return k.setFragSize(val) // udp6_pathmtu.go
-	case unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
-		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
-		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
-		unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_DONTFRAG, unix.IPV6_RECVPATHMTU,
-		unix.IPV6_RECVERR_RFC4884:
-	default:
-		return unix.ENOPROTOOPT
-	}
-	v, err := optInt(name, val)
-	if err != nil {
-		return err
-	}
-	on := v != 0
-	switch name {
-	case unix.IPV6_V6ONLY:
-		k.bindMu.Lock()
-		bound := k.binding != nil
-		k.bindMu.Unlock()
-		if bound {
-			return unix.EINVAL
-		}
-		k.v6mu.Lock()
-		k.v6only = on
-		k.v6mu.Unlock()
-		return nil
-	case unix.IPV6_RECVERR:
-		k.v6mu.Lock()
-		k.recvErr6 = on
-		k.v6mu.Unlock()
-		if !on {
-			k.purgeErrQueue() // do_ipv6_setsockopt: skb_errqueue_purge
-		}
-		return nil
-	case unix.IPV6_MULTICAST_IF:
-		if v != 0 {
-			if _, ok := k.s.InterfaceByIndex(v); !ok {
-				return unix.ENODEV
-			}
-			if b := k.optsSnapshot().bindIf; b != 0 && b != v {
-				return unix.EINVAL
-			}
-		}
-	}
+func (k *udp6) recvErr6Now() bool {
 	k.v6mu.Lock()
 	defer k.v6mu.Unlock()
-	if name == unix.IPV6_MULTICAST_IF {
-		k.v6.mcastIf = v
-		return nil
-	}
-	return k.v6.set(name, v, false)
+	return k.recvErr6
 }
+
+func (k *udp6) setV6only(on bool) error {
+	k.bindMu.Lock()
+	bound := k.binding != nil
+	k.bindMu.Unlock()
+	if bound {
+		return unix.EINVAL
+	}
+	k.v6mu.Lock()
+	k.v6only = on
+	k.v6mu.Unlock()
+	return nil
+}
+
+func (k *udp6) setRecvErr6(on bool) {
+	k.v6mu.Lock()
+	k.recvErr6 = on
+	k.v6mu.Unlock()
+	if !on {
+		k.purgeErrQueue() // do_ipv6_setsockopt: skb_errqueue_purge
+	}
+}
+
+// setOwnIPv6 is UDP's own: IPV6_MTU (np->frag_size, udp6_pathmtu.go).
+func (k *udp6) setOwnIPv6(name int, val []byte) (bool, error) {
+	if name == unix.IPV6_MTU {
+		return true, k.setFragSize(val) // udp6_pathmtu.go
+	}
+	return false, nil
+}
+
+func (k *udp6) getOwnIPv6(int, []byte) (int, bool, error) { return 0, false, nil }
 
 func (k *udp6) GetSockOpt(level, name int, buf []byte) (int, error) {
 	if k.isClosed() {
@@ -136,49 +108,11 @@ func (k *udp6) GetSockOpt(level, name int, buf []byte) (int, error) {
 	case unix.SOL_UDP, solUDPLite:
 		return k.udpSock.GetSockOpt(level, name, buf)
 	case unix.SOL_IPV6:
-		switch x := k.optsSnapshot().ext; name {
-		case unix.IPV6_FREEBIND:
-			return putInt6(buf, boolInt(x.freebind)), nil
-		case unix.IPV6_TRANSPARENT:
-			return putInt6(buf, boolInt(x.transparent)), nil
-		}
-		return k.getIPv6(name, buf)
+		return getIPv6Opt(k, name, buf) // v6opts.go
 	case unix.SOL_IP:
 		return k.udpSock.GetSockOpt(level, name, buf) // ip_getsockopt's, as Linux
 	}
 	return 0, unix.ENOPROTOOPT
-}
-
-func (k *udp6) getIPv6(name int, buf []byte) (int, error) {
-	k.v6mu.Lock()
-	o, v6only, recvErr := k.v6, k.v6only, k.recvErr6
-	k.v6mu.Unlock()
-	v, ok := o.get(name)
-	if !ok {
-		switch name {
-		case unix.IPV6_V6ONLY:
-			v = boolInt(v6only)
-		case unix.IPV6_RECVERR:
-			v = boolInt(recvErr)
-		case unix.IPV6_RECVORIGDSTADDR:
-			v = boolInt(o.rxOrigDst)
-		case unix.IPV6_MTU:
-			mtu, err := k.pathMTU6()
-			if err != nil {
-				return 0, err
-			}
-			v = mtu
-		case unix.IPV6_PATHMTU:
-			return k.getPathMTUInfo(buf) // udp6_pathmtu.go
-		case unix.MCAST_MSFILTER:
-			return k.getMsfilter6(buf) // mcast6_msf.go
-		case unix.IPV6_MULTICAST_ALL:
-			v = k.multicastAll6()
-		default:
-			return 0, unix.ENOPROTOOPT
-		}
-	}
-	return putInt6(buf, v), nil
 }
 
 // pathMTU6 is getsockopt(IPV6_MTU): the path MTU to the connected peer

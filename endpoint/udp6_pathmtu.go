@@ -78,13 +78,6 @@ func (k *udp6) recvPathMTU(n *pathMTUNote, oob []byte) (int, int, int, []byte, e
 	return 0, cb.Len(), cb.Flags(), options.SockaddrIn6Bytes(netip.AddrPortFrom(n.dst, 0), n.oif), nil
 }
 
-// getPathMTUInfo is getsockopt(IPV6_PATHMTU): a struct ip6_mtuinfo whose
-// address stays zero and whose MTU is the connected route's; a shorter
-// buffer is EINVAL, an unconnected socket ENOTCONN.
-func (k *udp6) getPathMTUInfo(buf []byte) (int, error) {
-	return putPathMTUInfo(buf, k.pathMTU6)
-}
-
 // putPathMTUInfo answers getsockopt(IPV6_PATHMTU) for a socket of any
 // kind: a buffer shorter than struct ip6_mtuinfo is EINVAL, no cached
 // route ENOTCONN, else the MTU with a zero address.

@@ -13,7 +13,9 @@ import (
 
 // IP_MINTTL for TCP: Linux's tcp_v4_rcv drops a segment whose TTL is below
 // the min_ttl of the socket it belongs to (counted as TCPMinTTLDrop), before
-// the socket sees it. gVisor's TCP has no such check, so the stack wraps its
+// the socket sees it; tcp_v6_rcv does the same with an IPv6 segment's hop
+// limit and IPV6_MINHOPCOUNT, which registers here under IPv6 addresses
+// (:: for a wildcard bind). gVisor's TCP has no such check, so the stack wraps its
 // TCP protocol: Parse, which runs for every inbound TCP segment before the
 // demuxer, refuses the segments the registry says to drop, and gVisor then
 // discards them as unparsable. With no socket registered the cost is one
@@ -32,7 +34,8 @@ type tcpMinTTL struct {
 }
 
 // SetTCPMinTTL registers a TCP socket's IP_MINTTL under its local address
-// (0.0.0.0 for a wildcard bind) and, for a connection, its peer (zero for a
+// (0.0.0.0 for a wildcard bind), or its IPV6_MINHOPCOUNT under an IPv6
+// one (::), and, for a connection, its peer (zero for a
 // listening socket). A segment is judged by the most specific registration
 // that matches it; a registered 0 lets everything through. The returned
 // func removes the registration.
@@ -71,23 +74,42 @@ func (t *tcpMinTTL) dropForMinTTL(pkt *gstack.PacketBuffer) bool {
 	if t.n.Load() == 0 {
 		return false
 	}
-	ip := header.IPv4(pkt.NetworkHeader().Slice())
-	if len(ip) < header.IPv4MinimumSize {
-		return false
-	}
+	var local, remote, anyLocal netip.AddrPort
+	var hops uint8
 	ports, ok := pkt.Data().PullUp(4)
 	if !ok {
 		return false
 	}
 	h := header.TCP(ports)
-	local := netip.AddrPortFrom(nAddr(ip.DestinationAddress()), h.DestinationPort())
-	remote := netip.AddrPortFrom(nAddr(ip.SourceAddress()), h.SourcePort())
-	anyLocal := netip.AddrPortFrom(netip.IPv4Unspecified(), local.Port())
+	switch pkt.NetworkProtocolNumber {
+	case header.IPv4ProtocolNumber:
+		ip := header.IPv4(pkt.NetworkHeader().Slice())
+		if len(ip) < header.IPv4MinimumSize {
+			return false
+		}
+		local = netip.AddrPortFrom(nAddr(ip.DestinationAddress()), h.DestinationPort())
+		remote = netip.AddrPortFrom(nAddr(ip.SourceAddress()), h.SourcePort())
+		anyLocal = netip.AddrPortFrom(netip.IPv4Unspecified(), local.Port())
+		hops = ip.TTL()
+	case header.IPv6ProtocolNumber:
+		// IPV6_MINHOPCOUNT (tcp_v6_rcv), registered under IPv6
+		// addresses: the segment's hop limit.
+		ip := header.IPv6(pkt.NetworkHeader().Slice())
+		if len(ip) < header.IPv6MinimumSize {
+			return false
+		}
+		local = netip.AddrPortFrom(nAddr(ip.DestinationAddress()), h.DestinationPort())
+		remote = netip.AddrPortFrom(nAddr(ip.SourceAddress()), h.SourcePort())
+		anyLocal = netip.AddrPortFrom(netip.IPv6Unspecified(), local.Port())
+		hops = ip.HopLimit()
+	default:
+		return false
+	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, k := range [...]minTTLKey{{local, remote}, {anyLocal, remote}, {local, netip.AddrPort{}}, {anyLocal, netip.AddrPort{}}} {
 		if min, ok := t.m[k]; ok {
-			return ip.TTL() < min
+			return hops < min
 		}
 	}
 	return false

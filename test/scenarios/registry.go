@@ -64,14 +64,15 @@ func All() []harness.Scenario {
 		sockCmsgSendScenarios(),
 		ipv6Scenarios(), // ipv6.go
 		tcpBacklogScenarios(),
-		ipv6RawPingScenarios(),     // ipv6_raw_ping.go
-		udplite6Scenarios(),        // udplite6.go
-		ipv6ICMPErrorScenarios(),   // ipv6_icmp6err.go
-		ipv6FragScenarios(),        // ipv6_frag.go
-		ipv6McastFilterScenarios(), // ipv6_mcast_filters.go
-		mldScenarios(),             // ipv6_mld.go
-		ipv6NonLocalScenarios(),    // ipv6_nonlocal.go
-		nonLocalSourceScenarios(),  // ipv6_nonlocal.go
+		ipv6RawPingScenarios(),       // ipv6_raw_ping.go
+		ipv6HopcountUcastScenarios(), // ipv6_hopcount_ucast.go
+		udplite6Scenarios(),          // udplite6.go
+		ipv6ICMPErrorScenarios(),     // ipv6_icmp6err.go
+		ipv6FragScenarios(),          // ipv6_frag.go
+		ipv6McastFilterScenarios(),   // ipv6_mcast_filters.go
+		mldScenarios(),               // ipv6_mld.go
+		ipv6NonLocalScenarios(),      // ipv6_nonlocal.go
+		nonLocalSourceScenarios(),    // ipv6_nonlocal.go
 	} {
 		all = append(all, group...)
 	}
