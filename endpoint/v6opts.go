@@ -34,6 +34,8 @@ type v6Opts struct {
 	// unicast send or connect that no scope id, bound device or
 	// IPV6_PKTINFO named (ucastOut). TCP only keeps it, as Linux.
 	ucastIf int
+	// srcPrefs is IPV6_ADDR_PREFERENCES (np->srcprefs: v6_srcprefs.go).
+	srcPrefs int
 }
 
 // ucastOut is the output interface of a datagram to dst given oif, the one
@@ -101,6 +103,8 @@ func (o *v6Opts) get(name int) (v int, ok bool) {
 		v = boolInt(o.recvErrRFC4884)
 	case unix.IPV6_MINHOPCOUNT:
 		v = o.minHopCount
+	case unix.IPV6_ADDR_PREFERENCES:
+		v = o.srcPrefsVal()
 	case unix.IPV6_UNICAST_IF:
 		// In network byte order, as IPv4's IP_UNICAST_IF (htonl).
 		v = int(int32(binary.NativeEndian.Uint32(binary.BigEndian.AppendUint32(nil, uint32(o.ucastIf)))))
@@ -178,6 +182,8 @@ func (o *v6Opts) set(name, v int, keepECN bool) error {
 			return unix.EINVAL
 		}
 		o.minHopCount = v
+	case unix.IPV6_ADDR_PREFERENCES:
+		return o.setSrcPrefs(v) // v6_srcprefs.go
 	}
 	return nil
 }
@@ -235,7 +241,7 @@ func setIPv6Opt(k v6Sock, name int, val []byte) error {
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,
 		unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_DONTFRAG, unix.IPV6_RECVPATHMTU,
-		unix.IPV6_RECVERR_RFC4884:
+		unix.IPV6_RECVERR_RFC4884, unix.IPV6_ADDR_PREFERENCES:
 	default:
 		return unix.ENOPROTOOPT
 	}

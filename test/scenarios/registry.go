@@ -73,6 +73,7 @@ func All() []harness.Scenario {
 		mldScenarios(),               // ipv6_mld.go
 		ipv6NonLocalScenarios(),      // ipv6_nonlocal.go
 		nonLocalSourceScenarios(),    // ipv6_nonlocal.go
+		ipv6SrcPrefsScenarios(),      // ipv6_srcprefs.go
 	} {
 		all = append(all, group...)
 	}
