@@ -165,24 +165,16 @@ func (k *gsock) setMcastIf6(ifindex int) error {
 // (Linux's inet6_mc_check reads it there; a TCP socket receives no
 // multicast and a ping socket takes echo replies by identifier, so there
 // the value only reads back, as on Linux); the multicast interface and
-// hop limit on TCP; the RFC 2292 flags and IPV6_RECVPATHMTU; IPV6_MTU,
-// which TCP checks and keeps nowhere (fragSizeVal) and raw and ping
-// refuse (gVisor fragments at the device MTU). IPV6_DONTFRAG is kept on
+// hop limit on TCP; the RFC 2292 flags and IPV6_RECVPATHMTU. IPV6_DONTFRAG is kept on
 // TCP too, which never reads it (tcp_v6 does not fragment), as
 // do_ipv6_setsockopt keeps it for any socket.
-func (k *gsock) setOwnIPv6(name int, val []byte) (bool, error) {
+func (k *gsock) setOwnIPv6(name int, _ []byte) (bool, error) {
 	switch name {
 	case unix.IPV6_MULTICAST_ALL:
 		return k.typ == unix.SOCK_RAW, unix.ENOPROTOOPT
 	case unix.IPV6_MULTICAST_IF, unix.IPV6_MULTICAST_HOPS:
 		return k.typ == unix.SOCK_STREAM, unix.ENOPROTOOPT
 	case unix.IPV6_2292PKTINFO, unix.IPV6_2292HOPLIMIT, unix.IPV6_RECVPATHMTU:
-		return true, unix.ENOPROTOOPT
-	case unix.IPV6_MTU:
-		if k.typ == unix.SOCK_STREAM {
-			_, err := fragSizeVal(val) // udp6_pathmtu.go
-			return true, err
-		}
 		return true, unix.ENOPROTOOPT
 	}
 	return false, nil

@@ -150,21 +150,22 @@ func (k *sock6) closeErrs6() {
 
 // checkSize6 is __ip6_append_data's size check for a raw or ping socket,
 // which gVisor does not make against a learnt path MTU: under
-// IPV6_PMTUDISC_DO, or with IPV6_DONTFRAG (the option, or the control
-// message in c, which overrides it), the packet (payload p and the IPv6 header) must fit
-// the path MTU, under PROBE and above the device's; a refused send
-// leaves ipv6_local_error's entry with IPV6_RECVERR (msg_name the
-// destination, ee_info the MTU). Under DONT and WANT a ping socket's is
-// fragmented; a raw socket's past the device MTU is EMSGSIZE without an
-// entry (gVisor's raw endpoint does not fragment; Linux does).
+// IPV6_PMTUDISC_DO, PROBE and INTERFACE (not OMIT: ip6_sk_ignore_df), or
+// with IPV6_DONTFRAG (the option, or the control message in c, which
+// overrides it), the packet (payload p and the IPv6 header) must fit the
+// cork MTU: the path MTU, under PROBE and above the device's, lowered to
+// IPV6_MTU; a refused send leaves ipv6_local_error's entry with
+// IPV6_RECVERR (msg_name the destination, ee_info the MTU). Otherwise a
+// larger one leaves in fragments (raw6_bigsend.go).
 func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int, c options.IPv6SendControl) error {
 	k.optMu.Lock()
-	mode, dontFrag := k.v6.pmtudisc, k.v6.dontFrag
+	mode, dontFrag, fragSize := k.v6.pmtudisc, k.v6.dontFrag, k.v6.fragSize
 	k.optMu.Unlock()
 	if c.HasDontFrag {
 		dontFrag = c.DontFrag
 	}
-	if mode < unix.IPV6_PMTUDISC_DO && !dontFrag || !dst.IsValid() {
+	refuses := dontFrag || mode >= unix.IPV6_PMTUDISC_DO && mode != unix.IPV6_PMTUDISC_OMIT
+	if !refuses || !dst.IsValid() {
 		return nil
 	}
 	mtuOf := k.s.PathMTU
@@ -175,8 +176,14 @@ func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int, c options.IPv6Send
 		oif = k.optsSnapshot().bindIf
 	}
 	mtu, err := mtuOf(netip.Addr{}, dst, oif)
-	if err != nil || header.IPv6MinimumSize+len(p) <= mtu {
+	if err != nil {
 		return nil // a routing failure is the write's to report
+	}
+	if fragSize != 0 && fragSize < mtu {
+		mtu = fragSize
+	}
+	if header.IPv6MinimumSize+len(p) <= mtu {
+		return nil
 	}
 	// fl6_dport: an ICMPv6 message's type and code share its bytes
 	// (rawv6_probe_proto_opt, ping_v6_sendmsg).

@@ -54,7 +54,7 @@ func (k *sock6) sendFragmented(p []byte, dst netip.Addr, oif int, wo tcpip.Write
 		Src: src, Dst: dst, IfIndex: oif, MulticastLoop: v.mcastLoop,
 		Proto: uint8(k.proto), TClass: uint8(tclass), HopLimit: hop,
 		ChecksumAt: checksumAt, EchoIdent: ident,
-		PMTU: stack.PMTUMode(v.pmtudisc), Payload: p,
+		PMTU: stack.PMTUMode(v.pmtudisc), FragSize: v.fragSize, Payload: p,
 	}
 	if e := k.takeErr6(); e != 0 {
 		return true, 0, e // sock_alloc_send_skb meets a pending error

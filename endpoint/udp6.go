@@ -41,9 +41,6 @@ type udp6 struct {
 	// rxpmtu is the path MTU a send under IPV6_DONTFRAG met, kept for
 	// the next recvmsg under IPV6_RECVPATHMTU (np->rxpmtu; v6mu).
 	rxpmtu *pathMTUNote
-	// fragSize is IPV6_MTU (np->frag_size, 0 = unset; v6mu):
-	// udp6_pathmtu.go.
-	fragSize int
 }
 
 // newUDP6 makes the socket, UDP-Lite when lite; newInet6 has checked

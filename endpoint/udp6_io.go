@@ -191,7 +191,7 @@ func (k *udp6) sendDst6(to []byte, remote netip.AddrPort, shut int) (netip.AddrP
 func (k *udp6) applyV6Send(m *stack.UDPSend, c options.IPv6SendControl, scope uint32) error {
 	k.v6mu.Lock()
 	v := k.v6
-	m.FragSize = k.fragSize
+	m.FragSize = v.fragSize
 	k.v6mu.Unlock()
 	dst := m.Dst.Addr()
 	hop := v.unicastHops

@@ -85,13 +85,8 @@ func (k *udp6) setRecvErr6(on bool) {
 	}
 }
 
-// setOwnIPv6 is UDP's own: IPV6_MTU (np->frag_size, udp6_pathmtu.go).
-func (k *udp6) setOwnIPv6(name int, val []byte) (bool, error) {
-	if name == unix.IPV6_MTU {
-		return true, k.setFragSize(val) // udp6_pathmtu.go
-	}
-	return false, nil
-}
+// setOwnIPv6: UDP has no SOL_IPV6 option of its own.
+func (k *udp6) setOwnIPv6(int, []byte) (bool, error) { return false, nil }
 
 func (k *udp6) getOwnIPv6(int, []byte) (int, bool, error) { return 0, false, nil }
 

@@ -92,23 +92,10 @@ func putPathMTUInfo(buf []byte, pathMTU func() (int, error)) (int, error) {
 	return copy(buf, ip6MTUInfo(netip.Addr{}, 0, mtu)), nil
 }
 
-// setFragSize is setsockopt(IPV6_MTU), np->frag_size: an int of at least
-// 4 bytes (EINVAL), 0 (unset) or at least IPV6_MIN_MTU (EINVAL), with no
-// upper bound. getsockopt(IPV6_MTU) still reads the route's path MTU.
-func (k *udp6) setFragSize(val []byte) error {
-	v, err := fragSizeVal(val)
-	if err != nil {
-		return err
-	}
-	k.v6mu.Lock()
-	k.fragSize = v
-	k.v6mu.Unlock()
-	return nil
-}
-
-// fragSizeVal is do_ipv6_setsockopt's check of IPV6_MTU. A TCP socket
-// takes the value and nothing reads it: Linux's TCP sends by ip6_xmit,
-// which never fragments, and sizes segments by the path MTU.
+// fragSizeVal is do_ipv6_setsockopt's check of IPV6_MTU (np->frag_size):
+// an int of at least 4 bytes (EINVAL), 0 (unset) or at least
+// IPV6_MIN_MTU (EINVAL), with no upper bound. getsockopt(IPV6_MTU) still
+// reads the route's path MTU.
 func fragSizeVal(val []byte) (int, error) {
 	v, err := intVal(val)
 	if err != nil {

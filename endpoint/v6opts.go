@@ -36,6 +36,11 @@ type v6Opts struct {
 	ucastIf int
 	// srcPrefs is IPV6_ADDR_PREFERENCES (np->srcprefs: v6_srcprefs.go).
 	srcPrefs int
+	// fragSize is IPV6_MTU (np->frag_size, 0 = unset): the MTU a UDP,
+	// raw or ping datagram is held to and cut at when smaller than the
+	// path's (udp6_frag.go, raw_frag6.go); TCP keeps it and never reads
+	// it, as Linux's ip6_xmit.
+	fragSize int
 }
 
 // ucastOut is the output interface of a datagram to dst given oif, the one
@@ -237,6 +242,14 @@ func setIPv6Opt(k v6Sock, name int, val []byte) error {
 		return setUnicastIf6(k, val)
 	case unix.IPV6_FREEBIND, unix.IPV6_TRANSPARENT:
 		return b.setNonLocal6(name, val) // nonlocal6.go
+	case unix.IPV6_MTU:
+		fs, err := fragSizeVal(val) // udp6_pathmtu.go
+		if err != nil {
+			return err
+		}
+		k.lockV6().fragSize = fs
+		k.unlockV6()
+		return nil
 	case unix.IPV6_MINHOPCOUNT, unix.IPV6_V6ONLY, unix.IPV6_UNICAST_HOPS, unix.IPV6_MULTICAST_HOPS, unix.IPV6_MULTICAST_LOOP,
 		unix.IPV6_MULTICAST_IF, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO, unix.IPV6_RECVHOPLIMIT,
 		unix.IPV6_RECVTCLASS, unix.IPV6_RECVORIGDSTADDR, unix.IPV6_RECVERR, unix.IPV6_MTU_DISCOVER,

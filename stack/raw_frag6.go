@@ -21,20 +21,22 @@ type Raw6Send struct {
 	ChecksumAt    int // where the checksum over the pseudo-header goes; -1 for none
 	EchoIdent     int // a ping socket's identifier, written at bytes 4-5; -1 for none
 	PMTU          PMTUMode
+	FragSize      int // IPV6_MTU (np->frag_size), 0 = unset
 	Payload       []byte
 }
 
 // SendRaw6Fragmented sends m in fragments when it is larger than the MTU
-// of its output: rawv6_sendmsg's (and ping_v6_sendmsg's) ip6_append_data fragments at the cork
-// MTU (the path MTU below PROBE, else the device's; ip6_setup_cork),
-// where gVisor's raw endpoint refuses anything past the device MTU, its
-// ICMP endpoint fragments at the device MTU, and neither knows the path
-// MTU. handled is false for a datagram that fits, which
-// the socket's gVisor endpoint sends. The modes that refuse an oversized
-// datagram were answered before (EMSGSIZE and ipv6_local_error); OMIT
-// and the modes below DO fragment. The checksum at ChecksumAt is
-// computed here, as rawv6_push_pending_frames does (IPV6_CHECKSUM, and
-// always at 2 for ICMPv6).
+// of its output, as rawv6_sendmsg's and ping_v6_sendmsg's
+// ip6_append_data does: cut at the cork MTU (the path MTU below PROBE,
+// else the device's, lowered to IPV6_MTU: ip6_setup_cork), where gVisor's
+// raw endpoint refuses anything past the device MTU, its ICMP endpoint
+// cuts at the device MTU, and neither knows the path MTU or IPV6_MTU.
+// handled is false for a datagram that fits, which the socket's gVisor
+// endpoint sends. The modes that refuse an oversized datagram were
+// answered before (EMSGSIZE and ipv6_local_error); OMIT and the modes
+// below DO fragment. The checksum at ChecksumAt is computed here, as
+// rawv6_push_pending_frames does (IPV6_CHECKSUM, and always at 2 for
+// ICMPv6).
 func (s *Stack) SendRaw6Fragmented(m *Raw6Send) (handled bool, err error) {
 	size := header.IPv6MinimumSize + len(m.Payload)
 	if size <= ipv6MinMTU {
@@ -45,7 +47,7 @@ func (s *Stack) SendRaw6Fragmented(m *Raw6Send) (handled bool, err error) {
 		return false, nil // the endpoint's write reports it
 	}
 	defer r.Release()
-	cork, out := s.mtus6(r, m.Dst, m.PMTU, 0)
+	cork, out := s.mtus6(r, m.Dst, m.PMTU, m.FragSize)
 	if size <= out {
 		return false, nil
 	}

@@ -84,6 +84,7 @@ var SentryExpected = map[string]string{
 	"ipv6/ping-minhopcount-unicast-if": sentryProcsys,
 	"ipv6/dontfrag":                    sentryProcsys,
 	"ipv6/nonlocal-bind-ping6":         sentryProcsys,
+	"ipv6/ping-ipv6-mtu-sends":         sentryProcsys,
 	// GSO on the plugin's link
 	"tcpopt/cork": gvisorGSOCork,
 	// SO_RXQ_OVFL is not packed

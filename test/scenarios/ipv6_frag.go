@@ -213,3 +213,54 @@ func ipv6FragScenarios() []harness.Scenario {
 		}},
 	}
 }
+
+// rawPingMTUScenarios pin IPV6_MTU on raw and ping sockets: the cork MTU a
+// send is held to under DO, PROBE, INTERFACE and IPV6_DONTFRAG (its
+// EMSGSIZE reports it); below PROBE and under OMIT a datagram within
+// lo's MTU leaves whole, as ip6_finish_output cuts at the path MTU.
+func rawPingMTUScenarios() []harness.Scenario {
+	var scs []harness.Scenario
+	for _, k := range []struct {
+		name string
+		ping bool
+	}{{"raw", false}, {"ping", true}} {
+		scs = append(scs, harness.Scenario{Name: "ipv6/" + k.name + "-ipv6-mtu-sends", Run: func(e *harness.Env) {
+			lo := netip.IPv6Loopback()
+			open := func() harness.Sock {
+				if k.ping {
+					return ping6Socket(e)
+				}
+				return e.Socket(e.DUT, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			}
+			for _, v := range []struct {
+				op  string
+				val []byte
+			}{{"short", []byte{0x00, 0x05}}, {"1279", harness.Int32(1279)}, {"-1", harness.Int32(-1)}} {
+				s := open()
+				e.Rec("set IPV6_MTU "+v.op, s.SetSockOpt(unix.SOL_IPV6, unix.IPV6_MTU, v.val))
+				e.Check("close", s.Close())
+			}
+			for _, mode := range []int32{unix.IPV6_PMTUDISC_DONT, unix.IPV6_PMTUDISC_WANT, unix.IPV6_PMTUDISC_DO, unix.IPV6_PMTUDISC_PROBE, unix.IPV6_PMTUDISC_INTERFACE, unix.IPV6_PMTUDISC_OMIT} {
+				s := open()
+				e.SetInt("IPV6_RECVERR", s, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+				e.SetInt("IPV6_MTU 1300", s, unix.SOL_IPV6, unix.IPV6_MTU, 1300)
+				e.SetInt(fmt.Sprintf("IPV6_MTU_DISCOVER %d", mode), s, unix.SOL_IPV6, unix.IPV6_MTU_DISCOVER, mode)
+				for i, n := range []int{1252, 1253, 3000} {
+					op := fmt.Sprintf("mode %d send %d", mode, n)
+					m, err := s.SendMsg(echo6(uint16(e.BasePort), uint16(i+1), string(make([]byte, n-8))), nil, sa6(lo, 0), 0)
+					e.Rec(op, m, err)
+					if err != nil {
+						recvErr6(e, op+" errqueue", s, 0)
+					}
+				}
+				e.SetInt("IPV6_DONTFRAG", s, unix.SOL_IPV6, unix.IPV6_DONTFRAG, 1)
+				m, err := s.SendMsg(echo6(uint16(e.BasePort), 9, string(make([]byte, 3000))), nil, sa6(lo, 0), 0)
+				e.Rec("send 3008 under IPV6_DONTFRAG", m, err)
+				recvErr6(e, "errqueue", s, 0)
+				e.GetInt("IPV6_MTU reads the path's", s, unix.SOL_IPV6, unix.IPV6_MTU)
+				e.Check("close", s.Close())
+			}
+		}})
+	}
+	return scs
+}

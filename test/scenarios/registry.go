@@ -74,6 +74,7 @@ func All() []harness.Scenario {
 		ipv6NonLocalScenarios(),      // ipv6_nonlocal.go
 		nonLocalSourceScenarios(),    // ipv6_nonlocal.go
 		ipv6SrcPrefsScenarios(),      // ipv6_srcprefs.go
+		rawPingMTUScenarios(),        // ipv6_frag.go
 	} {
 		all = append(all, group...)
 	}
