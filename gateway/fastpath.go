@@ -89,12 +89,12 @@ func (gw *Gateway) fastEcho(pkt *gstack.PacketBuffer) bool {
 	if _, ok, _ := gw.target(ProtoICMP, netip.AddrPortFrom(dst, 0)); !ok {
 		return false // refused now: the full path says so
 	}
+	gw.fastIns.Add(1) // before the send: a test that saw the reply sees the count
 	if gw.relayEcho(f, ip, msg, dst, pkt.LinkHeader().Slice()) {
 		head := make([]byte, 0, header.IPv4MinimumSize+8)
 		gw.echoTooBig(dst, append(append(head, ip...), msg[:8]...))
 		return true
 	}
-	gw.fastIns.Add(1)
 	gw.echoInline(f)
 	return true
 }
@@ -189,11 +189,11 @@ func (gw *Gateway) fastUDP(pkt *gstack.PacketBuffer) bool {
 		}
 	}
 	tos, _ := ip.TOS()
+	f.mac.note(pkt.LinkHeader().Slice())
+	gw.fastIns.Add(1)
 	if mtu := gw.relayUDP(f, dst, ip.TTL(), tos, ip, u, payload, false); mtu > 0 {
 		gw.errTooBig(append(append(make([]byte, 0, hl), ip...), u...), mtu)
 	}
-	f.mac.note(pkt.LinkHeader().Slice())
-	gw.fastIns.Add(1)
 	return true
 }
 
@@ -259,9 +259,9 @@ func (gw *Gateway) fastOut(mac *linkMAC, src, dst netip.Addr, ttl, tos uint8, pr
 	pkt.NetworkProtocolNumber = header.IPv4ProtocolNumber
 	var l gstack.PacketBufferList
 	l.PushBack(pkt)
+	gw.fastOuts.Add(1)
 	link.WritePackets(l) // a full queue drops it, as a wire would
 	pkt.DecRef()
-	gw.fastOuts.Add(1)
 	return true
 }
 
