@@ -232,14 +232,20 @@ func (gw *Gateway) fastOut(mac *linkMAC, src, dst netip.Addr, ttl, tos uint8, pr
 		}
 		ttl = uint8(def)
 	}
-	hv := buffer.NewViewSize(header.EthernetMinimumSize + header.IPv4MinimumSize + len(th))
-	h := hv.AsSlice()
-	for i := range 6 {
-		h[i] = byte(m >> (8 * (5 - i)))
+	// The headers are pushed as the stack pushes them, so that what looks
+	// at them (a --pcap sniffer, which records from the network header)
+	// sees the frame as it sees the stack's.
+	var data buffer.Buffer
+	if len(payload) > 0 {
+		data = buffer.MakeWithData(payload)
 	}
-	copy(h[6:12], link.LinkAddress())
-	binary.BigEndian.PutUint16(h[12:], uint16(header.IPv4ProtocolNumber))
-	ip := header.IPv4(h[header.EthernetMinimumSize:])
+	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{
+		ReserveHeaderBytes: header.EthernetMinimumSize + header.IPv4MinimumSize + len(th),
+		Payload:            data,
+	})
+	copy(pkt.TransportHeader().Push(len(th)), th)
+	pkt.TransportProtocolNumber = proto
+	ip := header.IPv4(pkt.NetworkHeader().Push(header.IPv4MinimumSize))
 	ip.Encode(&header.IPv4Fields{
 		TOS:         tos,
 		TotalLength: uint16(size),
@@ -250,13 +256,13 @@ func (gw *Gateway) fastOut(mac *linkMAC, src, dst netip.Addr, ttl, tos uint8, pr
 		DstAddr:     gAddr(dst),
 	})
 	ip.SetChecksum(^ip.CalculateChecksum())
-	copy(h[header.EthernetMinimumSize+header.IPv4MinimumSize:], th)
-	b := buffer.MakeWithView(hv)
-	if len(payload) > 0 {
-		b.Append(buffer.NewViewWithData(payload))
-	}
-	pkt := gstack.NewPacketBuffer(gstack.PacketBufferOptions{Payload: b})
 	pkt.NetworkProtocolNumber = header.IPv4ProtocolNumber
+	eth := pkt.LinkHeader().Push(header.EthernetMinimumSize)
+	for i := range 6 {
+		eth[i] = byte(m >> (8 * (5 - i)))
+	}
+	copy(eth[6:12], link.LinkAddress())
+	binary.BigEndian.PutUint16(eth[12:], uint16(header.IPv4ProtocolNumber))
 	var l gstack.PacketBufferList
 	l.PushBack(pkt)
 	gw.fastOuts.Add(1)
