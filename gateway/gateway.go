@@ -79,7 +79,12 @@ type Gateway struct {
 
 	stats  Stats
 	logMu  sync.Mutex
-	relays atomic.Int64 // TCP relays running
+	relays atomic.Int64  // TCP relays running
+	ipID   atomic.Uint32 // IPv4 IDs of the packets fastOut builds
+	inline *inlineBuf    // echoInline's buffers
+	// fastIns and fastOuts count packets of the short path each way
+	// (fastpath.go), for tests.
+	fastIns, fastOuts atomic.Int64
 
 	udp  flowTable[udpKey, *udpFlow]
 	icmp flowTable[icmpKey, *icmpFlow]
@@ -144,7 +149,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.MaxFlows == 0 {
 		cfg.MaxFlows = 4096
 	}
-	gw := &Gateway{cfg: cfg, g: cfg.Stack.Gvisor(), nic: tcpip.NICID(cfg.NIC), done: make(chan struct{})}
+	gw := &Gateway{cfg: cfg, g: cfg.Stack.Gvisor(), nic: tcpip.NICID(cfg.NIC), done: make(chan struct{}), inline: new(inlineBuf)}
 	gw.ctx, gw.cancel = context.WithCancel(context.Background())
 	gw.sandboxNet = netip.PrefixFrom(cfg.Gateway, 32)
 	if ifc, ok := cfg.Stack.InterfaceByIndex(cfg.NIC); ok {

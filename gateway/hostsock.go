@@ -80,11 +80,7 @@ func (h *hostSock) connect(ap netip.AddrPort) error {
 func (h *hostSock) sendTo(p []byte, to netip.AddrPort) error {
 	var err error
 	cerr := h.rc.Write(func(fd uintptr) bool {
-		if to.IsValid() {
-			err = unix.Sendto(int(fd), p, unix.MSG_DONTWAIT, sockaddr(to))
-		} else {
-			_, err = unix.Write(int(fd), p)
-		}
+		err = rawSendto(int(fd), p, to) // rawsys.go
 		return true
 	})
 	if cerr != nil {
@@ -137,8 +133,7 @@ func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oo
 	calls := 0
 	cerr := h.rc.Read(func(fd uintptr) bool {
 		calls++
-		var sa unix.Sockaddr
-		n, oobn, _, sa, err = unix.Recvmsg(int(fd), p, oob, flags)
+		n, oobn, from, err = rawRecvmsg(int(fd), p, oob, flags) // rawsys.go
 		if errQueue && err == unix.EAGAIN {
 			// The error queue raises EPOLLERR, which the poller reports as
 			// readable; nothing queued means a normal datagram woke us.
@@ -146,12 +141,6 @@ func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oo
 		}
 		if err == unix.EAGAIN {
 			return calls > 1 // woken for nothing to read: see above
-		}
-		switch sin := sa.(type) {
-		case *unix.SockaddrInet4:
-			from = netip.AddrPortFrom(netip.AddrFrom4(sin.Addr), uint16(sin.Port))
-		case *unix.SockaddrInet6:
-			from = netip.AddrPortFrom(netip.AddrFrom16(sin.Addr), uint16(sin.Port))
 		}
 		return true
 	})

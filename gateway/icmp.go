@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	gstack "gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -36,6 +37,7 @@ type icmpFlow struct {
 	// errTaken: a send took an ICMP error's pending errno, so the reply
 	// loop drains the error queue.
 	errTaken atomic.Bool
+	mac      linkMAC // the sandbox's, for replies on the short path
 
 	mu   sync.Mutex
 	hop  hopOpts   // options now set on host
@@ -92,6 +94,18 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	if f == nil {
 		return true
 	}
+	if gw.relayEcho(f, ip, msg, dst, pkt.LinkHeader().Slice()) {
+		gw.echoTooBig(dst, packetHead(pkt))
+	}
+	return true
+}
+
+// relayEcho sends the sandbox's echo request msg (ip its IP header, eth
+// its Ethernet header) through flow f to dst, on the full path
+// (handleICMP) or the short one (fastEcho). true: the request was too
+// big for the host's path (echoTooBig).
+func (gw *Gateway) relayEcho(f *icmpFlow, ip header.IPv4, msg []byte, dst netip.Addr, eth []byte) (tooBig bool) {
+	f.mac.note(eth)
 	f.mu.Lock()
 	f.hop.set(f.host, &opts4, hopOpts{int(ip.TTL()) - 1, int(tosOf(ip)), dfMode(ip)})
 	f.reqs.put(ip, msg[:8], msg[8:], binary.BigEndian.Uint16(msg[6:]))
@@ -100,11 +114,6 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 	err := f.host.sendPastError(msg, netip.AddrPortFrom(dst, 0), &f.errTaken, pingPendingErrs)
 	f.mu.Unlock()
 	if err == unix.EMSGSIZE {
-		// DF and over the host's path MTU: the gateway is the hop that
-		// cannot forward it.
-		if mtu := hostPathMTU(dst); mtu > 0 {
-			gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4FragmentationNeeded), uint32(mtu), packetHead(pkt))
-		}
 		return true
 	}
 	f.last.Store(time.Now().UnixNano())
@@ -112,7 +121,16 @@ func (gw *Gateway) handleICMP(id gstack.TransportEndpointID, pkt *gstack.PacketB
 		f.sent.Add(1)
 		gw.stats.BytesOut.Add(int64(len(msg)))
 	}
-	return true
+	return false
+}
+
+// echoTooBig answers a DF request over the host's path MTU to dst (head
+// its IP header and first 8 bytes): the gateway is the hop that cannot
+// forward it.
+func (gw *Gateway) echoTooBig(dst netip.Addr, head []byte) {
+	if mtu := hostPathMTU(dst); mtu > 0 {
+		gw.sendICMPError(gw.cfg.Gateway, uint8(header.ICMPv4DstUnreachable), uint8(header.ICMPv4FragmentationNeeded), uint32(mtu), head)
+	}
 }
 
 // icmpFlow finds or opens the host socket of a ping flow of either family
@@ -218,13 +236,19 @@ func (gw *Gateway) icmpReplies(f *icmpFlow) {
 			continue
 		}
 		gw.pingErrorAfterReply(f, buf, errOOB, n)
-		msg := buf[:n]
-		if !f.isEchoReply(msg, from.Addr()) {
-			continue
-		}
-		ci := parseCmsgs(oob[:oobn])
-		gw.echoReply(f, msg, ci.sandboxTTL(), ci.tos)
+		gw.pingReply(f, buf[:n], oob[:oobn], from)
 	}
+}
+
+// pingReply passes a datagram msg of an error-queue socket (errQueue)
+// from from, with control messages oob, into the sandbox if it is the
+// flow's echo reply.
+func (gw *Gateway) pingReply(f *icmpFlow, msg, oob []byte, from netip.AddrPort) {
+	if !f.isEchoReply(msg, from.Addr()) {
+		return
+	}
+	ci := parseCmsgs(oob)
+	gw.echoReply(f, msg, ci.sandboxTTL(), ci.tos)
 }
 
 // errQueue tells whether the flow's host socket reports the ICMP errors
@@ -257,6 +281,13 @@ func (gw *Gateway) echoReply(f *icmpFlow, msg []byte, ttl, tos uint8) {
 	f.last.Store(time.Now().UnixNano())
 	f.recvd.Add(1)
 	gw.stats.BytesIn.Add(int64(len(out)))
+	if f.key.dst.Is4() && len(out) >= header.ICMPv4MinimumSize {
+		binary.BigEndian.PutUint16(out[2:], 0)
+		binary.BigEndian.PutUint16(out[2:], ^checksum.Checksum(out, 0))
+		if gw.fastOut(&f.mac, f.key.dst, f.key.src, ttl, tos, header.ICMPv4ProtocolNumber, out, nil) {
+			return
+		}
+	}
 	gw.sendICMP(f.key.dst, f.key.src, ttl, tos, out)
 }
 

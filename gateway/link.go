@@ -38,8 +38,8 @@ func (f *arpFilter) DeliverNetworkPacket(protocol tcpip.NetworkProtocolNumber, p
 		}
 	}
 	if protocol == header.IPv4ProtocolNumber {
-		if gw := f.gw.Load(); gw != nil && !gw.admit(pkt) {
-			return
+		if gw := f.gw.Load(); gw != nil && (!gw.admit(pkt) || gw.fastIn(pkt)) {
+			return // dropped, or relayed on the short path (fastpath.go)
 		}
 	}
 	if protocol == header.IPv6ProtocolNumber {

@@ -34,6 +34,7 @@ type udpFlow struct {
 	// errTaken: a send took an ICMP error's pending errno, so the reply
 	// loop drains the error queue.
 	errTaken atomic.Bool
+	mac      linkMAC // the sandbox's, for replies on the short path
 
 	mu   sync.Mutex
 	hop  hopOpts   // options now set on host
@@ -87,6 +88,21 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		return true
 	}
 	payload := udpPayload(pkt)
+	f.mac.note(pkt.LinkHeader().Slice())
+	if mtu := gw.relayUDP(f, dst, ttl, tos, pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, dns); mtu > 0 {
+		// The host knows the path is narrower: the gateway is the hop that
+		// cannot forward it, as a router answers "fragmentation needed"
+		// or "packet too big".
+		gw.errTooBig(packetHead(pkt), mtu)
+	}
+	return true
+}
+
+// relayUDP sends the sandbox's datagram (nh and th its network and UDP
+// headers) through flow f to dst, on the full path (handleUDP) or the
+// short one (fastUDP). A positive result is the host's path MTU the
+// datagram was too big for.
+func (gw *Gateway) relayUDP(f *udpFlow, dst netip.AddrPort, ttl, tos uint8, nh, th, payload []byte, dns bool) (tooBig int) {
 	o := optsFor(dst.Addr()) // the datagram's family
 	f.mu.Lock()
 	if dst.Addr().Is6() {
@@ -100,13 +116,13 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 		// DF travels too: a DF datagram leaves with DF and meets the path
 		// MTU (IP_PMTUDISC_DO), one without may be fragmented
 		// (IP_PMTUDISC_DONT).
-		want := hopOpts{int(ttl) - 1, int(tos), dfMode(header.IPv4(pkt.NetworkHeader().Slice()))}
+		want := hopOpts{int(ttl) - 1, int(tos), dfMode(header.IPv4(nh))}
 		if dns {
 			want.ttl = 64 // the gateway's own query to its resolver
 		}
 		f.hop.set(f.host, o, want)
 	}
-	f.sent.put(pkt.NetworkHeader().Slice(), pkt.TransportHeader().Slice(), payload, 0)
+	f.sent.put(nh, th, payload, 0)
 	// udpError relays an ICMP error about an earlier datagram that this
 	// send found pending; which errnos are pending depends on the host
 	// socket's family (a DNS query may cross families).
@@ -121,18 +137,14 @@ func (gw *Gateway) handleUDP(id gstack.TransportEndpointID, pkt *gstack.PacketBu
 	}
 	f.mu.Unlock()
 	if mtu > 0 {
-		// The host knows the path is narrower: the gateway is the hop that
-		// cannot forward it, as a router answers "fragmentation needed"
-		// or "packet too big".
-		gw.errTooBig(packetHead(pkt), mtu)
-		return true
+		return mtu
 	}
 	f.last.Store(time.Now().UnixNano())
 	if err == nil {
 		f.up.Add(int64(len(payload)))
 		gw.stats.BytesOut.Add(int64(len(payload)))
 	}
-	return true
+	return 0
 }
 
 // udpPayload is the datagram's payload as one slice: the packet's own
@@ -247,6 +259,11 @@ func (gw *Gateway) udpReplies(f *udpFlow) {
 				f.down.Add(int64(n))
 				gw.stats.BytesIn.Add(int64(n))
 			}
+			continue
+		}
+		if gw.fastUDPOut(f, ttl, ci.tos, buf[:n]) {
+			f.down.Add(int64(n))
+			gw.stats.BytesIn.Add(int64(n))
 			continue
 		}
 		payload := make([]byte, n)

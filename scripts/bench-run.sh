@@ -31,6 +31,10 @@
 #
 # netsandbox is built from the working tree, or with --head from the
 # committed tree alone (git archive HEAD), or taken from --netsandbox.
+# --baseline BINARY adds the backend "netsandbox-base": `netsandbox run`
+# of another build (a change's parent), so that a change is measured
+# against its baseline in the same run, interleaved with it (add
+# netsandbox-base to -b; with --baseline and no -b it follows netsandbox).
 #
 # Needs root, iperf3, jq, sockperf, ping, and for the other backends
 # slirp4netns and pasta (Debian packages: iperf3 jq sockperf iputils-ping
@@ -39,7 +43,7 @@
 # Usage: scripts/bench-run.sh [-t SECONDS] [-r REPS] [-m "1500 65520"]
 #            [-b "direct netsandbox netsandbox-plain slirp4netns pasta"]
 #            [-T "tcp-up tcp-down udp ping rr"] [-u "100M 1G"] [-q TXQUEUELEN]
-#            [--netsandbox BINARY | --head]
+#            [--netsandbox BINARY | --head] [--baseline BINARY]
 #            [--write] [--cpuprofile-dir DIR]
 set -euo pipefail
 
@@ -51,6 +55,8 @@ tests="tcp-up tcp-down udp ping rr"
 udprates="100M 1G"
 txq=10000
 nsb_bin=""
+base_bin=""
+backends_set=0
 head=0
 write=0
 profdir=""
@@ -60,17 +66,19 @@ args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--head) args+=("$1") ;;
+	--baseline) args+=("$1" BASELINE) ;;
 	-t | -r | -m | -b | -T | -u | -q) case $2 in *" "*) args+=("$1" "'$2'") ;; *) args+=("$1" "$2") ;; esac ;;
 	esac
 	case "$1" in
 	-t) secs=$2; shift 2 ;;
 	-r) reps=$2; shift 2 ;;
 	-m) mtus=$2; shift 2 ;;
-	-b) backends=$2; shift 2 ;;
+	-b) backends=$2; backends_set=1; shift 2 ;;
 	-T) tests=$2; shift 2 ;;
 	-u) udprates=$2; shift 2 ;;
 	-q) txq=$2; shift 2 ;;
 	--netsandbox) nsb_bin=$2; shift 2 ;;
+	--baseline) base_bin=$2; shift 2 ;;
 	--write) write=1; shift ;;
 	--head) head=1; shift ;;
 	--cpuprofile-dir) profdir=$2; shift 2 ;;
@@ -89,9 +97,15 @@ need jq jq
 need ip iproute2
 need sockperf sockperf
 need ping iputils-ping
+if [ -n "$base_bin" ] && [ "$backends_set" = 0 ]; then
+	backends=${backends/netsandbox /netsandbox netsandbox-base }
+fi
 for b in $backends; do
 	case $b in
 	direct | netsandbox | netsandbox-plain) ;;
+	netsandbox-base)
+		[ -x "$base_bin" ] || { echo "bench-run: backend netsandbox-base needs --baseline BINARY" >&2; exit 2; }
+		;;
 	slirp4netns) need slirp4netns slirp4netns ;;
 	pasta) need pasta passt ;;
 	*) echo "bench-run: unknown backend $b" >&2; exit 2 ;;
@@ -177,6 +191,8 @@ else
 	built="netsandbox from the tree at commit $commit$dirty"
 fi
 
+base_built=$base_bin
+
 case " $backends " in
 *" pasta "*)
 	read -r lo hi <"$pgr_knob"
@@ -222,6 +238,7 @@ label() {
 	case $1 in
 	netsandbox) echo '`netsandbox run`' ;;
 	netsandbox-plain) echo '`netsandbox run --offload=false`' ;;
+	netsandbox-base) echo '`netsandbox run`, baseline' ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -230,7 +247,7 @@ label() {
 frames() {
 	case $1 in
 	direct) echo "no relay (veth)" ;;
-	netsandbox) echo "TAP, TSO: up to 64 KiB" ;;
+	netsandbox | netsandbox-base) echo "TAP, TSO: up to 64 KiB" ;;
 	*) echo "TAP, MTU-sized" ;;
 	esac
 }
@@ -247,11 +264,12 @@ start_backend() {
 		prefix=""
 		return
 		;;
-	netsandbox | netsandbox-plain)
-		local prof="" off=true
+	netsandbox | netsandbox-plain | netsandbox-base)
+		local prof="" off=true bin=$nsb_bin
 		[ -n "$profdir" ] && prof="--cpuprofile $profdir/$b-$mtu-PROFTEST.pprof"
 		[ "$b" = netsandbox-plain ] && off=false
-		prefix="$nsb_bin run --mtu $mtu --offload=$off --resolv-conf=false $prof -- $tmp/in-tap.sh tap0 $txq"
+		[ "$b" = netsandbox-base ] && bin=$base_bin
+		prefix="$bin run --mtu $mtu --offload=$off --resolv-conf=false $prof -- $tmp/in-tap.sh tap0 $txq"
 		return
 		;;
 	slirp4netns)
@@ -418,6 +436,7 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 {
 	echo "$(nproc) cores ($cpu), Linux $(uname -r), $(go version 2>/dev/null | cut -d' ' -f3 || echo go?),"
 	echo "iperf3 $(ver iperf3), sockperf $(ver sockperf), slirp4netns $(ver slirp4netns) (libslirp $(ver libslirp0)), pasta (passt $(ver passt)),"
+	[ -n "$base_bin" ] && echo "Baseline (netsandbox-base): $base_built."
 	echo "$built. Load average (1, 5, 15 min) $load_before at the start,"
 	echo "$load_after at the end. Every TAP at txqueuelen $txq; backends in rotating order."
 	echo "Median of $reps runs of ${secs} s each (min–max); Gbit/s as the receiver counted it."
