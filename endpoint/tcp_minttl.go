@@ -20,6 +20,22 @@ type minTTLReg struct {
 	ever   bool
 }
 
+// resetMinReg drops the registration r (IP_MINTTL's or
+// IPV6_MINHOPCOUNT's) for a fresh one and says whether the socket must
+// register again: once it has had a minimum (v now, or before), it does.
+func (t *tcpSock) resetMinReg(r *minTTLReg, v int) bool {
+	t.mu.Lock()
+	old := r.remove
+	r.remove = nil
+	r.ever = r.ever || v > 0
+	ever := r.ever
+	t.mu.Unlock()
+	if old != nil {
+		old()
+	}
+	return ever
+}
+
 // syncMinTTL re-registers the socket's IP_MINTTL under its addresses,
 // and an AF_INET6 socket's IPV6_MINHOPCOUNT (syncMinHops); remote is the
 // peer of a connect in progress (zero = ask gVisor).
@@ -28,16 +44,7 @@ func (t *tcpSock) syncMinTTL(remote netip.AddrPort) {
 		t.syncMinHops(remote)
 	}
 	ttl := t.optsSnapshot().ext.minTTL
-	t.mu.Lock()
-	old := t.minTTL.remove
-	ever := t.minTTL.ever || ttl > 0
-	t.minTTL.remove = nil
-	t.minTTL.ever = ever
-	t.mu.Unlock()
-	if old != nil {
-		old()
-	}
-	if !ever {
+	if !t.resetMinReg(&t.minTTL, int(ttl)) {
 		return
 	}
 	fa, e := t.endpoint().GetLocalAddress()
@@ -114,16 +121,7 @@ func (t *tcpSock) minHopCount() int {
 // IPv4 (v4-mapped) traffic is IP_MINTTL's (v4HookAddr).
 func (t *tcpSock) syncMinHops(remote netip.AddrPort) {
 	hops := t.minHopCount()
-	t.mu.Lock()
-	old := t.minHops.remove
-	ever := t.minHops.ever || hops > 0
-	t.minHops.remove = nil
-	t.minHops.ever = ever
-	t.mu.Unlock()
-	if old != nil {
-		old()
-	}
-	if !ever {
+	if !t.resetMinReg(&t.minHops, hops) {
 		return
 	}
 	fa, e := t.endpoint().GetLocalAddress()
