@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 
 	"netsandbox/options"
 )
@@ -239,5 +240,64 @@ func TestInet6StreamSendsAll(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("receiver did not get the stream")
+	}
+}
+
+// TestInet6TCPMappedPushesTCPOptions: an AF_INET6 socket whose connection
+// is IPv4 (a v4-mapped connect, or a dual-stack listener's IPv4 child)
+// hands gVisor its tcp(7) values like any other.
+func TestInet6TCPMappedPushesTCPOptions(t *testing.T) {
+	s := newStack(t, 0, nil)
+	l, err := New(s, unix.AF_INET6, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.SetSockOpt(unix.SOL_TCP, unix.TCP_NODELAY, intOpt(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Bind(sa6("[::]:0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Listen(8); err != nil {
+		t.Fatal(err)
+	}
+	name, _ := l.GetSockName()
+	port := uint16(name[2])<<8 | uint16(name[3])
+	c, err := New(s, unix.AF_INET6, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Connect(sa6(netip.AddrPortFrom(netip.MustParseAddr("::ffff:127.0.0.1"), port).String())); err != nil && err != unix.EINPROGRESS {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(unix.EPOLLOUT, time.Now().Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetSockOpt(unix.SOL_TCP, unix.TCP_NODELAY, intOpt(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetSockOpt(unix.SOL_TCP, unix.TCP_KEEPIDLE, intOpt(77)); err != nil {
+		t.Fatal(err)
+	}
+	ep := c.(*tcpSock).endpoint()
+	if ep.SocketOptions().GetDelayOption() {
+		t.Error("v4-mapped connection: TCP_NODELAY did not reach gVisor")
+	}
+	var idle tcpip.KeepaliveIdleOption
+	if e := ep.GetSockOpt(&idle); e != nil || idle != tcpip.KeepaliveIdleOption(77*time.Second) {
+		t.Errorf("v4-mapped connection: gVisor's keepalive idle %v (%v), want 77s", time.Duration(idle), e)
+	}
+	if _, err := l.Wait(unix.EPOLLIN, time.Now().Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := l.Accept(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.(*tcpSock).endpoint().SocketOptions().GetDelayOption() {
+		t.Error("a dual-stack listener's IPv4 child: the inherited TCP_NODELAY did not reach gVisor")
 	}
 }

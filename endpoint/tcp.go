@@ -82,16 +82,17 @@ func (t *tcpSock) pushOpts() error {
 		}
 	}
 	if t.is6() {
-		// The SOL_IPV6 values, and the strategy of the traffic's family:
-		// IPV6_MTU_DISCOVER's, IP_MTU_DISCOVER's for IPv4 (tcp6.go).
+		// The SOL_IPV6 values, IPV6_MTU_DISCOVER among them.
 		if err := t.push6(); err != nil {
 			return err
 		}
-		if t.ipv4Traffic() {
-			return t.pushPMTU(o)
+	}
+	if t.ipv4Traffic() {
+		// IP_MTU_DISCOVER is the strategy of IPv4 traffic, an AF_INET6
+		// socket's v4-mapped connection's too (tcp6.go).
+		if err := t.pushPMTU(o); err != nil {
+			return err
 		}
-	} else if err := t.pushPMTU(o); err != nil {
-		return err
 	}
 	t.pushTCPOpts() // tcp_opts_vals.go
 	return nil

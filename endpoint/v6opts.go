@@ -37,9 +37,10 @@ type v6Opts struct {
 	// srcPrefs is IPV6_ADDR_PREFERENCES (np->srcprefs: v6_srcprefs.go).
 	srcPrefs int
 	// fragSize is IPV6_MTU (np->frag_size, 0 = unset): the MTU a UDP,
-	// raw or ping datagram is held to and cut at when smaller than the
-	// path's (udp6_frag.go, raw_frag6.go); TCP keeps it and never reads
-	// it, as Linux's ip6_xmit.
+	// raw or ping datagram is held to where it may not be fragmented, and
+	// the size of its fragments once it is past the route's MTU
+	// (udp6_frag.go, raw_frag6.go); TCP keeps it and never reads it, as
+	// Linux's ip6_xmit.
 	fragSize int
 }
 

@@ -113,8 +113,10 @@ type inlineBuf struct {
 // returned: reading it here, on the link's reader, spares the hand-off
 // to the flow's reply goroutine (parking the reader, the scheduler's
 // poll, waking the other goroutine). That goroutine, woken for the
-// datagram it no longer finds, waits again (hostSock.recv). Errors are
-// left to it: nothing is read while a send took an error's errno.
+// datagram it no longer finds, reads EAGAIN, looks at the error queue
+// and waits again (icmpReplies). Two readers of one socket may pass
+// replies on out of order, as a network may. Errors are left to the
+// goroutine: nothing is read while a send took an error's errno.
 func (gw *Gateway) echoInline(f *icmpFlow) {
 	if f.errTaken.Load() {
 		return

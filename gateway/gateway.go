@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -151,6 +152,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	gw := &Gateway{cfg: cfg, g: cfg.Stack.Gvisor(), nic: tcpip.NICID(cfg.NIC), done: make(chan struct{}), inline: new(inlineBuf)}
 	gw.ctx, gw.cancel = context.WithCancel(context.Background())
+	gw.ipID.Store(rand.Uint32()) // fastOut's IDs start unpredictable, as gVisor's
 	gw.sandboxNet = netip.PrefixFrom(cfg.Gateway, 32)
 	if ifc, ok := cfg.Stack.InterfaceByIndex(cfg.NIC); ok {
 		for _, p := range ifc.Addrs {

@@ -121,9 +121,10 @@ func (h *hostSock) sendPastError(p []byte, to netip.AddrPort, taken *atomic.Bool
 
 // recv reads one datagram (or, with errQueue, one error-queue message) and
 // its control messages, waiting at most until deadline. EAGAIN without
-// errQueue means the socket woke with no datagram: an error-queue message
-// is waiting whose pending error a send already took (the poller is
-// edge-triggered and reports it once); the caller drains the queue.
+// errQueue means the socket woke with no datagram: the link's reader took
+// it (echoInline), or an error-queue message is waiting whose pending
+// error a send already took (the poller is edge-triggered and reports it
+// once); the caller looks at the queue.
 func (h *hostSock) recv(p, oob []byte, errQueue bool, deadline time.Time) (n, oobn int, from netip.AddrPort, err error) {
 	h.f.SetReadDeadline(deadline)
 	flags := 0

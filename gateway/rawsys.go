@@ -26,16 +26,12 @@ func errnoErr(e unix.Errno) error {
 	return nil
 }
 
-// bufPtr is the address of b's first byte, nil for an empty b (the
-// kernel takes a null buffer of length 0).
-func bufPtr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
-
 // rawSendto sends p on fd with MSG_DONTWAIT, to to when valid (else on a
 // connected socket).
 func rawSendto(fd int, p []byte, to netip.AddrPort) error {
 	var sa4 unix.RawSockaddrInet4
 	var sa6 unix.RawSockaddrInet6
-	var sa uintptr
+	var sa unsafe.Pointer
 	var salen uintptr
 	switch {
 	case !to.IsValid():
@@ -43,15 +39,20 @@ func rawSendto(fd int, p []byte, to netip.AddrPort) error {
 		sa4.Family = unix.AF_INET
 		sa4.Addr = to.Addr().As4()
 		putPort(&sa4.Port, to.Port())
-		sa, salen = uintptr(unsafe.Pointer(&sa4)), unix.SizeofSockaddrInet4
+		sa, salen = unsafe.Pointer(&sa4), unix.SizeofSockaddrInet4
 	default:
 		sa6.Family = unix.AF_INET6
 		sa6.Addr = to.Addr().As16()
 		putPort(&sa6.Port, to.Port())
-		sa, salen = uintptr(unsafe.Pointer(&sa6)), unix.SizeofSockaddrInet6
+		sa, salen = unsafe.Pointer(&sa6), unix.SizeofSockaddrInet6
 	}
+	// The pointers become uintptrs in the call's own arguments, where
+	// the compiler keeps what they point to alive and in place (the
+	// unsafe.Pointer rules' system-call case); p's data may be nil for
+	// an empty datagram, which the kernel takes with length 0.
+	buf := unsafe.Pointer(unsafe.SliceData(p))
 	for {
-		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), bufPtr(p), uintptr(len(p)), unix.MSG_DONTWAIT, sa, salen)
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(buf), uintptr(len(p)), unix.MSG_DONTWAIT, uintptr(sa), salen)
 		if e != unix.EINTR {
 			return errnoErr(e)
 		}

@@ -18,11 +18,15 @@ type nonLocalBind struct{ mu sync.Mutex }
 // assigned to the NIC it names unless that NIC spoofs (its IPv4 bind
 // checks only the NIC), so the NIC is told to spoof for the call only:
 // the interface of a's scope, else the one its route leaves through, else
-// lo, as where the address would be assigned. Only sockets of a stack
-// that speaks IPv6 call it, and such a stack never spoofs otherwise (a
-// gateway's NIC does, and a gateway stack has no IPv6 sockets), so off is
-// the state to restore.
+// lo, as where the address would be assigned. A stack that is not a
+// gateway's never spoofs otherwise, so off is the state to restore; a
+// gateway's NIC spoofs for good (gateway.New), and its binds are left as
+// they are. While the bind runs, a concurrent send from an address no
+// NIC has may pass gVisor's check too: it is the window of one Bind.
 func (s *Stack) BindNonLocal6(a netip.Addr, ifindex int, bind func(nic tcpip.NICID) tcpip.Error) tcpip.Error {
+	if s.gateway {
+		return bind(tcpip.NICID(ifindex))
+	}
 	nic := tcpip.NICID(ifindex)
 	if nic == 0 {
 		nic = loopbackIfIndex

@@ -3,6 +3,8 @@ package stack
 import (
 	"net/netip"
 
+	"golang.org/x/sys/unix"
+
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -59,7 +61,10 @@ func (s *Stack) SendRaw6Fragmented(m *Raw6Send) (handled bool, err error) {
 	if m.EchoIdent >= 0 && len(whole) >= header.ICMPv6EchoMinimumSize {
 		header.ICMPv6(whole).SetIdent(uint16(m.EchoIdent))
 	}
-	if at := m.ChecksumAt; at >= 0 && at+2 <= len(whole) {
+	if at := m.ChecksumAt; at >= 0 {
+		if at+2 > len(whole) {
+			return true, unix.EINVAL // rawv6_push_pending_frames
+		}
 		whole[at], whole[at+1] = 0, 0
 		sum := header.PseudoHeaderChecksum(tcpip.TransportProtocolNumber(m.Proto), src, r.RemoteAddress(), uint16(len(whole)))
 		c := ^checksum.Checksum(whole, sum)

@@ -49,6 +49,8 @@ type Stack struct {
 	// mldOwn: this stack speaks MLD itself (mld_*.go); a gateway stack
 	// speaks none.
 	mldOwn bool
+	// gateway is Config.Gateway: the stack's NIC spoofs (gateway.New).
+	gateway bool
 
 	pmtu       pmtuCache                     // learnt path MTUs (pmtu.go)
 	icmpSocks  icmpSockets[ICMPErrorSocket]  // raw and ping sockets fed by the ICMP tap
@@ -102,7 +104,7 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc, mldOwn: !cfg.Gateway}
+	s := &Stack{caps: cfg.Caps, gid: cfg.GID, sysctl: sc, mldOwn: !cfg.Gateway, gateway: cfg.Gateway}
 	netProtos := []gstack.NetworkProtocolFactory{
 		// gVisor's IGMP stays off: netsandbox speaks IGMPv3 with source
 		// lists itself (igmp_*.go); JoinGroup still drives the NIC.
