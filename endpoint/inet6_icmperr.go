@@ -168,19 +168,13 @@ func (k *sock6) checkSize6(p []byte, dst netip.Addr, oif int, c options.IPv6Send
 	if !refuses || !dst.IsValid() {
 		return nil
 	}
-	mtuOf := k.s.PathMTU
-	if mode >= unix.IPV6_PMTUDISC_PROBE {
-		mtuOf = k.s.DeviceMTU6
-	}
 	if oif == 0 {
 		oif = k.optsSnapshot().bindIf
 	}
-	mtu, err := mtuOf(netip.Addr{}, dst, oif)
+	// The cork MTU, as UDP's sends and the fragments take it (mtus6).
+	mtu, err := k.s.SendMTU6(&stack.UDPSend{Dst: netip.AddrPortFrom(dst, 0), IfIndex: oif, PMTU: stack.PMTUMode(mode), FragSize: fragSize})
 	if err != nil {
 		return nil // a routing failure is the write's to report
-	}
-	if fragSize != 0 && fragSize < mtu {
-		mtu = fragSize
 	}
 	if header.IPv6MinimumSize+len(p) <= mtu {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 
 	"netsandbox/stack"
 )
@@ -18,6 +19,9 @@ import (
 // traffic class, else the socket's. checksumAt is where the checksum
 // goes (-1: none); ident is a ping socket's identifier (-1: none).
 func (k *sock6) sendFragmented(p []byte, dst netip.Addr, oif int, wo tcpip.WriteOptions, tclass, checksumAt, ident int) (handled bool, n int, err error) {
+	if header.IPv6MinimumSize+len(p) <= ipv6MinMTU {
+		return false, 0, nil // within every MTU: the common send costs nothing here
+	}
 	k.optMu.Lock()
 	v := k.v6
 	k.optMu.Unlock()

@@ -92,24 +92,6 @@ func putPathMTUInfo(buf []byte, pathMTU func() (int, error)) (int, error) {
 	return copy(buf, ip6MTUInfo(netip.Addr{}, 0, mtu)), nil
 }
 
-// fragSizeVal is do_ipv6_setsockopt's check of IPV6_MTU (np->frag_size):
-// an int of at least 4 bytes (EINVAL), 0 (unset) or at least
-// IPV6_MIN_MTU (EINVAL), with no upper bound. getsockopt(IPV6_MTU) still
-// reads the route's path MTU.
-func fragSizeVal(val []byte) (int, error) {
-	v, err := intVal(val)
-	if err != nil {
-		return 0, err
-	}
-	if v != 0 && v < ipv6MinMTU {
-		return 0, unix.EINVAL
-	}
-	return v, nil
-}
-
-// ipv6MinMTU is IPV6_MIN_MTU.
-const ipv6MinMTU = 1280
-
 // sendMTU is the MTU a send to an IPv6 destination is held to
 // (ip6_setup_cork's fragsize): the path MTU below IPV6_PMTUDISC_PROBE,
 // the device MTU from it on, lowered to IPV6_MTU; what an EMSGSIZE

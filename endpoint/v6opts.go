@@ -244,7 +244,7 @@ func setIPv6Opt(k v6Sock, name int, val []byte) error {
 	case unix.IPV6_FREEBIND, unix.IPV6_TRANSPARENT:
 		return b.setNonLocal6(name, val) // nonlocal6.go
 	case unix.IPV6_MTU:
-		fs, err := fragSizeVal(val) // udp6_pathmtu.go
+		fs, err := fragSizeVal(val)
 		if err != nil {
 			return err
 		}
@@ -356,3 +356,21 @@ func getIPv6Opt(k v6Sock, name int, buf []byte) (int, error) {
 	}
 	return putInt6(buf, v), nil
 }
+
+// fragSizeVal is do_ipv6_setsockopt's check of IPV6_MTU (np->frag_size):
+// an int of at least 4 bytes (EINVAL), 0 (unset) or at least
+// IPV6_MIN_MTU (EINVAL), with no upper bound. getsockopt(IPV6_MTU) still
+// reads the route's path MTU.
+func fragSizeVal(val []byte) (int, error) {
+	v, err := intVal(val)
+	if err != nil {
+		return 0, err
+	}
+	if v != 0 && v < ipv6MinMTU {
+		return 0, unix.EINVAL
+	}
+	return v, nil
+}
+
+// ipv6MinMTU is IPV6_MIN_MTU.
+const ipv6MinMTU = 1280
